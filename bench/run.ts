@@ -1,0 +1,38 @@
+/**
+ * `npm run bench [-- --json] [-- --quick]`: the benchmark suite. Medians of
+ * repeated runs; compare ratios, not single absolute times.
+ */
+import { fluidUpdate, queueThroughput } from "./engine.ts";
+import { formatTable, setRepeats, type BenchResult } from "./harness.ts";
+
+const args = new Set(process.argv.slice(2));
+const json = args.has("--json");
+const quick = args.has("--quick");
+if (quick) setRepeats(1);
+
+const results: BenchResult[] = [];
+const log = (r: BenchResult): void => {
+  results.push(r);
+  if (!json) process.stderr.write(`  done: ${r.name}\n`);
+};
+
+log(queueThroughput(1e4, quick ? 2e5 : 2e6));
+log(queueThroughput(1e6, quick ? 2e5 : 2e6));
+for (const total of [1e3, 1e4, 1e5]) log(fluidUpdate(total, "small", quick ? 2e3 : 2e5));
+for (const total of [1e3, 1e5]) log(fluidUpdate(total, "lockstep", quick ? 2e3 : 2e5));
+for (const total of [1e3, 1e4, 1e5]) log(fluidUpdate(total, "large", total >= 1e5 ? 20 : total >= 1e4 ? 200 : 2000));
+
+const find = (n: number, shape: string): BenchResult =>
+  results.find((r) => r.name === `fluid update, ${n.toExponential(0)} activities, ${shape} components`) as BenchResult;
+const ratios = {
+  fluidSmallComponentCost1e5Over1e3: find(1e5, "small").microsecondsPer / find(1e3, "small").microsecondsPer,
+  fluidLockstepCost1e5Over1e3: find(1e5, "lockstep").microsecondsPer / find(1e3, "lockstep").microsecondsPer,
+};
+
+if (json) {
+  process.stdout.write(JSON.stringify({ node: process.version, results, ratios }, null, 2) + "\n");
+} else {
+  process.stdout.write(formatTable(results) + "\n\n");
+  process.stdout.write(`update cost, 1e5 vs 1e3 activities in small components, random order: ${ratios.fluidSmallComponentCost1e5Over1e3.toFixed(2)}x\n`);
+  process.stdout.write(`update cost, 1e5 vs 1e3 activities in small components, lock-step:    ${ratios.fluidLockstepCost1e5Over1e3.toFixed(2)}x\n`);
+}

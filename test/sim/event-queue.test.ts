@@ -1,0 +1,211 @@
+import { describe, expect, it } from "vitest";
+import { EventQueue } from "../../sim/event-queue.ts";
+import { RandomStreams } from "../../sim/random.ts";
+
+describe("EventQueue", () => {
+  it("fires events in time order and equal times in schedule order", () => {
+    const q = new EventQueue();
+    const seen: string[] = [];
+    q.schedule(2, () => seen.push("c"));
+    q.schedule(1, () => seen.push("a"));
+    q.schedule(1, () => seen.push("b"));
+    q.schedule(2, () => seen.push("d"));
+    q.schedule(0, () => seen.push("z"));
+    q.run();
+    expect(seen).toEqual(["z", "a", "b", "c", "d"]);
+    expect(q.now).toBe(2);
+    expect(q.processed).toBe(5);
+    expect(q.pending).toBe(0);
+  });
+
+  it("runs events scheduled at the current time after those already queued for it", () => {
+    const q = new EventQueue();
+    const seen: number[] = [];
+    q.schedule(1, () => {
+      seen.push(1);
+      q.schedule(1, () => seen.push(3));
+    });
+    q.schedule(1, () => seen.push(2));
+    q.run();
+    expect(seen).toEqual([1, 2, 3]);
+  });
+
+  it("cancel removes a pending event, and is a no-op on fired or cancelled ones", () => {
+    const q = new EventQueue();
+    const seen: number[] = [];
+    const h1 = q.schedule(1, () => seen.push(1));
+    const h2 = q.schedule(2, () => seen.push(2));
+    expect(q.cancel(h2)).toBe(true);
+    expect(q.cancel(h2)).toBe(false);
+    expect(q.pending).toBe(1);
+    q.run();
+    expect(seen).toEqual([1]);
+    expect(q.cancel(h1)).toBe(false);
+    // A stale handle must not cancel the event that now occupies its slot.
+    const h3 = q.schedule(5, () => seen.push(5));
+    expect(q.cancel(h1)).toBe(false);
+    expect(q.cancel(h2)).toBe(false);
+    q.run();
+    expect(seen).toEqual([1, 5]);
+    expect(q.cancel(h3)).toBe(false);
+  });
+
+  it("run(until) stops before later events and advances the clock", () => {
+    const q = new EventQueue();
+    const seen: number[] = [];
+    q.schedule(1, () => seen.push(1));
+    q.schedule(3, () => seen.push(3));
+    q.run(2);
+    expect(seen).toEqual([1]);
+    expect(q.now).toBe(2);
+    q.run();
+    expect(seen).toEqual([1, 3]);
+  });
+
+  it("refuses to schedule in the past", () => {
+    const q = new EventQueue();
+    q.schedule(5, () => undefined);
+    q.run();
+    expect(() => q.schedule(4, () => undefined)).toThrow(/before now/);
+    expect(() => q.schedule(Number.NaN, () => undefined)).toThrow(RangeError);
+  });
+
+  it("matches a sorted reference under random schedules and cancels (seeded property test)", () => {
+    for (let trial = 0; trial < 20; trial++) {
+      const rng = new RandomStreams(trial).stream("heap");
+      const q = new EventQueue();
+      type Ref = { time: number; seq: number; id: number; cancelled: boolean };
+      const ref: Ref[] = [];
+      const handles: number[] = [];
+      const fired: number[] = [];
+      let seq = 0;
+      const n = 2000;
+      for (let i = 0; i < n; i++) {
+        // Coarse times make many ties.
+        const time = Math.floor(rng.uniform() * 200) / 4;
+        const id = i;
+        handles.push(q.schedule(time, () => fired.push(id)));
+        ref.push({ time, seq: seq++, id, cancelled: false });
+        if (rng.uniform() < 0.3) {
+          const victim = rng.int(0, i + 1);
+          const ok = q.cancel(handles[victim] as number);
+          const r = ref[victim] as Ref;
+          expect(ok).toBe(!r.cancelled);
+          r.cancelled = true;
+        }
+      }
+      let last = -Infinity;
+      while (q.step()) {
+        expect(q.now).toBeGreaterThanOrEqual(last);
+        last = q.now;
+      }
+      const expected = ref
+        .filter((r) => !r.cancelled)
+        .sort((a, b) => a.time - b.time || a.seq - b.seq)
+        .map((r) => r.id);
+      expect(fired).toEqual(expected);
+    }
+  });
+
+  it("interleaves scheduling from handlers with a reference (time never goes back)", () => {
+    const rng = new RandomStreams(7).stream("nested");
+    const q = new EventQueue();
+    const times: number[] = [];
+    let budget = 20000;
+    const spawn = (): void => {
+      times.push(q.now);
+      const k = rng.int(0, 3);
+      for (let i = 0; i < k && budget > 0; i++, budget--) {
+        const h = q.scheduleIn(rng.uniform() < 0.2 ? 0 : rng.exponential(1), spawn);
+        if (rng.uniform() < 0.1) q.cancel(h);
+      }
+    };
+    for (let i = 0; i < 50; i++) q.schedule(rng.uniform(), spawn);
+    q.run();
+    for (let i = 1; i < times.length; i++) expect(times[i]).toBeGreaterThanOrEqual(times[i - 1] as number);
+    expect(q.pending).toBe(0);
+    expect(q.processed).toBe(times.length);
+  });
+
+  it("stays correct after heavy cancellation triggers compaction", () => {
+    const q = new EventQueue();
+    const handles: number[] = [];
+    for (let i = 0; i < 20000; i++) handles.push(q.schedule(20000 - i, () => undefined));
+    for (let i = 0; i < 19990; i++) q.cancel(handles[i] as number);
+    expect(q.pending).toBe(10);
+    const seen: number[] = [];
+    for (let i = 0; i < 10; i++) q.schedule(0.5 + i, () => seen.push(q.now));
+    let fired = 0;
+    while (q.step()) fired++;
+    expect(fired).toBe(20);
+    expect(seen).toEqual([0.5, 1.5, 2.5, 3.5, 4.5, 5.5, 6.5, 7.5, 8.5, 9.5]);
+  });
+});
+
+describe("EventQueue.reschedule", () => {
+  it("moves an event earlier or later in place, ordering it as if scheduled now", () => {
+    const q = new EventQueue();
+    const seen: string[] = [];
+    const a = q.schedule(5, () => seen.push("a"));
+    q.schedule(2, () => seen.push("b"));
+    q.schedule(3, () => seen.push("c"));
+    expect(q.reschedule(a, 1)).toBe(a);
+    q.schedule(3, () => seen.push("d"));
+    const e = q.schedule(9, () => seen.push("e"));
+    // To t=3: after c and d, which were scheduled before the move.
+    q.reschedule(e, 3);
+    q.run();
+    expect(seen).toEqual(["a", "b", "c", "d", "e"]);
+    expect(q.reschedule(a, 10)).toBe(-1);
+  });
+
+  it("matches a reference under random schedule / cancel / reschedule mixes", () => {
+    for (let trial = 0; trial < 10; trial++) {
+      const rng = new RandomStreams(100 + trial).stream("resched");
+      const q = new EventQueue();
+      type Ref = { time: number; seq: number; id: number; alive: boolean; handle: number };
+      const ref: Ref[] = [];
+      let seq = 0;
+      const fired: number[] = [];
+      for (let i = 0; i < 3000; i++) {
+        const op = rng.uniform();
+        const live = ref.filter((r) => r.alive);
+        if (op < 0.6 || live.length === 0) {
+          const time = Math.floor(rng.uniform() * 100) / 2;
+          const id = ref.length;
+          ref.push({ time, seq: seq++, id, alive: true, handle: q.schedule(time, () => fired.push(id)) });
+        } else if (op < 0.8) {
+          const r = live[rng.int(0, live.length)]!;
+          expect(q.cancel(r.handle)).toBe(true);
+          r.alive = false;
+        } else {
+          const r = live[rng.int(0, live.length)]!;
+          r.time = Math.floor(rng.uniform() * 100) / 2;
+          r.seq = seq++;
+          r.handle = q.reschedule(r.handle, r.time);
+          expect(r.handle).toBeGreaterThanOrEqual(0);
+        }
+      }
+      expect(q.pending).toBe(ref.filter((r) => r.alive).length);
+      q.run();
+      const expected = ref.filter((r) => r.alive).sort((a, b) => a.time - b.time || a.seq - b.seq).map((r) => r.id);
+      expect(fired).toEqual(expected);
+    }
+  });
+
+  it("events due now, scheduled from a handler, run after earlier-scheduled events at the same time", () => {
+    const q = new EventQueue();
+    const seen: string[] = [];
+    q.schedule(1, () => {
+      seen.push("x");
+      q.schedule(1, () => seen.push("now-1"));
+      const h = q.schedule(1, () => seen.push("cancelled"));
+      q.schedule(1, () => seen.push("now-2"));
+      q.cancel(h);
+    });
+    q.schedule(1, () => seen.push("y"));
+    q.schedule(2, () => seen.push("z"));
+    q.run();
+    expect(seen).toEqual(["x", "y", "now-1", "now-2", "z"]);
+  });
+});

@@ -1,0 +1,322 @@
+import { describe, expect, it } from "vitest";
+import { Simulation } from "../../sim/simulation.ts";
+import type { Activity, Resource } from "../../sim/fluid.ts";
+import { RandomStreams } from "../../sim/random.ts";
+
+const REL = 1e-9;
+function close(actual: number, expected: number, rel = REL): void {
+  expect(Math.abs(actual - expected)).toBeLessThanOrEqual(rel * Math.max(1, Math.abs(expected)));
+}
+
+function ends(sim: Simulation, specs: { label: string; work: [Resource, number][]; weight?: number; multiplicity?: number }[]): Map<string, number> {
+  const done = new Map<string, number>();
+  for (const s of specs) {
+    sim.fluid.start({ ...s, onComplete: (a) => done.set(a.label, sim.now) });
+  }
+  sim.run();
+  return done;
+}
+
+describe("fluid model: single activities", () => {
+  it("one activity on {sm, hbm} takes max(F/C_sm, B/C_hbm) (the roofline)", () => {
+    const sim = new Simulation();
+    const sm = sim.fluid.addResource({ name: "sm", capacity: 989e12 });
+    const hbm = sim.fluid.addResource({ name: "hbm", capacity: 3.35e12 });
+    // Compute-bound GEMM: 2.1e12 FLOP, 3.4e9 B.
+    let a: Activity | undefined;
+    const t = ends(sim, [{ label: "gemm", work: [[sm, 2.1e12], [hbm, 3.4e9]] }]);
+    close(t.get("gemm")!, Math.max(2.1e12 / 989e12, 3.4e9 / 3.35e12));
+    // Memory-bound op: 1e9 FLOP, 8e9 B.
+    const sim2 = new Simulation();
+    const sm2 = sim2.fluid.addResource({ name: "sm", capacity: 989e12 });
+    const hbm2 = sim2.fluid.addResource({ name: "hbm", capacity: 3.35e12 });
+    a = sim2.fluid.start({ work: [[sm2, 1e9], [hbm2, 8e9]] });
+    sim2.fluid.flush();
+    expect(a.bottleneck).toBe(hbm2);
+    sim2.run();
+    close(a.endTime, 8e9 / 3.35e12);
+  });
+
+  it("halving HBM bandwidth leaves a compute-bound op unchanged and doubles a memory-bound one", () => {
+    const time = (hbmBw: number, flop: number, bytes: number): number => {
+      const sim = new Simulation();
+      const sm = sim.fluid.addResource({ name: "sm", capacity: 1e15 });
+      const hbm = sim.fluid.addResource({ name: "hbm", capacity: hbmBw });
+      const a = sim.fluid.start({ work: [[sm, flop], [hbm, bytes]] });
+      sim.run();
+      return a.endTime;
+    };
+    close(time(1.5e12, 1e13, 1e9), time(3e12, 1e13, 1e9));
+    close(time(1.5e12, 1e9, 1e10), 2 * time(3e12, 1e9, 1e10));
+  });
+
+  it("reports the resource that froze the activity", () => {
+    const sim = new Simulation();
+    const sm = sim.fluid.addResource({ name: "sm", capacity: 100 });
+    const hbm = sim.fluid.addResource({ name: "hbm", capacity: 10 });
+    const a = sim.fluid.start({ work: [[sm, 1000], [hbm, 50]] });
+    sim.fluid.flush();
+    expect(a.bottleneck).toBe(sm);
+    close(a.rate, 0.1);
+  });
+
+  it("an activity with no finite resource completes at once; maxRate bounds the rate", () => {
+    const sim = new Simulation();
+    const inf = sim.fluid.addResource({ name: "inf", capacity: Infinity });
+    const a = sim.fluid.start({ work: [[inf, 5]] });
+    const b = sim.fluid.start({ work: [[inf, 5]], maxRate: 0.25 });
+    sim.run();
+    expect(a.endTime).toBe(0);
+    close(b.endTime, 4);
+    expect(b.bottleneck).toBe(null);
+  });
+
+  it("rejects bad work amounts, weights and capacities", () => {
+    const sim = new Simulation();
+    const r = sim.fluid.addResource({ name: "r", capacity: 1 });
+    expect(() => sim.fluid.start({ work: [[r, -1]] })).toThrow(/finite number >= 0/);
+    expect(() => sim.fluid.start({ work: [[r, Number.NaN]] })).toThrow(RangeError);
+    expect(() => sim.fluid.start({ work: [[r, 1]], weight: 0 })).toThrow(/> 0/);
+    expect(() => sim.fluid.addResource({ name: "x", capacity: -3 })).toThrow(/capacity/);
+    expect(() => sim.fluid.setCapacity(r, Number.NaN)).toThrow(/capacity/);
+  });
+});
+
+describe("fluid model: sharing", () => {
+  it("n flows on one link each get C/n", () => {
+    for (const n of [1, 2, 3, 7, 64]) {
+      const sim = new Simulation();
+      const link = sim.fluid.addResource({ name: "link", capacity: 100e9 });
+      const acts: Activity[] = [];
+      // Different byte counts: fairness is per byte/s, not per fraction.
+      for (let i = 0; i < n; i++) acts.push(sim.fluid.start({ work: [[link, 1e9 * (i + 1)]] }));
+      sim.fluid.flush();
+      for (let i = 0; i < n; i++) close(acts[i]!.rate * 1e9 * (i + 1), 100e9 / n);
+    }
+  });
+
+  it("solves a textbook max-min case over 3 links with flows of different lengths, to completion", () => {
+    // Links L1=1, L2=2, L3=3 (bytes/s). Flows (path; bytes):
+    //   f0: L1,L2,L3; 1.0   f1: L1; 0.25   f2: L2; 3   f3: L2,L3; 1.5   f4: L3; 3.5
+    // Phase 1 (t=0): L1 saturates first at 1/2 (f0,f1); then L2 has 2-0.5 = 1.5 for f2,f3 -> 0.75;
+    //   then L3 has 3-0.5-0.75 = 1.75 for f4.  Rates: .5 .5 .75 .75 1.75.  f1 ends at 0.25/.5 = 0.5.
+    // Phase 2 (t=0.5): remaining f0 .75, f2 2.625, f3 1.125, f4 2.625.  L2 saturates first at 2/3
+    //   (f0,f2,f3); L3 gives f4 3-4/3 = 5/3.  f0 ends after .75/(2/3) = 1.125 -> t=1.625.
+    // Phase 3 (t=1.625): remaining f2 1.875, f3 .375, f4 .75.  L2: f2=f3=1; L3: f4=2.
+    //   f3 ends after .375 -> t=2.0; f4 ends after .75/2 = .375 -> t=2.0.
+    // Phase 4 (t=2.0): f2 has 1.5 left alone on L2 (2) -> ends at t=2.75.
+    const sim = new Simulation();
+    const L1 = sim.fluid.addResource({ name: "L1", capacity: 1 });
+    const L2 = sim.fluid.addResource({ name: "L2", capacity: 2 });
+    const L3 = sim.fluid.addResource({ name: "L3", capacity: 3 });
+    const flows: [string, Resource[], number][] = [
+      ["f0", [L1, L2, L3], 1.0],
+      ["f1", [L1], 0.25],
+      ["f2", [L2], 3],
+      ["f3", [L2, L3], 1.5],
+      ["f4", [L3], 3.5],
+    ];
+    const acts = new Map<string, Activity>();
+    const done = new Map<string, number>();
+    for (const [label, path, bytes] of flows) {
+      acts.set(label, sim.fluid.start({ label, work: path.map((r) => [r, bytes] as [Resource, number]), onComplete: () => done.set(label, sim.now) }));
+    }
+    sim.fluid.flush();
+    const bw = (l: string, bytes: number): number => acts.get(l)!.rate * bytes;
+    close(bw("f0", 1.0), 0.5);
+    close(bw("f1", 0.25), 0.5);
+    close(bw("f2", 3), 0.75);
+    close(bw("f3", 1.5), 0.75);
+    close(bw("f4", 3.5), 1.75);
+    expect(acts.get("f0")!.bottleneck).toBe(L1);
+    expect(acts.get("f2")!.bottleneck).toBe(L2);
+    expect(acts.get("f4")!.bottleneck).toBe(L3);
+    sim.run();
+    close(done.get("f1")!, 0.5);
+    close(done.get("f0")!, 1.625);
+    close(done.get("f3")!, 2.0);
+    close(done.get("f4")!, 2.0);
+    close(done.get("f2")!, 2.75);
+    // Conservation: bytes through each link equal the bytes of the flows crossing it.
+    for (const r of [L1, L2, L3]) sim.fluid.settleResource(r);
+    close(L1.workDone, 1.25);
+    close(L2.workDone, 5.5);
+    close(L3.workDone, 6.0);
+    close(L1.busySeconds, 1.625);
+    close(L2.busySeconds, 2.75);
+    close(L3.busySeconds, 2.0);
+  });
+
+  it("weights split a saturated link in proportion", () => {
+    const sim = new Simulation();
+    const link = sim.fluid.addResource({ name: "link", capacity: 12 });
+    const a = sim.fluid.start({ work: [[link, 12]], weight: 1 });
+    const b = sim.fluid.start({ work: [[link, 12]], weight: 3 });
+    sim.fluid.flush();
+    close(a.rate * 12, 3);
+    close(b.rate * 12, 9);
+    sim.run();
+    // b ends at 12/9; a then runs alone: 12 - 3*(4/3) = 8 bytes at 12 B/s.
+    close(b.endTime, 4 / 3);
+    close(a.endTime, 4 / 3 + 8 / 12);
+  });
+
+  it("multiplicity m behaves exactly like m separate copies", () => {
+    const folded = new Simulation();
+    const l1 = folded.fluid.addResource({ name: "spine", capacity: 10 });
+    const p1 = folded.fluid.addResource({ name: "nic", capacity: 4 });
+    const big = folded.fluid.start({ work: [[l1, 6]], multiplicity: 4 });
+    const other = folded.fluid.start({ work: [[l1, 3], [p1, 3]] });
+    folded.run();
+
+    const full = new Simulation();
+    const l2 = full.fluid.addResource({ name: "spine", capacity: 10 });
+    const p2 = full.fluid.addResource({ name: "nic", capacity: 4 });
+    const copies = [0, 1, 2, 3].map(() => full.fluid.start({ work: [[l2, 6]] }));
+    const other2 = full.fluid.start({ work: [[l2, 3], [p2, 3]] });
+    full.run();
+
+    for (const c of copies) close(c.endTime, big.endTime);
+    close(other2.endTime, other.endTime);
+    // Hand check: 5 flows on 10 B/s -> 2 B/s each; `other` (3 B) ends at 1.5; then 4 copies
+    // share 10 -> 2.5 each with 3 B left -> 1.2 s more.
+    close(other.endTime, 1.5);
+    close(big.endTime, 2.7);
+    folded.fluid.settleResource(l1);
+    full.fluid.settleResource(l2);
+    close(l1.workDone, l2.workDone);
+    close(l1.workDone, 27);
+  });
+
+  it("a resource with multiplicity M gives each of m copies 1/M of them (private per-instance resources)", () => {
+    // 8 folded ranks each with their own SM: one representative sm resource standing for 8.
+    const sim = new Simulation();
+    const sm = sim.fluid.addResource({ name: "sm", capacity: 100, multiplicity: 8 });
+    const a = sim.fluid.start({ work: [[sm, 100]], multiplicity: 8 });
+    sim.run();
+    close(a.endTime, 1);
+    sim.fluid.settleResource(sm);
+    close(sm.workDone, 100);
+  });
+
+  it("re-solves when a capacity drops mid-flight", () => {
+    const sim = new Simulation();
+    const link = sim.fluid.addResource({ name: "link", capacity: 2 });
+    const a = sim.fluid.start({ work: [[link, 10]] });
+    sim.at(1, () => sim.fluid.setCapacity(link, 1));
+    sim.run();
+    // 2 bytes in the first second, 8 more at 1 B/s.
+    close(a.endTime, 9);
+  });
+
+  it("a zero capacity stalls activities until it returns", () => {
+    const sim = new Simulation();
+    const link = sim.fluid.addResource({ name: "link", capacity: 1 });
+    const a = sim.fluid.start({ work: [[link, 4]] });
+    sim.at(1, () => sim.fluid.setCapacity(link, 0));
+    sim.at(11, () => sim.fluid.setCapacity(link, 2));
+    sim.run();
+    close(a.endTime, 12.5);
+  });
+
+  it("cancel stops an activity and frees its share", () => {
+    const sim = new Simulation();
+    const link = sim.fluid.addResource({ name: "link", capacity: 2 });
+    const a = sim.fluid.start({ work: [[link, 10]] });
+    const b = sim.fluid.start({ work: [[link, 10]] });
+    sim.at(2, () => sim.fluid.cancel(b));
+    sim.run();
+    expect(b.state).toBe("cancelled");
+    expect(b.endTime).toBe(2);
+    // a: 2 B in 2 s at 1 B/s, then 8 B at 2 B/s.
+    close(a.endTime, 6);
+  });
+
+  it("only re-solves the component touched by a change", () => {
+    const sim = new Simulation();
+    const links = Array.from({ length: 100 }, (_, i) => sim.fluid.addResource({ name: `l${i}`, capacity: 1 }));
+    for (const l of links) sim.fluid.start({ work: [[l, 1 + l.id]] });
+    sim.fluid.flush();
+    const before = sim.fluid.solvedActivities;
+    sim.fluid.start({ work: [[links[3]!, 1]] });
+    sim.fluid.flush();
+    expect(sim.fluid.solvedActivities - before).toBe(2);
+  });
+
+  it("reports segments with their bottleneck when rates change", () => {
+    const sim = new Simulation();
+    const sm = sim.fluid.addResource({ name: "sm", capacity: 10, kind: "sm" });
+    const hbm = sim.fluid.addResource({ name: "hbm", capacity: 10, kind: "hbm" });
+    const segs: [string, number, number, string][] = [];
+    sim.fluid.onSegment = (a, t0, t1, b) => segs.push([a.label, t0, t1, b?.kind ?? "none"]);
+    sim.fluid.start({ label: "k", work: [[sm, 20], [hbm, 10]] });
+    sim.at(1, () => sim.fluid.setCapacity(sm, 100));
+    sim.run();
+    // 1 s sm-bound at 0.5/s; then 0.5 left, hbm-bound at 1/s -> ends at 1.5.
+    expect(segs.length).toBe(2);
+    expect(segs[0]).toEqual(["k", 0, 1, "sm"]);
+    expect(segs[1]![3]).toBe("hbm");
+    close(segs[1]![2], 1.5);
+  });
+});
+
+describe("fluid model: invariants on random instances", () => {
+  it("never exceeds a capacity, every activity is saturated somewhere with the top share there, and work is conserved", () => {
+    for (let trial = 0; trial < 30; trial++) {
+      const rng = new RandomStreams(trial).stream("fluid");
+      const sim = new Simulation();
+      const nr = 2 + rng.int(0, 12);
+      const res = Array.from({ length: nr }, (_, i) => sim.fluid.addResource({ name: `r${i}`, capacity: 1 + rng.uniform() * 9 }));
+      const requested = new Map<Resource, number>();
+      const acts: Activity[] = [];
+      const startOne = (): void => {
+        const k = 1 + rng.int(0, 3);
+        const work: [Resource, number][] = [];
+        for (let j = 0; j < k; j++) {
+          const r = res[rng.int(0, nr)]!;
+          const amount = 0.1 + rng.uniform() * 5;
+          work.push([r, amount]);
+        }
+        const weight = rng.uniform() < 0.3 ? 1 + rng.int(0, 4) : 1;
+        const multiplicity = rng.uniform() < 0.3 ? 1 + rng.int(0, 4) : 1;
+        const a = sim.fluid.start({ work, weight, multiplicity });
+        for (const r of a.resources) requested.set(r, (requested.get(r) ?? 0) + a.workOn(r) * multiplicity);
+        acts.push(a);
+      };
+      for (let i = 0; i < 20; i++) startOne();
+      let checks = 0;
+      const check = (): void => {
+        sim.fluid.flush();
+        checks++;
+        for (const r of res) {
+          let use = 0;
+          for (const a of r.activities) use += a.rate * a.workOn(r) * a.multiplicity;
+          expect(use).toBeLessThanOrEqual(r.capacity * (1 + 1e-9));
+        }
+        for (const a of acts) {
+          if (a.state !== "running") continue;
+          const b = a.bottleneck;
+          expect(b).not.toBe(null);
+          let use = 0;
+          let top = 0;
+          for (const o of b!.activities) {
+            use += o.rate * o.workOn(b!) * o.multiplicity;
+            top = Math.max(top, (o.rate * o.size) / o.weight);
+          }
+          // Saturated, and no activity there has a larger normalised share (max-min).
+          close(use, b!.capacity, 1e-9);
+          expect((a.rate * a.size) / a.weight).toBeGreaterThanOrEqual(top * (1 - 1e-9));
+        }
+      };
+      for (let i = 0; i < 10; i++) sim.at(rng.uniform() * 3, () => { startOne(); check(); });
+      sim.at(0.5, () => sim.fluid.setCapacity(res[0]!, res[0]!.capacity * 0.5));
+      sim.run();
+      expect(checks).toBe(10);
+      for (const a of acts) expect(a.state).toBe("done");
+      for (const r of res) {
+        sim.fluid.settleResource(r);
+        close(r.workDone, requested.get(r) ?? 0, 1e-9);
+      }
+    }
+  });
+});

@@ -1,0 +1,88 @@
+/**
+ * Human-readable output of `trainsim run` and `trainsim validate`: what a
+ * student reads first, so every figure says its unit and what it means.
+ */
+import { peakFlops } from "../models/compute/kernel.ts";
+import type { RunResult } from "../models/run.ts";
+import type { Scenario } from "../models/scenario.ts";
+import { CATEGORIES, type Category } from "../models/step/categories.ts";
+import { microBatchesPerStep } from "../models/parallel/plan.ts";
+import { formatQuantity } from "./units.ts";
+import type { ValidationRow, ValidationSummary } from "./validate.ts";
+
+const CATEGORY_MEANING: Readonly<Record<Category, string>> = {
+  compute: "kernels limited by the SMs (math)",
+  hbm: "kernels limited by HBM bandwidth",
+  nvlink: "waiting on NVLink / scale-up transfers",
+  network: "waiting on NICs and the scale-out fabric",
+  power: "slowed by power capping",
+  bubble: "idle: pipeline bubble or imbalance",
+  data: "waiting for input data",
+  failure: "lost to failures and restarts",
+  checkpoint: "writing checkpoints",
+};
+
+function group(n: number): string {
+  return Math.round(n).toLocaleString("en-US");
+}
+
+function pct(x: number, digits = 1): string {
+  return `${(100 * x).toFixed(digits)} %`;
+}
+
+function bar(share: number, width = 30): string {
+  const full = Math.round(share * width);
+  return "█".repeat(full) + "·".repeat(width - full);
+}
+
+export function formatRun(s: Scenario, r: RunResult): string {
+  const p = s.parallelism;
+  const m = s.workload.model;
+  const gib = (b: number): string => (b / 2 ** 30).toFixed(1);
+  const lines: string[] = [];
+  lines.push(`${s.name}: ${m.name} on ${group(r.gpus)} × ${s.cluster.gpu.name} (${s.cluster.nodes} nodes × ${s.cluster.gpusPerNode})`);
+  lines.push(
+    `plan: tp ${p.tp} · pp ${p.pp}${p.virtualStages > 1 ? ` (${p.virtualStages} chunks per rank)` : ""} · dp ${p.dp} · cp ${p.cp}${m.experts > 1 ? ` · ep ${p.ep}` : ""} · ` +
+      `${microBatchesPerStep(s)} micro-batches of ${p.microBatch} per step · ZeRO-${p.zero} · recompute ${p.recompute}${p.tp > 1 ? ` · sequence parallel ${p.sequenceParallel ? "on" : "off"}` : ""}`,
+  );
+  lines.push("");
+  const peak = peakFlops(s.cluster.gpu, s.workload.precision);
+  lines.push(`step time        ${formatQuantity(r.stepSeconds, "time")}${r.steps > 1 ? `   (${r.steps} steps: ${formatQuantity(r.wallclockSeconds, "time")})` : ""}`);
+  lines.push(`throughput       ${group(r.tokensPerSecond)} tokens/s`);
+  lines.push(`per GPU          ${r.tflopsPerGpu.toFixed(0)} TFLOP/s of model math   MFU ${pct(r.mfu)}   HFU ${pct(r.hfu)}`);
+  lines.push(`                 (MFU = model FLOPs per second / dense ${s.workload.precision.toUpperCase()} peak ${(peak / 1e12).toFixed(0)} TFLOP/s, as PaLM and Llama 3 count it; HFU adds recomputation)`);
+  const mem = r.memory;
+  lines.push(
+    `memory per GPU   ${gib(r.memoryBytesPerGpu)} GiB of ${gib(r.memoryCapacityBytes)} GiB (stage ${mem.stage}: weights ${gib(mem.weights)}, gradients ${gib(mem.gradients)}, ` +
+      `optimizer ${gib(mem.optimizer)}, activations ${gib(mem.activations)}, buffers ${gib(mem.buffers)})`,
+  );
+  lines.push(
+    `power            ${r.gpuPowerWatts.toFixed(0)} W per GPU on average; facility ${formatQuantity(r.facilityPowerWatts.mean, "power")} mean, ` +
+      `${formatQuantity(r.facilityPowerWatts.peak, "power")} peak; ${formatQuantity(r.energyJoulesPerStep, "energy")} per step`,
+  );
+  lines.push("");
+  lines.push("where the step goes (share of every GPU's step time):");
+  const shown = CATEGORIES.filter((c) => r.breakdown[c] > 0.0005);
+  let top: Category = "compute";
+  for (const c of CATEGORIES) if (r.breakdown[c] > r.breakdown[top]) top = c;
+  for (const c of shown) {
+    lines.push(`  ${c.padEnd(10)} ${bar(r.breakdown[c])} ${pct(r.breakdown[c]).padStart(7)}  ${CATEGORY_MEANING[c]}`);
+  }
+  lines.push(`bottleneck: ${top} — ${CATEGORY_MEANING[top]}`);
+  return lines.join("\n");
+}
+
+export function formatValidation(rows: ValidationRow[], summary: ValidationSummary): string {
+  const head = ["case", "metric", "published", "predicted", "error"];
+  const fmt = (x: number, unit: string): string => (unit === "" ? x.toFixed(3) : `${x.toPrecision(4)} ${unit}`);
+  const body = rows.map((r) => [r.name, r.metric, fmt(r.published, r.unit), fmt(r.predicted, r.unit), `${r.error >= 0 ? "+" : ""}${(100 * r.error).toFixed(1)} %`]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] as string).length)));
+  const line = (cells: string[]): string => cells.map((c, i) => (i >= 2 ? c.padStart(widths[i] as number) : c.padEnd(widths[i] as number))).join("  ");
+  return [
+    line(head),
+    line(widths.map((w) => "-".repeat(w))),
+    ...body.map(line),
+    "",
+    `${summary.cases} cases: median |error| ${(100 * summary.medianAbsError).toFixed(1)} %, worst ${(100 * summary.maxAbsError).toFixed(1)} %`,
+  ].join("\n");
+}

@@ -1,0 +1,595 @@
+/**
+ * Scenario files (YAML or JSON) to a validated Scenario in SI units.
+ *
+ * Order: read → follow `base:` files → check the shape against the schema → resolve the
+ * GPU and model from the catalogs → fill derived defaults → checkPlan. Every problem found
+ * along the way is kept, so one ConfigError lists them all.
+ */
+import { readFileSync } from "node:fs";
+import { basename, dirname, extname, isAbsolute, relative, resolve } from "node:path";
+import { parseDocument } from "yaml";
+import { CATALOG } from "../models/hardware/catalog.ts";
+import type { Accelerator, EfficiencyCalibration, Precision } from "../models/hardware/types.ts";
+import { checkPlan } from "../models/parallel/plan.ts";
+import type { AttentionKernel, ModelSpec, ParallelPlan, RecomputeMode, Scenario, TopologyKind } from "../models/scenario.ts";
+import { BUILTIN_MODELS } from "../models/workload/builtins.ts";
+import { modelFromHfConfig } from "../models/workload/hf-config.ts";
+import { ConfigError } from "./errors.ts";
+import { Problems, expected, isPlainObject, scenarioSchema, showValue, validate, type Tagged } from "./schema.ts";
+import { formatQuantity } from "./units.ts";
+
+export interface PublishedFigure {
+  metric: string;
+  value: number;
+  note?: string;
+}
+
+/** A Scenario plus what published cases carry along for `trainsim validate`. */
+export type LoadedScenario = Scenario & { source?: string; published?: PublishedFigure };
+
+export interface LoadOptions {
+  /** Folder that relative paths (`base:`, `{hf: ...}`) are resolved against. */
+  baseDir: string;
+  /** Scenario name when the config gives none. */
+  name?: string;
+  /** How to call the config in messages and in `sources` ("user-defined in <file>"). */
+  file?: string;
+}
+
+type Raw = Record<string, unknown>;
+
+const EXTENSIONS = [".yaml", ".yml", ".json"];
+
+export function loadScenario(file: string): LoadedScenario {
+  const problems = new Problems();
+  return guarded(problems, file, () => {
+    const absolute = resolve(file);
+    const raw = readConfig(absolute, file, "(file)", problems);
+    if (problems.list.length > 0) throw new ConfigError(problems.list, file);
+    const stem = basename(file, extname(file));
+    return build(raw, { baseDir: dirname(absolute), name: stem, file }, problems, [absolute]);
+  });
+}
+
+export function scenarioFromObject(obj: unknown, opts: LoadOptions): LoadedScenario {
+  const problems = new Problems();
+  return guarded(problems, opts.file, () => build(obj, opts, problems, []));
+}
+
+/** Anything unexpected becomes a problem too: loading a config never throws anything but ConfigError. */
+function guarded<T>(problems: Problems, file: string | undefined, load: () => T): T {
+  try {
+    return load();
+  } catch (e) {
+    if (e instanceof ConfigError) throw e;
+    const what = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+    problems.note("(internal)", undefined, `unexpected error while loading (${what}); this is a trainsim bug, please report it with the config`);
+    throw new ConfigError(problems.list, file);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Reading files
+
+function displayPath(absolute: string): string {
+  const rel = relative(process.cwd(), absolute);
+  return rel === "" || rel.startsWith("..") ? absolute : rel;
+}
+
+function lineAndColumn(text: string, position: number): string {
+  const before = text.slice(0, position).split("\n");
+  return `line ${before.length}, column ${(before[before.length - 1] ?? "").length + 1}`;
+}
+
+/**
+ * Parsed contents of a YAML or JSON file. Read failures are reported at `pathForRead`
+ * ("(file)" for the scenario itself, "base" for a base file); syntax errors at "(file)".
+ */
+function readConfig(absolute: string, shown: string, pathForRead: string, problems: Problems): unknown {
+  const ext = extname(absolute).toLowerCase();
+  if (!EXTENSIONS.includes(ext)) {
+    problems.invalid(pathForRead, shown, `${JSON.stringify(shown)} has an unsupported extension; use ${EXTENSIONS.join(", ")}`);
+    return undefined;
+  }
+  let text: string;
+  try {
+    text = readFileSync(absolute, "utf8");
+  } catch (e) {
+    const reason = e instanceof Error ? e.message : String(e);
+    problems.invalid(pathForRead, shown, `cannot read ${JSON.stringify(shown)}: ${reason}`);
+    return undefined;
+  }
+  if (ext === ".json") {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch (e) {
+      const message = e instanceof Error ? e.message : String(e);
+      const at = /position (\d+)/.exec(message);
+      const where = at?.[1] !== undefined ? ` at ${lineAndColumn(text, Number(at[1]))}` : "";
+      problems.invalid("(file)", shown, `JSON syntax error in ${shown}${where}: ${message}`);
+      return undefined;
+    }
+  }
+  const doc = parseDocument(text, { prettyErrors: true });
+  const first = doc.errors[0];
+  if (first !== undefined) {
+    const line = first.linePos?.[0]?.line;
+    const headline = (first.message.split("\n")[0] ?? "").replace(/ at line \d+, column \d+:?$/, "");
+    const where = line === undefined ? "" : ` at line ${line}, column ${first.linePos?.[0]?.col ?? 1}`;
+    problems.invalid("(file)", shown, `YAML syntax error in ${shown}${where}: ${headline}`);
+    return undefined;
+  }
+  try {
+    return doc.toJS({ maxAliasCount: 1000 }) as unknown;
+  } catch (e) {
+    // e.g. an alias bomb: valid syntax, but not a document we should expand.
+    const reason = e instanceof Error ? e.message : String(e);
+    problems.invalid("(file)", shown, `YAML in ${shown} cannot be expanded: ${reason}`);
+    return undefined;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// base: inheritance
+
+/** `over` wins; objects merge key by key, anything else (lists included) is replaced. */
+export function deepMerge(base: Raw, over: Raw): Raw {
+  const out: Raw = {};
+  const put = (key: string, value: unknown): void => {
+    Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
+  };
+  for (const key of Object.keys(base)) put(key, base[key]);
+  for (const key of Object.keys(over)) {
+    const a = out[key];
+    const b = over[key];
+    put(key, Object.hasOwn(out, key) && isPlainObject(a) && isPlainObject(b) ? deepMerge(a, b) : b);
+  }
+  return out;
+}
+
+/** A base file's relative `{hf: ...}` path means relative to that base file, not to the child. */
+function anchorPaths(config: Raw, dir: string): Raw {
+  const workload = config["workload"];
+  if (!isPlainObject(workload)) return config;
+  const model = workload["model"];
+  if (!isPlainObject(model) || typeof model["hf"] !== "string" || isAbsolute(model["hf"])) return config;
+  return deepMerge(config, { workload: { model: { hf: resolve(dir, model["hf"]) } } });
+}
+
+/** The config with its `base:` chain merged underneath. `chain` holds the files already on the way, for cycles. */
+function withBases(config: Raw, dir: string, chain: readonly string[], problems: Problems): Raw {
+  const base = config["base"];
+  if (typeof base !== "string" || base === "") return config; // the schema reports a bad `base`
+  const file = resolve(dir, base);
+  if (chain.includes(file)) {
+    const loop = [...chain, file].map(displayPath).join(" -> ");
+    problems.invalid("base", base, `${JSON.stringify(base)} makes a cycle of base files: ${loop}`);
+    return config;
+  }
+  const parent = readConfig(file, displayPath(file), "base", problems);
+  if (parent === undefined) return config;
+  if (!isPlainObject(parent)) {
+    problems.invalid("base", base, `${JSON.stringify(base)} does not hold a scenario (found ${showValue(parent)}); expected an object with keys cluster, workload, ...`);
+    return config;
+  }
+  const inherited = withBases(anchorPaths(parent, dirname(file)), dirname(file), [...chain, file], problems);
+  // The name belongs to the file that gives it: a child is a different scenario.
+  const { name: _name, base: _base, ...rest } = inherited;
+  return deepMerge(rest, config);
+}
+
+// ---------------------------------------------------------------------------
+// Reading converted values (the schema has checked their types; placeholders stand in for invalid ones)
+
+function part(o: Raw | undefined, key: string): Raw {
+  const v = o?.[key];
+  return isPlainObject(v) ? v : {};
+}
+function numberAt(o: Raw, key: string, fallback: number): number {
+  const v = o[key];
+  return typeof v === "number" ? v : fallback;
+}
+function optionalNumber(o: Raw, key: string): number | undefined {
+  const v = o[key];
+  return typeof v === "number" ? v : undefined;
+}
+function stringAt<T extends string>(o: Raw, key: string, fallback: T): T {
+  const v = o[key];
+  return typeof v === "string" ? (v as T) : fallback;
+}
+function optionalString(o: Raw, key: string): string | undefined {
+  const v = o[key];
+  return typeof v === "string" ? v : undefined;
+}
+function boolAt(o: Raw, key: string): boolean | undefined {
+  const v = o[key];
+  return typeof v === "boolean" ? v : undefined;
+}
+function tagged(v: unknown): Tagged | undefined {
+  return isPlainObject(v) && typeof v["option"] === "string" ? (v as unknown as Tagged) : undefined;
+}
+/** The key the user actually wrote, so a message points at their spelling (`tdp` rather than `tdpWatts`). */
+function writtenKey(raw: Raw, name: string, aliases: readonly string[]): string {
+  return aliases.find((a) => Object.hasOwn(raw, a)) ?? name;
+}
+
+// ---------------------------------------------------------------------------
+// The GPU
+
+const NUMERIC_GPU_FIELDS = ["hbmBytes", "hbmBandwidth", "scaleUpBandwidth", "scaleUpDomain", "nicBandwidth", "tdpWatts", "idleWatts", "smCount"] as const;
+const PLAIN_GPU_FIELDS = ["vendor", "scaleUpKind", ...NUMERIC_GPU_FIELDS] as const;
+
+const PLACEHOLDER_GPU: Accelerator = {
+  name: "(invalid)",
+  vendor: "",
+  peakFlops: { bf16: 1 },
+  hbmBytes: 1,
+  hbmBandwidth: 1,
+  scaleUpBandwidth: 1,
+  scaleUpKind: "nvlink",
+  scaleUpDomain: 8,
+  nicBandwidth: 1,
+  tdpWatts: 1,
+  idleWatts: 0,
+  smCount: 1,
+  efficiency: { gemmPeakFraction: 1, hbmPeakFraction: 1, kernelLaunchSeconds: 0, attentionPeakFraction: 1 },
+  sources: {},
+};
+
+function resolveGpu(value: unknown, written: Raw, file: string, problems: Problems): Accelerator | undefined {
+  const t = tagged(value);
+  if (t === undefined || problems.isInvalid("cluster.gpu")) return undefined;
+  if (t.option === "catalog") {
+    const entry = CATALOG[t.value as string];
+    return entry === undefined ? undefined : structuredClone(entry);
+  }
+  const spec = t.value as Raw;
+  const gpu = t.option === "override" ? overrideGpu(spec, file) : inlineGpu(spec, written, file);
+  if (gpu === undefined) return undefined;
+  const userSources = part(spec, "sources");
+  for (const [k, v] of Object.entries(userSources)) if (typeof v === "string") gpu.sources[k] = v;
+
+  if (Object.keys(gpu.peakFlops).length === 0) {
+    problems.invalid("cluster.gpu.peakFlops", written["peakFlops"], `{} is not allowed; give at least one precision, e.g. {bf16: "989 TFLOP/s"}`);
+  }
+  if (gpu.idleWatts > gpu.tdpWatts) {
+    const key = writtenKey(written, "idleWatts", ["idlePower"]);
+    problems.invalid(
+      `cluster.gpu.${key}`,
+      written[key] ?? gpu.idleWatts,
+      `${formatQuantity(gpu.idleWatts, "power")} is not allowed; idle power must not exceed the TDP ${formatQuantity(gpu.tdpWatts, "power")}`,
+    );
+  }
+  return gpu;
+}
+
+function inlineGpu(spec: Raw, written: Raw, file: string): Accelerator {
+  const here = `user-defined in ${file}`;
+  const peakFlops = part(spec, "peakFlops") as Partial<Record<Precision, number>>;
+  const efficiency = part(spec, "efficiency") as unknown as EfficiencyCalibration;
+  const writtenEfficiency = part(written, "efficiency");
+  const sources: Record<string, string> = {};
+  for (const p of Object.keys(peakFlops)) sources[`peakFlops.${p}`] = here;
+  const aliases: Readonly<Record<string, string>> = { tdpWatts: "tdp", idleWatts: "idlePower" };
+  for (const f of NUMERIC_GPU_FIELDS) {
+    const alias = aliases[f];
+    const given = Object.hasOwn(written, f) || (alias !== undefined && Object.hasOwn(written, alias));
+    sources[f] = given ? here : `trainsim default (not given in ${file})`;
+  }
+  for (const f of Object.keys(efficiency)) {
+    sources[`efficiency.${f}`] = Object.hasOwn(writtenEfficiency, f) ? here : `trainsim default (not given in ${file})`;
+  }
+  return {
+    name: stringAt(spec, "name", "custom-gpu"),
+    vendor: stringAt(spec, "vendor", "custom"),
+    peakFlops,
+    hbmBytes: numberAt(spec, "hbmBytes", 1),
+    hbmBandwidth: numberAt(spec, "hbmBandwidth", 1),
+    scaleUpBandwidth: numberAt(spec, "scaleUpBandwidth", 1),
+    scaleUpKind: stringAt(spec, "scaleUpKind", "nvlink"),
+    scaleUpDomain: numberAt(spec, "scaleUpDomain", 8),
+    nicBandwidth: numberAt(spec, "nicBandwidth", 1),
+    tdpWatts: numberAt(spec, "tdpWatts", 1),
+    idleWatts: numberAt(spec, "idleWatts", 0),
+    smCount: numberAt(spec, "smCount", 1),
+    efficiency,
+    sources,
+  };
+}
+
+function overrideGpu(spec: Raw, file: string): Accelerator | undefined {
+  const baseName = stringAt(spec, "base", "");
+  const entry = CATALOG[baseName];
+  if (entry === undefined) return undefined;
+  const gpu = structuredClone(entry) as Accelerator;
+  const changed = `overridden in ${file}`;
+  const g = gpu as unknown as Raw;
+  for (const f of PLAIN_GPU_FIELDS) {
+    if (spec[f] === undefined) continue;
+    g[f] = spec[f];
+    if (f !== "vendor" && f !== "scaleUpKind") gpu.sources[f] = changed;
+  }
+  for (const [p, v] of Object.entries(part(spec, "peakFlops"))) {
+    (gpu.peakFlops as Raw)[p] = v;
+    gpu.sources[`peakFlops.${p}`] = changed;
+  }
+  for (const [k, v] of Object.entries(part(spec, "efficiency"))) {
+    (gpu.efficiency as unknown as Raw)[k] = v;
+    gpu.sources[`efficiency.${k}`] = changed;
+  }
+  gpu.name = stringAt(spec, "name", `${baseName}*`);
+  return gpu;
+}
+
+// ---------------------------------------------------------------------------
+// The model
+
+const PLACEHOLDER_MODEL: ModelSpec = {
+  name: "(invalid)",
+  layers: 1,
+  hidden: 1,
+  heads: 1,
+  kvHeads: 1,
+  ffn: 1,
+  vocab: 1,
+  gatedMlp: false,
+  experts: 1,
+  topK: 1,
+  tiedEmbeddings: true,
+  positionEmbeddings: 0,
+  dropout: false,
+  bias: false,
+  source: "",
+};
+
+const MODEL_FIELDS = Object.keys(PLACEHOLDER_MODEL) as (keyof ModelSpec)[];
+
+interface ModelPaths {
+  hidden: string;
+  heads: string;
+  kvHeads: string;
+  topK: string;
+}
+
+const INLINE_PATHS: ModelPaths = {
+  hidden: "workload.model.hidden",
+  heads: "workload.model.heads",
+  kvHeads: "workload.model.kvHeads",
+  topK: "workload.model.topK",
+};
+
+/** The shape rules any model must meet; a problem here leaves the model usable for checkPlan's own checks. */
+function checkShape(m: ModelSpec, paths: ModelPaths, problems: Problems): void {
+  if (m.hidden % m.heads !== 0) {
+    problems.note(paths.hidden, m.hidden, `${m.hidden} is not allowed; hidden must be a multiple of heads (${m.heads})`);
+  }
+  if (m.heads % m.kvHeads !== 0) {
+    problems.note(paths.kvHeads, m.kvHeads, `${m.kvHeads} is not allowed; kvHeads must divide heads (${m.heads})`);
+  }
+  if (m.topK > m.experts) {
+    problems.note(paths.topK, m.topK, `${m.topK} is not allowed; topK must be at most experts (${m.experts})`);
+  }
+}
+
+function resolveModel(value: unknown, baseDir: string, file: string, problems: Problems): ModelSpec | undefined {
+  const t = tagged(value);
+  if (t === undefined || problems.isInvalid("workload.model")) return undefined;
+  if (t.option === "builtin") {
+    const entry = BUILTIN_MODELS[t.value as string];
+    return entry === undefined ? undefined : structuredClone(entry);
+  }
+  const spec = t.value as Raw;
+  if (t.option === "hf") return hfModel(spec, baseDir, problems);
+  let model: ModelSpec;
+  if (t.option === "override") {
+    const baseName = stringAt(spec, "base", "");
+    const entry = BUILTIN_MODELS[baseName];
+    if (entry === undefined) return undefined;
+    model = structuredClone(entry);
+    const changed = MODEL_FIELDS.filter((f) => f !== "name" && f !== "source" && spec[f] !== undefined);
+    for (const f of changed) (model as unknown as Raw)[f] = spec[f];
+    model.name = stringAt(spec, "name", `${baseName}*`);
+    model.source = stringAt(spec, "source", `${entry.source}; overridden in ${file}: ${changed.join(", ")}`);
+  } else {
+    const hidden = numberAt(spec, "hidden", 1);
+    const heads = numberAt(spec, "heads", 1);
+    model = {
+      name: stringAt(spec, "name", "custom"),
+      layers: numberAt(spec, "layers", 1),
+      hidden,
+      heads,
+      kvHeads: numberAt(spec, "kvHeads", heads),
+      ffn: numberAt(spec, "ffn", 4 * hidden),
+      vocab: numberAt(spec, "vocab", 1),
+      gatedMlp: boolAt(spec, "gatedMlp") ?? false,
+      experts: numberAt(spec, "experts", 1),
+      topK: numberAt(spec, "topK", 1),
+      tiedEmbeddings: boolAt(spec, "tiedEmbeddings") ?? true,
+      positionEmbeddings: numberAt(spec, "positionEmbeddings", 0),
+      dropout: boolAt(spec, "dropout") ?? false,
+      bias: boolAt(spec, "bias") ?? false,
+      source: stringAt(spec, "source", `user-defined in ${file}`),
+    };
+  }
+  checkShape(model, INLINE_PATHS, problems);
+  return model;
+}
+
+function hfModel(spec: Raw, baseDir: string, problems: Problems): ModelSpec | undefined {
+  const written = stringAt(spec, "hf", "");
+  const path = "workload.model.hf";
+  const file = resolve(baseDir, written);
+  let config: unknown;
+  try {
+    config = JSON.parse(readFileSync(file, "utf8")) as unknown;
+  } catch (e) {
+    const reason = e instanceof Error ? e.message : String(e);
+    problems.invalid(path, written, `${JSON.stringify(written)} cannot be read as JSON (${reason}); expected the path of a HuggingFace config.json, relative to the scenario file`);
+    return undefined;
+  }
+  if (!isPlainObject(config)) {
+    problems.invalid(path, written, `${JSON.stringify(written)} holds ${showValue(config)}; expected a HuggingFace config.json object`);
+    return undefined;
+  }
+  // "llama3-8b/config.json" is named for its folder; "llama3-8b.json" for itself.
+  const stem = basename(file, extname(file));
+  const name = stringAt(spec, "name", stem === "config" ? basename(dirname(file)) : stem);
+  const { model, problems: found } = modelFromHfConfig(config, name);
+  for (const p of found) {
+    const where = `${path}:${p.key}`;
+    const detail = p.message.startsWith(`${p.key}: `) ? p.message.slice(p.key.length + 2) : p.message;
+    problems.push({ path: where, value: config[p.key], message: `${where}: ${detail}` }, false);
+  }
+  if (model === undefined) return undefined;
+  const hfPaths: ModelPaths = {
+    hidden: `${path}:hidden_size`,
+    heads: `${path}:num_attention_heads`,
+    kvHeads: `${path}:num_key_value_heads`,
+    topK: `${path}:num_experts_per_tok`,
+  };
+  // modelFromHfConfig already checks kvHeads and topK; only the hidden/heads rule is left.
+  if (model.hidden % model.heads !== 0) checkShape({ ...model, kvHeads: model.heads, topK: 1, experts: 1 }, hfPaths, problems);
+  return model;
+}
+
+// ---------------------------------------------------------------------------
+// Assembly
+
+/** Keys checkPlan reads: if any of them is unusable, its verdict would be noise. */
+const PLAN_INPUTS = [
+  "cluster.gpu",
+  "cluster.nodes",
+  "cluster.gpusPerNode",
+  "workload.model",
+  "workload.seqLength",
+  "workload.globalBatch",
+  "workload.precision",
+  ...["tp", "pp", "dp", "cp", "ep", "microBatch", "virtualStages", "firstStageLayers", "lastStageLayers"].map((k) => `parallelism.${k}`),
+];
+
+function build(input: unknown, opts: LoadOptions, problems: Problems, chain: readonly string[]): LoadedScenario {
+  const file = opts.file ?? opts.name ?? "inline config";
+  if (!isPlainObject(input)) {
+    const what = input === null || input === undefined ? "the config is empty" : `${showValue(input)} is not allowed`;
+    problems.invalid("", input, `${what}; expected a scenario: ${expected(scenarioSchema)}`);
+    throw new ConfigError(problems.list, opts.file);
+  }
+  const merged = withBases(input, opts.baseDir, chain, problems);
+  const v = (validate(scenarioSchema, merged, "", problems) ?? {}) as Raw;
+  const mergedCluster = part(merged, "cluster");
+
+  const clusterIn = part(v, "cluster");
+  const gpu = resolveGpu(clusterIn["gpu"], part(mergedCluster, "gpu"), file, problems) ?? PLACEHOLDER_GPU;
+  const gpuValid = gpu !== PLACEHOLDER_GPU;
+  const nodes = numberAt(clusterIn, "nodes", 1);
+  const gpusPerNode = numberAt(clusterIn, "gpusPerNode", 8);
+  const networkIn = part(clusterIn, "network");
+  const powerIn = part(clusterIn, "power");
+  const gpuPowerLimit = optionalNumber(powerIn, "gpuPowerLimit");
+  if (gpuValid && gpuPowerLimit !== undefined && (gpuPowerLimit > gpu.tdpWatts || gpuPowerLimit < gpu.idleWatts)) {
+    const written = part(mergedCluster, "power")["gpuPowerLimit"];
+    const shown = typeof written === "string" ? `${showValue(written)} (${formatQuantity(gpuPowerLimit, "power")})` : showValue(written);
+    problems.invalid(
+      "cluster.power.gpuPowerLimit",
+      written,
+      `${shown} is not allowed; expected a power between ${gpu.name}'s idle power ${formatQuantity(gpu.idleWatts, "power")} and its TDP ${formatQuantity(gpu.tdpWatts, "power")}`,
+    );
+  }
+  const facilityCap = optionalNumber(powerIn, "facilityCap");
+
+  const workloadIn = part(v, "workload");
+  const model = resolveModel(workloadIn["model"], opts.baseDir, file, problems) ?? PLACEHOLDER_MODEL;
+  const precision = stringAt<Precision>(workloadIn, "precision", "bf16");
+
+  const parallelIn = part(v, "parallelism");
+  const tp = numberAt(parallelIn, "tp", 1);
+  const pp = numberAt(parallelIn, "pp", 1);
+  const cp = numberAt(parallelIn, "cp", 1);
+  const ep = numberAt(parallelIn, "ep", 1);
+  const gpus = nodes * gpusPerNode;
+  let dp = optionalNumber(parallelIn, "dp");
+  let dpGuessed = false;
+  if (dp === undefined) {
+    const inputsValid = !["cluster.nodes", "cluster.gpusPerNode", "parallelism.tp", "parallelism.pp", "parallelism.cp", "parallelism.dp"].some((p) => problems.isInvalid(p));
+    if (inputsValid && gpus % (tp * pp * cp) !== 0) {
+      problems.note(
+        "parallelism.dp",
+        undefined,
+        `not given and cannot be derived: the cluster's ${nodes}·${gpusPerNode} = ${gpus} GPUs are not divisible by tp·pp·cp = ${tp}·${pp}·${cp} = ${tp * pp * cp}; set dp, or choose tp, pp and cp whose product divides ${gpus}`,
+      );
+      dpGuessed = true;
+    }
+    // A stand-in that keeps checkPlan's dp-independent verdicts meaningful.
+    dp = dpGuessed ? ep : Math.max(1, Math.floor(gpus / (tp * pp * cp)));
+  }
+  const parallelism: ParallelPlan = {
+    tp,
+    pp,
+    dp,
+    cp,
+    ep,
+    microBatch: numberAt(parallelIn, "microBatch", 1),
+    virtualStages: numberAt(parallelIn, "virtualStages", 1),
+    zero: numberAt(parallelIn, "zero", 1) as ParallelPlan["zero"],
+    recompute: stringAt<RecomputeMode>(parallelIn, "recompute", "none"),
+    sequenceParallel: boolAt(parallelIn, "sequenceParallel") ?? tp > 1,
+    overlapGradReduce: boolAt(parallelIn, "overlapGradReduce") ?? true,
+    gradReduceDtype: stringAt(parallelIn, "gradReduceDtype", precision === "fp16" ? "fp16" : "fp32"),
+  };
+  const firstStageLayers = optionalNumber(parallelIn, "firstStageLayers");
+  const lastStageLayers = optionalNumber(parallelIn, "lastStageLayers");
+  if (firstStageLayers !== undefined) parallelism.firstStageLayers = firstStageLayers;
+  if (lastStageLayers !== undefined) parallelism.lastStageLayers = lastStageLayers;
+
+  const runIn = part(v, "run");
+  const duration = optionalNumber(runIn, "duration");
+  const scenario: LoadedScenario = {
+    name: optionalString(v, "name") ?? opts.name ?? "scenario",
+    seed: numberAt(v, "seed", 1),
+    cluster: {
+      gpu,
+      nodes,
+      gpusPerNode,
+      network: {
+        topology: stringAt<TopologyKind>(networkIn, "topology", "rail-optimized"),
+        nicBandwidth: optionalNumber(networkIn, "nicBandwidth") ?? gpu.nicBandwidth,
+        oversubscription: numberAt(networkIn, "oversubscription", 1),
+      },
+      power: {
+        ...(gpuPowerLimit !== undefined ? { gpuPowerLimit } : {}),
+        ...(facilityCap !== undefined ? { facilityCap } : {}),
+        pue: numberAt(powerIn, "pue", 1.2),
+      },
+    },
+    workload: {
+      model,
+      seqLength: numberAt(workloadIn, "seqLength", 1),
+      globalBatch: numberAt(workloadIn, "globalBatch", 1),
+      precision,
+      attention: stringAt<AttentionKernel>(workloadIn, "attention", "flash"),
+    },
+    parallelism,
+    run: { steps: numberAt(runIn, "steps", 1), ...(duration !== undefined ? { duration } : {}) },
+  };
+  if (isPlainObject(v["reliability"])) {
+    const interval = optionalNumber(v["reliability"], "checkpointInterval");
+    scenario.reliability = interval !== undefined ? { checkpointInterval: interval } : {};
+  }
+  const source = optionalString(v, "source");
+  if (source !== undefined) scenario.source = source;
+  if (isPlainObject(v["published"])) {
+    const p = v["published"];
+    const note = optionalString(p, "note");
+    scenario.published = { metric: stringAt(p, "metric", ""), value: numberAt(p, "value", 0), ...(note !== undefined ? { note } : {}) };
+  }
+
+  if (!PLAN_INPUTS.some((p) => problems.isInvalid(p))) {
+    for (const p of checkPlan(scenario)) {
+      // With dp underived, the checks that involve dp would only repeat the dp problem.
+      if (dpGuessed && (p.path === "parallelism" || p.path === "workload.globalBatch")) continue;
+      problems.push(p);
+    }
+  }
+  if (problems.list.length > 0) throw new ConfigError(problems.list, opts.file);
+  return scenario;
+}

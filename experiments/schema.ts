@@ -1,0 +1,671 @@
+/**
+ * The scenario schema, written once as data. The same description validates a parsed
+ * config (converting units to SI and filling static defaults) and is exported as JSON
+ * Schema for editors, so the two can never disagree.
+ *
+ * Defaults that depend on other keys (dp, sequenceParallel, nicBandwidth from the GPU, ...)
+ * are stated here as text and computed by the loader, which knows the catalogs.
+ */
+import { CATALOG } from "../models/hardware/catalog.ts";
+import type { Precision, ScaleUpKind } from "../models/hardware/types.ts";
+import type { AttentionKernel, RecomputeMode, TopologyKind } from "../models/scenario.ts";
+import { BUILTIN_MODELS } from "../models/workload/builtins.ts";
+import type { ConfigProblem } from "./errors.ts";
+import { DIMENSIONS, allowedText, formatQuantity, parseQuantity, quantityPattern, type Dimension } from "./units.ts";
+
+// ---------------------------------------------------------------------------
+// The schema language
+
+interface NodeBase {
+  description: string;
+  required?: boolean;
+  /** Filled in when the key is absent (already in SI units). */
+  default?: unknown;
+  /** A default computed from other keys: told to users, computed by the loader. */
+  derivedDefault?: string;
+  /** Other spellings accepted for this key (friendlier names, kept for configs in the wild). */
+  aliases?: readonly string[];
+}
+
+export interface ObjectNode extends NodeBase {
+  kind: "object";
+  fields: Readonly<Record<string, SchemaNode>>;
+  /** An absent optional object is filled from its fields' defaults, or left out. */
+  whenAbsent?: "fill" | "omit";
+}
+export interface QuantityNode extends NodeBase {
+  kind: "quantity";
+  dimension: Dimension;
+  minimum?: number;
+  exclusiveMinimum?: number;
+  maximum?: number;
+}
+export interface IntNode extends NodeBase {
+  kind: "int";
+  minimum: number;
+  maximum?: number;
+}
+export interface NumberNode extends NodeBase {
+  kind: "number";
+}
+export interface EnumNode extends NodeBase {
+  kind: "enum";
+  values: readonly string[];
+  /** "a GPU in the catalog": what a wrong value is not. */
+  noun?: string;
+}
+export interface BoolNode extends NodeBase {
+  kind: "bool";
+}
+export interface StringNode extends NodeBase {
+  kind: "string";
+}
+export interface RecordNode extends NodeBase {
+  kind: "record";
+  values: SchemaNode;
+}
+export interface UnionOption {
+  /** Name the loader switches on. */
+  key: string;
+  /** How a value selects this option; the first match wins. */
+  when: "string" | "object" | { hasKey: string };
+  label: string;
+  node: SchemaNode;
+}
+export interface UnionNode extends NodeBase {
+  kind: "union";
+  options: readonly UnionOption[];
+}
+
+export type SchemaNode = ObjectNode | QuantityNode | IntNode | NumberNode | EnumNode | BoolNode | StringNode | RecordNode | UnionNode;
+
+/** What validating a union yields: which option matched, and the converted value. */
+export interface Tagged {
+  option: string;
+  value: unknown;
+}
+
+const MAX_INT = Number.MAX_SAFE_INTEGER;
+
+type Extra<N> = Partial<Omit<N, "kind" | "description">>;
+
+const obj = (description: string, fields: Record<string, SchemaNode>, extra: Extra<ObjectNode> = {}): ObjectNode => ({ kind: "object", description, fields, ...extra });
+const qty = (dimension: Dimension, description: string, extra: Extra<QuantityNode> = {}): QuantityNode => ({ kind: "quantity", dimension, description, ...extra });
+const int = (description: string, minimum: number, extra: Extra<IntNode> = {}): IntNode => ({ kind: "int", description, minimum, ...extra });
+const num = (description: string, extra: Extra<NumberNode> = {}): NumberNode => ({ kind: "number", description, ...extra });
+const oneOf = (values: readonly string[], description: string, extra: Extra<EnumNode> = {}): EnumNode => ({ kind: "enum", values, description, ...extra });
+const bool = (description: string, extra: Extra<BoolNode> = {}): BoolNode => ({ kind: "bool", description, ...extra });
+const str = (description: string, extra: Extra<StringNode> = {}): StringNode => ({ kind: "string", description, ...extra });
+
+/** The same object with every key optional and no defaults: the shape of an override. */
+export function partial(node: ObjectNode): ObjectNode {
+  const fields: Record<string, SchemaNode> = {};
+  for (const [name, child] of Object.entries(node.fields)) fields[name] = loosen(child);
+  return { ...node, fields };
+}
+
+function loosen(node: SchemaNode): SchemaNode {
+  const { required: _r, default: _d, derivedDefault: _dd, ...rest } = node;
+  if (rest.kind === "object") return { ...partial(rest), required: false, whenAbsent: "omit" };
+  return rest;
+}
+
+// ---------------------------------------------------------------------------
+// The scenario
+
+export const PRECISIONS: readonly Precision[] = ["fp32", "tf32", "bf16", "fp16", "fp8"];
+export const TOPOLOGIES: readonly TopologyKind[] = ["rail-optimized", "fat-tree", "torus", "nvl72"];
+const SCALE_UP_KINDS: readonly ScaleUpKind[] = ["nvlink", "xgmi", "ici", "roce"];
+const RECOMPUTE: readonly RecomputeMode[] = ["none", "selective", "full"];
+const ATTENTION: readonly AttentionKernel[] = ["flash", "unfused"];
+
+export const GPU_NAMES: readonly string[] = Object.keys(CATALOG);
+export const MODEL_NAMES: readonly string[] = Object.keys(BUILTIN_MODELS);
+
+const fraction = (description: string, fallback: number): QuantityNode =>
+  qty("ratio", description, { exclusiveMinimum: 0, maximum: 1, default: fallback });
+
+const peakFlops = obj(
+  "Dense peak FLOP/s per precision (no 2:4 sparsity). Leave a precision out if the part does not support it.",
+  Object.fromEntries(PRECISIONS.map((p) => [p, qty("flops", `Dense ${p} peak, FLOP/s.`, { exclusiveMinimum: 0 })])),
+  { required: true },
+);
+
+const efficiency = obj(
+  "How close real kernels get to the datasheet (measured calibrations).",
+  {
+    gemmPeakFraction: fraction("Fraction of dense peak a large, well-shaped GEMM reaches.", 0.8),
+    hbmPeakFraction: fraction("Fraction of datasheet HBM bandwidth a streaming kernel reaches.", 0.85),
+    kernelLaunchSeconds: qty("time", "Fixed cost of one kernel launch and tail.", { default: 3e-6 }),
+    attentionPeakFraction: fraction("Fraction of dense peak a fused flash-attention kernel reaches at long sequence.", 0.6),
+  },
+);
+
+const acceleratorSpec = obj("A full accelerator spec, for a part not in the catalog.", {
+  name: str("Name of this accelerator, shown in results.", { default: "custom-gpu" }),
+  vendor: str("Vendor name.", { default: "custom" }),
+  peakFlops,
+  hbmBytes: qty("bytes", "HBM capacity per GPU.", { required: true, exclusiveMinimum: 0 }),
+  hbmBandwidth: qty("bandwidth", "Datasheet HBM bandwidth per GPU.", { required: true, exclusiveMinimum: 0 }),
+  scaleUpBandwidth: qty("bandwidth", "Scale-up (NVLink / xGMI / ICI) bandwidth per GPU per direction.", { required: true, exclusiveMinimum: 0 }),
+  scaleUpKind: oneOf(SCALE_UP_KINDS, "Kind of scale-up fabric.", { default: "nvlink" }),
+  scaleUpDomain: int("GPUs reachable over the scale-up fabric in one hop (8 for a DGX node, 72 for NVL72).", 1, { default: 8 }),
+  nicBandwidth: qty("bandwidth", "Scale-out NIC bandwidth per GPU per direction.", { required: true, exclusiveMinimum: 0 }),
+  tdpWatts: qty("power", "Thermal design power (maximum board power) per GPU.", { required: true, exclusiveMinimum: 0, aliases: ["tdp"] }),
+  idleWatts: qty("power", "Board power when idle.", { required: true, aliases: ["idlePower"] }),
+  smCount: int("Streaming multiprocessors / compute units: sets GEMM wave quantisation.", 1, { required: true }),
+  efficiency,
+  sources: {
+    kind: "record",
+    description: "Citation per field path (\"hbmBandwidth\", \"peakFlops.bf16\", ...). Fields without one are marked user-defined.",
+    values: str("Where this number comes from."),
+  },
+});
+
+const gpuOverride = obj("A catalog GPU with some fields changed.", {
+  base: oneOf(GPU_NAMES, "The catalog GPU to start from.", { required: true, noun: "a GPU in the catalog" }),
+  ...partial(acceleratorSpec).fields,
+  name: str("Name of the changed accelerator.", { derivedDefault: "the base name followed by *" }),
+});
+
+const gpu: UnionNode = {
+  kind: "union",
+  description: "The accelerator: a catalog name, an inline spec, or {base: <catalog name>, ...fields to change}.",
+  required: true,
+  options: [
+    { key: "catalog", when: "string", label: "a catalog GPU name", node: oneOf(GPU_NAMES, "A GPU from the catalog.", { noun: "a GPU in the catalog" }) },
+    { key: "override", when: { hasKey: "base" }, label: "{base: <catalog GPU>, ...overrides}", node: gpuOverride },
+    { key: "inline", when: "object", label: "an inline accelerator spec", node: acceleratorSpec },
+  ],
+};
+
+const cluster = obj(
+  "The machines: accelerator, node count, network and power.",
+  {
+    gpu,
+    nodes: int("Number of nodes.", 1, { required: true }),
+    gpusPerNode: int("GPUs per node.", 1, { default: 8 }),
+    network: obj("The scale-out fabric.", {
+      topology: oneOf(TOPOLOGIES, "Fabric topology.", { default: "rail-optimized" }),
+      nicBandwidth: qty("bandwidth", "Scale-out bandwidth per GPU per direction.", { exclusiveMinimum: 0, derivedDefault: "the GPU's nicBandwidth" }),
+      oversubscription: qty("ratio", "Oversubscription of the leaf switches: downlink / uplink bandwidth (1 = non-blocking, 2 = 2:1).", { minimum: 1, default: 1 }),
+    }),
+    power: obj("Power limits and facility overhead.", {
+      gpuPowerLimit: qty("power", "Per-GPU power limit (nvidia-smi -pl); between the GPU's idle power and its TDP. Optional.", { exclusiveMinimum: 0 }),
+      facilityCap: qty("power", "Facility power cap. Optional.", { exclusiveMinimum: 0 }),
+      pue: qty("ratio", "Power usage effectiveness: facility power / IT power.", { minimum: 1, default: 1.2 }),
+    }),
+  },
+  { required: true },
+);
+
+const modelSpec = obj("An inline transformer shape.", {
+  name: str("Model name, shown in results.", { default: "custom" }),
+  layers: int("Transformer layers.", 1, { required: true }),
+  hidden: int("Hidden size (d_model); a multiple of heads.", 1, { required: true }),
+  heads: int("Attention heads; a multiple of kvHeads.", 1, { required: true }),
+  kvHeads: int("Key/value heads (GQA); equal to heads for multi-head attention.", 1, { derivedDefault: "heads" }),
+  ffn: int("MLP inner size (per expert for MoE).", 1, { derivedDefault: "4·hidden" }),
+  vocab: int("Vocabulary size.", 1, { required: true }),
+  gatedMlp: bool("SwiGLU-style gated MLP (two input projections).", { default: false }),
+  experts: int("Number of experts (1 = dense).", 1, { default: 1 }),
+  topK: int("Experts each token is routed to (at most experts).", 1, { default: 1 }),
+  tiedEmbeddings: bool("Input embedding and output projection share weights.", { default: true }),
+  positionEmbeddings: int("Learned absolute position embeddings of this many positions; 0 = rotary.", 0, { default: 0 }),
+  dropout: bool("Dropout in the layer (GPT-style) or none (Llama-style).", { default: false }),
+  bias: bool("Linear layers carry biases.", { default: false }),
+  source: str("Where the shape comes from.", { derivedDefault: "user-defined in <file>" }),
+});
+
+const modelOverride = obj("A built-in model with some fields changed.", {
+  base: oneOf(MODEL_NAMES, "The built-in model to start from.", { required: true, noun: "a built-in model" }),
+  ...partial(modelSpec).fields,
+  name: str("Name of the changed model.", { derivedDefault: "the base name followed by *" }),
+});
+
+const hfModel = obj("A model read from a local HuggingFace config.json.", {
+  hf: str("Path to config.json, relative to this scenario file.", { required: true }),
+  name: str("Model name, shown in results.", { derivedDefault: "the config's folder name" }),
+});
+
+const model: UnionNode = {
+  kind: "union",
+  description: "The model: a built-in name, {hf: ./config.json}, {base: <built-in>, ...overrides}, or an inline shape.",
+  required: true,
+  options: [
+    { key: "builtin", when: "string", label: "a built-in model name", node: oneOf(MODEL_NAMES, "A built-in model.", { noun: "a built-in model" }) },
+    { key: "hf", when: { hasKey: "hf" }, label: "{hf: ./config.json}", node: hfModel },
+    { key: "override", when: { hasKey: "base" }, label: "{base: <built-in model>, ...overrides}", node: modelOverride },
+    { key: "inline", when: "object", label: "an inline model {layers, hidden, heads, vocab, ...}", node: modelSpec },
+  ],
+};
+
+const workload = obj(
+  "What is trained: the model, sequence length, batch and precision.",
+  {
+    model,
+    seqLength: int("Sequence length in tokens.", 1, { required: true }),
+    globalBatch: int("Sequences per optimizer step.", 1, { required: true }),
+    precision: oneOf(PRECISIONS, "Compute precision of the matmuls.", { default: "bf16" }),
+    attention: oneOf(ATTENTION, "Attention kernel: fused flash, or materialised scores (pre-2022 stacks).", { default: "flash" }),
+  },
+  { required: true },
+);
+
+const parallelism = obj("How the model is split over the GPUs.", {
+  tp: int("Tensor-parallel degree.", 1, { default: 1 }),
+  pp: int("Pipeline-parallel stages.", 1, { default: 1 }),
+  dp: int("Data-parallel replicas.", 1, { derivedDefault: "GPUs / (tp·pp·cp)" }),
+  cp: int("Context-parallel degree (sequence split across ranks).", 1, { default: 1 }),
+  ep: int("Expert-parallel degree (MoE).", 1, { default: 1 }),
+  microBatch: int("Sequences per micro-batch.", 1, { default: 1 }),
+  virtualStages: int("Interleaved pipeline chunks per rank.", 1, { default: 1 }),
+  zero: int("ZeRO stage 0-3 (3 = FSDP-style parameter sharding).", 0, { maximum: 3, default: 1 }),
+  recompute: oneOf(RECOMPUTE, "Activation recomputation.", { default: "none" }),
+  sequenceParallel: bool("Megatron sequence parallelism alongside TP.", { derivedDefault: "true when tp > 1" }),
+  overlapGradReduce: bool("Gradient reduction overlaps the last micro-batch's backward (bucketed DDP).", { default: true }),
+  gradReduceDtype: oneOf(["fp32", "bf16", "fp16"], "Precision of gradient buffers and their reduction.", { derivedDefault: "fp16 when precision is fp16, else fp32" }),
+  firstStageLayers: int("Layers on the first (virtual) pipeline stage, when it should carry fewer than the rest (it also holds the embedding); the other stages split the remainder evenly.", 0),
+  lastStageLayers: int("Layers on the last (virtual) pipeline stage, when it should carry fewer than the rest (it also holds the output layer and loss).", 0),
+});
+
+export const scenarioSchema: ObjectNode = obj("A trainsim scenario: one cluster, one training job.", {
+  name: str("Scenario name, shown in results.", { derivedDefault: "the file name without extension" }),
+  description: str("Free text for readers; ignored by the simulator."),
+  seed: int("Seed of every random stream in the run.", 0, { default: 1 }),
+  base: str("Another scenario file (relative to this one) whose keys this file overrides."),
+  source: str("For published cases: where the published figure comes from."),
+  published: obj(
+    "For published cases: the figure the simulation is compared against.",
+    {
+      metric: str("Name of the published metric (e.g. mfu, tokensPerSecond).", { required: true }),
+      value: num("The published value.", { required: true }),
+      note: str("Anything a reader needs to compare fairly."),
+    },
+    { whenAbsent: "omit" },
+  ),
+  cluster,
+  workload,
+  parallelism,
+  reliability: obj("Failures and checkpoints over long runs.", { checkpointInterval: qty("time", "Time between checkpoints.", { exclusiveMinimum: 0 }) }, { whenAbsent: "omit" }),
+  run: obj("How long to simulate.", {
+    steps: int("Optimizer steps to simulate.", 1, { default: 1 }),
+    duration: qty("time", "Wall-clock length of a long run (enables failures and goodput).", { exclusiveMinimum: 0 }),
+  }),
+});
+
+// ---------------------------------------------------------------------------
+// Validation
+
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+function safeJson(value: unknown): string | undefined {
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The value as a reader would recognise it in the file, kept short. */
+export function showValue(value: unknown): string {
+  if (value === undefined) return "nothing";
+  if (typeof value === "number") return String(value);
+  const text = safeJson(value) ?? (Array.isArray(value) ? "a list" : "an object");
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+export function joinPath(path: string, key: string): string {
+  return path === "" ? key : `${path}.${key}`;
+}
+
+const ROOT = "(config)";
+
+/** Problems found so far, and which paths hold a value that could not be used. */
+export class Problems {
+  readonly list: ConfigProblem[] = [];
+  private readonly unusable: string[] = [];
+
+  /** A problem whose value could not be used: later checks that depend on it are skipped. */
+  invalid(path: string, value: unknown, detail: string): void {
+    this.unusable.push(path);
+    this.note(path, value, detail);
+  }
+
+  /** A problem that leaves every value usable (an unknown key, say). */
+  note(path: string, value: unknown, detail: string): void {
+    const where = path === "" ? ROOT : path;
+    this.list.push({ path: where, value, message: `${where}: ${detail}` });
+  }
+
+  /** A problem whose message already starts with its path. */
+  push(problem: ConfigProblem, usable = true): void {
+    if (!usable) this.unusable.push(problem.path);
+    this.list.push(problem);
+  }
+
+  /** Whether anything at or under this path could not be used. */
+  isInvalid(prefix: string): boolean {
+    return this.unusable.some(
+      (p) => p === "" || p === prefix || p.startsWith(`${prefix}.`) || p.startsWith(`${prefix}:`) || prefix.startsWith(`${p}.`),
+    );
+  }
+}
+
+function levenshtein(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min((prev[j] ?? 0) + 1, (cur[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = cur;
+  }
+  return prev[b.length] ?? 0;
+}
+
+/** Allowed names close enough to `word` to be what was meant: ones it starts, then the nearest typos (edit distance <= 2). */
+export function suggest(word: string, allowed: readonly string[]): string[] {
+  const w = word.toLowerCase();
+  const prefixed = w.length >= 2 ? allowed.filter((c) => c.toLowerCase().startsWith(w) && c.toLowerCase() !== w) : [];
+  const distances = allowed.filter((c) => !prefixed.includes(c)).map((c) => ({ c, d: levenshtein(w, c.toLowerCase()) }));
+  const nearest = Math.min(2, ...distances.map(({ d }) => d));
+  const close = distances.filter(({ d }) => d === nearest).map(({ c }) => c);
+  return [...prefixed, ...close].slice(0, 3);
+}
+
+function didYouMean(word: string, allowed: readonly string[]): string | undefined {
+  const names = suggest(word, allowed);
+  return names.length === 0 ? undefined : `did you mean ${names.map((n) => JSON.stringify(n)).join(" or ")}?`;
+}
+
+function quote(values: readonly string[]): string {
+  return values.map((v) => JSON.stringify(v)).join(", ");
+}
+
+function rangeText(min: number | undefined, exclusiveMin: number | undefined, max: number | undefined): string {
+  const low = exclusiveMin !== undefined ? `> ${exclusiveMin}` : min !== undefined ? `>= ${min}` : "";
+  if (max === undefined) return low;
+  if (min !== undefined && exclusiveMin === undefined) return `from ${min} to ${max}`;
+  return low === "" ? `<= ${max}` : `${low} and <= ${max}`;
+}
+
+/** "an integer >= 1", "one of ...": what a key accepts, for messages. */
+export function expected(node: SchemaNode): string {
+  switch (node.kind) {
+    case "object":
+      return `an object with keys ${Object.keys(node.fields).join(", ")}`;
+    case "quantity": {
+      const range = rangeText(node.minimum, node.exclusiveMinimum, node.maximum);
+      const noun = node.dimension === "count" || node.dimension === "ratio" ? "a number" : DIMENSIONS[node.dimension].noun;
+      return range === "" ? `${noun}: ${allowedText(node.dimension)}` : `${noun} ${range}`;
+    }
+    case "int":
+      return `an integer ${rangeText(node.minimum, undefined, node.maximum)}`;
+    case "number":
+      return "a number";
+    case "enum":
+      return `one of ${quote(node.values)}`;
+    case "bool":
+      return "true or false";
+    case "string":
+      return "a non-empty string";
+    case "record":
+      return `an object mapping names to ${expected(node.values)}`;
+    case "union":
+      return node.options.map((o) => o.label).join(" or ");
+  }
+}
+
+function matches(when: UnionOption["when"], value: unknown): boolean {
+  if (when === "string") return typeof value === "string";
+  if (when === "object") return isPlainObject(value);
+  return isPlainObject(value) && Object.hasOwn(value, when.hasKey);
+}
+
+function notAllowed(node: SchemaNode, value: unknown): string {
+  return `${showValue(value)} is not allowed; expected ${expected(node)}`;
+}
+
+/**
+ * Checks `value` against `node` and returns it converted (SI numbers, static defaults
+ * filled; a union becomes a Tagged). Every problem goes to `out`; returns undefined
+ * when the value itself is unusable, so callers can carry on with the rest.
+ */
+export function validate(node: SchemaNode, value: unknown, path: string, out: Problems): unknown {
+  switch (node.kind) {
+    case "object":
+      return validateObject(node, value, path, out);
+    case "quantity": {
+      const q = parseQuantity(value, node.dimension);
+      if (typeof q !== "number") {
+        out.invalid(path, value, q.error);
+        return undefined;
+      }
+      const low = node.minimum !== undefined && q < node.minimum;
+      const lowExclusive = node.exclusiveMinimum !== undefined && q <= node.exclusiveMinimum;
+      const high = node.maximum !== undefined && q > node.maximum;
+      if (low || lowExclusive || high) {
+        const converted = typeof value === "string" ? ` (${formatQuantity(q, node.dimension)})` : "";
+        out.invalid(path, value, `${showValue(value)}${converted} is not allowed; expected ${expected(node)}`);
+        return undefined;
+      }
+      return q;
+    }
+    case "int": {
+      const max = node.maximum ?? MAX_INT;
+      if (typeof value !== "number" || !Number.isInteger(value) || value < node.minimum || value > max) {
+        const tooLarge = typeof value === "number" && value > max && node.maximum === undefined;
+        out.invalid(path, value, tooLarge ? `${showValue(value)} is too large; expected an integer from ${node.minimum} to ${MAX_INT}` : notAllowed(node, value));
+        return undefined;
+      }
+      return value;
+    }
+    case "number":
+      if (typeof value !== "number" || !Number.isFinite(value)) {
+        out.invalid(path, value, notAllowed(node, value));
+        return undefined;
+      }
+      return value;
+    case "enum": {
+      if (typeof value === "string" && node.values.includes(value)) return value;
+      const close = typeof value === "string" ? didYouMean(value, node.values) : undefined;
+      const hint = close === undefined ? "" : ` (${close})`;
+      out.invalid(path, value, `${showValue(value)} is not ${node.noun ?? "allowed"}; expected one of ${quote(node.values)}${hint}`);
+      return undefined;
+    }
+    case "bool":
+      if (typeof value !== "boolean") {
+        out.invalid(path, value, notAllowed(node, value));
+        return undefined;
+      }
+      return value;
+    case "string":
+      if (typeof value !== "string" || value.length === 0) {
+        out.invalid(path, value, notAllowed(node, value));
+        return undefined;
+      }
+      return value;
+    case "record": {
+      if (!isPlainObject(value)) {
+        out.invalid(path, value, notAllowed(node, value));
+        return undefined;
+      }
+      const result: Record<string, unknown> = {};
+      for (const key of Object.keys(value)) {
+        const v = validate(node.values, value[key], joinPath(path, key), out);
+        if (v !== undefined) define(result, key, v);
+      }
+      return result;
+    }
+    case "union": {
+      const option = node.options.find((o) => matches(o.when, value));
+      if (option === undefined) {
+        out.invalid(path, value, notAllowed(node, value));
+        return undefined;
+      }
+      const v = validate(option.node, value, path, out);
+      return v === undefined ? undefined : ({ option: option.key, value: v } satisfies Tagged);
+    }
+  }
+}
+
+/** Own-property write that a key named "__proto__" cannot turn into a prototype change. */
+function define(target: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
+/** Where each key name lives in the scenario, so a key written at the wrong level can be pointed home. */
+let homes: Map<string, string[]> | undefined;
+
+function homesOf(key: string): string[] {
+  if (homes === undefined) {
+    const found = new Map<string, string[]>();
+    const walk = (node: SchemaNode, path: string): void => {
+      if (node.kind === "union") for (const o of node.options) walk(o.node, path);
+      if (node.kind !== "object") return;
+      for (const [name, child] of Object.entries(node.fields)) {
+        for (const k of [name, ...(child.aliases ?? [])]) {
+          const list = found.get(k) ?? [];
+          if (!list.includes(path)) list.push(path);
+          found.set(k, list);
+        }
+        walk(child, joinPath(path, name));
+      }
+    };
+    walk(scenarioSchema, "");
+    homes = found;
+  }
+  return homes.get(key) ?? [];
+}
+
+function validateObject(node: ObjectNode, value: unknown, path: string, out: Problems): Record<string, unknown> | undefined {
+  if (!isPlainObject(value)) {
+    out.invalid(path, value, notAllowed(node, value));
+    return undefined;
+  }
+  const canonical = new Map<string, string>();
+  for (const [name, child] of Object.entries(node.fields)) {
+    canonical.set(name, name);
+    for (const alias of child.aliases ?? []) canonical.set(alias, name);
+  }
+  const written = new Map<string, string>();
+  for (const key of Object.keys(value)) {
+    const name = canonical.get(key);
+    if (name === undefined) {
+      const close = didYouMean(key, [...canonical.keys()]);
+      const elsewhere = homesOf(key).filter((h) => h !== "" && h !== path);
+      const hint = close !== undefined ? ` ${close}` : elsewhere.length > 0 ? ` ${key} belongs in ${elsewhere.join(" or ")};` : "";
+      const where = path === "" ? "at the top level" : `in ${path}`;
+      out.note(joinPath(path, key), value[key], `unknown key;${hint} allowed keys ${where}: ${[...canonical.keys()].join(", ")}`);
+      continue;
+    }
+    const earlier = written.get(name);
+    if (earlier !== undefined) {
+      // The first spelling is used, so this leaves the value usable.
+      out.note(joinPath(path, key), value[key], `${showValue(value[key])} repeats ${joinPath(path, earlier)}; give only one of ${earlier} and ${key}`);
+      continue;
+    }
+    written.set(name, key);
+  }
+  const result: Record<string, unknown> = {};
+  for (const [name, child] of Object.entries(node.fields)) {
+    const key = written.get(name);
+    const childPath = joinPath(path, key ?? name);
+    let v: unknown;
+    if (key !== undefined) v = validate(child, value[key], childPath, out);
+    else if (child.required === true) out.invalid(childPath, undefined, `required key is missing; expected ${expected(child)}`);
+    else if (child.default !== undefined) v = structuredClone(child.default);
+    else if (child.kind === "object" && child.whenAbsent !== "omit") v = validate(child, {}, childPath, out);
+    if (v !== undefined) define(result, name, v);
+  }
+  return result;
+}
+
+// ---------------------------------------------------------------------------
+// JSON Schema (draft 2020-12)
+
+type Json = Record<string, unknown>;
+
+function help(node: SchemaNode): string {
+  const parts = [node.description];
+  if (node.kind === "quantity" && node.dimension !== "count" && node.dimension !== "ratio") {
+    parts.push(`${allowedText(node.dimension).replace(/^use/, "Use")}.`);
+  }
+  if (node.default !== undefined) {
+    const shown = node.kind === "quantity" ? formatQuantity(node.default as number, node.dimension) : JSON.stringify(node.default);
+    parts.push(`Default: ${shown}.`);
+  }
+  if (node.derivedDefault !== undefined) parts.push(`Default: ${node.derivedDefault}.`);
+  if (node.required === true) parts.push("Required.");
+  return parts.join(" ");
+}
+
+function jsonSchemaOf(node: SchemaNode): Json {
+  const base: Json = { description: help(node) };
+  if (node.default !== undefined) base["default"] = node.default;
+  switch (node.kind) {
+    case "object": {
+      const properties: Json = {};
+      const required: string[] = [];
+      const alternatives: Json[] = [];
+      for (const [name, child] of Object.entries(node.fields)) {
+        properties[name] = jsonSchemaOf(child);
+        for (const alias of child.aliases ?? []) {
+          const own = help(child).replace(/ Required\.$/, "");
+          properties[alias] = { ...jsonSchemaOf(child), description: `Same as ${name}${child.required === true ? " (give one of the two)" : ""}. ${own}` };
+        }
+        if (child.required !== true) continue;
+        if (child.aliases === undefined || child.aliases.length === 0) required.push(name);
+        else alternatives.push({ anyOf: [name, ...child.aliases].map((k) => ({ required: [k] })) });
+      }
+      return {
+        ...base,
+        type: "object",
+        properties,
+        ...(required.length > 0 ? { required } : {}),
+        ...(alternatives.length > 0 ? { allOf: alternatives } : {}),
+        additionalProperties: false,
+      };
+    }
+    case "quantity": {
+      const numeric: Json = { type: "number" };
+      if (node.exclusiveMinimum !== undefined) numeric["exclusiveMinimum"] = node.exclusiveMinimum;
+      else numeric["minimum"] = node.minimum ?? 0;
+      if (node.maximum !== undefined) numeric["maximum"] = node.maximum;
+      if (node.dimension === "count" || node.dimension === "ratio") return { ...base, ...numeric };
+      return {
+        ...base,
+        anyOf: [numeric, { type: "string", pattern: quantityPattern(node.dimension) }],
+        examples: DIMENSIONS[node.dimension].examples,
+      };
+    }
+    case "int":
+      return { ...base, type: "integer", minimum: node.minimum, maximum: node.maximum ?? MAX_INT };
+    case "number":
+      return { ...base, type: "number" };
+    case "enum":
+      return { ...base, type: "string", enum: [...node.values] };
+    case "bool":
+      return { ...base, type: "boolean" };
+    case "string":
+      return { ...base, type: "string", minLength: 1 };
+    case "record":
+      return { ...base, type: "object", additionalProperties: jsonSchemaOf(node.values) };
+    case "union":
+      return { ...base, anyOf: node.options.map((o) => ({ title: o.label, ...jsonSchemaOf(o.node) })) };
+  }
+}
+
+/** The scenario schema as JSON Schema (draft 2020-12), for editors and other tools. */
+export function scenarioJsonSchema(): Json {
+  return {
+    $schema: "https://json-schema.org/draft/2020-12/schema",
+    title: "trainsim scenario",
+    ...jsonSchemaOf(scenarioSchema),
+  };
+}

@@ -1,0 +1,95 @@
+/**
+ * How close a GEMM of a given shape gets to the accelerator's large-GEMM
+ * throughput. Shape effects only; the absolute level is the accelerator's one
+ * measured calibration (`gemmPeakFraction`, taken on a large square GEMM).
+ *
+ * Physics captured:
+ * - wave quantisation: the output is cut into tiles; tiles run in waves of one
+ *   per SM, and a last partial wave leaves SMs idle;
+ * - tile padding: dimensions that are not tile multiples compute padding;
+ * - main-loop fill and drain: each tile pays a fixed prologue/epilogue worth
+ *   about one k-step (64) of its main loop, which matters when K is small
+ *   (attention's head dimension);
+ * - split-K: a library facing too few tiles splits K across SMs (we take the
+ *   best of a few splits, as cuBLAS heuristics do), paying an extra pass over
+ *   fp32 partial results in memory.
+ * The result is normalised so an 8192³ GEMM reproduces the calibration exactly.
+ */
+
+/** Output tile shapes a modern GEMM library chooses between (CUTLASS/cuBLAS defaults). */
+const TILES: readonly (readonly [number, number])[] = [
+  [128, 256],
+  [256, 128],
+  [128, 128],
+];
+const SPLITS = [1, 2, 4, 8] as const;
+/** Fill/drain of a tile's main loop, in elements of K (one k-step). */
+const K_OVERHEAD = 64;
+const REFERENCE = 8192;
+
+export interface GemmShape {
+  m: number;
+  n: number;
+  k: number;
+  /** Independent GEMMs of this shape launched together (batched / grouped). */
+  batch?: number;
+}
+
+export interface GemmEfficiency {
+  /** Fraction of dense peak FLOP/s this GEMM reaches. */
+  peakFraction: number;
+  /** Extra HBM bytes for split-K partial sums (fp32 write + read per split). */
+  splitKBytes: number;
+}
+
+function shapeFactor(m: number, n: number, k: number, batch: number, sms: number): { factor: number; split: number } {
+  let best = 0;
+  let bestSplit = 1;
+  for (const [tm, tn] of TILES) {
+    const tilesM = Math.ceil(m / tm);
+    const tilesN = Math.ceil(n / tn);
+    const padding = (m * n) / (tilesM * tm * tilesN * tn);
+    for (const split of SPLITS) {
+      if (split > 1 && k / split < 4 * K_OVERHEAD) break;
+      const tiles = tilesM * tilesN * batch * split;
+      const waves = Math.ceil(tiles / sms);
+      const waveUse = tiles / (waves * sms);
+      const kPerTile = k / split;
+      const loop = kPerTile / (kPerTile + K_OVERHEAD);
+      const factor = waveUse * padding * loop;
+      if (factor > best * 1.000001) {
+        best = factor;
+        bestSplit = split;
+      }
+    }
+  }
+  return { factor: best, split: bestSplit };
+}
+
+const referenceCache = new Map<number, number>();
+function referenceFactor(sms: number): number {
+  let f = referenceCache.get(sms);
+  if (f === undefined) {
+    f = shapeFactor(REFERENCE, REFERENCE, REFERENCE, 1, sms).factor;
+    referenceCache.set(sms, f);
+  }
+  return f;
+}
+
+export function gemmEfficiency(shape: GemmShape, smCount: number, gemmPeakFraction: number): GemmEfficiency {
+  const batch = shape.batch ?? 1;
+  const { factor, split } = shapeFactor(shape.m, shape.n, shape.k, batch, smCount);
+  const peakFraction = Math.min(gemmPeakFraction, (gemmPeakFraction * factor) / referenceFactor(smCount));
+  const splitKBytes = split > 1 ? 2 * 4 * shape.m * shape.n * batch * split : 0;
+  return { peakFraction, splitKBytes };
+}
+
+/**
+ * Flash attention: one thread block per (sequence, head, 128-query block), so
+ * short sequences or few heads leave SMs idle; the level at long sequences is
+ * the accelerator's measured attention calibration.
+ */
+export function attentionEfficiency(blocks: number, smCount: number, attentionPeakFraction: number): number {
+  const waves = Math.ceil(blocks / smCount);
+  return attentionPeakFraction * (blocks / (waves * smCount));
+}

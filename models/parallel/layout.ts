@@ -1,0 +1,38 @@
+/**
+ * Where ranks sit: Megatron-LM's default rank order (tensor fastest, then
+ * context, data, pipeline) on nodes of `gpusPerNode`. What the step model needs
+ * from it is, for each kind of group, how many members share a node, and
+ * whether two pipeline neighbours share one.
+ */
+import type { ClusterSpec, ParallelPlan } from "../scenario.ts";
+import type { GroupLayout } from "../collectives/alpha-beta.ts";
+
+export interface RankLayout {
+  tp: GroupLayout;
+  cp: GroupLayout;
+  dp: GroupLayout;
+  ep: GroupLayout;
+  /** Data- and context-parallel ranks together: the group ZeRO shards over and gradients are reduced in. */
+  dpShard: GroupLayout;
+  /** Node index of the first rank of pipeline stage `stage`. */
+  stageNode(stage: number): number;
+}
+
+function group(size: number, stride: number, gpusPerNode: number): GroupLayout {
+  if (size <= 1) return { size: 1, perNode: 1 };
+  const perNode = stride >= gpusPerNode ? 1 : Math.max(1, Math.min(size, Math.floor(gpusPerNode / stride)));
+  return { size, perNode };
+}
+
+export function rankLayout(plan: ParallelPlan, cluster: ClusterSpec): RankLayout {
+  const g = cluster.gpusPerNode;
+  const stageSpan = plan.tp * plan.cp * plan.dp;
+  return {
+    tp: group(plan.tp, 1, g),
+    cp: group(plan.cp, plan.tp, g),
+    dp: group(plan.dp, plan.tp * plan.cp, g),
+    ep: group(plan.ep, plan.tp * plan.cp, g),
+    dpShard: group(plan.dp * plan.cp, plan.tp, g),
+    stageNode: (stage) => Math.floor((stage * stageSpan) / g),
+  };
+}

@@ -1,0 +1,68 @@
+/**
+ * Run a scenario: simulate its step and report what the `--json` contract
+ * promises (DESIGN.md, "The config contract").
+ */
+import { peakFlops } from "./compute/kernel.ts";
+import { gpuCount } from "./parallel/plan.ts";
+import { steadyPower } from "./power/steady-power.ts";
+import type { Scenario } from "./scenario.ts";
+import type { Breakdown } from "./step/categories.ts";
+import { simulateStep, type StepSimulation } from "./step/simulate.ts";
+import { hardwareFlopsPerStep, modelFlopsPerStep } from "./workload/flops.ts";
+import { peakMemory, type MemoryBreakdown } from "./workload/memory.ts";
+
+export interface RunResult {
+  name: string;
+  gpus: number;
+  stepSeconds: number;
+  tokensPerSecond: number;
+  /** Model FLOPs per second per GPU (as MFU counts them), in FLOP/s. */
+  tflopsPerGpu: number;
+  mfu: number;
+  hfu: number;
+  memoryBytesPerGpu: number;
+  memoryCapacityBytes: number;
+  memory: MemoryBreakdown;
+  breakdown: Breakdown;
+  gpuPowerWatts: number;
+  facilityPowerWatts: { mean: number; peak: number };
+  energyJoulesPerStep: number;
+  steps: number;
+  wallclockSeconds: number;
+  simulation: { events: number; activities: number };
+}
+
+export interface RunOptions {
+  record?: boolean;
+}
+
+export function runScenario(s: Scenario, options: RunOptions = {}): { result: RunResult; step: StepSimulation } {
+  const step = simulateStep(s, options);
+  const gpus = gpuCount(s);
+  const peak = peakFlops(s.cluster.gpu, s.workload.precision);
+  const modelFlops = modelFlopsPerStep(s.workload);
+  const hwFlops = hardwareFlopsPerStep(s.workload, s.parallelism.recompute);
+  const perGpu = modelFlops / step.stepSeconds / gpus;
+  const power = steadyPower(s, step.breakdown);
+  const mem = peakMemory(s);
+  const result: RunResult = {
+    name: s.name,
+    gpus,
+    stepSeconds: step.stepSeconds,
+    tokensPerSecond: (s.workload.globalBatch * s.workload.seqLength) / step.stepSeconds,
+    tflopsPerGpu: perGpu / 1e12,
+    mfu: perGpu / peak,
+    hfu: hwFlops / step.stepSeconds / gpus / peak,
+    memoryBytesPerGpu: mem.total,
+    memoryCapacityBytes: s.cluster.gpu.hbmBytes,
+    memory: mem,
+    breakdown: step.breakdown,
+    gpuPowerWatts: power.gpuWatts,
+    facilityPowerWatts: { mean: power.facilityMeanWatts, peak: power.facilityPeakWatts },
+    energyJoulesPerStep: power.facilityMeanWatts * step.stepSeconds,
+    steps: s.run.steps,
+    wallclockSeconds: s.run.steps * step.stepSeconds,
+    simulation: { events: step.events, activities: step.activities },
+  };
+  return { result, step };
+}

@@ -1,0 +1,119 @@
+/**
+ * The validated, unit-free scenario the physics runs on: plain data in SI units.
+ * experiments/ turns YAML/JSON (with "3.35 TB/s" and friends) into this shape
+ * and checks it; models/ never parses text.
+ */
+import type { Accelerator, Precision } from "./hardware/types.ts";
+
+export type TopologyKind = "rail-optimized" | "fat-tree" | "torus" | "nvl72";
+
+export interface NetworkSpec {
+  topology: TopologyKind;
+  /** Scale-out bandwidth per GPU per direction, bytes/s. */
+  nicBandwidth: number;
+  /** Leaf uplinks : downlinks ratio (1 = non-blocking). */
+  oversubscription: number;
+}
+
+export interface PowerSpec {
+  /** Per-GPU power limit (nvidia-smi -pl), watts. */
+  gpuPowerLimit?: number;
+  /** Facility cap, watts. */
+  facilityCap?: number;
+  pue: number;
+}
+
+export interface ClusterSpec {
+  gpu: Accelerator;
+  nodes: number;
+  gpusPerNode: number;
+  network: NetworkSpec;
+  power: PowerSpec;
+}
+
+export interface ModelSpec {
+  name: string;
+  layers: number;
+  hidden: number;
+  heads: number;
+  kvHeads: number;
+  /** MLP inner size (per expert for MoE). */
+  ffn: number;
+  vocab: number;
+  /** SwiGLU-style gated MLP (two input projections). */
+  gatedMlp: boolean;
+  /** Number of experts (1 = dense). */
+  experts: number;
+  /** Experts each token is routed to. */
+  topK: number;
+  /** Input embedding and output projection share weights. */
+  tiedEmbeddings: boolean;
+  /** Learned absolute position embeddings (GPT-2/3 style) of this many positions; 0 = rotary. */
+  positionEmbeddings: number;
+  /** Dropout in the layer (GPT-style 0.1) or none (Llama-style): decides mask traffic and memory. */
+  dropout: boolean;
+  /** Linear layers carry biases (GPT) or not (Llama): small, but in the parameter count. */
+  bias: boolean;
+  /** Where the numbers come from. */
+  source: string;
+}
+
+/** How attention runs: the fused flash kernel, or materialised scores (pre-2022 stacks). */
+export type AttentionKernel = "flash" | "unfused";
+
+export interface WorkloadSpec {
+  model: ModelSpec;
+  seqLength: number;
+  /** Sequences per optimizer step. */
+  globalBatch: number;
+  precision: Precision;
+  attention: AttentionKernel;
+}
+
+export type RecomputeMode = "none" | "selective" | "full";
+
+export interface ParallelPlan {
+  tp: number;
+  pp: number;
+  dp: number;
+  cp: number;
+  ep: number;
+  microBatch: number;
+  virtualStages: number;
+  /** 0-3; 3 = FSDP-style parameter sharding. */
+  zero: 0 | 1 | 2 | 3;
+  recompute: RecomputeMode;
+  sequenceParallel: boolean;
+  /** Data-parallel gradient reduction overlaps the last micro-batch's backward (bucketed DDP). */
+  overlapGradReduce: boolean;
+  /** Precision of gradient buffers and their reduction. */
+  gradReduceDtype: "fp32" | "bf16" | "fp16";
+  /**
+   * Layers on the first / last virtual pipeline stage when they should carry
+   * fewer than the rest (they also hold the embedding and the output layer);
+   * the other stages split the remaining layers evenly. As Megatron-LM's
+   * --decoder-first/last-pipeline-num-layers; Llama 3 405B ran 126 layers on 16
+   * stages this way.
+   */
+  firstStageLayers?: number;
+  lastStageLayers?: number;
+}
+
+export interface ReliabilitySpec {
+  checkpointInterval?: number;
+}
+
+export interface RunSpec {
+  steps: number;
+  duration?: number;
+}
+
+export interface Scenario {
+  name: string;
+  seed: number;
+  cluster: ClusterSpec;
+  workload: WorkloadSpec;
+  parallelism: ParallelPlan;
+  reliability?: ReliabilitySpec;
+  run: RunSpec;
+}

@@ -1,0 +1,89 @@
+/**
+ * Built-in transformer models. Shapes only; what a step costs follows from them.
+ */
+import type { ModelSpec } from "../scenario.ts";
+
+const NARAYANAN =
+  "Narayanan et al. 2021, 'Efficient Large-Scale Language Model Training on GPU Clusters Using Megatron-LM' (SC'21), Table 1; seq 2048, vocab 51,200 (padded), ffn = 4h";
+
+/** GPT-2/3-style decoder as Megatron-LM trains it: learned positions, GELU MLP of 4h, biases, tied embeddings, dropout 0.1. */
+function gpt(name: string, layers: number, hidden: number, heads: number, source: string, vocab = 51200): ModelSpec {
+  return {
+    name,
+    layers,
+    hidden,
+    heads,
+    kvHeads: heads,
+    ffn: 4 * hidden,
+    vocab,
+    gatedMlp: false,
+    experts: 1,
+    topK: 1,
+    tiedEmbeddings: true,
+    positionEmbeddings: 2048,
+    dropout: true,
+    bias: true,
+    source,
+  };
+}
+
+/** Llama-style decoder: rotary positions, SwiGLU MLP, GQA, no biases, no dropout, untied output. */
+function llama(name: string, layers: number, hidden: number, heads: number, kvHeads: number, ffn: number, vocab: number, source: string): ModelSpec {
+  return {
+    name,
+    layers,
+    hidden,
+    heads,
+    kvHeads,
+    ffn,
+    vocab,
+    gatedMlp: true,
+    experts: 1,
+    topK: 1,
+    tiedEmbeddings: false,
+    positionEmbeddings: 0,
+    dropout: false,
+    bias: false,
+    source,
+  };
+}
+
+const LLAMA3 =
+  "Llama Team, 'The Llama 3 Herd of Models' (2024), Table 3; vocab 128,256 from the released config.json";
+
+export const BUILTIN_MODELS: Readonly<Record<string, ModelSpec>> = {
+  "gpt-1.7b": gpt("gpt-1.7b", 24, 2304, 24, NARAYANAN),
+  "gpt-3.6b": gpt("gpt-3.6b", 30, 3072, 32, NARAYANAN),
+  "gpt-7.5b": gpt("gpt-7.5b", 36, 4096, 32, NARAYANAN),
+  "gpt-18b": gpt("gpt-18b", 40, 6144, 48, NARAYANAN),
+  "gpt-39b": gpt("gpt-39b", 48, 8192, 64, NARAYANAN),
+  "gpt-76b": gpt("gpt-76b", 60, 10240, 80, NARAYANAN),
+  "gpt-145b": gpt("gpt-145b", 80, 12288, 96, NARAYANAN),
+  "gpt-310b": gpt("gpt-310b", 96, 16384, 128, NARAYANAN),
+  "gpt-530b": gpt("gpt-530b", 105, 20480, 128, NARAYANAN),
+  "gpt-1t": gpt("gpt-1t", 128, 25600, 160, NARAYANAN),
+  "gpt3-175b": gpt(
+    "gpt3-175b",
+    96,
+    12288,
+    96,
+    "Brown et al. 2020, 'Language Models are Few-Shot Learners', Table 2.1 (96 layers, d_model 12288, 96 heads, context 2048); vocab 50,257 padded to 51,200 as Megatron-LM does",
+  ),
+  "llama3-8b": llama("llama3-8b", 32, 4096, 32, 8, 14336, 128256, LLAMA3),
+  "llama3-70b": llama("llama3-70b", 80, 8192, 64, 8, 28672, 128256, LLAMA3),
+  "llama3-405b": llama("llama3-405b", 126, 16384, 128, 8, 53248, 128256, LLAMA3),
+  "mixtral-8x7b": {
+    ...llama(
+      "mixtral-8x7b",
+      32,
+      4096,
+      32,
+      8,
+      14336,
+      32000,
+      "Jiang et al. 2024, 'Mixtral of Experts', Table 1 (dim 4096, 32 layers, 32 heads, 8 KV heads, hidden 14336, vocab 32000, 8 experts, top-2)",
+    ),
+    experts: 8,
+    topK: 2,
+  },
+};

@@ -1,0 +1,312 @@
+/**
+ * The kernels one tensor-parallel rank runs for one micro-batch: per
+ * transformer layer (forward, backward, recompute), for the embedding, and for
+ * the output projection and loss — each with the FLOPs it executes and the HBM
+ * bytes it moves, plus the tensor-parallel collectives it waits for.
+ *
+ * Conventions: T = micro-batch tokens on this rank (b·s/cp); tensors are stored
+ * in `e` bytes per element; GEMM bytes are one read of each input and one write
+ * of the output (tiles re-read from L2, not HBM). Attention with the flash
+ * kernel never writes the s×s scores; the unfused path (pre-2022 stacks such as
+ * Megatron-LM 2021) materialises them, with a fused scale-mask-softmax.
+ */
+import type { Kernel } from "../compute/kernel.ts";
+import type { AttentionKernel, ModelSpec } from "../scenario.ts";
+
+export interface LayerShape {
+  model: ModelSpec;
+  microBatch: number;
+  seqLength: number;
+  tp: number;
+  cp: number;
+  ep: number;
+  sequenceParallel: boolean;
+  attention: AttentionKernel;
+  /** Bytes per activation element. */
+  elementBytes: number;
+  /** Bytes per gradient element accumulated across micro-batches (main grads). */
+  gradBytes: number;
+}
+
+/** A collective the compute stream waits for, on the tensor-parallel group unless stated. */
+export interface StreamCollective {
+  op: "all-reduce" | "all-gather" | "reduce-scatter" | "all-to-all";
+  group: "tp" | "ep" | "cp";
+  /** Bytes of the full (unsharded) buffer on each rank. */
+  bytes: number;
+  count: number;
+}
+
+export interface KernelList {
+  kernels: Kernel[];
+  collectives: StreamCollective[];
+}
+
+const QUERY_BLOCK = 128;
+
+function gemm(name: string, m: number, n: number, k: number, e: number, batch = 1, launches = 1): Kernel {
+  return {
+    name,
+    kind: "gemm",
+    flops: 2 * m * n * k * batch,
+    bytes: e * batch * (m * k + k * n + m * n),
+    gemm: { m, n, k, batch },
+    launches,
+  };
+}
+
+function memory(name: string, bytes: number, flops = 0, launches = 1): Kernel {
+  return { name, kind: "memory", flops, bytes, launches };
+}
+
+/** Backward of a GEMM: the input gradient and the weight gradient, same FLOPs each. */
+function gemmBackward(fwd: Kernel, e: number, gradBytes: number, weightGrad = true): Kernel[] {
+  const g = fwd.gemm!;
+  const out: Kernel[] = [];
+  // dX[m,k] = dY[m,n] · W[k,n]^T : inner dimension n.
+  out.push({ ...gemm(`${fwd.name}.dgrad`, g.m, g.k, g.n, e, g.batch ?? 1) });
+  if (weightGrad) {
+    // dW[k,n] = X[m,k]^T · dY[m,n] : inner dimension m (tokens); accumulated into main grads.
+    const w = gemm(`${fwd.name}.wgrad`, g.k, g.n, g.m, e, g.batch ?? 1);
+    w.bytes += 2 * gradBytes * g.k * g.n * (g.batch ?? 1);
+    out.push(w);
+  } else {
+    out.push({ ...gemm(`${fwd.name}.dgrad2`, g.k, g.n, g.m, e, g.batch ?? 1) });
+  }
+  return out;
+}
+
+export interface LayerDims {
+  /** Tokens per micro-batch on this rank (queries). */
+  tokens: number;
+  /** Tokens per rank for norms, dropout, residual (sharded by sequence parallelism). */
+  normTokens: number;
+  headsPerRank: number;
+  kvHeadsPerRank: number;
+  headDim: number;
+  ffnPerRank: number;
+  /** Keys each query attends over (the whole sequence, also under context parallelism). */
+  keyLength: number;
+  queryLength: number;
+}
+
+export function layerDims(x: LayerShape): LayerDims {
+  const m = x.model;
+  const tokens = (x.microBatch * x.seqLength) / x.cp;
+  return {
+    tokens,
+    normTokens: x.sequenceParallel ? tokens / x.tp : tokens,
+    headsPerRank: m.heads / x.tp,
+    kvHeadsPerRank: Math.max(1, m.kvHeads / x.tp),
+    headDim: m.hidden / m.heads,
+    ffnPerRank: m.ffn / x.tp,
+    keyLength: x.seqLength,
+    queryLength: x.seqLength / x.cp,
+  };
+}
+
+/** Causal flash attention skips key blocks above the diagonal: (nb+1)/(2·nb) of the square. */
+function causalFraction(seq: number): number {
+  const nb = Math.ceil(seq / QUERY_BLOCK);
+  return (nb + 1) / (2 * nb);
+}
+
+/** Kernels of the attention core (scores, softmax, weighted sum) for one layer, forward. */
+function attentionCoreForward(x: LayerShape, d: LayerDims): Kernel[] {
+  const e = x.elementBytes;
+  const b = x.microBatch;
+  const ah = d.headsPerRank;
+  const sq = d.queryLength;
+  const sk = d.keyLength;
+  const hd = d.headDim;
+  if (x.attention === "flash") {
+    const flops = 4 * b * sq * sk * ah * hd * causalFraction(sk);
+    const bytes = e * (2 * b * sq * ah * hd + 2 * b * sk * d.kvHeadsPerRank * hd) + 4 * b * sq * ah;
+    return [{ name: "attention.flash", kind: "attention", flops, bytes, attentionBlocks: b * ah * Math.ceil(sq / QUERY_BLOCK), launches: 1 }];
+  }
+  const scores = b * ah * sq * sk;
+  const out: Kernel[] = [
+    gemm("attention.qk", sq, sk, hd, e, b * ah),
+    memory("attention.softmax", 2 * e * scores, 5 * scores),
+  ];
+  if (x.model.dropout) out.push(memory("attention.dropout", (2 * e + 1) * scores, scores));
+  out.push(gemm("attention.av", sq, hd, sk, e, b * ah));
+  return out;
+}
+
+function attentionCoreBackward(x: LayerShape, d: LayerDims): Kernel[] {
+  const e = x.elementBytes;
+  const b = x.microBatch;
+  const ah = d.headsPerRank;
+  const sq = d.queryLength;
+  const sk = d.keyLength;
+  const hd = d.headDim;
+  if (x.attention === "flash") {
+    // Flash backward recomputes the scores and runs five GEMM-like products for forward's two.
+    const fwd = attentionCoreForward(x, d)[0] as Kernel;
+    return [{ ...fwd, name: "attention.flash.bwd", flops: 2.5 * fwd.flops, bytes: 2.5 * fwd.bytes }];
+  }
+  const scores = b * ah * sq * sk;
+  const av = gemm("attention.av", sq, hd, sk, e, b * ah);
+  const qk = gemm("attention.qk", sq, sk, hd, e, b * ah);
+  const out: Kernel[] = [...gemmBackward(av, e, 0, false)];
+  if (x.model.dropout) out.push(memory("attention.dropout.bwd", (2 * e + 1) * scores, scores));
+  out.push(memory("attention.softmax.bwd", 3 * e * scores, 4 * scores));
+  out.push(...gemmBackward(qk, e, 0, false));
+  return out;
+}
+
+interface LayerForward {
+  /** GEMM kernels whose weights get gradients (for the backward). */
+  weightGemms: Kernel[];
+  kernels: Kernel[];
+}
+
+function layerForward(x: LayerShape): LayerForward {
+  const m = x.model;
+  const d = layerDims(x);
+  const e = x.elementBytes;
+  const T = d.tokens;
+  const Tn = d.normTokens;
+  const h = m.hidden;
+  const mask = m.dropout ? 1 : 0;
+  const norm = (name: string): Kernel => memory(name, 2 * e * Tn * h, 8 * Tn * h);
+  const residual = (name: string): Kernel => memory(name, (3 * e + mask) * Tn * h, 3 * Tn * h);
+
+  const qkv = gemm("qkv", T, (d.headsPerRank + 2 * d.kvHeadsPerRank) * d.headDim, h, e);
+  const proj = gemm("proj", T, h, d.headsPerRank * d.headDim, e);
+  const weightGemms: Kernel[] = [qkv, proj];
+  const kernels: Kernel[] = [norm("ln1"), qkv, ...attentionCoreForward(x, d), proj, residual("attn.residual"), norm("ln2")];
+
+  const gate = m.gatedMlp ? 2 : 1;
+  if (m.experts > 1) {
+    const router = gemm("router", Tn, m.experts, h, e);
+    const localExperts = m.experts / x.ep;
+    // Balanced routing: each EP rank receives T·topK token copies for its local experts.
+    const tokensPerExpert = (T * m.topK * x.ep) / m.experts;
+    const fc1 = gemm("expert.fc1", tokensPerExpert, d.ffnPerRank * gate, h, e, localExperts);
+    const fc2 = gemm("expert.fc2", tokensPerExpert, h, d.ffnPerRank, e, localExperts);
+    weightGemms.push(router, fc1, fc2);
+    kernels.push(
+      router,
+      memory("router.topk", 3 * 4 * Tn * m.experts),
+      memory("expert.permute", 2 * e * T * m.topK * h),
+      fc1,
+      memory("expert.act", e * T * m.topK * d.ffnPerRank * (gate + 1)),
+      fc2,
+      memory("expert.unpermute", 2 * e * T * m.topK * h),
+    );
+  } else {
+    const fc1 = gemm("fc1", T, d.ffnPerRank * gate, h, e);
+    const fc2 = gemm("fc2", T, h, d.ffnPerRank, e);
+    weightGemms.push(fc1, fc2);
+    kernels.push(fc1, memory("act", e * T * d.ffnPerRank * (gate + 1), 8 * T * d.ffnPerRank * gate), fc2);
+  }
+  kernels.push(residual("mlp.residual"));
+  return { weightGemms, kernels };
+}
+
+/** Tensor-parallel (and expert) collectives of one layer in one direction. */
+function layerCollectives(x: LayerShape): StreamCollective[] {
+  const d = layerDims(x);
+  const bytes = x.elementBytes * d.tokens * x.model.hidden;
+  const out: StreamCollective[] = [];
+  if (x.tp > 1) {
+    if (x.sequenceParallel) {
+      out.push({ op: "all-gather", group: "tp", bytes, count: 2 }, { op: "reduce-scatter", group: "tp", bytes, count: 2 });
+    } else {
+      out.push({ op: "all-reduce", group: "tp", bytes, count: 2 });
+    }
+  }
+  if (x.model.experts > 1 && x.ep > 1) {
+    // Dispatch and combine: each token's hidden state to topK experts and back.
+    out.push({ op: "all-to-all", group: "ep", bytes: bytes * x.model.topK, count: 2 });
+  }
+  if (x.cp > 1) {
+    // Ring attention passes K and V around the context-parallel group.
+    const kv = 2 * x.elementBytes * d.tokens * d.kvHeadsPerRank * d.headDim;
+    out.push({ op: "all-gather", group: "cp", bytes: kv * x.cp, count: 1 });
+  }
+  return out;
+}
+
+export function layerForwardKernels(x: LayerShape): KernelList {
+  return { kernels: layerForward(x).kernels, collectives: layerCollectives(x) };
+}
+
+/** What the backward pass re-runs before it can start, by recompute mode. */
+export function layerRecomputeKernels(x: LayerShape, mode: "none" | "selective" | "full"): KernelList {
+  if (mode === "none") return { kernels: [], collectives: [] };
+  if (mode === "full") return layerForwardKernels(x);
+  return { kernels: attentionCoreForward(x, layerDims(x)), collectives: [] };
+}
+
+export function layerBackwardKernels(x: LayerShape): KernelList {
+  const m = x.model;
+  const d = layerDims(x);
+  const e = x.elementBytes;
+  const Tn = d.normTokens;
+  const T = d.tokens;
+  const h = m.hidden;
+  const mask = m.dropout ? 1 : 0;
+  const fwd = layerForward(x);
+  const kernels: Kernel[] = [];
+  const normBwd = (name: string): Kernel => memory(name, 3 * e * Tn * h + 2 * x.gradBytes * h, 10 * Tn * h);
+  const residualBwd = (name: string): Kernel => memory(name, (2 * e + mask) * Tn * h, Tn * h);
+  const gate = m.gatedMlp ? 2 : 1;
+  kernels.push(residualBwd("mlp.residual.bwd"));
+  const byName = new Map(fwd.weightGemms.map((k) => [k.name, k]));
+  if (m.experts > 1) {
+    kernels.push(...gemmBackward(byName.get("expert.fc2")!, e, x.gradBytes));
+    kernels.push(memory("expert.act.bwd", e * T * m.topK * d.ffnPerRank * (2 * gate + 1)));
+    kernels.push(...gemmBackward(byName.get("expert.fc1")!, e, x.gradBytes));
+    kernels.push(memory("expert.permute.bwd", 4 * e * T * m.topK * h));
+    kernels.push(...gemmBackward(byName.get("router")!, e, x.gradBytes));
+  } else {
+    kernels.push(...gemmBackward(byName.get("fc2")!, e, x.gradBytes));
+    kernels.push(memory("act.bwd", e * T * d.ffnPerRank * (2 * gate + 1), 12 * T * d.ffnPerRank * gate));
+    kernels.push(...gemmBackward(byName.get("fc1")!, e, x.gradBytes));
+  }
+  kernels.push(normBwd("ln2.bwd"), residualBwd("attn.residual.bwd"));
+  kernels.push(...gemmBackward(byName.get("proj")!, e, x.gradBytes));
+  kernels.push(...attentionCoreBackward(x, d));
+  kernels.push(...gemmBackward(byName.get("qkv")!, e, x.gradBytes));
+  kernels.push(normBwd("ln1.bwd"));
+  return { kernels, collectives: layerCollectives(x) };
+}
+
+/** Input embedding (first pipeline stage): a gather, plus learned positions. */
+export function embeddingKernels(x: LayerShape, direction: "forward" | "backward"): KernelList {
+  const d = layerDims(x);
+  const e = x.elementBytes;
+  const h = x.model.hidden;
+  const pos = x.model.positionEmbeddings > 0 ? 1 : 0;
+  // Vocab-parallel embedding: each rank looks up its rows, then the partial sums are reduced.
+  const collectives: StreamCollective[] = x.tp > 1 ? [{ op: x.sequenceParallel ? "reduce-scatter" : "all-reduce", group: "tp", bytes: e * d.tokens * h, count: 1 }] : [];
+  if (direction === "forward") {
+    return { kernels: [memory("embedding", (2 + 2 * pos) * e * d.tokens * h)], collectives };
+  }
+  return { kernels: [memory("embedding.bwd", (3 + 2 * pos) * e * d.tokens * h + x.gradBytes * d.tokens * h)], collectives };
+}
+
+/** Final norm, output projection over the vocabulary, and the (vocab-parallel, fp32) cross-entropy. */
+export function headKernels(x: LayerShape, direction: "forward" | "backward"): KernelList {
+  const d = layerDims(x);
+  const e = x.elementBytes;
+  const h = x.model.hidden;
+  const vocabPerRank = x.model.vocab / x.tp;
+  const T = d.tokens;
+  const logits = gemm("logits", T, vocabPerRank, h, e);
+  const lossCollectives: StreamCollective[] = x.tp > 1 ? [{ op: "all-reduce", group: "tp", bytes: 3 * 4 * T, count: 1 }] : [];
+  const gatherIn: StreamCollective[] = x.tp > 1 && x.sequenceParallel ? [{ op: "all-gather", group: "tp", bytes: e * T * h, count: 1 }] : [];
+  if (direction === "forward") {
+    return {
+      kernels: [memory("final.ln", 2 * e * d.normTokens * h, 8 * d.normTokens * h), logits, memory("cross-entropy", (e + 2 * 4) * T * vocabPerRank, 5 * T * vocabPerRank)],
+      collectives: [...gatherIn, ...lossCollectives],
+    };
+  }
+  return {
+    kernels: [memory("cross-entropy.bwd", (4 + e) * T * vocabPerRank, 2 * T * vocabPerRank), ...gemmBackward(logits, e, x.gradBytes), memory("final.ln.bwd", 3 * e * d.normTokens * h, 10 * d.normTokens * h)],
+    collectives: x.tp > 1 ? [{ op: x.sequenceParallel ? "reduce-scatter" : "all-reduce", group: "tp", bytes: e * T * h, count: 1 }] : [],
+  };
+}

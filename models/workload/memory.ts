@@ -1,0 +1,166 @@
+/**
+ * Memory footprint per GPU, for every pipeline stage: weights, gradients,
+ * optimizer state, stored activations and runtime buffers.
+ *
+ * Activations per layer follow Korthikanti et al. 2022 (Table 2) term by term
+ * — so the unfused-attention, tensor-parallel case reproduces their
+ * s·b·h·(10 + 24/t + 5·a·s/(h·t)) — generalised to GQA, gated MLPs, MoE,
+ * dropout-free models, and to the flash kernel, which stores no s×s matrix.
+ */
+import { peakInFlight } from "../parallel/schedule.ts";
+import { layersPerVirtualStage, rankOfVirtualStage } from "../parallel/stages.ts";
+import type { Scenario } from "../scenario.ts";
+import { layerDims, type LayerShape } from "./layer-kernels.ts";
+import { embeddingParams, headParams, layerParams } from "./params.ts";
+import { microBatchesPerStep } from "../parallel/plan.ts";
+
+export interface MemoryBreakdown {
+  stage: number;
+  weights: number;
+  gradients: number;
+  optimizer: number;
+  activations: number;
+  /** CUDA context, NCCL channel buffers, library workspaces, gathered ZeRO-3 shards. */
+  buffers: number;
+  total: number;
+  /** Parameters held by one GPU of this stage (before ZeRO sharding). */
+  params: number;
+}
+
+/**
+ * Runtime memory outside the framework's tensors: the CUDA context (~0.5 GiB
+ * with cuBLAS/cuDNN handles) and NCCL's per-channel buffers (~0.5 GiB for the
+ * communicators of a 3D-parallel job). An estimate, stated as such.
+ */
+export const RUNTIME_BYTES = 1 * 2 ** 30;
+
+export function elementBytes(precision: string): number {
+  return precision === "fp32" || precision === "tf32" ? 4 : 2;
+}
+
+export function gradElementBytes(dtype: "fp32" | "bf16" | "fp16"): number {
+  return dtype === "fp32" ? 4 : 2;
+}
+
+export function layerShape(s: Scenario): LayerShape {
+  const p = s.parallelism;
+  return {
+    model: s.workload.model,
+    microBatch: p.microBatch,
+    seqLength: s.workload.seqLength,
+    tp: p.tp,
+    cp: p.cp,
+    ep: p.ep,
+    sequenceParallel: p.sequenceParallel && p.tp > 1,
+    attention: s.workload.attention,
+    elementBytes: elementBytes(s.workload.precision),
+    gradBytes: gradElementBytes(p.gradReduceDtype),
+  };
+}
+
+/** Bytes one layer keeps for its backward, per micro-batch, by recompute mode. */
+export function layerActivationBytes(x: LayerShape, recompute: "none" | "selective" | "full"): number {
+  const m = x.model;
+  const d = layerDims(x);
+  const e = x.elementBytes;
+  const h = m.hidden;
+  const Tn = d.normTokens;
+  const T = d.tokens;
+  if (recompute === "full") return e * Tn * h;
+  const mask = m.dropout ? 1 : 0;
+  // Replicated across tensor ranks unless sequence-parallel: norm inputs, QKV and fc1 inputs, dropout masks.
+  const perToken = (4 * e + 2 * mask) * h;
+  let bytes = Tn * perToken;
+  // Split across tensor ranks: Q, K, V, attention output, MLP intermediates.
+  bytes += e * T * (d.headsPerRank + 2 * d.kvHeadsPerRank) * d.headDim;
+  bytes += e * T * d.headsPerRank * d.headDim;
+  const gate = m.gatedMlp ? 2 : 1;
+  if (m.experts > 1) {
+    bytes += 4 * Tn * m.experts + e * T * m.topK * h + e * T * m.topK * d.ffnPerRank * (gate + 1);
+  } else {
+    bytes += e * T * d.ffnPerRank * (gate + 1);
+  }
+  const scores = x.microBatch * d.headsPerRank * d.queryLength * d.keyLength;
+  if (x.attention === "unfused" && recompute === "none") bytes += (2 * e + mask * (1 + e)) * scores;
+  if (x.attention === "flash") bytes += 4 * x.microBatch * d.headsPerRank * d.queryLength;
+  return bytes;
+}
+
+/** Footprint of each pipeline stage's GPUs. */
+export function memoryByStage(s: Scenario): MemoryBreakdown[] {
+  const p = s.parallelism;
+  const m = s.workload.model;
+  const x = layerShape(s);
+  const split = layersPerVirtualStage(m.layers, p);
+  if (typeof split === "string") throw new Error(split);
+  const lp = layerParams(m);
+  const perLayer = (lp.attention + (lp.mlpPerExpert * m.experts) / p.ep) / p.tp + lp.router + lp.norms;
+  const weightBytes = elementBytes(s.workload.precision);
+  const mixed = weightBytes === 2;
+  const gradBytes = gradElementBytes(p.gradReduceDtype);
+  const shard = p.dp * p.cp;
+  const micro = microBatchesPerStep(s);
+  const out: MemoryBreakdown[] = [];
+  for (let stage = 0; stage < p.pp; stage++) {
+    let layers = 0;
+    let maxChunkLayers = 0;
+    for (let v = 0; v < split.length; v++) {
+      if (rankOfVirtualStage(v, p.pp) !== stage) continue;
+      layers += split[v] as number;
+      maxChunkLayers = Math.max(maxChunkLayers, split[v] as number);
+    }
+    const first = stage === 0;
+    const last = stage === p.pp - 1;
+    let params = layers * perLayer;
+    if (first) params += embeddingParams(m) / p.tp;
+    if (last) params += headParams(m) / p.tp + (m.tiedEmbeddings && p.pp > 1 ? (m.vocab * m.hidden) / p.tp : 0);
+    const weights = (params * weightBytes) / (p.zero >= 3 ? shard : 1);
+    const gradients = (params * gradBytes) / (p.zero >= 2 ? shard : 1);
+    const optimizer = (params * (mixed ? 12 : 8)) / (p.zero >= 1 ? shard : 1);
+    // Activations: chunks in flight × their layers, plus a recomputed layer's full set.
+    const inFlight = peakInFlight(stage, p.pp, p.virtualStages, micro);
+    const avgChunkLayers = layers / p.virtualStages;
+    let activations = inFlight * avgChunkLayers * layerActivationBytes(x, p.recompute);
+    if (p.recompute !== "none") activations += layerActivationBytes(x, "none");
+    if (last) {
+      // Logits (activation dtype) and the fp32 softmax the vocab-parallel loss keeps.
+      activations += (x.elementBytes + 4) * layerDims(x).tokens * (m.vocab / p.tp);
+    }
+    let buffers = RUNTIME_BYTES;
+    if (p.zero >= 3) buffers += 2 * maxChunkLayers * perLayer * weightBytes; // gathered + prefetched shard
+    const total = weights + gradients + optimizer + activations + buffers;
+    out.push({ stage, weights, gradients, optimizer, activations, buffers, total, params });
+  }
+  return out;
+}
+
+/** The stage with the largest footprint. */
+export function peakMemory(s: Scenario): MemoryBreakdown {
+  return memoryByStage(s).reduce((a, b) => (b.total > a.total ? b : a));
+}
+
+/** Null if it fits; otherwise a message naming the largest parts. */
+export function outOfMemory(s: Scenario): string | null {
+  const peak = peakMemory(s);
+  const capacity = s.cluster.gpu.hbmBytes;
+  if (peak.total <= capacity) return null;
+  const gib = (b: number): string => `${(b / 2 ** 30).toFixed(1)} GiB`;
+  const parts = (
+    [
+      ["weights", peak.weights],
+      ["gradients", peak.gradients],
+      ["optimizer state", peak.optimizer],
+      ["activations", peak.activations],
+      ["buffers", peak.buffers],
+    ] as [string, number][]
+  ).sort((a, b) => b[1] - a[1]);
+  const top = parts
+    .slice(0, 3)
+    .map(([n, b]) => `${n} ${gib(b)}`)
+    .join(", ");
+  const hints: string[] = [];
+  const p = s.parallelism;
+  if (parts[0]?.[0] === "activations") hints.push(p.recompute === "full" ? "a smaller microBatch or more tp/pp" : "recompute: selective or full, or a smaller microBatch");
+  else hints.push(p.zero < 3 ? `a higher zero stage (now ${p.zero}) or more tp/pp` : "more tp/pp or GPUs with more memory");
+  return `needs ${gib(peak.total)} per GPU on pipeline stage ${peak.stage} but ${s.cluster.gpu.name} has ${gib(capacity)}: largest parts ${top}; try ${hints.join("; ")}`;
+}

@@ -1,0 +1,58 @@
+/** Build Scenario objects in tests without going through config files. */
+import { CATALOG } from "../../models/hardware/catalog.ts";
+import type { Accelerator } from "../../models/hardware/types.ts";
+import type { ModelSpec, ParallelPlan, Scenario, WorkloadSpec } from "../../models/scenario.ts";
+import { BUILTIN_MODELS } from "../../models/workload/builtins.ts";
+
+export interface ScenarioParts {
+  gpu?: string | Accelerator;
+  nodes: number;
+  gpusPerNode?: number;
+  nicBandwidth?: number;
+  model: string | ModelSpec;
+  seqLength: number;
+  globalBatch: number;
+  precision?: WorkloadSpec["precision"];
+  attention?: WorkloadSpec["attention"];
+  plan?: Partial<ParallelPlan>;
+}
+
+export function scenario(parts: ScenarioParts): Scenario {
+  const gpu = typeof parts.gpu === "object" ? parts.gpu : (CATALOG[parts.gpu ?? "H100-SXM"] as Accelerator);
+  const model = typeof parts.model === "string" ? (BUILTIN_MODELS[parts.model] as ModelSpec) : parts.model;
+  const gpusPerNode = parts.gpusPerNode ?? 8;
+  const plan = parts.plan ?? {};
+  const tp = plan.tp ?? 1;
+  const pp = plan.pp ?? 1;
+  const cp = plan.cp ?? 1;
+  const precision = parts.precision ?? "bf16";
+  return {
+    name: "test",
+    seed: 1,
+    cluster: {
+      gpu,
+      nodes: parts.nodes,
+      gpusPerNode,
+      network: { topology: "rail-optimized", nicBandwidth: parts.nicBandwidth ?? gpu.nicBandwidth, oversubscription: 1 },
+      power: { pue: 1.2 },
+    },
+    workload: { model, seqLength: parts.seqLength, globalBatch: parts.globalBatch, precision, attention: parts.attention ?? "flash" },
+    parallelism: {
+      tp,
+      pp,
+      cp,
+      dp: plan.dp ?? (parts.nodes * gpusPerNode) / (tp * pp * cp),
+      ep: plan.ep ?? 1,
+      microBatch: plan.microBatch ?? 1,
+      virtualStages: plan.virtualStages ?? 1,
+      zero: plan.zero ?? 1,
+      recompute: plan.recompute ?? "none",
+      sequenceParallel: plan.sequenceParallel ?? tp > 1,
+      overlapGradReduce: plan.overlapGradReduce ?? true,
+      gradReduceDtype: plan.gradReduceDtype ?? (precision === "fp16" ? "fp16" : "fp32"),
+      ...(plan.firstStageLayers !== undefined ? { firstStageLayers: plan.firstStageLayers } : {}),
+      ...(plan.lastStageLayers !== undefined ? { lastStageLayers: plan.lastStageLayers } : {}),
+    },
+    run: { steps: 1 },
+  };
+}

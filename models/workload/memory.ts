@@ -81,7 +81,8 @@ export function layerActivationBytes(x: LayerShape, recompute: "none" | "selecti
     bytes += e * T * d.ffnPerRank * (gate + 1);
   }
   const scores = x.microBatch * d.headsPerRank * d.queryLength * d.keyLength;
-  if (x.attention === "unfused" && recompute === "none") bytes += (2 * e + mask * (1 + e)) * scores;
+  // Softmax output, and with dropout its mask and the dropped-out copy AV reads (Korthikanti: 5·a·s²·b).
+  if (x.attention === "unfused" && recompute === "none") bytes += (e + mask * (1 + e)) * scores;
   if (x.attention === "flash") bytes += 4 * x.microBatch * d.headsPerRank * d.queryLength;
   return bytes;
 }

@@ -1,0 +1,90 @@
+import { describe, expect, it } from "vitest";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const BIN = join(import.meta.dirname, "../../bin/trainsim.js");
+
+function trainsim(...args: string[]) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", timeout: 120_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const CONTRACT = ["name", "stepSeconds", "tokensPerSecond", "tflopsPerGpu", "mfu", "memoryBytesPerGpu", "breakdown", "gpuPowerWatts", "facilityPowerWatts", "energyJoulesPerStep"];
+
+describe("trainsim CLI", () => {
+  it("run --json prints the contract fields and writes result.json with --out", () => {
+    const out = mkdtempSync(join(tmpdir(), "trainsim-"));
+    const r = trainsim("run", "experiments/scenarios/llama3-8b-64.yaml", "--json", "--out", out);
+    expect(r.code, r.stderr).toBe(0);
+    const result = JSON.parse(r.stdout) as Record<string, unknown>;
+    for (const key of CONTRACT) expect(result, key).toHaveProperty(key);
+    const shares = Object.values(result["breakdown"] as Record<string, number>);
+    expect(shares.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 9);
+    expect(result["facilityPowerWatts"]).toHaveProperty("mean");
+    expect(result["facilityPowerWatts"]).toHaveProperty("peak");
+    expect(JSON.parse(readFileSync(join(out, "result.json"), "utf8"))).toEqual(result);
+  });
+
+  it("run prints a readable summary with the bottleneck", () => {
+    const r = trainsim("run", "experiments/scenarios/gpt3-175b-1024.yaml");
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/step time/);
+    expect(r.stdout).toMatch(/MFU \d+\.\d %/);
+    expect(r.stdout).toMatch(/bottleneck: \w+/);
+  });
+
+  it("bad input exits 2 naming every field, value and what is allowed, with no stack trace and nothing written", () => {
+    const dir = mkdtempSync(join(tmpdir(), "trainsim-"));
+    const bad = join(dir, "bad.yaml");
+    writeFileSync(
+      bad,
+      ["cluster:", "  gpu: H100-SXM", "  nodes: 16", "  netwrok: {}", "workload:", "  model: llama3-70b", "  seqLength: 4096", "  globalBatch: 64", "parallelism:", "  tp: 6"].join("\n"),
+    );
+    const out = join(dir, "out");
+    const r = trainsim("run", bad, "--out", out);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/cluster\.netwrok/);
+    expect(r.stderr).toMatch(/network/); // did-you-mean
+    expect(r.stderr).toMatch(/parallelism\.tp: 6 does not divide workload\.heads 64/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it("a plan that does not fit in memory exits 2 and says what is largest", () => {
+    const dir = mkdtempSync(join(tmpdir(), "trainsim-"));
+    const oom = join(dir, "oom.yaml");
+    writeFileSync(oom, ["cluster:", "  gpu: A100-40GB", "  nodes: 1", "workload:", "  model: gpt3-175b", "  seqLength: 2048", "  globalBatch: 8", "parallelism:", "  tp: 8", "  zero: 0"].join("\n"));
+    const r = trainsim("run", oom);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/memory: needs .* GiB per GPU/);
+    expect(r.stderr).toMatch(/largest parts/);
+  });
+
+  it("a missing file exits 2", () => {
+    const r = trainsim("run", "no/such/file.yaml");
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/no\/such\/file\.yaml/);
+  });
+
+  it("validate --json gives predicted, published and error per case", () => {
+    const r = trainsim("validate", "--json", "--only", "llama3");
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as { rows: { predicted: number; published: number; error: number }[] };
+    expect(out.rows.length).toBe(1);
+    for (const row of out.rows) expect(row.error).toBeCloseTo((row.predicted - row.published) / row.published, 12);
+  });
+
+  it("--help explains MFU, and catalog and schema work", () => {
+    const help = trainsim("--help");
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/MFU counts model FLOPs as PaLM/);
+    const cat = trainsim("catalog", "accelerators");
+    expect(cat.code).toBe(0);
+    expect(cat.stdout).toMatch(/H100-SXM/);
+    const schema = JSON.parse(trainsim("schema").stdout) as Record<string, unknown>;
+    expect(schema["$schema"]).toMatch(/json-schema/);
+    expect(trainsim("catalog", "gpus").code).toBe(2);
+  });
+});

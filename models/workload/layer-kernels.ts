@@ -111,8 +111,8 @@ function causalFraction(seq: number): number {
   return (nb + 1) / (2 * nb);
 }
 
-/** Kernels of the attention core (scores, softmax, weighted sum) for one layer, forward. */
-function attentionCoreForward(x: LayerShape, d: LayerDims): Kernel[] {
+/** Kernels of the attention core (scores, softmax, weighted sum) of one layer, both directions. */
+function attentionCore(x: LayerShape, d: LayerDims): { forward: Kernel[]; backward: Kernel[] } {
   const e = x.elementBytes;
   const b = x.microBatch;
   const ah = d.headsPerRank;
@@ -122,38 +122,21 @@ function attentionCoreForward(x: LayerShape, d: LayerDims): Kernel[] {
   if (x.attention === "flash") {
     const flops = 4 * b * sq * sk * ah * hd * causalFraction(sk);
     const bytes = e * (2 * b * sq * ah * hd + 2 * b * sk * d.kvHeadsPerRank * hd) + 4 * b * sq * ah;
-    return [{ name: "attention.flash", kind: "attention", flops, bytes, attentionBlocks: b * ah * Math.ceil(sq / QUERY_BLOCK), launches: 1 }];
-  }
-  const scores = b * ah * sq * sk;
-  const out: Kernel[] = [
-    gemm("attention.qk", sq, sk, hd, e, b * ah),
-    memory("attention.softmax", 2 * e * scores, 5 * scores),
-  ];
-  if (x.model.dropout) out.push(memory("attention.dropout", (2 * e + 1) * scores, scores));
-  out.push(gemm("attention.av", sq, hd, sk, e, b * ah));
-  return out;
-}
-
-function attentionCoreBackward(x: LayerShape, d: LayerDims): Kernel[] {
-  const e = x.elementBytes;
-  const b = x.microBatch;
-  const ah = d.headsPerRank;
-  const sq = d.queryLength;
-  const sk = d.keyLength;
-  const hd = d.headDim;
-  if (x.attention === "flash") {
+    const fwd: Kernel = { name: "attention.flash", kind: "attention", flops, bytes, attentionBlocks: b * ah * Math.ceil(sq / QUERY_BLOCK), launches: 1 };
     // Flash backward recomputes the scores and runs five GEMM-like products for forward's two.
-    const fwd = attentionCoreForward(x, d)[0] as Kernel;
-    return [{ ...fwd, name: "attention.flash.bwd", flops: 2.5 * fwd.flops, bytes: 2.5 * fwd.bytes }];
+    return { forward: [fwd], backward: [{ ...fwd, name: "attention.flash.bwd", flops: 2.5 * flops, bytes: 2.5 * bytes }] };
   }
   const scores = b * ah * sq * sk;
-  const av = gemm("attention.av", sq, hd, sk, e, b * ah);
   const qk = gemm("attention.qk", sq, sk, hd, e, b * ah);
-  const out: Kernel[] = [...gemmBackward(av, e, 0, false)];
-  if (x.model.dropout) out.push(memory("attention.dropout.bwd", (2 * e + 1) * scores, scores));
-  out.push(memory("attention.softmax.bwd", 3 * e * scores, 4 * scores));
-  out.push(...gemmBackward(qk, e, 0, false));
-  return out;
+  const av = gemm("attention.av", sq, hd, sk, e, b * ah);
+  const dropout = x.model.dropout;
+  const forward: Kernel[] = [qk, memory("attention.softmax", 2 * e * scores, 5 * scores)];
+  if (dropout) forward.push(memory("attention.dropout", (2 * e + 1) * scores, scores));
+  forward.push(av);
+  const backward: Kernel[] = [...gemmBackward(av, e, 0, false)];
+  if (dropout) backward.push(memory("attention.dropout.bwd", (2 * e + 1) * scores, scores));
+  backward.push(memory("attention.softmax.bwd", 3 * e * scores, 4 * scores), ...gemmBackward(qk, e, 0, false));
+  return { forward, backward };
 }
 
 interface LayerForward {
@@ -176,7 +159,7 @@ function layerForward(x: LayerShape): LayerForward {
   const qkv = gemm("qkv", T, (d.headsPerRank + 2 * d.kvHeadsPerRank) * d.headDim, h, e);
   const proj = gemm("proj", T, h, d.headsPerRank * d.headDim, e);
   const weightGemms: Kernel[] = [qkv, proj];
-  const kernels: Kernel[] = [norm("ln1"), qkv, ...attentionCoreForward(x, d), proj, residual("attn.residual"), norm("ln2")];
+  const kernels: Kernel[] = [norm("ln1"), qkv, ...attentionCore(x, d).forward, proj, residual("attn.residual"), norm("ln2")];
 
   const gate = m.gatedMlp ? 2 : 1;
   if (m.experts > 1) {
@@ -238,7 +221,7 @@ export function layerForwardKernels(x: LayerShape): KernelList {
 export function layerRecomputeKernels(x: LayerShape, mode: "none" | "selective" | "full"): KernelList {
   if (mode === "none") return { kernels: [], collectives: [] };
   if (mode === "full") return layerForwardKernels(x);
-  return { kernels: attentionCoreForward(x, layerDims(x)), collectives: [] };
+  return { kernels: attentionCore(x, layerDims(x)).forward, collectives: [] };
 }
 
 export function layerBackwardKernels(x: LayerShape): KernelList {
@@ -269,7 +252,7 @@ export function layerBackwardKernels(x: LayerShape): KernelList {
   }
   kernels.push(normBwd("ln2.bwd"), residualBwd("attn.residual.bwd"));
   kernels.push(...gemmBackward(byName.get("proj")!, e, x.gradBytes));
-  kernels.push(...attentionCoreBackward(x, d));
+  kernels.push(...attentionCore(x, d).backward);
   kernels.push(...gemmBackward(byName.get("qkv")!, e, x.gradBytes));
   kernels.push(normBwd("ln1.bwd"));
   return { kernels, collectives: layerCollectives(x) };

@@ -7,6 +7,7 @@ import { gpuCount } from "./parallel/plan.ts";
 import { steadyPower } from "./power/steady-power.ts";
 import type { Scenario } from "./scenario.ts";
 import type { Breakdown } from "./step/categories.ts";
+import { rooflineData, type RooflineData } from "./step/kernel-summary.ts";
 import { simulateStep, type StepSimulation } from "./step/simulate.ts";
 import { hardwareFlopsPerStep, modelFlopsPerStep } from "./workload/flops.ts";
 import { peakMemory, type MemoryBreakdown } from "./workload/memory.ts";
@@ -30,6 +31,8 @@ export interface RunResult {
   steps: number;
   wallclockSeconds: number;
   simulation: { events: number; activities: number };
+  /** Kernels of one layer on one GPU, for roofline charts. */
+  roofline: RooflineData;
 }
 
 export interface RunOptions {
@@ -63,6 +66,7 @@ export function runScenario(s: Scenario, options: RunOptions = {}): { result: Ru
     steps: s.run.steps,
     wallclockSeconds: s.run.steps * step.stepSeconds,
     simulation: { events: step.events, activities: step.activities },
+    roofline: rooflineData(s),
   };
   return { result, step };
 }

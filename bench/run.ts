@@ -5,6 +5,7 @@
 import { fluidUpdate, queueThroughput } from "./engine.ts";
 import { formatTable, setRepeats, type BenchResult } from "./harness.ts";
 import { stepBench } from "./step.ts";
+import { ring1024 } from "./network.ts";
 
 const args = new Set(process.argv.slice(2));
 const json = args.has("--json");
@@ -23,6 +24,7 @@ for (const total of [1e3, 1e4, 1e5]) log(fluidUpdate(total, "small", quick ? 2e3
 for (const total of [1e3, 1e5]) log(fluidUpdate(total, "lockstep", quick ? 2e3 : 2e5));
 for (const total of [1e3, 1e4, 1e5]) log(fluidUpdate(total, "large", total >= 1e5 ? 20 : total >= 1e4 ? 200 : 2000));
 
+log(ring1024());
 log(stepBench("step: GPT-3 175B, 1,024 H100 (folded)", "experiments/scenarios/gpt3-175b-1024.yaml"));
 log(stepBench("step: Llama 3 405B, 16,384 H100 (folded)", "experiments/scenarios/llama3-405b-16k.yaml"));
 log(stepBench("step: GPT 1T, 3,072 A100 (Narayanan, folded)", "experiments/published/narayanan2021/gpt-1t.yaml"));

@@ -554,6 +554,9 @@ function build(input: unknown, opts: LoadOptions, problems: Problems, chain: rea
         topology: stringAt<TopologyKind>(networkIn, "topology", "rail-optimized"),
         nicBandwidth: optionalNumber(networkIn, "nicBandwidth") ?? gpu.nicBandwidth,
         oversubscription: numberAt(networkIn, "oversubscription", 1),
+        routing: stringAt<"ecmp" | "dmodk">(networkIn, "routing", "dmodk"),
+        flowsPerConnection: numberAt(networkIn, "flowsPerConnection", 1),
+        switchRadix: numberAt(networkIn, "switchRadix", 64),
       },
       power: {
         ...(gpuPowerLimit !== undefined ? { gpuPowerLimit } : {}),

@@ -189,6 +189,9 @@ const cluster = obj(
       topology: oneOf(TOPOLOGIES, "Fabric topology.", { default: "rail-optimized" }),
       nicBandwidth: qty("bandwidth", "Scale-out bandwidth per GPU per direction.", { exclusiveMinimum: 0, derivedDefault: "the GPU's nicBandwidth" }),
       oversubscription: qty("ratio", "Oversubscription of the leaf switches: downlink / uplink bandwidth (1 = non-blocking, 2 = 2:1).", { minimum: 1, default: 1 }),
+      routing: oneOf(["dmodk", "ecmp"], "Uplink choice in switch fabrics: by destination (D-mod-K, what InfiniBand subnet managers program on fat-trees; collision-free for shift patterns) or a seeded hash of each flow (ECMP, as Ethernet/RoCE fabrics do).", { default: "dmodk" }),
+      switchRadix: int("Ports per fabric switch (64 for 400G InfiniBand NDR / Spectrum-4 class); fewer ports mean more tiers.", 4, { default: 64 }),
+      flowsPerConnection: int("Flows (queue pairs) each inter-node NCCL connection is split into, for routing entropy (NCCL_IB_QPS_PER_CONNECTION; Llama 3 used 16).", 1, { default: 1 }),
     }),
     power: obj("Power limits and facility overhead.", {
       gpuPowerLimit: qty("power", "Per-GPU power limit (nvidia-smi -pl); between the GPU's idle power and its TDP. Optional.", { exclusiveMinimum: 0 }),

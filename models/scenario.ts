@@ -11,8 +11,16 @@ export interface NetworkSpec {
   topology: TopologyKind;
   /** Scale-out bandwidth per GPU per direction, bytes/s. */
   nicBandwidth: number;
-  /** Leaf uplinks : downlinks ratio (1 = non-blocking). */
+  /** Leaf downlinks : uplinks ratio (1 = non-blocking, 2 = half the uplink bandwidth). */
   oversubscription: number;
+  /** Torus topologies: chips along each dimension (2 or 3 numbers); default the most cube-like 3D shape. */
+  torusShape?: number[];
+  /** Uplink choice in switch fabrics: a hash of each flow (ECMP) or the destination (D-mod-K, InfiniBand fat-tree routing). */
+  routing?: "ecmp" | "dmodk";
+  /** Flows (queue pairs) each inter-node connection is split into, for routing entropy. */
+  flowsPerConnection?: number;
+  /** Ports per fabric switch (default 64): sets leaves per pod and when a third tier is needed. */
+  switchRadix?: number;
 }
 
 export interface PowerSpec {

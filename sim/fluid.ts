@@ -24,6 +24,9 @@
 
 import type { EventHandle, EventQueue } from "./event-queue.ts";
 
+/** Fraction of an activity left below which it counts as finished (float noise of symmetric work). */
+const COMPLETION_TOLERANCE = 1e-9;
+
 export interface ResourceSpec {
   name: string;
   /** Work units per second (FLOP/s, bytes/s, …) of ONE instance. May be Infinity. */
@@ -218,6 +221,7 @@ export class FluidModel {
   private compRes: Resource[] = [];
   private compActs: Activity[] = [];
   private pieceEnds: number[] = [];
+  private batch: Activity[] = [];
   private heap = new LevelHeap();
   private readonly pool: Activity[] = [];
   private readonly solveHandler = (): void => this.solve();
@@ -354,12 +358,54 @@ export class FluidModel {
     this.running--;
   }
 
+  /**
+   * The event of `a`'s piece fired: `a` is done, and so is every activity of the
+   * piece due at this same instant up to float noise. Finishing those together
+   * matters for symmetric work (the hops of a ring all end at once): one by one,
+   * each would pay a solve of the whole piece.
+   */
   private complete(a: Activity): void {
+    const now = this.queue.now;
     a.event = -1;
-    a.remaining = 0;
-    a.lastSettle = this.queue.now;
-    this.detach(a, "done");
-    if (a.onComplete) a.onComplete(a);
+    const batch = this.batch;
+    batch.length = 0;
+    batch.push(a);
+    const epoch = ++this.epoch;
+    a.mark = epoch;
+    const res = this.compRes;
+    res.length = 0;
+    for (const r of a.resources) {
+      r.mark = epoch;
+      res.push(r);
+    }
+    for (let qi = 0; qi < res.length; qi++) {
+      const ra = (res[qi] as Resource).activities;
+      for (let j = 0; j < ra.length; j++) {
+        const b = ra[j] as Activity;
+        if (b.mark === epoch) continue;
+        b.mark = epoch;
+        this.settleActivity(b, now);
+        if (b.remaining <= COMPLETION_TOLERANCE) batch.push(b);
+        for (const r2 of b.resources) {
+          if (r2.mark !== epoch) {
+            r2.mark = epoch;
+            res.push(r2);
+          }
+        }
+      }
+    }
+    // Copy: detach and the callbacks may start activities and solve, reusing `batch`.
+    const done = batch.slice();
+    for (const b of done) {
+      if (b.event >= 0) {
+        this.queue.cancel(b.event);
+        b.event = -1;
+      }
+      b.remaining = 0;
+      b.lastSettle = now;
+      this.detach(b, "done");
+    }
+    for (const b of done) if (b.onComplete) b.onComplete(b);
   }
 
   private solve(): void {

@@ -16,6 +16,7 @@ import { collectiveLoad, linkWork, type GroupLayout } from "../collectives/alpha
 import type { Accelerator, Precision } from "../hardware/types.ts";
 import type { RankLayout } from "../parallel/layout.ts";
 import type { KernelList, StreamCollective } from "../workload/layer-kernels.ts";
+import type { GroupKind, GroupSlowdowns } from "../network/group-slowdown.ts";
 import type { Category } from "./categories.ts";
 
 export type ResourceRole = "sm" | "hbm" | "nvTx" | "nvRx" | "nicTx" | "nicRx";
@@ -47,6 +48,8 @@ export interface PlanContext {
   gpu: Accelerator;
   precision: Precision;
   layout: RankLayout;
+  /** Per group kind: how much slower the topology makes its transfers than a non-blocking fabric. */
+  slowdown: GroupSlowdowns;
 }
 
 /** Kernels × `times` → at most one compute-bound activity, one memory-bound activity, one launch delay. */
@@ -83,6 +86,7 @@ export function collectiveItems(
   op: StreamCollective["op"] | "send",
   bytes: number,
   group: GroupLayout,
+  kind: GroupKind,
   times: number,
   ctx: PlanContext,
   label: string,
@@ -91,8 +95,9 @@ export function collectiveItems(
   const out: Item[] = [];
   const work: [ResourceRole, number][] = [];
   const link = linkWork(load);
-  if (link.nvlink > 0) work.push(["nvTx", link.nvlink * times], ["nvRx", link.nvlink * times]);
-  if (link.nic > 0) work.push(["nicTx", link.nic * times], ["nicRx", link.nic * times]);
+  const scale = times * ctx.slowdown[kind];
+  if (link.nvlink > 0) work.push(["nvTx", link.nvlink * scale], ["nvRx", link.nvlink * scale]);
+  if (link.nic > 0) work.push(["nicTx", link.nic * scale], ["nicRx", link.nic * scale]);
   if (work.length > 0) {
     work.push(["hbm", (load.hbmBytes * times) / ctx.gpu.efficiency.hbmPeakFraction]);
     out.push({ kind: "work", label, work, size: (load.nvlinkBytes + load.nicBytes) * times });
@@ -106,7 +111,7 @@ export function collectiveItems(
 
 export function streamCollectiveItems(list: StreamCollective[], times: number, ctx: PlanContext, label: string): Item[] {
   const out: Item[] = [];
-  for (const c of list) out.push(...collectiveItems(c.op, c.bytes, groupOf(c, ctx.layout), c.count * times, ctx, `${label}:${c.group}-${c.op}`));
+  for (const c of list) out.push(...collectiveItems(c.op, c.bytes, groupOf(c, ctx.layout), c.group, c.count * times, ctx, `${label}:${c.group}-${c.op}`));
   return out;
 }
 

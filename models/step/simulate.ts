@@ -17,6 +17,7 @@ import type { Resource } from "../../sim/fluid.ts";
 import { peakFlops } from "../compute/kernel.ts";
 import { collectiveLoad, linkWork, type GroupLayout } from "../collectives/alpha-beta.ts";
 import { rankLayout } from "../parallel/layout.ts";
+import { groupSlowdowns, type GroupSlowdowns } from "../network/group-slowdown.ts";
 import { microBatchesPerStep } from "../parallel/plan.ts";
 import { pipelineSchedule, type Pass } from "../parallel/schedule.ts";
 import { layersPerVirtualStage, rankOfVirtualStage } from "../parallel/stages.ts";
@@ -58,6 +59,8 @@ export interface StepSimulation {
 export interface SimulateOptions {
   /** Keep per-activity spans for timelines and traces. */
   record?: boolean;
+  /** Topology slowdowns per group kind (default: measured on the scenario's topology). */
+  slowdown?: GroupSlowdowns;
 }
 
 const ROLES: ResourceRole[] = ["sm", "hbm", "nvTx", "nvRx", "nicTx", "nicRx"];
@@ -81,7 +84,8 @@ export function simulateStep(s: Scenario, options: SimulateOptions = {}): StepSi
   const gpu = s.cluster.gpu;
   const precision = s.workload.precision;
   const layout = rankLayout(p, s.cluster);
-  const ctx: PlanContext = { gpu, precision, layout };
+  const slowdown = options.slowdown ?? groupSlowdowns(s);
+  const ctx: PlanContext = { gpu, precision, layout, slowdown };
   const shape = layerShape(s);
   const model = s.workload.model;
   const micro = microBatchesPerStep(s);
@@ -222,7 +226,7 @@ export function simulateStep(s: Scenario, options: SimulateOptions = {}): StepSi
 
   function gradReduceItems(bytes: number): Item[] {
     if (dpShard <= 1 || bytes <= 0) return [];
-    return collectiveItems(p.zero >= 1 ? "reduce-scatter" : "all-reduce", bytes, dpGroup, 1, ctx, "dp:grads");
+    return collectiveItems(p.zero >= 1 ? "reduce-scatter" : "all-reduce", bytes, dpGroup, "dp", 1, ctx, "dp:grads");
   }
 
   /** Run items in order on `rank`'s resources; `account` set = attributed to that rank's compute stream. */
@@ -260,6 +264,8 @@ export function simulateStep(s: Scenario, options: SimulateOptions = {}): StepSi
     const dst = resources[to] as Record<ResourceRole, Resource>;
     const work: [Resource, number][] = [];
     const link = linkWork(load);
+    link.nic *= slowdown.pp;
+    link.nvlink *= slowdown.pp;
     if (link.nic > 0) work.push([src.nicTx, link.nic], [dst.nicRx, link.nic]);
     if (link.nvlink > 0) work.push([src.nvTx, link.nvlink], [dst.nvRx, link.nvlink]);
     if (regather) {
@@ -388,7 +394,7 @@ export function simulateStep(s: Scenario, options: SimulateOptions = {}): StepSi
       // Tied embeddings: first and last stage sum their copies' gradients.
       if (model.tiedEmbeddings && p.pp > 1 && (r === 0 || r === p.pp - 1)) {
         const sameNode = layout.stageNode(0) === layout.stageNode(p.pp - 1);
-        items.push(...collectiveItems("all-reduce", ((model.vocab * model.hidden) / p.tp) * gradBytes, { size: 2, perNode: sameNode ? 2 : 1 }, 1, ctx, "embedding:tied-grads"));
+        items.push(...collectiveItems("all-reduce", ((model.vocab * model.hidden) / p.tp) * gradBytes, { size: 2, perNode: sameNode ? 2 : 1 }, "pp", 1, ctx, "embedding:tied-grads"));
       }
       const mem = memory[r] as MemoryBreakdown;
       const params = mem.params;
@@ -402,7 +408,7 @@ export function simulateStep(s: Scenario, options: SimulateOptions = {}): StepSi
         (gradBytes === 4 ? 0 : gradBytes + 4) + (precision === "fp16" ? 8 : 0) + 4 + 28 + (mixed ? 4 + weightBytes : 0) + gradBytes;
       const optimizerBytes = shardParams * perParam;
       items.push(...kernelItems([{ name: "optimizer", kind: "memory", flops: 12 * shardParams, bytes: optimizerBytes, launches: 8 }], 1, ctx, "optimizer"));
-      if (p.zero >= 1 && dpShard > 1) items.push(...collectiveItems("all-gather", params * weightBytes, dpGroup, 1, ctx, "dp:params"));
+      if (p.zero >= 1 && dpShard > 1) items.push(...collectiveItems("all-gather", params * weightBytes, dpGroup, "dp", 1, ctx, "dp:params"));
       runItems(items, 0, r, this.account, () => {
         endTimes[r] = sim.now;
       });

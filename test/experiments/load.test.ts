@@ -46,7 +46,7 @@ describe("loading a valid scenario", () => {
     const s = loadScenario(fixture("llama3-70b-units.yaml"));
     expect(s.name).toBe("llama3-70b-512");
     expect(s.seed).toBe(7);
-    expect(s.cluster.network).toEqual({ topology: "fat-tree", nicBandwidth: 5e10, oversubscription: 2 });
+    expect(s.cluster.network).toEqual({ topology: "fat-tree", nicBandwidth: 5e10, oversubscription: 2, routing: "dmodk", flowsPerConnection: 1, switchRadix: 64 });
     expect(s.cluster.power).toEqual({ gpuPowerLimit: 650, facilityCap: 1.2e6, pue: 1.3 });
     expect(s.reliability).toEqual({ checkpointInterval: 1800 });
     expect(s.run).toEqual({ steps: 10, duration: 4665600 });
@@ -60,7 +60,7 @@ describe("loading a valid scenario", () => {
     expect(s.name).toBe("defaults-only");
     expect(s.seed).toBe(1);
     expect(s.cluster.gpusPerNode).toBe(8);
-    expect(s.cluster.network).toEqual({ topology: "rail-optimized", nicBandwidth: H100.nicBandwidth, oversubscription: 1 });
+    expect(s.cluster.network).toEqual({ topology: "rail-optimized", nicBandwidth: H100.nicBandwidth, oversubscription: 1, routing: "dmodk", flowsPerConnection: 1, switchRadix: 64 });
     expect(s.cluster.power).toEqual({ pue: 1.2 });
     expect(s.workload.precision).toBe("bf16");
     expect(s.workload.attention).toBe("flash");
@@ -113,7 +113,7 @@ describe("base: files", () => {
     expect(s.name).toBe("child"); // a name is never inherited
     expect(s.seed).toBe(3);
     expect(s.cluster.nodes).toBe(16);
-    expect(s.cluster.network).toEqual({ topology: "rail-optimized", nicBandwidth: 5e10, oversubscription: 2 });
+    expect(s.cluster.network).toEqual({ topology: "rail-optimized", nicBandwidth: 5e10, oversubscription: 2, routing: "dmodk", flowsPerConnection: 1, switchRadix: 64 });
     expect(s.cluster.power.pue).toBe(1.1);
     expect(s.workload.seqLength).toBe(4096);
     expect(s.workload.globalBatch).toBe(256);

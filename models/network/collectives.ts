@@ -1,0 +1,211 @@
+/**
+ * Collectives expanded into point-to-point flows on a topology's links, the
+ * way NCCL lays them out:
+ * - ring: a pipelined ring; across nodes one ring ("channel") per member of a
+ *   node, each leaving its node on its own rail (PXN: data hops over NVLink to
+ *   the GPU on the right rail first), so a node's NICs all carry traffic;
+ * - tree: reduce up a binary tree of nodes and broadcast back down (latency
+ *   log₂ of the node count instead of linear), NVLink chains inside nodes;
+ * - nvls: in-switch reduction (NVLink SHARP): every GPU sends its buffer to
+ *   the NVSwitch once and receives the result once;
+ * - direct: all-to-all as one flow per ordered pair; send: one flow.
+ * A pipelined ring's steady state is every hop streaming at once, so each hop
+ * is one flow carrying all its steps' bytes; the step count enters through
+ * the latency term. Message-size effects (protocols, pipeline fill) inflate
+ * the bytes by NCCL's measured size efficiency (models/collectives).
+ */
+import { NETWORK_STEP_SECONDS, NIC_EFFICIENCY, NVLINK_EFFICIENCY, sizeEfficiency, type CollectiveOp } from "../collectives/alpha-beta.ts";
+import type { LinkKind } from "./graph.ts";
+import type { Topology } from "./graph.ts";
+
+export type Algorithm = "ring" | "tree" | "nvls" | "direct" | "auto";
+
+export interface CollectiveRequest {
+  op: CollectiveOp;
+  /** GPU ids of the group, in rank order. */
+  ranks: readonly number[];
+  /** nccl-tests "size": the buffer each rank contributes (all-reduce) or the full gathered buffer. */
+  bytes: number;
+  algorithm?: Algorithm;
+  /** Seeds the ECMP choice of this collective's flows. */
+  salt?: number;
+}
+
+export interface Flow {
+  src: number;
+  /** -1 for a flow that ends in the switch (NVLS). */
+  dst: number;
+  bytes: number;
+  links: number[];
+}
+
+export interface CollectivePlan {
+  algorithm: Exclude<Algorithm, "auto">;
+  flows: Flow[];
+  latencySeconds: number;
+  /** Bytes each rank moves through the network per nccl-tests' bus-bandwidth convention. */
+  busBytes: number;
+}
+
+/**
+ * In-switch reduction reaches ~61 % of the per-direction NVLink bandwidth:
+ * ~480 GB/s all-reduce bus bandwidth on 8 × H100 (S. Jeaugey, NVIDIA/nccl-tests
+ * #212; Azure ND H100 v5 nccl-tests 478.87 GB/s), i.e. 274 GB/s algorithm
+ * bandwidth of 450.
+ */
+export const NVLS_EFFICIENCY = 0.61;
+
+/**
+ * Share of a link's rate NCCL's protocols turn into payload (alpha-beta.ts
+ * cites the measurements); flows run on links of capacity × this.
+ */
+export function linkEfficiency(kind: LinkKind): number {
+  switch (kind) {
+    case "nvlink":
+    case "xgmi":
+    case "ici":
+      return NVLINK_EFFICIENCY;
+    case "nic":
+    case "fabric":
+      return NIC_EFFICIENCY;
+    case "pcie":
+      return 1;
+  }
+}
+
+export function busFactor(op: CollectiveOp, n: number): number {
+  switch (op) {
+    case "all-reduce":
+      return (2 * (n - 1)) / n;
+    case "all-gather":
+    case "reduce-scatter":
+    case "all-to-all":
+      return (n - 1) / n;
+    case "broadcast":
+    case "send":
+      return 1;
+  }
+}
+
+function ringSteps(op: CollectiveOp, n: number): number {
+  return op === "all-reduce" ? 2 * (n - 1) : op === "broadcast" ? n - 1 : op === "send" ? 1 : n - 1;
+}
+
+/** Group members by scale-up domain, domains in order of first appearance. */
+function byDomain(t: Topology, ranks: readonly number[]): number[][] {
+  const groups = new Map<number, number[]>();
+  for (const r of ranks) {
+    const d = Math.floor(r / t.scaleUpDomain);
+    let g = groups.get(d);
+    if (g === undefined) {
+      g = [];
+      groups.set(d, g);
+    }
+    g.push(r);
+  }
+  return [...groups.values()];
+}
+
+export function planCollective(t: Topology, req: CollectiveRequest): CollectivePlan {
+  const n = req.ranks.length;
+  const salt = req.salt ?? 0;
+  const eff = sizeEfficiency(req.bytes);
+  const busBytes = busFactor(req.op, n) * req.bytes;
+  const flows: Flow[] = [];
+  const add = (src: number, dst: number, bytes: number): void => {
+    if (src === dst || bytes <= 0) return;
+    const sameDomain = Math.floor(src / t.scaleUpDomain) === Math.floor(dst / t.scaleUpDomain);
+    const split = sameDomain ? 1 : t.flowsPerConnection;
+    for (let q = 0; q < split; q++) flows.push({ src, dst, bytes: bytes / split, links: t.path(src, dst, salt + flows.length) });
+  };
+  const domains = byDomain(t, req.ranks);
+  const nodes = domains.length;
+  let algorithm = req.algorithm ?? "auto";
+  if (algorithm === "auto") {
+    if (req.op === "all-to-all") algorithm = "direct";
+    else if (req.op === "all-reduce" && nodes === 1 && n > 2 && t.inSwitchReduction) algorithm = "nvls";
+    else algorithm = "ring";
+  }
+  if (n <= 1) return { algorithm: algorithm as CollectivePlan["algorithm"], flows, latencySeconds: 0, busBytes: 0 };
+
+  if (req.op === "send") {
+    add(req.ranks[0] as number, req.ranks[1] as number, req.bytes / eff);
+    const cross = nodes > 1 ? 1 : 0;
+    return { algorithm: "direct", flows, latencySeconds: cross * NETWORK_STEP_SECONDS, busBytes: req.bytes };
+  }
+
+  if (algorithm === "nvls") {
+    const onSwitch = (gpu: number): { up: number; down: number } => {
+      const l = t.switchLinks(gpu);
+      if (l === null || !t.inSwitchReduction || nodes > 1) throw new Error("nvls needs a group inside one NVSwitch domain of a GPU with in-switch reduction (H100 or later)");
+      return l;
+    };
+    // Links run at NVLINK_EFFICIENCY of their rate (linkEfficiency); NVLS gets less of it.
+    const bytes = (req.bytes * NVLINK_EFFICIENCY) / (NVLS_EFFICIENCY * eff);
+    for (const r of req.ranks) {
+      const l = onSwitch(r);
+      flows.push({ src: r, dst: -1, bytes, links: [l.up] }, { src: -1, dst: r, bytes, links: [l.down] });
+    }
+    return { algorithm: "nvls", flows, latencySeconds: 0, busBytes };
+  }
+
+  if (algorithm === "direct") {
+    const share = req.bytes / n / eff;
+    for (const a of req.ranks) for (const b of req.ranks) add(a, b, share);
+    return { algorithm: "direct", flows, latencySeconds: nodes > 1 ? NETWORK_STEP_SECONDS : 0, busBytes };
+  }
+
+  const perNode = (domains[0] as number[]).length;
+  const uniform = domains.every((d) => d.length === perNode);
+  const volume = (busFactor(req.op, n) * req.bytes) / eff;
+
+  if (algorithm === "tree" && req.op === "all-reduce" && nodes > 1 && uniform) {
+    // Per channel c: chains inside each node to local member c, and NCCL's double binary
+    // tree over those members: two trees with half the data each, the second mirrored so
+    // that nodes inner in one are leaves in the other and no NIC carries more than ~S.
+    const channels = perNode;
+    const share = req.bytes / channels / 2 / eff;
+    for (let c = 0; c < channels; c++) {
+      for (const d of domains) {
+        for (let i = 1; i < perNode; i++) {
+          const from = d[(c + i) % perNode] as number;
+          const to = d[(c + i - 1) % perNode] as number;
+          add(from, to, 2 * share);
+          add(to, from, 2 * share);
+        }
+      }
+      for (const mirror of [false, true]) {
+        const node = (m: number): number[] => domains[mirror ? nodes - 1 - m : m] as number[];
+        for (let m = 1; m < nodes; m++) {
+          const child = node(m)[c] as number;
+          const parent = node(Math.floor((m - 1) / 2))[c] as number;
+          add(child, parent, share);
+          add(parent, child, share);
+        }
+      }
+    }
+    const depth = Math.ceil(Math.log2(nodes));
+    return { algorithm: "tree", flows, latencySeconds: 2 * depth * NETWORK_STEP_SECONDS, busBytes };
+  }
+
+  // Ring.
+  if (nodes === 1 || !uniform) {
+    const order = domains.flat();
+    for (let i = 0; i < n; i++) add(order[i] as number, order[(i + 1) % n] as number, volume);
+  } else {
+    const channels = perNode;
+    const share = volume / channels;
+    for (let c = 0; c < channels; c++) {
+      for (let m = 0; m < nodes; m++) {
+        const d = domains[m] as number[];
+        // Inside the node: from the entry GPU (rail c) around to the others and back to rail c (PXN).
+        for (let i = 0; i < perNode; i++) add(d[(c + i) % perNode] as number, d[(c + i + 1) % perNode] as number, share);
+        add(d[c] as number, (domains[(m + 1) % nodes] as number[])[c] as number, share);
+      }
+    }
+  }
+  const steps = ringSteps(req.op, n);
+  // Of a ring's n hops, one per node leaves it: that share of the steps pays the network hop.
+  const interSteps = nodes > 1 ? (steps * nodes) / n : 0;
+  return { algorithm: "ring", flows, latencySeconds: interSteps * NETWORK_STEP_SECONDS, busBytes };
+}

@@ -1,0 +1,102 @@
+/**
+ * How much slower each kind of communication group runs on the real topology
+ * than on an ideal non-blocking fabric, with the groups of that kind
+ * communicating at once (as they do in lock-step training): all tensor-parallel
+ * groups of a pipeline stage all-reduce together, all its data-parallel groups
+ * reduce gradients together, all ranks of a stage boundary send together. The
+ * ratio captures oversubscribed uplinks, rail placement, ECMP collisions and
+ * in-switch reduction; the step model scales its collectives' link work by it.
+ *
+ * One stage (one boundary) stands for all: stages are translations of each
+ * other over the nodes, and the fabric above the leaves is non-blocking, so
+ * stages meet only on leaves they share. (A 16k-GPU job would otherwise probe a
+ * quarter-million flows.)
+ */
+import { collectiveLoad, collectiveSeconds, type CollectiveOp, type GroupLayout } from "../collectives/alpha-beta.ts";
+import { rankLayout } from "../parallel/layout.ts";
+import type { Scenario } from "../scenario.ts";
+import { buildTopology } from "./build.ts";
+import type { CollectiveRequest } from "./collectives.ts";
+import { slowestFlowSeconds } from "./flow-sim.ts";
+import type { Topology } from "./graph.ts";
+
+export type GroupKind = "tp" | "cp" | "dp" | "ep" | "pp";
+
+export type GroupSlowdowns = Record<GroupKind, number>;
+
+/** Large enough that message-size effects are the same on both sides of the ratio. */
+const PROBE_BYTES = 2 ** 30;
+
+export function idealSlowdowns(): GroupSlowdowns {
+  return { tp: 1, cp: 1, dp: 1, ep: 1, pp: 1 };
+}
+
+/** Megatron-LM rank order: tensor fastest, then context, data, pipeline. */
+function globalRank(s: Scenario, pp: number, dp: number, cp: number, tp: number): number {
+  const p = s.parallelism;
+  return ((pp * p.dp + dp) * p.cp + cp) * p.tp + tp;
+}
+
+function groupsOf(s: Scenario, kind: Exclude<GroupKind, "pp">): number[][] {
+  const p = s.parallelism;
+  const out: number[][] = [];
+  for (let a = 0; a < 1; a++) {
+    for (let d = 0; d < p.dp; d++) {
+      for (let c = 0; c < p.cp; c++) {
+        for (let t = 0; t < p.tp; t++) {
+          // Emit each group once, from its first member.
+          if (kind === "tp" && t === 0) out.push(Array.from({ length: p.tp }, (_, i) => globalRank(s, a, d, c, i)));
+          if (kind === "cp" && c === 0) out.push(Array.from({ length: p.cp }, (_, i) => globalRank(s, a, d, i, t)));
+          if (kind === "dp" && d === 0 && c === 0) {
+            const g: number[] = [];
+            for (let i = 0; i < p.dp; i++) for (let j = 0; j < p.cp; j++) g.push(globalRank(s, a, i, j, t));
+            out.push(g);
+          }
+          if (kind === "ep" && d % p.ep === 0) out.push(Array.from({ length: p.ep }, (_, i) => globalRank(s, a, d + i, c, t)));
+        }
+      }
+    }
+  }
+  return out;
+}
+
+function ratio(t: Topology, requests: CollectiveRequest[], ideal: number): number {
+  if (requests.length === 0 || ideal <= 0) return 1;
+  return slowestFlowSeconds(t, requests) / ideal;
+}
+
+export function groupSlowdowns(s: Scenario, topology: Topology = buildTopology(s.cluster)): GroupSlowdowns {
+  const p = s.parallelism;
+  const gpu = s.cluster.gpu;
+  const nic = s.cluster.network.nicBandwidth;
+  const layout = rankLayout(p, s.cluster);
+  const out = idealSlowdowns();
+  const probe = (kind: Exclude<GroupKind, "pp">, op: CollectiveOp, group: GroupLayout): void => {
+    if (group.size <= 1) return;
+    const load = collectiveLoad(op, PROBE_BYTES, group);
+    const ideal = collectiveSeconds({ ...load, latencySeconds: 0 }, gpu.scaleUpBandwidth, nic);
+    const requests = groupsOf(s, kind).map((ranks, i): CollectiveRequest => ({ op, ranks, bytes: PROBE_BYTES, salt: i * 7919 }));
+    out[kind] = ratio(topology, requests, ideal);
+  };
+  probe("tp", p.sequenceParallel ? "reduce-scatter" : "all-reduce", layout.tp);
+  probe("cp", "all-gather", layout.cp);
+  probe("dp", p.zero >= 1 ? "reduce-scatter" : "all-reduce", layout.dpShard);
+  if (s.workload.model.experts > 1) probe("ep", "all-to-all", layout.ep);
+  if (p.pp > 1) {
+    // The middle pipeline boundary, every (dp, cp, tp) position, sending forward at once.
+    const requests: CollectiveRequest[] = [];
+    for (let a = Math.floor(p.pp / 2) - 1; a < Math.floor(p.pp / 2); a++) {
+      for (let d = 0; d < p.dp; d++) {
+        for (let c = 0; c < p.cp; c++) {
+          for (let t = 0; t < p.tp; t++) {
+            requests.push({ op: "send", ranks: [globalRank(s, a, d, c, t), globalRank(s, a + 1, d, c, t)], bytes: PROBE_BYTES, salt: requests.length });
+          }
+        }
+      }
+    }
+    const sameNode = layout.stageNode(0) === layout.stageNode(1);
+    const ideal = collectiveSeconds({ ...collectiveLoad("send", PROBE_BYTES, { size: 2, perNode: sameNode ? 2 : 1 }), latencySeconds: 0 }, gpu.scaleUpBandwidth, nic);
+    out.pp = ratio(topology, requests, ideal);
+  }
+  return out;
+}

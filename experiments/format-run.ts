@@ -56,10 +56,21 @@ export function formatRun(s: Scenario, r: RunResult): string {
     `memory per GPU   ${gib(r.memoryBytesPerGpu)} GiB of ${gib(r.memoryCapacityBytes)} GiB (stage ${mem.stage}: weights ${gib(mem.weights)}, gradients ${gib(mem.gradients)}, ` +
       `optimizer ${gib(mem.optimizer)}, activations ${gib(mem.activations)}, buffers ${gib(mem.buffers)})`,
   );
+  const pw = r.power;
   lines.push(
     `power            ${r.gpuPowerWatts.toFixed(0)} W per GPU on average; facility ${formatQuantity(r.facilityPowerWatts.mean, "power")} mean, ` +
-      `${formatQuantity(r.facilityPowerWatts.peak, "power")} peak; ${formatQuantity(r.energyJoulesPerStep, "energy")} per step`,
+      `${formatQuantity(r.facilityPowerWatts.peak, "power")} peak${pw.facilityCapWatts !== undefined ? ` (cap ${formatQuantity(pw.facilityCapWatts, "power")}, GPUs held to ${pw.gpuLimitWatts?.toFixed(0)} W)` : ""}`,
   );
+  const cost = [pw.costPerStep !== undefined ? `cost ${pw.costPerStep.toFixed(2)} per step` : "", pw.co2GramsPerStep !== undefined ? `${(pw.co2GramsPerStep / 1000).toFixed(1)} kg CO2 per step` : ""].filter(Boolean).join(", ");
+  lines.push(`energy           ${formatQuantity(r.energyJoulesPerStep, "energy")} per step, ${(pw.energyJoulesPerToken).toFixed(2)} J per token${cost ? `; ${cost}` : ""}`);
+  const swing = pw.swings.find((w) => w.windowSeconds === 0.1) ?? pw.swings[pw.swings.length - 1];
+  if (swing !== undefined) {
+    lines.push(
+      `power swing      largest drop within ${formatQuantity(swing.windowSeconds, "time")}: ${formatQuantity(swing.dropWatts, "power")} (${pct(swing.dropShare)} of peak) at ${formatQuantity(swing.dropAt, "time")}; ` +
+        `largest rise ${formatQuantity(swing.riseWatts, "power")} (${pct(swing.riseShare)})` +
+        (pw.storage !== undefined ? `; with storage: drop ${formatQuantity(pw.storage.swings.find((w) => w.windowSeconds === swing.windowSeconds)?.dropWatts ?? 0, "power")}` : ""),
+    );
+  }
   lines.push("");
   lines.push("where the step goes (share of every GPU's step time):");
   const shown = CATEGORIES.filter((c) => r.breakdown[c] > 0.0005);

@@ -189,6 +189,15 @@ function numberAt(o: Raw, key: string, fallback: number): number {
   const v = o[key];
   return typeof v === "number" ? v : fallback;
 }
+/** The numeric keys of `o` that are present, renamed: {outName: inKey}. */
+function optionalFields(o: Raw, names: Record<string, string>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [name, key] of Object.entries(names)) {
+    const v = o[key];
+    if (typeof v === "number") out[name] = v;
+  }
+  return out;
+}
 function optionalNumber(o: Raw, key: string): number | undefined {
   const v = o[key];
   return typeof v === "number" ? v : undefined;
@@ -562,6 +571,11 @@ function build(input: unknown, opts: LoadOptions, problems: Problems, chain: rea
         ...(gpuPowerLimit !== undefined ? { gpuPowerLimit } : {}),
         ...(facilityCap !== undefined ? { facilityCap } : {}),
         pue: numberAt(powerIn, "pue", 1.2),
+        controllerInterval: numberAt(powerIn, "controllerInterval", 0.1),
+        ...optionalFields(powerIn, { powerFloor: "powerFloor", nodeOverheadWatts: "nodeOverhead", pricePerKWh: "pricePerKWh", carbonGramsPerKWh: "carbonGramsPerKWh" }),
+        ...(isPlainObject(powerIn["storage"]) && typeof powerIn["storage"]["capacity"] === "number" && typeof powerIn["storage"]["power"] === "number"
+          ? { storage: { capacityJoules: powerIn["storage"]["capacity"], powerWatts: powerIn["storage"]["power"] } }
+          : {}),
       },
     },
     workload: {

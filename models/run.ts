@@ -4,7 +4,7 @@
  */
 import { peakFlops } from "./compute/kernel.ts";
 import { gpuCount } from "./parallel/plan.ts";
-import { steadyPower } from "./power/steady-power.ts";
+import { summarisePower, type PowerSummary } from "./power/analysis.ts";
 import type { Scenario } from "./scenario.ts";
 import type { Breakdown } from "./step/categories.ts";
 import { rooflineData, type RooflineData } from "./step/kernel-summary.ts";
@@ -28,6 +28,8 @@ export interface RunResult {
   gpuPowerWatts: number;
   facilityPowerWatts: { mean: number; peak: number };
   energyJoulesPerStep: number;
+  /** Power over the step, swings, energy per token, cost and emissions. */
+  power: PowerSummary;
   steps: number;
   wallclockSeconds: number;
   simulation: { events: number; activities: number };
@@ -46,7 +48,7 @@ export function runScenario(s: Scenario, options: RunOptions = {}): { result: Ru
   const modelFlops = modelFlopsPerStep(s.workload);
   const hwFlops = hardwareFlopsPerStep(s.workload, s.parallelism.recompute);
   const perGpu = modelFlops / step.stepSeconds / gpus;
-  const power = steadyPower(s, step.breakdown);
+  const power = summarisePower(s, step.power, step.stepSeconds);
   const mem = peakMemory(s);
   const result: RunResult = {
     name: s.name,
@@ -60,9 +62,10 @@ export function runScenario(s: Scenario, options: RunOptions = {}): { result: Ru
     memoryCapacityBytes: s.cluster.gpu.hbmBytes,
     memory: mem,
     breakdown: step.breakdown,
-    gpuPowerWatts: power.gpuWatts,
+    gpuPowerWatts: power.gpuMeanWatts,
     facilityPowerWatts: { mean: power.facilityMeanWatts, peak: power.facilityPeakWatts },
-    energyJoulesPerStep: power.facilityMeanWatts * step.stepSeconds,
+    energyJoulesPerStep: power.energyJoulesPerStep,
+    power,
     steps: s.run.steps,
     wallclockSeconds: s.run.steps * step.stepSeconds,
     simulation: { events: step.events, activities: step.activities },

@@ -29,6 +29,18 @@ export interface PowerSpec {
   /** Facility cap, watts. */
   facilityCap?: number;
   pue: number;
+  /** Reaction interval of the facility power controller, seconds. */
+  controllerInterval?: number;
+  /** Mitigation: GPUs never draw less than this share of TDP (burning power while they wait). */
+  powerFloor?: number;
+  /** Mitigation: energy storage between grid and cluster that smooths the draw. */
+  storage?: { capacityJoules: number; powerWatts: number };
+  /** Non-GPU power per node (CPUs, memory, NICs, switches, fans), watts. */
+  nodeOverheadWatts?: number;
+  /** Electricity price, currency units per kWh. */
+  pricePerKWh?: number;
+  /** Grid carbon intensity, grams CO2 per kWh. */
+  carbonGramsPerKWh?: number;
 }
 
 export interface ClusterSpec {

@@ -18,12 +18,15 @@ import type { RankLayout } from "../parallel/layout.ts";
 import type { KernelList, StreamCollective } from "../workload/layer-kernels.ts";
 import type { GroupKind, GroupSlowdowns } from "../network/group-slowdown.ts";
 import type { Category } from "./categories.ts";
+import type { PowerClass } from "../power/gpu-power.ts";
 
 export type ResourceRole = "sm" | "hbm" | "nvTx" | "nvRx" | "nicTx" | "nicRx";
 
 export interface WorkItem {
   kind: "work";
   label: string;
+  /** What the GPU draws power for while this runs. */
+  power: PowerClass;
   work: [ResourceRole, number][];
   /** Fairness size: HBM bytes for kernels (so kernels and NCCL share HBM per byte), link bytes for transfers. */
   size?: number;
@@ -32,6 +35,7 @@ export interface WorkItem {
 export interface DelayItem {
   kind: "delay";
   label: string;
+  power: PowerClass;
   seconds: number;
   category: Category;
 }
@@ -71,9 +75,9 @@ export function kernelItems(kernels: Kernel[], times: number, ctx: PlanContext, 
     launch += c.launchSeconds;
   }
   const out: Item[] = [];
-  if (smA > 0) out.push({ kind: "work", label: `${label}:gemm`, work: [["sm", smA * times], ["hbm", hbmA * times]], size: hbmA * times || smA * times });
-  if (hbmB > 0) out.push({ kind: "work", label: `${label}:memory`, work: [["sm", smB * times], ["hbm", hbmB * times]], size: hbmB * times });
-  if (launch > 0) out.push({ kind: "delay", label: `${label}:launch`, seconds: launch * times, category: "compute" });
+  if (smA > 0) out.push({ kind: "work", label: `${label}:gemm`, power: "gemm", work: [["sm", smA * times], ["hbm", hbmA * times]], size: hbmA * times || smA * times });
+  if (hbmB > 0) out.push({ kind: "work", label: `${label}:memory`, power: "memory", work: [["sm", smB * times], ["hbm", hbmB * times]], size: hbmB * times });
+  if (launch > 0) out.push({ kind: "delay", label: `${label}:launch`, power: "memory", seconds: launch * times, category: "compute" });
   return out;
 }
 
@@ -100,11 +104,11 @@ export function collectiveItems(
   if (link.nic > 0) work.push(["nicTx", link.nic * scale], ["nicRx", link.nic * scale]);
   if (work.length > 0) {
     work.push(["hbm", (load.hbmBytes * times) / ctx.gpu.efficiency.hbmPeakFraction]);
-    out.push({ kind: "work", label, work, size: (load.nvlinkBytes + load.nicBytes) * times });
+    out.push({ kind: "work", label, power: "comm", work, size: (load.nvlinkBytes + load.nicBytes) * times });
   }
   if (load.latencySeconds > 0) {
     const crossesNodes = Math.ceil(group.size / Math.max(1, group.perNode)) > 1;
-    out.push({ kind: "delay", label: `${label}:latency`, seconds: load.latencySeconds * times, category: crossesNodes ? "network" : "nvlink" });
+    out.push({ kind: "delay", label: `${label}:latency`, power: "comm", seconds: load.latencySeconds * times, category: crossesNodes ? "network" : "nvlink" });
   }
   return out;
 }

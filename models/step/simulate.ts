@@ -18,6 +18,7 @@ import { peakFlops } from "../compute/kernel.ts";
 import { collectiveLoad, linkWork, type GroupLayout } from "../collectives/alpha-beta.ts";
 import { rankLayout } from "../parallel/layout.ts";
 import { groupSlowdowns, type GroupSlowdowns } from "../network/group-slowdown.ts";
+import { StepPower, type StepPowerReport } from "../power/step-power.ts";
 import { microBatchesPerStep } from "../parallel/plan.ts";
 import { pipelineSchedule, type Pass } from "../parallel/schedule.ts";
 import { layersPerVirtualStage, rankOfVirtualStage } from "../parallel/stages.ts";
@@ -54,6 +55,7 @@ export interface StepSimulation {
   smBusyShare: number;
   hbmBusyShare: number;
   spans: { track: string; name: string; category: string; start: number; end: number }[];
+  power: StepPowerReport;
 }
 
 export interface SimulateOptions {
@@ -61,6 +63,8 @@ export interface SimulateOptions {
   record?: boolean;
   /** Topology slowdowns per group kind (default: measured on the scenario's topology). */
   slowdown?: GroupSlowdowns;
+  /** Let power caps act on clocks (default true); false keeps every clock at 1 and only meters power. */
+  powerControl?: boolean;
 }
 
 const ROLES: ResourceRole[] = ["sm", "hbm", "nvTx", "nvRx", "nicTx", "nicRx"];
@@ -68,6 +72,7 @@ const ROLES: ResourceRole[] = ["sm", "hbm", "nvTx", "nvRx", "nicTx", "nicRx"];
 interface Account {
   times: Float64Array;
   track: string;
+  stage: number;
 }
 
 function charge(acc: Account, category: Category, seconds: number): void {
@@ -116,13 +121,31 @@ export function simulateStep(s: Scenario, options: SimulateOptions = {}): StepSi
     });
   }
 
-  const accounts: Account[] = Array.from({ length: p.pp }, (_, r) => ({ times: new Float64Array(CATEGORIES.length), track: `stage ${r}` }));
+  const multiplicity = p.tp * p.dp * p.cp;
+  const power = new StepPower(
+    sim.queue,
+    fluid,
+    s,
+    resources.map((r) => ({ sm: r.sm, peak: peakFlops(gpu, precision), multiplicity })),
+    options.powerControl ?? true,
+  );
+  power.start(s.cluster.power.controllerInterval ?? 0.1);
+
+  const accounts: Account[] = Array.from({ length: p.pp }, (_, r) => ({ times: new Float64Array(CATEGORIES.length), track: `stage ${r}`, stage: r }));
   const spans: StepSimulation["spans"] = [];
   const record = options.record ?? false;
   fluid.onSegment = (a, t0, t1, bottleneck) => {
     const acc = a.data as Account | undefined;
     if (acc === undefined) return;
     const cat = bottleneck === null ? "compute" : categoryOfResourceKind(bottleneck.kind);
+    if (cat === "compute" && power.active) {
+      // SM-bound at a throttled clock: the part of the time the clock cost is power's.
+      const clock = power.clockDuring(acc.stage, t1);
+      charge(acc, "compute", (t1 - t0) * clock);
+      charge(acc, "power", (t1 - t0) * (1 - clock));
+      if (record) spans.push({ track: acc.track, name: a.label, category: clock < 1 ? "power" : "compute", start: t0, end: t1 });
+      return;
+    }
     charge(acc, cat, t1 - t0);
     if (record) spans.push({ track: acc.track, name: a.label, category: cat, start: t0, end: t1 });
   };
@@ -193,6 +216,7 @@ export function simulateStep(s: Scenario, options: SimulateOptions = {}): StepSi
   });
 
   let activities = 0;
+  let finished = 0;
   const endTimes = new Float64Array(p.pp);
 
   class DataParallelStream {
@@ -211,12 +235,14 @@ export function simulateStep(s: Scenario, options: SimulateOptions = {}): StepSi
     private next(): void {
       const items = this.queue.shift();
       if (items === undefined) {
+        if (this.busy) power.background(this.rank, -1);
         this.busy = false;
         const waiters = this.idleWaiters;
         this.idleWaiters = [];
         for (const w of waiters) w();
         return;
       }
+      if (!this.busy) power.background(this.rank, +1);
       this.busy = true;
       runItems(items, 0, this.rank, undefined, () => this.next());
     }
@@ -240,6 +266,7 @@ export function simulateStep(s: Scenario, options: SimulateOptions = {}): StepSi
           if (p.overlapGradReduce) dpStreams[rank]!.enqueue(gradReduceItems(item.bytes));
           continue;
         }
+        if (account !== undefined) power.setClass(rank, item.power);
         if (item.kind === "delay") {
           if (account !== undefined) charge(account, item.category, item.seconds);
           if (record && account !== undefined) spans.push({ track: account.track, name: item.label, category: item.category, start: sim.now, end: sim.now + item.seconds });
@@ -273,6 +300,7 @@ export function simulateStep(s: Scenario, options: SimulateOptions = {}): StepSi
       work.push([dst.nvTx, ag], [dst.nvRx, ag]);
     }
     work.push([src.hbm, p2pBytes / gpu.efficiency.hbmPeakFraction], [dst.hbm, p2pBytes / gpu.efficiency.hbmPeakFraction]);
+    power.setClass(from, "comm");
     const start = (): void => {
       activities++;
       fluid.start({ work, label, data: account, size: p2pBytes, onComplete: () => done() });
@@ -320,6 +348,7 @@ export function simulateStep(s: Scenario, options: SimulateOptions = {}): StepSi
       else {
         this.waitingKey = key;
         this.waitingSince = sim.now;
+        power.setClass(this.rank, "idle");
       }
     }
 
@@ -376,6 +405,7 @@ export function simulateStep(s: Scenario, options: SimulateOptions = {}): StepSi
         dp.enqueue(gradReduceItems(bytes));
       }
       const waitStart = sim.now;
+      power.setClass(r, "idle");
       dp.whenIdle(() => {
         const waited = sim.now - waitStart;
         if (waited > 0) {
@@ -411,6 +441,8 @@ export function simulateStep(s: Scenario, options: SimulateOptions = {}): StepSi
       if (p.zero >= 1 && dpShard > 1) items.push(...collectiveItems("all-gather", params * weightBytes, dpGroup, "dp", 1, ctx, "dp:params"));
       runItems(items, 0, r, this.account, () => {
         endTimes[r] = sim.now;
+        power.setClass(r, "idle");
+        if (++finished === p.pp) power.stop();
       });
     }
   }
@@ -448,6 +480,7 @@ export function simulateStep(s: Scenario, options: SimulateOptions = {}): StepSi
     breakdown: total,
     stages,
     memory,
+    power: power.report(stepSeconds),
     events: sim.queue.processed,
     activities,
     smBusyShare: smBusy,

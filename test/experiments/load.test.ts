@@ -47,7 +47,7 @@ describe("loading a valid scenario", () => {
     expect(s.name).toBe("llama3-70b-512");
     expect(s.seed).toBe(7);
     expect(s.cluster.network).toEqual({ topology: "fat-tree", nicBandwidth: 5e10, oversubscription: 2, routing: "dmodk", flowsPerConnection: 1, switchRadix: 64 });
-    expect(s.cluster.power).toEqual({ gpuPowerLimit: 650, facilityCap: 1.2e6, pue: 1.3 });
+    expect(s.cluster.power).toEqual({ gpuPowerLimit: 650, facilityCap: 1.2e6, pue: 1.3, controllerInterval: 0.1 });
     expect(s.reliability).toEqual({ checkpointInterval: 1800 });
     expect(s.run).toEqual({ steps: 10, duration: 4665600 });
     expect(s.cluster.gpu).toEqual(H100);
@@ -61,7 +61,7 @@ describe("loading a valid scenario", () => {
     expect(s.seed).toBe(1);
     expect(s.cluster.gpusPerNode).toBe(8);
     expect(s.cluster.network).toEqual({ topology: "rail-optimized", nicBandwidth: H100.nicBandwidth, oversubscription: 1, routing: "dmodk", flowsPerConnection: 1, switchRadix: 64 });
-    expect(s.cluster.power).toEqual({ pue: 1.2 });
+    expect(s.cluster.power).toEqual({ pue: 1.2, controllerInterval: 0.1 });
     expect(s.workload.precision).toBe("bf16");
     expect(s.workload.attention).toBe("flash");
     expect(s.parallelism).toEqual({

@@ -1,0 +1,75 @@
+/**
+ * What a run reports about power: means and peak, energy (per step, per token,
+ * cost and emissions when prices are given), the facility power series, its
+ * swings over 10 ms / 100 ms / 1 s windows, and the same with energy storage.
+ */
+import type { Scenario } from "../scenario.ts";
+import type { StepPowerReport } from "./step-power.ts";
+import { resample, smoothWithStorage, swingOf, type Swing } from "./swing.ts";
+
+export const SWING_WINDOWS = [0.01, 0.1, 1] as const;
+/** Points kept of the power series in results (charts do not need more). */
+const SERIES_POINTS = 1500;
+
+export interface PowerSummary {
+  gpuMeanWatts: number;
+  facilityMeanWatts: number;
+  facilityPeakWatts: number;
+  energyJoulesPerStep: number;
+  energyJoulesPerToken: number;
+  kWhPerStep: number;
+  costPerStep?: number;
+  co2GramsPerStep?: number;
+  facilityCapWatts?: number;
+  gpuLimitWatts?: number;
+  /** Facility power over the step, downsampled. */
+  series: { time: number; watts: number }[];
+  swings: Swing[];
+  storage?: { capacityJoules: number; powerWatts: number; minChargeJoules: number; swings: Swing[] };
+}
+
+export function summarisePower(s: Scenario, p: StepPowerReport, stepSeconds: number): PowerSummary {
+  const tokens = s.workload.globalBatch * s.workload.seqLength;
+  const kWh = p.energyJoules / 3.6e6;
+  const dt = Math.max(1e-4, Math.min(1e-3, stepSeconds / 20000));
+  const grid = resample(p.series, stepSeconds, dt);
+  const windows = SWING_WINDOWS.filter((w) => w < stepSeconds);
+  const out: PowerSummary = {
+    gpuMeanWatts: p.gpuMeanWatts,
+    facilityMeanWatts: p.facilityMeanWatts,
+    facilityPeakWatts: p.facilityPeakWatts,
+    energyJoulesPerStep: p.energyJoules,
+    energyJoulesPerToken: p.energyJoules / tokens,
+    kWhPerStep: kWh,
+    series: downsample(grid, dt),
+    swings: windows.map((w) => swingOf(grid, dt, w)),
+  };
+  const power = s.cluster.power;
+  if (power.pricePerKWh !== undefined) out.costPerStep = kWh * power.pricePerKWh;
+  if (power.carbonGramsPerKWh !== undefined) out.co2GramsPerStep = kWh * power.carbonGramsPerKWh;
+  if (p.facilityCapWatts !== undefined) out.facilityCapWatts = p.facilityCapWatts;
+  if (p.finalGpuLimitWatts !== undefined) out.gpuLimitWatts = p.finalGpuLimitWatts;
+  if (power.storage !== undefined) {
+    const st = smoothWithStorage(grid, dt, power.storage.capacityJoules, power.storage.powerWatts);
+    out.storage = { ...power.storage, minChargeJoules: st.minChargeJoules, swings: windows.map((w) => swingOf(st.grid, dt, w)) };
+  }
+  return out;
+}
+
+/** Keep each bucket's extreme point, so swings stay visible in a short series. */
+function downsample(x: Float64Array, dt: number): { time: number; watts: number }[] {
+  const step = Math.max(1, Math.ceil(x.length / SERIES_POINTS));
+  const out: { time: number; watts: number }[] = [];
+  for (let i = 0; i < x.length; i += step) {
+    let lo = i;
+    let hi = i;
+    for (let j = i; j < Math.min(x.length, i + step); j++) {
+      if ((x[j] as number) < (x[lo] as number)) lo = j;
+      if ((x[j] as number) > (x[hi] as number)) hi = j;
+    }
+    for (const j of lo <= hi ? [lo, hi] : [hi, lo]) {
+      if (out.length === 0 || out[out.length - 1]!.time !== j * dt) out.push({ time: j * dt, watts: x[j] as number });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,266 @@
+/**
+ * Power during a simulated step: every representative GPU's draw follows what
+ * its streams run and its clock; caps act on the clock, and the clock is the
+ * `sm` resource's capacity, so throttling lengthens kernels in the fluid model
+ * and shows as the `power` category.
+ *
+ * - GPU cap (gpuPowerLimit, like `nvidia-smi -pl`): the GPU picks, whenever its
+ *   activity changes, the highest clock that keeps it under its limit (GPU power
+ *   management reacts in milliseconds, faster than the kernel groups we run).
+ * - Facility cap: a controller samples facility power every
+ *   `controllerInterval` and moves one per-GPU limit, shared by all GPUs, up or
+ *   down so that the interval average meets the cap (a data-centre power
+ *   controller handing budgets to GPUs).
+ * Facility power = PUE × (GPUs + the rest of each node). With no cap set, the
+ * clock stays at 1 and the step is exactly the one simulated without power.
+ */
+import type { EventQueue } from "../../sim/event-queue.ts";
+import type { FluidModel, Resource } from "../../sim/fluid.ts";
+import type { Scenario } from "../scenario.ts";
+import { activityShare, clockForLimit, gpuPowerWatts, type PowerClass } from "./gpu-power.ts";
+
+/**
+ * CPUs, memory, NICs, NVSwitches, fans and power-supply loss per node, as a share
+ * of its GPUs' TDP: a DGX H100 under heavy load draws ~7.8 kW (76 % of its 10.2 kW
+ * rating, Brookhaven, arXiv 2506.14551) of which ~5.2 kW are GPUs.
+ */
+export const NODE_OVERHEAD_OF_GPU_TDP = 0.45;
+
+export interface StageGpu {
+  sm: Resource;
+  /** Peak FLOP/s of the sm resource at clock 1. */
+  peak: number;
+  /** GPUs this representative stands for. */
+  multiplicity: number;
+}
+
+export interface PowerSeries {
+  time: Float64Array;
+  watts: Float64Array;
+  length: number;
+}
+
+export interface StepPowerReport {
+  /** Mean per-GPU power over the step, watts. */
+  gpuMeanWatts: number;
+  facilityMeanWatts: number;
+  facilityPeakWatts: number;
+  energyJoules: number;
+  /** Facility power over time (piecewise constant from each point). */
+  series: PowerSeries;
+  /** Facility cap in force (watts), if any. */
+  facilityCapWatts?: number;
+  /** Per-GPU limit the facility controller ended on. */
+  finalGpuLimitWatts?: number;
+  controlIntervals: { start: number; end: number; meanWatts: number }[];
+}
+
+interface StageState {
+  cls: PowerClass;
+  background: number;
+  clock: number;
+  previousClock: number;
+  clockChangedAt: number;
+  watts: number;
+}
+
+export class StepPower {
+  readonly active: boolean;
+  private readonly stages: StageState[];
+  private readonly gpu;
+  private readonly pue: number;
+  private readonly nodeOverheadWatts: number;
+  private readonly gpuCap: number;
+  private readonly facilityCap: number | undefined;
+  private readonly floorWatts: number;
+  private gpuLimit: number;
+  private lastTime = 0;
+  private energy = 0;
+  private gpuEnergy = 0;
+  private facilityWatts = 0;
+  private series: PowerSeries = { time: new Float64Array(1024), watts: new Float64Array(1024), length: 0 };
+  private intervals: { start: number; end: number; meanWatts: number }[] = [];
+  private intervalStartEnergy = 0;
+  private intervalStart = 0;
+  private stopped = false;
+  private readonly totalGpus: number;
+
+  constructor(
+    private readonly queue: EventQueue,
+    private readonly fluid: FluidModel,
+    private readonly s: Scenario,
+    private readonly gpus: StageGpu[],
+    control = true,
+  ) {
+    const power = s.cluster.power;
+    this.gpu = s.cluster.gpu;
+    this.pue = power.pue;
+    this.gpuCap = Math.min(power.gpuPowerLimit ?? this.gpu.tdpWatts, this.gpu.tdpWatts);
+    this.facilityCap = power.facilityCap;
+    this.active = control && (power.gpuPowerLimit !== undefined || power.facilityCap !== undefined);
+    this.floorWatts = (power.powerFloor ?? 0) * this.gpu.tdpWatts;
+    this.nodeOverheadWatts = power.nodeOverheadWatts ?? NODE_OVERHEAD_OF_GPU_TDP * s.cluster.gpusPerNode * this.gpu.tdpWatts;
+    this.totalGpus = gpus.reduce((a, g) => a + g.multiplicity, 0);
+    this.gpuLimit = this.gpuCap;
+    if (this.facilityCap !== undefined) {
+      // Start from the fair share of the cap: what every GPU may draw if all draw alike.
+      const share = (this.facilityCap / this.pue - s.cluster.nodes * this.nodeOverheadWatts) / this.totalGpus;
+      this.gpuLimit = Math.max(this.gpu.idleWatts, Math.min(this.gpuCap, share));
+    }
+    this.stages = gpus.map(() => ({ cls: "idle" as PowerClass, background: 0, clock: 1, previousClock: 1, clockChangedAt: 0, watts: 0 }));
+    for (let i = 0; i < this.stages.length; i++) this.update(i);
+    this.record();
+  }
+
+  /** The compute stream of `stage` starts running something of this class (or waits: "idle"). */
+  setClass(stage: number, cls: PowerClass): void {
+    const st = this.stages[stage] as StageState;
+    if (st.cls === cls) return;
+    this.advance();
+    st.cls = cls;
+    this.update(stage);
+    this.record();
+  }
+
+  /** Background (data-parallel) communication starts (+1) or ends (−1) on `stage`. */
+  background(stage: number, delta: number): void {
+    this.advance();
+    const st = this.stages[stage] as StageState;
+    st.background += delta;
+    this.update(stage);
+    this.record();
+  }
+
+  /** Clock of `stage` during a segment ending at `t1` (segments end where clocks change). */
+  clockDuring(stage: number, t1: number): number {
+    const st = this.stages[stage] as StageState;
+    return t1 <= st.clockChangedAt ? st.previousClock : st.clock;
+  }
+
+  /** Start the facility controller (if there is a facility cap). */
+  start(intervalSeconds: number): void {
+    if (this.facilityCap === undefined) return;
+    const tick = (): void => {
+      if (this.stopped) return;
+      this.advance();
+      const span = this.queue.now - this.intervalStart;
+      if (span > 0) {
+        const mean = (this.energy - this.intervalStartEnergy) / span;
+        this.intervals.push({ start: this.intervalStart, end: this.queue.now, meanWatts: mean });
+        this.retarget(mean);
+      }
+      this.intervalStart = this.queue.now;
+      this.intervalStartEnergy = this.energy;
+      this.queue.scheduleIn(intervalSeconds, tick);
+    };
+    this.queue.scheduleIn(intervalSeconds, tick);
+  }
+
+  stop(): void {
+    this.stopped = true;
+  }
+
+  report(endTime: number): StepPowerReport {
+    this.advanceTo(endTime);
+    const span = endTime > 0 ? endTime : 1;
+    let peak = 0;
+    for (let i = 0; i < this.series.length; i++) peak = Math.max(peak, this.series.watts[i] as number);
+    const out: StepPowerReport = {
+      gpuMeanWatts: this.gpuEnergy / span / this.totalGpus,
+      facilityMeanWatts: this.energy / span,
+      facilityPeakWatts: peak,
+      energyJoules: this.energy,
+      series: this.series,
+      controlIntervals: this.intervals,
+    };
+    if (this.facilityCap !== undefined) {
+      out.facilityCapWatts = this.facilityCap;
+      out.finalGpuLimitWatts = this.gpuLimit;
+    }
+    return out;
+  }
+
+  // ---- internals ----
+
+  /**
+   * Move the per-GPU budget so the facility's interval average meets the cap:
+   * down at once in proportion to the excess, up by a tenth of the headroom per
+   * interval (fast throttle, slow release, as power controllers do, so a quiet
+   * interval does not set up the next busy one to overshoot).
+   */
+  private retarget(meanFacility: number): void {
+    const cap = this.facilityCap as number;
+    const fixed = this.pue * this.s.cluster.nodes * this.nodeOverheadWatts;
+    const gpuMeasured = meanFacility - fixed;
+    const gpuTarget = cap - fixed;
+    if (gpuMeasured <= 0) return;
+    const idle = this.gpu.idleWatts;
+    let next = this.gpuLimit;
+    if (meanFacility > 0.995 * cap) {
+      next = idle + ((this.gpuLimit - idle) * (0.99 * gpuTarget)) / gpuMeasured;
+    } else if (meanFacility < 0.97 * cap) {
+      next = this.gpuLimit + 0.1 * (this.gpuCap - this.gpuLimit);
+    }
+    next = Math.max(idle, Math.min(this.gpuCap, next));
+    if (Math.abs(next - this.gpuLimit) < 1e-9) return;
+    this.gpuLimit = next;
+    for (let i = 0; i < this.stages.length; i++) this.update(i);
+    this.record();
+  }
+
+  private update(stage: number): void {
+    const st = this.stages[stage] as StageState;
+    const share = activityShare(st.cls, st.background > 0 && st.cls !== "idle");
+    const shareWithBg = st.cls === "idle" && st.background > 0 ? activityShare("comm", false) : share;
+    let clock = 1;
+    if (this.active) clock = clockForLimit(this.gpu, shareWithBg, this.gpuLimit);
+    if (clock !== st.clock) {
+      st.previousClock = st.clock;
+      st.clockChangedAt = this.queue.now;
+      st.clock = clock;
+      const g = this.gpus[stage] as StageGpu;
+      this.fluid.setCapacity(g.sm, g.peak * clock);
+    }
+    st.watts = Math.max(this.floorWatts, gpuPowerWatts(this.gpu, shareWithBg, clock));
+  }
+
+  private advance(): void {
+    this.advanceTo(this.queue.now);
+  }
+
+  private advanceTo(t: number): void {
+    const dt = t - this.lastTime;
+    if (dt > 0) {
+      this.energy += this.facilityWatts * dt;
+      let gpuW = 0;
+      for (let i = 0; i < this.stages.length; i++) gpuW += (this.stages[i] as StageState).watts * (this.gpus[i] as StageGpu).multiplicity;
+      this.gpuEnergy += gpuW * dt;
+      this.lastTime = t;
+    }
+  }
+
+  private record(): void {
+    let gpuW = 0;
+    for (let i = 0; i < this.stages.length; i++) gpuW += (this.stages[i] as StageState).watts * (this.gpus[i] as StageGpu).multiplicity;
+    const facility = this.pue * (gpuW + this.s.cluster.nodes * this.nodeOverheadWatts);
+    this.facilityWatts = facility;
+    const sr = this.series;
+    const now = this.queue.now;
+    if (sr.length > 0 && sr.time[sr.length - 1] === now) {
+      sr.watts[sr.length - 1] = facility;
+      return;
+    }
+    if (sr.length > 0 && sr.watts[sr.length - 1] === facility) return;
+    if (sr.length === sr.time.length) {
+      const t = new Float64Array(sr.length * 2);
+      t.set(sr.time);
+      const w = new Float64Array(sr.length * 2);
+      w.set(sr.watts);
+      sr.time = t;
+      sr.watts = w;
+    }
+    sr.time[sr.length] = now;
+    sr.watts[sr.length] = facility;
+    sr.length++;
+  }
+}

@@ -6,6 +6,7 @@ import { fluidUpdate, queueThroughput } from "./engine.ts";
 import { formatTable, setRepeats, type BenchResult } from "./harness.ts";
 import { stepBench } from "./step.ts";
 import { ring1024 } from "./network.ts";
+import { llama54Days } from "./reliability.ts";
 
 const args = new Set(process.argv.slice(2));
 const json = args.has("--json");
@@ -28,6 +29,7 @@ log(ring1024());
 log(stepBench("step: GPT-3 175B, 1,024 H100 (folded)", "experiments/scenarios/gpt3-175b-1024.yaml"));
 log(stepBench("step: Llama 3 405B, 16,384 H100 (folded)", "experiments/scenarios/llama3-405b-16k.yaml"));
 log(stepBench("step: GPT 1T, 3,072 A100 (Narayanan, folded)", "experiments/published/narayanan2021/gpt-1t.yaml"));
+log(llama54Days());
 
 const find = (n: number, shape: string): BenchResult =>
   results.find((r) => r.name === `fluid update, ${n.toExponential(0)} activities, ${shape} components`) as BenchResult;

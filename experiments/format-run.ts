@@ -71,8 +71,24 @@ export function formatRun(s: Scenario, r: RunResult): string {
         (pw.storage !== undefined ? `; with storage: drop ${formatQuantity(pw.storage.swings.find((w) => w.windowSeconds === swing.windowSeconds)?.dropWatts ?? 0, "power")}` : ""),
     );
   }
+  const lr = r.longRun;
+  if (lr !== undefined) {
+    const causes = Object.entries(lr.interruptions.byCause)
+      .filter(([, n]) => n > 0)
+      .map(([c, n]) => `${c} ${n}`)
+      .join(", ");
+    lines.push(
+      `long run         ${formatQuantity(lr.wallclockSeconds, "time")} simulated: goodput ${pct(lr.goodput)}, ${group(lr.stepsKept)} steps kept (${(lr.tokensTrained / 1e9).toFixed(1)}B tokens)` +
+        (lr.timeToTrainSeconds !== undefined ? `, target reached after ${formatQuantity(lr.timeToTrainSeconds, "time")}` : ""),
+    );
+    lines.push(`interruptions    ${lr.interruptions.unexpected} unexpected (${causes || "none"}), ${lr.interruptions.planned} planned; job MTBF ${formatQuantity(lr.mtbfSeconds, "time")}`);
+    lines.push(
+      `checkpoints      every ${formatQuantity(lr.checkpoint.intervalSeconds, "time")} of training (${formatQuantity(lr.checkpoint.bytes, "bytes")}, ${formatQuantity(lr.checkpoint.stallSeconds, "time")} stall): ` +
+        `${group(lr.checkpoint.count)} written; ${group(lr.lostGpuHours)} GPU-hours lost to failures, restarts and checkpoints`,
+    );
+  }
   lines.push("");
-  lines.push("where the step goes (share of every GPU's step time):");
+  lines.push(lr !== undefined ? "where the time goes (share of every GPU's time over the whole run):" : "where the step goes (share of every GPU's step time):");
   const shown = CATEGORIES.filter((c) => r.breakdown[c] > 0.0005);
   let top: Category = "compute";
   for (const c of CATEGORIES) if (r.breakdown[c] > r.breakdown[top]) top = c;

@@ -11,7 +11,8 @@ import { parseDocument } from "yaml";
 import { CATALOG } from "../models/hardware/catalog.ts";
 import type { Accelerator, EfficiencyCalibration, Precision } from "../models/hardware/types.ts";
 import { checkPlan } from "../models/parallel/plan.ts";
-import type { AttentionKernel, ModelSpec, ParallelPlan, RecomputeMode, Scenario, TopologyKind } from "../models/scenario.ts";
+import type { AttentionKernel, FailureClass, FailureProcess, ModelSpec, ParallelPlan, RecomputeMode, ReliabilitySpec, Scenario, TopologyKind } from "../models/scenario.ts";
+import { FAILURE_CLASSES, LLAMA3_FAILURE_RATES } from "../models/reliability/failure-rates.ts";
 import { BUILTIN_MODELS } from "../models/workload/builtins.ts";
 import { modelFromHfConfig } from "../models/workload/hf-config.ts";
 import { ConfigError } from "./errors.ts";
@@ -189,6 +190,34 @@ function numberAt(o: Raw, key: string, fallback: number): number {
   const v = o[key];
   return typeof v === "number" ? v : fallback;
 }
+function reliabilityFrom(raw: Raw, nodes: number, nicBandwidth: number): ReliabilitySpec {
+  const failuresIn = part(raw, "failures");
+  const failures = {} as Record<FailureClass, FailureProcess>;
+  for (const cls of FAILURE_CLASSES) {
+    const f = part(failuresIn, cls);
+    const mtbf = optionalNumber(f, "mtbf");
+    const distribution = stringAt<"exponential" | "weibull">(f, "distribution", LLAMA3_FAILURE_RATES[cls].distribution);
+    const shape = optionalNumber(f, "shape");
+    failures[cls] = {
+      ratePerHour: mtbf !== undefined ? 3600 / mtbf : LLAMA3_FAILURE_RATES[cls].ratePerHour,
+      distribution,
+      ...(shape !== undefined ? { shape } : {}),
+    };
+  }
+  const interval = optionalNumber(raw, "checkpointInterval");
+  return {
+    checkpointInterval: interval ?? "young-daly",
+    checkpointMode: stringAt<"sync" | "async">(raw, "checkpointMode", "sync"),
+    ...optionalFields(raw, { storageBandwidth: "storageBandwidth" }),
+    nodeStorageBandwidth: numberAt(raw, "nodeStorageBandwidth", 2 * nicBandwidth),
+    detectionTime: numberAt(raw, "detectionTime", 60),
+    restartTime: numberAt(raw, "restartTime", 600),
+    spareNodes: numberAt(raw, "spareNodes", Math.max(1, Math.ceil(0.02 * nodes))),
+    repairTime: numberAt(raw, "repairTime", 86400),
+    failures,
+  };
+}
+
 /** The numeric keys of `o` that are present, renamed: {outName: inKey}. */
 function optionalFields(o: Raw, names: Record<string, string>): Record<string, number> {
   const out: Record<string, number> = {};
@@ -552,6 +581,7 @@ function build(input: unknown, opts: LoadOptions, problems: Problems, chain: rea
 
   const runIn = part(v, "run");
   const duration = optionalNumber(runIn, "duration");
+  const tokens = optionalNumber(runIn, "tokens");
   const scenario: LoadedScenario = {
     name: optionalString(v, "name") ?? opts.name ?? "scenario",
     seed: numberAt(v, "seed", 1),
@@ -586,11 +616,10 @@ function build(input: unknown, opts: LoadOptions, problems: Problems, chain: rea
       attention: stringAt<AttentionKernel>(workloadIn, "attention", "flash"),
     },
     parallelism,
-    run: { steps: numberAt(runIn, "steps", 1), ...(duration !== undefined ? { duration } : {}) },
+    run: { steps: numberAt(runIn, "steps", 1), ...(duration !== undefined ? { duration } : {}), ...(tokens !== undefined ? { tokens } : {}) },
   };
   if (isPlainObject(v["reliability"])) {
-    const interval = optionalNumber(v["reliability"], "checkpointInterval");
-    scenario.reliability = interval !== undefined ? { checkpointInterval: interval } : {};
+    scenario.reliability = reliabilityFrom(v["reliability"], scenario.cluster.nodes, scenario.cluster.network.nicBandwidth);
   }
   const source = optionalString(v, "source");
   if (source !== undefined) scenario.source = source;

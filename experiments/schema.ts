@@ -281,6 +281,37 @@ const parallelism = obj("How the model is split over the GPUs.", {
   lastStageLayers: int("Layers on the last (virtual) pipeline stage, when it should carry fewer than the rest (it also holds the output layer and loss).", 0),
 });
 
+const failureProcess = (what: string): ObjectNode =>
+  obj(`Failures of ${what}; default from the Llama 3 405B snapshot (Table 5).`, {
+    mtbf: qty("time", "Mean time between failures of ONE such component (e.g. 1e5 h).", { exclusiveMinimum: 0 }),
+    distribution: oneOf(["exponential", "weibull"], "Distribution of times between failures.", { default: "exponential" }),
+    shape: qty("ratio", "Weibull shape k (< 1: infant mortality, > 1: wear-out).", { exclusiveMinimum: 0 }),
+  });
+
+const reliability = obj(
+  "Failures, checkpoints and restarts over long runs (use with run.duration, run.tokens or run.steps).",
+  {
+    checkpointInterval: qty("time", "Training time between checkpoints; omit for the Young/Daly optimum √(2·δ·MTBF) of the simulated system.", { exclusiveMinimum: 0 }),
+    checkpointMode: oneOf(["sync", "async"], "sync: training waits for the whole write; async: only for the copy to host memory.", { default: "sync" }),
+    storageBandwidth: qty("bandwidth", "Aggregate write bandwidth of the checkpoint storage (Llama 3: 2 TB/s sustained).", { exclusiveMinimum: 0, derivedDefault: "unlimited: the nodes' storage NICs bind" }),
+    nodeStorageBandwidth: qty("bandwidth", "Bandwidth from each node to storage.", { exclusiveMinimum: 0, derivedDefault: "2 × the per-GPU NIC bandwidth (DGX nodes have two storage NICs)" }),
+    detectionTime: qty("time", "From a failure to the job noticing it (heartbeats, NCCL watchdog).", { minimum: 0, default: 60 }),
+    restartTime: qty("time", "From noticing a failure to training again: reschedule, restart, reload the checkpoint.", { minimum: 0, default: 600 }),
+    spareNodes: int("Healthy nodes on standby to replace failed ones.", 0, { derivedDefault: "2 % of the nodes, at least 1" }),
+    repairTime: qty("time", "Time to repair a failed node and return it to the spare pool.", { minimum: 0, default: 86400 }),
+    failures: obj("Failure processes per component class.", {
+      gpu: failureProcess("a GPU (faulty GPU, SRAM, system processor, silent data corruption, thermal)"),
+      hbm: failureProcess("a GPU's HBM"),
+      host: failureProcess("a host (CPU, memory, SSD, power supply, chassis, unplanned maintenance)"),
+      nic: failureProcess("a NIC"),
+      switch: failureProcess("the network, per GPU (switches and cables)"),
+      software: failureProcess("the software stack, per GPU"),
+      maintenance: failureProcess("planned maintenance, per GPU (checkpointed first: no work lost)"),
+    }),
+  },
+  { whenAbsent: "omit" },
+);
+
 export const scenarioSchema: ObjectNode = obj("A trainsim scenario: one cluster, one training job.", {
   name: str("Scenario name, shown in results.", { derivedDefault: "the file name without extension" }),
   description: str("Free text for readers; ignored by the simulator."),
@@ -299,10 +330,11 @@ export const scenarioSchema: ObjectNode = obj("A trainsim scenario: one cluster,
   cluster,
   workload,
   parallelism,
-  reliability: obj("Failures and checkpoints over long runs.", { checkpointInterval: qty("time", "Time between checkpoints.", { exclusiveMinimum: 0 }) }, { whenAbsent: "omit" }),
+  reliability,
   run: obj("How long to simulate.", {
-    steps: int("Optimizer steps to simulate.", 1, { default: 1 }),
-    duration: qty("time", "Wall-clock length of a long run (enables failures and goodput).", { exclusiveMinimum: 0 }),
+    steps: int("Optimizer steps to simulate (with reliability and no duration: steps to train, and the run reports the time to train them).", 1, { default: 1 }),
+    duration: qty("time", "Wall-clock length of a long run, e.g. 54 d (needs reliability: failures, checkpoints, goodput).", { exclusiveMinimum: 0 }),
+    tokens: qty("count", "Train until this many tokens are done (long run with reliability).", { exclusiveMinimum: 0 }),
   }),
 });
 

@@ -18,6 +18,8 @@ export const METRICS: Readonly<Record<string, { unit: string; describe: string; 
   tflopsPerGpu: { unit: "TFLOP/s", describe: "model TFLOP/s per GPU (MFU convention)", read: (_s, r) => r.tflopsPerGpu },
   mfu: { unit: "", describe: "model FLOPs utilisation", read: (_s, r) => r.mfu },
   tokensPerSecond: { unit: "tokens/s", describe: "training tokens per second", read: (_s, r) => r.tokensPerSecond },
+  unexpectedInterruptions: { unit: "", describe: "unexpected job interruptions over the run", read: (_s, r) => r.interruptions?.unexpected ?? 0 },
+  goodput: { unit: "", describe: "share of wall-clock time on steps that were kept", read: (_s, r) => r.goodput ?? 1 },
   tflopsPerGpuNarayanan: {
     unit: "TFLOP/s",
     describe: "TFLOP/s per GPU by Narayanan et al. 2021 Eq. 3 (counts a recomputed forward pass)",

@@ -8,6 +8,9 @@ import { summarisePower, type PowerSummary } from "./power/analysis.ts";
 import type { Scenario } from "./scenario.ts";
 import type { Breakdown } from "./step/categories.ts";
 import { rooflineData, type RooflineData } from "./step/kernel-summary.ts";
+import { simulateLongRun, type LongRunResult } from "./reliability/long-run.ts";
+import { NODE_OVERHEAD_OF_GPU_TDP } from "./power/step-power.ts";
+import { CATEGORIES } from "./step/categories.ts";
 import { simulateStep, type StepSimulation } from "./step/simulate.ts";
 import { hardwareFlopsPerStep, modelFlopsPerStep } from "./workload/flops.ts";
 import { peakMemory, type MemoryBreakdown } from "./workload/memory.ts";
@@ -35,6 +38,12 @@ export interface RunResult {
   simulation: { events: number; activities: number };
   /** Kernels of one layer on one GPU, for roofline charts. */
   roofline: RooflineData;
+  /** Share of one step's time per category (equal to `breakdown` unless this is a long run). */
+  stepBreakdown: Breakdown;
+  /** Long runs (reliability set): share of GPU time spent on steps that were kept. */
+  goodput?: number;
+  interruptions?: LongRunResult["interruptions"];
+  longRun?: LongRunResult;
 }
 
 export interface RunOptions {
@@ -70,6 +79,26 @@ export function runScenario(s: Scenario, options: RunOptions = {}): { result: Ru
     wallclockSeconds: s.run.steps * step.stepSeconds,
     simulation: { events: step.events, activities: step.activities },
     roofline: rooflineData(s),
+    stepBreakdown: step.breakdown,
   };
+  if (s.reliability !== undefined) {
+    const gpuIdle = gpus * s.cluster.gpu.idleWatts;
+    const nodeOverhead = s.cluster.power.nodeOverheadWatts ?? NODE_OVERHEAD_OF_GPU_TDP * s.cluster.gpusPerNode * s.cluster.gpu.tdpWatts;
+    const longRun = simulateLongRun(s, {
+      stepSeconds: step.stepSeconds,
+      trainingWatts: power.facilityMeanWatts,
+      idleWatts: s.cluster.power.pue * (gpuIdle + s.cluster.nodes * nodeOverhead),
+    });
+    // Over the run: a step's categories for the kept training, plus what failures and checkpoints took.
+    const b = { ...step.breakdown };
+    for (const c of CATEGORIES) b[c] = step.breakdown[c] * longRun.time.training;
+    b.failure += longRun.time.lostWork + longRun.time.recovery;
+    b.checkpoint += longRun.time.checkpoint;
+    result.breakdown = b;
+    result.goodput = longRun.goodput;
+    result.interruptions = longRun.interruptions;
+    result.wallclockSeconds = longRun.wallclockSeconds;
+    result.longRun = longRun;
+  }
   return { result, step };
 }

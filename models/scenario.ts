@@ -119,13 +119,42 @@ export interface ParallelPlan {
   lastStageLayers?: number;
 }
 
+export type FailureClass = "gpu" | "hbm" | "host" | "nic" | "switch" | "software" | "maintenance";
+
+export interface FailureProcess {
+  /** Failures per component per hour (GPU, node, NIC...; software and maintenance: per GPU). */
+  ratePerHour: number;
+  distribution: "exponential" | "weibull";
+  /** Weibull shape (1 = exponential). */
+  shape?: number;
+}
+
 export interface ReliabilitySpec {
-  checkpointInterval?: number;
+  /** Seconds of training between checkpoints; "young-daly" picks √(2·δ·MTBF). */
+  checkpointInterval: number | "young-daly";
+  /** sync: training waits for the write; async: only for the copy to host memory. */
+  checkpointMode: "sync" | "async";
+  /** Aggregate write bandwidth of the checkpoint storage, bytes/s (unlimited when absent). */
+  storageBandwidth?: number;
+  /** Per-node bandwidth to storage (frontend NICs), bytes/s. */
+  nodeStorageBandwidth: number;
+  /** From a failure to the job noticing it (heartbeats, NCCL watchdog), seconds. */
+  detectionTime: number;
+  /** From noticing to training again: reschedule, restart, reload the checkpoint, seconds. */
+  restartTime: number;
+  /** Healthy nodes on standby to replace failed ones. */
+  spareNodes: number;
+  /** Time to repair a failed node and return it to the pool, seconds. */
+  repairTime: number;
+  failures: Record<FailureClass, FailureProcess>;
 }
 
 export interface RunSpec {
   steps: number;
+  /** Simulated wall-clock time of a long run, seconds (reliability: failures, checkpoints). */
   duration?: number;
+  /** Train until this many tokens are done (long run). */
+  tokens?: number;
 }
 
 export interface Scenario {

@@ -69,7 +69,7 @@ describe("trainsim CLI", () => {
   });
 
   it("validate --json gives predicted, published and error per case", () => {
-    const r = trainsim("validate", "--json", "--only", "llama3");
+    const r = trainsim("validate", "--json", "--only", "llama3-405b-16k");
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout) as { rows: { predicted: number; published: number; error: number }[] };
     expect(out.rows.length).toBe(1);

@@ -48,7 +48,7 @@ describe("loading a valid scenario", () => {
     expect(s.seed).toBe(7);
     expect(s.cluster.network).toEqual({ topology: "fat-tree", nicBandwidth: 5e10, oversubscription: 2, routing: "dmodk", flowsPerConnection: 1, switchRadix: 64 });
     expect(s.cluster.power).toEqual({ gpuPowerLimit: 650, facilityCap: 1.2e6, pue: 1.3, controllerInterval: 0.1 });
-    expect(s.reliability).toEqual({ checkpointInterval: 1800 });
+    expect(s.reliability).toMatchObject({ checkpointInterval: 1800, checkpointMode: "sync", detectionTime: 60, restartTime: 600, repairTime: 86400 });
     expect(s.run).toEqual({ steps: 10, duration: 4665600 });
     expect(s.cluster.gpu).toEqual(H100);
     expect(s.workload.model).toEqual(BUILTIN_MODELS["llama3-70b"]);

@@ -1,0 +1,279 @@
+/**
+ * A long training run (days to months) as events: the step itself is simulated
+ * in full once (it is deterministic, so one step is its steady state), then the
+ * run advances in whole steps between the events that matter at this scale —
+ * failures, checkpoints, restarts, spares coming back from repair.
+ *
+ * Failures come from one seeded stream per failure class, so adding a class
+ * (or any other stream) never moves another's failure times. Exponential
+ * classes are the superposition of their components (rate N·λ); Weibull classes
+ * keep a clock per component, renewed when the component is replaced.
+ */
+import { Simulation } from "../../sim/simulation.ts";
+import type { RandomStream } from "../../sim/random.ts";
+import type { FailureClass, Scenario } from "../scenario.ts";
+import { checkpointCost, youngDaly, type CheckpointCost } from "./checkpoint.ts";
+import { componentCount, FAILURE_CLASSES, NODE_FAILURES, UNEXPECTED } from "./failure-rates.ts";
+
+export interface LongRunInput {
+  stepSeconds: number;
+  /** Facility power while training, watts. */
+  trainingWatts: number;
+  /** Facility power while stalled or restarting (GPUs idle), watts. */
+  idleWatts: number;
+}
+
+export interface LongRunResult {
+  wallclockSeconds: number;
+  stepSeconds: number;
+  /** Steps whose results were kept (not rolled back by a failure). */
+  stepsKept: number;
+  tokensTrained: number;
+  /** Share of wall-clock time spent on steps that were kept. */
+  goodput: number;
+  interruptions: { total: number; unexpected: number; planned: number; byCause: Record<FailureClass, number> };
+  /** GPU-hours of training thrown away, and of stalls and restarts. */
+  lostGpuHours: number;
+  checkpoint: CheckpointCost & { intervalSeconds: number; count: number };
+  /** Where the wall-clock time went, shares summing to 1. */
+  time: { training: number; lostWork: number; checkpoint: number; recovery: number };
+  mtbfSeconds: number;
+  energyJoules: number;
+  /** When the token or step target was reached (if one was set and reached), seconds. */
+  timeToTrainSeconds?: number;
+  /** Nodes that had no spare and waited for their repair. */
+  waitedForRepair: number;
+  /** Every failure, in order (kept when asked for: tests and traces). */
+  failureLog?: { time: number; cls: FailureClass }[];
+}
+
+export interface LongRunOptions {
+  logFailures?: boolean;
+}
+
+type State = "training" | "checkpoint" | "recovering";
+
+export function simulateLongRun(s: Scenario, input: LongRunInput, options: LongRunOptions = {}): LongRunResult {
+  const r = s.reliability;
+  if (r === undefined) throw new Error("a long run needs reliability settings");
+  const gpus = s.cluster.nodes * s.cluster.gpusPerNode;
+  const nodes = s.cluster.nodes;
+  const sim = new Simulation({ seed: s.seed });
+  const cost = checkpointCost(s);
+
+  // Job-level mean time between failures that lose work (all unexpected classes).
+  let unexpectedRate = 0;
+  for (const c of FAILURE_CLASSES) if (UNEXPECTED.has(c)) unexpectedRate += (componentCount(c, gpus, nodes) * r.failures[c].ratePerHour) / 3600;
+  const mtbf = unexpectedRate > 0 ? 1 / unexpectedRate : Infinity;
+  const interval = r.checkpointInterval === "young-daly" ? (Number.isFinite(mtbf) ? youngDaly(cost.stallSeconds, mtbf) : Infinity) : r.checkpointInterval;
+
+  const tokensPerStep = s.workload.globalBatch * s.workload.seqLength;
+  const targetTraining = s.run.tokens !== undefined ? (s.run.tokens / tokensPerStep) * input.stepSeconds : s.run.duration === undefined ? s.run.steps * input.stepSeconds : Infinity;
+  const duration = s.run.duration ?? Infinity;
+
+  // ---- state ----
+  let state: State = "training";
+  let stateSince = 0;
+  let progress = 0; // training seconds done, including work not yet checkpointed
+  let saved = 0; // training seconds safe in the last completed checkpoint
+  let sinceCheckpoint = 0;
+  let pendingWrite = -1; // progress an asynchronous write in flight will save
+  let recoveryEnd = 0;
+  let spares = r.spareNodes;
+  let waitingForSpares = 0;
+  const shares = { training: 0, lostWork: 0, checkpoint: 0, recovery: 0 };
+  const byCause = Object.fromEntries(FAILURE_CLASSES.map((c) => [c, 0])) as Record<FailureClass, number>;
+  let checkpoints = 0;
+  let energy = 0;
+  let finishedAt: number | undefined;
+  let nextCheckpoint = -1;
+  let resume = -1;
+  let done = false;
+
+  const account = (): void => {
+    const now = sim.now;
+    const dt = now - stateSince;
+    if (dt <= 0) return;
+    if (state === "training") {
+      progress += dt;
+      sinceCheckpoint += dt;
+      shares.training += dt;
+      energy += input.trainingWatts * dt;
+    } else if (state === "checkpoint") {
+      shares.checkpoint += dt;
+      energy += input.idleWatts * dt;
+    } else {
+      shares.recovery += dt;
+      energy += input.idleWatts * dt;
+    }
+    stateSince = now;
+  };
+
+  const finish = (): void => {
+    if (done) return;
+    account();
+    done = true;
+    sim.queue.stop();
+  };
+
+  const scheduleTrainingEvents = (): void => {
+    if (nextCheckpoint >= 0) sim.queue.cancel(nextCheckpoint);
+    nextCheckpoint = -1;
+    if (Number.isFinite(interval)) nextCheckpoint = sim.after(Math.max(0, interval - sinceCheckpoint), startCheckpoint);
+    if (Number.isFinite(targetTraining)) {
+      const left = targetTraining - progress;
+      sim.after(Math.max(0, left), () => {
+        if (state !== "training" || done) return;
+        account();
+        if (progress >= targetTraining * (1 - 1e-12)) {
+          finishedAt = sim.now;
+          finish();
+        }
+      });
+    }
+  };
+
+  const startCheckpoint = (): void => {
+    nextCheckpoint = -1;
+    if (state !== "training" || done) return;
+    account();
+    state = "checkpoint";
+    checkpoints++;
+    const snapshot = progress;
+    sim.after(cost.stallSeconds, () => {
+      if (state !== "checkpoint" || done) return;
+      account();
+      sinceCheckpoint = 0;
+      if (r.checkpointMode === "sync") saved = snapshot;
+      else {
+        pendingWrite = snapshot;
+        sim.after(cost.writeSeconds - cost.stallSeconds, () => {
+          if (pendingWrite === snapshot) {
+            saved = Math.max(saved, snapshot);
+            pendingWrite = -1;
+          }
+        });
+      }
+      state = "training";
+      scheduleTrainingEvents();
+    });
+  };
+
+  const resumeTraining = (): void => {
+    resume = -1;
+    if (done) return;
+    account();
+    state = "training";
+    scheduleTrainingEvents();
+  };
+
+  const log: { time: number; cls: FailureClass }[] = [];
+  const interrupt = (cls: FailureClass): void => {
+    if (done) return;
+    account();
+    byCause[cls]++;
+    if (options.logFailures) log.push({ time: sim.now, cls });
+    if (state !== "recovering") {
+      // Planned maintenance checkpoints first; anything else loses what was not saved.
+      if (UNEXPECTED.has(cls)) {
+        const lost = progress - saved;
+        shares.lostWork += lost;
+        progress = saved;
+      } else saved = progress;
+      sinceCheckpoint = 0;
+      pendingWrite = -1;
+      if (nextCheckpoint >= 0) sim.queue.cancel(nextCheckpoint);
+      nextCheckpoint = -1;
+    }
+    state = "recovering";
+    let ready = sim.now + r.detectionTime + r.restartTime;
+    if (NODE_FAILURES.has(cls)) {
+      if (spares > 0) {
+        spares--;
+        sim.after(r.repairTime, () => {
+          spares++;
+        });
+      } else {
+        // No spare: wait for the failed node itself to be repaired.
+        waitingForSpares++;
+        ready = Math.max(ready, sim.now + r.repairTime);
+      }
+    }
+    if (ready > recoveryEnd) {
+      recoveryEnd = ready;
+      if (resume >= 0) sim.queue.cancel(resume);
+      resume = sim.at(recoveryEnd, resumeTraining);
+    }
+  };
+
+  // ---- failure processes ----
+  for (const cls of FAILURE_CLASSES) {
+    const proc = r.failures[cls];
+    if (!(proc.ratePerHour > 0)) continue;
+    const n = componentCount(cls, gpus, nodes);
+    const rng: RandomStream = sim.rng(`failures/${cls}`);
+    const ratePerSecond = proc.ratePerHour / 3600;
+    if (proc.distribution === "exponential" || (proc.shape ?? 1) === 1) {
+      const arrive = (): void => {
+        interrupt(cls);
+        sim.after(rng.exponential(n * ratePerSecond), arrive);
+      };
+      sim.after(rng.exponential(n * ratePerSecond), arrive);
+    } else {
+      // Weibull with the same mean time between failures per component: scale = mean / Γ(1 + 1/k).
+      const k = proc.shape as number;
+      const scale = 1 / ratePerSecond / gamma(1 + 1 / k);
+      for (let i = 0; i < n; i++) {
+        const arrive = (): void => {
+          interrupt(cls);
+          sim.after(rng.weibull(k, scale), arrive);
+        };
+        sim.after(rng.weibull(k, scale), arrive);
+      }
+    }
+  }
+
+  scheduleTrainingEvents();
+  if (Number.isFinite(duration)) sim.at(duration, finish);
+  sim.run();
+  if (!done) finish();
+
+  const wall = sim.now;
+  const keptTraining = shares.training - shares.lostWork;
+  const stepsKept = Math.floor(progress / input.stepSeconds + 1e-9);
+  const unexpected = FAILURE_CLASSES.filter((c) => UNEXPECTED.has(c)).reduce((a, c) => a + byCause[c], 0);
+  const out: LongRunResult = {
+    wallclockSeconds: wall,
+    stepSeconds: input.stepSeconds,
+    stepsKept,
+    tokensTrained: stepsKept * tokensPerStep,
+    goodput: wall > 0 ? keptTraining / wall : 0,
+    interruptions: { total: unexpected + byCause.maintenance, unexpected, planned: byCause.maintenance, byCause },
+    lostGpuHours: (gpus * (wall - keptTraining)) / 3600,
+    checkpoint: { ...cost, intervalSeconds: interval, count: checkpoints },
+    time: {
+      training: keptTraining / wall,
+      lostWork: shares.lostWork / wall,
+      checkpoint: shares.checkpoint / wall,
+      recovery: shares.recovery / wall,
+    },
+    mtbfSeconds: mtbf,
+    energyJoules: energy,
+    waitedForRepair: waitingForSpares,
+  };
+  if (finishedAt !== undefined) out.timeToTrainSeconds = finishedAt;
+  if (options.logFailures) out.failureLog = log;
+  return out;
+}
+
+/** Lanczos approximation of Γ(x) (for Weibull scales). */
+function gamma(x: number): number {
+  const g = 7;
+  const c = [0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059, 12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7];
+  if (x < 0.5) return Math.PI / (Math.sin(Math.PI * x) * gamma(1 - x));
+  x -= 1;
+  let a = c[0] as number;
+  const t = x + g + 0.5;
+  for (let i = 1; i < g + 2; i++) a += (c[i] as number) / (x + i);
+  return Math.sqrt(2 * Math.PI) * t ** (x + 0.5) * Math.exp(-t) * a;
+}

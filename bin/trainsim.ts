@@ -16,6 +16,10 @@ import { loadScenario } from "../experiments/load.ts";
 import { scenarioJsonSchema } from "../experiments/schema.ts";
 import { TOPOLOGIES } from "../experiments/schema.ts";
 import { publishedCaseFiles, summarise, validateCase, type ValidationRow } from "../experiments/validate.ts";
+import { buildRunReport, buildValidationReport } from "../reports/build.ts";
+import { registerReportCommands, reportFromResults } from "../reports/cli/report-commands.ts";
+import { IncompleteMergeError, registerSweepCommands, SweepFailedError } from "../experiments/cli/sweep-commands.ts";
+import { writeTrace } from "../reports/trace.ts";
 import { parseQuantity } from "../experiments/units.ts";
 import { buildTopology } from "../models/network/build.ts";
 import { collectiveSizes, collectiveTable, formatCollectiveTable } from "../models/network/nccl-table.ts";
@@ -57,26 +61,42 @@ program
 
 program
   .command("run")
-  .description("Simulate a scenario and print what bounds its training step.")
+  .description("Simulate a scenario, print what bounds its training step, and draw its report.")
   .argument("<scenario>", "scenario file (.yaml, .yml or .json); see experiments/scenarios/ for examples")
   .option("--json", "print the result as one JSON object (the fields DESIGN.md's config contract names)")
-  .option("--out <dir>", "also write result.json into this folder")
+  .option("--out <dir>", "folder for result.json and the report (default: out/<scenario name>)")
+  .option("--no-report", "do not write result.json and the report (charts and report.html)")
+  .option("--trace <file>", "also write a Chrome/Perfetto trace of the step (open it in ui.perfetto.dev)")
   .option("--ignore-memory", "simulate even if the plan does not fit in GPU memory (a warning is printed)")
   .addHelpText(
     "after",
-    "\nExamples:\n  trainsim run experiments/scenarios/gpt3-175b-1024.yaml\n  trainsim run experiments/scenarios/llama3-405b-16k.yaml --json\n",
+    "\nWrites <out>/result.json and <out>/report.html (with each chart as .vl.json, .svg and .png)\n" +
+      "unless --no-report.\n\nExamples:\n  trainsim run experiments/scenarios/gpt3-175b-1024.yaml\n" +
+      "  trainsim run experiments/scenarios/llama3-405b-16k.yaml --json --no-report\n" +
+      "  trainsim run experiments/published/llama3/405b-54d.yaml          # 54 days with failures\n",
   )
-  .action((file: string, opts: { json?: boolean; out?: string; ignoreMemory?: boolean }) => {
+  .action(async (file: string, opts: { json?: boolean; out?: string; report: boolean; trace?: string; ignoreMemory?: boolean }) => {
     const s = loadScenario(file);
     const oom = outOfMemory(s);
     if (oom !== null) {
       if (!opts.ignoreMemory) throw new InputError(`${file}: memory: ${oom}\n(run with --ignore-memory to simulate it anyway)`);
       process.stderr.write(`warning: ${oom}\n`);
     }
-    const { result } = runScenario(s);
-    if (opts.out !== undefined) {
-      mkdirSync(opts.out, { recursive: true });
-      writeAtomically(join(opts.out, "result.json"), json(result));
+    const record = opts.report || opts.trace !== undefined;
+    const { result, step } = runScenario(s, { record });
+    if (opts.trace !== undefined) {
+      writeTrace(opts.trace, {
+        spans: step.spans,
+        counters: result.power.series.map((p) => ({ name: "facility power (W)", time: p.time, value: p.watts })),
+        processName: s.name,
+      });
+    }
+    if (opts.report) {
+      const out = opts.out ?? join("out", s.name);
+      mkdirSync(out, { recursive: true });
+      writeAtomically(join(out, "result.json"), json(result));
+      await buildRunReport(out, { scenarioName: s.name, result, spans: step.spans });
+      if (!opts.json) process.stderr.write(`report: ${join(out, "report.html")}\n`);
     }
     process.stdout.write(opts.json ? json(result) : formatRun(s, result) + "\n");
   });
@@ -86,7 +106,8 @@ program
   .description("Run the published training runs in experiments/published and compare with what their papers report.")
   .option("--json", "print one JSON object: {rows: [{name, metric, predicted, published, error, ...}], summary}")
   .option("--only <text>", "only cases whose name contains this text")
-  .action((opts: { json?: boolean; only?: string }) => {
+  .option("--report <dir>", "also draw the validation chart (predicted vs published) and report.html into this folder")
+  .action(async (opts: { json?: boolean; only?: string; report?: string }) => {
     const rows: ValidationRow[] = [];
     for (const file of publishedCaseFiles()) {
       if (opts.only !== undefined && !loadScenario(file).name.includes(opts.only)) continue;
@@ -96,6 +117,7 @@ program
     }
     if (opts.only !== undefined && rows.length === 0) throw new InputError(`--only ${JSON.stringify(opts.only)} matches no published case`);
     const summary = summarise(rows);
+    if (opts.report !== undefined) await buildValidationReport(opts.report, rows);
     process.stdout.write(opts.json ? json({ rows, summary }) : formatValidation(rows, summary) + "\n");
   });
 
@@ -244,12 +266,20 @@ function fail(code: number, message: string): never {
   process.exit(code);
 }
 
+registerSweepCommands(program, {
+  onSweepDone: async (outDir) => {
+    await reportFromResults(outDir);
+    process.stderr.write(`report: ${join(outDir, "report.html")}\n`);
+  },
+});
+registerReportCommands(program);
+
 try {
   if (process.argv.length <= 2) {
     program.outputHelp();
     process.exit(0);
   }
-  program.parse(process.argv);
+  await program.parseAsync(process.argv);
 } catch (err) {
   if (err instanceof CommanderError) {
     // --help and --version end here too, with code 0.
@@ -257,6 +287,7 @@ try {
   }
   if (err instanceof ConfigError) fail(2, err.message);
   if (err instanceof InputError) fail(2, err.message);
+  if (err instanceof IncompleteMergeError || err instanceof SweepFailedError) fail(1, err.message);
   const message = err instanceof Error ? err.message : String(err);
   if (process.env["TRAINSIM_DEBUG"] && err instanceof Error) process.stderr.write(`${err.stack}\n`);
   fail(1, `trainsim: simulation failed: ${message}`);

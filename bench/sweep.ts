@@ -1,0 +1,78 @@
+/**
+ * Sweep runner throughput: a 200-point sweep of a 64-GPU scenario with 1 worker thread and
+ * with 2. Wall time includes starting the worker threads (about 0.25 s each: tsx and the
+ * models load in every thread) and writing the results, as a user sees it. On a machine
+ * with two free cores the 2-worker run should take at most 0.65 of the 1-worker one.
+ *
+ * The scenario is Llama 3 8B on 64 H100s (experiments/scenarios/llama3-8b-64.yaml) laid out
+ * as tp 2 x pp 4 (interleaved, 2 chunks) x dp 8, the kind of layout a sweep explores, about
+ * 10-15 ms per point; the sweep crosses 20 HBM bandwidths with 10 NIC bandwidths. (The
+ * data-parallel-only layout of that file simulates in ~4 ms, so thread start-up would be a
+ * fifth of a 200-point run and the comparison would measure start-up more than the runner.)
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { experimentFromObject, pointCount } from "../experiments/experiment.ts";
+import { runSweep } from "../experiments/runner.ts";
+
+export interface SweepBenchResult {
+  name: string;
+  points: number;
+  /** Median wall seconds of the whole sweep with 1 worker thread. */
+  oneWorkerSeconds: number;
+  /** Median wall seconds with 2 worker threads. */
+  twoWorkerSeconds: number;
+  /** twoWorkerSeconds / oneWorkerSeconds (the floor: <= 0.65). */
+  ratio: number;
+  runs: number;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] as number;
+}
+
+/** `repeats` runs of each (median kept); `points` must be a multiple of 10. */
+export async function sweepBench(options: { repeats?: number; points?: number } = {}): Promise<SweepBenchResult> {
+  const repeats = options.repeats ?? 3;
+  const points = options.points ?? 200;
+  const hbm = Array.from({ length: points / 10 }, (_, i) => `${(1 + (7 * i) / Math.max(1, points / 10 - 1)).toFixed(2)} TB/s`);
+  const nic = [100, 200, 300, 400, 500, 600, 700, 800, 900, 1000].map((g) => `${g} Gb/s`);
+  const exp = experimentFromObject(
+    {
+      name: "bench-sweep",
+      base: { base: "scenarios/llama3-8b-64.yaml", name: "llama3-8b-64-pp4", parallelism: { tp: 2, pp: 4, virtualStages: 2 } },
+      sweep: { "cluster.gpu.hbmBandwidth": hbm, "cluster.network.nicBandwidth": nic },
+    },
+    { baseDir: join(import.meta.dirname, "../experiments"), file: "bench/sweep.ts" },
+  );
+  const dir = mkdtempSync(join(tmpdir(), "trainsim-bench-sweep-"));
+  const once = async (workers: number): Promise<number> => {
+    const t0 = performance.now();
+    const s = await runSweep(exp, { outDir: join(dir, `w${workers}`), workers, progress: null });
+    if (s.ok !== pointCount(exp)) throw new Error(`bench sweep: ${s.ok} of ${pointCount(exp)} points ok`);
+    return (performance.now() - t0) / 1000;
+  };
+  try {
+    await once(2); // warm-up: file caches, tsx's transform cache
+    const one: number[] = [];
+    const two: number[] = [];
+    for (let i = 0; i < repeats; i++) {
+      one.push(await once(1));
+      two.push(await once(2));
+    }
+    const oneWorkerSeconds = median(one);
+    const twoWorkerSeconds = median(two);
+    return {
+      name: `sweep: ${pointCount(exp)} points of Llama 3 8B on 64 H100 (tp 2, pp 4), 2 vs 1 worker threads`,
+      points: pointCount(exp),
+      oneWorkerSeconds,
+      twoWorkerSeconds,
+      ratio: twoWorkerSeconds / oneWorkerSeconds,
+      runs: repeats,
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

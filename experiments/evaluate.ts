@@ -1,0 +1,43 @@
+/**
+ * One sweep point, from raw scenario to result: what a worker thread runs. Kept apart from
+ * the runner so worker threads load only what they need.
+ */
+import { runScenario } from "../models/run.ts";
+import { outOfMemory } from "../models/workload/memory.ts";
+import { ConfigError } from "./errors.ts";
+import { scenarioFromObject, type LoadOptions } from "./load.ts";
+import type { SweepPoint, SweepPointResult } from "./sweep-types.ts";
+
+export interface PointTask extends SweepPoint {
+  experiment: string;
+  /** The raw scenario of this point, overrides applied, not yet validated. */
+  scenario: Record<string, unknown>;
+  loadOptions: LoadOptions;
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/**
+ * Load, check memory, simulate. Never throws: a config the loader refuses or a plan that
+ * does not fit in memory is `invalid`, an exception in the simulation is `failed`.
+ */
+export function evaluatePoint(task: PointTask): SweepPointResult {
+  const head = { index: task.index, seed: task.seed, params: task.params, experiment: task.experiment };
+  let scenario;
+  try {
+    scenario = scenarioFromObject(task.scenario, task.loadOptions);
+  } catch (e) {
+    const error = e instanceof ConfigError ? e.problems.map((p) => p.message).join("; ") : `loading failed: ${errorText(e)}`;
+    return { ...head, status: "invalid", error };
+  }
+  try {
+    const oom = outOfMemory(scenario);
+    if (oom !== null) return { ...head, status: "invalid", error: `memory: ${oom}` };
+    const { result } = runScenario(scenario);
+    return { ...head, status: "ok", result };
+  } catch (e) {
+    return { ...head, status: "failed", error: `simulation failed: ${errorText(e)}` };
+  }
+}

@@ -1,0 +1,16 @@
+/**
+ * A sweep worker thread: receives PointTasks, answers with each SweepPointResult as its results.jsonl line.
+ * Started by runner.ts through sweep-worker-boot.js (which registers tsx first).
+ */
+import { parentPort } from "node:worker_threads";
+import { evaluatePoint, type PointTask } from "./evaluate.ts";
+import type { FromWorker } from "./runner.ts";
+import { stableStringify } from "./stable-json.ts";
+
+const port = parentPort;
+if (port === null) throw new Error("experiments/sweep-worker.ts runs as a worker thread of experiments/runner.ts");
+port.on("message", (task: PointTask) => {
+  // Serialised here, in parallel, rather than on the main thread.
+  port.postMessage({ type: "result", line: stableStringify(evaluatePoint(task)) } satisfies FromWorker);
+});
+port.postMessage({ type: "ready" } satisfies FromWorker);

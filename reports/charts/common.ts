@@ -1,0 +1,182 @@
+/**
+ * What every chart shares: the look (fonts, sizes, white background), number
+ * formatting with units, and how a sweep point's parameters are labelled.
+ */
+import type { TopLevelSpec } from "vega-lite";
+import type { SweepPointResult } from "../../experiments/sweep-types.ts";
+
+export type Config = NonNullable<TopLevelSpec["config"]>;
+/** One child of a layered spec (a unit spec or a nested layer). */
+export type LayerChild = Extract<TopLevelSpec, { layer: unknown }>["layer"][number];
+
+export const VEGA_LITE_SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json";
+
+/** The chart look: legible at 100 % in a report and on a projected slide. */
+export const CHART_CONFIG: Config = {
+  background: "white",
+  padding: 12,
+  font: "DejaVu Sans, Verdana, sans-serif",
+  title: { fontSize: 16, subtitleFontSize: 12, subtitleColor: "#555555", anchor: "start", offset: 12, subtitlePadding: 4 },
+  axis: { labelFontSize: 12, titleFontSize: 13, titleFontWeight: "normal", titleColor: "#222222", labelColor: "#333333", gridColor: "#E6E6E6" },
+  legend: { labelFontSize: 12, titleFontSize: 13, titleFontWeight: "normal", orient: "right" },
+  header: { labelFontSize: 13, titleFontSize: 13 },
+  view: { stroke: null },
+  text: { fontSize: 12 },
+};
+
+/** SI prefix for a value: { factor, prefix } so that value / factor is in [1, 1000). */
+export function siPrefix(value: number): { factor: number; prefix: string } {
+  const a = Math.abs(value);
+  const steps: [number, string][] = [
+    [1e18, "E"],
+    [1e15, "P"],
+    [1e12, "T"],
+    [1e9, "G"],
+    [1e6, "M"],
+    [1e3, "k"],
+  ];
+  for (const [factor, prefix] of steps) if (a >= factor) return { factor, prefix };
+  return { factor: 1, prefix: "" };
+}
+
+/** A number with 3 significant digits, trailing zeros trimmed: 3.35, 80, 0.0123. */
+export function sig(value: number, digits = 3): string {
+  if (!Number.isFinite(value)) return String(value);
+  if (value === 0) return "0";
+  const s = Number(value.toPrecision(digits));
+  return Math.abs(s) >= 1e6 || Math.abs(s) < 1e-4 ? s.toExponential(digits - 1) : String(s);
+}
+
+/** "3.35 TB/s", "700 W", "1.2 MW": value in base units with an SI prefix on `unit`. */
+export function withUnit(value: number, unit: string): string {
+  if (unit === "") return sig(value);
+  const { factor, prefix } = siPrefix(value);
+  return `${sig(value / factor)} ${prefix}${unit}`;
+}
+
+export function gib(bytes: number): number {
+  return bytes / 2 ** 30;
+}
+
+export function percent(share: number, digits = 1): string {
+  return `${(share * 100).toFixed(digits)} %`;
+}
+
+/** Seconds as the unit a reader would pick: "850 ms", "7.18 s", "12 min", "3.5 h", "54 d". */
+export function duration(seconds: number): string {
+  const a = Math.abs(seconds);
+  if (a === 0) return "0 s";
+  if (a < 1e-3) return `${sig(seconds * 1e6)} µs`;
+  if (a < 1) return `${sig(seconds * 1e3)} ms`;
+  if (a < 120) return `${sig(seconds)} s`;
+  if (a < 2 * 3600) return `${sig(seconds / 60)} min`;
+  if (a < 2 * 86400) return `${sig(seconds / 3600)} h`;
+  return `${sig(seconds / 86400)} d`;
+}
+
+/** A time axis unit for a span of `seconds`: divide values by `factor`, title with `unit`. */
+export function timeUnit(seconds: number): { factor: number; unit: string } {
+  const a = Math.abs(seconds);
+  if (a < 1e-3) return { factor: 1e-6, unit: "µs" };
+  if (a < 2) return { factor: 1e-3, unit: "ms" };
+  if (a < 300) return { factor: 1, unit: "s" };
+  if (a < 3 * 3600) return { factor: 60, unit: "min" };
+  if (a < 3 * 86400) return { factor: 3600, unit: "h" };
+  return { factor: 86400, unit: "d" };
+}
+
+/**
+ * The unit a swept dotted path's numbers are in (SI base units, DESIGN.md),
+ * guessed from its last key: used only to label numbers that were written
+ * without units in the experiment.
+ */
+export function unitOfParam(path: string): string {
+  const key = (path.split(".").pop() ?? path).toLowerCase();
+  if (key.includes("bandwidth")) return "B/s";
+  if (key.endsWith("bytes")) return "B";
+  if (key.includes("watts") || key.includes("powerlimit") || key.endsWith("cap") || key === "tdp") return "W";
+  if (key.includes("interval") || key.includes("seconds") || key.includes("duration") || key.includes("latency")) return "s";
+  if (key.includes("flops")) return "FLOP/s";
+  return "";
+}
+
+/** A swept value as a short label: strings as written ("2 TB/s"), numbers with their guessed unit. */
+export function formatParamValue(path: string, value: unknown): string {
+  if (typeof value === "string") return value;
+  if (typeof value === "number") {
+    const unit = unitOfParam(path);
+    if (unit === "") return Number.isInteger(value) ? String(value) : sig(value, 4);
+    if (unit === "s") return duration(value);
+    if (unit === "B") return `${sig(gib(value))} GiB`;
+    return withUnit(value, unit);
+  }
+  if (typeof value === "boolean" || value === null) return String(value);
+  return JSON.stringify(value);
+}
+
+/** The last one or two keys of a dotted path, for axis titles: "cluster.gpu.hbmBandwidth" → "gpu.hbmBandwidth". */
+export function shortParam(path: string): string {
+  const parts = path.split(".");
+  return parts.length <= 2 ? path : parts.slice(-2).join(".");
+}
+
+/** Swept parameter names in first-seen order, and which of them take more than one value. */
+export function sweptParams(points: readonly SweepPointResult[]): { all: string[]; varying: string[] } {
+  const all: string[] = [];
+  const values = new Map<string, Set<string>>();
+  for (const p of points) {
+    for (const [k, v] of Object.entries(p.params)) {
+      if (!values.has(k)) {
+        all.push(k);
+        values.set(k, new Set());
+      }
+      values.get(k)?.add(JSON.stringify(v));
+    }
+  }
+  return { all, varying: all.filter((k) => (values.get(k)?.size ?? 0) > 1) };
+}
+
+/** How many different values `key` takes over the points. */
+export function distinctValues(points: readonly SweepPointResult[], key: string): number {
+  return new Set(points.map((p) => JSON.stringify(p.params[key]))).size;
+}
+
+/** Whether `a` and `b` determine each other over the points (zipped axes: nodes and global batch). */
+export function tiedParams(points: readonly SweepPointResult[], a: string, b: string): boolean {
+  const ab = new Map<string, string>();
+  const ba = new Map<string, string>();
+  for (const p of points) {
+    const va = JSON.stringify(p.params[a]);
+    const vb = JSON.stringify(p.params[b]);
+    if ((ab.has(va) && ab.get(va) !== vb) || (ba.has(vb) && ba.get(vb) !== va)) return false;
+    ab.set(va, vb);
+    ba.set(vb, va);
+  }
+  return true;
+}
+
+/** "hbmBandwidth=2 TB/s, tp=4" for a point (only the given keys; "point 3" when there are none). */
+export function pointLabel(point: SweepPointResult, keys?: readonly string[]): string {
+  const ks = keys ?? Object.keys(point.params);
+  const parts = ks.filter((k) => k in point.params).map((k) => `${shortParam(k)}=${formatParamValue(k, point.params[k])}`);
+  return parts.length === 0 ? `point ${point.index}` : parts.join(", ");
+}
+
+/** Points that ran, with their result, in sweep order. */
+export function okPoints(points: readonly SweepPointResult[]): (SweepPointResult & { result: NonNullable<SweepPointResult["result"]> })[] {
+  return points
+    .filter((p): p is SweepPointResult & { result: NonNullable<SweepPointResult["result"]> } => p.status === "ok" && p.result !== undefined)
+    .sort((a, b) => a.index - b.index || a.seed - b.seed);
+}
+
+/** 1-2-5 ticks between lo and hi (log axes without a forest of minor ticks). */
+export function logTicks(lo: number, hi: number): number[] {
+  const out: number[] = [];
+  for (let e = Math.floor(Math.log10(lo)) - 1; e <= Math.ceil(Math.log10(hi)); e++) {
+    for (const m of [1, 2, 5]) {
+      const v = m * 10 ** e;
+      if (v >= lo && v <= hi) out.push(Number(v.toPrecision(3)));
+    }
+  }
+  return out;
+}

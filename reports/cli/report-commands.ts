@@ -1,0 +1,188 @@
+/**
+ * `trainsim report RESULTS`: draw the report of finished results: a sweep
+ * folder or its results.jsonl, a run's result.json, or the JSON of
+ * `trainsim validate --json`. What the file holds decides which report.
+ *
+ * Bad input ends in `command.error(…, {exitCode: 2})` (a CommanderError with
+ * exit code 2 under exitOverride). The action is async: call `parseAsync`.
+ */
+import type { Command } from "commander";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
+import type { SweepPointResult } from "../../experiments/sweep-types.ts";
+import type { ValidationRow } from "../../experiments/validate.ts";
+import type { RunResult } from "../../models/run.ts";
+import { buildRunReport, buildSweepReport, buildValidationReport, REPORT_HTML, SWEEP_REPORTS } from "../build.ts";
+
+export type DetectedResults =
+  | { kind: "sweep"; file: string; results: SweepPointResult[]; experiment: string; description?: string; reports?: string[] }
+  | { kind: "run"; file: string; result: RunResult }
+  | { kind: "validation"; file: string; rows: ValidationRow[] };
+
+/** Thrown for input the report command cannot use; the message says what to pass instead. */
+export class ReportInputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ReportInputError";
+  }
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function isRunResult(v: unknown): v is RunResult {
+  return isObject(v) && typeof v["stepSeconds"] === "number" && isObject(v["breakdown"]) && typeof v["gpus"] === "number" && isObject(v["memory"]) && isObject(v["roofline"]);
+}
+
+function isSweepPoint(v: unknown): v is SweepPointResult {
+  return isObject(v) && Number.isSafeInteger(v["index"]) && typeof v["seed"] === "number" && isObject(v["params"]) && typeof v["status"] === "string";
+}
+
+function isValidationRow(v: unknown): v is ValidationRow {
+  return isObject(v) && typeof v["name"] === "string" && typeof v["metric"] === "string" && typeof v["published"] === "number" && typeof v["predicted"] === "number";
+}
+
+/** sweep.json next to results.jsonl: the experiment's name, description and reports (read as plain JSON). */
+function readManifest(dir: string): { experiment?: string; description?: string; reports?: string[] } {
+  const path = join(dir, "sweep.json");
+  if (!existsSync(path)) return {};
+  try {
+    const m = JSON.parse(readFileSync(path, "utf8")) as unknown;
+    if (!isObject(m)) return {};
+    return {
+      ...(typeof m["experiment"] === "string" ? { experiment: m["experiment"] } : {}),
+      ...(typeof m["description"] === "string" ? { description: m["description"] } : {}),
+      ...(Array.isArray(m["reports"]) ? { reports: m["reports"].filter((x): x is string => typeof x === "string") } : {}),
+    };
+  } catch {
+    return {};
+  }
+}
+
+/** Work out what `path` holds. Throws ReportInputError with a hint when it is none of the known kinds. */
+export function detectResults(path: string): DetectedResults {
+  if (!existsSync(path)) throw new ReportInputError(`${path}: no such file or folder; pass a sweep folder, its results.jsonl, or a run's result.json`);
+  let file = path;
+  if (statSync(path).isDirectory()) {
+    const candidates = ["results.jsonl", "result.json"].map((f) => join(path, f)).filter((f) => existsSync(f));
+    if (candidates.length === 0) {
+      const shards = readdirSync(path).filter((f) => /^shard-\d+-of-\d+$/.test(f));
+      if (shards.length > 0) throw new ReportInputError(`${path} holds sweep shards (${shards.slice(0, 3).join(", ")}${shards.length > 3 ? ", ..." : ""}) but no merged results.jsonl; run \`trainsim merge ${path}\` first, or pass one shard's folder`);
+      throw new ReportInputError(`${path} holds neither results.jsonl (a sweep) nor result.json (a run)`);
+    }
+    file = candidates[0] as string;
+  }
+  const text = readFileSync(file, "utf8");
+  let whole: unknown;
+  try {
+    whole = JSON.parse(text) as unknown;
+  } catch {
+    whole = undefined;
+  }
+  if (whole !== undefined) {
+    if (isRunResult(whole)) return { kind: "run", file, result: whole };
+    if (isObject(whole) && Array.isArray(whole["rows"]) && whole["rows"].length > 0 && whole["rows"].every(isValidationRow)) return { kind: "validation", file, rows: whole["rows"] };
+    if (Array.isArray(whole) && whole.length > 0 && whole.every(isValidationRow)) return { kind: "validation", file, rows: whole };
+    if (Array.isArray(whole) && whole.length > 0 && whole.every(isSweepPoint)) return sweepOf(file, whole);
+    if (isSweepPoint(whole)) return sweepOf(file, [whole]);
+    throw new ReportInputError(`${file}: this JSON is not a run result (result.json of \`trainsim run --out\`), sweep results, or \`trainsim validate --json\` output`);
+  }
+  // JSON Lines: one sweep point per line; a trailing partial line (a sweep still running or killed) is skipped.
+  const lines = text.split("\n");
+  const complete = text.endsWith("\n") ? lines : lines.slice(0, -1);
+  const results: SweepPointResult[] = [];
+  complete.forEach((line, i) => {
+    if (line.trim() === "") return;
+    let v: unknown;
+    try {
+      v = JSON.parse(line) as unknown;
+    } catch {
+      throw new ReportInputError(`${file}:${i + 1}: line ${i + 1} is not JSON; expected one sweep result per line (results.jsonl)`);
+    }
+    if (!isSweepPoint(v)) throw new ReportInputError(`${file}:${i + 1}: line ${i + 1} is not a sweep result (needs index, seed, params, status)`);
+    results.push(v);
+  });
+  if (results.length === 0) throw new ReportInputError(`${file}: holds no complete results yet`);
+  return sweepOf(file, results);
+}
+
+function sweepOf(file: string, results: SweepPointResult[]): DetectedResults {
+  const m = readManifest(dirname(file));
+  const experiment = m.experiment ?? results[0]?.experiment ?? "sweep";
+  return {
+    kind: "sweep",
+    file,
+    results,
+    experiment,
+    ...(m.description === undefined ? {} : { description: m.description }),
+    ...(m.reports === undefined ? {} : { reports: m.reports }),
+  };
+}
+
+/** Build the report of whatever `path` holds into `outDir` (default: the folder of the results). Returns the files written. */
+export async function reportFromResults(path: string, outDir?: string): Promise<{ kind: DetectedResults["kind"]; outDir: string; files: string[] }> {
+  const found = detectResults(path);
+  const out = outDir ?? dirname(found.file);
+  const source = relative(process.cwd(), found.file) || found.file;
+  let files: string[];
+  switch (found.kind) {
+    case "sweep":
+      files = await buildSweepReport(out, {
+        experiment: found.experiment,
+        results: found.results,
+        ...(found.reports === undefined ? {} : { reports: found.reports }),
+        ...(found.description === undefined ? {} : { description: found.description }),
+        source,
+      });
+      break;
+    case "run":
+      files = await buildRunReport(out, { scenarioName: found.result.name, result: found.result, source });
+      break;
+    case "validation":
+      files = await buildValidationReport(out, found.rows);
+      break;
+  }
+  return { kind: found.kind, outDir: out, files };
+}
+
+const HELP = `
+RESULTS is one of (what the file holds decides the report):
+  a sweep folder, or its results.jsonl     a row per point, the bottleneck-shift chart and the
+                                           experiment's other reports: ${SWEEP_REPORTS.join(", ")}
+  a run's result.json                      (trainsim run SCENARIO --out DIR) headline figures,
+                                           breakdown, memory and roofline charts
+  the output of trainsim validate --json   predicted against published, ±10 % band
+
+Files written to --out (default: the folder holding RESULTS):
+  ${REPORT_HTML}              one self-contained page: summary table and every chart,
+                           interactive; opens offline from disk (no network needed)
+  <chart>.vl.json          each chart's Vega-Lite spec (edit and re-render anywhere)
+  <chart>.svg, <chart>.png each chart as a picture for slides and papers
+
+Examples:
+  trainsim report out/hbm-bandwidth-shift
+  trainsim report out/hbm-bandwidth-shift/results.jsonl --out /tmp/hbm-report
+  trainsim run experiments/scenarios/llama3-8b-64.yaml --out runs/8b && trainsim report runs/8b/result.json
+  trainsim validate --json > validation.json && trainsim report validation.json --out validation-report
+`;
+
+export function registerReportCommands(program: Command): void {
+  program
+    .command("report")
+    .description("Draw the charts and the offline HTML report of finished results (a sweep, a run, or validation).")
+    .argument("<results>", "sweep folder or results.jsonl, a run's result.json, or trainsim validate --json output")
+    .option("--out <dir>", "folder to write the report into (default: the folder holding the results)")
+    .addHelpText("after", HELP)
+    .action(async function (this: Command, results: string, opts: { out?: string }) {
+      let done: Awaited<ReturnType<typeof reportFromResults>>;
+      try {
+        done = await reportFromResults(results, opts.out);
+      } catch (err) {
+        if (err instanceof ReportInputError) this.error(`trainsim report: ${err.message}`, { exitCode: 2, code: "trainsim.report.input" });
+        throw err;
+      }
+      const html = done.files.find((f) => f.endsWith(REPORT_HTML)) ?? join(done.outDir, REPORT_HTML);
+      process.stdout.write(`${done.kind} report: ${relative(process.cwd(), html) || html} (${done.files.length} files in ${relative(process.cwd(), done.outDir) || "."})\n`);
+    });
+}

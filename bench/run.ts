@@ -7,6 +7,7 @@ import { formatTable, setRepeats, type BenchResult } from "./harness.ts";
 import { stepBench } from "./step.ts";
 import { ring1024 } from "./network.ts";
 import { llama54Days } from "./reliability.ts";
+import { sweepBench, type SweepBenchResult } from "./sweep.ts";
 
 const args = new Set(process.argv.slice(2));
 const json = args.has("--json");
@@ -31,6 +32,13 @@ log(stepBench("step: Llama 3 405B, 16,384 H100 (folded)", "experiments/scenarios
 log(stepBench("step: GPT 1T, 3,072 A100 (Narayanan, folded)", "experiments/published/narayanan2021/gpt-1t.yaml"));
 log(llama54Days());
 
+// Sweep parallelism: one vs two worker threads on the same 200 points (skipped by --quick).
+let sweep: SweepBenchResult | undefined;
+if (!quick) {
+  sweep = await sweepBench();
+  if (!json) process.stderr.write(`  done: ${sweep.name}\n`);
+}
+
 const find = (n: number, shape: string): BenchResult =>
   results.find((r) => r.name === `fluid update, ${n.toExponential(0)} activities, ${shape} components`) as BenchResult;
 const ratios = {
@@ -39,9 +47,12 @@ const ratios = {
 };
 
 if (json) {
-  process.stdout.write(JSON.stringify({ node: process.version, results, ratios }, null, 2) + "\n");
+  process.stdout.write(JSON.stringify({ node: process.version, results, ratios, sweep }, null, 2) + "\n");
 } else {
   process.stdout.write(formatTable(results) + "\n\n");
   process.stdout.write(`update cost, 1e5 vs 1e3 activities in small components, random order: ${ratios.fluidSmallComponentCost1e5Over1e3.toFixed(2)}x\n`);
   process.stdout.write(`update cost, 1e5 vs 1e3 activities in small components, lock-step:    ${ratios.fluidLockstepCost1e5Over1e3.toFixed(2)}x\n`);
+  if (sweep !== undefined) {
+    process.stdout.write(`sweep of ${sweep.points} points: 1 worker ${sweep.oneWorkerSeconds.toFixed(2)} s, 2 workers ${sweep.twoWorkerSeconds.toFixed(2)} s, ratio ${sweep.ratio.toFixed(2)} (medians)\n`);
+  }
 }

@@ -120,11 +120,14 @@ export class Activity {
   lastSettle = 0;
   segmentStart = 0;
   event: EventHandle = -1;
+  /** Next activity of the same piece due at the same instant as this one (set by the solve). */
+  coDue: Activity | null = null;
 
   // solver scratch
   mark = 0;
   frozen = false;
-  level = 0;
+  /** Seconds to completion at the rates of the last solve. */
+  wait = Infinity;
 
   /** (Re)initialise from a spec; validates before touching any resource. */
   init(id: number, spec: ActivitySpec, now: number): this {
@@ -183,8 +186,9 @@ export class Activity {
     this.lastSettle = now;
     this.segmentStart = now;
     this.event = -1;
+    this.coDue = null;
     this.frozen = false;
-    this.level = 0;
+    this.wait = Infinity;
     return this;
   }
 
@@ -360,43 +364,31 @@ export class FluidModel {
 
   /**
    * The event of `a`'s piece fired: `a` is done, and so is every activity of the
-   * piece due at this same instant up to float noise. Finishing those together
-   * matters for symmetric work (the hops of a ring all end at once): one by one,
-   * each would pay a solve of the whole piece.
+   * piece that the last solve found due at this same instant (chained from `a`
+   * through `coDue`). Finishing those together matters for symmetric work (the
+   * hops of a ring all end at once): one by one, each would pay a solve of the
+   * whole piece.
    */
   private complete(a: Activity): void {
     const now = this.queue.now;
     a.event = -1;
-    const batch = this.batch;
-    batch.length = 0;
-    batch.push(a);
+    const done = this.batch;
+    done.length = 0;
+    // Chains can go stale when pieces are re-solved: the epoch mark stops any cycle.
     const epoch = ++this.epoch;
-    a.mark = epoch;
-    const res = this.compRes;
-    res.length = 0;
-    for (const r of a.resources) {
-      r.mark = epoch;
-      res.push(r);
-    }
-    for (let qi = 0; qi < res.length; qi++) {
-      const ra = (res[qi] as Resource).activities;
-      for (let j = 0; j < ra.length; j++) {
-        const b = ra[j] as Activity;
-        if (b.mark === epoch) continue;
-        b.mark = epoch;
+    for (let b: Activity | null = a; b !== null && b.mark !== epoch; b = b.coDue) {
+      b.mark = epoch;
+      if (b.state !== "running") continue;
+      if (b !== a) {
         this.settleActivity(b, now);
-        if (b.remaining <= COMPLETION_TOLERANCE) batch.push(b);
-        for (const r2 of b.resources) {
-          if (r2.mark !== epoch) {
-            r2.mark = epoch;
-            res.push(r2);
-          }
-        }
+        if (b.remaining > COMPLETION_TOLERANCE) continue;
       }
+      done.push(b);
     }
-    // Copy: detach and the callbacks may start activities and solve, reusing `batch`.
-    const done = batch.slice();
-    for (const b of done) {
+    const n = done.length;
+    for (let i = 0; i < n; i++) {
+      const b = done[i] as Activity;
+      b.coDue = null;
       if (b.event >= 0) {
         this.queue.cancel(b.event);
         b.event = -1;
@@ -405,7 +397,13 @@ export class FluidModel {
       b.lastSettle = now;
       this.detach(b, "done");
     }
-    for (const b of done) if (b.onComplete) b.onComplete(b);
+    // Callbacks may start activities and solve, reusing `batch`: copy the few we need first.
+    if (n === 1) {
+      if (a.onComplete) a.onComplete(a);
+      return;
+    }
+    const list = done.slice(0, n);
+    for (const b of list) if (b.onComplete) b.onComplete(b);
   }
 
   private solve(): void {
@@ -526,7 +524,7 @@ export class FluidModel {
     for (const end of pieceEnds) {
       let holder: Activity | null = null;
       let best: Activity | null = null;
-      let bestDue = Infinity;
+      let bestWait = Infinity;
       for (let i = begin; i < end; i++) {
         const a = acts[i] as Activity;
         if (a.event >= 0) {
@@ -537,12 +535,26 @@ export class FluidModel {
             a.event = -1;
           }
         }
-        const due = a.remaining <= 0 || a.rate === Infinity ? now : a.rate > 0 ? now + a.remaining / a.rate : Infinity;
-        if (due < bestDue) {
-          bestDue = due;
+        const wait = a.remaining <= 0 || a.rate === Infinity ? 0 : a.rate > 0 ? a.remaining / a.rate : Infinity;
+        a.wait = wait;
+        if (wait < bestWait) {
+          bestWait = wait;
           best = a;
         }
       }
+      // Chain the activities due with the earliest (within float noise) behind it.
+      if (best !== null) {
+        best.coDue = null;
+        const limit = bestWait * (1 + 1e-9) + 1e-12;
+        for (let i = begin; i < end; i++) {
+          const a = acts[i] as Activity;
+          if (a !== best && a.wait <= limit) {
+            a.coDue = best.coDue;
+            best.coDue = a;
+          }
+        }
+      }
+      const bestDue = now + bestWait;
       begin = end;
       if (best === null) {
         if (holder !== null) {
@@ -581,7 +593,6 @@ export class FluidModel {
       }
     }
     const rate = (a.weight * level) / a.size;
-    a.level = finite ? level : 0;
     if (rate === a.rate && by === a.bottleneck) return;
     if (now > a.segmentStart) {
       if (this.onSegment !== null) this.onSegment(a, a.segmentStart, now, a.bottleneck);

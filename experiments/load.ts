@@ -589,6 +589,7 @@ function build(input: unknown, opts: LoadOptions, problems: Problems, chain: rea
       gpu,
       nodes,
       gpusPerNode,
+      gpuVariability: numberAt(clusterIn, "gpuVariability", 0.012),
       network: {
         topology: stringAt<TopologyKind>(networkIn, "topology", "rail-optimized"),
         nicBandwidth: optionalNumber(networkIn, "nicBandwidth") ?? gpu.nicBandwidth,

@@ -185,6 +185,7 @@ const cluster = obj(
     gpu,
     nodes: int("Number of nodes.", 1, { required: true }),
     gpusPerNode: int("GPUs per node.", 1, { default: 8 }),
+    gpuVariability: qty("ratio", "Standard deviation of sustained speed across identical GPUs (Sinha et al., SC'22: ~1.2 %); each pipeline stage computes at its slowest GPU's pace. 0 = identical GPUs.", { minimum: 0, maximum: 0.5, default: 0.012 }),
     network: obj("The scale-out fabric.", {
       topology: oneOf(TOPOLOGIES, "Fabric topology.", { default: "rail-optimized" }),
       nicBandwidth: qty("bandwidth", "Scale-out bandwidth per GPU per direction.", { exclusiveMinimum: 0, derivedDefault: "the GPU's nicBandwidth" }),

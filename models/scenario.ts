@@ -47,6 +47,8 @@ export interface ClusterSpec {
   gpu: Accelerator;
   nodes: number;
   gpusPerNode: number;
+  /** Standard deviation of sustained GPU speed across the cluster's GPUs (default 1.2 %; 0 = identical GPUs). */
+  gpuVariability?: number;
   network: NetworkSpec;
   power: PowerSpec;
 }

@@ -19,6 +19,7 @@ import { collectiveLoad, linkWork, type GroupLayout } from "../collectives/alpha
 import { rankLayout } from "../parallel/layout.ts";
 import { groupSlowdowns, type GroupSlowdowns } from "../network/group-slowdown.ts";
 import { StepPower, type StepPowerReport } from "../power/step-power.ts";
+import { GPU_SPEED_SIGMA, slowestOf } from "../hardware/variability.ts";
 import { microBatchesPerStep } from "../parallel/plan.ts";
 import { pipelineSchedule, type Pass } from "../parallel/schedule.ts";
 import { layersPerVirtualStage, rankOfVirtualStage } from "../parallel/stages.ts";
@@ -109,10 +110,14 @@ export function simulateStep(s: Scenario, options: SimulateOptions = {}): StepSi
   const fluid = sim.fluid;
 
   // ---- resources per pipeline stage (one representative GPU each) ----
+  // Each stage computes at the pace of the slowest of its tp·dp·cp GPUs (seeded draw).
+  const variability = s.cluster.gpuVariability ?? GPU_SPEED_SIGMA;
+  const speedRng = sim.rng("gpu-variability");
+  const stageSpeed = Array.from({ length: p.pp }, () => slowestOf(p.tp * p.dp * p.cp, variability, speedRng));
   const resources: Record<ResourceRole, Resource>[] = [];
   for (let r = 0; r < p.pp; r++) {
     resources.push({
-      sm: fluid.addResource({ name: `stage${r}.sm`, kind: "sm", capacity: peakFlops(gpu, precision) }),
+      sm: fluid.addResource({ name: `stage${r}.sm`, kind: "sm", capacity: peakFlops(gpu, precision) * (stageSpeed[r] as number) }),
       hbm: fluid.addResource({ name: `stage${r}.hbm`, kind: "hbm", capacity: gpu.hbmBandwidth }),
       nvTx: fluid.addResource({ name: `stage${r}.nvlink.tx`, kind: "nvlink", capacity: gpu.scaleUpBandwidth }),
       nvRx: fluid.addResource({ name: `stage${r}.nvlink.rx`, kind: "nvlink", capacity: gpu.scaleUpBandwidth }),
@@ -126,7 +131,7 @@ export function simulateStep(s: Scenario, options: SimulateOptions = {}): StepSi
     sim.queue,
     fluid,
     s,
-    resources.map((r) => ({ sm: r.sm, peak: peakFlops(gpu, precision), multiplicity })),
+    resources.map((r, i) => ({ sm: r.sm, peak: peakFlops(gpu, precision) * (stageSpeed[i] as number), multiplicity })),
     options.powerControl ?? true,
   );
   power.start(s.cluster.power.controllerInterval ?? 0.1);

@@ -15,6 +15,8 @@ export interface ScenarioParts {
   precision?: WorkloadSpec["precision"];
   attention?: WorkloadSpec["attention"];
   plan?: Partial<ParallelPlan>;
+  /** Spread of GPU speeds (default: the model's 1.2 %). */
+  gpuVariability?: number;
 }
 
 export function scenario(parts: ScenarioParts): Scenario {
@@ -33,6 +35,7 @@ export function scenario(parts: ScenarioParts): Scenario {
       gpu,
       nodes: parts.nodes,
       gpusPerNode,
+      ...(parts.gpuVariability !== undefined ? { gpuVariability: parts.gpuVariability } : {}),
       network: { topology: "rail-optimized", nicBandwidth: parts.nicBandwidth ?? gpu.nicBandwidth, oversubscription: 1 },
       power: { pue: 1.2 },
     },

@@ -17,7 +17,7 @@ import { BUILTIN_MODELS } from "../models/workload/builtins.ts";
 import { modelFromHfConfig } from "../models/workload/hf-config.ts";
 import { ConfigError } from "./errors.ts";
 import { Problems, expected, isPlainObject, scenarioSchema, showValue, validate, type Tagged } from "./schema.ts";
-import { formatQuantity } from "./units.ts";
+import { formatQuantity, parseQuantity } from "./units.ts";
 
 export interface PublishedFigure {
   metric: string;
@@ -216,6 +216,31 @@ function reliabilityFrom(raw: Raw, nodes: number, nicBandwidth: number): Reliabi
     repairTime: numberAt(raw, "repairTime", 86400),
     failures,
   };
+}
+
+/** facilityCapSchedule: keys are times with units, values caps (already converted to watts). */
+function capScheduleFrom(power: Raw, problems: Problems): { facilityCapSchedule?: { at: number; watts: number }[] } {
+  const raw = power["facilityCapSchedule"];
+  if (!isPlainObject(raw)) return {};
+  const steps: { at: number; watts: number }[] = [];
+  for (const [key, watts] of Object.entries(raw)) {
+    const at = parseQuantity(key, "time");
+    if (typeof at !== "number") {
+      problems.invalid(`cluster.power.facilityCapSchedule.${key}`, key, `the key ${JSON.stringify(key)} is not a time: ${at.error}`);
+      continue;
+    }
+    if (typeof watts === "number") steps.push({ at, watts });
+  }
+  return { facilityCapSchedule: steps.sort((a, b) => a.at - b.at) };
+}
+
+function supplyFrom(power: Raw): { facilitySupply?: { gridWatts: number; variableWatts: number; meanPeriodSeconds: number } } {
+  const raw = part(power, "facilitySupply");
+  const grid = optionalNumber(raw, "grid");
+  const variable = optionalNumber(raw, "variable");
+  const period = optionalNumber(raw, "meanPeriod");
+  if (grid === undefined || variable === undefined || period === undefined) return {};
+  return { facilitySupply: { gridWatts: grid, variableWatts: variable, meanPeriodSeconds: period } };
 }
 
 /** The numeric keys of `o` that are present, renamed: {outName: inKey}. */
@@ -603,6 +628,12 @@ function build(input: unknown, opts: LoadOptions, problems: Problems, chain: rea
         ...(facilityCap !== undefined ? { facilityCap } : {}),
         pue: numberAt(powerIn, "pue", 1.2),
         controllerInterval: numberAt(powerIn, "controllerInterval", 0.1),
+        ...optionalFields(powerIn, { rackCap: "rackCap", nodesPerRack: "nodesPerRack" }),
+        ...capScheduleFrom(powerIn, problems),
+        ...(isPlainObject(powerIn["stagger"]) && typeof powerIn["stagger"]["groups"] === "number"
+          ? { stagger: { groups: powerIn["stagger"]["groups"], offsetSeconds: typeof powerIn["stagger"]["offset"] === "number" ? powerIn["stagger"]["offset"] : 0 } }
+          : {}),
+        ...supplyFrom(powerIn),
         ...optionalFields(powerIn, { powerFloor: "powerFloor", nodeOverheadWatts: "nodeOverhead", pricePerKWh: "pricePerKWh", carbonGramsPerKWh: "carbonGramsPerKWh" }),
         ...(isPlainObject(powerIn["storage"]) && typeof powerIn["storage"]["capacity"] === "number" && typeof powerIn["storage"]["power"] === "number"
           ? { storage: { capacityJoules: powerIn["storage"]["capacity"], powerWatts: powerIn["storage"]["power"] } }

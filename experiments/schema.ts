@@ -199,7 +199,23 @@ const cluster = obj(
       facilityCap: qty("power", "Facility power cap. Optional.", { exclusiveMinimum: 0 }),
       pue: qty("ratio", "Power usage effectiveness: facility power / IT power.", { minimum: 1, default: 1.2 }),
       controllerInterval: qty("time", "How often the facility power controller re-divides the cap among GPUs.", { exclusiveMinimum: 0, default: 0.1 }),
+      facilityCapSchedule: {
+        kind: "record",
+        description: "The facility cap over time: times (from the start) mapped to caps, e.g. {0 s: 1 MW, 2 s: 0.8 MW}. Optional.",
+        values: qty("power", "The cap from this time on.", { exclusiveMinimum: 0 }),
+      },
+      facilitySupply: obj("A fluctuating supply as the facility cap: firm grid power plus a variable on-site source that jumps to a new seeded level after exponentially distributed intervals. Optional.", {
+        grid: qty("power", "Firm (grid) power always available.", { minimum: 0 }),
+        variable: qty("power", "Peak of the variable source; its output is uniform between 0 and this.", { minimum: 0 }),
+        meanPeriod: qty("time", "Mean time between changes of the variable output.", { exclusiveMinimum: 0 }),
+      }),
+      rackCap: qty("power", "Rack power limit: each GPU gets at most its share of it (after the nodes' other power). Optional.", { exclusiveMinimum: 0 }),
+      nodesPerRack: int("Nodes in a rack (for rackCap).", 1, { default: 4 }),
       powerFloor: qty("ratio", "Mitigation: GPUs never draw less than this share of their TDP (they burn power while waiting), 0-1. Optional.", { minimum: 0, maximum: 1 }),
+      stagger: obj("Mitigation: start data-parallel groups in waves a little apart, so their power phases stop lining up (each step gets (groups-1)·offset longer). Optional.", {
+        groups: int("Waves.", 1, { default: 1 }),
+        offset: qty("time", "Delay between consecutive waves.", { minimum: 0, default: 0 }),
+      }),
       storage: obj("Mitigation: energy storage between the grid and the cluster that smooths the draw. Optional.", {
         capacity: qty("energy", "Energy the storage holds (give it with power).", { exclusiveMinimum: 0 }),
         power: qty("power", "Most power it can deliver or absorb (give it with capacity).", { exclusiveMinimum: 0 }),

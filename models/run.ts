@@ -84,10 +84,25 @@ export function runScenario(s: Scenario, options: RunOptions = {}): { result: Ru
   if (s.reliability !== undefined) {
     const gpuIdle = gpus * s.cluster.gpu.idleWatts;
     const nodeOverhead = s.cluster.power.nodeOverheadWatts ?? NODE_OVERHEAD_OF_GPU_TDP * s.cluster.gpusPerNode * s.cluster.gpu.tdpWatts;
+    // A cap that changes over the run: the step under each cap level, simulated once per level.
+    const cache = new Map<number, { stepSeconds: number; trainingWatts: number }>();
+    const underCap = (cap: number): { stepSeconds: number; trainingWatts: number } => {
+      let hit = cache.get(cap);
+      if (hit === undefined) {
+        const { facilityCapSchedule: _schedule, facilitySupply: _supply, ...fixed } = s.cluster.power;
+        const capped: Scenario = { ...s, cluster: { ...s.cluster, power: { ...fixed, ...(Number.isFinite(cap) ? { facilityCap: cap } : {}) } } };
+        const st = simulateStep(capped);
+        hit = { stepSeconds: st.stepSeconds, trainingWatts: st.power.facilityMeanWatts };
+        cache.set(cap, hit);
+      }
+      return hit;
+    };
+    const varies = s.cluster.power.facilityCapSchedule !== undefined || s.cluster.power.facilitySupply !== undefined;
     const longRun = simulateLongRun(s, {
       stepSeconds: step.stepSeconds,
       trainingWatts: power.facilityMeanWatts,
       idleWatts: s.cluster.power.pue * (gpuIdle + s.cluster.nodes * nodeOverhead),
+      ...(varies ? { underCap } : {}),
     });
     // Over the run: a step's categories for the kept training, plus what failures and checkpoints took.
     const b = { ...step.breakdown };

@@ -28,11 +28,27 @@ export interface PowerSpec {
   gpuPowerLimit?: number;
   /** Facility cap, watts. */
   facilityCap?: number;
+  /** Facility cap changing over time: from each `at` (seconds) on, `watts` (overrides facilityCap from then). */
+  facilityCapSchedule?: { at: number; watts: number }[];
+  /**
+   * A fluctuating supply as the facility cap: a firm grid share plus an on-site
+   * variable source (wind, solar) whose output jumps to a new seeded uniform level
+   * after exponentially distributed intervals.
+   */
+  facilitySupply?: { gridWatts: number; variableWatts: number; meanPeriodSeconds: number };
+  /** Rack power limit (PDU/busbar), watts, and nodes per rack. */
+  rackCap?: number;
+  nodesPerRack?: number;
   pue: number;
   /** Reaction interval of the facility power controller, seconds. */
   controllerInterval?: number;
   /** Mitigation: GPUs never draw less than this share of TDP (burning power while they wait). */
   powerFloor?: number;
+  /**
+   * Mitigation: start the data-parallel groups' steps in `groups` waves `offsetSeconds`
+   * apart, so their compute and communication phases stop lining up.
+   */
+  stagger?: { groups: number; offsetSeconds: number };
   /** Mitigation: energy storage between grid and cluster that smooths the draw. */
   storage?: { capacityJoules: number; powerWatts: number };
   /** Non-GPU power per node (CPUs, memory, NICs, switches, fans), watts. */

@@ -26,6 +26,8 @@ export interface PowerSummary {
   series: { time: number; watts: number }[];
   swings: Swing[];
   storage?: { capacityJoules: number; powerWatts: number; minChargeJoules: number; swings: Swing[] };
+  /** Staggered waves: the facility series' swings, and what the offset adds to every step. */
+  stagger?: { groups: number; offsetSeconds: number; swings: Swing[]; stepSecondsAdded: number };
 }
 
 export function summarisePower(s: Scenario, p: StepPowerReport, stepSeconds: number): PowerSummary {
@@ -49,6 +51,21 @@ export function summarisePower(s: Scenario, p: StepPowerReport, stepSeconds: num
   if (power.carbonGramsPerKWh !== undefined) out.co2GramsPerStep = kWh * power.carbonGramsPerKWh;
   if (p.facilityCapWatts !== undefined) out.facilityCapWatts = p.facilityCapWatts;
   if (p.finalGpuLimitWatts !== undefined) out.gpuLimitWatts = p.finalGpuLimitWatts;
+  if (power.stagger !== undefined && power.stagger.groups > 1) {
+    const { groups, offsetSeconds } = power.stagger;
+    // Every wave draws 1/groups of the GPUs' power, shifted by its offset (the series
+    // repeats step after step); the non-GPU floor of the facility stays as it is.
+    let floor = Infinity;
+    for (const v of grid) floor = Math.min(floor, v);
+    const shifted = new Float64Array(grid.length);
+    const n = grid.length;
+    for (let k = 0; k < groups; k++) {
+      const shift = Math.round((k * offsetSeconds) / dt);
+      for (let i = 0; i < n; i++) shifted[i] = (shifted[i] as number) + ((grid[(((i - shift) % n) + n) % n] as number) - floor) / groups;
+    }
+    for (let i = 0; i < n; i++) shifted[i] = (shifted[i] as number) + floor;
+    out.stagger = { groups, offsetSeconds, swings: windows.map((w) => swingOf(shifted, dt, w)), stepSecondsAdded: (groups - 1) * offsetSeconds };
+  }
   if (power.storage !== undefined) {
     const st = smoothWithStorage(grid, dt, power.storage.capacityJoules, power.storage.powerWatts);
     out.storage = { ...power.storage, minChargeJoules: st.minChargeJoules, swings: windows.map((w) => swingOf(st.grid, dt, w)) };

@@ -18,6 +18,10 @@ import type { EventQueue } from "../../sim/event-queue.ts";
 import type { FluidModel, Resource } from "../../sim/fluid.ts";
 import type { Scenario } from "../scenario.ts";
 import { activityShare, clockForLimit, gpuPowerWatts, type PowerClass } from "./gpu-power.ts";
+import type { RandomStream } from "../../sim/random.ts";
+
+/** Nodes in a rack when the scenario does not say: four DGX H100 (~41 kW) per rack. */
+export const DEFAULT_NODES_PER_RACK = 4;
 
 /**
  * CPUs, memory, NICs, NVSwitches, fans and power-supply loss per node, as a share
@@ -52,7 +56,9 @@ export interface StepPowerReport {
   facilityCapWatts?: number;
   /** Per-GPU limit the facility controller ended on. */
   finalGpuLimitWatts?: number;
-  controlIntervals: { start: number; end: number; meanWatts: number }[];
+  controlIntervals: { start: number; end: number; meanWatts: number; capWatts: number }[];
+  /** The facility cap over the step (from each `at` on; Infinity = none). */
+  capSteps: { at: number; watts: number }[];
 }
 
 interface StageState {
@@ -71,7 +77,7 @@ export class StepPower {
   private readonly pue: number;
   private readonly nodeOverheadWatts: number;
   private readonly gpuCap: number;
-  private readonly facilityCap: number | undefined;
+  private facilityCap: number | undefined;
   private readonly floorWatts: number;
   private gpuLimit: number;
   private lastTime = 0;
@@ -79,11 +85,16 @@ export class StepPower {
   private gpuEnergy = 0;
   private facilityWatts = 0;
   private series: PowerSeries = { time: new Float64Array(1024), watts: new Float64Array(1024), length: 0 };
-  private intervals: { start: number; end: number; meanWatts: number }[] = [];
+  private intervals: { start: number; end: number; meanWatts: number; capWatts: number }[] = [];
+  private capSteps: { at: number; watts: number }[] = [];
   private intervalStartEnergy = 0;
   private intervalStart = 0;
   private stopped = false;
   private readonly totalGpus: number;
+  /** Facility cap from facilityCap / facilityCapSchedule, and from the fluctuating supply. */
+  private scheduledCap = Infinity;
+  private supplyCap = Infinity;
+  private initialCap = Infinity;
 
   constructor(
     private readonly queue: EventQueue,
@@ -91,15 +102,31 @@ export class StepPower {
     private readonly s: Scenario,
     private readonly gpus: StageGpu[],
     control = true,
+    private readonly supplyRng?: RandomStream,
   ) {
     const power = s.cluster.power;
     this.gpu = s.cluster.gpu;
     this.pue = power.pue;
-    this.gpuCap = Math.min(power.gpuPowerLimit ?? this.gpu.tdpWatts, this.gpu.tdpWatts);
-    this.facilityCap = power.facilityCap;
-    this.active = control && (power.gpuPowerLimit !== undefined || power.facilityCap !== undefined);
-    this.floorWatts = (power.powerFloor ?? 0) * this.gpu.tdpWatts;
     this.nodeOverheadWatts = power.nodeOverheadWatts ?? NODE_OVERHEAD_OF_GPU_TDP * s.cluster.gpusPerNode * this.gpu.tdpWatts;
+    // A rack limit is a hard per-GPU budget: every GPU of a full rack at its share stays under it.
+    let gpuCap = Math.min(power.gpuPowerLimit ?? this.gpu.tdpWatts, this.gpu.tdpWatts);
+    if (power.rackCap !== undefined) {
+      const nodesPerRack = power.nodesPerRack ?? DEFAULT_NODES_PER_RACK;
+      const share = (power.rackCap - nodesPerRack * this.nodeOverheadWatts) / (nodesPerRack * s.cluster.gpusPerNode);
+      gpuCap = Math.min(gpuCap, Math.max(this.gpu.idleWatts, share));
+    }
+    this.gpuCap = gpuCap;
+    this.scheduledCap = power.facilityCap ?? Infinity;
+    for (const step of power.facilityCapSchedule ?? []) if (step.at <= 0) this.scheduledCap = step.watts;
+    if (power.facilitySupply !== undefined && supplyRng !== undefined) {
+      this.supplyCap = power.facilitySupply.gridWatts + power.facilitySupply.variableWatts * supplyRng.uniform();
+    }
+    const cap = Math.min(this.scheduledCap, this.supplyCap);
+    this.facilityCap = cap === Infinity ? undefined : cap;
+    this.initialCap = cap;
+    const capped = power.facilityCap !== undefined || (power.facilityCapSchedule?.length ?? 0) > 0 || power.facilitySupply !== undefined;
+    this.active = control && (power.gpuPowerLimit !== undefined || power.rackCap !== undefined || capped);
+    this.floorWatts = (power.powerFloor ?? 0) * this.gpu.tdpWatts;
     this.totalGpus = gpus.reduce((a, g) => a + g.multiplicity, 0);
     this.gpuLimit = this.gpuCap;
     if (this.facilityCap !== undefined) {
@@ -137,16 +164,30 @@ export class StepPower {
     return t1 <= st.clockChangedAt ? st.previousClock : st.clock;
   }
 
-  /** Start the facility controller (if there is a facility cap). */
+  /** Start the facility controller (if there is a facility cap) and the cap's changes over time. */
   start(intervalSeconds: number): void {
-    if (this.facilityCap === undefined) return;
+    const power = this.s.cluster.power;
+    for (const step of power.facilityCapSchedule ?? []) {
+      if (step.at > 0) this.queue.schedule(step.at, () => this.setCaps(step.watts, this.supplyCap));
+    }
+    const supply = power.facilitySupply;
+    const rng = this.supplyRng;
+    if (supply !== undefined && rng !== undefined) {
+      const change = (): void => {
+        if (this.stopped) return;
+        this.setCaps(this.scheduledCap, supply.gridWatts + supply.variableWatts * rng.uniform());
+        this.queue.scheduleIn(rng.exponential(1 / supply.meanPeriodSeconds), change);
+      };
+      this.queue.scheduleIn(rng.exponential(1 / supply.meanPeriodSeconds), change);
+    }
+    if (this.facilityCap === undefined && supply === undefined && (power.facilityCapSchedule?.length ?? 0) === 0) return;
     const tick = (): void => {
       if (this.stopped) return;
       this.advance();
       const span = this.queue.now - this.intervalStart;
-      if (span > 0) {
+      if (span > 0 && this.facilityCap !== undefined) {
         const mean = (this.energy - this.intervalStartEnergy) / span;
-        this.intervals.push({ start: this.intervalStart, end: this.queue.now, meanWatts: mean });
+        this.intervals.push({ start: this.intervalStart, end: this.queue.now, meanWatts: mean, capWatts: this.facilityCap });
         this.retarget(mean);
       }
       this.intervalStart = this.queue.now;
@@ -158,6 +199,22 @@ export class StepPower {
 
   stop(): void {
     this.stopped = true;
+  }
+
+  /** The cap changes (schedule or supply): GPUs get the new fair share at once; the controller refines it. */
+  private setCaps(scheduled: number, supply: number): void {
+    this.advance();
+    this.scheduledCap = scheduled;
+    this.supplyCap = supply;
+    const cap = Math.min(scheduled, supply);
+    this.facilityCap = cap === Infinity ? undefined : cap;
+    if (this.facilityCap !== undefined) {
+      const share = (this.facilityCap / this.pue - this.s.cluster.nodes * this.nodeOverheadWatts) / this.totalGpus;
+      this.gpuLimit = Math.max(this.gpu.idleWatts, Math.min(this.gpuCap, share));
+    } else this.gpuLimit = this.gpuCap;
+    this.capSteps.push({ at: this.queue.now, watts: cap });
+    for (let i = 0; i < this.stages.length; i++) this.update(i);
+    this.record();
   }
 
   report(endTime: number): StepPowerReport {
@@ -172,6 +229,7 @@ export class StepPower {
       energyJoules: this.energy,
       series: this.series,
       controlIntervals: this.intervals,
+      capSteps: [{ at: 0, watts: this.initialCap }, ...this.capSteps],
     };
     if (this.facilityCap !== undefined) {
       out.facilityCapWatts = this.facilityCap;

@@ -21,6 +21,11 @@ export interface LongRunInput {
   trainingWatts: number;
   /** Facility power while stalled or restarting (GPUs idle), watts. */
   idleWatts: number;
+  /**
+   * Step time and training power under a facility cap (for runs whose cap
+   * changes: a schedule or a fluctuating supply); default: the values above.
+   */
+  underCap?: (capWatts: number) => { stepSeconds: number; trainingWatts: number };
 }
 
 export interface LongRunResult {
@@ -43,6 +48,8 @@ export interface LongRunResult {
   timeToTrainSeconds?: number;
   /** Nodes that had no spare and waited for their repair. */
   waitedForRepair: number;
+  /** Times the facility cap changed during the run (schedule or supply). */
+  capChanges: number;
   /** Every failure, in order (kept when asked for: tests and traces). */
   failureLog?: { time: number; cls: FailureClass }[];
 }
@@ -68,16 +75,23 @@ export function simulateLongRun(s: Scenario, input: LongRunInput, options: LongR
   const interval = r.checkpointInterval === "young-daly" ? (Number.isFinite(mtbf) ? youngDaly(cost.stallSeconds, mtbf) : Infinity) : r.checkpointInterval;
 
   const tokensPerStep = s.workload.globalBatch * s.workload.seqLength;
-  const targetTraining = s.run.tokens !== undefined ? (s.run.tokens / tokensPerStep) * input.stepSeconds : s.run.duration === undefined ? s.run.steps * input.stepSeconds : Infinity;
+  const targetSteps = s.run.tokens !== undefined ? s.run.tokens / tokensPerStep : s.run.duration === undefined ? s.run.steps : Infinity;
   const duration = s.run.duration ?? Infinity;
 
   // ---- state ----
+  // Work is counted in steps; time in seconds. A failure rolls progress back to the
+  // last completed checkpoint, and the training time since that snapshot is lost.
   let state: State = "training";
   let stateSince = 0;
-  let progress = 0; // training seconds done, including work not yet checkpointed
-  let saved = 0; // training seconds safe in the last completed checkpoint
+  let stepSeconds = input.stepSeconds;
+  let trainingWatts = input.trainingWatts;
+  let progress = 0; // steps done, including work not yet checkpointed
+  let saved = 0; // steps safe in the last completed checkpoint
+  let trainingTime = 0; // seconds spent training, kept or not
+  let savedTrainingTime = 0; // trainingTime when the saved work was done
   let sinceCheckpoint = 0;
   let pendingWrite = -1; // progress an asynchronous write in flight will save
+  let pendingWriteTime = 0;
   let recoveryEnd = 0;
   let spares = r.spareNodes;
   let waitingForSpares = 0;
@@ -87,6 +101,7 @@ export function simulateLongRun(s: Scenario, input: LongRunInput, options: LongR
   let energy = 0;
   let finishedAt: number | undefined;
   let nextCheckpoint = -1;
+  let targetEvent = -1;
   let resume = -1;
   let done = false;
 
@@ -95,10 +110,11 @@ export function simulateLongRun(s: Scenario, input: LongRunInput, options: LongR
     const dt = now - stateSince;
     if (dt <= 0) return;
     if (state === "training") {
-      progress += dt;
+      progress += dt / stepSeconds;
+      trainingTime += dt;
       sinceCheckpoint += dt;
       shares.training += dt;
-      energy += input.trainingWatts * dt;
+      energy += trainingWatts * dt;
     } else if (state === "checkpoint") {
       shares.checkpoint += dt;
       energy += input.idleWatts * dt;
@@ -116,21 +132,26 @@ export function simulateLongRun(s: Scenario, input: LongRunInput, options: LongR
     sim.queue.stop();
   };
 
+  const scheduleTarget = (): void => {
+    if (targetEvent >= 0) sim.queue.cancel(targetEvent);
+    targetEvent = -1;
+    if (!Number.isFinite(targetSteps) || state !== "training") return;
+    targetEvent = sim.after(Math.max(0, (targetSteps - progress) * stepSeconds), () => {
+      targetEvent = -1;
+      if (state !== "training" || done) return;
+      account();
+      if (progress >= targetSteps * (1 - 1e-12)) {
+        finishedAt = sim.now;
+        finish();
+      }
+    });
+  };
+
   const scheduleTrainingEvents = (): void => {
     if (nextCheckpoint >= 0) sim.queue.cancel(nextCheckpoint);
     nextCheckpoint = -1;
     if (Number.isFinite(interval)) nextCheckpoint = sim.after(Math.max(0, interval - sinceCheckpoint), startCheckpoint);
-    if (Number.isFinite(targetTraining)) {
-      const left = targetTraining - progress;
-      sim.after(Math.max(0, left), () => {
-        if (state !== "training" || done) return;
-        account();
-        if (progress >= targetTraining * (1 - 1e-12)) {
-          finishedAt = sim.now;
-          finish();
-        }
-      });
-    }
+    scheduleTarget();
   };
 
   const startCheckpoint = (): void => {
@@ -140,16 +161,23 @@ export function simulateLongRun(s: Scenario, input: LongRunInput, options: LongR
     state = "checkpoint";
     checkpoints++;
     const snapshot = progress;
+    const snapshotTime = trainingTime;
+    if (targetEvent >= 0) sim.queue.cancel(targetEvent);
+    targetEvent = -1;
     sim.after(cost.stallSeconds, () => {
       if (state !== "checkpoint" || done) return;
       account();
       sinceCheckpoint = 0;
-      if (r.checkpointMode === "sync") saved = snapshot;
-      else {
+      if (r.checkpointMode === "sync") {
+        saved = snapshot;
+        savedTrainingTime = snapshotTime;
+      } else {
         pendingWrite = snapshot;
+        pendingWriteTime = snapshotTime;
         sim.after(cost.writeSeconds - cost.stallSeconds, () => {
           if (pendingWrite === snapshot) {
             saved = Math.max(saved, snapshot);
+            savedTrainingTime = Math.max(savedTrainingTime, pendingWriteTime);
             pendingWrite = -1;
           }
         });
@@ -176,14 +204,16 @@ export function simulateLongRun(s: Scenario, input: LongRunInput, options: LongR
     if (state !== "recovering") {
       // Planned maintenance checkpoints first; anything else loses what was not saved.
       if (UNEXPECTED.has(cls)) {
-        const lost = progress - saved;
-        shares.lostWork += lost;
+        shares.lostWork += trainingTime - savedTrainingTime;
         progress = saved;
       } else saved = progress;
+      savedTrainingTime = trainingTime;
       sinceCheckpoint = 0;
       pendingWrite = -1;
       if (nextCheckpoint >= 0) sim.queue.cancel(nextCheckpoint);
       nextCheckpoint = -1;
+      if (targetEvent >= 0) sim.queue.cancel(targetEvent);
+      targetEvent = -1;
     }
     state = "recovering";
     let ready = sim.now + r.detectionTime + r.restartTime;
@@ -205,6 +235,39 @@ export function simulateLongRun(s: Scenario, input: LongRunInput, options: LongR
       resume = sim.at(recoveryEnd, resumeTraining);
     }
   };
+
+  // ---- power-cap changes: a schedule, or a fluctuating supply ----
+  const power = s.cluster.power;
+  const setCap = (cap: number): void => {
+    if (done || input.underCap === undefined) return;
+    account();
+    const next = input.underCap(cap);
+    stepSeconds = next.stepSeconds;
+    trainingWatts = next.trainingWatts;
+    capChanges++;
+    scheduleTarget();
+  };
+  let capChanges = 0;
+  let scheduled = power.facilityCap ?? Infinity;
+  let supplied = Infinity;
+  for (const step of power.facilityCapSchedule ?? []) {
+    sim.at(step.at, () => {
+      scheduled = step.watts;
+      setCap(Math.min(scheduled, supplied));
+    });
+  }
+  const supply = power.facilitySupply;
+  if (supply !== undefined) {
+    const rng = sim.rng("power-supply");
+    // Levels in 5 % steps of the variable source, so step times can be cached per level.
+    const level = (): number => supply.gridWatts + (supply.variableWatts * Math.round(20 * rng.uniform())) / 20;
+    const change = (): void => {
+      supplied = level();
+      setCap(Math.min(scheduled, supplied));
+      sim.after(rng.exponential(1 / supply.meanPeriodSeconds), change);
+    };
+    sim.at(0, change);
+  }
 
   // ---- failure processes ----
   for (const cls of FAILURE_CLASSES) {
@@ -240,7 +303,7 @@ export function simulateLongRun(s: Scenario, input: LongRunInput, options: LongR
 
   const wall = sim.now;
   const keptTraining = shares.training - shares.lostWork;
-  const stepsKept = Math.floor(progress / input.stepSeconds + 1e-9);
+  const stepsKept = Math.floor(progress + 1e-9);
   const unexpected = FAILURE_CLASSES.filter((c) => UNEXPECTED.has(c)).reduce((a, c) => a + byCause[c], 0);
   const out: LongRunResult = {
     wallclockSeconds: wall,
@@ -260,6 +323,7 @@ export function simulateLongRun(s: Scenario, input: LongRunInput, options: LongR
     mtbfSeconds: mtbf,
     energyJoules: energy,
     waitedForRepair: waitingForSpares,
+    capChanges,
   };
   if (finishedAt !== undefined) out.timeToTrainSeconds = finishedAt;
   if (options.logFailures) out.failureLog = log;

@@ -133,6 +133,7 @@ export function simulateStep(s: Scenario, options: SimulateOptions = {}): StepSi
     s,
     resources.map((r, i) => ({ sm: r.sm, peak: peakFlops(gpu, precision) * (stageSpeed[i] as number), multiplicity })),
     options.powerControl ?? true,
+    sim.rng("power-supply"),
   );
   power.start(s.cluster.power.controllerInterval ?? 0.1);
 

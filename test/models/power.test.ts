@@ -133,3 +133,46 @@ describe("swings and mitigations", () => {
     expect(resample(runScenario(base).step.power.series, 1, 0.5).length).toBe(2);
   });
 });
+
+describe("caps over time and at every level", () => {
+  it("a rack cap holds every GPU to its share of the rack", () => {
+    // 4 nodes per rack, 45 % of 8·700 W of other power per node: 40 kW leaves (40000 − 4·2520)/32 = 935 W,
+    // 30 kW leaves 622.5 W per GPU.
+    const r = simulateStep(withPower(base, { rackCap: 30000, nodesPerRack: 4 }));
+    const bound = base.cluster.power.pue * (256 * 622.5 + 32 * 0.45 * 8 * 700);
+    expect(r.power.facilityPeakWatts).toBeLessThanOrEqual(bound * (1 + 1e-9));
+    expect(r.breakdown.power).toBeGreaterThan(0);
+    const loose = simulateStep(withPower(base, { rackCap: 40000, nodesPerRack: 4 }));
+    expect(loose.breakdown.power).toBe(0);
+  });
+
+  it("a cap that tightens mid-step slows the step, and the controller meets the new cap", () => {
+    const free = simulateStep(base);
+    const peak = free.power.facilityPeakWatts;
+    const change = free.stepSeconds / 3;
+    const r = simulateStep(withPower(base, { facilityCapSchedule: [{ at: change, watts: 0.75 * peak }], controllerInterval: 0.05 }));
+    expect(r.stepSeconds).toBeGreaterThan(free.stepSeconds);
+    expect(r.power.capSteps.map((c) => c.watts)).toEqual([Infinity, 0.75 * peak]);
+    const after = r.power.controlIntervals.filter((iv) => iv.start >= change + 0.1);
+    expect(after.length).toBeGreaterThan(5);
+    for (const iv of after) expect(iv.meanWatts).toBeLessThanOrEqual(0.75 * peak * 1.01);
+  });
+
+  it("a fluctuating supply is drawn from the seeded stream: same seed, same run; other seed, another", () => {
+    const supplied = (seed: number) =>
+      simulateStep({ ...withPower(base, { facilitySupply: { gridWatts: 2e5, variableWatts: 2e5, meanPeriodSeconds: 0.1 } }), seed });
+    const a = supplied(1);
+    expect(supplied(1).stepSeconds).toBe(a.stepSeconds);
+    expect(a.power.capSteps.length).toBeGreaterThan(3);
+    expect(supplied(2).power.capSteps).not.toEqual(a.power.capSteps);
+    expect(a.stepSeconds).toBeGreaterThan(simulateStep(base).stepSeconds);
+  });
+
+  it("staggering waves of data-parallel groups shrinks the synchronized swing", () => {
+    const free = runScenario(base).result.power;
+    const staggered = runScenario(withPower(base, { stagger: { groups: 4, offsetSeconds: 0.05 } })).result.power;
+    const drop = (swings: typeof free.swings) => swings.find((s) => s.windowSeconds === 0.1)!.dropWatts;
+    expect(drop(staggered.stagger!.swings)).toBeLessThan(drop(free.swings));
+    expect(staggered.stagger!.stepSecondsAdded).toBeCloseTo(0.15, 12);
+  });
+});

@@ -117,3 +117,23 @@ describe("failures", () => {
     expect(without.goodput).toBeLessThan(withSpares.goodput);
   });
 });
+
+describe("long runs under a changing power cap", () => {
+  it("a cap tightened for part of the run slows training for exactly that part", () => {
+    const s = reliable(small, { failures: none, checkpointInterval: 3600 }, { steps: 1, duration: 10 * 86400 });
+    const free = runScenario(s).result;
+    const peak = free.power.facilityPeakWatts;
+    const capped: Scenario = {
+      ...s,
+      cluster: { ...s.cluster, power: { ...s.cluster.power, facilityCapSchedule: [{ at: 2 * 86400, watts: 0.7 * peak }, { at: 7 * 86400, watts: 10 * peak }] } },
+    };
+    const r = runScenario(capped).result;
+    expect(r.longRun!.capChanges).toBe(2);
+    const tokens = (x: typeof r) => x.longRun!.tokensTrained;
+    expect(tokens(r)).toBeLessThan(tokens(free));
+    // Half the run at the slower step: tokens fall by half the relative slowdown (within a step's rounding).
+    const slow = runScenario({ ...s, cluster: { ...s.cluster, power: { ...s.cluster.power, facilityCap: 0.7 * peak } } }).result.stepSeconds;
+    const expected = tokens(free) * (0.5 + 0.5 * (free.stepSeconds / slow));
+    expect(Math.abs(tokens(r) / expected - 1)).toBeLessThan(0.002);
+  });
+});

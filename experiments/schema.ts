@@ -208,14 +208,14 @@ const cluster = obj(
         grid: qty("power", "Firm (grid) power always available.", { minimum: 0 }),
         variable: qty("power", "Peak of the variable source; its output is uniform between 0 and this.", { minimum: 0 }),
         meanPeriod: qty("time", "Mean time between changes of the variable output.", { exclusiveMinimum: 0 }),
-      }),
+      }, { whenAbsent: "omit" }),
       rackCap: qty("power", "Rack power limit: each GPU gets at most its share of it (after the nodes' other power). Optional.", { exclusiveMinimum: 0 }),
-      nodesPerRack: int("Nodes in a rack (for rackCap).", 1, { default: 4 }),
+      nodesPerRack: int("Nodes in a rack (for rackCap).", 1, { derivedDefault: "4 (DGX H100 racks of ~41 kW)" }),
       powerFloor: qty("ratio", "Mitigation: GPUs never draw less than this share of their TDP (they burn power while waiting), 0-1. Optional.", { minimum: 0, maximum: 1 }),
       stagger: obj("Mitigation: start data-parallel groups in waves a little apart, so their power phases stop lining up (each step gets (groups-1)·offset longer). Optional.", {
         groups: int("Waves.", 1, { default: 1 }),
         offset: qty("time", "Delay between consecutive waves.", { minimum: 0, default: 0 }),
-      }),
+      }, { whenAbsent: "omit" }),
       storage: obj("Mitigation: energy storage between the grid and the cluster that smooths the draw. Optional.", {
         capacity: qty("energy", "Energy the storage holds (give it with power).", { exclusiveMinimum: 0 }),
         power: qty("power", "Most power it can deliver or absorb (give it with capacity).", { exclusiveMinimum: 0 }),

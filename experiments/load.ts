@@ -198,10 +198,12 @@ function reliabilityFrom(raw: Raw, nodes: number, nicBandwidth: number): Reliabi
     const mtbf = optionalNumber(f, "mtbf");
     const distribution = stringAt<"exponential" | "weibull">(f, "distribution", LLAMA3_FAILURE_RATES[cls].distribution);
     const shape = optionalNumber(f, "shape");
+    const blast = f["blastRadius"];
     failures[cls] = {
       ratePerHour: mtbf !== undefined ? 3600 / mtbf : LLAMA3_FAILURE_RATES[cls].ratePerHour,
       distribution,
       ...(shape !== undefined ? { shape } : {}),
+      ...(blast === "leaf" || blast === "node" ? { blastRadius: blast } : {}),
     };
   }
   const interval = optionalNumber(raw, "checkpointInterval");

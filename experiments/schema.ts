@@ -321,7 +321,7 @@ const reliability = obj(
       hbm: failureProcess("a GPU's HBM"),
       host: failureProcess("a host (CPU, memory, SSD, power supply, chassis, unplanned maintenance)"),
       nic: failureProcess("a NIC"),
-      switch: failureProcess("the network, per GPU (switches and cables)"),
+      switch: { ...failureProcess("the network, per GPU (switches and cables)"), fields: { ...failureProcess("").fields, blastRadius: oneOf(["node", "leaf"], "What one failure takes out: a cable/port, one node; a leaf switch, every node under it.", { default: "node" }) } },
       software: failureProcess("the software stack, per GPU"),
       maintenance: failureProcess("planned maintenance, per GPU (checkpointed first: no work lost)"),
     }),

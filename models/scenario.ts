@@ -145,6 +145,8 @@ export interface FailureProcess {
   distribution: "exponential" | "weibull";
   /** Weibull shape (1 = exponential). */
   shape?: number;
+  /** Switch failures: a cable or port takes one node out; a leaf switch, every node under it. */
+  blastRadius?: "node" | "leaf";
 }
 
 export interface ReliabilitySpec {

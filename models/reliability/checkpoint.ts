@@ -17,19 +17,43 @@ export interface CheckpointCost {
   writeSeconds: number;
 }
 
+/** Aggregate bandwidth of each hop of the checkpoint path, bytes/s. */
+export interface CheckpointPath {
+  /** HBM → host memory over every GPU's PCIe link. */
+  hostCopy: number;
+  /** Host → storage through every node's storage NICs. */
+  nodeLinks: number;
+  /** What the storage system absorbs. */
+  storage: number;
+}
+
+export function checkpointPath(s: Scenario): CheckpointPath {
+  const r = s.reliability;
+  if (r === undefined) throw new Error("checkpointPath needs reliability settings");
+  return {
+    hostCopy: s.cluster.nodes * s.cluster.gpusPerNode * pcieBandwidth(s.cluster.gpu),
+    nodeLinks: s.cluster.nodes * r.nodeStorageBandwidth,
+    storage: r.storageBandwidth ?? Infinity,
+  };
+}
+
 export function checkpointCost(s: Scenario): CheckpointCost {
   const r = s.reliability;
   if (r === undefined) throw new Error("checkpointCost needs reliability settings");
   const params = totalParams(s.workload.model);
   const weights = elementBytes(s.workload.precision);
   const bytes = params * (weights + (weights === 2 ? 4 : 0) + 8);
-  const nodes = s.cluster.nodes;
-  // Path: HBM → host memory over PCIe (all GPUs of a node in parallel), then host → storage
-  // through the node's storage NICs, and the storage system's aggregate bandwidth.
-  const hostCopy = bytes / (nodes * s.cluster.gpusPerNode * pcieBandwidth(s.cluster.gpu));
-  const write = bytes / Math.min(r.storageBandwidth ?? Infinity, nodes * r.nodeStorageBandwidth);
-  const writeSeconds = Math.max(hostCopy, write);
-  return { bytes, stallSeconds: r.checkpointMode === "sync" ? writeSeconds : hostCopy, writeSeconds };
+  // Synchronous: the write streams HBM → host → NIC → storage and training waits for all of
+  // it (the slowest hop sets the pace). Asynchronous: training waits for the copy to host
+  // memory, then the host writes it out in the background.
+  const path = checkpointPath(s);
+  const hostCopy = bytes / path.hostCopy;
+  const write = bytes / Math.min(path.storage, path.nodeLinks);
+  if (r.checkpointMode === "sync") {
+    const seconds = bytes / Math.min(path.hostCopy, path.nodeLinks, path.storage);
+    return { bytes, stallSeconds: seconds, writeSeconds: seconds };
+  }
+  return { bytes, stallSeconds: hostCopy, writeSeconds: hostCopy + write };
 }
 
 export function youngDaly(stallSeconds: number, mtbfSeconds: number): number {

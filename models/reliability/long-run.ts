@@ -12,8 +12,9 @@
 import { Simulation } from "../../sim/simulation.ts";
 import type { RandomStream } from "../../sim/random.ts";
 import type { FailureClass, Scenario } from "../scenario.ts";
-import { checkpointCost, youngDaly, type CheckpointCost } from "./checkpoint.ts";
+import { checkpointCost, checkpointPath, youngDaly, type CheckpointCost } from "./checkpoint.ts";
 import { componentCount, FAILURE_CLASSES, NODE_FAILURES, UNEXPECTED } from "./failure-rates.ts";
+import { NODES_PER_SCALABLE_UNIT } from "../network/fat-tree.ts";
 
 export interface LongRunInput {
   stepSeconds: number;
@@ -154,6 +155,13 @@ export function simulateLongRun(s: Scenario, input: LongRunInput, options: LongR
     scheduleTarget();
   };
 
+  // Checkpoints are activities on the storage path, so whatever else writes there (other
+  // jobs, a slower storage tier) slows them the way it would on the machine.
+  const path = checkpointPath(s);
+  const hostCopy = sim.fluid.addResource({ name: "checkpoint:hbm→host", kind: "pcie", capacity: path.hostCopy });
+  const nodeLinks = sim.fluid.addResource({ name: "checkpoint:node→storage", kind: "nic", capacity: path.nodeLinks });
+  const storage = sim.fluid.addResource({ name: "checkpoint:storage", kind: "storage", capacity: path.storage });
+
   const startCheckpoint = (): void => {
     nextCheckpoint = -1;
     if (state !== "training" || done) return;
@@ -164,26 +172,45 @@ export function simulateLongRun(s: Scenario, input: LongRunInput, options: LongR
     const snapshotTime = trainingTime;
     if (targetEvent >= 0) sim.queue.cancel(targetEvent);
     targetEvent = -1;
-    sim.after(cost.stallSeconds, () => {
-      if (state !== "checkpoint" || done) return;
-      account();
-      sinceCheckpoint = 0;
-      if (r.checkpointMode === "sync") {
-        saved = snapshot;
-        savedTrainingTime = snapshotTime;
-      } else {
-        pendingWrite = snapshot;
-        pendingWriteTime = snapshotTime;
-        sim.after(cost.writeSeconds - cost.stallSeconds, () => {
-          if (pendingWrite === snapshot) {
-            saved = Math.max(saved, snapshot);
-            savedTrainingTime = Math.max(savedTrainingTime, pendingWriteTime);
-            pendingWrite = -1;
-          }
-        });
-      }
-      state = "training";
-      scheduleTrainingEvents();
+    const sync = r.checkpointMode === "sync";
+    const stallWork: [typeof storage, number][] = sync
+      ? [
+          [hostCopy, cost.bytes],
+          [nodeLinks, cost.bytes],
+          [storage, cost.bytes],
+        ]
+      : [[hostCopy, cost.bytes]];
+    sim.fluid.start({
+      label: "checkpoint",
+      work: stallWork,
+      onComplete: () => {
+        if (state !== "checkpoint" || done) return;
+        account();
+        sinceCheckpoint = 0;
+        if (sync) {
+          saved = snapshot;
+          savedTrainingTime = snapshotTime;
+        } else {
+          pendingWrite = snapshot;
+          pendingWriteTime = snapshotTime;
+          sim.fluid.start({
+            label: "checkpoint:write",
+            work: [
+              [nodeLinks, cost.bytes],
+              [storage, cost.bytes],
+            ],
+            onComplete: () => {
+              if (pendingWrite === snapshot) {
+                saved = Math.max(saved, snapshot);
+                savedTrainingTime = Math.max(savedTrainingTime, pendingWriteTime);
+                pendingWrite = -1;
+              }
+            },
+          });
+        }
+        state = "training";
+        scheduleTrainingEvents();
+      },
     });
   };
 
@@ -218,14 +245,16 @@ export function simulateLongRun(s: Scenario, input: LongRunInput, options: LongR
     state = "recovering";
     let ready = sim.now + r.detectionTime + r.restartTime;
     if (NODE_FAILURES.has(cls)) {
-      if (spares > 0) {
-        spares--;
+      // A leaf switch takes every node under it; anything else one node.
+      const lost = cls === "switch" && r.failures.switch.blastRadius === "leaf" ? nodesPerLeaf(s) : 1;
+      if (spares >= lost) {
+        spares -= lost;
         sim.after(r.repairTime, () => {
-          spares++;
+          spares += lost;
         });
       } else {
-        // No spare: wait for the failed node itself to be repaired.
-        waitingForSpares++;
+        // Not enough spares: wait for the failed hardware itself to be repaired.
+        waitingForSpares += lost;
         ready = Math.max(ready, sim.now + r.repairTime);
       }
     }
@@ -328,6 +357,14 @@ export function simulateLongRun(s: Scenario, input: LongRunInput, options: LongR
   if (finishedAt !== undefined) out.timeToTrainSeconds = finishedAt;
   if (options.logFailures) out.failureLog = log;
   return out;
+}
+
+/** Nodes below one leaf switch: a rail's leaf serves a scalable unit, a classic leaf a few nodes. */
+function nodesPerLeaf(s: Scenario): number {
+  const t = s.cluster.network.topology;
+  if (t === "rail-optimized" || t === "nvl72") return Math.min(s.cluster.nodes, NODES_PER_SCALABLE_UNIT);
+  if (t === "torus") return 1;
+  return Math.max(1, Math.floor((s.cluster.network.switchRadix ?? 64) / 2 / s.cluster.gpusPerNode));
 }
 
 /** Lanczos approximation of Γ(x) (for Weibull scales). */

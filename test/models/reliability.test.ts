@@ -141,3 +141,18 @@ describe("long runs under a changing power cap", () => {
     expect(Math.abs(tokens(r) / expected - 1)).toBeLessThan(0.002);
   });
 });
+
+describe("blast radius", () => {
+  it("a leaf-switch failure takes every node under it: with too few spares the job waits for repair", () => {
+    const failures = { ...none, switch: { ratePerHour: 2e-4, distribution: "exponential" as const, blastRadius: "leaf" as const } };
+    const cable = { ...failures, switch: { ...failures.switch, blastRadius: "node" as const } };
+    // 8 nodes on one scalable unit: a leaf serves all 8; 4 spares cover a cable, not a leaf.
+    const run = (f: typeof none) => simulateLongRun(reliable(small, { failures: f, spareNodes: 4, repairTime: 86400 }, { steps: 1, duration: 200 * 86400 }), input);
+    const leaf = run(failures);
+    const node = run(cable);
+    expect(leaf.interruptions.byCause.switch).toBe(node.interruptions.byCause.switch);
+    expect(leaf.waitedForRepair).toBeGreaterThan(0);
+    expect(node.waitedForRepair).toBe(0);
+    expect(leaf.goodput).toBeLessThan(node.goodput);
+  });
+});

@@ -19,6 +19,7 @@ import { publishedCaseFiles, summarise, validateCase, type ValidationRow } from 
 import { buildRunReport, buildValidationReport } from "../reports/build.ts";
 import { registerReportCommands, reportFromResults } from "../reports/cli/report-commands.ts";
 import { IncompleteMergeError, registerSweepCommands, SweepFailedError } from "../experiments/cli/sweep-commands.ts";
+import { registerSlurmCommands } from "../experiments/cli/slurm-commands.ts";
 import { writeTrace } from "../reports/trace.ts";
 import { parseQuantity } from "../experiments/units.ts";
 import { buildTopology } from "../models/network/build.ts";
@@ -272,6 +273,7 @@ registerSweepCommands(program, {
     process.stderr.write(`report: ${join(outDir, "report.html")}\n`);
   },
 });
+registerSlurmCommands(program);
 registerReportCommands(program);
 
 try {

@@ -186,7 +186,7 @@ function positiveInt(flag: string, text: string): number {
 }
 
 const OPS: CollectiveOp[] = ["all-reduce", "all-gather", "reduce-scatter", "all-to-all", "broadcast", "send"];
-const ALGORITHMS: Algorithm[] = ["auto", "ring", "tree", "nvls", "direct"];
+const ALGORITHMS: Algorithm[] = ["auto", "ring", "tree", "nvls", "hierarchical", "direct"];
 
 program
   .command("collective")

@@ -8,6 +8,10 @@
  *   log₂ of the node count instead of linear), NVLink chains inside nodes;
  * - nvls: in-switch reduction (NVLink SHARP): every GPU sends its buffer to
  *   the NVSwitch once and receives the result once;
+ * - hierarchical: all-reduce in three phases, one after the other — reduce-
+ *   scatter inside each node, all-reduce of each 1/k shard across nodes between
+ *   GPUs of the same rail, all-gather inside each node (no pipelining across
+ *   phases: the classic two-level scheme NCCL's rings improve on);
  * - direct: all-to-all as one flow per ordered pair; send: one flow.
  * A pipelined ring's steady state is every hop streaming at once, so each hop
  * is one flow carrying all its steps' bytes; the step count enters through
@@ -18,7 +22,7 @@ import { NETWORK_STEP_SECONDS, NIC_EFFICIENCY, NVLINK_EFFICIENCY, sizeEfficiency
 import type { LinkKind } from "./graph.ts";
 import type { Topology } from "./graph.ts";
 
-export type Algorithm = "ring" | "tree" | "nvls" | "direct" | "auto";
+export type Algorithm = "ring" | "tree" | "nvls" | "direct" | "hierarchical" | "auto";
 
 export interface CollectiveRequest {
   op: CollectiveOp;
@@ -43,6 +47,8 @@ export interface CollectivePlan {
   algorithm: Exclude<Algorithm, "auto">;
   flows: Flow[];
   latencySeconds: number;
+  /** A phase that starts when this one's flows are done (hierarchical algorithms). */
+  then?: CollectivePlan;
   /** Bytes each rank moves through the network per nccl-tests' bus-bandwidth convention. */
   busBytes: number;
 }
@@ -186,6 +192,34 @@ export function planCollective(t: Topology, req: CollectiveRequest): CollectiveP
     }
     const depth = Math.ceil(Math.log2(nodes));
     return { algorithm: "tree", flows, latencySeconds: 2 * depth * NETWORK_STEP_SECONDS, busBytes };
+  }
+
+  if (algorithm === "hierarchical" && req.op === "all-reduce" && nodes > 1 && uniform && perNode > 1) {
+    const intra = (op: CollectiveOp, bytes: number): CollectivePlan => {
+      const phase: CollectivePlan = { algorithm: "hierarchical", flows: [], latencySeconds: 0, busBytes };
+      const v = (busFactor(op, perNode) * bytes) / sizeEfficiency(bytes);
+      for (const d of domains) for (let i = 0; i < perNode; i++) {
+        const src = d[i] as number;
+        const dst = d[(i + 1) % perNode] as number;
+        phase.flows.push({ src, dst, bytes: v, links: t.path(src, dst, salt) });
+      }
+      return phase;
+    };
+    const shard = req.bytes / perNode;
+    const inter: CollectivePlan = { algorithm: "hierarchical", flows: [], latencySeconds: 0, busBytes };
+    const v = (busFactor("all-reduce", nodes) * shard) / sizeEfficiency(shard);
+    for (let c = 0; c < perNode; c++) {
+      for (let m = 0; m < nodes; m++) {
+        const src = (domains[m] as number[])[c] as number;
+        const dst = (domains[(m + 1) % nodes] as number[])[c] as number;
+        for (let q = 0; q < t.flowsPerConnection; q++) inter.flows.push({ src, dst, bytes: v / t.flowsPerConnection, links: t.path(src, dst, salt + inter.flows.length) });
+      }
+    }
+    inter.latencySeconds = 2 * (nodes - 1) * NETWORK_STEP_SECONDS;
+    const first = intra("reduce-scatter", req.bytes);
+    first.then = inter;
+    inter.then = intra("all-gather", req.bytes);
+    return first;
   }
 
   // Ring.

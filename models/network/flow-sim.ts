@@ -38,17 +38,27 @@ export function simulateCollectives(t: Topology, requests: CollectiveRequest[], 
     const plan = planCollective(t, req);
     const timing: CollectiveTiming = { plan, seconds: plan.latencySeconds };
     out.push(timing);
-    let left = plan.flows.length;
-    if (left === 0) return;
-    flows += left;
-    const done = (): void => {
-      if (--left === 0) timing.seconds = sim.now;
-    };
-    sim.at(plan.latencySeconds, () => {
-      for (const f of plan.flows) {
+    // Phases run one after the other, each after its latency.
+    const runPhase = (phase: CollectivePlan): void => {
+      let left = phase.flows.length;
+      const next = (): void => {
+        timing.seconds = sim.now;
+        if (phase.then !== undefined) sim.after(phase.then.latencySeconds, () => runPhase(phase.then as CollectivePlan));
+      };
+      if (left === 0) {
+        next();
+        return;
+      }
+      flows += left;
+      const done = (): void => {
+        if (--left === 0) next();
+      };
+      for (const f of phase.flows) {
         fluid.start({ work: f.links.map((l) => [resource(l), f.bytes] as [Resource, number]), onComplete: done, label: `c${i}` });
       }
-    });
+    };
+    if (plan.flows.length === 0 && plan.then === undefined) return;
+    sim.at(plan.latencySeconds, () => runPhase(plan));
   });
   sim.run();
   if (stats) {
@@ -72,6 +82,7 @@ export function slowestFlowSeconds(t: Topology, requests: CollectiveRequest[]): 
   const activities = [];
   for (const req of requests) {
     for (const f of planCollective(t, req).flows) {
+      // (Only the first phase of a multi-phase plan: probes use single-phase algorithms.)
       const work: [Resource, number][] = f.links.map((id) => {
         let r = resources.get(id);
         if (r === undefined) {

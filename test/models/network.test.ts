@@ -6,7 +6,7 @@ import { torus, torusShape } from "../../models/network/torus.ts";
 import { simulateCollectives } from "../../models/network/flow-sim.ts";
 import { busFactor, type CollectiveRequest } from "../../models/network/collectives.ts";
 import { collectiveSizes, collectiveTable } from "../../models/network/nccl-table.ts";
-import type { CollectiveOp } from "../../models/collectives/alpha-beta.ts";
+import { NETWORK_STEP_SECONDS, sizeEfficiency, type CollectiveOp } from "../../models/collectives/alpha-beta.ts";
 
 const A100 = CATALOG["A100-80GB"] as Accelerator;
 const H100 = CATALOG["H100-SXM"] as Accelerator;
@@ -142,5 +142,24 @@ describe("routing", () => {
     expect(t.path(0, 2 + 2 * 4 + 2 * 16, 0).length).toBe(6);
     const [r] = simulateCollectives(t, [{ op: "all-reduce", ranks: Array.from({ length: 64 }, (_, i) => i), bytes: 2 ** 28, algorithm: "ring" }]);
     expect(r!.seconds).toBeGreaterThan(0);
+  });
+});
+
+describe("hierarchical all-reduce", () => {
+  it("runs its three phases one after the other: node reduce-scatter, rail all-reduce of shards, node all-gather", () => {
+    const t = cluster(A100, 8);
+    const ranks = Array.from({ length: 64 }, (_, i) => i);
+    const S = 4 * 2 ** 30;
+    const [r] = simulateCollectives(t, [{ op: "all-reduce", ranks, bytes: S, algorithm: "hierarchical" }]);
+    const nv = 300e9 * 0.8;
+    const nic = 25e9 * 0.95;
+    const eff = (b: number) => sizeEfficiency(b);
+    const intra = ((7 / 8) * S) / eff(S) / nv;
+    const inter = (2 * (7 / 8) * (S / 8)) / eff(S / 8) / nic;
+    const latency = 2 * 7 * NETWORK_STEP_SECONDS;
+    expect(r!.seconds / (2 * intra + inter + latency)).toBeCloseTo(1, 6);
+    // Not pipelined: slower than the ring, which streams all three at once.
+    const [ring] = simulateCollectives(t, [{ op: "all-reduce", ranks, bytes: S, algorithm: "ring" }]);
+    expect(ring!.seconds).toBeLessThan(r!.seconds);
   });
 });

@@ -6,6 +6,7 @@ import { Command, CommanderError } from "commander";
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CATALOG } from "../models/hardware/catalog.ts";
+import { CLUSTER_PRESETS } from "../experiments/presets.ts";
 import { runScenario } from "../models/run.ts";
 import { BUILTIN_MODELS } from "../models/workload/builtins.ts";
 import { outOfMemory } from "../models/workload/memory.ts";
@@ -124,11 +125,11 @@ program
 
 program
   .command("catalog")
-  .description("List built-in accelerators, models and topologies.")
-  .argument("[what]", "accelerators | models | topologies (default: all)")
+  .description("List built-in accelerators, models, topologies and cluster presets.")
+  .argument("[what]", "accelerators | models | topologies | presets (default: all)")
   .option("--json", "print as JSON")
   .action((what: string | undefined, opts: { json?: boolean }) => {
-    const kinds = ["accelerators", "models", "topologies"];
+    const kinds = ["accelerators", "models", "topologies", "presets"];
     if (what !== undefined && !kinds.includes(what)) throw new InputError(`catalog: ${JSON.stringify(what)} is not allowed; expected one of ${kinds.join(", ")}`);
     const want = (k: string): boolean => what === undefined || what === k;
     if (opts.json) {
@@ -136,6 +137,7 @@ program
       if (want("accelerators")) out["accelerators"] = CATALOG;
       if (want("models")) out["models"] = BUILTIN_MODELS;
       if (want("topologies")) out["topologies"] = TOPOLOGIES;
+      if (want("presets")) out["presets"] = CLUSTER_PRESETS;
       process.stdout.write(json(out));
       return;
     }
@@ -157,6 +159,10 @@ program
       }
     }
     if (want("topologies")) lines.push(`topologies: ${TOPOLOGIES.join(", ")}`);
+    if (want("presets")) {
+      lines.push("cluster presets (cluster: {preset: <name>, nodes: N}; the file's own keys override):");
+      for (const [name, p] of Object.entries(CLUSTER_PRESETS)) lines.push(`  ${name.padEnd(18)} ${p.description}`);
+    }
     process.stdout.write(lines.join("\n") + "\n");
   });
 

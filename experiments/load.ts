@@ -16,6 +16,7 @@ import { FAILURE_CLASSES, LLAMA3_FAILURE_RATES } from "../models/reliability/fai
 import { BUILTIN_MODELS } from "../models/workload/builtins.ts";
 import { modelFromHfConfig } from "../models/workload/hf-config.ts";
 import { ConfigError } from "./errors.ts";
+import { CLUSTER_PRESETS } from "./presets.ts";
 import { Problems, expected, isPlainObject, scenarioSchema, showValue, validate, type Tagged } from "./schema.ts";
 import { formatQuantity, parseQuantity } from "./units.ts";
 
@@ -243,6 +244,15 @@ function supplyFrom(power: Raw): { facilitySupply?: { gridWatts: number; variabl
   const period = optionalNumber(raw, "meanPeriod");
   if (grid === undefined || variable === undefined || period === undefined) return {};
   return { facilitySupply: { gridWatts: grid, variableWatts: variable, meanPeriodSeconds: period } };
+}
+
+/** `cluster.preset`: the preset's keys go underneath the file's own (unknown names fail in the schema). */
+function withPreset(merged: Raw): Raw {
+  const cluster = merged["cluster"];
+  if (!isPlainObject(cluster) || typeof cluster["preset"] !== "string") return merged;
+  const preset = CLUSTER_PRESETS[cluster["preset"]];
+  if (preset === undefined) return merged;
+  return { ...merged, cluster: deepMerge(preset.cluster, cluster) };
 }
 
 /** The numeric keys of `o` that are present, renamed: {outName: inKey}. */
@@ -539,7 +549,7 @@ function build(input: unknown, opts: LoadOptions, problems: Problems, chain: rea
     problems.invalid("", input, `${what}; expected a scenario: ${expected(scenarioSchema)}`);
     throw new ConfigError(problems.list, opts.file);
   }
-  const merged = withBases(input, opts.baseDir, chain, problems);
+  const merged = withPreset(withBases(input, opts.baseDir, chain, problems));
   const v = (validate(scenarioSchema, merged, "", problems) ?? {}) as Raw;
   const mergedCluster = part(merged, "cluster");
 

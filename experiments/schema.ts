@@ -7,6 +7,7 @@
  * are stated here as text and computed by the loader, which knows the catalogs.
  */
 import { CATALOG } from "../models/hardware/catalog.ts";
+import { PRESET_NAMES } from "./presets.ts";
 import type { Precision, ScaleUpKind } from "../models/hardware/types.ts";
 import type { AttentionKernel, RecomputeMode, TopologyKind } from "../models/scenario.ts";
 import { BUILTIN_MODELS } from "../models/workload/builtins.ts";
@@ -184,6 +185,7 @@ const cluster = obj(
   {
     gpu,
     nodes: int("Number of nodes.", 1, { required: true }),
+    preset: oneOf(PRESET_NAMES, "A known system to start from (GPU, node size, network); the file's own keys override it. See trainsim catalog presets.", { noun: "a cluster preset" }),
     gpusPerNode: int("GPUs per node.", 1, { default: 8 }),
     gpuVariability: qty("ratio", "Standard deviation of sustained speed across identical GPUs (Sinha et al., SC'22: ~1.2 %); each pipeline stage computes at its slowest GPU's pace. 0 = identical GPUs.", { minimum: 0, maximum: 0.5, default: 0.012 }),
     network: obj("The scale-out fabric.", {

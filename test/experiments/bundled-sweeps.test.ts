@@ -61,4 +61,16 @@ describe("bundled sweeps", () => {
     expect(fastBoth.breakdown.compute).toBeGreaterThan(0.6);
     expect(fastBoth.stepSeconds).toBeLessThan(get(m, "150 GB/s | 800 Gb/s").stepSeconds);
   }, 60_000);
+
+  it("scale-out-16k: weak scaling bends but stays within 10 % from 32 to 16,384 GPUs, network growing", () => {
+    const m = [...results("experiments/sweeps/scale-out-16k.yaml").values()];
+    expect(m.map((r) => r.gpus)).toEqual([32, 128, 512, 2048, 8192, 16384]);
+    for (let i = 1; i < m.length; i++) {
+      expect(m[i]!.stepSeconds).toBeGreaterThanOrEqual(m[i - 1]!.stepSeconds);
+      expect(m[i]!.breakdown.network).toBeGreaterThanOrEqual(m[i - 1]!.breakdown.network);
+    }
+    expect(m[m.length - 1]!.stepSeconds).toBeLessThan(1.1 * m[0]!.stepSeconds);
+    // 8 micro-batches through 4 stages: the 1F1B bubble is (p-1)/(m+p-1) = 3/11 of the step
+    expect(m[0]!.breakdown.bubble).toBeCloseTo(3 / 11, 1);
+  }, 60_000);
 });

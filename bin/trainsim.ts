@@ -21,6 +21,7 @@ import { buildRunReport, buildValidationReport } from "../reports/build.ts";
 import { registerReportCommands, reportFromResults } from "../reports/cli/report-commands.ts";
 import { IncompleteMergeError, registerSweepCommands, SweepFailedError } from "../experiments/cli/sweep-commands.ts";
 import { registerSlurmCommands } from "../experiments/cli/slurm-commands.ts";
+import { registerClusterCommands } from "../experiments/cli/cluster-commands.ts";
 import { writeTrace } from "../reports/trace.ts";
 import { parseQuantity } from "../experiments/units.ts";
 import { buildTopology } from "../models/network/build.ts";
@@ -280,6 +281,7 @@ registerSweepCommands(program, {
   },
 });
 registerSlurmCommands(program);
+registerClusterCommands(program);
 registerReportCommands(program);
 
 try {

@@ -29,10 +29,9 @@
  * on the experiment file, never on workers or shards.
  */
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { basename, dirname, extname, isAbsolute, relative, resolve } from "node:path";
-import { parseDocument } from "yaml";
 import { RandomStreams } from "../sim/random.ts";
+import { readConfigFile } from "./config-file.ts";
 import { ConfigError, type ConfigProblem } from "./errors.ts";
 import { deepMerge, scenarioFromObject, type LoadOptions } from "./load.ts";
 import { applyOverride, pathProblem, valueAt, withOverrides } from "./overrides.ts";
@@ -79,43 +78,10 @@ export const MAX_POINTS = 1_000_000;
 
 const KEYS = ["name", "description", "base", "sweep", "zip", "points", "random", "seeds", "reports"] as const;
 const RANDOM_KEYS = ["samples", "seed", "axes"];
-const EXTENSIONS = [".yaml", ".yml", ".json"];
 
 // ---------------------------------------------------------------------------
 // Reading files
 
-type Read = { value: unknown } | { error: string };
-
-function readConfigFile(absolute: string, shown: string): Read {
-  const ext = extname(absolute).toLowerCase();
-  if (!EXTENSIONS.includes(ext)) return { error: `${JSON.stringify(shown)} has an unsupported extension; use ${EXTENSIONS.join(", ")}` };
-  let text: string;
-  try {
-    text = readFileSync(absolute, "utf8");
-  } catch (e) {
-    return { error: `cannot read ${JSON.stringify(shown)}: ${e instanceof Error ? e.message : String(e)}` };
-  }
-  if (ext === ".json") {
-    try {
-      return { value: JSON.parse(text) as unknown };
-    } catch (e) {
-      return { error: `JSON syntax error in ${shown}: ${e instanceof Error ? e.message : String(e)}` };
-    }
-  }
-  const doc = parseDocument(text, { prettyErrors: true });
-  const first = doc.errors[0];
-  if (first !== undefined) {
-    const line = first.linePos?.[0];
-    const where = line === undefined ? "" : ` at line ${line.line}, column ${line.col}`;
-    const headline = (first.message.split("\n")[0] ?? "").replace(/ at line \d+, column \d+:?$/, "");
-    return { error: `YAML syntax error in ${shown}${where}: ${headline}` };
-  }
-  try {
-    return { value: doc.toJS({ maxAliasCount: 1000 }) as unknown };
-  } catch (e) {
-    return { error: `YAML in ${shown} cannot be expanded: ${e instanceof Error ? e.message : String(e)}` };
-  }
-}
 
 function displayPath(absolute: string): string {
   const rel = relative(process.cwd(), absolute);

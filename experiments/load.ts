@@ -7,7 +7,6 @@
  */
 import { readFileSync } from "node:fs";
 import { basename, dirname, extname, isAbsolute, relative, resolve } from "node:path";
-import { parseDocument } from "yaml";
 import { CATALOG } from "../models/hardware/catalog.ts";
 import type { Accelerator, EfficiencyCalibration, Precision } from "../models/hardware/types.ts";
 import { checkPlan } from "../models/parallel/plan.ts";
@@ -15,6 +14,7 @@ import type { AttentionKernel, FailureClass, FailureProcess, ModelSpec, Parallel
 import { FAILURE_CLASSES, LLAMA3_FAILURE_RATES } from "../models/reliability/failure-rates.ts";
 import { BUILTIN_MODELS } from "../models/workload/builtins.ts";
 import { modelFromHfConfig } from "../models/workload/hf-config.ts";
+import { readConfigFile } from "./config-file.ts";
 import { ConfigError } from "./errors.ts";
 import { CLUSTER_PRESETS } from "./presets.ts";
 import { Problems, expected, isPlainObject, scenarioSchema, showValue, validate, type Tagged } from "./schema.ts";
@@ -40,7 +40,6 @@ export interface LoadOptions {
 
 type Raw = Record<string, unknown>;
 
-const EXTENSIONS = [".yaml", ".yml", ".json"];
 
 export function loadScenario(file: string): LoadedScenario {
   const problems = new Problems();
@@ -59,7 +58,7 @@ export function scenarioFromObject(obj: unknown, opts: LoadOptions): LoadedScena
 }
 
 /** Anything unexpected becomes a problem too: loading a config never throws anything but ConfigError. */
-function guarded<T>(problems: Problems, file: string | undefined, load: () => T): T {
+export function guarded<T>(problems: Problems, file: string | undefined, load: () => T): T {
   try {
     return load();
   } catch (e) {
@@ -78,57 +77,15 @@ function displayPath(absolute: string): string {
   return rel === "" || rel.startsWith("..") ? absolute : rel;
 }
 
-function lineAndColumn(text: string, position: number): string {
-  const before = text.slice(0, position).split("\n");
-  return `line ${before.length}, column ${(before[before.length - 1] ?? "").length + 1}`;
-}
-
 /**
  * Parsed contents of a YAML or JSON file. Read failures are reported at `pathForRead`
  * ("(file)" for the scenario itself, "base" for a base file); syntax errors at "(file)".
  */
 function readConfig(absolute: string, shown: string, pathForRead: string, problems: Problems): unknown {
-  const ext = extname(absolute).toLowerCase();
-  if (!EXTENSIONS.includes(ext)) {
-    problems.invalid(pathForRead, shown, `${JSON.stringify(shown)} has an unsupported extension; use ${EXTENSIONS.join(", ")}`);
-    return undefined;
-  }
-  let text: string;
-  try {
-    text = readFileSync(absolute, "utf8");
-  } catch (e) {
-    const reason = e instanceof Error ? e.message : String(e);
-    problems.invalid(pathForRead, shown, `cannot read ${JSON.stringify(shown)}: ${reason}`);
-    return undefined;
-  }
-  if (ext === ".json") {
-    try {
-      return JSON.parse(text) as unknown;
-    } catch (e) {
-      const message = e instanceof Error ? e.message : String(e);
-      const at = /position (\d+)/.exec(message);
-      const where = at?.[1] !== undefined ? ` at ${lineAndColumn(text, Number(at[1]))}` : "";
-      problems.invalid("(file)", shown, `JSON syntax error in ${shown}${where}: ${message}`);
-      return undefined;
-    }
-  }
-  const doc = parseDocument(text, { prettyErrors: true });
-  const first = doc.errors[0];
-  if (first !== undefined) {
-    const line = first.linePos?.[0]?.line;
-    const headline = (first.message.split("\n")[0] ?? "").replace(/ at line \d+, column \d+:?$/, "");
-    const where = line === undefined ? "" : ` at line ${line}, column ${first.linePos?.[0]?.col ?? 1}`;
-    problems.invalid("(file)", shown, `YAML syntax error in ${shown}${where}: ${headline}`);
-    return undefined;
-  }
-  try {
-    return doc.toJS({ maxAliasCount: 1000 }) as unknown;
-  } catch (e) {
-    // e.g. an alias bomb: valid syntax, but not a document we should expand.
-    const reason = e instanceof Error ? e.message : String(e);
-    problems.invalid("(file)", shown, `YAML in ${shown} cannot be expanded: ${reason}`);
-    return undefined;
-  }
+  const read = readConfigFile(absolute, shown);
+  if ("value" in read) return read.value;
+  problems.invalid(read.stage === "read" ? pathForRead : "(file)", shown, read.error);
+  return undefined;
 }
 
 // ---------------------------------------------------------------------------

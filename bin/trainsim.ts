@@ -21,7 +21,7 @@ import { buildRunReport, buildValidationReport } from "../reports/build.ts";
 import { registerReportCommands, reportFromResults } from "../reports/cli/report-commands.ts";
 import { IncompleteMergeError, registerSweepCommands, SweepFailedError } from "../experiments/cli/sweep-commands.ts";
 import { registerSlurmCommands } from "../experiments/cli/slurm-commands.ts";
-import { registerClusterCommands } from "../experiments/cli/cluster-commands.ts";
+import { isClusterFile, registerClusterCommands, runClusterCommand } from "../experiments/cli/cluster-commands.ts";
 import { writeTrace } from "../reports/trace.ts";
 import { parseQuantity } from "../experiments/units.ts";
 import { buildTopology } from "../models/network/build.ts";
@@ -76,9 +76,12 @@ program
     "\nWrites <out>/result.json and <out>/report.html (with each chart as .vl.json, .svg and .png)\n" +
       "unless --no-report.\n\nExamples:\n  trainsim run experiments/scenarios/gpt3-175b-1024.yaml\n" +
       "  trainsim run experiments/scenarios/llama3-405b-16k.yaml --json --no-report\n" +
-      "  trainsim run experiments/published/llama3/405b-54d.yaml          # 54 days with failures\n",
+      "  trainsim run experiments/published/llama3/405b-54d.yaml          # 54 days with failures\n" +
+      "  trainsim run experiments/clusters/power-aware-admission.yaml     # a file of jobs: as trainsim cluster\n",
   )
   .action(async (file: string, opts: { json?: boolean; out?: string; report: boolean; trace?: string; ignoreMemory?: boolean }) => {
+    // A file with jobs or a trace is a whole cluster's workload: run it as `trainsim cluster` would.
+    if (isClusterFile(file)) return runClusterCommand(file, opts);
     const s = loadScenario(file);
     const oom = outOfMemory(s);
     if (oom !== null) {

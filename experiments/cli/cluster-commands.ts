@@ -5,7 +5,7 @@
  */
 import type { Command } from "commander";
 import { mkdirSync, renameSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { runClusterExperiment } from "../../models/cluster/simulate.ts";
 import { PLACEMENT_POLICIES, SCHEDULER_POLICIES, type ClusterConfig, type ClusterExperimentResult, type ClusterRunResult } from "../../models/cluster/types.ts";
 import { writeReport, type PlannedChart } from "../../reports/build.ts";
@@ -14,6 +14,7 @@ import { jobGanttChart } from "../../reports/charts/jobs.ts";
 import { facilityPowerChart, utilisationChart } from "../../reports/charts/utilisation.ts";
 import { renderHtml, type HtmlCell, type HtmlTable } from "../../reports/html.ts";
 import { loadClusterFile } from "../cluster-load.ts";
+import { readConfigFile } from "../config-file.ts";
 import { ConfigError } from "../errors.ts";
 
 const CLUSTER_HELP = `
@@ -211,6 +212,39 @@ export async function buildClusterReport(outDir: string, result: ClusterExperime
 // ---------------------------------------------------------------------------
 // The command
 
+export interface ClusterCommandOptions {
+  json?: boolean;
+  out?: string;
+  report: boolean;
+  placement?: string;
+  policy?: string;
+  seed?: string;
+}
+
+/** True when a config file is a cluster file (a list of jobs or a trace) rather than one scenario. */
+export function isClusterFile(file: string): boolean {
+  const read = readConfigFile(resolve(file), file);
+  if (!("value" in read) || typeof read.value !== "object" || read.value === null) return false;
+  return ["jobs", "synthetic", "trace"].some((k) => k in (read.value as Record<string, unknown>));
+}
+
+/** `trainsim cluster FILE` (and `trainsim run` given a cluster file). */
+export async function runClusterCommand(file: string, opts: ClusterCommandOptions): Promise<void> {
+  const config = withFlags(loadClusterFile(file), opts);
+  const t0 = performance.now();
+  const result = runClusterExperiment(config);
+  const seconds = (performance.now() - t0) / 1000;
+  if (!opts.json) process.stderr.write(`simulated ${result.runs.length} run${result.runs.length === 1 ? "" : "s"} in ${seconds.toFixed(1)} s\n`);
+  if (opts.report) {
+    const out = opts.out ?? join("out", config.name);
+    mkdirSync(out, { recursive: true });
+    writeAtomically(join(out, "result.json"), JSON.stringify(result) + "\n");
+    await buildClusterReport(out, result, file);
+    if (!opts.json) process.stderr.write(`report: ${join(out, "report.html")}\n`);
+  }
+  process.stdout.write(opts.json ? JSON.stringify(result, null, 2) + "\n" : formatClusterResult(result) + "\n");
+}
+
 export function registerClusterCommands(program: Command): void {
   program
     .command("cluster")
@@ -223,19 +257,5 @@ export function registerClusterCommands(program: Command): void {
     .option("--policy <policy>", `override scheduler.policy (${SCHEDULER_POLICIES.join(" | ")}); drops a compare over policies`)
     .option("--seed <n>", "override the file's seed (synthetic traces draw from it)")
     .addHelpText("after", CLUSTER_HELP)
-    .action(async (file: string, opts: { json?: boolean; out?: string; report: boolean; placement?: string; policy?: string; seed?: string }) => {
-      const config = withFlags(loadClusterFile(file), opts);
-      const t0 = performance.now();
-      const result = runClusterExperiment(config);
-      const seconds = (performance.now() - t0) / 1000;
-      if (!opts.json) process.stderr.write(`simulated ${result.runs.length} run${result.runs.length === 1 ? "" : "s"} in ${seconds.toFixed(1)} s\n`);
-      if (opts.report) {
-        const out = opts.out ?? join("out", config.name);
-        mkdirSync(out, { recursive: true });
-        writeAtomically(join(out, "result.json"), JSON.stringify(result) + "\n");
-        await buildClusterReport(out, result, file);
-        if (!opts.json) process.stderr.write(`report: ${join(out, "report.html")}\n`);
-      }
-      process.stdout.write(opts.json ? JSON.stringify(result, null, 2) + "\n" : formatClusterResult(result) + "\n");
-    });
+    .action(runClusterCommand);
 }

@@ -62,6 +62,21 @@ describe("trainsim CLI", () => {
     expect(r.stderr).toMatch(/largest parts/);
   });
 
+  it("run given a cluster file (jobs or a trace) runs it as trainsim cluster", () => {
+    const r = trainsim("run", "test/fixtures/cluster/two-jobs.yaml", "--json", "--no-report");
+    expect(r.code, r.stderr).toBe(0);
+    const result = JSON.parse(r.stdout) as { runs: { jobs: unknown[] }[] };
+    expect(result.runs).toHaveLength(2); // compare: [packed, spread]
+    expect(result.runs[0]?.jobs).toHaveLength(3);
+  });
+
+  it("catalog presets lists the cluster presets", () => {
+    const r = trainsim("catalog", "presets");
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/dgx-h100-superpod/);
+    expect(r.stdout).toMatch(/gb200-nvl72/);
+  });
+
   it("a missing file exits 2", () => {
     const r = trainsim("run", "no/such/file.yaml");
     expect(r.code).toBe(2);

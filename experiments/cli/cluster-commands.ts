@@ -109,7 +109,8 @@ const ROWS: [string, (r: ClusterRunResult) => string][] = [
   ["GPU utilisation mean / while queued", (r) => `${percent(r.summary.meanUtilisation)} / ${r.summary.utilisationWhileQueued === null ? "-" : percent(r.summary.utilisationWhileQueued)}`],
   ["preemptions / lost GPU-hours", (r) => `${r.summary.preemptions} / ${sig(r.summary.lostGpuSeconds / 3600)}`],
   ["facility power mean / peak", (r) => `${withUnit(r.summary.facilityPowerWatts.mean, "W")} / ${withUnit(r.summary.facilityPowerWatts.peak, "W")}`],
-  ["time over the facility cap", (r) => (r.summary.facilityCapWatts === undefined ? "no cap" : `${duration(r.summary.secondsOverCap)} (cap ${withUnit(r.summary.facilityCapWatts, "W")})`)],
+  ["time throttled by the cap", (r) => (r.summary.facilityCapWatts === undefined ? "no cap" : `${duration(r.summary.secondsThrottled)} (cap ${withUnit(r.summary.facilityCapWatts, "W")})`)],
+  ["time over the facility cap", (r) => (r.summary.facilityCapWatts === undefined ? "no cap" : duration(r.summary.secondsOverCap))],
 ];
 
 export function formatClusterResult(result: ClusterExperimentResult): string {

@@ -7,7 +7,7 @@
 export { runClusterExperiment, simulateCluster, type ClusterRunOptions } from "./simulate.ts";
 export { ContentionModel, probeRequests, PROBE_BYTES, type JobTraffic, type TrafficShape } from "./contention.ts";
 export { Allocation, placementGeometry, type PlacementGeometry } from "./placement.ts";
-export { facilityWatts, nodeOverheadWatts, slowedGpuWatts, unmodelledGpuWatts, UNMODELLED_TDP_SHARE } from "./power.ts";
+export { controlFacility, facilityWatts, jobUnderLimit, nodeOverheadWatts, unmodelledGpuWatts, UNMODELLED_TDP_SHARE } from "./power.ts";
 export { prepareJob, StepCache } from "./prepare.ts";
 export { drawDuration, syntheticJobs } from "./synthetic.ts";
 export * from "./types.ts";

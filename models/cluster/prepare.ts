@@ -9,9 +9,10 @@
  * `network` share (time bound by NICs and the fabric); see simulate.ts for how
  * it is scaled.
  */
+import { ACTIVITY_SHARE, gpuPowerWatts } from "../power/gpu-power.ts";
 import { runScenario, type RunResult } from "../run.ts";
 import type { ClusterSpec } from "../scenario.ts";
-import { unmodelledGpuWatts } from "./power.ts";
+import { commGpuWatts, gpuLimit, unmodelledGpuWatts } from "./power.ts";
 import type { JobSpec, PreparedJob } from "./types.ts";
 
 /** Step simulations shared by every job (and every run of a comparison) with the same inputs. */
@@ -43,13 +44,18 @@ function stepsFor(spec: JobSpec, stepSeconds: number): number {
 export function prepareJob(cluster: ClusterSpec, spec: JobSpec, index: number, cache: StepCache): PreparedJob {
   if (spec.work.kind === "unmodelled") {
     const w = spec.work;
+    const gpuWatts = w.gpuWatts ?? unmodelledGpuWatts(cluster);
     return {
       index,
       spec,
       steps: stepsFor(spec, w.stepSeconds),
       stepSecondsAlone: w.stepSeconds,
       commShare: w.commFraction,
-      gpuWatts: w.gpuWatts ?? unmodelledGpuWatts(cluster),
+      gpuWatts,
+      // Known by its mean draw only: its communication draws what communication does
+      // (power.ts), the rest follows the clock at the draw that makes up the mean.
+      clockShare: 1 - w.commFraction,
+      phaseWatts: w.commFraction < 1 ? Math.max(cluster.gpu.idleWatts, (gpuWatts - w.commFraction * commGpuWatts(cluster)) / (1 - w.commFraction)) : gpuWatts,
     };
   }
   const run = cache.result(spec.work);
@@ -60,6 +66,9 @@ export function prepareJob(cluster: ClusterSpec, spec: JobSpec, index: number, c
     stepSecondsAlone: run.stepSeconds,
     commShare: run.stepBreakdown.network,
     gpuWatts: run.gpuPowerWatts,
+    // Compute-bound kernels (at full or power-limited clock) run at the GPU's power limit.
+    clockShare: run.stepBreakdown.compute + run.stepBreakdown.power,
+    phaseWatts: Math.min(gpuLimit(cluster), gpuPowerWatts(cluster.gpu, ACTIVITY_SHARE.gemm, 1)),
     run,
   };
 }

@@ -42,7 +42,7 @@ import { buildTopology } from "../network/build.ts";
 import type { ClusterSpec } from "../scenario.ts";
 import { ContentionModel, type JobTraffic, type TrafficShape } from "./contention.ts";
 import { Allocation, placementGeometry } from "./placement.ts";
-import { commGpuWatts, facilityWatts, slowedGpuWatts } from "./power.ts";
+import { commGpuWatts, controlFacility, facilityWatts, type JobUnderLimit } from "./power.ts";
 import { prepareJob, StepCache } from "./prepare.ts";
 import { syntheticJobs } from "./synthetic.ts";
 import {
@@ -75,6 +75,9 @@ interface JobState {
   stepSeconds: number;
   multiplier: number;
   slowed: boolean;
+  /** Clock of its compute-bound phase set by the facility power controller (1: unthrottled). */
+  clock: number;
+  throttledSeconds: number;
   watts: number;
   placement: number[] | null;
   runId: number;
@@ -146,6 +149,9 @@ class ClusterSimulation {
   private busyWhileQueued = 0;
   private energy = 0;
   private overCap = 0;
+  private throttling = false;
+  private lastThrottling = false;
+  private throttledTime = 0;
   private peakWatts = 0;
 
   constructor(
@@ -182,6 +188,8 @@ class ClusterSimulation {
         stepSeconds: p.stepSecondsAlone,
         multiplier: 1,
         slowed: false,
+        clock: 1,
+        throttledSeconds: 0,
         watts: p.gpuWatts,
         placement: null,
         runId: 0,
@@ -470,6 +478,7 @@ class ClusterSimulation {
     job.stepsExecuted += steps;
     job.runSeconds += dt;
     if (job.slowed) job.slowedSeconds += dt;
+    if (job.clock < 1) job.throttledSeconds += dt;
     job.runElapsed = after;
     job.lastUpdate = now;
   }
@@ -552,22 +561,43 @@ class ClusterSimulation {
         const ref = this.reference(j);
         const multiplier = ref > 0 && shared > 0 ? shared / ref : 1;
         j.slowed = jobs.length > 1 && shared > this.solveAlone(j) * (1 + 1e-9);
-        this.setMultiplier(j, multiplier);
+        j.multiplier = multiplier;
       }
     }
     this.componentCache = cache;
+    this.applyPower();
   }
 
-  private setMultiplier(job: JobState, multiplier: number): void {
-    const c = job.p.commShare;
-    const step = job.p.stepSecondsAlone * (1 - c + c * multiplier);
-    job.multiplier = multiplier;
-    job.watts = slowedGpuWatts(this.cluster, job.p.gpuWatts, job.p.stepSecondsAlone, step);
-    if (step === job.stepSeconds && job.completion >= 0) return;
-    job.stepSeconds = step;
-    if (job.completion >= 0) this.sim.queue.cancel(job.completion);
-    const at = this.sim.now + Math.max(0, job.p.steps - job.progress) * step;
-    job.completion = this.sim.at(at, () => this.complete(job));
+  /**
+   * Step time and power of every running job from its contention multiplier and the
+   * facility power controller's GPU limit (power.ts); completions move with them.
+   */
+  private applyPower(): void {
+    const control = controlFacility(
+      this.cluster,
+      this.running.map((j) => ({
+        gpus: j.p.spec.gpus,
+        stepSecondsAlone: j.p.stepSecondsAlone,
+        aloneWatts: j.p.gpuWatts,
+        clockShare: j.p.clockShare,
+        phaseWatts: j.p.phaseWatts,
+        commShare: j.p.commShare,
+        multiplier: j.multiplier,
+      })),
+      this.alloc.busyGpus,
+      this.cap,
+    );
+    this.throttling = control.limitWatts !== null;
+    this.running.forEach((job, i) => {
+      const u = control.jobs[i] as JobUnderLimit;
+      job.clock = u.clock;
+      job.watts = u.gpuWatts;
+      if (u.stepSeconds === job.stepSeconds && job.completion >= 0) return;
+      job.stepSeconds = u.stepSeconds;
+      if (job.completion >= 0) this.sim.queue.cancel(job.completion);
+      const at = this.sim.now + Math.max(0, job.p.steps - job.progress) * u.stepSeconds;
+      job.completion = this.sim.at(at, () => this.complete(job));
+    });
   }
 
   // ---- series ----
@@ -582,6 +612,7 @@ class ClusterSimulation {
     this.lastBusy = busy;
     this.lastWatts = watts;
     this.lastQueued = this.queue.length > 0;
+    this.lastThrottling = this.throttling;
     this.peakWatts = Math.max(this.peakWatts, watts);
     push(this.utilisation, now, busy);
     push(this.power, now, watts);
@@ -597,6 +628,7 @@ class ClusterSimulation {
       }
       this.energy += this.lastWatts * dt;
       if (this.cap !== undefined && this.lastWatts > this.cap * (1 + 1e-12)) this.overCap += dt;
+      if (this.lastThrottling) this.throttledTime += dt;
       this.lastRecord = t;
     }
   }
@@ -644,6 +676,7 @@ class ClusterSimulation {
       firstGpu: j.placement === null ? null : (j.placement[0] as number),
       segments: j.segments,
       gpuWatts: p.gpuWatts,
+      throttledShare: j.runSeconds > 0 ? j.throttledSeconds / j.runSeconds : 0,
     };
     if (j.reason !== undefined) out.reason = j.reason;
     return out;
@@ -679,6 +712,7 @@ class ClusterSimulation {
       queuedSeconds: this.queuedSeconds,
       facilityPowerWatts: { mean: end > 0 ? this.energy / end : this.lastWatts, peak: this.peakWatts },
       secondsOverCap: this.overCap,
+      secondsThrottled: this.throttledTime,
       energyJoules: this.energy,
     };
     if (this.cap !== undefined) summary.facilityCapWatts = this.cap;

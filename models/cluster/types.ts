@@ -161,6 +161,8 @@ export interface ClusterJobResult {
   segments: JobSegment[];
   /** GPU power while running alone, watts. */
   gpuWatts: number;
+  /** Share of the running time during which the facility power controller held its clocks down. */
+  throttledShare: number;
 }
 
 export interface SeriesPoint {
@@ -196,8 +198,10 @@ export interface ClusterRunSummary {
   queuedSeconds: number;
   facilityPowerWatts: { mean: number; peak: number };
   facilityCapWatts?: number;
-  /** Seconds during which facility power was above the cap. */
+  /** Seconds during which facility power was above the cap (only when even the lowest clocks cannot meet it). */
   secondsOverCap: number;
+  /** Seconds during which the facility power controller held GPU clocks down to meet the cap. */
+  secondsThrottled: number;
   energyJoules: number;
 }
 
@@ -248,6 +252,9 @@ export interface PreparedJob {
   stepSecondsAlone: number;
   commShare: number;
   gpuWatts: number;
+  /** Share of the step alone whose speed follows the SM clock (compute-bound time), and its GPU watts. */
+  clockShare: number;
+  phaseWatts: number;
   /** Modelled jobs: the step simulation's result. */
   run?: RunResult;
 }

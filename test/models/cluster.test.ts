@@ -4,7 +4,7 @@
  * by hand in the comments.
  */
 import { describe, expect, it } from "vitest";
-import { clusterConfigFromObject } from "../../experiments/cluster-load.ts";
+import { clusterConfigFromObject, loadClusterFile } from "../../experiments/cluster-load.ts";
 import { CATALOG } from "../../models/hardware/catalog.ts";
 import type { Accelerator } from "../../models/hardware/types.ts";
 import { Allocation, placementGeometry } from "../../models/cluster/placement.ts";
@@ -126,18 +126,34 @@ describe("facility power and power-aware admission", () => {
   const h100 = CATALOG["H100-SXM"] as Accelerator;
   const P = (k: number): number => 1.2 * (8 * k * 0.8 * h100.tdpWatts + (32 - 8 * k) * h100.idleWatts + 4 * NODE_OVERHEAD_OF_GPU_TDP * 8 * h100.tdpWatts);
   const cluster = { gpu: "H100-SXM", nodes: 4, power: { pue: 1.2, facilityCap: "26 kW" } };
-  const jobs = ["a", "b", "c"].map((name) => ({ name, gpus: 8, stepSeconds: 1, steps: 1000 }));
+  // No communication share: the whole step follows the clock (the hand derivation below).
+  const jobs = ["a", "b", "c"].map((name) => ({ name, gpus: 8, stepSeconds: 1, steps: 1000, commFraction: 0 }));
 
   it("the hand-computed powers bracket the cap", () => {
     expect(P(2)).toBeCloseTo(24480, 6);
     expect(P(3)).toBeCloseTo(29040, 6);
   });
 
-  it("FIFO starts all three and runs 1,000 s over the cap; power-aware admission holds the third back", () => {
+  it("FIFO starts all three and the facility controller throttles them to the cap; power-aware admission holds the third back", () => {
     const fifo = simulateCluster(config({ cluster, scheduler: { policy: "fifo" }, jobs }));
-    expect(fifo.summary.facilityPowerWatts.peak).toBeCloseTo(P(3), 6);
-    expect(fifo.summary.secondsOverCap).toBeCloseTo(1000, 6);
     expect(job(fifo, "c").startSeconds).toBe(0);
+    // Over the cap, one GPU limit L for all 24 busy GPUs brings the facility to 26 kW:
+    //   1.2 × (24 L + 8 × 85 + 4 × 2,520) = 26,000  →  L = 454.44 W.
+    // Unmodelled jobs run at their 560 W throughout, so their clock is where they draw L:
+    //   85 + (560 − 85) c^2.5 = L  →  c = (369.44 / 475)^(1/2.5) = 0.90436,
+    // and each 1 s step takes 1 / c = 1.1058 s: all three end at 1,105.75 s.
+    const L = (26000 / 1.2 - 8 * h100.idleWatts - 4 * NODE_OVERHEAD_OF_GPU_TDP * 8 * h100.tdpWatts) / 24;
+    const clock = ((L - h100.idleWatts) / (0.8 * h100.tdpWatts - h100.idleWatts)) ** (1 / 2.5);
+    expect(L).toBeCloseTo(454.44, 2);
+    expect(clock).toBeCloseTo(0.90436, 5);
+    for (const name of ["a", "b", "c"]) {
+      expect(job(fifo, name).endSeconds).toBeCloseTo(1000 / clock, 4);
+      expect(job(fifo, name).throttledShare).toBeCloseTo(1, 9);
+    }
+    expect(fifo.summary.facilityPowerWatts.peak).toBeCloseTo(26000, 2);
+    expect(fifo.summary.facilityPowerWatts.peak).toBeLessThanOrEqual(26000);
+    expect(fifo.summary.secondsOverCap).toBe(0);
+    expect(fifo.summary.secondsThrottled).toBeCloseTo(1000 / clock, 4);
 
     const aware = simulateCluster(config({ cluster, scheduler: { policy: "fifo", powerAware: true }, jobs }));
     expect(aware.summary.facilityPowerWatts.peak).toBeCloseTo(P(2), 6);
@@ -150,6 +166,37 @@ describe("facility power and power-aware admission", () => {
     expect(aware.summary.utilisationWhileQueued).toBeCloseTo(0.5, 9);
     // Energy: P(2) for the first 1,000 s, then P(1) until c ends at 2,000 s.
     expect(aware.summary.energyJoules).toBeCloseTo(1000 * P(2) + 1000 * P(1), 3);
+  });
+
+  it("with communication in the step, throttling slows only the rest: power at the cap, steps between alone and 1/clock", () => {
+    const withComm = jobs.map((j) => ({ ...j, commFraction: 0.3 }));
+    const run = simulateCluster(config({ cluster, scheduler: { policy: "fifo" }, jobs: withComm }));
+    const free = simulateCluster(config({ cluster: { ...cluster, power: { pue: 1.2 } }, scheduler: { policy: "fifo" }, jobs: withComm }));
+    // Unthrottled, the mean draw is the same 560 W, so the facility sits at P(3).
+    expect(free.summary.facilityPowerWatts.peak).toBeCloseTo(P(3), 6);
+    expect(run.summary.facilityPowerWatts.peak).toBeLessThanOrEqual(26000);
+    expect(run.summary.facilityPowerWatts.peak).toBeCloseTo(26000, 2);
+    const end = job(run, "a").endSeconds as number;
+    expect(end).toBeGreaterThan(1000);
+    // The compute phase draws more than the mean (the communication phase less), so it is
+    // clocked lower than in the no-communication case but for 70 % of the step only.
+    expect(end).toBeLessThan(1000 / 0.85);
+    expect(run.summary.secondsThrottled).toBeCloseTo(end, 6);
+  });
+
+  it("bundled power-aware-admission: the controller holds the cap at every instant; admission never needs it", () => {
+    const exp = runClusterExperiment(loadClusterFile(new URL("../../experiments/clusters/power-aware-admission.yaml", import.meta.url).pathname));
+    const [throttled, aware] = exp.runs as [ClusterRunResult, ClusterRunResult];
+    const cap = throttled.summary.facilityCapWatts as number;
+    for (const run of [throttled, aware]) {
+      for (const p of run.power) expect(p.value).toBeLessThanOrEqual(cap * (1 + 1e-9));
+      expect(run.summary.secondsOverCap).toBe(0);
+    }
+    expect(throttled.summary.secondsThrottled).toBeGreaterThan(3600);
+    expect(aware.summary.secondsThrottled).toBe(0);
+    // Throttled jobs ran slower than alone, admitted ones at full speed.
+    expect(throttled.jobs.some((j) => j.throttledShare > 0.5)).toBe(true);
+    for (const j of aware.jobs) expect(j.throttledShare).toBe(0);
   });
 
   it("a job that alone would exceed the cap is rejected, not left blocking the queue", () => {

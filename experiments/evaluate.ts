@@ -13,6 +13,11 @@ export interface PointTask extends SweepPoint {
   /** The raw scenario of this point, overrides applied, not yet validated. */
   scenario: Record<string, unknown>;
   loadOptions: LoadOptions;
+  /**
+   * Keep the facility power series (`result.power.series`) in the result: only for
+   * experiments that draw the power chart; elsewhere it would be ~95 % of every line.
+   */
+  keepPowerSeries?: boolean;
 }
 
 function errorText(e: unknown): string {
@@ -36,6 +41,7 @@ export function evaluatePoint(task: PointTask): SweepPointResult {
     const oom = outOfMemory(scenario);
     if (oom !== null) return { ...head, status: "invalid", error: `memory: ${oom}` };
     const { result } = runScenario(scenario);
+    if (task.keepPowerSeries !== true) result.power = { ...result.power, series: [] };
     return { ...head, status: "ok", result };
   } catch (e) {
     return { ...head, status: "failed", error: `simulation failed: ${errorText(e)}` };

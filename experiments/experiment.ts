@@ -405,8 +405,8 @@ export function experimentFromObject(input: unknown, opts: ExperimentOptions): E
       problems.invalid("points", list, `${showValue(list)} is not allowed; expected a non-empty list of points, each mapping dotted paths to values, e.g. [{parallelism.tp: 4, parallelism.pp: 2}]`);
     } else {
       list.forEach((p: unknown, i) => {
-        if (!isPlainObject(p) || Object.keys(p).length === 0) {
-          problems.invalid(`points[${i}]`, p, `${showValue(p)} is not allowed; expected an object mapping dotted paths to values, e.g. {parallelism.tp: 4}`);
+        if (!isPlainObject(p)) {
+          problems.invalid(`points[${i}]`, p, `${showValue(p)} is not allowed; expected an object mapping dotted paths to values, e.g. {parallelism.tp: 4} ({} is the base scenario as it is)`);
           return;
         }
         const point: Raw = {};

@@ -458,7 +458,8 @@ export async function runSweep(exp: Experiment, options: SweepOptions): Promise<
   rmSync(csvPath, { force: true });
 
   const todo = slice.filter((p) => !done.has(p.index));
-  const makeTask = (p: SweepPoint): PointTask => ({ ...p, experiment: exp.name, scenario: pointScenario(exp, p), loadOptions: exp.loadOptions });
+  const keepPowerSeries = exp.reports.includes("power");
+  const makeTask = (p: SweepPoint): PointTask => ({ ...p, experiment: exp.name, scenario: pointScenario(exp, p), loadOptions: exp.loadOptions, keepPowerSeries });
   const threads = Math.max(1, Math.min(workers, todo.length));
   const fresh: SweepPointResult[] = [];
   const lines = new Map<number, string>();

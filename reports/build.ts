@@ -23,6 +23,7 @@ import { duration, formatParamValue, gib, okPoints, percent, shortParam, sig, sw
 import { goodputChart, type GoodputPoint } from "./charts/goodput.ts";
 import { memoryChart, memoryChartForSweep } from "./charts/memory.ts";
 import { powerChart, type PowerSeries } from "./charts/power.ts";
+import { hasPowerSeries, powerSweepChart } from "./charts/power-sweep.ts";
 import { rooflineChart } from "./charts/roofline.ts";
 import { scalingChart } from "./charts/scaling.ts";
 import { timelineChart } from "./charts/timeline.ts";
@@ -34,7 +35,7 @@ import { writeChart } from "./render.ts";
 export const REPORT_HTML = "report.html";
 
 /** Charts a sweep report can draw (an experiment's `reports:` names these). */
-export const SWEEP_REPORTS = ["bottleneck-shift", "scaling", "memory", "roofline"] as const;
+export const SWEEP_REPORTS = ["bottleneck-shift", "scaling", "memory", "roofline", "power"] as const;
 /** Charts only a single run (with recording, power or reliability results) can draw. */
 export const RUN_REPORTS = ["breakdown", "timeline", "power", "memory", "roofline", "goodput"] as const;
 
@@ -235,8 +236,9 @@ export async function buildSweepReport(outDir: string, input: SweepReportInput):
     scaling: gpuCounts.size >= 2 ? null : "the points do not differ in GPU count",
     memory: ok.length > 0 ? null : "no successful points",
     roofline: ok.length > 0 ? null : "no successful points",
+    power: hasPowerSeries(ok) ? null : "the points carry no power series (a sweep keeps them only when its experiment lists power in reports)",
   };
-  const wanted = input.reports !== undefined && input.reports.length > 0 ? [...input.reports] : SWEEP_REPORTS.filter((n) => n !== "roofline" && applicable[n] === null);
+  const wanted = input.reports !== undefined && input.reports.length > 0 ? [...input.reports] : SWEEP_REPORTS.filter((n) => n !== "roofline" && n !== "power" && applicable[n] === null);
   const charts: PlannedChart[] = [];
   for (const name of wanted) {
     if (!(SWEEP_REPORTS as readonly string[]).includes(name)) {
@@ -263,6 +265,9 @@ export async function buildSweepReport(outDir: string, input: SweepReportInput):
         break;
       case "memory":
         charts.push({ name, title: "Memory per GPU", caption: "What one GPU holds at its peak at each point, against its HBM capacity.", spec: memoryChartForSweep(ok) });
+        break;
+      case "power":
+        charts.push({ name, title: "Facility power", caption: "Facility power through one step at each point, with each point's largest drop within 100 ms.", spec: powerSweepChart(ok) });
         break;
       case "roofline": {
         const first = ok[0] as (typeof ok)[number];

@@ -2,6 +2,7 @@
  * The bundled experiments tell a story in their header comments; these tests hold the
  * simulator to it, point by point, so a model change that breaks the story is caught.
  */
+import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
@@ -29,7 +30,33 @@ const get = (m: Map<string, RunResult>, key: string): RunResult => {
   return r;
 };
 
+const BUNDLED = ["experiments/default.yaml", ...readdirSync(join(ROOT, "experiments/sweeps")).filter((f) => f.endsWith(".yaml")).map((f) => `experiments/sweeps/${f}`)];
+
+describe("every bundled experiment", () => {
+  it.each(BUNDLED)("%s loads, and its first point runs", (file) => {
+    const exp = loadExperiment(join(ROOT, file));
+    const first = expandPoints(exp)[0]!;
+    const r = evaluatePoint({ ...first, experiment: exp.name, scenario: pointScenario(exp, first), loadOptions: exp.loadOptions });
+    expect(r.status, r.error).toBe("ok");
+  }, 60_000);
+});
+
 describe("bundled sweeps", () => {
+  it("power-swing-mitigation: a power floor and storage each shrink the largest 100 ms drop of the baseline", () => {
+    const exp = loadExperiment(join(ROOT, "experiments/sweeps/power-swing-mitigation.yaml"));
+    const drops = expandPoints(exp).map((p) => {
+      const r = evaluatePoint({ ...p, experiment: exp.name, scenario: pointScenario(exp, p), loadOptions: exp.loadOptions, keepPowerSeries: true });
+      const power = (r.result as RunResult).power;
+      expect(power.series.length).toBeGreaterThan(100);
+      const swings = power.storage?.swings ?? power.swings;
+      return swings.find((s) => s.windowSeconds === 0.1)!.dropWatts;
+    });
+    const [baseline, floor50, floor80, storage] = drops as [number, number, number, number];
+    expect(floor50).toBeLessThan(baseline);
+    expect(floor80).toBeLessThan(floor50);
+    expect(storage).toBeLessThan(0.5 * baseline);
+  }, 60_000);
+
   it("accelerator-generations: each generation is faster; on B200 compute shrinks more than the fabric", () => {
     const m = results("experiments/sweeps/accelerator-generations.yaml");
     const a100 = get(m, "A100-80GB | 200 Gb/s | 400 W");

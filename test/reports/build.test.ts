@@ -99,11 +99,11 @@ describe("report folders", () => {
 
   it("draws only the experiment's reports, and notes the ones it cannot draw", async () => {
     const out = join(tmp(), "r");
-    const files = await buildSweepReport(out, { experiment: "hbm", results: sweep, reports: ["bottleneck-shift", "scaling", "power"] });
+    const files = await buildSweepReport(out, { experiment: "hbm", results: sweep, reports: ["bottleneck-shift", "scaling", "timeline"] });
     expect(names(files)).toEqual(["bottleneck-shift.png", "bottleneck-shift.svg", "bottleneck-shift.vl.json", "report.html"]);
     const html = readFileSync(join(out, "report.html"), "utf8");
     expect(html).toContain("No scaling chart: the points do not differ in GPU count");
-    expect(html).toContain("Report &quot;power&quot; is not one a sweep can draw");
+    expect(html).toContain("Report &quot;timeline&quot; is not one a sweep can draw");
   });
 
   it("a validation report", async () => {

@@ -5,6 +5,7 @@
 import { fluidUpdate, queueThroughput } from "./engine.ts";
 import { formatTable, setRepeats, type BenchResult } from "./harness.ts";
 import { stepBench } from "./step.ts";
+import { formatPeakMemory, STEP_FULL_CASES, stepFullBench } from "./step-full.ts";
 import { ring1024 } from "./network.ts";
 import { llama54Days } from "./reliability.ts";
 import { sweepBench, type SweepBenchResult } from "./sweep.ts";
@@ -30,6 +31,7 @@ log(ring1024());
 log(stepBench("step: GPT-3 175B, 1,024 H100 (folded)", "experiments/scenarios/gpt3-175b-1024.yaml"));
 log(stepBench("step: Llama 3 405B, 16,384 H100 (folded)", "experiments/scenarios/llama3-405b-16k.yaml"));
 log(stepBench("step: GPT 1T, 3,072 A100 (Narayanan, folded)", "experiments/published/narayanan2021/gpt-1t.yaml"));
+for (const [label, file, full] of STEP_FULL_CASES) log(stepFullBench(label, file, full));
 log(llama54Days());
 
 // Sweep parallelism: one vs two worker threads on the same 200 points (skipped by --quick).
@@ -50,6 +52,7 @@ if (json) {
   process.stdout.write(JSON.stringify({ node: process.version, results, ratios, sweep }, null, 2) + "\n");
 } else {
   process.stdout.write(formatTable(results) + "\n\n");
+  process.stdout.write(formatPeakMemory(results) + "\n\n");
   process.stdout.write(`update cost, 1e5 vs 1e3 activities in small components, random order: ${ratios.fluidSmallComponentCost1e5Over1e3.toFixed(2)}x\n`);
   process.stdout.write(`update cost, 1e5 vs 1e3 activities in small components, lock-step:    ${ratios.fluidLockstepCost1e5Over1e3.toFixed(2)}x\n`);
   if (sweep !== undefined) {

@@ -48,6 +48,8 @@ export interface RunResult {
 
 export interface RunOptions {
   record?: boolean;
+  /** Simulate every GPU instead of one per pipeline stage (slower; stragglers exact). */
+  full?: boolean;
 }
 
 export function runScenario(s: Scenario, options: RunOptions = {}): { result: RunResult; step: StepSimulation } {
@@ -91,7 +93,7 @@ export function runScenario(s: Scenario, options: RunOptions = {}): { result: Ru
       if (hit === undefined) {
         const { facilityCapSchedule: _schedule, facilitySupply: _supply, ...fixed } = s.cluster.power;
         const capped: Scenario = { ...s, cluster: { ...s.cluster, power: { ...fixed, ...(Number.isFinite(cap) ? { facilityCap: cap } : {}) } } };
-        const st = simulateStep(capped);
+        const st = simulateStep(capped, { full: options.full ?? false });
         hit = { stepSeconds: st.stepSeconds, trainingWatts: st.power.facilityMeanWatts };
         cache.set(cap, hit);
       }

@@ -15,14 +15,12 @@
 import { Simulation } from "../../sim/simulation.ts";
 import type { Resource } from "../../sim/fluid.ts";
 import { peakFlops } from "../compute/kernel.ts";
-import { collectiveLoad, linkWork, type GroupLayout } from "../collectives/alpha-beta.ts";
-import { rankLayout } from "../parallel/layout.ts";
-import { groupSlowdowns, type GroupSlowdowns } from "../network/group-slowdown.ts";
+import { collectiveLoad, linkWork } from "../collectives/alpha-beta.ts";
+import type { GroupSlowdowns } from "../network/group-slowdown.ts";
 import { StepPower, type StepPowerReport } from "../power/step-power.ts";
 import { GPU_SPEED_SIGMA, slowestOf } from "../hardware/variability.ts";
-import { microBatchesPerStep } from "../parallel/plan.ts";
 import { pipelineSchedule, type Pass } from "../parallel/schedule.ts";
-import { layersPerVirtualStage, rankOfVirtualStage } from "../parallel/stages.ts";
+import { rankOfVirtualStage } from "../parallel/stages.ts";
 import type { Scenario } from "../scenario.ts";
 import {
   embeddingKernels,
@@ -32,10 +30,12 @@ import {
   layerForwardKernels,
   layerRecomputeKernels,
 } from "../workload/layer-kernels.ts";
-import { elementBytes, gradElementBytes, layerShape, memoryByStage, type MemoryBreakdown } from "../workload/memory.ts";
-import { embeddingParams, headParams, layerParams } from "../workload/params.ts";
+import type { MemoryBreakdown } from "../workload/memory.ts";
+import { embeddingParams, headParams } from "../workload/params.ts";
+import { stepSetup } from "./setup.ts";
 import { CATEGORIES, CATEGORY_INDEX, categoryOfResourceKind, emptyBreakdown, type Breakdown, type Category } from "./categories.ts";
-import { collectiveItems, kernelListItems, kernelItems, type Item, type PlanContext, type ResourceRole } from "./pass-plan.ts";
+import { collectiveItems, kernelListItems, kernelItems, type Item, type ResourceRole } from "./pass-plan.ts";
+import { simulateStepFull } from "./simulate-full.ts";
 
 export interface StageResult {
   stage: number;
@@ -66,6 +66,8 @@ export interface SimulateOptions {
   slowdown?: GroupSlowdowns;
   /** Let power caps act on clocks (default true); false keeps every clock at 1 and only meters power. */
   powerControl?: boolean;
+  /** Simulate every GPU instead of one per pipeline stage (simulate-full.ts): slower, exact stragglers. */
+  full?: boolean;
 }
 
 const ROLES: ResourceRole[] = ["sm", "hbm", "nvTx", "nvRx", "nicTx", "nicRx"];
@@ -86,25 +88,9 @@ interface PassPlan {
 }
 
 export function simulateStep(s: Scenario, options: SimulateOptions = {}): StepSimulation {
-  const p = s.parallelism;
-  const gpu = s.cluster.gpu;
-  const precision = s.workload.precision;
-  const layout = rankLayout(p, s.cluster);
-  const slowdown = options.slowdown ?? groupSlowdowns(s);
-  const ctx: PlanContext = { gpu, precision, layout, slowdown };
-  const shape = layerShape(s);
-  const model = s.workload.model;
-  const micro = microBatchesPerStep(s);
-  const V = p.pp * p.virtualStages;
-  const split = layersPerVirtualStage(model.layers, p);
-  if (typeof split === "string") throw new Error(split);
-  const gradBytes = gradElementBytes(p.gradReduceDtype);
-  const weightBytes = elementBytes(precision);
-  const lp = layerParams(model);
-  const layerParamsPerRank = (lp.attention + (lp.mlpPerExpert * model.experts) / p.ep) / p.tp + lp.router + lp.norms;
-  const dpShard = p.dp * p.cp;
-  const dpGroup: GroupLayout = layout.dpShard;
-  const memory = memoryByStage(s);
+  if (options.full === true) return simulateStepFull(s, options);
+  const { p, gpu, precision, slowdown, ctx, shape, model, micro, V, split, gradBytes, weightBytes, layerParamsPerRank, dpShard, dpGroup, memory } = stepSetup(s, options.slowdown);
+  const layout = ctx.layout;
 
   const sim = new Simulation({ seed: s.seed, record: options.record ?? false });
   const fluid = sim.fluid;

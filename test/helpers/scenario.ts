@@ -59,3 +59,33 @@ export function scenario(parts: ScenarioParts): Scenario {
     run: { steps: 1 },
   };
 }
+
+/** An accelerator where only the SMs cost time: links, HBM and kernel launches are (practically) free. */
+export const IDEAL_ACCELERATOR: Accelerator = {
+  ...(CATALOG["A100-80GB"] as Accelerator),
+  name: "ideal",
+  peakFlops: { bf16: 1e15 },
+  hbmBandwidth: 1e21,
+  scaleUpBandwidth: 1e21,
+  nicBandwidth: 1e21,
+  efficiency: { gemmPeakFraction: 1, hbmPeakFraction: 1, kernelLaunchSeconds: 0, attentionPeakFraction: 1 },
+};
+
+/** A small dense model for hand-computed step tests (vocab 8: the head costs next to nothing). */
+export const TINY_MODEL: ModelSpec = {
+  name: "tiny",
+  layers: 8,
+  hidden: 4096,
+  heads: 32,
+  kvHeads: 32,
+  ffn: 16384,
+  vocab: 8,
+  gatedMlp: false,
+  experts: 1,
+  topK: 1,
+  tiedEmbeddings: false,
+  positionEmbeddings: 0,
+  dropout: false,
+  bias: false,
+  source: "test",
+};

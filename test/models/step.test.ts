@@ -2,43 +2,15 @@ import { describe, expect, it } from "vitest";
 import { kernelCost } from "../../models/compute/kernel.ts";
 import { CATALOG } from "../../models/hardware/catalog.ts";
 import type { Accelerator } from "../../models/hardware/types.ts";
-import type { ModelSpec } from "../../models/scenario.ts";
 import { CATEGORIES } from "../../models/step/categories.ts";
 import { simulateStep } from "../../models/step/simulate.ts";
 import { runScenario } from "../../models/run.ts";
 import { pipelineSchedule } from "../../models/parallel/schedule.ts";
-import { scenario } from "../helpers/scenario.ts";
+import { scenario, IDEAL_ACCELERATOR, TINY_MODEL } from "../helpers/scenario.ts";
 
 const A100 = CATALOG["A100-80GB"] as Accelerator;
-
-/** An accelerator where only the SMs cost time: links, HBM and launches are free. */
-const IDEAL: Accelerator = {
-  ...A100,
-  name: "ideal",
-  peakFlops: { bf16: 1e15 },
-  hbmBandwidth: 1e21,
-  scaleUpBandwidth: 1e21,
-  nicBandwidth: 1e21,
-  efficiency: { gemmPeakFraction: 1, hbmPeakFraction: 1, kernelLaunchSeconds: 0, attentionPeakFraction: 1 },
-};
-
-const TINY: ModelSpec = {
-  name: "tiny",
-  layers: 8,
-  hidden: 4096,
-  heads: 32,
-  kvHeads: 32,
-  ffn: 16384,
-  vocab: 8,
-  gatedMlp: false,
-  experts: 1,
-  topK: 1,
-  tiedEmbeddings: false,
-  positionEmbeddings: 0,
-  dropout: false,
-  bias: false,
-  source: "test",
-};
+const IDEAL = IDEAL_ACCELERATOR;
+const TINY = TINY_MODEL;
 
 describe("pipeline schedules", () => {
   it("1F1B: warm-up forwards, one-forward-one-backward, cool-down backwards", () => {

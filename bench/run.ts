@@ -8,7 +8,7 @@ import { stepBench } from "./step.ts";
 import { formatPeakMemory, STEP_FULL_CASES, stepFullBench } from "./step-full.ts";
 import { ring1024 } from "./network.ts";
 import { llama54Days } from "./reliability.ts";
-import { sweepBench, type SweepBenchResult } from "./sweep.ts";
+import { sweepBench, sweepThousand, type SweepBenchResult } from "./sweep.ts";
 
 const args = new Set(process.argv.slice(2));
 const json = args.has("--json");
@@ -39,6 +39,7 @@ let sweep: SweepBenchResult | undefined;
 if (!quick) {
   sweep = await sweepBench();
   if (!json) process.stderr.write(`  done: ${sweep.name}\n`);
+  log(await sweepThousand());
 }
 
 const find = (n: number, shape: string): BenchResult =>

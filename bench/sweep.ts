@@ -13,7 +13,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { experimentFromObject, pointCount } from "../experiments/experiment.ts";
+import { experimentFromObject, pointCount, type Experiment } from "../experiments/experiment.ts";
+import type { BenchResult } from "./harness.ts";
 import { runSweep } from "../experiments/runner.ts";
 
 export interface SweepBenchResult {
@@ -33,13 +34,11 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)] as number;
 }
 
-/** `repeats` runs of each (median kept); `points` must be a multiple of 10. */
-export async function sweepBench(options: { repeats?: number; points?: number } = {}): Promise<SweepBenchResult> {
-  const repeats = options.repeats ?? 3;
-  const points = options.points ?? 200;
+/** The bench experiment: `points` (a multiple of 10) of HBM bandwidth × NIC bandwidth. */
+function benchExperiment(points: number): Experiment {
   const hbm = Array.from({ length: points / 10 }, (_, i) => `${(1 + (7 * i) / Math.max(1, points / 10 - 1)).toFixed(2)} TB/s`);
   const nic = [100, 200, 300, 400, 500, 600, 700, 800, 900, 1000].map((g) => `${g} Gb/s`);
-  const exp = experimentFromObject(
+  return experimentFromObject(
     {
       name: "bench-sweep",
       base: { base: "scenarios/llama3-8b-64.yaml", name: "llama3-8b-64-pp4", parallelism: { tp: 2, pp: 4, virtualStages: 2 } },
@@ -47,6 +46,12 @@ export async function sweepBench(options: { repeats?: number; points?: number } 
     },
     { baseDir: join(import.meta.dirname, "../experiments"), file: "bench/sweep.ts" },
   );
+}
+
+/** `repeats` runs of each (median kept); `points` must be a multiple of 10. */
+export async function sweepBench(options: { repeats?: number; points?: number } = {}): Promise<SweepBenchResult> {
+  const repeats = options.repeats ?? 3;
+  const exp = benchExperiment(options.points ?? 200);
   const dir = mkdtempSync(join(tmpdir(), "trainsim-bench-sweep-"));
   const once = async (workers: number): Promise<number> => {
     const t0 = performance.now();
@@ -72,6 +77,30 @@ export async function sweepBench(options: { repeats?: number; points?: number } 
       ratio: twoWorkerSeconds / oneWorkerSeconds,
       runs: repeats,
     };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A design-space exploration's size: 1,000 points of the same scenario on 2 worker
+ * threads, as a user runs it (thread start-up and result files included). One
+ * warm-up run, then `repeats` timed ones (median).
+ */
+export async function sweepThousand(options: { repeats?: number } = {}): Promise<BenchResult> {
+  const repeats = options.repeats ?? 1;
+  const exp = benchExperiment(1000);
+  const dir = mkdtempSync(join(tmpdir(), "trainsim-bench-sweep-"));
+  try {
+    const times: number[] = [];
+    for (let i = 0; i <= repeats; i++) {
+      const t0 = performance.now();
+      const s = await runSweep(exp, { outDir: join(dir, `run${i}`), workers: 2, progress: null });
+      if (s.ok !== 1000) throw new Error(`bench sweep: ${s.ok} of 1000 points ok`);
+      if (i > 0) times.push((performance.now() - t0) / 1000);
+    }
+    const seconds = median(times);
+    return { name: "sweep: 1,000 points of Llama 3 8B on 64 H100 (tp 2, pp 4), 2 worker threads", unit: "points", runs: repeats, medianSeconds: seconds, count: 1000, perSecond: 1000 / seconds, microsecondsPer: (seconds / 1000) * 1e6 };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

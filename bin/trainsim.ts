@@ -49,14 +49,15 @@ const program = new Command();
 program
   .name("trainsim")
   .description(
-    "Discrete-event simulator of GPU training clusters and their bottlenecks: compute, HBM, interconnect and power.\n\n" +
-      "Give it a scenario (cluster + model + parallel plan, YAML or JSON) and it simulates one optimizer step\n" +
-      "on an event engine: kernels share each GPU's SMs and HBM, collectives share NVLink and NICs, pipeline\n" +
-      "stages wait on each other. It reports step time, throughput, MFU, memory per GPU, power, and where\n" +
-      "every second goes (compute, hbm, nvlink, network, bubble, ...).\n\n" +
-      "MFU counts model FLOPs as PaLM (Chowdhery et al. 2022) and Llama 3 do: 3 x the forward matrix FLOPs,\n" +
-      "attention over the full s x s scores, divided by the dense peak of the training precision. HFU adds\n" +
-      "the FLOPs of recomputed activations.",
+    // One string per paragraph: commander wraps them to the terminal's width.
+    [
+      "Discrete-event simulator of GPU training clusters and their bottlenecks: compute, HBM, interconnect and power.",
+      "Give it a scenario (cluster + model + parallel plan, YAML or JSON) and it simulates one optimizer step on an event engine: " +
+        "kernels share each GPU's SMs and HBM, collectives share NVLink and NICs, pipeline stages wait on each other. " +
+        "It reports step time, throughput, MFU, memory per GPU, power, and where every second goes (compute, hbm, nvlink, network, bubble, ...).",
+      "MFU counts model FLOPs as PaLM (Chowdhery et al. 2022) and Llama 3 do: 3 x the forward matrix FLOPs, " +
+        "attention over the full s x s scores, divided by the dense peak of the training precision. HFU adds the FLOPs of recomputed activations.",
+    ].join("\n\n"),
   )
   .version(pkg.version)
   .showHelpAfterError("(run trainsim --help for usage)")

@@ -282,14 +282,23 @@ export function headKernels(x: LayerShape, direction: "forward" | "backward"): K
   const logits = gemm("logits", T, vocabPerRank, h, e);
   const lossCollectives: StreamCollective[] = x.tp > 1 ? [{ op: "all-reduce", group: "tp", bytes: 3 * 4 * T, count: 1 }] : [];
   const gatherIn: StreamCollective[] = x.tp > 1 && x.sequenceParallel ? [{ op: "all-gather", group: "tp", bytes: e * T * h, count: 1 }] : [];
+  // Megatron-LM's default loss (no --fp16-lm-cross-entropy, no loss fusion) casts the
+  // logits to fp32 and runs vocab_parallel_cross_entropy as separate passes over them.
+  // Forward, per logit: the cast (read e, write 4), max (read 4), subtract the max in
+  // place (4 + 4), exp in place (4 + 4), sum (read 4), divide in place to keep the
+  // softmax for backward (4 + 4). Backward: scale the saved softmax by the incoming
+  // gradient in place (4 + 4), then the cast's backward (read 4, write e).
+  const cast = e < 4 ? e + 4 : 0;
+  const lossForwardBytes = cast + 4 + 8 + 8 + 4 + 8;
+  const lossBackwardBytes = 8 + (e < 4 ? 4 + e : 0);
   if (direction === "forward") {
     return {
-      kernels: [memory("final.ln", 2 * e * d.normTokens * h, 8 * d.normTokens * h), logits, memory("cross-entropy", (e + 2 * 4) * T * vocabPerRank, 5 * T * vocabPerRank)],
+      kernels: [memory("final.ln", 2 * e * d.normTokens * h, 8 * d.normTokens * h), logits, memory("cross-entropy", lossForwardBytes * T * vocabPerRank, 5 * T * vocabPerRank, 6)],
       collectives: [...gatherIn, ...lossCollectives],
     };
   }
   return {
-    kernels: [memory("cross-entropy.bwd", (4 + e) * T * vocabPerRank, 2 * T * vocabPerRank), ...gemmBackward(logits, e, x.gradBytes), memory("final.ln.bwd", 3 * e * d.normTokens * h, 10 * d.normTokens * h)],
+    kernels: [memory("cross-entropy.bwd", lossBackwardBytes * T * vocabPerRank, 2 * T * vocabPerRank, 2), ...gemmBackward(logits, e, x.gradBytes), memory("final.ln.bwd", 3 * e * d.normTokens * h, 10 * d.normTokens * h)],
     collectives: x.tp > 1 ? [{ op: x.sequenceParallel ? "reduce-scatter" : "all-reduce", group: "tp", bytes: e * T * h, count: 1 }] : [],
   };
 }

@@ -5,6 +5,7 @@ import { layerParams, totalParams } from "../../models/workload/params.ts";
 import { BUILTIN_MODELS } from "../../models/workload/builtins.ts";
 import type { ModelSpec } from "../../models/scenario.ts";
 import { scenario } from "../helpers/scenario.ts";
+import { headKernels, type LayerShape } from "../../models/workload/layer-kernels.ts";
 
 const gpt3 = BUILTIN_MODELS["gpt3-175b"] as ModelSpec;
 
@@ -104,5 +105,33 @@ describe("memory footprint", () => {
   it("layer parameters add up to 12h² for a GPT layer without biases", () => {
     const p = layerParams({ ...gpt3, bias: false });
     expect(p.attention + p.mlpPerExpert).toBe(12 * gpt3.hidden * gpt3.hidden);
+  });
+});
+
+describe("HBM traffic of the loss", () => {
+  const shape = (elementBytes: number): LayerShape => ({
+    model: gpt3,
+    microBatch: 2,
+    seqLength: 2048,
+    tp: 8,
+    cp: 1,
+    ep: 1,
+    sequenceParallel: false,
+    attention: "unfused",
+    elementBytes,
+    gradBytes: 4,
+  });
+  const loss = (x: LayerShape, direction: "forward" | "backward"): number =>
+    headKernels(x, direction).kernels.find((k) => k.name.startsWith("cross-entropy"))!.bytes;
+
+  it("follows Megatron's fp32 vocab-parallel cross-entropy pass by pass", () => {
+    // Per logit on this rank: 2·2048 tokens × 51,200/8 vocabulary entries.
+    const logits = 2 * 2048 * (51200 / 8);
+    // bf16: cast 2+4, max 4, subtract 8, exp 8, sum 4, divide 8 = 38 forward; scale 8, cast back 4+2 = 14 backward.
+    expect(loss(shape(2), "forward")).toBe(38 * logits);
+    expect(loss(shape(2), "backward")).toBe(14 * logits);
+    // An fp32 run has no casts: 32 forward, 8 backward.
+    expect(loss(shape(4), "forward")).toBe(32 * logits);
+    expect(loss(shape(4), "backward")).toBe(8 * logits);
   });
 });

@@ -36,7 +36,7 @@ export function stepFullBench(label: string, file: string, full: boolean): StepF
   let stepSeconds = 0;
   const result = measure(label, () => {
     const t0 = process.hrtime.bigint();
-    const r = simulateStep(s, { full });
+    const r = simulateStep(s, { mode: full ? "full" : "folded" });
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
     stepSeconds = r.stepSeconds;
     return { seconds, count: r.events, unit: "events" };
@@ -62,7 +62,7 @@ const args = process.argv.slice(2);
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === SELF) {
   if (args[0] === "--peak-rss") {
     const s = loadScenario(args[1] as string);
-    simulateStep(s, { full: args[2] === "full" });
+    simulateStep(s, { mode: args[2] === "full" ? "full" : "folded" });
     process.stdout.write(JSON.stringify({ peakRssBytes: process.resourceUsage().maxRSS * 1024 }) + "\n");
   } else {
     if (args.includes("--quick")) setRepeats(1);

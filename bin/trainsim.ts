@@ -72,7 +72,8 @@ program
   .option("--no-report", "do not write result.json and the report (charts and report.html)")
   .option("--trace <file>", "also write a Chrome/Perfetto trace of the step (open it in ui.perfetto.dev)")
   .option("--ignore-memory", "simulate even if the plan does not fit in GPU memory (a warning is printed)")
-  .option("--full", "simulate every rank instead of one per pipeline stage; slower, exact stragglers")
+  .option("--full", "simulate every GPU instead of one per pipeline stage: slower, exact stragglers (chosen by itself when cluster.stragglers names slow GPUs)")
+  .option("--folded", "simulate one GPU per pipeline stage even when ranks differ (each stage then runs at its slowest GPU's pace)")
   .addHelpText(
     "after",
     "\nWrites <out>/result.json and <out>/report.html (with each chart as .vl.json, .svg and .png)\n" +
@@ -81,9 +82,10 @@ program
       "  trainsim run experiments/published/llama3/405b-54d.yaml          # 54 days with failures\n" +
       "  trainsim run experiments/clusters/power-aware-admission.yaml     # a file of jobs: as trainsim cluster\n",
   )
-  .action(async (file: string, opts: { json?: boolean; out?: string; report: boolean; trace?: string; ignoreMemory?: boolean; full?: boolean }) => {
+  .action(async (file: string, opts: { json?: boolean; out?: string; report: boolean; trace?: string; ignoreMemory?: boolean; full?: boolean; folded?: boolean }) => {
     // A file with jobs or a trace is a whole cluster's workload: run it as `trainsim cluster` would.
     if (isClusterFile(file)) return runClusterCommand(file, opts);
+    if (opts.full && opts.folded) throw new InputError("--full and --folded: choose one (or neither: trainsim folds unless the scenario's GPUs differ)");
     const s = loadScenario(file);
     const oom = outOfMemory(s);
     if (oom !== null) {
@@ -91,7 +93,7 @@ program
       process.stderr.write(`warning: ${oom}\n`);
     }
     const record = opts.report || opts.trace !== undefined;
-    const { result, step } = runScenario(s, { record, full: opts.full ?? false });
+    const { result, step } = runScenario(s, { record, mode: opts.full ? "full" : opts.folded ? "folded" : "auto" });
     if (opts.trace !== undefined) {
       writeTrace(opts.trace, {
         spans: step.spans,

@@ -45,6 +45,7 @@ export function formatRun(s: Scenario, r: RunResult): string {
     `plan: tp ${p.tp} · pp ${p.pp}${p.virtualStages > 1 ? ` (${p.virtualStages} chunks per rank)` : ""} · dp ${p.dp} · cp ${p.cp}${m.experts > 1 ? ` · ep ${p.ep}` : ""} · ` +
       `${microBatchesPerStep(s)} micro-batches of ${p.microBatch} per step · ZeRO-${p.zero} · recompute ${p.recompute}${p.tp > 1 ? ` · sequence parallel ${p.sequenceParallel ? "on" : "off"}` : ""}`,
   );
+  lines.push(`simulated        ${r.simulation.mode}: ${r.simulation.reason} · ${group(r.simulation.events)} events`);
   lines.push("");
   const peak = peakFlops(s.cluster.gpu, s.workload.precision);
   lines.push(`step time        ${formatQuantity(r.stepSeconds, "time")}${r.steps > 1 ? `   (${r.steps} steps: ${formatQuantity(r.wallclockSeconds, "time")})` : ""}`);

@@ -10,7 +10,7 @@ import { basename, dirname, extname, isAbsolute, relative, resolve } from "node:
 import { CATALOG } from "../models/hardware/catalog.ts";
 import type { Accelerator, EfficiencyCalibration, Precision } from "../models/hardware/types.ts";
 import { checkPlan } from "../models/parallel/plan.ts";
-import type { AttentionKernel, FailureClass, FailureProcess, ModelSpec, ParallelPlan, RecomputeMode, ReliabilitySpec, Scenario, TopologyKind } from "../models/scenario.ts";
+import type { AttentionKernel, FailureClass, FailureProcess, ModelSpec, ParallelPlan, RecomputeMode, ReliabilitySpec, Scenario, Straggler, TopologyKind } from "../models/scenario.ts";
 import { FAILURE_CLASSES, LLAMA3_FAILURE_RATES } from "../models/reliability/failure-rates.ts";
 import { BUILTIN_MODELS } from "../models/workload/builtins.ts";
 import { modelFromHfConfig } from "../models/workload/hf-config.ts";
@@ -192,6 +192,23 @@ function capScheduleFrom(power: Raw, problems: Problems): { facilityCapSchedule?
     if (typeof watts === "number") steps.push({ at, watts });
   }
   return { facilityCapSchedule: steps.sort((a, b) => a.at - b.at) };
+}
+
+/** cluster.stragglers: keys are the job's global ranks, values speeds (already checked to lie in (0, 1]). */
+function stragglersFrom(cluster: Raw, jobGpus: number | undefined, problems: Problems): { stragglers?: Straggler[] } {
+  const raw = cluster["stragglers"];
+  if (!isPlainObject(raw)) return {};
+  const out: Straggler[] = [];
+  const range = jobGpus === undefined ? "a GPU rank (an integer >= 0)" : `a GPU rank of the job: an integer from 0 to ${jobGpus - 1} (tp·pp·dp·cp = ${jobGpus} GPUs)`;
+  for (const [key, speed] of Object.entries(raw)) {
+    const gpu = /^\d+$/.test(key.trim()) ? Number(key) : NaN;
+    if (!Number.isSafeInteger(gpu) || (jobGpus !== undefined && gpu >= jobGpus)) {
+      problems.invalid(`cluster.stragglers.${key}`, key, `the key ${JSON.stringify(key)} is not allowed; expected ${range}`);
+      continue;
+    }
+    if (typeof speed === "number") out.push({ gpu, speed });
+  }
+  return { stragglers: out.sort((a, b) => a.gpu - b.gpu) };
 }
 
 function supplyFrom(power: Raw): { facilitySupply?: { gridWatts: number; variableWatts: number; meanPeriodSeconds: number } } {
@@ -584,6 +601,7 @@ function build(input: unknown, opts: LoadOptions, problems: Problems, chain: rea
       nodes,
       gpusPerNode,
       gpuVariability: numberAt(clusterIn, "gpuVariability", 0.012),
+      ...stragglersFrom(clusterIn, dpGuessed ? undefined : tp * pp * dp * cp, problems),
       network: {
         topology: stringAt<TopologyKind>(networkIn, "topology", "rail-optimized"),
         nicBandwidth: optionalNumber(networkIn, "nicBandwidth") ?? gpu.nicBandwidth,

@@ -188,6 +188,12 @@ const cluster = obj(
     preset: oneOf(PRESET_NAMES, "A known system to start from (GPU, node size, network); the file's own keys override it. See trainsim catalog presets.", { noun: "a cluster preset" }),
     gpusPerNode: int("GPUs per node.", 1, { default: 8 }),
     gpuVariability: qty("ratio", "Standard deviation of sustained speed across identical GPUs (Sinha et al., SC'22: ~1.2 %); each pipeline stage computes at its slowest GPU's pace. 0 = identical GPUs.", { minimum: 0, maximum: 0.5, default: 0.012 }),
+    stragglers: {
+      kind: "record",
+      description:
+        "GPUs that run slower than their peers (thermal throttling, a degraded part): the GPU's global rank in the job (tensor fastest, then context, data, pipeline) mapped to its speed relative to a healthy GPU, e.g. {17: 0.7} or {17: 70 %}. Ranks then differ, so `run` simulates every GPU (as with --full). Optional.",
+      values: qty("ratio", "Sustained speed of this GPU relative to a healthy one.", { exclusiveMinimum: 0, maximum: 1 }),
+    },
     network: obj("The scale-out fabric.", {
       topology: oneOf(TOPOLOGIES, "Fabric topology.", { default: "rail-optimized" }),
       nicBandwidth: qty("bandwidth", "Scale-out bandwidth per GPU per direction.", { exclusiveMinimum: 0, derivedDefault: "the GPU's nicBandwidth" }),

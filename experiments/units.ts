@@ -105,7 +105,8 @@ export const DIMENSIONS: Readonly<Record<Dimension, DimensionInfo>> = {
     display: ["J", "kJ", "MJ", "GJ", "TJ"],
   },
   count: { noun: "a count", base: "", examples: ["8", "1024"], units: {}, display: [] },
-  ratio: { noun: "a number", base: "", examples: ["1", "1.2"], units: {}, display: [] },
+  // A ratio is a plain number; as a string it must say "%" (a GPU at "70 %" of its peers' speed).
+  ratio: { noun: "a number", base: "", examples: ["1", "1.2"], units: { "%": u(-2) }, display: [] },
 };
 
 const NUMBER_RE = "(?:\\d+(?:\\.\\d*)?|\\.\\d+)(?:[eE][+-]?\\d+)?";
@@ -131,7 +132,10 @@ export function unitsOf(dimension: Dimension): string[] {
 /** What a value of this dimension may look like, for messages and schema descriptions. */
 export function allowedText(dimension: Dimension): string {
   const d = DIMENSIONS[dimension];
-  if (d.display.length === 0) return `use a plain number, e.g. ${d.examples.join(", ")}`;
+  if (d.display.length === 0) {
+    const percent = d.units["%"] !== undefined ? ', or a percentage like "70 %"' : "";
+    return `use a plain number, e.g. ${d.examples.join(", ")}${percent}`;
+  }
   const examples = d.examples.map((e) => JSON.stringify(e)).join(", ");
   return `use a number in ${d.base} or a string like ${examples} (units: ${unitsOf(dimension).join(" ")})`;
 }
@@ -175,10 +179,11 @@ export function parseQuantity(value: unknown, dimension: Dimension): number | { 
     return value;
   }
   if (typeof value !== "string") return notA();
-  if (dimension === "count" || dimension === "ratio") return notA(" (write it without quotes)");
+  if (dimension === "count") return notA(" (write it without quotes)");
   const match = QUANTITY_RE.exec(value);
   if (match === null) return notA();
   const [, sign, numberText = "", unitText] = match;
+  if (dimension === "ratio" && unitText === undefined) return notA(" (write it without quotes)");
   let unit: Unit = u(0);
   if (unitText !== undefined) {
     const found = info.units[unitText];

@@ -12,6 +12,7 @@ import { simulateLongRun, type LongRunResult } from "./reliability/long-run.ts";
 import { NODE_OVERHEAD_OF_GPU_TDP } from "./power/step-power.ts";
 import { CATEGORIES } from "./step/categories.ts";
 import { simulateStep, type StepSimulation } from "./step/simulate.ts";
+import type { StepMode, StepModeRequest } from "./step/symmetry.ts";
 import { hardwareFlopsPerStep, modelFlopsPerStep } from "./workload/flops.ts";
 import { peakMemory, type MemoryBreakdown } from "./workload/memory.ts";
 
@@ -35,7 +36,8 @@ export interface RunResult {
   power: PowerSummary;
   steps: number;
   wallclockSeconds: number;
-  simulation: { events: number; activities: number };
+  /** Engine work, and whether one GPU per stage stood for its peers (folded) or every GPU ran (full), with why. */
+  simulation: { events: number; activities: number; mode: StepMode; reason: string };
   /** Kernels of one layer on one GPU, for roofline charts. */
   roofline: RooflineData;
   /** Share of one step's time per category (equal to `breakdown` unless this is a long run). */
@@ -48,8 +50,8 @@ export interface RunResult {
 
 export interface RunOptions {
   record?: boolean;
-  /** Simulate every GPU instead of one per pipeline stage (slower; stragglers exact). */
-  full?: boolean;
+  /** Folded, full, or auto (default: folded unless the scenario's ranks differ). */
+  mode?: StepModeRequest;
 }
 
 export function runScenario(s: Scenario, options: RunOptions = {}): { result: RunResult; step: StepSimulation } {
@@ -79,7 +81,7 @@ export function runScenario(s: Scenario, options: RunOptions = {}): { result: Ru
     power,
     steps: s.run.steps,
     wallclockSeconds: s.run.steps * step.stepSeconds,
-    simulation: { events: step.events, activities: step.activities },
+    simulation: { events: step.events, activities: step.activities, mode: step.mode, reason: step.modeReason },
     roofline: rooflineData(s),
     stepBreakdown: step.breakdown,
   };
@@ -93,7 +95,7 @@ export function runScenario(s: Scenario, options: RunOptions = {}): { result: Ru
       if (hit === undefined) {
         const { facilityCapSchedule: _schedule, facilitySupply: _supply, ...fixed } = s.cluster.power;
         const capped: Scenario = { ...s, cluster: { ...s.cluster, power: { ...fixed, ...(Number.isFinite(cap) ? { facilityCap: cap } : {}) } } };
-        const st = simulateStep(capped, { full: options.full ?? false });
+        const st = simulateStep(capped, { mode: step.mode });
         hit = { stepSeconds: st.stepSeconds, trainingWatts: st.power.facilityMeanWatts };
         cache.set(cap, hit);
       }

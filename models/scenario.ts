@@ -59,12 +59,26 @@ export interface PowerSpec {
   carbonGramsPerKWh?: number;
 }
 
+export interface Straggler {
+  /** Global rank of the GPU in the job. */
+  gpu: number;
+  /** Its speed relative to a healthy GPU, in (0, 1]. */
+  speed: number;
+}
+
 export interface ClusterSpec {
   gpu: Accelerator;
   nodes: number;
   gpusPerNode: number;
   /** Standard deviation of sustained GPU speed across the cluster's GPUs (default 1.2 %; 0 = identical GPUs). */
   gpuVariability?: number;
+  /**
+   * GPUs known to run slower than their peers (a throttling or degraded part), by the
+   * job's global rank (Megatron order: tensor fastest, then context, data, pipeline):
+   * each multiplies that GPU's sustained SM throughput. Ranks then differ, so the step
+   * is simulated in full unless the caller forces folding.
+   */
+  stragglers?: Straggler[];
   network: NetworkSpec;
   power: PowerSpec;
 }

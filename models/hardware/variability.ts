@@ -22,3 +22,17 @@ export function slowestOf(n: number, sigma: number, rng: RandomStream): number {
   for (let i = 0; i < n; i++) slowest = Math.min(slowest, 1 + sigma * rng.normal(0, 1));
   return Math.max(0.5, Math.min(1, slowest));
 }
+
+/**
+ * The sustained speed of every GPU of a job, by global rank: a seeded draw per GPU
+ * in rank order (so a pipeline stage's slowest is `slowestOf` over its ranks, which
+ * the folded step draws from the same stream), times any named straggler's speed.
+ */
+export function gpuSpeeds(count: number, sigma: number, stragglers: readonly { gpu: number; speed: number }[], rng: RandomStream): Float64Array {
+  const speeds = new Float64Array(count);
+  for (let g = 0; g < count; g++) speeds[g] = slowestOf(1, sigma, rng);
+  for (const { gpu, speed } of stragglers) {
+    if (gpu >= 0 && gpu < count) speeds[gpu] = (speeds[gpu] as number) * speed;
+  }
+  return speeds;
+}

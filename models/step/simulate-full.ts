@@ -36,7 +36,7 @@ import { FluidModel, type Activity, type Resource } from "../../sim/fluid.ts";
 import { Simulation } from "../../sim/simulation.ts";
 import { collectiveLoad, linkWork, type GroupLayout } from "../collectives/alpha-beta.ts";
 import { peakFlops } from "../compute/kernel.ts";
-import { GPU_SPEED_SIGMA, slowestOf } from "../hardware/variability.ts";
+import { GPU_SPEED_SIGMA, gpuSpeeds } from "../hardware/variability.ts";
 import { pipelineSchedule } from "../parallel/schedule.ts";
 import { rankOfVirtualStage } from "../parallel/stages.ts";
 import type { PowerClass } from "../power/gpu-power.ts";
@@ -232,10 +232,7 @@ export function simulateStepFull(s: Scenario, options: FullSimulateOptions = {})
   } else {
     // Drawn in rank order from the stream the folded step uses, so with one seed the
     // folded stage speed is exactly the slowest of these GPUs of that stage.
-    const variability = s.cluster.gpuVariability ?? GPU_SPEED_SIGMA;
-    const rng = sim.rng("gpu-variability");
-    speeds = new Float64Array(N);
-    for (let g = 0; g < N; g++) speeds[g] = slowestOf(1, variability, rng);
+    speeds = gpuSpeeds(N, s.cluster.gpuVariability ?? GPU_SPEED_SIGMA, s.cluster.stragglers ?? [], sim.rng("gpu-variability"));
   }
 
   const peak = peakFlops(gpu, precision);
@@ -483,6 +480,7 @@ export function simulateStepFull(s: Scenario, options: FullSimulateOptions = {})
   const waitKey = new Int32Array(N).fill(-1);
   const waitSince = new Float64Array(N);
   const arriveTime = new Float64Array(N);
+  const dpArriveTime = new Float64Array(N);
   const shareDoneTime = new Float64Array(N);
   const sendTo = new Int32Array(N);
   const sendKey = new Int32Array(N);
@@ -1016,8 +1014,10 @@ export function simulateStepFull(s: Scenario, options: FullSimulateOptions = {})
 
   const arrive = (member: number, op: Op, channel: number): void => {
     const g = member >= 0 ? member : -1 - member;
-    // Only the compute stream's waits are attributed; the data-parallel stream runs behind it.
+    // Compute-stream waits are charged here; the data-parallel stream runs behind the
+    // compute stream and its waits matter only once compute waits for the gradients.
     if (member >= 0) arriveTime[g] = queue.now;
+    else dpArriveTime[g] = queue.now;
     const base = groupBase(g, channel);
     const counts = arrivedCount[channel] as Int32Array;
     if (++counts[base]! < groupCount) return;
@@ -1033,6 +1033,18 @@ export function simulateStepFull(s: Scenario, options: FullSimulateOptions = {})
         if (waited > 0) {
           charge(m, BUBBLE, waited);
           if (record && m % R === 0) span(m, `wait:${op.label}`, BUBBLE, arriveTime[m] as number, now);
+        }
+      } else if ((gradsWaitSince[m] as number) >= 0) {
+        // m's compute is done and waits for its gradients, which wait here for a slower
+        // replica: that is imbalance, not the fabric. (Until m's own stream got here, it
+        // was still moving earlier gradients: that part is the fabric's.)
+        const since = gradsWaitSince[m] as number;
+        const from = Math.max(since, dpArriveTime[m] as number);
+        if (now > from) {
+          chargeGradsWait(m, since, from);
+          charge(m, BUBBLE, now - from);
+          if (record && m % R === 0) span(m, "wait:dp-peers", BUBBLE, from, now);
+          gradsWaitSince[m] = now;
         }
       }
     }
@@ -1212,15 +1224,18 @@ export function simulateStepFull(s: Scenario, options: FullSimulateOptions = {})
     if (dpCurrent[g] === -1) afterGrads(g);
     else gradsWaitSince[g] = queue.now;
   };
+  const gradsCategory = CATEGORY_INDEX[Math.ceil(dpGroup.size / dpGroup.perNode) > 1 ? "network" : "nvlink"];
+  /** Compute waited on its own gradients' transfers from `since` to `until`. */
+  const chargeGradsWait = (g: number, since: number, until: number): void => {
+    if (until > since) {
+      charge(g, gradsCategory, until - since);
+      if (record && g % R === 0) span(g, "wait:dp-grads", gradsCategory, since, until);
+    }
+  };
   const gradsReduced = (g: number): void => {
     const since = gradsWaitSince[g] as number;
     gradsWaitSince[g] = -1;
-    const waited = queue.now - since;
-    if (waited > 0) {
-      const cat = CATEGORY_INDEX[Math.ceil(dpGroup.size / dpGroup.perNode) > 1 ? "network" : "nvlink"];
-      charge(g, cat, waited);
-      if (record && g % R === 0) span(g, "wait:dp-grads", cat, since, queue.now);
-    }
+    chargeGradsWait(g, since, queue.now);
     afterGrads(g);
   };
   const afterGrads = (g: number): void => {
@@ -1279,6 +1294,8 @@ export function simulateStepFull(s: Scenario, options: FullSimulateOptions = {})
     power: power.report(stepSeconds),
     events: queue.processed,
     activities,
+    mode: "full",
+    modeReason: "every GPU simulated",
     smBusyShare: smBusy,
     hbmBusyShare: hbmBusy,
     spans,

@@ -18,7 +18,7 @@ import { peakFlops } from "../compute/kernel.ts";
 import { collectiveLoad, linkWork } from "../collectives/alpha-beta.ts";
 import type { GroupSlowdowns } from "../network/group-slowdown.ts";
 import { StepPower, type StepPowerReport } from "../power/step-power.ts";
-import { GPU_SPEED_SIGMA, slowestOf } from "../hardware/variability.ts";
+import { GPU_SPEED_SIGMA, gpuSpeeds } from "../hardware/variability.ts";
 import { pipelineSchedule, type Pass } from "../parallel/schedule.ts";
 import { rankOfVirtualStage } from "../parallel/stages.ts";
 import type { Scenario } from "../scenario.ts";
@@ -36,6 +36,7 @@ import { stepSetup } from "./setup.ts";
 import { CATEGORIES, CATEGORY_INDEX, categoryOfResourceKind, emptyBreakdown, type Breakdown, type Category } from "./categories.ts";
 import { collectiveItems, kernelListItems, kernelItems, type Item, type ResourceRole } from "./pass-plan.ts";
 import { simulateStepFull } from "./simulate-full.ts";
+import { chooseStepMode, type StepMode, type StepModeRequest } from "./symmetry.ts";
 
 export interface StageResult {
   stage: number;
@@ -52,6 +53,9 @@ export interface StepSimulation {
   memory: MemoryBreakdown[];
   events: number;
   activities: number;
+  /** How the step was simulated, and why. */
+  mode: StepMode;
+  modeReason: string;
   /** Mean HBM utilisation and SM busy share over the step, averaged over GPUs (for power). */
   smBusyShare: number;
   hbmBusyShare: number;
@@ -66,8 +70,11 @@ export interface SimulateOptions {
   slowdown?: GroupSlowdowns;
   /** Let power caps act on clocks (default true); false keeps every clock at 1 and only meters power. */
   powerControl?: boolean;
-  /** Simulate every GPU instead of one per pipeline stage (simulate-full.ts): slower, exact stragglers. */
-  full?: boolean;
+  /**
+   * Folded (one GPU per pipeline stage), full (every GPU, simulate-full.ts: slower, exact
+   * stragglers), or auto (default): folded unless the scenario's ranks differ.
+   */
+  mode?: StepModeRequest;
 }
 
 const ROLES: ResourceRole[] = ["sm", "hbm", "nvTx", "nvRx", "nicTx", "nicRx"];
@@ -88,7 +95,8 @@ interface PassPlan {
 }
 
 export function simulateStep(s: Scenario, options: SimulateOptions = {}): StepSimulation {
-  if (options.full === true) return simulateStepFull(s, options);
+  const choice = chooseStepMode(s, options.mode);
+  if (choice.mode === "full") return { ...simulateStepFull(s, options), mode: "full", modeReason: choice.reason };
   const { p, gpu, precision, slowdown, ctx, shape, model, micro, V, split, gradBytes, weightBytes, layerParamsPerRank, dpShard, dpGroup, memory } = stepSetup(s, options.slowdown);
   const layout = ctx.layout;
 
@@ -99,7 +107,9 @@ export function simulateStep(s: Scenario, options: SimulateOptions = {}): StepSi
   // Each stage computes at the pace of the slowest of its tp·dp·cp GPUs (seeded draw).
   const variability = s.cluster.gpuVariability ?? GPU_SPEED_SIGMA;
   const speedRng = sim.rng("gpu-variability");
-  const stageSpeed = Array.from({ length: p.pp }, () => slowestOf(p.tp * p.dp * p.cp, variability, speedRng));
+  const peers = p.tp * p.dp * p.cp;
+  const speeds = gpuSpeeds(peers * p.pp, variability, s.cluster.stragglers ?? [], speedRng);
+  const stageSpeed = Array.from({ length: p.pp }, (_, r) => speeds.subarray(r * peers, (r + 1) * peers).reduce((a, b) => Math.min(a, b), Infinity));
   const resources: Record<ResourceRole, Resource>[] = [];
   for (let r = 0; r < p.pp; r++) {
     resources.push({
@@ -475,6 +485,8 @@ export function simulateStep(s: Scenario, options: SimulateOptions = {}): StepSi
     power: power.report(stepSeconds),
     events: sim.queue.processed,
     activities,
+    mode: "folded",
+    modeReason: choice.reason,
     smBusyShare: smBusy,
     hbmBusyShare: hbmBusy,
     spans,

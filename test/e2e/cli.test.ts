@@ -52,6 +52,23 @@ describe("trainsim CLI", () => {
     expect(existsSync(out)).toBe(false);
   });
 
+  it("run simulates every GPU by itself when cluster.stragglers names a slow one, and says so", () => {
+    const dir = mkdtempSync(join(tmpdir(), "trainsim-"));
+    const file = join(dir, "straggler.yaml");
+    writeFileSync(file, [`base: ${join(import.meta.dirname, "../../experiments/scenarios/llama3-8b-64.yaml")}`, "cluster:", "  stragglers:", "    5: 60 %"].join("\n"));
+    const auto = trainsim("run", file, "--json", "--no-report");
+    expect(auto.code, auto.stderr).toBe(0);
+    const full = JSON.parse(auto.stdout) as { stepSeconds: number; simulation: { mode: string; reason: string } };
+    expect(full.simulation.mode).toBe("full");
+    expect(full.simulation.reason).toMatch(/GPU 5 at 60 %/);
+    const folded = trainsim("run", file, "--folded", "--no-report");
+    expect(folded.code, folded.stderr).toBe(0);
+    expect(folded.stdout).toMatch(/simulated +folded: .*approximate/);
+    const both = trainsim("run", file, "--full", "--folded");
+    expect(both.code).toBe(2);
+    expect(both.stderr).toMatch(/--full and --folded/);
+  });
+
   it("a plan that does not fit in memory exits 2 and says what is largest", () => {
     const dir = mkdtempSync(join(tmpdir(), "trainsim-"));
     const oom = join(dir, "oom.yaml");

@@ -78,6 +78,20 @@ describe("bundled sweeps", () => {
     expect(tree8.breakdown.network).toBeGreaterThan(3 * tree1.breakdown.network);
   }, 60_000);
 
+  it("straggler: one slow GPU runs in full; the step grows once the bubble's slack is used up, and the others' wait is bubble", () => {
+    const m = [...results("experiments/sweeps/straggler.yaml").values()];
+    expect(m.map((r) => r.simulation.mode)).toEqual(["full", "full", "full", "full", "full", "full"]);
+    for (let i = 1; i < m.length; i++) expect(m[i]!.stepSeconds).toBeGreaterThanOrEqual(m[i - 1]!.stepSeconds);
+    const [healthy, , , , , half] = m as [RunResult, RunResult, RunResult, RunResult, RunResult, RunResult];
+    expect(half.stepSeconds).toBeGreaterThan(1.3 * healthy.stepSeconds);
+    expect(half.breakdown.bubble).toBeGreaterThan(2 * healthy.breakdown.bubble);
+    // Seconds per GPU: the healthy GPUs' extra time is waiting on the slow one (bubble). The
+    // fabric gains only the few gradient transfers the delay pushed past the end of compute.
+    const extra = (c: "bubble" | "network"): number => half.breakdown[c] * half.stepSeconds - healthy.breakdown[c] * healthy.stepSeconds;
+    expect(extra("bubble")).toBeGreaterThan(0.8 * (half.stepSeconds - healthy.stepSeconds));
+    expect(extra("network")).toBeLessThan(0.02 * extra("bubble"));
+  }, 60_000);
+
   it("scale-up-vs-scale-out: slow NVLink makes nvlink the top share; slow NICs make network grow", () => {
     const m = results("experiments/sweeps/scale-up-vs-scale-out.yaml", (p) => ["150 GB/s", "900 GB/s"].includes(p["cluster.gpu.scaleUpBandwidth"] as string) && ["100 Gb/s", "800 Gb/s"].includes(p["cluster.network.nicBandwidth"] as string));
     const slowNv = get(m, "150 GB/s | 800 Gb/s").breakdown;

@@ -55,6 +55,15 @@ describe("loading a valid scenario", () => {
     expect(s.parallelism).toMatchObject({ tp: 8, pp: 4, dp: 16, recompute: "selective" });
   });
 
+  it("reads cluster.stragglers as job ranks with speeds, sorted, units allowed", () => {
+    const s = fromObject({ ...minimal(), cluster: { gpu: "H100-SXM", nodes: 2, stragglers: { 9: "70 %", 3: 0.5 } } });
+    expect(s.cluster.stragglers).toEqual([
+      { gpu: 3, speed: 0.5 },
+      { gpu: 9, speed: 0.7 },
+    ]);
+    expect(fromObject(minimal()).cluster.stragglers).toBeUndefined();
+  });
+
   it("fills defaults: dp from the GPU count, sequenceParallel = tp > 1, nicBandwidth from the catalog", () => {
     const s = loadScenario(fixture("defaults-only.yaml"));
     expect(s.name).toBe("defaults-only");
@@ -355,6 +364,16 @@ describe("an invalid config", () => {
     expect(byPath("parallelism.recompute")).toEqual(['parallelism.recompute: "sometimes" is not allowed; expected one of "none", "selective", "full"']);
     expect(byPath("parallelism.tp")).toContain("parallelism.tp: 6 does not divide workload.heads 128");
     expect(problems.length).toBe(7);
+  });
+
+  it("names a straggler that is not a GPU of the job, or a speed outside (0, 1]", () => {
+    // 2 nodes of 8: tp 8 × dp 2 = 16 GPUs, ranks 0..15.
+    const problems = problemsOf(() => fromObject({ ...minimal(), cluster: { gpu: "H100-SXM", nodes: 2, stragglers: { 16: 0.5, first: 0.5, 2: 1.5 } } }));
+    expect(problems.map((p) => p.message).sort()).toEqual([
+      "cluster.stragglers.16: the key \"16\" is not allowed; expected a GPU rank of the job: an integer from 0 to 15 (tp·pp·dp·cp = 16 GPUs)",
+      "cluster.stragglers.2: 1.5 is not allowed; expected a number > 0 and <= 1",
+      "cluster.stragglers.first: the key \"first\" is not allowed; expected a GPU rank of the job: an integer from 0 to 15 (tp·pp·dp·cp = 16 GPUs)",
+    ]);
   });
 
   it("says what is allowed for a bad integer", () => {

@@ -50,6 +50,9 @@ describe("parseQuantity", () => {
     [8, "count", 8],
     [1.2, "ratio", 1.2],
     [0, "ratio", 0],
+    // a ratio as a percentage
+    ["70 %", "ratio", 0.7],
+    ["12.5%", "ratio", 0.125],
   ];
 
   it.each(table)("%j as %s is %d", (value, dimension, expected) => {
@@ -77,6 +80,7 @@ describe("parseQuantity", () => {
     [null, "flops", /^null is not a compute rate/],
     ["8", "count", /^"8" is not a count \(write it without quotes\); use a plain number/],
     ["1.2 W", "ratio", /is not a number/],
+    ["0.7", "ratio", /^"0.7" is not a number \(write it without quotes\); use a plain number, e.g. 1, 1.2, or a percentage like "70 %"/],
     ["1,000 W", "power", /is not a power/],
     ["3 TB/s/s", "bandwidth", /is not a bandwidth/],
   ];

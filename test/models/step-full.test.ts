@@ -100,6 +100,23 @@ describe("a straggler, by hand", () => {
     expect(sum).toBeCloseTo(1, 9);
   });
 
+  it("cluster.stragglers: the step runs in full by itself, as with those speeds given directly", () => {
+    const named: Scenario = { ...s, cluster: { ...s.cluster, gpuVariability: 0, stragglers: [{ gpu: 3, speed: 0.5 }] } };
+    const auto = simulateStep(named);
+    expect(auto.mode).toBe("full");
+    expect(auto.modeReason).toMatch(/cluster\.stragglers.*GPU 3 at 50 %/);
+    expect(auto.stepSeconds).toBe(simulateStepFull(s, { gpuSpeeds: new Float64Array([1, 1, 1, 0.5]) }).stepSeconds);
+    // Forced folding runs all of stage 1 at its slowest GPU's pace: here the same step
+    // (the slow replica gates both through the gradient reduction), and at least as long.
+    const folded = simulateStep(named, { mode: "folded" });
+    expect(folded.mode).toBe("folded");
+    expect(folded.modeReason).toMatch(/approximate/);
+    expect(folded.stepSeconds).toBeGreaterThanOrEqual(auto.stepSeconds * (1 - 1e-12));
+    expect(folded.stepSeconds / (F0 + (F1 + B1) / 0.5 + B0 + O0) - 1).toBeCloseTo(0, 6);
+    // Without stragglers the same scenario folds.
+    expect(simulateStep(symmetric(s)).mode).toBe("folded");
+  });
+
   it("rejects speeds of the wrong length", () => {
     expect(() => simulateStepFull(s, { gpuSpeeds: new Float64Array(3) })).toThrow(/4 GPUs/);
   });
@@ -132,9 +149,24 @@ describe("GPU speeds drawn per GPU from the seed", () => {
     expect(sum / seeds.length / identical).toBeLessThan(1.05);
   });
 
+  it("waiting for a slow replica's gradients counts as imbalance (bubble), not as fabric time", () => {
+    const even = symmetric(base);
+    const slow: Scenario = { ...even, cluster: { ...even.cluster, stragglers: [{ gpu: 9, speed: 0.5 }] } };
+    const a = simulateStep(even, { mode: "full" });
+    const b = simulateStep(slow);
+    expect(b.mode).toBe("full");
+    const seconds = (r: typeof a, c: (typeof CATEGORIES)[number]): number => r.breakdown[c] * r.stepSeconds * gpus(base);
+    const links = (r: typeof a): number => seconds(r, "network") + seconds(r, "nvlink");
+    expect(b.stepSeconds).toBeGreaterThan(a.stepSeconds * 1.2);
+    // The fabric moves the same bytes at the same speed: its seconds barely change...
+    expect(links(b) / links(a)).toBeLessThan(1.05);
+    // ...while the 63 healthy GPUs spend most of the longer step waiting.
+    expect(seconds(b, "bubble") - seconds(a, "bubble")).toBeGreaterThan(0.5 * (gpus(base) - 1) * (b.stepSeconds - a.stepSeconds));
+  });
+
   it("runScenario and the CLI option reach full mode", () => {
     const s = withSeed(3);
-    expect(simulateStep(s, { full: true }).stepSeconds).toBe(simulateStepFull(s).stepSeconds);
+    expect(simulateStep(s, { mode: "full" }).stepSeconds).toBe(simulateStepFull(s).stepSeconds);
   });
 
   it("records spans of one GPU per stage only", () => {

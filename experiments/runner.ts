@@ -285,12 +285,21 @@ const WORKER_URL = new URL("./sweep-worker-boot.js", import.meta.url);
 export type FromWorker = { type: "ready" } | { type: "result"; line: string };
 
 /**
+ * Tasks each worker holds at once: the one it runs and the next, so it starts the next
+ * point the moment it posts a result instead of idling until the main thread, which
+ * competes with the workers for the cores, gets scheduled to answer.
+ */
+const TASKS_IN_FLIGHT = 2;
+
+/**
  * Runs the points on `threads` worker threads, building each point's task only when it is
  * sent (the threads boot meanwhile); `onResult` sees each result's line as it finishes.
  */
 function runOnWorkers(points: readonly SweepPoint[], makeTask: (p: SweepPoint) => PointTask, threads: number, onResult: (line: string) => void): Promise<void> {
   return new Promise((resolvePool, rejectPool) => {
     let next = 0;
+    // Tasks handed back by a thread that died while holding them (after the one it died on).
+    const retry: PointTask[] = [];
     let alive = 0;
     let settled = false;
     const all = new Set<Worker>();
@@ -300,17 +309,29 @@ function runOnWorkers(points: readonly SweepPoint[], makeTask: (p: SweepPoint) =
       for (const w of all) void w.terminate();
       rejectPool(err);
     };
+    const pending = (): boolean => retry.length > 0 || next < points.length;
+    const take = (): PointTask | undefined => {
+      if (settled) return undefined;
+      const again = retry.shift();
+      if (again !== undefined) return again;
+      const point = next < points.length ? points[next++] : undefined;
+      return point === undefined ? undefined : makeTask(point);
+    };
     const start = (): void => {
       const worker = new Worker(WORKER_URL);
       all.add(worker);
       alive++;
       let ready = false;
-      let current: PointTask | undefined;
+      // In the order sent; the worker answers them in that order.
+      const inFlight: PointTask[] = [];
       const feed = (): void => {
-        const point = next < points.length && !settled ? points[next++] : undefined;
-        current = point === undefined ? undefined : makeTask(point);
-        if (current === undefined) void worker.terminate();
-        else worker.postMessage(current);
+        while (inFlight.length < TASKS_IN_FLIGHT) {
+          const task = take();
+          if (task === undefined) break;
+          inFlight.push(task);
+          worker.postMessage(task);
+        }
+        if (inFlight.length === 0) void worker.terminate();
       };
       worker.on("message", (m: FromWorker) => {
         if (settled) return;
@@ -319,7 +340,7 @@ function runOnWorkers(points: readonly SweepPoint[], makeTask: (p: SweepPoint) =
             ready = true;
             return;
           }
-          current = undefined;
+          inFlight.shift();
           onResult(m.line);
           feed();
         } catch (e) {
@@ -332,9 +353,10 @@ function runOnWorkers(points: readonly SweepPoint[], makeTask: (p: SweepPoint) =
           fail(new Error(`could not start a sweep worker thread: ${errorText(err)}`));
           return;
         }
-        // The thread died on this point (e.g. out of JS heap): record it and carry on with a new thread.
-        const task = current;
-        current = undefined;
+        // The thread died on its oldest point (e.g. out of JS heap): record it, hand the
+        // points queued behind it to a new thread, and carry on.
+        const task = inFlight.shift();
+        retry.unshift(...inFlight.splice(0));
         try {
           if (task !== undefined) {
             const died: SweepPointResult = { index: task.index, seed: task.seed, params: task.params, experiment: task.experiment, status: "failed", error: `worker thread died: ${errorText(err)}` };
@@ -344,14 +366,14 @@ function runOnWorkers(points: readonly SweepPoint[], makeTask: (p: SweepPoint) =
           fail(e);
           return;
         }
-        if (next < points.length) start();
+        if (pending()) start();
       });
       worker.on("exit", () => {
         all.delete(worker);
         alive--;
-        if (current !== undefined && !settled) {
-          // Exited without an error event while holding a point: should not happen, but never hang.
-          fail(new Error(`a sweep worker thread exited while running point ${current.index}`));
+        if (inFlight.length > 0 && !settled) {
+          // Exited without an error event while holding points: should not happen, but never hang.
+          fail(new Error(`a sweep worker thread exited while running point ${(inFlight[0] as PointTask).index}`));
           return;
         }
         if (alive === 0 && !settled) {

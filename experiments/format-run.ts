@@ -5,7 +5,7 @@
 import { peakFlops } from "../models/compute/kernel.ts";
 import type { RunResult } from "../models/run.ts";
 import type { Scenario } from "../models/scenario.ts";
-import { CATEGORIES, type Category } from "../models/step/categories.ts";
+import { CATEGORIES, dominantCategory, type Category } from "../models/step/categories.ts";
 import { microBatchesPerStep } from "../models/parallel/plan.ts";
 import { formatQuantity } from "./units.ts";
 import type { ValidationRow, ValidationSummary } from "./validate.ts";
@@ -91,8 +91,7 @@ export function formatRun(s: Scenario, r: RunResult): string {
   lines.push("");
   lines.push(lr !== undefined ? "where the time goes (share of every GPU's time over the whole run):" : "where the step goes (share of every GPU's step time):");
   const shown = CATEGORIES.filter((c) => r.breakdown[c] > 0.0005);
-  let top: Category = "compute";
-  for (const c of CATEGORIES) if (r.breakdown[c] > r.breakdown[top]) top = c;
+  const top = dominantCategory(r.breakdown);
   for (const c of shown) {
     lines.push(`  ${c.padEnd(10)} ${bar(r.breakdown[c])} ${pct(r.breakdown[c]).padStart(7)}  ${CATEGORY_MEANING[c]}`);
   }

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { loadExperiment, pointCount } from "../experiment.ts";
 import { merge } from "../merge.ts";
 import { RESULTS_CSV, RESULTS_JSONL, SweepInputError, parseShard, runSweep, type SweepSummary } from "../runner.ts";
+import { sweepTable } from "../sweep-table.ts";
 import type { SweepPointResult } from "../sweep-types.ts";
 
 export { SweepInputError } from "../runner.ts";
@@ -42,7 +43,8 @@ function summaryText(s: SweepSummary): string {
   const slice = s.shard === null ? `${s.slicePoints} points` : `shard ${s.shard.index}/${s.shard.count}: ${s.slicePoints} of ${s.totalPoints} points`;
   const how = s.ran === 0 ? "nothing left to run" : `${s.ran} run on ${s.workers} worker thread${s.workers === 1 ? "" : "s"} in ${s.seconds.toFixed(1)} s`;
   const skipped = s.skipped > 0 ? `, ${s.skipped} already done` : "";
-  const lines = [`${s.experiment}: ${slice} (${parts.join(", ")}); ${how}${skipped}`, `results: ${s.files.jsonl}`, `         ${s.files.csv}`];
+  const table = sweepTable(s.results);
+  const lines = [...(table === "" ? [] : [table, ""]), `${s.experiment}: ${slice} (${parts.join(", ")}); ${how}${skipped}`, `results: ${s.files.jsonl}`, `         ${s.files.csv}`];
   const bad = s.results.filter((r) => r.status !== "ok");
   for (const r of bad.slice(0, 5)) lines.push(`  point ${r.index} ${r.status}: ${r.error ?? ""}`);
   if (bad.length > 5) lines.push(`  ... and ${bad.length - 5} more (see the error column of ${RESULTS_CSV})`);

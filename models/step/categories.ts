@@ -33,3 +33,10 @@ export type Breakdown = Record<Category, number>;
 export function emptyBreakdown(): Breakdown {
   return Object.fromEntries(CATEGORIES.map((c) => [c, 0])) as Breakdown;
 }
+
+/** The category with the largest share (first in CATEGORIES order on a tie). */
+export function dominantCategory(b: Breakdown): Category {
+  let best: Category = CATEGORIES[0];
+  for (const c of CATEGORIES) if (b[c] > b[best]) best = c;
+  return best;
+}

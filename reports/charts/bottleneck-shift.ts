@@ -7,17 +7,12 @@
  */
 import type { TopLevelSpec } from "vega-lite";
 import type { SweepPointResult } from "../../experiments/sweep-types.ts";
-import { CATEGORIES, type Breakdown, type Category } from "../../models/step/categories.ts";
+import { CATEGORIES, dominantCategory, type Breakdown, type Category } from "../../models/step/categories.ts";
 import { vegaCategoryScale } from "../palette.ts";
 import { textWidth } from "../text-width.ts";
 import { CHART_CONFIG, distinctValues, duration, formatParamValue, okPoints, pointLabel, shortParam, sweptParams, tiedParams, unitOfParam, VEGA_LITE_SCHEMA } from "./common.ts";
 
-/** The category with the largest share (first in CATEGORIES order on a tie). */
-export function dominantCategory(b: Breakdown): Category {
-  let best: Category = CATEGORIES[0];
-  for (const c of CATEGORIES) if (b[c] > b[best]) best = c;
-  return best;
-}
+export { dominantCategory };
 
 export interface BottleneckShiftOptions {
   /** The swept parameter on the x axis; default: the one with the most values (the first on a tie). */

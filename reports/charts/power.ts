@@ -75,7 +75,7 @@ export function largestSwing(samples: readonly PowerSample[], windowSeconds: num
 
 export interface PowerChartOptions {
   title?: string;
-  /** Window for the swing annotation, seconds (default: 1 s, or 5 % of the span if longer runs). */
+  /** Window for the swing annotation, seconds (default: defaultSwingWindow of the span). */
   windowSeconds?: number;
   /** At most this many points drawn (default 2,000); longer series keep each slot's minimum and maximum. */
   maxPoints?: number;
@@ -112,13 +112,22 @@ export function downsamplePower(samples: readonly PowerSample[], maxPoints: numb
   return out;
 }
 
+/**
+ * A step (up to a minute) is marked with its largest swing within 100 ms, the window
+ * `trainsim run` quotes first and the time scale on which grid operators see a
+ * synchronized job's drops; longer series with the largest within 1 s or 5 % of the span.
+ */
+export function defaultSwingWindow(spanSeconds: number): number {
+  return spanSeconds <= 60 ? 0.1 : Math.max(1, spanSeconds * 0.05);
+}
+
 export function powerChart(series: PowerSeries, options: PowerChartOptions = {}): TopLevelSpec {
   const samples = series.samples;
   if (samples.length === 0) throw new Error("power: no samples to draw");
   const t0 = (samples[0] as PowerSample).time;
   const t1 = (samples[samples.length - 1] as PowerSample).time;
   const span = t1 - t0;
-  const window = options.windowSeconds ?? Math.max(1, span * 0.05);
+  const window = options.windowSeconds ?? defaultSwingWindow(span);
   const caps = series.caps ?? [];
   const peak = Math.max(...samples.map((s) => s.watts), ...caps.map((c) => c.watts));
   const { factor: wf, prefix } = siPrefix(peak);

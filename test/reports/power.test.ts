@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { downsamplePower, largestSwing, type PowerSample } from "../../reports/charts/power.ts";
+import { defaultSwingWindow, downsamplePower, largestSwing, type PowerSample } from "../../reports/charts/power.ts";
 import seedrandom from "seedrandom";
 
 /** O(n²) reference: every pair at most `window` apart. */
@@ -79,5 +79,15 @@ describe("downsamplePower", () => {
     expect(Math.min(...d.map((x) => x.watts))).toBe(1e5);
     for (let i = 1; i < d.length; i++) expect((d[i] as PowerSample).time).toBeGreaterThan((d[i - 1] as PowerSample).time);
     expect(downsamplePower(s.slice(0, 10), 500)).toHaveLength(10);
+  });
+});
+
+describe("power chart window", () => {
+  it("marks a step's swing within 100 ms (as trainsim run quotes it), a long run's within 1 s or 5 % of the span", () => {
+    expect(defaultSwingWindow(7.4)).toBe(0.1);
+    expect(defaultSwingWindow(60)).toBe(0.1);
+    expect(defaultSwingWindow(61)).toBeCloseTo(3.05, 12);
+    expect(defaultSwingWindow(10)).toBe(0.1);
+    expect(defaultSwingWindow(3600)).toBe(180);
   });
 });

@@ -584,6 +584,7 @@ function build(input: unknown, opts: LoadOptions, problems: Problems, chain: rea
     sequenceParallel: boolAt(parallelIn, "sequenceParallel") ?? tp > 1,
     overlapGradReduce: boolAt(parallelIn, "overlapGradReduce") ?? true,
     gradReduceDtype: stringAt(parallelIn, "gradReduceDtype", precision === "fp16" ? "fp16" : "fp32"),
+    gradAccumulationFusion: boolAt(parallelIn, "gradAccumulationFusion") ?? true,
   };
   const firstStageLayers = optionalNumber(parallelIn, "firstStageLayers");
   const lastStageLayers = optionalNumber(parallelIn, "lastStageLayers");

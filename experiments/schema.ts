@@ -302,6 +302,10 @@ const parallelism = obj("How the model is split over the GPUs.", {
   sequenceParallel: bool("Megatron sequence parallelism alongside TP.", { derivedDefault: "true when tp > 1" }),
   overlapGradReduce: bool("Gradient reduction overlaps the last micro-batch's backward (bucketed DDP).", { default: true }),
   gradReduceDtype: oneOf(["fp32", "bf16", "fp16"], "Precision of gradient buffers and their reduction.", { derivedDefault: "fp16 when precision is fp16, else fp32" }),
+  gradAccumulationFusion: bool(
+    "The weight-gradient GEMM accumulates into the gradient buffer in its epilogue (Megatron-LM --gradient-accumulation-fusion, default since 2022; Transformer Engine). false: each micro-batch's fresh weight gradient is added in by a separate elementwise kernel (PyTorch autograd; Megatron-LM 2021).",
+    { default: true },
+  ),
   firstStageLayers: int("Layers on the first (virtual) pipeline stage, when it should carry fewer than the rest (it also holds the embedding); the other stages split the remainder evenly.", 0),
   lastStageLayers: int("Layers on the last (virtual) pipeline stage, when it should carry fewer than the rest (it also holds the output layer and loss).", 0),
 });

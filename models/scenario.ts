@@ -141,6 +141,13 @@ export interface ParallelPlan {
   /** Precision of gradient buffers and their reduction. */
   gradReduceDtype: "fp32" | "bf16" | "fp16";
   /**
+   * The weight-gradient GEMM accumulates into the gradient buffer in its epilogue
+   * (Megatron-LM --gradient-accumulation-fusion, on by default since early 2022;
+   * Transformer Engine). When false, a separate elementwise kernel adds each
+   * micro-batch's fresh gradient into the buffer (PyTorch autograd, Megatron-LM 2021).
+   */
+  gradAccumulationFusion: boolean;
+  /**
    * Layers on the first / last virtual pipeline stage when they should carry
    * fewer than the rest (they also hold the embedding and the output layer);
    * the other stages split the remaining layers evenly. As Megatron-LM's

@@ -26,6 +26,20 @@ export interface LayerShape {
   elementBytes: number;
   /** Bytes per gradient element accumulated across micro-batches (main grads). */
   gradBytes: number;
+  /**
+   * How a weight gradient joins the gradient buffer. Fused: the wgrad GEMM
+   * accumulates into the buffer in its epilogue (Megatron-LM
+   * --gradient-accumulation-fusion since 2022, Transformer Engine). Unfused:
+   * the GEMM writes a fresh gradient and a separate elementwise kernel adds it in.
+   */
+  gradAccumulationFusion: boolean;
+  /**
+   * Unfused only: the share of micro-batches whose weight gradients take that
+   * separate add. PyTorch autograd keeps the first micro-batch's gradient as
+   * the buffer (no add) when gradients stay in the parameter dtype, so
+   * (m−1)/m; Megatron's DDP hook adds into zeroed fp32 main grads every time, so 1.
+   */
+  gradAccumulateShare: number;
 }
 
 /** A collective the compute stream waits for, on the tensor-parallel group unless stated. */
@@ -59,17 +73,40 @@ function memory(name: string, bytes: number, flops = 0, launches = 1): Kernel {
   return { name, kind: "memory", flops, bytes, launches };
 }
 
+/**
+ * Accumulating a weight gradient of `params` elements into the gradient buffer,
+ * when that is a kernel of its own (unfused): read the fresh gradient (e bytes)
+ * and the buffer, write the buffer. In PyTorch this is autograd's
+ * AccumulateGrad `grad += new_grad` (fp16 gradients in fp16 parameters, as
+ * Megatron-LM 2021 ran fp16) or Megatron's DDP hook `main_grad.add_(grad)`
+ * into fp32 main grads; a separate pass over a weight-sized buffer per
+ * micro-batch, which the wgrad GEMM's compute cannot hide.
+ */
+function gradAccumulateKernel(name: string, params: number, x: Pick<LayerShape, "elementBytes" | "gradBytes" | "gradAccumulateShare">): Kernel[] {
+  const n = params * x.gradAccumulateShare;
+  if (n <= 0) return [];
+  return [memory(`${name}.grad-accumulate`, (x.elementBytes + 2 * x.gradBytes) * n, n, x.gradAccumulateShare)];
+}
+
+type GradAccumulation = Pick<LayerShape, "elementBytes" | "gradBytes" | "gradAccumulationFusion" | "gradAccumulateShare">;
+
 /** Backward of a GEMM: the input gradient and the weight gradient, same FLOPs each. */
-function gemmBackward(fwd: Kernel, e: number, gradBytes: number, weightGrad = true): Kernel[] {
+function gemmBackward(fwd: Kernel, e: number, acc: GradAccumulation | null): Kernel[] {
   const g = fwd.gemm!;
   const out: Kernel[] = [];
   // dX[m,k] = dY[m,n] · W[k,n]^T : inner dimension n.
   out.push({ ...gemm(`${fwd.name}.dgrad`, g.m, g.k, g.n, e, g.batch ?? 1) });
-  if (weightGrad) {
+  if (acc !== null) {
     // dW[k,n] = X[m,k]^T · dY[m,n] : inner dimension m (tokens); accumulated into main grads.
     const w = gemm(`${fwd.name}.wgrad`, g.k, g.n, g.m, e, g.batch ?? 1);
-    w.bytes += 2 * gradBytes * g.k * g.n * (g.batch ?? 1);
-    out.push(w);
+    const params = g.k * g.n * (g.batch ?? 1);
+    if (acc.gradAccumulationFusion) {
+      // The epilogue reads and writes the gradient buffer in place of writing a fresh gradient.
+      w.bytes += (2 * acc.gradBytes - e) * params;
+      out.push(w);
+    } else {
+      out.push(w, ...gradAccumulateKernel(fwd.name, params, acc));
+    }
   } else {
     out.push({ ...gemm(`${fwd.name}.dgrad2`, g.k, g.n, g.m, e, g.batch ?? 1) });
   }
@@ -133,9 +170,9 @@ function attentionCore(x: LayerShape, d: LayerDims): { forward: Kernel[]; backwa
   const forward: Kernel[] = [qk, memory("attention.softmax", 2 * e * scores, 5 * scores)];
   if (dropout) forward.push(memory("attention.dropout", (2 * e + 1) * scores, scores));
   forward.push(av);
-  const backward: Kernel[] = [...gemmBackward(av, e, 0, false)];
+  const backward: Kernel[] = [...gemmBackward(av, e, null)];
   if (dropout) backward.push(memory("attention.dropout.bwd", (2 * e + 1) * scores, scores));
-  backward.push(memory("attention.softmax.bwd", 3 * e * scores, 4 * scores), ...gemmBackward(qk, e, 0, false));
+  backward.push(memory("attention.softmax.bwd", 3 * e * scores, 4 * scores), ...gemmBackward(qk, e, null));
   return { forward, backward };
 }
 
@@ -240,20 +277,20 @@ export function layerBackwardKernels(x: LayerShape): KernelList {
   kernels.push(residualBwd("mlp.residual.bwd"));
   const byName = new Map(fwd.weightGemms.map((k) => [k.name, k]));
   if (m.experts > 1) {
-    kernels.push(...gemmBackward(byName.get("expert.fc2")!, e, x.gradBytes));
+    kernels.push(...gemmBackward(byName.get("expert.fc2")!, e, x));
     kernels.push(memory("expert.act.bwd", e * T * m.topK * d.ffnPerRank * (2 * gate + 1)));
-    kernels.push(...gemmBackward(byName.get("expert.fc1")!, e, x.gradBytes));
+    kernels.push(...gemmBackward(byName.get("expert.fc1")!, e, x));
     kernels.push(memory("expert.permute.bwd", 4 * e * T * m.topK * h));
-    kernels.push(...gemmBackward(byName.get("router")!, e, x.gradBytes));
+    kernels.push(...gemmBackward(byName.get("router")!, e, x));
   } else {
-    kernels.push(...gemmBackward(byName.get("fc2")!, e, x.gradBytes));
+    kernels.push(...gemmBackward(byName.get("fc2")!, e, x));
     kernels.push(memory("act.bwd", e * T * d.ffnPerRank * (2 * gate + 1), 12 * T * d.ffnPerRank * gate));
-    kernels.push(...gemmBackward(byName.get("fc1")!, e, x.gradBytes));
+    kernels.push(...gemmBackward(byName.get("fc1")!, e, x));
   }
   kernels.push(normBwd("ln2.bwd"), residualBwd("attn.residual.bwd"));
-  kernels.push(...gemmBackward(byName.get("proj")!, e, x.gradBytes));
+  kernels.push(...gemmBackward(byName.get("proj")!, e, x));
   kernels.push(...attentionCore(x, d).backward);
-  kernels.push(...gemmBackward(byName.get("qkv")!, e, x.gradBytes));
+  kernels.push(...gemmBackward(byName.get("qkv")!, e, x));
   kernels.push(normBwd("ln1.bwd"));
   return { kernels, collectives: layerCollectives(x) };
 }
@@ -269,7 +306,19 @@ export function embeddingKernels(x: LayerShape, direction: "forward" | "backward
   if (direction === "forward") {
     return { kernels: [memory("embedding", (2 + 2 * pos) * e * d.tokens * h)], collectives };
   }
-  return { kernels: [memory("embedding.bwd", (3 + 2 * pos) * e * d.tokens * h + x.gradBytes * d.tokens * h)], collectives };
+  // PyTorch's dense embedding backward (embedding_dense_backward) zero-fills a gradient of the
+  // whole (vocab-parallel) table and adds the token rows into it; that gradient then joins the
+  // buffer like any weight gradient, by a separate add (no GEMM to fuse it into): Megatron's DDP
+  // hook every micro-batch, or autograd's accumulation when gradients stay in the parameter dtype.
+  const table = (x.model.vocab / x.tp) * h;
+  const share = x.gradAccumulationFusion ? 1 : x.gradAccumulateShare;
+  return {
+    kernels: [
+      memory("embedding.bwd", (3 + 2 * pos) * e * d.tokens * h + e * table),
+      ...gradAccumulateKernel("embedding", table, { ...x, gradAccumulateShare: share }),
+    ],
+    collectives,
+  };
 }
 
 /** Final norm, output projection over the vocabulary, and the (vocab-parallel, fp32) cross-entropy. */
@@ -298,7 +347,7 @@ export function headKernels(x: LayerShape, direction: "forward" | "backward"): K
     };
   }
   return {
-    kernels: [memory("cross-entropy.bwd", lossBackwardBytes * T * vocabPerRank, 2 * T * vocabPerRank, 2), ...gemmBackward(logits, e, x.gradBytes), memory("final.ln.bwd", 3 * e * d.normTokens * h, 10 * d.normTokens * h)],
+    kernels: [memory("cross-entropy.bwd", lossBackwardBytes * T * vocabPerRank, 2 * T * vocabPerRank, 2), ...gemmBackward(logits, e, x), memory("final.ln.bwd", 3 * e * d.normTokens * h, 10 * d.normTokens * h)],
     collectives: x.tp > 1 ? [{ op: x.sequenceParallel ? "reduce-scatter" : "all-reduce", group: "tp", bytes: e * T * h, count: 1 }] : [],
   };
 }

@@ -44,6 +44,12 @@ export function gradElementBytes(dtype: "fp32" | "bf16" | "fp16"): number {
 
 export function layerShape(s: Scenario): LayerShape {
   const p = s.parallelism;
+  const e = elementBytes(s.workload.precision);
+  const gradBytes = gradElementBytes(p.gradReduceDtype);
+  const m = microBatchesPerStep(s);
+  // Unfused accumulation: autograd keeps the first micro-batch's gradient when it stays in the
+  // parameter dtype (then adds m−1 times); fp32 main grads take an add every micro-batch.
+  const gradAccumulateShare = p.gradAccumulationFusion ? 0 : gradBytes === e ? (m - 1) / m : 1;
   return {
     model: s.workload.model,
     microBatch: p.microBatch,
@@ -53,8 +59,10 @@ export function layerShape(s: Scenario): LayerShape {
     ep: p.ep,
     sequenceParallel: p.sequenceParallel && p.tp > 1,
     attention: s.workload.attention,
-    elementBytes: elementBytes(s.workload.precision),
-    gradBytes: gradElementBytes(p.gradReduceDtype),
+    elementBytes: e,
+    gradBytes,
+    gradAccumulationFusion: p.gradAccumulationFusion,
+    gradAccumulateShare,
   };
 }
 

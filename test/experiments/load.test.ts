@@ -86,6 +86,7 @@ describe("loading a valid scenario", () => {
       sequenceParallel: true,
       overlapGradReduce: true,
       gradReduceDtype: "fp32",
+      gradAccumulationFusion: true,
     });
     expect(s.run).toEqual({ steps: 1 });
     expect(s.reliability).toBeUndefined();

@@ -53,6 +53,7 @@ export function scenario(parts: ScenarioParts): Scenario {
       sequenceParallel: plan.sequenceParallel ?? tp > 1,
       overlapGradReduce: plan.overlapGradReduce ?? true,
       gradReduceDtype: plan.gradReduceDtype ?? (precision === "fp16" ? "fp16" : "fp32"),
+      gradAccumulationFusion: plan.gradAccumulationFusion ?? true,
       ...(plan.firstStageLayers !== undefined ? { firstStageLayers: plan.firstStageLayers } : {}),
       ...(plan.lastStageLayers !== undefined ? { lastStageLayers: plan.lastStageLayers } : {}),
     },

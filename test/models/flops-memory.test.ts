@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { modelFlopsPerStep, hardwareFlopsPerStep } from "../../models/workload/flops.ts";
-import { layerActivationBytes, memoryByStage, outOfMemory, RUNTIME_BYTES } from "../../models/workload/memory.ts";
+import { layerActivationBytes, layerShape, memoryByStage, outOfMemory, RUNTIME_BYTES } from "../../models/workload/memory.ts";
 import { layerParams, totalParams } from "../../models/workload/params.ts";
 import { BUILTIN_MODELS } from "../../models/workload/builtins.ts";
 import type { ModelSpec } from "../../models/scenario.ts";
 import { scenario } from "../helpers/scenario.ts";
-import { headKernels, type LayerShape } from "../../models/workload/layer-kernels.ts";
+import { headKernels, layerBackwardKernels, type LayerShape } from "../../models/workload/layer-kernels.ts";
 
 const gpt3 = BUILTIN_MODELS["gpt3-175b"] as ModelSpec;
 
@@ -61,7 +61,7 @@ describe("memory footprint", () => {
     const h = 6144;
     const a = 64;
     const model: ModelSpec = { ...gpt3, hidden: h, heads: a, kvHeads: a, ffn: 4 * h };
-    const shape = (t: number, sp: boolean) => ({ model, microBatch: b, seqLength: s, tp: t, cp: 1, ep: 1, sequenceParallel: sp, attention: "unfused" as const, elementBytes: 2, gradBytes: 4 });
+    const shape = (t: number, sp: boolean) => ({ model, microBatch: b, seqLength: s, tp: t, cp: 1, ep: 1, sequenceParallel: sp, attention: "unfused" as const, elementBytes: 2, gradBytes: 4, gradAccumulationFusion: true, gradAccumulateShare: 0 });
     const sbh = s * b * h;
     expect(layerActivationBytes(shape(1, false), "none")).toBeCloseTo(sbh * (34 + (5 * a * s) / h), 0);
     expect(layerActivationBytes(shape(8, false), "none")).toBeCloseTo(sbh * (10 + 24 / 8 + (5 * a * s) / (h * 8)), 0);
@@ -120,6 +120,8 @@ describe("HBM traffic of the loss", () => {
     attention: "unfused",
     elementBytes,
     gradBytes: 4,
+    gradAccumulationFusion: true,
+    gradAccumulateShare: 0,
   });
   const loss = (x: LayerShape, direction: "forward" | "backward"): number =>
     headKernels(x, direction).kernels.find((k) => k.name.startsWith("cross-entropy"))!.bytes;
@@ -133,5 +135,36 @@ describe("HBM traffic of the loss", () => {
     // An fp32 run has no casts: 32 forward, 8 backward.
     expect(loss(shape(4), "forward")).toBe(32 * logits);
     expect(loss(shape(4), "backward")).toBe(8 * logits);
+  });
+});
+
+describe("weight-gradient accumulation across micro-batches", () => {
+  // GPT-3 175B layer on tp 8: fc1 holds h·4h/8 weights per rank.
+  const h = gpt3.hidden;
+  const fc1Params = (h * 4 * h) / 8;
+  const accumulateBytes = (s: ReturnType<typeof scenario>): number =>
+    layerBackwardKernels(layerShape(s)).kernels.find((k) => k.name === "fc1.grad-accumulate")?.bytes ?? 0;
+  const wgradBytes = (s: ReturnType<typeof scenario>): number =>
+    layerBackwardKernels(layerShape(s)).kernels.find((k) => k.name === "fc1.wgrad")!.bytes;
+  const base = { nodes: 1, model: "gpt3-175b", seqLength: 2048, globalBatch: 8, attention: "unfused" as const };
+
+  it("fused: the wgrad GEMM reads and writes the buffer in its epilogue, no separate kernel", () => {
+    const s = scenario({ ...base, plan: { tp: 8, dp: 1, microBatch: 1, gradReduceDtype: "fp32" } });
+    expect(accumulateBytes(s)).toBe(0);
+    const T = 2048;
+    // Inputs X (T×h) and dY (T×4h/8) in bf16, then 4 + 4 bytes per weight for the fp32 buffer.
+    expect(wgradBytes(s)).toBe(2 * (T * h + (T * 4 * h) / 8) + 8 * fc1Params);
+  });
+
+  it("unfused fp16 (autograd, Megatron-LM 2021): read fresh + read/write buffer, 6 B per weight on m−1 of m micro-batches", () => {
+    const s = scenario({ ...base, precision: "fp16", plan: { tp: 8, dp: 1, microBatch: 1, gradAccumulationFusion: false } });
+    expect(accumulateBytes(s)).toBeCloseTo(6 * fc1Params * (7 / 8), 0);
+    const one = scenario({ ...base, globalBatch: 1, precision: "fp16", plan: { tp: 8, dp: 1, microBatch: 1, gradAccumulationFusion: false } });
+    expect(accumulateBytes(one)).toBe(0);
+  });
+
+  it("unfused into fp32 main grads (Megatron's DDP hook): 2 + 4 + 4 B per weight on every micro-batch", () => {
+    const s = scenario({ ...base, plan: { tp: 8, dp: 1, microBatch: 1, gradReduceDtype: "fp32", gradAccumulationFusion: false } });
+    expect(accumulateBytes(s)).toBeCloseTo(10 * fc1Params, 0);
   });
 });

@@ -148,6 +148,12 @@ function causalFraction(seq: number): number {
   return (nb + 1) / (2 * nb);
 }
 
+/** Share of a causal score matrix at or below the diagonal, by rows of `sk` keys (queries are the last `sq` positions). */
+function causalRowFraction(sq: number, sk: number): number {
+  // Row i (0-based, of sq) sees sk − sq + i + 1 keys.
+  return (sk - sq + (sq + 1) / 2) / sk;
+}
+
 /** Kernels of the attention core (scores, softmax, weighted sum) of one layer, both directions. */
 function attentionCore(x: LayerShape, d: LayerDims): { forward: Kernel[]; backward: Kernel[] } {
   const e = x.elementBytes;
@@ -163,16 +169,33 @@ function attentionCore(x: LayerShape, d: LayerDims): { forward: Kernel[]; backwa
     // Flash backward recomputes the scores and runs five GEMM-like products for forward's two.
     return { forward: [fwd], backward: [{ ...fwd, name: "attention.flash.bwd", flops: 2.5 * flops, bytes: 2.5 * bytes }] };
   }
+  // Megatron-LM's unfused core (megatron/model/transformer.py ParallelAttention, 2020-22):
+  // baddbmm Q·Kᵀ into [b·np, sq, sk], scaled_upper_triang_masked_softmax, dropout, bmm with V.
   const scores = b * ah * sq * sk;
   const qk = gemm("attention.qk", sq, sk, hd, e, b * ah);
   const av = gemm("attention.av", sq, hd, sk, e, b * ah);
   const dropout = x.model.dropout;
-  const forward: Kernel[] = [qk, memory("attention.softmax", 2 * e * scores, 5 * scores)];
+  // The causal softmax kernel (megatron/fused_kernels/scaled_upper_triang_masked_softmax.h)
+  // loads only the row's first `blockIdx.x + 1` scores (forward: inputs; backward: incoming
+  // gradients and saved outputs) and writes the whole row, zeros above the diagonal.
+  const causal = causalRowFraction(sq, sk);
+  const forward: Kernel[] = [qk, memory("attention.softmax", (causal + 1) * e * scores, 5 * causal * scores)];
   if (dropout) forward.push(memory("attention.dropout", (2 * e + 1) * scores, scores));
-  forward.push(av);
-  const backward: Kernel[] = [...gemmBackward(av, e, null)];
+  // The weighted sum comes out as [b·np, sq, hn]; `permute(2, 0, 1, 3).contiguous()` copies
+  // it back to the [s, b, h] layout the output projection reads.
+  const context = e * d.tokens * ah * hd;
+  forward.push(av, memory("attention.context-permute", 2 * context));
+  // Backward: the permuted gradient is reshaped (copied) for the bmm, and the Q, K and V
+  // gradients, produced per head, are concatenated into the fused QKV layout
+  // (the backward of split_tensor_along_last_dim).
+  const backward: Kernel[] = [memory("attention.context-permute.bwd", 2 * context), ...gemmBackward(av, e, null)];
   if (dropout) backward.push(memory("attention.dropout.bwd", (2 * e + 1) * scores, scores));
-  backward.push(memory("attention.softmax.bwd", 3 * e * scores, 4 * scores), ...gemmBackward(qk, e, null));
+  const qkvWidth = (ah + 2 * d.kvHeadsPerRank) * hd;
+  backward.push(
+    memory("attention.softmax.bwd", (2 * causal + 1) * e * scores, 4 * causal * scores),
+    ...gemmBackward(qk, e, null),
+    memory("attention.qkv-concat.bwd", 2 * e * d.tokens * qkvWidth),
+  );
   return { forward, backward };
 }
 

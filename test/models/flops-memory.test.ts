@@ -5,7 +5,7 @@ import { layerParams, totalParams } from "../../models/workload/params.ts";
 import { BUILTIN_MODELS } from "../../models/workload/builtins.ts";
 import type { ModelSpec } from "../../models/scenario.ts";
 import { scenario } from "../helpers/scenario.ts";
-import { headKernels, layerBackwardKernels, type LayerShape } from "../../models/workload/layer-kernels.ts";
+import { headKernels, layerBackwardKernels, layerForwardKernels, type LayerShape } from "../../models/workload/layer-kernels.ts";
 
 const gpt3 = BUILTIN_MODELS["gpt3-175b"] as ModelSpec;
 
@@ -166,5 +166,17 @@ describe("weight-gradient accumulation across micro-batches", () => {
   it("unfused into fp32 main grads (Megatron's DDP hook): 2 + 4 + 4 B per weight on every micro-batch", () => {
     const s = scenario({ ...base, plan: { tp: 8, dp: 1, microBatch: 1, gradReduceDtype: "fp32", gradAccumulationFusion: false } });
     expect(accumulateBytes(s)).toBeCloseTo(10 * fc1Params, 0);
+  });
+});
+
+describe("unfused causal attention (Megatron-LM's scaled_upper_triang_masked_softmax)", () => {
+  it("the softmax reads the scores at or below the diagonal and writes every score", () => {
+    const s = scenario({ nodes: 1, model: "gpt3-175b", seqLength: 2048, globalBatch: 1, attention: "unfused", plan: { tp: 8, dp: 1 } });
+    const kernels = layerForwardKernels(layerShape(s)).kernels;
+    const scores = 1 * (96 / 8) * 2048 * 2048;
+    const below = (2048 + 1) / (2 * 2048);
+    expect(kernels.find((k) => k.name === "attention.softmax")!.bytes).toBeCloseTo(2 * scores * (below + 1), 0);
+    const bwd = layerBackwardKernels(layerShape(s)).kernels.find((k) => k.name === "attention.softmax.bwd")!;
+    expect(bwd.bytes).toBeCloseTo(2 * scores * (2 * below + 1), 0);
   });
 });

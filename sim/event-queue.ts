@@ -1,18 +1,24 @@
 /**
  * The clock and the pending-event set.
  *
- * A binary min-heap over parallel typed arrays keyed by (time, sequence). The
- * sequence number is the order of scheduling, so events at equal times fire in
- * the order they were scheduled: runs are deterministic without any tie-break
- * rule in user code.
+ * A binary min-heap over two parallel typed arrays keyed by (time, sequence).
+ * The sequence number is the order of scheduling, so events at equal times fire
+ * in the order they were scheduled: runs are deterministic without any
+ * tie-break rule in user code. A heap entry's second number is its key,
+ * sequence · 2^26 + slot: ordering keys orders sequences, and the key also names
+ * the event's slot, so a sift moves two numbers per level instead of three.
+ * Sequence numbers restart (renumbered in order) every 2^27 schedules, which
+ * keeps keys exact integers in a float64.
  *
- * Each event lives in a slot that remembers the sequence number of its live
- * heap entry. Cancel and reschedule are lazy: cancel frees the slot, reschedule
- * gives it a new sequence number and pushes a new entry; entries whose sequence
- * no longer matches their slot are skipped when they surface, and the heap is
- * rebuilt if such dead entries come to dominate it. (Tracking every entry's
- * position for in-place updates costs ~20 % on every sift, which the common
- * case — schedule and fire — should not pay.) Events scheduled for the current
+ * Each event lives in a slot that remembers the key of its live entry. Cancel
+ * and reschedule are lazy: cancel frees the slot, reschedule gives it a new key
+ * and pushes a new entry; entries whose key no longer matches their slot are
+ * skipped when they surface, and the heap is rebuilt if such dead entries come
+ * to dominate it. (Tracking every entry's position for in-place updates costs
+ * ~20 % on every sift, which the common case — schedule and fire — should not
+ * pay.) The entry of the event just fired stays at the root until the next push
+ * replaces it: a handler that schedules one event (the common case) then costs
+ * one sift-down instead of a pop and a push. Events scheduled for the current
  * instant bypass the heap through a FIFO: they can only follow what is already
  * due now, so they need no sifting. Handles carry a slot generation, so a stale
  * handle cannot touch the event that later reuses its slot.
@@ -22,38 +28,71 @@ export type EventHandler = () => void;
 /** Opaque: slot + generation packed in one float64-safe integer. */
 export type EventHandle = number;
 
+/** Slots, i.e. events pending at once (the low part of handles and keys). */
 const SLOT_BITS = 2 ** 26;
+const INV_SLOT_BITS = 1 / SLOT_BITS;
+/** Sequence numbers handed out before they are renumbered: keys stay below 2^53. */
+const SEQ_LIMIT = 2 ** 27;
 const INITIAL = 1024;
 const KEEP_ARG: unique symbol = Symbol("keep");
+// What fire() did.
+const FIRED = 1;
+const EMPTY = 0;
+const BEYOND = -1;
+
+/** The slot named by a key (exact: keys are integers below 2^53). */
+function slotOf(key: number): number {
+  return key - Math.floor(key * INV_SLOT_BITS) * SLOT_BITS;
+}
 
 export class EventQueue {
-  /** Current simulated time, seconds. Never decreases. */
-  now = 0;
+  /**
+   * The clock lives in a typed array: as a plain field it would hold a boxed
+   * number, and every advance would allocate a new box on the heap.
+   */
+  private readonly clock = new Float64Array(1);
   /** Events whose handlers ran. */
   processed = 0;
 
   private heapTime: Float64Array = new Float64Array(INITIAL);
-  private heapSeq: Float64Array = new Float64Array(INITIAL);
-  private heapSlot: Int32Array = new Int32Array(INITIAL);
+  private heapKey: Float64Array = new Float64Array(INITIAL);
   private heapSize = 0;
+  /**
+   * The root entry belongs to the event `step` just fired: it is left in place
+   * (dead, its slot released) so that the next push can take its place with one
+   * sift-down. Whoever needs the true root pops it.
+   */
+  private rootVacant = false;
 
   private slotHandler: (((arg: unknown) => void) | undefined)[] = [];
   private slotArg: unknown[] = [];
-  private slotSeq: Float64Array = new Float64Array(INITIAL);
+  /** Key of the slot's live entry, -1 when the slot is free. */
+  private slotKey: Float64Array = new Float64Array(INITIAL);
   private slotGen: Int32Array = new Int32Array(INITIAL);
   private freeSlots: Int32Array = new Int32Array(INITIAL);
   private freeCount = 0;
   private slotCount = 0;
 
-  // Ring buffer of (slot, seq) due at `now`; cancelled entries are skipped lazily.
-  private fifoSlot: Int32Array = new Int32Array(INITIAL);
-  private fifoSeq: Float64Array = new Float64Array(INITIAL);
+  // Ring buffer of the keys of events due at `now`; cancelled entries are skipped lazily.
+  private fifoKey: Float64Array = new Float64Array(INITIAL);
   private fifoHead = 0;
   private fifoLen = 0;
 
   private nextSeq = 0;
+  private readonly seqLimit: number;
   private live = 0;
   private stopped = false;
+
+  /** @param seqLimit internal: sequence numbers before a renumbering (tests lower it). */
+  constructor(seqLimit: number = SEQ_LIMIT) {
+    if (!(seqLimit >= 2 && seqLimit <= SEQ_LIMIT)) throw new RangeError(`seqLimit must be in [2, ${SEQ_LIMIT}]`);
+    this.seqLimit = seqLimit;
+  }
+
+  /** Current simulated time, seconds. Never decreases. */
+  get now(): number {
+    return this.clock[0] as number;
+  }
 
   /** Events scheduled and not yet fired or cancelled. */
   get pending(): number {
@@ -75,16 +114,17 @@ export class EventQueue {
    * instead of allocating a closure per event.
    */
   scheduleCall<T>(time: number, fn: (arg: T) => void, arg: T): EventHandle {
-    if (!(time >= this.now)) {
-      throw new RangeError(`cannot schedule at t=${time}: it is before now (${this.now}) or not a number`);
+    const now = this.clock[0] as number;
+    if (!(time >= now)) {
+      throw new RangeError(`cannot schedule at t=${time}: it is before now (${now}) or not a number`);
     }
     const slot = this.allocSlot();
-    const seq = this.nextSeq++;
+    const key = this.nextKey(slot);
     this.slotHandler[slot] = fn as (arg: unknown) => void;
     this.slotArg[slot] = arg;
-    this.slotSeq[slot] = seq;
-    if (time === this.now) this.fifoPush(slot, seq);
-    else this.heapPush(time, seq, slot);
+    this.slotKey[slot] = key;
+    if (time === now) this.fifoPush(key);
+    else this.heapPush(time, key);
     this.live++;
     return slot + SLOT_BITS * (this.slotGen[slot] as number);
   }
@@ -108,15 +148,16 @@ export class EventQueue {
   reschedule(handle: EventHandle, time: number, arg: unknown = KEEP_ARG): EventHandle {
     const slot = this.liveSlot(handle);
     if (slot < 0) return -1;
-    if (!(time >= this.now)) {
-      throw new RangeError(`cannot reschedule to t=${time}: it is before now (${this.now}) or not a number`);
+    const now = this.clock[0] as number;
+    if (!(time >= now)) {
+      throw new RangeError(`cannot reschedule to t=${time}: it is before now (${now}) or not a number`);
     }
     if (arg !== KEEP_ARG) this.slotArg[slot] = arg;
-    // The old entry (heap or FIFO) goes stale with the new sequence number.
-    const seq = this.nextSeq++;
-    this.slotSeq[slot] = seq;
-    if (time === this.now) this.fifoPush(slot, seq);
-    else this.heapPush(time, seq, slot);
+    // The old entry (heap or FIFO) goes stale with the new key.
+    const key = this.nextKey(slot);
+    this.slotKey[slot] = key;
+    if (time === now) this.fifoPush(key);
+    else this.heapPush(time, key);
     this.maybeCompact();
     return handle;
   }
@@ -130,31 +171,7 @@ export class EventQueue {
 
   /** Fire the next event. Returns false when none is left. */
   step(): boolean {
-    this.dropDead();
-    let slot: number;
-    if (this.fifoLen > 0) {
-      const fs = this.fifoSeq[this.fifoHead] as number;
-      if (this.heapSize > 0 && (this.heapTime[0] as number) === this.now && (this.heapSeq[0] as number) < fs) {
-        slot = this.heapSlot[0] as number;
-        this.popRoot();
-      } else {
-        slot = this.fifoSlot[this.fifoHead] as number;
-        this.fifoPop();
-      }
-    } else if (this.heapSize > 0) {
-      slot = this.heapSlot[0] as number;
-      this.now = this.heapTime[0] as number;
-      this.popRoot();
-    } else {
-      return false;
-    }
-    const handler = this.slotHandler[slot] as (arg: unknown) => void;
-    const arg = this.slotArg[slot];
-    this.releaseSlot(slot);
-    this.live--;
-    this.processed++;
-    handler(arg);
-    return true;
+    return this.fire(Infinity) === FIRED;
   }
 
   /**
@@ -164,15 +181,66 @@ export class EventQueue {
   run(until = Infinity): void {
     this.stopped = false;
     while (!this.stopped) {
-      const next = this.peekTime();
-      if (next === Infinity) break;
-      if (next > until) {
-        this.now = until;
+      const r = this.fire(until);
+      if (r === EMPTY) break;
+      if (r === BEYOND) {
+        this.clock[0] = until;
         return;
       }
-      this.step();
     }
-    if (!this.stopped && until !== Infinity && until > this.now) this.now = until;
+    if (!this.stopped && until !== Infinity && until > this.now) this.clock[0] = until;
+  }
+
+  /**
+   * Fire the next event if it is due by `until`. One pass finds the fronts of
+   * both queues (past dead entries) for the check and for the firing.
+   */
+  private fire(until: number): number {
+    let fifoKey = -1;
+    while (this.fifoLen > 0) {
+      const k = this.fifoKey[this.fifoHead] as number;
+      if (this.slotKey[slotOf(k)] === k) {
+        fifoKey = k;
+        break;
+      }
+      this.fifoPop();
+    }
+    let heapSlot = -1;
+    while (this.heapSize > 0) {
+      const k = this.heapKey[0] as number;
+      const s = slotOf(k);
+      if (this.slotKey[s] === k) {
+        heapSlot = s;
+        break;
+      }
+      this.popRoot();
+    }
+    let slot: number;
+    if (fifoKey >= 0) {
+      if (this.now > until) return BEYOND;
+      if (heapSlot >= 0 && (this.heapTime[0] as number) === this.now && (this.heapKey[0] as number) < fifoKey) {
+        slot = heapSlot;
+        this.rootVacant = true;
+      } else {
+        slot = slotOf(fifoKey);
+        this.fifoPop();
+      }
+    } else if (heapSlot >= 0) {
+      const time = this.heapTime[0] as number;
+      if (time > until) return BEYOND;
+      slot = heapSlot;
+      this.clock[0] = time;
+      this.rootVacant = true;
+    } else {
+      return EMPTY;
+    }
+    const handler = this.slotHandler[slot] as (arg: unknown) => void;
+    const arg = this.slotArg[slot];
+    this.releaseSlot(slot);
+    this.live--;
+    this.processed++;
+    handler(arg);
+    return FIRED;
   }
 
   /** Make `run` return after the current handler. */
@@ -193,8 +261,8 @@ export class EventQueue {
     if (this.freeCount > 0) return this.freeSlots[--this.freeCount] as number;
     const slot = this.slotCount++;
     if (slot >= SLOT_BITS) throw new RangeError("more than 2^26 events pending at once");
-    if (slot >= this.slotSeq.length) {
-      this.slotSeq = grow(this.slotSeq);
+    if (slot >= this.slotKey.length) {
+      this.slotKey = grow(this.slotKey);
       this.slotGen = growInt(this.slotGen);
       this.freeSlots = growInt(this.freeSlots);
     }
@@ -204,45 +272,80 @@ export class EventQueue {
   private releaseSlot(slot: number): void {
     this.slotHandler[slot] = undefined;
     this.slotArg[slot] = undefined;
-    this.slotSeq[slot] = -1;
+    this.slotKey[slot] = -1;
     // Generations wrap; a handle kept through 2^26 reuses of its slot is the only way to alias.
     this.slotGen[slot] = ((this.slotGen[slot] as number) + 1) & (SLOT_BITS - 1);
     this.freeSlots[this.freeCount++] = slot;
   }
 
+  private nextKey(slot: number): number {
+    if (this.nextSeq >= this.seqLimit) this.renumber();
+    return this.nextSeq++ * SLOT_BITS + slot;
+  }
+
+  /**
+   * Sequence numbers ran out: drop dead entries, then give the live ones new
+   * sequence numbers 0, 1, … in their old order. Times are untouched and ties
+   * keep their order, so the heap stays a heap and the FIFO stays in order.
+   */
+  private renumber(): void {
+    this.compact();
+    const f = this.fifoKey;
+    const cap = f.length;
+    let live = 0;
+    for (let i = 0; i < this.fifoLen; i++) {
+      const k = f[(this.fifoHead + i) % cap] as number;
+      if (this.slotKey[slotOf(k)] === k) f[(this.fifoHead + live++) % cap] = k;
+    }
+    this.fifoLen = live;
+    const n = this.heapSize + this.fifoLen;
+    const keys = new Float64Array(n);
+    keys.set(this.heapKey.subarray(0, this.heapSize));
+    for (let i = 0; i < this.fifoLen; i++) keys[this.heapSize + i] = f[(this.fifoHead + i) % cap] as number;
+    keys.sort();
+    // Every pending event has exactly one entry left, so its slot names it.
+    for (let seq = 0; seq < n; seq++) {
+      const slot = slotOf(keys[seq] as number);
+      this.slotKey[slot] = seq * SLOT_BITS + slot;
+    }
+    const hk = this.heapKey;
+    for (let i = 0; i < this.heapSize; i++) hk[i] = this.slotKey[slotOf(hk[i] as number)] as number;
+    for (let i = 0; i < this.fifoLen; i++) {
+      const j = (this.fifoHead + i) % cap;
+      f[j] = this.slotKey[slotOf(f[j] as number)] as number;
+    }
+    this.nextSeq = n;
+  }
+
   // ---- FIFO for events due now ----
 
-  private fifoPush(slot: number, seq: number): void {
-    if (this.fifoLen === this.fifoSlot.length) {
+  private fifoPush(key: number): void {
+    if (this.fifoLen === this.fifoKey.length) {
       const n = this.fifoLen * 2;
-      const s = new Int32Array(n);
       const q = new Float64Array(n);
-      for (let i = 0; i < this.fifoLen; i++) {
-        const j = (this.fifoHead + i) % this.fifoLen;
-        s[i] = this.fifoSlot[j] as number;
-        q[i] = this.fifoSeq[j] as number;
-      }
-      this.fifoSlot = s;
-      this.fifoSeq = q;
+      for (let i = 0; i < this.fifoLen; i++) q[i] = this.fifoKey[(this.fifoHead + i) % this.fifoLen] as number;
+      this.fifoKey = q;
       this.fifoHead = 0;
     }
-    const tail = (this.fifoHead + this.fifoLen) % this.fifoSlot.length;
-    this.fifoSlot[tail] = slot;
-    this.fifoSeq[tail] = seq;
+    this.fifoKey[(this.fifoHead + this.fifoLen) % this.fifoKey.length] = key;
     this.fifoLen++;
   }
 
   private fifoPop(): void {
-    this.fifoHead = (this.fifoHead + 1) % this.fifoSlot.length;
+    this.fifoHead = (this.fifoHead + 1) % this.fifoKey.length;
     this.fifoLen--;
   }
 
-  /** Pop dead (cancelled or rescheduled) entries off the fronts of both queues. */
+  /** Pop dead (cancelled, rescheduled or just fired) entries off the fronts of both queues. */
   private dropDead(): void {
-    while (this.fifoLen > 0 && this.slotSeq[this.fifoSlot[this.fifoHead] as number] !== this.fifoSeq[this.fifoHead]) {
+    while (this.fifoLen > 0) {
+      const k = this.fifoKey[this.fifoHead] as number;
+      if (this.slotKey[slotOf(k)] === k) break;
       this.fifoPop();
     }
-    while (this.heapSize > 0 && this.slotSeq[this.heapSlot[0] as number] !== this.heapSeq[0]) {
+    while (this.heapSize > 0) {
+      const k = this.heapKey[0] as number;
+      if (this.slotKey[slotOf(k)] === k) break;
       this.popRoot();
     }
   }
@@ -254,76 +357,74 @@ export class EventQueue {
   /** Drop dead entries and re-heapify (Floyd's bottom-up build, O(n)). */
   private compact(): void {
     const ht = this.heapTime;
-    const hs = this.heapSeq;
-    const hl = this.heapSlot;
+    const hk = this.heapKey;
     let n = 0;
     for (let i = 0; i < this.heapSize; i++) {
-      const slot = hl[i] as number;
-      if (this.slotSeq[slot] === hs[i]) {
+      const k = hk[i] as number;
+      if (this.slotKey[slotOf(k)] === k) {
         ht[n] = ht[i] as number;
-        hs[n] = hs[i] as number;
-        hl[n] = slot;
+        hk[n] = k;
         n++;
       }
     }
     this.heapSize = n;
+    this.rootVacant = false;
     for (let i = (n >> 1) - 1; i >= 0; i--) this.siftDown(i);
   }
 
   // ---- heap ----
 
-  private heapPush(time: number, seq: number, slot: number): void {
+  private heapPush(time: number, key: number): void {
+    if (this.rootVacant) {
+      this.rootVacant = false;
+      this.heapTime[0] = time;
+      this.heapKey[0] = key;
+      this.siftDown(0);
+      return;
+    }
     if (this.heapSize === this.heapTime.length) {
       this.heapTime = grow(this.heapTime);
-      this.heapSeq = grow(this.heapSeq);
-      this.heapSlot = growInt(this.heapSlot);
+      this.heapKey = grow(this.heapKey);
     }
     const i = this.heapSize++;
     this.heapTime[i] = time;
-    this.heapSeq[i] = seq;
-    this.heapSlot[i] = slot;
+    this.heapKey[i] = key;
     this.siftUp(i);
   }
 
   private popRoot(): void {
+    this.rootVacant = false;
     const n = --this.heapSize;
     if (n === 0) return;
     this.heapTime[0] = this.heapTime[n] as number;
-    this.heapSeq[0] = this.heapSeq[n] as number;
-    this.heapSlot[0] = this.heapSlot[n] as number;
+    this.heapKey[0] = this.heapKey[n] as number;
     this.siftDown(0);
   }
 
   private siftUp(start: number): void {
     const ht = this.heapTime;
-    const hs = this.heapSeq;
-    const hl = this.heapSlot;
+    const hk = this.heapKey;
     const time = ht[start] as number;
-    const seq = hs[start] as number;
-    const slot = hl[start] as number;
+    const key = hk[start] as number;
     let i = start;
     while (i > 0) {
       const p = (i - 1) >> 1;
       const pt = ht[p] as number;
-      if (pt < time || (pt === time && (hs[p] as number) < seq)) break;
+      if (pt < time || (pt === time && (hk[p] as number) < key)) break;
       ht[i] = pt;
-      hs[i] = hs[p] as number;
-      hl[i] = hl[p] as number;
+      hk[i] = hk[p] as number;
       i = p;
     }
     ht[i] = time;
-    hs[i] = seq;
-    hl[i] = slot;
+    hk[i] = key;
   }
 
   private siftDown(start: number): void {
     const n = this.heapSize;
     const ht = this.heapTime;
-    const hs = this.heapSeq;
-    const hl = this.heapSlot;
+    const hk = this.heapKey;
     const time = ht[start] as number;
-    const seq = hs[start] as number;
-    const slot = hl[start] as number;
+    const key = hk[start] as number;
     let i = start;
     for (;;) {
       let c = 2 * i + 1;
@@ -332,21 +433,19 @@ export class EventQueue {
       const r = c + 1;
       if (r < n) {
         const rt = ht[r] as number;
-        // Sequence numbers are read only on ties: most comparisons touch one array.
-        if (rt < ct || (rt === ct && (hs[r] as number) < (hs[c] as number))) {
+        // Keys are read only on ties: most comparisons touch one array.
+        if (rt < ct || (rt === ct && (hk[r] as number) < (hk[c] as number))) {
           c = r;
           ct = rt;
         }
       }
-      if (time < ct || (time === ct && seq < (hs[c] as number))) break;
+      if (time < ct || (time === ct && key < (hk[c] as number))) break;
       ht[i] = ct;
-      hs[i] = hs[c] as number;
-      hl[i] = hl[c] as number;
+      hk[i] = hk[c] as number;
       i = c;
     }
     ht[i] = time;
-    hs[i] = seq;
-    hl[i] = slot;
+    hk[i] = key;
   }
 }
 

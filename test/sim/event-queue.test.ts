@@ -209,3 +209,170 @@ describe("EventQueue.reschedule", () => {
     expect(seen).toEqual(["x", "y", "now-1", "now-2", "z"]);
   });
 });
+
+describe("EventQueue: the fired event's root entry and the fused run loop", () => {
+  it("a handler that schedules nothing, cancels, peeks or reschedules sees the true next event", () => {
+    const q = new EventQueue();
+    const seen: string[] = [];
+    let laterHandle = -1;
+    let selfHandle = -1;
+    const peeks: number[] = [];
+    selfHandle = q.schedule(1, () => {
+      seen.push("a");
+      // Its own entry is still at the root, dead: neither the peek nor the count may show it.
+      peeks.push(q.peekTime());
+      expect(q.pending).toBe(4);
+      expect(q.cancel(selfHandle)).toBe(false);
+      expect(q.cancel(laterHandle)).toBe(true);
+      expect(q.pending).toBe(3);
+      peeks.push(q.peekTime());
+    });
+    q.schedule(2, () => seen.push("b"));
+    laterHandle = q.schedule(3, () => seen.push("cancelled"));
+    const moved = q.schedule(4, () => seen.push("moved"));
+    q.schedule(2, () => {
+      seen.push("c");
+      // Reschedule from a handler: its new entry replaces this handler's root entry.
+      expect(q.reschedule(moved, 2.5)).toBe(moved);
+    });
+    q.run();
+    expect(seen).toEqual(["a", "b", "c", "moved"]);
+    expect(peeks).toEqual([2, 2]);
+    expect(q.now).toBe(2.5);
+    expect(q.processed).toBe(4);
+    expect(q.pending).toBe(0);
+  });
+
+  it("run(until) fires events due exactly at `until`, stops before later ones, and counts what it fired", () => {
+    const q = new EventQueue();
+    const seen: number[] = [];
+    q.schedule(1, () => {
+      seen.push(1);
+      q.schedule(1, () => seen.push(1.1)); // due now: through the FIFO
+      q.schedule(2, () => seen.push(2));
+    });
+    q.schedule(3, () => seen.push(3));
+    q.run(2);
+    expect(seen).toEqual([1, 1.1, 2]);
+    expect(q.now).toBe(2);
+    expect(q.processed).toBe(3);
+    q.run(2.5);
+    expect(q.now).toBe(2.5);
+    expect(q.pending).toBe(1);
+    expect(q.step()).toBe(true);
+    expect(q.now).toBe(3);
+    expect(q.step()).toBe(false);
+    expect(q.processed).toBe(4);
+  });
+
+  it("stop() inside a handler returns from run with the clock at that event", () => {
+    const q = new EventQueue();
+    const seen: number[] = [];
+    q.schedule(1, () => seen.push(1));
+    q.schedule(2, () => {
+      seen.push(2);
+      q.stop();
+    });
+    q.schedule(3, () => seen.push(3));
+    q.run(10);
+    expect(seen).toEqual([1, 2]);
+    expect(q.now).toBe(2);
+    q.run(10);
+    expect(seen).toEqual([1, 2, 3]);
+    expect(q.now).toBe(10);
+  });
+});
+
+describe("EventQueue: sequence numbers renumbered when they run out", () => {
+  it("rejects a limit outside [2, 2^27]", () => {
+    expect(() => new EventQueue(1)).toThrow(RangeError);
+    expect(() => new EventQueue(2 ** 27 + 1)).toThrow(RangeError);
+  });
+
+  it("keeps time and schedule order across many renumberings (random schedule / cancel / reschedule, from handlers too)", () => {
+    for (let trial = 0; trial < 10; trial++) {
+      const rng = new RandomStreams(500 + trial).stream("renumber");
+      // A limit this small renumbers every few schedules.
+      const q = new EventQueue(2 + trial * 3);
+      type Ref = { time: number; seq: number; id: number; alive: boolean; handle: number };
+      const ref: Ref[] = [];
+      let seq = 0;
+      const fired: number[] = [];
+      const add = (time: number): void => {
+        const id = ref.length;
+        const r: Ref = { time, seq: seq++, id, alive: true, handle: -1 };
+        ref.push(r);
+        r.handle = q.schedule(time, () => {
+          fired.push(id);
+          r.alive = false;
+          // Handlers schedule more, some due now (FIFO), with many ties.
+          if (ref.length < 1500) {
+            const k = rng.int(1, 3);
+            for (let i = 0; i < k; i++) add(rng.uniform() < 0.3 ? q.now : q.now + Math.floor(rng.uniform() * 8) / 4);
+          }
+          const live = ref.filter((x) => x.alive);
+          if (live.length > 0 && rng.uniform() < 0.3) {
+            const v = live[rng.int(0, live.length)]!;
+            expect(q.cancel(v.handle)).toBe(true);
+            v.alive = false;
+          }
+          if (live.length > 1 && rng.uniform() < 0.3) {
+            const v = live[rng.int(0, live.length)]!;
+            if (v.alive) {
+              v.time = q.now + Math.floor(rng.uniform() * 8) / 4;
+              v.seq = seq++;
+              expect(q.reschedule(v.handle, v.time)).toBe(v.handle);
+            }
+          }
+        });
+      };
+      for (let i = 0; i < 30; i++) add(Math.floor(rng.uniform() * 40) / 4);
+      // Each firing must be the live event with the least (time, seq) at that moment.
+      const before = q.step.bind(q);
+      let checked = 0;
+      q.step = (): boolean => {
+        const live = ref.filter((x) => x.alive);
+        if (live.length === 0) return before();
+        const next = live.reduce((m, x) => (x.time < m.time || (x.time === m.time && x.seq < m.seq) ? x : m));
+        const n = fired.length;
+        const ok = before();
+        expect(fired[n]).toBe(next.id);
+        checked++;
+        return ok;
+      };
+      while (q.step());
+      expect(checked).toBe(fired.length);
+      expect(fired.length).toBeGreaterThan(500);
+      expect(q.pending).toBe(0);
+      expect(q.processed).toBe(fired.length);
+      expect(new Set(fired).size).toBe(fired.length);
+    }
+  });
+
+  it("fires exactly as a queue that never renumbers", () => {
+    const trace = (limit: number | undefined): string[] => {
+      const rng = new RandomStreams(77).stream("same");
+      const q = limit === undefined ? new EventQueue() : new EventQueue(limit);
+      const out: string[] = [];
+      const handles: number[] = [];
+      let n = 0;
+      const spawn = (): void => {
+        out.push(`${n}@${q.now}`);
+        if (n++ > 4000) return;
+        const k = rng.int(0, 3);
+        for (let i = 0; i <= k; i++) handles.push(q.scheduleIn(rng.uniform() < 0.25 ? 0 : Math.floor(rng.uniform() * 6) / 2, spawn));
+        const h = handles[rng.int(0, handles.length)]!;
+        const u = rng.uniform();
+        if (u < 0.15) q.cancel(h);
+        else if (u < 0.3) q.reschedule(h, q.now + Math.floor(rng.uniform() * 6) / 2);
+      };
+      for (let i = 0; i < 20; i++) q.schedule(Math.floor(rng.uniform() * 10) / 2, spawn);
+      q.run();
+      out.push(`processed ${q.processed} pending ${q.pending}`);
+      return out;
+    };
+    const plain = trace(undefined);
+    expect(plain.length).toBeGreaterThan(1000);
+    for (const limit of [2, 3, 7, 64, 1000]) expect(trace(limit)).toEqual(plain);
+  });
+});

@@ -320,3 +320,181 @@ describe("fluid model: invariants on random instances", () => {
     }
   });
 });
+
+describe("fluid model: numbers of ended and recycled activities (rows)", () => {
+  it("an ended activity keeps its numbers: read in its callback and after", () => {
+    const sim = new Simulation();
+    const link = sim.fluid.addResource({ name: "link", capacity: 4 });
+    const seenInCallback: number[][] = [];
+    const record = (x: Activity): void => {
+      seenInCallback.push([x.endTime, x.rate, x.remaining, x.lastSettle, x.event]);
+    };
+    // Weighted 1:3 on 4 B/s: a gets 1 B/s (0.25/s), b 3 B/s (0.5/s); b ends at 2, then a has 2 B at 4 B/s.
+    const a = sim.fluid.start({ work: [[link, 4]], onComplete: record });
+    const b = sim.fluid.start({ work: [[link, 6]], weight: 3, onComplete: record });
+    expect(a.endTime).toBeNaN();
+    expect(a.startTime).toBe(0);
+    sim.run();
+    expect(seenInCallback).toEqual([
+      [2, 0, 0, 2, -1],
+      [2.5, 0, 0, 2.5, -1],
+    ]);
+    for (const [x, end, size, weight] of [
+      [a, 2.5, 4, 1],
+      [b, 2, 6, 3],
+    ] as const) {
+      expect(x.state).toBe("done");
+      expect(x.endTime).toBe(end);
+      expect(x.lastSettle).toBe(end);
+      expect(x.startTime).toBe(0);
+      expect(x.rate).toBe(0);
+      expect(x.remaining).toBe(0);
+      expect(x.progress).toBe(1);
+      expect(x.size).toBe(size);
+      expect(x.weight).toBe(weight);
+      expect(x.multiplicity).toBe(1);
+      expect(x.maxRate).toBe(Infinity);
+      expect(x.event).toBe(-1);
+    }
+    // Its last segment (alone on the link) began when b ended.
+    expect(a.segmentStart).toBe(2);
+    expect(a.bottleneck).toBe(link);
+  });
+
+  it("a cancelled activity keeps what it had left", () => {
+    const sim = new Simulation();
+    const link = sim.fluid.addResource({ name: "link", capacity: 1 });
+    const c = sim.fluid.start({ work: [[link, 4]], multiplicity: 2, maxRate: 0.5 });
+    sim.at(1, () => sim.fluid.cancel(c));
+    sim.run();
+    // 2 copies share 1 B/s: 0.125 of the work per second.
+    expect(c.state).toBe("cancelled");
+    expect(c.endTime).toBe(1);
+    expect(c.remaining).toBe(0.875);
+    expect(c.rate).toBe(0);
+    expect(c.multiplicity).toBe(2);
+    expect(c.maxRate).toBe(0.5);
+    sim.fluid.settleResource(link);
+    expect(link.workDone).toBe(1);
+    expect(link.busySeconds).toBe(1);
+  });
+
+  it("an activity recycled in its callback and started again is the same object with fresh numbers", () => {
+    const sim = new Simulation();
+    const link = sim.fluid.addResource({ name: "link", capacity: 2 });
+    const ends: [number, number][] = [];
+    let second: Activity | undefined;
+    const first = sim.fluid.start({
+      work: [[link, 2]],
+      onComplete: (x) => {
+        ends.push([x.endTime, sim.now]);
+        sim.fluid.recycle(x);
+        second = sim.fluid.start({ work: [[link, 1]], weight: 2, onComplete: (y) => ends.push([y.endTime, sim.now]) });
+      },
+    });
+    sim.run();
+    expect(second).toBe(first);
+    expect(ends).toEqual([
+      [1, 1],
+      [1.5, 1.5],
+    ]);
+    expect(second!.startTime).toBe(1);
+    expect(second!.weight).toBe(2);
+    expect(second!.size).toBe(1);
+    expect(second!.state).toBe("done");
+  });
+
+  it("rows are reused: a long chain of activities, recycled or not, keeps the row storage small", () => {
+    for (const recycle of [false, true]) {
+      const sim = new Simulation();
+      const link = sim.fluid.addResource({ name: "link", capacity: 8 });
+      const kept: Activity[] = [];
+      let left = 10_000;
+      const next = (x?: Activity): void => {
+        if (x !== undefined && recycle) sim.fluid.recycle(x);
+        if (--left < 0) return;
+        const a = sim.fluid.start({ work: [[link, 1]], onComplete: next });
+        if (!recycle && left % 1000 === 0) kept.push(a);
+      };
+      next();
+      next();
+      sim.run();
+      // Two at a time at 4 B/s each: 0.25 s per pair, 5,000 pairs.
+      expect(sim.now).toBe(1250);
+      const store = (sim.fluid as unknown as { store: { act: Float64Array } }).store;
+      expect(store.act.length).toBeLessThanOrEqual(64 * 12);
+      // Activities kept from long ago still read their own numbers.
+      for (const a of kept) {
+        expect(a.endTime - a.startTime).toBe(0.25);
+        expect(a.remaining).toBe(0);
+      }
+    }
+  });
+
+  it("activities finishing together, some recycled by their callbacks, each keep or reuse their row", () => {
+    const sim = new Simulation();
+    const link = sim.fluid.addResource({ name: "link", capacity: 3 });
+    const acts = [0, 1, 2].map((i) =>
+      sim.fluid.start({
+        work: [[link, 2]],
+        data: i,
+        onComplete: (x) => {
+          if ((x.data as number) !== 1) return;
+          sim.fluid.recycle(x);
+          sim.fluid.start({ work: [[link, 4]], label: "again" });
+        },
+      }),
+    );
+    sim.fluid.flush();
+    // All three end at 2 s, together (one event for the piece).
+    sim.run();
+    expect(acts[0]!.endTime).toBe(2);
+    expect(acts[2]!.endTime).toBe(2);
+    expect(acts[0]!.state).toBe("done");
+    // The recycled one was started again: 4 B alone at 3 B/s.
+    expect(acts[1]!.label).toBe("again");
+    expect(acts[1]!.startTime).toBe(2);
+    expect(acts[1]!.endTime).toBe(2 + 4 / 3);
+  });
+
+  it("a first solve over thousands of components, then updates one by one, gives exact times", () => {
+    const sim = new Simulation();
+    const n = 3000;
+    const links = Array.from({ length: n }, (_, k) => sim.fluid.addResource({ name: `l${k}`, capacity: 2 ** (k % 8) }));
+    const ends = new Float64Array(n);
+    for (let k = 0; k < n; k++) {
+      sim.fluid.start({
+        work: [[links[k]!, 2 ** (k % 5)]],
+        onComplete: (x) => {
+          sim.fluid.recycle(x);
+          // A second activity of the same size: it ends twice as late.
+          sim.fluid.start({ work: [[links[k]!, 2 ** (k % 5)]], onComplete: () => (ends[k] = sim.now) });
+        },
+      });
+    }
+    sim.fluid.flush();
+    expect(sim.fluid.solvedActivities).toBe(n);
+    sim.run();
+    for (let k = 0; k < n; k++) expect(ends[k]).toBe(2 * 2 ** ((k % 5) - (k % 8)));
+  });
+
+  it("an activity on no resource ends at once, or at its maxRate", () => {
+    const sim = new Simulation();
+    const a = sim.fluid.start({ work: [] });
+    const b = sim.fluid.start({ work: [], maxRate: 0.25 });
+    sim.run();
+    expect(a.endTime).toBe(0);
+    expect(b.endTime).toBe(4);
+    expect(b.bottleneck).toBe(null);
+  });
+
+  it("a capacity written directly (as a subclass's setCapacity does) reads back and is used by the next solve", () => {
+    const sim = new Simulation();
+    const link = sim.fluid.addResource({ name: "link", capacity: 1 });
+    link.capacity = 4;
+    expect(link.capacity).toBe(4);
+    const a = sim.fluid.start({ work: [[link, 2]] });
+    sim.run();
+    expect(a.endTime).toBe(0.5);
+  });
+});

@@ -38,13 +38,22 @@ export function queueThroughput(pending: number, events: number): BenchResult {
  * finish together and updates sweep them in order, as symmetric ranks of a
  * training step do; "large": every activity also shares one resource, so each
  * update re-solves all.
+ *
+ * `active` (small and lockstep only): updates stay within the components of the
+ * first `active` activities; the other components hold activities too long to
+ * finish during the run. The engine then holds `total` activities while the
+ * updates touch the memory of `active`: comparing with `total` = `active` shows
+ * what the total costs by itself, apart from caches.
  */
-export function fluidUpdate(total: number, shape: "small" | "large" | "lockstep", updates: number): BenchResult {
-  return measure(`fluid update, ${total.toExponential(0)} activities, ${shape} components`, () => {
+export function fluidUpdate(total: number, shape: "small" | "large" | "lockstep", updates: number, active = total): BenchResult {
+  if (shape === "large" && active !== total) throw new RangeError("a large component has no inactive part");
+  const within = active === total ? "" : ` (updates within ${active.toExponential(0)})`;
+  return measure(`fluid update, ${total.toExponential(0)} activities${within}, ${shape} components`, () => {
     const sim = new Simulation();
     const rng = sim.rng("bench");
     const shared = shape === "large" ? sim.fluid.addResource({ name: "shared", capacity: total * 0.5 }) : undefined;
     const groups = Math.ceil(total / 4);
+    const activeGroups = Math.ceil(active / 4);
     const links: [Resource, Resource][] = [];
     for (let g = 0; g < groups; g++) {
       const capacity = shape === "lockstep" ? 1.5 : 1 + rng.uniform();
@@ -52,19 +61,27 @@ export function fluidUpdate(total: number, shape: "small" | "large" | "lockstep"
     }
     let left = updates;
     // One shared completion callback; the group rides in `data` (no closure per activity).
+    // The replacement's resources are the finished activity's, already in cache: looking
+    // them up in `links` would add the benchmark's own cache misses to every update.
     const restart = (done: Activity): void => {
       const g = done.data as number;
+      const a = done.resources[0] as Resource;
+      const b = done.resources[1] as Resource;
       sim.fluid.recycle(done);
-      if (--left > 0) startIn(g);
+      if (--left > 0) startOn(g, a, b);
     };
-    const startIn = (g: number): void => {
-      const [a, b] = links[g] as [Resource, Resource];
+    const startOn = (g: number, a: Resource, b: Resource): void => {
       const work: [Resource, number][] =
         shape === "lockstep" ? [[a, 1], [b, 1]] : [[a, 0.5 + rng.uniform()], [b, 0.5 + rng.uniform()]];
       if (shared) work.push([shared, 1]);
       sim.fluid.start({ work, onComplete: restart, data: g });
     };
-    for (let i = 0; i < total; i++) startIn(i % groups);
+    for (let i = 0; i < total; i++) {
+      const g = i % groups;
+      const [a, b] = links[g] as [Resource, Resource];
+      if (g < activeGroups) startOn(g, a, b);
+      else sim.fluid.start({ work: [[a, 1e300], [b, 1e300]], data: g });
+    }
     sim.fluid.flush();
     const left0 = left;
     const t0 = process.hrtime.bigint();

@@ -410,7 +410,7 @@ export class EventQueue {
     while (i > 0) {
       const p = (i - 1) >> 1;
       const pt = ht[p] as number;
-      if (pt < time || (pt === time && (hk[p] as number) < key)) break;
+      if (pt <= time && (pt < time || (hk[p] as number) < key)) break;
       ht[i] = pt;
       hk[i] = hk[p] as number;
       i = p;
@@ -433,13 +433,14 @@ export class EventQueue {
       const r = c + 1;
       if (r < n) {
         const rt = ht[r] as number;
-        // Keys are read only on ties: most comparisons touch one array.
-        if (rt < ct || (rt === ct && (hk[r] as number) < (hk[c] as number))) {
+        // Keys are read only on ties, and each test is written so that the usual
+        // case (times differ) is decided by one comparison, not `<` then `===`.
+        if (rt <= ct && (rt < ct || (hk[r] as number) < (hk[c] as number))) {
           c = r;
           ct = rt;
         }
       }
-      if (time < ct || (time === ct && key < (hk[c] as number))) break;
+      if (time <= ct && (time < ct || key < (hk[c] as number))) break;
       ht[i] = ct;
       hk[i] = hk[c] as number;
       i = c;

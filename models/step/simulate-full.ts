@@ -246,6 +246,14 @@ export function simulateStepFull(s: Scenario, options: FullSimulateOptions = {})
     res[b + 4] = fluid.addResource({ name: `gpu${g}.nic.tx`, kind: "nic", capacity: s.cluster.network.nicBandwidth });
     res[b + 5] = fluid.addResource({ name: `gpu${g}.nic.rx`, kind: "nic", capacity: s.cluster.network.nicBandwidth });
   }
+  // What soloRate asks of every resource of every op it considers, kept in flat arrays next
+  // to the other per-resource state: looked up on the Resource objects, spread over the
+  // heap, these reads were the cache misses of the hottest function of a full step.
+  /** Capacity of each resource (res index = resource id), as the fluid model holds it. */
+  const resCapacity = new Float64Array(res.length);
+  for (let x = 0; x < res.length; x++) resCapacity[x] = (res[x] as Resource).capacity;
+  /** Activities the fluid model runs on each resource. */
+  const resFluidCount = new Int32Array(res.length);
   // Bottleneck resource → category, by resource id (every resource here is a GPU's).
   const categoryOfResource = new Int8Array(fluid.resources.length);
   for (const r of fluid.resources) categoryOfResource[r.id] = CATEGORY_INDEX[categoryOfResourceKind(r.kind)];
@@ -257,9 +265,10 @@ export function simulateStepFull(s: Scenario, options: FullSimulateOptions = {})
     for (let g = stage * R; g < (stage + 1) * R; g++) {
       const sm = res[g * ROLES] as Resource;
       const capacity = peak * (speeds[g] as number) * clock;
-      if (capacity === sm.capacity) continue;
+      if (capacity === resCapacity[g * ROLES]) continue;
       clearSolos(sm);
       fluid.setCapacity(sm, capacity);
+      resCapacity[g * ROLES] = capacity;
     }
   });
   const stageGpus: StageGpu[] = [];
@@ -538,6 +547,7 @@ export function simulateStepFull(s: Scenario, options: FullSimulateOptions = {})
   };
   const onFluidDone: ((a: Activity) => void)[] = [COMPUTE_WORK, DP_WORK, SHARE, SEND].map((kind) => (a: Activity): void => {
     const data = a.data as number;
+    for (const r of a.resources) resFluidCount[r.id] = (resFluidCount[r.id] as number) - 1;
     fluid.recycle(a);
     finishOp(kind, data);
   });
@@ -609,12 +619,13 @@ export function simulateStepFull(s: Scenario, options: FullSimulateOptions = {})
     soloBottleneck = -1;
     for (let i = 0; i < n; i++) {
       const k = roles[i] as number;
-      const r = res[k < ROLES ? gb + k : tb + k] as Resource;
-      if (r.activities.length > 0) return 0;
+      const x = k < ROLES ? gb + k : tb + k;
+      if ((resFluidCount[x] as number) > 0) return 0;
       const load = loads[i] as number;
-      if (load === 0 || r.capacity === Infinity) continue;
+      const capacity = resCapacity[x] as number;
+      if (load === 0 || capacity === Infinity) continue;
       // As FluidModel's progressive filling: level = free / load.
-      const l = r.capacity / load;
+      const l = capacity / load;
       if (l < level) {
         level = l;
         soloBottleneck = i;
@@ -625,7 +636,7 @@ export function simulateStepFull(s: Scenario, options: FullSimulateOptions = {})
         const k = roles[i] as number;
         const x = k < ROLES ? gb + k : tb + k;
         if ((resSoloCount[x] as number) === 0) continue;
-        const capacity = (res[x] as Resource).capacity;
+        const capacity = resCapacity[x] as number;
         if (capacity !== Infinity && !((resSoloUse[x] as number) + (loads[i] as number) * level <= SOLO_HEADROOM * capacity)) return 0;
       }
     }
@@ -835,7 +846,7 @@ export function simulateStepFull(s: Scenario, options: FullSimulateOptions = {})
     spec.data = data;
     spec.size = op.size === op.size ? op.size * scale : undefined;
     spec.onComplete = onFluidDone[kind] as (a: Activity) => void;
-    fluid.start(spec);
+    for (const r of fluid.start(spec).resources) resFluidCount[r.id] = (resFluidCount[r.id] as number) + 1;
   };
 
   /** Start `op` (on `g`, and `to` for a send): at its own pace if it can, else in the fluid model. */

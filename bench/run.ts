@@ -24,6 +24,9 @@ const log = (r: BenchResult): void => {
 log(queueThroughput(1e4, quick ? 2e5 : 2e6));
 log(queueThroughput(1e6, quick ? 2e5 : 2e6));
 for (const total of [1e3, 1e4, 1e5]) log(fluidUpdate(total, "small", quick ? 2e3 : 2e5));
+// 1e5 activities, but the updates stay within 1e3 of them: what the total costs by itself,
+// apart from the cache misses of touching all of them in random order.
+log(fluidUpdate(1e5, "small", quick ? 2e3 : 2e5, 1e3));
 for (const total of [1e3, 1e5]) log(fluidUpdate(total, "lockstep", quick ? 2e3 : 2e5));
 for (const total of [1e3, 1e4, 1e5]) log(fluidUpdate(total, "large", total >= 1e5 ? 20 : total >= 1e4 ? 200 : 2000));
 
@@ -44,8 +47,10 @@ if (!quick) {
 
 const find = (n: number, shape: string): BenchResult =>
   results.find((r) => r.name === `fluid update, ${n.toExponential(0)} activities, ${shape} components`) as BenchResult;
+const within1e3 = results.find((r) => r.name === "fluid update, 1e+5 activities (updates within 1e+3), small components") as BenchResult;
 const ratios = {
   fluidSmallComponentCost1e5Over1e3: find(1e5, "small").microsecondsPer / find(1e3, "small").microsecondsPer,
+  fluidSmallComponentCost1e5Within1e3Over1e3: within1e3.microsecondsPer / find(1e3, "small").microsecondsPer,
   fluidLockstepCost1e5Over1e3: find(1e5, "lockstep").microsecondsPer / find(1e3, "lockstep").microsecondsPer,
 };
 
@@ -56,6 +61,7 @@ if (json) {
   process.stdout.write(formatPeakMemory(results) + "\n\n");
   process.stdout.write(`update cost, 1e5 vs 1e3 activities in small components, random order: ${ratios.fluidSmallComponentCost1e5Over1e3.toFixed(2)}x\n`);
   process.stdout.write(`update cost, 1e5 vs 1e3 activities in small components, lock-step:    ${ratios.fluidLockstepCost1e5Over1e3.toFixed(2)}x\n`);
+  process.stdout.write(`update cost, 1e5 activities with updates within 1e3, vs 1e3:        ${ratios.fluidSmallComponentCost1e5Within1e3Over1e3.toFixed(2)}x\n`);
   if (sweep !== undefined) {
     process.stdout.write(`sweep of ${sweep.points} points: 1 worker ${sweep.oneWorkerSeconds.toFixed(2)} s, 2 workers ${sweep.twoWorkerSeconds.toFixed(2)} s, ratio ${sweep.ratio.toFixed(2)} (medians)\n`);
   }

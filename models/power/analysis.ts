@@ -84,9 +84,10 @@ function downsample(x: Float64Array, dt: number): { time: number; watts: number 
       if ((x[j] as number) < (x[lo] as number)) lo = j;
       if ((x[j] as number) > (x[hi] as number)) hi = j;
     }
-    for (const j of lo <= hi ? [lo, hi] : [hi, lo]) {
-      if (out.length === 0 || out[out.length - 1]!.time !== j * dt) out.push({ time: j * dt, watts: x[j] as number });
-    }
+    const first = lo <= hi ? lo : hi;
+    const second = lo <= hi ? hi : lo;
+    if (out.length === 0 || out[out.length - 1]!.time !== first * dt) out.push({ time: first * dt, watts: x[first] as number });
+    if (out[out.length - 1]!.time !== second * dt) out.push({ time: second * dt, watts: x[second] as number });
   }
   return out;
 }

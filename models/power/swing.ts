@@ -36,6 +36,9 @@ export function resample(series: PowerSeries, end: number, dt: number): Float64A
   return out;
 }
 
+/** Room for swingOf's two deques, kept between calls: a sweep point asks for several swings. */
+let dequeScratch = new Int32Array(0);
+
 /**
  * Largest drop and rise within `windowSeconds` on a uniform grid `x` of step `dt`:
  * max over i < j ≤ i + w of x[i] − x[j] (drop) and x[j] − x[i] (rise), with
@@ -44,14 +47,15 @@ export function resample(series: PowerSeries, end: number, dt: number): Float64A
 export function swingOf(x: Float64Array, dt: number, windowSeconds: number): Swing {
   const w = Math.max(1, Math.round(windowSeconds / dt));
   let peak = 0;
-  for (const v of x) peak = Math.max(peak, v);
+  for (let i = 0; i < x.length; i++) if ((x[i] as number) > peak) peak = x[i] as number;
   let drop = 0;
   let dropAt = 0;
   let rise = 0;
   let riseAt = 0;
   // Deques of indices: maxima and minima over the last w samples before j.
-  const maxQ = new Int32Array(x.length);
-  const minQ = new Int32Array(x.length);
+  if (dequeScratch.length < 2 * x.length) dequeScratch = new Int32Array(2 * x.length);
+  const maxQ = dequeScratch.subarray(0, x.length);
+  const minQ = dequeScratch.subarray(x.length, 2 * x.length);
   let maxH = 0;
   let maxT = 0;
   let minH = 0;

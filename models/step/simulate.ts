@@ -274,6 +274,23 @@ export function simulateStep(s: Scenario, options: SimulateOptions = {}): StepSi
    * tsx keeps function names by redefining `name` on every closure bound to a name, and
    * class fields are defined one by one; either cost ~8 % of a step simulation here.
    */
+  const scratch: [Resource, number][][] = [];
+  const scratchWork = (n: number): [Resource, number][] => {
+    let w = scratch[n];
+    if (w === undefined) {
+      w = Array.from({ length: n }, (): [Resource, number] => [resources[0]!.sm, 0]);
+      scratch[n] = w;
+    }
+    return w;
+  };
+  const itemSpec: { work: [Resource, number][]; label: string; data: Account | undefined; size: number | undefined; onComplete: () => void } = {
+    work: [],
+    label: "",
+    data: undefined,
+    size: undefined,
+    onComplete: () => {},
+  };
+
   function runItems(items: Item[], start: number, rank: number, account: Account | undefined, done: () => void): void {
     const run: ItemRun = { items, i: start, rank, account, done, res: resources[rank] as Record<ResourceRole, Resource>, step: done };
     run.step = () => advanceItems(run);
@@ -295,9 +312,22 @@ export function simulateStep(s: Scenario, options: SimulateOptions = {}): StepSi
         sim.after(item.seconds, run.step);
         return;
       }
-      const work: [Resource, number][] = item.work.map(([role, amount]) => [res[role], amount]);
+      // The engine copies the work out of the spec, so both are reused.
+      const n = item.work.length;
+      const work = scratchWork(n);
+      for (let k = 0; k < n; k++) {
+        const entry = item.work[k] as [ResourceRole, number];
+        const slot = work[k] as [Resource, number];
+        slot[0] = res[entry[0]];
+        slot[1] = entry[1];
+      }
+      itemSpec.work = work;
+      itemSpec.label = item.label;
+      itemSpec.data = account;
+      itemSpec.size = item.size;
+      itemSpec.onComplete = run.step;
       activities++;
-      fluid.start({ work, label: item.label, data: account, onComplete: run.step, ...(item.size !== undefined ? { size: item.size } : {}) });
+      fluid.start(itemSpec);
       return;
     }
     run.done();
@@ -309,26 +339,29 @@ export function simulateStep(s: Scenario, options: SimulateOptions = {}): StepSi
   }
 
   /** Run a transfer whose work spans two ranks (sender tx, receiver rx). */
+  // A send's link work and latency depend only on whether it stays within a node.
+  const sendCosts = [false, true].map((sameNode) => {
+    const load = collectiveLoad("send", p2pBytes, { size: 2, perNode: sameNode ? 2 : 1 });
+    const link = linkWork(load);
+    return { nic: link.nic * slowdown.pp, nvlink: link.nvlink * slowdown.pp, latencySeconds: load.latencySeconds };
+  });
+  const regatherNvlink = regather ? linkWork(collectiveLoad("all-gather", activationBytes, layout.tp)).nvlink : 0;
+  const p2pHbm = p2pBytes / gpu.efficiency.hbmPeakFraction;
+
   function transfer(from: number, to: number, account: Account, label: string, done: () => void): void {
     const sameNode = layout.stageNode(from) === layout.stageNode(to);
-    const load = collectiveLoad("send", p2pBytes, { size: 2, perNode: sameNode ? 2 : 1 });
+    const cost = sendCosts[sameNode ? 1 : 0] as { nic: number; nvlink: number; latencySeconds: number };
     const src = resources[from] as Record<ResourceRole, Resource>;
     const dst = resources[to] as Record<ResourceRole, Resource>;
     const work: [Resource, number][] = [];
-    const link = linkWork(load);
-    link.nic *= slowdown.pp;
-    link.nvlink *= slowdown.pp;
-    if (link.nic > 0) work.push([src.nicTx, link.nic], [dst.nicRx, link.nic]);
-    if (link.nvlink > 0) work.push([src.nvTx, link.nvlink], [dst.nvRx, link.nvlink]);
-    if (regather) {
-      const ag = linkWork(collectiveLoad("all-gather", activationBytes, layout.tp)).nvlink;
-      work.push([dst.nvTx, ag], [dst.nvRx, ag]);
-    }
-    work.push([src.hbm, p2pBytes / gpu.efficiency.hbmPeakFraction], [dst.hbm, p2pBytes / gpu.efficiency.hbmPeakFraction]);
+    if (cost.nic > 0) work.push([src.nicTx, cost.nic], [dst.nicRx, cost.nic]);
+    if (cost.nvlink > 0) work.push([src.nvTx, cost.nvlink], [dst.nvRx, cost.nvlink]);
+    if (regather) work.push([dst.nvTx, regatherNvlink], [dst.nvRx, regatherNvlink]);
+    work.push([src.hbm, p2pHbm], [dst.hbm, p2pHbm]);
     power.setClass(from, "comm");
-    if (load.latencySeconds > 0) {
-      charge(account, sameNode ? "nvlink" : "network", load.latencySeconds);
-      sim.after(load.latencySeconds, () => startTransfer(work, label, account, done));
+    if (cost.latencySeconds > 0) {
+      charge(account, sameNode ? "nvlink" : "network", cost.latencySeconds);
+      sim.after(cost.latencySeconds, () => startTransfer(work, label, account, done));
     } else startTransfer(work, label, account, done);
   }
 

@@ -27,18 +27,37 @@ import type { EventHandle, EventQueue } from "./event-queue.ts";
 /** Fraction of an activity left below which it counts as finished (float noise of symmetric work). */
 const COMPLETION_TOLERANCE = 1e-9;
 
-// The numbers the solver reads and writes live in rows of two Float64Arrays, one
-// row per resource and one per running activity, not in object fields: a number
-// field holds a pointer to a separately allocated box (and V8 allocates a new box
-// on many writes), so one activity would be spread over a dozen cache lines and
-// every solve would feed the garbage collector. A row keeps what one solve touches
-// in one or two lines, written in place. The objects keep the links (resources,
-// activity lists) and the small integers, which V8 stores inline.
+// ---- memory layout ----
+//
+// An update (an activity ends, another starts, its component is re-solved)
+// touches a handful of resources and activities picked at random among all of
+// them: with 10^5 activities nothing it touches is in cache, and its cost is the
+// number of cache lines it reads, chiefly those it must read one after the other
+// (activity → its resources → their activities → theirs…). So the solver's state
+// is not in objects (each a pointer to arrays of pointers to boxed numbers, a
+// dozen scattered lines per activity) but in two arenas, each one ArrayBuffer
+// seen as Int32Array and Float64Array, cut into 128-byte blocks (two cache
+// lines, aligned):
+//
+// - a resource record holds its numbers, its solver scratch and, inline, the
+//   list of the activities on it (up to 8; a longer list moves to blocks of its
+//   own in the same arena, doubling);
+// - an activity record holds its numbers, its solver scratch and, inline, its
+//   terms (resource, position in that resource's list, load per unit of level)
+//   for up to 2 resources (more go to a block of their own).
+//
+// Records name each other by their int offsets in the arenas, so following a
+// link is one read, and the records one update needs are about 2 lines each.
+// A freed block goes on a free list of its size (LIFO): an activity that ends
+// and is replaced, the common case, hands its record (still in cache) to its
+// replacement. The objects the API hands out (Resource, Activity) are thin
+// facades over the records; the solver reads them only to call back the user.
 
-/**
- * Activity row: [remaining, rate, lastSettle, wait, weight, size, maxRate,
- * segmentStart, event, multiplicity, startTime, endTime].
- */
+/** Int32 slots per block (128 B). */
+const BLOCK = 32;
+const BLOCK_SHIFT = 5;
+
+// Activity record. Float64 fields (index: (rec >> 1) + field):
 const A_REMAINING = 0;
 const A_RATE = 1;
 const A_LAST = 2;
@@ -48,14 +67,55 @@ const A_SIZE = 5;
 const A_MAX_RATE = 6;
 const A_SEGMENT = 7;
 const A_EVENT = 8;
-const A_MULT = 9;
-const A_START = 10;
-const A_END = 11;
-const ACT_STRIDE = 12;
-/** Row fields an ended activity keeps (copied out when it gives its row back). */
-const KEPT = [A_REMAINING, A_LAST, A_WAIT, A_WEIGHT, A_SIZE, A_MAX_RATE, A_SEGMENT, A_MULT, A_START, A_END] as const;
+// Int32 fields (index: rec + field):
+/** Epoch of the last traversal that reached it (solver scratch). */
+const A_MARK = 18;
+/** Bit 0: frozen in the filling in progress; bits 1-2: state (RUNNING, DONE, CANCELLED). */
+const A_FLAGS = 19;
+/** Next activity (record) of its piece due at the same instant (set by the solve), -1: none. */
+const A_CO_DUE = 20;
+/** Record of the resource that froze it in the last solve, -1: its maxRate or none. */
+const A_BOTTLENECK = 21;
+const A_NRES = 22;
+/** Int offset of its first term (rec + A_INLINE when inline). */
+const A_TERMS = 23;
+const A_INLINE = 24;
+const INLINE_TERMS = 2;
+// A term: [resource record, position in its list, load (Float64 at +2)], 4 int32.
+const TERM = 4;
+const T_POS = 1;
+const T_LOAD = 2;
 
-/** Resource row: [capacity, free, load, usage, lastSettle, workDone, busySeconds]. */
+const FROZEN = 1;
+const RUNNING = 0;
+const DONE = 2;
+const CANCELLED = 4;
+const STATE_MASK = 6;
+
+// Per activity block, not touched by the solver (one cache line): [multiplicity,
+// startTime, endTime, work per copy on its inline terms' resources, -]. An activity
+// with its terms in a block of their own keeps its works there, after the terms.
+const C_MULT = 0;
+const C_START = 1;
+const C_END = 2;
+const C_WORK = 3;
+const COLD = 8;
+
+/** The numbers an ended activity keeps once it gave its record back. */
+const K_REMAINING = 0;
+const K_LAST = 1;
+const K_WAIT = 2;
+const K_WEIGHT = 3;
+const K_SIZE = 4;
+const K_MAX_RATE = 5;
+const K_SEGMENT = 6;
+const K_MULT = 7;
+const K_START = 8;
+const K_END = 9;
+/** Then its works, one per resource. */
+const KEPT = 10;
+
+// Resource record. Float64 fields:
 const R_CAPACITY = 0;
 const R_FREE = 1;
 const R_LOAD = 2;
@@ -63,46 +123,187 @@ const R_USAGE = 3;
 const R_LAST = 4;
 const R_WORK = 5;
 const R_BUSY = 6;
-const RES_STRIDE = 7;
+const R_MULT = 7;
+// Int32 fields:
+const R_MARK = 16;
+/** Its position in the component being solved. */
+const R_INDEX = 17;
+/** Activities on it not frozen yet in the filling in progress. */
+const R_UNFROZEN = 18;
+/** Version of its entry in the level heap. */
+const R_VERSION = 19;
+/** Int offset of its activity list (row + R_INLINE while it fits there). */
+const R_ADJ = 20;
+const R_ADJ_COUNT = 21;
+const R_ADJ_CAP = 22;
+/** Bumped whenever its list changes (for `Resource.activities`). */
+const R_STAMP = 23;
+const R_INLINE = 24;
+const INLINE_ADJ = 8;
+
+/** Marks are epochs in Int32 slots: they are reset before the epoch would overflow. */
+const EPOCH_LIMIT = 0x7fffff00;
 
 /**
- * The rows of one model. Resources keep theirs for life (row = id); a running
- * activity leases one and gives it back when it has ended (see
- * `Activity.release`), so there are about as many rows as activities running at
- * once, and a recycled activity's replacement reuses the row it just left.
+ * One ArrayBuffer seen as Int32 and Float64, allocated in blocks of 128 B.
+ * Size class c is 2^c blocks; freed blocks are kept per class, last in first out.
  */
-class FluidStore {
-  res: Float64Array = new Float64Array(RES_STRIDE * 64);
-  act: Float64Array = new Float64Array(ACT_STRIDE * 64);
-  private actRows = 0;
-  private readonly freeRows: number[] = [];
+class Arena {
+  buf: ArrayBuffer;
+  i32: Int32Array;
+  f64: Float64Array;
+  /** Blocks handed out from the top. */
+  top = 0;
+  /** Head of the free list of each size class (the next is in the block's first slot), -1: empty. */
+  private readonly freeHead: number[] = [];
+  /** Called after the buffer moved (new views). */
+  private readonly moved: () => void;
 
-  /** Room for resource `id`. */
-  reserveResource(id: number): void {
-    if ((id + 1) * RES_STRIDE > this.res.length) this.res = grow(this.res, (id + 1) * RES_STRIDE);
+  constructor(blocks: number, moved: () => void) {
+    this.buf = new ArrayBuffer(blocks * BLOCK * 4);
+    this.i32 = new Int32Array(this.buf);
+    this.f64 = new Float64Array(this.buf);
+    this.moved = moved;
   }
 
-  /** A free activity row (its offset), zero-filled. */
-  lease(): number {
-    const free = this.freeRows;
-    if (free.length > 0) return free.pop() as number;
-    const row = this.actRows * ACT_STRIDE;
-    this.actRows++;
-    if (row + ACT_STRIDE > this.act.length) this.act = grow(this.act, row + ACT_STRIDE);
-    return row;
+  get blocks(): number {
+    return this.i32.length >> BLOCK_SHIFT;
   }
 
-  release(row: number): void {
-    this.freeRows.push(row);
+  /** Int offset of 2^cls free blocks. */
+  alloc(cls: number): number {
+    const head = this.freeHead[cls];
+    if (head !== undefined && head >= 0) {
+      this.freeHead[cls] = this.i32[head] as number;
+      return head;
+    }
+    const n = 1 << cls;
+    const at = this.top;
+    if ((at + n) << BLOCK_SHIFT > this.i32.length) this.grow(at + n);
+    this.top = at + n;
+    return at << BLOCK_SHIFT;
+  }
+
+  free(off: number, cls: number): void {
+    const head = this.freeHead[cls];
+    this.i32[off] = head === undefined ? -1 : head;
+    this.freeHead[cls] = off;
+  }
+
+  private grow(blocks: number): void {
+    let n = this.blocks * 2;
+    while (n < blocks) n *= 2;
+    const buf = new ArrayBuffer(n * BLOCK * 4);
+    const i32 = new Int32Array(buf);
+    i32.set(this.i32);
+    this.buf = buf;
+    this.i32 = i32;
+    this.f64 = new Float64Array(buf);
+    this.moved();
   }
 }
 
-function grow(a: Float64Array, atLeast: number): Float64Array {
-  let n = a.length * 2;
-  while (n < atLeast) n *= 2;
-  const b = new Float64Array(n);
-  b.set(a);
-  return b;
+/** Size class (2^cls blocks) that holds `ints` int32 slots. */
+function classOf(ints: number): number {
+  let cls = 0;
+  while (BLOCK << cls < ints) cls++;
+  return cls;
+}
+
+/**
+ * The records of one model and the facades that name them. The Float64 and
+ * Int32 views are copied into fields here (and refreshed when an arena grows),
+ * so that hot code reads them with one load.
+ */
+class FluidStore {
+  aI: Int32Array;
+  aF: Float64Array;
+  rI: Int32Array;
+  rF: Float64Array;
+  /** Per activity block: the numbers the solver does not touch (see C_*). */
+  cold: Float64Array;
+  /** The facade of the activity holding each activity block. */
+  readonly activityOf: (Activity | undefined)[] = [];
+  /** The facade of each resource, by block. */
+  readonly resourceOf: (Resource | undefined)[] = [];
+  readonly acts: Arena;
+  readonly res: Arena;
+
+  constructor() {
+    this.acts = new Arena(64, () => {
+      this.aI = this.acts.i32;
+      this.aF = this.acts.f64;
+      const cold = new Float64Array(this.acts.blocks * COLD);
+      cold.set(this.cold);
+      this.cold = cold;
+    });
+    this.res = new Arena(64, () => {
+      this.rI = this.res.i32;
+      this.rF = this.res.f64;
+    });
+    this.aI = this.acts.i32;
+    this.aF = this.acts.f64;
+    this.rI = this.res.i32;
+    this.rF = this.res.f64;
+    this.cold = new Float64Array(this.acts.blocks * COLD);
+  }
+
+  /** A record for an activity on `nres` resources; its terms at aI[rec + A_TERMS]. */
+  leaseActivity(nres: number): number {
+    const rec = this.acts.alloc(0);
+    let terms = rec + A_INLINE;
+    if (nres > INLINE_TERMS) {
+      // A block of its own: [size class, -, -, -, terms…, works…] (numbers stay 8-byte aligned).
+      const cls = classOf(TERM + nres * (TERM + 2));
+      const block = this.acts.alloc(cls);
+      this.aI[block] = cls;
+      terms = block + TERM;
+    }
+    const I = this.aI;
+    I[rec + A_TERMS] = terms;
+    I[rec + A_NRES] = nres;
+    return rec;
+  }
+
+  /** Work per copy of activity `rec` on the resource of its term i. */
+  work(rec: number, i: number): number {
+    const terms = this.aI[rec + A_TERMS] as number;
+    if (terms === rec + A_INLINE) return this.cold[(rec >> BLOCK_SHIFT) * COLD + C_WORK + i] as number;
+    return this.aF[((terms + TERM * (this.aI[rec + A_NRES] as number)) >> 1) + i] as number;
+  }
+
+  setWork(rec: number, i: number, work: number): void {
+    const terms = this.aI[rec + A_TERMS] as number;
+    if (terms === rec + A_INLINE) this.cold[(rec >> BLOCK_SHIFT) * COLD + C_WORK + i] = work;
+    else this.aF[((terms + TERM * (this.aI[rec + A_NRES] as number)) >> 1) + i] = work;
+  }
+
+  releaseActivity(rec: number): void {
+    const terms = this.aI[rec + A_TERMS] as number;
+    if (terms !== rec + A_INLINE) this.acts.free(terms - TERM, this.aI[terms - TERM] as number);
+    this.acts.free(rec, 0);
+  }
+
+  /** Append activity record `rec` to resource `row`'s list; returns its position. */
+  attach(row: number, rec: number): number {
+    let I = this.rI;
+    const n = I[row + R_ADJ_COUNT] as number;
+    if (n === I[row + R_ADJ_CAP]) {
+      const cap = 2 * n;
+      const cls = classOf(cap);
+      const list = this.res.alloc(cls);
+      I = this.rI;
+      const old = I[row + R_ADJ] as number;
+      I.copyWithin(list, old, old + n);
+      if (old !== row + R_INLINE) this.res.free(old, classOf(n));
+      I[row + R_ADJ] = list;
+      I[row + R_ADJ_CAP] = BLOCK << cls;
+    }
+    I[(I[row + R_ADJ] as number) + n] = rec;
+    I[row + R_ADJ_COUNT] = n + 1;
+    I[row + R_STAMP] = ((I[row + R_STAMP] as number) + 1) | 0;
+    return n;
+  }
 }
 
 export interface ResourceSpec {
@@ -115,23 +316,18 @@ export interface ResourceSpec {
   kind?: string;
 }
 
+const NO_ACTIVITIES: readonly Activity[] = Object.freeze([]) as readonly Activity[];
+
 export class Resource {
+  /** @internal Int offset of its record in the model's resource arena (first: what `start` reads). */
+  readonly row: number;
+  private readonly store: FluidStore;
   readonly id: number;
-  /** Activities currently using this resource. */
-  readonly activities: Activity[] = [];
-
-  // solver scratch
-  mark = 0;
-  index = 0;
-  unfrozen = 0;
-  version = 0;
-
   readonly name: string;
   readonly kind: string;
   readonly multiplicity: number;
-  /** Offset of this resource's row in the model's rows. */
-  private readonly row: number;
-  private readonly store: FluidStore;
+  private list: readonly Activity[] = NO_ACTIVITIES;
+  private listStamp = 0;
 
   /** @internal Created by `FluidModel.addResource`. */
   constructor(id: number, spec: ResourceSpec, store: FluidStore, now: number) {
@@ -139,44 +335,66 @@ export class Resource {
     this.name = spec.name;
     this.kind = spec.kind ?? spec.name;
     this.multiplicity = spec.multiplicity ?? 1;
-    this.row = id * RES_STRIDE;
     this.store = store;
-    store.reserveResource(id);
-    const R = store.res;
-    R[this.row + R_CAPACITY] = spec.capacity;
-    R[this.row + R_LAST] = now;
+    const row = store.res.alloc(0);
+    this.row = row;
+    store.resourceOf[row >> BLOCK_SHIFT] = this;
+    const I = store.rI;
+    I.fill(0, row, row + BLOCK);
+    const F = store.rF;
+    F[(row >> 1) + R_CAPACITY] = spec.capacity;
+    F[(row >> 1) + R_LAST] = now;
+    F[(row >> 1) + R_MULT] = this.multiplicity;
+    I[row + R_ADJ] = row + R_INLINE;
+    I[row + R_ADJ_CAP] = INLINE_ADJ;
+  }
+
+  /** Activities currently using this resource (a snapshot, rebuilt when the list changed). */
+  get activities(): readonly Activity[] {
+    const I = this.store.rI;
+    const row = this.row;
+    const stamp = I[row + R_STAMP] as number;
+    if (stamp !== this.listStamp) {
+      this.listStamp = stamp;
+      const n = I[row + R_ADJ_COUNT] as number;
+      const adj = I[row + R_ADJ] as number;
+      const list: Activity[] = [];
+      for (let j = 0; j < n; j++) list.push(this.store.activityOf[(I[adj + j] as number) >> BLOCK_SHIFT] as Activity);
+      this.list = n === 0 ? NO_ACTIVITIES : list;
+    }
+    return this.list;
   }
 
   /** Work units per second of one instance. Set it through `FluidModel.setCapacity`, which re-solves. */
   get capacity(): number {
-    return this.store.res[this.row + R_CAPACITY] as number;
+    return this.store.rF[(this.row >> 1) + R_CAPACITY] as number;
   }
   set capacity(value: number) {
-    this.store.res[this.row + R_CAPACITY] = value;
+    this.store.rF[(this.row >> 1) + R_CAPACITY] = value;
   }
   /** Seconds during which at least one activity consumed this resource. */
   get busySeconds(): number {
-    return this.store.res[this.row + R_BUSY] as number;
+    return this.store.rF[(this.row >> 1) + R_BUSY] as number;
   }
   /** Work done on one instance (units of capacity × seconds). */
   get workDone(): number {
-    return this.store.res[this.row + R_WORK] as number;
+    return this.store.rF[(this.row >> 1) + R_WORK] as number;
   }
   /** Current consumption of one instance, units per second. */
   get usage(): number {
-    return this.store.res[this.row + R_USAGE] as number;
+    return this.store.rF[(this.row >> 1) + R_USAGE] as number;
   }
   /** Time up to which busySeconds and workDone are counted. */
   get lastSettle(): number {
-    return this.store.res[this.row + R_LAST] as number;
+    return this.store.rF[(this.row >> 1) + R_LAST] as number;
   }
   /** Solver scratch: capacity left in the last solve. */
   get free(): number {
-    return this.store.res[this.row + R_FREE] as number;
+    return this.store.rF[(this.row >> 1) + R_FREE] as number;
   }
   /** Solver scratch: load of the activities not frozen, per unit of level. */
   get load(): number {
-    return this.store.res[this.row + R_LOAD] as number;
+    return this.store.rF[(this.row >> 1) + R_LOAD] as number;
   }
 }
 
@@ -199,180 +417,249 @@ export type ActivityState = "running" | "done" | "cancelled";
 
 export class Activity {
   // Fields are written only by the engine; an activity object may be reused
-  // after `FluidModel.recycle`, which is why they are not readonly. What the
-  // solver touches comes first, so that it shares the object's first lines.
-  readonly resources: Resource[] = [];
-  /**
-   * Per resource i, packed for locality (one array, not three, per activity):
-   * [3i] work per copy, [3i+1] load per unit of level = (m / M_r) · work · weight / size,
-   * [3i+2] index of this activity in resources[i].activities.
-   */
-  readonly terms: number[] = [];
-  /** Offset of its row in the model's rows while running, -1 after. */
-  row = -1;
-  // solver scratch
-  mark = 0;
-  frozen = false;
+  // after `FluidModel.recycle`, which is why they are not readonly. The numbers
+  // live in the model's records (see the memory layout above): this object is
+  // what the caller holds and what callbacks receive.
+  /** @internal Int offset of its record while it holds one, -1 after. */
+  rec = -1;
   state: ActivityState = "running";
-  /** The resource that froze this activity in the last solve (null: maxRate or unconstrained). */
-  bottleneck: Resource | null = null;
-  /** Next activity of the same piece due at the same instant as this one (set by the solve). */
-  coDue: Activity | null = null;
   onComplete: ((activity: Activity) => void) | undefined = undefined;
   data: unknown = undefined;
   id = 0;
   label = "";
   private readonly store: FluidStore;
-
-  /**
-   * The numbers of an ended activity that gave its row back, by row field (see
-   * KEPT). Null while it has a row. Only activities that are not recycled in
-   * their completion callback need it.
-   */
+  /** The numbers of an ended activity that gave its record back (see K_*). Null while it has one. */
   private kept: Float64Array | null = null;
+  /** Its resources, then its bottleneck, once it gave its record back. */
+  private keptLinks: (Resource | null)[] | null = null;
+  /** @internal A cancelled activity's record not yet free (see FluidModel.cancel), -1: none. */
+  pendingRec = -1;
 
   /** @internal Created by `FluidModel.start`. */
   constructor(store: FluidStore) {
     this.store = store;
   }
 
-  /** @internal (Re)initialise from a spec and lease a row; validates before touching any resource. */
-  init(id: number, spec: ActivitySpec, now: number): this {
+  /**
+   * @internal (Re)initialise from a spec and lease a record; validates before
+   * touching any resource. `scratch` holds the distinct resources found.
+   */
+  init(id: number, spec: ActivitySpec, now: number, scratch: Resource[], works: number[]): this {
     const label = spec.label ?? "";
     const weight = spec.weight ?? 1;
     const multiplicity = spec.multiplicity ?? 1;
     const maxRate = spec.maxRate ?? Infinity;
-    const resources = this.resources;
-    const terms = this.terms;
-    // Overwrite in place and trim once at the end: setting length to 0 would drop
-    // the backing stores and make a recycled activity allocate them again.
     let n = 0;
     let largest = 0;
-    for (const [resource, amount] of spec.work) {
+    const work = spec.work;
+    for (let j = 0; j < work.length; j++) {
+      const entry = work[j] as readonly [Resource, number];
+      const resource = entry[0];
+      const amount = entry[1];
       if (!(amount >= 0) || !Number.isFinite(amount)) {
         throw new RangeError(`activity ${label || id}: work on ${resource.name} must be a finite number >= 0, got ${amount}`);
       }
       if (amount === 0) continue;
       // The same resource named twice (a send to oneself) is one entry with the summed work.
       let seen = -1;
-      for (let i = 0; i < n; i++) if (resources[i] === resource) seen = i;
-      if (seen >= 0) terms[3 * seen] = (terms[3 * seen] as number) + amount;
+      for (let i = 0; i < n; i++) if (scratch[i] === resource) seen = i;
+      if (seen >= 0) works[seen] = (works[seen] as number) + amount;
       else {
-        resources[n] = resource;
-        terms[3 * n] = amount;
-        terms[3 * n + 1] = 0;
-        terms[3 * n + 2] = 0;
+        scratch[n] = resource;
+        works[n] = amount;
         n++;
       }
     }
-    if (resources.length !== n) resources.length = n;
-    if (terms.length !== 3 * n) terms.length = 3 * n;
-    for (let i = 0; i < terms.length; i += 3) if ((terms[i] as number) > largest) largest = terms[i] as number;
+    for (let i = 0; i < n; i++) if ((works[i] as number) > largest) largest = works[i] as number;
     const size = spec.size ?? (largest > 0 ? largest : 1);
     if (!(weight > 0) || !(multiplicity > 0) || !(size > 0) || !(maxRate > 0)) {
       throw new RangeError(`activity ${label || id}: weight, multiplicity, size and maxRate must be > 0`);
-    }
-    for (let i = 0; i < resources.length; i++) {
-      const r = resources[i] as Resource;
-      terms[3 * i + 1] = ((multiplicity / r.multiplicity) * (terms[3 * i] as number) * weight) / size;
     }
     this.id = id;
     this.label = label;
     this.onComplete = spec.onComplete;
     this.data = spec.data;
     this.state = "running";
-    this.bottleneck = null;
-    this.coDue = null;
-    this.frozen = false;
-    const row = this.store.lease();
-    this.row = row;
-    const A = this.store.act;
-    A[row + A_REMAINING] = 1;
-    A[row + A_RATE] = 0;
-    A[row + A_LAST] = now;
-    A[row + A_WAIT] = Infinity;
-    A[row + A_WEIGHT] = weight;
-    A[row + A_SIZE] = size;
-    A[row + A_MAX_RATE] = maxRate;
-    A[row + A_SEGMENT] = now;
-    A[row + A_EVENT] = -1;
-    A[row + A_MULT] = multiplicity;
-    A[row + A_START] = now;
-    A[row + A_END] = NaN;
+    const store = this.store;
+    const pending = this.pendingRec;
+    if (pending >= 0) {
+      // Its cancelled record may still be on a completion chain: as the restarted
+      // object it was, it ends the chain there (see FluidModel.cancel).
+      store.aI[pending + A_CO_DUE] = -1;
+      this.pendingRec = -1;
+    }
+    const rec = store.leaseActivity(n);
+    this.rec = rec;
+    store.activityOf[rec >> BLOCK_SHIFT] = this;
+    const I = store.aI;
+    const F = store.aF;
+    const f = rec >> 1;
+    F[f + A_REMAINING] = 1;
+    F[f + A_RATE] = 0;
+    F[f + A_LAST] = now;
+    F[f + A_WAIT] = Infinity;
+    F[f + A_WEIGHT] = weight;
+    F[f + A_SIZE] = size;
+    F[f + A_MAX_RATE] = maxRate;
+    F[f + A_SEGMENT] = now;
+    F[f + A_EVENT] = -1;
+    I[rec + A_MARK] = 0;
+    I[rec + A_FLAGS] = RUNNING;
+    I[rec + A_CO_DUE] = -1;
+    I[rec + A_BOTTLENECK] = -1;
+    const terms = I[rec + A_TERMS] as number;
+    const c = (rec >> BLOCK_SHIFT) * COLD;
+    const cold = store.cold;
+    cold[c + C_MULT] = multiplicity;
+    cold[c + C_START] = now;
+    cold[c + C_END] = NaN;
+    // The resources' multiplicities are read from their records, which start() touches next.
+    const RF = store.rF;
+    for (let i = 0; i < n; i++) {
+      const row = (scratch[i] as Resource).row;
+      const t = terms + TERM * i;
+      const w = works[i] as number;
+      I[t] = row;
+      I[t + T_POS] = 0;
+      F[(t + T_LOAD) >> 1] = ((multiplicity / (RF[(row >> 1) + R_MULT] as number)) * w * weight) / size;
+      store.setWork(rec, i, w);
+    }
     return this;
   }
 
   /**
-   * @internal The activity ended (the model wrote its end into the row). It
-   * keeps its row until then: a completion callback that recycles it gives the
-   * row straight back, and only otherwise are its numbers copied out here.
+   * @internal The activity ended (the model wrote its end into the record). It
+   * keeps its record until then: a completion callback that recycles it gives the
+   * record straight back, and only otherwise are its numbers copied out here.
+   * Returns the record, or -1 if it held none.
    */
-  release(keepNumbers: boolean): void {
-    const row = this.row;
-    if (row < 0) return;
+  release(keepNumbers: boolean): number {
+    const rec = this.rec;
+    if (rec < 0) return -1;
+    const store = this.store;
     if (keepNumbers) {
-      const A = this.store.act;
-      const kept = this.kept ?? new Float64Array(ACT_STRIDE);
-      for (const f of KEPT) kept[f] = A[row + f] as number;
+      const F = store.aF;
+      const f = rec >> 1;
+      const c = (rec >> BLOCK_SHIFT) * COLD;
+      const n = store.aI[rec + A_NRES] as number;
+      let kept = this.kept;
+      if (kept === null || kept.length !== KEPT + n) kept = new Float64Array(KEPT + n);
+      kept[K_REMAINING] = F[f + A_REMAINING] as number;
+      kept[K_LAST] = F[f + A_LAST] as number;
+      kept[K_WAIT] = F[f + A_WAIT] as number;
+      kept[K_WEIGHT] = F[f + A_WEIGHT] as number;
+      kept[K_SIZE] = F[f + A_SIZE] as number;
+      kept[K_MAX_RATE] = F[f + A_MAX_RATE] as number;
+      kept[K_SEGMENT] = F[f + A_SEGMENT] as number;
+      kept[K_MULT] = store.cold[c + C_MULT] as number;
+      kept[K_START] = store.cold[c + C_START] as number;
+      kept[K_END] = store.cold[c + C_END] as number;
+      for (let i = 0; i < n; i++) kept[KEPT + i] = store.work(rec, i);
       this.kept = kept;
+      const links: (Resource | null)[] = this.resources as Resource[];
+      links.push(this.bottleneck);
+      this.keptLinks = links;
     }
-    this.row = -1;
-    this.store.release(row);
+    this.rec = -1;
+    return rec;
   }
 
-  private num(field: number): number {
-    const row = this.row;
-    if (row >= 0) return this.store.act[row + field] as number;
+  private num(field: number, keptField: number): number {
+    const rec = this.rec;
+    if (rec >= 0) return this.store.aF[(rec >> 1) + field] as number;
     const kept = this.kept;
-    return kept === null ? NaN : (kept[field] as number);
+    return kept === null ? NaN : (kept[keptField] as number);
+  }
+
+  private coldNum(field: number, keptField: number): number {
+    const rec = this.rec;
+    if (rec >= 0) return this.store.cold[(rec >> BLOCK_SHIFT) * COLD + field] as number;
+    const kept = this.kept;
+    return kept === null ? NaN : (kept[keptField] as number);
+  }
+
+  /** The resources it touches (each once), in the order of its spec. */
+  get resources(): readonly Resource[] {
+    const rec = this.rec;
+    if (rec < 0) {
+      const links = this.keptLinks;
+      return links === null ? [] : (links.slice(0, links.length - 1) as Resource[]);
+    }
+    const store = this.store;
+    const n = store.aI[rec + A_NRES] as number;
+    const terms = store.aI[rec + A_TERMS] as number;
+    const out: Resource[] = [];
+    for (let i = 0; i < n; i++) out.push(store.resourceOf[(store.aI[terms + TERM * i] as number) >> BLOCK_SHIFT] as Resource);
+    return out;
   }
 
   /** Fraction still to do, 1 → 0. */
   get remaining(): number {
-    return this.num(A_REMAINING);
+    return this.num(A_REMAINING, K_REMAINING);
   }
   /** Progress rate, fraction per second (0 once ended). */
   get rate(): number {
-    return this.row >= 0 ? (this.store.act[this.row + A_RATE] as number) : 0;
+    return this.rec >= 0 ? (this.store.aF[(this.rec >> 1) + A_RATE] as number) : 0;
   }
   get weight(): number {
-    return this.num(A_WEIGHT);
+    return this.num(A_WEIGHT, K_WEIGHT);
   }
   get multiplicity(): number {
-    return this.num(A_MULT);
+    return this.coldNum(C_MULT, K_MULT);
   }
   get size(): number {
-    return this.num(A_SIZE);
+    return this.num(A_SIZE, K_SIZE);
   }
   get maxRate(): number {
-    return this.num(A_MAX_RATE);
+    return this.num(A_MAX_RATE, K_MAX_RATE);
   }
   get startTime(): number {
-    return this.num(A_START);
+    return this.coldNum(C_START, K_START);
   }
   /** When it ended (NaN while running). */
   get endTime(): number {
-    return this.num(A_END);
+    return this.coldNum(C_END, K_END);
   }
   get lastSettle(): number {
-    return this.num(A_LAST);
+    return this.num(A_LAST, K_LAST);
   }
   get segmentStart(): number {
-    return this.num(A_SEGMENT);
+    return this.num(A_SEGMENT, K_SEGMENT);
   }
   /** Seconds to completion at the rates of the last solve. */
   get wait(): number {
-    return this.num(A_WAIT);
+    return this.num(A_WAIT, K_WAIT);
   }
   /** Handle of its completion event, -1 if it holds none. */
   get event(): EventHandle {
-    return this.row >= 0 ? (this.store.act[this.row + A_EVENT] as number) : -1;
+    return this.rec >= 0 ? (this.store.aF[(this.rec >> 1) + A_EVENT] as number) : -1;
+  }
+  /** The resource that froze this activity in the last solve (null: maxRate or unconstrained). */
+  get bottleneck(): Resource | null {
+    const rec = this.rec;
+    if (rec < 0) {
+      const links = this.keptLinks;
+      return links === null ? null : (links[links.length - 1] as Resource | null);
+    }
+    const row = this.store.aI[rec + A_BOTTLENECK] as number;
+    return row < 0 ? null : (this.store.resourceOf[row >> BLOCK_SHIFT] as Resource);
   }
 
   /** Work per copy on a resource (0 if it does not touch it). */
   workOn(r: Resource): number {
-    const i = this.resources.indexOf(r);
-    return i < 0 ? 0 : (this.terms[3 * i] as number);
+    const rec = this.rec;
+    if (rec < 0) {
+      const links = this.keptLinks;
+      const kept = this.kept;
+      if (links === null || kept === null) return 0;
+      const i = links.indexOf(r);
+      return i < 0 || i === links.length - 1 ? 0 : (kept[KEPT + i] as number);
+    }
+    const store = this.store;
+    const n = store.aI[rec + A_NRES] as number;
+    const terms = store.aI[rec + A_TERMS] as number;
+    for (let i = 0; i < n; i++) if (store.aI[terms + TERM * i] === r.row) return store.work(rec, i);
+    return 0;
   }
 
   /** Fraction done, as of the last time the engine settled it (call `fluid.settle(a)` for now). */
@@ -396,28 +683,33 @@ export class FluidModel {
   private readonly store = new FluidStore();
   private nextActivityId = 0;
   private running = 0;
-  // Scratch lists with their lengths kept apart (see collectSeeds()).
-  private readonly seeds: Resource[] = [];
+  // Scratch lists (records, or facades for loose activities) with their lengths kept apart.
+  private readonly seeds: number[] = [];
   private seedCount = 0;
   private readonly looseSeeds: Activity[] = [];
   private looseCount = 0;
   private solvePending = false;
   private epoch = 0;
-  private readonly compRes: Resource[] = [];
+  private readonly compRes: number[] = [];
   private resCount = 0;
-  private readonly compActs: Activity[] = [];
+  private readonly compActs: number[] = [];
   private actCount = 0;
   private readonly pieceEnds: number[] = [];
   private pieceCount = 0;
   /** Activities finishing together, one list per nesting depth of complete(). */
   private readonly batches: Activity[][] = [];
   private completeDepth = 0;
+  /** Records of cancelled activities, freed at the end of the next solve (see cancel()). */
+  private readonly pendingFree: number[] = [];
   private heap = new LevelHeap();
   /** [level, now] of the progressive filling in progress: numbers passed through calls would be boxed. */
   private readonly filling = new Float64Array(2);
   private readonly pool: Activity[] = [];
+  /** Scratch for Activity.init: the distinct resources of a spec and their works. */
+  private readonly specRes: Resource[] = [];
+  private readonly specWorks: number[] = [];
   private readonly solveHandler = (): void => this.solve();
-  private readonly completeHandler = (a: Activity): void => this.complete(a);
+  private readonly completeHandler = (rec: number): void => this.complete(rec);
 
   constructor(queue: EventQueue) {
     this.queue = queue;
@@ -442,31 +734,46 @@ export class FluidModel {
     if (!(capacity >= 0)) throw new RangeError(`resource ${resource.name}: capacity must be >= 0, got ${capacity}`);
     if (capacity === resource.capacity) return;
     resource.capacity = capacity;
-    this.seed(resource);
+    this.seed(resource.row);
   }
 
   start(spec: ActivitySpec): Activity {
-    const a = (this.pool.pop() ?? new Activity(this.store)).init(this.nextActivityId++, spec, this.queue.now);
-    for (let i = 0; i < a.resources.length; i++) {
-      const r = a.resources[i] as Resource;
-      a.terms[3 * i + 2] = r.activities.length;
-      r.activities.push(a);
-      this.seed(r);
+    const a = (this.pool.pop() ?? new Activity(this.store)).init(this.nextActivityId++, spec, this.queue.now, this.specRes, this.specWorks);
+    const store = this.store;
+    const rec = a.rec;
+    const n = store.aI[rec + A_NRES] as number;
+    for (let i = 0; i < n; i++) {
+      const t = (store.aI[rec + A_TERMS] as number) + TERM * i;
+      const row = store.aI[t] as number;
+      store.aI[t + T_POS] = store.attach(row, rec);
+      this.seed(row);
     }
     this.running++;
-    if (a.resources.length === 0) {
+    if (n === 0) {
       this.looseSeeds[this.looseCount++] = a;
       this.requestSolve();
     }
     return a;
   }
 
-  /** Abort a running activity; its work so far stays counted, the rest is dropped. */
+  /**
+   * Abort a running activity; its work so far stays counted, the rest is dropped.
+   *
+   * Its record is freed only after the next solve: until then a completion
+   * event firing at this instant may still walk the chain of activities due with
+   * it, which skips a cancelled activity and goes on to the next.
+   */
   cancel(a: Activity): void {
     if (a.state !== "running") return;
-    this.settleActivity(a.row, this.queue.now);
-    this.detach(a, "cancelled");
+    const rec = a.rec;
+    this.settleActivity(rec, this.queue.now);
+    this.detach(rec, "cancelled");
     a.release(true);
+    if ((this.store.aI[rec + A_NRES] as number) === 0) this.store.releaseActivity(rec);
+    else {
+      a.pendingRec = rec;
+      this.pendingFree.push(rec);
+    }
   }
 
   /**
@@ -479,18 +786,19 @@ export class FluidModel {
     if (a.state === "running") throw new Error(`activity ${a.label || a.id} is still running; only finished activities can be recycled`);
     a.onComplete = undefined;
     a.data = undefined;
-    a.release(false);
+    const rec = a.release(false);
+    if (rec >= 0) this.store.releaseActivity(rec);
     this.pool.push(a);
   }
 
   /** Bring an activity's `remaining` up to now without changing anything. */
   settle(a: Activity): void {
-    if (a.state === "running") this.settleActivity(a.row, this.queue.now);
+    if (a.state === "running") this.settleActivity(a.rec, this.queue.now);
   }
 
   /** Bring a resource's busy time and work done up to now. */
   settleResource(r: Resource): void {
-    this.settleRow(r.id * RES_STRIDE, this.queue.now);
+    this.settleRow(r.row, this.queue.now);
   }
 
   /** Solve pending changes synchronously (normally done by an event at the same instant). */
@@ -500,8 +808,8 @@ export class FluidModel {
 
   // ---- internals ----
 
-  private seed(r: Resource): void {
-    this.seeds[this.seedCount++] = r;
+  private seed(row: number): void {
+    this.seeds[this.seedCount++] = row;
     this.requestSolve();
   }
 
@@ -512,67 +820,83 @@ export class FluidModel {
     }
   }
 
-  private settleRow(o: number, now: number): void {
-    const R = this.store.res;
-    const dt = now - (R[o + R_LAST] as number);
+  private settleRow(row: number, now: number): void {
+    const F = this.store.rF;
+    const o = row >> 1;
+    const dt = now - (F[o + R_LAST] as number);
     if (dt > 0) {
-      const usage = R[o + R_USAGE] as number;
-      R[o + R_WORK] = (R[o + R_WORK] as number) + usage * dt;
-      if (usage > 0) R[o + R_BUSY] = (R[o + R_BUSY] as number) + dt;
+      const usage = F[o + R_USAGE] as number;
+      F[o + R_WORK] = (F[o + R_WORK] as number) + usage * dt;
+      if (usage > 0) F[o + R_BUSY] = (F[o + R_BUSY] as number) + dt;
     }
-    R[o + R_LAST] = now;
+    F[o + R_LAST] = now;
   }
 
-  private settleActivity(row: number, now: number): void {
-    const A = this.store.act;
-    const dt = now - (A[row + A_LAST] as number);
-    const rate = A[row + A_RATE] as number;
+  private settleActivity(rec: number, now: number): void {
+    const F = this.store.aF;
+    const f = rec >> 1;
+    const dt = now - (F[f + A_LAST] as number);
+    const rate = F[f + A_RATE] as number;
     if (dt > 0 && rate > 0) {
-      const remaining = (A[row + A_REMAINING] as number) - rate * dt;
-      A[row + A_REMAINING] = remaining < 0 ? 0 : remaining;
+      const remaining = (F[f + A_REMAINING] as number) - rate * dt;
+      F[f + A_REMAINING] = remaining < 0 ? 0 : remaining;
     }
-    A[row + A_LAST] = now;
+    F[f + A_LAST] = now;
   }
 
-  private detach(a: Activity, state: ActivityState): void {
+  private detach(rec: number, state: ActivityState): void {
     const now = this.queue.now;
-    const row = a.row;
-    const event = this.store.act[row + A_EVENT] as number;
+    const store = this.store;
+    const f = rec >> 1;
+    const event = store.aF[f + A_EVENT] as number;
     if (event >= 0) {
       this.queue.cancel(event);
-      this.store.act[row + A_EVENT] = -1;
+      store.aF[f + A_EVENT] = -1;
     }
-    for (let i = 0; i < a.resources.length; i++) {
-      const r = a.resources[i] as Resource;
+    const AI = store.aI;
+    const RI = store.rI;
+    const terms = AI[rec + A_TERMS] as number;
+    const n = AI[rec + A_NRES] as number;
+    for (let i = 0; i < n; i++) {
+      const t = terms + TERM * i;
+      const row = AI[t] as number;
       // Its usage leaves the resource in the solve this seeds, at this same instant.
-      const s = a.terms[3 * i + 2] as number;
-      const last = r.activities.pop() as Activity;
-      if (last !== a) {
-        r.activities[s] = last;
-        last.terms[3 * last.resources.indexOf(r) + 2] = s;
+      const s = AI[t + T_POS] as number;
+      const count = (RI[row + R_ADJ_COUNT] as number) - 1;
+      RI[row + R_ADJ_COUNT] = count;
+      RI[row + R_STAMP] = ((RI[row + R_STAMP] as number) + 1) | 0;
+      const adj = RI[row + R_ADJ] as number;
+      const last = RI[adj + count] as number;
+      if (last !== rec) {
+        RI[adj + s] = last;
+        // Its term for this resource now names position s.
+        let lt = AI[last + A_TERMS] as number;
+        while (AI[lt] !== row) lt += TERM;
+        AI[lt + T_POS] = s;
       }
-      this.seed(r);
+      this.seed(row);
     }
-    const segmentStart = this.store.act[row + A_SEGMENT] as number;
+    const a = store.activityOf[rec >> BLOCK_SHIFT] as Activity;
+    const segmentStart = store.aF[f + A_SEGMENT] as number;
     if (this.onSegment !== null && now > segmentStart) this.onSegment(a, segmentStart, now, a.bottleneck);
-    const A = this.store.act;
-    A[row + A_RATE] = 0;
-    A[row + A_END] = now;
+    store.aF[f + A_RATE] = 0;
+    store.cold[(rec >> BLOCK_SHIFT) * COLD + C_END] = now;
+    store.aI[rec + A_FLAGS] = state === "done" ? DONE : CANCELLED;
     a.state = state;
     this.running--;
   }
 
   /**
-   * The event of `a`'s piece fired: `a` is done, and so is every activity of the
-   * piece that the last solve found due at this same instant (chained from `a`
-   * through `coDue`). Finishing those together matters for symmetric work (the
+   * The event of `rec`'s piece fired: it is done, and so is every activity of the
+   * piece that the last solve found due at this same instant (chained from it
+   * through A_CO_DUE). Finishing those together matters for symmetric work (the
    * hops of a ring all end at once): one by one, each would pay a solve of the
    * whole piece.
    */
-  private complete(a: Activity): void {
+  private complete(rec: number): void {
     const now = this.queue.now;
-    const A = this.store.act;
-    A[a.row + A_EVENT] = -1;
+    const store = this.store;
+    store.aF[(rec >> 1) + A_EVENT] = -1;
     // Callbacks run below may start activities and even run the queue (and so come
     // back here): each depth has its own list.
     const depth = this.completeDepth;
@@ -583,34 +907,40 @@ export class FluidModel {
     }
     let n = 0;
     // Chains can go stale when pieces are re-solved: the epoch mark stops any cycle.
-    const epoch = ++this.epoch;
-    for (let b: Activity | null = a; b !== null && b.mark !== epoch; b = b.coDue) {
-      b.mark = epoch;
-      if (b.state !== "running") continue;
-      if (b !== a) {
-        this.settleActivity(b.row, now);
-        if ((A[b.row + A_REMAINING] as number) > COMPLETION_TOLERANCE) continue;
+    const epoch = this.nextEpoch();
+    const AI = store.aI;
+    for (let b = rec; b !== -1 && AI[b + A_MARK] !== epoch; b = AI[b + A_CO_DUE] as number) {
+      AI[b + A_MARK] = epoch;
+      if (((AI[b + A_FLAGS] as number) & STATE_MASK) !== RUNNING) continue;
+      if (b !== rec) {
+        this.settleActivity(b, now);
+        if ((store.aF[(b >> 1) + A_REMAINING] as number) > COMPLETION_TOLERANCE) continue;
       }
-      done[n++] = b;
+      done[n++] = store.activityOf[b >> BLOCK_SHIFT] as Activity;
     }
     for (let i = 0; i < n; i++) {
-      const b = done[i] as Activity;
-      b.coDue = null;
-      const row = b.row;
-      const B = this.store.act;
-      const event = B[row + A_EVENT] as number;
+      const b = (done[i] as Activity).rec;
+      // A callback of the segment listener may have grown the arenas: read the views again.
+      const B = store.aF;
+      store.aI[b + A_CO_DUE] = -1;
+      const f = b >> 1;
+      const event = B[f + A_EVENT] as number;
       if (event >= 0) {
         this.queue.cancel(event);
-        B[row + A_EVENT] = -1;
+        B[f + A_EVENT] = -1;
       }
-      B[row + A_REMAINING] = 0;
-      B[row + A_LAST] = now;
+      B[f + A_REMAINING] = 0;
+      B[f + A_LAST] = now;
       this.detach(b, "done");
     }
-    // Then the rows go back; an activity recycled by its callback already gave its row.
+    // Then the records go back; an activity recycled by its callback already gave its record.
     if (n === 1) {
+      const a = done[0] as Activity;
       if (a.onComplete) a.onComplete(a);
-      if (a.state !== "running") a.release(true);
+      if (a.state !== "running") {
+        const r = a.release(true);
+        if (r >= 0) store.releaseActivity(r);
+      }
       return;
     }
     this.completeDepth = depth + 1;
@@ -621,11 +951,34 @@ export class FluidModel {
       }
       for (let i = 0; i < n; i++) {
         const b = done[i] as Activity;
-        if (b.state !== "running") b.release(true);
+        if (b.state !== "running") {
+          const r = b.release(true);
+          if (r >= 0) store.releaseActivity(r);
+        }
       }
     } finally {
       this.completeDepth = depth;
     }
+  }
+
+  /** A fresh epoch for marks; marks are reset before it would overflow an Int32 slot. */
+  private nextEpoch(): number {
+    if (this.epoch >= EPOCH_LIMIT) this.resetMarks();
+    return ++this.epoch;
+  }
+
+  /** @internal Clear every mark and restart epochs at 0 (exposed for tests through `epoch`). */
+  private resetMarks(): void {
+    const store = this.store;
+    for (const r of this.resources) store.rI[r.row + R_MARK] = 0;
+    // Records of running or ended activities: their facades name them.
+    const acts = store.activityOf;
+    for (let b = 0; b < acts.length; b++) {
+      const a = acts[b];
+      if (a !== undefined && a.rec === b << BLOCK_SHIFT) store.aI[a.rec + A_MARK] = 0;
+    }
+    for (const rec of this.pendingFree) store.aI[rec + A_MARK] = 0;
+    this.epoch = 0;
   }
 
   /**
@@ -641,7 +994,7 @@ export class FluidModel {
    */
   private solve(): void {
     this.solvePending = false;
-    this.epoch++;
+    this.nextEpoch();
     this.resCount = 0;
     this.actCount = 0;
     this.pieceCount = 0;
@@ -661,6 +1014,20 @@ export class FluidModel {
     this.filling[0] = Infinity;
     this.freezeUnconstrained();
     this.schedule(now);
+    if (this.pendingFree.length > 0) this.freePending();
+  }
+
+  /** Free the records of activities cancelled before this solve: no chain names them any more. */
+  private freePending(): void {
+    const store = this.store;
+    const pending = this.pendingFree;
+    for (let i = 0; i < pending.length; i++) {
+      const rec = pending[i] as number;
+      const a = store.activityOf[rec >> BLOCK_SHIFT] as Activity;
+      if (a.pendingRec === rec) a.pendingRec = -1;
+      store.releaseActivity(rec);
+    }
+    pending.length = 0;
   }
 
   /**
@@ -675,28 +1042,32 @@ export class FluidModel {
     const acts = this.compActs;
     const pieceEnds = this.pieceEnds;
     const seeds = this.seeds;
+    const RI = this.store.rI;
+    const AI = this.store.aI;
     for (let s = 0; s < this.seedCount; s++) {
-      const seed = seeds[s] as Resource;
-      if (seed.mark === epoch) continue;
+      const seed = seeds[s] as number;
+      if (RI[seed + R_MARK] === epoch) continue;
       let nr = this.resCount;
       let na = this.actCount;
-      seed.mark = epoch;
-      seed.index = nr;
+      RI[seed + R_MARK] = epoch;
+      RI[seed + R_INDEX] = nr;
       res[nr++] = seed;
-      for (let qi = seed.index; qi < nr; qi++) {
-        const r = res[qi] as Resource;
-        const ra = r.activities;
-        for (let j = 0; j < ra.length; j++) {
-          const a = ra[j] as Activity;
-          if (a.mark === epoch) continue;
-          a.mark = epoch;
+      for (let qi = nr - 1; qi < nr; qi++) {
+        const r = res[qi] as number;
+        const adj = RI[r + R_ADJ] as number;
+        const count = RI[r + R_ADJ_COUNT] as number;
+        for (let j = 0; j < count; j++) {
+          const a = RI[adj + j] as number;
+          if (AI[a + A_MARK] === epoch) continue;
+          AI[a + A_MARK] = epoch;
           acts[na++] = a;
-          const ar = a.resources;
-          for (let k = 0; k < ar.length; k++) {
-            const r2 = ar[k] as Resource;
-            if (r2.mark !== epoch) {
-              r2.mark = epoch;
-              r2.index = nr;
+          const terms = AI[a + A_TERMS] as number;
+          const end = terms + TERM * (AI[a + A_NRES] as number);
+          for (let t = terms; t < end; t += TERM) {
+            const r2 = AI[t] as number;
+            if (RI[r2 + R_MARK] !== epoch) {
+              RI[r2 + R_MARK] = epoch;
+              RI[r2 + R_INDEX] = nr;
               res[nr++] = r2;
             }
           }
@@ -716,12 +1087,13 @@ export class FluidModel {
   private collectLoose(): void {
     const epoch = this.epoch;
     const loose = this.looseSeeds;
+    const AI = this.store.aI;
     for (let s = 0; s < this.looseCount; s++) {
       const a = loose[s] as Activity;
-      if (a.state === "running" && a.mark !== epoch) {
-        a.mark = epoch;
+      if (a.state === "running" && AI[a.rec + A_MARK] !== epoch) {
+        AI[a.rec + A_MARK] = epoch;
         const na = this.actCount;
-        this.compActs[na] = a;
+        this.compActs[na] = a.rec;
         this.actCount = na + 1;
         this.pieceEnds[this.pieceCount++] = na + 1;
       }
@@ -731,52 +1103,68 @@ export class FluidModel {
   /** Settle the accounting of the component's resources at the old rates; reset them for the filling. */
   private settleResources(now: number): void {
     const res = this.compRes;
-    const R = this.store.res;
+    const F = this.store.rF;
+    const I = this.store.rI;
     for (let i = 0; i < this.resCount; i++) {
-      const r = res[i] as Resource;
-      const o = r.id * RES_STRIDE;
-      this.settleRow(o, now);
-      R[o + R_FREE] = R[o + R_CAPACITY] as number;
-      R[o + R_LOAD] = 0;
-      r.unfrozen = 0;
-      R[o + R_USAGE] = 0;
+      const row = res[i] as number;
+      const o = row >> 1;
+      const dt = now - (F[o + R_LAST] as number);
+      if (dt > 0) {
+        const usage = F[o + R_USAGE] as number;
+        F[o + R_WORK] = (F[o + R_WORK] as number) + usage * dt;
+        if (usage > 0) F[o + R_BUSY] = (F[o + R_BUSY] as number) + dt;
+      }
+      F[o + R_LAST] = now;
+      F[o + R_FREE] = F[o + R_CAPACITY] as number;
+      F[o + R_LOAD] = 0;
+      I[row + R_UNFROZEN] = 0;
+      F[o + R_USAGE] = 0;
     }
   }
 
   /** Settle the component's activities at the old rates; load their resources; queue their rate caps. */
   private settleActivities(now: number): void {
     const acts = this.compActs;
-    const R = this.store.res;
-    const A = this.store.act;
+    const RF = this.store.rF;
+    const RI = this.store.rI;
+    const AF = this.store.aF;
+    const AI = this.store.aI;
     const heap = this.heap;
     for (let i = 0; i < this.actCount; i++) {
-      const a = acts[i] as Activity;
-      const row = a.row;
-      this.settleActivity(row, now);
-      a.frozen = false;
-      const terms = a.terms;
-      const ar = a.resources;
-      for (let k = 0; k < ar.length; k++) {
-        const r = ar[k] as Resource;
-        const o = r.id * RES_STRIDE + R_LOAD;
-        R[o] = (R[o] as number) + (terms[3 * k + 1] as number);
-        r.unfrozen++;
+      const a = acts[i] as number;
+      const f = a >> 1;
+      const dt = now - (AF[f + A_LAST] as number);
+      const rate = AF[f + A_RATE] as number;
+      if (dt > 0 && rate > 0) {
+        const remaining = (AF[f + A_REMAINING] as number) - rate * dt;
+        AF[f + A_REMAINING] = remaining < 0 ? 0 : remaining;
       }
-      const maxRate = A[row + A_MAX_RATE] as number;
-      if (maxRate !== Infinity) heap.push((maxRate * (A[row + A_SIZE] as number)) / (A[row + A_WEIGHT] as number), -1 - i, 0);
+      AF[f + A_LAST] = now;
+      AI[a + A_FLAGS] = (AI[a + A_FLAGS] as number) & ~FROZEN;
+      const terms = AI[a + A_TERMS] as number;
+      const end = terms + TERM * (AI[a + A_NRES] as number);
+      for (let t = terms; t < end; t += TERM) {
+        const r = AI[t] as number;
+        const o = (r >> 1) + R_LOAD;
+        RF[o] = (RF[o] as number) + (AF[(t + T_LOAD) >> 1] as number);
+        RI[r + R_UNFROZEN] = (RI[r + R_UNFROZEN] as number) + 1;
+      }
+      const maxRate = AF[f + A_MAX_RATE] as number;
+      if (maxRate !== Infinity) heap.push((maxRate * (AF[f + A_SIZE] as number)) / (AF[f + A_WEIGHT] as number), -1 - i, 0);
     }
   }
 
   /** Queue the level at which each loaded, finite resource would saturate. */
   private pushResourceLevels(): void {
     const res = this.compRes;
-    const R = this.store.res;
+    const F = this.store.rF;
+    const I = this.store.rI;
     const heap = this.heap;
     for (let i = 0; i < this.resCount; i++) {
-      const r = res[i] as Resource;
-      r.version = 0;
-      const o = r.id * RES_STRIDE;
-      if (r.unfrozen > 0 && R[o + R_CAPACITY] !== Infinity) heap.push((R[o + R_FREE] as number) / (R[o + R_LOAD] as number), i, 0);
+      const row = res[i] as number;
+      I[row + R_VERSION] = 0;
+      const o = row >> 1;
+      if ((I[row + R_UNFROZEN] as number) > 0 && F[o + R_CAPACITY] !== Infinity) heap.push((F[o + R_FREE] as number) / (F[o + R_LOAD] as number), i, 0);
     }
   }
 
@@ -789,6 +1177,7 @@ export class FluidModel {
     const acts = this.compActs;
     const heap = this.heap;
     const filling = this.filling;
+    const store = this.store;
     let level = 0;
     while (heap.size > 0) {
       const entryLevel = heap.topLevel();
@@ -796,21 +1185,21 @@ export class FluidModel {
       const version = heap.topVersion();
       heap.pop();
       if (id < 0) {
-        const a = acts[-1 - id] as Activity;
-        if (a.frozen) continue;
+        const a = acts[-1 - id] as number;
+        if (((store.aI[a + A_FLAGS] as number) & FROZEN) !== 0) continue;
         if (entryLevel > level) level = entryLevel;
         filling[0] = level;
-        this.freeze(a, null);
+        this.freeze(a, -1);
         continue;
       }
-      const r = res[id] as Resource;
-      if (r.version !== version || r.unfrozen === 0) continue;
+      const r = res[id] as number;
+      if (store.rI[r + R_VERSION] !== version || store.rI[r + R_UNFROZEN] === 0) continue;
       if (entryLevel > level) level = entryLevel;
       filling[0] = level;
-      const ra = r.activities;
-      for (let j = 0; j < ra.length; j++) {
-        const a = ra[j] as Activity;
-        if (!a.frozen) this.freeze(a, r);
+      // Views are read again at each step: a segment listener called by freeze() may grow the arenas.
+      for (let j = 0; j < (store.rI[r + R_ADJ_COUNT] as number); j++) {
+        const a = store.rI[(store.rI[r + R_ADJ] as number) + j] as number;
+        if (((store.aI[a + A_FLAGS] as number) & FROZEN) === 0) this.freeze(a, r);
       }
     }
   }
@@ -818,9 +1207,10 @@ export class FluidModel {
   /** Activities left unfrozen (only infinite resources, no maxRate) run at an infinite rate: they finish now. */
   private freezeUnconstrained(): void {
     const acts = this.compActs;
+    const store = this.store;
     for (let i = 0; i < this.actCount; i++) {
-      const a = acts[i] as Activity;
-      if (!a.frozen) this.freeze(a, null);
+      const a = acts[i] as number;
+      if (((store.aI[a + A_FLAGS] as number) & FROZEN) === 0) this.freeze(a, -1);
     }
   }
 
@@ -831,105 +1221,112 @@ export class FluidModel {
   private schedule(now: number): void {
     const acts = this.compActs;
     const pieceEnds = this.pieceEnds;
-    const A = this.store.act;
+    const F = this.store.aF;
+    const I = this.store.aI;
     let begin = 0;
     for (let p = 0; p < this.pieceCount; p++) {
       const end = pieceEnds[p] as number;
-      let holder: Activity | null = null;
-      let best: Activity | null = null;
+      let holder = -1;
+      let best = -1;
       let bestWait = Infinity;
       for (let i = begin; i < end; i++) {
-        const a = acts[i] as Activity;
-        const row = a.row;
-        const event = A[row + A_EVENT] as number;
+        const a = acts[i] as number;
+        const f = a >> 1;
+        const event = F[f + A_EVENT] as number;
         if (event >= 0) {
-          if (holder === null) holder = a;
+          if (holder === -1) holder = a;
           else {
             // Pieces that merged bring one event each; keep one.
             this.queue.cancel(event);
-            A[row + A_EVENT] = -1;
+            F[f + A_EVENT] = -1;
           }
         }
-        const remaining = A[row + A_REMAINING] as number;
-        const rate = A[row + A_RATE] as number;
+        const remaining = F[f + A_REMAINING] as number;
+        const rate = F[f + A_RATE] as number;
         const wait = remaining <= 0 || rate === Infinity ? 0 : rate > 0 ? remaining / rate : Infinity;
-        A[row + A_WAIT] = wait;
+        F[f + A_WAIT] = wait;
         if (wait < bestWait) {
           bestWait = wait;
           best = a;
         }
       }
       // Chain the activities due with the earliest (within float noise) behind it.
-      if (best !== null) {
-        best.coDue = null;
+      if (best !== -1) {
+        I[best + A_CO_DUE] = -1;
         const limit = bestWait * (1 + 1e-9) + 1e-12;
         for (let i = begin; i < end; i++) {
-          const a = acts[i] as Activity;
-          if (a !== best && (A[a.row + A_WAIT] as number) <= limit) {
-            a.coDue = best.coDue;
-            best.coDue = a;
+          const a = acts[i] as number;
+          if (a !== best && (F[(a >> 1) + A_WAIT] as number) <= limit) {
+            I[a + A_CO_DUE] = I[best + A_CO_DUE] as number;
+            I[best + A_CO_DUE] = a;
           }
         }
       }
       const bestDue = now + bestWait;
       begin = end;
-      if (best === null) {
-        if (holder !== null) {
-          this.queue.cancel(A[holder.row + A_EVENT] as number);
-          A[holder.row + A_EVENT] = -1;
+      if (best === -1) {
+        if (holder !== -1) {
+          this.queue.cancel(F[(holder >> 1) + A_EVENT] as number);
+          F[(holder >> 1) + A_EVENT] = -1;
         }
-      } else if (holder === null) {
-        A[best.row + A_EVENT] = this.queue.scheduleCall(bestDue, this.completeHandler, best);
+      } else if (holder === -1) {
+        F[(best >> 1) + A_EVENT] = this.queue.scheduleCall(bestDue, this.completeHandler, best);
       } else {
-        const handle = A[holder.row + A_EVENT] as number;
-        A[holder.row + A_EVENT] = -1;
-        A[best.row + A_EVENT] = this.queue.reschedule(handle, bestDue, best);
+        const handle = F[(holder >> 1) + A_EVENT] as number;
+        F[(holder >> 1) + A_EVENT] = -1;
+        F[(best >> 1) + A_EVENT] = this.queue.reschedule(handle, bestDue, best);
       }
     }
   }
 
-  /** Freeze `a` at the level in `filling[0]`, saturated by `by` (null: its maxRate, or no finite resource). */
-  private freeze(a: Activity, by: Resource | null): void {
+  /** Freeze activity `a` at the level in `filling[0]`, saturated by resource `by` (-1: its maxRate, or no finite resource). */
+  private freeze(a: number, by: number): void {
     const level = this.filling[0] as number;
-    a.frozen = true;
-    const terms = a.terms;
-    const ar = a.resources;
+    const store = this.store;
+    const AI = store.aI;
+    let AF = store.aF;
+    const RF = store.rF;
+    const RI = store.rI;
+    AI[a + A_FLAGS] = (AI[a + A_FLAGS] as number) | FROZEN;
     const finite = level !== Infinity;
-    const R = this.store.res;
-    for (let k = 0; k < ar.length; k++) {
-      const r2 = ar[k] as Resource;
-      const o = r2.id * RES_STRIDE;
-      const l = terms[3 * k + 1] as number;
+    const terms = AI[a + A_TERMS] as number;
+    const end = terms + TERM * (AI[a + A_NRES] as number);
+    for (let t = terms; t < end; t += TERM) {
+      const r2 = AI[t] as number;
+      const o = r2 >> 1;
+      const l = AF[(t + T_LOAD) >> 1] as number;
       if (finite) {
-        R[o + R_FREE] = (R[o + R_FREE] as number) - l * level;
-        R[o + R_USAGE] = (R[o + R_USAGE] as number) + l * level;
+        RF[o + R_FREE] = (RF[o + R_FREE] as number) - l * level;
+        RF[o + R_USAGE] = (RF[o + R_USAGE] as number) + l * level;
       }
-      const load = (R[o + R_LOAD] as number) - l;
-      R[o + R_LOAD] = load;
-      r2.unfrozen--;
-      if (r2 !== by && r2.unfrozen > 0 && R[o + R_CAPACITY] !== Infinity) {
-        r2.version++;
-        const f = R[o + R_FREE] as number;
-        const free = f > 0 ? f : 0;
+      const load = (RF[o + R_LOAD] as number) - l;
+      RF[o + R_LOAD] = load;
+      const unfrozen = (RI[r2 + R_UNFROZEN] as number) - 1;
+      RI[r2 + R_UNFROZEN] = unfrozen;
+      if (r2 !== by && unfrozen > 0 && RF[o + R_CAPACITY] !== Infinity) {
+        const version = (RI[r2 + R_VERSION] as number) + 1;
+        RI[r2 + R_VERSION] = version;
+        const fr = RF[o + R_FREE] as number;
+        const free = fr > 0 ? fr : 0;
         const next = free / load;
-        this.heap.push(next > level ? next : level, r2.index, r2.version);
+        this.heap.push(next > level ? next : level, RI[r2 + R_INDEX] as number, version);
       }
     }
-    const row = a.row;
-    let A = this.store.act;
-    const rate = ((A[row + A_WEIGHT] as number) * level) / (A[row + A_SIZE] as number);
-    if (rate === A[row + A_RATE] && by === a.bottleneck) return;
+    const f = a >> 1;
+    const rate = ((AF[f + A_WEIGHT] as number) * level) / (AF[f + A_SIZE] as number);
+    if (rate === AF[f + A_RATE] && by === AI[a + A_BOTTLENECK]) return;
     const now = this.filling[1] as number;
-    const segmentStart = A[row + A_SEGMENT] as number;
+    const segmentStart = AF[f + A_SEGMENT] as number;
     if (now > segmentStart) {
       if (this.onSegment !== null) {
-        this.onSegment(a, segmentStart, now, a.bottleneck);
-        A = this.store.act;
+        const act = store.activityOf[a >> BLOCK_SHIFT] as Activity;
+        this.onSegment(act, segmentStart, now, act.bottleneck);
+        AF = store.aF;
       }
-      A[row + A_SEGMENT] = now;
+      AF[f + A_SEGMENT] = now;
     }
-    A[row + A_RATE] = rate;
-    a.bottleneck = by;
+    AF[f + A_RATE] = rate;
+    store.aI[a + A_BOTTLENECK] = by;
   }
 }
 

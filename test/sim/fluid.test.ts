@@ -421,8 +421,10 @@ describe("fluid model: numbers of ended and recycled activities (rows)", () => {
       sim.run();
       // Two at a time at 4 B/s each: 0.25 s per pair, 5,000 pairs.
       expect(sim.now).toBe(1250);
-      const store = (sim.fluid as unknown as { store: { act: Float64Array } }).store;
-      expect(store.act.length).toBeLessThanOrEqual(64 * 12);
+      // Two running at a time: a handful of 128-byte records, reused (LIFO).
+      const store = (sim.fluid as unknown as { store: { acts: { top: number; blocks: number } } }).store;
+      expect(store.acts.top).toBeLessThanOrEqual(4);
+      expect(store.acts.blocks).toBe(64);
       // Activities kept from long ago still read their own numbers.
       for (const a of kept) {
         expect(a.endTime - a.startTime).toBe(0.25);
@@ -496,5 +498,225 @@ describe("fluid model: numbers of ended and recycled activities (rows)", () => {
     const a = sim.fluid.start({ work: [[link, 2]] });
     sim.run();
     expect(a.endTime).toBe(0.5);
+  });
+});
+
+// Internals the following tests look at (see the memory layout in sim/fluid.ts).
+interface Internals {
+  store: { acts: { top: number; blocks: number }; res: { top: number; blocks: number } };
+  epoch: number;
+}
+const internals = (sim: Simulation): Internals => sim.fluid as unknown as Internals;
+const recOf = (a: Activity): number => (a as unknown as { rec: number }).rec;
+
+describe("fluid model: records, lists and arenas", () => {
+  it("a recycled activity's replacement takes the record it left (LIFO), also after a cancel's solve", () => {
+    const sim = new Simulation();
+    const link = sim.fluid.addResource({ name: "link", capacity: 1 });
+    const recs: number[] = [];
+    let left = 5;
+    const next = (x: Activity): void => {
+      recs.push(recOf(x));
+      sim.fluid.recycle(x);
+      if (--left > 0) recs.push(recOf(sim.fluid.start({ work: [[link, 1]], onComplete: next })));
+    };
+    const first = sim.fluid.start({ work: [[link, 1]], onComplete: next });
+    const firstRec = recOf(first);
+    sim.run();
+    expect(sim.now).toBe(5);
+    expect(new Set(recs)).toEqual(new Set([firstRec]));
+    expect(internals(sim).store.acts.top).toBe(1);
+    // A cancelled activity's record is freed once the solve at that instant has run.
+    const c = sim.fluid.start({ work: [[link, 1]] });
+    const cRec = recOf(c);
+    sim.at(6, () => sim.fluid.cancel(c));
+    sim.run();
+    expect(c.state).toBe("cancelled");
+    expect(c.remaining).toBe(0);
+    expect(recOf(sim.fluid.start({ work: [[link, 1]] }))).toBe(cRec);
+  });
+
+  it("arenas grow while activities run: thousands on one link (its list moves out of line, doubling), many links each", () => {
+    const sim = new Simulation();
+    const n = 3000;
+    const shared = sim.fluid.addResource({ name: "shared", capacity: n });
+    const own = Array.from({ length: n }, (_, i) => sim.fluid.addResource({ name: `own${i}`, capacity: 2 }));
+    const acts: Activity[] = [];
+    for (let i = 0; i < n; i++) acts.push(sim.fluid.start({ work: [[shared, 1 + (i % 3)], [own[i]!, 1]] }));
+    sim.fluid.flush();
+    expect(internals(sim).store.acts.blocks).toBeGreaterThan(64);
+    expect(internals(sim).store.res.blocks).toBeGreaterThan(64);
+    expect(shared.activities.length).toBe(n);
+    // Fair share of `shared` in units of each activity's size (its largest work): 1 per activity.
+    for (let i = 0; i < n; i++) expect(acts[i]!.rate).toBe(1 / (1 + (i % 3)));
+    sim.run();
+    // Sizes 1 end at 1; then 2,000 share 3,000 (level 1.5): sizes 2 (0.5 left) end at 5/3;
+    // sizes 3 have 1/3 left, alone at level 3: they end at 2.
+    for (let i = 0; i < n; i++) close(acts[i]!.endTime, i % 3 === 0 ? 1 : i % 3 === 1 ? 5 / 3 : 2);
+    expect(shared.activities.length).toBe(0);
+    sim.fluid.settleResource(shared);
+    close(shared.workDone, 6000);
+    close(shared.busySeconds, 2);
+  });
+
+  it("activities on many resources keep their terms in blocks of their own; numbers and works read back exactly", () => {
+    const sim = new Simulation();
+    const links = Array.from({ length: 40 }, (_, i) => sim.fluid.addResource({ name: `l${i}`, capacity: 1 + i }));
+    const acts: Activity[] = [];
+    for (const k of [1, 2, 3, 7, 8, 9, 20, 40]) {
+      const work: [Resource, number][] = links.slice(0, k).map((r, i) => [r, (i + 1) * 0.5]);
+      // Named twice: one entry with the summed work.
+      work.push([links[0]!, 0.25]);
+      acts.push(sim.fluid.start({ work, label: `k${k}`, multiplicity: 2 }));
+    }
+    sim.fluid.flush();
+    for (const a of acts) {
+      const k = Number(a.label.slice(1));
+      expect(a.resources).toEqual(links.slice(0, k));
+      expect(a.workOn(links[0]!)).toBe(0.75);
+      if (k > 1) expect(a.workOn(links[k - 1]!)).toBe(k * 0.5);
+      expect(a.workOn(links[39]!)).toBe(k === 40 ? 20 : 0);
+      expect(a.multiplicity).toBe(2);
+    }
+    sim.run();
+    // Conservation on every link.
+    for (const r of links) {
+      sim.fluid.settleResource(r);
+      let requested = 0;
+      for (const a of acts) requested += a.workOn(r) * 2;
+      close(r.workDone, requested);
+    }
+    // Ended activities (records given back) still read their links and works.
+    for (const a of acts) {
+      const k = Number(a.label.slice(1));
+      expect(a.resources).toEqual(links.slice(0, k));
+      expect(a.workOn(links[0]!)).toBe(0.75);
+      expect(a.bottleneck === null || links.includes(a.bottleneck)).toBe(true);
+    }
+  });
+
+  it("many independent components give each the times it has alone, bit for bit", () => {
+    const groups = 2000;
+    const draw = (g: number, k: number): number => 0.5 + (((g * 7919 + k * 104729) % 1000) / 1000);
+    const run = (sim: Simulation, g: number, out: Float64Array): void => {
+      const a = sim.fluid.addResource({ name: `a${g}`, capacity: 1 + (g % 7) / 7 });
+      const b = sim.fluid.addResource({ name: `b${g}`, capacity: 2 });
+      let k = 0;
+      const start = (): void => {
+        const i = k++;
+        sim.fluid.start({ work: [[a, draw(g, 2 * i)], [b, draw(g, 2 * i + 1)]], onComplete: (x) => {
+          out[g * 12 + i] = sim.now;
+          sim.fluid.recycle(x);
+          if (k < 12) start();
+        } });
+      };
+      for (let j = 0; j < 4; j++) start();
+    };
+    const together = new Float64Array(groups * 12);
+    const big = new Simulation();
+    for (let g = 0; g < groups; g++) run(big, g, together);
+    big.run();
+    const alone = new Float64Array(groups * 12);
+    for (let g = 0; g < groups; g += 97) {
+      const sim = new Simulation();
+      run(sim, g, alone);
+      sim.run();
+      for (let i = 0; i < 12; i++) expect(together[g * 12 + i]).toBe(alone[g * 12 + i]);
+    }
+    expect(big.fluid.activeCount).toBe(0);
+    // 4 records per group at most, each reused by its replacements.
+    expect(internals(big).store.acts.top).toBe(groups * 4);
+  });
+
+  it("completion callbacks that start many activities (growing the arenas) while a batch finishes", () => {
+    const sim = new Simulation();
+    const link = sim.fluid.addResource({ name: "link", capacity: 4 });
+    const ends: string[] = [];
+    const spawned: Activity[] = [];
+    for (let i = 0; i < 4; i++) {
+      sim.fluid.start({
+        work: [[link, 2]],
+        label: `a${i}`,
+        onComplete: (x) => {
+          ends.push(`${x.label}@${sim.now}`);
+          for (let j = 0; j < 100; j++) spawned.push(sim.fluid.start({ work: [[link, 0.04]], label: `s${i}.${j}` }));
+        },
+      });
+    }
+    sim.run();
+    // All four end together at 2 (one batch, in chain order); then 400 x 0.04 on 4/s: 4 s more.
+    expect(ends).toEqual(["a0@2", "a3@2", "a2@2", "a1@2"]);
+    for (const s of spawned) close(s.endTime, 6);
+    expect(internals(sim).store.acts.blocks).toBeGreaterThan(64);
+  });
+
+  it("a cancel at the instant a chain of co-due activities completes skips it; recycled and restarted, it ends the chain", () => {
+    // Numbers recorded from the object-based engine this layout replaced.
+    for (const [variant, processed, solves, log] of [
+      ["cancel", 4, 2, ["cancel a2@2", "a0@2", "a3@2", "a1@2"]],
+      ["cancel+restart", 8, 4, ["cancel a2@2", "restart same object: true", "a0@2", "a3@2", "a1@2", "d@3"]],
+    ] as const) {
+      const sim = new Simulation();
+      const link = sim.fluid.addResource({ name: "link", capacity: 4 });
+      const other = sim.fluid.addResource({ name: "other", capacity: 1 });
+      const seen: string[] = [];
+      const acts = [0, 1, 2, 3].map((i) => sim.fluid.start({ work: [[link, 2]], label: `a${i}`, onComplete: (x) => seen.push(`${x.label}@${sim.now}`) }));
+      sim.at(2, () => {
+        const c = acts[2]!;
+        sim.fluid.cancel(c);
+        seen.push(`cancel a2@${sim.now}`);
+        if (variant === "cancel+restart") {
+          sim.fluid.recycle(c);
+          const d = sim.fluid.start({ work: [[other, 1]], label: "d", onComplete: (x) => seen.push(`${x.label}@${sim.now}`) });
+          seen.push(`restart same object: ${d === c}`);
+        }
+      });
+      sim.run();
+      expect(seen).toEqual(log);
+      expect(sim.queue.processed).toBe(processed);
+      expect(sim.fluid.solves).toBe(solves);
+    }
+  });
+
+  it("a resource's activity list is a snapshot, rebuilt only when the list changed", () => {
+    const sim = new Simulation();
+    const link = sim.fluid.addResource({ name: "link", capacity: 1 });
+    expect(link.activities).toEqual([]);
+    const a = sim.fluid.start({ work: [[link, 1]] });
+    const b = sim.fluid.start({ work: [[link, 3]] });
+    const list = link.activities;
+    expect(list).toEqual([a, b]);
+    expect(link.activities).toBe(list);
+    sim.run(2.5);
+    expect(a.state).toBe("done");
+    expect(link.activities).toEqual([b]);
+    sim.run();
+    expect(link.activities.length).toBe(0);
+  });
+
+  it("marks survive an epoch reset: the same run with epochs near the Int32 limit gives the same numbers", () => {
+    const trace = (nearLimit: boolean): number[] => {
+      const sim = new Simulation();
+      if (nearLimit) internals(sim).epoch = 0x7fffff00 - 5;
+      const rng = new RandomStreams(7).stream("epochs");
+      const links = Array.from({ length: 6 }, (_, i) => sim.fluid.addResource({ name: `l${i}`, capacity: 1 + i }));
+      const out: number[] = [];
+      let left = 200;
+      const next = (x?: Activity): void => {
+        if (x !== undefined) {
+          out.push(sim.now);
+          sim.fluid.recycle(x);
+        }
+        if (--left < 0) return;
+        const r1 = links[rng.int(0, 6)]!;
+        const r2 = links[rng.int(0, 6)]!;
+        sim.fluid.start({ work: [[r1, 0.5 + rng.uniform()], [r2, 0.5 + rng.uniform()]], onComplete: next });
+      };
+      for (let i = 0; i < 5; i++) next();
+      sim.run();
+      expect(internals(sim).epoch).toBeLessThan(nearLimit ? 2000 : 0x7fffff00);
+      return out;
+    };
+    expect(trace(true)).toEqual(trace(false));
   });
 });

@@ -22,6 +22,7 @@ import { expandPoints, experimentFingerprint, paramNames, pointScenario, type Ex
 import { stableStringify } from "./stable-json.ts";
 import { isPlainObject, showValue } from "./schema.ts";
 import type { SweepPoint, SweepPointResult } from "./sweep-types.ts";
+import { sweepWorkerEntry, type WorkerEntry } from "./sweep-worker-bundle.ts";
 
 export const RESULTS_JSONL = "results.jsonl";
 export const RESULTS_CSV = "results.csv";
@@ -275,11 +276,10 @@ class Progress {
 // ---------------------------------------------------------------------------
 // Worker threads
 
-/**
- * The thread entry is a small JavaScript file that registers tsx and imports
- * sweep-worker.ts: `execArgv: ["--import", "tsx"]` does not reach worker threads on Node 20.
- */
-const WORKER_URL = new URL("./sweep-worker-boot.js", import.meta.url);
+/** A thread running the worker: its bundle (evaluated as a script), or the tsx boot file. */
+function startWorker(entry: WorkerEntry): Worker {
+  return entry.kind === "bundle" ? new Worker(entry.code, { eval: true }) : new Worker(entry.url);
+}
 
 /** A worker's messages: a result comes as its results.jsonl line (stable JSON, serialised in the worker). */
 export type FromWorker = { type: "ready" } | { type: "result"; line: string };
@@ -295,7 +295,7 @@ const TASKS_IN_FLIGHT = 2;
  * Runs the points on `threads` worker threads, building each point's task only when it is
  * sent (the threads boot meanwhile); `onResult` sees each result's line as it finishes.
  */
-function runOnWorkers(points: readonly SweepPoint[], makeTask: (p: SweepPoint) => PointTask, threads: number, onResult: (line: string) => void): Promise<void> {
+function runOnWorkers(entry: WorkerEntry, points: readonly SweepPoint[], makeTask: (p: SweepPoint) => PointTask, threads: number, onResult: (line: string) => void): Promise<void> {
   return new Promise((resolvePool, rejectPool) => {
     let next = 0;
     // Tasks handed back by a thread that died while holding them (after the one it died on).
@@ -318,7 +318,7 @@ function runOnWorkers(points: readonly SweepPoint[], makeTask: (p: SweepPoint) =
       return point === undefined ? undefined : makeTask(point);
     };
     const start = (): void => {
-      const worker = new Worker(WORKER_URL);
+      const worker = startWorker(entry);
       all.add(worker);
       alive++;
       let ready = false;
@@ -490,7 +490,7 @@ export async function runSweep(exp: Experiment, options: SweepOptions): Promise<
     const progress = new Progress(progressOut, todo.length, label);
     const fd = openSync(jsonlPath, "a");
     try {
-      await runOnWorkers(todo, makeTask, threads, (text) => {
+      await runOnWorkers(await sweepWorkerEntry(), todo, makeTask, threads, (text) => {
         // One write of the whole line: a kill leaves whole lines (or, at worst, one partial last line that resume drops).
         const line = Buffer.from(text + "\n", "utf8");
         let written = 0;

@@ -1,6 +1,7 @@
 /**
  * A sweep worker thread: receives PointTasks, answers with each SweepPointResult as its results.jsonl line.
- * Started by runner.ts through sweep-worker-boot.js (which registers tsx first).
+ * Started by runner.ts as a bundle of this module (sweep-worker-bundle.ts), or through
+ * sweep-worker-boot.js, which registers tsx first, where bundling is not possible.
  */
 import { parentPort } from "node:worker_threads";
 import { evaluatePoint, type PointTask } from "./evaluate.ts";

@@ -105,6 +105,18 @@ interface PassPlan {
   items: Item[];
 }
 
+interface DataParallelStream {
+  enqueue(items: Item[]): void;
+  /** Calls `fn` once the stream has nothing queued or running. */
+  whenIdle(fn: () => void): void;
+}
+
+interface PipelineRank {
+  begin(): void;
+  /** An input arrived; resume if it is the one the rank waits for. */
+  arrived(key: number): void;
+}
+
 export function simulateStep(s: Scenario, options: SimulateOptions = {}): StepSimulation {
   const choice = chooseStepMode(s, options.mode);
   if (choice.mode === "full") return { ...simulateStepFull(s, options), mode: "full", modeReason: choice.reason };
@@ -232,36 +244,43 @@ export function simulateStep(s: Scenario, options: SimulateOptions = {}): StepSi
   let finished = 0;
   const endTimes = new Float64Array(p.pp);
 
-  class DataParallelStream {
-    private readonly queue: Item[][] = [];
-    private busy = false;
-    private idleWaiters: (() => void)[] = [];
-    constructor(private readonly rank: number) {}
-    enqueue(items: Item[]): void {
-      this.queue.push(items);
-      if (!this.busy) this.next();
-    }
-    whenIdle(fn: () => void): void {
-      if (!this.busy && this.queue.length === 0) fn();
-      else this.idleWaiters.push(fn);
-    }
-    private next(): void {
-      const items = this.queue.shift();
+  /**
+   * A rank's data-parallel stream: reductions run one after another, beside compute.
+   * Built by a factory, not a class declared here: a class declared inside simulateStep
+   * would be a new class, with new hidden classes, on every call, and every sweep point
+   * in a worker would then deoptimize and recompile the code that touches it.
+   */
+  function dataParallelStream(rank: number): DataParallelStream {
+    const queue: Item[][] = [];
+    let busy = false;
+    let idleWaiters: (() => void)[] = [];
+    const next = (): void => {
+      const items = queue.shift();
       if (items === undefined) {
-        if (this.busy) power.background(this.rank, -1);
-        this.busy = false;
-        const waiters = this.idleWaiters;
-        this.idleWaiters = [];
+        if (busy) power.background(rank, -1);
+        busy = false;
+        const waiters = idleWaiters;
+        idleWaiters = [];
         for (const w of waiters) w();
         return;
       }
-      if (!this.busy) power.background(this.rank, +1);
-      this.busy = true;
-      runItems(items, 0, this.rank, undefined, () => this.next());
-    }
+      if (!busy) power.background(rank, +1);
+      busy = true;
+      runItems(items, 0, rank, undefined, next);
+    };
+    return {
+      enqueue(items: Item[]): void {
+        queue.push(items);
+        if (!busy) next();
+      },
+      whenIdle(fn: () => void): void {
+        if (!busy && queue.length === 0) fn();
+        else idleWaiters.push(fn);
+      },
+    };
   }
 
-  const dpStreams = Array.from({ length: p.pp }, (_, r) => new DataParallelStream(r));
+  const dpStreams = Array.from({ length: p.pp }, (_, r) => dataParallelStream(r));
 
   function gradReduceItems(bytes: number): Item[] {
     if (dpShard <= 1 || bytes <= 0) return [];
@@ -365,91 +384,74 @@ export function simulateStep(s: Scenario, options: SimulateOptions = {}): StepSi
     } else startTransfer(work, label, account, done);
   }
 
-  class PipelineRank {
-    private index = 0;
-    private waitingSince = -1;
-    private waitingKey = -1;
-    private readonly account: Account;
-    constructor(private readonly rank: number) {
-      this.account = accounts[rank] as Account;
-    }
+  /** One pipeline stage's rank working through its schedule (a factory: see dataParallelStream). */
+  function pipelineRank(rank: number): PipelineRank {
+    let index = 0;
+    let waitingSince = -1;
+    let waitingKey = -1;
+    const account = accounts[rank] as Account;
+    const order = schedules[rank] as Pass[];
 
-    begin(): void {
-      this.nextPass();
-    }
-
-    /** An input arrived; resume if it is the one we wait for. */
-    arrived(key: number): void {
-      if (this.waitingKey !== key) return;
-      charge(this.account, "bubble", sim.now - this.waitingSince);
-      if (record) spans.push({ track: this.account.track, name: "wait:pipeline", category: "bubble", start: this.waitingSince, end: sim.now });
-      this.waitingKey = -1;
-      this.waitingSince = -1;
-      this.runPass();
-    }
-
-    private nextPass(): void {
-      const order = schedules[this.rank] as Pass[];
-      if (this.index >= order.length) {
-        this.finish();
+    function nextPass(): void {
+      if (index >= order.length) {
+        finish();
         return;
       }
-      const ps = order[this.index] as Pass;
-      const vs = ps.chunk * p.pp + this.rank;
+      const ps = order[index] as Pass;
+      const vs = ps.chunk * p.pp + rank;
       const key = (ps.kind === "F" ? 0 : 1) * V * micro + vs * micro + ps.microBatch;
       const ready = ps.kind === "F" ? vs === 0 || fwdArrived[vs * micro + ps.microBatch] === 1 : vs === V - 1 || bwdArrived[vs * micro + ps.microBatch] === 1;
-      if (ready) this.runPass();
+      if (ready) runPass();
       else {
-        this.waitingKey = key;
-        this.waitingSince = sim.now;
-        power.setClass(this.rank, "idle");
+        waitingKey = key;
+        waitingSince = sim.now;
+        power.setClass(rank, "idle");
       }
     }
 
-    private runPass(): void {
-      const order = schedules[this.rank] as Pass[];
-      const ps = order[this.index] as Pass;
-      const vs = ps.chunk * p.pp + this.rank;
-      const isLastBackward = ps.kind === "B" && (lastBackwardIndex[this.rank] as number[])[ps.chunk] === this.index;
+    function runPass(): void {
+      const ps = order[index] as Pass;
+      const vs = ps.chunk * p.pp + rank;
+      const isLastBackward = ps.kind === "B" && (lastBackwardIndex[rank] as number[])[ps.chunk] === index;
       const plan = ps.kind === "F" ? forwardPlans[vs] : isLastBackward ? lastBackwardPlans[vs] : backwardPlans[vs];
-      runItems((plan as PassPlan).items, 0, this.rank, this.account, () => this.passDone(ps, vs));
+      runItems((plan as PassPlan).items, 0, rank, account, () => passDone(ps, vs));
     }
 
-    private passDone(ps: Pass, vs: number): void {
-      this.index++;
+    function passDone(ps: Pass, vs: number): void {
+      index++;
       const mb = ps.microBatch;
       if (ps.kind === "F" && vs < V - 1) {
         const to = rankOfVirtualStage(vs + 1, p.pp);
-        this.send(to, `p2p:activations`, () => {
+        send(to, `p2p:activations`, () => {
           fwdArrived[(vs + 1) * micro + mb] = 1;
           ranks[to]!.arrived(0 * V * micro + (vs + 1) * micro + mb);
         });
       } else if (ps.kind === "B" && vs > 0) {
         const to = rankOfVirtualStage(vs - 1, p.pp);
-        this.send(to, `p2p:gradients`, () => {
+        send(to, `p2p:gradients`, () => {
           bwdArrived[(vs - 1) * micro + mb] = 1;
           ranks[to]!.arrived(1 * V * micro + (vs - 1) * micro + mb);
         });
       } else {
-        this.nextPass();
+        nextPass();
       }
     }
 
     /** Megatron's p2p is synchronous: the sender continues once its send completes. */
-    private send(to: number, label: string, delivered: () => void): void {
-      if (to === this.rank) {
+    function send(to: number, label: string, delivered: () => void): void {
+      if (to === rank) {
         delivered();
-        this.nextPass();
+        nextPass();
         return;
       }
-      transfer(this.rank, to, this.account, label, () => {
+      transfer(rank, to, account, label, () => {
         delivered();
-        this.nextPass();
+        nextPass();
       });
     }
 
-    private finish(): void {
-      const r = this.rank;
+    function finish(): void {
+      const r = rank;
       const dp = dpStreams[r] as DataParallelStream;
       if (!p.overlapGradReduce) {
         let bytes = 0;
@@ -465,15 +467,15 @@ export function simulateStep(s: Scenario, options: SimulateOptions = {}): StepSi
         if (waited > 0) {
           const crosses = Math.ceil(dpGroup.size / dpGroup.perNode) > 1;
           const cat: Category = crosses ? "network" : "nvlink";
-          charge(this.account, cat, waited);
-          if (record) spans.push({ track: this.account.track, name: "wait:dp-grads", category: cat, start: waitStart, end: sim.now });
+          charge(account, cat, waited);
+          if (record) spans.push({ track: account.track, name: "wait:dp-grads", category: cat, start: waitStart, end: sim.now });
         }
-        this.afterGrads();
+        afterGrads();
       });
     }
 
-    private afterGrads(): void {
-      const r = this.rank;
+    function afterGrads(): void {
+      const r = rank;
       const items: Item[] = [];
       // Tied embeddings: first and last stage sum their copies' gradients.
       if (model.tiedEmbeddings && p.pp > 1 && (r === 0 || r === p.pp - 1)) {
@@ -493,15 +495,27 @@ export function simulateStep(s: Scenario, options: SimulateOptions = {}): StepSi
       const optimizerBytes = shardParams * perParam;
       items.push(...kernelItems([{ name: "optimizer", kind: "memory", flops: 12 * shardParams, bytes: optimizerBytes, launches: 8 }], 1, ctx, "optimizer"));
       if (p.zero >= 1 && dpShard > 1) items.push(...collectiveItems("all-gather", params * weightBytes, dpGroup, "dp", 1, ctx, "dp:params"));
-      runItems(items, 0, r, this.account, () => {
+      runItems(items, 0, r, account, () => {
         endTimes[r] = sim.now;
         power.setClass(r, "idle");
         if (++finished === p.pp) power.stop();
       });
     }
+
+    return {
+      begin: nextPass,
+      arrived(key: number): void {
+        if (waitingKey !== key) return;
+        charge(account, "bubble", sim.now - waitingSince);
+        if (record) spans.push({ track: account.track, name: "wait:pipeline", category: "bubble", start: waitingSince, end: sim.now });
+        waitingKey = -1;
+        waitingSince = -1;
+        runPass();
+      },
+    };
   }
 
-  const ranks = Array.from({ length: p.pp }, (_, r) => new PipelineRank(r));
+  const ranks: PipelineRank[] = Array.from({ length: p.pp }, (_, r) => pipelineRank(r));
   for (const r of ranks) r.begin();
   sim.run();
 

@@ -7,6 +7,7 @@ import { loadExperiment } from "../../experiments/experiment.ts";
 import { IncompleteMergeError, merge } from "../../experiments/merge.ts";
 import { MANIFEST, RESULTS_CSV, RESULTS_JSONL, SweepInputError, parseShard, readResultsFile, runSweep } from "../../experiments/runner.ts";
 import type { SweepPointResult } from "../../experiments/sweep-types.ts";
+import { sweepWorkerEntry } from "../../experiments/sweep-worker-bundle.ts";
 
 const ROOT = join(import.meta.dirname, "../..");
 const FIXTURES = join(import.meta.dirname, "../fixtures/sweep");
@@ -16,8 +17,8 @@ const tmp = (): string => mkdtempSync(join(tmpdir(), "trainsim-sweep-"));
 const files = (dir: string): string[] => [RESULTS_JSONL, RESULTS_CSV, MANIFEST].map((f) => readFileSync(join(dir, f), "utf8"));
 const lines = (dir: string): string[] => readFileSync(join(dir, RESULTS_JSONL), "utf8").split("\n").filter((l) => l !== "");
 
-function cli(args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ["--import", "tsx", CLI, ...args], { cwd: ROOT, encoding: "utf8", timeout: 60_000 });
+function cli(args: string[], env: NodeJS.ProcessEnv = process.env): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, ["--import", "tsx", CLI, ...args], { cwd: ROOT, encoding: "utf8", timeout: 60_000, env });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -55,6 +56,20 @@ describe("sweep runner", () => {
     // More HBM bandwidth, shorter steps.
     const step = (i: number): number => results[i]?.result?.stepSeconds ?? NaN;
     expect(step(0)).toBeGreaterThan(step(8));
+  });
+
+  it("runs its threads on the bundled worker, whose results equal the tsx-loaded worker's byte for byte", async () => {
+    // A failed bundle falls back to tsx silently at run time; here it must not have.
+    const entry = await sweepWorkerEntry();
+    expect(entry.kind === "bundle" ? "bundle" : entry.reason).toBe("bundle");
+    const exp = join(FIXTURES, "grid.yaml");
+    const bundled = tmp();
+    const viaTsx = tmp();
+    await runSweep(loadExperiment(exp), { outDir: bundled, workers: 2, progress: null });
+    const r = cli(["sweep", exp, "--out", viaTsx, "--workers", "2"], { ...process.env, TRAINSIM_SWEEP_WORKER: "tsx" });
+    expect(r.stderr).not.toMatch(/Error/);
+    expect(r.code).toBe(0);
+    expect(files(viaTsx)).toEqual(files(bundled));
   });
 
   it("records invalid points (bad config, out of memory) with their message instead of crashing", async () => {

@@ -13,15 +13,17 @@
  * updated weights. The step ends when the last rank is done.
  */
 import { Simulation } from "../../sim/simulation.ts";
-import type { Resource } from "../../sim/fluid.ts";
+import type { FluidModel, Resource } from "../../sim/fluid.ts";
 import { peakFlops } from "../compute/kernel.ts";
-import { collectiveLoad, linkWork } from "../collectives/alpha-beta.ts";
+import { collectiveLoad, linkWork, type GroupLayout } from "../collectives/alpha-beta.ts";
 import type { GroupSlowdowns } from "../network/group-slowdown.ts";
 import { StepPower, type StepPowerReport } from "../power/step-power.ts";
 import { GPU_SPEED_SIGMA, gpuSpeeds } from "../hardware/variability.ts";
 import { pipelineSchedule, type Pass } from "../parallel/schedule.ts";
 import { rankOfVirtualStage } from "../parallel/stages.ts";
-import type { Scenario } from "../scenario.ts";
+import type { ModelSpec, ParallelPlan, Scenario } from "../scenario.ts";
+import type { Precision } from "../hardware/types.ts";
+import type { RankLayout } from "../parallel/layout.ts";
 import {
   embeddingKernels,
   headKernels,
@@ -29,12 +31,13 @@ import {
   layerDims,
   layerForwardKernels,
   layerRecomputeKernels,
+  type KernelList,
 } from "../workload/layer-kernels.ts";
 import type { MemoryBreakdown } from "../workload/memory.ts";
 import { embeddingParams, headParams } from "../workload/params.ts";
 import { stepSetup } from "./setup.ts";
 import { CATEGORIES, CATEGORY_INDEX, categoryOfResourceKind, emptyBreakdown, type Breakdown, type Category } from "./categories.ts";
-import { collectiveItems, kernelListItems, kernelItems, type Item, type ResourceRole } from "./pass-plan.ts";
+import { collectiveItems, kernelListItems, kernelItems, type Item, type PlanContext, type ResourceRole } from "./pass-plan.ts";
 import { simulateStepFull } from "./simulate-full.ts";
 import { chooseStepMode, type StepMode, type StepModeRequest } from "./symmetry.ts";
 
@@ -117,132 +120,300 @@ interface PipelineRank {
   arrived(key: number): void;
 }
 
-export function simulateStep(s: Scenario, options: SimulateOptions = {}): StepSimulation {
-  const choice = chooseStepMode(s, options.mode);
-  if (choice.mode === "full") return { ...simulateStepFull(s, options), mode: "full", modeReason: choice.reason };
-  const { p, gpu, precision, slowdown, ctx, shape, model, micro, V, split, gradBytes, weightBytes, layerParamsPerRank, dpShard, dpGroup, memory } = stepSetup(s, options.slowdown);
-  const layout = ctx.layout;
+/**
+ * One folded step: its state (fields, set up by `run`) and the handlers that advance it
+ * (methods), a class for the reason given at FullStepRun (simulate-full.ts): handlers that
+ * are closures of one function are recompiled without inlining one another from the second
+ * step simulated in a process, as every sweep point after the first is.
+ */
+class FoldedStepRun {
+  p!: ParallelPlan;
+  precision!: Precision;
+  ctx!: PlanContext;
+  model!: ModelSpec;
+  micro!: number;
+  V!: number;
+  split!: number[];
+  gradBytes!: number;
+  weightBytes!: number;
+  dpShard!: number;
+  dpGroup!: GroupLayout;
+  memory!: MemoryBreakdown[];
+  layout!: RankLayout;
+  sim!: Simulation;
+  fluid!: FluidModel;
+  resources!: Record<ResourceRole, Resource>[];
+  power!: StepPower;
+  accounts!: Account[];
+  spans!: { track: string; name: string; category: string; start: number; end: number; }[];
+  record!: boolean;
+  bwdLayer!: KernelList;
+  recLayer!: KernelList;
+  perLayerGradBytes!: number;
+  embedGradBytes!: number;
+  headGradBytes!: number;
+  forwardPlans!: PassPlan[];
+  backwardPlans!: PassPlan[];
+  lastBackwardPlans!: PassPlan[];
+  p2pBytes!: number;
+  regather!: boolean;
+  fwdArrived!: Uint8Array<ArrayBuffer>;
+  bwdArrived!: Uint8Array<ArrayBuffer>;
+  schedules!: Pass[][];
+  lastBackwardIndex!: number[][];
+  activities!: number;
+  finished!: number;
+  endTimes!: Float64Array<ArrayBuffer>;
+  dpStreams!: DataParallelStream[];
+  scratch!: [Resource, number][][];
+  itemSpec!: { work: [Resource, number][]; label: string; data: Account | undefined; size: number | undefined; onComplete: () => void; };
+  sendCosts!: { nic: number; nvlink: number; latencySeconds: number; }[];
+  regatherNvlink!: number;
+  p2pHbm!: number;
+  ranks!: PipelineRank[];
 
-  const sim = new Simulation({ seed: s.seed, record: options.record ?? false });
-  const fluid = sim.fluid;
+  run(s: Scenario, options: SimulateOptions): StepSimulation {
+    const choice = chooseStepMode(s, options.mode);
+    if (choice.mode === "full") return { ...simulateStepFull(s, options), mode: "full", modeReason: choice.reason };
+    const { p, gpu, precision, slowdown, ctx, shape, model, micro, V, split, gradBytes, weightBytes, layerParamsPerRank, dpShard, dpGroup, memory } = stepSetup(s, options.slowdown);
+    this.p = p;
+    this.precision = precision;
+    this.ctx = ctx;
+    this.model = model;
+    this.micro = micro;
+    this.V = V;
+    this.split = split;
+    this.gradBytes = gradBytes;
+    this.weightBytes = weightBytes;
+    this.dpShard = dpShard;
+    this.dpGroup = dpGroup;
+    this.memory = memory;
+    const layout = ctx.layout;
+    this.layout = layout;
 
-  // ---- resources per pipeline stage (one representative GPU each) ----
-  // Each stage computes at the pace of the slowest of its tp·dp·cp GPUs (seeded draw).
-  const variability = s.cluster.gpuVariability ?? GPU_SPEED_SIGMA;
-  const speedRng = sim.rng("gpu-variability");
-  const peers = p.tp * p.dp * p.cp;
-  const speeds = gpuSpeeds(peers * p.pp, variability, s.cluster.stragglers ?? [], speedRng);
-  const stageSpeed = Array.from({ length: p.pp }, (_, r) => speeds.subarray(r * peers, (r + 1) * peers).reduce((a, b) => Math.min(a, b), Infinity));
-  const resources: Record<ResourceRole, Resource>[] = [];
-  for (let r = 0; r < p.pp; r++) {
-    resources.push({
-      sm: fluid.addResource({ name: `stage${r}.sm`, kind: "sm", capacity: peakFlops(gpu, precision) * (stageSpeed[r] as number) }),
-      hbm: fluid.addResource({ name: `stage${r}.hbm`, kind: "hbm", capacity: gpu.hbmBandwidth }),
-      nvTx: fluid.addResource({ name: `stage${r}.nvlink.tx`, kind: "nvlink", capacity: gpu.scaleUpBandwidth }),
-      nvRx: fluid.addResource({ name: `stage${r}.nvlink.rx`, kind: "nvlink", capacity: gpu.scaleUpBandwidth }),
-      nicTx: fluid.addResource({ name: `stage${r}.nic.tx`, kind: "nic", capacity: s.cluster.network.nicBandwidth }),
-      nicRx: fluid.addResource({ name: `stage${r}.nic.rx`, kind: "nic", capacity: s.cluster.network.nicBandwidth }),
+    const sim = new Simulation({ seed: s.seed, record: options.record ?? false });
+    this.sim = sim;
+    const fluid = sim.fluid;
+    this.fluid = fluid;
+
+    // ---- resources per pipeline stage (one representative GPU each) ----
+    // Each stage computes at the pace of the slowest of its tp·dp·cp GPUs (seeded draw).
+    const variability = s.cluster.gpuVariability ?? GPU_SPEED_SIGMA;
+    const speedRng = sim.rng("gpu-variability");
+    const peers = p.tp * p.dp * p.cp;
+    const speeds = gpuSpeeds(peers * p.pp, variability, s.cluster.stragglers ?? [], speedRng);
+    const stageSpeed = Array.from({ length: p.pp }, (_, r) => speeds.subarray(r * peers, (r + 1) * peers).reduce((a, b) => Math.min(a, b), Infinity));
+    const resources: Record<ResourceRole, Resource>[] = [];
+    this.resources = resources;
+    for (let r = 0; r < p.pp; r++) {
+      resources.push({
+        sm: fluid.addResource({ name: `stage${r}.sm`, kind: "sm", capacity: peakFlops(gpu, precision) * (stageSpeed[r] as number) }),
+        hbm: fluid.addResource({ name: `stage${r}.hbm`, kind: "hbm", capacity: gpu.hbmBandwidth }),
+        nvTx: fluid.addResource({ name: `stage${r}.nvlink.tx`, kind: "nvlink", capacity: gpu.scaleUpBandwidth }),
+        nvRx: fluid.addResource({ name: `stage${r}.nvlink.rx`, kind: "nvlink", capacity: gpu.scaleUpBandwidth }),
+        nicTx: fluid.addResource({ name: `stage${r}.nic.tx`, kind: "nic", capacity: s.cluster.network.nicBandwidth }),
+        nicRx: fluid.addResource({ name: `stage${r}.nic.rx`, kind: "nic", capacity: s.cluster.network.nicBandwidth }),
+      });
+    }
+
+    const multiplicity = p.tp * p.dp * p.cp;
+    const power = new StepPower(
+      sim.queue,
+      fluid,
+      s,
+      resources.map((r, i) => ({ sm: r.sm, peak: peakFlops(gpu, precision) * (stageSpeed[i] as number), multiplicity })),
+      options.powerControl ?? true,
+      sim.rng("power-supply"),
+    );
+    this.power = power;
+    power.start(s.cluster.power.controllerInterval ?? 0.1);
+
+    const accounts: Account[] = Array.from({ length: p.pp }, (_, r) => ({ times: new Float64Array(CATEGORIES.length), track: `stage ${r}`, stage: r }));
+    this.accounts = accounts;
+    const spans: StepSimulation["spans"] = [];
+    this.spans = spans;
+    const record = options.record ?? false;
+    this.record = record;
+    fluid.onSegment = (a, t0, t1, bottleneck) => {
+      const acc = a.data as Account | undefined;
+      if (acc === undefined) return;
+      const cat = bottleneck === null ? "compute" : categoryOfResourceKind(bottleneck.kind);
+      if (cat === "compute" && power.active) {
+        // SM-bound at a throttled clock: the part of the time the clock cost is power's.
+        const clock = power.clockDuring(acc.stage, t1);
+        charge(acc, "compute", (t1 - t0) * clock);
+        charge(acc, "power", (t1 - t0) * (1 - clock));
+        if (record) spans.push({ track: acc.track, name: a.label, category: clock < 1 ? "power" : "compute", start: t0, end: t1 });
+        return;
+      }
+      charge(acc, cat, t1 - t0);
+      if (record) spans.push({ track: acc.track, name: a.label, category: cat, start: t0, end: t1 });
+    };
+
+    // ---- pass plans per virtual stage ----
+    const fwdLayer = layerForwardKernels(shape);
+    const bwdLayer = layerBackwardKernels(shape);
+    this.bwdLayer = bwdLayer;
+    const recLayer = layerRecomputeKernels(shape, p.recompute);
+    this.recLayer = recLayer;
+    const perLayerGradBytes = layerParamsPerRank * gradBytes;
+    this.perLayerGradBytes = perLayerGradBytes;
+    const embedGradBytes = (embeddingParams(model) / p.tp) * gradBytes;
+    this.embedGradBytes = embedGradBytes;
+    const headGradBytes = (headParams(model) / p.tp) * gradBytes;
+    this.headGradBytes = headGradBytes;
+
+    const forwardPlans: PassPlan[] = [];
+    this.forwardPlans = forwardPlans;
+    const backwardPlans: PassPlan[] = [];
+    this.backwardPlans = backwardPlans;
+    const lastBackwardPlans: PassPlan[] = [];
+    this.lastBackwardPlans = lastBackwardPlans;
+    for (let v = 0; v < V; v++) {
+      const L = split[v] as number;
+      const first = v === 0;
+      const last = v === V - 1;
+      const f: Item[] = [];
+      if (first) f.push(...kernelListItems(embeddingKernels(shape, "forward"), 1, ctx, "embedding"));
+      f.push(...kernelListItems(fwdLayer, L, ctx, "forward"));
+      if (last) f.push(...kernelListItems(headKernels(shape, "forward"), 1, ctx, "head"));
+      forwardPlans.push({ items: f });
+
+      const b: Item[] = [];
+      if (last) b.push(...kernelListItems(headKernels(shape, "backward"), 1, ctx, "head.bwd"));
+      b.push(...kernelListItems(recLayer, L, ctx, "backward:recompute"), ...kernelListItems(bwdLayer, L, ctx, "backward"));
+      if (first) b.push(...kernelListItems(embeddingKernels(shape, "backward"), 1, ctx, "embedding.bwd"));
+      backwardPlans.push({ items: b });
+
+      // The chunk's last backward hands gradients over layer by layer, so the
+      // data-parallel reduction overlaps the rest of it (bucketed DDP).
+      const lb: Item[] = [];
+      if (last) {
+        lb.push(...kernelListItems(headKernels(shape, "backward"), 1, ctx, "head.bwd"));
+        lb.push({ kind: "grads", bytes: headGradBytes });
+      }
+      for (let l = 0; l < L; l++) {
+        lb.push(...this.oneLayerBwd("backward"));
+        lb.push({ kind: "grads", bytes: perLayerGradBytes });
+      }
+      if (first) {
+        lb.push(...kernelListItems(embeddingKernels(shape, "backward"), 1, ctx, "embedding.bwd"));
+        lb.push({ kind: "grads", bytes: embedGradBytes });
+      }
+      lastBackwardPlans.push({ items: lb });
+    }
+
+    // Point-to-point activation / gradient transfer between virtual stages:
+    // scatter/gather sends 1/tp of the tensor per rank, re-assembled over NVLink.
+    const d = layerDims(shape);
+    const activationBytes = shape.elementBytes * d.tokens * model.hidden;
+    const p2pBytes = activationBytes / p.tp;
+    this.p2pBytes = p2pBytes;
+    const regather = p.tp > 1 && !shape.sequenceParallel;
+    this.regather = regather;
+
+    // ---- dependency state ----
+    const fwdArrived = new Uint8Array(V * micro);
+    this.fwdArrived = fwdArrived;
+    const bwdArrived = new Uint8Array(V * micro);
+    this.bwdArrived = bwdArrived;
+    const schedules: Pass[][] = Array.from({ length: p.pp }, (_, r) => pipelineSchedule(r, p.pp, p.virtualStages, micro));
+    this.schedules = schedules;
+    const lastBackwardIndex: number[][] = schedules.map((order) => {
+      const lastIdx = new Array<number>(p.virtualStages).fill(-1);
+      order.forEach((ps, i) => {
+        if (ps.kind === "B") lastIdx[ps.chunk] = i;
+      });
+      return lastIdx;
     });
+    this.lastBackwardIndex = lastBackwardIndex;
+
+    this.activities = 0;
+    this.finished = 0;
+    const endTimes = new Float64Array(p.pp);
+    this.endTimes = endTimes;
+
+    const dpStreams = Array.from({ length: p.pp }, (_, r) => this.dataParallelStream(r));
+    this.dpStreams = dpStreams;
+
+    /**
+     * Runs items in order on one rank's resources; `account` set = attributed to that rank's
+     * compute stream. The state is a plain object and `step` is assigned to it, not declared:
+     * tsx keeps function names by redefining `name` on every closure bound to a name, and
+     * class fields are defined one by one; either cost ~8 % of a step simulation here.
+     */
+    const scratch: [Resource, number][][] = [];
+    this.scratch = scratch;
+    const itemSpec: { work: [Resource, number][]; label: string; data: Account | undefined; size: number | undefined; onComplete: () => void } = {
+      work: [],
+      label: "",
+      data: undefined,
+      size: undefined,
+      onComplete: () => {},
+    };
+    this.itemSpec = itemSpec;
+
+    /** Run a transfer whose work spans two ranks (sender tx, receiver rx). */
+    // A send's link work and latency depend only on whether it stays within a node.
+    const sendCosts = [false, true].map((sameNode) => {
+      const load = collectiveLoad("send", p2pBytes, { size: 2, perNode: sameNode ? 2 : 1 });
+      const link = linkWork(load);
+      return { nic: link.nic * slowdown.pp, nvlink: link.nvlink * slowdown.pp, latencySeconds: load.latencySeconds };
+    });
+    this.sendCosts = sendCosts;
+    const regatherNvlink = regather ? linkWork(collectiveLoad("all-gather", activationBytes, layout.tp)).nvlink : 0;
+    this.regatherNvlink = regatherNvlink;
+    const p2pHbm = p2pBytes / gpu.efficiency.hbmPeakFraction;
+    this.p2pHbm = p2pHbm;
+
+    const ranks: PipelineRank[] = Array.from({ length: p.pp }, (_, r) => this.pipelineRank(r));
+    this.ranks = ranks;
+    for (const r of ranks) r.begin();
+    sim.run();
+
+    const stepSeconds = Math.max(...endTimes);
+    const stages: StageResult[] = [];
+    const total = emptyBreakdown();
+    for (let r = 0; r < p.pp; r++) {
+      const acc = accounts[r] as Account;
+      charge(acc, "bubble", stepSeconds - (endTimes[r] as number));
+      // Every second of every rank is attributed, so these sum to 1 by construction
+      // (a test holds us to that); no renormalisation hides a gap.
+      const b = emptyBreakdown();
+      for (let i = 0; i < CATEGORIES.length; i++) {
+        const c = CATEGORIES[i] as Category;
+        b[c] = (acc.times[i] as number) / stepSeconds;
+        total[c] += b[c] / p.pp;
+      }
+      stages.push({ stage: r, endSeconds: endTimes[r] as number, breakdown: b });
+    }
+    let smBusy = 0;
+    let hbmBusy = 0;
+    for (const res of resources) {
+      fluid.settleResource(res.sm);
+      fluid.settleResource(res.hbm);
+      smBusy += res.sm.workDone / res.sm.capacity / stepSeconds / p.pp;
+      hbmBusy += res.hbm.workDone / res.hbm.capacity / stepSeconds / p.pp;
+    }
+    return {
+      stepSeconds,
+      breakdown: total,
+      stages,
+      memory,
+      power: power.report(stepSeconds),
+      events: sim.queue.processed,
+      activities: this.activities,
+      mode: "folded",
+      modeReason: choice.reason,
+      smBusyShare: smBusy,
+      hbmBusyShare: hbmBusy,
+      spans,
+    };
   }
 
-  const multiplicity = p.tp * p.dp * p.cp;
-  const power = new StepPower(
-    sim.queue,
-    fluid,
-    s,
-    resources.map((r, i) => ({ sm: r.sm, peak: peakFlops(gpu, precision) * (stageSpeed[i] as number), multiplicity })),
-    options.powerControl ?? true,
-    sim.rng("power-supply"),
-  );
-  power.start(s.cluster.power.controllerInterval ?? 0.1);
-
-  const accounts: Account[] = Array.from({ length: p.pp }, (_, r) => ({ times: new Float64Array(CATEGORIES.length), track: `stage ${r}`, stage: r }));
-  const spans: StepSimulation["spans"] = [];
-  const record = options.record ?? false;
-  fluid.onSegment = (a, t0, t1, bottleneck) => {
-    const acc = a.data as Account | undefined;
-    if (acc === undefined) return;
-    const cat = bottleneck === null ? "compute" : categoryOfResourceKind(bottleneck.kind);
-    if (cat === "compute" && power.active) {
-      // SM-bound at a throttled clock: the part of the time the clock cost is power's.
-      const clock = power.clockDuring(acc.stage, t1);
-      charge(acc, "compute", (t1 - t0) * clock);
-      charge(acc, "power", (t1 - t0) * (1 - clock));
-      if (record) spans.push({ track: acc.track, name: a.label, category: clock < 1 ? "power" : "compute", start: t0, end: t1 });
-      return;
-    }
-    charge(acc, cat, t1 - t0);
-    if (record) spans.push({ track: acc.track, name: a.label, category: cat, start: t0, end: t1 });
-  };
-
-  // ---- pass plans per virtual stage ----
-  const fwdLayer = layerForwardKernels(shape);
-  const bwdLayer = layerBackwardKernels(shape);
-  const recLayer = layerRecomputeKernels(shape, p.recompute);
-  const oneLayerBwd = (label: string): Item[] => [...kernelListItems(recLayer, 1, ctx, `${label}:recompute`), ...kernelListItems(bwdLayer, 1, ctx, label)];
-  const perLayerGradBytes = layerParamsPerRank * gradBytes;
-  const embedGradBytes = (embeddingParams(model) / p.tp) * gradBytes;
-  const headGradBytes = (headParams(model) / p.tp) * gradBytes;
-
-  const forwardPlans: PassPlan[] = [];
-  const backwardPlans: PassPlan[] = [];
-  const lastBackwardPlans: PassPlan[] = [];
-  for (let v = 0; v < V; v++) {
-    const L = split[v] as number;
-    const first = v === 0;
-    const last = v === V - 1;
-    const f: Item[] = [];
-    if (first) f.push(...kernelListItems(embeddingKernels(shape, "forward"), 1, ctx, "embedding"));
-    f.push(...kernelListItems(fwdLayer, L, ctx, "forward"));
-    if (last) f.push(...kernelListItems(headKernels(shape, "forward"), 1, ctx, "head"));
-    forwardPlans.push({ items: f });
-
-    const b: Item[] = [];
-    if (last) b.push(...kernelListItems(headKernels(shape, "backward"), 1, ctx, "head.bwd"));
-    b.push(...kernelListItems(recLayer, L, ctx, "backward:recompute"), ...kernelListItems(bwdLayer, L, ctx, "backward"));
-    if (first) b.push(...kernelListItems(embeddingKernels(shape, "backward"), 1, ctx, "embedding.bwd"));
-    backwardPlans.push({ items: b });
-
-    // The chunk's last backward hands gradients over layer by layer, so the
-    // data-parallel reduction overlaps the rest of it (bucketed DDP).
-    const lb: Item[] = [];
-    if (last) {
-      lb.push(...kernelListItems(headKernels(shape, "backward"), 1, ctx, "head.bwd"));
-      lb.push({ kind: "grads", bytes: headGradBytes });
-    }
-    for (let l = 0; l < L; l++) {
-      lb.push(...oneLayerBwd("backward"));
-      lb.push({ kind: "grads", bytes: perLayerGradBytes });
-    }
-    if (first) {
-      lb.push(...kernelListItems(embeddingKernels(shape, "backward"), 1, ctx, "embedding.bwd"));
-      lb.push({ kind: "grads", bytes: embedGradBytes });
-    }
-    lastBackwardPlans.push({ items: lb });
+  oneLayerBwd(label: string): Item[] {
+    return [...kernelListItems(this.recLayer, 1, this.ctx, `${label}:recompute`), ...kernelListItems(this.bwdLayer, 1, this.ctx, label)];
   }
-
-  // Point-to-point activation / gradient transfer between virtual stages:
-  // scatter/gather sends 1/tp of the tensor per rank, re-assembled over NVLink.
-  const d = layerDims(shape);
-  const activationBytes = shape.elementBytes * d.tokens * model.hidden;
-  const p2pBytes = activationBytes / p.tp;
-  const regather = p.tp > 1 && !shape.sequenceParallel;
-
-  // ---- dependency state ----
-  const fwdArrived = new Uint8Array(V * micro);
-  const bwdArrived = new Uint8Array(V * micro);
-  const schedules: Pass[][] = Array.from({ length: p.pp }, (_, r) => pipelineSchedule(r, p.pp, p.virtualStages, micro));
-  const lastBackwardIndex: number[][] = schedules.map((order) => {
-    const lastIdx = new Array<number>(p.virtualStages).fill(-1);
-    order.forEach((ps, i) => {
-      if (ps.kind === "B") lastIdx[ps.chunk] = i;
-    });
-    return lastIdx;
-  });
-
-  let activities = 0;
-  let finished = 0;
-  const endTimes = new Float64Array(p.pp);
 
   /**
    * A rank's data-parallel stream: reductions run one after another, beside compute.
@@ -250,311 +421,248 @@ export function simulateStep(s: Scenario, options: SimulateOptions = {}): StepSi
    * would be a new class, with new hidden classes, on every call, and every sweep point
    * in a worker would then deoptimize and recompile the code that touches it.
    */
-  function dataParallelStream(rank: number): DataParallelStream {
+  dataParallelStream(rank: number): DataParallelStream {
     const queue: Item[][] = [];
     let busy = false;
     let idleWaiters: (() => void)[] = [];
     const next = (): void => {
       const items = queue.shift();
       if (items === undefined) {
-        if (busy) power.background(rank, -1);
+        if (busy) this.power.background(rank, -1);
         busy = false;
         const waiters = idleWaiters;
         idleWaiters = [];
         for (const w of waiters) w();
         return;
       }
-      if (!busy) power.background(rank, +1);
+      if (!busy) this.power.background(rank, +1);
       busy = true;
-      runItems(items, 0, rank, undefined, next);
+      this.runItems(items, 0, rank, undefined, next);
     };
     return {
-      enqueue(items: Item[]): void {
+      enqueue: (items: Item[]): void => {
         queue.push(items);
         if (!busy) next();
       },
-      whenIdle(fn: () => void): void {
+      whenIdle: (fn: () => void): void => {
         if (!busy && queue.length === 0) fn();
         else idleWaiters.push(fn);
       },
     };
   }
 
-  const dpStreams = Array.from({ length: p.pp }, (_, r) => dataParallelStream(r));
-
-  function gradReduceItems(bytes: number): Item[] {
-    if (dpShard <= 1 || bytes <= 0) return [];
-    return collectiveItems(p.zero >= 1 ? "reduce-scatter" : "all-reduce", bytes, dpGroup, "dp", 1, ctx, "dp:grads");
+  gradReduceItems(bytes: number): Item[] {
+    if (this.dpShard <= 1 || bytes <= 0) return [];
+    return collectiveItems(this.p.zero >= 1 ? "reduce-scatter" : "all-reduce", bytes, this.dpGroup, "dp", 1, this.ctx, "dp:grads");
   }
 
-  /**
-   * Runs items in order on one rank's resources; `account` set = attributed to that rank's
-   * compute stream. The state is a plain object and `step` is assigned to it, not declared:
-   * tsx keeps function names by redefining `name` on every closure bound to a name, and
-   * class fields are defined one by one; either cost ~8 % of a step simulation here.
-   */
-  const scratch: [Resource, number][][] = [];
-  const scratchWork = (n: number): [Resource, number][] => {
-    let w = scratch[n];
+  scratchWork(n: number): [Resource, number][] {
+    let w = this.scratch[n];
     if (w === undefined) {
-      w = Array.from({ length: n }, (): [Resource, number] => [resources[0]!.sm, 0]);
-      scratch[n] = w;
+      w = Array.from({ length: n }, (): [Resource, number] => [this.resources[0]!.sm, 0]);
+      this.scratch[n] = w;
     }
     return w;
-  };
-  const itemSpec: { work: [Resource, number][]; label: string; data: Account | undefined; size: number | undefined; onComplete: () => void } = {
-    work: [],
-    label: "",
-    data: undefined,
-    size: undefined,
-    onComplete: () => {},
-  };
+  }
 
-  function runItems(items: Item[], start: number, rank: number, account: Account | undefined, done: () => void): void {
-    const run: ItemRun = { items, i: start, rank, account, done, res: resources[rank] as Record<ResourceRole, Resource>, step: done };
-    run.step = () => advanceItems(run);
+  runItems(items: Item[], start: number, rank: number, account: Account | undefined, done: () => void): void {
+    const run: ItemRun = { items, i: start, rank, account, done, res: this.resources[rank] as Record<ResourceRole, Resource>, step: done };
+    run.step = () => this.advanceItems(run);
     run.step();
   }
 
-  function advanceItems(run: ItemRun): void {
+  advanceItems(run: ItemRun): void {
     const { items, rank, account, res } = run;
     while (run.i < items.length) {
       const item = items[run.i++] as Item;
       if (item.kind === "grads") {
-        if (p.overlapGradReduce) dpStreams[rank]!.enqueue(gradReduceItems(item.bytes));
+        if (this.p.overlapGradReduce) this.dpStreams[rank]!.enqueue(this.gradReduceItems(item.bytes));
         continue;
       }
-      if (account !== undefined) power.setClass(rank, item.power);
+      if (account !== undefined) this.power.setClass(rank, item.power);
       if (item.kind === "delay") {
         if (account !== undefined) charge(account, item.category, item.seconds);
-        if (record && account !== undefined) spans.push({ track: account.track, name: item.label, category: item.category, start: sim.now, end: sim.now + item.seconds });
-        sim.after(item.seconds, run.step);
+        if (this.record && account !== undefined) this.spans.push({ track: account.track, name: item.label, category: item.category, start: this.sim.now, end: this.sim.now + item.seconds });
+        this.sim.after(item.seconds, run.step);
         return;
       }
       // The engine copies the work out of the spec, so both are reused.
       const n = item.work.length;
-      const work = scratchWork(n);
+      const work = this.scratchWork(n);
       for (let k = 0; k < n; k++) {
         const entry = item.work[k] as [ResourceRole, number];
         const slot = work[k] as [Resource, number];
         slot[0] = res[entry[0]];
         slot[1] = entry[1];
       }
-      itemSpec.work = work;
-      itemSpec.label = item.label;
-      itemSpec.data = account;
-      itemSpec.size = item.size;
-      itemSpec.onComplete = run.step;
-      activities++;
-      fluid.start(itemSpec);
+      this.itemSpec.work = work;
+      this.itemSpec.label = item.label;
+      this.itemSpec.data = account;
+      this.itemSpec.size = item.size;
+      this.itemSpec.onComplete = run.step;
+      this.activities++;
+      this.fluid.start(this.itemSpec);
       return;
     }
     run.done();
   }
 
-  function startTransfer(work: [Resource, number][], label: string, account: Account, done: () => void): void {
-    activities++;
-    fluid.start({ work, label, data: account, size: p2pBytes, onComplete: done });
+  startTransfer(work: [Resource, number][], label: string, account: Account, done: () => void): void {
+    this.activities++;
+    this.fluid.start({ work, label, data: account, size: this.p2pBytes, onComplete: done });
   }
 
-  /** Run a transfer whose work spans two ranks (sender tx, receiver rx). */
-  // A send's link work and latency depend only on whether it stays within a node.
-  const sendCosts = [false, true].map((sameNode) => {
-    const load = collectiveLoad("send", p2pBytes, { size: 2, perNode: sameNode ? 2 : 1 });
-    const link = linkWork(load);
-    return { nic: link.nic * slowdown.pp, nvlink: link.nvlink * slowdown.pp, latencySeconds: load.latencySeconds };
-  });
-  const regatherNvlink = regather ? linkWork(collectiveLoad("all-gather", activationBytes, layout.tp)).nvlink : 0;
-  const p2pHbm = p2pBytes / gpu.efficiency.hbmPeakFraction;
-
-  function transfer(from: number, to: number, account: Account, label: string, done: () => void): void {
-    const sameNode = layout.stageNode(from) === layout.stageNode(to);
-    const cost = sendCosts[sameNode ? 1 : 0] as { nic: number; nvlink: number; latencySeconds: number };
-    const src = resources[from] as Record<ResourceRole, Resource>;
-    const dst = resources[to] as Record<ResourceRole, Resource>;
+  transfer(from: number, to: number, account: Account, label: string, done: () => void): void {
+    const sameNode = this.layout.stageNode(from) === this.layout.stageNode(to);
+    const cost = this.sendCosts[sameNode ? 1 : 0] as { nic: number; nvlink: number; latencySeconds: number };
+    const src = this.resources[from] as Record<ResourceRole, Resource>;
+    const dst = this.resources[to] as Record<ResourceRole, Resource>;
     const work: [Resource, number][] = [];
     if (cost.nic > 0) work.push([src.nicTx, cost.nic], [dst.nicRx, cost.nic]);
     if (cost.nvlink > 0) work.push([src.nvTx, cost.nvlink], [dst.nvRx, cost.nvlink]);
-    if (regather) work.push([dst.nvTx, regatherNvlink], [dst.nvRx, regatherNvlink]);
-    work.push([src.hbm, p2pHbm], [dst.hbm, p2pHbm]);
-    power.setClass(from, "comm");
+    if (this.regather) work.push([dst.nvTx, this.regatherNvlink], [dst.nvRx, this.regatherNvlink]);
+    work.push([src.hbm, this.p2pHbm], [dst.hbm, this.p2pHbm]);
+    this.power.setClass(from, "comm");
     if (cost.latencySeconds > 0) {
       charge(account, sameNode ? "nvlink" : "network", cost.latencySeconds);
-      sim.after(cost.latencySeconds, () => startTransfer(work, label, account, done));
-    } else startTransfer(work, label, account, done);
+      this.sim.after(cost.latencySeconds, () => this.startTransfer(work, label, account, done));
+    } else this.startTransfer(work, label, account, done);
   }
 
   /** One pipeline stage's rank working through its schedule (a factory: see dataParallelStream). */
-  function pipelineRank(rank: number): PipelineRank {
+  pipelineRank(rank: number): PipelineRank {
     let index = 0;
     let waitingSince = -1;
     let waitingKey = -1;
-    const account = accounts[rank] as Account;
-    const order = schedules[rank] as Pass[];
+    const account = this.accounts[rank] as Account;
+    const order = this.schedules[rank] as Pass[];
 
-    function nextPass(): void {
+    const nextPass = (): void => {
       if (index >= order.length) {
         finish();
         return;
       }
       const ps = order[index] as Pass;
-      const vs = ps.chunk * p.pp + rank;
-      const key = (ps.kind === "F" ? 0 : 1) * V * micro + vs * micro + ps.microBatch;
-      const ready = ps.kind === "F" ? vs === 0 || fwdArrived[vs * micro + ps.microBatch] === 1 : vs === V - 1 || bwdArrived[vs * micro + ps.microBatch] === 1;
+      const vs = ps.chunk * this.p.pp + rank;
+      const key = (ps.kind === "F" ? 0 : 1) * this.V * this.micro + vs * this.micro + ps.microBatch;
+      const ready = ps.kind === "F" ? vs === 0 || this.fwdArrived[vs * this.micro + ps.microBatch] === 1 : vs === this.V - 1 || this.bwdArrived[vs * this.micro + ps.microBatch] === 1;
       if (ready) runPass();
       else {
         waitingKey = key;
-        waitingSince = sim.now;
-        power.setClass(rank, "idle");
+        waitingSince = this.sim.now;
+        this.power.setClass(rank, "idle");
       }
-    }
+    };
 
-    function runPass(): void {
+    const runPass = (): void => {
       const ps = order[index] as Pass;
-      const vs = ps.chunk * p.pp + rank;
-      const isLastBackward = ps.kind === "B" && (lastBackwardIndex[rank] as number[])[ps.chunk] === index;
-      const plan = ps.kind === "F" ? forwardPlans[vs] : isLastBackward ? lastBackwardPlans[vs] : backwardPlans[vs];
-      runItems((plan as PassPlan).items, 0, rank, account, () => passDone(ps, vs));
-    }
+      const vs = ps.chunk * this.p.pp + rank;
+      const isLastBackward = ps.kind === "B" && (this.lastBackwardIndex[rank] as number[])[ps.chunk] === index;
+      const plan = ps.kind === "F" ? this.forwardPlans[vs] : isLastBackward ? this.lastBackwardPlans[vs] : this.backwardPlans[vs];
+      this.runItems((plan as PassPlan).items, 0, rank, account, () => passDone(ps, vs));
+    };
 
-    function passDone(ps: Pass, vs: number): void {
+    const passDone = (ps: Pass, vs: number): void => {
       index++;
       const mb = ps.microBatch;
-      if (ps.kind === "F" && vs < V - 1) {
-        const to = rankOfVirtualStage(vs + 1, p.pp);
+      if (ps.kind === "F" && vs < this.V - 1) {
+        const to = rankOfVirtualStage(vs + 1, this.p.pp);
         send(to, `p2p:activations`, () => {
-          fwdArrived[(vs + 1) * micro + mb] = 1;
-          ranks[to]!.arrived(0 * V * micro + (vs + 1) * micro + mb);
+          this.fwdArrived[(vs + 1) * this.micro + mb] = 1;
+          this.ranks[to]!.arrived(0 * this.V * this.micro + (vs + 1) * this.micro + mb);
         });
       } else if (ps.kind === "B" && vs > 0) {
-        const to = rankOfVirtualStage(vs - 1, p.pp);
+        const to = rankOfVirtualStage(vs - 1, this.p.pp);
         send(to, `p2p:gradients`, () => {
-          bwdArrived[(vs - 1) * micro + mb] = 1;
-          ranks[to]!.arrived(1 * V * micro + (vs - 1) * micro + mb);
+          this.bwdArrived[(vs - 1) * this.micro + mb] = 1;
+          this.ranks[to]!.arrived(1 * this.V * this.micro + (vs - 1) * this.micro + mb);
         });
       } else {
         nextPass();
       }
-    }
+    };
 
     /** Megatron's p2p is synchronous: the sender continues once its send completes. */
-    function send(to: number, label: string, delivered: () => void): void {
+    const send = (to: number, label: string, delivered: () => void): void => {
       if (to === rank) {
         delivered();
         nextPass();
         return;
       }
-      transfer(rank, to, account, label, () => {
+      this.transfer(rank, to, account, label, () => {
         delivered();
         nextPass();
       });
-    }
+    };
 
-    function finish(): void {
+    const finish = (): void => {
       const r = rank;
-      const dp = dpStreams[r] as DataParallelStream;
-      if (!p.overlapGradReduce) {
+      const dp = this.dpStreams[r] as DataParallelStream;
+      if (!this.p.overlapGradReduce) {
         let bytes = 0;
-        for (let v = 0; v < V; v++) if (rankOfVirtualStage(v, p.pp) === r) bytes += (split[v] as number) * perLayerGradBytes;
-        if (r === 0) bytes += embedGradBytes;
-        if (r === p.pp - 1) bytes += headGradBytes;
-        dp.enqueue(gradReduceItems(bytes));
+        for (let v = 0; v < this.V; v++) if (rankOfVirtualStage(v, this.p.pp) === r) bytes += (this.split[v] as number) * this.perLayerGradBytes;
+        if (r === 0) bytes += this.embedGradBytes;
+        if (r === this.p.pp - 1) bytes += this.headGradBytes;
+        dp.enqueue(this.gradReduceItems(bytes));
       }
-      const waitStart = sim.now;
-      power.setClass(r, "idle");
+      const waitStart = this.sim.now;
+      this.power.setClass(r, "idle");
       dp.whenIdle(() => {
-        const waited = sim.now - waitStart;
+        const waited = this.sim.now - waitStart;
         if (waited > 0) {
-          const crosses = Math.ceil(dpGroup.size / dpGroup.perNode) > 1;
+          const crosses = Math.ceil(this.dpGroup.size / this.dpGroup.perNode) > 1;
           const cat: Category = crosses ? "network" : "nvlink";
           charge(account, cat, waited);
-          if (record) spans.push({ track: account.track, name: "wait:dp-grads", category: cat, start: waitStart, end: sim.now });
+          if (this.record) this.spans.push({ track: account.track, name: "wait:dp-grads", category: cat, start: waitStart, end: this.sim.now });
         }
         afterGrads();
       });
-    }
+    };
 
-    function afterGrads(): void {
+    const afterGrads = (): void => {
       const r = rank;
       const items: Item[] = [];
       // Tied embeddings: first and last stage sum their copies' gradients.
-      if (model.tiedEmbeddings && p.pp > 1 && (r === 0 || r === p.pp - 1)) {
-        const sameNode = layout.stageNode(0) === layout.stageNode(p.pp - 1);
-        items.push(...collectiveItems("all-reduce", ((model.vocab * model.hidden) / p.tp) * gradBytes, { size: 2, perNode: sameNode ? 2 : 1 }, "pp", 1, ctx, "embedding:tied-grads"));
+      if (this.model.tiedEmbeddings && this.p.pp > 1 && (r === 0 || r === this.p.pp - 1)) {
+        const sameNode = this.layout.stageNode(0) === this.layout.stageNode(this.p.pp - 1);
+        items.push(...collectiveItems("all-reduce", ((this.model.vocab * this.model.hidden) / this.p.tp) * this.gradBytes, { size: 2, perNode: sameNode ? 2 : 1 }, "pp", 1, this.ctx, "embedding:tied-grads"));
       }
-      const mem = memory[r] as MemoryBreakdown;
+      const mem = this.memory[r] as MemoryBreakdown;
       const params = mem.params;
-      const shardParams = params / (p.zero >= 1 ? dpShard : 1);
+      const shardParams = params / (this.p.zero >= 1 ? this.dpShard : 1);
       // Mixed-precision optimizer step, per parameter of this rank's shard (bytes read + written):
       // low-precision grads → fp32 main grads (2 + 4) unless accumulated in fp32; fp16 loss-scale
       // unscale and inf check (4 + 4); gradient norm for clipping (4); Adam on master weights,
       // m and v (read g, p, m, v; write p, m, v: 28); master → model copy (4 + 2); zero grads.
-      const mixed = weightBytes === 2;
+      const mixed = this.weightBytes === 2;
       const perParam =
-        (gradBytes === 4 ? 0 : gradBytes + 4) + (precision === "fp16" ? 8 : 0) + 4 + 28 + (mixed ? 4 + weightBytes : 0) + gradBytes;
+        (this.gradBytes === 4 ? 0 : this.gradBytes + 4) + (this.precision === "fp16" ? 8 : 0) + 4 + 28 + (mixed ? 4 + this.weightBytes : 0) + this.gradBytes;
       const optimizerBytes = shardParams * perParam;
-      items.push(...kernelItems([{ name: "optimizer", kind: "memory", flops: 12 * shardParams, bytes: optimizerBytes, launches: 8 }], 1, ctx, "optimizer"));
-      if (p.zero >= 1 && dpShard > 1) items.push(...collectiveItems("all-gather", params * weightBytes, dpGroup, "dp", 1, ctx, "dp:params"));
-      runItems(items, 0, r, account, () => {
-        endTimes[r] = sim.now;
-        power.setClass(r, "idle");
-        if (++finished === p.pp) power.stop();
+      items.push(...kernelItems([{ name: "optimizer", kind: "memory", flops: 12 * shardParams, bytes: optimizerBytes, launches: 8 }], 1, this.ctx, "optimizer"));
+      if (this.p.zero >= 1 && this.dpShard > 1) items.push(...collectiveItems("all-gather", params * this.weightBytes, this.dpGroup, "dp", 1, this.ctx, "dp:params"));
+      this.runItems(items, 0, r, account, () => {
+        this.endTimes[r] = this.sim.now;
+        this.power.setClass(r, "idle");
+        if (++this.finished === this.p.pp) this.power.stop();
       });
-    }
+    };
 
     return {
       begin: nextPass,
-      arrived(key: number): void {
+      arrived: (key: number): void => {
         if (waitingKey !== key) return;
-        charge(account, "bubble", sim.now - waitingSince);
-        if (record) spans.push({ track: account.track, name: "wait:pipeline", category: "bubble", start: waitingSince, end: sim.now });
+        charge(account, "bubble", this.sim.now - waitingSince);
+        if (this.record) this.spans.push({ track: account.track, name: "wait:pipeline", category: "bubble", start: waitingSince, end: this.sim.now });
         waitingKey = -1;
         waitingSince = -1;
         runPass();
       },
     };
   }
-
-  const ranks: PipelineRank[] = Array.from({ length: p.pp }, (_, r) => pipelineRank(r));
-  for (const r of ranks) r.begin();
-  sim.run();
-
-  const stepSeconds = Math.max(...endTimes);
-  const stages: StageResult[] = [];
-  const total = emptyBreakdown();
-  for (let r = 0; r < p.pp; r++) {
-    const acc = accounts[r] as Account;
-    charge(acc, "bubble", stepSeconds - (endTimes[r] as number));
-    // Every second of every rank is attributed, so these sum to 1 by construction
-    // (a test holds us to that); no renormalisation hides a gap.
-    const b = emptyBreakdown();
-    for (let i = 0; i < CATEGORIES.length; i++) {
-      const c = CATEGORIES[i] as Category;
-      b[c] = (acc.times[i] as number) / stepSeconds;
-      total[c] += b[c] / p.pp;
-    }
-    stages.push({ stage: r, endSeconds: endTimes[r] as number, breakdown: b });
-  }
-  let smBusy = 0;
-  let hbmBusy = 0;
-  for (const res of resources) {
-    fluid.settleResource(res.sm);
-    fluid.settleResource(res.hbm);
-    smBusy += res.sm.workDone / res.sm.capacity / stepSeconds / p.pp;
-    hbmBusy += res.hbm.workDone / res.hbm.capacity / stepSeconds / p.pp;
-  }
-  return {
-    stepSeconds,
-    breakdown: total,
-    stages,
-    memory,
-    power: power.report(stepSeconds),
-    events: sim.queue.processed,
-    activities,
-    mode: "folded",
-    modeReason: choice.reason,
-    smBusyShare: smBusy,
-    hbmBusyShare: hbmBusy,
-    spans,
-  };
 }
+
+
+export function simulateStep(s: Scenario, options: SimulateOptions = {}): StepSimulation {
+  return new FoldedStepRun().run(s, options);
+}
+

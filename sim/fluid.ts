@@ -1111,13 +1111,7 @@ export class FluidModel {
     for (let i = 0; i < this.resCount; i++) {
       const row = res[i] as number;
       const o = row >> 1;
-      const dt = now - (F[o + R_LAST] as number);
-      if (dt > 0) {
-        const usage = F[o + R_USAGE] as number;
-        F[o + R_WORK] = (F[o + R_WORK] as number) + usage * dt;
-        if (usage > 0) F[o + R_BUSY] = (F[o + R_BUSY] as number) + dt;
-      }
-      F[o + R_LAST] = now;
+      this.settleRow(row, now);
       F[o + R_FREE] = F[o + R_CAPACITY] as number;
       F[o + R_LOAD] = 0;
       I[row + R_UNFROZEN] = 0;

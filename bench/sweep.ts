@@ -1,12 +1,15 @@
 /**
  * Sweep runner throughput: a 200-point sweep of a 64-GPU scenario with 1 worker thread and
- * with 2. Wall time includes starting the worker threads (about 0.25 s each: tsx and the
- * models load in every thread) and writing the results, as a user sees it. On a machine
- * with two free cores the 2-worker run should take at most 0.65 of the 1-worker one.
+ * with 2. Wall time includes bundling the worker and starting the threads (about 0.1 s each)
+ * and writing the results, as a user sees it. On a machine with two free cores the 2-worker
+ * run should take at most 0.65 of the 1-worker one. It does not yet on these 2-core
+ * machines: each thread's V8 compiles the simulator again (~0.7 s of CPU on V8's helper
+ * threads), which a lone worker gets from the idle second core for free and two workers
+ * must take from each other.
  *
  * The scenario is Llama 3 8B on 64 H100s (experiments/scenarios/llama3-8b-64.yaml) laid out
  * as tp 2 x pp 4 (interleaved, 2 chunks) x dp 8, the kind of layout a sweep explores, about
- * 10-15 ms per point; the sweep crosses 20 HBM bandwidths with 10 NIC bandwidths. (The
+ * 9 ms per point; the sweep crosses 20 HBM bandwidths with 10 NIC bandwidths. (The
  * data-parallel-only layout of that file simulates in ~4 ms, so thread start-up would be a
  * fifth of a 200-point run and the comparison would measure start-up more than the runner.)
  */

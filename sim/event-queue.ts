@@ -21,7 +21,10 @@
  * one sift-down instead of a pop and a push. Events scheduled for the current
  * instant bypass the heap through a FIFO: they can only follow what is already
  * due now, so they need no sifting. Handles carry a slot generation, so a stale
- * handle cannot touch the event that later reuses its slot.
+ * handle cannot touch the event that later reuses its slot. A slot's numbers (key,
+ * generation) sit side by side in one array, and its handler and argument in
+ * another: with 10^5 events pending, the slot of the event that fires is nowhere in
+ * cache, and this way it costs two cache misses instead of four.
  */
 
 export type EventHandler = () => void;
@@ -64,11 +67,11 @@ export class EventQueue {
    */
   private rootVacant = false;
 
-  private slotHandler: (((arg: unknown) => void) | undefined)[] = [];
-  private slotArg: unknown[] = [];
+  /** Slot s: its handler at 2s, its argument at 2s + 1 (one cache line for both). */
+  private slotCall: unknown[] = [];
   /** Key of the slot's live entry, -1 when the slot is free. */
-  private slotKey: Float64Array = new Float64Array(INITIAL);
-  private slotGen: Int32Array = new Int32Array(INITIAL);
+  /** Slot s: the key of its live entry at 2s (-1 when the slot is free), its generation at 2s + 1. */
+  private slotMeta: Float64Array = new Float64Array(2 * INITIAL);
   private freeSlots: Int32Array = new Int32Array(INITIAL);
   private freeCount = 0;
   private slotCount = 0;
@@ -120,13 +123,13 @@ export class EventQueue {
     }
     const slot = this.allocSlot();
     const key = this.nextKey(slot);
-    this.slotHandler[slot] = fn as (arg: unknown) => void;
-    this.slotArg[slot] = arg;
-    this.slotKey[slot] = key;
+    this.slotCall[2 * slot] = fn;
+    this.slotCall[2 * slot + 1] = arg;
+    this.slotMeta[2 * slot] = key;
     if (time === now) this.fifoPush(key);
     else this.heapPush(time, key);
     this.live++;
-    return slot + SLOT_BITS * (this.slotGen[slot] as number);
+    return slot + SLOT_BITS * (this.slotMeta[2 * slot + 1] as number);
   }
 
   /** Cancel a pending event. Returns false if it already fired or was cancelled. */
@@ -152,10 +155,10 @@ export class EventQueue {
     if (!(time >= now)) {
       throw new RangeError(`cannot reschedule to t=${time}: it is before now (${now}) or not a number`);
     }
-    if (arg !== KEEP_ARG) this.slotArg[slot] = arg;
+    if (arg !== KEEP_ARG) this.slotCall[2 * slot + 1] = arg;
     // The old entry (heap or FIFO) goes stale with the new key.
     const key = this.nextKey(slot);
-    this.slotKey[slot] = key;
+    this.slotMeta[2 * slot] = key;
     if (time === now) this.fifoPush(key);
     else this.heapPush(time, key);
     this.maybeCompact();
@@ -199,7 +202,7 @@ export class EventQueue {
     let fifoKey = -1;
     while (this.fifoLen > 0) {
       const k = this.fifoKey[this.fifoHead] as number;
-      if (this.slotKey[slotOf(k)] === k) {
+      if (this.slotMeta[2 * slotOf(k)] === k) {
         fifoKey = k;
         break;
       }
@@ -209,7 +212,7 @@ export class EventQueue {
     while (this.heapSize > 0) {
       const k = this.heapKey[0] as number;
       const s = slotOf(k);
-      if (this.slotKey[s] === k) {
+      if (this.slotMeta[2 * s] === k) {
         heapSlot = s;
         break;
       }
@@ -234,8 +237,8 @@ export class EventQueue {
     } else {
       return EMPTY;
     }
-    const handler = this.slotHandler[slot] as (arg: unknown) => void;
-    const arg = this.slotArg[slot];
+    const handler = this.slotCall[2 * slot] as (arg: unknown) => void;
+    const arg = this.slotCall[2 * slot + 1];
     this.releaseSlot(slot);
     this.live--;
     this.processed++;
@@ -253,7 +256,7 @@ export class EventQueue {
   private liveSlot(handle: EventHandle): number {
     const slot = handle % SLOT_BITS;
     const gen = (handle - slot) / SLOT_BITS;
-    if (!(slot >= 0) || slot >= this.slotCount || this.slotGen[slot] !== gen || this.slotHandler[slot] === undefined) return -1;
+    if (!(slot >= 0) || slot >= this.slotCount || this.slotMeta[2 * slot + 1] !== gen || this.slotCall[2 * slot] === undefined) return -1;
     return slot;
   }
 
@@ -261,20 +264,19 @@ export class EventQueue {
     if (this.freeCount > 0) return this.freeSlots[--this.freeCount] as number;
     const slot = this.slotCount++;
     if (slot >= SLOT_BITS) throw new RangeError("more than 2^26 events pending at once");
-    if (slot >= this.slotKey.length) {
-      this.slotKey = grow(this.slotKey);
-      this.slotGen = growInt(this.slotGen);
+    if (2 * slot >= this.slotMeta.length) {
+      this.slotMeta = grow(this.slotMeta);
       this.freeSlots = growInt(this.freeSlots);
     }
     return slot;
   }
 
   private releaseSlot(slot: number): void {
-    this.slotHandler[slot] = undefined;
-    this.slotArg[slot] = undefined;
-    this.slotKey[slot] = -1;
+    this.slotCall[2 * slot] = undefined;
+    this.slotCall[2 * slot + 1] = undefined;
+    this.slotMeta[2 * slot] = -1;
     // Generations wrap; a handle kept through 2^26 reuses of its slot is the only way to alias.
-    this.slotGen[slot] = ((this.slotGen[slot] as number) + 1) & (SLOT_BITS - 1);
+    this.slotMeta[2 * slot + 1] = ((this.slotMeta[2 * slot + 1] as number) + 1) & (SLOT_BITS - 1);
     this.freeSlots[this.freeCount++] = slot;
   }
 
@@ -295,7 +297,7 @@ export class EventQueue {
     let live = 0;
     for (let i = 0; i < this.fifoLen; i++) {
       const k = f[(this.fifoHead + i) % cap] as number;
-      if (this.slotKey[slotOf(k)] === k) f[(this.fifoHead + live++) % cap] = k;
+      if (this.slotMeta[2 * slotOf(k)] === k) f[(this.fifoHead + live++) % cap] = k;
     }
     this.fifoLen = live;
     const n = this.heapSize + this.fifoLen;
@@ -306,13 +308,13 @@ export class EventQueue {
     // Every pending event has exactly one entry left, so its slot names it.
     for (let seq = 0; seq < n; seq++) {
       const slot = slotOf(keys[seq] as number);
-      this.slotKey[slot] = seq * SLOT_BITS + slot;
+      this.slotMeta[2 * slot] = seq * SLOT_BITS + slot;
     }
     const hk = this.heapKey;
-    for (let i = 0; i < this.heapSize; i++) hk[i] = this.slotKey[slotOf(hk[i] as number)] as number;
+    for (let i = 0; i < this.heapSize; i++) hk[i] = this.slotMeta[2 * slotOf(hk[i] as number)] as number;
     for (let i = 0; i < this.fifoLen; i++) {
       const j = (this.fifoHead + i) % cap;
-      f[j] = this.slotKey[slotOf(f[j] as number)] as number;
+      f[j] = this.slotMeta[2 * slotOf(f[j] as number)] as number;
     }
     this.nextSeq = n;
   }
@@ -340,12 +342,12 @@ export class EventQueue {
   private dropDead(): void {
     while (this.fifoLen > 0) {
       const k = this.fifoKey[this.fifoHead] as number;
-      if (this.slotKey[slotOf(k)] === k) break;
+      if (this.slotMeta[2 * slotOf(k)] === k) break;
       this.fifoPop();
     }
     while (this.heapSize > 0) {
       const k = this.heapKey[0] as number;
-      if (this.slotKey[slotOf(k)] === k) break;
+      if (this.slotMeta[2 * slotOf(k)] === k) break;
       this.popRoot();
     }
   }
@@ -361,7 +363,7 @@ export class EventQueue {
     let n = 0;
     for (let i = 0; i < this.heapSize; i++) {
       const k = hk[i] as number;
-      if (this.slotKey[slotOf(k)] === k) {
+      if (this.slotMeta[2 * slotOf(k)] === k) {
         ht[n] = ht[i] as number;
         hk[n] = k;
         n++;

@@ -1130,13 +1130,7 @@ export class FluidModel {
     for (let i = 0; i < this.actCount; i++) {
       const a = acts[i] as number;
       const f = a >> 1;
-      const dt = now - (AF[f + A_LAST] as number);
-      const rate = AF[f + A_RATE] as number;
-      if (dt > 0 && rate > 0) {
-        const remaining = (AF[f + A_REMAINING] as number) - rate * dt;
-        AF[f + A_REMAINING] = remaining < 0 ? 0 : remaining;
-      }
-      AF[f + A_LAST] = now;
+      this.settleActivity(a, now);
       AI[a + A_FLAGS] = (AI[a + A_FLAGS] as number) & ~FROZEN;
       const terms = AI[a + A_TERMS] as number;
       const end = terms + TERM * (AI[a + A_NRES] as number);

@@ -364,6 +364,11 @@ class FullStepRun {
   latencyDone$!: (key: number) => void;
   startSend$!: (g: number) => void;
 
+  /**
+   * Sets the step up and simulates it. What it sets up is local; what a handler needs is
+   * also copied into a field (`this.x = x`): the setup works on locals, the handlers on
+   * fields.
+   */
   run(s: Scenario, options: FullSimulateOptions): StepSimulation {
     this.soloEnd$ = (id: number): void => this.soloEnd(id);
     this.soloGroupEnd$ = (key: number): void => this.soloGroupEnd(key);

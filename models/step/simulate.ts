@@ -172,6 +172,11 @@ class FoldedStepRun {
   p2pHbm!: number;
   ranks!: PipelineRank[];
 
+  /**
+   * Sets the step up and simulates it. What it sets up is local; what a handler needs is
+   * also copied into a field (`this.x = x`): the setup works on locals, the handlers on
+   * fields.
+   */
   run(s: Scenario, options: SimulateOptions): StepSimulation {
     const choice = chooseStepMode(s, options.mode);
     if (choice.mode === "full") return { ...simulateStepFull(s, options), mode: "full", modeReason: choice.reason };

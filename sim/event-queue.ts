@@ -69,7 +69,6 @@ export class EventQueue {
 
   /** Slot s: its handler at 2s, its argument at 2s + 1 (one cache line for both). */
   private slotCall: unknown[] = [];
-  /** Key of the slot's live entry, -1 when the slot is free. */
   /** Slot s: the key of its live entry at 2s (-1 when the slot is free), its generation at 2s + 1. */
   private slotMeta: Float64Array = new Float64Array(2 * INITIAL);
   private freeSlots: Int32Array = new Int32Array(INITIAL);

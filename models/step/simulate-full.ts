@@ -258,7 +258,6 @@ class FullStepRun {
   record!: boolean;
   R!: number;
   N!: number;
-  gpusPerNode!: number;
   queue!: EventQueue;
   fluid!: FluidModel;
   res!: Resource[];
@@ -344,9 +343,6 @@ class FullStepRun {
   memberSolo!: Int32Array<ArrayBuffer>;
   soloLevel!: number;
   soloBottleneck!: number;
-  tp!: number;
-  cpTp!: number;
-  groupStride!: number;
   /** Per GPU: its pipeline stage, 1 if it is its stage's metered GPU (the first), its node. */
   stageOf!: Int32Array;
   metered!: Uint8Array;
@@ -355,7 +351,6 @@ class FullStepRun {
   groupBaseOf!: Int32Array;
   channelStride!: Int32Array;
   channelCount!: Int32Array;
-  groupCount!: number;
   gradsCategory!: number;
   soloEnd$!: (id: number) => void;
   soloGroupEnd$!: (key: number) => void;
@@ -397,7 +392,6 @@ class FullStepRun {
     const N = R * p.pp;
     this.N = N;
     const gpusPerNode = s.cluster.gpusPerNode;
-    this.gpusPerNode = gpusPerNode;
 
     const sim = new Simulation({ seed: s.seed, record });
     const queue = sim.queue;
@@ -771,11 +765,7 @@ class FullStepRun {
 
     // ---- group membership: (first rank, stride, count) by coordinates ----
     const tp = p.tp;
-    this.tp = tp;
     const cpTp = p.cp * p.tp;
-    this.cpTp = cpTp;
-    this.groupStride = 0;
-    this.groupCount = 0;
     // Divisions by the job's shape, done once here rather than on every event: a full step
     // asks a GPU's stage, node and group thousands of times.
     this.stageOf = new Int32Array(N);
@@ -1134,9 +1124,8 @@ class FullStepRun {
     const channel = Math.floor(key / this.N);
     const base = key - channel * this.N;
     const handle = (this.groupSoloEvent[channel] as Float64Array)[base] as number;
-    this.groupBase(base, channel);
-    const stride = this.groupStride;
-    const count = this.groupCount;
+    const stride = this.channelStride[channel] as number;
+    const count = this.channelCount[channel] as number;
     for (let k = 0; k < count; k++) {
       const m = base + k * stride;
       const id = this.memberSolo[channel * this.N + m] as number;
@@ -1268,8 +1257,6 @@ class FullStepRun {
   }
 
   groupBase(g: number, channel: number): number {
-    this.groupStride = this.channelStride[channel] as number;
-    this.groupCount = this.channelCount[channel] as number;
     return this.groupBaseOf[channel * this.N + g] as number;
   }
 
@@ -1371,10 +1358,10 @@ class FullStepRun {
     else this.dpArriveTime[g] = this.queue.now;
     const base = this.groupBase(g, channel);
     const counts = this.arrivedCount[channel] as Int32Array;
-    if (++counts[base]! < this.groupCount) return;
+    const count = this.channelCount[channel] as number;
+    if (++counts[base]! < count) return;
     counts[base] = 0;
-    const stride = this.groupStride;
-    const count = this.groupCount;
+    const stride = this.channelStride[channel] as number;
     const now = this.queue.now;
     const dp = member < 0;
     for (let k = 0; k < count; k++) {
@@ -1415,10 +1402,10 @@ class FullStepRun {
     if (!dp) this.shareDoneTime[g] = now;
     const base = this.groupBase(g, channel);
     const counts = this.doneCount[channel] as Int32Array;
-    if (++counts[base]! < this.groupCount) return;
+    const count = this.channelCount[channel] as number;
+    if (++counts[base]! < count) return;
     counts[base] = 0;
-    const stride = this.groupStride;
-    const count = this.groupCount;
+    const stride = this.channelStride[channel] as number;
     if (!dp) {
       // A ring runs at its slowest member's pace: the others' links stay busy until it is done.
       for (let k = 0; k < count; k++) {
@@ -1453,8 +1440,7 @@ class FullStepRun {
   latencyDone(key: number): void {
     const channel = Math.floor(key / this.N);
     const base = key - channel * this.N;
-    this.groupBase(base, channel);
-    this.release(base, this.groupStride, this.groupCount, channel);
+    this.release(base, this.channelStride[channel] as number, this.channelCount[channel] as number, channel);
   }
 
   release(base: number, stride: number, count: number, channel: number): void {

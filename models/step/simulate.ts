@@ -88,7 +88,7 @@ interface Account {
   stage: number;
 }
 
-/** A rank working through a list of items (see runItems in simulateStep). */
+/** A rank working through a list of items (see FoldedStepRun.runItems). */
 interface ItemRun {
   readonly items: Item[];
   i: number;
@@ -422,9 +422,9 @@ class FoldedStepRun {
 
   /**
    * A rank's data-parallel stream: reductions run one after another, beside compute.
-   * Built by a factory, not a class declared here: a class declared inside simulateStep
-   * would be a new class, with new hidden classes, on every call, and every sweep point
-   * in a worker would then deoptimize and recompile the code that touches it.
+   * Built by a factory, not by a class declared in this method: that would be a new class,
+   * with new hidden classes, on every step, and every sweep point in a worker would then
+   * deoptimize and recompile the code that touches it.
    */
   dataParallelStream(rank: number): DataParallelStream {
     const queue: Item[][] = [];

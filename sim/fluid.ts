@@ -411,6 +411,14 @@ export interface ActivitySpec {
   label?: string;
   /** Caller's payload, untouched by the engine. */
   data?: unknown;
+  /**
+   * Hand the activity back for reuse (as `FluidModel.recycle` does) as soon as its
+   * `onComplete` returns, unless that callback recycled it itself. For callers that
+   * keep no reference to it: an ended activity that is not recycled copies its numbers
+   * out of its record, and in a step simulation, where nearly every activity ends that
+   * way, those copies were half of all it allocated.
+   */
+  recycle?: boolean;
 }
 
 export type ActivityState = "running" | "done" | "cancelled";
@@ -434,6 +442,8 @@ export class Activity {
   private keptLinks: (Resource | null)[] | null = null;
   /** @internal A cancelled activity's record not yet free (see FluidModel.cancel), -1: none. */
   pendingRec = -1;
+  /** @internal Recycled by the model once its `onComplete` returns (`ActivitySpec.recycle`). */
+  recycleOnEnd = false;
 
   /** @internal Created by `FluidModel.start`. */
   constructor(store: FluidStore) {
@@ -479,6 +489,7 @@ export class Activity {
     this.label = label;
     this.onComplete = spec.onComplete;
     this.data = spec.data;
+    this.recycleOnEnd = spec.recycle === true;
     this.state = "running";
     const store = this.store;
     const pending = this.pendingRec;
@@ -940,10 +951,7 @@ export class FluidModel {
     if (n === 1) {
       const a = done[0] as Activity;
       if (a.onComplete) a.onComplete(a);
-      if (a.state !== "running") {
-        const r = a.release(true);
-        if (r >= 0) store.releaseActivity(r);
-      }
+      if (a.state !== "running") this.afterEnd(a);
       return;
     }
     this.completeDepth = depth + 1;
@@ -954,14 +962,26 @@ export class FluidModel {
       }
       for (let i = 0; i < n; i++) {
         const b = done[i] as Activity;
-        if (b.state !== "running") {
-          const r = b.release(true);
-          if (r >= 0) store.releaseActivity(r);
-        }
+        if (b.state !== "running") this.afterEnd(b);
       }
     } finally {
       this.completeDepth = depth;
     }
+  }
+
+  /**
+   * An activity ended and its callback has run: give its record back, and the
+   * activity itself too if its spec asked for that. One its callback recycled (and
+   * perhaps restarted) holds no record of this run any more and is left alone.
+   */
+  private afterEnd(a: Activity): void {
+    if (a.rec < 0) return;
+    if (a.recycleOnEnd) {
+      this.recycle(a);
+      return;
+    }
+    const r = a.release(true);
+    if (r >= 0) this.store.releaseActivity(r);
   }
 
   /** A fresh epoch for marks; marks are reset before it would overflow an Int32 slot. */

@@ -99,6 +99,31 @@ interface ItemRun {
   step: () => void;
 }
 
+/**
+ * The spec of every activity a step starts, one object reused: the engine copies the work
+ * out of it. Nothing keeps an activity once it ends, so the engine recycles each.
+ */
+interface StepActivitySpec {
+  work: [Resource, number][];
+  label: string;
+  data: Account | undefined;
+  size: number | undefined;
+  onComplete: () => void;
+  recycle: true;
+}
+
+function stepActivitySpec(): StepActivitySpec {
+  return { work: [], label: "", data: undefined, size: undefined, onComplete: () => {}, recycle: true };
+}
+
+/** Sets slot `k` of a scratch work list; returns the next slot. */
+function setWork(work: [Resource, number][], k: number, resource: Resource, amount: number): number {
+  const slot = work[k] as [Resource, number];
+  slot[0] = resource;
+  slot[1] = amount;
+  return k + 1;
+}
+
 function charge(acc: Account, category: Category, seconds: number): void {
   const i = CATEGORY_INDEX[category];
   acc.times[i] = (acc.times[i] as number) + seconds;
@@ -166,7 +191,8 @@ class FoldedStepRun {
   endTimes!: Float64Array<ArrayBuffer>;
   dpStreams!: DataParallelStream[];
   scratch!: [Resource, number][][];
-  itemSpec!: { work: [Resource, number][]; label: string; data: Account | undefined; size: number | undefined; onComplete: () => void; };
+  itemSpec!: StepActivitySpec;
+  transferSpec!: StepActivitySpec;
   sendCosts!: { nic: number; nvlink: number; latencySeconds: number; }[];
   regatherNvlink!: number;
   p2pHbm!: number;
@@ -349,16 +375,9 @@ class FoldedStepRun {
      */
     const scratch: [Resource, number][][] = [];
     this.scratch = scratch;
-    const itemSpec: { work: [Resource, number][]; label: string; data: Account | undefined; size: number | undefined; onComplete: () => void } = {
-      work: [],
-      label: "",
-      data: undefined,
-      size: undefined,
-      onComplete: () => {},
-    };
-    this.itemSpec = itemSpec;
+    this.itemSpec = stepActivitySpec();
+    this.transferSpec = stepActivitySpec();
 
-    /** Run a transfer whose work spans two ranks (sender tx, receiver rx). */
     // A send's link work and latency depend only on whether it stays within a node.
     const sendCosts = [false, true].map((sameNode) => {
       const load = collectiveLoad("send", p2pBytes, { size: 2, perNode: sameNode ? 2 : 1 });
@@ -512,26 +531,50 @@ class FoldedStepRun {
     run.done();
   }
 
-  startTransfer(work: [Resource, number][], label: string, account: Account, done: () => void): void {
-    this.activities++;
-    this.fluid.start({ work, label, data: account, size: this.p2pBytes, onComplete: done });
-  }
-
-  transfer(from: number, to: number, account: Account, label: string, done: () => void): void {
-    const sameNode = this.layout.stageNode(from) === this.layout.stageNode(to);
-    const cost = this.sendCosts[sameNode ? 1 : 0] as { nic: number; nvlink: number; latencySeconds: number };
+  /** Start a transfer from rank `from` to rank `to` now (its latency, if any, has passed). */
+  startTransfer(from: number, to: number, label: string, account: Account, done: () => void): void {
+    const cost = this.sendCost(from, to);
     const src = this.resources[from] as Record<ResourceRole, Resource>;
     const dst = this.resources[to] as Record<ResourceRole, Resource>;
-    const work: [Resource, number][] = [];
-    if (cost.nic > 0) work.push([src.nicTx, cost.nic], [dst.nicRx, cost.nic]);
-    if (cost.nvlink > 0) work.push([src.nvTx, cost.nvlink], [dst.nvRx, cost.nvlink]);
-    if (this.regather) work.push([dst.nvTx, this.regatherNvlink], [dst.nvRx, this.regatherNvlink]);
-    work.push([src.hbm, this.p2pHbm], [dst.hbm, this.p2pHbm]);
+    const work = this.scratchWork((cost.nic > 0 ? 2 : 0) + (cost.nvlink > 0 ? 2 : 0) + (this.regather ? 2 : 0) + 2);
+    let k = 0;
+    if (cost.nic > 0) {
+      k = setWork(work, k, src.nicTx, cost.nic);
+      k = setWork(work, k, dst.nicRx, cost.nic);
+    }
+    if (cost.nvlink > 0) {
+      k = setWork(work, k, src.nvTx, cost.nvlink);
+      k = setWork(work, k, dst.nvRx, cost.nvlink);
+    }
+    if (this.regather) {
+      k = setWork(work, k, dst.nvTx, this.regatherNvlink);
+      k = setWork(work, k, dst.nvRx, this.regatherNvlink);
+    }
+    k = setWork(work, k, src.hbm, this.p2pHbm);
+    setWork(work, k, dst.hbm, this.p2pHbm);
+    const spec = this.transferSpec;
+    spec.work = work;
+    spec.label = label;
+    spec.data = account;
+    spec.size = this.p2pBytes;
+    spec.onComplete = done;
+    this.activities++;
+    this.fluid.start(spec);
+  }
+
+  /** A send's link work and latency: they depend only on whether it stays within a node. */
+  sendCost(from: number, to: number): { nic: number; nvlink: number; latencySeconds: number } {
+    return this.sendCosts[this.layout.stageNode(from) === this.layout.stageNode(to) ? 1 : 0] as { nic: number; nvlink: number; latencySeconds: number };
+  }
+
+  /** Run a transfer whose work spans two ranks (sender tx, receiver rx), after its latency. */
+  transfer(from: number, to: number, account: Account, label: string, done: () => void): void {
+    const cost = this.sendCost(from, to);
     this.power.setClass(from, "comm");
     if (cost.latencySeconds > 0) {
-      charge(account, sameNode ? "nvlink" : "network", cost.latencySeconds);
-      this.sim.after(cost.latencySeconds, () => this.startTransfer(work, label, account, done));
-    } else this.startTransfer(work, label, account, done);
+      charge(account, this.layout.stageNode(from) === this.layout.stageNode(to) ? "nvlink" : "network", cost.latencySeconds);
+      this.sim.after(cost.latencySeconds, () => this.startTransfer(from, to, label, account, done));
+    } else this.startTransfer(from, to, label, account, done);
   }
 
   /** One pipeline stage's rank working through its schedule (a factory: see dataParallelStream). */

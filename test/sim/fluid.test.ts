@@ -404,6 +404,77 @@ describe("fluid model: numbers of ended and recycled activities (rows)", () => {
     expect(second!.state).toBe("done");
   });
 
+  it("spec.recycle: the engine recycles the activity once its callback returns, and the next start reuses it", () => {
+    const sim = new Simulation();
+    const link = sim.fluid.addResource({ name: "link", capacity: 2 });
+    const seen: [number, number, string][] = [];
+    const objects = new Set<Activity>();
+    let left = 3;
+    const next = (): void => {
+      if (left-- === 0) return;
+      const a = sim.fluid.start({
+        work: [[link, 4]],
+        label: `a${left}`,
+        recycle: true,
+        // Its numbers are still its own while the callback runs.
+        onComplete: (x) => {
+          seen.push([x.startTime, x.endTime, x.label]);
+          next();
+        },
+      });
+      objects.add(a);
+    };
+    next();
+    sim.run();
+    expect(seen).toEqual([
+      [0, 2, "a2"],
+      [2, 4, "a1"],
+      [4, 6, "a0"],
+    ]);
+    // The callback starts the next before the first is recycled: two objects in turn.
+    expect(objects.size).toBe(2);
+    // Not kept: nothing of the ended activity was copied out of its record.
+    const pool = (sim.fluid as unknown as { pool: Activity[] }).pool;
+    expect(pool.length).toBe(2);
+    for (const a of pool) expect(a.rec).toBe(-1);
+  });
+
+  it("spec.recycle with a callback that recycles it itself: it goes back to the pool once, not twice", () => {
+    const sim = new Simulation();
+    const link = sim.fluid.addResource({ name: "link", capacity: 1 });
+    const first = sim.fluid.start({ work: [[link, 1]], recycle: true, onComplete: (x) => sim.fluid.recycle(x) });
+    sim.run();
+    expect((sim.fluid as unknown as { pool: Activity[] }).pool).toEqual([first]);
+    // Twice in the pool, it would be handed out to both.
+    const second = sim.fluid.start({ work: [[link, 2]] });
+    const third = sim.fluid.start({ work: [[link, 2]] });
+    expect(second).toBe(first);
+    expect(third).not.toBe(second);
+    sim.run();
+    expect(second.endTime).toBe(5);
+    expect(third.endTime).toBe(5);
+  });
+
+  it("spec.recycle, restarted by its own callback without it: ends like any other and keeps its numbers", () => {
+    const sim = new Simulation();
+    const link = sim.fluid.addResource({ name: "link", capacity: 1 });
+    let second: Activity | undefined;
+    const first = sim.fluid.start({
+      work: [[link, 1]],
+      recycle: true,
+      onComplete: (x) => {
+        sim.fluid.recycle(x);
+        second = sim.fluid.start({ work: [[link, 2]] });
+      },
+    });
+    sim.run();
+    expect(second).toBe(first);
+    expect(second!.startTime).toBe(1);
+    expect(second!.endTime).toBe(3);
+    expect(second!.remaining).toBe(0);
+    expect((sim.fluid as unknown as { pool: Activity[] }).pool.length).toBe(0);
+  });
+
   it("rows are reused: a long chain of activities, recycled or not, keeps the row storage small", () => {
     for (const recycle of [false, true]) {
       const sim = new Simulation();

@@ -8,6 +8,7 @@ import { stepBench } from "./step.ts";
 import { formatPeakMemory, STEP_FULL_CASES, stepFullBench } from "./step-full.ts";
 import { ring1024 } from "./network.ts";
 import { llama54Days } from "./reliability.ts";
+import { cliStartup } from "./cli.ts";
 import { sweepBench, sweepThousand, type SweepBenchResult } from "./sweep.ts";
 
 const args = new Set(process.argv.slice(2));
@@ -36,6 +37,7 @@ log(stepBench("step: Llama 3 405B, 16,384 H100 (folded)", "experiments/scenarios
 log(stepBench("step: GPT 1T, 3,072 A100 (Narayanan, folded)", "experiments/published/narayanan2021/gpt-1t.yaml"));
 for (const [label, file, full] of STEP_FULL_CASES) log(stepFullBench(label, file, full));
 log(llama54Days());
+for (const r of cliStartup()) log(r);
 
 // Sweep parallelism: one vs two worker threads on the same 200 points (skipped by --quick).
 let sweep: SweepBenchResult | undefined;

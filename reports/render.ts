@@ -4,13 +4,35 @@
  * Warnings from the Vega-Lite compiler and from the Vega runtime are
  * collected, not printed: a chart that compiles with a warning is a bug the
  * tests catch.
+ *
+ * vega, vega-lite and resvg are loaded on the first chart, not with this module:
+ * together they take ~0.4 s to load, which every `trainsim` command paid before,
+ * `--help` and `run --json` included.
  */
-import { Resvg } from "@resvg/resvg-js";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import * as vega from "vega";
-import { compile, type TopLevelSpec } from "vega-lite";
+import type { LoggerInterface, Spec as VegaSpec } from "vega";
+import type { TopLevelSpec } from "vega-lite";
 import { textWidth } from "./text-width.ts";
+
+interface RenderLibs {
+  vega: typeof import("vega");
+  compile: typeof import("vega-lite").compile;
+  Resvg: typeof import("@resvg/resvg-js").Resvg;
+}
+
+let libs: Promise<RenderLibs> | undefined;
+
+/** The rendering libraries (imported on the first call; later calls share them). */
+function renderLibs(): Promise<RenderLibs> {
+  libs ??= Promise.all([import("vega"), import("vega-lite"), import("@resvg/resvg-js")]).then(([vega, vegaLite, resvg]) => {
+    // resvg is CommonJS: its exports may come as the default export only.
+    const Resvg = resvg.Resvg ?? (resvg as unknown as { default: typeof resvg }).default.Resvg;
+    useDejaVuMetrics(vega);
+    return { vega, compile: vegaLite.compile, Resvg };
+  });
+  return libs;
+}
 
 interface TextItem {
   fontSize?: number;
@@ -18,15 +40,11 @@ interface TextItem {
   limit?: number;
 }
 
-let installed = false;
-
 /**
  * Make vega lay text out with DejaVu Sans widths (text-width.ts) instead of
- * its 0.8 em per character guess when there is no canvas (Node; idempotent).
+ * its 0.8 em per character guess when there is no canvas (Node).
  */
-export function useDejaVuMetrics(): void {
-  if (installed) return;
-  installed = true;
+function useDejaVuMetrics(vega: RenderLibs["vega"]): void {
   const metrics = (vega as unknown as { textMetrics: { width: (item: TextItem, text: unknown) => number } }).textMetrics;
   metrics.width = (item: TextItem, text: unknown): number => {
     const size = item.fontSize != null ? Number(item.fontSize) || 0 : 11;
@@ -47,9 +65,9 @@ function text(args: unknown[]): string {
 }
 
 /** A vega/vega-lite logger that keeps what it is told. */
-export function collectingLogger(into: Collected): vega.LoggerInterface {
+function collectingLogger(vega: RenderLibs["vega"], into: Collected): LoggerInterface {
   let level = vega.Warn;
-  const logger: vega.LoggerInterface = {
+  const logger: LoggerInterface = {
     level(l?: number) {
       if (l === undefined) return level;
       level = l;
@@ -69,12 +87,12 @@ export function collectingLogger(into: Collected): vega.LoggerInterface {
     debug() {
       return logger;
     },
-  } as vega.LoggerInterface;
+  } as LoggerInterface;
   return logger;
 }
 
 export interface Rendered extends Collected {
-  vega: vega.Spec;
+  vega: VegaSpec;
   svg: string;
   /** Items drawn by data marks (not axes, legends or titles): 0 means an empty chart. */
   marks: number;
@@ -99,21 +117,16 @@ function countMarks(node: unknown): number {
   return n;
 }
 
-/** Compile to Vega; throws if Vega-Lite reports an error. */
-export function toVega(spec: TopLevelSpec, into: Collected = { warnings: [], errors: [] }): vega.Spec {
-  const out = compile(spec, { logger: collectingLogger(into) });
-  return out.spec as vega.Spec;
-}
 
 const HEADLESS_ONLY = /^Can not resolve event source: window$/;
 
 export async function renderSvg(spec: TopLevelSpec): Promise<Rendered> {
-  useDejaVuMetrics();
+  const { vega, compile } = await renderLibs();
   const into: Collected = { warnings: [], errors: [] };
-  const vg = toVega(spec, into);
+  const vg = compile(spec, { logger: collectingLogger(vega, into) }).spec as VegaSpec;
   // Interactive charts listen on `window`, which Node has not: harmless for a static render.
   const runtime: Collected = { warnings: [], errors: [] };
-  const view = new vega.View(vega.parse(vg), { renderer: "none", logger: collectingLogger(runtime) });
+  const view = new vega.View(vega.parse(vg), { renderer: "none", logger: collectingLogger(vega, runtime) });
   try {
     await view.runAsync();
     const svg = await view.toSVG();
@@ -127,7 +140,8 @@ export async function renderSvg(spec: TopLevelSpec): Promise<Rendered> {
 }
 
 /** PNG from SVG at `scale`× (2 by default: crisp on a slide), with the system's fonts (DejaVu Sans on Debian). */
-export function svgToPng(svg: string, scale = 2): Buffer {
+export async function svgToPng(svg: string, scale = 2): Promise<Buffer> {
+  const { Resvg } = await renderLibs();
   const r = new Resvg(svg, {
     fitTo: { mode: "zoom", value: scale },
     background: "white",
@@ -152,6 +166,6 @@ export async function writeChart(dir: string, name: string, spec: TopLevelSpec):
   const compact = JSON.stringify(spec);
   writeFileSync(files[0] as string, (compact.length > 100_000 ? compact : JSON.stringify(spec, null, 2)) + "\n");
   writeFileSync(files[1] as string, rendered.svg);
-  writeFileSync(files[2] as string, svgToPng(rendered.svg));
+  writeFileSync(files[2] as string, await svgToPng(rendered.svg));
   return { name, files, rendered };
 }

@@ -97,7 +97,7 @@ describe("every chart", () => {
 
   it("renders to a PNG", async () => {
     const r = await renderSvg(breakdownChart(base));
-    const png = svgToPng(r.svg);
+    const png = await svgToPng(r.svg);
     expect([...png.subarray(1, 4)].map((c) => String.fromCharCode(c)).join("")).toBe("PNG");
     expect(png.length).toBeGreaterThan(5000);
   });

@@ -92,3 +92,34 @@ export function fluidUpdate(total: number, shape: "small" | "large" | "lockstep"
     return { seconds, count: left0 - left, unit: "updates" };
   });
 }
+
+/**
+ * What one cache miss costs on this machine: dependent loads, one per 64-byte line,
+ * in a random cycle over `megabytes` of memory. The fluid update at 10^5 activities
+ * touches ~45 MB of records, facades and queue entries at random, so each line it
+ * reads costs what this costs at 32 MB and more; at 10^3 activities (~0.5 MB) what
+ * it costs at 0.5 MB.
+ */
+export function memoryLatency(megabytes: number): BenchResult {
+  const n = Math.floor((megabytes * 1024 * 1024) / 4);
+  const lines = n >> 4;
+  const next = new Int32Array(n);
+  const order = new Int32Array(lines);
+  for (let i = 0; i < lines; i++) order[i] = i;
+  const rng = new RandomStreams(1).stream("bench-memory");
+  for (let i = lines - 1; i > 0; i--) {
+    const j = Math.floor(rng.uniform() * (i + 1));
+    const t = order[i] as number;
+    order[i] = order[j] as number;
+    order[j] = t;
+  }
+  for (let i = 0; i < lines; i++) next[(order[i] as number) << 4] = (order[(i + 1) % lines] as number) << 4;
+  let p = 0;
+  return measure(`memory: dependent loads over ${megabytes} MB`, () => {
+    const loads = 2e6;
+    const t0 = process.hrtime.bigint();
+    for (let k = 0; k < loads; k++) p = next[p] as number;
+    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    return { seconds, count: loads + (p < 0 ? 1 : 0), unit: "loads" };
+  });
+}

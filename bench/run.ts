@@ -2,7 +2,7 @@
  * `npm run bench [-- --json] [-- --quick]`: the benchmark suite. Medians of
  * repeated runs; compare ratios, not single absolute times.
  */
-import { fluidUpdate, queueThroughput } from "./engine.ts";
+import { fluidUpdate, memoryLatency, queueThroughput } from "./engine.ts";
 import { formatTable, setRepeats, type BenchResult } from "./harness.ts";
 import { stepBench } from "./step.ts";
 import { formatPeakMemory, STEP_FULL_CASES, stepFullBench } from "./step-full.ts";
@@ -29,6 +29,7 @@ for (const total of [1e3, 1e4, 1e5]) log(fluidUpdate(total, "small", quick ? 2e3
 // apart from the cache misses of touching all of them in random order.
 log(fluidUpdate(1e5, "small", quick ? 2e3 : 2e5, 1e3));
 for (const total of [1e3, 1e5]) log(fluidUpdate(total, "lockstep", quick ? 2e3 : 2e5));
+for (const mb of [0.5, 8, 32]) log(memoryLatency(mb));
 for (const total of [1e3, 1e4, 1e5]) log(fluidUpdate(total, "large", total >= 1e5 ? 20 : total >= 1e4 ? 200 : 2000));
 
 log(ring1024());
@@ -49,11 +50,15 @@ if (!quick) {
 
 const find = (n: number, shape: string): BenchResult =>
   results.find((r) => r.name === `fluid update, ${n.toExponential(0)} activities, ${shape} components`) as BenchResult;
+const memory = (mb: number): BenchResult => results.find((r) => r.name === `memory: dependent loads over ${mb} MB`) as BenchResult;
 const within1e3 = results.find((r) => r.name === "fluid update, 1e+5 activities (updates within 1e+3), small components") as BenchResult;
 const ratios = {
   fluidSmallComponentCost1e5Over1e3: find(1e5, "small").microsecondsPer / find(1e3, "small").microsecondsPer,
   fluidSmallComponentCost1e5Within1e3Over1e3: within1e3.microsecondsPer / find(1e3, "small").microsecondsPer,
   fluidLockstepCost1e5Over1e3: find(1e5, "lockstep").microsecondsPer / find(1e3, "lockstep").microsecondsPer,
+  // What a cache miss costs beyond the caches, against one within them: the ceiling on
+  // how far apart the two update costs above can be brought by touching fewer lines.
+  memoryLoad32MbOver0_5Mb: memory(32).microsecondsPer / memory(0.5).microsecondsPer,
 };
 
 if (json) {
@@ -64,6 +69,7 @@ if (json) {
   process.stdout.write(`update cost, 1e5 vs 1e3 activities in small components, random order: ${ratios.fluidSmallComponentCost1e5Over1e3.toFixed(2)}x\n`);
   process.stdout.write(`update cost, 1e5 vs 1e3 activities in small components, lock-step:    ${ratios.fluidLockstepCost1e5Over1e3.toFixed(2)}x\n`);
   process.stdout.write(`update cost, 1e5 activities with updates within 1e3, vs 1e3:        ${ratios.fluidSmallComponentCost1e5Within1e3Over1e3.toFixed(2)}x\n`);
+  process.stdout.write(`a dependent load over 32 MB vs over 0.5 MB (a cache miss's cost):    ${ratios.memoryLoad32MbOver0_5Mb.toFixed(1)}x\n`);
   if (sweep !== undefined) {
     process.stdout.write(`sweep of ${sweep.points} points: 1 worker ${sweep.oneWorkerSeconds.toFixed(2)} s, 2 workers ${sweep.twoWorkerSeconds.toFixed(2)} s, ratio ${sweep.ratio.toFixed(2)} (medians)\n`);
   }

@@ -3,9 +3,12 @@
  * with 2. Wall time includes bundling the worker and starting the threads (about 0.1 s each)
  * and writing the results, as a user sees it. On a machine with two free cores the 2-worker
  * run should take at most 0.65 of the 1-worker one. It does not yet on these 2-core
- * machines: each thread's V8 compiles the simulator again (~0.7 s of CPU on V8's helper
- * threads), which a lone worker gets from the idle second core for free and two workers
- * must take from each other.
+ * machines: each thread's V8 compiles the simulator again (~1 s of CPU on V8's helper
+ * threads, about what 100 points cost once compiled), which a lone worker gets from the
+ * idle second core for free and two workers must take from each other. The two cores of
+ * these virtual machines also differ in speed, by up to ~40 % and changing over time (the
+ * event-queue bench pinned to each: 5.0 vs 7.1 M events/s), and two workers wait for the
+ * slower one.
  *
  * The scenario is Llama 3 8B on 64 H100s (experiments/scenarios/llama3-8b-64.yaml) laid out
  * as tp 2 x pp 4 (interleaved, 2 chunks) x dp 8, the kind of layout a sweep explores, about

@@ -45,7 +45,8 @@ let sweep: SweepBenchResult | undefined;
 if (!quick) {
   sweep = await sweepBench();
   if (!json) process.stderr.write(`  done: ${sweep.name}\n`);
-  log(await sweepThousand());
+  log(await sweepThousand({ workers: 2 }));
+  log(await sweepThousand({ workers: 1 }));
 }
 
 const find = (n: number, shape: string): BenchResult =>
@@ -72,5 +73,9 @@ if (json) {
   process.stdout.write(`a dependent load over 32 MB vs over 0.5 MB (a cache miss's cost):    ${ratios.memoryLoad32MbOver0_5Mb.toFixed(1)}x\n`);
   if (sweep !== undefined) {
     process.stdout.write(`sweep of ${sweep.points} points: 1 worker ${sweep.oneWorkerSeconds.toFixed(2)} s, 2 workers ${sweep.twoWorkerSeconds.toFixed(2)} s, ratio ${sweep.ratio.toFixed(2)} (medians)\n`);
+    const thousand = (w: string): BenchResult => results.find((r) => r.name.startsWith("sweep: 1,000 points") && r.name.endsWith(w)) as BenchResult;
+    const one = thousand("1 worker thread");
+    const two = thousand("2 worker threads");
+    process.stdout.write(`sweep of 1000 points: 1 worker ${one.medianSeconds.toFixed(2)} s, 2 workers ${two.medianSeconds.toFixed(2)} s, ratio ${(two.medianSeconds / one.medianSeconds).toFixed(2)}\n`);
   }
 }

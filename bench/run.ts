@@ -42,11 +42,15 @@ for (const r of cliStartup()) log(r);
 
 // Sweep parallelism: one vs two worker threads on the same 200 points (skipped by --quick).
 let sweep: SweepBenchResult | undefined;
+let thousand: { one: BenchResult; two: BenchResult } | undefined;
 if (!quick) {
   sweep = await sweepBench();
   if (!json) process.stderr.write(`  done: ${sweep.name}\n`);
-  log(await sweepThousand({ workers: 2 }));
-  log(await sweepThousand({ workers: 1 }));
+  const two = await sweepThousand({ workers: 2 });
+  log(two);
+  const one = await sweepThousand({ workers: 1 });
+  log(one);
+  thousand = { one, two };
 }
 
 const find = (n: number, shape: string): BenchResult =>
@@ -73,9 +77,9 @@ if (json) {
   process.stdout.write(`a dependent load over 32 MB vs over 0.5 MB (a cache miss's cost):    ${ratios.memoryLoad32MbOver0_5Mb.toFixed(1)}x\n`);
   if (sweep !== undefined) {
     process.stdout.write(`sweep of ${sweep.points} points: 1 worker ${sweep.oneWorkerSeconds.toFixed(2)} s, 2 workers ${sweep.twoWorkerSeconds.toFixed(2)} s, ratio ${sweep.ratio.toFixed(2)} (medians)\n`);
-    const thousand = (w: string): BenchResult => results.find((r) => r.name.startsWith("sweep: 1,000 points") && r.name.endsWith(w)) as BenchResult;
-    const one = thousand("1 worker thread");
-    const two = thousand("2 worker threads");
+  }
+  if (thousand !== undefined) {
+    const { one, two } = thousand;
     process.stdout.write(`sweep of 1000 points: 1 worker ${one.medianSeconds.toFixed(2)} s, 2 workers ${two.medianSeconds.toFixed(2)} s, ratio ${(two.medianSeconds / one.medianSeconds).toFixed(2)}\n`);
   }
 }

@@ -117,7 +117,6 @@ function countMarks(node: unknown): number {
   return n;
 }
 
-
 const HEADLESS_ONLY = /^Can not resolve event source: window$/;
 
 export async function renderSvg(spec: TopLevelSpec): Promise<Rendered> {

@@ -99,6 +99,13 @@ interface ItemRun {
   step: () => void;
 }
 
+/** A send's link work and latency: they depend only on whether it stays within a node. */
+interface SendCost {
+  nic: number;
+  nvlink: number;
+  latencySeconds: number;
+}
+
 /**
  * The spec of every activity a step starts, one object reused: the engine copies the work
  * out of it. Nothing keeps an activity once it ends, so the engine recycles each.
@@ -193,7 +200,7 @@ class FoldedStepRun {
   scratch!: [Resource, number][][];
   itemSpec!: StepActivitySpec;
   transferSpec!: StepActivitySpec;
-  sendCosts!: { nic: number; nvlink: number; latencySeconds: number; }[];
+  sendCosts!: SendCost[];
   regatherNvlink!: number;
   p2pHbm!: number;
   ranks!: PipelineRank[];
@@ -515,9 +522,7 @@ class FoldedStepRun {
       const work = this.scratchWork(n);
       for (let k = 0; k < n; k++) {
         const entry = item.work[k] as [ResourceRole, number];
-        const slot = work[k] as [Resource, number];
-        slot[0] = res[entry[0]];
-        slot[1] = entry[1];
+        setWork(work, k, res[entry[0]], entry[1]);
       }
       this.itemSpec.work = work;
       this.itemSpec.label = item.label;
@@ -532,8 +537,7 @@ class FoldedStepRun {
   }
 
   /** Start a transfer from rank `from` to rank `to` now (its latency, if any, has passed). */
-  startTransfer(from: number, to: number, label: string, account: Account, done: () => void): void {
-    const cost = this.sendCost(from, to);
+  startTransfer(from: number, to: number, cost: SendCost, label: string, account: Account, done: () => void): void {
     const src = this.resources[from] as Record<ResourceRole, Resource>;
     const dst = this.resources[to] as Record<ResourceRole, Resource>;
     const work = this.scratchWork((cost.nic > 0 ? 2 : 0) + (cost.nvlink > 0 ? 2 : 0) + (this.regather ? 2 : 0) + 2);
@@ -562,19 +566,15 @@ class FoldedStepRun {
     this.fluid.start(spec);
   }
 
-  /** A send's link work and latency: they depend only on whether it stays within a node. */
-  sendCost(from: number, to: number): { nic: number; nvlink: number; latencySeconds: number } {
-    return this.sendCosts[this.layout.stageNode(from) === this.layout.stageNode(to) ? 1 : 0] as { nic: number; nvlink: number; latencySeconds: number };
-  }
-
   /** Run a transfer whose work spans two ranks (sender tx, receiver rx), after its latency. */
   transfer(from: number, to: number, account: Account, label: string, done: () => void): void {
-    const cost = this.sendCost(from, to);
+    const sameNode = this.layout.stageNode(from) === this.layout.stageNode(to);
+    const cost = this.sendCosts[sameNode ? 1 : 0] as SendCost;
     this.power.setClass(from, "comm");
     if (cost.latencySeconds > 0) {
-      charge(account, this.layout.stageNode(from) === this.layout.stageNode(to) ? "nvlink" : "network", cost.latencySeconds);
-      this.sim.after(cost.latencySeconds, () => this.startTransfer(from, to, label, account, done));
-    } else this.startTransfer(from, to, label, account, done);
+      charge(account, sameNode ? "nvlink" : "network", cost.latencySeconds);
+      this.sim.after(cost.latencySeconds, () => this.startTransfer(from, to, cost, label, account, done));
+    } else this.startTransfer(from, to, cost, label, account, done);
   }
 
   /** One pipeline stage's rank working through its schedule (a factory: see dataParallelStream). */

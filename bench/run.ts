@@ -2,6 +2,7 @@
  * `npm run bench [-- --json] [-- --quick]`: the benchmark suite. Medians of
  * repeated runs; compare ratios, not single absolute times.
  */
+import { availableParallelism } from "node:os";
 import { fluidUpdate, memoryLatency, queueThroughput } from "./engine.ts";
 import { formatTable, setRepeats, type BenchResult } from "./harness.ts";
 import { stepBench } from "./step.ts";
@@ -76,7 +77,15 @@ if (json) {
   process.stdout.write(`update cost, 1e5 activities with updates within 1e3, vs 1e3:        ${ratios.fluidSmallComponentCost1e5Within1e3Over1e3.toFixed(2)}x\n`);
   process.stdout.write(`a dependent load over 32 MB vs over 0.5 MB (a cache miss's cost):    ${ratios.memoryLoad32MbOver0_5Mb.toFixed(1)}x\n`);
   if (sweep !== undefined) {
-    process.stdout.write(`sweep of ${sweep.points} points: 1 worker ${sweep.oneWorkerSeconds.toFixed(2)} s, 2 workers ${sweep.twoWorkerSeconds.toFixed(2)} s, ratio ${sweep.ratio.toFixed(2)} (medians)\n`);
+    const { oneWorkerSeconds: w1, twoWorkerSeconds: w2, oneWorkerCpuSeconds: c1, twoWorkerCpuSeconds: c2 } = sweep;
+    process.stdout.write(`sweep of ${sweep.points} points: 1 worker ${w1.toFixed(2)} s, 2 workers ${w2.toFixed(2)} s, ratio ${sweep.ratio.toFixed(2)} (medians)\n`);
+    // Each thread compiles and collects for itself, so two workers need at least the CPU
+    // one worker used, and `cores` cores give at most `cores` CPU seconds a second.
+    const cores = availableParallelism();
+    process.stdout.write(
+      `  CPU (all threads): 1 worker ${c1.toFixed(2)} s (${(c1 / w1).toFixed(2)} cores busy), 2 workers ${c2.toFixed(2)} s (${(c2 / w2).toFixed(2)} cores busy); ` +
+        `the lowest ratio ${cores} cores allow: ${(c1 / (cores * w1)).toFixed(2)} at the 1-worker run's CPU, ${(c2 / (cores * w1)).toFixed(2)} at the 2-worker run's\n`,
+    );
   }
   if (thousand !== undefined) {
     const { one, two } = thousand;

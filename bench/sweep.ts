@@ -8,7 +8,10 @@
  * idle second core for free and two workers must take from each other. The two cores of
  * these virtual machines also differ in speed, by up to ~40 % and changing over time (the
  * event-queue bench pinned to each: 5.0 vs 7.1 M events/s), and two workers wait for the
- * slower one.
+ * slower one. Each run also reports the CPU seconds its threads used (process.cpuUsage
+ * counts them all, ended ones too): on these machines the 1-worker run already keeps
+ * ~1.4 cores busy, its V8 compiler and collector helpers running beside the worker, and
+ * 2 workers need ~1.25x its CPU, which alone keeps the ratio near 0.9 on two cores.
  *
  * The scenario is Llama 3 8B on 64 H100s (experiments/scenarios/llama3-8b-64.yaml) laid out
  * as tp 2 x pp 4 (interleaved, 2 chunks) x dp 8, the kind of layout a sweep explores, about
@@ -32,12 +35,30 @@ export interface SweepBenchResult {
   twoWorkerSeconds: number;
   /** twoWorkerSeconds / oneWorkerSeconds (the floor: <= 0.65). */
   ratio: number;
+  /**
+   * CPU seconds of the whole process in the median runs: every thread, the workers, the
+   * main thread and V8's compiler and collector helpers.
+   */
+  oneWorkerCpuSeconds: number;
+  twoWorkerCpuSeconds: number;
   runs: number;
+}
+
+/** One timed sweep: its wall seconds and the CPU seconds all the process's threads used meanwhile. */
+interface Timed {
+  seconds: number;
+  cpuSeconds: number;
 }
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)] as number;
+}
+
+/** The run of median wall time. */
+function medianRun(runs: Timed[]): Timed {
+  const s = [...runs].sort((a, b) => a.seconds - b.seconds);
+  return s[Math.floor(s.length / 2)] as Timed;
 }
 
 /** The bench experiment: `points` (a multiple of 10) of HBM bandwidth × NIC bandwidth. */
@@ -59,28 +80,34 @@ export async function sweepBench(options: { repeats?: number; points?: number } 
   const repeats = options.repeats ?? 3;
   const exp = benchExperiment(options.points ?? 200);
   const dir = mkdtempSync(join(tmpdir(), "trainsim-bench-sweep-"));
-  const once = async (workers: number): Promise<number> => {
+  const once = async (workers: number): Promise<Timed> => {
+    // process.cpuUsage counts every thread of the process, those that have ended too.
+    const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     const s = await runSweep(exp, { outDir: join(dir, `w${workers}`), workers, progress: null });
     if (s.ok !== pointCount(exp)) throw new Error(`bench sweep: ${s.ok} of ${pointCount(exp)} points ok`);
-    return (performance.now() - t0) / 1000;
+    const seconds = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    return { seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
   };
   try {
     await once(2); // warm-up: file caches, tsx's transform cache
-    const one: number[] = [];
-    const two: number[] = [];
+    const one: Timed[] = [];
+    const two: Timed[] = [];
     for (let i = 0; i < repeats; i++) {
       one.push(await once(1));
       two.push(await once(2));
     }
-    const oneWorkerSeconds = median(one);
-    const twoWorkerSeconds = median(two);
+    const oneRun = medianRun(one);
+    const twoRun = medianRun(two);
     return {
       name: `sweep: ${pointCount(exp)} points of Llama 3 8B on 64 H100 (tp 2, pp 4), 2 vs 1 worker threads`,
       points: pointCount(exp),
-      oneWorkerSeconds,
-      twoWorkerSeconds,
-      ratio: twoWorkerSeconds / oneWorkerSeconds,
+      oneWorkerSeconds: oneRun.seconds,
+      twoWorkerSeconds: twoRun.seconds,
+      ratio: twoRun.seconds / oneRun.seconds,
+      oneWorkerCpuSeconds: oneRun.cpuSeconds,
+      twoWorkerCpuSeconds: twoRun.cpuSeconds,
       runs: repeats,
     };
   } finally {

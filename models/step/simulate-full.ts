@@ -32,7 +32,7 @@
  * On symmetric scenarios full and folded steps agree to ~1e-14.
  */
 import type { EventQueue } from "../../sim/event-queue.ts";
-import { FluidModel, type Activity, type Resource } from "../../sim/fluid.ts";
+import { FluidModel, type Activity, type Resource, type SegmentListener } from "../../sim/fluid.ts";
 import { Simulation } from "../../sim/simulation.ts";
 import { collectiveLoad, linkWork, type GroupLayout } from "../collectives/alpha-beta.ts";
 import { peakFlops } from "../compute/kernel.ts";
@@ -365,12 +365,17 @@ class FullStepRun {
    * fields.
    */
   run(s: Scenario, options: FullSimulateOptions): StepSimulation {
-    this.soloEnd$ = (id: number): void => this.soloEnd(id);
-    this.soloGroupEnd$ = (key: number): void => this.soloGroupEnd(key);
-    this.computeDelayDone$ = (g: number): void => this.computeDelayDone(g);
-    this.dpDelayDone$ = (g: number): void => this.dpDelayDone(g);
-    this.latencyDone$ = (key: number): void => this.latencyDone(key);
-    this.startSend$ = (g: number): void => this.startSend(g);
+    // Made in an object literal, not assigned one by one (`this.x = () => …`): V8 puts a
+    // function literal assigned straight to a property in the old generation, where, dead
+    // after the run, it would keep the run's objects alive until a full collection.
+    Object.assign(this, {
+      soloEnd$: (id: number): void => this.soloEnd(id),
+      soloGroupEnd$: (key: number): void => this.soloGroupEnd(key),
+      computeDelayDone$: (g: number): void => this.computeDelayDone(g),
+      dpDelayDone$: (g: number): void => this.dpDelayDone(g),
+      latencyDone$: (key: number): void => this.latencyDone(key),
+      startSend$: (g: number): void => this.startSend(g),
+    });
 
     const { p, gpu, precision, slowdown, ctx, shape, model, micro, V, split, gradBytes, weightBytes, layerParamsPerRank, dpShard, dpGroup, memory } = stepSetup(s, options.slowdown);
     this.p = p;
@@ -467,9 +472,11 @@ class FullStepRun {
     // Compute-stream work carries its rank as data; data-parallel-stream work carries -(rank + 1).
     const powerActive = power.active;
     this.powerActive = powerActive;
-    fluid.onSegment = (a, t0, t1, bottleneck) => {
+    // Declared, then assigned, for the same reason.
+    const onSegment: SegmentListener = (a, t0, t1, bottleneck) => {
       this.segment(a.data as number, a.label, t0, t1, bottleneck === null ? COMPUTE : (categoryOfResource[bottleneck.id] as number));
     };
+    fluid.onSegment = onSegment;
 
     // Data-parallel op lists, one per distinct gradient size.
     const dpLists: Op[][] = [];

@@ -13,7 +13,7 @@
  * updated weights. The step ends when the last rank is done.
  */
 import { Simulation } from "../../sim/simulation.ts";
-import type { FluidModel, Resource } from "../../sim/fluid.ts";
+import type { FluidModel, Resource, SegmentListener } from "../../sim/fluid.ts";
 import { peakFlops } from "../compute/kernel.ts";
 import { collectiveLoad, linkWork, type GroupLayout } from "../collectives/alpha-beta.ts";
 import type { GroupSlowdowns } from "../network/group-slowdown.ts";
@@ -158,6 +158,18 @@ interface PipelineRank {
  * are closures of one function are recompiled without inlining one another from the second
  * step simulated in a process, as every sweep point after the first is.
  */
+/**
+ * A run's `step`, made by a call rather than written `run.step = () => …`: V8 allocates a
+ * function literal assigned straight to a property in the old generation, guessing it is a
+ * long-lived method. Such a closure, dead once its items have run, still keeps its context
+ * and all the step reaches alive through every minor collection until a full one: each
+ * sweep point's objects were copied and then promoted instead of dying young (0.4 MB a
+ * point), and the copying was most of what each minor collection cost.
+ */
+function stepOf(self: FoldedStepRun, run: ItemRun): () => void {
+  return () => self.advanceItems(run);
+}
+
 class FoldedStepRun {
   p!: ParallelPlan;
   precision!: Precision;
@@ -272,7 +284,8 @@ class FoldedStepRun {
     this.spans = spans;
     const record = options.record ?? false;
     this.record = record;
-    fluid.onSegment = (a, t0, t1, bottleneck) => {
+    // Declared, then assigned: see stepOf.
+    const onSegment: SegmentListener = (a, t0, t1, bottleneck) => {
       const acc = a.data as Account | undefined;
       if (acc === undefined) return;
       const cat = bottleneck === null ? "compute" : categoryOfResourceKind(bottleneck.kind);
@@ -287,6 +300,7 @@ class FoldedStepRun {
       charge(acc, cat, t1 - t0);
       if (record) spans.push({ track: acc.track, name: a.label, category: cat, start: t0, end: t1 });
     };
+    fluid.onSegment = onSegment;
 
     // ---- pass plans per virtual stage ----
     const fwdLayer = layerForwardKernels(shape);
@@ -498,7 +512,7 @@ class FoldedStepRun {
 
   runItems(items: Item[], start: number, rank: number, account: Account | undefined, done: () => void): void {
     const run: ItemRun = { items, i: start, rank, account, done, res: this.resources[rank] as Record<ResourceRole, Resource>, step: done };
-    run.step = () => this.advanceItems(run);
+    run.step = stepOf(this, run);
     run.step();
   }
 

@@ -155,7 +155,8 @@ class Arena {
   /** Blocks handed out from the top. */
   top = 0;
   /** Head of the free list of each size class (the next is in the block's first slot), -1: empty. */
-  private readonly freeHead: number[] = [];
+  /** Filled for every class up front: reading past the end of an array deoptimizes the caller. */
+  private readonly freeHead: number[] = Array.from({ length: 32 }, () => -1);
   /** Called after the buffer moved (new views). */
   private readonly moved: () => void;
 
@@ -172,8 +173,8 @@ class Arena {
 
   /** Int offset of 2^cls free blocks. */
   alloc(cls: number): number {
-    const head = this.freeHead[cls];
-    if (head !== undefined && head >= 0) {
+    const head = this.freeHead[cls] as number;
+    if (head >= 0) {
       this.freeHead[cls] = this.i32[head] as number;
       return head;
     }
@@ -185,8 +186,7 @@ class Arena {
   }
 
   free(off: number, cls: number): void {
-    const head = this.freeHead[cls];
-    this.i32[off] = head === undefined ? -1 : head;
+    this.i32[off] = this.freeHead[cls] as number;
     this.freeHead[cls] = off;
   }
 

@@ -38,51 +38,24 @@ export function resample(series: PowerSeries, end: number, dt: number): Float64A
 
 /** Room for swingOf's two deques, kept between calls: a sweep point asks for several swings. */
 let dequeScratch = new Int32Array(0);
+/** What extremesOf found: [drop, dropAt, rise, riseAt]. */
+const extremes = new Float64Array(4);
 
 /**
  * Largest drop and rise within `windowSeconds` on a uniform grid `x` of step `dt`:
  * max over i < j ≤ i + w of x[i] − x[j] (drop) and x[j] − x[i] (rise), with
  * monotonic deques (O(n)).
+ *
+ * Each loop is a function of its own that ends with it: V8 optimizes a long loop during
+ * its first call, and code after the loop that had not run by then deoptimized on every
+ * later call, in every sweep thread.
  */
 export function swingOf(x: Float64Array, dt: number, windowSeconds: number): Swing {
   const w = Math.max(1, Math.round(windowSeconds / dt));
-  let peak = 0;
-  for (let i = 0; i < x.length; i++) if ((x[i] as number) > peak) peak = x[i] as number;
-  let drop = 0;
-  let dropAt = 0;
-  let rise = 0;
-  let riseAt = 0;
-  // Deques of indices: maxima and minima over the last w samples before j.
-  if (dequeScratch.length < 2 * x.length) dequeScratch = new Int32Array(2 * x.length);
-  const maxQ = dequeScratch.subarray(0, x.length);
-  const minQ = dequeScratch.subarray(x.length, 2 * x.length);
-  let maxH = 0;
-  let maxT = 0;
-  let minH = 0;
-  let minT = 0;
-  for (let j = 0; j < x.length; j++) {
-    while (maxH < maxT && (maxQ[maxH] as number) < j - w) maxH++;
-    while (minH < minT && (minQ[minH] as number) < j - w) minH++;
-    const v = x[j] as number;
-    if (maxH < maxT) {
-      const i = maxQ[maxH] as number;
-      if ((x[i] as number) - v > drop) {
-        drop = (x[i] as number) - v;
-        dropAt = i * dt;
-      }
-    }
-    if (minH < minT) {
-      const i = minQ[minH] as number;
-      if (v - (x[i] as number) > rise) {
-        rise = v - (x[i] as number);
-        riseAt = i * dt;
-      }
-    }
-    while (maxH < maxT && (x[maxQ[maxT - 1] as number] as number) <= v) maxT--;
-    maxQ[maxT++] = j;
-    while (minH < minT && (x[minQ[minT - 1] as number] as number) >= v) minT--;
-    minQ[minT++] = j;
-  }
+  const peak = peakOf(x);
+  extremesOf(x, dt, w);
+  const drop = extremes[0] as number;
+  const rise = extremes[2] as number;
   return {
     windowSeconds,
     dropWatts: drop,
@@ -91,9 +64,58 @@ export function swingOf(x: Float64Array, dt: number, windowSeconds: number): Swi
     riseShare: peak > 0 ? rise / peak : 0,
     dropRate: drop / windowSeconds,
     riseRate: rise / windowSeconds,
-    dropAt,
-    riseAt,
+    dropAt: extremes[1] as number,
+    riseAt: extremes[3] as number,
   };
+}
+
+function peakOf(x: Float64Array): number {
+  let peak = 0;
+  for (let i = 0; i < x.length; i++) if ((x[i] as number) > peak) peak = x[i] as number;
+  return peak;
+}
+
+/** Fills `extremes` for windows of `w` samples. */
+function extremesOf(x: Float64Array, dt: number, w: number): void {
+  let drop = 0;
+  let rise = 0;
+  // Deques of indices: maxima and minima over the last w samples before j.
+  if (dequeScratch.length < 2 * x.length) dequeScratch = new Int32Array(2 * x.length);
+  const maxQ = dequeScratch.subarray(0, x.length);
+  const minQ = dequeScratch.subarray(x.length, 2 * x.length);
+  let maxH = 0;
+  let maxT = 0;
+  let minH = 0;
+  let minT = 0;
+  extremes[0] = 0;
+  extremes[1] = 0;
+  extremes[2] = 0;
+  extremes[3] = 0;
+  for (let j = 0; j < x.length; j++) {
+    while (maxH < maxT && (maxQ[maxH] as number) < j - w) maxH++;
+    while (minH < minT && (minQ[minH] as number) < j - w) minH++;
+    const v = x[j] as number;
+    if (maxH < maxT) {
+      const i = maxQ[maxH] as number;
+      if ((x[i] as number) - v > drop) {
+        drop = (x[i] as number) - v;
+        extremes[0] = drop;
+        extremes[1] = i * dt;
+      }
+    }
+    if (minH < minT) {
+      const i = minQ[minH] as number;
+      if (v - (x[i] as number) > rise) {
+        rise = v - (x[i] as number);
+        extremes[2] = rise;
+        extremes[3] = i * dt;
+      }
+    }
+    while (maxH < maxT && (x[maxQ[maxT - 1] as number] as number) <= v) maxT--;
+    maxQ[maxT++] = j;
+    while (minH < minT && (x[minQ[minT - 1] as number] as number) >= v) minT--;
+    minQ[minT++] = j;
+  }
 }
 
 export interface StorageResult {

@@ -394,7 +394,8 @@ class FoldedStepRun {
      * tsx keeps function names by redefining `name` on every closure bound to a name, and
      * class fields are defined one by one; either cost ~8 % of a step simulation here.
      */
-    const scratch: [Resource, number][][] = [];
+    // Starts with its empty list, so that it holds lists from the start (see scratchWork).
+    const scratch: [Resource, number][][] = [[]];
     this.scratch = scratch;
     this.itemSpec = stepActivitySpec();
     this.transferSpec = stepActivitySpec();
@@ -502,12 +503,11 @@ class FoldedStepRun {
   }
 
   scratchWork(n: number): [Resource, number][] {
-    let w = this.scratch[n];
-    if (w === undefined) {
-      w = Array.from({ length: n }, (): [Resource, number] => [this.resources[0]!.sm, 0]);
-      this.scratch[n] = w;
-    }
-    return w;
+    // Grown a length at a time (entry k holds k pairs): never read past its end nor holey,
+    // either of which would deoptimize advanceItems in every sweep thread.
+    const scratch = this.scratch;
+    while (scratch.length <= n) scratch.push(Array.from({ length: scratch.length }, (): [Resource, number] => [this.resources[0]!.sm, 0]));
+    return scratch[n] as [Resource, number][];
   }
 
   runItems(items: Item[], start: number, rank: number, account: Account | undefined, done: () => void): void {

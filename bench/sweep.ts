@@ -10,8 +10,8 @@
  * event-queue bench pinned to each: 5.0 vs 7.1 M events/s), and two workers wait for the
  * slower one. Each run also reports the CPU seconds its threads used (process.cpuUsage
  * counts them all, ended ones too): on these machines the 1-worker run already keeps
- * ~1.4 cores busy, its V8 compiler and collector helpers running beside the worker, and
- * 2 workers need ~1.25x its CPU, which alone keeps the ratio near 0.9 on two cores.
+ * ~1.3 cores busy, its V8 compiler and collector helpers running beside the worker, and
+ * 2 workers need ~1.2x its CPU, which alone keeps the ratio near 0.8 on two cores.
  *
  * The scenario is Llama 3 8B on 64 H100s (experiments/scenarios/llama3-8b-64.yaml) laid out
  * as tp 2 x pp 4 (interleaved, 2 chunks) x dp 8, the kind of layout a sweep explores, about

@@ -154,8 +154,10 @@ class Arena {
   f64: Float64Array;
   /** Blocks handed out from the top. */
   top = 0;
-  /** Head of the free list of each size class (the next is in the block's first slot), -1: empty. */
-  /** Filled for every class up front: reading past the end of an array deoptimizes the caller. */
+  /**
+   * Head of the free list of each size class (the next is in the block's first slot), -1:
+   * empty. Filled for every class up front: a read past an array's end deoptimizes the caller.
+   */
   private readonly freeHead: number[] = Array.from({ length: 32 }, () => -1);
   /** Called after the buffer moved (new views). */
   private readonly moved: () => void;

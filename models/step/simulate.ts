@@ -153,12 +153,6 @@ interface PipelineRank {
 }
 
 /**
- * One folded step: its state (fields, set up by `run`) and the handlers that advance it
- * (methods), a class for the reason given at FullStepRun (simulate-full.ts): handlers that
- * are closures of one function are recompiled without inlining one another from the second
- * step simulated in a process, as every sweep point after the first is.
- */
-/**
  * A run's `step`, made by a call rather than written `run.step = () => …`: V8 allocates a
  * function literal assigned straight to a property in the old generation, guessing it is a
  * long-lived method. Such a closure, dead once its items have run, still keeps its context
@@ -170,6 +164,12 @@ function stepOf(self: FoldedStepRun, run: ItemRun): () => void {
   return () => self.advanceItems(run);
 }
 
+/**
+ * One folded step: its state (fields, set up by `run`) and the handlers that advance it
+ * (methods), a class for the reason given at FullStepRun (simulate-full.ts): handlers that
+ * are closures of one function are recompiled without inlining one another from the second
+ * step simulated in a process, as every sweep point after the first is.
+ */
 class FoldedStepRun {
   p!: ParallelPlan;
   precision!: Precision;
@@ -388,12 +388,6 @@ class FoldedStepRun {
     const dpStreams = Array.from({ length: p.pp }, (_, r) => this.dataParallelStream(r));
     this.dpStreams = dpStreams;
 
-    /**
-     * Runs items in order on one rank's resources; `account` set = attributed to that rank's
-     * compute stream. The state is a plain object and `step` is assigned to it, not declared:
-     * tsx keeps function names by redefining `name` on every closure bound to a name, and
-     * class fields are defined one by one; either cost ~8 % of a step simulation here.
-     */
     // Starts with its empty list, so that it holds lists from the start (see scratchWork).
     const scratch: [Resource, number][][] = [[]];
     this.scratch = scratch;
@@ -510,6 +504,12 @@ class FoldedStepRun {
     return scratch[n] as [Resource, number][];
   }
 
+  /**
+   * Runs items in order on one rank's resources; `account` set = attributed to that rank's
+   * compute stream. The state is a plain object and its `step` comes from stepOf, not from
+   * a closure bound to a name: tsx keeps function names by redefining `name` on every such
+   * closure, and class fields are defined one by one; either cost ~8 % of a step simulation.
+   */
   runItems(items: Item[], start: number, rank: number, account: Account | undefined, done: () => void): void {
     const run: ItemRun = { items, i: start, rank, account, done, res: this.resources[rank] as Record<ResourceRole, Resource>, step: done };
     run.step = stepOf(this, run);

@@ -284,7 +284,7 @@ function fail(code: number, message: string): never {
 registerSweepCommands(program, {
   onSweepDone: async (outDir) => {
     await reportFromResults(outDir);
-    process.stderr.write(`report: ${join(outDir, "report.html")}\n`);
+    return join(outDir, "report.html");
   },
 });
 registerSlurmCommands(program);

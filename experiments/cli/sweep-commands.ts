@@ -16,8 +16,11 @@ export { SweepInputError } from "../runner.ts";
 export { IncompleteMergeError } from "../merge.ts";
 
 export interface SweepHooks {
-  /** Called after a whole (unsharded) sweep or a merge has written its files, e.g. to draw reports. */
-  onSweepDone?: (outDir: string, results: SweepPointResult[]) => void | Promise<void>;
+  /**
+   * Called after a whole (unsharded) sweep or a merge has written its files, e.g. to draw
+   * reports; returns the report's page, which the summary ends with.
+   */
+  onSweepDone?: (outDir: string, results: SweepPointResult[]) => string | undefined | Promise<string | undefined>;
 }
 
 /** Some points failed in simulation: their results are written, and the command exits 1. */
@@ -36,7 +39,7 @@ function parseWorkers(text: string): number {
   return n;
 }
 
-function summaryText(s: SweepSummary): string {
+function summaryText(s: SweepSummary, reportFile: string | undefined): string {
   const parts = [`${s.ok} ok`];
   if (s.invalid > 0) parts.push(`${s.invalid} invalid`);
   if (s.failed > 0) parts.push(`${s.failed} failed`);
@@ -48,6 +51,7 @@ function summaryText(s: SweepSummary): string {
   const bad = s.results.filter((r) => r.status !== "ok");
   for (const r of bad.slice(0, 5)) lines.push(`  point ${r.index} ${r.status}: ${r.error ?? ""}`);
   if (bad.length > 5) lines.push(`  ... and ${bad.length - 5} more (see the error column of ${RESULTS_CSV})`);
+  if (reportFile !== undefined) lines.push(`report:  ${reportFile}`);
   return lines.join("\n");
 }
 
@@ -121,11 +125,11 @@ export function registerSweepCommands(program: Command, hooks: SweepHooks = {}):
         ...(opts.resume ? { resume: true } : {}),
         ...(shard !== undefined ? { shard } : {}),
       });
-      if (shard === undefined && opts.report && hooks.onSweepDone !== undefined) await hooks.onSweepDone(summary.outDir, summary.results);
+      const reportFile = shard === undefined && opts.report && hooks.onSweepDone !== undefined ? await hooks.onSweepDone(summary.outDir, summary.results) : undefined;
       if (opts.json) {
         const { results: _results, ...rest } = summary;
-        process.stdout.write(JSON.stringify(rest, null, 2) + "\n");
-      } else process.stdout.write(summaryText(summary) + "\n");
+        process.stdout.write(JSON.stringify({ ...rest, ...(reportFile !== undefined ? { report: reportFile } : {}) }, null, 2) + "\n");
+      } else process.stdout.write(summaryText(summary, reportFile) + "\n");
       if (summary.failed > 0) {
         throw new SweepFailedError(`${summary.failed} of ${summary.slicePoints} points failed in simulation (status "failed" in ${summary.files.jsonl}); the other results are written`);
       }
@@ -142,13 +146,14 @@ export function registerSweepCommands(program: Command, hooks: SweepHooks = {}):
     .addHelpText("after", MERGE_HELP)
     .action(async (inputs: string[], opts: { out: string; allowPartial?: boolean; json?: boolean; report: boolean }) => {
       const report = merge(inputs, opts.out, { allowPartial: opts.allowPartial === true });
-      if (opts.report && hooks.onSweepDone !== undefined) await hooks.onSweepDone(report.outDir, report.results);
+      const reportFile = opts.report && hooks.onSweepDone !== undefined ? await hooks.onSweepDone(report.outDir, report.results) : undefined;
       if (opts.json) {
         const { results: _results, ...rest } = report;
-        process.stdout.write(JSON.stringify({ ...rest, points: report.results.length }, null, 2) + "\n");
+        process.stdout.write(JSON.stringify({ ...rest, points: report.results.length, ...(reportFile !== undefined ? { report: reportFile } : {}) }, null, 2) + "\n");
       } else {
         const complete = report.missing.length === 0 ? "complete" : `${report.missing.length} missing`;
-        process.stdout.write(`${report.experiment}: merged ${report.results.length} of ${report.totalPoints} points from ${report.inputs.length} input${report.inputs.length === 1 ? "" : "s"} (${complete})\nresults: ${join(report.outDir, RESULTS_JSONL)}\n         ${join(report.outDir, RESULTS_CSV)}\n`);
+        const page = reportFile !== undefined ? `report:  ${reportFile}\n` : "";
+        process.stdout.write(`${report.experiment}: merged ${report.results.length} of ${report.totalPoints} points from ${report.inputs.length} input${report.inputs.length === 1 ? "" : "s"} (${complete})\nresults: ${join(report.outDir, RESULTS_JSONL)}\n         ${join(report.outDir, RESULTS_CSV)}\n${page}`);
       }
     });
 }

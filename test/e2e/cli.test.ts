@@ -27,6 +27,20 @@ describe("trainsim CLI", () => {
     expect(JSON.parse(readFileSync(join(out, "result.json"), "utf8"))).toEqual(result);
   });
 
+  it("sweep ends its summary with where the report is, and --json names it", () => {
+    const out = mkdtempSync(join(tmpdir(), "trainsim-"));
+    const r = trainsim("sweep", "test/fixtures/sweep/grid.yaml", "--out", out, "--workers", "2");
+    expect(r.code, r.stderr).toBe(0);
+    const last = r.stdout.trimEnd().split("\n").slice(-3);
+    expect(last).toEqual([`results: ${join(out, "results.jsonl")}`, `         ${join(out, "results.csv")}`, `report:  ${join(out, "report.html")}`]);
+    expect(existsSync(join(out, "report.html"))).toBe(true);
+    const json = trainsim("sweep", "test/fixtures/sweep/grid.yaml", "--out", out, "--workers", "2", "--json");
+    expect(json.code, json.stderr).toBe(0);
+    expect((JSON.parse(json.stdout) as { report?: string }).report).toBe(join(out, "report.html"));
+    const bare = trainsim("sweep", "test/fixtures/sweep/grid.yaml", "--out", out, "--workers", "2", "--json", "--no-report");
+    expect(JSON.parse(bare.stdout) as object).not.toHaveProperty("report");
+  });
+
   it("run prints a readable summary with the bottleneck", () => {
     const r = trainsim("run", "experiments/scenarios/gpt3-175b-1024.yaml");
     expect(r.code, r.stderr).toBe(0);

@@ -50,15 +50,10 @@ interface Timed {
   cpuSeconds: number;
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] as number;
-}
-
-/** The run of median wall time. */
-function medianRun(runs: Timed[]): Timed {
-  const s = [...runs].sort((a, b) => a.seconds - b.seconds);
-  return s[Math.floor(s.length / 2)] as Timed;
+/** The element of median `key` (the upper one of an even count). */
+function medianBy<T>(xs: readonly T[], key: (x: T) => number): T {
+  const s = [...xs].sort((a, b) => key(a) - key(b));
+  return s[Math.floor(s.length / 2)] as T;
 }
 
 /** The bench experiment: `points` (a multiple of 10) of HBM bandwidth × NIC bandwidth. */
@@ -98,8 +93,8 @@ export async function sweepBench(options: { repeats?: number; points?: number } 
       one.push(await once(1));
       two.push(await once(2));
     }
-    const oneRun = medianRun(one);
-    const twoRun = medianRun(two);
+    const oneRun = medianBy(one, (r) => r.seconds);
+    const twoRun = medianBy(two, (r) => r.seconds);
     return {
       name: `sweep: ${pointCount(exp)} points of Llama 3 8B on 64 H100 (tp 2, pp 4), 2 vs 1 worker threads`,
       points: pointCount(exp),
@@ -135,7 +130,7 @@ export async function sweepThousand(options: { repeats?: number; workers?: numbe
       if (s.ok !== 1000) throw new Error(`bench sweep: ${s.ok} of 1000 points ok`);
       if (i > 0) times.push((performance.now() - t0) / 1000);
     }
-    const seconds = median(times);
+    const seconds = medianBy(times, (t) => t);
     const threads = workers === 1 ? "1 worker thread" : `${workers} worker threads`;
     return { name: `sweep: 1,000 points of Llama 3 8B on 64 H100 (tp 2, pp 4), ${threads}`, unit: "points", runs: repeats, medianSeconds: seconds, count: 1000, perSecond: 1000 / seconds, microsecondsPer: (seconds / 1000) * 1e6 };
   } finally {

@@ -39,6 +39,21 @@ function parseWorkers(text: string): number {
   return n;
 }
 
+/** Where a sweep's or merge's result files are. */
+function filesText(jsonl: string, csv: string): string[] {
+  return [`results: ${jsonl}`, `         ${csv}`];
+}
+
+/** The summary's last line: the report page, if one was drawn. */
+function reportText(reportFile: string | undefined): string[] {
+  return reportFile !== undefined ? [`report:  ${reportFile}`] : [];
+}
+
+/** The --json summary's fields, with the report page if one was drawn. */
+function withReport<T extends object>(summary: T, reportFile: string | undefined): T & { report?: string } {
+  return reportFile !== undefined ? { ...summary, report: reportFile } : summary;
+}
+
 function summaryText(s: SweepSummary, reportFile: string | undefined): string {
   const parts = [`${s.ok} ok`];
   if (s.invalid > 0) parts.push(`${s.invalid} invalid`);
@@ -47,11 +62,11 @@ function summaryText(s: SweepSummary, reportFile: string | undefined): string {
   const how = s.ran === 0 ? "nothing left to run" : `${s.ran} run on ${s.workers} worker thread${s.workers === 1 ? "" : "s"} in ${s.seconds.toFixed(1)} s`;
   const skipped = s.skipped > 0 ? `, ${s.skipped} already done` : "";
   const table = sweepTable(s.results);
-  const lines = [...(table === "" ? [] : [table, ""]), `${s.experiment}: ${slice} (${parts.join(", ")}); ${how}${skipped}`, `results: ${s.files.jsonl}`, `         ${s.files.csv}`];
+  const lines = [...(table === "" ? [] : [table, ""]), `${s.experiment}: ${slice} (${parts.join(", ")}); ${how}${skipped}`, ...filesText(s.files.jsonl, s.files.csv)];
   const bad = s.results.filter((r) => r.status !== "ok");
   for (const r of bad.slice(0, 5)) lines.push(`  point ${r.index} ${r.status}: ${r.error ?? ""}`);
   if (bad.length > 5) lines.push(`  ... and ${bad.length - 5} more (see the error column of ${RESULTS_CSV})`);
-  if (reportFile !== undefined) lines.push(`report:  ${reportFile}`);
+  lines.push(...reportText(reportFile));
   return lines.join("\n");
 }
 
@@ -128,7 +143,7 @@ export function registerSweepCommands(program: Command, hooks: SweepHooks = {}):
       const reportFile = shard === undefined && opts.report && hooks.onSweepDone !== undefined ? await hooks.onSweepDone(summary.outDir, summary.results) : undefined;
       if (opts.json) {
         const { results: _results, ...rest } = summary;
-        process.stdout.write(JSON.stringify({ ...rest, ...(reportFile !== undefined ? { report: reportFile } : {}) }, null, 2) + "\n");
+        process.stdout.write(JSON.stringify(withReport(rest, reportFile), null, 2) + "\n");
       } else process.stdout.write(summaryText(summary, reportFile) + "\n");
       if (summary.failed > 0) {
         throw new SweepFailedError(`${summary.failed} of ${summary.slicePoints} points failed in simulation (status "failed" in ${summary.files.jsonl}); the other results are written`);
@@ -149,11 +164,11 @@ export function registerSweepCommands(program: Command, hooks: SweepHooks = {}):
       const reportFile = opts.report && hooks.onSweepDone !== undefined ? await hooks.onSweepDone(report.outDir, report.results) : undefined;
       if (opts.json) {
         const { results: _results, ...rest } = report;
-        process.stdout.write(JSON.stringify({ ...rest, points: report.results.length, ...(reportFile !== undefined ? { report: reportFile } : {}) }, null, 2) + "\n");
+        process.stdout.write(JSON.stringify(withReport({ ...rest, points: report.results.length }, reportFile), null, 2) + "\n");
       } else {
         const complete = report.missing.length === 0 ? "complete" : `${report.missing.length} missing`;
-        const page = reportFile !== undefined ? `report:  ${reportFile}\n` : "";
-        process.stdout.write(`${report.experiment}: merged ${report.results.length} of ${report.totalPoints} points from ${report.inputs.length} input${report.inputs.length === 1 ? "" : "s"} (${complete})\nresults: ${join(report.outDir, RESULTS_JSONL)}\n         ${join(report.outDir, RESULTS_CSV)}\n${page}`);
+        const head = `${report.experiment}: merged ${report.results.length} of ${report.totalPoints} points from ${report.inputs.length} input${report.inputs.length === 1 ? "" : "s"} (${complete})`;
+        process.stdout.write([head, ...filesText(join(report.outDir, RESULTS_JSONL), join(report.outDir, RESULTS_CSV)), ...reportText(reportFile)].join("\n") + "\n");
       }
     });
 }

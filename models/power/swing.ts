@@ -87,10 +87,7 @@ function extremesOf(x: Float64Array, dt: number, w: number): void {
   let maxT = 0;
   let minH = 0;
   let minT = 0;
-  extremes[0] = 0;
-  extremes[1] = 0;
-  extremes[2] = 0;
-  extremes[3] = 0;
+  extremes.fill(0);
   for (let j = 0; j < x.length; j++) {
     while (maxH < maxT && (maxQ[maxH] as number) < j - w) maxH++;
     while (minH < minT && (minQ[minH] as number) < j - w) minH++;

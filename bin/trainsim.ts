@@ -20,6 +20,7 @@ import { publishedCaseFiles, summarise, validateCase, type ValidationRow } from 
 import { buildRunReport, buildValidationReport } from "../reports/build.ts";
 import { registerReportCommands, reportFromResults } from "../reports/cli/report-commands.ts";
 import { IncompleteMergeError, registerSweepCommands, SweepFailedError } from "../experiments/cli/sweep-commands.ts";
+import { reportLine } from "../experiments/cli/report-line.ts";
 import { registerSlurmCommands } from "../experiments/cli/slurm-commands.ts";
 import { isClusterFile, registerClusterCommands, runClusterCommand } from "../experiments/cli/cluster-commands.ts";
 import { writeTrace } from "../reports/trace.ts";
@@ -101,14 +102,16 @@ program
         processName: s.name,
       });
     }
+    let reportFile: string | undefined;
     if (opts.report) {
       const out = opts.out ?? join("out", s.name);
       mkdirSync(out, { recursive: true });
       writeAtomically(join(out, "result.json"), json(result));
       await buildRunReport(out, { scenarioName: s.name, result, spans: step.spans });
-      if (!opts.json) process.stderr.write(`report: ${join(out, "report.html")}\n`);
+      reportFile = join(out, "report.html");
     }
-    process.stdout.write(opts.json ? json(result) : formatRun(s, result) + "\n");
+    // The report page is the summary's last line, as for a sweep; --json prints the result alone (= result.json).
+    process.stdout.write(opts.json ? json(result) : [formatRun(s, result), ...reportLine(reportFile)].join("\n") + "\n");
   });
 
 program
@@ -127,8 +130,12 @@ program
     }
     if (opts.only !== undefined && rows.length === 0) throw new InputError(`--only ${JSON.stringify(opts.only)} matches no published case`);
     const summary = summarise(rows);
-    if (opts.report !== undefined) await buildValidationReport(opts.report, rows);
-    process.stdout.write(opts.json ? json({ rows, summary }) : formatValidation(rows, summary) + "\n");
+    let reportFile: string | undefined;
+    if (opts.report !== undefined) {
+      await buildValidationReport(opts.report, rows);
+      reportFile = join(opts.report, "report.html");
+    }
+    process.stdout.write(opts.json ? json({ rows, summary }) : [formatValidation(rows, summary), ...reportLine(reportFile)].join("\n") + "\n");
   });
 
 program

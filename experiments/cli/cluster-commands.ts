@@ -16,6 +16,7 @@ import { renderHtml, type HtmlCell, type HtmlTable } from "../../reports/html.ts
 import { loadClusterFile } from "../cluster-load.ts";
 import { readConfigFile } from "../config-file.ts";
 import { ConfigError } from "../errors.ts";
+import { reportLine } from "./report-line.ts";
 
 const CLUSTER_HELP = `
 A cluster file holds one shared cluster (the same keys as a scenario's cluster:),
@@ -236,14 +237,15 @@ export async function runClusterCommand(file: string, opts: ClusterCommandOption
   const result = runClusterExperiment(config);
   const seconds = (performance.now() - t0) / 1000;
   if (!opts.json) process.stderr.write(`simulated ${result.runs.length} run${result.runs.length === 1 ? "" : "s"} in ${seconds.toFixed(1)} s\n`);
+  let reportFile: string | undefined;
   if (opts.report) {
     const out = opts.out ?? join("out", config.name);
     mkdirSync(out, { recursive: true });
     writeAtomically(join(out, "result.json"), JSON.stringify(result) + "\n");
     await buildClusterReport(out, result, file);
-    if (!opts.json) process.stderr.write(`report: ${join(out, "report.html")}\n`);
+    reportFile = join(out, "report.html");
   }
-  process.stdout.write(opts.json ? JSON.stringify(result, null, 2) + "\n" : formatClusterResult(result) + "\n");
+  process.stdout.write(opts.json ? JSON.stringify(result, null, 2) + "\n" : [formatClusterResult(result), ...reportLine(reportFile)].join("\n") + "\n");
 }
 
 export function registerClusterCommands(program: Command): void {

@@ -10,6 +10,7 @@ import { loadExperiment, pointCount } from "../experiment.ts";
 import { merge } from "../merge.ts";
 import { RESULTS_CSV, RESULTS_JSONL, SweepInputError, parseShard, runSweep, type SweepSummary } from "../runner.ts";
 import { sweepTable } from "../sweep-table.ts";
+import { reportLine } from "./report-line.ts";
 import type { SweepPointResult } from "../sweep-types.ts";
 
 export { SweepInputError } from "../runner.ts";
@@ -44,11 +45,6 @@ function filesText(jsonl: string, csv: string): string[] {
   return [`results: ${jsonl}`, `         ${csv}`];
 }
 
-/** The summary's last line: the report page, if one was drawn. */
-function reportText(reportFile: string | undefined): string[] {
-  return reportFile !== undefined ? [`report:  ${reportFile}`] : [];
-}
-
 /** The --json summary's fields, with the report page if one was drawn. */
 function withReport<T extends object>(summary: T, reportFile: string | undefined): T & { report?: string } {
   return reportFile !== undefined ? { ...summary, report: reportFile } : summary;
@@ -66,7 +62,7 @@ function summaryText(s: SweepSummary, reportFile: string | undefined): string {
   const bad = s.results.filter((r) => r.status !== "ok");
   for (const r of bad.slice(0, 5)) lines.push(`  point ${r.index} ${r.status}: ${r.error ?? ""}`);
   if (bad.length > 5) lines.push(`  ... and ${bad.length - 5} more (see the error column of ${RESULTS_CSV})`);
-  lines.push(...reportText(reportFile));
+  lines.push(...reportLine(reportFile));
   return lines.join("\n");
 }
 
@@ -168,7 +164,7 @@ export function registerSweepCommands(program: Command, hooks: SweepHooks = {}):
       } else {
         const complete = report.missing.length === 0 ? "complete" : `${report.missing.length} missing`;
         const head = `${report.experiment}: merged ${report.results.length} of ${report.totalPoints} points from ${report.inputs.length} input${report.inputs.length === 1 ? "" : "s"} (${complete})`;
-        process.stdout.write([head, ...filesText(join(report.outDir, RESULTS_JSONL), join(report.outDir, RESULTS_CSV)), ...reportText(reportFile)].join("\n") + "\n");
+        process.stdout.write([head, ...filesText(join(report.outDir, RESULTS_JSONL), join(report.outDir, RESULTS_CSV)), ...reportLine(reportFile)].join("\n") + "\n");
       }
     });
 }

@@ -41,6 +41,28 @@ describe("trainsim CLI", () => {
     expect(JSON.parse(bare.stdout) as object).not.toHaveProperty("report");
   });
 
+  it("run ends its summary with where the report is; --no-report and --json print no such line", () => {
+    const out = mkdtempSync(join(tmpdir(), "trainsim-"));
+    const r = trainsim("run", "experiments/scenarios/llama3-8b-64.yaml", "--out", out);
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stdout.trimEnd().split("\n");
+    expect(lines.at(-1)).toBe(`report:  ${join(out, "report.html")}`);
+    expect(lines.at(-2)).toMatch(/^bottleneck: \w+/);
+    expect(existsSync(join(out, "report.html"))).toBe(true);
+    expect(r.stderr).toBe("");
+    const bare = trainsim("run", "experiments/scenarios/llama3-8b-64.yaml", "--no-report");
+    expect(bare.stdout.trimEnd().split("\n").at(-1)).toMatch(/^bottleneck: \w+/);
+    expect(bare.stdout).not.toMatch(/report:/);
+  });
+
+  it("validate --report ends its summary with where the report is", () => {
+    const out = mkdtempSync(join(tmpdir(), "trainsim-"));
+    const r = trainsim("validate", "--only", "175b-selective", "--report", out);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trimEnd().split("\n").at(-1)).toBe(`report:  ${join(out, "report.html")}`);
+    expect(existsSync(join(out, "report.html"))).toBe(true);
+  });
+
   it("run prints a readable summary with the bottleneck", () => {
     const r = trainsim("run", "experiments/scenarios/gpt3-175b-1024.yaml");
     expect(r.code, r.stderr).toBe(0);

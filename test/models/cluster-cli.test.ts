@@ -46,7 +46,9 @@ describe("trainsim cluster", () => {
     expect(r.status).toBe(0);
     // Spread: a and b run at 1.5 s per step until 1,500 s; late (arriving at 1,200 s) waits for them.
     expect(r.stdout).toMatch(/slowdown vs alone mean \/ p95\s+1 \/ 1\s+1\.5 \/ 1\.5/);
-    expect(r.stderr).toMatch(/report: .*report\.html/);
+    // The summary's last line is the report page (as for run and sweep), on stdout.
+    expect(r.stdout.trimEnd().split("\n").at(-1)).toBe(`report:  ${join(out, "report.html")}`);
+    expect(r.stderr).not.toMatch(/report/);
     for (const f of ["result.json", "report.html", "utilisation.svg", "power.png", "jobs-placement-packed.vl.json", "jobs-placement-spread.svg"]) expect(existsSync(join(out, f)), f).toBe(true);
     const html = readFileSync(join(out, "report.html"), "utf8");
     expect(html).toContain("Most slowed jobs (placement: spread)");

@@ -145,6 +145,18 @@ const INLINE_ADJ = 8;
 const EPOCH_LIMIT = 0x7fffff00;
 
 /**
+ * An empty array that holds objects from the start. V8 makes `[]` an array of small
+ * integers and changes its hidden class at the first object pushed; code compiled
+ * against one of the two classes deoptimizes when it meets the other, in every sweep
+ * thread and for every model's fresh lists.
+ */
+function objectList<T extends object>(): T[] {
+  const list: (T | null)[] = [null];
+  list.pop();
+  return list as T[];
+}
+
+/**
  * One ArrayBuffer seen as Int32 and Float64, allocated in blocks of 128 B.
  * Size class c is 2^c blocks; freed blocks are kept per class, last in first out.
  */
@@ -205,11 +217,15 @@ class Arena {
   }
 }
 
-/** Size class (2^cls blocks) that holds `ints` int32 slots. */
+/**
+ * Size class (2^cls blocks) that holds `ints` int32 slots: the bit length of
+ * blocks − 1, without a branch. (A loop counting up deoptimized its callers the
+ * first time an activity needed more than one block: code that had never run when
+ * they were compiled had no type feedback.)
+ */
 function classOf(ints: number): number {
-  let cls = 0;
-  while (BLOCK << cls < ints) cls++;
-  return cls;
+  const blocks = (ints + BLOCK - 1) >> BLOCK_SHIFT;
+  return 32 - Math.clz32(Math.max(blocks, 1) - 1);
 }
 
 /**
@@ -712,15 +728,15 @@ export class FluidModel {
   private actCount = 0;
   private readonly pieceEnds: number[] = [];
   private pieceCount = 0;
-  /** Activities finishing together, one list per nesting depth of complete(). */
-  private readonly batches: Activity[][] = [];
+  /** Activities finishing together, one list per nesting depth of complete() (depth 0's from the start). */
+  private readonly batches: Activity[][] = [objectList<Activity>()];
   private completeDepth = 0;
   /** Records of cancelled activities, freed at the end of the next solve (see cancel()). */
   private readonly pendingFree: number[] = [];
   private heap = new LevelHeap();
   /** [level, now] of the progressive filling in progress: numbers passed through calls would be boxed. */
   private readonly filling = new Float64Array(2);
-  private readonly pool: Activity[] = [];
+  private readonly pool: Activity[] = objectList<Activity>();
   /** Scratch for Activity.init: the distinct resources of a spec and their works. */
   private readonly specRes: Resource[] = [];
   private readonly specWorks: number[] = [];
@@ -918,7 +934,7 @@ export class FluidModel {
     const depth = this.completeDepth;
     let done = this.batches[depth];
     if (done === undefined) {
-      done = [];
+      done = objectList<Activity>();
       this.batches[depth] = done;
     }
     let n = 0;

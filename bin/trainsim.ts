@@ -46,6 +46,13 @@ function json(value: unknown): string {
   return JSON.stringify(value, null, 2) + "\n";
 }
 
+// A reader that stops early (`trainsim run … --json | head`) closes the pipe under the
+// output still being written: that ends the command quietly, not with Node's stack trace.
+process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+  if (err.code === "EPIPE") process.exit(0);
+  throw err;
+});
+
 const program = new Command();
 program
   .name("trainsim")

@@ -8,14 +8,21 @@
  * CPU per thread before its first point, and its optimizing compiler heats the loader's
  * code as well as the simulator's. On a two-core machine every such CPU-second is taken
  * from the other thread. A bundle is one parsed script: a thread is ready in ~0.1 s.
- * The bundle is built once per process (~0.1 s) and shared by every sweep in it.
+ * Building it takes esbuild ~0.2 s: it is kept in node_modules/.cache/trainsim/ beside
+ * the CLI's bundle (bin/cli-bundle.js), under the digest of the sources and of
+ * package-lock.json (it holds its dependencies too), and read from there while neither
+ * changes. One process reads or builds it once and shares it with every sweep it runs.
  */
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { projectDigest, readCached, writeCached } from "../bin/cli-bundle.js";
 
 export type WorkerEntry = { kind: "bundle"; code: string } | { kind: "boot-file"; url: URL; reason: string };
 
 const WORKER_TS = fileURLToPath(new URL("./sweep-worker.ts", import.meta.url));
 const BOOT_FILE = new URL("./sweep-worker-boot.js", import.meta.url);
+const LOCK_FILE = new URL("../package-lock.json", import.meta.url);
 
 let entry: Promise<WorkerEntry> | undefined;
 
@@ -25,8 +32,27 @@ export function sweepWorkerEntry(): Promise<WorkerEntry> {
   return entry;
 }
 
+/** The cache's name for the worker bundle of these sources and dependencies. */
+export function workerBundleName(): string {
+  const lock = createHash("sha256").update(readFileSync(LOCK_FILE)).digest("hex").slice(0, 8);
+  return `worker-${projectDigest()}-${lock}.cjs`;
+}
+
 async function bundle(): Promise<WorkerEntry> {
   if (process.env.TRAINSIM_SWEEP_WORKER === "tsx") return { kind: "boot-file", url: BOOT_FILE, reason: "TRAINSIM_SWEEP_WORKER=tsx" };
+  const name = workerBundleName();
+  const code = readCached(name);
+  if (code !== undefined) return { kind: "bundle", code };
+  const built = await build();
+  try {
+    writeCached(name, built.code);
+  } catch {
+    // A cache that cannot be written (a read-only install) only costs the next sweep a build.
+  }
+  return built;
+}
+
+async function build(): Promise<{ kind: "bundle"; code: string }> {
   const esbuild = await import("esbuild");
   const out = await esbuild.build({
     entryPoints: [WORKER_TS],

@@ -63,6 +63,13 @@ describe("trainsim CLI", () => {
     expect(existsSync(join(out, "report.html"))).toBe(true);
   });
 
+  it("a reader that closes the pipe early ends the command quietly (exit 0, no stack trace)", () => {
+    // --json of this scenario is ~130 kB, more than a pipe holds: the write meets the closed pipe.
+    const r = spawnSync("bash", ["-c", `"${process.execPath}" "${BIN}" run experiments/scenarios/llama3-8b-64.yaml --json --no-report | head -c 5 >/dev/null; echo "\${PIPESTATUS[0]}"`], { encoding: "utf8", timeout: 120_000 });
+    expect(r.stdout.trim()).toBe("0");
+    expect(r.stderr).toBe("");
+  });
+
   it("run prints a readable summary with the bottleneck", () => {
     const r = trainsim("run", "experiments/scenarios/gpt3-175b-1024.yaml");
     expect(r.code, r.stderr).toBe(0);

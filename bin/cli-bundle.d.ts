@@ -1,0 +1,19 @@
+// Types of bin/cli-bundle.js (plain JavaScript: it runs before TypeScript can be loaded).
+
+/** A digest of the TypeScript sources of the project at `root`, its tsconfig, esbuild's version and Node's. */
+export function sourceDigest(root: string, esbuildVersion: string): string;
+
+/** The URL of the CLI's bundle (built if the sources changed), or null and why not. */
+export function cliBundle(): Promise<{ url: string | null; reason: string }>;
+
+/** esbuild's version, from its package.json. */
+export function esbuildVersion(): string;
+
+/** sourceDigest of this project (computed once per process). */
+export function projectDigest(): string;
+
+/** The text of the cached file `name` (in node_modules/.cache/trainsim/), or undefined. */
+export function readCached(name: string): string | undefined;
+
+/** Puts `text` in the cache as `name`, atomically; returns its path. */
+export function writeCached(name: string, text: string): string;

@@ -17,3 +17,6 @@ export function readCached(name: string): string | undefined;
 
 /** Puts `text` in the cache as `name`, atomically; returns its path. */
 export function writeCached(name: string, text: string): string;
+
+/** `entry` and what it imports as one script for Node 20, built by esbuild with `options` added. */
+export function bundleText(entry: string, options: Record<string, unknown>): Promise<string>;

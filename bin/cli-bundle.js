@@ -118,6 +118,28 @@ function removeStale(keep) {
 }
 
 /**
+ * `entry` and what it imports as one script for Node 20, built by esbuild with `options`
+ * added (format, what stays external, plugins).
+ */
+export async function bundleText(entry, options) {
+  const esbuild = await import("esbuild");
+  const out = await esbuild.build({
+    entryPoints: [entry],
+    bundle: true,
+    write: false,
+    platform: "node",
+    target: "node20",
+    // As tsx runs the same code: functions keep their names.
+    keepNames: true,
+    logLevel: "silent",
+    ...options,
+  });
+  const file = out.outputFiles[0];
+  if (file === undefined || out.errors.length > 0) throw new Error("esbuild produced no bundle");
+  return file.text;
+}
+
+/**
  * The URL of the CLI's bundle, built now if the sources changed since the last one; or
  * null (with the reason in `reason`) when it cannot be had: then the caller runs the CLI
  * through tsx. TRAINSIM_CLI=tsx asks for tsx.
@@ -134,24 +156,9 @@ export async function cliBundle() {
       built = false;
     }
     if (!built) {
-      const esbuild = await import("esbuild");
-      const out = await esbuild.build({
-        entryPoints: [ENTRY],
-        bundle: true,
-        write: false,
-        platform: "node",
-        format: "esm",
-        target: "node20",
-        // Dependencies stay imports, resolved from node_modules as tsx resolves them.
-        packages: "external",
-        // As tsx runs the same code: functions keep their names.
-        keepNames: true,
-        plugins: [ownImportMetaUrl],
-        logLevel: "silent",
-      });
-      const code = out.outputFiles[0];
-      if (code === undefined || out.errors.length > 0) throw new Error("esbuild produced no bundle");
-      file = writeCached(name, code.text);
+      // Dependencies stay imports, resolved from node_modules as tsx resolves them.
+      const code = await bundleText(ENTRY, { format: "esm", packages: "external", plugins: [ownImportMetaUrl] });
+      file = writeCached(name, code);
     }
     return { url: pathToFileURL(file).href, reason: "" };
   } catch (e) {

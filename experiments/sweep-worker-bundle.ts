@@ -16,7 +16,7 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { projectDigest, readCached, writeCached } from "../bin/cli-bundle.js";
+import { bundleText, projectDigest, readCached, writeCached } from "../bin/cli-bundle.js";
 
 export type WorkerEntry = { kind: "bundle"; code: string } | { kind: "boot-file"; url: URL; reason: string };
 
@@ -53,19 +53,6 @@ async function bundle(): Promise<WorkerEntry> {
 }
 
 async function build(): Promise<{ kind: "bundle"; code: string }> {
-  const esbuild = await import("esbuild");
-  const out = await esbuild.build({
-    entryPoints: [WORKER_TS],
-    bundle: true,
-    write: false,
-    platform: "node",
-    format: "cjs",
-    target: "node20",
-    // As tsx runs the same code: functions keep their names.
-    keepNames: true,
-    logLevel: "silent",
-  });
-  const file = out.outputFiles[0];
-  if (file === undefined || out.errors.length > 0) throw new Error("esbuild produced no bundle");
-  return { kind: "bundle", code: file.text };
+  // Dependencies inside: an evaluated script has no folder to resolve them from.
+  return { kind: "bundle", code: await bundleText(WORKER_TS, { format: "cjs" }) };
 }

@@ -1,6 +1,6 @@
 // Types of bin/cli-bundle.js (plain JavaScript: it runs before TypeScript can be loaded).
 
-/** A digest of the TypeScript sources of the project at `root`, its tsconfig, esbuild's version and Node's. */
+/** A digest of the sources (.ts and .js) of the project at `root`, its tsconfig, esbuild's version and Node's. */
 export function sourceDigest(root: string, esbuildVersion: string): string;
 
 /** The URL of the CLI's bundle (built if the sources changed), or null and why not. */

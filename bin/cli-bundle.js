@@ -20,27 +20,28 @@ const CACHE = join(ROOT, "node_modules", ".cache", "trainsim");
 /** Bundles of older sources are removed once this old (a process may still be loading one). */
 const STALE_MS = 10 * 60 * 1000;
 
-/** Every .ts file under `dir`, sorted (the digest must not depend on directory order). */
-function tsFiles(dir, out) {
+/** Every .ts and .js file under `dir`, sorted (the digest must not depend on directory order). */
+function codeFiles(dir, out) {
   const entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const e of entries) {
     const path = join(dir, e.name);
-    if (e.isDirectory()) tsFiles(path, out);
-    else if (e.name.endsWith(".ts")) out.push(path);
+    if (e.isDirectory()) codeFiles(path, out);
+    else if (e.name.endsWith(".ts") || e.name.endsWith(".js")) out.push(path);
   }
   return out;
 }
 
 /**
- * A digest of what a bundle of the project at `root` is made from: its TypeScript sources
- * (names and contents), its tsconfig, esbuild's version and Node's.
+ * A digest of what a bundle of the project at `root` is made from: its sources, TypeScript
+ * and JavaScript (names and contents; this file is bundled too), its tsconfig, esbuild's
+ * version and Node's.
  */
 export function sourceDigest(root, esbuildVersion) {
   const hash = createHash("sha256");
   hash.update(`node ${process.version}\0esbuild ${esbuildVersion}\0`);
   hash.update(readFileSync(join(root, "tsconfig.json")));
   for (const dir of SOURCES) {
-    for (const file of tsFiles(join(root, dir), [])) {
+    for (const file of codeFiles(join(root, dir), [])) {
       hash.update(`\0${relative(root, file)}\0`);
       hash.update(readFileSync(file));
     }

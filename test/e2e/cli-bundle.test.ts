@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -36,6 +36,11 @@ describe("the CLI's bundle (bin/cli-bundle.js)", () => {
     expect(sourceDigest(root, "0.28.2")).toBe(d0);
     // Data files are read at run time, not bundled.
     writeFileSync(join(root, "experiments", "default.yaml"), "name: x\n");
+    expect(sourceDigest(root, "0.28.2")).toBe(d0);
+    // JavaScript is bundled too (bin/cli-bundle.js itself).
+    writeFileSync(join(root, "bin", "boot.js"), "export {};\n");
+    expect(sourceDigest(root, "0.28.2")).not.toBe(d0);
+    rmSync(join(root, "bin", "boot.js"));
     expect(sourceDigest(root, "0.28.2")).toBe(d0);
     renameSync(file, join(root, "models", "power", "swing2.ts"));
     expect(sourceDigest(root, "0.28.2")).not.toBe(d0);

@@ -40,12 +40,17 @@ export function workerBundleName(): string {
 
 async function bundle(): Promise<WorkerEntry> {
   if (process.env.TRAINSIM_SWEEP_WORKER === "tsx") return { kind: "boot-file", url: BOOT_FILE, reason: "TRAINSIM_SWEEP_WORKER=tsx" };
-  const name = workerBundleName();
-  const code = readCached(name);
+  let name: string | undefined;
+  try {
+    name = workerBundleName();
+  } catch {
+    // No lock file (an installed package): build every time, as without a cache.
+  }
+  const code = name === undefined ? undefined : readCached(name);
   if (code !== undefined) return { kind: "bundle", code };
   const built = await build();
   try {
-    writeCached(name, built.code);
+    if (name !== undefined) writeCached(name, built.code);
   } catch {
     // A cache that cannot be written (a read-only install) only costs the next sweep a build.
   }

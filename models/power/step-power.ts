@@ -73,6 +73,13 @@ interface StageState {
 export class StepPower {
   readonly active: boolean;
   private readonly stages: StageState[];
+  /**
+   * How many GPUs each stage stands for, copied out of `gpus` for the sums below: read
+   * through the StageGpu objects, whose hidden class changes as later sweep points make
+   * their fields more general, the sums were deoptimized and recompiled in every sweep
+   * thread.
+   */
+  private readonly stageGpus: Float64Array;
   private readonly gpu;
   private readonly pue: number;
   private readonly nodeOverheadWatts: number;
@@ -135,6 +142,7 @@ export class StepPower {
       this.gpuLimit = Math.max(this.gpu.idleWatts, Math.min(this.gpuCap, share));
     }
     this.stages = gpus.map(() => ({ cls: "idle" as PowerClass, background: 0, clock: 1, previousClock: 1, clockChangedAt: 0, watts: 0 }));
+    this.stageGpus = Float64Array.from(gpus, (g) => g.multiplicity);
     for (let i = 0; i < this.stages.length; i++) this.update(i);
     this.record();
   }
@@ -291,7 +299,7 @@ export class StepPower {
     if (dt > 0) {
       this.energy += this.facilityWatts * dt;
       let gpuW = 0;
-      for (let i = 0; i < this.stages.length; i++) gpuW += (this.stages[i] as StageState).watts * (this.gpus[i] as StageGpu).multiplicity;
+      for (let i = 0; i < this.stages.length; i++) gpuW += (this.stages[i] as StageState).watts * (this.stageGpus[i] as number);
       this.gpuEnergy += gpuW * dt;
       this.lastTime = t;
     }
@@ -299,7 +307,7 @@ export class StepPower {
 
   private record(): void {
     let gpuW = 0;
-    for (let i = 0; i < this.stages.length; i++) gpuW += (this.stages[i] as StageState).watts * (this.gpus[i] as StageGpu).multiplicity;
+    for (let i = 0; i < this.stages.length; i++) gpuW += (this.stages[i] as StageState).watts * (this.stageGpus[i] as number);
     const facility = this.pue * (gpuW + this.s.cluster.nodes * this.nodeOverheadWatts);
     this.facilityWatts = facility;
     const sr = this.series;

@@ -204,7 +204,7 @@ class FoldedStepRun {
   fwdArrived!: Uint8Array<ArrayBuffer>;
   bwdArrived!: Uint8Array<ArrayBuffer>;
   schedules!: Pass[][];
-  lastBackwardIndex!: number[][];
+  lastBackwardIndex!: Int32Array[];
   activities!: number;
   finished!: number;
   endTimes!: Float64Array<ArrayBuffer>;
@@ -371,13 +371,17 @@ class FoldedStepRun {
     this.bwdArrived = bwdArrived;
     const schedules: Pass[][] = Array.from({ length: p.pp }, (_, r) => pipelineSchedule(r, p.pp, p.virtualStages, micro));
     this.schedules = schedules;
-    const lastBackwardIndex: number[][] = schedules.map((order) => {
-      const lastIdx = new Array<number>(p.virtualStages).fill(-1);
+    // Typed arrays, and a list built by push: arrays made by map() or new Array(n) get
+    // another hidden class once run() is optimized (it inlines them), and the handlers
+    // compiled against the first point's deoptimized at the next point's.
+    const lastBackwardIndex: Int32Array[] = [];
+    for (const order of schedules) {
+      const lastIdx = new Int32Array(p.virtualStages).fill(-1);
       order.forEach((ps, i) => {
         if (ps.kind === "B") lastIdx[ps.chunk] = i;
       });
-      return lastIdx;
-    });
+      lastBackwardIndex.push(lastIdx);
+    }
     this.lastBackwardIndex = lastBackwardIndex;
 
     this.activities = 0;
@@ -395,11 +399,13 @@ class FoldedStepRun {
     this.transferSpec = stepActivitySpec();
 
     // A send's link work and latency depend only on whether it stays within a node.
-    const sendCosts = [false, true].map((sameNode) => {
+    const sendCostOf = (sameNode: boolean): SendCost => {
       const load = collectiveLoad("send", p2pBytes, { size: 2, perNode: sameNode ? 2 : 1 });
       const link = linkWork(load);
       return { nic: link.nic * slowdown.pp, nvlink: link.nvlink * slowdown.pp, latencySeconds: load.latencySeconds };
-    });
+    };
+    // A literal, for the reason given above lastBackwardIndex.
+    const sendCosts = [sendCostOf(false), sendCostOf(true)];
     this.sendCosts = sendCosts;
     const regatherNvlink = regather ? linkWork(collectiveLoad("all-gather", activationBytes, layout.tp)).nvlink : 0;
     this.regatherNvlink = regatherNvlink;
@@ -619,7 +625,7 @@ class FoldedStepRun {
     const runPass = (): void => {
       const ps = order[index] as Pass;
       const vs = ps.chunk * this.p.pp + rank;
-      const isLastBackward = ps.kind === "B" && (this.lastBackwardIndex[rank] as number[])[ps.chunk] === index;
+      const isLastBackward = ps.kind === "B" && (this.lastBackwardIndex[rank] as Int32Array)[ps.chunk] === index;
       const plan = ps.kind === "F" ? this.forwardPlans[vs] : isLastBackward ? this.lastBackwardPlans[vs] : this.backwardPlans[vs];
       this.runItems((plan as PassPlan).items, 0, rank, account, () => passDone(ps, vs));
     };

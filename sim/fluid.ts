@@ -700,8 +700,16 @@ export class Activity {
   }
 }
 
-/** Called for each stretch of constant rate an activity ends (rate change or completion). */
-export type SegmentListener = (activity: Activity, t0: number, t1: number, bottleneck: Resource | null) => void;
+/**
+ * Told of each stretch of constant rate an activity ends (rate change or completion).
+ * An object with a method, not a function: a model made per run (a sweep point) passes
+ * itself, and the call site keeps one target, the class's method, from run to run. A
+ * new closure per run was a new target, and code compiled against the first run's
+ * deoptimized at the second's, in every sweep thread.
+ */
+export interface SegmentListener {
+  onSegment(activity: Activity, t0: number, t1: number, bottleneck: Resource | null): void;
+}
 
 export class FluidModel {
   readonly resources: Resource[] = [];
@@ -709,7 +717,7 @@ export class FluidModel {
   solves = 0;
   /** Sum of component sizes (activities) solved. */
   solvedActivities = 0;
-  onSegment: SegmentListener | null = null;
+  segmentListener: SegmentListener | null = null;
 
   private readonly queue: EventQueue;
   private readonly store = new FluidStore();
@@ -910,7 +918,7 @@ export class FluidModel {
     }
     const a = store.activityOf[rec >> BLOCK_SHIFT] as Activity;
     const segmentStart = store.aF[f + A_SEGMENT] as number;
-    if (this.onSegment !== null && now > segmentStart) this.onSegment(a, segmentStart, now, a.bottleneck);
+    if (this.segmentListener !== null && now > segmentStart) this.segmentListener.onSegment(a, segmentStart, now, a.bottleneck);
     store.aF[f + A_RATE] = 0;
     store.cold[(rec >> BLOCK_SHIFT) * COLD + C_END] = now;
     store.aI[rec + A_FLAGS] = state === "done" ? DONE : CANCELLED;
@@ -1347,9 +1355,9 @@ export class FluidModel {
     const now = this.filling[1] as number;
     const segmentStart = AF[f + A_SEGMENT] as number;
     if (now > segmentStart) {
-      if (this.onSegment !== null) {
+      if (this.segmentListener !== null) {
         const act = store.activityOf[a >> BLOCK_SHIFT] as Activity;
-        this.onSegment(act, segmentStart, now, act.bottleneck);
+        this.segmentListener.onSegment(act, segmentStart, now, act.bottleneck);
         AF = store.aF;
       }
       AF[f + A_SEGMENT] = now;

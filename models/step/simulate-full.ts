@@ -245,8 +245,9 @@ function groupBaseByShape(g: number, channel: number, p: ParallelPlan, R: number
  * event. A method is one function for the life of the process. The `name$` fields are
  * handlers bound to this step, for the event queue and the fluid model to call back.
  */
-class FullStepRun {
+class FullStepRun implements SegmentListener {
   p!: ParallelPlan;
+  categoryOfResource!: Int8Array;
   gpu!: Accelerator;
   slowdown!: GroupSlowdowns;
   ctx!: PlanContext;
@@ -440,6 +441,7 @@ class FullStepRun {
     // Bottleneck resource → category, by resource id (every resource here is a GPU's).
     const categoryOfResource = new Int8Array(fluid.resources.length);
     for (const r of fluid.resources) categoryOfResource[r.id] = CATEGORY_INDEX[categoryOfResourceKind(r.kind)];
+    this.categoryOfResource = categoryOfResource;
 
     // ---- power: one meter per stage, driven by its first GPU ----
     const stagePeak = new Float64Array(p.pp);
@@ -469,14 +471,9 @@ class FullStepRun {
     this.spans = spans;
     const tracks = Array.from({ length: p.pp }, (_, st) => `stage ${st}`);
     this.tracks = tracks;
-    // Compute-stream work carries its rank as data; data-parallel-stream work carries -(rank + 1).
     const powerActive = power.active;
     this.powerActive = powerActive;
-    // Declared, then assigned, for the same reason.
-    const onSegment: SegmentListener = (a, t0, t1, bottleneck) => {
-      this.segment(a.data as number, a.label, t0, t1, bottleneck === null ? COMPUTE : (categoryOfResource[bottleneck.id] as number));
-    };
-    fluid.onSegment = onSegment;
+    fluid.segmentListener = this;
 
     // Data-parallel op lists, one per distinct gradient size.
     const dpLists: Op[][] = [];
@@ -852,6 +849,11 @@ class FullStepRun {
 
   span(g: number, name: string, category: number, start: number, end: number): void {
     this.spans.push({ track: this.tracks[g / this.R] as string, name, category: CATEGORIES[category] as string, start, end });
+  }
+
+  /** The fluid model's report of a stretch: compute-stream work carries its rank as data, data-parallel-stream work -(rank + 1). */
+  onSegment(a: Activity, t0: number, t1: number, bottleneck: Resource | null): void {
+    this.segment(a.data as number, a.label, t0, t1, bottleneck === null ? COMPUTE : (this.categoryOfResource[bottleneck.id] as number));
   }
 
   segment(g: number, label: string, t0: number, t1: number, cat: number): void {

@@ -13,7 +13,7 @@
  * updated weights. The step ends when the last rank is done.
  */
 import { Simulation } from "../../sim/simulation.ts";
-import type { FluidModel, Resource, SegmentListener } from "../../sim/fluid.ts";
+import type { Activity, FluidModel, Resource, SegmentListener } from "../../sim/fluid.ts";
 import { peakFlops } from "../compute/kernel.ts";
 import { collectiveLoad, linkWork, type GroupLayout } from "../collectives/alpha-beta.ts";
 import type { GroupSlowdowns } from "../network/group-slowdown.ts";
@@ -170,7 +170,7 @@ function stepOf(self: FoldedStepRun, run: ItemRun): () => void {
  * are closures of one function are recompiled without inlining one another from the second
  * step simulated in a process, as every sweep point after the first is.
  */
-class FoldedStepRun {
+class FoldedStepRun implements SegmentListener {
   p!: ParallelPlan;
   precision!: Precision;
   ctx!: PlanContext;
@@ -216,6 +216,23 @@ class FoldedStepRun {
   regatherNvlink!: number;
   p2pHbm!: number;
   ranks!: PipelineRank[];
+
+  /** Charges each stretch of an activity's time to its stage's account, by what bounded it. */
+  onSegment(a: Activity, t0: number, t1: number, bottleneck: Resource | null): void {
+    const acc = a.data as Account | undefined;
+    if (acc === undefined) return;
+    const cat = bottleneck === null ? "compute" : categoryOfResourceKind(bottleneck.kind);
+    if (cat === "compute" && this.power.active) {
+      // SM-bound at a throttled clock: the part of the time the clock cost is power's.
+      const clock = this.power.clockDuring(acc.stage, t1);
+      charge(acc, "compute", (t1 - t0) * clock);
+      charge(acc, "power", (t1 - t0) * (1 - clock));
+      if (this.record) this.spans.push({ track: acc.track, name: a.label, category: clock < 1 ? "power" : "compute", start: t0, end: t1 });
+      return;
+    }
+    charge(acc, cat, t1 - t0);
+    if (this.record) this.spans.push({ track: acc.track, name: a.label, category: cat, start: t0, end: t1 });
+  }
 
   /**
    * Sets the step up and simulates it. What it sets up is local; what a handler needs is
@@ -284,23 +301,7 @@ class FoldedStepRun {
     this.spans = spans;
     const record = options.record ?? false;
     this.record = record;
-    // Declared, then assigned: see stepOf.
-    const onSegment: SegmentListener = (a, t0, t1, bottleneck) => {
-      const acc = a.data as Account | undefined;
-      if (acc === undefined) return;
-      const cat = bottleneck === null ? "compute" : categoryOfResourceKind(bottleneck.kind);
-      if (cat === "compute" && power.active) {
-        // SM-bound at a throttled clock: the part of the time the clock cost is power's.
-        const clock = power.clockDuring(acc.stage, t1);
-        charge(acc, "compute", (t1 - t0) * clock);
-        charge(acc, "power", (t1 - t0) * (1 - clock));
-        if (record) spans.push({ track: acc.track, name: a.label, category: clock < 1 ? "power" : "compute", start: t0, end: t1 });
-        return;
-      }
-      charge(acc, cat, t1 - t0);
-      if (record) spans.push({ track: acc.track, name: a.label, category: cat, start: t0, end: t1 });
-    };
-    fluid.onSegment = onSegment;
+    fluid.segmentListener = this;
 
     // ---- pass plans per virtual stage ----
     const fwdLayer = layerForwardKernels(shape);

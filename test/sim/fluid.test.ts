@@ -248,7 +248,7 @@ describe("fluid model: sharing", () => {
     const sm = sim.fluid.addResource({ name: "sm", capacity: 10, kind: "sm" });
     const hbm = sim.fluid.addResource({ name: "hbm", capacity: 10, kind: "hbm" });
     const segs: [string, number, number, string][] = [];
-    sim.fluid.onSegment = (a, t0, t1, b) => segs.push([a.label, t0, t1, b?.kind ?? "none"]);
+    sim.fluid.segmentListener = { onSegment: (a, t0, t1, b) => void segs.push([a.label, t0, t1, b?.kind ?? "none"]) };
     sim.fluid.start({ label: "k", work: [[sm, 20], [hbm, 10]] });
     sim.at(1, () => sim.fluid.setCapacity(sm, 100));
     sim.run();

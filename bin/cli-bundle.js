@@ -73,11 +73,14 @@ export function esbuildVersion() {
   return JSON.parse(readFileSync(join(ROOT, "node_modules", "esbuild", "package.json"), "utf8")).version;
 }
 
-let digest;
+// Kept on globalThis: a sweep run from the CLI's bundle has two copies of this module
+// (bin/trainsim.js loads this file, the bundle holds another for the worker's cache),
+// and each would read and hash every source again.
+const DIGEST = Symbol.for("trainsim.projectDigest");
 /** sourceDigest of this project (computed once per process). */
 export function projectDigest() {
-  digest ??= sourceDigest(ROOT, esbuildVersion());
-  return digest;
+  globalThis[DIGEST] ??= sourceDigest(ROOT, esbuildVersion());
+  return globalThis[DIGEST];
 }
 
 /** The text of the cached file `name`, or undefined. */

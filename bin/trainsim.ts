@@ -20,7 +20,7 @@ import { publishedCaseFiles, summarise, validateCase, type ValidationRow } from 
 import { buildRunReport, buildValidationReport } from "../reports/build.ts";
 import { registerReportCommands, reportFromResults } from "../reports/cli/report-commands.ts";
 import { IncompleteMergeError, registerSweepCommands, SweepFailedError } from "../experiments/cli/sweep-commands.ts";
-import { reportLine } from "../experiments/cli/report-line.ts";
+import { withReportLine } from "../experiments/cli/report-line.ts";
 import { registerSlurmCommands } from "../experiments/cli/slurm-commands.ts";
 import { isClusterFile, registerClusterCommands, runClusterCommand } from "../experiments/cli/cluster-commands.ts";
 import { writeTrace } from "../reports/trace.ts";
@@ -118,7 +118,7 @@ program
       reportFile = join(out, "report.html");
     }
     // The report page is the summary's last line, as for a sweep; --json prints the result alone (= result.json).
-    process.stdout.write(opts.json ? json(result) : [formatRun(s, result), ...reportLine(reportFile)].join("\n") + "\n");
+    process.stdout.write(opts.json ? json(result) : withReportLine(formatRun(s, result), reportFile));
   });
 
 program
@@ -142,7 +142,7 @@ program
       await buildValidationReport(opts.report, rows);
       reportFile = join(opts.report, "report.html");
     }
-    process.stdout.write(opts.json ? json({ rows, summary }) : [formatValidation(rows, summary), ...reportLine(reportFile)].join("\n") + "\n");
+    process.stdout.write(opts.json ? json({ rows, summary }) : withReportLine(formatValidation(rows, summary), reportFile));
   });
 
 program

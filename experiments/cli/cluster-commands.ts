@@ -16,7 +16,7 @@ import { renderHtml, type HtmlCell, type HtmlTable } from "../../reports/html.ts
 import { loadClusterFile } from "../cluster-load.ts";
 import { readConfigFile } from "../config-file.ts";
 import { ConfigError } from "../errors.ts";
-import { reportLine } from "./report-line.ts";
+import { withReportLine } from "./report-line.ts";
 
 const CLUSTER_HELP = `
 A cluster file holds one shared cluster (the same keys as a scenario's cluster:),
@@ -245,7 +245,7 @@ export async function runClusterCommand(file: string, opts: ClusterCommandOption
     await buildClusterReport(out, result, file);
     reportFile = join(out, "report.html");
   }
-  process.stdout.write(opts.json ? JSON.stringify(result, null, 2) + "\n" : [formatClusterResult(result), ...reportLine(reportFile)].join("\n") + "\n");
+  process.stdout.write(opts.json ? JSON.stringify(result, null, 2) + "\n" : withReportLine(formatClusterResult(result), reportFile));
 }
 
 export function registerClusterCommands(program: Command): void {

@@ -6,3 +6,8 @@
 export function reportLine(reportFile: string | undefined): string[] {
   return reportFile !== undefined ? [`report:  ${reportFile}`] : [];
 }
+
+/** A command's text summary ending with its report line, newline-terminated, for stdout. */
+export function withReportLine(summary: string, reportFile: string | undefined): string {
+  return [summary, ...reportLine(reportFile)].join("\n") + "\n";
+}

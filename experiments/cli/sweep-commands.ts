@@ -10,7 +10,7 @@ import { loadExperiment, pointCount } from "../experiment.ts";
 import { merge } from "../merge.ts";
 import { RESULTS_CSV, RESULTS_JSONL, SweepInputError, parseShard, runSweep, type SweepSummary } from "../runner.ts";
 import { sweepTable } from "../sweep-table.ts";
-import { reportLine } from "./report-line.ts";
+import { withReportLine } from "./report-line.ts";
 import type { SweepPointResult } from "../sweep-types.ts";
 
 export { SweepInputError } from "../runner.ts";
@@ -50,7 +50,7 @@ function withReport<T extends object>(summary: T, reportFile: string | undefined
   return reportFile !== undefined ? { ...summary, report: reportFile } : summary;
 }
 
-function summaryText(s: SweepSummary, reportFile: string | undefined): string {
+function summaryText(s: SweepSummary): string {
   const parts = [`${s.ok} ok`];
   if (s.invalid > 0) parts.push(`${s.invalid} invalid`);
   if (s.failed > 0) parts.push(`${s.failed} failed`);
@@ -62,7 +62,6 @@ function summaryText(s: SweepSummary, reportFile: string | undefined): string {
   const bad = s.results.filter((r) => r.status !== "ok");
   for (const r of bad.slice(0, 5)) lines.push(`  point ${r.index} ${r.status}: ${r.error ?? ""}`);
   if (bad.length > 5) lines.push(`  ... and ${bad.length - 5} more (see the error column of ${RESULTS_CSV})`);
-  lines.push(...reportLine(reportFile));
   return lines.join("\n");
 }
 
@@ -140,7 +139,7 @@ export function registerSweepCommands(program: Command, hooks: SweepHooks = {}):
       if (opts.json) {
         const { results: _results, ...rest } = summary;
         process.stdout.write(JSON.stringify(withReport(rest, reportFile), null, 2) + "\n");
-      } else process.stdout.write(summaryText(summary, reportFile) + "\n");
+      } else process.stdout.write(withReportLine(summaryText(summary), reportFile));
       if (summary.failed > 0) {
         throw new SweepFailedError(`${summary.failed} of ${summary.slicePoints} points failed in simulation (status "failed" in ${summary.files.jsonl}); the other results are written`);
       }
@@ -164,7 +163,7 @@ export function registerSweepCommands(program: Command, hooks: SweepHooks = {}):
       } else {
         const complete = report.missing.length === 0 ? "complete" : `${report.missing.length} missing`;
         const head = `${report.experiment}: merged ${report.results.length} of ${report.totalPoints} points from ${report.inputs.length} input${report.inputs.length === 1 ? "" : "s"} (${complete})`;
-        process.stdout.write([head, ...filesText(join(report.outDir, RESULTS_JSONL), join(report.outDir, RESULTS_CSV)), ...reportLine(reportFile)].join("\n") + "\n");
+        process.stdout.write(withReportLine([head, ...filesText(join(report.outDir, RESULTS_JSONL), join(report.outDir, RESULTS_CSV))].join("\n"), reportFile));
       }
     });
 }

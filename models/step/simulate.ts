@@ -299,8 +299,7 @@ class FoldedStepRun implements SegmentListener {
     this.accounts = accounts;
     const spans: StepSimulation["spans"] = [];
     this.spans = spans;
-    const record = options.record ?? false;
-    this.record = record;
+    this.record = options.record ?? false;
     fluid.segmentListener = this;
 
     // ---- pass plans per virtual stage ----

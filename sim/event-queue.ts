@@ -262,6 +262,60 @@ export class EventQueue {
 
   // ---- slots ----
 
+  /**
+   * Hints for prefetching: the arguments of the earliest events in the heap whose
+   * handler is `fn` and whose argument is a number, earliest first (by time; ties in
+   * any order), into `out` (at most `out.length`); returns how many. It searches the
+   * heap best-first from the root, so it finds only what is in the heap: events at
+   * the current instant wait in the FIFO and are not named. The order is found from
+   * the heap arrays, which are in cache, and only then are the entries' slots read,
+   * each independently of the others, so that their cache misses overlap. `at` is
+   * scratch of at least 2 · out.length entries.
+   */
+  upcomingArgs(fn: (arg: never) => void, out: number[], at: Int32Array): number {
+    const max = out.length;
+    const n = this.heapSize;
+    const ht = this.heapTime;
+    // Best-first down the heap: the k-th earliest is a child of one of the k - 1 before it.
+    // `at` holds the frontier (heap indices); the earliest found so far are moved to its front.
+    let frontier = 0;
+    if (this.rootVacant) {
+      if (n > 1) at[frontier++] = 1;
+      if (n > 2) at[frontier++] = 2;
+    } else if (n > 0) at[frontier++] = 0;
+    let found = 0;
+    while (found < max && frontier > found) {
+      let best = found;
+      let bestTime = ht[at[found] as number] as number;
+      for (let k = found + 1; k < frontier; k++) {
+        const t = ht[at[k] as number] as number;
+        if (t < bestTime) {
+          bestTime = t;
+          best = k;
+        }
+      }
+      const node = at[best] as number;
+      at[best] = at[found] as number;
+      at[found++] = node;
+      if (found === max) break;
+      const child = 2 * node + 1;
+      if (child < n) at[frontier++] = child;
+      if (child + 1 < n) at[frontier++] = child + 1;
+    }
+    const hk = this.heapKey;
+    const call = this.slotCall;
+    let count = 0;
+    const meta = this.slotMeta;
+    for (let k = 0; k < found; k++) {
+      const key = hk[at[k] as number] as number;
+      const s = slotOf(key);
+      const arg = call[2 * s + 1];
+      // The liveness test also brings in the slot's numbers, which firing it reads.
+      if (meta[2 * s] === key && call[2 * s] === fn && typeof arg === "number") out[count++] = arg;
+    }
+    return count;
+  }
+
   private liveSlot(handle: EventHandle): number {
     const slot = handle % SLOT_BITS;
     const gen = (handle - slot) / SLOT_BITS;

@@ -376,3 +376,60 @@ describe("EventQueue: sequence numbers renumbered when they run out", () => {
     for (const limit of [2, 3, 7, 64, 1000]) expect(trace(limit)).toEqual(plain);
   });
 });
+
+describe("EventQueue.upcomingArgs (prefetch hints)", () => {
+  const f = (_arg: number): void => undefined;
+  const g = (_arg: number): void => undefined;
+
+  it("names the earliest heap events of one handler, earliest first, skipping other handlers and non-number arguments", () => {
+    const q = new EventQueue();
+    q.scheduleCall(5, f, 50);
+    q.scheduleCall(1, g, 10); // another handler: not named
+    q.scheduleCall(3, f, 30);
+    q.scheduleCall(2, f, { not: "a number" } as unknown as number); // not a number: not named
+    q.scheduleCall(4, f, 40);
+    q.scheduleCall(9, f, 90);
+    q.scheduleCall(0.5, f, 5);
+    const out = [0, 0, 0, 0];
+    const at = new Int32Array(8);
+    // The four earliest heap entries are t = 0.5 (f), 1 (g), 2 (f, object), 3 (f): two are named.
+    expect(q.upcomingArgs(f, out, at)).toBe(2);
+    expect(out.slice(0, 2)).toEqual([5, 30]);
+    // After the first fires (its root entry left vacant), the search starts below it.
+    q.step();
+    expect(q.upcomingArgs(f, out, at)).toBe(2);
+    expect(out.slice(0, 2)).toEqual([30, 40]);
+    // A cancelled event is not named.
+    const h = q.scheduleCall(3.5, f, 35);
+    q.cancel(h);
+    q.step(); // t = 1 (g)
+    q.step(); // t = 2
+    expect(q.upcomingArgs(f, out, at)).toBe(3);
+    expect(out.slice(0, 3)).toEqual([30, 40, 50]);
+  });
+
+  it("matches the time order of a sorted reference on random heaps (seeded)", () => {
+    for (let trial = 0; trial < 20; trial++) {
+      const rng = new RandomStreams(trial).stream("upcoming");
+      const q = new EventQueue();
+      const times: number[] = [];
+      for (let i = 0; i < 500; i++) {
+        const t = 1 + rng.uniform() * 100;
+        times.push(t);
+        q.scheduleCall(t, f, i);
+      }
+      // Fire some, so that the root is vacant and the heap has been reshaped.
+      const fired = rng.int(0, 50);
+      for (let k = 0; k < fired; k++) q.step();
+      const out = [0, 0, 0, 0];
+      const count = q.upcomingArgs(f, out, new Int32Array(8));
+      const expected = times
+        .map((t, i) => ({ t, i }))
+        .sort((a, b) => a.t - b.t)
+        .slice(fired, fired + 4)
+        .map((e) => e.i);
+      expect(count).toBe(4);
+      expect(out).toEqual(expected);
+    }
+  });
+});

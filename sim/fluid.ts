@@ -1133,12 +1133,24 @@ export class FluidModel {
       const terms = AI[a + A_TERMS] as number;
       const nres = AI[a + A_NRES] as number;
       const end = terms + TERM * (nres < PREFETCH_TERMS ? nres : PREFETCH_TERMS);
+      // Activities that share one resource often share the others, listed in the same
+      // order (they attach and leave together): an entry equal to the first list's at
+      // the same place is not read twice.
+      let first = -1;
       for (let t = terms; t < end; t += TERM) {
         const row = AI[t] as number;
         const adj = RI[row + R_ADJ] as number;
         const n = RI[row + R_ADJ_COUNT] as number;
         const last = adj + (n < INLINE_ADJ ? n : INLINE_ADJ);
-        for (let j = adj; j < last && na < PREFETCH_RECS; j++) recs[na++] = RI[j] as number;
+        if (first < 0) {
+          first = adj;
+          for (let j = adj; j < last && na < PREFETCH_RECS; j++) recs[na++] = RI[j] as number;
+        } else {
+          for (let j = adj; j < last && na < PREFETCH_RECS; j++) {
+            const x = RI[j] as number;
+            if (x !== RI[first + j - adj]) recs[na++] = x;
+          }
+        }
         resources[nf++] = store.resourceOf[row >> BLOCK_SHIFT] as Resource;
       }
       facade = store.activityOf[a >> BLOCK_SHIFT];

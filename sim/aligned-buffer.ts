@@ -35,3 +35,8 @@ export function alignedBuffer(bytes: number, minBytes: number = ALIGNED_MIN_BYTE
     return new ArrayBuffer(bytes);
   }
 }
+
+/** A zero-filled Float64Array of `length` numbers over an `alignedBuffer`. */
+export function alignedFloat64(length: number): Float64Array {
+  return new Float64Array(alignedBuffer(length * 8), 0, length);
+}

@@ -22,7 +22,7 @@
  * Changes made at one instant are batched into one solve at that instant.
  */
 
-import { alignedBuffer } from "./aligned-buffer.ts";
+import { alignedBuffer, alignedFloat64 } from "./aligned-buffer.ts";
 import type { EventHandle, EventQueue } from "./event-queue.ts";
 
 /** Fraction of an activity left below which it counts as finished (float noise of symmetric work). */
@@ -267,7 +267,7 @@ class FluidStore {
     this.acts = new Arena(64, () => {
       this.aI = this.acts.i32;
       this.aF = this.acts.f64;
-      const cold = new Float64Array(alignedBuffer(this.acts.blocks * COLD * 8), 0, this.acts.blocks * COLD);
+      const cold = alignedFloat64(this.acts.blocks * COLD);
       cold.set(this.cold);
       this.cold = cold;
     });
@@ -279,7 +279,7 @@ class FluidStore {
     this.aF = this.acts.f64;
     this.rI = this.res.i32;
     this.rF = this.res.f64;
-    this.cold = new Float64Array(alignedBuffer(this.acts.blocks * COLD * 8), 0, this.acts.blocks * COLD);
+    this.cold = alignedFloat64(this.acts.blocks * COLD);
   }
 
   /** A record for an activity on `nres` resources; its terms at aI[rec + A_TERMS]. */
@@ -1151,7 +1151,10 @@ export class FluidModel {
             if (x !== RI[first + j - adj]) recs[na++] = x;
           }
         }
-        resources[nf++] = store.resourceOf[row >> BLOCK_SHIFT] as Resource;
+        // The list is one call old: an activity on it may have ended since and its block
+        // gone to another use, so what was read as its rows may name no resource.
+        const resource = store.resourceOf[row >> BLOCK_SHIFT];
+        if (resource !== undefined) resources[nf++] = resource;
       }
       facade = store.activityOf[a >> BLOCK_SHIFT];
     }

@@ -462,6 +462,8 @@ export class Activity {
   // after `FluidModel.recycle`, which is why they are not readonly. The numbers
   // live in the model's records (see the memory layout above): this object is
   // what the caller holds and what callbacks receive.
+  // FluidModel.prefetch reads rec, id and recycleOnEnd to bring in every cache line
+  // of this object (112 bytes): keep rec first, recycleOnEnd last, and id between.
   /** @internal Int offset of its record while it holds one, -1 after. */
   rec = -1;
   state: ActivityState = "running";
@@ -1170,7 +1172,9 @@ export class FluidModel {
     if (count > 3) recs[na++] = up[3] as number;
     // Then every read, close together, none waiting for another.
     let sink = 0;
-    if (facade !== undefined) sink ^= facade.rec;
+    // Fields from every line of the activity's facade (rec, id, recycleOnEnd are 32 and
+    // 48 bytes apart, none a pointer followed): its callback reads from all of them.
+    if (facade !== undefined) sink ^= facade.rec ^ facade.id ^ (facade.recycleOnEnd ? 1 : 0);
     for (let i = 0; i < nf; i++) sink ^= (resources[i] as Resource).row;
     for (let i = 0; i < nr; i++) {
       const row = rows[i] as number;

@@ -18,7 +18,11 @@
  * ~20 % on every sift, which the common case — schedule and fire — should not
  * pay.) The entry of the event just fired stays at the root until the next push
  * replaces it: a handler that schedules one event (the common case) then costs
- * one sift-down instead of a pop and a push. Events scheduled for the current
+ * one sift-down instead of a pop and a push. It stays there too while events due
+ * now run from the FIFO, if nothing in the heap comes before them (a change
+ * solved at the same instant, which then schedules the next event). The pushed
+ * entry is sifted down only when the heap's order is next needed, so the sift runs
+ * after what the caller does in between. Events scheduled for the current
  * instant bypass the heap through a FIFO: they can only follow what is already
  * due now, so they need no sifting. Handles carry a slot generation, so a stale
  * handle cannot touch the event that later reuses its slot. A slot's numbers (key,
@@ -33,7 +37,6 @@ export type EventHandle = number;
 
 /** Slots, i.e. events pending at once (the low part of handles and keys). */
 const SLOT_BITS = 2 ** 26;
-const INV_SLOT_BITS = 1 / SLOT_BITS;
 /** Sequence numbers handed out before they are renumbered: keys stay below 2^53. */
 const SEQ_LIMIT = 2 ** 27;
 const INITIAL = 1024;
@@ -45,7 +48,7 @@ const BEYOND = -1;
 
 /** The slot named by a key (exact: keys are integers below 2^53). */
 function slotOf(key: number): number {
-  return key - Math.floor(key * INV_SLOT_BITS) * SLOT_BITS;
+  return key & (SLOT_BITS - 1);
 }
 
 export class EventQueue {
@@ -66,6 +69,13 @@ export class EventQueue {
    * sift-down. Whoever needs the true root pops it.
    */
   private rootVacant = false;
+  /**
+   * The root holds an entry pushed into the vacant root and not yet sifted down: the
+   * sift waits for the next look at the heap's order, so that it runs after whatever
+   * the caller does in between (the fluid model issues its reads ahead first, and the
+   * sift's work then overlaps their waiting on memory).
+   */
+  private rootUnsifted = false;
 
   /** Slot s: its handler at 2s, its argument at 2s + 1 (one cache line for both). */
   private slotCall: unknown[] = [];
@@ -166,6 +176,7 @@ export class EventQueue {
 
   /** Time of the next event, or Infinity. */
   peekTime(): number {
+    if (this.rootUnsifted) this.siftRoot();
     this.dropDead();
     if (this.fifoLen > 0) return this.now;
     return this.heapSize > 0 ? (this.heapTime[0] as number) : Infinity;
@@ -208,6 +219,7 @@ export class EventQueue {
    * both queues (past dead entries) for the check and for the firing.
    */
   private fire(until: number): number {
+    if (this.rootUnsifted) this.siftRoot();
     let fifoKey = -1;
     while (this.fifoLen > 0) {
       const k = this.fifoKey[this.fifoHead] as number;
@@ -225,6 +237,11 @@ export class EventQueue {
         heapSlot = s;
         break;
       }
+      // The root just fired and an event due now waits in the FIFO: if nothing left in
+      // the heap comes before it, the root stays vacant for the next push to fill (one
+      // sift instead of a pop and a push: a handler's change is often solved by an event
+      // at the same instant, which then schedules the next).
+      if (this.rootVacant && fifoKey >= 0 && this.heapAfter(fifoKey)) break;
       this.popRoot();
     }
     let slot: number;
@@ -255,6 +272,22 @@ export class EventQueue {
     return FIRED;
   }
 
+  /**
+   * Whether every entry below the root comes after the FIFO entry `fifoKey` (due now):
+   * by the heap order it is enough that the root's children do.
+   */
+  private heapAfter(fifoKey: number): boolean {
+    const now = this.clock[0] as number;
+    const n = this.heapSize;
+    const ht = this.heapTime;
+    const hk = this.heapKey;
+    for (let c = 1; c <= 2 && c < n; c++) {
+      const t = ht[c] as number;
+      if (t < now || (t === now && (hk[c] as number) < fifoKey)) return false;
+    }
+    return true;
+  }
+
   /** Make `run` return after the current handler. */
   stop(): void {
     this.stopped = true;
@@ -273,6 +306,7 @@ export class EventQueue {
    * scratch of at least 2 · out.length entries.
    */
   upcomingArgs(fn: (arg: never) => void, out: number[], at: Int32Array): number {
+    if (this.rootUnsifted) this.siftRoot();
     const max = out.length;
     const n = this.heapSize;
     const ht = this.heapTime;
@@ -403,6 +437,7 @@ export class EventQueue {
 
   /** Pop dead (cancelled, rescheduled or just fired) entries off the fronts of both queues. */
   private dropDead(): void {
+    if (this.rootUnsifted) this.siftRoot();
     while (this.fifoLen > 0) {
       const k = this.fifoKey[this.fifoHead] as number;
       if (this.slotMeta[2 * slotOf(k)] === k) break;
@@ -434,17 +469,19 @@ export class EventQueue {
     }
     this.heapSize = n;
     this.rootVacant = false;
+    this.rootUnsifted = false;
     for (let i = (n >> 1) - 1; i >= 0; i--) this.siftDown(i);
   }
 
   // ---- heap ----
 
   private heapPush(time: number, key: number): void {
+    if (this.rootUnsifted) this.siftRoot();
     if (this.rootVacant) {
       this.rootVacant = false;
       this.heapTime[0] = time;
       this.heapKey[0] = key;
-      this.siftDown(0);
+      this.rootUnsifted = true;
       return;
     }
     if (this.heapSize === this.heapTime.length) {
@@ -459,10 +496,16 @@ export class EventQueue {
 
   private popRoot(): void {
     this.rootVacant = false;
+    this.rootUnsifted = false;
     const n = --this.heapSize;
     if (n === 0) return;
     this.heapTime[0] = this.heapTime[n] as number;
     this.heapKey[0] = this.heapKey[n] as number;
+    this.siftDown(0);
+  }
+
+  private siftRoot(): void {
+    this.rootUnsifted = false;
     this.siftDown(0);
   }
 

@@ -265,6 +265,93 @@ describe("EventQueue: the fired event's root entry and the fused run loop", () =
     expect(q.processed).toBe(4);
   });
 
+  it("an event due now waits for heap events at the same time scheduled before it, and the root left vacant for it is filled by the next push", () => {
+    const q = new EventQueue();
+    const seen: string[] = [];
+    q.schedule(1, () => {
+      seen.push("a");
+      // Due now, in the FIFO: "b" (same time, scheduled earlier) still goes first.
+      q.schedule(1, () => {
+        seen.push("c");
+        // The heap's root is vacant here ("a", then "b" fired): this push fills it.
+        q.schedule(1.5, () => seen.push("e"));
+        q.schedule(1.25, () => seen.push("d"));
+        expect(q.peekTime()).toBe(1.25);
+      });
+    });
+    q.schedule(1, () => seen.push("b"));
+    q.schedule(2, () => {
+      seen.push("f");
+      // Later heap events only: the FIFO's event runs first, with the root left vacant.
+      q.schedule(2, () => {
+        seen.push("g");
+        q.schedule(2.5, () => seen.push("i"));
+      });
+      q.schedule(2.25, () => seen.push("h"));
+    });
+    q.schedule(3, () => seen.push("j"));
+    q.run();
+    expect(seen).toEqual(["a", "b", "c", "d", "e", "f", "g", "h", "i", "j"]);
+  });
+
+  it("fires in exact (time, schedule order) when handlers schedule now and later, cancel and reschedule (seeded, checked at every event)", () => {
+    for (let trial = 0; trial < 8; trial++) {
+      const rng = new RandomStreams(300 + trial).stream("handlers");
+      const q = new EventQueue(trial % 2 === 0 ? undefined : 64);
+      type Ref = { time: number; seq: number; alive: boolean; handle: number };
+      const ref: Ref[] = [];
+      let seq = 0;
+      let budget = 4000;
+      let fired = 0;
+      let cancelled = 0;
+      const add = (time: number): void => {
+        const id = ref.length;
+        ref.push({ time, seq: seq++, alive: true, handle: q.schedule(time, () => handler(id)) });
+      };
+      const handler = (id: number): void => {
+        // The reference's next: the live entry with the least (time, seq).
+        let best = -1;
+        for (let i = 0; i < ref.length; i++) {
+          const r = ref[i] as Ref;
+          if (!r.alive) continue;
+          const b = ref[best] as Ref | undefined;
+          if (b === undefined || r.time < b.time || (r.time === b.time && r.seq < b.seq)) best = i;
+        }
+        expect(id).toBe(best);
+        expect(q.now).toBe((ref[id] as Ref).time);
+        (ref[id] as Ref).alive = false;
+        fired++;
+        const k = rng.int(0, 4);
+        for (let i = 0; i < k && budget > 0; i++, budget--) {
+          const u = rng.uniform();
+          // Due now (the FIFO), on a coarse grid (ties in the heap) or anywhere later.
+          add(u < 0.3 ? q.now : u < 0.7 ? q.now + Math.floor(rng.uniform() * 4) / 2 : q.now + rng.exponential(1));
+        }
+        const live = ref.filter((r) => r.alive);
+        if (live.length > 0 && rng.uniform() < 0.2) {
+          const r = live[rng.int(0, live.length)] as Ref;
+          expect(q.cancel(r.handle)).toBe(true);
+          r.alive = false;
+          cancelled++;
+        }
+        if (live.length > 0 && rng.uniform() < 0.15) {
+          const r = live[rng.int(0, live.length)] as Ref;
+          if (r.alive) {
+            r.time = q.now + Math.floor(rng.uniform() * 4) / 2;
+            r.seq = seq++;
+            expect(q.reschedule(r.handle, r.time)).toBe(r.handle);
+          }
+        }
+      };
+      for (let i = 0; i < 40; i++) add(Math.floor(rng.uniform() * 8) / 2);
+      q.run();
+      expect(ref.every((r) => !r.alive)).toBe(true);
+      expect(fired + cancelled).toBe(ref.length);
+      expect(q.pending).toBe(0);
+      expect(fired).toBeGreaterThan(3000);
+    }
+  });
+
   it("stop() inside a handler returns from run with the clock at that event", () => {
     const q = new EventQueue();
     const seen: number[] = [];
@@ -430,6 +517,36 @@ describe("EventQueue.upcomingArgs (prefetch hints)", () => {
         .map((e) => e.i);
       expect(count).toBe(4);
       expect(out).toEqual(expected);
+    }
+  });
+
+  it("sees an event pushed into the root left vacant by the one that fired, before anything else looks at the heap", () => {
+    for (let trial = 0; trial < 20; trial++) {
+      const rng = new RandomStreams(50 + trial).stream("upcoming-push");
+      const q = new EventQueue();
+      const pending = new Map<number, number>();
+      let next = 0;
+      const out = [0, 0, 0, 0];
+      let checked = 0;
+      const fire = (arg: number): void => {
+        pending.delete(arg);
+        // The push fills the root this event left; the search must see the heap in order.
+        const t = q.now + rng.uniform() * 10;
+        pending.set(next, t);
+        q.scheduleCall(t, fire, next++);
+        const count = q.upcomingArgs(fire, out, new Int32Array(8));
+        const expected = [...pending.entries()].sort((a, b) => a[1] - b[1]).slice(0, 4).map((e) => e[0]);
+        expect(count).toBe(expected.length);
+        expect(out.slice(0, count)).toEqual(expected);
+        checked++;
+      };
+      for (let i = 0; i < 200; i++) {
+        const t = rng.uniform() * 10;
+        pending.set(next, t);
+        q.scheduleCall(t, fire, next++);
+      }
+      for (let k = 0; k < 300; k++) q.step();
+      expect(checked).toBe(300);
     }
   });
 });

@@ -20,3 +20,9 @@ export function writeCached(name: string, text: string): string;
 
 /** `entry` and what it imports as one script for Node 20, built by esbuild with `options` added. */
 export function bundleText(entry: string, options: Record<string, unknown>): Promise<string>;
+
+/**
+ * `code` (a bundle) with `const` given back to its top-level numeric constants that are
+ * in `declared` (default: those this project's sources declare `const`) and never written.
+ */
+export function constantsKeptConst(code: string, declared?: ReadonlySet<string>): string;

@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, w
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { cliBundle, projectDigest, readCached, sourceDigest } from "../../bin/cli-bundle.js";
+import { cliBundle, constantsKeptConst, projectDigest, readCached, sourceDigest } from "../../bin/cli-bundle.js";
 import { sweepWorkerEntry, workerBundleName } from "../../experiments/sweep-worker-bundle.ts";
 
 const ROOT = join(import.meta.dirname, "../..");
@@ -71,6 +71,41 @@ describe("the CLI's bundle (bin/cli-bundle.js)", () => {
     const entry = await sweepWorkerEntry();
     expect(entry.kind).toBe("bundle");
     expect(readCached(name)).toBe(entry.kind === "bundle" ? entry.code : undefined);
+  });
+
+  it("gives `const` back to the numeric constants sources declare const and nothing writes", async () => {
+    const code = [
+      "var BLOCK = 32;",
+      "var SHIFT = 1 << 5;",
+      "var LIMIT = 2 ** 26;",
+      "var COUNT = 0;",
+      "var STEPS = 3;",
+      "var LOOP = 0;",
+      "var UNDECLARED = 4;",
+      "var SEEN = 1;",
+      "function f(o, xs) {",
+      "  o.BLOCK = 1;",
+      "  if (SHIFT >= 3 && LIMIT === 2 && BLOCK !== 4 && BLOCK <= 5) COUNT += BLOCK;",
+      "  STEPS--;",
+      "  for (LOOP of xs) o.x = LOOP;",
+      "  return ++SEEN;",
+      "}",
+      "  var INDENTED = 5;",
+      "",
+    ].join("\n");
+    const declared = new Set(["BLOCK", "SHIFT", "LIMIT", "COUNT", "STEPS", "LOOP", "SEEN", "INDENTED"]);
+    const out = constantsKeptConst(code, declared).split("\n");
+    // A property of the same name and comparisons are not writes.
+    expect(out.slice(0, 3)).toEqual(["const BLOCK = 32;", "const SHIFT = 1 << 5;", "const LIMIT = 2 ** 26;"]);
+    // Written (+=, --, as a loop variable, ++), not declared const by a source, or not at the top level: kept.
+    expect(out.slice(3, 8)).toEqual(["var COUNT = 0;", "var STEPS = 3;", "var LOOP = 0;", "var UNDECLARED = 4;", "var SEEN = 1;"]);
+    expect(out[15]).toBe("  var INDENTED = 5;");
+    // The CLI's own bundle: the fluid model's record layout is const there.
+    const { url } = await cliBundle();
+    expect(url).not.toBeNull();
+    const bundle = readFileSync(fileURLToPath(url as string), "utf8");
+    expect(bundle).toMatch(/^const BLOCK_SHIFT = 5;$/m);
+    expect(bundle).toMatch(/^const A_TERMS = 23;$/m);
   });
 
   it("runs the same CLI as tsx does (TRAINSIM_CLI=tsx)", () => {

@@ -1,6 +1,14 @@
 /**
  * `npm run bench [-- --json] [-- --quick]`: the benchmark suite. Medians of
  * repeated runs; compare ratios, not single absolute times.
+ *
+ * It runs as `node --import tsx/esm bench/run.ts`, not through the `tsx` command: that
+ * one also hooks `require`, and requiring a CommonJS package through the hook (yaml and
+ * commander, which this imports) transfers an ArrayBuffer in the main thread. V8 then
+ * assumes any buffer may be detached and checks at every typed-array access for the rest
+ * of the process: a plain Float64Array loop took 70 % longer, the queue 10 %, a fluid
+ * update 20 %. The CLI (its bundle, plain Node) never does this, so the benchmarks would
+ * have measured something slower than what users run.
  */
 import { availableParallelism } from "node:os";
 import { fluidUpdate, memoryLatency, queueThroughput } from "./engine.ts";

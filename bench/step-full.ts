@@ -7,7 +7,7 @@
  * that loads the scenario and simulates one step, so earlier cases cannot
  * inflate it; it includes Node's and the loader's own ~100 MB.
  *
- * `tsx bench/step-full.ts [--json] [--quick]` runs only these cases.
+ * `node --import tsx/esm bench/step-full.ts [--json] [--quick]` runs only these cases.
  */
 import { spawnSync } from "node:child_process";
 import { resolve } from "node:path";

@@ -176,7 +176,6 @@ export class EventQueue {
 
   /** Time of the next event, or Infinity. */
   peekTime(): number {
-    if (this.rootUnsifted) this.siftRoot();
     this.dropDead();
     if (this.fifoLen > 0) return this.now;
     return this.heapSize > 0 ? (this.heapTime[0] as number) : Infinity;

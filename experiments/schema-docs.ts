@@ -21,8 +21,16 @@ export interface KeyRow {
 
 export const DOCS_COMMAND = "npm run docs";
 
+/** Markdown text: "<name>" outside a code span would read as an HTML tag. */
+function md(text: string): string {
+  return text
+    .split("`")
+    .map((part, i) => (i % 2 === 1 ? part : part.replace(/<(?=[A-Za-z/!?])/g, "&lt;")))
+    .join("`");
+}
+
 function cell(text: string): string {
-  return text.replace(/\|/g, "\\|").replace(/\n/g, " ");
+  return md(text).replace(/\|/g, "\\|").replace(/\n/g, " ");
 }
 
 function typeOf(node: SchemaNode): string {
@@ -111,7 +119,7 @@ function unionSections(node: ObjectNode, prefix = ""): string[] {
     const path = prefix === "" ? name : `${prefix}.${name}`;
     if (child.kind === "object") out.push(...unionSections(child, path));
     if (child.kind !== "union") continue;
-    out.push(`### \`${path}\`\n\n${child.description}\n`);
+    out.push(`### \`${path}\`\n\n${md(child.description)}\n`);
     const inline = child.options.find((o) => o.when === "object");
     for (const option of child.options) {
       if (option.node.kind !== "object") {
@@ -127,7 +135,7 @@ function unionSections(node: ObjectNode, prefix = ""): string[] {
         node = { ...node, fields: Object.fromEntries(own) };
         more = ` Besides these keys it takes every key of ${inline.label} (below), each optional and without a default: a key left out keeps the base's value.`;
       }
-      out.push(`#### \`${path}\` as ${option.label}\n\n${option.node.description}${more}\n\n${table(keyRows(node, path))}\n`);
+      out.push(`#### \`${path}\` as ${md(option.label)}\n\n${md(option.node.description)}${md(more)}\n\n${table(keyRows(node, path))}\n`);
     }
   }
   return out;

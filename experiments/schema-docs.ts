@@ -4,6 +4,7 @@
  * test can tell when the committed page is stale (`npm run docs` rewrites it).
  */
 import { writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { expected, scenarioSchema, type ObjectNode, type SchemaNode } from "./schema.ts";
 import { DIMENSIONS, formatQuantity } from "./units.ts";
@@ -237,7 +238,7 @@ ${table([{ path: "scheduler", type: "object", default: defaultOf(schedulerNode),
 export const SCENARIO_DOCS_FILE = "docs/scenario.md";
 
 // `npm run docs`: node --import tsx/esm experiments/schema-docs.ts
-if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
-  writeFileSync(SCENARIO_DOCS_FILE, scenarioDocs());
+if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === resolve(process.argv[1])) {
+  writeFileSync(join(dirname(fileURLToPath(import.meta.url)), "..", SCENARIO_DOCS_FILE), scenarioDocs());
   process.stdout.write(`wrote ${SCENARIO_DOCS_FILE}\n`);
 }

@@ -8,7 +8,8 @@ import type { Scenario } from "../models/scenario.ts";
 import { CATEGORIES, dominantCategory, type Category } from "../models/step/categories.ts";
 import { microBatchesPerStep } from "../models/parallel/plan.ts";
 import { formatQuantity } from "./units.ts";
-import type { ValidationRow, ValidationSummary } from "./validate.ts";
+import type { ValidationRow } from "../models/results.ts";
+import type { ValidationSummary } from "./validate.ts";
 
 const CATEGORY_MEANING: Readonly<Record<Category, string>> = {
   compute: "kernels limited by the SMs (math)",

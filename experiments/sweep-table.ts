@@ -5,7 +5,7 @@
  */
 import { dominantCategory } from "../models/step/categories.ts";
 import { duration, formatParamValue, shortParam, sig, sweptParams } from "../reports/charts/common.ts";
-import type { SweepPointResult } from "./sweep-types.ts";
+import type { SweepPointResult } from "../models/results.ts";
 
 /** Rows printed before the table is cut short (the CSV holds them all). */
 export const SWEEP_TABLE_MAX_ROWS = 30;

@@ -11,7 +11,7 @@ import { merge } from "../merge.ts";
 import { RESULTS_CSV, RESULTS_JSONL, SweepInputError, parseShard, runSweep, type SweepSummary } from "../runner.ts";
 import { sweepTable } from "../sweep-table.ts";
 import { withReportLine } from "./report-line.ts";
-import type { SweepPointResult } from "../sweep-types.ts";
+import type { SweepPointResult } from "../../models/results.ts";
 
 export { SweepInputError } from "../runner.ts";
 export { IncompleteMergeError } from "../merge.ts";

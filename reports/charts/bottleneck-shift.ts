@@ -6,7 +6,7 @@
  * read off without a legend.
  */
 import type { TopLevelSpec } from "vega-lite";
-import type { SweepPointResult } from "../../experiments/sweep-types.ts";
+import type { SweepPointResult } from "../../models/results.ts";
 import { CATEGORIES, dominantCategory, type Breakdown, type Category } from "../../models/step/categories.ts";
 import { vegaCategoryScale } from "../palette.ts";
 import { textWidth } from "../text-width.ts";

@@ -3,7 +3,7 @@
  * formatting with units, and how a sweep point's parameters are labelled.
  */
 import type { TopLevelSpec } from "vega-lite";
-import type { SweepPointResult } from "../../experiments/sweep-types.ts";
+import type { SweepPointResult } from "../../models/results.ts";
 
 export type Config = NonNullable<TopLevelSpec["config"]>;
 /** One child of a layered spec (a unit spec or a nested layer). */

@@ -9,8 +9,8 @@
 import type { Command } from "commander";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
-import type { SweepPointResult } from "../../experiments/sweep-types.ts";
-import type { ValidationRow } from "../../experiments/validate.ts";
+import type { SweepPointResult } from "../../models/results.ts";
+import type { ValidationRow } from "../../models/results.ts";
 import type { RunResult } from "../../models/run.ts";
 import { buildRunReport, buildSweepReport, buildValidationReport, REPORT_HTML, SWEEP_REPORTS } from "../build.ts";
 

@@ -9,7 +9,7 @@ import { join, resolve } from "node:path";
 import { runClusterExperiment } from "../../models/cluster/simulate.ts";
 import { PLACEMENT_POLICIES, SCHEDULER_POLICIES, type ClusterConfig, type ClusterExperimentResult, type ClusterRunResult } from "../../models/cluster/types.ts";
 import { writeReport, type PlannedChart } from "../../reports/build.ts";
-import { duration, percent, sig, withUnit } from "../../reports/charts/common.ts";
+import { duration, percent, sig, withUnit } from "../../reports/format.ts";
 import { jobGanttChart } from "../../reports/charts/jobs.ts";
 import { facilityPowerChart, utilisationChart } from "../../reports/charts/utilisation.ts";
 import { renderHtml, type HtmlCell, type HtmlTable } from "../../reports/html.ts";

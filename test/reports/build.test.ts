@@ -8,7 +8,7 @@ import { runScenario, type RunResult } from "../../models/run.ts";
 import type { TopLevelSpec } from "vega-lite";
 import { buildRunReport, buildSweepReport, buildValidationReport, writeReport } from "../../reports/build.ts";
 import { breakdownChart } from "../../reports/charts/breakdown.ts";
-import { detectResults, reportFromResults } from "../../reports/cli/report-commands.ts";
+import { detectResults, reportFromResults } from "../../reports/from-results.ts";
 import { escapeHtml, jsonForScript } from "../../reports/html.ts";
 import type { Span } from "../../sim/recorder.ts";
 import { hbmSweep, scenario } from "./fixtures.ts";

@@ -6,6 +6,7 @@ import { buildTopology } from "../../models/network/build.ts";
 import type { Algorithm } from "../../models/network/collectives.ts";
 import { collectiveSizes, collectiveTable, formatCollectiveTable } from "../../models/network/nccl-table.ts";
 import type { ClusterSpec, TopologyKind } from "../../models/scenario.ts";
+import { clusterSpec } from "../../experiments/defaults.ts";
 import { loadScenario } from "../../experiments/load.ts";
 import { TOPOLOGIES } from "../../experiments/schema.ts";
 import { parseQuantity } from "../../experiments/units.ts";
@@ -67,13 +68,12 @@ export function registerCollectiveCommand(program: Command): void {
         if (routing !== "ecmp" && routing !== "dmodk") throw new InputError(`--routing: ${JSON.stringify(routing)} is not allowed; expected ecmp or dmodk`);
         const over = Number(opts["oversubscription"]);
         if (!(over >= 1)) throw new InputError(`--oversubscription: ${JSON.stringify(opts["oversubscription"])} is not allowed; expected a number >= 1`);
-        cluster = {
+        cluster = clusterSpec({
           gpu,
           nodes: positiveInt("--nodes", opts["nodes"] as string),
           gpusPerNode: positiveInt("--gpus-per-node", opts["gpusPerNode"] as string),
           network: { topology, nicBandwidth: gpu.nicBandwidth, oversubscription: over, routing },
-          power: { pue: 1.2 },
-        };
+        });
       }
       const op = opts["op"] as CollectiveOp;
       if (!OPS.includes(op)) throw new InputError(`--op: ${JSON.stringify(op)} is not allowed; expected one of ${OPS.join(", ")}`);

@@ -1,7 +1,7 @@
 /**
  * CLI start-up as a user meets it: whole `trainsim` processes, from exec to exit.
  * `--version` is the floor every command pays (Node, and the CLI's modules from their
- * cached bundle, bin/cli-bundle.js; measured after the bundle is built);
+ * cached bundle, experiments/bundle.js; measured after the bundle is built);
  * `run --json --no-report` adds loading and simulating one small scenario.
  */
 import { execFileSync } from "node:child_process";

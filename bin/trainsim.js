@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // Entry point for the `trainsim` command. The CLI is TypeScript (bin/trainsim.ts): it runs
-// from a bundle of its modules (bin/cli-bundle.js), or through tsx where no bundle can be
+// from a bundle of its modules (experiments/bundle.js), or through tsx where no bundle can be
 // built (or with TRAINSIM_CLI=tsx).
-import { cliBundle } from "./cli-bundle.js";
+import { cliBundle } from "../experiments/bundle.js";
 
 const bundle = await cliBundle();
 if (bundle.url !== null) {

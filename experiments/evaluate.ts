@@ -6,7 +6,7 @@ import { runScenario } from "../models/run.ts";
 import { outOfMemory } from "../models/workload/memory.ts";
 import { ConfigError } from "./errors.ts";
 import { scenarioFromObject, type LoadOptions } from "./load.ts";
-import type { SweepPoint, SweepPointResult } from "./sweep-types.ts";
+import type { SweepPoint, SweepPointResult } from "../models/results.ts";
 
 export interface PointTask extends SweepPoint {
   experiment: string;

@@ -36,7 +36,7 @@ import { ConfigError, type ConfigProblem } from "./errors.ts";
 import { deepMerge, scenarioFromObject, type LoadOptions } from "./load.ts";
 import { applyOverride, pathProblem, valueAt, withOverrides } from "./overrides.ts";
 import { Problems, isPlainObject, scenarioSchema, showValue, suggest, type SchemaNode } from "./schema.ts";
-import type { SweepPoint } from "./sweep-types.ts";
+import type { SweepPoint } from "../models/results.ts";
 import { stableStringify } from "./stable-json.ts";
 import { parseQuantity, type Dimension } from "./units.ts";
 

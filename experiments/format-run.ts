@@ -7,8 +7,10 @@ import type { RunResult } from "../models/run.ts";
 import type { Scenario } from "../models/scenario.ts";
 import { CATEGORIES, dominantCategory, type Category } from "../models/step/categories.ts";
 import { microBatchesPerStep } from "../models/parallel/plan.ts";
+import { gib as gibOf, group, percent } from "../reports/format.ts";
 import { formatQuantity } from "./units.ts";
-import type { ValidationRow, ValidationSummary } from "./validate.ts";
+import type { ValidationRow } from "../models/results.ts";
+import type { ValidationSummary } from "./validate.ts";
 
 const CATEGORY_MEANING: Readonly<Record<Category, string>> = {
   compute: "kernels limited by the SMs (math)",
@@ -22,14 +24,6 @@ const CATEGORY_MEANING: Readonly<Record<Category, string>> = {
   checkpoint: "writing checkpoints",
 };
 
-function group(n: number): string {
-  return Math.round(n).toLocaleString("en-US");
-}
-
-function pct(x: number, digits = 1): string {
-  return `${(100 * x).toFixed(digits)} %`;
-}
-
 function bar(share: number, width = 30): string {
   const full = Math.round(share * width);
   return "█".repeat(full) + "·".repeat(width - full);
@@ -38,7 +32,7 @@ function bar(share: number, width = 30): string {
 export function formatRun(s: Scenario, r: RunResult): string {
   const p = s.parallelism;
   const m = s.workload.model;
-  const gib = (b: number): string => (b / 2 ** 30).toFixed(1);
+  const gib = (b: number): string => gibOf(b).toFixed(1);
   const lines: string[] = [];
   lines.push(`${s.name}: ${m.name} on ${group(r.gpus)} × ${s.cluster.gpu.name} (${s.cluster.nodes} nodes × ${s.cluster.gpusPerNode})`);
   lines.push(
@@ -50,7 +44,7 @@ export function formatRun(s: Scenario, r: RunResult): string {
   const peak = peakFlops(s.cluster.gpu, s.workload.precision);
   lines.push(`step time        ${formatQuantity(r.stepSeconds, "time")}${r.steps > 1 ? `   (${r.steps} steps: ${formatQuantity(r.wallclockSeconds, "time")})` : ""}`);
   lines.push(`throughput       ${group(r.tokensPerSecond)} tokens/s`);
-  lines.push(`per GPU          ${r.tflopsPerGpu.toFixed(0)} TFLOP/s of model math   MFU ${pct(r.mfu)}   HFU ${pct(r.hfu)}`);
+  lines.push(`per GPU          ${r.tflopsPerGpu.toFixed(0)} TFLOP/s of model math   MFU ${percent(r.mfu)}   HFU ${percent(r.hfu)}`);
   lines.push(`                 (MFU = model FLOPs per second / dense ${s.workload.precision.toUpperCase()} peak ${(peak / 1e12).toFixed(0)} TFLOP/s, as PaLM and Llama 3 count it; HFU adds recomputation)`);
   const mem = r.memory;
   lines.push(
@@ -67,8 +61,8 @@ export function formatRun(s: Scenario, r: RunResult): string {
   const swing = pw.swings.find((w) => w.windowSeconds === 0.1) ?? pw.swings[pw.swings.length - 1];
   if (swing !== undefined) {
     lines.push(
-      `power swing      largest drop within ${formatQuantity(swing.windowSeconds, "time")}: ${formatQuantity(swing.dropWatts, "power")} (${pct(swing.dropShare)} of peak) at ${formatQuantity(swing.dropAt, "time")}; ` +
-        `largest rise ${formatQuantity(swing.riseWatts, "power")} (${pct(swing.riseShare)})` +
+      `power swing      largest drop within ${formatQuantity(swing.windowSeconds, "time")}: ${formatQuantity(swing.dropWatts, "power")} (${percent(swing.dropShare)} of peak) at ${formatQuantity(swing.dropAt, "time")}; ` +
+        `largest rise ${formatQuantity(swing.riseWatts, "power")} (${percent(swing.riseShare)})` +
         (pw.storage !== undefined ? `; with storage: drop ${formatQuantity(pw.storage.swings.find((w) => w.windowSeconds === swing.windowSeconds)?.dropWatts ?? 0, "power")}` : ""),
     );
   }
@@ -79,7 +73,7 @@ export function formatRun(s: Scenario, r: RunResult): string {
       .map(([c, n]) => `${c} ${n}`)
       .join(", ");
     lines.push(
-      `long run         ${formatQuantity(lr.wallclockSeconds, "time")} simulated: goodput ${pct(lr.goodput)}, ${group(lr.stepsKept)} steps kept (${(lr.tokensTrained / 1e9).toFixed(1)}B tokens)` +
+      `long run         ${formatQuantity(lr.wallclockSeconds, "time")} simulated: goodput ${percent(lr.goodput)}, ${group(lr.stepsKept)} steps kept (${(lr.tokensTrained / 1e9).toFixed(1)}B tokens)` +
         (lr.timeToTrainSeconds !== undefined ? `, target reached after ${formatQuantity(lr.timeToTrainSeconds, "time")}` : ""),
     );
     lines.push(`interruptions    ${lr.interruptions.unexpected} unexpected (${causes || "none"}), ${lr.interruptions.planned} planned; job MTBF ${formatQuantity(lr.mtbfSeconds, "time")}`);
@@ -93,7 +87,7 @@ export function formatRun(s: Scenario, r: RunResult): string {
   const shown = CATEGORIES.filter((c) => r.breakdown[c] > 0.0005);
   const top = dominantCategory(r.breakdown);
   for (const c of shown) {
-    lines.push(`  ${c.padEnd(10)} ${bar(r.breakdown[c])} ${pct(r.breakdown[c]).padStart(7)}  ${CATEGORY_MEANING[c]}`);
+    lines.push(`  ${c.padEnd(10)} ${bar(r.breakdown[c])} ${percent(r.breakdown[c]).padStart(7)}  ${CATEGORY_MEANING[c]}`);
   }
   lines.push(`bottleneck: ${top} — ${CATEGORY_MEANING[top]}`);
   return lines.join("\n");

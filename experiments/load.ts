@@ -15,9 +15,10 @@ import { FAILURE_CLASSES, LLAMA3_FAILURE_RATES } from "../models/reliability/fai
 import { BUILTIN_MODELS } from "../models/workload/builtins.ts";
 import { modelFromHfConfig } from "../models/workload/hf-config.ts";
 import { readConfigFile } from "./config-file.ts";
+import { defaultNodeOverheadWatts } from "./defaults.ts";
 import { ConfigError } from "./errors.ts";
 import { CLUSTER_PRESETS } from "./presets.ts";
-import { Problems, expected, isPlainObject, scenarioSchema, showValue, validate, type Tagged } from "./schema.ts";
+import { Problems, expected, isPlainObject, scenarioSchema, schemaDefault, showValue, validate, type Tagged } from "./schema.ts";
 import { formatQuantity, parseQuantity } from "./units.ts";
 
 export interface PublishedFigure {
@@ -147,6 +148,13 @@ function part(o: Raw | undefined, key: string): Raw {
 function numberAt(o: Raw, key: string, fallback: number): number {
   const v = o[key];
   return typeof v === "number" ? v : fallback;
+}
+/** A key the schema defaults: validation filled it, unless it was invalid (then the load fails anyway). */
+function defaultedNumber(o: Raw, key: string, path: string): number {
+  return numberAt(o, key, schemaDefault(path) as number);
+}
+function defaultedString<T extends string>(o: Raw, key: string, path: string): T {
+  return stringAt<T>(o, key, schemaDefault(path) as T);
 }
 function reliabilityFrom(raw: Raw, nodes: number, nicBandwidth: number): ReliabilitySpec {
   const failuresIn = part(raw, "failures");
@@ -601,28 +609,30 @@ function build(input: unknown, opts: LoadOptions, problems: Problems, chain: rea
       gpu,
       nodes,
       gpusPerNode,
-      gpuVariability: numberAt(clusterIn, "gpuVariability", 0.012),
+      gpuVariability: defaultedNumber(clusterIn, "gpuVariability", "cluster.gpuVariability"),
       ...stragglersFrom(clusterIn, dpGuessed ? undefined : tp * pp * dp * cp, problems),
       network: {
-        topology: stringAt<TopologyKind>(networkIn, "topology", "rail-optimized"),
+        topology: defaultedString<TopologyKind>(networkIn, "topology", "cluster.network.topology"),
         nicBandwidth: optionalNumber(networkIn, "nicBandwidth") ?? gpu.nicBandwidth,
-        oversubscription: numberAt(networkIn, "oversubscription", 1),
-        routing: stringAt<"ecmp" | "dmodk">(networkIn, "routing", "dmodk"),
-        flowsPerConnection: numberAt(networkIn, "flowsPerConnection", 1),
-        switchRadix: numberAt(networkIn, "switchRadix", 64),
+        oversubscription: defaultedNumber(networkIn, "oversubscription", "cluster.network.oversubscription"),
+        routing: defaultedString<"ecmp" | "dmodk">(networkIn, "routing", "cluster.network.routing"),
+        flowsPerConnection: defaultedNumber(networkIn, "flowsPerConnection", "cluster.network.flowsPerConnection"),
+        switchRadix: defaultedNumber(networkIn, "switchRadix", "cluster.network.switchRadix"),
       },
       power: {
         ...(gpuPowerLimit !== undefined ? { gpuPowerLimit } : {}),
         ...(facilityCap !== undefined ? { facilityCap } : {}),
-        pue: numberAt(powerIn, "pue", 1.2),
-        controllerInterval: numberAt(powerIn, "controllerInterval", 0.1),
+        pue: defaultedNumber(powerIn, "pue", "cluster.power.pue"),
+        controllerInterval: defaultedNumber(powerIn, "controllerInterval", "cluster.power.controllerInterval"),
         ...optionalFields(powerIn, { rackCap: "rackCap", nodesPerRack: "nodesPerRack" }),
         ...capScheduleFrom(powerIn, problems),
         ...(isPlainObject(powerIn["stagger"]) && typeof powerIn["stagger"]["groups"] === "number"
           ? { stagger: { groups: powerIn["stagger"]["groups"], offsetSeconds: typeof powerIn["stagger"]["offset"] === "number" ? powerIn["stagger"]["offset"] : 0 } }
           : {}),
         ...supplyFrom(powerIn),
-        ...optionalFields(powerIn, { powerFloor: "powerFloor", nodeOverheadWatts: "nodeOverhead", pricePerKWh: "pricePerKWh", carbonGramsPerKWh: "carbonGramsPerKWh" }),
+        ...optionalFields(powerIn, { powerFloor: "powerFloor" }),
+        nodeOverheadWatts: optionalNumber(powerIn, "nodeOverhead") ?? defaultNodeOverheadWatts(gpusPerNode, gpu.tdpWatts),
+        ...optionalFields(powerIn, { pricePerKWh: "pricePerKWh", carbonGramsPerKWh: "carbonGramsPerKWh" }),
         ...(isPlainObject(powerIn["storage"]) && typeof powerIn["storage"]["capacity"] === "number" && typeof powerIn["storage"]["power"] === "number"
           ? { storage: { capacityJoules: powerIn["storage"]["capacity"], powerWatts: powerIn["storage"]["power"] } }
           : {}),

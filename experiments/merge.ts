@@ -12,7 +12,7 @@ import { existsSync, readdirSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { stableStringify } from "./experiment.ts";
 import { MANIFEST, RESULTS_JSONL, SweepInputError, readManifest, readResultsFile, sortResults, writeResultFiles, type SweepManifest } from "./runner.ts";
-import type { SweepPointResult } from "./sweep-types.ts";
+import type { SweepPointResult } from "../models/results.ts";
 
 /** Some points are missing: the CLI exits 1 and prints this message (which lists them). */
 export class IncompleteMergeError extends Error {

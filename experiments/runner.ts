@@ -21,7 +21,7 @@ import type { PointTask } from "./evaluate.ts";
 import { expandPoints, experimentFingerprint, paramNames, pointScenario, type Experiment } from "./experiment.ts";
 import { stableStringify } from "./stable-json.ts";
 import { isPlainObject, showValue } from "./schema.ts";
-import type { SweepPoint, SweepPointResult } from "./sweep-types.ts";
+import type { SweepPoint, SweepPointResult } from "../models/results.ts";
 import { sweepWorkerEntry, type WorkerEntry } from "./sweep-worker-bundle.ts";
 
 export const RESULTS_JSONL = "results.jsonl";

@@ -367,6 +367,17 @@ export const scenarioSchema: ObjectNode = obj("A trainsim scenario: one cluster,
   }),
 });
 
+/**
+ * The default the schema gives the key at a dotted path of a scenario ("cluster.gpuVariability"),
+ * in SI units: the one place a static default is written. Throws for a key without one.
+ */
+export function schemaDefault(path: string): unknown {
+  let node: SchemaNode | undefined = scenarioSchema;
+  for (const key of path.split(".")) node = node?.kind === "object" ? node.fields[key] : undefined;
+  if (node?.default === undefined) throw new Error(`the scenario schema has no default for ${path}`);
+  return structuredClone(node.default);
+}
+
 // ---------------------------------------------------------------------------
 // Validation
 

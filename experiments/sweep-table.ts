@@ -4,15 +4,12 @@
  * can be read in the terminal before the report is opened.
  */
 import { dominantCategory } from "../models/step/categories.ts";
-import { duration, formatParamValue, shortParam, sig, sweptParams } from "../reports/charts/common.ts";
-import type { SweepPointResult } from "./sweep-types.ts";
+import { sweptParams } from "../reports/charts/common.ts";
+import { duration, formatParamValue, percent, shortParam, sig } from "../reports/format.ts";
+import type { SweepPointResult } from "../models/results.ts";
 
 /** Rows printed before the table is cut short (the CSV holds them all). */
 export const SWEEP_TABLE_MAX_ROWS = 30;
-
-function pct(x: number): string {
-  return `${(100 * x).toFixed(1)} %`;
-}
 
 /**
  * Swept parameters that vary (all of them if none does), then step time, tokens/s, MFU and
@@ -32,7 +29,7 @@ export function sweepTable(results: readonly SweepPointResult[], maxRows = SWEEP
     const r = p.result;
     if (p.status !== "ok" || r === undefined) return [...values, "", "", "", p.status];
     const top = dominantCategory(r.breakdown);
-    return [...values, duration(r.stepSeconds), sig(r.tokensPerSecond), pct(r.mfu), `${top} ${pct(r.breakdown[top])}`];
+    return [...values, duration(r.stepSeconds), sig(r.tokensPerSecond), percent(r.mfu), `${top} ${percent(r.breakdown[top])}`];
   });
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] as string).length)));
   const line = (cells: readonly string[]): string =>

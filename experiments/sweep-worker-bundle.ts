@@ -9,14 +9,14 @@
  * code as well as the simulator's. On a two-core machine every such CPU-second is taken
  * from the other thread. A bundle is one parsed script: a thread is ready in ~0.1 s.
  * Building it takes esbuild ~0.2 s: it is kept in node_modules/.cache/trainsim/ beside
- * the CLI's bundle (bin/cli-bundle.js), under the digest of the sources and of
+ * the CLI's bundle (experiments/bundle.js), under the digest of the sources and of
  * package-lock.json (it holds its dependencies too), and read from there while neither
  * changes. One process reads or builds it once and shares it with every sweep it runs.
  */
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { bundleText, projectDigest, readCached, writeCached } from "../bin/cli-bundle.js";
+import { bundleText, projectDigest, readCached, writeCached } from "./bundle.js";
 
 export type WorkerEntry = { kind: "bundle"; code: string } | { kind: "boot-file"; url: URL; reason: string };
 

@@ -6,6 +6,7 @@ import { readdirSync, statSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { runScenario, type RunResult } from "../models/run.ts";
+import type { ValidationRow } from "../models/results.ts";
 import type { Scenario } from "../models/scenario.ts";
 import { hardwareFlopsPerStep } from "../models/workload/flops.ts";
 import { loadScenario, type LoadedScenario } from "./load.ts";
@@ -26,19 +27,6 @@ export const METRICS: Readonly<Record<string, { unit: string; describe: string; 
     read: (s, r) => hardwareFlopsPerStep(s.workload, "full") / r.stepSeconds / r.gpus / 1e12,
   },
 };
-
-export interface ValidationRow {
-  name: string;
-  file: string;
-  source: string;
-  metric: string;
-  unit: string;
-  published: number;
-  predicted: number;
-  /** (predicted − published) / published. */
-  error: number;
-  simulatedSeconds: number;
-}
 
 /** Scenario files of published cases below `dir` (files starting with "_" are shared bases). */
 export function publishedCaseFiles(dir = PUBLISHED_DIR): string[] {

@@ -9,7 +9,6 @@ import type { Scenario } from "./scenario.ts";
 import type { Breakdown } from "./step/categories.ts";
 import { rooflineData, type RooflineData } from "./step/kernel-summary.ts";
 import { simulateLongRun, type LongRunResult } from "./reliability/long-run.ts";
-import { NODE_OVERHEAD_OF_GPU_TDP } from "./power/step-power.ts";
 import { CATEGORIES } from "./step/categories.ts";
 import { simulateStep, type StepSimulation } from "./step/simulate.ts";
 import type { StepMode, StepModeRequest } from "./step/symmetry.ts";
@@ -87,7 +86,7 @@ export function runScenario(s: Scenario, options: RunOptions = {}): { result: Ru
   };
   if (s.reliability !== undefined) {
     const gpuIdle = gpus * s.cluster.gpu.idleWatts;
-    const nodeOverhead = s.cluster.power.nodeOverheadWatts ?? NODE_OVERHEAD_OF_GPU_TDP * s.cluster.gpusPerNode * s.cluster.gpu.tdpWatts;
+    const nodeOverhead = s.cluster.power.nodeOverheadWatts;
     // A cap that changes over the run: the step under each cap level, simulated once per level.
     const cache = new Map<number, { stepSeconds: number; trainingWatts: number }>();
     const underCap = (cap: number): { stepSeconds: number; trainingWatts: number } => {

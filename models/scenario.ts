@@ -1,7 +1,9 @@
 /**
  * The validated, unit-free scenario the physics runs on: plain data in SI units.
  * experiments/ turns YAML/JSON (with "3.35 TB/s" and friends) into this shape
- * and checks it; models/ never parses text.
+ * and checks it; models/ never parses text. The loader fills every default (the
+ * schema's, in experiments/schema.ts), so a required field here is one the loader
+ * always sets; an optional one is absent on purpose (no cap, no limit, no schedule).
  */
 import type { Accelerator, Precision } from "./hardware/types.ts";
 
@@ -16,11 +18,11 @@ export interface NetworkSpec {
   /** Torus topologies: chips along each dimension (2 or 3 numbers); default the most cube-like 3D shape. */
   torusShape?: number[];
   /** Uplink choice in switch fabrics: a hash of each flow (ECMP) or the destination (D-mod-K, InfiniBand fat-tree routing). */
-  routing?: "ecmp" | "dmodk";
+  routing: "ecmp" | "dmodk";
   /** Flows (queue pairs) each inter-node connection is split into, for routing entropy. */
-  flowsPerConnection?: number;
-  /** Ports per fabric switch (default 64): sets leaves per pod and when a third tier is needed. */
-  switchRadix?: number;
+  flowsPerConnection: number;
+  /** Ports per fabric switch: sets leaves per pod and when a third tier is needed. */
+  switchRadix: number;
 }
 
 export interface PowerSpec {
@@ -41,7 +43,7 @@ export interface PowerSpec {
   nodesPerRack?: number;
   pue: number;
   /** Reaction interval of the facility power controller, seconds. */
-  controllerInterval?: number;
+  controllerInterval: number;
   /** Mitigation: GPUs never draw less than this share of TDP (burning power while they wait). */
   powerFloor?: number;
   /**
@@ -52,7 +54,7 @@ export interface PowerSpec {
   /** Mitigation: energy storage between grid and cluster that smooths the draw. */
   storage?: { capacityJoules: number; powerWatts: number };
   /** Non-GPU power per node (CPUs, memory, NICs, switches, fans), watts. */
-  nodeOverheadWatts?: number;
+  nodeOverheadWatts: number;
   /** Electricity price, currency units per kWh. */
   pricePerKWh?: number;
   /** Grid carbon intensity, grams CO2 per kWh. */
@@ -70,8 +72,8 @@ export interface ClusterSpec {
   gpu: Accelerator;
   nodes: number;
   gpusPerNode: number;
-  /** Standard deviation of sustained GPU speed across the cluster's GPUs (default 1.2 %; 0 = identical GPUs). */
-  gpuVariability?: number;
+  /** Standard deviation of sustained GPU speed across the cluster's GPUs (0 = identical GPUs). */
+  gpuVariability: number;
   /**
    * GPUs known to run slower than their peers (a throttling or degraded part), by the
    * job's global rank (Megatron order: tensor fastest, then context, data, pipeline):

@@ -20,7 +20,6 @@
  *   free for large jobs.
  */
 import { NODES_PER_SCALABLE_UNIT } from "../network/fat-tree.ts";
-import { SWITCH_RADIX } from "../network/clos.ts";
 import type { ClusterSpec } from "../scenario.ts";
 import type { PlacementPolicy } from "./types.ts";
 
@@ -38,7 +37,7 @@ export interface PlacementGeometry {
 }
 
 export function placementGeometry(c: ClusterSpec): PlacementGeometry {
-  const radix = c.network.switchRadix ?? SWITCH_RADIX;
+  const radix = c.network.switchRadix;
   const gpus = c.nodes * c.gpusPerNode;
   let unitNodes: number;
   let unitName: string;

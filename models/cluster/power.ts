@@ -14,13 +14,12 @@
  */
 import type { ClusterSpec } from "../scenario.ts";
 import { ACTIVITY_SHARE, DVFS_EXPONENT, MIN_CLOCK, gpuPowerWatts } from "../power/gpu-power.ts";
-import { NODE_OVERHEAD_OF_GPU_TDP } from "../power/step-power.ts";
 
 /** Running GPU power of a job known only by its step time: a busy training GPU draws ~80 % of TDP. */
 export const UNMODELLED_TDP_SHARE = 0.8;
 
 export function nodeOverheadWatts(c: ClusterSpec): number {
-  return c.power.nodeOverheadWatts ?? NODE_OVERHEAD_OF_GPU_TDP * c.gpusPerNode * c.gpu.tdpWatts;
+  return c.power.nodeOverheadWatts;
 }
 
 /** The GPU power limit jobs run under when the facility does not bind (their own setting, at most TDP). */

@@ -364,7 +364,7 @@ function nodesPerLeaf(s: Scenario): number {
   const t = s.cluster.network.topology;
   if (t === "rail-optimized" || t === "nvl72") return Math.min(s.cluster.nodes, NODES_PER_SCALABLE_UNIT);
   if (t === "torus") return 1;
-  return Math.max(1, Math.floor((s.cluster.network.switchRadix ?? 64) / 2 / s.cluster.gpusPerNode));
+  return Math.max(1, Math.floor(s.cluster.network.switchRadix / 2 / s.cluster.gpusPerNode));
 }
 
 /** Lanczos approximation of Γ(x) (for Weibull scales). */

@@ -6,11 +6,12 @@
  * read off without a legend.
  */
 import type { TopLevelSpec } from "vega-lite";
-import type { SweepPointResult } from "../../experiments/sweep-types.ts";
+import type { SweepPointResult } from "../../models/results.ts";
 import { CATEGORIES, dominantCategory, type Breakdown, type Category } from "../../models/step/categories.ts";
 import { vegaCategoryScale } from "../palette.ts";
 import { textWidth } from "../text-width.ts";
-import { CHART_CONFIG, distinctValues, duration, formatParamValue, okPoints, pointLabel, shortParam, sweptParams, tiedParams, unitOfParam, VEGA_LITE_SCHEMA } from "./common.ts";
+import { CHART_CONFIG, distinctValues, okPoints, pointLabel, sweptParams, tiedParams, VEGA_LITE_SCHEMA } from "./common.ts";
+import { duration, formatParamValue, shortParam, unitOfParam } from "../format.ts";
 
 export { dominantCategory };
 

@@ -7,7 +7,8 @@ import type { TopLevelSpec } from "vega-lite";
 import type { RunResult } from "../../models/run.ts";
 import { CATEGORIES } from "../../models/step/categories.ts";
 import { CATEGORY_MEANING, vegaCategoryScale } from "../palette.ts";
-import { CHART_CONFIG, duration, VEGA_LITE_SCHEMA } from "./common.ts";
+import { CHART_CONFIG, VEGA_LITE_SCHEMA } from "./common.ts";
+import { duration } from "../format.ts";
 import { dominantCategory } from "./bottleneck-shift.ts";
 
 export function breakdownChart(result: RunResult, options: { title?: string } = {}): TopLevelSpec {

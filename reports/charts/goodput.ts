@@ -5,7 +5,8 @@
  */
 import type { TopLevelSpec } from "vega-lite";
 import { CATEGORY_COLOURS, INK } from "../palette.ts";
-import { CHART_CONFIG, logTicks, duration, timeUnit, VEGA_LITE_SCHEMA } from "./common.ts";
+import { CHART_CONFIG, logTicks, timeUnit, VEGA_LITE_SCHEMA } from "./common.ts";
+import { duration } from "../format.ts";
 
 /** One reliability result: the checkpoint interval and the share of wall-clock time spent on useful training. */
 export interface GoodputPoint {

@@ -9,7 +9,8 @@
 import type { TopLevelSpec } from "vega-lite";
 import type { ClusterJobResult, ClusterRunResult } from "../../models/cluster/types.ts";
 import { INK } from "../palette.ts";
-import { CHART_CONFIG, duration, type LayerChild, sig, timeUnit, VEGA_LITE_SCHEMA } from "./common.ts";
+import { CHART_CONFIG, type LayerChild, timeUnit, VEGA_LITE_SCHEMA } from "./common.ts";
+import { duration, sig } from "../format.ts";
 
 export interface JobGanttOptions {
   title?: string;

@@ -5,10 +5,11 @@
  * over GPUs with different HBM shows each one's own limit.
  */
 import type { TopLevelSpec } from "vega-lite";
-import type { SweepPointResult } from "../../experiments/sweep-types.ts";
+import type { SweepPointResult } from "../../models/results.ts";
 import type { RunResult } from "../../models/run.ts";
 import { INK, MEMORY_COLOURS, MEMORY_PARTS } from "../palette.ts";
-import { CHART_CONFIG, formatParamValue, gib, okPoints, pointLabel, shortParam, sig, sweptParams, VEGA_LITE_SCHEMA } from "./common.ts";
+import { CHART_CONFIG, okPoints, pointLabel, sweptParams, VEGA_LITE_SCHEMA } from "./common.ts";
+import { formatParamValue, gib, shortParam, sig } from "../format.ts";
 
 export interface MemoryBar {
   label: string;

@@ -5,9 +5,10 @@
  * within 100 ms (the swing windows of models/power/analysis.ts).
  */
 import type { TopLevelSpec } from "vega-lite";
-import type { SweepPointResult } from "../../experiments/sweep-types.ts";
+import type { SweepPointResult } from "../../models/results.ts";
 import { INK, SERIES_COLOURS } from "../palette.ts";
-import { CHART_CONFIG, okPoints, pointLabel, siPrefix, sweptParams, timeUnit, VEGA_LITE_SCHEMA, withUnit } from "./common.ts";
+import { CHART_CONFIG, okPoints, pointLabel, sweptParams, timeUnit, VEGA_LITE_SCHEMA } from "./common.ts";
+import { siPrefix, withUnit } from "../format.ts";
 import { downsamplePower, type PowerSample } from "./power.ts";
 
 /** Window whose largest drop labels each line, seconds. */

@@ -6,7 +6,8 @@
  */
 import type { TopLevelSpec } from "vega-lite";
 import { CATEGORY_COLOURS, INK } from "../palette.ts";
-import { CHART_CONFIG, duration, type LayerChild, siPrefix, timeUnit, VEGA_LITE_SCHEMA, withUnit } from "./common.ts";
+import { CHART_CONFIG, type LayerChild, timeUnit, VEGA_LITE_SCHEMA } from "./common.ts";
+import { duration, siPrefix, withUnit } from "../format.ts";
 
 /** One power sample: seconds since the start, watts. */
 export interface PowerSample {

@@ -7,7 +7,8 @@
 import type { TopLevelSpec } from "vega-lite";
 import type { RooflineData } from "../../models/step/kernel-summary.ts";
 import { CATEGORY_COLOURS, INK } from "../palette.ts";
-import { CHART_CONFIG, logTicks, duration, sig, VEGA_LITE_SCHEMA, withUnit } from "./common.ts";
+import { CHART_CONFIG, logTicks, VEGA_LITE_SCHEMA } from "./common.ts";
+import { duration, sig, withUnit } from "../format.ts";
 
 export function rooflineChart(data: RooflineData, options: { title?: string } = {}): TopLevelSpec {
   const peak = data.peakFlopsPerSecond;

@@ -4,9 +4,10 @@
  * the smallest point, so lost efficiency is the gap between the two.
  */
 import type { TopLevelSpec } from "vega-lite";
-import type { SweepPointResult } from "../../experiments/sweep-types.ts";
+import type { SweepPointResult } from "../../models/results.ts";
 import { CATEGORY_COLOURS, INK, SERIES_COLOURS } from "../palette.ts";
-import { CHART_CONFIG, duration, formatParamValue, okPoints, pointLabel, shortParam, sweptParams, VEGA_LITE_SCHEMA, type LayerChild } from "./common.ts";
+import { CHART_CONFIG, okPoints, pointLabel, sweptParams, VEGA_LITE_SCHEMA, type LayerChild } from "./common.ts";
+import { duration, formatParamValue, shortParam } from "../format.ts";
 
 export interface ScalingRow {
   gpus: number;

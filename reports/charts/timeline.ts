@@ -9,7 +9,8 @@ import type { TopLevelSpec } from "vega-lite";
 import type { Span } from "../../sim/recorder.ts";
 import { CATEGORIES } from "../../models/step/categories.ts";
 import { vegaCategoryScale } from "../palette.ts";
-import { CHART_CONFIG, duration, timeUnit, VEGA_LITE_SCHEMA } from "./common.ts";
+import { CHART_CONFIG, timeUnit, VEGA_LITE_SCHEMA } from "./common.ts";
+import { duration } from "../format.ts";
 
 export interface TimelineOptions {
   title?: string;

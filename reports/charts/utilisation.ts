@@ -8,7 +8,8 @@
 import type { TopLevelSpec } from "vega-lite";
 import type { SeriesPoint } from "../../models/cluster/types.ts";
 import { INK, SERIES_COLOURS } from "../palette.ts";
-import { CHART_CONFIG, type LayerChild, percent, siPrefix, timeUnit, VEGA_LITE_SCHEMA, withUnit } from "./common.ts";
+import { CHART_CONFIG, type LayerChild, timeUnit, VEGA_LITE_SCHEMA } from "./common.ts";
+import { percent, siPrefix, withUnit } from "../format.ts";
 import { downsamplePower } from "./power.ts";
 
 export interface ClusterSeries {

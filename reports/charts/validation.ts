@@ -4,7 +4,7 @@
  * band are the ones to explain. Hover a point for the case and its source.
  */
 import type { TopLevelSpec } from "vega-lite";
-import type { ValidationRow } from "../../experiments/validate.ts";
+import type { ValidationRow } from "../../models/results.ts";
 import { INK } from "../palette.ts";
 import { CHART_CONFIG, logTicks, VEGA_LITE_SCHEMA, type LayerChild } from "./common.ts";
 

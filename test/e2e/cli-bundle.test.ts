@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, w
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { cliBundle, constantsKeptConst, projectDigest, readCached, sourceDigest } from "../../bin/cli-bundle.js";
+import { cliBundle, constantsKeptConst, projectDigest, readCached, sourceDigest } from "../../experiments/bundle.js";
 import { sweepWorkerEntry, workerBundleName } from "../../experiments/sweep-worker-bundle.ts";
 
 const ROOT = join(import.meta.dirname, "../..");
@@ -21,7 +21,7 @@ function project(): string {
   return root;
 }
 
-describe("the CLI's bundle (bin/cli-bundle.js)", () => {
+describe("the CLI's bundle (experiments/bundle.js)", () => {
   it("is rebuilt when a TypeScript source, tsconfig or esbuild changes, and only then", () => {
     const root = project();
     const d0 = sourceDigest(root, "0.28.2");
@@ -37,7 +37,7 @@ describe("the CLI's bundle (bin/cli-bundle.js)", () => {
     // Data files are read at run time, not bundled.
     writeFileSync(join(root, "experiments", "default.yaml"), "name: x\n");
     expect(sourceDigest(root, "0.28.2")).toBe(d0);
-    // JavaScript is bundled too (bin/cli-bundle.js itself).
+    // JavaScript is bundled too (experiments/bundle.js itself).
     writeFileSync(join(root, "bin", "boot.js"), "export {};\n");
     expect(sourceDigest(root, "0.28.2")).not.toBe(d0);
     rmSync(join(root, "bin", "boot.js"));

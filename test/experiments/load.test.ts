@@ -3,10 +3,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { clusterSpec } from "../../experiments/defaults.ts";
 import { ConfigError, type ConfigProblem } from "../../experiments/errors.ts";
 import { loadScenario, scenarioFromObject, type LoadedScenario } from "../../experiments/load.ts";
 import { scenarioJsonSchema } from "../../experiments/schema.ts";
 import { CATALOG } from "../../models/hardware/catalog.ts";
+import type { Accelerator } from "../../models/hardware/types.ts";
 import { BUILTIN_MODELS } from "../../models/workload/builtins.ts";
 
 const FIXTURES = fileURLToPath(new URL("../fixtures/config/", import.meta.url));
@@ -47,7 +49,8 @@ describe("loading a valid scenario", () => {
     expect(s.name).toBe("llama3-70b-512");
     expect(s.seed).toBe(7);
     expect(s.cluster.network).toEqual({ topology: "fat-tree", nicBandwidth: 5e10, oversubscription: 2, routing: "dmodk", flowsPerConnection: 1, switchRadix: 64 });
-    expect(s.cluster.power).toEqual({ gpuPowerLimit: 650, facilityCap: 1.2e6, pue: 1.3, controllerInterval: 0.1 });
+    // nodeOverheadWatts: not given, so 45 % of the node's GPU TDP, 0.45 · 8 · 700 W.
+    expect(s.cluster.power).toEqual({ gpuPowerLimit: 650, facilityCap: 1.2e6, pue: 1.3, controllerInterval: 0.1, nodeOverheadWatts: 2520 });
     expect(s.reliability).toMatchObject({ checkpointInterval: 1800, checkpointMode: "sync", detectionTime: 60, restartTime: 600, repairTime: 86400 });
     expect(s.run).toEqual({ steps: 10, duration: 4665600 });
     expect(s.cluster.gpu).toEqual(H100);
@@ -64,13 +67,20 @@ describe("loading a valid scenario", () => {
     expect(fromObject(minimal()).cluster.stragglers).toBeUndefined();
   });
 
+  it("fills every cluster default the models read, as clusterSpec does for code without a config file", () => {
+    const s = fromObject({ ...minimal(), cluster: { gpu: "H100-SXM", nodes: 2 } });
+    expect(s.cluster.gpuVariability).toBe(0.012);
+    expect(s.cluster.power.controllerInterval).toBe(0.1);
+    expect(clusterSpec({ gpu: CATALOG["H100-SXM"] as Accelerator, nodes: 2 })).toEqual(s.cluster);
+  });
+
   it("fills defaults: dp from the GPU count, sequenceParallel = tp > 1, nicBandwidth from the catalog", () => {
     const s = loadScenario(fixture("defaults-only.yaml"));
     expect(s.name).toBe("defaults-only");
     expect(s.seed).toBe(1);
     expect(s.cluster.gpusPerNode).toBe(8);
     expect(s.cluster.network).toEqual({ topology: "rail-optimized", nicBandwidth: H100.nicBandwidth, oversubscription: 1, routing: "dmodk", flowsPerConnection: 1, switchRadix: 64 });
-    expect(s.cluster.power).toEqual({ pue: 1.2, controllerInterval: 0.1 });
+    expect(s.cluster.power).toEqual({ pue: 1.2, controllerInterval: 0.1, nodeOverheadWatts: 2520 });
     expect(s.workload.precision).toBe("bf16");
     expect(s.workload.attention).toBe("flash");
     expect(s.parallelism).toEqual({

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { loadExperiment } from "../../experiments/experiment.ts";
 import { IncompleteMergeError, merge } from "../../experiments/merge.ts";
 import { MANIFEST, RESULTS_CSV, RESULTS_JSONL, SweepInputError, parseShard, readResultsFile, runSweep } from "../../experiments/runner.ts";
-import type { SweepPointResult } from "../../experiments/sweep-types.ts";
+import type { SweepPointResult } from "../../models/results.ts";
 import { sweepWorkerEntry } from "../../experiments/sweep-worker-bundle.ts";
 
 const ROOT = join(import.meta.dirname, "../..");

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { sweepTable } from "../../experiments/sweep-table.ts";
-import type { SweepPointResult } from "../../experiments/sweep-types.ts";
+import type { SweepPointResult } from "../../models/results.ts";
 import { hbmSweep, withBreakdown } from "../reports/fixtures.ts";
 
 describe("the table trainsim sweep prints", () => {

@@ -1,8 +1,12 @@
-/** Build Scenario objects in tests without going through config files. */
+/** Build Scenario objects in tests without going through config files: what is not given is what the loader fills. */
+import { clusterSpec } from "../../experiments/defaults.ts";
 import { CATALOG } from "../../models/hardware/catalog.ts";
 import type { Accelerator } from "../../models/hardware/types.ts";
 import type { ModelSpec, ParallelPlan, Scenario, WorkloadSpec } from "../../models/scenario.ts";
 import { BUILTIN_MODELS } from "../../models/workload/builtins.ts";
+
+/** A ClusterSpec with the keys given and the rest as the loader fills them. */
+export { clusterSpec };
 
 export interface ScenarioParts {
   gpu?: string | Accelerator;
@@ -15,7 +19,7 @@ export interface ScenarioParts {
   precision?: WorkloadSpec["precision"];
   attention?: WorkloadSpec["attention"];
   plan?: Partial<ParallelPlan>;
-  /** Spread of GPU speeds (default: the model's 1.2 %). */
+  /** Spread of GPU speeds (default: the schema's). */
   gpuVariability?: number;
 }
 
@@ -31,14 +35,13 @@ export function scenario(parts: ScenarioParts): Scenario {
   return {
     name: "test",
     seed: 1,
-    cluster: {
+    cluster: clusterSpec({
       gpu,
       nodes: parts.nodes,
       gpusPerNode,
       ...(parts.gpuVariability !== undefined ? { gpuVariability: parts.gpuVariability } : {}),
-      network: { topology: "rail-optimized", nicBandwidth: parts.nicBandwidth ?? gpu.nicBandwidth, oversubscription: 1 },
-      power: { pue: 1.2 },
-    },
+      network: { nicBandwidth: parts.nicBandwidth ?? gpu.nicBandwidth },
+    }),
     workload: { model, seqLength: parts.seqLength, globalBatch: parts.globalBatch, precision, attention: parts.attention ?? "flash" },
     parallelism: {
       tp,

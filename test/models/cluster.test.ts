@@ -11,6 +11,7 @@ import { Allocation, placementGeometry } from "../../models/cluster/placement.ts
 import { NODE_OVERHEAD_OF_GPU_TDP } from "../../models/power/step-power.ts";
 import { runClusterExperiment, simulateCluster } from "../../models/cluster/simulate.ts";
 import type { ClusterConfig, ClusterJobResult, ClusterRunResult } from "../../models/cluster/types.ts";
+import { clusterSpec } from "../helpers/scenario.ts";
 
 const BASE = { baseDir: import.meta.dirname, file: "test config" };
 
@@ -327,13 +328,15 @@ describe("schedulers", () => {
 });
 
 describe("placement", () => {
-  const geometry = placementGeometry({
-    gpu: CATALOG["A100-80GB"] as Accelerator,
-    nodes: 16,
-    gpusPerNode: 8,
-    network: { topology: "fat-tree", nicBandwidth: 25e9, oversubscription: 2 },
-    power: { pue: 1.2 },
-  });
+  const geometry = placementGeometry(
+    clusterSpec({
+      gpu: CATALOG["A100-80GB"] as Accelerator,
+      nodes: 16,
+      gpusPerNode: 8,
+      network: { topology: "fat-tree", nicBandwidth: 25e9, oversubscription: 2 },
+      power: { pue: 1.2 },
+    }),
+  );
 
   it("a classic fat-tree leaf holds 4 DGX nodes (32 of a 64-port switch's ports face NICs)", () => {
     expect(geometry.unitNodes).toBe(4);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { publishedCaseFiles, summarise, validateCase, type ValidationRow } from "../../experiments/validate.ts";
+import { publishedCaseFiles, summarise, validateCase } from "../../experiments/validate.ts";
+import type { ValidationRow } from "../../models/results.ts";
 
 // One calibration per accelerator, no per-case knobs: these run the published
 // cases in experiments/published exactly as `trainsim validate` does.

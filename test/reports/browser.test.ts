@@ -12,10 +12,10 @@ import { chromium, type Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadExperiment } from "../../experiments/experiment.ts";
 import { runSweep } from "../../experiments/runner.ts";
-import type { SweepPointResult } from "../../experiments/sweep-types.ts";
+import type { SweepPointResult } from "../../models/results.ts";
 import { runScenario } from "../../models/run.ts";
 import { buildRunReport, buildSweepReport, buildValidationReport } from "../../reports/build.ts";
-import { reportFromResults } from "../../reports/cli/report-commands.ts";
+import { reportFromResults } from "../../reports/from-results.ts";
 import { scenario, withBreakdown } from "./fixtures.ts";
 
 const CHROMIUM = "/usr/bin/chromium";

@@ -2,13 +2,13 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFil
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import type { SweepPointResult } from "../../experiments/sweep-types.ts";
-import type { ValidationRow } from "../../experiments/validate.ts";
+import type { SweepPointResult } from "../../models/results.ts";
+import type { ValidationRow } from "../../models/results.ts";
 import { runScenario, type RunResult } from "../../models/run.ts";
 import type { TopLevelSpec } from "vega-lite";
 import { buildRunReport, buildSweepReport, buildValidationReport, writeReport } from "../../reports/build.ts";
 import { breakdownChart } from "../../reports/charts/breakdown.ts";
-import { detectResults, reportFromResults } from "../../reports/cli/report-commands.ts";
+import { detectResults, reportFromResults } from "../../reports/from-results.ts";
 import { escapeHtml, jsonForScript } from "../../reports/html.ts";
 import type { Span } from "../../sim/recorder.ts";
 import { hbmSweep, scenario } from "./fixtures.ts";

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import type { TopLevelSpec } from "vega-lite";
-import type { SweepPointResult } from "../../experiments/sweep-types.ts";
-import type { ValidationRow } from "../../experiments/validate.ts";
+import type { SweepPointResult } from "../../models/results.ts";
+import type { ValidationRow } from "../../models/results.ts";
 import { runScenario, type RunResult } from "../../models/run.ts";
 import { CATEGORIES } from "../../models/step/categories.ts";
 import { bottleneckShiftChart, bottleneckShiftData, dominantCategory } from "../../reports/charts/bottleneck-shift.ts";

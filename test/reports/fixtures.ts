@@ -1,7 +1,7 @@
 /** Sweep results for report tests, built in-process from the bundled scenarios. */
 import { join } from "node:path";
 import { loadScenario } from "../../experiments/load.ts";
-import type { SweepPointResult } from "../../experiments/sweep-types.ts";
+import type { SweepPointResult } from "../../models/results.ts";
 import { runScenario, type RunResult } from "../../models/run.ts";
 import type { Scenario } from "../../models/scenario.ts";
 import { CATEGORIES, emptyBreakdown, type Breakdown } from "../../models/step/categories.ts";

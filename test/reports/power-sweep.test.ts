@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { SweepPointResult } from "../../experiments/sweep-types.ts";
+import type { SweepPointResult } from "../../models/results.ts";
 import type { RunResult } from "../../models/run.ts";
 import { hasPowerSeries, powerSweepChart } from "../../reports/charts/power-sweep.ts";
 

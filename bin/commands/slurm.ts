@@ -4,12 +4,8 @@
  * sbatch or a refused submission are ConfigErrors (SlurmError is one): exit 2.
  */
 import type { Command } from "commander";
-import { checkSlurmFlags, DEFAULT_SHARDS, type SlurmFlags } from "../slurm/options.ts";
-import { planSlurmSweep, submissionText, submitSlurmSweep, TRAINSIM_BIN } from "../slurm/submit.ts";
-
-export { SlurmError } from "../slurm/sbatch.ts";
-export { planSlurmSweep, submitSlurmSweep, submissionText, type SlurmPlan, type SlurmSubmission } from "../slurm/submit.ts";
-export { checkSlurmFlags, type SlurmFlags, type SlurmSettings } from "../slurm/options.ts";
+import { checkSlurmFlags, DEFAULT_SHARDS, type SlurmFlags } from "../../experiments/slurm/options.ts";
+import { planSlurmSweep, submissionText, submitSlurmSweep, TRAINSIM_BIN } from "../../experiments/slurm/submit.ts";
 
 const SLURM_HELP = `
 What it does:

@@ -1,4 +1,4 @@
-// Types of bin/cli-bundle.js (plain JavaScript: it runs before TypeScript can be loaded).
+// Types of experiments/bundle.js (plain JavaScript: it runs before TypeScript can be loaded).
 
 /** A digest of the sources (.ts and .js) of the project at `root`, its tsconfig, esbuild's version and Node's. */
 export function sourceDigest(root: string, esbuildVersion: string): string;

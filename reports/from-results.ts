@@ -1,18 +1,13 @@
 /**
- * `trainsim report RESULTS`: draw the report of finished results: a sweep
- * folder or its results.jsonl, a run's result.json, or the JSON of
- * `trainsim validate --json`. What the file holds decides which report.
- *
- * Bad input ends in `command.error(…, {exitCode: 2})` (a CommanderError with
- * exit code 2 under exitOverride). The action is async: call `parseAsync`.
+ * The report of finished results: a sweep folder or its results.jsonl, a run's
+ * result.json, or the JSON of `trainsim validate --json`. What the file holds
+ * decides which report (`trainsim report`, and the report a sweep draws at its end).
  */
-import type { Command } from "commander";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
-import type { SweepPointResult } from "../../experiments/sweep-types.ts";
-import type { ValidationRow } from "../../experiments/validate.ts";
-import type { RunResult } from "../../models/run.ts";
-import { buildRunReport, buildSweepReport, buildValidationReport, REPORT_HTML, SWEEP_REPORTS } from "../build.ts";
+import type { SweepPointResult, ValidationRow } from "../models/results.ts";
+import type { RunResult } from "../models/run.ts";
+import { buildRunReport, buildSweepReport, buildValidationReport } from "./build.ts";
 
 export type DetectedResults =
   | { kind: "sweep"; file: string; results: SweepPointResult[]; experiment: string; description?: string; reports?: string[] }
@@ -144,45 +139,4 @@ export async function reportFromResults(path: string, outDir?: string): Promise<
       break;
   }
   return { kind: found.kind, outDir: out, files };
-}
-
-const HELP = `
-RESULTS is one of (what the file holds decides the report):
-  a sweep folder, or its results.jsonl     a row per point, the bottleneck-shift chart and the
-                                           experiment's other reports: ${SWEEP_REPORTS.join(", ")}
-  a run's result.json                      (trainsim run SCENARIO --out DIR) headline figures,
-                                           breakdown, memory and roofline charts
-  the output of trainsim validate --json   predicted against published, ±10 % band
-
-Files written to --out (default: the folder holding RESULTS):
-  ${REPORT_HTML}              one self-contained page: summary table and every chart,
-                           interactive; opens offline from disk (no network needed)
-  <chart>.vl.json          each chart's Vega-Lite spec (edit and re-render anywhere)
-  <chart>.svg, <chart>.png each chart as a picture for slides and papers
-
-Examples:
-  trainsim report out/hbm-bandwidth-shift
-  trainsim report out/hbm-bandwidth-shift/results.jsonl --out /tmp/hbm-report
-  trainsim run experiments/scenarios/llama3-8b-64.yaml --out runs/8b && trainsim report runs/8b/result.json
-  trainsim validate --json > validation.json && trainsim report validation.json --out validation-report
-`;
-
-export function registerReportCommands(program: Command): void {
-  program
-    .command("report")
-    .description("Draw the charts and the offline HTML report of finished results (a sweep, a run, or validation).")
-    .argument("<results>", "sweep folder or results.jsonl, a run's result.json, or trainsim validate --json output")
-    .option("--out <dir>", "folder to write the report into (default: the folder holding the results)")
-    .addHelpText("after", HELP)
-    .action(async function (this: Command, results: string, opts: { out?: string }) {
-      let done: Awaited<ReturnType<typeof reportFromResults>>;
-      try {
-        done = await reportFromResults(results, opts.out);
-      } catch (err) {
-        if (err instanceof ReportInputError) this.error(`trainsim report: ${err.message}`, { exitCode: 2, code: "trainsim.report.input" });
-        throw err;
-      }
-      const html = done.files.find((f) => f.endsWith(REPORT_HTML)) ?? join(done.outDir, REPORT_HTML);
-      process.stdout.write(`${done.kind} report: ${relative(process.cwd(), html) || html} (${done.files.length} files in ${relative(process.cwd(), done.outDir) || "."})\n`);
-    });
 }

@@ -1,0 +1,100 @@
+/**
+ * `trainsim cluster FILE`: many jobs sharing one cluster. Errors follow
+ * bin/trainsim.ts: ConfigError (bad file or flag) exits 2, anything else 1.
+ * The action is async: call `program.parseAsync`.
+ */
+import type { Command } from "commander";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { runClusterExperiment } from "../../models/cluster/simulate.ts";
+import { PLACEMENT_POLICIES, SCHEDULER_POLICIES } from "../../models/cluster/types.ts";
+import { withFlags } from "../../experiments/cluster-flags.ts";
+import { loadClusterFile } from "../../experiments/cluster-load.ts";
+import { buildClusterReport, formatClusterResult } from "../../reports/cluster-report.ts";
+import { withReportLine, writeAtomically } from "../common.ts";
+
+const CLUSTER_HELP = `
+A cluster file holds one shared cluster (the same keys as a scenario's cluster:),
+a scheduler, and the jobs: a list, a public trace (CSV) or a seeded synthetic trace.
+
+  name: demo
+  cluster: { gpu: H100-SXM, nodes: 64, network: { topology: fat-tree, oversubscription: 2 },
+             power: { facilityCap: 1.2 MW } }
+  scheduler:
+    policy: backfill           # fifo | backfill (EASY) | priority
+    preemption: false          # priority only: evict lower-priority jobs (they lose
+                               #   the work since their last checkpoint, every 30 min)
+    placement: topology-aware  # packed | spread | topology-aware
+    powerAware: true           # admit a job only if facility power stays under the cap
+  compare: [packed, spread, topology-aware]   # optional: one run per placement
+                                              #   (or {policy: [...]}, {powerAware: [false, true]})
+  jobs:
+    - { name: a, gpus: 64, stepSeconds: 1.5 s, steps: 4000, commFraction: 0.3 }
+    - { name: b, arrival: 10 min, priority: 1, gpus: 64, duration: 2 h,
+        workload: { model: llama3-8b, seqLength: 8192, globalBatch: 512 },
+        parallelism: { tp: 2 } }   # modelled: its step is simulated in detail
+  # or  trace: { csv: philly.csv, format: philly }      (helios | pai | philly)
+  # or  synthetic: { jobs: 500, arrivalsPerHour: 40, gpus: {8: 50, 64: 30, 256: 20},
+  #                  duration: { distribution: lognormal, median: 1 h, sigma: 1.2 } }
+
+How jobs slow each other: whenever the set of running jobs changes, every job's
+inter-node collectives are laid on the link graph at its actual GPUs, all jobs'
+at once, and shared switch links are divided max-min fairly. A job's step time
+becomes  step_alone × (1 − c + c × M),  c its communication share and M how much
+longer its collectives take than alone on a compact placement. Two jobs whose rings
+cross the same 2:1 oversubscribed leaf uplinks each get half of them (M = 2);
+placing each under its own leaf removes that.
+
+Outputs per job: submit, start and end times, queueing delay, completion time,
+slowdown against running alone, the share of its running time slowed by other
+jobs; for the cluster: GPU utilisation and facility power over time, against the
+cap. Writes <out>/result.json and <out>/report.html (job Gantt, utilisation,
+power; each chart also as .vl.json, .svg, .png) unless --no-report.
+
+Examples:
+  trainsim cluster experiments/clusters/placement-1000-jobs.yaml
+  trainsim cluster experiments/clusters/power-aware-admission.yaml --json --no-report
+  trainsim cluster my-cluster.yaml --placement spread --out runs/spread
+`;
+
+export interface ClusterCommandOptions {
+  json?: boolean;
+  out?: string;
+  report: boolean;
+  placement?: string;
+  policy?: string;
+  seed?: string;
+}
+
+/** `trainsim cluster FILE` (and `trainsim run` given a cluster file). */
+export async function runClusterCommand(file: string, opts: ClusterCommandOptions): Promise<void> {
+  const config = withFlags(loadClusterFile(file), opts);
+  const t0 = performance.now();
+  const result = runClusterExperiment(config);
+  const seconds = (performance.now() - t0) / 1000;
+  if (!opts.json) process.stderr.write(`simulated ${result.runs.length} run${result.runs.length === 1 ? "" : "s"} in ${seconds.toFixed(1)} s\n`);
+  let reportFile: string | undefined;
+  if (opts.report) {
+    const out = opts.out ?? join("out", config.name);
+    mkdirSync(out, { recursive: true });
+    writeAtomically(join(out, "result.json"), JSON.stringify(result) + "\n");
+    await buildClusterReport(out, result, file);
+    reportFile = join(out, "report.html");
+  }
+  process.stdout.write(opts.json ? JSON.stringify(result, null, 2) + "\n" : withReportLine(formatClusterResult(result), reportFile));
+}
+
+export function registerClusterCommands(program: Command): void {
+  program
+    .command("cluster")
+    .description("Simulate many jobs sharing one cluster: scheduling, placement, jobs slowing each other on the fabric, facility power.")
+    .argument("<file>", "cluster file (.yaml, .yml or .json); see experiments/clusters/ for examples")
+    .option("--json", "print the result as one JSON object: {name, seed, gpus, nodes, compared?, runs: [{label, summary, jobs, utilisation, power, ...}]}")
+    .option("--out <dir>", "folder for result.json and the report (default: out/<name>)")
+    .option("--no-report", "do not write result.json and the report")
+    .option("--placement <policy>", `override scheduler.placement (${PLACEMENT_POLICIES.join(" | ")}); drops a compare over placements`)
+    .option("--policy <policy>", `override scheduler.policy (${SCHEDULER_POLICIES.join(" | ")}); drops a compare over policies`)
+    .option("--seed <n>", "override the file's seed (synthetic traces draw from it)")
+    .addHelpText("after", CLUSTER_HELP)
+    .action(runClusterCommand);
+}

@@ -1,0 +1,65 @@
+/** `trainsim run SCENARIO`: simulate one scenario, print what bounds its step, draw its report. */
+import type { Command } from "commander";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { runScenario } from "../../models/run.ts";
+import { outOfMemory } from "../../models/workload/memory.ts";
+import { formatRun } from "../../experiments/format-run.ts";
+import { loadScenario } from "../../experiments/load.ts";
+import { buildRunReport } from "../../reports/build.ts";
+import { writeTrace } from "../../reports/trace.ts";
+import { InputError, json, withReportLine, writeAtomically } from "../common.ts";
+import { isClusterFile } from "../../experiments/cluster-flags.ts";
+import { runClusterCommand } from "./cluster.ts";
+
+export function registerRunCommand(program: Command): void {
+  program
+    .command("run")
+    .description("Simulate a scenario, print what bounds its training step, and draw its report.")
+    .argument("<scenario>", "scenario file (.yaml, .yml or .json); see experiments/scenarios/ for examples")
+    .option("--json", "print the result as one JSON object (the fields DESIGN.md's config contract names)")
+    .option("--out <dir>", "folder for result.json and the report (default: out/<scenario name>)")
+    .option("--no-report", "do not write result.json and the report (charts and report.html)")
+    .option("--trace <file>", "also write a Chrome/Perfetto trace of the step (open it in ui.perfetto.dev)")
+    .option("--ignore-memory", "simulate even if the plan does not fit in GPU memory (a warning is printed)")
+    .option("--full", "simulate every GPU instead of one per pipeline stage: slower, exact stragglers (chosen by itself when cluster.stragglers names slow GPUs)")
+    .option("--folded", "simulate one GPU per pipeline stage even when ranks differ (each stage then runs at its slowest GPU's pace)")
+    .addHelpText(
+      "after",
+      "\nWrites <out>/result.json and <out>/report.html (with each chart as .vl.json, .svg and .png)\n" +
+        "unless --no-report.\n\nExamples:\n  trainsim run experiments/scenarios/gpt3-175b-1024.yaml\n" +
+        "  trainsim run experiments/scenarios/llama3-405b-16k.yaml --json --no-report\n" +
+        "  trainsim run experiments/published/llama3/405b-54d.yaml          # 54 days with failures\n" +
+        "  trainsim run experiments/clusters/power-aware-admission.yaml     # a file of jobs: as trainsim cluster\n",
+    )
+    .action(async (file: string, opts: { json?: boolean; out?: string; report: boolean; trace?: string; ignoreMemory?: boolean; full?: boolean; folded?: boolean }) => {
+      // A file with jobs or a trace is a whole cluster's workload: run it as `trainsim cluster` would.
+      if (isClusterFile(file)) return runClusterCommand(file, opts);
+      if (opts.full && opts.folded) throw new InputError("--full and --folded: choose one (or neither: trainsim folds unless the scenario's GPUs differ)");
+      const s = loadScenario(file);
+      const oom = outOfMemory(s);
+      if (oom !== null) {
+        if (!opts.ignoreMemory) throw new InputError(`${file}: memory: ${oom}\n(run with --ignore-memory to simulate it anyway)`);
+        process.stderr.write(`warning: ${oom}\n`);
+      }
+      const record = opts.report || opts.trace !== undefined;
+      const { result, step } = runScenario(s, { record, mode: opts.full ? "full" : opts.folded ? "folded" : "auto" });
+      if (opts.trace !== undefined) {
+        writeTrace(opts.trace, {
+          spans: step.spans,
+          counters: result.power.series.map((p) => ({ name: "facility power (W)", time: p.time, value: p.watts })),
+          processName: s.name,
+        });
+      }
+      let reportFile: string | undefined;
+      if (opts.report) {
+        const out = opts.out ?? join("out", s.name);
+        mkdirSync(out, { recursive: true });
+        writeAtomically(join(out, "result.json"), json(result));
+        await buildRunReport(out, { scenarioName: s.name, result, spans: step.spans });
+        reportFile = join(out, "report.html");
+      }
+      // The report page is the summary's last line, as for a sweep; --json prints the result alone (= result.json).
+      process.stdout.write(opts.json ? json(result) : withReportLine(formatRun(s, result), reportFile));
+    });
+}

@@ -1,0 +1,96 @@
+/**
+ * `trainsim sweep`. Errors follow bin/trainsim.ts: ConfigError (and SweepInputError,
+ * which is one) means bad input, exit 2; SweepFailedError and any other error mean
+ * exit 1. The action is async: call `program.parseAsync`.
+ */
+import type { Command } from "commander";
+import { availableParallelism } from "node:os";
+import { join } from "node:path";
+import { loadExperiment, pointCount } from "../../experiments/experiment.ts";
+import { RESULTS_CSV, RESULTS_JSONL, SweepInputError, parseShard, runSweep } from "../../experiments/runner.ts";
+import { summaryText } from "../../experiments/sweep-summary.ts";
+import { withReport, withReportLine, type SweepHooks } from "../common.ts";
+
+/** Some points failed in simulation: their results are written, and the command exits 1. */
+export class SweepFailedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "SweepFailedError";
+  }
+}
+
+function parseWorkers(text: string): number {
+  const n = Number(text);
+  if (!/^\s*\d+\s*$/.test(text) || !Number.isSafeInteger(n) || n < 1) {
+    throw new SweepInputError("--workers", text, `${JSON.stringify(text)} is not allowed; expected an integer >= 1 (default: ${availableParallelism()}, the cores available)`, "trainsim sweep");
+  }
+  return n;
+}
+
+const SWEEP_HELP = `
+An experiment is a base scenario plus axes to sweep (see experiments/README.md):
+
+  name: hbm-bandwidth-shift
+  base: scenarios/hbm-shift-base.yaml         # a scenario file, or a scenario inline
+  sweep:                                      # grid over dotted paths
+    cluster.gpu.hbmBandwidth: [1 TB/s, 2 TB/s, 3.35 TB/s, 4.8 TB/s, 8 TB/s]
+  seeds: [1]
+
+Also zip: (lists walked together), points: (explicit), random: (seeded samples).
+
+Files written to --out (default out/<experiment name>):
+  sweep.json      what was swept (experiment, fingerprint, point count, parameters)
+  ${RESULTS_JSONL}   one JSON object per point, appended as each point finishes
+  ${RESULTS_CSV}     one row per point: index, seed, parameters, status, step time,
+                  tokens/s, TFLOP/s per GPU, MFU, memory, power, breakdown shares
+A point that is invalid or does not fit in memory is recorded with status "invalid";
+one whose simulation throws, with status "failed" (and the command exits 1).
+
+Examples:
+  trainsim sweep experiments/default.yaml
+  trainsim sweep experiments/sweeps/gpu-scaling.yaml --workers 4 --out runs/scaling
+  trainsim sweep big.yaml --resume                    # after a kill: runs only what is missing
+  trainsim sweep big.yaml --shard 3/16                # points with index % 16 == 3
+                                                      #   -> out/<name>/shard-3-of-16/
+  trainsim sweep big.yaml --shard auto/16             # index from SLURM_ARRAY_TASK_ID
+                                                      #   or JOB_COMPLETION_INDEX
+  trainsim merge out/big --out out/big                # join the shards
+`;
+
+export function registerSweepCommand(program: Command, hooks: SweepHooks = {}): void {
+  program
+    .command("sweep")
+    .description("Run every point of an experiment (a base scenario swept along dotted paths) in worker threads.")
+    .argument("<experiment>", "experiment file (.yaml, .yml or .json), e.g. experiments/default.yaml")
+    .option("--out <dir>", "output folder (default: out/<experiment name>)")
+    .option("--workers <n>", `worker threads (default: the cores available, ${availableParallelism()} here)`)
+    .option("--resume", `keep the points already in <out>/${RESULTS_JSONL} and run only the rest`)
+    .option("--shard <i/n>", "run only points whose index % n == i, into <out>/shard-i-of-n/; i may be auto (SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX)")
+    .option("--json", "print a JSON summary on stdout (counts, files) instead of text")
+    .option("--no-report", "do not draw the report (charts and report.html) at the end")
+    .addHelpText("after", SWEEP_HELP)
+    .action(async (file: string, opts: { out?: string; workers?: string; resume?: boolean; shard?: string; json?: boolean; report: boolean }) => {
+      const workers = opts.workers === undefined ? undefined : parseWorkers(opts.workers);
+      const shard = opts.shard === undefined ? undefined : parseShard(opts.shard);
+      const exp = loadExperiment(file);
+      const outDir = opts.out ?? join("out", exp.name);
+      if (!opts.json) {
+        const where = shard === undefined ? outDir : join(outDir, `shard-${shard.index}-of-${shard.count}`);
+        process.stderr.write(`${exp.name}: ${pointCount(exp)} points -> ${where}\n`);
+      }
+      const summary = await runSweep(exp, {
+        outDir,
+        ...(workers !== undefined ? { workers } : {}),
+        ...(opts.resume ? { resume: true } : {}),
+        ...(shard !== undefined ? { shard } : {}),
+      });
+      const reportFile = shard === undefined && opts.report && hooks.onSweepDone !== undefined ? await hooks.onSweepDone(summary.outDir, summary.results) : undefined;
+      if (opts.json) {
+        const { results: _results, ...rest } = summary;
+        process.stdout.write(JSON.stringify(withReport(rest, reportFile), null, 2) + "\n");
+      } else process.stdout.write(withReportLine(summaryText(summary), reportFile));
+      if (summary.failed > 0) {
+        throw new SweepFailedError(`${summary.failed} of ${summary.slicePoints} points failed in simulation (status "failed" in ${summary.files.jsonl}); the other results are written`);
+      }
+    });
+}

@@ -217,6 +217,7 @@ export class FluidModel {
     this.requestSolve();
   }
 
+  /** One solve per instant, an event at this instant, over the pieces the seeds reach (perf P14). */
   private requestSolve(): void {
     if (!this.solvePending) {
       this.solvePending = true;
@@ -281,9 +282,7 @@ export class FluidModel {
   /**
    * The event of `rec`'s piece fired: it is done, and so is every activity of the
    * piece that the last solve found due at this same instant (chained from it
-   * through A_CO_DUE). Finishing those together matters for symmetric work (the
-   * hops of a ring all end at once): one by one, each would pay a solve of the
-   * whole piece.
+   * through A_CO_DUE). perf P16
    */
   private complete(rec: number): void {
     const now = this.queue.now;

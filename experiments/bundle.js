@@ -145,6 +145,8 @@ export async function bundleText(entry, options) {
 
 /** A bundle's top-level `var NAME = <numbers, operators, other such names>;`. */
 const NUMERIC_VAR = /^var ([A-Z][A-Z0-9_]*) = ([-+*/%&|^<>~()\s0-9.a-fA-FxX_]*);$/gm;
+/** A bundle's top-level `var NAME2 = NAME;`: a copy of a constant, renamed by the bundler. */
+const ALIAS_VAR = /^var ([A-Z][A-Z0-9_]*) = ([A-Z][A-Z0-9_]*);$/gm;
 /** A top-level `const NAME =` in a TypeScript source. */
 const SOURCE_CONST = /^(?:export )?const ([A-Z][A-Z0-9_]*)\b/gm;
 /** Writes to a capitalised name: `NAME =`, `NAME += `…, `++NAME`, `NAME--`, `for (NAME of`. */
@@ -183,8 +185,16 @@ export function constantsKeptConst(code, declared = sourceConstNames()) {
     for (const m of code.matchAll(pattern)) writes.set(m[1], (writes.get(m[1]) ?? 0) + 1);
   }
   // Its declaration is its one write.
-  return code.replace(NUMERIC_VAR, (line, name, value) =>
-    declared.has(name) && writes.get(name) === 1 ? `const ${name} = ${value};` : line,
+  const kept = new Set();
+  const out = code.replace(NUMERIC_VAR, (line, name, value) => {
+    if (!declared.has(name) || writes.get(name) !== 1) return line;
+    kept.add(name);
+    return `const ${name} = ${value};`;
+  });
+  // A module's own copy of another's constant (`const A = L.A`, see sim/fluid/layout.ts)
+  // comes out renamed, `var A2 = A;`: it keeps `const` when A does.
+  return out.replace(ALIAS_VAR, (line, name, value) =>
+    kept.has(value) && declared.has(name.replace(/\d+$/, "")) && writes.get(name) === 1 ? `const ${name} = ${value};` : line,
   );
 }
 

@@ -1,12 +1,7 @@
 /**
- * Page-aligned memory for large typed-array arenas.
- *
- * An ArrayBuffer's storage comes from malloc, which aligns it to 16 bytes: a
- * large one is mmapped with a 16-byte header in front, so its blocks of 128 bytes
- * that were meant to be two cache lines each straddle three. When the arena is
- * larger than the caches, every line is a miss, and a third of them were paid for
- * nothing. A WebAssembly memory is mapped on its own and starts on a page, so
- * offsets in it are aligned as they are in the arena's arithmetic.
+ * Page-aligned memory for large typed-array arenas (perf P3): a WebAssembly memory
+ * starts on a page, so 128-byte blocks in it are two cache lines each, as the arena's
+ * arithmetic assumes (an ArrayBuffer's storage is only 16-byte aligned).
  *
  * Each WebAssembly memory reserves several GB of address space, so small buffers,
  * which sit in cache anyway, and many models created one after another (a sweep),

@@ -6,7 +6,7 @@
  * in the order they were scheduled: runs are deterministic without any
  * tie-break rule in user code. A heap entry's second number is its key,
  * sequence · 2^26 + slot: ordering keys orders sequences, and the key also names
- * the event's slot, so a sift moves two numbers per level instead of three.
+ * the event's slot (perf P21).
  * Sequence numbers restart (renumbered in order) every 2^27 schedules, which
  * keeps keys exact integers in a float64.
  *
@@ -14,21 +14,14 @@
  * and reschedule are lazy: cancel frees the slot, reschedule gives it a new key
  * and pushes a new entry; entries whose key no longer matches their slot are
  * skipped when they surface, and the heap is rebuilt if such dead entries come
- * to dominate it. (Tracking every entry's position for in-place updates costs
- * ~20 % on every sift, which the common case — schedule and fire — should not
- * pay.) The entry of the event just fired stays at the root until the next push
- * replaces it: a handler that schedules one event (the common case) then costs
- * one sift-down instead of a pop and a push. It stays there too while events due
- * now run from the FIFO, if nothing in the heap comes before them (a change
- * solved at the same instant, which then schedules the next event). The pushed
- * entry is sifted down only when the heap's order is next needed, so the sift runs
- * after what the caller does in between. Events scheduled for the current
- * instant bypass the heap through a FIFO: they can only follow what is already
- * due now, so they need no sifting. Handles carry a slot generation, so a stale
- * handle cannot touch the event that later reuses its slot. A slot's numbers (key,
- * generation) sit side by side in one array, and its handler and argument in
- * another: with 10^5 events pending, the slot of the event that fires is nowhere in
- * cache, and this way it costs two cache misses instead of four.
+ * to dominate it (perf P22). The entry of the event just fired stays at the root
+ * until the next push replaces it with one sift-down, also while events due now
+ * run from the FIFO if nothing in the heap comes before them (perf P23); the pushed
+ * entry is sifted down only when the heap's order is next needed (perf P20). Events
+ * scheduled for the current instant bypass the heap through a FIFO (perf P24).
+ * Handles carry a slot generation, so a stale handle cannot touch the event that
+ * later reuses its slot. A slot's numbers (key, generation) sit side by side in one
+ * array, and its handler and argument in another (perf P25).
  */
 
 export type EventHandler = () => void;
@@ -46,16 +39,13 @@ const FIRED = 1;
 const EMPTY = 0;
 const BEYOND = -1;
 
-/** The slot named by a key (exact: keys are integers below 2^53). */
+/** The slot named by a key (exact: keys are integers below 2^53). perf P27 */
 function slotOf(key: number): number {
   return key & (SLOT_BITS - 1);
 }
 
 export class EventQueue {
-  /**
-   * The clock lives in a typed array: as a plain field it would hold a boxed
-   * number, and every advance would allocate a new box on the heap.
-   */
+  /** The clock (perf P13). */
   private readonly clock = new Float64Array(1);
   /** Events whose handlers ran. */
   processed = 0;
@@ -71,9 +61,7 @@ export class EventQueue {
   private rootVacant = false;
   /**
    * The root holds an entry pushed into the vacant root and not yet sifted down: the
-   * sift waits for the next look at the heap's order, so that it runs after whatever
-   * the caller does in between (the fluid model issues its reads ahead first, and the
-   * sift's work then overlaps their waiting on memory).
+   * sift waits for the next look at the heap's order (perf P20).
    */
   private rootUnsifted = false;
 
@@ -121,10 +109,7 @@ export class EventQueue {
     return this.scheduleCall(this.now + delay, handler as (arg: unknown) => void, undefined);
   }
 
-  /**
-   * Schedule `fn(arg)`: lets hot paths pass one shared function and a payload
-   * instead of allocating a closure per event.
-   */
+  /** Schedule `fn(arg)`: one shared function and a payload, no closure per event (perf P28). */
   scheduleCall<T>(time: number, fn: (arg: T) => void, arg: T): EventHandle {
     const now = this.clock[0] as number;
     if (!(time >= now)) {
@@ -201,9 +186,7 @@ export class EventQueue {
 
   /**
    * Fires events until the queue is empty (EMPTY), the next one lies beyond `until`
-   * (BEYOND) or `stop()` was called (FIRED). Nothing but `return` follows its loop: V8
-   * optimizes a long first call at the loop, and code after the loop that had never run
-   * would bail out of that code at the end of every later call (once per sweep point).
+   * (BEYOND) or `stop()` was called (FIRED). Nothing but `return` follows its loop (perf P11).
    */
   private runLoop(until: number): number {
     for (;;) {
@@ -237,9 +220,7 @@ export class EventQueue {
         break;
       }
       // The root just fired and an event due now waits in the FIFO: if nothing left in
-      // the heap comes before it, the root stays vacant for the next push to fill (one
-      // sift instead of a pop and a push: a handler's change is often solved by an event
-      // at the same instant, which then schedules the next).
+      // the heap comes before it, the root stays vacant for the next push to fill (perf P23).
       if (this.rootVacant && fifoKey >= 0 && this.heapAfter(fifoKey)) break;
       this.popRoot();
     }
@@ -300,9 +281,8 @@ export class EventQueue {
    * any order), into `out` (at most `out.length`); returns how many. It searches the
    * heap best-first from the root, so it finds only what is in the heap: events at
    * the current instant wait in the FIFO and are not named. The order is found from
-   * the heap arrays, which are in cache, and only then are the entries' slots read,
-   * each independently of the others, so that their cache misses overlap. `at` is
-   * scratch of at least 2 · out.length entries.
+   * the heap arrays, and only then are the entries' slots read, each independently of
+   * the others (perf P17). `at` is scratch of at least 2 · out.length entries.
    */
   upcomingArgs(fn: (arg: never) => void, out: number[], at: Int32Array): number {
     if (this.rootUnsifted) this.siftRoot();
@@ -540,8 +520,7 @@ export class EventQueue {
       const r = c + 1;
       if (r < n) {
         const rt = ht[r] as number;
-        // Keys are read only on ties, and each test is written so that the usual
-        // case (times differ) is decided by one comparison, not `<` then `===`.
+        // perf P26
         if (rt <= ct && (rt < ct || (hk[r] as number) < (hk[c] as number))) {
           c = r;
           ct = rt;

@@ -2,6 +2,7 @@
 import { CATALOG } from "../../models/hardware/catalog.ts";
 import type { Accelerator } from "../../models/hardware/types.ts";
 import type { ModelSpec, ParallelPlan, Scenario, WorkloadSpec } from "../../models/scenario.ts";
+import { GPU_SPEED_SIGMA } from "../../models/hardware/variability.ts";
 import { BUILTIN_MODELS } from "../../models/workload/builtins.ts";
 
 export interface ScenarioParts {
@@ -35,9 +36,10 @@ export function scenario(parts: ScenarioParts): Scenario {
       gpu,
       nodes: parts.nodes,
       gpusPerNode,
-      ...(parts.gpuVariability !== undefined ? { gpuVariability: parts.gpuVariability } : {}),
+      // Resolved as the loader resolves them (models/ reads them without defaults).
+      gpuVariability: parts.gpuVariability ?? GPU_SPEED_SIGMA,
       network: { topology: "rail-optimized", nicBandwidth: parts.nicBandwidth ?? gpu.nicBandwidth, oversubscription: 1 },
-      power: { pue: 1.2 },
+      power: { pue: 1.2, controllerInterval: 0.1 },
     },
     workload: { model, seqLength: parts.seqLength, globalBatch: parts.globalBatch, precision, attention: parts.attention ?? "flash" },
     parallelism: {

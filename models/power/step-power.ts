@@ -15,7 +15,6 @@
  * clock stays at 1 and the step is exactly the one simulated without power.
  */
 import type { EventQueue } from "../../sim/event-queue.ts";
-import type { FluidModel, Resource } from "../../sim/fluid.ts";
 import type { Scenario } from "../scenario.ts";
 import { activityShare, clockForLimit, gpuPowerWatts, type PowerClass } from "./gpu-power.ts";
 import type { RandomStream } from "../../sim/random.ts";
@@ -30,12 +29,9 @@ export const DEFAULT_NODES_PER_RACK = 4;
  */
 export const NODE_OVERHEAD_OF_GPU_TDP = 0.45;
 
-export interface StageGpu {
-  sm: Resource;
-  /** Peak FLOP/s of the sm resource at clock 1. */
-  peak: number;
-  /** GPUs this representative stands for. */
-  multiplicity: number;
+/** What caps act on: the SM clock of each stage's GPUs (1 = full speed). */
+export interface StageClocks {
+  setClock(stage: number, clock: number): void;
 }
 
 export interface PowerSeries {
@@ -73,12 +69,7 @@ interface StageState {
 export class StepPower {
   readonly active: boolean;
   private readonly stages: StageState[];
-  /**
-   * How many GPUs each stage stands for, copied out of `gpus` for the sums below: read
-   * through the StageGpu objects, whose hidden class changes as later sweep points make
-   * their fields more general, the sums were deoptimized and recompiled in every sweep
-   * thread.
-   */
+  /** How many GPUs each stage stands for. */
   private readonly stageGpus: Float64Array;
   private readonly gpu;
   private readonly pue: number;
@@ -105,9 +96,9 @@ export class StepPower {
 
   constructor(
     private readonly queue: EventQueue,
-    private readonly fluid: FluidModel,
+    private readonly clocks: StageClocks,
     private readonly s: Scenario,
-    private readonly gpus: StageGpu[],
+    gpusPerStage: readonly number[],
     control = true,
     private readonly supplyRng?: RandomStream,
   ) {
@@ -134,15 +125,15 @@ export class StepPower {
     const capped = power.facilityCap !== undefined || (power.facilityCapSchedule?.length ?? 0) > 0 || power.facilitySupply !== undefined;
     this.active = control && (power.gpuPowerLimit !== undefined || power.rackCap !== undefined || capped);
     this.floorWatts = (power.powerFloor ?? 0) * this.gpu.tdpWatts;
-    this.totalGpus = gpus.reduce((a, g) => a + g.multiplicity, 0);
+    this.totalGpus = gpusPerStage.reduce((a, n) => a + n, 0);
     this.gpuLimit = this.gpuCap;
     if (this.facilityCap !== undefined) {
       // Start from the fair share of the cap: what every GPU may draw if all draw alike.
       const share = (this.facilityCap / this.pue - s.cluster.nodes * this.nodeOverheadWatts) / this.totalGpus;
       this.gpuLimit = Math.max(this.gpu.idleWatts, Math.min(this.gpuCap, share));
     }
-    this.stages = gpus.map(() => ({ cls: "idle" as PowerClass, background: 0, clock: 1, previousClock: 1, clockChangedAt: 0, watts: 0 }));
-    this.stageGpus = Float64Array.from(gpus, (g) => g.multiplicity);
+    this.stages = gpusPerStage.map(() => ({ cls: "idle" as PowerClass, background: 0, clock: 1, previousClock: 1, clockChangedAt: 0, watts: 0 }));
+    this.stageGpus = Float64Array.from(gpusPerStage); // perf P35
     for (let i = 0; i < this.stages.length; i++) this.update(i);
     this.record();
   }
@@ -284,8 +275,7 @@ export class StepPower {
       st.previousClock = st.clock;
       st.clockChangedAt = this.queue.now;
       st.clock = clock;
-      const g = this.gpus[stage] as StageGpu;
-      this.fluid.setCapacity(g.sm, g.peak * clock);
+      this.clocks.setClock(stage, clock);
     }
     st.watts = Math.max(this.floorWatts, gpuPowerWatts(this.gpu, shareWithBg, clock));
   }

@@ -1,0 +1,647 @@
+/**
+ * Runs a StepProgram on a RankSet on the event engine.
+ *
+ * Each rank has its own SM, HBM, NVLink and NIC resources, a compute stream that
+ * runs its stage's pipeline schedule pass by pass, and a data-parallel stream
+ * for gradient reductions. Passes wait for their inputs from neighbouring
+ * stages, sent point-to-point to the rank at the same position (that waiting is
+ * the pipeline bubble). A collective starts when the last member of its group
+ * reaches it and ends when the last member's share of the traffic is done, so a
+ * slow GPU holds its groups back; in a folded set every group has one member.
+ * After the last pass a rank waits for its gradients to be reduced, then runs
+ * its after-step plan (tied embeddings, optimizer, ZeRO's all-gather). The step
+ * ends when the last rank is done.
+ *
+ * Each member's share of a collective is its own activity on its own links,
+ * rather than one activity over the whole ring: a 128-member data-parallel
+ * activity would tie every GPU of a stage into one fluid component, and each of
+ * millions of events would re-solve all of it. The end barrier gives the ring's
+ * "slowest member sets the pace" instead.
+ *
+ * Power stays per stage: StepPower keeps one meter per stage driven by the
+ * stage's first rank, and its clock applies to every rank of the stage.
+ */
+import type { EventQueue } from "../../sim/event-queue.ts";
+import type { Activity, FluidModel, Resource, SegmentListener } from "../../sim/fluid.ts";
+import type { Simulation } from "../../sim/simulation.ts";
+import { FluidSpec, Uncontended, type UncontendedListener } from "../../sim/uncontended.ts";
+import { peakFlops } from "../compute/kernel.ts";
+import { rankOfVirtualStage } from "../parallel/stages.ts";
+import { StepPower, type StageClocks } from "../power/step-power.ts";
+import type { Scenario } from "../scenario.ts";
+import { BUBBLE, COMPUTE, StepAccounts, stepResult, type StepSimulation } from "./accounting.ts";
+import { CATEGORY_INDEX, categoryOfResourceKind } from "./categories.ts";
+import { CH_DP_STREAM, COLLECTIVE, DELAY, GRADS, ROLES, WORK, type Op, type StepProgram } from "./program.ts";
+import type { RankSet } from "./ranks.ts";
+
+/** What to do when an op's work is done, by kind; the activity's data says whose. */
+const COMPUTE_WORK = 0;
+const DP_WORK = 1;
+const SHARE = 2;
+const SEND = 3;
+/** Most works one GPU has timed outside the fluid model at once. */
+const MAX_UNCONTENDED_PER_GPU = 6;
+
+export interface ExecuteOptions {
+  record: boolean;
+  powerControl: boolean;
+  mode: StepSimulation["mode"];
+  modeReason: string;
+}
+
+/**
+ * One step: its state (fields, set up by `run`) and the handlers that advance it
+ * (methods), a class so that each handler is one function for the life of the
+ * process (perf P30). The `name$` fields are handlers bound to this step.
+ */
+export class StepExecutor implements SegmentListener, UncontendedListener, StageClocks {
+  prog!: StepProgram;
+  ranks!: RankSet;
+  R!: number;
+  N!: number;
+  pp!: number;
+  V!: number;
+  micro!: number;
+  queue!: EventQueue;
+  fluid!: FluidModel;
+  res!: Resource[];
+  rankPeak!: Float64Array;
+  categoryOfResource!: Int8Array;
+  u!: Uncontended;
+  useUncontended!: boolean;
+  spec!: FluidSpec;
+  power!: StepPower;
+  acc!: StepAccounts;
+  stageOf!: Int32Array;
+  metered!: Uint8Array;
+  plans!: Op[][];
+  dpLists!: Op[][];
+  // Per rank (perf P31): pass in the schedule, plan and op in it, whether in a pass, what it waits for.
+  fwdArrived!: Uint8Array;
+  bwdArrived!: Uint8Array;
+  passIndex!: Int32Array;
+  plan!: Int32Array;
+  item!: Int32Array;
+  inPass!: Uint8Array;
+  waitKey!: Int32Array;
+  waitSince!: Float64Array;
+  arriveTime!: Float64Array;
+  dpArriveTime!: Float64Array;
+  shareDoneTime!: Float64Array;
+  sendTo!: Int32Array;
+  sendKey!: Int32Array;
+  gradsWaitSince!: Float64Array;
+  endTimes!: Float64Array;
+  // Data-parallel stream: a FIFO of op lists per rank in one typed array.
+  dpCapacity!: number;
+  dpQueue!: Int32Array;
+  dpHead!: Int32Array;
+  dpTail!: Int32Array;
+  dpCurrent!: Int32Array;
+  dpItem!: Int32Array;
+  /** Barrier counters per channel, indexed by the group's first rank; a group's shared completion event. */
+  arrivedCount!: Int32Array[];
+  doneCount!: Int32Array[];
+  groupEvent!: Float64Array[];
+  /** Per channel and member: its uncontended share of the group's current collective (-1: none). */
+  memberWork!: Int32Array;
+  activities!: number;
+  finished!: number;
+  uncontendedEnd$!: (id: number) => void;
+  groupEnd$!: (key: number) => void;
+  computeDelayDone$!: (g: number) => void;
+  dpDelayDone$!: (g: number) => void;
+  latencyDone$!: (key: number) => void;
+  startSend$!: (g: number) => void;
+
+  run(s: Scenario, prog: StepProgram, ranks: RankSet, sim: Simulation, o: ExecuteOptions): StepSimulation {
+    // An object literal, not `this.x = () => …` one by one (perf P32).
+    Object.assign(this, {
+      uncontendedEnd$: (id: number): void => this.uncontendedEnd(id),
+      groupEnd$: (key: number): void => this.groupEnd(key),
+      computeDelayDone$: (g: number): void => this.computeDelayDone(g),
+      dpDelayDone$: (g: number): void => this.dpDelayDone(g),
+      latencyDone$: (key: number): void => this.latencyDone(key),
+      startSend$: (g: number): void => this.startSend(g),
+    });
+    const p = prog.p;
+    const R = ranks.perStage;
+    const N = ranks.count;
+    Object.assign(this, { prog, ranks, R, N, pp: p.pp, V: prog.V, micro: prog.micro, plans: prog.plans, dpLists: prog.dpLists, queue: sim.queue, fluid: sim.fluid });
+    const fluid = sim.fluid;
+    const gpu = prog.gpu;
+    const peak = peakFlops(gpu, prog.precision);
+    const res: Resource[] = new Array<Resource>(N * ROLES);
+    this.res = res;
+    this.rankPeak = new Float64Array(N);
+    for (let g = 0; g < N; g++) {
+      const b = g * ROLES;
+      const name = ranks.names[g] as string;
+      this.rankPeak[g] = peak * (ranks.speed[g] as number);
+      res[b] = fluid.addResource({ name: `${name}.sm`, kind: "sm", capacity: this.rankPeak[g] as number });
+      res[b + 1] = fluid.addResource({ name: `${name}.hbm`, kind: "hbm", capacity: gpu.hbmBandwidth });
+      res[b + 2] = fluid.addResource({ name: `${name}.nvlink.tx`, kind: "nvlink", capacity: gpu.scaleUpBandwidth });
+      res[b + 3] = fluid.addResource({ name: `${name}.nvlink.rx`, kind: "nvlink", capacity: gpu.scaleUpBandwidth });
+      res[b + 4] = fluid.addResource({ name: `${name}.nic.tx`, kind: "nic", capacity: s.cluster.network.nicBandwidth });
+      res[b + 5] = fluid.addResource({ name: `${name}.nic.rx`, kind: "nic", capacity: s.cluster.network.nicBandwidth });
+    }
+    this.categoryOfResource = Int8Array.from(fluid.resources, (r) => CATEGORY_INDEX[categoryOfResourceKind(r.kind)]);
+    const done = [COMPUTE_WORK, DP_WORK, SHARE, SEND].map((kind) => (a: Activity): void => {
+      const data = a.data as number;
+      this.u.fluidDone(a);
+      fluid.recycle(a);
+      this.finishOp(kind, data);
+    });
+    this.spec = new FluidSpec(done, res[0] as Resource);
+    this.u = new Uncontended(sim.queue, fluid, Int32Array.from(res, (_, x) => Math.floor(x / ROLES)), N, MAX_UNCONTENDED_PER_GPU, this);
+    this.useUncontended = ranks.uncontended;
+
+    this.power = new StepPower(sim.queue, this, s, new Array<number>(p.pp).fill(ranks.stageGpus), o.powerControl, sim.rng("power-supply"));
+    this.acc = new StepAccounts(ranks, p.pp, this.power, o.record);
+    this.stageOf = this.acc.stageOf;
+    this.metered = this.acc.metered;
+    this.power.start(s.cluster.power.controllerInterval as number);
+    fluid.segmentListener = this;
+
+    const slots = R * prog.V * prog.micro;
+    this.fwdArrived = new Uint8Array(slots);
+    this.bwdArrived = new Uint8Array(slots);
+    for (const k of ["passIndex", "plan", "item", "sendTo", "sendKey", "dpHead", "dpTail", "dpItem"] as const) this[k] = new Int32Array(N);
+    for (const k of ["waitSince", "arriveTime", "dpArriveTime", "shareDoneTime", "endTimes"] as const) this[k] = new Float64Array(N);
+    this.inPass = new Uint8Array(N);
+    this.waitKey = new Int32Array(N).fill(-1);
+    this.gradsWaitSince = new Float64Array(N).fill(-1);
+    this.dpCurrent = new Int32Array(N).fill(-1);
+    this.dpCapacity = prog.dpCapacity;
+    this.dpQueue = new Int32Array(N * prog.dpCapacity);
+    const channels = ranks.channelCount.length;
+    this.arrivedCount = Array.from({ length: channels }, () => new Int32Array(N));
+    this.doneCount = Array.from({ length: channels }, () => new Int32Array(N));
+    this.groupEvent = Array.from({ length: channels }, () => new Float64Array(N));
+    this.memberWork = new Int32Array(channels * N).fill(-1);
+    this.activities = 0;
+    this.finished = 0;
+
+    for (let g = 0; g < N; g++) this.nextPass(g);
+    sim.run();
+    if (this.finished !== N) throw new Error(`step: ${N - this.finished} of ${N} GPUs never finished (a collective or send was left waiting)`);
+
+    const sm = new Float64Array(N);
+    const smCapacity = new Float64Array(N);
+    const hbm = new Float64Array(N);
+    const hbmCapacity = new Float64Array(N);
+    for (let g = 0; g < N; g++) {
+      const smR = res[g * ROLES] as Resource;
+      const hbmR = res[g * ROLES + 1] as Resource;
+      fluid.settleResource(smR);
+      fluid.settleResource(hbmR);
+      sm[g] = smR.workDone + (this.u.workDone[smR.id] as number);
+      smCapacity[g] = smR.capacity;
+      hbm[g] = hbmR.workDone + (this.u.workDone[hbmR.id] as number);
+      hbmCapacity[g] = hbmR.capacity;
+    }
+    return stepResult(this.acc, ranks, p.pp, this.power, {
+      endTimes: this.endTimes,
+      smWork: sm,
+      smCapacity,
+      hbmWork: hbm,
+      hbmCapacity,
+      memory: prog.memory,
+      events: sim.queue.processed,
+      activities: this.activities,
+      mode: o.mode,
+      modeReason: o.modeReason,
+    });
+  }
+
+  /** StageClocks: the power model sets a stage's clock; every rank of it follows at its own speed. */
+  setClock(stage: number, clock: number): void {
+    for (let g = stage * this.R; g < (stage + 1) * this.R; g++) this.u.setCapacity(this.res[g * ROLES] as Resource, (this.rankPeak[g] as number) * clock, this.spec);
+  }
+
+  /** The fluid model's report of a stretch: compute-stream work carries its rank as data, data-parallel-stream work -(rank + 1). */
+  onSegment(a: Activity, t0: number, t1: number, bottleneck: Resource | null): void {
+    this.acc.segment(a.data as number, a.label, t0, t1, bottleneck === null ? COMPUTE : (this.categoryOfResource[bottleneck.id] as number));
+  }
+
+  onUncontendedSegment(data: number, label: string, t0: number, t1: number, bottleneck: number): void {
+    this.acc.segment(data, label, t0, t1, bottleneck < 0 ? COMPUTE : (this.categoryOfResource[bottleneck] as number));
+  }
+
+  finishOp(kind: number, data: number): void {
+    if (kind === COMPUTE_WORK) this.computeWorkDone(data);
+    else if (kind === DP_WORK) this.dpWorkDone(-1 - data);
+    else if (kind === SHARE) this.shareDone(data);
+    else this.sendDone(data);
+  }
+
+  /** Fills the uncontended model's ids with the resources of `op` run by `g` (and `to`, a send's receiver). */
+  resolve(op: Op, g: number, to: number): number {
+    const roles = op.roles;
+    const ids = this.u.ids;
+    const gb = g * ROLES;
+    const tb = to * ROLES - ROLES;
+    for (let i = 0; i < roles.length; i++) {
+      const k = roles[i] as number;
+      ids[i] = k < ROLES ? gb + k : tb + k;
+    }
+    return roles.length;
+  }
+
+  /** Start `op` (on `g`, and `to` for a send): at its own pace if it can (perf P33), else in the fluid model. */
+  startWork(op: Op, g: number, to: number, data: number, kind: number): void {
+    this.activities++;
+    const n = this.resolve(op, g, to);
+    const rate = this.useUncontended ? this.u.rate(op, n, g, to) : 0;
+    if (rate === 0) {
+      this.u.startFluid(op, n, data, kind, 1, this.spec);
+      return;
+    }
+    const u = this.u;
+    const id = u.begin(op, n, g, to, data, kind, rate);
+    let at = u.due[id] as number;
+    if (kind === COMPUTE_WORK) {
+      // A launch delay next: if nothing changes at the due time, one event does both (perf P34).
+      // Only a stage's metered GPU reports its power class, so only there must it change on time.
+      const next = (this.plans[this.plan[g] as number] as Op[])[(this.item[g] as number) + 1];
+      if (next !== undefined && next.kind === DELAY && (next.power === op.power || this.metered[g] === 0)) {
+        u.tail[id] = next.seconds;
+        at += next.seconds;
+      }
+    }
+    u.event[id] = this.queue.scheduleCall(at, this.uncontendedEnd$, id);
+  }
+
+  uncontendedEnd(id: number): void {
+    const u = this.u;
+    const g = u.data[id] as number;
+    const kind = u.kind[id] as number;
+    const tail = u.tail[id] as number;
+    const due = u.due[id] as number;
+    u.end(id);
+    if (tail > 0) {
+      // The launch delay (compute stream only), as computeStep would have run it at the due time.
+      const delay = (this.plans[this.plan[g] as number] as Op[])[(this.item[g] as number) + 1] as Op;
+      this.acc.charge(g, delay.category, tail);
+      this.acc.span(g, delay.label, delay.category, due, due + tail);
+      this.item[g] = (this.item[g] as number) + 2;
+      this.computeStep(g);
+      return;
+    }
+    this.finishOp(kind, g);
+  }
+
+  /** Every member of a group starts its share of a collective at once: equal shares, one event. */
+  startShares(base: number, stride: number, count: number, op: Op, channel: number, dp: boolean): void {
+    const u = this.u;
+    let handle = -1;
+    let groupDue = NaN;
+    for (let k = 0; k < count; k++) {
+      const m = base + k * stride;
+      const data = dp ? -1 - m : m;
+      this.activities++;
+      const n = this.resolve(op, m, -1);
+      const rate = this.useUncontended ? u.rate(op, n, m, -1) : 0;
+      if (rate === 0) {
+        this.memberWork[channel * this.N + m] = -1;
+        u.startFluid(op, n, data, SHARE, 1, this.spec);
+        continue;
+      }
+      const id = u.begin(op, n, m, -1, data, SHARE, rate);
+      this.memberWork[channel * this.N + m] = id;
+      const due = u.due[id] as number;
+      if (handle < 0) {
+        handle = this.queue.scheduleCall(due, this.groupEnd$, channel * this.N + base);
+        (this.groupEvent[channel] as Float64Array)[base] = handle;
+        groupDue = due;
+      }
+      if (due === groupDue) {
+        u.event[id] = handle;
+        u.shared[id] = 1;
+      } else u.event[id] = this.queue.scheduleCall(due, this.uncontendedEnd$, id);
+    }
+  }
+
+  groupEnd(key: number): void {
+    const channel = Math.floor(key / this.N);
+    const base = key - channel * this.N;
+    const handle = (this.groupEvent[channel] as Float64Array)[base] as number;
+    const stride = this.ranks.channelStride[channel] as number;
+    const count = this.ranks.channelCount[channel] as number;
+    for (let k = 0; k < count; k++) {
+      const id = this.memberWork[channel * this.N + base + k * stride] as number;
+      if (this.u.waitsOn(id, handle)) this.uncontendedEnd(id);
+    }
+  }
+
+  // ---- compute stream ----
+  computeStep(g: number): void {
+    const ops = this.plans[this.plan[g] as number] as Op[];
+    let i = this.item[g] as number;
+    while (i < ops.length) {
+      const op = ops[i] as Op;
+      if (op.kind === GRADS) {
+        this.dpEnqueue(g, op.gradList);
+        i++;
+        continue;
+      }
+      this.item[g] = i;
+      this.acc.setClass(g, op.power);
+      if (op.kind === WORK) this.startWork(op, g, -1, g, COMPUTE_WORK);
+      else if (op.kind === DELAY) {
+        const now = this.queue.now;
+        this.acc.charge(g, op.category, op.seconds);
+        this.acc.span(g, op.label, op.category, now, now + op.seconds);
+        this.queue.scheduleCall(now + op.seconds, this.computeDelayDone$, g);
+      } else this.arrive(g, op, op.channel);
+      return;
+    }
+    this.item[g] = i;
+    if (this.inPass[g] === 1) this.passDone(g);
+    else this.planFinished(g);
+  }
+
+  computeWorkDone(g: number): void {
+    this.item[g] = (this.item[g] as number) + 1;
+    this.computeStep(g);
+  }
+
+  computeDelayDone(g: number): void {
+    this.item[g] = (this.item[g] as number) + 1;
+    this.computeStep(g);
+  }
+
+  // ---- data-parallel stream ----
+  dpEnqueue(g: number, list: number): void {
+    this.dpQueue[g * this.dpCapacity + (this.dpTail[g] as number)] = list;
+    this.dpTail[g] = (this.dpTail[g] as number) + 1;
+    if (this.dpCurrent[g] === -1) this.dpNext(g);
+  }
+
+  dpNext(g: number): void {
+    if (this.dpHead[g] === this.dpTail[g]) {
+      if (this.dpCurrent[g] !== -1) this.acc.background(g, -1);
+      this.dpCurrent[g] = -1;
+      if ((this.gradsWaitSince[g] as number) >= 0) this.gradsReduced(g);
+      return;
+    }
+    if (this.dpCurrent[g] === -1) this.acc.background(g, +1);
+    this.dpCurrent[g] = this.dpQueue[g * this.dpCapacity + (this.dpHead[g] as number)] as number;
+    this.dpHead[g] = (this.dpHead[g] as number) + 1;
+    this.dpItem[g] = 0;
+    this.dpStep(g);
+  }
+
+  dpStep(g: number): void {
+    const ops = this.dpLists[this.dpCurrent[g] as number] as Op[];
+    const i = this.dpItem[g] as number;
+    if (i >= ops.length) {
+      this.dpNext(g);
+      return;
+    }
+    const op = ops[i] as Op;
+    if (op.kind === COLLECTIVE) this.arrive(-1 - g, op, CH_DP_STREAM);
+    else if (op.kind === WORK) this.startWork(op, g, -1, -1 - g, DP_WORK);
+    else this.queue.scheduleCall(this.queue.now + op.seconds, this.dpDelayDone$, g);
+  }
+
+  dpWorkDone(g: number): void {
+    this.dpItem[g] = (this.dpItem[g] as number) + 1;
+    this.dpStep(g);
+  }
+
+  dpDelayDone(g: number): void {
+    this.dpItem[g] = (this.dpItem[g] as number) + 1;
+    this.dpStep(g);
+  }
+
+  // ---- collectives: barrier, each member's share, barrier, latency ----
+  // A member is `m` (compute stream) or `-1 - m` (data-parallel stream).
+  opOf(member: number): Op {
+    return member >= 0 ? ((this.plans[this.plan[member] as number] as Op[])[this.item[member] as number] as Op) : ((this.dpLists[this.dpCurrent[-1 - member] as number] as Op[])[this.dpItem[-1 - member] as number] as Op);
+  }
+
+  arrive(member: number, op: Op, channel: number): void {
+    const g = member >= 0 ? member : -1 - member;
+    const now = this.queue.now;
+    // Compute-stream waits are charged here; the data-parallel stream runs behind the
+    // compute stream and its waits matter only once compute waits for the gradients.
+    if (member >= 0) this.arriveTime[g] = now;
+    else this.dpArriveTime[g] = now;
+    const base = this.ranks.groupBase[channel * this.N + g] as number;
+    const counts = this.arrivedCount[channel] as Int32Array;
+    const count = this.ranks.channelCount[channel] as number;
+    if (++counts[base]! < count) return;
+    counts[base] = 0;
+    const stride = this.ranks.channelStride[channel] as number;
+    const dp = member < 0;
+    for (let k = 0; k < count; k++) {
+      const m = base + k * stride;
+      if (!dp) {
+        if (now - (this.arriveTime[m] as number) > 0) this.acc.chargeSpan(m, `wait:${op.label}`, BUBBLE, this.arriveTime[m] as number, now);
+      } else if ((this.gradsWaitSince[m] as number) >= 0) {
+        // m's compute is done and waits for its gradients, which wait here for a slower
+        // replica: that is imbalance, not the fabric. (Until m's own stream got here, it
+        // was still moving earlier gradients: that part is the fabric's.)
+        const since = this.gradsWaitSince[m] as number;
+        const from = Math.max(since, this.dpArriveTime[m] as number);
+        if (now > from) {
+          this.chargeGradsWait(m, since, from);
+          this.acc.chargeSpan(m, "wait:dp-peers", BUBBLE, from, now);
+          this.gradsWaitSince[m] = now;
+        }
+      }
+    }
+    if (op.roles.length === 0) this.latencyPhase(base, stride, count, op, channel);
+    else this.startShares(base, stride, count, op, channel, dp);
+  }
+
+  shareDone(member: number): void {
+    const dp = member < 0;
+    const g = dp ? -1 - member : member;
+    const op = this.opOf(member);
+    const channel = dp ? CH_DP_STREAM : op.channel;
+    const now = this.queue.now;
+    if (!dp) this.shareDoneTime[g] = now;
+    const base = this.ranks.groupBase[channel * this.N + g] as number;
+    const counts = this.doneCount[channel] as Int32Array;
+    const count = this.ranks.channelCount[channel] as number;
+    if (++counts[base]! < count) return;
+    counts[base] = 0;
+    const stride = this.ranks.channelStride[channel] as number;
+    if (!dp) {
+      // A ring runs at its slowest member's pace: the others' links stay busy until it is done.
+      for (let k = 0; k < count; k++) {
+        const m = base + k * stride;
+        if (now - (this.shareDoneTime[m] as number) > 0) this.acc.chargeSpan(m, op.label, op.linkCategory, this.shareDoneTime[m] as number, now);
+      }
+    }
+    this.latencyPhase(base, stride, count, op, channel);
+  }
+
+  latencyPhase(base: number, stride: number, count: number, op: Op, channel: number): void {
+    if (op.latency <= 0) {
+      this.release(base, stride, count, channel);
+      return;
+    }
+    const now = this.queue.now;
+    if (channel !== CH_DP_STREAM) {
+      for (let k = 0; k < count; k++) {
+        const m = base + k * stride;
+        this.acc.charge(m, op.latencyCategory, op.latency);
+        this.acc.span(m, op.latencyLabel, op.latencyCategory, now, now + op.latency);
+      }
+    }
+    // One event for the whole group: every member waits the same latency.
+    this.queue.scheduleCall(now + op.latency, this.latencyDone$, channel * this.N + base);
+  }
+
+  latencyDone(key: number): void {
+    const channel = Math.floor(key / this.N);
+    const base = key - channel * this.N;
+    this.release(base, this.ranks.channelStride[channel] as number, this.ranks.channelCount[channel] as number, channel);
+  }
+
+  release(base: number, stride: number, count: number, channel: number): void {
+    // Released members may reach their next collective at once; the counters are already reset.
+    for (let k = 0; k < count; k++) {
+      const m = base + k * stride;
+      if (channel === CH_DP_STREAM) this.dpWorkDone(m);
+      else this.computeWorkDone(m);
+    }
+  }
+
+  // ---- pipeline ----
+  nextPass(g: number): void {
+    const st = this.stageOf[g] as number;
+    const i = this.passIndex[g] as number;
+    const kinds = this.prog.schedKind[st] as Uint8Array;
+    if (i >= kinds.length) {
+      this.finish(g);
+      return;
+    }
+    const q = g - st * this.R;
+    const vs = (this.prog.schedChunk[st] as Int32Array)[i]! * this.pp + st;
+    const mb = (this.prog.schedMb[st] as Int32Array)[i] as number;
+    const forward = kinds[i] === 0;
+    const slot = (q * this.V + vs) * this.micro + mb;
+    const ready = forward ? vs === 0 || this.fwdArrived[slot] === 1 : vs === this.V - 1 || this.bwdArrived[slot] === 1;
+    if (ready) this.runPass(g);
+    else {
+      this.waitKey[g] = (forward ? 0 : this.V * this.micro) + vs * this.micro + mb;
+      this.waitSince[g] = this.queue.now;
+      this.acc.setClass(g, "idle");
+    }
+  }
+
+  arrived(g: number, key: number): void {
+    if (this.waitKey[g] !== key) return;
+    this.acc.chargeSpan(g, "wait:pipeline", BUBBLE, this.waitSince[g] as number, this.queue.now);
+    this.waitKey[g] = -1;
+    this.runPass(g);
+  }
+
+  runPass(g: number): void {
+    const st = this.stageOf[g] as number;
+    const i = this.passIndex[g] as number;
+    const prog = this.prog;
+    const vs = (prog.schedChunk[st] as Int32Array)[i]! * this.pp + st;
+    this.plan[g] = (prog.schedKind[st] as Uint8Array)[i] === 0 ? (prog.forwardPlan[vs] as number) : (prog.schedLastBackward[st] as Uint8Array)[i] === 1 ? (prog.lastBackwardPlan[vs] as number) : (prog.backwardPlan[vs] as number);
+    this.item[g] = 0;
+    this.inPass[g] = 1;
+    this.computeStep(g);
+  }
+
+  passDone(g: number): void {
+    const st = this.stageOf[g] as number;
+    const i = this.passIndex[g] as number;
+    this.passIndex[g] = i + 1;
+    const q = g - st * this.R;
+    const vs = (this.prog.schedChunk[st] as Int32Array)[i]! * this.pp + st;
+    const mb = (this.prog.schedMb[st] as Int32Array)[i] as number;
+    const forward = (this.prog.schedKind[st] as Uint8Array)[i] === 0;
+    let toVs: number;
+    if (forward && vs < this.V - 1) toVs = vs + 1;
+    else if (!forward && vs > 0) toVs = vs - 1;
+    else {
+      this.nextPass(g);
+      return;
+    }
+    const to = rankOfVirtualStage(toVs, this.pp) * this.R + q;
+    this.sendTo[g] = to;
+    // Arrival key, with the direction in its offset (as waitKey encodes it).
+    this.sendKey[g] = (forward ? 0 : this.V * this.micro) + toVs * this.micro + mb;
+    if (to === g) {
+      this.deliver(g);
+      this.nextPass(g);
+      return;
+    }
+    // Megatron's p2p is synchronous: the sender continues once its send completes.
+    const t = this.sendOpOf(g);
+    this.acc.setClass(g, "comm");
+    if (t.latency > 0) {
+      this.acc.charge(g, t.latencyCategory, t.latency);
+      this.queue.scheduleCall(this.queue.now + t.latency, this.startSend$, g);
+    } else this.startSend(g);
+  }
+
+  sendOpOf(g: number): Op {
+    const to = this.sendTo[g] as number;
+    const sameNode = this.ranks.node[g] === this.ranks.node[to];
+    return (this.prog.sendOps[sameNode ? 1 : 0] as Op[])[(this.sendKey[g] as number) < this.V * this.micro ? 0 : 1] as Op;
+  }
+
+  startSend(g: number): void {
+    this.startWork(this.sendOpOf(g), g, this.sendTo[g] as number, g, SEND);
+  }
+
+  sendDone(g: number): void {
+    this.deliver(g);
+    this.nextPass(g);
+  }
+
+  deliver(g: number): void {
+    const to = this.sendTo[g] as number;
+    const key = this.sendKey[g] as number;
+    const q = to - (this.stageOf[to] as number) * this.R;
+    const backward = key >= this.V * this.micro;
+    const local = backward ? key - this.V * this.micro : key;
+    if (backward) this.bwdArrived[q * this.V * this.micro + local] = 1;
+    else this.fwdArrived[q * this.V * this.micro + local] = 1;
+    this.arrived(to, key);
+  }
+
+  // ---- end of the step ----
+  finish(g: number): void {
+    const list = this.prog.finalGradList[this.stageOf[g] as number] as number;
+    if (list >= 0) this.dpEnqueue(g, list);
+    this.acc.setClass(g, "idle");
+    if (this.dpCurrent[g] === -1) this.afterGrads(g);
+    else this.gradsWaitSince[g] = this.queue.now;
+  }
+
+  /** Compute waited on its own gradients' transfers from `since` to `until`. */
+  chargeGradsWait(g: number, since: number, until: number): void {
+    if (until > since) this.acc.chargeSpan(g, "wait:dp-grads", this.prog.gradsCategory, since, until);
+  }
+
+  gradsReduced(g: number): void {
+    const since = this.gradsWaitSince[g] as number;
+    this.gradsWaitSince[g] = -1;
+    this.chargeGradsWait(g, since, this.queue.now);
+    this.afterGrads(g);
+  }
+
+  afterGrads(g: number): void {
+    this.plan[g] = this.prog.afterPlan[this.stageOf[g] as number] as number;
+    this.item[g] = 0;
+    this.inPass[g] = 0;
+    this.computeStep(g);
+  }
+
+  planFinished(g: number): void {
+    this.endTimes[g] = this.queue.now;
+    this.acc.setClass(g, "idle");
+    if (++this.finished === this.N) this.power.stop();
+  }
+}

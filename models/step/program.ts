@@ -1,0 +1,444 @@
+/**
+ * A step, compiled once from the scenario: what every rank of a pipeline stage
+ * runs, as ops with their work per resource role, shared by every rank and
+ * micro-batch. Which ranks run it, and how, is the executor's business
+ * (executor.ts, ranks.ts).
+ *
+ * - Passes: per virtual stage, a forward, a backward, and the chunk's last
+ *   backward, which hands gradients to the data-parallel stream layer by layer
+ *   (bucketed DDP).
+ * - Identical kernels of a chunk's layers are merged: alone, a sequence of
+ *   kernels takes Σ max(F_i/C, B_i/H), which equals max(ΣF/C, ΣB/H) within a
+ *   group whose kernels share a bottleneck. So a pass runs one op for its
+ *   compute-bound kernels, one for its memory-bound kernels and one launch delay.
+ * - Collectives (tensor-, context-, expert-, data-parallel, tied embeddings) are
+ *   one op each: a member's link work, then the latency.
+ * - Sends between virtual stages, and what runs after the last pass: the
+ *   gradients not reduced on the fly, tied embeddings, the optimizer, ZeRO's
+ *   parameter all-gather.
+ */
+import { kernelCost, type Kernel } from "../compute/kernel.ts";
+import { collectiveLoad, linkWork, type GroupLayout } from "../collectives/alpha-beta.ts";
+import type { Accelerator, Precision } from "../hardware/types.ts";
+import { groupSlowdowns, type GroupKind, type GroupSlowdowns } from "../network/group-slowdown.ts";
+import { rankLayout, type RankLayout } from "../parallel/layout.ts";
+import { microBatchesPerStep } from "../parallel/plan.ts";
+import { pipelineSchedule } from "../parallel/schedule.ts";
+import { layersPerVirtualStage, rankOfVirtualStage } from "../parallel/stages.ts";
+import type { PowerClass } from "../power/gpu-power.ts";
+import type { ParallelPlan, Scenario } from "../scenario.ts";
+import {
+  embeddingKernels,
+  headKernels,
+  layerBackwardKernels,
+  layerDims,
+  layerForwardKernels,
+  layerRecomputeKernels,
+  type KernelList,
+  type StreamCollective,
+} from "../workload/layer-kernels.ts";
+import { elementBytes, gradElementBytes, layerShape, memoryByStage, type MemoryBreakdown } from "../workload/memory.ts";
+import { embeddingParams, headParams, layerParams } from "../workload/params.ts";
+import { CATEGORY_INDEX, type Category } from "./categories.ts";
+
+/** Resource roles of one GPU; a send's receiver has them at role + ROLES. */
+export const ROLES = 6;
+export const SM = 0;
+export const HBM = 1;
+export const NV_TX = 2;
+export const NV_RX = 3;
+export const NIC_TX = 4;
+export const NIC_RX = 5;
+
+export const WORK = 0;
+export const DELAY = 1;
+export const GRADS = 2;
+export const COLLECTIVE = 3;
+
+/**
+ * Barrier channels: groups of one kind on one stream. The compute stream's
+ * data-parallel all-gather and the data-parallel stream's reductions get separate
+ * counters, though one rank never has both open at once.
+ */
+export const CH_TP = 0;
+export const CH_CP = 1;
+export const CH_EP = 2;
+export const CH_DP_COMPUTE = 3;
+export const CH_DP_STREAM = 4;
+export const CH_PP = 5;
+export const CHANNELS = 6;
+
+const COMPUTE = CATEGORY_INDEX.compute;
+const ROLE_CATEGORY: readonly number[] = [COMPUTE, CATEGORY_INDEX.hbm, CATEGORY_INDEX.nvlink, CATEGORY_INDEX.nvlink, CATEGORY_INDEX.network, CATEGORY_INDEX.network];
+
+/** One step of a plan. */
+export class Op {
+  kind = WORK;
+  label = "";
+  /** What the GPU draws power for while this runs. */
+  power: PowerClass = "idle";
+  /** Resource role per work entry (role + ROLES: the send's receiver), and the work on it. */
+  roles: Int8Array = new Int8Array(0);
+  amounts: Float64Array = new Float64Array(0);
+  /** Fairness size (HBM bytes for kernels, link bytes for transfers), or NaN for the engine's default. */
+  size = NaN;
+  /** DELAY: its length and category. */
+  seconds = 0;
+  category = COMPUTE;
+  /** GRADS: the data-parallel op list to enqueue. */
+  gradList = -1;
+  /** COLLECTIVE: barrier channel, latency after the link work, and where waiting for the group's slowest share counts. */
+  channel = CH_TP;
+  latency = 0;
+  latencyLabel = "";
+  latencyCategory = COMPUTE;
+  linkCategory = COMPUTE;
+  /** For work timed alone (uncontended.ts): the fairness size, work / size per entry, the category each entry bounds as. */
+  fairSize = 1;
+  loads: Float64Array = new Float64Array(0);
+  roleCategories: Int8Array = new Int8Array(0);
+}
+
+function setWork(op: Op, roles: number[], amounts: number[], size: number | undefined): void {
+  op.roles = Int8Array.from(roles);
+  op.amounts = Float64Array.from(amounts);
+  op.size = size ?? NaN;
+  // The fluid model's default fairness size: the largest work amount.
+  op.fairSize = size ?? (Math.max(0, ...op.amounts) || 1);
+  // As FluidModel computes an activity's load per level: work · weight / size.
+  op.loads = op.amounts.map((w) => w / op.fairSize);
+  op.roleCategories = Int8Array.from(op.roles, (r) => ROLE_CATEGORY[r % ROLES] as number);
+}
+
+export interface StepProgram {
+  p: ParallelPlan;
+  gpu: Accelerator;
+  precision: Precision;
+  layout: RankLayout;
+  micro: number;
+  /** Virtual pipeline stages (pp × chunks). */
+  V: number;
+  memory: MemoryBreakdown[];
+  /** Every plan; the indices below point into it. */
+  plans: Op[][];
+  forwardPlan: Int32Array;
+  backwardPlan: Int32Array;
+  lastBackwardPlan: Int32Array;
+  /** Per stage: the gradient list enqueued after the last pass (-1: none), and the plan run after the gradients. */
+  finalGradList: Int32Array;
+  afterPlan: Int32Array;
+  /** Data-parallel op lists (gradient reductions). */
+  dpLists: Op[][];
+  /** The most lists a rank's data-parallel stream holds at once. */
+  dpCapacity: number;
+  /** [same node?][backward?] */
+  sendOps: Op[][];
+  /** Per stage, its pipeline schedule flattened: pass kind (0 F, 1 B), chunk, micro-batch, 1 if the chunk's last backward. */
+  schedKind: Uint8Array[];
+  schedChunk: Int32Array[];
+  schedMb: Int32Array[];
+  schedLastBackward: Uint8Array[];
+  /** Where waiting for one's own gradient reduction counts. */
+  gradsCategory: number;
+  /** Data-parallel shard group (dp × cp ranks). */
+  dpShard: number;
+}
+
+function crossesNodes(group: GroupLayout): boolean {
+  return Math.ceil(group.size / Math.max(1, group.perNode)) > 1;
+}
+
+/** Builds a StepProgram; its methods are the pieces, its state what they share. */
+class Compiler {
+  plans: Op[][] = [];
+  dpLists: Op[][] = [];
+  dpListOfBytes = new Map<number, number>();
+  constructor(
+    readonly s: Scenario,
+    readonly p: ParallelPlan,
+    readonly layout: RankLayout,
+    readonly slowdown: GroupSlowdowns,
+    readonly dpShard: number,
+    readonly dpGroup: GroupLayout,
+  ) {}
+
+  /** Kernels × `times` → at most one compute-bound op, one memory-bound op, one launch delay. */
+  kernels(kernels: Kernel[], times: number, label: string): Op[] {
+    let smA = 0;
+    let hbmA = 0;
+    let smB = 0;
+    let hbmB = 0;
+    let launch = 0;
+    for (const k of kernels) {
+      const c = kernelCost(k, this.s.cluster.gpu, this.s.workload.precision);
+      if (c.bound === "sm") {
+        smA += c.smWork;
+        hbmA += c.hbmWork;
+      } else {
+        smB += c.smWork;
+        hbmB += c.hbmWork;
+      }
+      launch += c.launchSeconds;
+    }
+    const out: Op[] = [];
+    const work = (suffix: string, power: PowerClass, sm: number, hbm: number, size: number): void => {
+      const op = new Op();
+      op.label = `${label}:${suffix}`;
+      op.power = power;
+      setWork(op, [SM, HBM], [sm, hbm], size);
+      out.push(op);
+    };
+    if (smA > 0) work("gemm", "gemm", smA * times, hbmA * times, hbmA * times || smA * times);
+    if (hbmB > 0) work("memory", "memory", smB * times, hbmB * times, hbmB * times);
+    if (launch > 0) {
+      const op = new Op();
+      op.kind = DELAY;
+      op.label = `${label}:launch`;
+      op.power = "memory";
+      op.seconds = launch * times;
+      out.push(op);
+    }
+    return out;
+  }
+
+  /** A collective (or `times` of them) as one barrier op: link work, then latency (none if neither). */
+  collective(opName: StreamCollective["op"], bytes: number, group: GroupLayout, kind: GroupKind, times: number, channel: number, label: string): Op[] {
+    const load = collectiveLoad(opName, bytes, group);
+    const link = linkWork(load);
+    const scale = times * this.slowdown[kind];
+    const roles: number[] = [];
+    const amounts: number[] = [];
+    if (link.nvlink > 0) roles.push(NV_TX, NV_RX), amounts.push(link.nvlink * scale, link.nvlink * scale);
+    if (link.nic > 0) roles.push(NIC_TX, NIC_RX), amounts.push(link.nic * scale, link.nic * scale);
+    const crosses = crossesNodes(group);
+    const op = new Op();
+    op.kind = COLLECTIVE;
+    op.channel = channel;
+    op.power = "comm";
+    op.linkCategory = CATEGORY_INDEX[crosses ? "network" : "nvlink"];
+    if (roles.length > 0) {
+      roles.push(HBM), amounts.push((load.hbmBytes * times) / this.s.cluster.gpu.efficiency.hbmPeakFraction);
+      op.label = label;
+      setWork(op, roles, amounts, (load.nvlinkBytes + load.nicBytes) * times);
+    }
+    if (load.latencySeconds > 0) {
+      op.latency = load.latencySeconds * times;
+      op.latencyLabel = `${label}:latency`;
+      op.latencyCategory = CATEGORY_INDEX[crosses ? "network" : "nvlink"];
+      if (op.label === "") op.label = op.latencyLabel;
+    }
+    return roles.length > 0 || op.latency > 0 ? [op] : [];
+  }
+
+  /** Kernels then collectives of a kernel list, repeated `times` (merged). */
+  list(list: KernelList, times: number, label: string): Op[] {
+    const out = this.kernels(list.kernels, times, label);
+    for (const c of list.collectives) {
+      const group = c.group === "tp" ? this.layout.tp : c.group === "ep" ? this.layout.ep : this.layout.cp;
+      const channel = c.group === "tp" ? CH_TP : c.group === "ep" ? CH_EP : CH_CP;
+      out.push(...this.collective(c.op, c.bytes, group, c.group, c.count * times, channel, `${label}:${c.group}-${c.op}`));
+    }
+    return out;
+  }
+
+  /** The data-parallel list reducing `bytes` of gradients (one list per distinct size; empty if nothing to reduce). */
+  gradList(bytes: number): number {
+    let id = this.dpListOfBytes.get(bytes);
+    if (id === undefined) {
+      const ops = this.dpShard <= 1 || bytes <= 0 ? [] : this.collective(this.p.zero >= 1 ? "reduce-scatter" : "all-reduce", bytes, this.dpGroup, "dp", 1, CH_DP_STREAM, "dp:grads");
+      id = this.dpLists.push(ops) - 1;
+      this.dpListOfBytes.set(bytes, id);
+    }
+    return id;
+  }
+
+  grads(bytes: number): Op[] {
+    if (!this.p.overlapGradReduce) return [];
+    const op = new Op();
+    op.kind = GRADS;
+    op.label = "grads";
+    op.gradList = this.gradList(bytes);
+    return [op];
+  }
+
+  plan(ops: Op[]): number {
+    return this.plans.push(ops) - 1;
+  }
+}
+
+/** A send as one op over two GPUs: the sender's roles, and the receiver's as role + ROLES. */
+function sendOp(p: ParallelPlan, gpu: Accelerator, layout: RankLayout, slowdown: GroupSlowdowns, activationBytes: number, regather: boolean, sameNode: boolean, label: string): Op {
+  const p2pBytes = activationBytes / p.tp;
+  const load = collectiveLoad("send", p2pBytes, { size: 2, perNode: sameNode ? 2 : 1 });
+  const link = linkWork(load);
+  const nic = link.nic * slowdown.pp;
+  const nv = link.nvlink * slowdown.pp;
+  const roles: number[] = [];
+  const amounts: number[] = [];
+  if (nic > 0) roles.push(NIC_TX, ROLES + NIC_RX), amounts.push(nic, nic);
+  if (nv > 0) roles.push(NV_TX, ROLES + NV_RX), amounts.push(nv, nv);
+  // Scatter/gather sends 1/tp of the tensor per rank, re-assembled over NVLink.
+  if (regather) {
+    const ag = linkWork(collectiveLoad("all-gather", activationBytes, layout.tp)).nvlink;
+    roles.push(ROLES + NV_TX, ROLES + NV_RX), amounts.push(ag, ag);
+  }
+  const hbm = p2pBytes / gpu.efficiency.hbmPeakFraction;
+  roles.push(HBM, ROLES + HBM), amounts.push(hbm, hbm);
+  const op = new Op();
+  op.label = label;
+  op.power = "comm";
+  setWork(op, roles, amounts, p2pBytes);
+  op.latency = load.latencySeconds;
+  op.latencyCategory = CATEGORY_INDEX[sameNode ? "nvlink" : "network"];
+  return op;
+}
+
+export function compileStep(s: Scenario, slowdownIn?: GroupSlowdowns): StepProgram {
+  const p = s.parallelism;
+  const gpu = s.cluster.gpu;
+  const precision = s.workload.precision;
+  const layout = rankLayout(p, s.cluster);
+  const slowdown = slowdownIn ?? groupSlowdowns(s);
+  const model = s.workload.model;
+  const split = layersPerVirtualStage(model.layers, p);
+  if (typeof split === "string") throw new Error(split);
+  const lp = layerParams(model);
+  const shape = layerShape(s);
+  const micro = microBatchesPerStep(s);
+  const V = p.pp * p.virtualStages;
+  const gradBytes = gradElementBytes(p.gradReduceDtype);
+  const weightBytes = elementBytes(precision);
+  // Parameters of one transformer layer held by one rank (tensor- and expert-sharded).
+  const layerParamsPerRank = (lp.attention + (lp.mlpPerExpert * model.experts) / p.ep) / p.tp + lp.router + lp.norms;
+  const dpShard = p.dp * p.cp;
+  const dpGroup = layout.dpShard;
+  const memory = memoryByStage(s);
+  const c = new Compiler(s, p, layout, slowdown, dpShard, dpGroup);
+
+  const fwdLayer = layerForwardKernels(shape);
+  const bwdLayer = layerBackwardKernels(shape);
+  const recLayer = layerRecomputeKernels(shape, p.recompute);
+  const perLayerGradBytes = layerParamsPerRank * gradBytes;
+  const embedGradBytes = (embeddingParams(model) / p.tp) * gradBytes;
+  const headGradBytes = (headParams(model) / p.tp) * gradBytes;
+
+  const forwardPlan = new Int32Array(V);
+  const backwardPlan = new Int32Array(V);
+  const lastBackwardPlan = new Int32Array(V);
+  for (let v = 0; v < V; v++) {
+    const L = split[v] as number;
+    const first = v === 0;
+    const last = v === V - 1;
+    const f: Op[] = [];
+    if (first) f.push(...c.list(embeddingKernels(shape, "forward"), 1, "embedding"));
+    f.push(...c.list(fwdLayer, L, "forward"));
+    if (last) f.push(...c.list(headKernels(shape, "forward"), 1, "head"));
+    forwardPlan[v] = c.plan(f);
+
+    const b: Op[] = [];
+    if (last) b.push(...c.list(headKernels(shape, "backward"), 1, "head.bwd"));
+    b.push(...c.list(recLayer, L, "backward:recompute"), ...c.list(bwdLayer, L, "backward"));
+    if (first) b.push(...c.list(embeddingKernels(shape, "backward"), 1, "embedding.bwd"));
+    backwardPlan[v] = c.plan(b);
+
+    // The chunk's last backward hands gradients over layer by layer, so the
+    // data-parallel reduction overlaps the rest of it (bucketed DDP).
+    const lb: Op[] = [];
+    if (last) lb.push(...c.list(headKernels(shape, "backward"), 1, "head.bwd"), ...c.grads(headGradBytes));
+    for (let l = 0; l < L; l++) lb.push(...c.list(recLayer, 1, "backward:recompute"), ...c.list(bwdLayer, 1, "backward"), ...c.grads(perLayerGradBytes));
+    if (first) lb.push(...c.list(embeddingKernels(shape, "backward"), 1, "embedding.bwd"), ...c.grads(embedGradBytes));
+    lastBackwardPlan[v] = c.plan(lb);
+  }
+
+  // After the last pass: gradients not reduced on the fly (per stage), then tied
+  // embeddings, the optimizer and ZeRO's parameter all-gather.
+  const finalGradList = new Int32Array(p.pp).fill(-1);
+  const afterPlan = new Int32Array(p.pp);
+  for (let st = 0; st < p.pp; st++) {
+    if (!p.overlapGradReduce) {
+      let bytes = 0;
+      for (let v = 0; v < V; v++) if (rankOfVirtualStage(v, p.pp) === st) bytes += (split[v] as number) * perLayerGradBytes;
+      if (st === 0) bytes += embedGradBytes;
+      if (st === p.pp - 1) bytes += headGradBytes;
+      finalGradList[st] = c.gradList(bytes);
+    }
+    const ops: Op[] = [];
+    // Tied embeddings: the first and last stage all-reduce their copies' gradients.
+    if (model.tiedEmbeddings && p.pp > 1 && (st === 0 || st === p.pp - 1)) {
+      const sameNode = layout.stageNode(0) === layout.stageNode(p.pp - 1);
+      ops.push(...c.collective("all-reduce", ((model.vocab * model.hidden) / p.tp) * gradBytes, { size: 2, perNode: sameNode ? 2 : 1 }, "pp", 1, CH_PP, "embedding:tied-grads"));
+    }
+    const params = (memory[st] as MemoryBreakdown).params;
+    const shardParams = params / (p.zero >= 1 ? dpShard : 1);
+    // Mixed-precision optimizer step, per parameter of this rank's shard (bytes read + written):
+    // low-precision grads → fp32 main grads (2 + 4) unless accumulated in fp32; fp16 loss-scale
+    // unscale and inf check (4 + 4); gradient norm for clipping (4); Adam on master weights,
+    // m and v (read g, p, m, v; write p, m, v: 28); master → model copy (4 + 2); zero grads.
+    const mixed = weightBytes === 2;
+    const perParam = (gradBytes === 4 ? 0 : gradBytes + 4) + (precision === "fp16" ? 8 : 0) + 4 + 28 + (mixed ? 4 + weightBytes : 0) + gradBytes;
+    ops.push(...c.kernels([{ name: "optimizer", kind: "memory", flops: 12 * shardParams, bytes: shardParams * perParam, launches: 8 }], 1, "optimizer"));
+    if (p.zero >= 1 && dpShard > 1) ops.push(...c.collective("all-gather", params * weightBytes, dpGroup, "dp", 1, CH_DP_COMPUTE, "dp:params"));
+    afterPlan[st] = c.plan(ops);
+  }
+
+  const activationBytes = shape.elementBytes * layerDims(shape).tokens * model.hidden;
+  const regather = p.tp > 1 && !shape.sequenceParallel;
+  const sendOps = [false, true].map((sameNode) => ["p2p:activations", "p2p:gradients"].map((label) => sendOp(p, gpu, layout, slowdown, activationBytes, regather, sameNode, label)));
+
+  const schedKind: Uint8Array[] = [];
+  const schedChunk: Int32Array[] = [];
+  const schedMb: Int32Array[] = [];
+  const schedLastBackward: Uint8Array[] = [];
+  for (let st = 0; st < p.pp; st++) {
+    const order = pipelineSchedule(st, p.pp, p.virtualStages, micro);
+    const kind = new Uint8Array(order.length);
+    const chunk = new Int32Array(order.length);
+    const mb = new Int32Array(order.length);
+    const lastB = new Uint8Array(order.length);
+    const lastIdx = new Int32Array(p.virtualStages).fill(-1);
+    order.forEach((ps, i) => {
+      kind[i] = ps.kind === "F" ? 0 : 1;
+      chunk[i] = ps.chunk;
+      mb[i] = ps.microBatch;
+      if (ps.kind === "B") lastIdx[ps.chunk] = i;
+    });
+    for (const i of lastIdx) if (i >= 0) lastB[i] = 1;
+    schedKind.push(kind);
+    schedChunk.push(chunk);
+    schedMb.push(mb);
+    schedLastBackward.push(lastB);
+  }
+
+  let dpCapacity = 1;
+  for (let st = 0; st < p.pp; st++) {
+    let n = (finalGradList[st] as number) >= 0 ? 1 : 0;
+    for (let v = st; v < V; v += p.pp) for (const op of c.plans[lastBackwardPlan[v] as number] as Op[]) if (op.kind === GRADS) n++;
+    dpCapacity = Math.max(dpCapacity, n);
+  }
+
+  const gradsCategory: Category = crossesNodes(dpGroup) ? "network" : "nvlink";
+  return {
+    p,
+    gpu,
+    precision,
+    layout,
+    micro,
+    V,
+    memory,
+    plans: c.plans,
+    forwardPlan,
+    backwardPlan,
+    lastBackwardPlan,
+    finalGradList,
+    afterPlan,
+    dpLists: c.dpLists,
+    dpCapacity,
+    sendOps,
+    schedKind,
+    schedChunk,
+    schedMb,
+    schedLastBackward,
+    gradsCategory: CATEGORY_INDEX[gradsCategory],
+    dpShard,
+  };
+}

@@ -13,11 +13,6 @@ const ROOT = resolve(import.meta.dirname, "../..");
 /** Lowest first: a folder may import its own modules and those of the folders before it. */
 const LAYERS = ["sim", "models", "reports", "experiments", "bin"] as const;
 
-/**
- * The one cycle left, files sorted: the folded and full step import each other. Issue 22's
- * step rewrite (one program, one executor) removes it; then this entry goes too.
- */
-const TOLERATED_CYCLES: string[] = ["models/step/simulate-full.ts <-> models/step/simulate.ts"];
 
 function codeFiles(dir: string, out: string[] = []): string[] {
   for (const name of readdirSync(dir).sort()) {
@@ -115,8 +110,6 @@ describe("imports point down only", () => {
 
   it("no import cycle", () => {
     const found = cycles(edges).map((c) => [...c].sort().join(" <-> "));
-    expect(found.filter((c) => !TOLERATED_CYCLES.includes(c))).toEqual([]);
-    // A tolerated cycle that is gone leaves the list, so it cannot come back unseen.
-    expect(TOLERATED_CYCLES.filter((c) => !found.includes(c))).toEqual([]);
+    expect(found).toEqual([]);
   });
 });

@@ -82,6 +82,11 @@ describe("ZeRO-3 / FSDP gathered units", () => {
     expect(outOfMemory(s)).toBe(null);
   });
 
+  it("keeping every unit gathered (reshardAfterForward false) refuses GPT-3 175B and says why", () => {
+    const s = scenario({ gpu: "A100-80GB", nodes: 64, model: "gpt3-175b", seqLength: 2048, globalBatch: 512, plan: { tp: 1, dp: 512, zero: 3, recompute: "full", reshardAfterForward: false } });
+    expect(outOfMemory(s)).toMatch(/largest parts gathered FSDP units 3\d\d\.\d GiB, .*try a smaller fsdpUnit or fsdpPrefetch, reshardAfterForward: true, or more tp$/);
+  });
+
   it("HSDP shards within the shard group and replicates across groups", () => {
     const base = { nodes: 8, model: "llama3-8b", seqLength: 4096, globalBatch: 64, plan: { tp: 1, dp: 64, zero: 3 as const } };
     const full = memoryByStage(scenario(base))[0]!;
@@ -190,6 +195,62 @@ describe("published per-GPU model-state memory", () => {
     for (const zero of [0, 1, 2, 3] as const) {
       const maxBillions = 32 / perParam(zero);
       expect(Math.abs(maxBillions / published[zero] - 1), `ZeRO-${zero}`).toBeLessThan(0.01);
+    }
+  });
+});
+
+describe("published peak memory of FSDP runs", () => {
+  // Llama 2 7B as torchtitan builds it (flavor "7B": 32 layers, dim 4096, 32 heads, SwiGLU 11,008,
+  // Llama 2 tokenizer of 32,000; train_configs/llama_7b.toml: local batch 8, seq 2048).
+  const llama2_7b: ModelSpec = {
+    name: "llama2-7b",
+    layers: 32,
+    hidden: 4096,
+    heads: 32,
+    kvHeads: 32,
+    ffn: 11008,
+    vocab: 32000,
+    gatedMlp: true,
+    experts: 1,
+    topK: 1,
+    tiedEmbeddings: false,
+    positionEmbeddings: 0,
+    dropout: false,
+    bias: false,
+    source: "torchtitan llama 7B flavor (2024-03)",
+  };
+  // pytorch/torchtitan PR #165 (A. Gu, 2024-03-26, "Used per-parameter FSDP"): 8 H100 with
+  // 95.04 GiB each, local batch 8, seq 2048, bf16 mixed precision, fp32 reduce-scatter, FSDP2.
+  const H100_GIB = 95.0396;
+  const run = (recompute: "full" | "none") =>
+    memoryByStage(scenario({ nodes: 1, model: llama2_7b, seqLength: 2048, globalBatch: 64, plan: { tp: 1, dp: 8, zero: 3, microBatch: 8, recompute } }))[0]!;
+
+  it("full activation checkpointing: peak active 23.92 % of 95.04 GiB = 22.73 GiB; trainsim within 15 %", () => {
+    // PyTorch's peak active counts tensors only: leave out the CUDA context and NCCL buffers.
+    const m = run("full");
+    const tensors = (m.total - RUNTIME_BYTES) / GiB;
+    const published = 0.2392 * H100_GIB;
+    expect(Math.abs(tensors / published - 1), `${tensors.toFixed(2)} GiB vs ${published.toFixed(2)} GiB`).toBeLessThan(0.15);
+  });
+
+  it("no activation checkpointing ran at 90.28 GiB peak reserved: trainsim fits it on the 95 GiB GPU, within 15 % of reserved", () => {
+    const m = run("none");
+    expect(m.total / GiB).toBeLessThan(H100_GIB);
+    expect(Math.abs(m.total / GiB / 90.28 - 1)).toBeLessThan(0.15);
+  });
+});
+
+describe("published activation memory", () => {
+  it("Korthikanti et al. 2022 (arXiv 2205.05198), abstract: sequence parallelism with selective recompute cuts activation memory about 5× (530B and 1T, tp 8)", () => {
+    // Table 3 shapes: 530B h 20480, 128 heads; 1T h 25600, 160 heads; seq 2048, tp 8.
+    for (const [h, a] of [
+      [20480, 128],
+      [25600, 160],
+    ] as const) {
+      const model: ModelSpec = { ...(BUILTIN_MODELS["gpt3-175b"] as ModelSpec), hidden: h, heads: a, kvHeads: a, ffn: 4 * h };
+      const shape = (sp: boolean) => ({ model, microBatch: 1, seqLength: 2048, tp: 8, cp: 1, ep: 1, sequenceParallel: sp, attention: "unfused" as const, elementBytes: 2, gradBytes: 4, gradAccumulationFusion: true, gradAccumulateShare: 0 });
+      const ratio = layerActivationBytes(shape(false), "none") / layerActivationBytes(shape(true), "selective");
+      expect(Math.abs(ratio / 5 - 1), `h ${h}: ${ratio.toFixed(2)}×`).toBeLessThan(0.15);
     }
   });
 });

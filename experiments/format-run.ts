@@ -49,8 +49,15 @@ export function formatRun(s: Scenario, r: RunResult): string {
   const mem = r.memory;
   lines.push(
     `memory per GPU   ${gib(r.memoryBytesPerGpu)} GiB of ${gib(r.memoryCapacityBytes)} GiB (stage ${mem.stage}: weights ${gib(mem.weights)}, gradients ${gib(mem.gradients)}, ` +
-      `optimizer ${gib(mem.optimizer)}, activations ${gib(mem.activations)}, buffers ${gib(mem.buffers)})`,
+      `optimizer ${gib(mem.optimizer)}, activations ${gib(mem.activations)}, buffers ${gib(mem.buffers)}` +
+      `${mem.gatheredUnits !== undefined ? `, gathered FSDP units ${gib(mem.gatheredUnits)}` : ""})`,
   );
+  if (mem.hostBytes !== undefined) {
+    lines.push(`                 plus ${gib(mem.hostBytes)} GiB per GPU in host memory (offloaded optimizer state / activations; their PCIe traffic is not yet in the step time)`);
+  }
+  if (m.unpaddedVocab !== undefined) {
+    lines.push(`vocabulary       ${group(m.unpaddedVocab)} padded to ${group(m.vocab)} (a multiple of workload.vocabDivisibleBy × tp ${p.tp}, as Megatron-LM pads it); the padded rows count in memory, FLOPs and time`);
+  }
   const pw = r.power;
   lines.push(
     `power            ${r.gpuPowerWatts.toFixed(0)} W per GPU on average; facility ${formatQuantity(r.facilityPowerWatts.mean, "power")} mean, ` +

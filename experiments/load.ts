@@ -14,6 +14,7 @@ import type { AttentionKernel, FailureClass, FailureProcess, ModelSpec, Parallel
 import { FAILURE_CLASSES, LLAMA3_FAILURE_RATES } from "../models/reliability/failure-rates.ts";
 import { BUILTIN_MODELS } from "../models/workload/builtins.ts";
 import { modelFromHfConfig } from "../models/workload/hf-config.ts";
+import { paddedVocab } from "../models/workload/params.ts";
 import { readConfigFile } from "./config-file.ts";
 import { defaultNodeOverheadWatts } from "./defaults.ts";
 import { ConfigError } from "./errors.ts";
@@ -509,6 +510,48 @@ function hfModel(spec: Raw, baseDir: string, problems: Problems): ModelSpec | un
   return model;
 }
 
+/**
+ * ZeRO/FSDP keys (parallelism.fsdpUnit, reshardAfterForward, fsdpPrefetch, shardGroup,
+ * offloadOptimizer, offloadActivations): copied onto the plan only when written, so the
+ * model's defaults stay in one place (models/workload/memory.ts, fsdpSettings).
+ */
+function shardingFrom(raw: Raw, written: Raw, plan: ParallelPlan, layers: number | undefined, dpKnown: boolean, problems: Problems): void {
+  const unit = tagged(raw["fsdpUnit"]);
+  if (unit?.option === "layers") {
+    const n = unit.value as number;
+    if (layers !== undefined && n > layers) problems.invalid("parallelism.fsdpUnit", n, `${n} is not allowed; expected "layer" or a number of layers from 1 to the model's ${layers}`);
+    plan.fsdpUnitLayers = n;
+  } else if (unit?.option === "layer") plan.fsdpUnitLayers = 1;
+  const reshard = boolAt(raw, "reshardAfterForward");
+  if (reshard !== undefined) plan.reshardAfterForward = reshard;
+  const prefetch = optionalNumber(raw, "fsdpPrefetch");
+  if (prefetch !== undefined) plan.fsdpPrefetch = prefetch;
+  const group = optionalNumber(raw, "shardGroup");
+  if (group !== undefined) {
+    if (dpKnown && !problems.isInvalid("parallelism.dp") && plan.dp % group !== 0) {
+      const divisors = Array.from({ length: plan.dp }, (_, i) => i + 1).filter((d) => plan.dp % d === 0);
+      const shown = divisors.length <= 12 ? divisors.join(", ") : `${divisors.slice(0, 12).join(", ")}, ...`;
+      problems.invalid("parallelism.shardGroup", group, `${group} is not allowed; shardGroup must divide dp = ${plan.dp}: one of ${shown}`);
+    }
+    plan.shardGroup = group;
+  }
+  const offloadOptimizer = boolAt(raw, "offloadOptimizer");
+  if (offloadOptimizer !== undefined) plan.offloadOptimizer = offloadOptimizer;
+  const offload = optionalNumber(raw, "offloadActivations");
+  if (offload === undefined) return;
+  if (offload <= 1) {
+    plan.offloadActivationShare = offload;
+  } else if (!Number.isInteger(offload) || (layers !== undefined && offload > layers)) {
+    problems.invalid(
+      "parallelism.offloadActivations",
+      written["offloadActivations"],
+      `${showValue(written["offloadActivations"])} is not allowed; expected a share of each stage's layers from 0 to 1 (e.g. 0.5 or "50 %") or a whole number of layers from 2 to the model's ${layers ?? "layers"}`,
+    );
+  } else {
+    plan.offloadActivationLayers = offload;
+  }
+}
+
 // ---------------------------------------------------------------------------
 // Assembly
 
@@ -598,6 +641,9 @@ function build(input: unknown, opts: LoadOptions, problems: Problems, chain: rea
   const lastStageLayers = optionalNumber(parallelIn, "lastStageLayers");
   if (firstStageLayers !== undefined) parallelism.firstStageLayers = firstStageLayers;
   if (lastStageLayers !== undefined) parallelism.lastStageLayers = lastStageLayers;
+  shardingFrom(parallelIn, part(merged, "parallelism"), parallelism, model === PLACEHOLDER_MODEL ? undefined : model.layers, !dpGuessed, problems);
+  const padded = model === PLACEHOLDER_MODEL || problems.isInvalid("parallelism.tp") ? model.vocab : paddedVocab(model.vocab, numberAt(workloadIn, "vocabDivisibleBy", 128), tp);
+  const paddedModel: ModelSpec = padded === model.vocab ? model : { ...model, vocab: padded, unpaddedVocab: model.vocab };
 
   const runIn = part(v, "run");
   const duration = optionalNumber(runIn, "duration");
@@ -639,7 +685,7 @@ function build(input: unknown, opts: LoadOptions, problems: Problems, chain: rea
       },
     },
     workload: {
-      model,
+      model: paddedModel,
       seqLength: numberAt(workloadIn, "seqLength", 1),
       globalBatch: numberAt(workloadIn, "globalBatch", 1),
       precision,

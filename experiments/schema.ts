@@ -69,7 +69,7 @@ export interface UnionOption {
   /** Name the loader switches on. */
   key: string;
   /** How a value selects this option; the first match wins. */
-  when: "string" | "object" | { hasKey: string };
+  when: "string" | "number" | "object" | { hasKey: string };
   label: string;
   node: SchemaNode;
 }
@@ -285,6 +285,11 @@ const workload = obj(
     globalBatch: int("Sequences per optimizer step.", 1, { required: true }),
     precision: oneOf(PRECISIONS, "Compute precision of the matmuls.", { default: "bf16" }),
     attention: oneOf(ATTENTION, "Attention kernel: fused flash, or materialised scores (pre-2022 stacks).", { default: "flash" }),
+    vocabDivisibleBy: int(
+      "The vocabulary is padded up to a multiple of this × tp, as Megatron-LM's --make-vocab-size-divisible-by (GPT-2's 50,257 at tp 4: 50,688); the padded rows count in parameters, FLOPs, memory and time. 1: pad only to a multiple of tp.",
+      1,
+      { default: 128 },
+    ),
   },
   { required: true },
 );
@@ -308,6 +313,20 @@ const parallelism = obj("How the model is split over the GPUs.", {
   ),
   firstStageLayers: int("Layers on the first (virtual) pipeline stage, when it should carry fewer than the rest (it also holds the embedding); the other stages split the remainder evenly.", 0),
   lastStageLayers: int("Layers on the last (virtual) pipeline stage, when it should carry fewer than the rest (it also holds the output layer and loss).", 0),
+  fsdpUnit: {
+    kind: "union",
+    description: "ZeRO-3/FSDP wrap unit, all-gathered as one: \"layer\" (one transformer block, as PyTorch FSDP's transformer wrap policy) or a number of layers.",
+    derivedDefault: "layer",
+    options: [
+      { key: "layer", when: "string", label: "\"layer\"", node: oneOf(["layer"], "One transformer block per unit.") },
+      { key: "layers", when: "number", label: "a number of layers", node: int("Transformer layers per unit.", 1) },
+    ],
+  },
+  reshardAfterForward: bool("ZeRO-3/FSDP: free each unit's gathered parameters after its forward and gather them again for backward. false: keep them to backward (more memory, one all-gather fewer).", { derivedDefault: "true" }),
+  fsdpPrefetch: int("ZeRO-3/FSDP: units all-gathered ahead of the one computing (PyTorch FSDP's backward prefetch, FSDP2's implicit prefetch: 1).", 0, { derivedDefault: "1" }),
+  shardGroup: int("Data-parallel ranks ZeRO/FSDP state is sharded over; replicated across the dp/shardGroup groups (HSDP). Must divide dp.", 1, { derivedDefault: "dp" }),
+  offloadOptimizer: bool("Optimizer state and fp32 master weights in host memory (ZeRO-Offload; from zero 2 also the gradient shard). Memory only for now: the host traffic is not yet in the step time.", { derivedDefault: "false" }),
+  offloadActivations: qty("ratio", "Saved activations kept in host memory: a share of each pipeline stage's layers (0 to 1, or \"50 %\") or a whole number of layers above 1. Memory only for now: the host traffic is not yet in the step time.", { minimum: 0, derivedDefault: "0" }),
 });
 
 const failureProcess = (what: string): ObjectNode =>
@@ -507,6 +526,7 @@ export function expected(node: SchemaNode): string {
 
 function matches(when: UnionOption["when"], value: unknown): boolean {
   if (when === "string") return typeof value === "string";
+  if (when === "number") return typeof value === "number";
   if (when === "object") return isPlainObject(value);
   return isPlainObject(value) && Object.hasOwn(value, when.hasKey);
 }

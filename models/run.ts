@@ -27,6 +27,8 @@ export interface RunResult {
   memoryBytesPerGpu: number;
   memoryCapacityBytes: number;
   memory: MemoryBreakdown;
+  /** Present when the vocabulary was padded (workload.vocabDivisibleBy × tp, as Megatron-LM): the tokenizer's size and the rows used. */
+  vocabPadding?: { vocab: number; paddedVocab: number };
   breakdown: Breakdown;
   gpuPowerWatts: number;
   facilityPowerWatts: { mean: number; peak: number };
@@ -73,6 +75,7 @@ export function runScenario(s: Scenario, options: RunOptions = {}): { result: Ru
     memoryBytesPerGpu: mem.total,
     memoryCapacityBytes: s.cluster.gpu.hbmBytes,
     memory: mem,
+    ...(s.workload.model.unpaddedVocab !== undefined ? { vocabPadding: { vocab: s.workload.model.unpaddedVocab, paddedVocab: s.workload.model.vocab } } : {}),
     breakdown: step.breakdown,
     gpuPowerWatts: power.gpuMeanWatts,
     facilityPowerWatts: { mean: power.facilityMeanWatts, peak: power.facilityPeakWatts },

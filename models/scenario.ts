@@ -93,7 +93,14 @@ export interface ModelSpec {
   kvHeads: number;
   /** MLP inner size (per expert for MoE). */
   ffn: number;
+  /** Vocabulary rows of the embedding and output layer, after padding (see unpaddedVocab). */
   vocab: number;
+  /**
+   * The tokenizer's vocabulary when the loader padded `vocab` to a multiple of
+   * workload.vocabDivisibleBy × tp, as Megatron-LM does (--make-vocab-size-divisible-by);
+   * absent when no padding was needed.
+   */
+  unpaddedVocab?: number;
   /** SwiGLU-style gated MLP (two input projections). */
   gatedMlp: boolean;
   /** Number of experts (1 = dense). */
@@ -158,6 +165,20 @@ export interface ParallelPlan {
    */
   firstStageLayers?: number;
   lastStageLayers?: number;
+  /** ZeRO-3/FSDP wrap unit in transformer layers (default 1: one block per unit). */
+  fsdpUnitLayers?: number;
+  /** ZeRO-3/FSDP: free gathered parameters after forward and gather again for backward (default true). */
+  reshardAfterForward?: boolean;
+  /** ZeRO-3/FSDP: units all-gathered ahead of the one computing (default 1). */
+  fsdpPrefetch?: number;
+  /** Data-parallel ranks that ZeRO/FSDP state is sharded over (HSDP: replicated across groups); default dp. */
+  shardGroup?: number;
+  /** Optimizer state and fp32 master weights live in host memory (ZeRO-Offload); memory only so far. */
+  offloadOptimizer?: boolean;
+  /** Saved activations of this many layers per pipeline stage live in host memory; memory only so far. */
+  offloadActivationLayers?: number;
+  /** Same as a share of each stage's layers (0–1); used when offloadActivationLayers is absent. */
+  offloadActivationShare?: number;
 }
 
 export type FailureClass = "gpu" | "hbm" | "host" | "nic" | "switch" | "software" | "maintenance";

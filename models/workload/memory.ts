@@ -9,7 +9,7 @@
  */
 import { peakInFlight } from "../parallel/schedule.ts";
 import { layersPerVirtualStage, rankOfVirtualStage } from "../parallel/stages.ts";
-import type { Scenario } from "../scenario.ts";
+import type { ParallelPlan, Scenario } from "../scenario.ts";
 import { layerDims, type LayerShape } from "./layer-kernels.ts";
 import { embeddingParams, headParams, layerParams } from "./params.ts";
 import { microBatchesPerStep } from "../parallel/plan.ts";
@@ -20,11 +20,20 @@ export interface MemoryBreakdown {
   gradients: number;
   optimizer: number;
   activations: number;
-  /** CUDA context, NCCL channel buffers, library workspaces, gathered ZeRO-3 shards. */
+  /** CUDA context, NCCL channel buffers, library workspaces (before ZeRO-3 units had their own entry, also the gathered shards). */
   buffers: number;
   total: number;
   /** Parameters held by one GPU of this stage (before ZeRO sharding). */
   params: number;
+  /**
+   * ZeRO-3 / FSDP only: the all-gathered parameter units in flight (the unit computing and
+   * those prefetched, in the compute dtype) and in backward their unsharded gradients before
+   * the reduce-scatter; with reshardAfterForward false, every unit gathered in forward stays
+   * until its backward. At the peak, the start of backward.
+   */
+  gatheredUnits?: number;
+  /** Bytes this GPU keeps in host memory instead (offloadOptimizer, offloadActivations); not in total. */
+  hostBytes?: number;
 }
 
 /**
@@ -95,6 +104,36 @@ export function layerActivationBytes(x: LayerShape, recompute: "none" | "selecti
   return bytes;
 }
 
+/** The ZeRO-3 / FSDP settings with their defaults (PyTorch FSDP's per-block wrap, FSDP2's one-unit prefetch). */
+export function fsdpSettings(p: ParallelPlan): { unitLayers: number; reshardAfterForward: boolean; prefetch: number; shardGroup: number } {
+  return { unitLayers: p.fsdpUnitLayers ?? 1, reshardAfterForward: p.reshardAfterForward ?? true, prefetch: p.fsdpPrefetch ?? 1, shardGroup: p.shardGroup ?? p.dp };
+}
+
+/**
+ * Peak bytes of gathered ZeRO-3 / FSDP units on one GPU, walking the units in backward order
+ * (output layer, blocks last to first, embedding). At unit i the GPU holds i and the
+ * `prefetch` units after it gathered (with reshardAfterForward false: every unit not yet
+ * through backward), i's fresh unsharded gradient in the compute dtype, and i−1's gradient in
+ * the reduce dtype while its reduce-scatter runs.
+ */
+export function gatheredUnitBytes(units: readonly number[], prefetch: number, reshardAfterForward: boolean, elementBytes: number, gradBytes: number): number {
+  let peak = 0;
+  for (let i = 0; i < units.length; i++) {
+    const last = reshardAfterForward ? Math.min(units.length, i + 1 + prefetch) : units.length;
+    let params = 0;
+    for (let j = i; j < last; j++) params += units[j] as number;
+    const grads = (units[i] as number) * elementBytes + (i > 0 ? (units[i - 1] as number) * gradBytes : 0);
+    peak = Math.max(peak, params * elementBytes + grads);
+  }
+  return peak;
+}
+
+/** Layers of one stage whose saved activations live on the host. */
+export function offloadedLayers(p: ParallelPlan, stageLayers: number): number {
+  if (p.offloadActivationLayers !== undefined) return Math.min(stageLayers, p.offloadActivationLayers);
+  return Math.round(stageLayers * (p.offloadActivationShare ?? 0));
+}
+
 /** Footprint of each pipeline stage's GPUs. */
 export function memoryByStage(s: Scenario): MemoryBreakdown[] {
   const p = s.parallelism;
@@ -107,38 +146,66 @@ export function memoryByStage(s: Scenario): MemoryBreakdown[] {
   const weightBytes = elementBytes(s.workload.precision);
   const mixed = weightBytes === 2;
   const gradBytes = gradElementBytes(p.gradReduceDtype);
-  const shard = p.dp * p.cp;
+  const fsdp = fsdpSettings(p);
+  // ZeRO shards over the shard group (HSDP: within it, replicated across groups) and cp.
+  const shard = fsdp.shardGroup * p.cp;
   const micro = microBatchesPerStep(s);
   const out: MemoryBreakdown[] = [];
   for (let stage = 0; stage < p.pp; stage++) {
     let layers = 0;
-    let maxChunkLayers = 0;
     for (let v = 0; v < split.length; v++) {
       if (rankOfVirtualStage(v, p.pp) !== stage) continue;
       layers += split[v] as number;
-      maxChunkLayers = Math.max(maxChunkLayers, split[v] as number);
     }
     const first = stage === 0;
     const last = stage === p.pp - 1;
-    let params = layers * perLayer;
-    if (first) params += embeddingParams(m) / p.tp;
-    if (last) params += headParams(m) / p.tp + (m.tiedEmbeddings && p.pp > 1 ? (m.vocab * m.hidden) / p.tp : 0);
+    const embedding = first ? embeddingParams(m) / p.tp : 0;
+    const head = last ? headParams(m) / p.tp + (m.tiedEmbeddings && p.pp > 1 ? (m.vocab * m.hidden) / p.tp : 0) : 0;
+    const params = layers * perLayer + embedding + head;
     const weights = (params * weightBytes) / (p.zero >= 3 ? shard : 1);
-    const gradients = (params * gradBytes) / (p.zero >= 2 ? shard : 1);
-    const optimizer = (params * (mixed ? 12 : 8)) / (p.zero >= 1 ? shard : 1);
+    let gradients = (params * gradBytes) / (p.zero >= 2 ? shard : 1);
+    let optimizer = (params * (mixed ? 12 : 8)) / (p.zero >= 1 ? shard : 1);
+    let host = 0;
+    if (p.offloadOptimizer === true) {
+      // ZeRO-Offload: Adam state and fp32 master on the host; from ZeRO-2 on the gradient shard follows them.
+      host += optimizer;
+      optimizer = 0;
+      if (p.zero >= 2) {
+        host += gradients;
+        gradients = 0;
+      }
+    }
     // Activations: chunks in flight × their layers, plus a recomputed layer's full set.
     const inFlight = peakInFlight(stage, p.pp, p.virtualStages, micro);
     const avgChunkLayers = layers / p.virtualStages;
-    let activations = inFlight * avgChunkLayers * layerActivationBytes(x, p.recompute);
+    const perLayerActivations = layerActivationBytes(x, p.recompute);
+    const offloaded = offloadedLayers(p, layers);
+    const stored = inFlight * avgChunkLayers * perLayerActivations;
+    const onHost = layers > 0 ? (stored * offloaded) / layers : 0;
+    // Offloaded layers pass through the GPU: one being copied out or back while another computes.
+    let activations = stored - onHost + Math.min(offloaded, 2) * perLayerActivations;
+    host += onHost;
     if (p.recompute !== "none") activations += layerActivationBytes(x, "none");
     if (last) {
       // Logits (activation dtype) and the fp32 softmax the vocab-parallel loss keeps.
       activations += (x.elementBytes + 4) * layerDims(x).tokens * (m.vocab / p.tp);
     }
-    let buffers = RUNTIME_BYTES;
-    if (p.zero >= 3) buffers += 2 * maxChunkLayers * perLayer * weightBytes; // gathered + prefetched shard
-    const total = weights + gradients + optimizer + activations + buffers;
-    out.push({ stage, weights, gradients, optimizer, activations, buffers, total, params });
+    const buffers = RUNTIME_BYTES;
+    let total = weights + gradients + optimizer + activations + buffers;
+    const row: MemoryBreakdown = { stage, weights, gradients, optimizer, activations, buffers, total, params };
+    if (p.zero >= 3) {
+      // Backward order: output layer (with a tied embedding it is the same gathered table), blocks, embedding.
+      const units: number[] = [];
+      const tiedRoot = m.tiedEmbeddings && first && last;
+      if (last) units.push(head + (tiedRoot ? embedding : 0));
+      for (let left = layers; left > 0; left -= fsdp.unitLayers) units.push(Math.min(fsdp.unitLayers, left) * perLayer);
+      if (first && !tiedRoot) units.push(embedding);
+      row.gatheredUnits = gatheredUnitBytes(units, fsdp.prefetch, fsdp.reshardAfterForward, weightBytes, gradBytes);
+      total += row.gatheredUnits;
+    }
+    if (host > 0) row.hostBytes = host;
+    row.total = total;
+    out.push(row);
   }
   return out;
 }
@@ -161,6 +228,7 @@ export function outOfMemory(s: Scenario): string | null {
       ["optimizer state", peak.optimizer],
       ["activations", peak.activations],
       ["buffers", peak.buffers],
+      ["gathered FSDP units", peak.gatheredUnits ?? 0],
     ] as [string, number][]
   ).sort((a, b) => b[1] - a[1]);
   const top = parts
@@ -169,7 +237,9 @@ export function outOfMemory(s: Scenario): string | null {
     .join(", ");
   const hints: string[] = [];
   const p = s.parallelism;
-  if (parts[0]?.[0] === "activations") hints.push(p.recompute === "full" ? "a smaller microBatch or more tp/pp" : "recompute: selective or full, or a smaller microBatch");
-  else hints.push(p.zero < 3 ? `a higher zero stage (now ${p.zero}) or more tp/pp` : "more tp/pp or GPUs with more memory");
+  const largest = parts[0]?.[0];
+  if (largest === "activations") hints.push(p.recompute === "full" ? "a smaller microBatch, offloadActivations or more tp/pp" : "recompute: selective or full, or a smaller microBatch");
+  else if (largest === "gathered FSDP units") hints.push("a smaller fsdpUnit or fsdpPrefetch, reshardAfterForward: true, or more tp");
+  else hints.push(p.zero < 3 ? `a higher zero stage (now ${p.zero}) or more tp/pp` : "more tp/pp, offloadOptimizer: true, or GPUs with more memory");
   return `needs ${gib(peak.total)} per GPU on pipeline stage ${peak.stage} but ${s.cluster.gpu.name} has ${gib(capacity)}: largest parts ${top}; try ${hints.join("; ")}`;
 }

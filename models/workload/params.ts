@@ -50,3 +50,13 @@ export function activeMatrixParamsPerLayer(m: ModelSpec): number {
   const gate = m.gatedMlp ? 2 : 1;
   return m.hidden * (m.heads + 2 * m.kvHeads) * hd + m.heads * hd * m.hidden + m.topK * (m.hidden * m.ffn * gate + m.ffn * m.hidden) + (m.experts > 1 ? m.hidden * m.experts : 0);
 }
+
+/**
+ * The vocabulary as Megatron-LM pads it (--make-vocab-size-divisible-by, default 128):
+ * up to a multiple of divisibleBy × tp, so each tensor rank holds an equal, aligned slice
+ * of the embedding and output layer. GPT-2/3's 50,257 becomes 51,200 at tp 8, 50,688 at tp 4.
+ */
+export function paddedVocab(vocab: number, divisibleBy: number, tp: number): number {
+  const multiple = divisibleBy * tp;
+  return Math.ceil(vocab / multiple) * multiple;
+}

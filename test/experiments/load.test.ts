@@ -54,7 +54,8 @@ describe("loading a valid scenario", () => {
     expect(s.reliability).toMatchObject({ checkpointInterval: 1800, checkpointMode: "sync", detectionTime: 60, restartTime: 600, repairTime: 86400 });
     expect(s.run).toEqual({ steps: 10, duration: 4665600 });
     expect(s.cluster.gpu).toEqual(H100);
-    expect(s.workload.model).toEqual(BUILTIN_MODELS["llama3-70b"]);
+    // tp 8: Megatron-style padding of 128,256 to a multiple of 128·8 = 1,024.
+    expect(s.workload.model).toEqual({ ...BUILTIN_MODELS["llama3-70b"], vocab: 129024, unpaddedVocab: 128256 });
     expect(s.parallelism).toMatchObject({ tp: 8, pp: 4, dp: 16, recompute: "selective" });
   });
 
@@ -288,7 +289,8 @@ describe("workload.model", () => {
 
   it("{hf: ./config.json} for Llama-3-8B equals the built-in llama3-8b shape", () => {
     const s = loadScenario(fixture("hf-model.yaml"));
-    expect(shape(s.workload.model)).toEqual(shape(LLAMA3_8B));
+    // Both padded alike at tp 8 (128,256 to 129,024).
+    expect(shape(s.workload.model)).toEqual({ ...shape(LLAMA3_8B), vocab: 129024, unpaddedVocab: 128256 });
     expect(s.workload.model.name).toBe("llama3-8b");
   });
 
@@ -324,7 +326,7 @@ describe("workload.model", () => {
     const s = minimal();
     (s["workload"] as Record<string, unknown>)["model"] = { base: "llama3-8b", layers: 16 };
     const m = fromObject(s).workload.model;
-    expect(shape(m)).toEqual({ ...shape(LLAMA3_8B), layers: 16 });
+    expect(shape(m)).toEqual({ ...shape(LLAMA3_8B), layers: 16, vocab: 129024, unpaddedVocab: 128256 });
     expect(m.name).toBe("llama3-8b*");
     expect(m.source).toMatch(/overridden in test: layers$/);
   });

@@ -59,9 +59,18 @@ export function scenario(parts: ScenarioParts): Scenario {
       gradAccumulationFusion: plan.gradAccumulationFusion ?? true,
       ...(plan.firstStageLayers !== undefined ? { firstStageLayers: plan.firstStageLayers } : {}),
       ...(plan.lastStageLayers !== undefined ? { lastStageLayers: plan.lastStageLayers } : {}),
+      ...optionalPlanKeys(plan),
     },
     run: { steps: 1 },
   };
+}
+
+/** ZeRO/FSDP and offload keys, passed through only when a test sets them. */
+function optionalPlanKeys(plan: Partial<ParallelPlan>): Partial<ParallelPlan> {
+  const keys = ["fsdpUnitLayers", "reshardAfterForward", "fsdpPrefetch", "shardGroup", "offloadOptimizer", "offloadActivationLayers", "offloadActivationShare"] as const;
+  const out: Record<string, unknown> = {};
+  for (const k of keys) if (plan[k] !== undefined) out[k] = plan[k];
+  return out as Partial<ParallelPlan>;
 }
 
 /** An accelerator where only the SMs cost time: links, HBM and kernel launches are (practically) free. */

@@ -123,6 +123,11 @@ export function formatValidation(
       .map((c, i) => (i === cells.length - 1 ? c : i >= 2 ? c.padStart(widths[i] as number) : c.padEnd(widths[i] as number)))
       .join("  ")
       .trimEnd();
+  // Medians are over the cases that ran; a group whose every case was refused or failed has none.
+  const errors = (s: ValidationSummary, width: number): string =>
+    s.cases - s.refused - s.failed === 0
+      ? "no case ran"
+      : `median ${(100 * s.medianAbsError).toFixed(1).padStart(width)} %, worst ${(100 * s.maxAbsError).toFixed(1).padStart(width)} %`;
   const counts = (s: ValidationSummary): string => (s.refused > 0 ? `, refused ${s.refused}` : "") + (s.failed > 0 ? `, failed ${s.failed}` : "");
   const out = [line(head), line(widths.map((w) => "-".repeat(w))), ...body.map(line), ""];
   const names = Object.keys(byCategory);
@@ -131,13 +136,13 @@ export function formatValidation(
     out.push("per category (median and worst |error| over the cases that ran):");
     for (const n of names) {
       const s = byCategory[n] as ValidationSummary;
-      out.push(`  ${n.padEnd(w)}  ${String(s.cases).padStart(3)} cases: median ${(100 * s.medianAbsError).toFixed(1).padStart(5)} %, worst ${(100 * s.maxAbsError).toFixed(1).padStart(5)} %${counts(s)}`);
+      out.push(`  ${n.padEnd(w)}  ${String(s.cases).padStart(3)} cases: ${errors(s, 5)}${counts(s)}`);
     }
   }
   if (memory !== undefined && memory.cases > 0) {
     out.push(`peak memory per GPU where the source states it: ${memory.cases} cases, median |error| ${(100 * memory.medianAbsError).toFixed(1)} %, worst ${(100 * memory.maxAbsError).toFixed(1)} %`);
   }
   if (names.length > 0 || (memory !== undefined && memory.cases > 0)) out.push("");
-  out.push(`${summary.cases} cases: median |error| ${(100 * summary.medianAbsError).toFixed(1)} %, worst ${(100 * summary.maxAbsError).toFixed(1)} %${counts(summary)}`);
+  out.push(`${summary.cases} cases: ${errors(summary, 0).replace("median", "median |error|")}${counts(summary)}`);
   return out.join("\n");
 }

@@ -124,7 +124,7 @@ program
 program
   .command("validate")
   .description("Run the published training runs in experiments/published and compare with what their papers report.")
-  .option("--json", "print one JSON object: {rows: [{name, metric, predicted, published, error, ...}], summary}")
+  .option("--json", "print one JSON object: {rows: [{name, metric, predicted, published, error, categories, ...}], summary, categories, memory}")
   .option("--only <text>", "only cases whose name contains this text")
   .option("--category <names>", "only cases in these categories (comma list, or repeat the option)", (v: string, all: string[]) => [...all, v], [] as string[])
   .option("--report <dir>", "also draw the validation chart (predicted vs published) and report.html into this folder")

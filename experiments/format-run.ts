@@ -10,7 +10,7 @@ import { microBatchesPerStep } from "../models/parallel/plan.ts";
 import { gib as gibOf, group, percent } from "../reports/format.ts";
 import { formatQuantity } from "./units.ts";
 import type { ValidationRow } from "../models/results.ts";
-import type { ValidationSummary } from "./validate.ts";
+import type { MemorySummary, ValidationSummary } from "./validate.ts";
 
 const CATEGORY_MEANING: Readonly<Record<Category, string>> = {
   compute: "kernels limited by the SMs (math)",
@@ -100,17 +100,50 @@ export function formatRun(s: Scenario, r: RunResult): string {
   return lines.join("\n");
 }
 
-export function formatValidation(rows: ValidationRow[], summary: ValidationSummary): string {
-  const head = ["case", "metric", "published", "predicted", "error"];
-  const fmt = (x: number, unit: string): string => (unit === "" ? x.toFixed(3) : `${x.toPrecision(4)} ${unit}`);
-  const body = rows.map((r) => [r.name, r.metric, fmt(r.published, r.unit), fmt(r.predicted, r.unit), `${r.error >= 0 ? "+" : ""}${(100 * r.error).toFixed(1)} %`]);
+export function formatValidation(
+  rows: ValidationRow[],
+  summary: ValidationSummary,
+  byCategory: Readonly<Record<string, ValidationSummary>> = {},
+  memory?: MemorySummary,
+): string {
+  const gib = (b: number): string => `${(b / 2 ** 30).toFixed(1)} GiB`;
+  const signed = (e: number): string => (Number.isNaN(e) ? "—" : `${e >= 0 ? "+" : ""}${(100 * e).toFixed(1)} %`);
+  const head = ["case", "metric", "published", "predicted", "error", "note"];
+  const fmt = (x: number, unit: string): string => (Number.isNaN(x) ? "—" : unit === "" ? x.toFixed(3) : `${x.toPrecision(4)} ${unit}`);
+  const note = (r: ValidationRow): string => {
+    const parts: string[] = [];
+    if (r.refused !== undefined) parts.push(`REFUSED: needs ${gib(r.refused.memoryBytesPerGpu)} of ${gib(r.refused.capacityBytes)} (simulated anyway, not in medians)`);
+    if (r.failed !== undefined) parts.push(`FAILED: ${r.failed}`);
+    if (r.memory !== undefined) parts.push(`memory ${gib(r.memory.predicted)} vs ${gib(r.memory.published)} published (${signed(r.memory.error)})`);
+    return parts.join("; ");
+  };
+  const body = rows.map((r) => [r.name, r.metric, fmt(r.published, r.unit), fmt(r.predicted, r.unit), signed(r.error), note(r)]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] as string).length)));
-  const line = (cells: string[]): string => cells.map((c, i) => (i >= 2 ? c.padStart(widths[i] as number) : c.padEnd(widths[i] as number))).join("  ");
-  return [
-    line(head),
-    line(widths.map((w) => "-".repeat(w))),
-    ...body.map(line),
-    "",
-    `${summary.cases} cases: median |error| ${(100 * summary.medianAbsError).toFixed(1)} %, worst ${(100 * summary.maxAbsError).toFixed(1)} %`,
-  ].join("\n");
+  const line = (cells: string[]): string =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : i >= 2 ? c.padStart(widths[i] as number) : c.padEnd(widths[i] as number)))
+      .join("  ")
+      .trimEnd();
+  // Medians are over the cases that ran; a group whose every case was refused or failed has none.
+  const errors = (s: ValidationSummary, width: number): string =>
+    s.cases - s.refused - s.failed === 0
+      ? "no case ran"
+      : `median ${(100 * s.medianAbsError).toFixed(1).padStart(width)} %, worst ${(100 * s.maxAbsError).toFixed(1).padStart(width)} %`;
+  const counts = (s: ValidationSummary): string => (s.refused > 0 ? `, refused ${s.refused}` : "") + (s.failed > 0 ? `, failed ${s.failed}` : "");
+  const out = [line(head), line(widths.map((w) => "-".repeat(w))), ...body.map(line), ""];
+  const names = Object.keys(byCategory);
+  if (names.length > 0) {
+    const w = Math.max(...names.map((n) => n.length));
+    out.push("per category (median and worst |error| over the cases that ran):");
+    for (const n of names) {
+      const s = byCategory[n] as ValidationSummary;
+      out.push(`  ${n.padEnd(w)}  ${String(s.cases).padStart(3)} cases: ${errors(s, 5)}${counts(s)}`);
+    }
+  }
+  if (memory !== undefined && memory.cases > 0) {
+    out.push(`peak memory per GPU where the source states it: ${memory.cases} cases, median |error| ${(100 * memory.medianAbsError).toFixed(1)} %, worst ${(100 * memory.maxAbsError).toFixed(1)} %`);
+  }
+  if (names.length > 0 || (memory !== undefined && memory.cases > 0)) out.push("");
+  out.push(`${summary.cases} cases: ${errors(summary, 0).replace("median", "median |error|")}${counts(summary)}`);
+  return out.join("\n");
 }

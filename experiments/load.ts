@@ -26,6 +26,9 @@ export interface PublishedFigure {
   metric: string;
   value: number;
   note?: string;
+  categories?: string[];
+  /** Peak memory per GPU as the source states it, bytes. */
+  memoryBytesPerGpu?: number;
 }
 
 /** A Scenario plus what published cases carry along for `trainsim validate`. */
@@ -702,7 +705,15 @@ function build(input: unknown, opts: LoadOptions, problems: Problems, chain: rea
   if (isPlainObject(v["published"])) {
     const p = v["published"];
     const note = optionalString(p, "note");
-    scenario.published = { metric: stringAt(p, "metric", ""), value: numberAt(p, "value", 0), ...(note !== undefined ? { note } : {}) };
+    const categories = Array.isArray(p["categories"]) ? (p["categories"] as string[]) : undefined;
+    const memory = optionalNumber(p, "memoryPerGpu");
+    scenario.published = {
+      metric: stringAt(p, "metric", ""),
+      value: numberAt(p, "value", 0),
+      ...(note !== undefined ? { note } : {}),
+      ...(categories !== undefined ? { categories } : {}),
+      ...(memory !== undefined ? { memoryBytesPerGpu: memory } : {}),
+    };
   }
 
   if (!PLAN_INPUTS.some((p) => problems.isInvalid(p))) {

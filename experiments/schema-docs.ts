@@ -56,6 +56,8 @@ function typeOf(node: SchemaNode): string {
       return "string";
     case "record":
       return `map → ${typeOf(node.values)}`;
+    case "list":
+      return `list of ${typeOf(node.items)}`;
     case "union":
       return "one of the forms below";
   }
@@ -83,6 +85,8 @@ function allowedOf(node: SchemaNode): string {
     }
     case "record":
       return `keys → ${allowedOf(node.values) || expected(node.values)}`;
+    case "list":
+      return `each: ${allowedOf(node.items) || expected(node.items)}`;
     case "union":
       return node.options.map((o) => o.label).join("; ");
     default:

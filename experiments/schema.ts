@@ -65,6 +65,10 @@ export interface RecordNode extends NodeBase {
   kind: "record";
   values: SchemaNode;
 }
+export interface ListNode extends NodeBase {
+  kind: "list";
+  items: SchemaNode;
+}
 export interface UnionOption {
   /** Name the loader switches on. */
   key: string;
@@ -78,7 +82,7 @@ export interface UnionNode extends NodeBase {
   options: readonly UnionOption[];
 }
 
-export type SchemaNode = ObjectNode | QuantityNode | IntNode | NumberNode | EnumNode | BoolNode | StringNode | RecordNode | UnionNode;
+export type SchemaNode = ObjectNode | QuantityNode | IntNode | NumberNode | EnumNode | BoolNode | StringNode | RecordNode | ListNode | UnionNode;
 
 /** What validating a union yields: which option matched, and the converted value. */
 export interface Tagged {
@@ -113,6 +117,9 @@ function loosen(node: SchemaNode): SchemaNode {
 
 // ---------------------------------------------------------------------------
 // The scenario
+
+/** Groups of published cases (`trainsim validate --category`); `small` is ≤ 8B parameters. */
+export const VALIDATION_CATEGORIES = ["dense-bf16", "fp8", "fsdp", "small", "long-context", "reliability"] as const;
 
 export const PRECISIONS: readonly Precision[] = ["fp32", "tf32", "bf16", "fp16", "fp8"];
 export const TOPOLOGIES: readonly TopologyKind[] = ["rail-optimized", "fat-tree", "torus", "nvl72"];
@@ -372,6 +379,8 @@ export const scenarioSchema: ObjectNode = obj("A trainsim scenario: one cluster,
       metric: str("Name of the published metric (e.g. mfu, tokensPerSecond).", { required: true }),
       value: num("The published value.", { required: true }),
       note: str("Anything a reader needs to compare fairly."),
+      categories: { kind: "list", description: "Groups `trainsim validate` summarises the case in (and `--category` selects).", items: oneOf(VALIDATION_CATEGORIES, "A validation category.") },
+      memoryPerGpu: qty("bytes", "Peak memory per GPU the source states, compared with the memory model's peak.", { exclusiveMinimum: 0 }),
     },
     { whenAbsent: "omit" },
   ),
@@ -519,6 +528,8 @@ export function expected(node: SchemaNode): string {
       return "a non-empty string";
     case "record":
       return `an object mapping names to ${expected(node.values)}`;
+    case "list":
+      return `a list of ${expected(node.items)}`;
     case "union":
       return node.options.map((o) => o.label).join(" or ");
   }
@@ -605,6 +616,14 @@ export function validate(node: SchemaNode, value: unknown, path: string, out: Pr
         if (v !== undefined) define(result, key, v);
       }
       return result;
+    }
+    case "list": {
+      if (!Array.isArray(value)) {
+        out.invalid(path, value, notAllowed(node, value));
+        return undefined;
+      }
+      const items = value.map((item, i) => validate(node.items, item, joinPath(path, String(i)), out));
+      return items.includes(undefined) ? undefined : items;
     }
     case "union": {
       const option = node.options.find((o) => matches(o.when, value));
@@ -760,6 +779,8 @@ function jsonSchemaOf(node: SchemaNode): Json {
       return { ...base, type: "string", minLength: 1 };
     case "record":
       return { ...base, type: "object", additionalProperties: jsonSchemaOf(node.values) };
+    case "list":
+      return { ...base, type: "array", items: jsonSchemaOf(node.items) };
     case "union":
       return { ...base, anyOf: node.options.map((o) => ({ title: o.label, ...jsonSchemaOf(o.node) })) };
   }

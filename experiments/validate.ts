@@ -9,7 +9,10 @@ import { runScenario, type RunResult } from "../models/run.ts";
 import type { ValidationRow } from "../models/results.ts";
 import type { Scenario } from "../models/scenario.ts";
 import { hardwareFlopsPerStep } from "../models/workload/flops.ts";
+import { outOfMemory, peakMemory } from "../models/workload/memory.ts";
+import { ConfigError } from "./errors.ts";
 import { loadScenario, type LoadedScenario } from "./load.ts";
+import { VALIDATION_CATEGORIES } from "./schema.ts";
 
 export const PUBLISHED_DIR = join(dirname(fileURLToPath(import.meta.url)), "published");
 
@@ -26,7 +29,16 @@ export const METRICS: Readonly<Record<string, { unit: string; describe: string; 
     describe: "TFLOP/s per GPU by Narayanan et al. 2021 Eq. 3 (counts a recomputed forward pass)",
     read: (s, r) => hardwareFlopsPerStep(s.workload, "full") / r.stepSeconds / r.gpus / 1e12,
   },
+  tflopsPerGpuHardware: {
+    unit: "TFLOP/s",
+    describe: "hardware TFLOP/s per GPU: model FLOPs plus the recomputed ones (HFU convention, as FSDP and DeepSpeed papers count with activation checkpointing)",
+    read: (s, r) => hardwareFlopsPerStep(s.workload, s.parallelism.recompute) / r.stepSeconds / r.gpus / 1e12,
+  },
+  tokensPerSecondPerGpu: { unit: "tokens/s", describe: "training tokens per second per GPU", read: (_s, r) => r.tokensPerSecond / r.gpus },
+  samplesPerSecond: { unit: "samples/s", describe: "sequences (samples) per second over the whole job", read: (s, r) => s.workload.globalBatch / r.stepSeconds },
 };
+
+export type ValidationCategory = (typeof VALIDATION_CATEGORIES)[number];
 
 /** Scenario files of published cases below `dir` (files starting with "_" are shared bases). */
 export function publishedCaseFiles(dir = PUBLISHED_DIR): string[] {
@@ -50,8 +62,16 @@ export function validateCase(file: string, now: () => number = () => 0): Validat
     throw new Error(`${file}: published.metric ${JSON.stringify(s.published.metric)} is not one of ${Object.keys(METRICS).join(", ")}`);
   }
   const t0 = now();
-  const { result } = runScenario(s);
-  const predicted = metric.read(s, result);
+  const oom = outOfMemory(s);
+  const peak = peakMemory(s).total;
+  let predicted = Number.NaN;
+  let failed: string | undefined;
+  try {
+    predicted = metric.read(s, runScenario(s).result);
+  } catch (err) {
+    failed = err instanceof Error ? err.message : String(err);
+  }
+  const published = s.published.memoryBytesPerGpu;
   return {
     name: s.name,
     file: relative(process.cwd(), file),
@@ -62,17 +82,90 @@ export function validateCase(file: string, now: () => number = () => 0): Validat
     predicted,
     error: (predicted - s.published.value) / s.published.value,
     simulatedSeconds: now() - t0,
+    categories: [...(s.published.categories ?? [])],
+    ...(oom !== null ? { refused: { memoryBytesPerGpu: peak, capacityBytes: s.cluster.gpu.hbmBytes, message: oom } } : {}),
+    ...(failed !== undefined ? { failed } : {}),
+    ...(published !== undefined ? { memory: { published, predicted: peak, error: (peak - published) / published } } : {}),
   };
 }
 
 export interface ValidationSummary {
   cases: number;
+  /** Over the cases that ran (neither refused nor failed). */
+  medianAbsError: number;
+  maxAbsError: number;
+  /** Cases the memory model refuses (not in the medians). */
+  refused: number;
+  /** Cases whose simulation threw (not in the medians). */
+  failed: number;
+}
+
+function median(sorted: readonly number[]): number {
+  const n = sorted.length;
+  if (n === 0) return 0;
+  return n % 2 === 1 ? (sorted[(n - 1) / 2] as number) : ((sorted[n / 2 - 1] as number) + (sorted[n / 2] as number)) / 2;
+}
+
+export function summarise(rows: readonly ValidationRow[]): ValidationSummary {
+  const scored = rows.filter((r) => r.refused === undefined && r.failed === undefined);
+  const abs = scored.map((r) => Math.abs(r.error)).sort((a, b) => a - b);
+  return {
+    cases: rows.length,
+    medianAbsError: median(abs),
+    maxAbsError: abs.length ? (abs[abs.length - 1] as number) : 0,
+    refused: rows.filter((r) => r.refused !== undefined).length,
+    failed: rows.filter((r) => r.refused === undefined && r.failed !== undefined).length,
+  };
+}
+
+/** One summary per category that has cases (of `only`, when given and not empty), in the order of VALIDATION_CATEGORIES. */
+export function summariseByCategory(rows: readonly ValidationRow[], only: readonly string[] = []): Record<string, ValidationSummary> {
+  const out: Record<string, ValidationSummary> = {};
+  for (const c of VALIDATION_CATEGORIES) {
+    if (only.length > 0 && !only.includes(c)) continue;
+    const inCategory = rows.filter((r) => r.categories.includes(c));
+    if (inCategory.length > 0) out[c] = summarise(inCategory);
+  }
+  return out;
+}
+
+export interface MemorySummary {
+  cases: number;
   medianAbsError: number;
   maxAbsError: number;
 }
 
-export function summarise(rows: ValidationRow[]): ValidationSummary {
-  const abs = rows.map((r) => Math.abs(r.error)).sort((a, b) => a - b);
-  const mid = abs.length === 0 ? 0 : abs.length % 2 === 1 ? (abs[(abs.length - 1) / 2] as number) : ((abs[abs.length / 2 - 1] as number) + (abs[abs.length / 2] as number)) / 2;
-  return { cases: rows.length, medianAbsError: mid, maxAbsError: abs.length ? (abs[abs.length - 1] as number) : 0 };
+/** Predicted against published peak memory per GPU, over the cases whose source states it. */
+export function summariseMemory(rows: readonly ValidationRow[]): MemorySummary {
+  const abs = rows.flatMap((r) => (r.memory === undefined ? [] : [Math.abs(r.memory.error)])).sort((a, b) => a - b);
+  return { cases: abs.length, medianAbsError: median(abs), maxAbsError: abs.length ? (abs[abs.length - 1] as number) : 0 };
+}
+
+/** `--category a,b --category c` → [a, b, c], each checked against VALIDATION_CATEGORIES. */
+export function parseCategories(values: readonly string[]): ValidationCategory[] {
+  const names = values.flatMap((v) => v.split(",")).map((v) => v.trim()).filter((v) => v !== "");
+  const allowed: readonly string[] = VALIDATION_CATEGORIES;
+  const bad = names.filter((n) => !allowed.includes(n));
+  if (bad.length > 0) {
+    const message = `--category ${JSON.stringify(bad[0])} is not allowed; expected one of ${VALIDATION_CATEGORIES.join(", ")} (several: repeat --category or separate with commas)`;
+    throw new ConfigError([{ path: "--category", value: bad[0], message }], "validate");
+  }
+  return [...new Set(names)] as ValidationCategory[];
+}
+
+export interface ValidationSelection {
+  /** Only cases whose name contains this text. */
+  only?: string;
+  /** Only cases in at least one of these categories (empty or absent: all). */
+  categories?: readonly string[];
+}
+
+/** The published case files a selection picks (loads each to read its name and categories). */
+export function selectCases(selection: ValidationSelection, files: readonly string[] = publishedCaseFiles()): string[] {
+  const wanted = selection.categories ?? [];
+  return files.filter((file) => {
+    const s = loadScenario(file);
+    if (selection.only !== undefined && !s.name.includes(selection.only)) return false;
+    return wanted.length === 0 || (s.published?.categories ?? []).some((c) => wanted.includes(c));
+  });
 }

@@ -33,4 +33,16 @@ export interface ValidationRow {
   /** (predicted − published) / published. */
   error: number;
   simulatedSeconds: number;
+  /** The groups the case belongs to (published.categories), for per-category summaries. */
+  categories: string[];
+  /**
+   * Set when the memory model says the plan does not fit: trainsim would refuse to run it.
+   * predicted/error then come from simulating it anyway (as run --ignore-memory) and are
+   * left out of the medians; the case counts as refused in its categories.
+   */
+  refused?: { memoryBytesPerGpu: number; capacityBytes: number; message: string };
+  /** Set when the simulation threw: predicted and error are NaN (null in JSON). */
+  failed?: string;
+  /** Where the source states peak memory per GPU: predicted peak (largest stage) against it. */
+  memory?: { published: number; predicted: number; error: number };
 }

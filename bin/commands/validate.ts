@@ -3,8 +3,7 @@ import type { Command } from "commander";
 import { join } from "node:path";
 import type { ValidationRow } from "../../models/results.ts";
 import { formatValidation } from "../../experiments/format-run.ts";
-import { loadScenario } from "../../experiments/load.ts";
-import { publishedCaseFiles, summarise, validateCase } from "../../experiments/validate.ts";
+import { parseCategories, selectCases, summarise, summariseByCategory, summariseMemory, validateCase } from "../../experiments/validate.ts";
 import { buildValidationReport } from "../../reports/build.ts";
 import { InputError, json, withReportLine } from "../common.ts";
 
@@ -12,24 +11,30 @@ export function registerValidateCommand(program: Command): void {
   program
     .command("validate")
     .description("Run the published training runs in experiments/published and compare with what their papers report.")
-    .option("--json", "print one JSON object: {rows: [{name, metric, predicted, published, error, ...}], summary}")
+    .option("--json", "print one JSON object: {rows: [{name, metric, predicted, published, error, categories, ...}], summary, categories, memory}")
     .option("--only <text>", "only cases whose name contains this text")
+    .option("--category <names>", "only cases in these categories (comma list, or repeat the option)", (v: string, all: string[]) => [...all, v], [] as string[])
     .option("--report <dir>", "also draw the validation chart (predicted vs published) and report.html into this folder")
-    .action(async (opts: { json?: boolean; only?: string; report?: string }) => {
+    .action(async (opts: { json?: boolean; only?: string; category: string[]; report?: string }) => {
+      const categories = parseCategories(opts.category);
       const rows: ValidationRow[] = [];
-      for (const file of publishedCaseFiles()) {
-        if (opts.only !== undefined && !loadScenario(file).name.includes(opts.only)) continue;
+      for (const file of selectCases({ ...(opts.only !== undefined ? { only: opts.only } : {}), categories })) {
         const row = validateCase(file);
         rows.push(row);
         if (!opts.json) process.stderr.write(`  ${row.name}\n`);
       }
-      if (opts.only !== undefined && rows.length === 0) throw new InputError(`--only ${JSON.stringify(opts.only)} matches no published case`);
+      if (rows.length === 0 && (opts.only !== undefined || categories.length > 0)) {
+        const asked = [opts.only !== undefined ? `--only ${JSON.stringify(opts.only)}` : "", categories.length > 0 ? `--category ${categories.join(",")}` : ""];
+        throw new InputError(`${asked.filter((x) => x).join(" ")} matches no published case`);
+      }
       const summary = summarise(rows);
+      const byCategory = summariseByCategory(rows, categories);
+      const memory = summariseMemory(rows);
       let reportFile: string | undefined;
       if (opts.report !== undefined) {
         await buildValidationReport(opts.report, rows);
         reportFile = join(opts.report, "report.html");
       }
-      process.stdout.write(opts.json ? json({ rows, summary }) : withReportLine(formatValidation(rows, summary), reportFile));
+      process.stdout.write(opts.json ? json({ rows, summary, categories: byCategory, memory }) : withReportLine(formatValidation(rows, summary, byCategory, memory), reportFile));
     });
 }

@@ -151,6 +151,18 @@ describe("trainsim CLI", () => {
     for (const row of out.rows) expect(row.error).toBeCloseTo((row.predicted - row.published) / row.published, 12);
   });
 
+  it("validate --category runs only that group and --json gives categories per row and per group", () => {
+    const r = trainsim("validate", "--json", "--category", "reliability");
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as { rows: { name: string; categories: string[] }[]; categories: Record<string, { cases: number; refused: number }> };
+    expect(out.rows.map((row) => row.name)).toEqual(["llama3-405b-54d"]);
+    expect(out.rows[0]!.categories).toEqual(["reliability"]);
+    expect(out.categories).toEqual({ reliability: expect.objectContaining({ cases: 1, refused: 0 }) });
+    const bad = trainsim("validate", "--category", "fp4");
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--category "fp4" is not allowed; expected one of dense-bf16, fp8/);
+  });
+
   it("--help explains MFU, and catalog and schema work", () => {
     const help = trainsim("--help");
     expect(help.code).toBe(0);

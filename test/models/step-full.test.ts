@@ -22,7 +22,8 @@ describe("full mode agrees with folded on symmetric scenarios", () => {
     "experiments/scenarios/hbm-shift-base.yaml",
     "experiments/scenarios/llama3-405b-16k.yaml",
     "experiments/scenarios/llama3-8b-64.yaml",
-    ...publishedCaseFiles(),
+    // The published cases it was written for; the later ones (issue 23) would add minutes of full-mode runs.
+    ...publishedCaseFiles().filter((f) => ["korthikanti2022", "narayanan2021", "llama3"].some((dir) => f.includes(`/published/${dir}/`))),
   ];
   const ran: string[] = [];
   for (const file of files) {

@@ -3,8 +3,13 @@ import { publishedCaseFiles, summarise, validateCase } from "../../experiments/v
 import type { ValidationRow } from "../../models/results.ts";
 
 // One calibration per accelerator, no per-case knobs: these run the published
-// cases in experiments/published exactly as `trainsim validate` does.
-const rows: ValidationRow[] = publishedCaseFiles().map((f) => validateCase(f));
+// cases in experiments/published exactly as `trainsim validate` does. The bounds
+// below were written for the Narayanan 2021, Korthikanti 2022 and Llama 3 cases
+// only; the later cases (issue 23) are judged per category by `trainsim validate`.
+const ORIGINAL_SOURCES = ["korthikanti2022", "narayanan2021", "llama3"];
+const rows: ValidationRow[] = publishedCaseFiles()
+  .filter((f) => ORIGINAL_SOURCES.some((dir) => f.includes(`/published/${dir}/`)))
+  .map((f) => validateCase(f));
 const family = (prefix: string): ValidationRow[] => rows.filter((r) => r.name.startsWith(prefix));
 
 describe("published training runs", () => {

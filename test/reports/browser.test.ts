@@ -127,8 +127,8 @@ describe("HTML reports in chromium, offline", () => {
 
     const vout = join(root, "validation");
     await buildValidationReport(vout, [
-      { name: "a", file: "a.yaml", source: "A", metric: "stepSeconds", unit: "s", published: 10, predicted: 11, error: 0.1, simulatedSeconds: 0 },
-      { name: "b", file: "b.yaml", source: "B", metric: "tflopsPerGpu", unit: "TFLOP/s", published: 150, predicted: 160, error: 0.067, simulatedSeconds: 0 },
+      { name: "a", file: "a.yaml", source: "A", metric: "stepSeconds", unit: "s", published: 10, predicted: 11, error: 0.1, simulatedSeconds: 0, categories: [] },
+      { name: "b", file: "b.yaml", source: "B", metric: "tflopsPerGpu", unit: "TFLOP/s", published: 150, predicted: 160, error: 0.067, simulatedSeconds: 0, categories: [] },
     ]);
     expectDrawn(await open(join(vout, "report.html")), ["validation"]);
   }, 120_000);

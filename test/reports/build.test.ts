@@ -108,8 +108,8 @@ describe("report folders", () => {
 
   it("a validation report", async () => {
     const rows: ValidationRow[] = [
-      { name: "a", file: "a.yaml", source: "A", metric: "stepSeconds", unit: "s", published: 10, predicted: 11, error: 0.1, simulatedSeconds: 0 },
-      { name: "b", file: "b.yaml", source: "B", metric: "stepSeconds", unit: "s", published: 20, predicted: 19, error: -0.05, simulatedSeconds: 0 },
+      { name: "a", file: "a.yaml", source: "A", metric: "stepSeconds", unit: "s", published: 10, predicted: 11, error: 0.1, simulatedSeconds: 0, categories: [] },
+      { name: "b", file: "b.yaml", source: "B", metric: "stepSeconds", unit: "s", published: 20, predicted: 19, error: -0.05, simulatedSeconds: 0, categories: [] },
     ];
     const out = join(tmp(), "v");
     expect(names(await buildValidationReport(out, rows))).toEqual(["report.html", "validation.png", "validation.svg", "validation.vl.json"]);
@@ -153,7 +153,7 @@ describe("trainsim report: what the results are", () => {
     expect(detectResults(join(runDir, "result.json")).kind).toBe("run");
     expect(detectResults(runDir).kind).toBe("run");
     const val = join(tmp(), "validation.json");
-    writeFileSync(val, JSON.stringify({ rows: [{ name: "a", file: "a", source: "", metric: "mfu", unit: "", published: 0.4, predicted: 0.41, error: 0.025, simulatedSeconds: 0 }], summary: {} }));
+    writeFileSync(val, JSON.stringify({ rows: [{ name: "a", file: "a", source: "", metric: "mfu", unit: "", published: 0.4, predicted: 0.41, error: 0.025, simulatedSeconds: 0, categories: [] }], summary: {} }));
     expect(detectResults(val).kind).toBe("validation");
 
     const done = await reportFromResults(dir);

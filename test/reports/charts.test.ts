@@ -40,9 +40,9 @@ function scalingSweep(): SweepPointResult[] {
 }
 
 const validationRows: ValidationRow[] = [
-  { name: "a <b>", file: "a.yaml", source: "Paper A, Table 1", metric: "stepSeconds", unit: "s", published: 10, predicted: 10.5, error: 0.05, simulatedSeconds: 0 },
-  { name: "b", file: "b.yaml", source: "Paper A, Table 1", metric: "stepSeconds", unit: "s", published: 100, predicted: 80, error: -0.2, simulatedSeconds: 0 },
-  { name: "c", file: "c.yaml", source: "Paper B", metric: "tflopsPerGpu", unit: "TFLOP/s", published: 400, predicted: 404, error: 0.01, simulatedSeconds: 0 },
+  { name: "a <b>", file: "a.yaml", source: "Paper A, Table 1", metric: "stepSeconds", unit: "s", published: 10, predicted: 10.5, error: 0.05, simulatedSeconds: 0, categories: [] },
+  { name: "b", file: "b.yaml", source: "Paper A, Table 1", metric: "stepSeconds", unit: "s", published: 100, predicted: 80, error: -0.2, simulatedSeconds: 0, categories: [] },
+  { name: "c", file: "c.yaml", source: "Paper B", metric: "tflopsPerGpu", unit: "TFLOP/s", published: 400, predicted: 404, error: 0.01, simulatedSeconds: 0, categories: [] },
 ];
 
 const goodput: GoodputPoint[] = [5, 15, 30, 60, 120, 240].map((m) => {

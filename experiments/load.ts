@@ -14,6 +14,7 @@ import type { AttentionKernel, FailureClass, FailureProcess, ModelSpec, Parallel
 import { FAILURE_CLASSES, LLAMA3_FAILURE_RATES } from "../models/reliability/failure-rates.ts";
 import { BUILTIN_MODELS } from "../models/workload/builtins.ts";
 import { modelFromHfConfig } from "../models/workload/hf-config.ts";
+import { FP8_RECIPES, type Fp8Recipe } from "../models/workload/fp8.ts";
 import { readConfigFile } from "./config-file.ts";
 import { ConfigError } from "./errors.ts";
 import { CLUSTER_PRESETS } from "./presets.ts";
@@ -549,6 +550,10 @@ function build(input: unknown, opts: LoadOptions, problems: Problems, chain: rea
   const workloadIn = part(v, "workload");
   const model = resolveModel(workloadIn["model"], opts.baseDir, file, problems) ?? PLACEHOLDER_MODEL;
   const precision = stringAt<Precision>(workloadIn, "precision", "bf16");
+  if (precision === "fp8" && gpuValid && workloadIn["fp8Recipe"] === "mxfp8" && gpu.mxfp8 !== true) {
+    const allowed = FP8_RECIPES.filter((r) => r !== "mxfp8");
+    problems.invalid("workload.fp8Recipe", "mxfp8", `"mxfp8" is not allowed on ${gpu.name}: its tensor cores have no microscaling FP8 (Blackwell has); expected one of ${allowed.map((r) => `"${r}"`).join(", ")}`);
+  }
 
   const parallelIn = part(v, "parallelism");
   const tp = numberAt(parallelIn, "tp", 1);
@@ -634,6 +639,7 @@ function build(input: unknown, opts: LoadOptions, problems: Problems, chain: rea
       globalBatch: numberAt(workloadIn, "globalBatch", 1),
       precision,
       attention: stringAt<AttentionKernel>(workloadIn, "attention", "flash"),
+      ...(precision === "fp8" ? { fp8Recipe: stringAt<Fp8Recipe>(workloadIn, "fp8Recipe", "delayed"), fp8Attention: boolAt(workloadIn, "fp8Attention") ?? false } : {}),
     },
     parallelism,
     run: { steps: numberAt(runIn, "steps", 1), ...(duration !== undefined ? { duration } : {}), ...(tokens !== undefined ? { tokens } : {}) },

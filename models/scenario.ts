@@ -3,6 +3,7 @@
  * experiments/ turns YAML/JSON (with "3.35 TB/s" and friends) into this shape
  * and checks it; models/ never parses text.
  */
+import type { Fp8Recipe } from "./workload/fp8.ts";
 import type { Accelerator, Precision } from "./hardware/types.ts";
 
 export type TopologyKind = "rail-optimized" | "fat-tree" | "torus" | "nvl72";
@@ -120,6 +121,10 @@ export interface WorkloadSpec {
   globalBatch: number;
   precision: Precision;
   attention: AttentionKernel;
+  /** precision fp8 only: how tensors are scaled to FP8 (default delayed). */
+  fp8Recipe?: Fp8Recipe;
+  /** precision fp8 only: flash attention runs in FP8 too (default false: BF16). */
+  fp8Attention?: boolean;
 }
 
 export type RecomputeMode = "none" | "selective" | "full";

@@ -5,7 +5,7 @@
  * achievable fraction of datasheet bandwidth).
  */
 import type { Accelerator, Precision } from "../hardware/types.ts";
-import { attentionEfficiency, gemmEfficiency, type GemmShape } from "./gemm-efficiency.ts";
+import { ATTENTION_FILL_KEYS, attentionEfficiency, gemmEfficiency, type GemmShape } from "./gemm-efficiency.ts";
 
 export type KernelKind = "gemm" | "attention" | "memory";
 
@@ -20,6 +20,8 @@ export interface Kernel {
   gemm?: GemmShape;
   /** For flash attention: thread blocks launched (sequences × heads × query blocks). */
   attentionBlocks?: number;
+  /** For flash attention: average keys a query row attends to (sets the key loop's fill). */
+  attentionKeys?: number;
   /** Kernel launches this entry stands for (merged identical kernels). */
   launches: number;
   /**
@@ -78,7 +80,9 @@ export function kernelCost(k: Kernel, gpu: Accelerator, precision: Precision): K
     fraction = g.peakFraction;
     bytes += g.splitKBytes;
   } else if (k.kind === "attention") {
-    fraction = attentionEfficiency(k.attentionBlocks ?? gpu.smCount, gpu.smCount, attentionLevel(gpu, own, k.backward === true));
+    const backward = k.backward === true;
+    const fill = backward ? ATTENTION_FILL_KEYS.backward : ATTENTION_FILL_KEYS.forward;
+    fraction = attentionEfficiency(k.attentionBlocks ?? gpu.smCount, gpu.smCount, attentionLevel(gpu, own, backward), k.attentionKeys, fill);
   } else {
     // Elementwise and reduction kernels: their FLOPs ride along at no extra cost.
     fraction = 1;

@@ -364,8 +364,24 @@ export function layerBackwardKernels(x: LayerShape): KernelList {
   kernels.push(...gemmBackward(byName.get("proj")!, e, x, x.fp8));
   kernels.push(...attentionCore(x, d).backward, ...rope(x, d, "rope.bwd"));
   kernels.push(...gemmBackward(byName.get("qkv")!, e, x, x.fp8));
-  kernels.push(normBwd("ln1.bwd"));
+  kernels.push(normBwd("ln1.bwd"), ...biasGradKernels(x, d));
   return { kernels, collectives: layerCollectives(x) };
+}
+
+/**
+ * Bias gradients of a dense layer with biases (GPT-style): Megatron-LM's linear layers compute
+ * grad_output.sum(dim=0) as a reduction of its own (ColumnParallelLinear/RowParallelLinear
+ * backward, and autograd's reduction of the fused bias-GeLU and bias-dropout-add gradients),
+ * one read of each output gradient: QKV and fc1 over the tokens, the row-parallel proj and fc2
+ * over the sequence-parallel tokens. In FP8 runs Transformer Engine folds it into the cast.
+ */
+function biasGradKernels(x: LayerShape, d: LayerDims): Kernel[] {
+  const m = x.model;
+  if (!m.bias || m.experts > 1 || x.fp8) return [];
+  const qkvWidth = (d.headsPerRank + 2 * d.kvHeadsPerRank) * d.headDim;
+  const gate = m.gatedMlp ? 2 : 1;
+  const elements = d.tokens * (qkvWidth + d.ffnPerRank * gate) + 2 * d.normTokens * m.hidden;
+  return [memory("bias-grad", x.elementBytes * elements, elements, 4)];
 }
 
 /** Input embedding (first pipeline stage): a gather, plus learned positions. */

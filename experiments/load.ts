@@ -342,6 +342,7 @@ function inlineGpu(spec: Raw, written: Raw, file: string): Accelerator {
     tdpWatts: numberAt(spec, "tdpWatts", 1),
     idleWatts: numberAt(spec, "idleWatts", 0),
     smCount: numberAt(spec, "smCount", 1),
+    ...(boolAt(spec, "mxfp8") === true ? { mxfp8: true } : {}),
     efficiency,
     sources,
   };
@@ -367,6 +368,8 @@ function overrideGpu(spec: Raw, file: string): Accelerator | undefined {
     (gpu.efficiency as unknown as Raw)[k] = v;
     gpu.sources[`efficiency.${k}`] = changed;
   }
+  const mxfp8 = boolAt(spec, "mxfp8");
+  if (mxfp8 !== undefined) gpu.mxfp8 = mxfp8;
   gpu.name = stringAt(spec, "name", `${baseName}*`);
   return gpu;
 }

@@ -160,6 +160,7 @@ const acceleratorSpec = obj("A full accelerator spec, for a part not in the cata
   tdpWatts: qty("power", "Thermal design power (maximum board power) per GPU.", { required: true, exclusiveMinimum: 0, aliases: ["tdp"] }),
   idleWatts: qty("power", "Board power when idle.", { required: true, aliases: ["idlePower"] }),
   smCount: int("Streaming multiprocessors / compute units: sets GEMM wave quantisation.", 1, { required: true }),
+  mxfp8: bool("Tensor cores run microscaling FP8 (MXFP8, Blackwell and later): allows workload.fp8Recipe mxfp8.", { derivedDefault: "false; a catalog base keeps its own" }),
   efficiency,
   sources: {
     kind: "record",

@@ -184,6 +184,14 @@ describe("workload.fp8Recipe in configs", () => {
     );
   });
 
+  it("an inline or overridden GPU can declare MXFP8 tensor cores; overrides keep and change the base's capability and calibration", () => {
+    const own = scenarioFromObject({ ...config("B200", { precision: "fp8", fp8Recipe: "mxfp8" }), cluster: { gpu: { base: "H100-SXM", mxfp8: true, efficiency: { fp8GemmPeakFraction: 0.7 } }, nodes: 1 } }, { baseDir: import.meta.dirname });
+    expect(own.cluster.gpu.mxfp8).toBe(true);
+    expect(own.cluster.gpu.efficiency.fp8GemmPeakFraction).toBe(0.7);
+    expect(own.cluster.gpu.efficiency.attentionBackwardPeakFraction).toBe(0.325);
+    expect(scenarioFromObject({ ...config("B200", { precision: "fp8", fp8Recipe: "mxfp8" }), cluster: { gpu: { base: "B200" }, nodes: 1 } }, { baseDir: import.meta.dirname }).cluster.gpu.mxfp8).toBe(true);
+  });
+
   it("the CLI exits 2 on it, with no stack trace", () => {
     const dir = mkdtempSync(join(tmpdir(), "trainsim-fp8-"));
     const file = join(dir, "mx.yaml");

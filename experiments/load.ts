@@ -557,6 +557,9 @@ function build(input: unknown, opts: LoadOptions, problems: Problems, chain: rea
     const allowed = FP8_RECIPES.filter((r) => r !== "mxfp8");
     problems.invalid("workload.fp8Recipe", "mxfp8", `"mxfp8" is not allowed on ${gpu.name}: its tensor cores have no microscaling FP8 (Blackwell has); expected one of ${allowed.map((r) => `"${r}"`).join(", ")}`);
   }
+  if (precision === "fp8" && workloadIn["fp8Attention"] === true && workloadIn["attention"] === "unfused") {
+    problems.invalid("workload.fp8Attention", true, "true is not allowed with attention: unfused; FP8 attention is a fused kernel (attention: flash)");
+  }
 
   const parallelIn = part(v, "parallelism");
   const tp = numberAt(parallelIn, "tp", 1);

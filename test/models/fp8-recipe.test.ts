@@ -192,6 +192,12 @@ describe("workload.fp8Recipe in configs", () => {
     expect(scenarioFromObject({ ...config("B200", { precision: "fp8", fp8Recipe: "mxfp8" }), cluster: { gpu: { base: "B200" }, nodes: 1 } }, { baseDir: import.meta.dirname }).cluster.gpu.mxfp8).toBe(true);
   });
 
+  it("FP8 attention needs the fused kernel", () => {
+    expect(() => scenarioFromObject(config("H100-SXM", { precision: "fp8", fp8Attention: true, attention: "unfused" }), { baseDir: import.meta.dirname })).toThrow(
+      /workload\.fp8Attention: true is not allowed with attention: unfused/,
+    );
+  });
+
   it("the CLI exits 2 on it, with no stack trace", () => {
     const dir = mkdtempSync(join(tmpdir(), "trainsim-fp8-"));
     const file = join(dir, "mx.yaml");

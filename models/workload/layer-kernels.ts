@@ -330,7 +330,11 @@ export function layerForwardKernels(x: LayerShape): KernelList {
 /** What the backward pass re-runs before it can start, by recompute mode. */
 export function layerRecomputeKernels(x: LayerShape, mode: "none" | "selective" | "full"): KernelList {
   if (mode === "none") return { kernels: [], collectives: [] };
-  if (mode === "full") return layerForwardKernels(x);
+  if (mode === "full") {
+    // The recomputed forward reuses the FP8 weights cast in the first forward (TE caches them).
+    const list = layerForwardKernels(x);
+    return { ...list, kernels: list.kernels.filter((k) => !k.name.endsWith(".fp8-cast-weight")) };
+  }
   return { kernels: attentionCore(x, layerDims(x)).forward, collectives: [] };
 }
 

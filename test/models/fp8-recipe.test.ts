@@ -7,7 +7,7 @@ import { scenarioFromObject } from "../../experiments/load.ts";
 import type { Kernel } from "../../models/compute/kernel.ts";
 import type { ModelSpec } from "../../models/scenario.ts";
 import { fp8Settings, quantizeBytesPerElement, type Fp8Recipe } from "../../models/workload/fp8.ts";
-import { headKernels, layerBackwardKernels, layerForwardKernels, type LayerShape } from "../../models/workload/layer-kernels.ts";
+import { headKernels, layerBackwardKernels, layerForwardKernels, layerRecomputeKernels, type LayerShape } from "../../models/workload/layer-kernels.ts";
 import { layerShape } from "../../models/workload/memory.ts";
 import { simulateStep } from "../../models/step/simulate.ts";
 import { scenario } from "../helpers/scenario.ts";
@@ -99,6 +99,12 @@ describe("FP8 recipes: the quantization kernels, by hand", () => {
     // The forward's extra traffic, all four layers: inputs T·(h + h + h + 4h), weights (3h² + h² + 4h² + 4h²)/4.
     const total = fwd.filter((k) => k.name.includes("fp8-cast")).reduce((a, k) => a + k.bytes, 0);
     expect(total).toBe(4 * (T * 7 * H) + (4 * 12 * H * H) / 4);
+  });
+
+  it("full recompute re-casts the inputs but reuses the cached FP8 weights", () => {
+    const again = layerRecomputeKernels(shape("delayed"), "full").kernels.map((k) => k.name);
+    expect(again).toContain("qkv.fp8-cast-input");
+    expect(again.some((n) => n.endsWith(".fp8-cast-weight"))).toBe(false);
   });
 
   it("current scaling: the same casts plus an amax pass each (read 2 B more, one more launch)", () => {

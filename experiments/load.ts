@@ -15,6 +15,7 @@ import { FAILURE_CLASSES, LLAMA3_FAILURE_RATES } from "../models/reliability/fai
 import { BUILTIN_MODELS } from "../models/workload/builtins.ts";
 import { modelFromHfConfig } from "../models/workload/hf-config.ts";
 import { paddedVocab } from "../models/workload/params.ts";
+import { FP8_RECIPES, type Fp8Recipe } from "../models/workload/fp8.ts";
 import { readConfigFile } from "./config-file.ts";
 import { defaultNodeOverheadWatts } from "./defaults.ts";
 import { ConfigError } from "./errors.ts";
@@ -353,6 +354,7 @@ function inlineGpu(spec: Raw, written: Raw, file: string): Accelerator {
     tdpWatts: numberAt(spec, "tdpWatts", 1),
     idleWatts: numberAt(spec, "idleWatts", 0),
     smCount: numberAt(spec, "smCount", 1),
+    ...(boolAt(spec, "mxfp8") === true ? { mxfp8: true } : {}),
     efficiency,
     sources,
   };
@@ -378,6 +380,8 @@ function overrideGpu(spec: Raw, file: string): Accelerator | undefined {
     (gpu.efficiency as unknown as Raw)[k] = v;
     gpu.sources[`efficiency.${k}`] = changed;
   }
+  const mxfp8 = boolAt(spec, "mxfp8");
+  if (mxfp8 !== undefined) gpu.mxfp8 = mxfp8;
   gpu.name = stringAt(spec, "name", `${baseName}*`);
   return gpu;
 }
@@ -603,6 +607,13 @@ function build(input: unknown, opts: LoadOptions, problems: Problems, chain: rea
   const workloadIn = part(v, "workload");
   const model = resolveModel(workloadIn["model"], opts.baseDir, file, problems) ?? PLACEHOLDER_MODEL;
   const precision = stringAt<Precision>(workloadIn, "precision", "bf16");
+  if (precision === "fp8" && gpuValid && workloadIn["fp8Recipe"] === "mxfp8" && gpu.mxfp8 !== true) {
+    const allowed = FP8_RECIPES.filter((r) => r !== "mxfp8");
+    problems.invalid("workload.fp8Recipe", "mxfp8", `"mxfp8" is not allowed on ${gpu.name}: its tensor cores have no microscaling FP8 (Blackwell has); expected one of ${allowed.map((r) => `"${r}"`).join(", ")}`);
+  }
+  if (precision === "fp8" && workloadIn["fp8Attention"] === true && workloadIn["attention"] === "unfused") {
+    problems.invalid("workload.fp8Attention", true, "true is not allowed with attention: unfused; FP8 attention is a fused kernel (attention: flash)");
+  }
 
   const parallelIn = part(v, "parallelism");
   const tp = numberAt(parallelIn, "tp", 1);
@@ -693,6 +704,7 @@ function build(input: unknown, opts: LoadOptions, problems: Problems, chain: rea
       globalBatch: numberAt(workloadIn, "globalBatch", 1),
       precision,
       attention: stringAt<AttentionKernel>(workloadIn, "attention", "flash"),
+      ...(precision === "fp8" ? { fp8Recipe: stringAt<Fp8Recipe>(workloadIn, "fp8Recipe", "delayed"), fp8Attention: boolAt(workloadIn, "fp8Attention") ?? false } : {}),
     },
     parallelism,
     run: { steps: numberAt(runIn, "steps", 1), ...(duration !== undefined ? { duration } : {}), ...(tokens !== undefined ? { tokens } : {}) },

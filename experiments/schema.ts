@@ -11,6 +11,7 @@ import { PRESET_NAMES } from "./presets.ts";
 import type { Precision, ScaleUpKind } from "../models/hardware/types.ts";
 import type { AttentionKernel, RecomputeMode, TopologyKind } from "../models/scenario.ts";
 import { BUILTIN_MODELS } from "../models/workload/builtins.ts";
+import { FP8_RECIPES } from "../models/workload/fp8.ts";
 import type { ConfigProblem } from "./errors.ts";
 import { DIMENSIONS, allowedText, formatQuantity, parseQuantity, quantityPattern, type Dimension } from "./units.ts";
 
@@ -146,6 +147,10 @@ const efficiency = obj(
     hbmPeakFraction: fraction("Fraction of datasheet HBM bandwidth a streaming kernel reaches.", 0.85),
     kernelLaunchSeconds: qty("time", "Fixed cost of one kernel launch and tail.", { default: 3e-6 }),
     attentionPeakFraction: fraction("Fraction of dense peak a fused flash-attention kernel reaches at long sequence.", 0.6),
+    fp8GemmPeakFraction: qty("ratio", "Fraction of the FP8 peak a large square FP8 GEMM reaches.", { exclusiveMinimum: 0, maximum: 1, derivedDefault: "gemmPeakFraction" }),
+    attentionBackwardPeakFraction: qty("ratio", "Fraction of BF16 peak the flash-attention backward reaches.", { exclusiveMinimum: 0, maximum: 1, derivedDefault: "attentionPeakFraction" }),
+    fp8AttentionPeakFraction: qty("ratio", "Fraction of the FP8 peak an FP8 flash-attention forward reaches (workload.fp8Attention).", { exclusiveMinimum: 0, maximum: 1, derivedDefault: "attentionPeakFraction" }),
+    fp8AttentionBackwardPeakFraction: qty("ratio", "Fraction of the FP8 peak an FP8 flash-attention backward reaches.", { exclusiveMinimum: 0, maximum: 1, derivedDefault: "fp8AttentionPeakFraction x backward/forward of BF16" }),
   },
 );
 
@@ -162,6 +167,7 @@ const acceleratorSpec = obj("A full accelerator spec, for a part not in the cata
   tdpWatts: qty("power", "Thermal design power (maximum board power) per GPU.", { required: true, exclusiveMinimum: 0, aliases: ["tdp"] }),
   idleWatts: qty("power", "Board power when idle.", { required: true, aliases: ["idlePower"] }),
   smCount: int("Streaming multiprocessors / compute units: sets GEMM wave quantisation.", 1, { required: true }),
+  mxfp8: bool("Tensor cores run microscaling FP8 (MXFP8, Blackwell and later): allows workload.fp8Recipe mxfp8.", { derivedDefault: "false; a catalog base keeps its own" }),
   efficiency,
   sources: {
     kind: "record",
@@ -297,6 +303,8 @@ const workload = obj(
       1,
       { default: 128 },
     ),
+    fp8Recipe: oneOf(FP8_RECIPES, "precision fp8 only: FP8 scaling recipe (delayed, current, mxfp8 on Blackwell, blockwise); sets the cast/amax kernels.", { default: "delayed" }),
+    fp8Attention: bool("precision fp8 only: flash attention runs in FP8 too (TE FP8 DotProductAttention); otherwise it stays in BF16.", { default: false }),
   },
   { required: true },
 );

@@ -5,6 +5,7 @@
  * schema's, in experiments/schema.ts), so a required field here is one the loader
  * always sets; an optional one is absent on purpose (no cap, no limit, no schedule).
  */
+import type { Fp8Recipe } from "./workload/fp8.ts";
 import type { Accelerator, Precision } from "./hardware/types.ts";
 
 export type TopologyKind = "rail-optimized" | "fat-tree" | "torus" | "nvl72";
@@ -129,6 +130,10 @@ export interface WorkloadSpec {
   globalBatch: number;
   precision: Precision;
   attention: AttentionKernel;
+  /** precision fp8 only: how tensors are scaled to FP8 (default delayed). */
+  fp8Recipe?: Fp8Recipe;
+  /** precision fp8 only: flash attention runs in FP8 too (default false: BF16). */
+  fp8Attention?: boolean;
 }
 
 export type RecomputeMode = "none" | "selective" | "full";

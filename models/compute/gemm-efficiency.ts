@@ -85,11 +85,24 @@ export function gemmEfficiency(shape: GemmShape, smCount: number, gemmPeakFracti
 }
 
 /**
- * Flash attention: one thread block per (sequence, head, 128-query block), so
- * short sequences or few heads leave SMs idle; the level at long sequences is
- * the accelerator's measured attention calibration.
+ * Keys' worth of fixed work each query block pays around its loop over the keys (loading Q,
+ * the final rescale and writing O; in the backward also dQ's accumulation and the dK/dV
+ * epilogue). Fitted to FlashAttention-2 on H100 at head dim 128 (FA3 paper, Fig. 5 and 6):
+ * forward about one 128-key block, backward two. See test/models/kernels-precision.test.ts.
  */
-export function attentionEfficiency(blocks: number, smCount: number, attentionPeakFraction: number): number {
+export const ATTENTION_FILL_KEYS = { forward: 128, backward: 256 } as const;
+/** Keys per query row where the catalog's attention levels were measured (16k, non-causal). */
+const ATTENTION_REFERENCE_KEYS = 16384;
+
+/**
+ * Flash attention: one thread block per (sequence, head, 128-query block), so
+ * short sequences or few heads leave SMs idle, and short key loops pay their
+ * fixed work over fewer keys; the level at long sequences is the accelerator's
+ * measured attention calibration, reproduced exactly at the reference length.
+ * `keys`: average keys a query row attends to (half the sequence when causal).
+ */
+export function attentionEfficiency(blocks: number, smCount: number, attentionPeakFraction: number, keys?: number, fillKeys: number = ATTENTION_FILL_KEYS.forward): number {
   const waves = Math.ceil(blocks / smCount);
-  return attentionPeakFraction * (blocks / (waves * smCount));
+  const fill = keys === undefined ? 1 : Math.min(1, keys / (keys + fillKeys) / (ATTENTION_REFERENCE_KEYS / (ATTENTION_REFERENCE_KEYS + fillKeys)));
+  return attentionPeakFraction * (blocks / (waves * smCount)) * fill;
 }

@@ -5,7 +5,7 @@
  * achievable fraction of datasheet bandwidth).
  */
 import type { Accelerator, Precision } from "../hardware/types.ts";
-import { attentionEfficiency, gemmEfficiency, type GemmShape } from "./gemm-efficiency.ts";
+import { ATTENTION_FILL_KEYS, attentionEfficiency, gemmEfficiency, type GemmShape } from "./gemm-efficiency.ts";
 
 export type KernelKind = "gemm" | "attention" | "memory";
 
@@ -20,8 +20,18 @@ export interface Kernel {
   gemm?: GemmShape;
   /** For flash attention: thread blocks launched (sequences × heads × query blocks). */
   attentionBlocks?: number;
+  /** For flash attention: average keys a query row attends to (sets the key loop's fill). */
+  attentionKeys?: number;
   /** Kernel launches this entry stands for (merged identical kernels). */
   launches: number;
+  /**
+   * Precision of its math when it differs from the run's (an FP8 run keeps attention, the
+   * output layer and the router in BF16). Its work on `sm` is then counted in units of the
+   * run's peak, so a BF16 kernel in an FP8 run costs what it costs at the BF16 peak.
+   */
+  precision?: Precision;
+  /** Attention only: the backward kernel (dQ, dK, dV), calibrated apart from the forward. */
+  backward?: boolean;
 }
 
 export interface KernelCost {
@@ -42,22 +52,43 @@ export function peakFlops(gpu: Accelerator, precision: Precision): number {
   return peak;
 }
 
+/** Fraction of `precision`'s dense peak a large square GEMM reaches: FP8's own measurement, else the BF16/FP16 one. */
+export function gemmLevel(gpu: Accelerator, precision: Precision): number {
+  const eff = gpu.efficiency;
+  return precision === "fp8" ? (eff.fp8GemmPeakFraction ?? eff.gemmPeakFraction) : eff.gemmPeakFraction;
+}
+
+/** Fraction of `precision`'s dense peak flash attention reaches at long sequence, forward or backward. */
+export function attentionLevel(gpu: Accelerator, precision: Precision, backward: boolean): number {
+  const eff = gpu.efficiency;
+  const bf16Backward = eff.attentionBackwardPeakFraction ?? eff.attentionPeakFraction;
+  if (precision !== "fp8") return backward ? bf16Backward : eff.attentionPeakFraction;
+  const forward = eff.fp8AttentionPeakFraction ?? eff.attentionPeakFraction;
+  // No FP8 backward measured: the forward level scaled by the BF16 backward/forward ratio.
+  return backward ? (eff.fp8AttentionBackwardPeakFraction ?? (forward * bf16Backward) / eff.attentionPeakFraction) : forward;
+}
+
 export function kernelCost(k: Kernel, gpu: Accelerator, precision: Precision): KernelCost {
   const peak = peakFlops(gpu, precision);
-  const eff = gpu.efficiency;
+  const own = k.precision ?? precision;
+  // Work in units of the run's peak: a kernel at another precision runs against its own peak.
+  const unit = own === precision ? 1 : peak / peakFlops(gpu, own);
   let fraction: number;
   let bytes = k.bytes;
   if (k.kind === "gemm" && k.gemm) {
-    const g = gemmEfficiency(k.gemm, gpu.smCount, eff.gemmPeakFraction);
+    const g = gemmEfficiency(k.gemm, gpu.smCount, gemmLevel(gpu, own));
     fraction = g.peakFraction;
     bytes += g.splitKBytes;
   } else if (k.kind === "attention") {
-    fraction = attentionEfficiency(k.attentionBlocks ?? gpu.smCount, gpu.smCount, eff.attentionPeakFraction);
+    const backward = k.backward === true;
+    const fill = backward ? ATTENTION_FILL_KEYS.backward : ATTENTION_FILL_KEYS.forward;
+    fraction = attentionEfficiency(k.attentionBlocks ?? gpu.smCount, gpu.smCount, attentionLevel(gpu, own, backward), k.attentionKeys, fill);
   } else {
     // Elementwise and reduction kernels: their FLOPs ride along at no extra cost.
     fraction = 1;
   }
-  const smWork = k.flops / fraction;
+  const eff = gpu.efficiency;
+  const smWork = (k.flops / fraction) * unit;
   const hbmWork = bytes / eff.hbmPeakFraction;
   const tSm = smWork / peak;
   const tHbm = hbmWork / gpu.hbmBandwidth;

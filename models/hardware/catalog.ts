@@ -21,6 +21,16 @@ const FA3_PAPER =
   "Shah et al., 'FlashAttention-3' (arXiv:2407.08608): FA2 reaches only ~35% utilisation on H100 (FA3 BF16 740 TFLOP/s = 75%)";
 const FA4_PAPER =
   "Zadouri, Dao et al., 'FlashAttention-4' (2026): up to 1613 TFLOP/s BF16 fwd on B200 (71%), up to 1.3x over cuDNN 9.13";
+const AZURE_FP8 =
+  "Azure/AI-benchmarking-guide (commit 8fd0c6e, Sep 2024), Azure_Results/, 'GEMM CuBLASLt' table: FP8, random init, 10,000 warm-up iterations";
+const FA3_FIG =
+  "Shah et al., 'FlashAttention-3' (arXiv:2407.08608), H100 80GB SXM5 benchmark figures, values from the bar labels (software versions as the paper's Sec. 4 states them)";
+const FA_BWD_RATIO =
+  "backward/forward ratio of the same FA2 kernel on H100 at head dim 128, 16k (322 / 370 TFLOP/s = 0.87, FA3 paper Fig. 5a/6b; FA3 itself: 561 / 648 = 0.87)";
+const FP8_ATTN_RATIO =
+  "FP8/BF16 ratio of attention fractions on H100 (FA3 FP8 fwd 1008/1978.9 = 0.509 against FA3 BF16 fwd 648/989.4 = 0.655: 0.78)";
+const FP8_GEMM_RATIO =
+  "Hopper's FP8/BF16 GEMM-fraction ratio (H100: cuBLASLt FP8 8192^3 0.652 / BF16 0.803 = 0.812)";
 const NV_A100_DS =
   "NVIDIA A100 Tensor Core GPU datasheet (nvidia-a100-datasheet-us-nvidia-1758950-r4-web.pdf), SXM column";
 const NV_H100_WP =
@@ -61,6 +71,7 @@ export const CATALOG: Readonly<Record<string, Accelerator>> = {
       hbmPeakFraction: 0.886,
       kernelLaunchSeconds: 2.7e-6,
       attentionPeakFraction: 0.73,
+      attentionBackwardPeakFraction: 0.635,
     },
     sources: {
       "peakFlops.fp32": `${NV_A100_DS}: FP32 19.5 TFLOPS`,
@@ -79,6 +90,8 @@ export const CATALOG: Readonly<Record<string, Accelerator>> = {
       "efficiency.hbmPeakFraction": `${BABEL}: ALCF Polaris (A100-SXM4-40GB) BabelStream 5.0 Triad 1377.5 GB/s / 1555 GB/s (argonne-lcf/ALCFBeginnersGuide, polaris BabelStream example)`,
       "efficiency.kernelLaunchSeconds": `${CSCS_LAT}: 'ault:amda100' async launch latency 2.7 us (sync 9.65 us)`,
       "efficiency.attentionPeakFraction": `${FA2_PAPER}; FA2 was the standard 2023-24 A100 training kernel`,
+      "efficiency.attentionBackwardPeakFraction": `Derived (no A100 backward table found as text): forward 0.73 x ${FA_BWD_RATIO} = 0.635, consistent with the FA2 paper's backward running below its forward`,
+      "efficiency.fp8GemmPeakFraction": "Not applicable: Ampere has no FP8 tensor cores (no peakFlops.fp8; precision fp8 is refused)",
     },
   },
 
@@ -100,6 +113,7 @@ export const CATALOG: Readonly<Record<string, Accelerator>> = {
       hbmPeakFraction: 0.834,
       kernelLaunchSeconds: 2.7e-6,
       attentionPeakFraction: 0.73,
+      attentionBackwardPeakFraction: 0.635,
     },
     sources: {
       "peakFlops.fp32": `${NV_A100_DS}: FP32 19.5 TFLOPS`,
@@ -118,6 +132,8 @@ export const CATALOG: Readonly<Record<string, Accelerator>> = {
       "efficiency.hbmPeakFraction": `${BABEL}: ${AZURE}ND_A100_v4_results.md (A100-SXM4-80GB) Triad 1.70 TB/s / 2.039 TB/s`,
       "efficiency.kernelLaunchSeconds": `${CSCS_LAT}: 'ault:amda100' async launch latency 2.7 us`,
       "efficiency.attentionPeakFraction": `${FA2_PAPER}`,
+      "efficiency.attentionBackwardPeakFraction": `Derived (no A100 backward table found as text): forward 0.73 x ${FA_BWD_RATIO} = 0.635, consistent with the FA2 paper's backward running below its forward`,
+      "efficiency.fp8GemmPeakFraction": "Not applicable: Ampere has no FP8 tensor cores (no peakFlops.fp8; precision fp8 is refused)",
     },
   },
 
@@ -139,6 +155,9 @@ export const CATALOG: Readonly<Record<string, Accelerator>> = {
       hbmPeakFraction: 0.887,
       kernelLaunchSeconds: 2.7e-6,
       attentionPeakFraction: 0.35,
+      attentionBackwardPeakFraction: 0.325,
+      fp8GemmPeakFraction: 0.652,
+      fp8AttentionPeakFraction: 0.509,
     },
     sources: {
       "peakFlops.fp32": `${NV_H100_WP}: FP32 66.9 TFLOPS`,
@@ -158,6 +177,9 @@ export const CATALOG: Readonly<Record<string, Accelerator>> = {
       "efficiency.hbmPeakFraction": `${BABEL}: ${AZURE}ND_H100_v5_results.md Triad 2.97 TB/s / 3.35 TB/s`,
       "efficiency.kernelLaunchSeconds": `No Hopper-specific public figure; same CUDA driver path as A100: ${CSCS_LAT} A100 async 2.7 us`,
       "efficiency.attentionPeakFraction": `${FA3_PAPER}. FA2 is what 2023-24 H100 training stacks ran (FA3 beta only from Jul 2024)`,
+      "efficiency.attentionBackwardPeakFraction": `${FA3_FIG}, Fig. 6 (backward, head dim 128): FlashAttention-2 322 TFLOP/s at 16k / 989.4 = 0.325 (spread over seq 512-16k: 214, 260, 291, 310, 318, 322); the forward 0.35 sits in FA2's fwd range (Fig. 5, hdim 128: causal 335, non-causal 370 at 16k)`,
+      "efficiency.fp8GemmPeakFraction": `${AZURE_FP8}, ND_H100_v5_results.md (H100 80GB HBM3, CUDA 12.6, driver 560.35.03, PyTorch 2.4.0): 8192^3 1290.1 TFLOP/s / 1978.9 = 0.652 (spread: 4096^3 1216.9 = 0.615, 16384^3 1377.3 = 0.696, 32768^3 1382.2 = 0.698, 6144x12288x12288 1351.4 = 0.683). Per-tensor scaling; DeepGEMM's blockwise-scaled FP8 on H800 (same GH100 SMs, README at 327ec92, Apr 2025) reaches 1410 TFLOP/s on 4096x4096x7168 (0.713) and 1520 on 4096x7168x16384 (0.768)`,
+      "efficiency.fp8AttentionPeakFraction": `${FA3_FIG}, Fig. 7 (FP8 forward, head dim 128): FlashAttention-3 1008 TFLOP/s at 16k / 1978.9 = 0.509 (spread 512-16k: 348, 596, 733, 918, 974, 1008; cuDNN 617-1005). No FP8 backward kernel is published: the backward is derived by ${FA_BWD_RATIO}`,
     },
   },
 
@@ -179,6 +201,9 @@ export const CATALOG: Readonly<Record<string, Accelerator>> = {
       hbmPeakFraction: 0.865,
       kernelLaunchSeconds: 2.7e-6,
       attentionPeakFraction: 0.35,
+      attentionBackwardPeakFraction: 0.325,
+      fp8GemmPeakFraction: 0.657,
+      fp8AttentionPeakFraction: 0.509,
     },
     sources: {
       "peakFlops.fp32": `${NV_H200_DS}: FP32 67 TFLOPS (same GH100 silicon and clocks as H100 SXM: 66.9)`,
@@ -198,6 +223,9 @@ export const CATALOG: Readonly<Record<string, Accelerator>> = {
       "efficiency.hbmPeakFraction": `${BABEL}: ${AZURE}ND_H200_v5_results.md Triad 4.15 TB/s / 4.8 TB/s`,
       "efficiency.kernelLaunchSeconds": `Derived from A100 (same CUDA launch path): ${CSCS_LAT} async 2.7 us`,
       "efficiency.attentionPeakFraction": `Derived from H100 (identical SMs/clocks): ${FA3_PAPER}; ${AZURE} FA2 fwd+bwd H200 329.3 vs H100 327.9 TFLOP/s confirms parity`,
+      "efficiency.attentionBackwardPeakFraction": `Derived from H100 (identical SMs and clocks): ${FA3_FIG}, Fig. 6 FA2 backward hdim 128, 322 / 989.4`,
+      "efficiency.fp8GemmPeakFraction": `${AZURE_FP8}, ND_H200_v5_results.md (H200 141GB, CUDA 12.6, driver 560.28.03, PyTorch 2.4.0): 8192^3 1300.6 TFLOP/s / 1978.9 = 0.657 (spread: 4096^3 1249.1 = 0.631, 16384^3 1366.3 = 0.690, 6144x12288x12288 1318.0 = 0.666)`,
+      "efficiency.fp8AttentionPeakFraction": `Derived from H100 (identical SMs and clocks): ${FA3_FIG}, Fig. 7 FA3 FP8 fwd hdim 128, 1008 / 1978.9`,
     },
   },
 
@@ -214,11 +242,15 @@ export const CATALOG: Readonly<Record<string, Accelerator>> = {
     tdpWatts: 1000,
     idleWatts: 140,
     smCount: 148,
+    mxfp8: true,
     efficiency: {
       gemmPeakFraction: 0.776,
       hbmPeakFraction: 0.893,
       kernelLaunchSeconds: 2.7e-6,
       attentionPeakFraction: 0.55,
+      attentionBackwardPeakFraction: 0.479,
+      fp8GemmPeakFraction: 0.63,
+      fp8AttentionPeakFraction: 0.428,
     },
     sources: {
       "peakFlops.fp32": `${NV_BW_DS}: FP32 80 TFLOPS`,
@@ -233,11 +265,15 @@ export const CATALOG: Readonly<Record<string, Accelerator>> = {
       nicBandwidth: "NVIDIA DGX B200 datasheet: 8x single-port ConnectX-7 VPI up to 400 Gb/s (one per GPU) = 50e9 B/s",
       tdpWatts: "NVIDIA HGX/DGX B200: 1000 W per GPU (nvidia-smi power cap 1000 W)",
       idleWatts: `Public nvidia-smi captures of NVIDIA B200 at 0 MiB used, P0: 136, 136, 141, 195 W (median ~140 W); ${IDLE_NOTE}`,
+      mxfp8: "NVIDIA Blackwell architecture technical brief: fifth-generation Tensor Cores run OCP microscaling formats (MXFP8/MXFP6/MXFP4); Transformer Engine 2.x docs: the MXFP8BlockScaling recipe requires Blackwell (sm_100)",
       smCount: "Chips and Cheese, 'Nvidia's B200: Keeping the CUDA Juggernaut Rolling': 74 of 80 SMs enabled per die, 148 total; torch multi_processor_count=148",
       "efficiency.gemmPeakFraction": `${MAMF}: NVIDIA B200 SXM 1745.0 of 2250 TFLOP/s (77.6%), torch 2.7.1+cu128`,
       "efficiency.hbmPeakFraction": "Derived from sibling GB300 (same 8-stack 8 TB/s HBM3e Blackwell memory system): KernelAgent 'oink' benchmarks README, measured STREAM-like BF16 triad 7.140 TB/s / 8 TB/s; no public B200 BabelStream found",
       "efficiency.kernelLaunchSeconds": `Derived from A100 (same CUDA launch path): ${CSCS_LAT} async 2.7 us`,
       "efficiency.attentionPeakFraction": `${FA4_PAPER}. Typical stack is cuDNN fused attention (Transformer Engine): 1613/1.3 ~= 1240 TFLOP/s / 2250 = 0.55 (derived; FA2 does not use tcgen05)`,
+      "efficiency.attentionBackwardPeakFraction": `Derived (no B200 backward table found): forward 0.55 x ${FA_BWD_RATIO} = 0.479`,
+      "efficiency.fp8GemmPeakFraction": `Derived (no public B200 FP8 GEMM measurement with its software version found): BF16 0.776 (${MAMF}) x ${FP8_GEMM_RATIO} = 0.630`,
+      "efficiency.fp8AttentionPeakFraction": `Derived: BF16 forward 0.55 x ${FP8_ATTN_RATIO} = 0.428`,
     },
   },
 
@@ -254,11 +290,15 @@ export const CATALOG: Readonly<Record<string, Accelerator>> = {
     tdpWatts: 1200,
     idleWatts: 165,
     smCount: 152,
+    mxfp8: true,
     efficiency: {
       gemmPeakFraction: 0.729,
       hbmPeakFraction: 0.893,
       kernelLaunchSeconds: 2.7e-6,
       attentionPeakFraction: 0.55,
+      attentionBackwardPeakFraction: 0.479,
+      fp8GemmPeakFraction: 0.592,
+      fp8AttentionPeakFraction: 0.428,
     },
     sources: {
       "peakFlops.fp32": `${NV_GB_DS}: FP32 90 TFLOPS per GPU (6,480 TFLOPS / 72)`,
@@ -273,11 +313,15 @@ export const CATALOG: Readonly<Record<string, Accelerator>> = {
       nicBandwidth: "GB200 NVL72 compute tray: one ConnectX-7 400 Gb/s per GPU (4 per 4-GPU tray; ConnectX-8 800G is GB300) = 50e9 B/s",
       tdpWatts: "NVIDIA Blackwell datasheet GB200 column (1200 W configuration); nvidia-smi power cap 1200 W on GB200",
       idleWatts: `Public nvidia-smi captures of NVIDIA GB200 at 0-2 MiB used, P0: 156, 162, 166, 181 W (~165 W); ${IDLE_NOTE}`,
+      mxfp8: "NVIDIA Blackwell architecture technical brief: fifth-generation Tensor Cores run OCP microscaling formats (MXFP8/MXFP6/MXFP4); Transformer Engine 2.x docs: the MXFP8BlockScaling recipe requires Blackwell (sm_100)",
       smCount: "Public GB200 benchmark logs/torch device properties: 'NVIDIA GB200, 152 SMs' (multi_processor_count=152), vs 148 on HGX B200",
       "efficiency.gemmPeakFraction": `${MAMF}: NVIDIA GB200 SXM 1822.0 of 2500 TFLOP/s (72.9%), torch 2.10.0.dev+cu130`,
       "efficiency.hbmPeakFraction": "Derived from sibling GB300 (same 8 TB/s HBM3e): KernelAgent 'oink' README measured triad 7.140 TB/s / 8 TB/s",
       "efficiency.kernelLaunchSeconds": `Derived from A100 (same CUDA launch path): ${CSCS_LAT} async 2.7 us`,
       "efficiency.attentionPeakFraction": `Derived from B200 (same Blackwell SM): ${FA4_PAPER}; cuDNN ~= 1613/1.3 TFLOP/s -> 0.55 of B200 peak, applied as a fraction`,
+      "efficiency.attentionBackwardPeakFraction": `Derived from B200 (same Blackwell SM): forward 0.55 x ${FA_BWD_RATIO} = 0.479`,
+      "efficiency.fp8GemmPeakFraction": `Derived (no public GB200 FP8 GEMM measurement found): BF16 0.729 (${MAMF}) x ${FP8_GEMM_RATIO} = 0.592`,
+      "efficiency.fp8AttentionPeakFraction": `Derived: BF16 forward 0.55 x ${FP8_ATTN_RATIO} = 0.428`,
     },
   },
 
@@ -299,6 +343,9 @@ export const CATALOG: Readonly<Record<string, Accelerator>> = {
       hbmPeakFraction: 0.774,
       kernelLaunchSeconds: 2.64e-6,
       attentionPeakFraction: 0.3,
+      attentionBackwardPeakFraction: 0.261,
+      fp8GemmPeakFraction: 0.415,
+      fp8AttentionPeakFraction: 0.234,
     },
     sources: {
       "peakFlops.fp32": `${AMD_MI300X_DS}: peak FP32 matrix/vector 163.4 TFLOPS`,
@@ -318,6 +365,9 @@ export const CATALOG: Readonly<Record<string, Accelerator>> = {
       "efficiency.hbmPeakFraction": `${BABEL}: ${AZURE}ND_MI300X_v5_results.md (hip BabelStream) Triad 4.10 TB/s / 5.3 TB/s (Copy 4.15)`,
       "efficiency.kernelLaunchSeconds": `${CSCS_LAT}: 'ault:amdvega' (AMD Instinct/HIP) async launch latency 2.64 us (sync 15.1 us); no MI300X-specific public figure`,
       "efficiency.attentionPeakFraction": "Derived: AMD launch FA2 forward benchmarks showed MI300X 10-20% ahead of H100 (SemiAnalysis, 'AMD MI300 Performance - Faster Than H100, But How Much?', Dec 2023); 1.15 x H100 FA2 fwd (0.35 x 989.4 = 346 TFLOP/s) = ~398 / 1307.4 = 0.30 (CK-based FA2, the 2024 ROCm stack)",
+      "efficiency.attentionBackwardPeakFraction": `Derived: forward 0.30 x ${FA_BWD_RATIO} = 0.261 (no MI300X CK flash-attention backward table found)`,
+      "efficiency.fp8GemmPeakFraction": `Derived: BF16 0.511 x ${FP8_GEMM_RATIO} = 0.415 (1085 TFLOP/s). Cross-check, not a calibration: ROCm/hipBLASLt issue #1721 (Mar 2025, hipBLASLt develop 402603df, ROCm 6.3.1) hipblaslt-bench f8_r 8192^3 907 TFLOP/s with the clock fixed at 1005 MHz (0.347 of datasheet)`,
+      "efficiency.fp8AttentionPeakFraction": `Derived: BF16 forward 0.30 x ${FP8_ATTN_RATIO} = 0.234`,
     },
   },
 
@@ -339,6 +389,9 @@ export const CATALOG: Readonly<Record<string, Accelerator>> = {
       hbmPeakFraction: 0.774,
       kernelLaunchSeconds: 2.64e-6,
       attentionPeakFraction: 0.3,
+      attentionBackwardPeakFraction: 0.261,
+      fp8GemmPeakFraction: 0.487,
+      fp8AttentionPeakFraction: 0.234,
     },
     sources: {
       "peakFlops.fp32": `${AMD_MI325X_DS}: peak FP32 163.4 TFLOPS (same CDNA3 compute as MI300X)`,
@@ -358,6 +411,9 @@ export const CATALOG: Readonly<Record<string, Accelerator>> = {
       "efficiency.hbmPeakFraction": `Derived from MI300X (same memory controllers/IOD; no public MI325X BabelStream found): ${AZURE}ND_MI300X_v5_results.md Triad 4.10 / 5.3 TB/s`,
       "efficiency.kernelLaunchSeconds": `Derived from AMD HIP measurement: ${CSCS_LAT} 'ault:amdvega' async 2.64 us`,
       "efficiency.attentionPeakFraction": "Derived from MI300X (same compute silicon and clocks): 0.30 of dense BF16 peak",
+      "efficiency.attentionBackwardPeakFraction": "Derived from MI300X (same compute silicon and clocks): 0.261",
+      "efficiency.fp8GemmPeakFraction": `Derived: BF16 0.60 x ${FP8_GEMM_RATIO} = 0.487`,
+      "efficiency.fp8AttentionPeakFraction": "Derived from MI300X (same compute silicon and clocks): 0.234",
     },
   },
 

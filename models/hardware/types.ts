@@ -16,6 +16,18 @@ export interface EfficiencyCalibration {
   kernelLaunchSeconds: number;
   /** Fraction of dense peak a fused flash-attention forward kernel reaches at long sequence (measured). */
   attentionPeakFraction: number;
+  /**
+   * Fraction of the FP8 dense peak a large square FP8 GEMM reaches (measured on 8192^3 where
+   * published); `gemmPeakFraction` stands for BF16/FP16. FP8 GEMMs reach a smaller share of
+   * their doubled peak (cuBLASLt on H100: 0.65 against BF16's 0.80). Defaults to `gemmPeakFraction`.
+   */
+  fp8GemmPeakFraction?: number;
+  /** Flash-attention backward (dQ, dK, dV), fraction of BF16 peak; defaults to `attentionPeakFraction`. */
+  attentionBackwardPeakFraction?: number;
+  /** FP8 flash-attention forward, fraction of the FP8 peak (used only with workload.fp8Attention). */
+  fp8AttentionPeakFraction?: number;
+  /** FP8 flash-attention backward, fraction of the FP8 peak (used only with workload.fp8Attention). */
+  fp8AttentionBackwardPeakFraction?: number;
 }
 
 export interface Accelerator {
@@ -38,6 +50,11 @@ export interface Accelerator {
   /** Streaming multiprocessors / compute units / cores: sets the GEMM wave quantisation. */
   smCount: number;
   efficiency: EfficiencyCalibration;
+  /**
+   * Tensor cores run OCP microscaling FP8 (MXFP8: E8M0 scale per 32 elements) natively
+   * (Blackwell and later); without it the `mxfp8` recipe is refused.
+   */
+  mxfp8?: boolean;
   /**
    * Where each number comes from: key is the field path ("peakFlops.bf16", "hbmBandwidth",
    * "efficiency.gemmPeakFraction", ...), value a citation (document, table/page, URL if public).

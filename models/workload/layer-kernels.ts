@@ -11,7 +11,9 @@
  * Megatron-LM 2021) materialises them, with a fused scale-mask-softmax.
  */
 import type { Kernel } from "../compute/kernel.ts";
+import type { Precision } from "../hardware/types.ts";
 import type { AttentionKernel, ModelSpec } from "../scenario.ts";
+import { fp8BackwardQuantize, fp8ForwardQuantize, type Fp8Settings } from "./fp8.ts";
 
 export interface LayerShape {
   model: ModelSpec;
@@ -40,6 +42,8 @@ export interface LayerShape {
    * (m−1)/m; Megatron's DDP hook adds into zeroed fp32 main grads every time, so 1.
    */
   gradAccumulateShare: number;
+  /** FP8 run (workload.precision fp8): the recipe; absent in BF16/FP16 runs. */
+  fp8?: Fp8Settings;
 }
 
 /** A collective the compute stream waits for, on the tensor-parallel group unless stated. */
@@ -58,15 +62,38 @@ export interface KernelList {
 
 const QUERY_BLOCK = 128;
 
-function gemm(name: string, m: number, n: number, k: number, e: number, batch = 1, launches = 1): Kernel {
+/** A GEMM reading `inBytes`-wide inputs (1 for FP8) and writing an `e`-wide output. */
+function gemm(name: string, m: number, n: number, k: number, e: number, batch = 1, launches = 1, inBytes = e): Kernel {
   return {
     name,
     kind: "gemm",
     flops: 2 * m * n * k * batch,
-    bytes: e * batch * (m * k + k * n + m * n),
+    bytes: batch * (inBytes * (m * k + k * n) + e * m * n),
     gemm: { m, n, k, batch },
     launches,
   };
+}
+
+/** Precision of the ops an FP8 recipe keeps in BF16 (attention, router, output layer); the run's otherwise. */
+function highPrecision(x: Pick<LayerShape, "fp8">): Precision | undefined {
+  return x.fp8 ? "bf16" : undefined;
+}
+
+/** A linear layer's forward GEMM: FP8 inputs with a BF16 output in an FP8 run (TE Linear / LayerNormLinear). */
+function linear(name: string, m: number, n: number, k: number, x: LayerShape, batch = 1): Kernel {
+  if (!x.fp8) return gemm(name, m, n, k, x.elementBytes, batch);
+  return { ...gemm(name, m, n, k, x.elementBytes, batch, 1, 1), precision: "fp8" };
+}
+
+/** A kernel at the high precision of an FP8 run (unchanged otherwise). */
+function inHighPrecision(k: Kernel, x: Pick<LayerShape, "fp8">): Kernel {
+  const p = highPrecision(x);
+  return p === undefined ? k : { ...k, precision: p };
+}
+
+/** Forward kernels of an FP8 linear layer: its quantizations, then the GEMM. */
+function withQuantize(k: Kernel, x: LayerShape): Kernel[] {
+  return x.fp8 && k.precision === "fp8" ? [...fp8ForwardQuantize(k.name, k.gemm!, x.elementBytes, x.fp8), k] : [k];
 }
 
 function memory(name: string, bytes: number, flops = 0, launches = 1): Kernel {
@@ -90,15 +117,22 @@ function gradAccumulateKernel(name: string, params: number, x: Pick<LayerShape, 
 
 type GradAccumulation = Pick<LayerShape, "elementBytes" | "gradBytes" | "gradAccumulationFusion" | "gradAccumulateShare">;
 
-/** Backward of a GEMM: the input gradient and the weight gradient, same FLOPs each. */
-function gemmBackward(fwd: Kernel, e: number, acc: GradAccumulation | null): Kernel[] {
+/**
+ * Backward of a GEMM: the input gradient and the weight gradient, same FLOPs each, in the
+ * forward's precision. An FP8 GEMM's backward first quantizes the incoming gradient.
+ */
+function gemmBackward(fwd: Kernel, e: number, acc: GradAccumulation | null, fp8?: Fp8Settings): Kernel[] {
   const g = fwd.gemm!;
   const out: Kernel[] = [];
+  const isFp8 = fwd.precision === "fp8";
+  const inBytes = isFp8 ? 1 : e;
+  const own = (k: Kernel): Kernel => (fwd.precision === undefined ? k : { ...k, precision: fwd.precision });
+  if (isFp8 && fp8) out.push(...fp8BackwardQuantize(fwd.name, g, e, fp8));
   // dX[m,k] = dY[m,n] · W[k,n]^T : inner dimension n.
-  out.push({ ...gemm(`${fwd.name}.dgrad`, g.m, g.k, g.n, e, g.batch ?? 1) });
+  out.push(own(gemm(`${fwd.name}.dgrad`, g.m, g.k, g.n, e, g.batch ?? 1, 1, inBytes)));
   if (acc !== null) {
     // dW[k,n] = X[m,k]^T · dY[m,n] : inner dimension m (tokens); accumulated into main grads.
-    const w = gemm(`${fwd.name}.wgrad`, g.k, g.n, g.m, e, g.batch ?? 1);
+    const w = own(gemm(`${fwd.name}.wgrad`, g.k, g.n, g.m, e, g.batch ?? 1, 1, inBytes));
     const params = g.k * g.n * (g.batch ?? 1);
     if (acc.gradAccumulationFusion) {
       // The epilogue reads and writes the gradient buffer in place of writing a fresh gradient.
@@ -108,7 +142,7 @@ function gemmBackward(fwd: Kernel, e: number, acc: GradAccumulation | null): Ker
       out.push(w, ...gradAccumulateKernel(fwd.name, params, acc));
     }
   } else {
-    out.push({ ...gemm(`${fwd.name}.dgrad2`, g.k, g.n, g.m, e, g.batch ?? 1) });
+    out.push(own(gemm(`${fwd.name}.dgrad2`, g.k, g.n, g.m, e, g.batch ?? 1, 1, inBytes)));
   }
   return out;
 }
@@ -154,6 +188,18 @@ function causalRowFraction(sq: number, sk: number): number {
   return (sk - sq + (sq + 1) / 2) / sk;
 }
 
+/**
+ * Rotary position embedding on the queries and keys (models without learned positions):
+ * Megatron-Core's fused RoPE kernel (TE fused_rope / apex fused_rotary_positional_embedding),
+ * called once for Q and once for K, reads and writes each in place; its backward rotates the
+ * gradients the same way.
+ */
+function rope(x: LayerShape, d: LayerDims, name: string): Kernel[] {
+  if (x.model.positionEmbeddings > 0) return [];
+  const elements = d.tokens * (d.headsPerRank + d.kvHeadsPerRank) * d.headDim;
+  return [memory(name, 2 * x.elementBytes * elements, 3 * elements, 2)];
+}
+
 /** Kernels of the attention core (scores, softmax, weighted sum) of one layer, both directions. */
 function attentionCore(x: LayerShape, d: LayerDims): { forward: Kernel[]; backward: Kernel[] } {
   const e = x.elementBytes;
@@ -163,17 +209,21 @@ function attentionCore(x: LayerShape, d: LayerDims): { forward: Kernel[]; backwa
   const sk = d.keyLength;
   const hd = d.headDim;
   if (x.attention === "flash") {
+    // FP8 attention (TE's FP8 DotProductAttention) reads and writes Q, K, V and O in one byte.
+    const fp8 = x.fp8?.attention === true;
+    const qe = fp8 ? 1 : e;
     const flops = 4 * b * sq * sk * ah * hd * causalFraction(sk);
-    const bytes = e * (2 * b * sq * ah * hd + 2 * b * sk * d.kvHeadsPerRank * hd) + 4 * b * sq * ah;
-    const fwd: Kernel = { name: "attention.flash", kind: "attention", flops, bytes, attentionBlocks: b * ah * Math.ceil(sq / QUERY_BLOCK), launches: 1 };
+    const bytes = qe * (2 * b * sq * ah * hd + 2 * b * sk * d.kvHeadsPerRank * hd) + 4 * b * sq * ah;
+    const precision: Precision | undefined = fp8 ? "fp8" : highPrecision(x);
+    const fwd: Kernel = { name: "attention.flash", kind: "attention", flops, bytes, attentionBlocks: b * ah * Math.ceil(sq / QUERY_BLOCK), attentionKeys: sk * causalFraction(sk), launches: 1, ...(precision ? { precision } : {}) };
     // Flash backward recomputes the scores and runs five GEMM-like products for forward's two.
-    return { forward: [fwd], backward: [{ ...fwd, name: "attention.flash.bwd", flops: 2.5 * flops, bytes: 2.5 * bytes }] };
+    return { forward: [fwd], backward: [{ ...fwd, name: "attention.flash.bwd", flops: 2.5 * flops, bytes: 2.5 * bytes, backward: true }] };
   }
   // Megatron-LM's unfused core (megatron/model/transformer.py ParallelAttention, 2020-22):
   // baddbmm Q·Kᵀ into [b·np, sq, sk], scaled_upper_triang_masked_softmax, dropout, bmm with V.
   const scores = b * ah * sq * sk;
-  const qk = gemm("attention.qk", sq, sk, hd, e, b * ah);
-  const av = gemm("attention.av", sq, hd, sk, e, b * ah);
+  const qk = inHighPrecision(gemm("attention.qk", sq, sk, hd, e, b * ah), x);
+  const av = inHighPrecision(gemm("attention.av", sq, hd, sk, e, b * ah), x);
   const dropout = x.model.dropout;
   // The causal softmax kernel (megatron/fused_kernels/scaled_upper_triang_masked_softmax.h)
   // loads only the row's first `blockIdx.x + 1` scores (forward: inputs; backward: incoming
@@ -216,34 +266,34 @@ function layerForward(x: LayerShape): LayerForward {
   const norm = (name: string): Kernel => memory(name, 2 * e * Tn * h, 8 * Tn * h);
   const residual = (name: string): Kernel => memory(name, (3 * e + mask) * Tn * h, 3 * Tn * h);
 
-  const qkv = gemm("qkv", T, (d.headsPerRank + 2 * d.kvHeadsPerRank) * d.headDim, h, e);
-  const proj = gemm("proj", T, h, d.headsPerRank * d.headDim, e);
+  const qkv = linear("qkv", T, (d.headsPerRank + 2 * d.kvHeadsPerRank) * d.headDim, h, x);
+  const proj = linear("proj", T, h, d.headsPerRank * d.headDim, x);
   const weightGemms: Kernel[] = [qkv, proj];
-  const kernels: Kernel[] = [norm("ln1"), qkv, ...attentionCore(x, d).forward, proj, residual("attn.residual"), norm("ln2")];
+  const kernels: Kernel[] = [norm("ln1"), ...withQuantize(qkv, x), ...rope(x, d, "rope"), ...attentionCore(x, d).forward, ...withQuantize(proj, x), residual("attn.residual"), norm("ln2")];
 
   const gate = m.gatedMlp ? 2 : 1;
   if (m.experts > 1) {
-    const router = gemm("router", Tn, m.experts, h, e);
+    const router = inHighPrecision(gemm("router", Tn, m.experts, h, e), x);
     const localExperts = m.experts / x.ep;
     // Balanced routing: each EP rank receives T·topK token copies for its local experts.
     const tokensPerExpert = (T * m.topK * x.ep) / m.experts;
-    const fc1 = gemm("expert.fc1", tokensPerExpert, d.ffnPerRank * gate, h, e, localExperts);
-    const fc2 = gemm("expert.fc2", tokensPerExpert, h, d.ffnPerRank, e, localExperts);
+    const fc1 = linear("expert.fc1", tokensPerExpert, d.ffnPerRank * gate, h, x, localExperts);
+    const fc2 = linear("expert.fc2", tokensPerExpert, h, d.ffnPerRank, x, localExperts);
     weightGemms.push(router, fc1, fc2);
     kernels.push(
       router,
       memory("router.topk", 3 * 4 * Tn * m.experts),
       memory("expert.permute", 2 * e * T * m.topK * h),
-      fc1,
+      ...withQuantize(fc1, x),
       memory("expert.act", e * T * m.topK * d.ffnPerRank * (gate + 1)),
-      fc2,
+      ...withQuantize(fc2, x),
       memory("expert.unpermute", 2 * e * T * m.topK * h),
     );
   } else {
-    const fc1 = gemm("fc1", T, d.ffnPerRank * gate, h, e);
-    const fc2 = gemm("fc2", T, h, d.ffnPerRank, e);
+    const fc1 = linear("fc1", T, d.ffnPerRank * gate, h, x);
+    const fc2 = linear("fc2", T, h, d.ffnPerRank, x);
     weightGemms.push(fc1, fc2);
-    kernels.push(fc1, memory("act", e * T * d.ffnPerRank * (gate + 1), 8 * T * d.ffnPerRank * gate), fc2);
+    kernels.push(...withQuantize(fc1, x), memory("act", e * T * d.ffnPerRank * (gate + 1), 8 * T * d.ffnPerRank * gate), ...withQuantize(fc2, x));
   }
   kernels.push(residual("mlp.residual"));
   return { weightGemms, kernels };
@@ -280,7 +330,11 @@ export function layerForwardKernels(x: LayerShape): KernelList {
 /** What the backward pass re-runs before it can start, by recompute mode. */
 export function layerRecomputeKernels(x: LayerShape, mode: "none" | "selective" | "full"): KernelList {
   if (mode === "none") return { kernels: [], collectives: [] };
-  if (mode === "full") return layerForwardKernels(x);
+  if (mode === "full") {
+    // The recomputed forward reuses the FP8 weights cast in the first forward (TE caches them).
+    const list = layerForwardKernels(x);
+    return { ...list, kernels: list.kernels.filter((k) => !k.name.endsWith(".fp8-cast-weight")) };
+  }
   return { kernels: attentionCore(x, layerDims(x)).forward, collectives: [] };
 }
 
@@ -300,22 +354,38 @@ export function layerBackwardKernels(x: LayerShape): KernelList {
   kernels.push(residualBwd("mlp.residual.bwd"));
   const byName = new Map(fwd.weightGemms.map((k) => [k.name, k]));
   if (m.experts > 1) {
-    kernels.push(...gemmBackward(byName.get("expert.fc2")!, e, x));
+    kernels.push(...gemmBackward(byName.get("expert.fc2")!, e, x, x.fp8));
     kernels.push(memory("expert.act.bwd", e * T * m.topK * d.ffnPerRank * (2 * gate + 1)));
-    kernels.push(...gemmBackward(byName.get("expert.fc1")!, e, x));
+    kernels.push(...gemmBackward(byName.get("expert.fc1")!, e, x, x.fp8));
     kernels.push(memory("expert.permute.bwd", 4 * e * T * m.topK * h));
-    kernels.push(...gemmBackward(byName.get("router")!, e, x));
+    kernels.push(...gemmBackward(byName.get("router")!, e, x, x.fp8));
   } else {
-    kernels.push(...gemmBackward(byName.get("fc2")!, e, x));
+    kernels.push(...gemmBackward(byName.get("fc2")!, e, x, x.fp8));
     kernels.push(memory("act.bwd", e * T * d.ffnPerRank * (2 * gate + 1), 12 * T * d.ffnPerRank * gate));
-    kernels.push(...gemmBackward(byName.get("fc1")!, e, x));
+    kernels.push(...gemmBackward(byName.get("fc1")!, e, x, x.fp8));
   }
   kernels.push(normBwd("ln2.bwd"), residualBwd("attn.residual.bwd"));
-  kernels.push(...gemmBackward(byName.get("proj")!, e, x));
-  kernels.push(...attentionCore(x, d).backward);
-  kernels.push(...gemmBackward(byName.get("qkv")!, e, x));
-  kernels.push(normBwd("ln1.bwd"));
+  kernels.push(...gemmBackward(byName.get("proj")!, e, x, x.fp8));
+  kernels.push(...attentionCore(x, d).backward, ...rope(x, d, "rope.bwd"));
+  kernels.push(...gemmBackward(byName.get("qkv")!, e, x, x.fp8));
+  kernels.push(normBwd("ln1.bwd"), ...biasGradKernels(x, d));
   return { kernels, collectives: layerCollectives(x) };
+}
+
+/**
+ * Bias gradients of a dense layer with biases (GPT-style): Megatron-LM's linear layers compute
+ * grad_output.sum(dim=0) as a reduction of its own (ColumnParallelLinear/RowParallelLinear
+ * backward, and autograd's reduction of the fused bias-GeLU and bias-dropout-add gradients),
+ * one read of each output gradient: QKV and fc1 over the tokens, the row-parallel proj and fc2
+ * over the sequence-parallel tokens. In FP8 runs Transformer Engine folds it into the cast.
+ */
+function biasGradKernels(x: LayerShape, d: LayerDims): Kernel[] {
+  const m = x.model;
+  if (!m.bias || m.experts > 1 || x.fp8) return [];
+  const qkvWidth = (d.headsPerRank + 2 * d.kvHeadsPerRank) * d.headDim;
+  const gate = m.gatedMlp ? 2 : 1;
+  const elements = d.tokens * (qkvWidth + d.ffnPerRank * gate) + 2 * d.normTokens * m.hidden;
+  return [memory("bias-grad", x.elementBytes * elements, elements, 4)];
 }
 
 /** Input embedding (first pipeline stage): a gather, plus learned positions. */
@@ -351,7 +421,8 @@ export function headKernels(x: LayerShape, direction: "forward" | "backward"): K
   const h = x.model.hidden;
   const vocabPerRank = x.model.vocab / x.tp;
   const T = d.tokens;
-  const logits = gemm("logits", T, vocabPerRank, h, e);
+  // Megatron's output layer is a plain ColumnParallelLinear, not a TE module: BF16 in FP8 runs.
+  const logits = inHighPrecision(gemm("logits", T, vocabPerRank, h, e), x);
   const lossCollectives: StreamCollective[] = x.tp > 1 ? [{ op: "all-reduce", group: "tp", bytes: 3 * 4 * T, count: 1 }] : [];
   const gatherIn: StreamCollective[] = x.tp > 1 && x.sequenceParallel ? [{ op: "all-gather", group: "tp", bytes: e * T * h, count: 1 }] : [];
   // Megatron-LM's default loss (no --fp16-lm-cross-entropy, no loss fusion) casts the

@@ -10,6 +10,7 @@
 import { peakInFlight } from "../parallel/schedule.ts";
 import { layersPerVirtualStage, rankOfVirtualStage } from "../parallel/stages.ts";
 import type { ParallelPlan, Scenario } from "../scenario.ts";
+import { fp8Settings } from "./fp8.ts";
 import { layerDims, type LayerShape } from "./layer-kernels.ts";
 import { embeddingParams, headParams, layerParams } from "./params.ts";
 import { microBatchesPerStep } from "../parallel/plan.ts";
@@ -72,6 +73,7 @@ export function layerShape(s: Scenario): LayerShape {
     gradBytes,
     gradAccumulationFusion: p.gradAccumulationFusion,
     gradAccumulateShare,
+    ...(s.workload.precision === "fp8" ? { fp8: fp8Settings(s.workload.fp8Recipe, s.workload.fp8Attention, m) } : {}),
   };
 }
 

@@ -86,6 +86,8 @@ export class StepPower {
   private intervals: { start: number; end: number; meanWatts: number; capWatts: number }[] = [];
   private capSteps: { at: number; watts: number }[] = [];
   private intervalStartEnergy = 0;
+  /** Highest facility draw held for a positive time since the interval started, watts. */
+  private intervalPeakWatts = 0;
   private intervalStart = 0;
   private stopped = false;
   private readonly totalGpus: number;
@@ -187,10 +189,11 @@ export class StepPower {
       if (span > 0 && this.facilityCap !== undefined) {
         const mean = (this.energy - this.intervalStartEnergy) / span;
         this.intervals.push({ start: this.intervalStart, end: this.queue.now, meanWatts: mean, capWatts: this.facilityCap });
-        this.retarget(mean);
+        this.retarget(mean, this.intervalPeakWatts);
       }
       this.intervalStart = this.queue.now;
       this.intervalStartEnergy = this.energy;
+      this.intervalPeakWatts = 0;
       this.queue.scheduleIn(intervalSeconds, tick);
     };
     this.queue.scheduleIn(intervalSeconds, tick);
@@ -242,10 +245,11 @@ export class StepPower {
   /**
    * Move the per-GPU budget so the facility's interval average meets the cap:
    * down at once in proportion to the excess, up by a tenth of the headroom per
-   * interval (fast throttle, slow release, as power controllers do, so a quiet
-   * interval does not set up the next busy one to overshoot).
+   * interval (fast throttle, slow release, as power controllers do), and never
+   * higher than would keep the interval's busiest moment under the cap: releasing
+   * on the mean alone let a quiet interval set up the next busy one to overshoot.
    */
-  private retarget(meanFacility: number): void {
+  private retarget(meanFacility: number, peakFacility: number): void {
     const cap = this.facilityCap as number;
     const fixed = this.pue * this.s.cluster.nodes * this.nodeOverheadWatts;
     const gpuMeasured = meanFacility - fixed;
@@ -256,7 +260,9 @@ export class StepPower {
     if (meanFacility > 0.995 * cap) {
       next = idle + ((this.gpuLimit - idle) * (0.99 * gpuTarget)) / gpuMeasured;
     } else if (meanFacility < 0.97 * cap) {
-      next = this.gpuLimit + 0.1 * (this.gpuCap - this.gpuLimit);
+      const gpuPeak = peakFacility - fixed;
+      const peakBound = gpuPeak > 0 ? idle + ((this.gpuLimit - idle) * (0.99 * gpuTarget)) / gpuPeak : Infinity;
+      next = Math.max(this.gpuLimit, Math.min(this.gpuLimit + 0.1 * (this.gpuCap - this.gpuLimit), peakBound));
     }
     next = Math.max(idle, Math.min(this.gpuCap, next));
     if (Math.abs(next - this.gpuLimit) < 1e-9) return;
@@ -288,6 +294,7 @@ export class StepPower {
     const dt = t - this.lastTime;
     if (dt > 0) {
       this.energy += this.facilityWatts * dt;
+      if (this.facilityWatts > this.intervalPeakWatts) this.intervalPeakWatts = this.facilityWatts;
       let gpuW = 0;
       for (let i = 0; i < this.stages.length; i++) gpuW += (this.stages[i] as StageState).watts * (this.stageGpus[i] as number);
       this.gpuEnergy += gpuW * dt;

@@ -7,9 +7,10 @@ import { configDefaults, defineConfig } from "vitest/config";
  * core; the others keep vitest's default (one core left free), since some of their tests time
  * whole runs.
  */
-const VALIDATION = ["test/models/validation.test.ts", "test/models/step-full.test.ts"];
+const VALIDATION = ["test/models/validation.test.ts", "test/models/step-full.test.ts", "test/experiments/validate.test.ts"];
 const E2E = [
   "test/e2e/**/*.test.ts",
+  "test/docs/**/*.test.ts",
   "test/slurm/**/*.test.ts",
   "test/reports/browser.test.ts",
   "test/reports/build.test.ts",

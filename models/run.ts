@@ -1,6 +1,6 @@
 /**
  * Run a scenario: simulate its step and report what the `--json` contract
- * promises (DESIGN.md, "The config contract").
+ * promises (docs/results.md).
  */
 import { peakFlops } from "./compute/kernel.ts";
 import { gpuCount } from "./parallel/plan.ts";
@@ -20,7 +20,7 @@ export interface RunResult {
   gpus: number;
   stepSeconds: number;
   tokensPerSecond: number;
-  /** Model FLOPs per second per GPU (as MFU counts them), in FLOP/s. */
+  /** Model FLOPs per second per GPU (as MFU counts them), in TFLOP/s. */
   tflopsPerGpu: number;
   mfu: number;
   hfu: number;

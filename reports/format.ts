@@ -55,7 +55,7 @@ export function duration(seconds: number): string {
 }
 
 /**
- * The unit a swept dotted path's numbers are in (SI base units, DESIGN.md),
+ * The unit a swept dotted path's numbers are in (SI base units, docs/scenario.md),
  * guessed from its last key: used only to label numbers that were written
  * without units in the experiment.
  */

@@ -17,7 +17,7 @@ export function registerRunCommand(program: Command): void {
     .command("run")
     .description("Simulate a scenario, print what bounds its training step, and draw its report.")
     .argument("<scenario>", "scenario file (.yaml, .yml or .json); see experiments/scenarios/ for examples")
-    .option("--json", "print the result as one JSON object (the fields DESIGN.md's config contract names)")
+    .option("--json", "print the result as one JSON object (every field: docs/results.md)")
     .option("--out <dir>", "folder for result.json and the report (default: out/<scenario name>)")
     .option("--no-report", "do not write result.json and the report (charts and report.html)")
     .option("--trace <file>", "also write a Chrome/Perfetto trace of the step (open it in ui.perfetto.dev)")

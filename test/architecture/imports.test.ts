@@ -1,5 +1,5 @@
 /**
- * Imports point down only (DESIGN.md): bin → experiments → reports → models → sim. A module
+ * Imports point down only (docs/architecture.md): bin → experiments → reports → models → sim. A module
  * may import its own folder's modules or a lower folder's; sim imports nothing of ours;
  * nothing imports bin (bin's own modules aside); and no chain of imports comes back to
  * where it started. Read from the source text: every static `import`/`export … from`,

@@ -3,9 +3,9 @@ import { configDefaults, defineConfig } from "vitest/config";
 /**
  * Three tiers: `unit` for the inner loop (npm run test:unit), `validation` (published cases and
  * what is checked on every one of them), `e2e` (the CLI as a process, the browser, Slurm,
- * whole sweeps, whole report folders). `npm test` runs all three. The unit tier uses every
- * core; the others keep vitest's default (one core left free), since some of their tests time
- * whole runs.
+ * whole sweeps, whole report folders). `npm test` runs all three, in that order (groupOrder).
+ * The unit tier uses every core; the others keep vitest's default (one core left free), since
+ * some of their tests time whole runs.
  */
 const VALIDATION = ["test/models/validation.test.ts", "test/models/step-full.test.ts", "test/experiments/validate.test.ts"];
 const E2E = [
@@ -24,9 +24,9 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     projects: [
-      { extends: true, test: { name: "unit", include: ["test/**/*.test.ts"], exclude: [...configDefaults.exclude, ...VALIDATION, ...E2E], maxWorkers: "100%" } },
-      { extends: true, test: { name: "validation", include: VALIDATION } },
-      { extends: true, test: { name: "e2e", include: E2E } },
+      { extends: true, test: { name: "unit", include: ["test/**/*.test.ts"], exclude: [...configDefaults.exclude, ...VALIDATION, ...E2E], maxWorkers: "100%", sequence: { groupOrder: 0 } } },
+      { extends: true, test: { name: "validation", include: VALIDATION, sequence: { groupOrder: 1 } } },
+      { extends: true, test: { name: "e2e", include: E2E, sequence: { groupOrder: 2 } } },
     ],
   },
 });

@@ -4,12 +4,12 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { runScenario } from "../../models/run.ts";
 import { outOfMemory } from "../../models/workload/memory.ts";
+import { isClusterFile } from "../../experiments/cluster-flags.ts";
 import { formatRun } from "../../experiments/format-run.ts";
 import { loadScenario } from "../../experiments/load.ts";
 import { buildRunReport } from "../../reports/build.ts";
 import { writeTrace } from "../../reports/trace.ts";
 import { InputError, json, withReportLine, writeAtomically } from "../common.ts";
-import { isClusterFile } from "../../experiments/cluster-flags.ts";
 import { runClusterCommand } from "./cluster.ts";
 
 export function registerRunCommand(program: Command): void {

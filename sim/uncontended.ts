@@ -350,6 +350,7 @@ export class Uncontended {
   }
 }
 
+// perf P36
 /**
  * The reused spec of the activities started in the fluid model (the engine copies the
  * work out of it), with their completion handlers by kind and scratch work lists.

@@ -145,7 +145,9 @@ export class StepExecutor implements SegmentListener, UncontendedListener, Stage
       res[b + 4] = fluid.addResource({ name: `${name}.nic.tx`, kind: "nic", capacity: s.cluster.network.nicBandwidth });
       res[b + 5] = fluid.addResource({ name: `${name}.nic.rx`, kind: "nic", capacity: s.cluster.network.nicBandwidth });
     }
+    // perf P38
     this.categoryOfResource = Int8Array.from(fluid.resources, (r) => CATEGORY_INDEX[categoryOfResourceKind(r.kind)]);
+    // perf P37
     const done = [COMPUTE_WORK, DP_WORK, SHARE, SEND].map((kind) => (a: Activity): void => {
       const data = a.data as number;
       this.u.fluidDone(a);
@@ -438,7 +440,7 @@ export class StepExecutor implements SegmentListener, UncontendedListener, Stage
     for (let k = 0; k < count; k++) {
       const m = base + k * stride;
       if (!dp) {
-        if (now - (this.arriveTime[m] as number) > 0) this.acc.chargeSpan(m, `wait:${op.label}`, BUBBLE, this.arriveTime[m] as number, now);
+        if (now - (this.arriveTime[m] as number) > 0) this.acc.chargeSpan(m, this.acc.record ? `wait:${op.label}` : "", BUBBLE, this.arriveTime[m] as number, now);
       } else if ((this.gradsWaitSince[m] as number) >= 0) {
         // m's compute is done and waits for its gradients, which wait here for a slower
         // replica: that is imbalance, not the fabric. (Until m's own stream got here, it

@@ -252,7 +252,11 @@ export class Uncontended {
 
   /** Its event fired: settle it and free its record (read data, kind, tail, due before). */
   end(id: number): void {
-    if (this.counted[id] === 0) this.over(id);
+    if (this.counted[id] === 0) {
+      // As over(), written out: this ends most call chains of a full step (perf P40).
+      this.progress(id, this.start[id] as number, this.due[id] as number, 1);
+      this.release(id);
+    }
     this.work[id] = null;
     this.event[id] = -1;
     this.free[this.freeCount++] = id;
@@ -350,6 +354,7 @@ export class Uncontended {
   }
 }
 
+// perf P36
 /**
  * The reused spec of the activities started in the fluid model (the engine copies the
  * work out of it), with their completion handlers by kind and scratch work lists.

@@ -1,8 +1,8 @@
 /**
- * Power during a simulated step: every representative GPU's draw follows what
- * its streams run and its clock; caps act on the clock, and the clock is the
- * `sm` resource's capacity, so throttling lengthens kernels in the fluid model
- * and shows as the `power` category.
+ * Power during a simulated step: every stage's metered GPU draws what its
+ * streams run at its clock; caps act on the clock (StageClocks: the executor
+ * sets the SM capacity of the stage's GPUs from it), so throttling lengthens
+ * kernels and shows as the `power` category.
  *
  * - GPU cap (gpuPowerLimit, like `nvidia-smi -pl`): the GPU picks, whenever its
  *   activity changes, the highest clock that keeps it under its limit (GPU power

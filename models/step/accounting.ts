@@ -4,6 +4,7 @@
  * `segment`), the spans it records for timelines, and the step's result.
  * SM-bound time at a throttled clock is split: the part the clock cost is power's.
  */
+import type { UncontendedListener } from "../../sim/uncontended.ts";
 import type { PowerClass } from "../power/gpu-power.ts";
 import type { StepPower, StepPowerReport } from "../power/step-power.ts";
 import type { MemoryBreakdown } from "../workload/memory.ts";
@@ -49,7 +50,7 @@ export interface StepSimulation {
   power: StepPowerReport;
 }
 
-export class StepAccounts {
+export class StepAccounts implements UncontendedListener {
   /** Seconds per rank and category (rank · NCAT + category). */
   readonly times: Float64Array;
   readonly spans: Span[] = [];
@@ -57,18 +58,25 @@ export class StepAccounts {
   /** Per rank: its stage, and 1 if it is its stage's first (the one whose power is metered and spans recorded). */
   readonly stageOf: Int32Array;
   readonly metered: Uint8Array;
-  private readonly powerActive: boolean;
+  private power!: StepPower;
+  private powerActive = false;
 
   constructor(
     ranks: RankSet,
     stages: number,
-    private readonly power: StepPower,
     readonly record: boolean,
+    /** Category of each resource id as a bottleneck. */
+    private readonly categoryOfResource: Int8Array,
   ) {
     this.times = new Float64Array(ranks.count * NCAT);
     this.tracks = Array.from({ length: stages }, (_, st) => `stage ${st}`);
     this.stageOf = Int32Array.from({ length: ranks.count }, (_, g) => Math.floor(g / ranks.perStage));
     this.metered = Uint8Array.from({ length: ranks.count }, (_, g) => (g % ranks.perStage === 0 ? 1 : 0));
+  }
+
+  /** The power model whose clocks split SM-bound time and whose meters follow each stage's class. */
+  attach(power: StepPower): void {
+    this.power = power;
     this.powerActive = power.active;
   }
 
@@ -86,18 +94,23 @@ export class StepAccounts {
     this.span(g, name, category, start, end);
   }
 
-  /** A stretch of `g`'s work bounded by `cat` (g < 0: a data-parallel stream's, not charged). */
-  segment(g: number, label: string, t0: number, t1: number, cat: number): void {
+  /**
+   * A stretch of `g`'s work bounded by resource `bottleneck` (-1: none; g < 0: a data-parallel
+   * stream's, not charged). Written out flat: it runs at the end of most inlined call chains (perf P40).
+   */
+  onUncontendedSegment(g: number, label: string, t0: number, t1: number, bottleneck: number): void {
     if (g < 0) return;
+    const cat = bottleneck < 0 ? COMPUTE : (this.categoryOfResource[bottleneck] as number);
+    const times = this.times;
     if (cat === COMPUTE && this.powerActive) {
       const clock = this.power.clockDuring(this.stageOf[g] as number, t1);
-      this.charge(g, COMPUTE, (t1 - t0) * clock);
-      this.charge(g, POWER, (t1 - t0) * (1 - clock));
-      this.span(g, label, clock < 1 ? POWER : COMPUTE, t0, t1);
+      times[g * NCAT + COMPUTE] = (times[g * NCAT + COMPUTE] as number) + (t1 - t0) * clock;
+      times[g * NCAT + POWER] = (times[g * NCAT + POWER] as number) + (t1 - t0) * (1 - clock);
+      if (this.record) this.span(g, label, clock < 1 ? POWER : COMPUTE, t0, t1);
       return;
     }
-    this.charge(g, cat, t1 - t0);
-    this.span(g, label, cat, t0, t1);
+    times[g * NCAT + cat] = (times[g * NCAT + cat] as number) + (t1 - t0);
+    if (this.record) this.span(g, label, cat, t0, t1);
   }
 
   /** The stage's metered GPU runs something of this class now. */

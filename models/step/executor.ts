@@ -24,7 +24,7 @@
 import type { EventQueue } from "../../sim/event-queue.ts";
 import type { Activity, FluidModel, Resource, SegmentListener } from "../../sim/fluid.ts";
 import type { Simulation } from "../../sim/simulation.ts";
-import { FluidSpec, Uncontended, type UncontendedListener } from "../../sim/uncontended.ts";
+import { FluidSpec, Uncontended } from "../../sim/uncontended.ts";
 import { peakFlops } from "../compute/kernel.ts";
 import { rankOfVirtualStage } from "../parallel/stages.ts";
 import { StepPower, type StageClocks } from "../power/step-power.ts";
@@ -54,7 +54,7 @@ export interface ExecuteOptions {
  * (methods), a class so that each handler is one function for the life of the
  * process (perf P30). The `name$` fields are handlers bound to this step.
  */
-export class StepExecutor implements SegmentListener, UncontendedListener, StageClocks {
+export class StepExecutor implements SegmentListener, StageClocks {
   prog!: StepProgram;
   ranks!: RankSet;
   R!: number;
@@ -66,7 +66,6 @@ export class StepExecutor implements SegmentListener, UncontendedListener, Stage
   fluid!: FluidModel;
   res!: Resource[];
   rankPeak!: Float64Array;
-  categoryOfResource!: Int8Array;
   u!: Uncontended;
   useUncontended!: boolean;
   spec!: FluidSpec;
@@ -145,19 +144,21 @@ export class StepExecutor implements SegmentListener, UncontendedListener, Stage
       res[b + 4] = fluid.addResource({ name: `${name}.nic.tx`, kind: "nic", capacity: s.cluster.network.nicBandwidth });
       res[b + 5] = fluid.addResource({ name: `${name}.nic.rx`, kind: "nic", capacity: s.cluster.network.nicBandwidth });
     }
-    this.categoryOfResource = Int8Array.from(fluid.resources, (r) => CATEGORY_INDEX[categoryOfResourceKind(r.kind)]);
+    // perf P37
     const done = [COMPUTE_WORK, DP_WORK, SHARE, SEND].map((kind) => (a: Activity): void => {
       const data = a.data as number;
-      this.u.fluidDone(a);
+      if (this.useUncontended) this.u.fluidDone(a);
       fluid.recycle(a);
       this.finishOp(kind, data);
     });
     this.spec = new FluidSpec(done, res[0] as Resource);
-    this.u = new Uncontended(sim.queue, fluid, Int32Array.from(res, (_, x) => Math.floor(x / ROLES)), N, MAX_UNCONTENDED_PER_GPU, this);
     this.useUncontended = ranks.uncontended;
-
+    // perf P38
+    this.acc = new StepAccounts(ranks, p.pp, o.record, Int8Array.from(fluid.resources, (r) => CATEGORY_INDEX[categoryOfResourceKind(r.kind)]));
+    // Before the power model, which may set clocks at once.
+    this.u = new Uncontended(sim.queue, fluid, Int32Array.from(res, (_, x) => Math.floor(x / ROLES)), N, MAX_UNCONTENDED_PER_GPU, this.acc);
     this.power = new StepPower(sim.queue, this, s, new Array<number>(p.pp).fill(ranks.stageGpus), o.powerControl, sim.rng("power-supply"));
-    this.acc = new StepAccounts(ranks, p.pp, this.power, o.record);
+    this.acc.attach(this.power);
     this.stageOf = this.acc.stageOf;
     this.metered = this.acc.metered;
     this.power.start(s.cluster.power.controllerInterval as number);
@@ -221,11 +222,7 @@ export class StepExecutor implements SegmentListener, UncontendedListener, Stage
 
   /** The fluid model's report of a stretch: compute-stream work carries its rank as data, data-parallel-stream work -(rank + 1). */
   onSegment(a: Activity, t0: number, t1: number, bottleneck: Resource | null): void {
-    this.acc.segment(a.data as number, a.label, t0, t1, bottleneck === null ? COMPUTE : (this.categoryOfResource[bottleneck.id] as number));
-  }
-
-  onUncontendedSegment(data: number, label: string, t0: number, t1: number, bottleneck: number): void {
-    this.acc.segment(data, label, t0, t1, bottleneck < 0 ? COMPUTE : (this.categoryOfResource[bottleneck] as number));
+    this.acc.onUncontendedSegment(a.data as number, a.label, t0, t1, bottleneck === null ? -1 : bottleneck.id);
   }
 
   finishOp(kind: number, data: number): void {
@@ -254,7 +251,7 @@ export class StepExecutor implements SegmentListener, UncontendedListener, Stage
     const n = this.resolve(op, g, to);
     const rate = this.useUncontended ? this.u.rate(op, n, g, to) : 0;
     if (rate === 0) {
-      this.u.startFluid(op, n, data, kind, 1, this.spec);
+      this.startFluid(op, n, data, kind);
       return;
     }
     const u = this.u;
@@ -270,6 +267,29 @@ export class StepExecutor implements SegmentListener, UncontendedListener, Stage
       }
     }
     u.event[id] = this.queue.scheduleCall(at, this.uncontendedEnd$, id);
+  }
+
+  /** Start `op` on the resources resolved into `u.ids` in the fluid model. */
+  startFluid(op: Op, n: number, data: number, kind: number): void {
+    if (this.useUncontended) {
+      this.u.startFluid(op, n, data, kind, 1, this.spec);
+      return;
+    }
+    // perf P39: nothing runs outside the fluid model, so nothing to count or move.
+    const spec = this.spec;
+    const work = spec.scratch(n);
+    const ids = this.u.ids;
+    for (let i = 0; i < n; i++) {
+      const t = work[i] as [Resource, number];
+      t[0] = this.res[ids[i] as number] as Resource;
+      t[1] = op.amounts[i] as number;
+    }
+    spec.work = work;
+    spec.label = op.label;
+    spec.data = data;
+    spec.size = op.size === op.size ? op.size : undefined;
+    spec.onComplete = spec.done[kind] as (a: Activity) => void;
+    this.fluid.start(spec);
   }
 
   uncontendedEnd(id: number): void {
@@ -304,7 +324,7 @@ export class StepExecutor implements SegmentListener, UncontendedListener, Stage
       const rate = this.useUncontended ? u.rate(op, n, m, -1) : 0;
       if (rate === 0) {
         this.memberWork[channel * this.N + m] = -1;
-        u.startFluid(op, n, data, SHARE, 1, this.spec);
+        this.startFluid(op, n, data, SHARE);
         continue;
       }
       const id = u.begin(op, n, m, -1, data, SHARE, rate);
@@ -438,7 +458,7 @@ export class StepExecutor implements SegmentListener, UncontendedListener, Stage
     for (let k = 0; k < count; k++) {
       const m = base + k * stride;
       if (!dp) {
-        if (now - (this.arriveTime[m] as number) > 0) this.acc.chargeSpan(m, `wait:${op.label}`, BUBBLE, this.arriveTime[m] as number, now);
+        if (now - (this.arriveTime[m] as number) > 0) this.acc.chargeSpan(m, this.acc.record ? `wait:${op.label}` : "", BUBBLE, this.arriveTime[m] as number, now);
       } else if ((this.gradsWaitSince[m] as number) >= 0) {
         // m's compute is done and waits for its gradients, which wait here for a slower
         // replica: that is imbalance, not the fabric. (Until m's own stream got here, it

@@ -93,6 +93,7 @@ export function fullRanks(s: Scenario, prog: StepProgram, rng: RandomStream, spe
     if (speeds.length !== N) throw new RangeError(`gpuSpeeds has ${speeds.length} entries; the job has ${N} GPUs`);
     for (let g = 0; g < N; g++) if (!((speeds[g] as number) > 0)) throw new RangeError(`gpuSpeeds[${g}] must be > 0, got ${speeds[g]}`);
   }
+  // perf P38
   const groupBase = new Int32Array(CHANNELS * N);
   for (let channel = 0; channel < CHANNELS; channel++) for (let g = 0; g < N; g++) groupBase[channel * N + g] = groupBaseByShape(g, channel, p, R);
   return {

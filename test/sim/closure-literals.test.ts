@@ -5,7 +5,7 @@
  * then it keeps its context, and all the step's objects it reaches, alive through every
  * minor collection, which copies and promotes them. On a 200-point sweep that was 60 MB
  * promoted and ~0.3 s of collector time per thread. The hot code makes such closures
- * with a call or a declaration instead (see stepOf in models/step/simulate.ts).
+ * with a call or a declaration instead (docs/performance.md, P32).
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";

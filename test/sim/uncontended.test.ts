@@ -33,7 +33,7 @@ function randomCase(rng: RandomStream, owners: number, works: number): Case {
           amounts.push(rng.uniform() < 0.1 ? 0 : 0.2 + 2 * rng.uniform());
         }
       }
-      if (amounts.every((x) => x === 0)) amounts[0] = 1;
+      if (Math.max(...amounts) === 0) amounts[0] = 1;
       out.works.push({ at, a, b: -1, ids, amounts });
     }
   }

@@ -38,7 +38,8 @@ function codeFiles(dir, out) {
  */
 export function sourceDigest(root, esbuildVersion) {
   const hash = createHash("sha256");
-  hash.update(`node ${process.version}\0esbuild ${esbuildVersion}\0`);
+  // The bundle has its files' paths written in (own-import-meta-url): a copy of the project elsewhere gets its own.
+  hash.update(`node ${process.version}\0esbuild ${esbuildVersion}\0root ${root}\0`);
   hash.update(readFileSync(join(root, "tsconfig.json")));
   for (const dir of SOURCES) {
     for (const file of codeFiles(join(root, dir), [])) {

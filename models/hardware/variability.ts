@@ -13,8 +13,6 @@
  */
 import type { RandomStream } from "../../sim/random.ts";
 
-export const GPU_SPEED_SIGMA = 0.012;
-
 /** Speed factor of the slowest of `n` GPUs, drawn from the seeded stream. */
 export function slowestOf(n: number, sigma: number, rng: RandomStream): number {
   if (!(sigma > 0) || n <= 0) return 1;

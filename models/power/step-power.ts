@@ -107,7 +107,7 @@ export class StepPower {
     const power = s.cluster.power;
     this.gpu = s.cluster.gpu;
     this.pue = power.pue;
-    this.nodeOverheadWatts = power.nodeOverheadWatts ?? NODE_OVERHEAD_OF_GPU_TDP * s.cluster.gpusPerNode * this.gpu.tdpWatts;
+    this.nodeOverheadWatts = power.nodeOverheadWatts;
     // A rack limit is a hard per-GPU budget: every GPU of a full rack at its share stays under it.
     let gpuCap = Math.min(power.gpuPowerLimit ?? this.gpu.tdpWatts, this.gpu.tdpWatts);
     if (power.rackCap !== undefined) {

@@ -48,6 +48,10 @@ describe("the CLI's bundle (experiments/bundle.js)", () => {
     expect(sourceDigest(root, "0.28.3")).not.toBe(d0);
     writeFileSync(join(root, "tsconfig.json"), '{"compilerOptions": {}}\n');
     expect(sourceDigest(root, "0.28.2")).not.toBe(d0);
+    // The same sources at another path: the bundle has its files' paths written in, so another digest.
+    const copy = project();
+    writeFileSync(join(copy, "tsconfig.json"), '{"compilerOptions": {}}\n');
+    expect(sourceDigest(copy, "0.28.2")).not.toBe(sourceDigest(root, "0.28.2"));
   });
 
   it("is kept in node_modules/.cache/trainsim under the digest of the sources, and every module keeps its own import.meta.url", async () => {

@@ -111,7 +111,7 @@ export class Uncontended {
     for (let id = pool - 1; id >= 0; id--) this.free[this.freeCount++] = id;
   }
 
-  /** Resource id of role `k` of a work of owners `a` and `b`. */
+  /** Resource id of role `k` of a work of owners `a` and `b` (perf P41). */
   resourceId(k: number, a: number, b: number): number {
     return k < this.perOwner ? a * this.perOwner + k : b * this.perOwner + k - this.perOwner;
   }

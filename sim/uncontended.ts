@@ -11,19 +11,22 @@
  * share with starts there or a capacity it uses changes. That saves the solver
  * two passes and an event per activity.
  *
- * Callers describe work by resource ids (FluidModel.resources order), a load
- * per resource (work / fairness size, as the fluid model computes it) and the
- * work itself; they own the completion events (so that they can merge them) and
- * get every stretch reported like the fluid model's segments. Resources must all
- * exist before this is built; each belongs to one owner (e.g. a GPU), and an
- * owner holds at most `maxPerOwner` such works at once.
+ * Resources come in blocks of `perOwner`, one block per owner (e.g. a GPU's SM,
+ * HBM and links): owner o's k-th resource is FluidModel resource o·perOwner + k,
+ * and they must all exist before this is built. A work names its resources by
+ * role, k within its owner `a`, or perOwner + k within a second owner `b` (the
+ * receiver of a send), with a load per role (work / fairness size, as the fluid
+ * model computes it) and the work itself. Callers own the completion events (so
+ * that they can merge them) and get every stretch reported like the fluid
+ * model's segments. An owner holds at most `maxPerOwner` such works at once.
  */
 import type { EventQueue } from "./event-queue.ts";
 import type { Activity, FluidModel, Resource } from "./fluid.ts";
 
-/** What to run: work per resource entry, its load (work / fairSize) and fairness size (NaN: the engine's default). */
+/** What to run: its resources by role, work per role, load (work / fairSize) and fairness size (NaN: the engine's default). */
 export interface UncontendedWork {
   readonly label: string;
+  readonly roles: Int8Array;
   readonly amounts: Float64Array;
   readonly loads: Float64Array;
   readonly fairSize: number;
@@ -37,8 +40,6 @@ export interface UncontendedListener {
 
 /** Combined use of a resource must stay this far below capacity (float noise of the solver). */
 const HEADROOM = 1 - 1e-9;
-/** Most resources one work touches. */
-const MAX_RES = 8;
 
 export class Uncontended {
   /** Capacity, activities in the fluid model, works timed here and their use, per resource id. */
@@ -48,13 +49,10 @@ export class Uncontended {
   private readonly use: Float64Array;
   /** Work done here per resource (the fluid model counts the rest). */
   readonly workDone: Float64Array;
-  private readonly owner: Int32Array;
   private readonly ownerWorks: Int32Array;
   private readonly ownerCount: Uint8Array;
   // Per work: what, on which resources and owners, for whom, since when, until when, how fast.
   readonly work: (UncontendedWork | null)[];
-  private readonly res: Int32Array;
-  private readonly nres: Uint8Array;
   private readonly ownerA: Int32Array;
   private readonly ownerB: Int32Array;
   readonly data: Float64Array;
@@ -77,16 +75,12 @@ export class Uncontended {
   /** Scratch from `rate` to `begin`. */
   private lastLevel = 0;
   private lastBottleneck = -1;
-  private depth = 0;
-  /** The resource ids of the work being asked about or started (filled by the caller). */
-  readonly ids = new Int32Array(MAX_RES);
 
   constructor(
     private readonly queue: EventQueue,
     private readonly fluid: FluidModel,
-    /** Owner of each resource id. */
-    owner: Int32Array,
     owners: number,
+    private readonly perOwner: number,
     private readonly maxPerOwner: number,
     private readonly listener: UncontendedListener,
   ) {
@@ -96,13 +90,10 @@ export class Uncontended {
     this.count = new Int32Array(n);
     this.use = new Float64Array(n);
     this.workDone = new Float64Array(n);
-    this.owner = owner;
     this.ownerWorks = new Int32Array(owners * maxPerOwner);
     this.ownerCount = new Uint8Array(owners);
     const pool = owners * maxPerOwner;
     this.work = new Array<UncontendedWork | null>(pool).fill(null);
-    this.res = new Int32Array(pool * MAX_RES);
-    this.nres = new Uint8Array(pool);
     this.ownerA = new Int32Array(pool);
     this.ownerB = new Int32Array(pool);
     this.data = new Float64Array(pool);
@@ -120,18 +111,24 @@ export class Uncontended {
     for (let id = pool - 1; id >= 0; id--) this.free[this.freeCount++] = id;
   }
 
+  /** Resource id of role `k` of a work of owners `a` and `b` (perf P41). */
+  resourceId(k: number, a: number, b: number): number {
+    return k < this.perOwner ? a * this.perOwner + k : b * this.perOwner + k - this.perOwner;
+  }
+
   /**
-   * Rate (fraction per second) of `w` on resources `ids[0..n)` at its own pace, or 0 if it
-   * would have to share (something in the fluid model there, too little room, owners full).
+   * Rate (fraction per second) of `w` run by owners `a` (and `b`, or -1) at its own pace, or 0
+   * if it would have to share (something in the fluid model there, too little room, owners full).
    */
-  rate(w: UncontendedWork, n: number, a: number, b: number): number {
+  rate(w: UncontendedWork, a: number, b: number): number {
     if ((this.ownerCount[a] as number) >= this.maxPerOwner || (b >= 0 && (this.ownerCount[b] as number) >= this.maxPerOwner)) return 0;
     const loads = w.loads;
-    const ids = this.ids;
+    const roles = w.roles;
+    const n = roles.length;
     let level = Infinity;
     this.lastBottleneck = -1;
     for (let i = 0; i < n; i++) {
-      const x = ids[i] as number;
+      const x = this.resourceId(roles[i] as number, a, b);
       if ((this.fluidCount[x] as number) > 0) return 0;
       const load = loads[i] as number;
       const capacity = this.capacity[x] as number;
@@ -145,7 +142,7 @@ export class Uncontended {
     }
     if (level !== Infinity) {
       for (let i = 0; i < n; i++) {
-        const x = ids[i] as number;
+        const x = this.resourceId(roles[i] as number, a, b);
         if ((this.count[x] as number) === 0) continue;
         const capacity = this.capacity[x] as number;
         if (capacity !== Infinity && !((this.use[x] as number) + (loads[i] as number) * level <= HEADROOM * capacity)) return 0;
@@ -156,13 +153,12 @@ export class Uncontended {
     return rate > 0 ? rate : 0;
   }
 
-  /** Run `w` here from now at `rate` (just returned by `rate` for the same ids); returns its id. The caller schedules its event. */
-  begin(w: UncontendedWork, n: number, a: number, b: number, data: number, kind: number, rate: number): number {
+  /** Run `w` here from now at `rate` (just returned by `rate` for the same owners); returns its id. The caller schedules its event. */
+  begin(w: UncontendedWork, a: number, b: number, data: number, kind: number, rate: number): number {
     const id = this.free[--this.freeCount] as number;
     const now = this.queue.now;
     const level = this.lastLevel;
     this.work[id] = w;
-    this.nres[id] = n;
     this.ownerA[id] = a;
     this.ownerB[id] = b;
     this.data[id] = data;
@@ -175,15 +171,16 @@ export class Uncontended {
     this.shared[id] = 0;
     this.tail[id] = 0;
     this.counted[id] = 0;
-    const base = id * MAX_RES;
-    const loads = w.loads;
-    for (let i = 0; i < n; i++) {
-      const x = this.ids[i] as number;
-      this.res[base + i] = x;
-      const load = loads[i] as number;
-      if (level === Infinity || load === 0) continue;
-      this.count[x] = (this.count[x] as number) + 1;
-      this.use[x] = (this.use[x] as number) + load * level;
+    if (level !== Infinity) {
+      const loads = w.loads;
+      const roles = w.roles;
+      for (let i = 0; i < roles.length; i++) {
+        const load = loads[i] as number;
+        if (load === 0) continue;
+        const x = this.resourceId(roles[i] as number, a, b);
+        this.count[x] = (this.count[x] as number) + 1;
+        this.use[x] = (this.use[x] as number) + load * level;
+      }
     }
     this.addToOwner(a, id);
     if (b >= 0) this.addToOwner(b, id);
@@ -212,22 +209,22 @@ export class Uncontended {
   private release(id: number): void {
     const w = this.work[id] as UncontendedWork;
     const level = this.level[id] as number;
+    const a = this.ownerA[id] as number;
+    const b = this.ownerB[id] as number;
     if (level !== Infinity) {
       const loads = w.loads;
-      const base = id * MAX_RES;
-      const n = this.nres[id] as number;
-      for (let i = 0; i < n; i++) {
+      const roles = w.roles;
+      for (let i = 0; i < roles.length; i++) {
         const load = loads[i] as number;
         if (load === 0) continue;
-        const x = this.res[base + i] as number;
+        const x = this.resourceId(roles[i] as number, a, b);
         const c = (this.count[x] as number) - 1;
         this.count[x] = c;
         // Back to exactly zero when the last one leaves, so rounding cannot pile up.
         this.use[x] = c === 0 ? 0 : (this.use[x] as number) - load * level;
       }
     }
-    this.removeFromOwner(this.ownerA[id] as number, id);
-    const b = this.ownerB[id] as number;
+    this.removeFromOwner(a, id);
     if (b >= 0) this.removeFromOwner(b, id);
   }
 
@@ -235,10 +232,11 @@ export class Uncontended {
   private progress(id: number, t0: number, t1: number, fraction: number): void {
     const w = this.work[id] as UncontendedWork;
     if (t1 > t0) this.listener.onUncontendedSegment(this.data[id] as number, w.label, t0, t1, this.bottleneck[id] as number);
-    const base = id * MAX_RES;
-    const n = this.nres[id] as number;
-    for (let i = 0; i < n; i++) {
-      const x = this.res[base + i] as number;
+    const a = this.ownerA[id] as number;
+    const b = this.ownerB[id] as number;
+    const roles = w.roles;
+    for (let i = 0; i < roles.length; i++) {
+      const x = this.resourceId(roles[i] as number, a, b);
       this.workDone[x] = (this.workDone[x] as number) + (w.amounts[i] as number) * fraction;
     }
   }
@@ -284,29 +282,27 @@ export class Uncontended {
     this.progress(id, t0, now, 1 - remaining);
     this.release(id);
     const w = this.work[id] as UncontendedWork;
-    const n = this.nres[id] as number;
-    const base = id * MAX_RES;
-    for (let i = 0; i < n; i++) this.ids[i] = this.res[base + i] as number;
+    const a = this.ownerA[id] as number;
+    const b = this.ownerB[id] as number;
     const data = this.data[id] as number;
     const kind = this.kind[id] as number;
     this.work[id] = null;
     this.event[id] = -1;
     this.free[this.freeCount++] = id;
-    this.startFluid(w, n, data, kind, remaining, spec);
+    this.startFluid(w, a, b, data, kind, remaining, spec);
   }
 
   /** Move every work timed here that uses resource `x` into the fluid model. */
   clear(x: number, spec: FluidSpec): void {
-    const o = this.owner[x] as number;
+    const o = Math.floor(x / this.perOwner);
     while ((this.count[x] as number) > 0) {
       let found = -1;
       const b = o * this.maxPerOwner;
       for (let k = 0; k < (this.ownerCount[o] as number) && found < 0; k++) {
         const id = this.ownerWorks[b + k] as number;
         const w = this.work[id] as UncontendedWork;
-        const base = id * MAX_RES;
-        for (let i = 0; i < (this.nres[id] as number); i++) {
-          if ((w.loads[i] as number) > 0 && this.res[base + i] === x) {
+        for (let i = 0; i < w.roles.length; i++) {
+          if ((w.loads[i] as number) > 0 && this.resourceId(w.roles[i] as number, this.ownerA[id] as number, this.ownerB[id] as number) === x) {
             found = id;
             break;
           }
@@ -317,19 +313,20 @@ export class Uncontended {
     }
   }
 
-  /** Start `w` (a `scale` of it) on resources `ids[0..n)` in the fluid model, moving out of here what it shares with. */
-  startFluid(w: UncontendedWork, n: number, data: number, kind: number, scale: number, spec: FluidSpec): void {
-    // Moving works out (clear) reuses `ids`, and may start others in the fluid model first.
-    const own = spec.idsAt(this.depth++);
-    for (let i = 0; i < n; i++) own[i] = this.ids[i] as number;
-    for (let i = 0; i < n; i++) if ((this.count[own[i] as number] as number) > 0) this.clear(own[i] as number, spec);
-    this.depth--;
+  /** Start `w` (a `scale` of it) of owners `a`, `b` in the fluid model, moving out of here what it shares with. */
+  startFluid(w: UncontendedWork, a: number, b: number, data: number, kind: number, scale: number, spec: FluidSpec): void {
+    const roles = w.roles;
+    const n = roles.length;
+    for (let i = 0; i < n; i++) {
+      const x = this.resourceId(roles[i] as number, a, b);
+      if ((this.count[x] as number) > 0) this.clear(x, spec);
+    }
     // Filled only now: moving works into the fluid model above uses the same spec.
     const work = spec.scratch(n);
     const resources = this.fluid.resources;
     for (let i = 0; i < n; i++) {
       const t = work[i] as [Resource, number];
-      t[0] = resources[own[i] as number] as Resource;
+      t[0] = resources[this.resourceId(roles[i] as number, a, b)] as Resource;
       t[1] = (w.amounts[i] as number) * scale;
     }
     spec.work = work;
@@ -365,18 +362,12 @@ export class FluidSpec {
   data = 0;
   size: number | undefined = undefined;
   onComplete: (a: Activity) => void = () => {};
-  private readonly idStack: Int32Array[] = [];
   private readonly lists: [Resource, number][][] = [];
   constructor(
     /** onComplete per kind. */
     readonly done: ((a: Activity) => void)[],
     private readonly filler: Resource,
   ) {}
-
-  idsAt(depth: number): Int32Array {
-    while (this.idStack.length <= depth) this.idStack.push(new Int32Array(MAX_RES));
-    return this.idStack[depth] as Int32Array;
-  }
 
   scratch(n: number): [Resource, number][] {
     let w = this.lists[n];

@@ -156,7 +156,7 @@ export class StepExecutor implements SegmentListener, StageClocks {
     // perf P38
     this.acc = new StepAccounts(ranks, p.pp, o.record, Int8Array.from(fluid.resources, (r) => CATEGORY_INDEX[categoryOfResourceKind(r.kind)]));
     // Before the power model, which may set clocks at once.
-    this.u = new Uncontended(sim.queue, fluid, Int32Array.from(res, (_, x) => Math.floor(x / ROLES)), N, MAX_UNCONTENDED_PER_GPU, this.acc);
+    this.u = new Uncontended(sim.queue, fluid, N, ROLES, MAX_UNCONTENDED_PER_GPU, this.acc);
     this.power = new StepPower(sim.queue, this, s, new Array<number>(p.pp).fill(ranks.stageGpus), o.powerControl, sim.rng("power-supply"));
     this.acc.attach(this.power);
     this.stageOf = this.acc.stageOf;
@@ -232,30 +232,16 @@ export class StepExecutor implements SegmentListener, StageClocks {
     else this.sendDone(data);
   }
 
-  /** Fills the uncontended model's ids with the resources of `op` run by `g` (and `to`, a send's receiver). */
-  resolve(op: Op, g: number, to: number): number {
-    const roles = op.roles;
-    const ids = this.u.ids;
-    const gb = g * ROLES;
-    const tb = to * ROLES - ROLES;
-    for (let i = 0; i < roles.length; i++) {
-      const k = roles[i] as number;
-      ids[i] = k < ROLES ? gb + k : tb + k;
-    }
-    return roles.length;
-  }
-
   /** Start `op` (on `g`, and `to` for a send): at its own pace if it can (perf P33), else in the fluid model. */
   startWork(op: Op, g: number, to: number, data: number, kind: number): void {
     this.activities++;
-    const n = this.resolve(op, g, to);
-    const rate = this.useUncontended ? this.u.rate(op, n, g, to) : 0;
+    const rate = this.useUncontended ? this.u.rate(op, g, to) : 0;
     if (rate === 0) {
-      this.startFluid(op, n, data, kind);
+      this.startFluid(op, g, to, data, kind);
       return;
     }
     const u = this.u;
-    const id = u.begin(op, n, g, to, data, kind, rate);
+    const id = u.begin(op, g, to, data, kind, rate);
     let at = u.due[id] as number;
     if (kind === COMPUTE_WORK) {
       // A launch delay next: if nothing changes at the due time, one event does both (perf P34).
@@ -269,19 +255,21 @@ export class StepExecutor implements SegmentListener, StageClocks {
     u.event[id] = this.queue.scheduleCall(at, this.uncontendedEnd$, id);
   }
 
-  /** Start `op` on the resources resolved into `u.ids` in the fluid model. */
-  startFluid(op: Op, n: number, data: number, kind: number): void {
+  /** Start `op` (on `g`, and `to` for a send) in the fluid model. */
+  startFluid(op: Op, g: number, to: number, data: number, kind: number): void {
     if (this.useUncontended) {
-      this.u.startFluid(op, n, data, kind, 1, this.spec);
+      this.u.startFluid(op, g, to, data, kind, 1, this.spec);
       return;
     }
     // perf P39: nothing runs outside the fluid model, so nothing to count or move.
     const spec = this.spec;
+    const roles = op.roles;
+    const n = roles.length;
     const work = spec.scratch(n);
-    const ids = this.u.ids;
     for (let i = 0; i < n; i++) {
+      const k = roles[i] as number;
       const t = work[i] as [Resource, number];
-      t[0] = this.res[ids[i] as number] as Resource;
+      t[0] = this.res[k < ROLES ? g * ROLES + k : to * ROLES + k - ROLES] as Resource;
       t[1] = op.amounts[i] as number;
     }
     spec.work = work;
@@ -320,14 +308,13 @@ export class StepExecutor implements SegmentListener, StageClocks {
       const m = base + k * stride;
       const data = dp ? -1 - m : m;
       this.activities++;
-      const n = this.resolve(op, m, -1);
-      const rate = this.useUncontended ? u.rate(op, n, m, -1) : 0;
+      const rate = this.useUncontended ? u.rate(op, m, -1) : 0;
       if (rate === 0) {
         this.memberWork[channel * this.N + m] = -1;
-        this.startFluid(op, n, data, SHARE);
+        this.startFluid(op, m, -1, data, SHARE);
         continue;
       }
-      const id = u.begin(op, n, m, -1, data, SHARE, rate);
+      const id = u.begin(op, m, -1, data, SHARE, rate);
       this.memberWork[channel * this.N + m] = id;
       const due = u.due[id] as number;
       if (handle < 0) {

@@ -10,7 +10,8 @@ const PER_OWNER = 3;
 interface Case {
   owners: number;
   capacities: number[];
-  works: { at: number; a: number; b: number; ids: number[]; amounts: number[] }[];
+  /** Roles: k < PER_OWNER is owner a's k-th resource, PER_OWNER + k owner b's. */
+  works: { at: number; a: number; b: number; roles: number[]; amounts: number[] }[];
   changes: { at: number; id: number; capacity: number }[];
 }
 
@@ -23,29 +24,31 @@ function randomCase(rng: RandomStream, owners: number, works: number): Case {
     if (rng.uniform() < 0.3 && owners > 1) {
       const b = (a + 1 + Math.floor(rng.uniform() * (owners - 1))) % owners;
       const amount = 0.5 + rng.uniform();
-      out.works.push({ at, a, b, ids: [a * PER_OWNER + 2, b * PER_OWNER + 2, a * PER_OWNER + 1, b * PER_OWNER + 1], amounts: [amount, amount, 0.1 * amount, 0.1 * amount] });
+      out.works.push({ at, a, b, roles: [2, PER_OWNER + 2, 1, PER_OWNER + 1], amounts: [amount, amount, 0.1 * amount, 0.1 * amount] });
     } else {
-      const ids: number[] = [];
+      const roles: number[] = [];
       const amounts: number[] = [];
       for (let k = 0; k < PER_OWNER; k++) {
-        if (rng.uniform() < 0.6 || (k === PER_OWNER - 1 && ids.length === 0)) {
-          ids.push(a * PER_OWNER + k);
+        if (rng.uniform() < 0.6 || (k === PER_OWNER - 1 && roles.length === 0)) {
+          roles.push(k);
           amounts.push(rng.uniform() < 0.1 ? 0 : 0.2 + 2 * rng.uniform());
         }
       }
       if (Math.max(...amounts) === 0) amounts[0] = 1;
-      out.works.push({ at, a, b: -1, ids, amounts });
+      out.works.push({ at, a, b: -1, roles, amounts });
     }
   }
   for (let c = 0; c < 3 * owners; c++) out.changes.push({ at: 0.05 + Math.floor(rng.uniform() * 20) / 10, id: Math.floor(rng.uniform() * owners * PER_OWNER), capacity: 1 + 9 * rng.uniform() });
   return out;
 }
 
-function work(label: string, amounts: number[]): UncontendedWork {
+function work(label: string, roles: number[], amounts: number[]): UncontendedWork {
   const a = Float64Array.from(amounts);
   const fairSize = Math.max(0, ...a) || 1;
-  return { label, amounts: a, loads: a.map((x) => x / fairSize), fairSize, size: NaN };
+  return { label, roles: Int8Array.from(roles), amounts: a, loads: a.map((x) => x / fairSize), fairSize, size: NaN };
 }
+
+const idOf = (w: Case["works"][number], k: number): number => (k < PER_OWNER ? w.a * PER_OWNER + k : w.b * PER_OWNER + k - PER_OWNER);
 
 interface Outcome {
   ends: number[];
@@ -60,7 +63,7 @@ function plain(c: Case): Outcome {
   const ends = c.works.map(() => NaN);
   const reported = c.works.map(() => 0);
   sim.fluid.segmentListener = { onSegment: (a, t0, t1) => (reported[a.data as number]! += t1 - t0) };
-  c.works.forEach((w, i) => sim.at(w.at, () => sim.fluid.start({ work: w.ids.map((id, k): [Resource, number] => [res[id]!, w.amounts[k]!]), data: i, onComplete: () => (ends[i] = sim.now) })));
+  c.works.forEach((w, i) => sim.at(w.at, () => sim.fluid.start({ work: w.roles.map((role, k): [Resource, number] => [res[idOf(w, role)]!, w.amounts[k]!]), data: i, onComplete: () => (ends[i] = sim.now) })));
   for (const ch of c.changes) sim.at(ch.at, () => sim.fluid.setCapacity(res[ch.id]!, ch.capacity));
   sim.run();
   for (const r of res) sim.fluid.settleResource(r);
@@ -80,7 +83,7 @@ function withUncontended(c: Case, maxPerOwner: number): Outcome & { timedAlone: 
     sim.fluid.recycle(a);
   };
   const spec = new FluidSpec([done], res[0]!);
-  u = new Uncontended(sim.queue, sim.fluid, Int32Array.from(res, (_, x) => Math.floor(x / PER_OWNER)), c.owners, maxPerOwner, {
+  u = new Uncontended(sim.queue, sim.fluid, c.owners, PER_OWNER, maxPerOwner, {
     onUncontendedSegment: (data, _label, t0, t1) => (reported[data]! += t1 - t0),
   });
   const end = (id: number): void => {
@@ -90,15 +93,14 @@ function withUncontended(c: Case, maxPerOwner: number): Outcome & { timedAlone: 
   let timedAlone = 0;
   c.works.forEach((w, i) =>
     sim.at(w.at, () => {
-      const op = work(`w${i}`, w.amounts);
-      w.ids.forEach((id, k) => (u.ids[k] = id));
-      const rate = u.rate(op, w.ids.length, w.a, w.b);
+      const op = work(`w${i}`, w.roles, w.amounts);
+      const rate = u.rate(op, w.a, w.b);
       if (rate === 0) {
-        u.startFluid(op, w.ids.length, i, 0, 1, spec);
+        u.startFluid(op, w.a, w.b, i, 0, 1, spec);
         return;
       }
       timedAlone++;
-      const id = u.begin(op, w.ids.length, w.a, w.b, i, 0, rate);
+      const id = u.begin(op, w.a, w.b, i, 0, rate);
       u.event[id] = sim.queue.scheduleCall(u.due[id] as number, end, id);
     }),
   );
@@ -114,7 +116,7 @@ function expectClose(actual: number[], expected: number[], what: string): void {
 
 describe("uncontended work agrees with the plain fluid model", () => {
   it("alone on its resources: its rate alone, min over resources of capacity / load", () => {
-    const c: Case = { owners: 1, capacities: [2, 4, 1], works: [{ at: 0, a: 0, b: -1, ids: [0, 1], amounts: [3, 2] }], changes: [] };
+    const c: Case = { owners: 1, capacities: [2, 4, 1], works: [{ at: 0, a: 0, b: -1, roles: [0, 1], amounts: [3, 2] }], changes: [] };
     const r = withUncontended(c, 4);
     expect(r.timedAlone).toBe(1);
     expect(r.ends[0]).toBeCloseTo(1.5, 12);

@@ -37,7 +37,6 @@
  * placement beyond its probe collectives.
  */
 import { Simulation } from "../../sim/simulation.ts";
-import type { EventHandle } from "../../sim/event-queue.ts";
 import { buildTopology } from "../network/build.ts";
 import type { ClusterSpec } from "../scenario.ts";
 import { ContentionModel, type JobTraffic, type TrafficShape } from "./contention.ts";
@@ -45,76 +44,23 @@ import { Allocation, placementGeometry } from "./placement.ts";
 import { commGpuWatts, controlFacility, facilityWatts, type JobUnderLimit } from "./power.ts";
 import { prepareJob, StepCache } from "./prepare.ts";
 import { syntheticJobs } from "./synthetic.ts";
+import type { JobState } from "./job-state.ts";
+import { jobResult, runSummary } from "./results.ts";
 import {
   type ClusterConfig,
   type ClusterExperimentResult,
-  type ClusterJobResult,
   type ClusterRunResult,
-  type ClusterRunSummary,
-  type JobSegment,
   type JobSpec,
-  type JobStatus,
-  type PreparedJob,
   type SchedulerSpec,
   type SeriesPoint,
 } from "./types.ts";
 
-interface JobState {
-  p: PreparedJob;
-  status: JobStatus;
-  reason?: string;
-  shape: TrafficShape;
-  /** Cache key of the job's compact-placement reference. */
-  signature: string;
-  /** Highest GPU draw while running (alone or waiting on communication): what admission counts. */
-  admissionWatts: number;
-  progress: number;
-  saved: number;
-  runElapsed: number;
-  lastUpdate: number;
-  stepSeconds: number;
-  multiplier: number;
-  slowed: boolean;
-  /** Clock of its compute-bound phase set by the facility power controller (1: unthrottled). */
-  clock: number;
-  throttledSeconds: number;
-  watts: number;
-  placement: number[] | null;
-  runId: number;
-  traffic: JobTraffic | null;
-  completion: EventHandle;
-  lastStart: number;
-  firstStart: number | null;
-  end: number | null;
-  queuedSince: number;
-  queueSeconds: number;
-  runSeconds: number;
-  slowedSeconds: number;
-  stepsExecuted: number;
-  preemptions: number;
-  lostSteps: number;
-  segments: JobSegment[];
-}
 
 export interface ClusterRunOptions {
   /** Step simulations shared across runs (a comparison's runs share their modelled jobs). */
   stepCache?: StepCache;
   /** Label of the run in comparisons. */
   label?: string;
-}
-
-function quantile(sorted: readonly number[], q: number): number {
-  if (sorted.length === 0) return 0;
-  const pos = (sorted.length - 1) * q;
-  const lo = Math.floor(pos);
-  const hi = Math.ceil(pos);
-  const a = sorted[lo] as number;
-  const b = sorted[hi] as number;
-  return a + (b - a) * (pos - lo);
-}
-
-function mean(xs: readonly number[]): number {
-  return xs.length === 0 ? 0 : xs.reduce((a, x) => a + x, 0) / xs.length;
 }
 
 class ClusterSimulation {
@@ -645,76 +591,19 @@ class ClusterSimulation {
 
   // ---- results ----
 
-  private jobResult(j: JobState): ClusterJobResult {
-    const p = j.p;
-    const alone = p.steps * p.stepSecondsAlone;
-    const completion = j.end === null ? null : j.end - p.spec.arrival;
-    const meanStep = j.stepsExecuted > 0 ? j.runSeconds / j.stepsExecuted : p.stepSecondsAlone;
-    const out: ClusterJobResult = {
-      name: p.spec.name,
-      kind: p.spec.work.kind,
-      gpus: p.spec.gpus,
-      priority: p.spec.priority,
-      status: j.status,
-      steps: p.steps,
-      submitSeconds: p.spec.arrival,
-      startSeconds: j.firstStart,
-      endSeconds: j.end,
-      queueSeconds: j.queueSeconds,
-      completionSeconds: completion,
-      stepSecondsAlone: p.stepSecondsAlone,
-      aloneSeconds: alone,
-      runSeconds: j.runSeconds,
-      meanStepSeconds: meanStep,
-      contentionSlowdown: meanStep / p.stepSecondsAlone,
-      slowdown: completion === null ? null : completion / alone,
-      slowedShare: j.runSeconds > 0 ? j.slowedSeconds / j.runSeconds : 0,
-      commShare: p.commShare,
-      preemptions: j.preemptions,
-      lostSteps: j.lostSteps,
-      leaves: j.placement === null ? 0 : this.alloc.unitsSpanned(j.placement),
-      firstGpu: j.placement === null ? null : (j.placement[0] as number),
-      segments: j.segments,
-      gpuWatts: p.gpuWatts,
-      throttledShare: j.runSeconds > 0 ? j.throttledSeconds / j.runSeconds : 0,
-    };
-    if (j.reason !== undefined) out.reason = j.reason;
-    return out;
-  }
-
   private result(end: number, stepSimulations: number, stepSimulationsReused: number): ClusterRunResult {
-    const jobs = this.jobs.map((j) => this.jobResult(j));
-    const done = jobs.filter((j) => j.status === "done");
-    const started = jobs.filter((j) => j.startSeconds !== null);
-    const queues = started.map((j) => j.queueSeconds).sort((a, b) => a - b);
-    const slowdowns = done.map((j) => j.slowdown as number).sort((a, b) => a - b);
-    const gpuTime = started.reduce((a, j) => a + j.gpus * j.runSeconds, 0);
-    const slowedGpuTime = started.reduce((a, j) => a + j.gpus * j.runSeconds * j.slowedShare, 0);
-    const totalGpus = this.alloc.totalGpus;
-    const summary: ClusterRunSummary = {
-      jobs: jobs.length,
-      done: done.length,
-      rejected: jobs.filter((j) => j.status === "rejected").length,
-      unfinished: jobs.filter((j) => j.status === "running" || j.status === "queued" || j.status === "pending").length,
-      makespanSeconds: end,
-      meanQueueSeconds: mean(queues),
-      p50QueueSeconds: quantile(queues, 0.5),
-      p95QueueSeconds: quantile(queues, 0.95),
-      meanCompletionSeconds: mean(done.map((j) => j.completionSeconds as number)),
-      meanSlowdown: mean(slowdowns),
-      p95Slowdown: quantile(slowdowns, 0.95),
-      meanContentionSlowdown: mean(started.map((j) => j.contentionSlowdown)),
-      slowedGpuTimeShare: gpuTime > 0 ? slowedGpuTime / gpuTime : 0,
-      preemptions: jobs.reduce((a, j) => a + j.preemptions, 0),
-      lostGpuSeconds: jobs.reduce((a, j) => a + j.lostSteps * j.meanStepSeconds * j.gpus, 0),
-      meanUtilisation: end > 0 ? this.busyIntegral / (end * totalGpus) : 0,
-      utilisationWhileQueued: this.queuedSeconds > 0 ? this.busyWhileQueued / (this.queuedSeconds * totalGpus) : null,
+    const jobs = this.jobs.map((j) => jobResult(j, j.placement === null ? 0 : this.alloc.unitsSpanned(j.placement)));
+    const summary = runSummary(jobs, end, this.alloc.totalGpus, {
+      busyIntegral: this.busyIntegral,
+      busyWhileQueued: this.busyWhileQueued,
       queuedSeconds: this.queuedSeconds,
-      facilityPowerWatts: { mean: end > 0 ? this.energy / end : this.lastWatts, peak: this.peakWatts },
-      secondsOverCap: this.overCap,
-      secondsThrottled: this.throttledTime,
-      energyJoules: this.energy,
-    };
+      energy: this.energy,
+      lastWatts: this.lastWatts,
+      peakWatts: this.peakWatts,
+      overCap: this.overCap,
+      throttledTime: this.throttledTime,
+    });
+    const totalGpus = this.alloc.totalGpus;
     if (this.cap !== undefined) summary.facilityCapWatts = this.cap;
     const s = this.scheduler;
     return {

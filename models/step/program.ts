@@ -164,6 +164,8 @@ class Compiler {
 
   /** Kernels × `times` → at most one compute-bound op, one memory-bound op, one launch delay. */
   kernels(kernels: Kernel[], times: number, label: string): Op[] {
+    // A chunk without layers (firstStageLayers / lastStageLayers 0) emits no zero-work ops.
+    if (times <= 0) return [];
     let smA = 0;
     let hbmA = 0;
     let smB = 0;
@@ -232,6 +234,7 @@ class Compiler {
 
   /** Kernels then collectives of a kernel list, repeated `times` (merged). */
   list(list: KernelList, times: number, label: string): Op[] {
+    if (times <= 0) return [];
     const out = this.kernels(list.kernels, times, label);
     for (const c of list.collectives) {
       const group = c.group === "tp" ? this.layout.tp : c.group === "ep" ? this.layout.ep : this.layout.cp;

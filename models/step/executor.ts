@@ -3,7 +3,8 @@
  *
  * Each rank has its own SM, HBM, NVLink and NIC resources, a compute stream that
  * runs its stage's pipeline schedule pass by pass, and a data-parallel stream
- * for gradient reductions. Passes wait for their inputs from neighbouring
+ * for gradient reductions and FSDP gathers (a compute op can wait for a list it
+ * enqueued). Passes wait for their inputs from neighbouring
  * stages, sent point-to-point to the rank at the same position (that waiting is
  * the pipeline bubble). A collective starts when the last member of its group
  * reaches it and ends when the last member's share of the traffic is done, so a

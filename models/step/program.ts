@@ -14,8 +14,16 @@
  * - Collectives (tensor-, context-, expert-, data-parallel, tied embeddings) are
  *   one op each: a member's link work, then the latency.
  * - Sends between virtual stages, and what runs after the last pass: the
- *   gradients not reduced on the fly, tied embeddings, the optimizer, ZeRO's
+ *   gradients not reduced on the fly, tied embeddings, the optimizer, ZeRO-1/2's
  *   parameter all-gather.
+ * - ZeRO-3 / FSDP: every pass is a sequence of wrap units. A unit's parameters are
+ *   all-gathered on the data-parallel stream `fsdpPrefetch` units ahead (forward, and
+ *   with reshardAfterForward again in backward), its compute waits for its gather
+ *   (WAIT), and after its backward its gradients are reduce-scattered (HSDP: then
+ *   all-reduced across replicas), every micro-batch: FSDP2's default (pytorch PR
+ *   126166: a reduce-scatter per micro-batch backward unless set_requires_gradient_sync
+ *   is turned off) and DeepSpeed ZeRO-3's (docs zero3.rst, v0.18.2: parameters
+ *   collected and re-partitioned in forward and backward).
  */
 import { kernelCost, type Kernel } from "../compute/kernel.ts";
 import { collectiveLoad, linkWork, type GroupLayout } from "../collectives/alpha-beta.ts";

@@ -185,6 +185,7 @@ describe("full mode agrees with folded on symmetric ZeRO-3 cases", () => {
   const cases: [string, Scenario][] = [
     ["kempnerforge 13B FSDP over 8", symmetric(loadScenario("experiments/published/kempnerforge2026/08-13b-8gpu-fsdp8.yaml"))],
     ["kempnerforge 7B tp4 × FSDP 8 on 4 nodes", symmetric(loadScenario("experiments/published/kempnerforge2026/12-7b-32gpu-tp4-fsdp8.yaml"))],
+    ["FSDP under a 2-stage pipeline with 4 micro-batches, an empty last chunk, slow NVLink", tiny({ plan: { pp: 2, dp: 2, lastStageLayers: 0 }, globalBatch: 8, gpu: { ...IDEAL, scaleUpBandwidth: 2e10 } })],
     ["HSDP on the tiny model, slow NVLink, prefetch 2", tiny({ plan: { dp: 8, shardGroup: 4, fsdpPrefetch: 2 }, gpusPerNode: 8, globalBatch: 16, gpu: { ...IDEAL, scaleUpBandwidth: 5e9 } })],
   ];
   for (const [name, s] of cases) {

@@ -552,9 +552,10 @@ export function compileStep(s: Scenario, slowdownIn?: GroupSlowdowns): StepProgr
     for (let v = st; v < V; v += p.pp) for (const op of c.plans[lastBackwardPlan[v] as number] as Op[]) if (op.kind === GRADS) n++;
     dpCapacity = Math.max(dpCapacity, n);
   }
-  // FSDP: a unit waits for its gather, so at most 2·prefetch + 1 lists of a pass are
-  // outstanding, plus the end of the one before; the executor's ring grows if ever needed.
-  if (zero3) dpCapacity = 2 * fs.prefetch + 4;
+  // FSDP: a unit waits for its gather, which drains what was enqueued before it: about
+  // 3·prefetch lists wait at a pass boundary, and without backward gathers every unit's
+  // reduce-scatter can. The executor's ring grows if ever more.
+  if (zero3) dpCapacity = 3 * fs.prefetch + 4 + (fs.reshardAfterForward ? 0 : tokens);
 
   const gradsCategory: Category = crossesNodes(dpGroup) ? "network" : "nvlink";
   return {

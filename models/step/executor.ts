@@ -3,7 +3,8 @@
  *
  * Each rank has its own SM, HBM, NVLink and NIC resources, a compute stream that
  * runs its stage's pipeline schedule pass by pass, and a data-parallel stream
- * for gradient reductions. Passes wait for their inputs from neighbouring
+ * for gradient reductions and FSDP gathers (a compute op can wait for a list it
+ * enqueued). Passes wait for their inputs from neighbouring
  * stages, sent point-to-point to the rank at the same position (that waiting is
  * the pipeline bubble). A collective starts when the last member of its group
  * reaches it and ends when the last member's share of the traffic is done, so a
@@ -31,7 +32,7 @@ import { StepPower, type StageClocks } from "../power/step-power.ts";
 import type { Scenario } from "../scenario.ts";
 import { BUBBLE, COMPUTE, StepAccounts, stepResult, type StepSimulation } from "./accounting.ts";
 import { CATEGORY_INDEX, categoryOfResourceKind } from "./categories.ts";
-import { CH_DP_STREAM, COLLECTIVE, DELAY, GRADS, ROLES, WORK, type Op, type StepProgram } from "./program.ts";
+import { COLLECTIVE, DELAY, GRADS, ON_DP_STREAM, ROLES, WAIT, WORK, type Op, type StepProgram } from "./program.ts";
 import type { RankSet } from "./ranks.ts";
 
 /** What to do when an op's work is done, by kind; the activity's data says whose. */
@@ -91,8 +92,13 @@ export class StepExecutor implements SegmentListener, StageClocks {
   sendKey!: Int32Array;
   gradsWaitSince!: Float64Array;
   endTimes!: Float64Array;
-  // Data-parallel stream: a FIFO of op lists per rank in one typed array.
+  // Data-parallel stream: a FIFO of op lists per rank, a ring in one typed array; head and
+  // tail count lists started and enqueued, dpDone lists finished.
   dpCapacity!: number;
+  dpDone!: Int32Array;
+  /** Per rank and token slot: the enqueue (tail count) it names; per rank: the one compute waits for (-1: none). */
+  tokenSeq!: Int32Array;
+  waitSeq!: Int32Array;
   dpQueue!: Int32Array;
   dpHead!: Int32Array;
   dpTail!: Int32Array;
@@ -167,7 +173,9 @@ export class StepExecutor implements SegmentListener, StageClocks {
     const slots = R * prog.V * prog.micro;
     this.fwdArrived = new Uint8Array(slots);
     this.bwdArrived = new Uint8Array(slots);
-    for (const k of ["passIndex", "plan", "item", "sendTo", "sendKey", "dpHead", "dpTail", "dpItem"] as const) this[k] = new Int32Array(N);
+    for (const k of ["passIndex", "plan", "item", "sendTo", "sendKey", "dpHead", "dpTail", "dpItem", "dpDone"] as const) this[k] = new Int32Array(N);
+    this.tokenSeq = new Int32Array(N * prog.tokens);
+    this.waitSeq = new Int32Array(N).fill(-1);
     for (const k of ["waitSince", "arriveTime", "dpArriveTime", "shareDoneTime", "endTimes"] as const) this[k] = new Float64Array(N);
     this.inPass = new Uint8Array(N);
     this.waitKey = new Int32Array(N).fill(-1);
@@ -348,9 +356,23 @@ export class StepExecutor implements SegmentListener, StageClocks {
     while (i < ops.length) {
       const op = ops[i] as Op;
       if (op.kind === GRADS) {
+        if (op.token >= 0) this.tokenSeq[g * this.prog.tokens + op.token] = this.dpTail[g] as number;
         this.dpEnqueue(g, op.gradList);
         i++;
         continue;
+      }
+      if (op.kind === WAIT) {
+        const seq = this.tokenSeq[g * this.prog.tokens + op.token] as number;
+        if ((this.dpDone[g] as number) > seq) {
+          i++;
+          continue;
+        }
+        // Resumed by dpStep when that list is done.
+        this.item[g] = i;
+        this.waitSeq[g] = seq;
+        this.waitSince[g] = this.queue.now;
+        this.acc.setClass(g, "idle");
+        return;
       }
       this.item[g] = i;
       this.acc.setClass(g, op.power);
@@ -380,7 +402,8 @@ export class StepExecutor implements SegmentListener, StageClocks {
 
   // ---- data-parallel stream ----
   dpEnqueue(g: number, list: number): void {
-    this.dpQueue[g * this.dpCapacity + (this.dpTail[g] as number)] = list;
+    if ((this.dpTail[g] as number) - (this.dpHead[g] as number) === this.dpCapacity) this.growDpQueue();
+    this.dpQueue[g * this.dpCapacity + ((this.dpTail[g] as number) % this.dpCapacity)] = list;
     this.dpTail[g] = (this.dpTail[g] as number) + 1;
     if (this.dpCurrent[g] === -1) this.dpNext(g);
   }
@@ -393,7 +416,7 @@ export class StepExecutor implements SegmentListener, StageClocks {
       return;
     }
     if (this.dpCurrent[g] === -1) this.acc.background(g, +1);
-    this.dpCurrent[g] = this.dpQueue[g * this.dpCapacity + (this.dpHead[g] as number)] as number;
+    this.dpCurrent[g] = this.dpQueue[g * this.dpCapacity + ((this.dpHead[g] as number) % this.dpCapacity)] as number;
     this.dpHead[g] = (this.dpHead[g] as number) + 1;
     this.dpItem[g] = 0;
     this.dpStep(g);
@@ -403,13 +426,30 @@ export class StepExecutor implements SegmentListener, StageClocks {
     const ops = this.dpLists[this.dpCurrent[g] as number] as Op[];
     const i = this.dpItem[g] as number;
     if (i >= ops.length) {
+      this.dpDone[g] = (this.dpDone[g] as number) + 1;
       this.dpNext(g);
+      const seq = this.waitSeq[g] as number;
+      if (seq >= 0 && (this.dpDone[g] as number) > seq) {
+        // The compute stream waited for this list (an FSDP unit for its gather).
+        this.waitSeq[g] = -1;
+        this.acc.chargeSpan(g, "wait:fsdp-gather", this.prog.gradsCategory, this.waitSince[g] as number, this.queue.now);
+        this.computeWorkDone(g);
+      }
       return;
     }
     const op = ops[i] as Op;
-    if (op.kind === COLLECTIVE) this.arrive(-1 - g, op, CH_DP_STREAM);
+    if (op.kind === COLLECTIVE) this.arrive(-1 - g, op, op.channel);
     else if (op.kind === WORK) this.startWork(op, g, -1, -1 - g, DP_WORK);
     else this.queue.scheduleCall(this.queue.now + op.seconds, this.dpDelayDone$, g);
+  }
+
+  /** Twice the room per rank, each rank's waiting lists at their positions in the larger ring. */
+  growDpQueue(): void {
+    const cap = this.dpCapacity;
+    const next = new Int32Array(this.N * cap * 2);
+    for (let r = 0; r < this.N; r++) for (let k = this.dpHead[r] as number; k < (this.dpTail[r] as number); k++) next[r * cap * 2 + (k % (cap * 2))] = this.dpQueue[r * cap + (k % cap)] as number;
+    this.dpQueue = next;
+    this.dpCapacity = cap * 2;
   }
 
   dpWorkDone(g: number): void {
@@ -467,7 +507,7 @@ export class StepExecutor implements SegmentListener, StageClocks {
     const dp = member < 0;
     const g = dp ? -1 - member : member;
     const op = this.opOf(member);
-    const channel = dp ? CH_DP_STREAM : op.channel;
+    const channel = op.channel;
     const now = this.queue.now;
     if (!dp) this.shareDoneTime[g] = now;
     const base = this.ranks.groupBase[channel * this.N + g] as number;
@@ -492,7 +532,7 @@ export class StepExecutor implements SegmentListener, StageClocks {
       return;
     }
     const now = this.queue.now;
-    if (channel !== CH_DP_STREAM) {
+    if (!ON_DP_STREAM[channel]) {
       for (let k = 0; k < count; k++) {
         const m = base + k * stride;
         this.acc.charge(m, op.latencyCategory, op.latency);
@@ -513,7 +553,7 @@ export class StepExecutor implements SegmentListener, StageClocks {
     // Released members may reach their next collective at once; the counters are already reset.
     for (let k = 0; k < count; k++) {
       const m = base + k * stride;
-      if (channel === CH_DP_STREAM) this.dpWorkDone(m);
+      if (ON_DP_STREAM[channel]) this.dpWorkDone(m);
       else this.computeWorkDone(m);
     }
   }

@@ -14,8 +14,16 @@
  * - Collectives (tensor-, context-, expert-, data-parallel, tied embeddings) are
  *   one op each: a member's link work, then the latency.
  * - Sends between virtual stages, and what runs after the last pass: the
- *   gradients not reduced on the fly, tied embeddings, the optimizer, ZeRO's
+ *   gradients not reduced on the fly, tied embeddings, the optimizer, ZeRO-1/2's
  *   parameter all-gather.
+ * - ZeRO-3 / FSDP: every pass is a sequence of wrap units. A unit's parameters are
+ *   all-gathered on the data-parallel stream `fsdpPrefetch` units ahead (forward, and
+ *   with reshardAfterForward again in backward), its compute waits for its gather
+ *   (WAIT), and after its backward its gradients are reduce-scattered (HSDP: then
+ *   all-reduced across replicas), every micro-batch: FSDP2's default (pytorch PR
+ *   126166: a reduce-scatter per micro-batch backward unless set_requires_gradient_sync
+ *   is turned off) and DeepSpeed ZeRO-3's (docs zero3.rst, v0.18.2: parameters
+ *   collected and re-partitioned in forward and backward).
  */
 import { kernelCost, type Kernel } from "../compute/kernel.ts";
 import { collectiveLoad, linkWork, type GroupLayout } from "../collectives/alpha-beta.ts";
@@ -37,7 +45,7 @@ import {
   type KernelList,
   type StreamCollective,
 } from "../workload/layer-kernels.ts";
-import { elementBytes, gradElementBytes, layerShape, memoryByStage, type MemoryBreakdown } from "../workload/memory.ts";
+import { elementBytes, fsdpSettings, gradElementBytes, layerShape, memoryByStage, type MemoryBreakdown } from "../workload/memory.ts";
 import { embeddingParams, headParams, layerParams } from "../workload/params.ts";
 import { CATEGORY_INDEX, type Category } from "./categories.ts";
 
@@ -52,8 +60,12 @@ export const NIC_RX = 5;
 
 export const WORK = 0;
 export const DELAY = 1;
+/** Enqueue a data-parallel op list (gradient reductions, FSDP gathers); with a token, remember which enqueue it was. */
 export const GRADS = 2;
+export const ENQUEUE = GRADS;
 export const COLLECTIVE = 3;
+/** Wait until the list enqueued under `token` in this pass is done (an FSDP unit waits for its gather). */
+export const WAIT = 4;
 
 /**
  * Barrier channels: groups of one kind on one stream. The compute stream's
@@ -66,7 +78,12 @@ export const CH_EP = 2;
 export const CH_DP_COMPUTE = 3;
 export const CH_DP_STREAM = 4;
 export const CH_PP = 5;
-export const CHANNELS = 6;
+/** ZeRO-3 / FSDP on the data-parallel stream: within the shard group, and (HSDP) across its replicas. */
+export const CH_FSDP_SHARD = 6;
+export const CH_FSDP_REPLICA = 7;
+export const CHANNELS = 8;
+/** Channels whose collectives run on the data-parallel stream. */
+export const ON_DP_STREAM: readonly boolean[] = [false, false, false, false, true, false, true, true];
 
 const COMPUTE = CATEGORY_INDEX.compute;
 const ROLE_CATEGORY: readonly number[] = [COMPUTE, CATEGORY_INDEX.hbm, CATEGORY_INDEX.nvlink, CATEGORY_INDEX.nvlink, CATEGORY_INDEX.network, CATEGORY_INDEX.network];
@@ -87,6 +104,8 @@ export class Op {
   category = COMPUTE;
   /** GRADS: the data-parallel op list to enqueue. */
   gradList = -1;
+  /** GRADS: the slot this enqueue is remembered in (-1: none); WAIT: the slot waited for. */
+  token = -1;
   /** COLLECTIVE: barrier channel, latency after the link work, and where waiting for the group's slowest share counts. */
   channel = CH_TP;
   latency = 0;
@@ -138,8 +157,10 @@ export interface StepProgram {
   schedChunk: Int32Array[];
   schedMb: Int32Array[];
   schedLastBackward: Uint8Array[];
-  /** Where waiting for one's own gradient reduction counts. */
+  /** Where waiting for one's own gradient reduction (or an FSDP gather) counts. */
   gradsCategory: number;
+  /** Token slots per rank (the most FSDP units in one pass). */
+  tokens: number;
   /** Data-parallel shard group (dp × cp ranks). */
   dpShard: number;
 }
@@ -153,6 +174,7 @@ class Compiler {
   plans: Op[][] = [];
   dpLists: Op[][] = [];
   dpListOfBytes = new Map<number, number>();
+  dpListOfKey = new Map<string, number>();
   constructor(
     readonly s: Scenario,
     readonly p: ParallelPlan,
@@ -160,10 +182,13 @@ class Compiler {
     readonly slowdown: GroupSlowdowns,
     readonly dpShard: number,
     readonly dpGroup: GroupLayout,
+    readonly fsdp: FsdpGroups,
   ) {}
 
   /** Kernels × `times` → at most one compute-bound op, one memory-bound op, one launch delay. */
   kernels(kernels: Kernel[], times: number, label: string): Op[] {
+    // A chunk without layers (firstStageLayers / lastStageLayers 0) emits no zero-work ops.
+    if (times <= 0) return [];
     let smA = 0;
     let hbmA = 0;
     let smB = 0;
@@ -232,6 +257,7 @@ class Compiler {
 
   /** Kernels then collectives of a kernel list, repeated `times` (merged). */
   list(list: KernelList, times: number, label: string): Op[] {
+    if (times <= 0) return [];
     const out = this.kernels(list.kernels, times, label);
     for (const c of list.collectives) {
       const group = c.group === "tp" ? this.layout.tp : c.group === "ep" ? this.layout.ep : this.layout.cp;
@@ -264,6 +290,86 @@ class Compiler {
   plan(ops: Op[]): number {
     return this.plans.push(ops) - 1;
   }
+
+  /** A data-parallel list built once per key. */
+  dpList(key: string, build: () => Op[]): number {
+    let id = this.dpListOfKey.get(key);
+    if (id === undefined) {
+      id = this.dpLists.push(build()) - 1;
+      this.dpListOfKey.set(key, id);
+    }
+    return id;
+  }
+
+  enqueue(list: number, token: number): Op[] {
+    if ((this.dpLists[list] as Op[]).length === 0) return [];
+    const op = new Op();
+    op.kind = ENQUEUE;
+    op.label = "enqueue";
+    op.gradList = list;
+    op.token = token;
+    return [op];
+  }
+
+  wait(list: number, token: number): Op[] {
+    if ((this.dpLists[list] as Op[]).length === 0) return [];
+    const op = new Op();
+    op.kind = WAIT;
+    op.label = "wait:fsdp-gather";
+    op.token = token;
+    return [op];
+  }
+
+  /**
+   * One pass over FSDP units in order: unit i's gather is enqueued `prefetch` units ahead
+   * (prefetch 0: just before it), its compute waits for it, and (backward) its gradients
+   * are handed to the stream after it.
+   */
+  fsdpPass(units: FsdpUnit[], backward: boolean, gather: boolean, prefetch: number): Op[] {
+    const out: Op[] = [];
+    const n = units.length;
+    const gathers = units.map((u) => this.dpList(`gather:${u.params}`, () => this.collective("all-gather", u.params * this.fsdp.weightBytes, this.fsdp.shard, "dp", 1, CH_FSDP_SHARD, "fsdp:gather")));
+    if (gather) for (let j = 0; j < Math.min(prefetch, n); j++) out.push(...this.enqueue(gathers[j] as number, j));
+    for (let i = 0; i < n; i++) {
+      const u = units[i] as FsdpUnit;
+      if (gather) {
+        if (i + prefetch < n) out.push(...this.enqueue(gathers[i + prefetch] as number, i + prefetch));
+        out.push(...this.wait(gathers[i] as number, i));
+      }
+      out.push(...(backward ? u.backward : u.forward));
+      if (backward) out.push(...this.enqueue(this.fsdpGrads(u.params), -1));
+    }
+    return out;
+  }
+
+  /** A unit's gradients: reduce-scattered within the shard group, then (HSDP) the shard all-reduced across replicas. */
+  fsdpGrads(params: number): number {
+    const f = this.fsdp;
+    const bytes = params * gradElementBytes(this.p.gradReduceDtype);
+    return this.dpList(`grads:${params}`, () => [
+      ...this.collective("reduce-scatter", bytes, f.shard, "dp", 1, CH_FSDP_SHARD, "fsdp:grads"),
+      ...this.collective("all-reduce", bytes / f.shard.size, f.replica, "dp", 1, CH_FSDP_REPLICA, "fsdp:grads-replicas"),
+    ]);
+  }
+}
+
+interface FsdpUnit {
+  /** Parameters of the unit held by one rank before sharding. */
+  params: number;
+  forward: Op[];
+  backward: Op[];
+}
+
+interface FsdpGroups {
+  weightBytes: number;
+  shard: GroupLayout;
+  replica: GroupLayout;
+}
+
+/** As rankLayout lays groups out: `size` members `stride` ranks apart. */
+function groupOf(size: number, stride: number, gpusPerNode: number): GroupLayout {
+  if (size <= 1) return { size: 1, perNode: 1 };
+  return { size, perNode: stride >= gpusPerNode ? 1 : Math.max(1, Math.min(size, Math.floor(gpusPerNode / stride))) };
 }
 
 /** A send as one op over two GPUs: the sender's roles, and the receiver's as role + ROLES. */
@@ -313,7 +419,16 @@ export function compileStep(s: Scenario, slowdownIn?: GroupSlowdowns): StepProgr
   const dpShard = p.dp * p.cp;
   const dpGroup = layout.dpShard;
   const memory = memoryByStage(s);
-  const c = new Compiler(s, p, layout, slowdown, dpShard, dpGroup);
+  // ZeRO-3 / FSDP: parameters sharded over shardGroup·cp ranks (members tp apart, as the
+  // data-parallel group), replicated across the dp / shardGroup groups (HSDP).
+  const zero3 = p.zero >= 3;
+  const fs = fsdpSettings(p);
+  const fsdp: FsdpGroups = {
+    weightBytes,
+    shard: groupOf(fs.shardGroup * p.cp, p.tp, s.cluster.gpusPerNode),
+    replica: groupOf(p.dp / fs.shardGroup, p.tp * p.cp * fs.shardGroup, s.cluster.gpusPerNode),
+  };
+  const c = new Compiler(s, p, layout, slowdown, dpShard, dpGroup, fsdp);
 
   const fwdLayer = layerForwardKernels(shape);
   const bwdLayer = layerBackwardKernels(shape);
@@ -325,7 +440,28 @@ export function compileStep(s: Scenario, slowdownIn?: GroupSlowdowns): StepProgr
   const forwardPlan = new Int32Array(V);
   const backwardPlan = new Int32Array(V);
   const lastBackwardPlan = new Int32Array(V);
-  for (let v = 0; v < V; v++) {
+  let tokens = 1;
+  for (let v = 0; v < V && zero3; v++) {
+    // FSDP units in forward order: the embedding, blocks of fsdpUnitLayers, the output layer
+    // (with a tied embedding on another stage, its copy of the table); gathered and reduced
+    // every micro-batch, as FSDP2 and DeepSpeed ZeRO-3 do by default.
+    const L = split[v] as number;
+    const units: FsdpUnit[] = [];
+    if (v === 0) units.push({ params: embeddingParams(model) / p.tp, forward: c.list(embeddingKernels(shape, "forward"), 1, "embedding"), backward: c.list(embeddingKernels(shape, "backward"), 1, "embedding.bwd") });
+    for (let left = L; left > 0; left -= fs.unitLayers) {
+      const k = Math.min(fs.unitLayers, left);
+      units.push({ params: k * layerParamsPerRank, forward: c.list(fwdLayer, k, "forward"), backward: [...c.list(recLayer, k, "backward:recompute"), ...c.list(bwdLayer, k, "backward")] });
+    }
+    if (v === V - 1) {
+      const tiedCopy = model.tiedEmbeddings && p.pp > 1 ? (model.vocab * model.hidden) / p.tp : 0;
+      units.push({ params: headParams(model) / p.tp + tiedCopy, forward: c.list(headKernels(shape, "forward"), 1, "head"), backward: c.list(headKernels(shape, "backward"), 1, "head.bwd") });
+    }
+    tokens = Math.max(tokens, units.length);
+    forwardPlan[v] = c.plan(c.fsdpPass(units, false, true, fs.prefetch));
+    backwardPlan[v] = c.plan(c.fsdpPass(units.slice().reverse(), true, fs.reshardAfterForward, fs.prefetch));
+    lastBackwardPlan[v] = backwardPlan[v] as number;
+  }
+  for (let v = 0; v < V && !zero3; v++) {
     const L = split[v] as number;
     const first = v === 0;
     const last = v === V - 1;
@@ -355,7 +491,7 @@ export function compileStep(s: Scenario, slowdownIn?: GroupSlowdowns): StepProgr
   const finalGradList = new Int32Array(p.pp).fill(-1);
   const afterPlan = new Int32Array(p.pp);
   for (let st = 0; st < p.pp; st++) {
-    if (!p.overlapGradReduce) {
+    if (!p.overlapGradReduce && !zero3) {
       let bytes = 0;
       for (let v = 0; v < V; v++) if (rankOfVirtualStage(v, p.pp) === st) bytes += (split[v] as number) * perLayerGradBytes;
       if (st === 0) bytes += embedGradBytes;
@@ -369,7 +505,7 @@ export function compileStep(s: Scenario, slowdownIn?: GroupSlowdowns): StepProgr
       ops.push(...c.collective("all-reduce", ((model.vocab * model.hidden) / p.tp) * gradBytes, { size: 2, perNode: sameNode ? 2 : 1 }, "pp", 1, CH_PP, "embedding:tied-grads"));
     }
     const params = (memory[st] as MemoryBreakdown).params;
-    const shardParams = params / (p.zero >= 1 ? dpShard : 1);
+    const shardParams = params / (zero3 ? fsdp.shard.size : p.zero >= 1 ? dpShard : 1);
     // Mixed-precision optimizer step, per parameter of this rank's shard (bytes read + written):
     // low-precision grads → fp32 main grads (2 + 4) unless accumulated in fp32; fp16 loss-scale
     // unscale and inf check (4 + 4); gradient norm for clipping (4); Adam on master weights,
@@ -377,7 +513,8 @@ export function compileStep(s: Scenario, slowdownIn?: GroupSlowdowns): StepProgr
     const mixed = weightBytes === 2;
     const perParam = (gradBytes === 4 ? 0 : gradBytes + 4) + (precision === "fp16" ? 8 : 0) + 4 + 28 + (mixed ? 4 + weightBytes : 0) + gradBytes;
     ops.push(...c.kernels([{ name: "optimizer", kind: "memory", flops: 12 * shardParams, bytes: shardParams * perParam, launches: 8 }], 1, "optimizer"));
-    if (p.zero >= 1 && dpShard > 1) ops.push(...c.collective("all-gather", params * weightBytes, dpGroup, "dp", 1, CH_DP_COMPUTE, "dp:params"));
+    // ZeRO-3 gathers each unit at the next step's forward instead.
+    if (p.zero >= 1 && !zero3 && dpShard > 1) ops.push(...c.collective("all-gather", params * weightBytes, dpGroup, "dp", 1, CH_DP_COMPUTE, "dp:params"));
     afterPlan[st] = c.plan(ops);
   }
 
@@ -415,6 +552,10 @@ export function compileStep(s: Scenario, slowdownIn?: GroupSlowdowns): StepProgr
     for (let v = st; v < V; v += p.pp) for (const op of c.plans[lastBackwardPlan[v] as number] as Op[]) if (op.kind === GRADS) n++;
     dpCapacity = Math.max(dpCapacity, n);
   }
+  // FSDP: a unit waits for its gather, which drains what was enqueued before it: about
+  // 3·prefetch lists wait at a pass boundary, and without backward gathers every unit's
+  // reduce-scatter can. The executor's ring grows if ever more.
+  if (zero3) dpCapacity = 3 * fs.prefetch + 4 + (fs.reshardAfterForward ? 0 : tokens);
 
   const gradsCategory: Category = crossesNodes(dpGroup) ? "network" : "nvlink";
   return {
@@ -438,7 +579,8 @@ export function compileStep(s: Scenario, slowdownIn?: GroupSlowdowns): StepProgr
     schedChunk,
     schedMb,
     schedLastBackward,
-    gradsCategory: CATEGORY_INDEX[gradsCategory],
+    gradsCategory: CATEGORY_INDEX[zero3 ? (crossesNodes(fsdp.shard) ? "network" : "nvlink") : gradsCategory],
+    tokens,
     dpShard,
   };
 }

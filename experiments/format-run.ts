@@ -5,7 +5,7 @@
 import { peakFlops } from "../models/compute/kernel.ts";
 import type { RunResult } from "../models/run.ts";
 import type { Scenario } from "../models/scenario.ts";
-import { CATEGORIES, dominantCategory, type Category } from "../models/step/categories.ts";
+import { CATEGORIES, dominantCategory, type Category } from "../models/categories.ts";
 import { microBatchesPerStep } from "../models/parallel/plan.ts";
 import { gib as gibOf, group, percent } from "../reports/format.ts";
 import { formatQuantity } from "./units.ts";

@@ -15,7 +15,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, r
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
-import { CATEGORIES } from "../models/step/categories.ts";
+import { CATEGORIES } from "../models/categories.ts";
 import { ConfigError } from "./errors.ts";
 import type { PointTask } from "./evaluate.ts";
 import { expandPoints, experimentFingerprint, paramNames, pointScenario, type Experiment } from "./experiment.ts";

@@ -3,7 +3,7 @@
  * swept values, the headline numbers and the dominant bottleneck, so the shift
  * can be read in the terminal before the report is opened.
  */
-import { dominantCategory } from "../models/step/categories.ts";
+import { dominantCategory } from "../models/categories.ts";
 import { sweptParams } from "../reports/charts/common.ts";
 import { duration, formatParamValue, percent, shortParam, sig } from "../reports/format.ts";
 import type { SweepPointResult } from "../models/results.ts";

@@ -15,7 +15,7 @@ import type { TopLevelSpec } from "vega-lite";
 import type { SweepPointResult } from "../models/results.ts";
 import type { ValidationRow } from "../models/results.ts";
 import type { RunResult } from "../models/run.ts";
-import { CATEGORIES } from "../models/step/categories.ts";
+import { CATEGORIES } from "../models/categories.ts";
 import type { CounterSample, Span } from "../sim/recorder.ts";
 import { bottleneckShiftChart, dominantCategory } from "./charts/bottleneck-shift.ts";
 import { breakdownChart } from "./charts/breakdown.ts";

@@ -9,7 +9,7 @@
  * under deuteranopia, protanopia and in greyscale print.
  */
 import { scaleOrdinal, type ScaleOrdinal } from "d3-scale";
-import { CATEGORIES, type Category } from "../models/step/categories.ts";
+import { CATEGORIES, type Category } from "../models/categories.ts";
 
 export const CATEGORY_COLOURS: Readonly<Record<Category, string>> = {
   compute: "#0072B2", // blue

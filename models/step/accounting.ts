@@ -8,7 +8,7 @@ import type { UncontendedListener } from "../../sim/uncontended.ts";
 import type { PowerClass } from "../power/gpu-power.ts";
 import type { StepPower, StepPowerReport } from "../power/step-power.ts";
 import type { MemoryBreakdown } from "../workload/memory.ts";
-import { CATEGORIES, CATEGORY_INDEX, emptyBreakdown, type Breakdown, type Category } from "./categories.ts";
+import { CATEGORIES, CATEGORY_INDEX, emptyBreakdown, type Breakdown, type Category } from "../categories.ts";
 import type { RankSet } from "./ranks.ts";
 import type { StepMode } from "./symmetry.ts";
 

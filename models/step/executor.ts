@@ -31,7 +31,7 @@ import { rankOfVirtualStage } from "../parallel/stages.ts";
 import { StepPower, type StageClocks } from "../power/step-power.ts";
 import type { Scenario } from "../scenario.ts";
 import { BUBBLE, COMPUTE, StepAccounts, stepResult, type StepSimulation } from "./accounting.ts";
-import { CATEGORY_INDEX, categoryOfResourceKind } from "./categories.ts";
+import { CATEGORY_INDEX, categoryOfResourceKind } from "../categories.ts";
 import { COLLECTIVE, DELAY, GRADS, ON_DP_STREAM, ROLES, WAIT, WORK, type Op, type StepProgram } from "./program.ts";
 import type { RankSet } from "./ranks.ts";
 

@@ -47,7 +47,7 @@ import {
 } from "../workload/layer-kernels.ts";
 import { elementBytes, fsdpSettings, gradElementBytes, layerShape, memoryByStage, type MemoryBreakdown } from "../workload/memory.ts";
 import { embeddingParams, headParams, layerParams } from "../workload/params.ts";
-import { CATEGORY_INDEX, type Category } from "./categories.ts";
+import { CATEGORY_INDEX, type Category } from "../categories.ts";
 
 /** Resource roles of one GPU; a send's receiver has them at role + ROLES. */
 export const ROLES = 6;

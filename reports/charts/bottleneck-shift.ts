@@ -7,7 +7,7 @@
  */
 import type { TopLevelSpec } from "vega-lite";
 import type { SweepPointResult } from "../../models/results.ts";
-import { CATEGORIES, dominantCategory, type Breakdown, type Category } from "../../models/step/categories.ts";
+import { CATEGORIES, dominantCategory, type Breakdown, type Category } from "../../models/categories.ts";
 import { vegaCategoryScale } from "../palette.ts";
 import { textWidth } from "../text-width.ts";
 import { CHART_CONFIG, distinctValues, okPoints, pointLabel, sweptParams, tiedParams, VEGA_LITE_SCHEMA } from "./common.ts";

@@ -5,7 +5,7 @@
  */
 import type { TopLevelSpec } from "vega-lite";
 import type { RunResult } from "../../models/run.ts";
-import { CATEGORIES } from "../../models/step/categories.ts";
+import { CATEGORIES } from "../../models/categories.ts";
 import { CATEGORY_MEANING, vegaCategoryScale } from "../palette.ts";
 import { CHART_CONFIG, VEGA_LITE_SCHEMA } from "./common.ts";
 import { duration } from "../format.ts";

@@ -5,7 +5,7 @@
  * (blue): the same colours as the bottleneck categories everywhere else.
  */
 import type { TopLevelSpec } from "vega-lite";
-import type { RooflineData } from "../../models/step/kernel-summary.ts";
+import type { RooflineData } from "../../models/workload/kernel-summary.ts";
 import { CATEGORY_COLOURS, INK } from "../palette.ts";
 import { CHART_CONFIG, logTicks, VEGA_LITE_SCHEMA } from "./common.ts";
 import { duration, sig, withUnit } from "../format.ts";

@@ -7,7 +7,7 @@
  */
 import type { TopLevelSpec } from "vega-lite";
 import type { Span } from "../../sim/recorder.ts";
-import { CATEGORIES } from "../../models/step/categories.ts";
+import { CATEGORIES } from "../../models/categories.ts";
 import { vegaCategoryScale } from "../palette.ts";
 import { CHART_CONFIG, timeUnit, VEGA_LITE_SCHEMA } from "./common.ts";
 import { duration } from "../format.ts";

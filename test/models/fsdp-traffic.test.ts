@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { loadScenario } from "../../experiments/load.ts";
 import { kernelCost, type Kernel } from "../../models/compute/kernel.ts";
 import type { ParallelPlan, Scenario } from "../../models/scenario.ts";
-import { CATEGORIES } from "../../models/step/categories.ts";
+import { CATEGORIES } from "../../models/categories.ts";
 import { COLLECTIVE, compileStep, GRADS, NIC_TX, NV_TX, WAIT, type Op, type StepProgram } from "../../models/step/program.ts";
 import { simulateStep } from "../../models/step/simulate.ts";
 import { simulateStepFull } from "../../models/step/simulate-full.ts";

@@ -4,7 +4,7 @@ import { publishedCaseFiles } from "../../experiments/validate.ts";
 import { kernelCost, type Kernel } from "../../models/compute/kernel.ts";
 import { layersPerVirtualStage } from "../../models/parallel/stages.ts";
 import type { Scenario } from "../../models/scenario.ts";
-import { CATEGORIES } from "../../models/step/categories.ts";
+import { CATEGORIES } from "../../models/categories.ts";
 import { simulateStep } from "../../models/step/simulate.ts";
 import { simulateStepFull } from "../../models/step/simulate-full.ts";
 import { embeddingKernels, headKernels, layerBackwardKernels, layerForwardKernels } from "../../models/workload/layer-kernels.ts";

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { kernelCost } from "../../models/compute/kernel.ts";
 import { CATALOG } from "../../models/hardware/catalog.ts";
 import type { Accelerator } from "../../models/hardware/types.ts";
-import { CATEGORIES } from "../../models/step/categories.ts";
+import { CATEGORIES } from "../../models/categories.ts";
 import { simulateStep } from "../../models/step/simulate.ts";
 import { runScenario } from "../../models/run.ts";
 import { pipelineSchedule } from "../../models/parallel/schedule.ts";

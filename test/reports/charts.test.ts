@@ -3,7 +3,7 @@ import type { TopLevelSpec } from "vega-lite";
 import type { SweepPointResult } from "../../models/results.ts";
 import type { ValidationRow } from "../../models/results.ts";
 import { runScenario, type RunResult } from "../../models/run.ts";
-import { CATEGORIES } from "../../models/step/categories.ts";
+import { CATEGORIES } from "../../models/categories.ts";
 import { bottleneckShiftChart, bottleneckShiftData, dominantCategory } from "../../reports/charts/bottleneck-shift.ts";
 import { breakdownChart } from "../../reports/charts/breakdown.ts";
 import { goodputChart, bestIntervals, type GoodputPoint } from "../../reports/charts/goodput.ts";

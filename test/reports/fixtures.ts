@@ -4,7 +4,7 @@ import { loadScenario } from "../../experiments/load.ts";
 import type { SweepPointResult } from "../../models/results.ts";
 import { runScenario, type RunResult } from "../../models/run.ts";
 import type { Scenario } from "../../models/scenario.ts";
-import { CATEGORIES, emptyBreakdown, type Breakdown } from "../../models/step/categories.ts";
+import { CATEGORIES, emptyBreakdown, type Breakdown } from "../../models/categories.ts";
 
 export const SCENARIOS = join(import.meta.dirname, "../../experiments/scenarios");
 

@@ -4,8 +4,8 @@
  */
 import { kernelCost, peakFlops } from "../compute/kernel.ts";
 import type { Scenario } from "../scenario.ts";
-import { layerBackwardKernels, layerForwardKernels } from "../workload/layer-kernels.ts";
-import { layerShape } from "../workload/memory.ts";
+import { layerBackwardKernels, layerForwardKernels } from "./layer-kernels.ts";
+import { layerShape } from "./memory.ts";
 
 export interface KernelPoint {
   name: string;

@@ -167,7 +167,7 @@ export class StepExecutor implements SegmentListener, StageClocks {
     this.acc.attach(this.power);
     this.stageOf = this.acc.stageOf;
     this.metered = this.acc.metered;
-    this.power.start(s.cluster.power.controllerInterval as number);
+    this.power.start(s.cluster.power.controllerInterval);
     fluid.segmentListener = this;
 
     const slots = R * prog.V * prog.micro;

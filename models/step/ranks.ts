@@ -39,7 +39,7 @@ export interface RankSet {
 }
 
 function drawSpeeds(s: Scenario, n: number, rng: RandomStream): Float64Array {
-  return gpuSpeeds(n, s.cluster.gpuVariability as number, s.cluster.stragglers ?? [], rng);
+  return gpuSpeeds(n, s.cluster.gpuVariability, s.cluster.stragglers ?? [], rng);
 }
 
 export function foldedRanks(s: Scenario, prog: StepProgram, rng: RandomStream): RankSet {

@@ -22,7 +22,6 @@ describe("full mode agrees with folded on symmetric scenarios", () => {
     "experiments/scenarios/hbm-shift-base.yaml",
     "experiments/scenarios/llama3-405b-16k.yaml",
     "experiments/scenarios/llama3-8b-64.yaml",
-    // The published cases it was written for; the later ones (issue 23) would add minutes of full-mode runs.
     ...publishedCaseFiles(),
   ];
   const ran: string[] = [];

@@ -84,6 +84,11 @@ export const IDEAL_ACCELERATOR: Accelerator = {
   efficiency: { gemmPeakFraction: 1, hbmPeakFraction: 1, kernelLaunchSeconds: 0, attentionPeakFraction: 1 },
 };
 
+/** A dense model for hand-written tests: the shape given, the rest a plain decoder (one expert, no bias, dropout, tying or learned positions). */
+export function denseModel(shape: Pick<ModelSpec, "name" | "layers" | "hidden" | "heads" | "kvHeads" | "ffn" | "vocab"> & Partial<ModelSpec>): ModelSpec {
+  return { gatedMlp: false, experts: 1, topK: 1, tiedEmbeddings: false, positionEmbeddings: 0, dropout: false, bias: false, source: "test", ...shape };
+}
+
 /** A small dense model for hand-computed step tests (vocab 8: the head costs next to nothing). */
 export const TINY_MODEL: ModelSpec = {
   name: "tiny",

@@ -5,31 +5,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { scenarioFromObject } from "../../experiments/load.ts";
 import type { Kernel } from "../../models/compute/kernel.ts";
-import type { ModelSpec } from "../../models/scenario.ts";
 import { fp8Settings, quantizeBytesPerElement, type Fp8Recipe } from "../../models/workload/fp8.ts";
 import { headKernels, layerBackwardKernels, layerForwardKernels, layerRecomputeKernels, type LayerShape } from "../../models/workload/layer-kernels.ts";
 import { layerShape } from "../../models/workload/memory.ts";
 import { simulateStep } from "../../models/step/simulate.ts";
-import { scenario } from "../helpers/scenario.ts";
+import { denseModel, scenario } from "../helpers/scenario.ts";
 
 // A small layer: hidden 1024 (8 heads of 128, no GQA), MLP 4096 ungated, 2048 tokens, one rank.
-const SMALL: ModelSpec = {
-  name: "small",
-  layers: 2,
-  hidden: 1024,
-  heads: 8,
-  kvHeads: 8,
-  ffn: 4096,
-  vocab: 32768,
-  gatedMlp: false,
-  experts: 1,
-  topK: 1,
-  tiedEmbeddings: false,
-  positionEmbeddings: 2048,
-  dropout: false,
-  bias: false,
-  source: "test",
-};
+const SMALL = denseModel({ name: "small", layers: 2, hidden: 1024, heads: 8, kvHeads: 8, ffn: 4096, vocab: 32768, positionEmbeddings: 2048 });
 
 function shape(recipe?: Fp8Recipe, attention = false): LayerShape {
   return {

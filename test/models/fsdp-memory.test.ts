@@ -7,7 +7,7 @@ import type { ModelSpec } from "../../models/scenario.ts";
 import { BUILTIN_MODELS } from "../../models/workload/builtins.ts";
 import { gatheredUnitBytes, layerActivationBytes, layerShape, memoryByStage, outOfMemory, RUNTIME_BYTES } from "../../models/workload/memory.ts";
 import { paramsPerLayer, totalParams } from "../../models/workload/params.ts";
-import { scenario, TINY_MODEL } from "../helpers/scenario.ts";
+import { denseModel, scenario, TINY_MODEL } from "../helpers/scenario.ts";
 
 const GiB = 2 ** 30;
 // TINY_MODEL: 8 GPT layers of h = 4096 without biases: 12h² + 2h (norm weights) each.
@@ -202,23 +202,7 @@ describe("published per-GPU model-state memory", () => {
 describe("published peak memory of FSDP runs", () => {
   // Llama 2 7B as torchtitan builds it (flavor "7B": 32 layers, dim 4096, 32 heads, SwiGLU 11,008,
   // Llama 2 tokenizer of 32,000; train_configs/llama_7b.toml: local batch 8, seq 2048).
-  const llama2_7b: ModelSpec = {
-    name: "llama2-7b",
-    layers: 32,
-    hidden: 4096,
-    heads: 32,
-    kvHeads: 32,
-    ffn: 11008,
-    vocab: 32000,
-    gatedMlp: true,
-    experts: 1,
-    topK: 1,
-    tiedEmbeddings: false,
-    positionEmbeddings: 0,
-    dropout: false,
-    bias: false,
-    source: "torchtitan llama 7B flavor (2024-03)",
-  };
+  const llama2_7b = denseModel({ name: "llama2-7b", layers: 32, hidden: 4096, heads: 32, kvHeads: 32, ffn: 11008, vocab: 32000, gatedMlp: true, source: "torchtitan llama 7B flavor (2024-03)" });
   // pytorch/torchtitan PR #165 (A. Gu, 2024-03-26, "Used per-parameter FSDP"): 8 H100 with
   // 95.04 GiB each, local batch 8, seq 2048, bf16 mixed precision, fp32 reduce-scatter, FSDP2.
   const H100_GIB = 95.0396;

@@ -1,26 +1,11 @@
 import { describe, expect, it } from "vitest";
 import type { Kernel } from "../../models/compute/kernel.ts";
 import type { ModelSpec } from "../../models/scenario.ts";
+import { denseModel } from "../helpers/scenario.ts";
 import { layerBackwardKernels, layerForwardKernels, type LayerShape } from "../../models/workload/layer-kernels.ts";
 
 // hidden 1024 (8 heads of 128, 2 KV heads), MLP 4096, 2 sequences of 1024 tokens, tp 2 with sequence parallelism.
-const MODEL: ModelSpec = {
-  name: "m",
-  layers: 2,
-  hidden: 1024,
-  heads: 8,
-  kvHeads: 2,
-  ffn: 4096,
-  vocab: 32768,
-  gatedMlp: false,
-  experts: 1,
-  topK: 1,
-  tiedEmbeddings: false,
-  positionEmbeddings: 0,
-  dropout: false,
-  bias: false,
-  source: "test",
-};
+const MODEL = denseModel({ name: "m", layers: 2, hidden: 1024, heads: 8, kvHeads: 2, ffn: 4096, vocab: 32768 });
 
 function shape(model: Partial<ModelSpec>): LayerShape {
   return {

@@ -11,6 +11,7 @@ import type { MemoryBreakdown } from "../workload/memory.ts";
 import { CATEGORIES, CATEGORY_INDEX, emptyBreakdown, type Breakdown, type Category } from "../categories.ts";
 import type { RankSet } from "./ranks.ts";
 import type { StepMode } from "./symmetry.ts";
+import type { Span } from "../../sim/recorder.ts";
 
 export const NCAT = CATEGORIES.length;
 export const COMPUTE = CATEGORY_INDEX.compute;
@@ -22,14 +23,6 @@ export interface StageResult {
   /** When this stage's GPUs finished the step, seconds. */
   endSeconds: number;
   breakdown: Breakdown;
-}
-
-export interface Span {
-  track: string;
-  name: string;
-  category: string;
-  start: number;
-  end: number;
 }
 
 export interface StepSimulation {

@@ -37,6 +37,7 @@ export function clusterSpec(parts: ClusterParts): ClusterSpec {
   const power: PowerSpec = {
     pue: schemaDefault("cluster.power.pue") as number,
     controllerInterval: schemaDefault("cluster.power.controllerInterval") as number,
+    nodesPerRack: schemaDefault("cluster.power.nodesPerRack") as number,
     nodeOverheadWatts: defaultNodeOverheadWatts(gpusPerNode, parts.gpu.tdpWatts),
     ...parts.power,
   };

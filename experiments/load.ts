@@ -684,7 +684,8 @@ function build(input: unknown, opts: LoadOptions, problems: Problems, chain: rea
         ...(facilityCap !== undefined ? { facilityCap } : {}),
         pue: defaultedNumber(powerIn, "pue", "cluster.power.pue"),
         controllerInterval: defaultedNumber(powerIn, "controllerInterval", "cluster.power.controllerInterval"),
-        ...optionalFields(powerIn, { rackCap: "rackCap", nodesPerRack: "nodesPerRack" }),
+        ...optionalFields(powerIn, { rackCap: "rackCap" }),
+        nodesPerRack: defaultedNumber(powerIn, "nodesPerRack", "cluster.power.nodesPerRack"),
         ...capScheduleFrom(powerIn, problems),
         ...(isPlainObject(powerIn["stagger"]) && typeof powerIn["stagger"]["groups"] === "number"
           ? { stagger: { groups: powerIn["stagger"]["groups"], offsetSeconds: typeof powerIn["stagger"]["offset"] === "number" ? powerIn["stagger"]["offset"] : 0 } }

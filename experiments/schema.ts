@@ -231,7 +231,7 @@ const cluster = obj(
         meanPeriod: qty("time", "Mean time between changes of the variable output.", { exclusiveMinimum: 0 }),
       }, { whenAbsent: "omit" }),
       rackCap: qty("power", "Rack power limit: each GPU gets at most its share of it (after the nodes' other power). Optional.", { exclusiveMinimum: 0 }),
-      nodesPerRack: int("Nodes in a rack (for rackCap).", 1, { derivedDefault: "4 (DGX H100 racks of ~41 kW)" }),
+      nodesPerRack: int("Nodes in a rack (for rackCap); the default is four DGX H100 (~41 kW) per rack.", 1, { default: 4 }),
       powerFloor: qty("ratio", "Mitigation: GPUs never draw less than this share of their TDP (they burn power while waiting), 0-1. Optional.", { minimum: 0, maximum: 1 }),
       stagger: obj("Mitigation: start data-parallel groups in waves a little apart, so their power phases stop lining up (each step gets (groups-1)·offset longer). Optional.", {
         groups: int("Waves.", 1, { default: 1 }),

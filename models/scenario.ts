@@ -41,7 +41,7 @@ export interface PowerSpec {
   facilitySupply?: { gridWatts: number; variableWatts: number; meanPeriodSeconds: number };
   /** Rack power limit (PDU/busbar), watts, and nodes per rack. */
   rackCap?: number;
-  nodesPerRack?: number;
+  nodesPerRack: number;
   pue: number;
   /** Reaction interval of the facility power controller, seconds. */
   controllerInterval: number;

@@ -19,9 +19,6 @@ import type { Scenario } from "../scenario.ts";
 import { activityShare, clockForLimit, gpuPowerWatts, type PowerClass } from "./gpu-power.ts";
 import type { RandomStream } from "../../sim/random.ts";
 
-/** Nodes in a rack when the scenario does not say: four DGX H100 (~41 kW) per rack. */
-export const DEFAULT_NODES_PER_RACK = 4;
-
 /**
  * CPUs, memory, NICs, NVSwitches, fans and power-supply loss per node, as a share
  * of its GPUs' TDP: a DGX H100 under heavy load draws ~7.8 kW (76 % of its 10.2 kW
@@ -111,7 +108,7 @@ export class StepPower {
     // A rack limit is a hard per-GPU budget: every GPU of a full rack at its share stays under it.
     let gpuCap = Math.min(power.gpuPowerLimit ?? this.gpu.tdpWatts, this.gpu.tdpWatts);
     if (power.rackCap !== undefined) {
-      const nodesPerRack = power.nodesPerRack ?? DEFAULT_NODES_PER_RACK;
+      const nodesPerRack = power.nodesPerRack;
       const share = (power.rackCap - nodesPerRack * this.nodeOverheadWatts) / (nodesPerRack * s.cluster.gpusPerNode);
       gpuCap = Math.min(gpuCap, Math.max(this.gpu.idleWatts, share));
     }

@@ -50,7 +50,7 @@ describe("loading a valid scenario", () => {
     expect(s.seed).toBe(7);
     expect(s.cluster.network).toEqual({ topology: "fat-tree", nicBandwidth: 5e10, oversubscription: 2, routing: "dmodk", flowsPerConnection: 1, switchRadix: 64 });
     // nodeOverheadWatts: not given, so 45 % of the node's GPU TDP, 0.45 · 8 · 700 W.
-    expect(s.cluster.power).toEqual({ gpuPowerLimit: 650, facilityCap: 1.2e6, pue: 1.3, controllerInterval: 0.1, nodeOverheadWatts: 2520 });
+    expect(s.cluster.power).toEqual({ gpuPowerLimit: 650, facilityCap: 1.2e6, pue: 1.3, controllerInterval: 0.1, nodesPerRack: 4, nodeOverheadWatts: 2520 });
     expect(s.reliability).toMatchObject({ checkpointInterval: 1800, checkpointMode: "sync", detectionTime: 60, restartTime: 600, repairTime: 86400 });
     expect(s.run).toEqual({ steps: 10, duration: 4665600 });
     expect(s.cluster.gpu).toEqual(H100);
@@ -81,7 +81,7 @@ describe("loading a valid scenario", () => {
     expect(s.seed).toBe(1);
     expect(s.cluster.gpusPerNode).toBe(8);
     expect(s.cluster.network).toEqual({ topology: "rail-optimized", nicBandwidth: H100.nicBandwidth, oversubscription: 1, routing: "dmodk", flowsPerConnection: 1, switchRadix: 64 });
-    expect(s.cluster.power).toEqual({ pue: 1.2, controllerInterval: 0.1, nodeOverheadWatts: 2520 });
+    expect(s.cluster.power).toEqual({ pue: 1.2, controllerInterval: 0.1, nodesPerRack: 4, nodeOverheadWatts: 2520 });
     expect(s.workload.precision).toBe("bf16");
     expect(s.workload.attention).toBe("flash");
     expect(s.parallelism).toEqual({

@@ -315,18 +315,23 @@ export async function buildValidationReport(outDir: string, rows: readonly Valid
       r.name,
       METRIC_TITLES[r.metric] ?? r.metric,
       `${sig(r.published, 4)}${r.unit ? ` ${r.unit}` : ""}`,
-      `${sig(r.predicted, 4)}${r.unit ? ` ${r.unit}` : ""}`,
-      `${r.error >= 0 ? "+" : ""}${(r.error * 100).toFixed(1)} %`,
+      r.failed !== undefined ? "—" : `${sig(r.predicted, 4)}${r.unit ? ` ${r.unit}` : ""}`,
+      r.failed !== undefined ? "failed" : `${r.error >= 0 ? "+" : ""}${(r.error * 100).toFixed(1)} %${r.refused !== undefined ? " (refused: out of memory)" : ""}`,
       r.source,
     ]),
   };
-  const abs = rows.map((r) => Math.abs(r.error)).sort((a, b) => a - b);
-  const median = abs.length % 2 === 1 ? (abs[(abs.length - 1) / 2] as number) : ((abs[abs.length / 2 - 1] as number) + (abs[abs.length / 2] as number)) / 2;
+  // As `trainsim validate` summarises: refused and failed cases stay out of the medians.
+  const scored = rows.filter((r) => r.refused === undefined && r.failed === undefined);
+  const abs = scored.map((r) => Math.abs(r.error)).sort((a, b) => a - b);
+  const median = abs.length === 0 ? 0 : abs.length % 2 === 1 ? (abs[(abs.length - 1) / 2] as number) : ((abs[abs.length / 2 - 1] as number) + (abs[abs.length / 2] as number)) / 2;
+  const refused = rows.filter((r) => r.refused !== undefined).length;
+  const failed = rows.length - scored.length - refused;
+  const left = [refused > 0 ? `${refused} refused by the memory model` : "", failed > 0 ? `${failed} failed` : ""].filter((x) => x !== "");
   return writeReport(outDir, charts, (html) =>
     renderHtml(
       {
         title: "Validation against published training runs",
-        subtitle: `${rows.length} cases; median |error| ${percent(median)}, largest ${percent(abs[abs.length - 1] as number)}.`,
+        subtitle: `${rows.length} cases; median |error| ${percent(median)}, largest ${percent(abs[abs.length - 1] ?? 0)}${left.length > 0 ? ` over the ${scored.length} that ran (${left.join(", ")}: not in the medians)` : ""}.`,
         tables: [table],
         charts: html,
       },

@@ -115,6 +115,25 @@ describe("report folders", () => {
     expect(names(await buildValidationReport(out, rows))).toEqual(["report.html", "validation.png", "validation.svg", "validation.vl.json"]);
   });
 
+  it("a validation report leaves refused and failed cases out of its median, as validate does", async () => {
+    const row = (name: string, error: number, extra: Partial<ValidationRow> = {}): ValidationRow => ({
+      name, file: `${name}.yaml`, source: "S", metric: "stepSeconds", unit: "s", published: 10, predicted: 10 * (1 + error), error, simulatedSeconds: 0, categories: [], ...extra,
+    });
+    const rows = [
+      row("a", 0.1),
+      row("b", -0.3),
+      row("c", 0.02),
+      row("big", 0.9, { refused: { memoryBytesPerGpu: 2e11, capacityBytes: 8e10, message: "out of memory" } }),
+      row("broken", Number.NaN, { failed: "boom" }),
+    ];
+    const out = join(tmp(), "v2");
+    await buildValidationReport(out, rows);
+    const html = readFileSync(join(out, "report.html"), "utf8");
+    // |errors| that ran: 0.02, 0.1, 0.3 -> median 10.0 %, largest 30.0 %.
+    expect(html).toContain("5 cases; median |error| 10.0 %, largest 30.0 % over the 3 that ran (1 refused by the memory model, 1 failed: not in the medians).");
+    expect(html).toContain("+90.0 % (refused: out of memory)");
+  });
+
   it("a failure leaves nothing half-written", async () => {
     const parent = tmp();
     const out = join(parent, "report");

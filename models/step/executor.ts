@@ -32,7 +32,7 @@ import { StepPower, type StageClocks } from "../power/step-power.ts";
 import type { Scenario } from "../scenario.ts";
 import { BUBBLE, COMPUTE, StepAccounts, stepResult, type StepSimulation } from "./accounting.ts";
 import { CATEGORY_INDEX, categoryOfResourceKind } from "../categories.ts";
-import { COLLECTIVE, DELAY, GRADS, ON_DP_STREAM, ROLES, WAIT, WORK, type Op, type StepProgram } from "./program.ts";
+import { COLLECTIVE, DELAY, ENQUEUE, ON_DP_STREAM, ROLES, WAIT, WORK, type Op, type StepProgram } from "./program.ts";
 import type { RankSet } from "./ranks.ts";
 
 /** What to do when an op's work is done, by kind; the activity's data says whose. */
@@ -355,7 +355,7 @@ export class StepExecutor implements SegmentListener, StageClocks {
     let i = this.item[g] as number;
     while (i < ops.length) {
       const op = ops[i] as Op;
-      if (op.kind === GRADS) {
+      if (op.kind === ENQUEUE) {
         if (op.token >= 0) this.tokenSeq[g * this.prog.tokens + op.token] = this.dpTail[g] as number;
         this.dpEnqueue(g, op.gradList);
         i++;

@@ -61,8 +61,7 @@ export const NIC_RX = 5;
 export const WORK = 0;
 export const DELAY = 1;
 /** Enqueue a data-parallel op list (gradient reductions, FSDP gathers); with a token, remember which enqueue it was. */
-export const GRADS = 2;
-export const ENQUEUE = GRADS;
+export const ENQUEUE = 2;
 export const COLLECTIVE = 3;
 /** Wait until the list enqueued under `token` in this pass is done (an FSDP unit waits for its gather). */
 export const WAIT = 4;
@@ -102,9 +101,9 @@ export class Op {
   /** DELAY: its length and category. */
   seconds = 0;
   category = COMPUTE;
-  /** GRADS: the data-parallel op list to enqueue. */
+  /** ENQUEUE: the data-parallel op list to enqueue. */
   gradList = -1;
-  /** GRADS: the slot this enqueue is remembered in (-1: none); WAIT: the slot waited for. */
+  /** ENQUEUE: the slot this enqueue is remembered in (-1: none); WAIT: the slot waited for. */
   token = -1;
   /** COLLECTIVE: barrier channel, latency after the link work, and where waiting for the group's slowest share counts. */
   channel = CH_TP;
@@ -281,7 +280,7 @@ class Compiler {
   grads(bytes: number): Op[] {
     if (!this.p.overlapGradReduce) return [];
     const op = new Op();
-    op.kind = GRADS;
+    op.kind = ENQUEUE;
     op.label = "grads";
     op.gradList = this.gradList(bytes);
     return [op];
@@ -549,7 +548,7 @@ export function compileStep(s: Scenario, slowdownIn?: GroupSlowdowns): StepProgr
   let dpCapacity = 1;
   for (let st = 0; st < p.pp; st++) {
     let n = (finalGradList[st] as number) >= 0 ? 1 : 0;
-    for (let v = st; v < V; v += p.pp) for (const op of c.plans[lastBackwardPlan[v] as number] as Op[]) if (op.kind === GRADS) n++;
+    for (let v = st; v < V; v += p.pp) for (const op of c.plans[lastBackwardPlan[v] as number] as Op[]) if (op.kind === ENQUEUE) n++;
     dpCapacity = Math.max(dpCapacity, n);
   }
   // FSDP: a unit waits for its gather, which drains what was enqueued before it: about

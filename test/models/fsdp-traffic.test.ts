@@ -9,7 +9,7 @@ import { loadScenario } from "../../experiments/load.ts";
 import { kernelCost, type Kernel } from "../../models/compute/kernel.ts";
 import type { ParallelPlan, Scenario } from "../../models/scenario.ts";
 import { CATEGORIES } from "../../models/categories.ts";
-import { COLLECTIVE, compileStep, GRADS, NIC_TX, NV_TX, WAIT, type Op, type StepProgram } from "../../models/step/program.ts";
+import { COLLECTIVE, compileStep, ENQUEUE, NIC_TX, NV_TX, WAIT, type Op, type StepProgram } from "../../models/step/program.ts";
 import { simulateStep } from "../../models/step/simulate.ts";
 import { simulateStepFull } from "../../models/step/simulate-full.ts";
 import { embeddingKernels, headKernels, layerBackwardKernels, layerForwardKernels } from "../../models/workload/layer-kernels.ts";
@@ -26,7 +26,7 @@ function dpCollectives(prog: StepProgram): Op[] {
   for (let i = 0; i < kinds.length; i++) {
     const vs = (prog.schedChunk[0] as Int32Array)[i]! * prog.p.pp;
     const plan = kinds[i] === 0 ? prog.forwardPlan[vs] : (prog.schedLastBackward[0] as Uint8Array)[i] === 1 ? prog.lastBackwardPlan[vs] : prog.backwardPlan[vs];
-    for (const op of prog.plans[plan as number] as Op[]) if (op.kind === GRADS) fromList(op.gradList);
+    for (const op of prog.plans[plan as number] as Op[]) if (op.kind === ENQUEUE) fromList(op.gradList);
   }
   if ((prog.finalGradList[0] as number) >= 0) fromList(prog.finalGradList[0] as number);
   for (const op of prog.plans[prog.afterPlan[0] as number] as Op[]) if (op.kind === COLLECTIVE && op.label.startsWith("dp")) out.push(op);

@@ -16,6 +16,7 @@ import { BUILTIN_MODELS } from "../models/workload/builtins.ts";
 import { modelFromHfConfig } from "../models/workload/hf-config.ts";
 import { paddedVocab } from "../models/workload/params.ts";
 import { FP8_RECIPES, type Fp8Recipe } from "../models/workload/fp8.ts";
+import { scaleUpTopologyProblem, type ScaleUpTopologyRequest } from "../models/network/scale-up.ts";
 import { readConfigFile } from "./config-file.ts";
 import { defaultNodeOverheadWatts } from "./defaults.ts";
 import { ConfigError } from "./errors.ts";
@@ -603,6 +604,8 @@ function build(input: unknown, opts: LoadOptions, problems: Problems, chain: rea
     );
   }
   const facilityCap = optionalNumber(powerIn, "facilityCap");
+  const scaleUpProblem = gpuValid ? scaleUpTopologyProblem(gpu, gpusPerNode, defaultedString<ScaleUpTopologyRequest>(clusterIn, "scaleUpTopology", "cluster.scaleUpTopology")) : null;
+  if (scaleUpProblem !== null) problems.invalid("cluster.scaleUpTopology", mergedCluster["scaleUpTopology"], scaleUpProblem);
 
   const workloadIn = part(v, "workload");
   const model = resolveModel(workloadIn["model"], opts.baseDir, file, problems) ?? PLACEHOLDER_MODEL;
@@ -670,6 +673,7 @@ function build(input: unknown, opts: LoadOptions, problems: Problems, chain: rea
       nodes,
       gpusPerNode,
       gpuVariability: defaultedNumber(clusterIn, "gpuVariability", "cluster.gpuVariability"),
+      scaleUpTopology: defaultedString<ScaleUpTopologyRequest>(clusterIn, "scaleUpTopology", "cluster.scaleUpTopology"),
       ...stragglersFrom(clusterIn, dpGuessed ? undefined : tp * pp * dp * cp, problems),
       network: {
         topology: defaultedString<TopologyKind>(networkIn, "topology", "cluster.network.topology"),

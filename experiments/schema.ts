@@ -12,6 +12,7 @@ import type { Precision, ScaleUpKind } from "../models/hardware/types.ts";
 import type { AttentionKernel, RecomputeMode, TopologyKind } from "../models/scenario.ts";
 import { BUILTIN_MODELS } from "../models/workload/builtins.ts";
 import { FP8_RECIPES } from "../models/workload/fp8.ts";
+import { SCALE_UP_TOPOLOGIES } from "../models/network/scale-up.ts";
 import type { ConfigProblem } from "./errors.ts";
 import { DIMENSIONS, allowedText, formatQuantity, parseQuantity, quantityPattern, type Dimension } from "./units.ts";
 
@@ -200,6 +201,11 @@ const cluster = obj(
     nodes: int("Number of nodes.", 1, { required: true }),
     preset: oneOf(PRESET_NAMES, "A known system to start from (GPU, node size, network); the file's own keys override it. See trainsim catalog presets.", { noun: "a cluster preset" }),
     gpusPerNode: int("GPUs per node.", 1, { default: 8 }),
+    scaleUpTopology: oneOf(
+      SCALE_UP_TOPOLOGIES,
+      "How a node's GPUs are joined: switch (an NVSwitch board or NVL72 rack: any GPU reaches any other at its full NVLink rate, with in-switch reduction on H100 and later) or mesh (direct GPU-GPU links: each pair gets 1/(board-1) of a GPU's scale-up bandwidth, so a group uses only its members' pair links and there is no in-switch reduction). auto: mesh for xGMI (MI300X/MI325X, 8-GPU boards) and Gaudi 3 RoCE, and for an NVLink GPU in nodes of 4 (NVIDIA HGX A100/H100/H200 4-GPU boards have no NVSwitch); switch otherwise.",
+      { default: "auto" },
+    ),
     gpuVariability: qty("ratio", "Standard deviation of sustained speed across identical GPUs (Sinha et al., SC'22: ~1.2 %); each pipeline stage computes at its slowest GPU's pace. 0 = identical GPUs.", { minimum: 0, maximum: 0.5, default: 0.012 }),
     stragglers: {
       kind: "record",

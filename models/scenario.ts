@@ -82,6 +82,8 @@ export interface ClusterSpec {
    * is simulated in full unless the caller forces folding.
    */
   stragglers?: Straggler[];
+  /** GPUs joined by a scale-up switch or directly in a mesh; "auto" (or absent) picks by accelerator and node size (models/network/scale-up.ts). */
+  scaleUpTopology?: "auto" | "switch" | "mesh";
   network: NetworkSpec;
   power: PowerSpec;
 }

@@ -10,10 +10,10 @@ export function buildTopology(c: ClusterSpec): Topology {
     case "torus":
       return torus(c.gpu, gpus, c.network.torusShape ?? torusShape(gpus, 3));
     case "fat-tree":
-      return fatTree({ gpu: c.gpu, nodes: c.nodes, gpusPerNode: c.gpusPerNode, nicBandwidth: c.network.nicBandwidth, oversubscription: c.network.oversubscription, railOptimized: false, routing: c.network.routing, flowsPerConnection: c.network.flowsPerConnection, switchRadix: c.network.switchRadix });
+      return fatTree({ gpu: c.gpu, nodes: c.nodes, gpusPerNode: c.gpusPerNode, nicBandwidth: c.network.nicBandwidth, oversubscription: c.network.oversubscription, railOptimized: false, routing: c.network.routing, flowsPerConnection: c.network.flowsPerConnection, switchRadix: c.network.switchRadix, scaleUpTopology: c.scaleUpTopology });
     case "rail-optimized":
     case "nvl72":
       // NVL72: 72-GPU NVLink domains come from the accelerator (GB200); scale-out is rail-optimized.
-      return fatTree({ gpu: c.gpu, nodes: c.nodes, gpusPerNode: c.gpusPerNode, nicBandwidth: c.network.nicBandwidth, oversubscription: c.network.oversubscription, railOptimized: true, routing: c.network.routing, flowsPerConnection: c.network.flowsPerConnection, switchRadix: c.network.switchRadix });
+      return fatTree({ gpu: c.gpu, nodes: c.nodes, gpusPerNode: c.gpusPerNode, nicBandwidth: c.network.nicBandwidth, oversubscription: c.network.oversubscription, railOptimized: true, routing: c.network.routing, flowsPerConnection: c.network.flowsPerConnection, switchRadix: c.network.switchRadix, scaleUpTopology: c.scaleUpTopology });
   }
 }

@@ -12,7 +12,11 @@
  *   scatter inside each node, all-reduce of each 1/k shard across nodes between
  *   GPUs of the same rail, all-gather inside each node (no pipelining across
  *   phases: the classic two-level scheme NCCL's rings improve on);
- * - direct: all-to-all as one flow per ordered pair; send: one flow.
+ * - direct: every member sends its share straight to every other member, one
+ *   flow per ordered pair: all-to-all, and on a scale-up mesh (no switch) the
+ *   all-reduce / all-gather / reduce-scatter / broadcast of a group inside one
+ *   domain, as RCCL's many channels and direct kernels spread them over every
+ *   peer link (a single ring would use one link per GPU); send: one flow.
  * A pipelined ring's steady state is every hop streaming at once, so each hop
  * is one flow carrying all its steps' bytes; the step count enters through
  * the latency term. Message-size effects (protocols, pipeline fill) inflate
@@ -62,13 +66,25 @@ export interface CollectivePlan {
 export const NVLS_EFFICIENCY = 0.61;
 
 /**
+ * Share of an xGMI link's 64 GB/s that RCCL turns into payload: all_reduce_perf on 8 ×
+ * MI300X reaches 318.98 GB/s bus bandwidth at 16 GB (7 links × 45.6 GB/s: 0.712 of 448;
+ * 314.72 at 1 GB, 317.96 at 8 GB, out-of-place; RCCL 2.22.3, ROCm 6.3.0, rccl-tests
+ * develop 448c4c7: AMD ROCm blog "Understanding RCCL Bandwidth and xGMI Performance on
+ * AMD Instinct MI300X", March 2025). The same blog's TransferBench all-to-all measures
+ * 45.1–47.2 GB/s per link (CRC and protocol overhead: "~48 GB/s usable"); Azure ND
+ * MI300X v5 (RCCL 2.22.3) reports 313.92 GB/s at 1 GB and 316.82 at 8 GB, in-place.
+ */
+export const XGMI_EFFICIENCY = 318.98 / 448;
+
+/**
  * Share of a link's rate NCCL's protocols turn into payload (alpha-beta.ts
  * cites the measurements); flows run on links of capacity × this.
  */
 export function linkEfficiency(kind: LinkKind): number {
   switch (kind) {
-    case "nvlink":
     case "xgmi":
+      return XGMI_EFFICIENCY;
+    case "nvlink":
     case "ici":
       return NVLINK_EFFICIENCY;
     case "nic":
@@ -129,6 +145,7 @@ export function planCollective(t: Topology, req: CollectiveRequest): CollectiveP
   let algorithm = req.algorithm ?? "auto";
   if (algorithm === "auto") {
     if (req.op === "all-to-all") algorithm = "direct";
+    else if (nodes === 1 && t.scaleUpMesh) algorithm = "direct";
     else if (req.op === "all-reduce" && nodes === 1 && n > 2 && t.inSwitchReduction) algorithm = "nvls";
     else algorithm = "ring";
   }
@@ -156,9 +173,15 @@ export function planCollective(t: Topology, req: CollectiveRequest): CollectiveP
   }
 
   if (algorithm === "direct") {
-    const share = req.bytes / n / eff;
-    for (const a of req.ranks) for (const b of req.ranks) add(a, b, share);
-    return { algorithm: "direct", flows, latencySeconds: nodes > 1 ? NETWORK_STEP_SECONDS : 0, busBytes };
+    // Each member's bus bytes split evenly over its n − 1 peers (all-to-all: S/n per pair;
+    // all-gather and reduce-scatter: its S/n shard; all-reduce: both, 2S/n). A broadcast
+    // scatters S/(n − 1) from the root and every other member forwards its piece: nothing
+    // flows back to the root.
+    const share = (busFactor(req.op, n) * req.bytes) / (n - 1) / eff;
+    const root = req.ranks[0] as number;
+    for (const a of req.ranks) for (const b of req.ranks) if (req.op !== "broadcast" || b !== root) add(a, b, share);
+    const steps = req.op === "all-reduce" || req.op === "broadcast" ? 2 : 1;
+    return { algorithm: "direct", flows, latencySeconds: nodes > 1 ? steps * NETWORK_STEP_SECONDS : 0, busBytes };
   }
 
   const perNode = (domains[0] as number[]).length;
@@ -198,10 +221,17 @@ export function planCollective(t: Topology, req: CollectiveRequest): CollectiveP
     const intra = (op: CollectiveOp, bytes: number): CollectivePlan => {
       const phase: CollectivePlan = { algorithm: "hierarchical", flows: [], latencySeconds: 0, busBytes };
       const v = (busFactor(op, perNode) * bytes) / sizeEfficiency(bytes);
-      for (const d of domains) for (let i = 0; i < perNode; i++) {
-        const src = d[i] as number;
-        const dst = d[(i + 1) % perNode] as number;
-        phase.flows.push({ src, dst, bytes: v, links: t.path(src, dst, salt) });
+      for (const d of domains) {
+        for (let i = 0; i < perNode; i++) {
+          const src = d[i] as number;
+          if (!t.scaleUpMesh) {
+            const dst = d[(i + 1) % perNode] as number;
+            phase.flows.push({ src, dst, bytes: v, links: t.path(src, dst, salt) });
+            continue;
+          }
+          // A mesh: straight to every peer over its own link (a ring would load one link per GPU).
+          for (let j = 0; j < perNode; j++) if (j !== i) phase.flows.push({ src, dst: d[j] as number, bytes: v / (perNode - 1), links: t.path(src, d[j] as number, salt) });
+        }
       }
       return phase;
     };
@@ -233,9 +263,14 @@ export function planCollective(t: Topology, req: CollectiveRequest): CollectiveP
       for (let m = 0; m < nodes; m++) {
         const d = domains[m] as number[];
         // Inside the node: from the entry GPU (rail c) around to the others and back to rail c (PXN).
-        for (let i = 0; i < perNode; i++) add(d[(c + i) % perNode] as number, d[(c + i + 1) % perNode] as number, share);
+        if (!t.scaleUpMesh) for (let i = 0; i < perNode; i++) add(d[(c + i) % perNode] as number, d[(c + i + 1) % perNode] as number, share);
         add(d[c] as number, (domains[(m + 1) % nodes] as number[])[c] as number, share);
       }
+    }
+    if (t.scaleUpMesh && perNode > 1) {
+      // On a mesh the channels' node-internal hops take different orderings, so together they
+      // load every peer link alike: each GPU's `volume` spread over its perNode − 1 links.
+      for (const d of domains) for (const a of d) for (const b of d) add(a, b, volume / (perNode - 1));
     }
   }
   const steps = ringSteps(req.op, n);

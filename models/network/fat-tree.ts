@@ -13,7 +13,7 @@ import type { Accelerator } from "../hardware/types.ts";
 import { closFabric, SWITCH_RADIX, type ClosFabric } from "./clos.ts";
 import { LinkGraph, type Topology } from "./graph.ts";
 import { hostLinks, pcieBandwidth } from "./host.ts";
-import { nvswitchDomains, xgmiMesh, type ScaleUp } from "./scale-up.ts";
+import { meshDomains, nvswitchDomains, scaleUpLayout, type ScaleUp, type ScaleUpLayout, type ScaleUpTopologyRequest } from "./scale-up.ts";
 
 /** Nodes per scalable unit in a DGX SuperPOD (H100 reference architecture: 32 DGX per SU). */
 export const NODES_PER_SCALABLE_UNIT = 32;
@@ -29,18 +29,20 @@ export interface FatTreeOptions {
   flowsPerConnection?: number;
   /** Ports per switch (default 64). */
   switchRadix?: number;
+  /** Switch or direct mesh inside a node (default: by accelerator and node size, scale-up.ts). */
+  scaleUpTopology?: ScaleUpTopologyRequest;
 }
 
-function scaleUpFor(graph: LinkGraph, gpu: Accelerator, gpus: number): { scaleUp: ScaleUp; domain: number } {
-  const domain = Math.max(1, gpu.scaleUpDomain);
-  if (gpu.scaleUpKind === "xgmi") return { scaleUp: xgmiMesh(graph, gpus, domain, gpu.scaleUpBandwidth), domain };
-  return { scaleUp: nvswitchDomains(graph, gpus, gpu.scaleUpBandwidth), domain };
+function scaleUpFor(graph: LinkGraph, gpu: Accelerator, gpus: number, layout: ScaleUpLayout): ScaleUp {
+  if (layout.topology === "mesh") return meshDomains(graph, gpus, layout.board, gpu.scaleUpBandwidth, gpu.scaleUpKind === "xgmi" ? "xgmi" : "nvlink");
+  return nvswitchDomains(graph, gpus, gpu.scaleUpBandwidth);
 }
 
 export function fatTree(o: FatTreeOptions): Topology {
   const graph = new LinkGraph();
   const gpus = o.nodes * o.gpusPerNode;
-  const { scaleUp, domain } = scaleUpFor(graph, o.gpu, gpus);
+  const layout = scaleUpLayout(o.gpu, o.gpusPerNode, o.scaleUpTopology);
+  const scaleUp = scaleUpFor(graph, o.gpu, gpus, layout);
   const host = hostLinks(graph, gpus, pcieBandwidth(o.gpu), o.nicBandwidth);
   let leafOf: (g: number) => number;
   // Port of a GPU's NIC on its leaf: hosts are numbered leaf by leaf (leaf × downPorts + port),
@@ -62,14 +64,17 @@ export function fatTree(o: FatTreeOptions): Topology {
     portOf = (g) => g % (nodesPerLeaf * o.gpusPerNode);
   }
   const fabric: ClosFabric = closFabric(graph, leaves, downPorts, o.oversubscription, o.nicBandwidth, "", o.routing ?? "dmodk", o.switchRadix ?? SWITCH_RADIX);
-  const domainSize = Math.min(domain, gpus);
+  const domainSize = Math.min(layout.domain, gpus);
+  const mesh = layout.topology === "mesh";
   return {
     kind: o.railOptimized ? "rail-optimized" : "fat-tree",
     graph,
     gpus,
     scaleUpDomain: domainSize,
     gpusPerNode: o.gpusPerNode,
-    inSwitchReduction: o.gpu.scaleUpKind === "nvlink" && !o.gpu.name.startsWith("A100"),
+    scaleUpMesh: mesh,
+    // NVLink SHARP lives in the NVSwitch (gen 3, H100 and later): none on a mesh.
+    inSwitchReduction: !mesh && o.gpu.scaleUpKind === "nvlink" && !o.gpu.name.startsWith("A100"),
     flowsPerConnection: o.flowsPerConnection ?? 1,
     path(src, dst, salt) {
       if (src === dst) return [];
@@ -82,7 +87,8 @@ export function fatTree(o: FatTreeOptions): Topology {
     },
     switchLinks: (g) => scaleUp.switchLinks(g),
     describe: () =>
-      `${o.railOptimized ? "rail-optimized" : "classic"} fat-tree: ${o.nodes} nodes × ${o.gpusPerNode} GPUs, scale-up domains of ${domainSize}, ` +
+      `${o.railOptimized ? "rail-optimized" : "classic"} fat-tree: ${o.nodes} nodes × ${o.gpusPerNode} GPUs, scale-up domains of ${domainSize} ` +
+      `(${mesh ? `direct ${o.gpu.scaleUpKind} mesh, ${(o.gpu.scaleUpBandwidth / Math.max(1, layout.board - 1) / 1e9).toFixed(0)} GB/s per pair link` : "switch"}, ${layout.reason}), ` +
       `${fabric.leaves} leaves, ${fabric.spines} spines${fabric.tiers === 3 ? `, ${fabric.cores} cores` : ""} (${fabric.tiers} tiers), ` +
       `${fabric.uplinksPerLeaf} uplinks per leaf (oversubscription ${o.oversubscription}:1), ${o.routing ?? "dmodk"} routing`,
   };

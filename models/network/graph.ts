@@ -44,6 +44,8 @@ export interface Topology {
   path(src: number, dst: number, salt: number): number[];
   /** Flows each inter-node connection is split into (NCCL_IB_QPS_PER_CONNECTION). */
   readonly flowsPerConnection: number;
+  /** Scale-up domains are full meshes of direct GPU-GPU links (xGMI, HGX 4-GPU NVLink), not a switch. */
+  readonly scaleUpMesh: boolean;
   /** The scale-up switch can reduce data itself (NVLink SHARP on NVSwitch gen 3: H100 and later). */
   readonly inSwitchReduction: boolean;
   /** The links a GPU uses to reach its scale-up switch and back (for in-switch reduction, NVLS); null if none. */

@@ -60,6 +60,7 @@ export function torus(gpu: Accelerator, chips: number, shape: number[]): Topolog
     gpus: chips,
     scaleUpDomain: chips,
     gpusPerNode: 1,
+    scaleUpMesh: false,
     inSwitchReduction: false,
     flowsPerConnection: 1,
     path(src, dst, salt) {

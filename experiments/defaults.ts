@@ -18,6 +18,7 @@ export interface ClusterParts {
   nodes: number;
   gpusPerNode?: number;
   gpuVariability?: number;
+  scaleUpTopology?: ClusterSpec["scaleUpTopology"];
   network?: Partial<NetworkSpec>;
   power?: Partial<PowerSpec>;
 }
@@ -46,6 +47,7 @@ export function clusterSpec(parts: ClusterParts): ClusterSpec {
     nodes: parts.nodes,
     gpusPerNode,
     gpuVariability: parts.gpuVariability ?? (schemaDefault("cluster.gpuVariability") as number),
+    scaleUpTopology: parts.scaleUpTopology ?? (schemaDefault("cluster.scaleUpTopology") as ClusterSpec["scaleUpTopology"]),
     network,
     power,
   };

@@ -4,6 +4,7 @@ import type { CollectiveOp } from "../../models/collectives/alpha-beta.ts";
 import { CATALOG } from "../../models/hardware/catalog.ts";
 import { buildTopology } from "../../models/network/build.ts";
 import type { Algorithm } from "../../models/network/collectives.ts";
+import { SCALE_UP_TOPOLOGIES, scaleUpTopologyProblem, type ScaleUpTopologyRequest } from "../../models/network/scale-up.ts";
 import { collectiveSizes, collectiveTable, formatCollectiveTable } from "../../models/network/nccl-table.ts";
 import type { ClusterSpec, TopologyKind } from "../../models/scenario.ts";
 import { clusterSpec } from "../../experiments/defaults.ts";
@@ -38,11 +39,12 @@ export function registerCollectiveCommand(program: Command): void {
     .option("--gpu <name>", "accelerator from the catalog (without --scenario)", "H100-SXM")
     .option("--nodes <n>", "nodes (without --scenario)", "1")
     .option("--gpus-per-node <n>", "GPUs per node (without --scenario)", "8")
+    .option("--scale-up-topology <kind>", `${SCALE_UP_TOPOLOGIES.join(" | ")}: GPUs of a node on a switch or a direct mesh (without --scenario; auto: mesh for xGMI and for NVLink nodes of 4)`, "auto")
     .option("--topology <kind>", "rail-optimized | fat-tree | torus | nvl72 (without --scenario)", "rail-optimized")
     .option("--oversubscription <ratio>", "leaf downlink:uplink ratio (without --scenario)", "1")
     .option("--routing <mode>", "dmodk | ecmp (without --scenario)", "dmodk")
     .option("--op <op>", `collective: ${OPS.join(" | ")}`, "all-reduce")
-    .option("--algorithm <alg>", `algorithm: ${ALGORITHMS.join(" | ")} (auto picks as NCCL would: NVLS inside an H100+ node, else ring)`, "auto")
+    .option("--algorithm <alg>", `algorithm: ${ALGORITHMS.join(" | ")} (auto picks as NCCL/RCCL would: NVLS inside an H100+ NVSwitch node, direct inside a mesh, else ring)`, "auto")
     .option("--ranks <n>", "group size: the first n GPUs (default: all)")
     .option("-b, --min-bytes <size>", "smallest message (nccl-tests -b)", "8")
     .option("-e, --max-bytes <size>", "largest message (nccl-tests -e)", "8G")
@@ -53,6 +55,8 @@ export function registerCollectiveCommand(program: Command): void {
       "\nbusbw follows nccl-tests: algbw = size / time, busbw = algbw × 2(n-1)/n for all-reduce, × (n-1)/n for\n" +
         "all-gather, reduce-scatter and all-to-all, so it compares with the hardware's link speed.\n\n" +
         "Examples:\n  trainsim collective --gpu A100-80GB                       # one DGX A100\n" +
+        "  trainsim collective --gpu MI300X -b 1G -e 16G              # 8 x MI300X, direct over the xGMI mesh\n" +
+        "  trainsim collective --gpu H100-SXM --gpus-per-node 4       # HGX H100 4-GPU board (NVLink mesh)\n" +
         "  trainsim collective --gpu H100-SXM --nodes 16 --op all-gather\n" +
         "  trainsim collective --scenario experiments/scenarios/gpt3-175b-1024.yaml --ranks 64 -b 1M\n",
     )
@@ -68,10 +72,16 @@ export function registerCollectiveCommand(program: Command): void {
         if (routing !== "ecmp" && routing !== "dmodk") throw new InputError(`--routing: ${JSON.stringify(routing)} is not allowed; expected ecmp or dmodk`);
         const over = Number(opts["oversubscription"]);
         if (!(over >= 1)) throw new InputError(`--oversubscription: ${JSON.stringify(opts["oversubscription"])} is not allowed; expected a number >= 1`);
+        const gpusPerNode = positiveInt("--gpus-per-node", opts["gpusPerNode"] as string);
+        const scaleUpTopology = opts["scaleUpTopology"] as ScaleUpTopologyRequest;
+        if (!SCALE_UP_TOPOLOGIES.includes(scaleUpTopology)) throw new InputError(`--scale-up-topology: ${JSON.stringify(scaleUpTopology)} is not allowed; expected one of ${SCALE_UP_TOPOLOGIES.join(", ")}`);
+        const problem = scaleUpTopologyProblem(gpu, gpusPerNode, scaleUpTopology);
+        if (problem !== null) throw new InputError(`--scale-up-topology: ${problem}`);
         cluster = clusterSpec({
           gpu,
           nodes: positiveInt("--nodes", opts["nodes"] as string),
-          gpusPerNode: positiveInt("--gpus-per-node", opts["gpusPerNode"] as string),
+          gpusPerNode,
+          scaleUpTopology,
           network: { topology, nicBandwidth: gpu.nicBandwidth, oversubscription: over, routing },
         });
       }

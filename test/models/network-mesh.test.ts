@@ -99,6 +99,8 @@ describe("NVLink boards without NVSwitch (HGX A100/H100/H200 4-GPU)", () => {
     expect(scaleUpLayout(H100, 8)).toMatchObject({ topology: "switch", domain: 8 });
     expect(scaleUpLayout(GB200, 4)).toMatchObject({ topology: "switch", domain: 72 });
     expect(scaleUpLayout(MI300X, 8)).toMatchObject({ topology: "mesh", domain: 8, board: 8 });
+    // Gaudi 3: 8 OAMs all-to-all on the baseboard (21 of 24 RoCE ports, 3 per peer).
+    expect(scaleUpLayout(CATALOG["Gaudi3"] as Accelerator, 8)).toMatchObject({ topology: "mesh", domain: 8, board: 8 });
     // Two GPUs of a 4-GPU board (an explicit mesh): one pair link cut for a board of 4.
     expect(scaleUpLayout(H200, 2, "mesh")).toMatchObject({ topology: "mesh", domain: 2, board: 4 });
     // A board's switch stays inside its node.

@@ -8,6 +8,8 @@ import { collectiveTable } from "../../models/network/nccl-table.ts";
 import { scaleUpLayout, scaleUpTopologyProblem, type ScaleUpTopologyRequest } from "../../models/network/scale-up.ts";
 import { NVLINK_EFFICIENCY, sizeEfficiency, type CollectiveOp } from "../../models/collectives/alpha-beta.ts";
 import { scenarioFromObject } from "../../experiments/load.ts";
+import { groupSlowdowns } from "../../models/network/group-slowdown.ts";
+import { scenario as testScenario } from "../helpers/scenario.ts";
 import { ConfigError } from "../../experiments/errors.ts";
 
 const MI300X = CATALOG["MI300X"] as Accelerator;
@@ -146,6 +148,20 @@ describe("multi-node rings over mesh nodes", () => {
     expect(Math.max(...loads) / Math.min(...loads)).toBeCloseTo(1, 9);
     // Each GPU's node-internal bytes (the ring volume) over 7 links of 45.6 GB/s: far above one link's 45.6.
     expect(busbw(MI300X, 8, "all-reduce", ranks, 8 * GB, { nodes: 2 }).busbw).toBeGreaterThan(250);
+  });
+});
+
+describe("what the step model sees: group slowdowns against its all-links analytic cost (hand-computed)", () => {
+  it("an FSDP group over a whole MI300X node runs at the xGMI efficiency: slowdown 0.8 / 0.712", () => {
+    const s = testScenario({ gpu: "MI300X", nodes: 1, model: "llama3-8b", seqLength: 4096, globalBatch: 8, plan: { dp: 8, zero: 3 } });
+    expect(groupSlowdowns(s).dp).toBeCloseTo(NVLINK_EFFICIENCY / XGMI_EFFICIENCY, 6);
+  });
+
+  it("tp 2 on an HGX H100 4-GPU board has one pair link of three: slowdown 3; on nodes of 8 (NVSwitch) 1", () => {
+    const board = testScenario({ gpu: "H100-SXM", nodes: 1, gpusPerNode: 4, model: "llama3-8b", seqLength: 4096, globalBatch: 8, plan: { tp: 2, dp: 2 } });
+    expect(groupSlowdowns(board).tp).toBeCloseTo(3, 6);
+    const dgx = testScenario({ gpu: "H100-SXM", nodes: 1, gpusPerNode: 8, model: "llama3-8b", seqLength: 4096, globalBatch: 8, plan: { tp: 2, dp: 4 } });
+    expect(groupSlowdowns(dgx).tp).toBeCloseTo(1, 6);
   });
 });
 

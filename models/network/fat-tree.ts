@@ -87,8 +87,8 @@ export function fatTree(o: FatTreeOptions): Topology {
     },
     switchLinks: (g) => scaleUp.switchLinks(g),
     describe: () =>
-      `${o.railOptimized ? "rail-optimized" : "classic"} fat-tree: ${o.nodes} nodes × ${o.gpusPerNode} GPUs, scale-up domains of ${domainSize} ` +
-      `(${mesh ? `direct ${o.gpu.scaleUpKind} mesh, ${(o.gpu.scaleUpBandwidth / Math.max(1, layout.board - 1) / 1e9).toFixed(0)} GB/s per pair link` : "switch"}, ${layout.reason}), ` +
+      `${o.railOptimized ? "rail-optimized" : "classic"} fat-tree: ${o.nodes} nodes × ${o.gpusPerNode} GPUs, scale-up domains of ${domainSize}` +
+      `${mesh ? ` (direct ${o.gpu.scaleUpKind} mesh, ${(o.gpu.scaleUpBandwidth / Math.max(1, layout.board - 1) / 1e9).toFixed(0)} GB/s per pair link)` : ""}, ` +
       `${fabric.leaves} leaves, ${fabric.spines} spines${fabric.tiers === 3 ? `, ${fabric.cores} cores` : ""} (${fabric.tiers} tiers), ` +
       `${fabric.uplinksPerLeaf} uplinks per leaf (oversubscription ${o.oversubscription}:1), ${o.routing ?? "dmodk"} routing`,
   };

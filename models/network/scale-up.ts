@@ -39,8 +39,6 @@ export interface ScaleUpLayout {
   domain: number;
   /** GPUs of the full board a mesh link is cut for (the GPU's bandwidth / (board − 1) per link); domain for a switch. */
   board: number;
-  /** Why this layout (for `describe` and docs). */
-  reason: string;
 }
 
 /** Mesh board size of an accelerator: its xGMI/RoCE platform, or an HGX 4-GPU board for NVLink. */
@@ -72,15 +70,14 @@ export function scaleUpTopologyProblem(gpu: Accelerator, gpusPerNode: number, re
 
 export function scaleUpLayout(gpu: Accelerator, gpusPerNode: number, requested: ScaleUpTopologyRequest = "auto"): ScaleUpLayout {
   const topology = requested === "auto" ? autoScaleUpTopology(gpu, gpusPerNode) : requested;
-  const reason = requested === "auto" ? "automatic" : "cluster.scaleUpTopology";
   if (topology === "mesh") {
     const board = meshBoard(gpu);
-    return { topology, domain: Math.max(1, Math.min(board, gpusPerNode)), board, reason };
+    return { topology, domain: Math.max(1, Math.min(board, gpusPerNode)), board };
   }
   const d = Math.max(1, gpu.scaleUpDomain);
   // A board's switch never reaches past its node; a rack-scale NVLink Switch (NVL72) does.
   const domain = d > BOARD_DOMAIN_MAX ? d : Math.min(d, Math.max(1, gpusPerNode));
-  return { topology, domain, board: domain, reason };
+  return { topology, domain, board: domain };
 }
 
 export interface ScaleUp {

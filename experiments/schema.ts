@@ -125,7 +125,7 @@ export const VALIDATION_CATEGORIES = ["dense-bf16", "fp8", "fsdp", "small", "lon
 export const PRECISIONS: readonly Precision[] = ["fp32", "tf32", "bf16", "fp16", "fp8"];
 export const TOPOLOGIES: readonly TopologyKind[] = ["rail-optimized", "fat-tree", "torus", "nvl72"];
 const SCALE_UP_KINDS: readonly ScaleUpKind[] = ["nvlink", "xgmi", "ici", "roce"];
-const RECOMPUTE: readonly RecomputeMode[] = ["none", "selective", "full"];
+const RECOMPUTE: readonly RecomputeMode[] = ["none", "selective", "full", "per-op"];
 const ATTENTION: readonly AttentionKernel[] = ["flash", "unfused"];
 
 export const GPU_NAMES: readonly string[] = Object.keys(CATALOG);
@@ -328,7 +328,11 @@ const parallelism = obj("How the model is split over the GPUs.", {
   microBatch: int("Sequences per micro-batch.", 1, { default: 1 }),
   virtualStages: int("Interleaved pipeline chunks per rank.", 1, { default: 1 }),
   zero: int("ZeRO stage 0-3. 1 and 2: gradients reduce-scattered and parameters all-gathered once per step; 3 (FSDP-style parameter sharding): per wrap unit and micro-batch an all-gather before forward and backward and a reduce-scatter after backward, overlapping compute (see fsdpUnit, fsdpPrefetch, reshardAfterForward, shardGroup; overlapGradReduce does not apply).", 0, { maximum: 3, default: 1 }),
-  recompute: oneOf(RECOMPUTE, "Activation recomputation.", { default: "none" }),
+  recompute: oneOf(
+    RECOMPUTE,
+    "Activation recomputation. selective: Megatron's, the attention core is recomputed (Korthikanti et al. 2022); full: each layer from its saved input; per-op: torchtitan's per-op selective AC (activation_checkpoint.selective_ac_option \"op\"): the outputs of attention and of every other matmul in forward order (Q, V, gate/fc1, down) are kept, the rest of the layer (K and output projections, up projection or fc2, norms, RoPE, activation) is recomputed in backward.",
+    { default: "none" },
+  ),
   sequenceParallel: bool("Megatron sequence parallelism alongside TP.", { derivedDefault: "true when tp > 1" }),
   overlapGradReduce: bool("Gradient reduction overlaps the last micro-batch's backward (bucketed DDP).", { default: true }),
   gradReduceDtype: oneOf(["fp32", "bf16", "fp16"], "Precision of gradient buffers and their reduction.", { derivedDefault: "fp16 when precision is fp16, else fp32" }),

@@ -149,7 +149,12 @@ export type MasterWeights = (typeof MASTER_WEIGHTS)[number];
 export const CROSS_ENTROPY = ["fused-fp32", "eager-fp32", "compiled-fp32", "eager"] as const;
 export type CrossEntropyKind = (typeof CROSS_ENTROPY)[number];
 
-export type RecomputeMode = "none" | "selective" | "full";
+/**
+ * none; selective (Megatron: the attention core is recomputed); full (each layer from its input);
+ * per-op (torchtitan's per-op selective AC: the outputs of every other matmul and of attention are
+ * kept, the rest of the layer is recomputed).
+ */
+export type RecomputeMode = "none" | "selective" | "full" | "per-op";
 
 export interface ParallelPlan {
   tp: number;

@@ -9,7 +9,7 @@
  */
 import { peakInFlight } from "../parallel/schedule.ts";
 import { layersPerVirtualStage, rankOfVirtualStage } from "../parallel/stages.ts";
-import type { ParallelPlan, Scenario } from "../scenario.ts";
+import type { ParallelPlan, RecomputeMode, Scenario } from "../scenario.ts";
 import { fp8Settings } from "./fp8.ts";
 import { layerDims, type LayerShape } from "./layer-kernels.ts";
 import { embeddingParams, headParams, layerParams } from "./params.ts";
@@ -78,7 +78,7 @@ export function layerShape(s: Scenario): LayerShape {
 }
 
 /** Bytes one layer keeps for its backward, per micro-batch, by recompute mode. */
-export function layerActivationBytes(x: LayerShape, recompute: "none" | "selective" | "full"): number {
+export function layerActivationBytes(x: LayerShape, recompute: RecomputeMode): number {
   const m = x.model;
   const d = layerDims(x);
   const e = x.elementBytes;
@@ -86,6 +86,16 @@ export function layerActivationBytes(x: LayerShape, recompute: "none" | "selecti
   const Tn = d.normTokens;
   const T = d.tokens;
   if (recompute === "full") return e * Tn * h;
+  if (recompute === "per-op") {
+    // The layer's input, then what torchtitan's policy saves: Q and V (1st and 3rd matmul), the
+    // attention output and its logsumexp, gate or fc1 (5th) and, with a gate, down (7th; before the
+    // tensor-parallel reduction it spans all tokens).
+    const mlpTokens = T * m.topK;
+    let bytes = e * Tn * h + e * T * (d.headsPerRank + d.kvHeadsPerRank) * d.headDim;
+    bytes += e * T * d.headsPerRank * d.headDim + 4 * x.microBatch * d.headsPerRank * d.queryLength;
+    bytes += e * mlpTokens * d.ffnPerRank + (m.gatedMlp ? e * mlpTokens * h : 0);
+    return bytes;
+  }
   const mask = m.dropout ? 1 : 0;
   // Replicated across tensor ranks unless sequence-parallel: norm inputs, QKV and fc1 inputs, dropout masks.
   const perToken = (4 * e + 2 * mask) * h;
@@ -232,8 +242,10 @@ export function memoryByStage(s: Scenario): MemoryBreakdown[] {
     if (p.recompute !== "none") activations += layerActivationBytes(x, "none");
     if (last) activations += lossBytes(s, x);
     const buffers = RUNTIME_BYTES;
-    // FSDP without gradient sync before the last micro-batch: the stage's unsharded gradients accumulate.
-    if (p.zero >= 3 && micro > 1 && p.fsdpGradSync === "last-micro-batch") gradients += params * gradBytes;
+    // FSDP without gradient sync before the last micro-batch: the stage's unsharded gradients
+    // accumulate in the reduce dtype; the sharded ones only appear as the last micro-batch's
+    // backward reduce-scatters them unit by unit (after zero_grad freed the previous step's).
+    if (p.zero >= 3 && micro > 1 && p.fsdpGradSync === "last-micro-batch") gradients = Math.max(gradients, params * gradBytes);
     let total = weights + gradients + optimizer + activations + buffers;
     const row: MemoryBreakdown = { stage, weights, gradients, optimizer, activations, buffers, total, params };
     if (p.zero >= 3) {

@@ -7,7 +7,9 @@ import { ConfigError, type ConfigProblem } from "../../experiments/errors.ts";
 import { scenarioFromObject } from "../../experiments/load.ts";
 import type { ModelSpec, Scenario, WorkloadSpec } from "../../models/scenario.ts";
 import { BUILTIN_MODELS } from "../../models/workload/builtins.ts";
-import { layerShape, lossBytes, memoryByStage } from "../../models/workload/memory.ts";
+import { hardwareFlopsPerStep, modelFlopsPerStep } from "../../models/workload/flops.ts";
+import { layerRecomputeKernels } from "../../models/workload/layer-kernels.ts";
+import { layerActivationBytes, layerShape, lossBytes, memoryByStage } from "../../models/workload/memory.ts";
 import { totalParams } from "../../models/workload/params.ts";
 import { scenario, type ScenarioParts } from "../helpers/scenario.ts";
 
@@ -63,13 +65,14 @@ describe("FSDP gradient sync only on the last micro-batch", () => {
 
   const lastOnly = (s: Scenario): Scenario => ({ ...s, parallelism: { ...s.parallelism, fsdpGradSync: "last-micro-batch" } });
 
-  it("adds the stage's unsharded gradients in the reduce dtype (fp32: 4 B per parameter), nothing else", () => {
+  it("holds the stage's unsharded gradients in the reduce dtype (fp32: 4 B per parameter) instead of the 4 B / n shards, nothing else", () => {
     const every = memoryByStage(scenario(parts))[0]!;
     const last = memoryByStage(lastOnly(scenario(parts)))[0]!;
-    expect(last.gradients - every.gradients).toBeCloseTo(4 * P, 0);
-    expect(last.total - every.total).toBeCloseTo(4 * P, 0);
+    expect(every.gradients).toBeCloseTo((4 * P) / 4, 0);
+    expect(last.gradients).toBeCloseTo(4 * P, 0);
+    expect(last.total - every.total).toBeCloseTo(4 * P - P, 0);
     const bf16Parts = { ...parts, plan: { ...parts.plan, gradReduceDtype: "bf16" as const } };
-    expect(memoryByStage(lastOnly(scenario(bf16Parts)))[0]!.gradients - memoryByStage(scenario(bf16Parts))[0]!.gradients).toBeCloseTo(2 * P, 0);
+    expect(memoryByStage(lastOnly(scenario(bf16Parts)))[0]!.gradients).toBeCloseTo(2 * P, 0);
   });
 
   it("changes nothing with one micro-batch per step", () => {
@@ -144,5 +147,42 @@ describe("the new keys in a scenario file", () => {
     expect(problemsOf(minimal({ crossEntropy: "chunked" }))).toEqual(['workload.crossEntropy: "chunked" is not allowed; expected one of "fused-fp32", "eager-fp32", "compiled-fp32", "eager"']);
     expect(problemsOf(minimal({}, { fsdpGradSync: "never" }))).toEqual(['parallelism.fsdpGradSync: "never" is not allowed; expected one of "every-micro-batch", "last-micro-batch"']);
     expect(problemsOf(minimal({}, { lossParallel: "yes" }))[0]).toMatch(/^parallelism\.lossParallel: "yes" is not allowed; expected true or false/);
+  });
+});
+
+describe("per-op selective recompute (torchtitan's selective_ac_option op)", () => {
+  // Llama 3 8B, one sequence of 8192 tokens, tp 1: the layer input, Q (4096), V (1024), attention
+  // output (4096) and its fp32 logsumexp per head (32), gate (14,336) and down (4096) outputs.
+  const parts: ScenarioParts = { nodes: 1, gpusPerNode: 8, model: "llama3-8b", seqLength: 8192, globalBatch: 8, plan: { dp: 8, zero: 3, recompute: "per-op" } };
+  const T = 8192;
+
+  it("keeps 2·(4096 + 4096 + 1024 + 4096 + 14336 + 4096) + 4·32 bytes per token and layer", () => {
+    const x = layerShape(scenario(parts));
+    expect(layerActivationBytes(x, "per-op")).toBe(T * (2 * (4096 + 4096 + 1024 + 4096 + 14336 + 4096) + 4 * 32));
+    // Between selective (everything but the attention core, which flash does not store) and full.
+    expect(layerActivationBytes(x, "per-op")).toBeLessThan(layerActivationBytes(x, "selective"));
+    expect(layerActivationBytes(x, "per-op")).toBeGreaterThan(layerActivationBytes(x, "full"));
+  });
+
+  it("stores 32 layers of that plus one layer's full set during its recompute", () => {
+    const s = scenario(parts);
+    const x = layerShape(s);
+    const none = memoryByStage(scenario({ ...parts, plan: { ...parts.plan, recompute: "none" } }))[0]!;
+    const perOp = memoryByStage(s)[0]!;
+    expect(perOp.activations - none.activations).toBeCloseTo(32 * (layerActivationBytes(x, "per-op") - layerActivationBytes(x, "none")) + layerActivationBytes(x, "none"), 0);
+  });
+
+  it("re-runs the K, output and up projections: 2·T·(1024 + 4096 + 14336)·4096 FLOPs of GEMMs per layer, and counts them in hardware FLOPs", () => {
+    const x = layerShape(scenario(parts));
+    const gemmFlops = layerRecomputeKernels(x, "per-op")
+      .kernels.filter((k) => k.kind === "gemm")
+      .reduce((a, k) => a + k.flops, 0);
+    expect(gemmFlops).toBe(2 * T * (1024 + 4096 + 14336) * 4096);
+    const names = layerRecomputeKernels(x, "per-op").kernels.map((k) => k.name);
+    expect(names).toEqual(expect.arrayContaining(["ln1", "ln2", "act"]));
+    expect(names.some((n) => n.startsWith("rope"))).toBe(true);
+    expect(names.some((n) => n.startsWith("attn") || n.startsWith("flash"))).toBe(false);
+    const w = scenario(parts).workload;
+    expect(hardwareFlopsPerStep(w, "per-op") - modelFlopsPerStep(w)).toBe(32 * 8 * gemmFlops);
   });
 });

@@ -30,6 +30,8 @@ export interface PublishedFigure {
   categories?: string[];
   /** Peak memory per GPU as the source states it, bytes. */
   memoryBytesPerGpu?: number;
+  /** What that figure measures: the whole device, or a caching-allocator peak (tensors only). */
+  memoryMeasure?: "device" | "allocator";
 }
 
 /** A Scenario plus what published cases carry along for `trainsim validate`. */
@@ -732,6 +734,7 @@ function build(input: unknown, opts: LoadOptions, problems: Problems, chain: rea
       ...(note !== undefined ? { note } : {}),
       ...(categories !== undefined ? { categories } : {}),
       ...(memory !== undefined ? { memoryBytesPerGpu: memory } : {}),
+      ...(memory !== undefined ? { memoryMeasure: stringAt<"device" | "allocator">(p, "memoryMeasure", "device") } : {}),
     };
   }
 

@@ -9,7 +9,7 @@ import type { ModelSpec, Scenario, WorkloadSpec } from "../../models/scenario.ts
 import { BUILTIN_MODELS } from "../../models/workload/builtins.ts";
 import { hardwareFlopsPerStep, modelFlopsPerStep } from "../../models/workload/flops.ts";
 import { layerRecomputeKernels } from "../../models/workload/layer-kernels.ts";
-import { layerActivationBytes, layerShape, lossBytes, memoryByStage } from "../../models/workload/memory.ts";
+import { layerActivationBytes, layerShape, lossBytes, memoryByStage, RUNTIME_BYTES } from "../../models/workload/memory.ts";
 import { totalParams } from "../../models/workload/params.ts";
 import { scenario, type ScenarioParts } from "../helpers/scenario.ts";
 
@@ -184,5 +184,32 @@ describe("per-op selective recompute (torchtitan's selective_ac_option op)", () 
     expect(names.some((n) => n.startsWith("attn") || n.startsWith("flash"))).toBe(false);
     const w = scenario(parts).workload;
     expect(hardwareFlopsPerStep(w, "per-op") - modelFlopsPerStep(w)).toBe(32 * 8 * gemmFlops);
+  });
+});
+
+describe("validate compares like with like", () => {
+  it("an allocator peak (published.memoryMeasure: allocator) is compared without the runtime allowance", async () => {
+    const { mkdtempSync, writeFileSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const { validateCase } = await import("../../experiments/validate.ts");
+    const dir = mkdtempSync(join(tmpdir(), "trainsim-mem-"));
+    const write = (measure: string): string => {
+      const file = join(dir, `${measure}.yaml`);
+      writeFileSync(
+        file,
+        [
+          "cluster: {gpu: H100-SXM, nodes: 1, gpusPerNode: 1}",
+          "workload: {model: {name: tiny, layers: 2, hidden: 1024, heads: 8, vocab: 32000}, seqLength: 512, globalBatch: 1}",
+          "parallelism: {dp: 1, zero: 0}",
+          `published: {metric: stepSeconds, value: 0.01, memoryPerGpu: 4 GiB, memoryMeasure: ${measure}}`,
+        ].join("\n"),
+      );
+      return file;
+    };
+    const device = validateCase(write("device"));
+    const allocator = validateCase(write("allocator"));
+    expect(device.memory!.published).toBe(4 * 2 ** 30);
+    expect(device.memory!.predicted - allocator.memory!.predicted).toBe(RUNTIME_BYTES);
   });
 });

@@ -147,7 +147,7 @@ export function gatheredUnitBytes(units: readonly number[], prefetch: number, re
  *   Sec. 3.1). Under ZeRO-3 the fp32 shard is the parameter (PyTorch FSDP/FSDP2 with a
  *   mixed-precision policy cast it to the compute dtype only when gathering) and the sharded
  *   gradient is kept in the parameter's dtype: 4 + 4 + 8 (DeepSpeed ZeRO-3 splits the same 16
- *   as 2 + 2 + 12).
+ *   as 2 + 2 + 12, and keeps that split when the optimizer is offloaded).
  * - Pure 16-bit (masterWeights none): weights, gradients and both Adam moments in the
  *   parameter dtype (torch.optim.AdamW allocates its state like the parameter): 2 + 2 + 4.
  * - fp32/tf32 compute: 4, gradReduceDtype, 8 (no master needed).
@@ -157,7 +157,9 @@ export function stateBytesPerParam(s: Scenario): { weights: number; gradients: n
   const p = s.parallelism;
   if (e === 4) return { weights: 4, gradients: gradElementBytes(p.gradReduceDtype), optimizer: 8 };
   if (s.workload.masterWeights === "none") return { weights: e, gradients: e, optimizer: 2 * e };
-  if (p.zero >= 3) return { weights: 4, gradients: 4, optimizer: 8 };
+  // With the optimizer offloaded (ZeRO-Offload) the fp32 master lives on the host beside the
+  // moments and the GPU keeps the 16-bit shard, as DeepSpeed does.
+  if (p.zero >= 3 && p.offloadOptimizer !== true) return { weights: 4, gradients: 4, optimizer: 8 };
   return { weights: e, gradients: gradElementBytes(p.gradReduceDtype), optimizer: 12 };
 }
 

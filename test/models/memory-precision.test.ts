@@ -213,3 +213,14 @@ describe("validate compares like with like", () => {
     expect(device.memory!.predicted - allocator.memory!.predicted).toBe(RUNTIME_BYTES);
   });
 });
+
+describe("ZeRO-3 with the optimizer offloaded", () => {
+  it("keeps the bf16 shard on the GPU and moves the fp32 master, moments and gradient shard to the host (2 / n on the GPU, 16 / n on the host)", () => {
+    const s = scenario({ nodes: 1, gpusPerNode: 8, model: "llama3-8b", seqLength: 2048, globalBatch: 8, plan: { dp: 8, zero: 3, offloadOptimizer: true } });
+    const m = memoryByStage(s)[0]!;
+    expect(m.weights).toBeCloseTo((2 * P) / 8, 0);
+    expect(m.optimizer).toBe(0);
+    expect(m.gradients).toBe(0);
+    expect(m.hostBytes).toBeCloseTo((16 * P) / 8, 0);
+  });
+});

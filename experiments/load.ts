@@ -10,7 +10,7 @@ import { basename, dirname, extname, isAbsolute, relative, resolve } from "node:
 import { CATALOG } from "../models/hardware/catalog.ts";
 import type { Accelerator, EfficiencyCalibration, Precision } from "../models/hardware/types.ts";
 import { checkPlan } from "../models/parallel/plan.ts";
-import type { AttentionKernel, FailureClass, FailureProcess, ModelSpec, ParallelPlan, RecomputeMode, ReliabilitySpec, Scenario, Straggler, TopologyKind } from "../models/scenario.ts";
+import type { AttentionKernel, CrossEntropyKind, FailureClass, FailureProcess, MasterWeights, ModelSpec, ParallelPlan, RecomputeMode, ReliabilitySpec, Scenario, Straggler, TopologyKind } from "../models/scenario.ts";
 import { FAILURE_CLASSES, LLAMA3_FAILURE_RATES } from "../models/reliability/failure-rates.ts";
 import { BUILTIN_MODELS } from "../models/workload/builtins.ts";
 import { modelFromHfConfig } from "../models/workload/hf-config.ts";
@@ -31,6 +31,8 @@ export interface PublishedFigure {
   categories?: string[];
   /** Peak memory per GPU as the source states it, bytes. */
   memoryBytesPerGpu?: number;
+  /** What that figure measures: the whole device, or a caching-allocator peak (tensors only). */
+  memoryMeasure?: "device" | "allocator";
 }
 
 /** A Scenario plus what published cases carry along for `trainsim validate`. */
@@ -543,6 +545,10 @@ function shardingFrom(raw: Raw, written: Raw, plan: ParallelPlan, layers: number
     }
     plan.shardGroup = group;
   }
+  const gradSync = raw["fsdpGradSync"];
+  if (gradSync === "every-micro-batch" || gradSync === "last-micro-batch") plan.fsdpGradSync = gradSync;
+  const lossParallel = boolAt(raw, "lossParallel");
+  if (lossParallel !== undefined) plan.lossParallel = lossParallel;
   const offloadOptimizer = boolAt(raw, "offloadOptimizer");
   if (offloadOptimizer !== undefined) plan.offloadOptimizer = offloadOptimizer;
   const offload = optionalNumber(raw, "offloadActivations");
@@ -710,6 +716,8 @@ function build(input: unknown, opts: LoadOptions, problems: Problems, chain: rea
       precision,
       attention: stringAt<AttentionKernel>(workloadIn, "attention", "flash"),
       ...(precision === "fp8" ? { fp8Recipe: stringAt<Fp8Recipe>(workloadIn, "fp8Recipe", "delayed"), fp8Attention: boolAt(workloadIn, "fp8Attention") ?? false } : {}),
+      ...(workloadIn["masterWeights"] !== undefined ? { masterWeights: stringAt<MasterWeights>(workloadIn, "masterWeights", "fp32") } : {}),
+      ...(workloadIn["crossEntropy"] !== undefined ? { crossEntropy: stringAt<CrossEntropyKind>(workloadIn, "crossEntropy", "fused-fp32") } : {}),
     },
     parallelism,
     run: { steps: numberAt(runIn, "steps", 1), ...(duration !== undefined ? { duration } : {}), ...(tokens !== undefined ? { tokens } : {}) },
@@ -730,6 +738,7 @@ function build(input: unknown, opts: LoadOptions, problems: Problems, chain: rea
       ...(note !== undefined ? { note } : {}),
       ...(categories !== undefined ? { categories } : {}),
       ...(memory !== undefined ? { memoryBytesPerGpu: memory } : {}),
+      ...(memory !== undefined ? { memoryMeasure: stringAt<"device" | "allocator">(p, "memoryMeasure", "device") } : {}),
     };
   }
 

@@ -9,7 +9,7 @@
 import { CATALOG } from "../models/hardware/catalog.ts";
 import { PRESET_NAMES } from "./presets.ts";
 import type { Precision, ScaleUpKind } from "../models/hardware/types.ts";
-import type { AttentionKernel, RecomputeMode, TopologyKind } from "../models/scenario.ts";
+import { CROSS_ENTROPY, MASTER_WEIGHTS, type AttentionKernel, type RecomputeMode, type TopologyKind } from "../models/scenario.ts";
 import { BUILTIN_MODELS } from "../models/workload/builtins.ts";
 import { FP8_RECIPES } from "../models/workload/fp8.ts";
 import { SCALE_UP_TOPOLOGIES } from "../models/network/scale-up.ts";
@@ -126,7 +126,7 @@ export const VALIDATION_CATEGORIES = ["dense-bf16", "fp8", "fsdp", "small", "lon
 export const PRECISIONS: readonly Precision[] = ["fp32", "tf32", "bf16", "fp16", "fp8"];
 export const TOPOLOGIES: readonly TopologyKind[] = ["rail-optimized", "fat-tree", "torus", "nvl72"];
 const SCALE_UP_KINDS: readonly ScaleUpKind[] = ["nvlink", "xgmi", "ici", "roce"];
-const RECOMPUTE: readonly RecomputeMode[] = ["none", "selective", "full"];
+const RECOMPUTE: readonly RecomputeMode[] = ["none", "selective", "full", "per-op"];
 const ATTENTION: readonly AttentionKernel[] = ["flash", "unfused"];
 
 export const GPU_NAMES: readonly string[] = Object.keys(CATALOG);
@@ -311,6 +311,16 @@ const workload = obj(
     ),
     fp8Recipe: oneOf(FP8_RECIPES, "precision fp8 only: FP8 scaling recipe (delayed, current, mxfp8 on Blackwell, blockwise); sets the cast/amax kernels.", { default: "delayed" }),
     fp8Attention: bool("precision fp8 only: flash attention runs in FP8 too (TE FP8 DotProductAttention); otherwise it stays in BF16.", { default: false }),
+    masterWeights: oneOf(
+      MASTER_WEIGHTS,
+      "What the optimizer updates. fp32: mixed precision, an fp32 master copy of the parameters and fp32 Adam moments beside the 16-bit weights (16 bytes per parameter with fp32 gradients; under ZeRO-3/FSDP the fp32 shard is the parameter and is cast to the compute dtype when gathered). none: parameters, gradients and Adam moments all stay in the training dtype, no master copy (pure bf16: 8 bytes per parameter; PyTorch AdamW on a model loaded or cast to bf16, as Transformer Engine's Llama tutorials and KempnerForge's param_dtype do). No effect with precision fp32/tf32. Memory only for now: the optimizer kernel's traffic is not changed.",
+      { derivedDefault: "fp32" },
+    ),
+    crossEntropy: oneOf(
+      CROSS_ENTROPY,
+      "How the loss holds the logits (the last stage's peak, at the start of backward), bytes per logit: fused-fp32 (Megatron's vocab-parallel cross-entropy: the logits in the compute dtype and one fp32 softmax, 2 + 4 in bf16); eager-fp32 (PyTorch F.cross_entropy(logits.float()) with the logits freed before backward, as torchtitan until mid-2025: the fp32 log-softmax, its incoming gradient and its input gradient, 12); compiled-fp32 (the same under torch.compile, as torchtitan since: the bf16 logits are kept and the input gradient written in bf16 by one fused kernel, 2 × 2); eager (F.cross_entropy on bf16 logits the training loop keeps through backward: logits, log-softmax and two gradients, 4 × 2). Memory only for now.",
+      { derivedDefault: "fused-fp32" },
+    ),
   },
   { required: true },
 );
@@ -324,7 +334,11 @@ const parallelism = obj("How the model is split over the GPUs.", {
   microBatch: int("Sequences per micro-batch.", 1, { default: 1 }),
   virtualStages: int("Interleaved pipeline chunks per rank.", 1, { default: 1 }),
   zero: int("ZeRO stage 0-3. 1 and 2: gradients reduce-scattered and parameters all-gathered once per step; 3 (FSDP-style parameter sharding): per wrap unit and micro-batch an all-gather before forward and backward and a reduce-scatter after backward, overlapping compute (see fsdpUnit, fsdpPrefetch, reshardAfterForward, shardGroup; overlapGradReduce does not apply).", 0, { maximum: 3, default: 1 }),
-  recompute: oneOf(RECOMPUTE, "Activation recomputation.", { default: "none" }),
+  recompute: oneOf(
+    RECOMPUTE,
+    "Activation recomputation. selective: Megatron's, the attention core is recomputed (Korthikanti et al. 2022); full: each layer from its saved input; per-op: torchtitan's per-op selective AC (activation_checkpoint.selective_ac_option \"op\"): the outputs of attention and of every other matmul in forward order (Q, V, gate/fc1, down) are kept, the rest of the layer (K and output projections, up projection or fc2, norms, RoPE, activation) is recomputed in backward.",
+    { default: "none" },
+  ),
   sequenceParallel: bool("Megatron sequence parallelism alongside TP.", { derivedDefault: "true when tp > 1" }),
   overlapGradReduce: bool("Gradient reduction overlaps the last micro-batch's backward (bucketed DDP).", { default: true }),
   gradReduceDtype: oneOf(["fp32", "bf16", "fp16"], "Precision of gradient buffers and their reduction.", { derivedDefault: "fp16 when precision is fp16, else fp32" }),
@@ -346,6 +360,15 @@ const parallelism = obj("How the model is split over the GPUs.", {
   reshardAfterForward: bool("ZeRO-3/FSDP: free each unit's gathered parameters after its forward and gather them again for backward (simulated: a second all-gather per unit and micro-batch). false: keep them to backward (more memory, one all-gather fewer).", { derivedDefault: "true" }),
   fsdpPrefetch: int("ZeRO-3/FSDP: units all-gathered ahead of the one computing (PyTorch FSDP's backward prefetch, FSDP2's implicit prefetch: 1). Simulated: the gathers run on the communication stream this far ahead and overlap the compute of the units before; 0 exposes every gather.", 0, { derivedDefault: "1" }),
   shardGroup: int("Data-parallel ranks ZeRO/FSDP state is sharded over; replicated across the dp/shardGroup groups (HSDP). Must divide dp. With zero 3 the simulated gathers and reduce-scatters run within the shard group and the gradient shards are all-reduced across the replicas; zero 1-2 traffic still runs over all dp ranks.", 1, { derivedDefault: "dp" }),
+  fsdpGradSync: oneOf(
+    ["every-micro-batch", "last-micro-batch"],
+    "ZeRO-3/FSDP with gradient accumulation: when the gradients are reduce-scattered. every-micro-batch: after each micro-batch's backward, accumulated in the shard (torchtitan, FSDP's default). last-micro-batch: sync skipped on all but the last micro-batch (FSDP2 set_requires_gradient_sync(False), FSDP1 no_sync()), so each GPU accumulates its stage's unsharded gradients, in gradReduceDtype (FSDP2 upcasts them to its reduce_dtype). Memory only for now: the simulated step reduce-scatters every micro-batch.",
+    { derivedDefault: "every-micro-batch" },
+  ),
+  lossParallel: bool(
+    "tp > 1: the loss runs on vocabulary shards (Megatron's vocab-parallel cross-entropy, torchtitan's loss_parallel). false: the output layer's logits are all-gathered so every tensor rank holds the full vocabulary (DTensor ColwiseParallel with a replicated output, e.g. KempnerForge). Memory only for now: the gather and the full-vocabulary loss are not in the step time.",
+    { derivedDefault: "true" },
+  ),
   offloadOptimizer: bool("Optimizer state and fp32 master weights in host memory (ZeRO-Offload; from zero 2 also the gradient shard). Memory only for now: the host traffic is not yet in the step time.", { derivedDefault: "false" }),
   offloadActivations: qty("ratio", "Saved activations kept in host memory: a share of each pipeline stage's layers (0 to 1, or \"50 %\") or a whole number of layers above 1. Memory only for now: the host traffic is not yet in the step time.", { minimum: 0, derivedDefault: "0" }),
 });
@@ -395,6 +418,11 @@ export const scenarioSchema: ObjectNode = obj("A trainsim scenario: one cluster,
       note: str("Anything a reader needs to compare fairly."),
       categories: { kind: "list", description: "Groups `trainsim validate` summarises the case in (and `--category` selects).", items: oneOf(VALIDATION_CATEGORIES, "A validation category.") },
       memoryPerGpu: qty("bytes", "Peak memory per GPU the source states, compared with the memory model's peak.", { exclusiveMinimum: 0 }),
+      memoryMeasure: oneOf(
+        ["device", "allocator"],
+        "What memoryPerGpu measures. device: the GPU's whole use (nvidia-smi, the CUDA context included), compared with the memory model's total. allocator: a PyTorch caching-allocator peak (torch.cuda.max_memory_allocated or max_memory_reserved), which holds tensors only, not the CUDA context or NCCL's own buffers (PyTorch docs, torch.cuda.memory_allocated), so compared with the total less memory.buffers.",
+        { default: "device" },
+      ),
     },
     { whenAbsent: "omit" },
   ),

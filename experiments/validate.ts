@@ -63,7 +63,10 @@ export function validateCase(file: string, now: () => number = () => 0): Validat
   }
   const t0 = now();
   const oom = outOfMemory(s);
-  const peak = peakMemory(s).total;
+  const peakBreakdown = peakMemory(s);
+  const peak = peakBreakdown.total;
+  // An allocator peak holds tensors only: not the CUDA context and NCCL buffers (memory.buffers).
+  const comparable = s.published.memoryMeasure === "allocator" ? peak - peakBreakdown.buffers : peak;
   let predicted = Number.NaN;
   let failed: string | undefined;
   try {
@@ -85,7 +88,7 @@ export function validateCase(file: string, now: () => number = () => 0): Validat
     categories: [...(s.published.categories ?? [])],
     ...(oom !== null ? { refused: { memoryBytesPerGpu: peak, capacityBytes: s.cluster.gpu.hbmBytes, message: oom } } : {}),
     ...(failed !== undefined ? { failed } : {}),
-    ...(published !== undefined ? { memory: { published, predicted: peak, error: (peak - published) / published } } : {}),
+    ...(published !== undefined ? { memory: { published, predicted: comparable, error: (comparable - published) / published } } : {}),
   };
 }
 

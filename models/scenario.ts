@@ -136,9 +136,27 @@ export interface WorkloadSpec {
   fp8Recipe?: Fp8Recipe;
   /** precision fp8 only: flash attention runs in FP8 too (default false: BF16). */
   fp8Attention?: boolean;
+  /**
+   * "fp32" (default, mixed precision): the optimizer updates an fp32 master copy and keeps
+   * fp32 Adam moments; "none": parameters, gradients and Adam moments stay in the training
+   * dtype (pure bf16: 8 bytes per parameter instead of 16).
+   */
+  masterWeights?: MasterWeights;
+  /** How the loss holds the logits at its peak (default "fused-fp32", Megatron's vocab-parallel kernel). */
+  crossEntropy?: CrossEntropyKind;
 }
 
-export type RecomputeMode = "none" | "selective" | "full";
+export const MASTER_WEIGHTS = ["fp32", "none"] as const;
+export type MasterWeights = (typeof MASTER_WEIGHTS)[number];
+export const CROSS_ENTROPY = ["fused-fp32", "eager-fp32", "compiled-fp32", "eager"] as const;
+export type CrossEntropyKind = (typeof CROSS_ENTROPY)[number];
+
+/**
+ * none; selective (Megatron: the attention core is recomputed); full (each layer from its input);
+ * per-op (torchtitan's per-op selective AC: the outputs of every other matmul and of attention are
+ * kept, the rest of the layer is recomputed).
+ */
+export type RecomputeMode = "none" | "selective" | "full" | "per-op";
 
 export interface ParallelPlan {
   tp: number;
@@ -186,6 +204,20 @@ export interface ParallelPlan {
   offloadActivationLayers?: number;
   /** Same as a share of each stage's layers (0–1); used when offloadActivationLayers is absent. */
   offloadActivationShare?: number;
+  /**
+   * ZeRO-3/FSDP with gradient accumulation: "last-micro-batch" skips the gradient sync on all
+   * micro-batches but the last (FSDP2 set_requires_gradient_sync(False), FSDP1 no_sync()), so
+   * each GPU accumulates its stage's unsharded gradients; default "every-micro-batch".
+   * Memory only so far.
+   */
+  fsdpGradSync?: "every-micro-batch" | "last-micro-batch";
+  /**
+   * The loss runs on vocabulary shards (Megatron's vocab-parallel cross-entropy, torchtitan's
+   * loss_parallel; default true). false: the output layer's logits are all-gathered so every
+   * tensor rank holds the full vocabulary (DTensor ColwiseParallel with a replicated output).
+   * Memory only so far.
+   */
+  lossParallel?: boolean;
 }
 
 export type FailureClass = "gpu" | "hbm" | "host" | "nic" | "switch" | "software" | "maintenance";

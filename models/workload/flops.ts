@@ -20,6 +20,8 @@ export interface FlopCounts {
   attentionForward: number;
   /** Forward FLOPs of the output projection. */
   headForward: number;
+  /** Forward FLOPs of the matmuls per-op selective recompute runs again (K and output projections, up projection or fc2). */
+  perOpRecompute: number;
 }
 
 export function stepFlopCounts(w: WorkloadSpec): FlopCounts {
@@ -28,7 +30,9 @@ export function stepFlopCounts(w: WorkloadSpec): FlopCounts {
   const attentionForward = m.layers * 4 * w.globalBatch * w.seqLength * w.seqLength * m.hidden;
   const layerForward = m.layers * 2 * tokens * activeMatrixParamsPerLayer(m) + attentionForward;
   const headForward = 2 * tokens * m.hidden * m.vocab;
-  return { layerForward, attentionForward, headForward };
+  const hd = m.hidden / m.heads;
+  const perOpRecompute = m.layers * 2 * tokens * (m.kvHeads * hd * m.hidden + m.heads * hd * m.hidden + m.topK * m.ffn * m.hidden);
+  return { layerForward, attentionForward, headForward, perOpRecompute };
 }
 
 /** Model FLOPs per optimizer step (MFU numerator). */
@@ -40,6 +44,6 @@ export function modelFlopsPerStep(w: WorkloadSpec): number {
 /** Hardware FLOPs per step: model FLOPs plus what recomputation runs again. */
 export function hardwareFlopsPerStep(w: WorkloadSpec, recompute: RecomputeMode): number {
   const c = stepFlopCounts(w);
-  const extra = recompute === "full" ? c.layerForward : recompute === "selective" ? c.attentionForward : 0;
+  const extra = { none: 0, selective: c.attentionForward, full: c.layerForward, "per-op": c.perOpRecompute }[recompute];
   return modelFlopsPerStep(w) + extra;
 }

@@ -12,7 +12,7 @@
  */
 import type { Kernel } from "../compute/kernel.ts";
 import type { Precision } from "../hardware/types.ts";
-import type { AttentionKernel, ModelSpec } from "../scenario.ts";
+import type { AttentionKernel, ModelSpec, RecomputeMode } from "../scenario.ts";
 import { fp8BackwardQuantize, fp8ForwardQuantize, type Fp8Settings } from "./fp8.ts";
 
 export interface LayerShape {
@@ -328,14 +328,36 @@ export function layerForwardKernels(x: LayerShape): KernelList {
 }
 
 /** What the backward pass re-runs before it can start, by recompute mode. */
-export function layerRecomputeKernels(x: LayerShape, mode: "none" | "selective" | "full"): KernelList {
+export function layerRecomputeKernels(x: LayerShape, mode: RecomputeMode): KernelList {
   if (mode === "none") return { kernels: [], collectives: [] };
   if (mode === "full") {
     // The recomputed forward reuses the FP8 weights cast in the first forward (TE caches them).
     const list = layerForwardKernels(x);
     return { ...list, kernels: list.kernels.filter((k) => !k.name.endsWith(".fp8-cast-weight")) };
   }
+  if (mode === "per-op") return perOpRecompute(x);
   return { kernels: attentionCore(x, layerDims(x)).forward, collectives: [] };
+}
+
+/**
+ * torchtitan's per-op selective AC keeps attention's output and every other matmul's in forward
+ * order (Q, V, gate or fc1, down); backward re-runs the K projection, the output projection, the
+ * up projection (fc2 without a gate), the norms, RoPE and the activation. The tensor-parallel
+ * collectives of the recomputed projections are not re-run here (torchtitan saves the
+ * reduce-scatter outputs).
+ */
+function perOpRecompute(x: LayerShape): KernelList {
+  const m = x.model;
+  const d = layerDims(x);
+  const T = d.tokens;
+  const h = m.hidden;
+  const tokensMlp = T * m.topK;
+  const k = linear("k.recompute", T, d.kvHeadsPerRank * d.headDim, h, x);
+  const proj = linear("proj.recompute", T, h, d.headsPerRank * d.headDim, x);
+  const mlp = m.gatedMlp ? linear("fc1-up.recompute", tokensMlp, d.ffnPerRank, h, x) : linear("fc2.recompute", tokensMlp, h, d.ffnPerRank, x);
+  const elementwise = layerForward(x).kernels.filter((kn) => kn.name === "ln1" || kn.name === "ln2" || kn.name.startsWith("rope") || kn.name === "act" || kn.name === "expert.act");
+  const gemms = [k, proj, mlp].flatMap((g) => withQuantize(g, x)).filter((kn) => !kn.name.endsWith(".fp8-cast-weight"));
+  return { kernels: [...elementwise, ...gemms], collectives: [] };
 }
 
 export function layerBackwardKernels(x: LayerShape): KernelList {

@@ -9,7 +9,7 @@
  */
 import { peakInFlight } from "../parallel/schedule.ts";
 import { layersPerVirtualStage, rankOfVirtualStage } from "../parallel/stages.ts";
-import type { ParallelPlan, Scenario } from "../scenario.ts";
+import type { ParallelPlan, RecomputeMode, Scenario } from "../scenario.ts";
 import { fp8Settings } from "./fp8.ts";
 import { layerDims, type LayerShape } from "./layer-kernels.ts";
 import { embeddingParams, headParams, layerParams } from "./params.ts";
@@ -78,7 +78,7 @@ export function layerShape(s: Scenario): LayerShape {
 }
 
 /** Bytes one layer keeps for its backward, per micro-batch, by recompute mode. */
-export function layerActivationBytes(x: LayerShape, recompute: "none" | "selective" | "full"): number {
+export function layerActivationBytes(x: LayerShape, recompute: RecomputeMode): number {
   const m = x.model;
   const d = layerDims(x);
   const e = x.elementBytes;
@@ -86,6 +86,16 @@ export function layerActivationBytes(x: LayerShape, recompute: "none" | "selecti
   const Tn = d.normTokens;
   const T = d.tokens;
   if (recompute === "full") return e * Tn * h;
+  if (recompute === "per-op") {
+    // The layer's input, then what torchtitan's policy saves: Q and V (1st and 3rd matmul), the
+    // attention output and its logsumexp, gate or fc1 (5th) and, with a gate, down (7th; before the
+    // tensor-parallel reduction it spans all tokens).
+    const mlpTokens = T * m.topK;
+    let bytes = e * Tn * h + e * T * (d.headsPerRank + d.kvHeadsPerRank) * d.headDim;
+    bytes += e * T * d.headsPerRank * d.headDim + 4 * x.microBatch * d.headsPerRank * d.queryLength;
+    bytes += e * mlpTokens * d.ffnPerRank + (m.gatedMlp ? e * mlpTokens * h : 0);
+    return bytes;
+  }
   const mask = m.dropout ? 1 : 0;
   // Replicated across tensor ranks unless sequence-parallel: norm inputs, QKV and fc1 inputs, dropout masks.
   const perToken = (4 * e + 2 * mask) * h;
@@ -130,6 +140,50 @@ export function gatheredUnitBytes(units: readonly number[], prefetch: number, re
   return peak;
 }
 
+/**
+ * Bytes per parameter that live between steps, before ZeRO sharding.
+ * - Mixed precision (masterWeights fp32, 16-bit compute): 16-bit weights, gradients in
+ *   gradReduceDtype, fp32 master + two fp32 Adam moments (12; ZeRO, Rajbhandari et al. 2020,
+ *   Sec. 3.1). Under ZeRO-3 the fp32 shard is the parameter (PyTorch FSDP/FSDP2 with a
+ *   mixed-precision policy cast it to the compute dtype only when gathering) and the sharded
+ *   gradient is kept in the parameter's dtype: 4 + 4 + 8 (DeepSpeed ZeRO-3 splits the same 16
+ *   as 2 + 2 + 12, and keeps that split when the optimizer is offloaded).
+ * - Pure 16-bit (masterWeights none): weights, gradients and both Adam moments in the
+ *   parameter dtype (torch.optim.AdamW allocates its state like the parameter): 2 + 2 + 4.
+ * - fp32/tf32 compute: 4, gradReduceDtype, 8 (no master needed).
+ */
+export function stateBytesPerParam(s: Scenario): { weights: number; gradients: number; optimizer: number } {
+  const e = elementBytes(s.workload.precision);
+  const p = s.parallelism;
+  if (e === 4) return { weights: 4, gradients: gradElementBytes(p.gradReduceDtype), optimizer: 8 };
+  if (s.workload.masterWeights === "none") return { weights: e, gradients: e, optimizer: 2 * e };
+  // With the optimizer offloaded (ZeRO-Offload) the fp32 master lives on the host beside the
+  // moments and the GPU keeps the 16-bit shard, as DeepSpeed does.
+  if (p.zero >= 3 && p.offloadOptimizer !== true) return { weights: 4, gradients: 4, optimizer: 8 };
+  return { weights: e, gradients: gradElementBytes(p.gradReduceDtype), optimizer: 12 };
+}
+
+/**
+ * Bytes the loss holds on the last stage at its peak (the start of backward), per micro-batch.
+ * Per logit, by workload.crossEntropy (e: compute-dtype bytes):
+ * - fused-fp32: the logits and the one fp32 softmax Megatron's vocab-parallel kernel keeps (e + 4);
+ * - eager-fp32: F.cross_entropy(logits.float()) with the logits deleted before backward
+ *   (torchtitan): log_softmax keeps its fp32 output, nll_loss's backward writes a dense fp32
+ *   gradient and log_softmax's backward a third fp32 tensor, all live at once (12); the
+ *   forward's peak, logits + fp32 copy + fp32 output (e + 8), is lower;
+ * - compiled-fp32: the same under torch.compile: Inductor fuses upcast, log-softmax and loss,
+ *   saves the logits (and a logsumexp per row) and writes the input gradient in the compute
+ *   dtype (2e);
+ * - eager: the same in the compute dtype with the logits kept by the training loop (4e).
+ * The vocabulary is split over tensor ranks unless lossParallel is false (logits all-gathered).
+ */
+export function lossBytes(s: Scenario, x: LayerShape): number {
+  const e = x.elementBytes;
+  const perLogit = { "fused-fp32": e + 4, "eager-fp32": Math.max(12, e + 8), "compiled-fp32": 2 * e, eager: 4 * e }[s.workload.crossEntropy ?? "fused-fp32"];
+  const vocabShare = s.parallelism.lossParallel === false ? 1 : 1 / s.parallelism.tp;
+  return perLogit * layerDims(x).tokens * s.workload.model.vocab * vocabShare;
+}
+
 /** Layers of one stage whose saved activations live on the host. */
 export function offloadedLayers(p: ParallelPlan, stageLayers: number): number {
   if (p.offloadActivationLayers !== undefined) return Math.min(stageLayers, p.offloadActivationLayers);
@@ -146,8 +200,8 @@ export function memoryByStage(s: Scenario): MemoryBreakdown[] {
   const lp = layerParams(m);
   const perLayer = (lp.attention + (lp.mlpPerExpert * m.experts) / p.ep) / p.tp + lp.router + lp.norms;
   const weightBytes = elementBytes(s.workload.precision);
-  const mixed = weightBytes === 2;
   const gradBytes = gradElementBytes(p.gradReduceDtype);
+  const state = stateBytesPerParam(s);
   const fsdp = fsdpSettings(p);
   // ZeRO shards over the shard group (HSDP: within it, replicated across groups) and cp.
   const shard = fsdp.shardGroup * p.cp;
@@ -164,9 +218,9 @@ export function memoryByStage(s: Scenario): MemoryBreakdown[] {
     const embedding = first ? embeddingParams(m) / p.tp : 0;
     const head = last ? headParams(m) / p.tp + (m.tiedEmbeddings && p.pp > 1 ? (m.vocab * m.hidden) / p.tp : 0) : 0;
     const params = layers * perLayer + embedding + head;
-    const weights = (params * weightBytes) / (p.zero >= 3 ? shard : 1);
-    let gradients = (params * gradBytes) / (p.zero >= 2 ? shard : 1);
-    let optimizer = (params * (mixed ? 12 : 8)) / (p.zero >= 1 ? shard : 1);
+    const weights = (params * state.weights) / (p.zero >= 3 ? shard : 1);
+    let gradients = (params * state.gradients) / (p.zero >= 2 ? shard : 1);
+    let optimizer = (params * state.optimizer) / (p.zero >= 1 ? shard : 1);
     let host = 0;
     if (p.offloadOptimizer === true) {
       // ZeRO-Offload: Adam state and fp32 master on the host; from ZeRO-2 on the gradient shard follows them.
@@ -188,11 +242,12 @@ export function memoryByStage(s: Scenario): MemoryBreakdown[] {
     let activations = stored - onHost + Math.min(offloaded, 2) * perLayerActivations;
     host += onHost;
     if (p.recompute !== "none") activations += layerActivationBytes(x, "none");
-    if (last) {
-      // Logits (activation dtype) and the fp32 softmax the vocab-parallel loss keeps.
-      activations += (x.elementBytes + 4) * layerDims(x).tokens * (m.vocab / p.tp);
-    }
+    if (last) activations += lossBytes(s, x);
     const buffers = RUNTIME_BYTES;
+    // FSDP without gradient sync before the last micro-batch: the stage's unsharded gradients
+    // accumulate in the reduce dtype; the sharded ones only appear as the last micro-batch's
+    // backward reduce-scatters them unit by unit (after zero_grad freed the previous step's).
+    if (p.zero >= 3 && micro > 1 && p.fsdpGradSync === "last-micro-batch") gradients = Math.max(gradients, params * gradBytes);
     let total = weights + gradients + optimizer + activations + buffers;
     const row: MemoryBreakdown = { stage, weights, gradients, optimizer, activations, buffers, total, params };
     if (p.zero >= 3) {

@@ -46,7 +46,7 @@ describe("docs/scenario.md", () => {
     expect(text).toContain("| `cluster.network.nicBandwidth` | bandwidth (bytes/s) | the GPU's nicBandwidth | a bandwidth > 0 |");
     expect(text).toContain("| `cluster.power.controllerInterval` | duration (seconds) | `100 ms` | a duration > 0 |");
     expect(text).toContain("| `parallelism.zero` | integer | `1` | an integer from 0 to 3 |");
-    expect(text).toContain("| `parallelism.recompute` | string | `\"none\"` | `none`, `selective`, `full` |");
+    expect(text).toContain("| `parallelism.recompute` | string | `\"none\"` | `none`, `selective`, `full`, `per-op` |");
     expect(text).toContain("| `workload.model.hf` | string | required |");
     expect(text).toContain("- `unexpectedInterruptions`: unexpected job interruptions over the run");
   });

@@ -374,7 +374,7 @@ describe("an invalid config", () => {
     expect(byPath("cluster.network.nicBandwidth")).toEqual([
       'cluster.network.nicBandwidth: "400 Gbit/s" is not a bandwidth; use a number in bytes/s or a string like "400 Gb/s", "50 GB/s", "3.35 TB/s" (units: B/s kB/s MB/s GB/s TB/s PB/s KiB/s MiB/s GiB/s TiB/s PiB/s b/s kb/s Mb/s Gb/s Tb/s bps kbps Mbps Gbps Tbps)',
     ]);
-    expect(byPath("parallelism.recompute")).toEqual(['parallelism.recompute: "sometimes" is not allowed; expected one of "none", "selective", "full"']);
+    expect(byPath("parallelism.recompute")).toEqual(['parallelism.recompute: "sometimes" is not allowed; expected one of "none", "selective", "full", "per-op"']);
     expect(byPath("parallelism.tp")).toContain("parallelism.tp: 6 does not divide workload.heads 128");
     expect(problems.length).toBe(7);
   });

@@ -25,7 +25,7 @@ describe("ZeRO-3 / FSDP gathered units", () => {
     // Mid-backward: blocks i and i−1 gathered (2·U·2 B), i's fresh bf16 gradient (U·2 B),
     // i+1's gradient in its reduce-scatter (U·2 B): 8·U bytes.
     expect(m.gatheredUnits).toBe(8 * U);
-    // The shards: 2 + 2 + 12 bytes per parameter over the 8 ranks.
+    // The shards: 4 + 4 + 8 bytes per parameter over the 8 ranks (fp32 shard = master, fp32 sharded gradient, two moments).
     const params = 8 * U + HEAD + EMB;
     expect(m.params).toBe(params);
     expect(m.weights + m.gradients + m.optimizer).toBeCloseTo((16 * params) / 8, 0);
@@ -67,7 +67,8 @@ describe("ZeRO-3 / FSDP gathered units", () => {
     // the output layer's fp32 gradient in its reduce-scatter.
     expect(m.gatheredUnits).toBe(2 * block * 2 + block * 2 + head * 4);
     expect(m.gatheredUnits! / GiB).toBeCloseTo(3.18, 2);
-    expect(m.weights).toBeCloseTo((2 * totalParams(model)) / 8, 0);
+    // The fp32 shard is the parameter (and the master): 4 B over 8.
+    expect(m.weights).toBeCloseTo((4 * totalParams(model)) / 8, 0);
     expect(m.buffers).toBe(RUNTIME_BYTES);
     expect(outOfMemory(s)).toBe(null);
   });
@@ -91,9 +92,10 @@ describe("ZeRO-3 / FSDP gathered units", () => {
     const base = { nodes: 8, model: "llama3-8b", seqLength: 4096, globalBatch: 64, plan: { tp: 1, dp: 64, zero: 3 as const } };
     const full = memoryByStage(scenario(base))[0]!;
     const hsdp = memoryByStage(scenario({ ...base, plan: { ...base.plan, shardGroup: 8 } }))[0]!;
-    expect(full.optimizer).toBeCloseTo((12 * full.params) / 64, 0);
-    expect(hsdp.optimizer).toBeCloseTo((12 * full.params) / 8, 0);
-    expect(hsdp.weights).toBeCloseTo((2 * full.params) / 8, 0);
+    // FSDP's fp32 shard is the master: the optimizer adds the two fp32 moments.
+    expect(full.optimizer).toBeCloseTo((8 * full.params) / 64, 0);
+    expect(hsdp.optimizer).toBeCloseTo((8 * full.params) / 8, 0);
+    expect(hsdp.weights).toBeCloseTo((4 * full.params) / 8, 0);
     expect(hsdp.gradients).toBeCloseTo((4 * full.params) / 8, 0);
     expect(hsdp.gatheredUnits).toBe(full.gatheredUnits);
   });

@@ -254,15 +254,73 @@ class Compiler {
     return roles.length > 0 || op.latency > 0 ? [op] : [];
   }
 
-  /** Kernels then collectives of a kernel list, repeated `times` (merged). */
+  /** Kernels then collectives of a kernel list, repeated `times` (merged); an overlapped collective runs with its kernels. */
   list(list: KernelList, times: number, label: string): Op[] {
     if (times <= 0) return [];
-    const out = this.kernels(list.kernels, times, label);
+    const paired = new Set<string>();
+    for (const c of list.collectives) for (const name of c.overlap?.kernels ?? []) paired.add(name);
+    const out = this.kernels(paired.size === 0 ? list.kernels : list.kernels.filter((k) => !paired.has(k.name)), times, label);
     for (const c of list.collectives) {
       const group = c.group === "tp" ? this.layout.tp : c.group === "ep" ? this.layout.ep : this.layout.cp;
       const channel = c.group === "tp" ? CH_TP : c.group === "ep" ? CH_EP : CH_CP;
-      out.push(...this.collective(c.op, c.bytes, group, c.group, c.count * times, channel, `${label}:${c.group}-${c.op}`));
+      const ops = this.collective(c.op, c.bytes, group, c.group, c.count * times, channel, `${label}:${c.group}-${c.op}`);
+      if (c.overlap === undefined) out.push(...ops);
+      else {
+        const names = c.overlap.kernels;
+        out.push(...this.overlapped(ops, list.kernels.filter((k) => names.includes(k.name)), c.overlap.splits, times, `${label}:${names.join("+")}`));
+      }
     }
+    return out;
+  }
+
+  /**
+   * A collective pipelined with kernels (TP communication overlap, the context-parallel ring):
+   * one barrier op whose members each run the kernels' SM and HBM work and their share of the
+   * traffic as one activity, so that alone it takes the longer of the two and the links stay
+   * busy beside the SMs; then the pipeline fill, one of `splits` chunks of the shorter (the
+   * first GEMM chunk before any transfer, or the last transfer after the last chunk; bulk
+   * overlap, splits 0: none), and the kernels' launches.
+   */
+  overlapped(coll: Op[], kernels: Kernel[], splits: number, times: number, label: string): Op[] {
+    const op = coll[0];
+    if (op === undefined || op.roles.length === 0) return [...this.kernels(kernels, times, label), ...coll];
+    const gpu = this.s.cluster.gpu;
+    let sm = 0;
+    let hbm = 0;
+    let launch = 0;
+    let computeSeconds = 0;
+    for (const k of kernels) {
+      const c = kernelCost(k, gpu, this.s.workload.precision);
+      sm += c.smWork * times;
+      hbm += c.hbmWork * times;
+      launch += c.launchSeconds * times;
+      computeSeconds += (c.seconds - c.launchSeconds) * times;
+    }
+    if (sm <= 0) return [...this.kernels(kernels, times, label), ...coll];
+    const capacity = [0, gpu.hbmBandwidth, gpu.scaleUpBandwidth, gpu.scaleUpBandwidth, this.s.cluster.network.nicBandwidth, this.s.cluster.network.nicBandwidth];
+    let commSeconds = 0;
+    op.roles.forEach((r, i) => (commSeconds = Math.max(commSeconds, (op.amounts[i] as number) / (capacity[r] as number))));
+    const roles = [...op.roles, SM];
+    const amounts = [...op.amounts, sm];
+    const h = roles.indexOf(HBM);
+    if (h >= 0) amounts[h] = (amounts[h] as number) + hbm;
+    else roles.push(HBM), amounts.push(hbm);
+    op.label = `${label}+${op.label}`;
+    op.power = "gemm";
+    setWork(op, roles, amounts, hbm);
+    const out: Op[] = [op];
+    const delay = (suffix: string, seconds: number, category: number): void => {
+      if (!(seconds > 0)) return;
+      const d = new Op();
+      d.kind = DELAY;
+      d.label = `${label}:${suffix}`;
+      d.power = "gemm";
+      d.seconds = seconds;
+      d.category = category;
+      out.push(d);
+    };
+    if (splits > 0) delay("overlap-fill", Math.min(computeSeconds, commSeconds) / splits, computeSeconds <= commSeconds ? COMPUTE : op.linkCategory);
+    delay("launch", launch, COMPUTE);
     return out;
   }
 

@@ -145,12 +145,16 @@ export interface StepProgram {
   /** Per stage: the gradient list enqueued after the last pass (-1: none), and the plan run after the gradients. */
   finalGradList: Int32Array;
   afterPlan: Int32Array;
+  /** Per stage, a data-parallel list enqueued when the step starts (-1: none): the overlapped ZeRO parameter all-gather. */
+  startList: Int32Array;
   /** Data-parallel op lists (gradient reductions). */
   dpLists: Op[][];
   /** The most lists a rank's data-parallel stream holds at once. */
   dpCapacity: number;
   /** [same node?][backward?] */
   sendOps: Op[][];
+  /** Sends run beside the sender's next pass (overlapP2P, interleaved schedules only, as Megatron-LM forces it off otherwise). */
+  overlapP2P: boolean;
   /** Per stage, its pipeline schedule flattened: pass kind (0 F, 1 B), chunk, micro-batch, 1 if the chunk's last backward. */
   schedKind: Uint8Array[];
   schedChunk: Int32Array[];
@@ -547,6 +551,7 @@ export function compileStep(s: Scenario, slowdownIn?: GroupSlowdowns): StepProgr
   // embeddings, the optimizer and ZeRO's parameter all-gather.
   const finalGradList = new Int32Array(p.pp).fill(-1);
   const afterPlan = new Int32Array(p.pp);
+  const startList = new Int32Array(p.pp).fill(-1);
   for (let st = 0; st < p.pp; st++) {
     if (!p.overlapGradReduce && !zero3) {
       let bytes = 0;
@@ -570,8 +575,12 @@ export function compileStep(s: Scenario, slowdownIn?: GroupSlowdowns): StepProgr
     const mixed = weightBytes === 2;
     const perParam = (gradBytes === 4 ? 0 : gradBytes + 4) + (precision === "fp16" ? 8 : 0) + 4 + 28 + (mixed ? 4 + weightBytes : 0) + gradBytes;
     ops.push(...c.kernels([{ name: "optimizer", kind: "memory", flops: 12 * shardParams, bytes: shardParams * perParam, launches: 8 }], 1, "optimizer"));
-    // ZeRO-3 gathers each unit at the next step's forward instead.
-    if (p.zero >= 1 && !zero3 && dpShard > 1) ops.push(...c.collective("all-gather", params * weightBytes, dpGroup, "dp", 1, CH_DP_COMPUTE, "dp:params"));
+    // ZeRO-3 gathers each unit at the next step's forward instead. Overlapped (Megatron's
+    // --overlap-param-gather), the gather runs on the data-parallel stream beside the forward
+    // passes, enqueued at the step's start, which stands for the next step's (steady state).
+    if (p.zero >= 1 && !zero3 && dpShard > 1 && p.overlapParamGather === true) {
+      startList[st] = c.dpList(`params:${params}`, () => c.collective("all-gather", params * weightBytes, dpGroup, "dp", 1, CH_DP_STREAM, "dp:params"));
+    } else if (p.zero >= 1 && !zero3 && dpShard > 1) ops.push(...c.collective("all-gather", params * weightBytes, dpGroup, "dp", 1, CH_DP_COMPUTE, "dp:params"));
     afterPlan[st] = c.plan(ops);
   }
 
@@ -605,7 +614,7 @@ export function compileStep(s: Scenario, slowdownIn?: GroupSlowdowns): StepProgr
 
   let dpCapacity = 1;
   for (let st = 0; st < p.pp; st++) {
-    let n = (finalGradList[st] as number) >= 0 ? 1 : 0;
+    let n = ((finalGradList[st] as number) >= 0 ? 1 : 0) + ((startList[st] as number) >= 0 ? 1 : 0);
     for (let v = st; v < V; v += p.pp) for (const op of c.plans[lastBackwardPlan[v] as number] as Op[]) if (op.kind === ENQUEUE) n++;
     dpCapacity = Math.max(dpCapacity, n);
   }
@@ -629,9 +638,11 @@ export function compileStep(s: Scenario, slowdownIn?: GroupSlowdowns): StepProgr
     lastBackwardPlan,
     finalGradList,
     afterPlan,
+    startList,
     dpLists: c.dpLists,
     dpCapacity,
     sendOps,
+    overlapP2P: p.overlapP2P === true && p.virtualStages > 1,
     schedKind,
     schedChunk,
     schedMb,

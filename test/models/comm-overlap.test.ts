@@ -113,3 +113,49 @@ describe("context parallelism: ring overlap and load balance", () => {
     expect(a2a).toEqual({ op: "all-to-all", group: "cp", bytes: 4 * 2 * 2048 * 4096, count: 1 });
   });
 });
+
+describe("interleaved 1F1B: overlapped pipeline sends (overlapP2P)", () => {
+  /** pp 2 on one node, 8 micro-batches; NVLink at `linkBandwidth`. */
+  const ppScenario = (linkBandwidth: number, virtualStages: number, overlapP2P?: boolean): Scenario => {
+    const gpu: Accelerator = { ...IDEAL_ACCELERATOR, scaleUpBandwidth: linkBandwidth };
+    const s = scenario({ gpu, nodes: 1, gpusPerNode: 4, model: TINY_MODEL, seqLength: 2048, globalBatch: 16, gpuVariability: 0, plan: { pp: 2, dp: 2, zero: 0, virtualStages } });
+    return { ...s, parallelism: { ...s.parallelism, ...(overlapP2P !== undefined ? { overlapP2P } : {}) } };
+  };
+  const ppStep = (linkBandwidth: number, virtualStages: number, overlapP2P?: boolean): number => stepSeconds(ppScenario(linkBandwidth, virtualStages, overlapP2P));
+
+  it("slow links: the sender no longer waits for its send, so the step is shorter, never shorter than with free sends", () => {
+    const sync = ppStep(5e9, 2);
+    const overlapped = ppStep(5e9, 2, true);
+    const free = ppStep(1e21, 2);
+    expect(overlapped).toBeLessThan(sync);
+    expect(overlapped).toBeGreaterThanOrEqual(free * (1 - 1e-9));
+  });
+
+  it("every GPU simulated (full mode) gives the folded step when the GPUs are identical", () => {
+    const s = ppScenario(5e9, 2, true);
+    expect(simulateStep(s, { mode: "full" }).stepSeconds).toBeCloseTo(simulateStep(s, { mode: "folded" }).stepSeconds, 9);
+  });
+
+  it("with unlimited bandwidth, and without interleaving (Megatron forces it off there), it changes nothing", () => {
+    expect(ppStep(1e21, 2, true)).toBeCloseTo(ppStep(1e21, 2), 9);
+    expect(ppStep(5e9, 1, true)).toBe(ppStep(5e9, 1));
+    expect(ppStep(5e9, 2, false)).toBe(ppStep(5e9, 2));
+  });
+});
+
+describe("ZeRO-1 parameter all-gather overlapped with the forward (overlapParamGather)", () => {
+  /** dp 2 on two nodes (the gather crosses the NIC at `nicBandwidth`), ZeRO-1, 4 micro-batches. */
+  const dpStep = (nicBandwidth: number, overlapParamGather?: boolean): number => {
+    const s = scenario({ gpu: IDEAL_ACCELERATOR, nodes: 2, gpusPerNode: 1, nicBandwidth, model: TINY_MODEL, seqLength: 2048, globalBatch: 8, gpuVariability: 0, plan: { dp: 2, zero: 1, microBatch: 1 } });
+    return stepSeconds({ ...s, parallelism: { ...s.parallelism, ...(overlapParamGather !== undefined ? { overlapParamGather } : {}) } });
+  };
+
+  it("hides the gather behind compute when the links allow, never below the step with free communication", () => {
+    const exposed = dpStep(2.5e10);
+    const overlapped = dpStep(2.5e10, true);
+    const free = dpStep(1e21, true);
+    expect(overlapped).toBeLessThan(exposed);
+    expect(overlapped).toBeGreaterThanOrEqual(free * (1 - 1e-9));
+    expect(dpStep(2.5e10, false)).toBe(exposed);
+  });
+});

@@ -519,7 +519,7 @@ function hfModel(spec: Raw, baseDir: string, problems: Problems): ModelSpec | un
 
 /**
  * Communication-overlap keys (parallelism.tpCommOverlap, overlapP2P, cpCommType, cpLayout,
- * overlapParamGather): set on the plan only when written, so that a plan without them runs as before.
+ * overlapParamGather), as written or the schema's defaults; tpCommOverlap needs sequence parallelism.
  */
 function overlapFrom(raw: Raw, plan: ParallelPlan, problems: Problems): void {
   const tpOverlap = boolAt(raw, "tpCommOverlap");

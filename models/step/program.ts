@@ -12,7 +12,8 @@
  *   group whose kernels share a bottleneck. So a pass runs one op for its
  *   compute-bound kernels, one for its memory-bound kernels and one launch delay.
  * - Collectives (tensor-, context-, expert-, data-parallel, tied embeddings) are
- *   one op each: a member's link work, then the latency.
+ *   one op each: a member's link work, then the latency. One that overlaps kernels
+ *   (TP communication overlap, the context-parallel ring) also carries their work.
  * - Sends between virtual stages, and what runs after the last pass: the
  *   gradients not reduced on the fly, tied embeddings, the optimizer, ZeRO-1/2's
  *   parameter all-gather.

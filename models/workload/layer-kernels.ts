@@ -341,12 +341,14 @@ function layerCollectives(x: LayerShape, backward: boolean): StreamCollective[] 
  * pipelined reduce-scatter (4 splits) after proj/fc2 forward, bulk overlap of the dgrad
  * reduce-scatter with qkv/fc1 wgrad. The backward re-gather of the sequence-parallel input for
  * wgrad (bulk with the dgrad GEMM) stays uncounted, as with overlap off. Expert MLPs are not
- * TE userbuffer layers: their collectives stay exposed.
+ * TE userbuffer layers: their collectives stay exposed. In FP8 runs the overlapped all-gathers
+ * move FP8 data (initialize_ub: "AllGather buffers use fp8 when using fp8 recipe").
  */
 function overlappedTp(x: LayerShape, bytes: number, backward: boolean): StreamCollective[] {
   const ring = x.tp;
   const pipeline = 4;
-  const pair = (op: "all-gather" | "reduce-scatter", kernel: string, splits: number): StreamCollective => ({ op, group: "tp", bytes, count: 1, overlap: { kernels: [kernel], splits } });
+  const gatherBytes = x.fp8 ? bytes / x.elementBytes : bytes;
+  const pair = (op: "all-gather" | "reduce-scatter", kernel: string, splits: number): StreamCollective => ({ op, group: "tp", bytes: op === "all-gather" ? gatherBytes : bytes, count: 1, overlap: { kernels: [kernel], splits } });
   const moe = x.model.experts > 1;
   const out: StreamCollective[] = backward
     ? [pair("all-gather", "proj.dgrad", ring), pair("reduce-scatter", "qkv.wgrad", 0)]

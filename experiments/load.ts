@@ -10,7 +10,7 @@ import { basename, dirname, extname, isAbsolute, relative, resolve } from "node:
 import { CATALOG } from "../models/hardware/catalog.ts";
 import type { Accelerator, EfficiencyCalibration, Precision } from "../models/hardware/types.ts";
 import { checkPlan } from "../models/parallel/plan.ts";
-import type { AttentionKernel, CrossEntropyKind, FailureClass, FailureProcess, MasterWeights, ModelSpec, ParallelPlan, RecomputeMode, ReliabilitySpec, Scenario, Straggler, TopologyKind } from "../models/scenario.ts";
+import type { AttentionKernel, CpCommType, CpLayout, CrossEntropyKind, FailureClass, FailureProcess, MasterWeights, ModelSpec, ParallelPlan, RecomputeMode, ReliabilitySpec, Scenario, Straggler, TopologyKind } from "../models/scenario.ts";
 import { FAILURE_CLASSES, LLAMA3_FAILURE_RATES } from "../models/reliability/failure-rates.ts";
 import { BUILTIN_MODELS } from "../models/workload/builtins.ts";
 import { modelFromHfConfig } from "../models/workload/hf-config.ts";
@@ -521,6 +521,26 @@ function hfModel(spec: Raw, baseDir: string, problems: Problems): ModelSpec | un
 }
 
 /**
+ * Communication-overlap keys (parallelism.tpCommOverlap, overlapP2P, cpCommType, cpLayout,
+ * overlapParamGather), as written or the schema's defaults; tpCommOverlap needs sequence parallelism.
+ */
+function overlapFrom(raw: Raw, plan: ParallelPlan, problems: Problems): void {
+  const tpOverlap = boolAt(raw, "tpCommOverlap");
+  if (tpOverlap === true && plan.tp > 1 && !plan.sequenceParallel) {
+    problems.invalid("parallelism.tpCommOverlap", true, "true is not allowed with sequenceParallel: false; the GEMMs overlap the sequence-parallel all-gathers and reduce-scatters (Megatron-LM requires --sequence-parallel with --tp-comm-overlap)");
+  }
+  if (tpOverlap !== undefined) plan.tpCommOverlap = tpOverlap;
+  const p2p = boolAt(raw, "overlapP2P");
+  if (p2p !== undefined) plan.overlapP2P = p2p;
+  const paramGather = boolAt(raw, "overlapParamGather");
+  if (paramGather !== undefined) plan.overlapParamGather = paramGather;
+  const commType = optionalString(raw, "cpCommType");
+  if (commType !== undefined) plan.cpCommType = commType as CpCommType;
+  const layout = optionalString(raw, "cpLayout");
+  if (layout !== undefined) plan.cpLayout = layout as CpLayout;
+}
+
+/**
  * ZeRO/FSDP keys (parallelism.fsdpUnit, reshardAfterForward, fsdpPrefetch, shardGroup,
  * offloadOptimizer, offloadActivations): copied onto the plan only when written, so the
  * model's defaults stay in one place (models/workload/memory.ts, fsdpSettings).
@@ -665,6 +685,7 @@ function build(input: unknown, opts: LoadOptions, problems: Problems, chain: rea
   if (firstStageLayers !== undefined) parallelism.firstStageLayers = firstStageLayers;
   if (lastStageLayers !== undefined) parallelism.lastStageLayers = lastStageLayers;
   shardingFrom(parallelIn, part(merged, "parallelism"), parallelism, model === PLACEHOLDER_MODEL ? undefined : model.layers, !dpGuessed, problems);
+  overlapFrom(parallelIn, parallelism, problems);
   const padded = model === PLACEHOLDER_MODEL || problems.isInvalid("parallelism.tp") ? model.vocab : paddedVocab(model.vocab, numberAt(workloadIn, "vocabDivisibleBy", 128), tp);
   const paddedModel: ModelSpec = padded === model.vocab ? model : { ...model, vocab: padded, unpaddedVocab: model.vocab };
 

@@ -341,6 +341,22 @@ const parallelism = obj("How the model is split over the GPUs.", {
   ),
   sequenceParallel: bool("Megatron sequence parallelism alongside TP.", { derivedDefault: "true when tp > 1" }),
   overlapGradReduce: bool("Gradient reduction overlaps the last micro-batch's backward (bucketed DDP).", { default: true }),
+  tpCommOverlap: bool(
+    "Sequence-parallel TP all-gathers and reduce-scatters pipelined with their GEMMs, as Megatron-Core --tp-comm-overlap (Transformer Engine userbuffers: ring exchange before qkv/fc1 and for the proj/fc2 input gradients, pipelined reduce-scatter after proj/fc2, bulk overlap with the wgrad GEMMs) or PyTorch AsyncTP; each pair takes about max(GEMM, collective) plus one chunk of the shorter. Off in both stacks unless enabled. Needs sequenceParallel.",
+    { default: false },
+  ),
+  overlapP2P: bool("Interleaved 1F1B (virtualStages > 1): a pass's pipeline send runs beside the next pass instead of holding the sender until it is done (Megatron-LM overlap_p2p_comm: on by default for interleaved schedules in Megatron-LM's arguments, off in Megatron-Core's ModelParallelConfig and in 2021 Megatron-LM).", { default: false }),
+  cpCommType: oneOf(
+    ["p2p", "all-gather", "a2a"],
+    "How context parallelism exchanges keys and values (Megatron-Core --cp-comm-type): p2p, the ring, each block's transfer overlapping the attention of the block in hand (Megatron-Core's default; ring-flash-attention); all-gather, K and V gathered before attention (Llama 3), exposed; a2a, DeepSpeed-Ulysses all-to-alls of Q, K, V and the output, exposed.",
+    { default: "p2p" },
+  ),
+  cpLayout: oneOf(
+    ["zigzag", "contiguous"],
+    "How a causal sequence is split over the context-parallel ranks: zigzag, 2·cp chunks with rank i holding chunks i and 2·cp−1−i, balancing causal attention (Megatron-Core, ring-flash-attention's zigzag_ring); contiguous, one block per rank, where the last rank's attention is (2·cp−1)/cp of the balanced share and every ring step waits for it.",
+    { default: "zigzag" },
+  ),
+  overlapParamGather: bool("ZeRO-1/2: the parameter all-gather after the optimizer runs on the communication stream beside the next step's forward instead of blocking (Megatron distributed optimizer --overlap-param-gather; off by default).", { default: false }),
   gradReduceDtype: oneOf(["fp32", "bf16", "fp16"], "Precision of gradient buffers and their reduction.", { derivedDefault: "fp16 when precision is fp16, else fp32" }),
   gradAccumulationFusion: bool(
     "The weight-gradient GEMM accumulates into the gradient buffer in its epilogue (Megatron-LM --gradient-accumulation-fusion, default since 2022; Transformer Engine). false: each micro-batch's fresh weight gradient is added in by a separate elementwise kernel (PyTorch autograd; Megatron-LM 2021).",

@@ -158,6 +158,11 @@ export type CrossEntropyKind = (typeof CROSS_ENTROPY)[number];
  */
 export type RecomputeMode = "none" | "selective" | "full" | "per-op";
 
+/** How context parallelism exchanges keys and values (Megatron-Core --cp-comm-type). */
+export type CpCommType = "p2p" | "all-gather" | "a2a";
+/** How a causal sequence is split over context-parallel ranks. */
+export type CpLayout = "zigzag" | "contiguous";
+
 export interface ParallelPlan {
   tp: number;
   pp: number;
@@ -200,6 +205,16 @@ export interface ParallelPlan {
   shardGroup?: number;
   /** Optimizer state and fp32 master weights live in host memory (ZeRO-Offload); memory only so far. */
   offloadOptimizer?: boolean;
+  /** Sequence-parallel TP collectives pipelined with their GEMMs (Megatron-Core --tp-comm-overlap, TE userbuffers; PyTorch AsyncTP); default false. */
+  tpCommOverlap?: boolean;
+  /** Interleaved 1F1B: pipeline sends run beside the next pass instead of blocking the sender (Megatron-LM overlap_p2p_comm); default false. */
+  overlapP2P?: boolean;
+  /** Context-parallel exchange of K and V; default p2p (the overlapped ring). */
+  cpCommType?: CpCommType;
+  /** Causal sequence split over context-parallel ranks; default zigzag (load-balanced). */
+  cpLayout?: CpLayout;
+  /** ZeRO-1/2 parameter all-gather overlapped with the next step's forward (Megatron --overlap-param-gather); default false. */
+  overlapParamGather?: boolean;
   /** Saved activations of this many layers per pipeline stage live in host memory; memory only so far. */
   offloadActivationLayers?: number;
   /** Same as a share of each stage's layers (0–1); used when offloadActivationLayers is absent. */

@@ -34,6 +34,7 @@ import { BUBBLE, COMPUTE, StepAccounts, stepResult, type StepSimulation } from "
 import { CATEGORY_INDEX, categoryOfResourceKind } from "../categories.ts";
 import { COLLECTIVE, DELAY, ENQUEUE, ON_DP_STREAM, ROLES, WAIT, WORK, type Op, type StepProgram } from "./program.ts";
 import type { RankSet } from "./ranks.ts";
+import { AsyncSends } from "./async-sends.ts";
 
 /** What to do when an op's work is done, by kind; the activity's data says whose. */
 const COMPUTE_WORK = 0;
@@ -118,14 +119,18 @@ export class StepExecutor implements SegmentListener, StageClocks {
   dpDelayDone$!: (g: number) => void;
   latencyDone$!: (key: number) => void;
   startSend$!: (g: number) => void;
+  asyncDelivered$!: (id: number) => void;
+  sends!: AsyncSends;
 
   run(s: Scenario, prog: StepProgram, ranks: RankSet, sim: Simulation, o: ExecuteOptions): StepSimulation {
     // An object literal, not `this.x = () => …` one by one (perf P32).
     Object.assign(this, {
       uncontendedEnd$: (id: number): void => this.uncontendedEnd(id),
       groupEnd$: (key: number): void => this.groupEnd(key),
-      computeDelayDone$: (g: number): void => this.computeDelayDone(g),
-      dpDelayDone$: (g: number): void => this.dpDelayDone(g),
+      computeDelayDone$: (g: number): void => this.computeWorkDone(g),
+      dpDelayDone$: (g: number): void => this.dpWorkDone(g),
+      asyncDelivered$: (id: number): void => this.asyncDelivered(id),
+      sends: new AsyncSends((id: number): void => this.startWork(this.sends.op[id] as Op, this.sends.from[id] as number, this.sends.to[id] as number, -1 - id, SEND)),
       latencyDone$: (key: number): void => this.latencyDone(key),
       startSend$: (g: number): void => this.startSend(g),
     });
@@ -191,7 +196,10 @@ export class StepExecutor implements SegmentListener, StageClocks {
     this.activities = 0;
     this.finished = 0;
 
-    for (let g = 0; g < N; g++) this.nextPass(g);
+    for (let g = 0; g < N; g++) {
+      if ((prog.startList[this.stageOf[g] as number] as number) >= 0) this.dpEnqueue(g, prog.startList[this.stageOf[g] as number] as number);
+      this.nextPass(g);
+    }
     sim.run();
     if (this.finished !== N) throw new Error(`step: ${N - this.finished} of ${N} GPUs never finished (a collective or send was left waiting)`);
 
@@ -395,11 +403,6 @@ export class StepExecutor implements SegmentListener, StageClocks {
     this.computeStep(g);
   }
 
-  computeDelayDone(g: number): void {
-    this.item[g] = (this.item[g] as number) + 1;
-    this.computeStep(g);
-  }
-
   // ---- data-parallel stream ----
   dpEnqueue(g: number, list: number): void {
     if ((this.dpTail[g] as number) - (this.dpHead[g] as number) === this.dpCapacity) this.growDpQueue();
@@ -453,11 +456,6 @@ export class StepExecutor implements SegmentListener, StageClocks {
   }
 
   dpWorkDone(g: number): void {
-    this.dpItem[g] = (this.dpItem[g] as number) + 1;
-    this.dpStep(g);
-  }
-
-  dpDelayDone(g: number): void {
     this.dpItem[g] = (this.dpItem[g] as number) + 1;
     this.dpStep(g);
   }
@@ -618,12 +616,13 @@ export class StepExecutor implements SegmentListener, StageClocks {
     this.sendTo[g] = to;
     // Arrival key, with the direction in its offset (as waitKey encodes it).
     this.sendKey[g] = (forward ? 0 : this.V * this.micro) + toVs * this.micro + mb;
-    if (to === g) {
-      this.deliver(g);
+    // Megatron's p2p is synchronous, the sender continuing once its send completes, unless overlapped (overlapP2P).
+    if (to === g || this.prog.overlapP2P) {
+      if (to === g) this.deliver(to, this.sendKey[g] as number);
+      else this.acc.background(g, +1), this.sends.send(g, to, this.sendKey[g] as number, this.sendOpOf(g));
       this.nextPass(g);
       return;
     }
-    // Megatron's p2p is synchronous: the sender continues once its send completes.
     const t = this.sendOpOf(g);
     this.acc.setClass(g, "comm");
     if (t.latency > 0) {
@@ -643,13 +642,19 @@ export class StepExecutor implements SegmentListener, StageClocks {
   }
 
   sendDone(g: number): void {
-    this.deliver(g);
-    this.nextPass(g);
+    // An overlapped send (data −1 − id) arrives after its latency.
+    if (g < 0) this.sends.transferred(-1 - g), this.queue.scheduleCall(this.queue.now + (this.sends.op[-1 - g] as Op).latency, this.asyncDelivered$, -1 - g);
+    else this.deliver(this.sendTo[g] as number, this.sendKey[g] as number), this.nextPass(g);
   }
 
-  deliver(g: number): void {
-    const to = this.sendTo[g] as number;
-    const key = this.sendKey[g] as number;
+  asyncDelivered(id: number): void {
+    const s = this.sends;
+    this.acc.background(s.from[id] as number, -1);
+    s.release(id);
+    this.deliver(s.to[id] as number, s.key[id] as number);
+  }
+
+  deliver(to: number, key: number): void {
     const q = to - (this.stageOf[to] as number) * this.R;
     const backward = key >= this.V * this.micro;
     const local = backward ? key - this.V * this.micro : key;

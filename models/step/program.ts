@@ -12,7 +12,8 @@
  *   group whose kernels share a bottleneck. So a pass runs one op for its
  *   compute-bound kernels, one for its memory-bound kernels and one launch delay.
  * - Collectives (tensor-, context-, expert-, data-parallel, tied embeddings) are
- *   one op each: a member's link work, then the latency.
+ *   one op each: a member's link work, then the latency. One that overlaps kernels
+ *   (TP communication overlap, the context-parallel ring) also carries their work.
  * - Sends between virtual stages, and what runs after the last pass: the
  *   gradients not reduced on the fly, tied embeddings, the optimizer, ZeRO-1/2's
  *   parameter all-gather.
@@ -145,12 +146,16 @@ export interface StepProgram {
   /** Per stage: the gradient list enqueued after the last pass (-1: none), and the plan run after the gradients. */
   finalGradList: Int32Array;
   afterPlan: Int32Array;
+  /** Per stage, a data-parallel list enqueued when the step starts (-1: none): the overlapped ZeRO parameter all-gather. */
+  startList: Int32Array;
   /** Data-parallel op lists (gradient reductions). */
   dpLists: Op[][];
   /** The most lists a rank's data-parallel stream holds at once. */
   dpCapacity: number;
   /** [same node?][backward?] */
   sendOps: Op[][];
+  /** Sends run beside the sender's next pass (overlapP2P, interleaved schedules only, as Megatron-LM forces it off otherwise). */
+  overlapP2P: boolean;
   /** Per stage, its pipeline schedule flattened: pass kind (0 F, 1 B), chunk, micro-batch, 1 if the chunk's last backward. */
   schedKind: Uint8Array[];
   schedChunk: Int32Array[];
@@ -254,15 +259,73 @@ class Compiler {
     return roles.length > 0 || op.latency > 0 ? [op] : [];
   }
 
-  /** Kernels then collectives of a kernel list, repeated `times` (merged). */
+  /** Kernels then collectives of a kernel list, repeated `times` (merged); an overlapped collective runs with its kernels. */
   list(list: KernelList, times: number, label: string): Op[] {
     if (times <= 0) return [];
-    const out = this.kernels(list.kernels, times, label);
+    const paired = new Set<string>();
+    for (const c of list.collectives) for (const name of c.overlap?.kernels ?? []) paired.add(name);
+    const out = this.kernels(paired.size === 0 ? list.kernels : list.kernels.filter((k) => !paired.has(k.name)), times, label);
     for (const c of list.collectives) {
       const group = c.group === "tp" ? this.layout.tp : c.group === "ep" ? this.layout.ep : this.layout.cp;
       const channel = c.group === "tp" ? CH_TP : c.group === "ep" ? CH_EP : CH_CP;
-      out.push(...this.collective(c.op, c.bytes, group, c.group, c.count * times, channel, `${label}:${c.group}-${c.op}`));
+      const ops = this.collective(c.op, c.bytes, group, c.group, c.count * times, channel, `${label}:${c.group}-${c.op}`);
+      if (c.overlap === undefined) out.push(...ops);
+      else {
+        const names = c.overlap.kernels;
+        out.push(...this.overlapped(ops, list.kernels.filter((k) => names.includes(k.name)), c.overlap.splits, times, `${label}:${names.join("+")}`));
+      }
     }
+    return out;
+  }
+
+  /**
+   * A collective pipelined with kernels (TP communication overlap, the context-parallel ring):
+   * one barrier op whose members each run the kernels' SM and HBM work and their share of the
+   * traffic as one activity, so that alone it takes the longer of the two and the links stay
+   * busy beside the SMs; then the pipeline fill, one of `splits` chunks of the shorter (the
+   * first GEMM chunk before any transfer, or the last transfer after the last chunk; bulk
+   * overlap, splits 0: none), and the kernels' launches.
+   */
+  overlapped(coll: Op[], kernels: Kernel[], splits: number, times: number, label: string): Op[] {
+    const op = coll[0];
+    if (op === undefined || op.roles.length === 0) return [...this.kernels(kernels, times, label), ...coll];
+    const gpu = this.s.cluster.gpu;
+    let sm = 0;
+    let hbm = 0;
+    let launch = 0;
+    let computeSeconds = 0;
+    for (const k of kernels) {
+      const c = kernelCost(k, gpu, this.s.workload.precision);
+      sm += c.smWork * times;
+      hbm += c.hbmWork * times;
+      launch += c.launchSeconds * times;
+      computeSeconds += (c.seconds - c.launchSeconds) * times;
+    }
+    if (sm <= 0) return [...this.kernels(kernels, times, label), ...coll];
+    const capacity = [0, gpu.hbmBandwidth, gpu.scaleUpBandwidth, gpu.scaleUpBandwidth, this.s.cluster.network.nicBandwidth, this.s.cluster.network.nicBandwidth];
+    let commSeconds = 0;
+    op.roles.forEach((r, i) => (commSeconds = Math.max(commSeconds, (op.amounts[i] as number) / (capacity[r] as number))));
+    const roles = [...op.roles, SM];
+    const amounts = [...op.amounts, sm];
+    const h = roles.indexOf(HBM);
+    if (h >= 0) amounts[h] = (amounts[h] as number) + hbm;
+    else roles.push(HBM), amounts.push(hbm);
+    op.label = `${label}+${op.label}`;
+    op.power = "gemm";
+    setWork(op, roles, amounts, hbm);
+    const out: Op[] = [op];
+    const delay = (suffix: string, seconds: number, category: number): void => {
+      if (!(seconds > 0)) return;
+      const d = new Op();
+      d.kind = DELAY;
+      d.label = `${label}:${suffix}`;
+      d.power = "gemm";
+      d.seconds = seconds;
+      d.category = category;
+      out.push(d);
+    };
+    if (splits > 0) delay("overlap-fill", Math.min(computeSeconds, commSeconds) / splits, computeSeconds <= commSeconds ? COMPUTE : op.linkCategory);
+    delay("launch", launch, COMPUTE);
     return out;
   }
 
@@ -489,6 +552,7 @@ export function compileStep(s: Scenario, slowdownIn?: GroupSlowdowns): StepProgr
   // embeddings, the optimizer and ZeRO's parameter all-gather.
   const finalGradList = new Int32Array(p.pp).fill(-1);
   const afterPlan = new Int32Array(p.pp);
+  const startList = new Int32Array(p.pp).fill(-1);
   for (let st = 0; st < p.pp; st++) {
     if (!p.overlapGradReduce && !zero3) {
       let bytes = 0;
@@ -512,8 +576,12 @@ export function compileStep(s: Scenario, slowdownIn?: GroupSlowdowns): StepProgr
     const mixed = weightBytes === 2;
     const perParam = (gradBytes === 4 ? 0 : gradBytes + 4) + (precision === "fp16" ? 8 : 0) + 4 + 28 + (mixed ? 4 + weightBytes : 0) + gradBytes;
     ops.push(...c.kernels([{ name: "optimizer", kind: "memory", flops: 12 * shardParams, bytes: shardParams * perParam, launches: 8 }], 1, "optimizer"));
-    // ZeRO-3 gathers each unit at the next step's forward instead.
-    if (p.zero >= 1 && !zero3 && dpShard > 1) ops.push(...c.collective("all-gather", params * weightBytes, dpGroup, "dp", 1, CH_DP_COMPUTE, "dp:params"));
+    // ZeRO-3 gathers each unit at the next step's forward instead. Overlapped (Megatron's
+    // --overlap-param-gather), the gather runs on the data-parallel stream beside the forward
+    // passes, enqueued at the step's start, which stands for the next step's (steady state).
+    if (p.zero >= 1 && !zero3 && dpShard > 1 && p.overlapParamGather === true) {
+      startList[st] = c.dpList(`params:${params}`, () => c.collective("all-gather", params * weightBytes, dpGroup, "dp", 1, CH_DP_STREAM, "dp:params"));
+    } else if (p.zero >= 1 && !zero3 && dpShard > 1) ops.push(...c.collective("all-gather", params * weightBytes, dpGroup, "dp", 1, CH_DP_COMPUTE, "dp:params"));
     afterPlan[st] = c.plan(ops);
   }
 
@@ -547,7 +615,7 @@ export function compileStep(s: Scenario, slowdownIn?: GroupSlowdowns): StepProgr
 
   let dpCapacity = 1;
   for (let st = 0; st < p.pp; st++) {
-    let n = (finalGradList[st] as number) >= 0 ? 1 : 0;
+    let n = ((finalGradList[st] as number) >= 0 ? 1 : 0) + ((startList[st] as number) >= 0 ? 1 : 0);
     for (let v = st; v < V; v += p.pp) for (const op of c.plans[lastBackwardPlan[v] as number] as Op[]) if (op.kind === ENQUEUE) n++;
     dpCapacity = Math.max(dpCapacity, n);
   }
@@ -571,9 +639,11 @@ export function compileStep(s: Scenario, slowdownIn?: GroupSlowdowns): StepProgr
     lastBackwardPlan,
     finalGradList,
     afterPlan,
+    startList,
     dpLists: c.dpLists,
     dpCapacity,
     sendOps,
+    overlapP2P: p.overlapP2P === true && p.virtualStages > 1,
     schedKind,
     schedChunk,
     schedMb,

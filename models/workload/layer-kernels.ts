@@ -12,7 +12,7 @@
  */
 import type { Kernel } from "../compute/kernel.ts";
 import type { Precision } from "../hardware/types.ts";
-import type { AttentionKernel, ModelSpec, RecomputeMode } from "../scenario.ts";
+import type { AttentionKernel, CpCommType, CpLayout, ModelSpec, RecomputeMode } from "../scenario.ts";
 import { fp8BackwardQuantize, fp8ForwardQuantize, type Fp8Settings } from "./fp8.ts";
 
 export interface LayerShape {
@@ -44,7 +44,14 @@ export interface LayerShape {
   gradAccumulateShare: number;
   /** FP8 run (workload.precision fp8): the recipe; absent in BF16/FP16 runs. */
   fp8?: Fp8Settings;
+  /** Tensor-parallel collectives pipelined with their GEMMs (parallelism.tpCommOverlap, with sequence parallelism). */
+  tpCommOverlap?: boolean;
+  /** How context parallelism exchanges K and V (parallelism.cpCommType; default p2p, the overlapped ring). */
+  cpCommType?: CpCommType;
+  /** How a causal sequence is split over the context-parallel ranks (parallelism.cpLayout; default zigzag). */
+  cpLayout?: CpLayout;
 }
+
 
 /** A collective the compute stream waits for, on the tensor-parallel group unless stated. */
 export interface StreamCollective {
@@ -53,6 +60,13 @@ export interface StreamCollective {
   /** Bytes of the full (unsharded) buffer on each rank. */
   bytes: number;
   count: number;
+  /**
+   * Runs alongside these kernels of the list (by name) instead of after them: the GEMM is
+   * split into `splits` chunks pipelined with the collective's chunks, so the pair takes about
+   * max(GEMM, collective) plus one chunk of the shorter (pipeline fill); splits 0: bulk overlap,
+   * both run whole side by side, no fill.
+   */
+  overlap?: { kernels: string[]; splits: number };
 }
 
 export interface KernelList {
@@ -212,7 +226,7 @@ function attentionCore(x: LayerShape, d: LayerDims): { forward: Kernel[]; backwa
     // FP8 attention (TE's FP8 DotProductAttention) reads and writes Q, K, V and O in one byte.
     const fp8 = x.fp8?.attention === true;
     const qe = fp8 ? 1 : e;
-    const flops = 4 * b * sq * sk * ah * hd * causalFraction(sk);
+    const flops = 4 * b * sq * sk * ah * hd * causalFraction(sk) * cpImbalance(x);
     const bytes = qe * (2 * b * sq * ah * hd + 2 * b * sk * d.kvHeadsPerRank * hd) + 4 * b * sq * ah;
     const precision: Precision | undefined = fp8 ? "fp8" : highPrecision(x);
     const fwd: Kernel = { name: "attention.flash", kind: "attention", flops, bytes, attentionBlocks: b * ah * Math.ceil(sq / QUERY_BLOCK), attentionKeys: sk * causalFraction(sk), launches: 1, ...(precision ? { precision } : {}) };
@@ -299,13 +313,14 @@ function layerForward(x: LayerShape): LayerForward {
   return { weightGemms, kernels };
 }
 
-/** Tensor-parallel (and expert) collectives of one layer in one direction. */
-function layerCollectives(x: LayerShape): StreamCollective[] {
+/** Tensor-parallel (and expert, context-parallel) collectives of one layer in one direction. */
+function layerCollectives(x: LayerShape, backward: boolean): StreamCollective[] {
   const d = layerDims(x);
   const bytes = x.elementBytes * d.tokens * x.model.hidden;
   const out: StreamCollective[] = [];
   if (x.tp > 1) {
-    if (x.sequenceParallel) {
+    if (x.sequenceParallel && x.tpCommOverlap) out.push(...overlappedTp(x, bytes, backward));
+    else if (x.sequenceParallel) {
       out.push({ op: "all-gather", group: "tp", bytes, count: 2 }, { op: "reduce-scatter", group: "tp", bytes, count: 2 });
     } else {
       out.push({ op: "all-reduce", group: "tp", bytes, count: 2 });
@@ -315,16 +330,65 @@ function layerCollectives(x: LayerShape): StreamCollective[] {
     // Dispatch and combine: each token's hidden state to topK experts and back.
     out.push({ op: "all-to-all", group: "ep", bytes: bytes * x.model.topK, count: 2 });
   }
-  if (x.cp > 1) {
-    // Ring attention passes K and V around the context-parallel group.
-    const kv = 2 * x.elementBytes * d.tokens * d.kvHeadsPerRank * d.headDim;
-    out.push({ op: "all-gather", group: "cp", bytes: kv * x.cp, count: 1 });
-  }
+  if (x.cp > 1) out.push(cpCollective(x, d, backward));
   return out;
 }
 
+/**
+ * Sequence-parallel TP collectives under Transformer Engine's userbuffers overlap, by the
+ * default methods of initialize_ub (TE main, Aug 2026, transformer_engine/pytorch/module/base.py):
+ * ring exchange (tp splits) for the all-gathers feeding qkv/fc1 forward and proj/fc2 dgrad,
+ * pipelined reduce-scatter (4 splits) after proj/fc2 forward, bulk overlap of the dgrad
+ * reduce-scatter with qkv/fc1 wgrad. The backward re-gather of the sequence-parallel input for
+ * wgrad (bulk with the dgrad GEMM) stays uncounted, as with overlap off. Expert MLPs are not
+ * TE userbuffer layers: their collectives stay exposed. In FP8 runs the overlapped all-gathers
+ * move FP8 data (initialize_ub: "AllGather buffers use fp8 when using fp8 recipe").
+ */
+function overlappedTp(x: LayerShape, bytes: number, backward: boolean): StreamCollective[] {
+  const ring = x.tp;
+  const pipeline = 4;
+  const gatherBytes = x.fp8 ? bytes / x.elementBytes : bytes;
+  const pair = (op: "all-gather" | "reduce-scatter", kernel: string, splits: number): StreamCollective => ({ op, group: "tp", bytes: op === "all-gather" ? gatherBytes : bytes, count: 1, overlap: { kernels: [kernel], splits } });
+  const moe = x.model.experts > 1;
+  const out: StreamCollective[] = backward
+    ? [pair("all-gather", "proj.dgrad", ring), pair("reduce-scatter", "qkv.wgrad", 0)]
+    : [pair("all-gather", "qkv", ring), pair("reduce-scatter", "proj", pipeline)];
+  if (moe) out.push({ op: "all-gather", group: "tp", bytes, count: 1 }, { op: "reduce-scatter", group: "tp", bytes, count: 1 });
+  else if (backward) out.push(pair("all-gather", "fc2.dgrad", ring), pair("reduce-scatter", "fc1.wgrad", 0));
+  else out.push(pair("all-gather", "fc1", ring), pair("reduce-scatter", "fc2", pipeline));
+  return out;
+}
+
+/**
+ * K and V across the context-parallel group. p2p (Megatron-Core's default --cp-comm-type,
+ * TE's ring attention; also ring-flash-attention's): cp−1 ring steps, each block's transfer
+ * posted before the attention of the block in hand, so they overlap (cp splits); backward
+ * circulates K, V and their gradients (twice the bytes). all-gather: K and V gathered before
+ * the attention (Llama 3's all-gather CP), exposed. a2a (DeepSpeed-Ulysses): all-to-alls of
+ * Q, K, V before and of the output after the attention, exposed.
+ */
+function cpCollective(x: LayerShape, d: LayerDims, backward: boolean): StreamCollective {
+  const kv = 2 * x.elementBytes * d.tokens * d.kvHeadsPerRank * d.headDim;
+  const type = x.cpCommType ?? "p2p";
+  if (type === "a2a") return { op: "all-to-all", group: "cp", bytes: kv + 2 * x.elementBytes * d.tokens * d.headsPerRank * d.headDim, count: 1 };
+  if (type === "all-gather" || x.attention !== "flash") return { op: "all-gather", group: "cp", bytes: kv * x.cp, count: 1 };
+  return { op: "all-gather", group: "cp", bytes: kv * x.cp * (backward ? 2 : 1), count: 1, overlap: { kernels: [backward ? "attention.flash.bwd" : "attention.flash"], splits: x.cp } };
+}
+
+/**
+ * Causal attention under context parallelism split into cp contiguous blocks: rank i's
+ * queries see i+1 blocks, so the last rank computes cp − 1/2 blocks' worth while a balanced
+ * (zigzag: 2·cp chunks, rank i holding i and 2·cp−1−i, as Megatron-Core's
+ * get_batch_on_this_cp_rank and ring-flash-attention's zigzag_ring) rank computes cp/2; every
+ * ring step waits for the slowest. Ulysses (a2a) gives each rank whole sequences: balanced.
+ */
+function cpImbalance(x: LayerShape): number {
+  if (x.cp <= 1 || x.cpLayout !== "contiguous" || x.cpCommType === "a2a") return 1;
+  return (2 * x.cp - 1) / x.cp;
+}
+
 export function layerForwardKernels(x: LayerShape): KernelList {
-  return { kernels: layerForward(x).kernels, collectives: layerCollectives(x) };
+  return { kernels: layerForward(x).kernels, collectives: layerCollectives(x, false) };
 }
 
 /** What the backward pass re-runs before it can start, by recompute mode. */
@@ -391,7 +455,7 @@ export function layerBackwardKernels(x: LayerShape): KernelList {
   kernels.push(...attentionCore(x, d).backward, ...rope(x, d, "rope.bwd"));
   kernels.push(...gemmBackward(byName.get("qkv")!, e, x, x.fp8));
   kernels.push(normBwd("ln1.bwd"), ...biasGradKernels(x, d));
-  return { kernels, collectives: layerCollectives(x) };
+  return { kernels, collectives: layerCollectives(x, true) };
 }
 
 /**

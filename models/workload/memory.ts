@@ -74,6 +74,9 @@ export function layerShape(s: Scenario): LayerShape {
     gradAccumulationFusion: p.gradAccumulationFusion,
     gradAccumulateShare,
     ...(s.workload.precision === "fp8" ? { fp8: fp8Settings(s.workload.fp8Recipe, s.workload.fp8Attention, m) } : {}),
+    ...(p.tpCommOverlap === true ? { tpCommOverlap: true } : {}),
+    ...(p.cpCommType !== undefined ? { cpCommType: p.cpCommType } : {}),
+    ...(p.cpLayout !== undefined ? { cpLayout: p.cpLayout } : {}),
   };
 }
 

@@ -98,6 +98,11 @@ describe("loading a valid scenario", () => {
       overlapGradReduce: true,
       gradReduceDtype: "fp32",
       gradAccumulationFusion: true,
+      tpCommOverlap: false,
+      overlapP2P: false,
+      overlapParamGather: false,
+      cpCommType: "p2p",
+      cpLayout: "zigzag",
     });
     expect(s.run).toEqual({ steps: 1 });
     expect(s.reliability).toBeUndefined();

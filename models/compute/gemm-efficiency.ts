@@ -76,9 +76,9 @@ function shapeFactor(m: number, n: number, k: number, batch: number, sms: number
   return { factor: best, split: bestSplit };
 }
 
-const referenceCache = new Map<string, number>();
+const referenceCache = new Map<number, number>();
 function referenceFactor(sms: number, kOverhead: number): number {
-  const key = `${sms}/${kOverhead}`;
+  const key = sms * 65536 + kOverhead; // one entry per (SM count, fill in elements)
   let f = referenceCache.get(key);
   if (f === undefined) {
     f = shapeFactor(REFERENCE, REFERENCE, REFERENCE, 1, sms, kOverhead).factor;

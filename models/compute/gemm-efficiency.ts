@@ -8,8 +8,10 @@
  *   per SM, and a last partial wave leaves SMs idle;
  * - tile padding: dimensions that are not tile multiples compute padding;
  * - main-loop fill and drain: each tile pays a fixed prologue/epilogue worth
- *   about one k-step (64) of its main loop, which matters when K is small
- *   (attention's head dimension);
+ *   256 bytes of K per input row (128 elements in BF16/FP16, 256 in FP8: the
+ *   multistage pipeline's first k-blocks in flight and the output tile's
+ *   write-out), which matters when K is small (hidden 768-2560, attention's
+ *   head dimension);
  * - split-K: a library facing too few tiles splits K across SMs (we take the
  *   best of a few splits, as cuBLAS heuristics do), paying an extra pass over
  *   fp32 partial results in memory.
@@ -23,8 +25,16 @@ const TILES: readonly (readonly [number, number])[] = [
   [128, 128],
 ];
 const SPLITS = [1, 2, 4, 8] as const;
-/** Fill/drain of a tile's main loop, in elements of K (one k-step). */
-const K_OVERHEAD = 64;
+/**
+ * Fill/drain of a tile's main loop, in bytes of K per input row. Fitted to measured
+ * cuBLASLt throughput (Azure/AI-benchmarking-guide: A100 FP16, H100 and H200 FP8; see
+ * test/models/gemm-sustained.test.ts): 256 B leaves every point from 2048 up and the
+ * skinny 802816x192x768 within 7 % (64 elements on every precision left the skinny shape
+ * 11-20 % optimistic and 4096^3 on A100 8 %).
+ */
+export const K_OVERHEAD_BYTES = 256;
+/** A split of K is only worth its extra pass when each split keeps this many elements. */
+const MIN_K_PER_SPLIT = 256;
 const REFERENCE = 8192;
 
 export interface GemmShape {
@@ -42,7 +52,7 @@ export interface GemmEfficiency {
   splitKBytes: number;
 }
 
-function shapeFactor(m: number, n: number, k: number, batch: number, sms: number): { factor: number; split: number } {
+function shapeFactor(m: number, n: number, k: number, batch: number, sms: number, kOverhead: number): { factor: number; split: number } {
   let best = 0;
   let bestSplit = 1;
   for (const [tm, tn] of TILES) {
@@ -50,12 +60,12 @@ function shapeFactor(m: number, n: number, k: number, batch: number, sms: number
     const tilesN = Math.ceil(n / tn);
     const padding = (m * n) / (tilesM * tm * tilesN * tn);
     for (const split of SPLITS) {
-      if (split > 1 && k / split < 4 * K_OVERHEAD) break;
+      if (split > 1 && k / split < MIN_K_PER_SPLIT) break;
       const tiles = tilesM * tilesN * batch * split;
       const waves = Math.ceil(tiles / sms);
       const waveUse = tiles / (waves * sms);
       const kPerTile = k / split;
-      const loop = kPerTile / (kPerTile + K_OVERHEAD);
+      const loop = kPerTile / (kPerTile + kOverhead);
       const factor = waveUse * padding * loop;
       if (factor > best * 1.000001) {
         best = factor;
@@ -67,19 +77,22 @@ function shapeFactor(m: number, n: number, k: number, batch: number, sms: number
 }
 
 const referenceCache = new Map<number, number>();
-function referenceFactor(sms: number): number {
-  let f = referenceCache.get(sms);
+function referenceFactor(sms: number, kOverhead: number): number {
+  const key = sms * 65536 + kOverhead; // one entry per (SM count, fill in elements)
+  let f = referenceCache.get(key);
   if (f === undefined) {
-    f = shapeFactor(REFERENCE, REFERENCE, REFERENCE, 1, sms).factor;
-    referenceCache.set(sms, f);
+    f = shapeFactor(REFERENCE, REFERENCE, REFERENCE, 1, sms, kOverhead).factor;
+    referenceCache.set(key, f);
   }
   return f;
 }
 
-export function gemmEfficiency(shape: GemmShape, smCount: number, gemmPeakFraction: number): GemmEfficiency {
+/** `inputBytes`: bytes per input element (2 for BF16/FP16, 1 for FP8), which sets the K-loop fill in elements. */
+export function gemmEfficiency(shape: GemmShape, smCount: number, gemmPeakFraction: number, inputBytes = 2): GemmEfficiency {
   const batch = shape.batch ?? 1;
-  const { factor, split } = shapeFactor(shape.m, shape.n, shape.k, batch, smCount);
-  const peakFraction = Math.min(gemmPeakFraction, (gemmPeakFraction * factor) / referenceFactor(smCount));
+  const kOverhead = K_OVERHEAD_BYTES / inputBytes;
+  const { factor, split } = shapeFactor(shape.m, shape.n, shape.k, batch, smCount, kOverhead);
+  const peakFraction = Math.min(gemmPeakFraction, (gemmPeakFraction * factor) / referenceFactor(smCount, kOverhead));
   const splitKBytes = split > 1 ? 2 * 4 * shape.m * shape.n * batch * split : 0;
   return { peakFraction, splitKBytes };
 }

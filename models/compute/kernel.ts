@@ -46,6 +46,9 @@ export interface KernelCost {
   bound: "sm" | "hbm";
 }
 
+/** Bytes per GEMM input element by math precision (FP8 GEMMs read 1-byte inputs). */
+const INPUT_BYTES: Readonly<Record<Precision, number>> = { fp32: 4, tf32: 4, bf16: 2, fp16: 2, fp8: 1 };
+
 export function peakFlops(gpu: Accelerator, precision: Precision): number {
   const peak = gpu.peakFlops[precision];
   if (peak === undefined) throw new Error(`${gpu.name} has no ${precision} peak`);
@@ -76,7 +79,7 @@ export function kernelCost(k: Kernel, gpu: Accelerator, precision: Precision): K
   let fraction: number;
   let bytes = k.bytes;
   if (k.kind === "gemm" && k.gemm) {
-    const g = gemmEfficiency(k.gemm, gpu.smCount, gemmLevel(gpu, own));
+    const g = gemmEfficiency(k.gemm, gpu.smCount, gemmLevel(gpu, own), INPUT_BYTES[own]);
     fraction = g.peakFraction;
     bytes += g.splitKBytes;
   } else if (k.kind === "attention") {

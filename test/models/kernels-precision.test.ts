@@ -29,7 +29,8 @@ describe("GEMM efficiency per precision", () => {
   it("FP8 GEMM shapes follow measured cuBLASLt FP8 throughput (Azure/AI-benchmarking-guide ND H100 v5 / ND H200 v5)", () => {
     // m, n, k, measured TFLOP/s. Timed back to back, so each GEMM carries one launch.
     // Left out: 1024-wide and skinny (n = 192) shapes, where fixed per-kernel costs and
-    // memory traffic the shape model does not see dominate (1024^3: -20 %, 802816x192x768: +15-28 %).
+    // memory traffic the shape model does not see dominate (1024^3: H100 -20 %, H200 -5 %;
+    // 802816x192x768: H100 +14 % (HBM-bound in the model), H200 +6 %).
     const points: [Accelerator, number, number, number, number][] = [
       [H100, 2048, 2048, 2048, 1011.3],
       [H100, 4096, 4096, 4096, 1216.9],

@@ -26,6 +26,7 @@ import type { EventQueue } from "../../sim/event-queue.ts";
 import type { Activity, FluidModel, Resource, SegmentListener } from "../../sim/fluid.ts";
 import type { Simulation } from "../../sim/simulation.ts";
 import { FluidSpec, Uncontended } from "../../sim/uncontended.ts";
+import { CommSms } from "./comm-interference.ts";
 import { peakFlops } from "../compute/kernel.ts";
 import { rankOfVirtualStage } from "../parallel/stages.ts";
 import { StepPower, type StageClocks } from "../power/step-power.ts";
@@ -68,6 +69,7 @@ export class StepExecutor implements SegmentListener, StageClocks {
   res!: Resource[];
   rankPeak!: Float64Array;
   u!: Uncontended;
+  commSms!: CommSms;
   useUncontended!: boolean;
   spec!: FluidSpec;
   power!: StepPower;
@@ -163,6 +165,7 @@ export class StepExecutor implements SegmentListener, StageClocks {
     this.acc = new StepAccounts(ranks, p.pp, o.record, Int8Array.from(fluid.resources, (r) => CATEGORY_INDEX[categoryOfResourceKind(r.kind)]));
     // Before the power model, which may set clocks at once.
     this.u = new Uncontended(sim.queue, fluid, N, ROLES, MAX_UNCONTENDED_PER_GPU, this.acc);
+    this.commSms = new CommSms(gpu, N, this.u, res, this.rankPeak, this.spec);
     this.power = new StepPower(sim.queue, this, s, new Array<number>(p.pp).fill(ranks.stageGpus), o.powerControl, sim.rng("power-supply"));
     this.acc.attach(this.power);
     this.stageOf = this.acc.stageOf;
@@ -223,9 +226,9 @@ export class StepExecutor implements SegmentListener, StageClocks {
     });
   }
 
-  /** StageClocks: the power model sets a stage's clock; every rank of it follows at its own speed. */
+  /** StageClocks: the power model sets a stage's clock; every rank of it follows at its own speed, less the SMs its communication holds. */
   setClock(stage: number, clock: number): void {
-    for (let g = stage * this.R; g < (stage + 1) * this.R; g++) this.u.setCapacity(this.res[g * ROLES] as Resource, (this.rankPeak[g] as number) * clock, this.spec);
+    this.commSms.setClock(stage * this.R, (stage + 1) * this.R, clock);
   }
 
   /** The fluid model's report of a stretch: compute-stream work carries its rank as data, data-parallel-stream work -(rank + 1). */
@@ -345,7 +348,7 @@ export class StepExecutor implements SegmentListener, StageClocks {
     const count = this.ranks.channelCount[channel] as number;
     for (let k = 0; k < count; k++) {
       const id = this.memberWork[channel * this.N + base + k * stride] as number;
-      if (this.u.waitsOn(id, handle)) this.uncontendedEnd(id);
+      if (this.u.waitsOn(id, handle) && this.u.due[id] === this.queue.now) this.uncontendedEnd(id); // else stale: its shares ended in the fluid model
     }
   }
 
@@ -412,6 +415,7 @@ export class StepExecutor implements SegmentListener, StageClocks {
     if (this.dpHead[g] === this.dpTail[g]) {
       if (this.dpCurrent[g] !== -1) this.acc.background(g, -1);
       this.dpCurrent[g] = -1;
+      this.commSms.dpOp(g, undefined);
       if ((this.gradsWaitSince[g] as number) >= 0) this.gradsReduced(g);
       return;
     }
@@ -438,6 +442,7 @@ export class StepExecutor implements SegmentListener, StageClocks {
       return;
     }
     const op = ops[i] as Op;
+    this.commSms.dpOp(g, op);
     if (op.kind === COLLECTIVE) this.arrive(-1 - g, op, op.channel);
     else if (op.kind === WORK) this.startWork(op, g, -1, -1 - g, DP_WORK);
     else this.queue.scheduleCall(this.queue.now + op.seconds, this.dpDelayDone$, g);

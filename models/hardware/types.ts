@@ -29,12 +29,13 @@ export interface EfficiencyCalibration {
   /** FP8 flash-attention backward, fraction of the FP8 peak (used only with workload.fp8Attention). */
   fp8AttentionBackwardPeakFraction?: number;
   /**
-   * SMs one collective's kernel holds while it runs, its group within the scale-up domain
-   * (NCCL: one CTA per channel, each on an SM of its own), and across nodes. Compute
-   * overlapping it runs on the rest (models/step/comm-interference.ts). Missing or 0: none.
+   * SMs one collective's kernel holds while it runs (NCCL: one CTA per channel, each on an
+   * SM of its own): within the scale-up domain, and across nodes per NIC its group drives
+   * on a node (per member there). Compute overlapping it runs on the rest
+   * (models/step/comm-interference.ts). Missing or 0: none.
    */
   commSmsScaleUp?: number;
-  commSmsScaleOut?: number;
+  commSmsPerNic?: number;
 }
 
 export interface Accelerator {

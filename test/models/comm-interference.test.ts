@@ -10,7 +10,7 @@ import type { Accelerator } from "../../models/hardware/types.ts";
 import type { Scenario } from "../../models/scenario.ts";
 import { CATEGORIES, CATEGORY_INDEX } from "../../models/categories.ts";
 import { CommSms, commSmFraction } from "../../models/step/comm-interference.ts";
-import { COLLECTIVE, Op, ROLES, SM } from "../../models/step/program.ts";
+import { COLLECTIVE, compileStep, Op, ROLES, SM } from "../../models/step/program.ts";
 import { simulateStep } from "../../models/step/simulate.ts";
 import { simulateStepFull } from "../../models/step/simulate-full.ts";
 import type { Resource } from "../../sim/fluid.ts";
@@ -18,12 +18,14 @@ import { Simulation } from "../../sim/simulation.ts";
 import { FluidSpec, Uncontended } from "../../sim/uncontended.ts";
 import { IDEAL_ACCELERATOR as IDEAL, scenario, TINY_MODEL as TINY } from "../helpers/scenario.ts";
 
-const gpuWith = (base: Accelerator, smCount: number, up: number, out: number): Accelerator => ({ ...base, smCount, efficiency: { ...base.efficiency, commSmsScaleUp: up, commSmsScaleOut: out } });
+const gpuWith = (base: Accelerator, smCount: number, up: number, perNic: number): Accelerator => ({ ...base, smCount, efficiency: { ...base.efficiency, commSmsScaleUp: up, commSmsPerNic: perNic } });
 
-function collective(crossesNodes: boolean): Op {
+/** A collective within one node (perNode 0) or across nodes with `perNode` of its members on each. */
+function collective(perNode: number): Op {
   const op = new Op();
   op.kind = COLLECTIVE;
-  op.linkCategory = CATEGORY_INDEX[crossesNodes ? "network" : "nvlink"];
+  op.linkCategory = CATEGORY_INDEX[perNode > 0 ? "network" : "nvlink"];
+  op.groupPerNode = perNode;
   return op;
 }
 
@@ -31,7 +33,7 @@ function collective(crossesNodes: boolean): Op {
  * One GPU of peak C: a compute op of F flops starts at 0; its data-parallel stream runs a
  * collective over [t0, t1] (CommSms told as the executor tells it); returns when compute ends.
  */
-function overlapped(gpu: Accelerator, C: number, F: number, t0: number, t1: number, crossesNodes = false): number {
+function overlapped(gpu: Accelerator, C: number, F: number, t0: number, t1: number, perNode = 0): number {
   const sim = new Simulation({ seed: 1 });
   const fluid = sim.fluid;
   const res: Resource[] = [];
@@ -41,7 +43,7 @@ function overlapped(gpu: Accelerator, C: number, F: number, t0: number, t1: numb
   const comm = new CommSms(gpu, 1, u, res, Float64Array.of(C), spec);
   let end = NaN;
   fluid.start({ work: [[res[SM] as Resource, F]], onComplete: () => (end = sim.queue.now) });
-  sim.queue.scheduleCall(t0, () => comm.dpOp(0, collective(crossesNodes)), undefined);
+  sim.queue.scheduleCall(t0, () => comm.dpOp(0, collective(perNode)), undefined);
   sim.queue.scheduleCall(t1, () => comm.dpOp(0, undefined), undefined);
   sim.run();
   return end;
@@ -49,7 +51,7 @@ function overlapped(gpu: Accelerator, C: number, F: number, t0: number, t1: numb
 
 describe("a compute op overlapping a collective, by hand", () => {
   const C = 1e15;
-  const gpu = gpuWith(IDEAL, 132, 24, 16);
+  const gpu = gpuWith(IDEAL, 132, 24, 2);
 
   it("runs at C·(1 − c/S) while the collective holds c of S SMs: F/(C·(1 − 24/132)) when the collective outlasts it", () => {
     const F = 1e13; // 10 ms alone
@@ -64,9 +66,10 @@ describe("a compute op overlapping a collective, by hand", () => {
     expect(overlapped(gpu, C, F, 2e-3, 6e-3) / (2e-3 + 4e-3 + (F - C * 2e-3 - C * (1 - 24 / 132) * 4e-3) / C) - 1).toBeCloseTo(0, 12);
   });
 
-  it("across nodes it holds commSmsScaleOut SMs: 16 of 132", () => {
+  it("across nodes it holds commSmsPerNic SMs per member on a node: 16 of 132 spanning 8-GPU nodes, 2 for one GPU per node", () => {
     const F = 1e13;
-    expect(overlapped(gpu, C, F, 0, 1, true) / (F / (C * (1 - 16 / 132))) - 1).toBeCloseTo(0, 12);
+    expect(overlapped(gpu, C, F, 0, 1, 8) / (F / (C * (1 - 16 / 132))) - 1).toBeCloseTo(0, 12);
+    expect(overlapped(gpu, C, F, 0, 1, 1) / (F / (C * (1 - 2 / 132))) - 1).toBeCloseTo(0, 12);
   });
 
   it("a GPU without CTA counts (or with 0) loses nothing", () => {
@@ -75,12 +78,13 @@ describe("a compute op overlapping a collective, by hand", () => {
   });
 
   it("the SM fraction: c/S, never all of the SMs", () => {
-    expect(commSmFraction(CATALOG["H100-SXM"] as Accelerator, false)).toBe(24 / 132);
-    expect(commSmFraction(CATALOG["H100-SXM"] as Accelerator, true)).toBe(16 / 132);
-    expect(commSmFraction(CATALOG["A100-80GB"] as Accelerator, false)).toBe(24 / 108);
-    expect(commSmFraction(gpuWith(IDEAL, 8, 100, 100), false)).toBe(7 / 8);
+    expect(commSmFraction(CATALOG["H100-SXM"] as Accelerator, 0)).toBe(24 / 132);
+    expect(commSmFraction(CATALOG["H100-SXM"] as Accelerator, 8)).toBe(16 / 132);
+    expect(commSmFraction(CATALOG["H100-SXM"] as Accelerator, 1)).toBe(2 / 132);
+    expect(commSmFraction(CATALOG["A100-80GB"] as Accelerator, 0)).toBe(24 / 108);
+    expect(commSmFraction(gpuWith(IDEAL, 8, 100, 100), 0)).toBe(7 / 8);
     for (const [name, gpu] of Object.entries(CATALOG)) {
-      for (const k of ["commSmsScaleUp", "commSmsScaleOut"] as const) if (gpu.efficiency[k] !== undefined) expect(gpu.sources[`efficiency.${k}`], `${name} ${k}`).toBeTruthy();
+      for (const k of ["commSmsScaleUp", "commSmsPerNic"] as const) if (gpu.efficiency[k] !== undefined) expect(gpu.sources[`efficiency.${k}`], `${name} ${k}`).toBeTruthy();
     }
   });
 });
@@ -137,7 +141,7 @@ describe("the step with communication kernels on SMs", () => {
 
   it("full mode agrees with folded (DDP on 2 nodes, FSDP on one, catalog CTA counts on slow links)", () => {
     const cases: Scenario[] = [
-      scenario({ gpu: { ...gpuWith(IDEAL, 100, 24, 16), nicBandwidth: 1e9 }, nodes: 2, gpusPerNode: 4, model: TINY, seqLength: 2048, globalBatch: 16, gpuVariability: 0, plan: { dp: 8, gradReduceDtype: "bf16" } }),
+      scenario({ gpu: { ...gpuWith(IDEAL, 100, 24, 4), nicBandwidth: 1e9 }, nodes: 2, gpusPerNode: 4, model: TINY, seqLength: 2048, globalBatch: 16, gpuVariability: 0, plan: { dp: 8, gradReduceDtype: "bf16" } }),
       tiny(slowLinks(25), { dp: 4, zero: 3, fsdpPrefetch: 2 }, 16),
     ];
     for (const s of cases) {
@@ -155,5 +159,17 @@ describe("the step with communication kernels on SMs", () => {
     const on = simulateStep(s).stepSeconds;
     expect(on).toBeGreaterThan(off);
     expect(on).toBeLessThan(off / (1 - 24 / 132));
+  }, 60_000);
+
+  it("the CTAs across nodes follow the group's members per node (program.ts: groupPerNode)", () => {
+    // 8 nodes of 4 GPUs, tp 4 × FSDP 8: a shard group has one member on each node (rail-aligned: 2 CTAs).
+    const s = loadScenario("experiments/published/kempnerforge2026/12-7b-32gpu-tp4-fsdp8.yaml");
+    const gathers = compileStep(s).dpLists.flat().filter((op) => op.label === "fsdp:gather");
+    expect(gathers.length).toBeGreaterThan(0);
+    for (const op of gathers) expect(op.groupPerNode).toBe(1);
+    // 13B FSDP over 8 GPUs on two 4-GPU nodes: 4 members on each; 4 GPUs on one node: within it, 0.
+    for (const op of compileStep(loadScenario("experiments/published/kempnerforge2026/08-13b-8gpu-fsdp8.yaml")).dpLists.flat()) expect(op.groupPerNode).toBe(4);
+    const one = compileStep(loadScenario("experiments/published/kempnerforge2026/04-7b-4gpu-fsdp4.yaml"));
+    for (const op of one.dpLists.flat()) expect(op.groupPerNode).toBe(0);
   }, 60_000);
 });

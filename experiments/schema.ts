@@ -152,6 +152,8 @@ const efficiency = obj(
     attentionBackwardPeakFraction: qty("ratio", "Fraction of BF16 peak the flash-attention backward reaches.", { exclusiveMinimum: 0, maximum: 1, derivedDefault: "attentionPeakFraction" }),
     fp8AttentionPeakFraction: qty("ratio", "Fraction of the FP8 peak an FP8 flash-attention forward reaches (workload.fp8Attention).", { exclusiveMinimum: 0, maximum: 1, derivedDefault: "attentionPeakFraction" }),
     fp8AttentionBackwardPeakFraction: qty("ratio", "Fraction of the FP8 peak an FP8 flash-attention backward reaches.", { exclusiveMinimum: 0, maximum: 1, derivedDefault: "fp8AttentionPeakFraction x backward/forward of BF16" }),
+    commSmsScaleUp: int("SMs one collective's kernel holds while it runs within the scale-up domain (NCCL: one CTA per channel); compute overlapping it runs on the rest. 0: communication takes no SMs.", 0, { derivedDefault: "the catalog GPU's (24 on A100/H100/H200); none for a GPU given in full" }),
+    commSmsPerNic: int("SMs one collective's kernel holds while it runs across nodes, per member of its group on a node (each drives its own NIC; NCCL: 2 channels per NIC). 0: none.", 0, { derivedDefault: "the catalog GPU's (2 on A100/H100/H200); none for a GPU given in full" }),
   },
 );
 

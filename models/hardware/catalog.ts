@@ -53,6 +53,10 @@ const GAUDI3_HC =
 const THAMADA = "thamada/nvidia-smi (GitHub) captured idle nvidia-smi/rocm-smi output";
 const IDLE_NOTE = "idle = board power with no process, persistence on, 0% util";
 const NVLINK_SWITCH_DOMAIN = "HGX/DGX 8-GPU NVSwitch baseboard (one NVLink hop domain)";
+const NCCL_CTA_SM =
+  "NCCL runs one CTA per channel and a CTA holds an SM to itself ('NCCL CTAs won't share an SM with compute kernels': S. Jeaugey, NVIDIA/nccl#689, Aug 2023, because NCCL uses all of its registers) and NCCL launches 2 CTAs per NVLink to saturate large messages (AddyLaddy, NVIDIA/nccl#1703, May 2025)";
+const NCCL_NET_CTAS =
+  "Across nodes NCCL uses 2 channels (SMs) per NIC: 'If you have a PCI system with a single NIC ... it should just launch 2 SMs. If you are on DGX with 8 NICs and a top speed of 190 GB/s, then it would use 16 SMs' (S. Jeaugey, NVIDIA/nccl#689, 2022, DGX A100 8x HDR)";
 
 export const CATALOG: Readonly<Record<string, Accelerator>> = {
   "A100-40GB": {
@@ -74,6 +78,8 @@ export const CATALOG: Readonly<Record<string, Accelerator>> = {
       kernelLaunchSeconds: 2.7e-6,
       attentionPeakFraction: 0.73,
       attentionBackwardPeakFraction: 0.635,
+      commSmsScaleUp: 24,
+      commSmsPerNic: 2,
     },
     sources: {
       "peakFlops.fp32": `${NV_A100_DS}: FP32 19.5 TFLOPS`,
@@ -94,6 +100,8 @@ export const CATALOG: Readonly<Record<string, Accelerator>> = {
       "efficiency.attentionPeakFraction": `${FA2_PAPER}; FA2 was the standard 2023-24 A100 training kernel`,
       "efficiency.attentionBackwardPeakFraction": `Derived (no A100 backward table found as text): forward 0.73 x ${FA_BWD_RATIO} = 0.635, consistent with the FA2 paper's backward running below its forward`,
       "efficiency.fp8GemmPeakFraction": "Not applicable: Ampere has no FP8 tensor cores (no peakFlops.fp8; precision fp8 is refused)",
+      "efficiency.commSmsScaleUp": `${NCCL_CTA_SM}. DGX A100 has 12 NVLinks per GPU -> 24 CTAs for all-reduce (NVIDIA/nccl#1225, 2024); HGX A100 8-GPU nccl-tests ring log shows 24 channels ('Channel 23/24', NVIDIA/nccl-tests#100)`,
+      "efficiency.commSmsPerNic": `${NCCL_NET_CTAS}`,
     },
   },
 
@@ -116,6 +124,8 @@ export const CATALOG: Readonly<Record<string, Accelerator>> = {
       kernelLaunchSeconds: 2.7e-6,
       attentionPeakFraction: 0.73,
       attentionBackwardPeakFraction: 0.635,
+      commSmsScaleUp: 24,
+      commSmsPerNic: 2,
     },
     sources: {
       "peakFlops.fp32": `${NV_A100_DS}: FP32 19.5 TFLOPS`,
@@ -135,6 +145,8 @@ export const CATALOG: Readonly<Record<string, Accelerator>> = {
       "efficiency.kernelLaunchSeconds": `${CSCS_LAT}: 'ault:amda100' async launch latency 2.7 us`,
       "efficiency.attentionPeakFraction": `${FA2_PAPER}`,
       "efficiency.attentionBackwardPeakFraction": `Derived (no A100 backward table found as text): forward 0.73 x ${FA_BWD_RATIO} = 0.635, consistent with the FA2 paper's backward running below its forward`,
+      "efficiency.commSmsScaleUp": `${NCCL_CTA_SM}. DGX A100 has 12 NVLinks per GPU -> 24 CTAs for all-reduce (NVIDIA/nccl#1225, 2024); HGX A100 8-GPU nccl-tests ring log shows 24 channels ('Channel 23/24', NVIDIA/nccl-tests#100)`,
+      "efficiency.commSmsPerNic": `${NCCL_NET_CTAS}`,
       "efficiency.fp8GemmPeakFraction": "Not applicable: Ampere has no FP8 tensor cores (no peakFlops.fp8; precision fp8 is refused)",
     },
   },
@@ -160,6 +172,8 @@ export const CATALOG: Readonly<Record<string, Accelerator>> = {
       attentionBackwardPeakFraction: 0.325,
       fp8GemmPeakFraction: 0.652,
       fp8AttentionPeakFraction: 0.509,
+      commSmsScaleUp: 24,
+      commSmsPerNic: 2,
     },
     sources: {
       "peakFlops.fp32": `${NV_H100_WP}: FP32 66.9 TFLOPS`,
@@ -182,6 +196,8 @@ export const CATALOG: Readonly<Record<string, Accelerator>> = {
       "efficiency.attentionBackwardPeakFraction": `${FA3_FIG}, Fig. 6 (backward, head dim 128): FlashAttention-2 322 TFLOP/s at 16k / 989.4 = 0.325 (spread over seq 512-16k: 214, 260, 291, 310, 318, 322); the forward 0.35 sits in FA2's fwd range (Fig. 5, hdim 128: causal 335, non-causal 370 at 16k)`,
       "efficiency.fp8GemmPeakFraction": `${AZURE_FP8}, ND_H100_v5_results.md (H100 80GB HBM3, CUDA 12.6, driver 560.35.03, PyTorch 2.4.0): 8192^3 1290.1 TFLOP/s / 1978.9 = 0.652 (spread: 4096^3 1216.9 = 0.615, 16384^3 1377.3 = 0.696, 32768^3 1382.2 = 0.698, 6144x12288x12288 1351.4 = 0.683). Per-tensor scaling; DeepGEMM's blockwise-scaled FP8 on H800 (same GH100 SMs, README at 327ec92, Apr 2025) reaches 1410 TFLOP/s on 4096x4096x7168 (0.713) and 1520 on 4096x7168x16384 (0.768)`,
       "efficiency.fp8AttentionPeakFraction": `${FA3_FIG}, Fig. 7 (FP8 forward, head dim 128): FlashAttention-3 1008 TFLOP/s at 16k / 1978.9 = 0.509 (spread 512-16k: 348, 596, 733, 918, 974, 1008; cuDNN 617-1005). No FP8 backward kernel is published: the backward is derived by ${FA_BWD_RATIO}`,
+      "efficiency.commSmsScaleUp": `${NCCL_CTA_SM}. H100 SXM, 8 GPUs on NVSwitch: ncclAllGather launches 24 blocks beside a GEMM (NVIDIA developer forum, 'Compute-Communication Overlap Causes Severe GEMM Performance Degradation because of Tail Effect', 2025, FSDP-style all-gather); NCCL 2.19.3 ring search on 8 H100 finds 12 channels, duplicated to 24 (NVIDIA/nccl#1367)`,
+      "efficiency.commSmsPerNic": `${NCCL_NET_CTAS}; 3 nodes of 8 H100 with 8 ConnectX-7 each, NCCL 2.22.3: ring 'Channel 00/16', 2 per NIC (NVIDIA/nccl#1453, 2024)`,
     },
   },
 
@@ -206,6 +222,8 @@ export const CATALOG: Readonly<Record<string, Accelerator>> = {
       attentionBackwardPeakFraction: 0.325,
       fp8GemmPeakFraction: 0.657,
       fp8AttentionPeakFraction: 0.509,
+      commSmsScaleUp: 24,
+      commSmsPerNic: 2,
     },
     sources: {
       "peakFlops.fp32": `${NV_H200_DS}: FP32 67 TFLOPS (same GH100 silicon and clocks as H100 SXM: 66.9)`,
@@ -228,6 +246,8 @@ export const CATALOG: Readonly<Record<string, Accelerator>> = {
       "efficiency.attentionBackwardPeakFraction": `Derived from H100 (identical SMs and clocks): ${FA3_FIG}, Fig. 6 FA2 backward hdim 128, 322 / 989.4`,
       "efficiency.fp8GemmPeakFraction": `${AZURE_FP8}, ND_H200_v5_results.md (H200 141GB, CUDA 12.6, driver 560.28.03, PyTorch 2.4.0): 8192^3 1300.6 TFLOP/s / 1978.9 = 0.657 (spread: 4096^3 1249.1 = 0.631, 16384^3 1366.3 = 0.690, 6144x12288x12288 1318.0 = 0.666)`,
       "efficiency.fp8AttentionPeakFraction": `Derived from H100 (identical SMs and clocks): ${FA3_FIG}, Fig. 7 FA3 FP8 fwd hdim 128, 1008 / 1978.9`,
+      "efficiency.commSmsScaleUp": `Same GH100 and NVLink4 (18 links) as H100 SXM, so the same channels: ${NCCL_CTA_SM}; on H100 an all-gather launches 24 blocks (NVIDIA developer forum, 2025; NVIDIA/nccl#1367)`,
+      "efficiency.commSmsPerNic": `Same one 400 Gb/s ConnectX-7 per GPU as DGX H100: ${NCCL_NET_CTAS}; 8 H100 per node, NCCL 2.22.3: 16 channels on 8 NICs (NVIDIA/nccl#1453)`,
     },
   },
 

@@ -28,6 +28,14 @@ export interface EfficiencyCalibration {
   fp8AttentionPeakFraction?: number;
   /** FP8 flash-attention backward, fraction of the FP8 peak (used only with workload.fp8Attention). */
   fp8AttentionBackwardPeakFraction?: number;
+  /**
+   * SMs one collective's kernel holds while it runs (NCCL: one CTA per channel, each on an
+   * SM of its own): within the scale-up domain, and across nodes per NIC its group drives
+   * on a node (per member there). Compute overlapping it runs on the rest
+   * (models/step/comm-interference.ts). Missing or 0: none.
+   */
+  commSmsScaleUp?: number;
+  commSmsPerNic?: number;
 }
 
 export interface Accelerator {

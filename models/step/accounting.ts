@@ -4,11 +4,13 @@
  * `segment`), the spans it records for timelines, and the step's result.
  * SM-bound time at a throttled clock is split: the part the clock cost is power's.
  */
-import type { UncontendedListener } from "../../sim/uncontended.ts";
+import type { FluidModel, Resource } from "../../sim/fluid.ts";
+import type { Uncontended, UncontendedListener } from "../../sim/uncontended.ts";
 import type { PowerClass } from "../power/gpu-power.ts";
 import type { StepPower, StepPowerReport } from "../power/step-power.ts";
 import type { MemoryBreakdown } from "../workload/memory.ts";
 import { CATEGORIES, CATEGORY_INDEX, emptyBreakdown, type Breakdown, type Category } from "../categories.ts";
+import { HBM, ROLES, SM } from "./program.ts";
 import type { RankSet } from "./ranks.ts";
 import type { StepMode } from "./symmetry.ts";
 import type { Span } from "../../sim/recorder.ts";
@@ -128,6 +130,22 @@ export interface StepEnd {
   activities: number;
   mode: StepMode;
   modeReason: string;
+}
+
+/** Per rank: SM and HBM work done (in the fluid model and outside it) and their capacities at the end. */
+export function settledWork(fluid: FluidModel, res: readonly Resource[], u: Uncontended, ranks: number): Pick<StepEnd, "smWork" | "smCapacity" | "hbmWork" | "hbmCapacity"> {
+  const e = { smWork: new Float64Array(ranks), smCapacity: new Float64Array(ranks), hbmWork: new Float64Array(ranks), hbmCapacity: new Float64Array(ranks) };
+  for (let g = 0; g < ranks; g++) {
+    const sm = res[g * ROLES + SM] as Resource;
+    const hbm = res[g * ROLES + HBM] as Resource;
+    fluid.settleResource(sm);
+    fluid.settleResource(hbm);
+    e.smWork[g] = sm.workDone + (u.workDone[sm.id] as number);
+    e.smCapacity[g] = sm.capacity;
+    e.hbmWork[g] = hbm.workDone + (u.workDone[hbm.id] as number);
+    e.hbmCapacity[g] = hbm.capacity;
+  }
+  return e;
 }
 
 /** The result: idle after its end is each rank's bubble, then shares per stage and over all GPUs. */

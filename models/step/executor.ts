@@ -26,11 +26,12 @@ import type { EventQueue } from "../../sim/event-queue.ts";
 import type { Activity, FluidModel, Resource, SegmentListener } from "../../sim/fluid.ts";
 import type { Simulation } from "../../sim/simulation.ts";
 import { FluidSpec, Uncontended } from "../../sim/uncontended.ts";
+import { CommSms } from "./comm-interference.ts";
 import { peakFlops } from "../compute/kernel.ts";
 import { rankOfVirtualStage } from "../parallel/stages.ts";
 import { StepPower, type StageClocks } from "../power/step-power.ts";
 import type { Scenario } from "../scenario.ts";
-import { BUBBLE, COMPUTE, StepAccounts, stepResult, type StepSimulation } from "./accounting.ts";
+import { BUBBLE, COMPUTE, settledWork, StepAccounts, stepResult, type StepSimulation } from "./accounting.ts";
 import { CATEGORY_INDEX, categoryOfResourceKind } from "../categories.ts";
 import { COLLECTIVE, DELAY, ENQUEUE, ON_DP_STREAM, ROLES, WAIT, WORK, type Op, type StepProgram } from "./program.ts";
 import type { RankSet } from "./ranks.ts";
@@ -69,6 +70,7 @@ export class StepExecutor implements SegmentListener, StageClocks {
   res!: Resource[];
   rankPeak!: Float64Array;
   u!: Uncontended;
+  commSms!: CommSms;
   useUncontended!: boolean;
   spec!: FluidSpec;
   power!: StepPower;
@@ -168,6 +170,7 @@ export class StepExecutor implements SegmentListener, StageClocks {
     this.acc = new StepAccounts(ranks, p.pp, o.record, Int8Array.from(fluid.resources, (r) => CATEGORY_INDEX[categoryOfResourceKind(r.kind)]));
     // Before the power model, which may set clocks at once.
     this.u = new Uncontended(sim.queue, fluid, N, ROLES, MAX_UNCONTENDED_PER_GPU, this.acc);
+    this.commSms = new CommSms(gpu, N, this.u, res, this.rankPeak, this.spec);
     this.power = new StepPower(sim.queue, this, s, new Array<number>(p.pp).fill(ranks.stageGpus), o.powerControl, sim.rng("power-supply"));
     this.acc.attach(this.power);
     this.stageOf = this.acc.stageOf;
@@ -203,26 +206,9 @@ export class StepExecutor implements SegmentListener, StageClocks {
     sim.run();
     if (this.finished !== N) throw new Error(`step: ${N - this.finished} of ${N} GPUs never finished (a collective or send was left waiting)`);
 
-    const sm = new Float64Array(N);
-    const smCapacity = new Float64Array(N);
-    const hbm = new Float64Array(N);
-    const hbmCapacity = new Float64Array(N);
-    for (let g = 0; g < N; g++) {
-      const smR = res[g * ROLES] as Resource;
-      const hbmR = res[g * ROLES + 1] as Resource;
-      fluid.settleResource(smR);
-      fluid.settleResource(hbmR);
-      sm[g] = smR.workDone + (this.u.workDone[smR.id] as number);
-      smCapacity[g] = smR.capacity;
-      hbm[g] = hbmR.workDone + (this.u.workDone[hbmR.id] as number);
-      hbmCapacity[g] = hbmR.capacity;
-    }
     return stepResult(this.acc, ranks, p.pp, this.power, {
       endTimes: this.endTimes,
-      smWork: sm,
-      smCapacity,
-      hbmWork: hbm,
-      hbmCapacity,
+      ...settledWork(fluid, res, this.u, N),
       memory: prog.memory,
       events: sim.queue.processed,
       activities: this.activities,
@@ -231,9 +217,9 @@ export class StepExecutor implements SegmentListener, StageClocks {
     });
   }
 
-  /** StageClocks: the power model sets a stage's clock; every rank of it follows at its own speed. */
+  /** StageClocks: the power model sets a stage's clock; every rank of it follows at its own speed, less the SMs its communication holds. */
   setClock(stage: number, clock: number): void {
-    for (let g = stage * this.R; g < (stage + 1) * this.R; g++) this.u.setCapacity(this.res[g * ROLES] as Resource, (this.rankPeak[g] as number) * clock, this.spec);
+    this.commSms.setClock(stage * this.R, (stage + 1) * this.R, clock);
   }
 
   /** The fluid model's report of a stretch: compute-stream work carries its rank as data, data-parallel-stream work -(rank + 1). */
@@ -353,7 +339,7 @@ export class StepExecutor implements SegmentListener, StageClocks {
     const count = this.ranks.channelCount[channel] as number;
     for (let k = 0; k < count; k++) {
       const id = this.memberWork[channel * this.N + base + k * stride] as number;
-      if (this.u.waitsOn(id, handle)) this.uncontendedEnd(id);
+      if (this.u.waitsOn(id, handle) && this.u.due[id] === this.queue.now) this.uncontendedEnd(id); // else stale: its shares ended in the fluid model
     }
   }
 
@@ -415,6 +401,7 @@ export class StepExecutor implements SegmentListener, StageClocks {
     if (this.dpHead[g] === this.dpTail[g]) {
       if (this.dpCurrent[g] !== -1) this.acc.background(g, -1);
       this.dpCurrent[g] = -1;
+      this.commSms.dpOp(g, undefined);
       if ((this.gradsWaitSince[g] as number) >= 0) this.gradsReduced(g);
       return;
     }
@@ -441,6 +428,7 @@ export class StepExecutor implements SegmentListener, StageClocks {
       return;
     }
     const op = ops[i] as Op;
+    this.commSms.dpOp(g, op);
     if (op.kind === COLLECTIVE) this.arrive(-1 - g, op, op.channel);
     else if (op.kind === WORK) this.startWork(op, g, -1, -1 - g, DP_WORK);
     else this.queue.scheduleCall(this.queue.now + op.seconds, this.dpDelayDone$, g);
@@ -618,8 +606,12 @@ export class StepExecutor implements SegmentListener, StageClocks {
     this.sendKey[g] = (forward ? 0 : this.V * this.micro) + toVs * this.micro + mb;
     // Megatron's p2p is synchronous, the sender continuing once its send completes, unless overlapped (overlapP2P).
     if (to === g || this.prog.overlapP2P) {
-      if (to === g) this.deliver(to, this.sendKey[g] as number);
-      else this.acc.background(g, +1), this.sends.send(g, to, this.sendKey[g] as number, this.sendOpOf(g));
+      if (to === g) {
+        this.deliver(to, this.sendKey[g] as number);
+      } else {
+        this.acc.background(g, +1);
+        this.sends.send(g, to, this.sendKey[g] as number, this.sendOpOf(g));
+      }
       this.nextPass(g);
       return;
     }
@@ -643,8 +635,13 @@ export class StepExecutor implements SegmentListener, StageClocks {
 
   sendDone(g: number): void {
     // An overlapped send (data −1 − id) arrives after its latency.
-    if (g < 0) this.sends.transferred(-1 - g), this.queue.scheduleCall(this.queue.now + (this.sends.op[-1 - g] as Op).latency, this.asyncDelivered$, -1 - g);
-    else this.deliver(this.sendTo[g] as number, this.sendKey[g] as number), this.nextPass(g);
+    if (g < 0) {
+      this.sends.transferred(-1 - g);
+      this.queue.scheduleCall(this.queue.now + (this.sends.op[-1 - g] as Op).latency, this.asyncDelivered$, -1 - g);
+      return;
+    }
+    this.deliver(this.sendTo[g] as number, this.sendKey[g] as number);
+    this.nextPass(g);
   }
 
   asyncDelivered(id: number): void {

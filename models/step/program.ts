@@ -112,6 +112,8 @@ export class Op {
   latencyLabel = "";
   latencyCategory = COMPUTE;
   linkCategory = COMPUTE;
+  /** COLLECTIVE: its group's members on each node when it crosses nodes (0: within one node); each drives its own NIC. */
+  groupPerNode = 0;
   /** For work timed alone (uncontended.ts): the fairness size, work / size per entry, the category each entry bounds as. */
   fairSize = 1;
   loads: Float64Array = new Float64Array(0);
@@ -245,6 +247,7 @@ class Compiler {
     op.channel = channel;
     op.power = "comm";
     op.linkCategory = CATEGORY_INDEX[crosses ? "network" : "nvlink"];
+    op.groupPerNode = crosses ? Math.max(1, Math.min(group.perNode, group.size)) : 0;
     if (roles.length > 0) {
       roles.push(HBM), amounts.push((load.hbmBytes * times) / this.s.cluster.gpu.efficiency.hbmPeakFraction);
       op.label = label;

@@ -519,7 +519,7 @@ function hfModel(spec: Raw, baseDir: string, problems: Problems): ModelSpec | un
 
 /**
  * ZeRO/FSDP keys (parallelism.fsdpUnit, reshardAfterForward, fsdpPrefetch, shardGroup,
- * offloadOptimizer, offloadActivations): copied onto the plan only when written, so the
+ * offloadOptimizer, offloadParams, offloadActivations): copied onto the plan only when written, so the
  * model's defaults stay in one place (models/workload/memory.ts, fsdpSettings).
  */
 function shardingFrom(raw: Raw, written: Raw, plan: ParallelPlan, layers: number | undefined, dpKnown: boolean, problems: Problems): void {
@@ -544,6 +544,9 @@ function shardingFrom(raw: Raw, written: Raw, plan: ParallelPlan, layers: number
   }
   const offloadOptimizer = boolAt(raw, "offloadOptimizer");
   if (offloadOptimizer !== undefined) plan.offloadOptimizer = offloadOptimizer;
+  const offloadParams = boolAt(raw, "offloadParams");
+  if (offloadParams === true && !problems.isInvalid("parallelism.zero") && plan.zero < 3) problems.invalid("parallelism.offloadParams", true, `true is not allowed with zero ${plan.zero}; parameter offload needs zero 3 (sharded parameters), or set offloadParams: false`);
+  if (offloadParams !== undefined) plan.offloadParams = offloadParams;
   const offload = optionalNumber(raw, "offloadActivations");
   if (offload === undefined) return;
   if (offload <= 1) {

@@ -178,9 +178,11 @@ export interface ParallelPlan {
   fsdpPrefetch?: number;
   /** Data-parallel ranks that ZeRO/FSDP state is sharded over (HSDP: replicated across groups); default dp. */
   shardGroup?: number;
-  /** Optimizer state and fp32 master weights live in host memory (ZeRO-Offload); memory only so far. */
+  /** Optimizer state and fp32 master weights live in host memory (ZeRO-Offload): gradient shards cross PCIe, Adam runs on the host CPU. */
   offloadOptimizer?: boolean;
-  /** Saved activations of this many layers per pipeline stage live in host memory; memory only so far. */
+  /** ZeRO-3: parameter shards live in host memory and cross PCIe before every all-gather (DeepSpeed offload_param). */
+  offloadParams?: boolean;
+  /** Saved activations of this many layers per pipeline stage live in host memory, copied out in forward and back in backward. */
   offloadActivationLayers?: number;
   /** Same as a share of each stage's layers (0–1); used when offloadActivationLayers is absent. */
   offloadActivationShare?: number;

@@ -35,3 +35,26 @@ export function hostLinks(graph: LinkGraph, gpus: number, pcie: number, nic: num
   }
   return h;
 }
+
+/**
+ * Host ↔ device copies (ZeRO-Offload / ZeRO-3 offload, activation offload) reach this share
+ * of the x16 link per direction: nvbandwidth v0.8 host_to_device_memcpy_sm on an
+ * A100-SXM4-40GB measured 25.13 GB/s of PCIe Gen4's 31.5 (NVIDIA/nvbandwidth issue #42,
+ * CUDA 12.6, driver 560.35); device_to_host_memcpy_sm on H100 52.8 GB/s of Gen5's 63
+ * (issue #24). 25.13 / 31.5 = 0.80 is taken for both directions and generations.
+ */
+export const PCIE_COPY_FRACTION = 0.8;
+
+/** Pinned host ↔ device copy bandwidth of one GPU, per direction, bytes/s. */
+export function hostCopyBandwidth(gpu: Accelerator): number {
+  return pcieBandwidth(gpu) * PCIE_COPY_FRACTION;
+}
+
+/**
+ * DeepSpeed's CPU-Adam (the optimizer of ZeRO-Offload) on one host, parameters per second:
+ * 10 billion parameters take 2.57 s on a DGX-2 host (2 × 24-core Xeon Platinum 8168, AVX-512),
+ * Ren et al. 2021, ZeRO-Offload, USENIX ATC '21, Table 3 (PyTorch's CPU Adam: 14.66 s).
+ * The step streams fp32 master weights, gradients, m and v through host memory, so the
+ * host's ranks share it: each rank's shard takes shard × ranksPerHost / rate.
+ */
+export const CPU_ADAM_PARAMS_PER_SECOND = 10e9 / 2.57;

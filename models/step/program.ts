@@ -24,6 +24,7 @@
  *   126166: a reduce-scatter per micro-batch backward unless set_requires_gradient_sync
  *   is turned off) and DeepSpeed ZeRO-3's (docs zero3.rst, v0.18.2: parameters
  *   collected and re-partitioned in forward and backward).
+ * - Offload through the host path (offload.ts): PCIe copies and DeepSpeed's CPU-Adam.
  */
 import { kernelCost, type Kernel } from "../compute/kernel.ts";
 import { collectiveLoad, linkWork, type GroupLayout } from "../collectives/alpha-beta.ts";
@@ -48,15 +49,19 @@ import {
 import { elementBytes, fsdpSettings, gradElementBytes, layerShape, memoryByStage, type MemoryBreakdown } from "../workload/memory.ts";
 import { embeddingParams, headParams, layerParams } from "../workload/params.ts";
 import { CATEGORY_INDEX, type Category } from "../categories.ts";
+import { cpuAdamSeconds, offloadSettings, type OffloadSettings } from "./offload.ts";
 
 /** Resource roles of one GPU; a send's receiver has them at role + ROLES. */
-export const ROLES = 6;
+export const ROLES = 8;
 export const SM = 0;
 export const HBM = 1;
 export const NV_TX = 2;
 export const NV_RX = 3;
 export const NIC_TX = 4;
 export const NIC_RX = 5;
+/** The GPU's PCIe link to host memory, per direction (offload); created only when a plan uses it. */
+export const PCIE_H2D = 6;
+export const PCIE_D2H = 7;
 
 export const WORK = 0;
 export const DELAY = 1;
@@ -85,7 +90,7 @@ export const CHANNELS = 8;
 export const ON_DP_STREAM: readonly boolean[] = [false, false, false, false, true, false, true, true];
 
 const COMPUTE = CATEGORY_INDEX.compute;
-const ROLE_CATEGORY: readonly number[] = [COMPUTE, CATEGORY_INDEX.hbm, CATEGORY_INDEX.nvlink, CATEGORY_INDEX.nvlink, CATEGORY_INDEX.network, CATEGORY_INDEX.network];
+const ROLE_CATEGORY: readonly number[] = [COMPUTE, CATEGORY_INDEX.hbm, CATEGORY_INDEX.nvlink, CATEGORY_INDEX.nvlink, CATEGORY_INDEX.network, CATEGORY_INDEX.network, CATEGORY_INDEX.network, CATEGORY_INDEX.network];
 
 /** One step of a plan. */
 export class Op {
@@ -162,6 +167,8 @@ export interface StepProgram {
   tokens: number;
   /** Data-parallel shard group (dp × cp ranks). */
   dpShard: number;
+  /** Bytes/s of each direction of a GPU's PCIe link to host memory when a plan copies over it (offload), else 0. */
+  hostCopyBandwidth: number;
 }
 
 function crossesNodes(group: GroupLayout): boolean {
@@ -182,7 +189,35 @@ class Compiler {
     readonly dpShard: number,
     readonly dpGroup: GroupLayout,
     readonly fsdp: FsdpGroups,
+    readonly offload: OffloadSettings,
   ) {}
+
+  usesHost = false;
+
+  /** A copy between this GPU and host memory over PCIe (offload); empty if no bytes. */
+  hostCopy(role: number, bytes: number, label: string): Op[] {
+    if (bytes <= 0) return [];
+    const op = new Op();
+    op.label = label;
+    op.power = "comm";
+    setWork(op, [role, HBM], [bytes, bytes / this.s.cluster.gpu.efficiency.hbmPeakFraction], bytes);
+    this.usesHost = true;
+    return [op];
+  }
+
+  /**
+   * Saved activations copied to (forward) or from (backward) the host on a side stream while
+   * the pass computes: the copy rides on the pass's GEMM op as PCIe work, so the op lasts
+   * max(compute, copy), the fluid model's "overlapped, the slower one sets the pace".
+   */
+  withActivationCopy(ops: Op[], role: number, bytes: number): Op[] {
+    if (bytes <= 0) return ops;
+    const op = ops.find((o) => o.kind === WORK && o.power === "gemm") ?? ops.find((o) => o.kind === WORK);
+    if (op === undefined) return [...this.hostCopy(role, bytes, "offload:activations"), ...ops];
+    setWork(op, [...op.roles, role], [...op.amounts, bytes], op.size === op.size ? op.size : undefined);
+    this.usesHost = true;
+    return ops;
+  }
 
   /** Kernels × `times` → at most one compute-bound op, one memory-bound op, one launch delay. */
   kernels(kernels: Kernel[], times: number, label: string): Op[] {
@@ -271,6 +306,8 @@ class Compiler {
     let id = this.dpListOfBytes.get(bytes);
     if (id === undefined) {
       const ops = this.dpShard <= 1 || bytes <= 0 ? [] : this.collective(this.p.zero >= 1 ? "reduce-scatter" : "all-reduce", bytes, this.dpGroup, "dp", 1, CH_DP_STREAM, "dp:grads");
+      // ZeRO-Offload: the reduced gradient shard goes to the host for CPU-Adam.
+      if (this.offload.optimizer) ops.push(...this.hostCopy(PCIE_D2H, bytes / (this.p.zero >= 1 ? this.dpShard : 1), "offload:grads"));
       id = this.dpLists.push(ops) - 1;
       this.dpListOfBytes.set(bytes, id);
     }
@@ -327,7 +364,13 @@ class Compiler {
   fsdpPass(units: FsdpUnit[], backward: boolean, gather: boolean, prefetch: number): Op[] {
     const out: Op[] = [];
     const n = units.length;
-    const gathers = units.map((u) => this.dpList(`gather:${u.params}`, () => this.collective("all-gather", u.params * this.fsdp.weightBytes, this.fsdp.shard, "dp", 1, CH_FSDP_SHARD, "fsdp:gather")));
+    // With offloadParams the rank's shard first comes from host memory (DeepSpeed offload_param).
+    const gathers = units.map((u) =>
+      this.dpList(`gather:${u.params}`, () => [
+        ...(this.offload.params ? this.hostCopy(PCIE_H2D, (u.params * this.fsdp.weightBytes) / this.fsdp.shard.size, "offload:params") : []),
+        ...this.collective("all-gather", u.params * this.fsdp.weightBytes, this.fsdp.shard, "dp", 1, CH_FSDP_SHARD, "fsdp:gather"),
+      ]),
+    );
     if (gather) for (let j = 0; j < Math.min(prefetch, n); j++) out.push(...this.enqueue(gathers[j] as number, j));
     for (let i = 0; i < n; i++) {
       const u = units[i] as FsdpUnit;
@@ -348,6 +391,7 @@ class Compiler {
     return this.dpList(`grads:${params}`, () => [
       ...this.collective("reduce-scatter", bytes, f.shard, "dp", 1, CH_FSDP_SHARD, "fsdp:grads"),
       ...this.collective("all-reduce", bytes / f.shard.size, f.replica, "dp", 1, CH_FSDP_REPLICA, "fsdp:grads-replicas"),
+      ...(this.offload.optimizer ? this.hostCopy(PCIE_D2H, bytes / f.shard.size, "offload:grads") : []),
     ]);
   }
 }
@@ -427,7 +471,11 @@ export function compileStep(s: Scenario, slowdownIn?: GroupSlowdowns): StepProgr
     shard: groupOf(fs.shardGroup * p.cp, p.tp, s.cluster.gpusPerNode),
     replica: groupOf(p.dp / fs.shardGroup, p.tp * p.cp * fs.shardGroup, s.cluster.gpusPerNode),
   };
-  const c = new Compiler(s, p, layout, slowdown, dpShard, dpGroup, fsdp);
+  const off = offloadSettings(s);
+  const c = new Compiler(s, p, layout, slowdown, dpShard, dpGroup, fsdp, off);
+  // Activation offload: bytes of saved activations per layer of virtual stage v that go to the
+  // host in forward and come back in backward, overlapping the layers' compute (offload.ts).
+  const offloadedPerLayer = (v: number): number => off.activationBytesPerLayer(split, v);
 
   const fwdLayer = layerForwardKernels(shape);
   const bwdLayer = layerBackwardKernels(shape);
@@ -449,7 +497,12 @@ export function compileStep(s: Scenario, slowdownIn?: GroupSlowdowns): StepProgr
     if (v === 0) units.push({ params: embeddingParams(model) / p.tp, forward: c.list(embeddingKernels(shape, "forward"), 1, "embedding"), backward: c.list(embeddingKernels(shape, "backward"), 1, "embedding.bwd") });
     for (let left = L; left > 0; left -= fs.unitLayers) {
       const k = Math.min(fs.unitLayers, left);
-      units.push({ params: k * layerParamsPerRank, forward: c.list(fwdLayer, k, "forward"), backward: [...c.list(recLayer, k, "backward:recompute"), ...c.list(bwdLayer, k, "backward")] });
+      const act = k * offloadedPerLayer(v);
+      units.push({
+        params: k * layerParamsPerRank,
+        forward: c.withActivationCopy(c.list(fwdLayer, k, "forward"), PCIE_D2H, act),
+        backward: [...c.list(recLayer, k, "backward:recompute"), ...c.withActivationCopy(c.list(bwdLayer, k, "backward"), PCIE_H2D, act)],
+      });
     }
     if (v === V - 1) {
       const tiedCopy = model.tiedEmbeddings && p.pp > 1 ? (model.vocab * model.hidden) / p.tp : 0;
@@ -466,13 +519,13 @@ export function compileStep(s: Scenario, slowdownIn?: GroupSlowdowns): StepProgr
     const last = v === V - 1;
     const f: Op[] = [];
     if (first) f.push(...c.list(embeddingKernels(shape, "forward"), 1, "embedding"));
-    f.push(...c.list(fwdLayer, L, "forward"));
+    f.push(...c.withActivationCopy(c.list(fwdLayer, L, "forward"), PCIE_D2H, L * offloadedPerLayer(v)));
     if (last) f.push(...c.list(headKernels(shape, "forward"), 1, "head"));
     forwardPlan[v] = c.plan(f);
 
     const b: Op[] = [];
     if (last) b.push(...c.list(headKernels(shape, "backward"), 1, "head.bwd"));
-    b.push(...c.list(recLayer, L, "backward:recompute"), ...c.list(bwdLayer, L, "backward"));
+    b.push(...c.list(recLayer, L, "backward:recompute"), ...c.withActivationCopy(c.list(bwdLayer, L, "backward"), PCIE_H2D, L * offloadedPerLayer(v)));
     if (first) b.push(...c.list(embeddingKernels(shape, "backward"), 1, "embedding.bwd"));
     backwardPlan[v] = c.plan(b);
 
@@ -480,7 +533,7 @@ export function compileStep(s: Scenario, slowdownIn?: GroupSlowdowns): StepProgr
     // data-parallel reduction overlaps the rest of it (bucketed DDP).
     const lb: Op[] = [];
     if (last) lb.push(...c.list(headKernels(shape, "backward"), 1, "head.bwd"), ...c.grads(headGradBytes));
-    for (let l = 0; l < L; l++) lb.push(...c.list(recLayer, 1, "backward:recompute"), ...c.list(bwdLayer, 1, "backward"), ...c.grads(perLayerGradBytes));
+    for (let l = 0; l < L; l++) lb.push(...c.list(recLayer, 1, "backward:recompute"), ...c.withActivationCopy(c.list(bwdLayer, 1, "backward"), PCIE_H2D, offloadedPerLayer(v)), ...c.grads(perLayerGradBytes));
     if (first) lb.push(...c.list(embeddingKernels(shape, "backward"), 1, "embedding.bwd"), ...c.grads(embedGradBytes));
     lastBackwardPlan[v] = c.plan(lb);
   }
@@ -511,7 +564,17 @@ export function compileStep(s: Scenario, slowdownIn?: GroupSlowdowns): StepProgr
     // m and v (read g, p, m, v; write p, m, v: 28); master → model copy (4 + 2); zero grads.
     const mixed = weightBytes === 2;
     const perParam = (gradBytes === 4 ? 0 : gradBytes + 4) + (precision === "fp16" ? 8 : 0) + 4 + 28 + (mixed ? 4 + weightBytes : 0) + gradBytes;
-    ops.push(...c.kernels([{ name: "optimizer", kind: "memory", flops: 12 * shardParams, bytes: shardParams * perParam, launches: 8 }], 1, "optimizer"));
+    if (off.optimizer) {
+      // ZeRO-Offload: CPU-Adam on the host, then the updated shard back in the compute dtype
+      // (with offloadParams it stays on the host until the next step's gathers).
+      const adam = new Op();
+      adam.kind = DELAY;
+      adam.label = "optimizer:cpu-adam";
+      adam.power = "idle";
+      adam.seconds = cpuAdamSeconds(shardParams, off.ranksPerHost);
+      ops.push(adam);
+      if (!off.params) ops.push(...c.hostCopy(PCIE_H2D, shardParams * weightBytes, "offload:params"));
+    } else ops.push(...c.kernels([{ name: "optimizer", kind: "memory", flops: 12 * shardParams, bytes: shardParams * perParam, launches: 8 }], 1, "optimizer"));
     // ZeRO-3 gathers each unit at the next step's forward instead.
     if (p.zero >= 1 && !zero3 && dpShard > 1) ops.push(...c.collective("all-gather", params * weightBytes, dpGroup, "dp", 1, CH_DP_COMPUTE, "dp:params"));
     afterPlan[st] = c.plan(ops);
@@ -581,5 +644,6 @@ export function compileStep(s: Scenario, slowdownIn?: GroupSlowdowns): StepProgr
     gradsCategory: CATEGORY_INDEX[zero3 ? (crossesNodes(fsdp.shard) ? "network" : "nvlink") : gradsCategory],
     tokens,
     dpShard,
+    hostCopyBandwidth: c.usesHost ? off.copyBandwidth : 0,
   };
 }

@@ -52,9 +52,11 @@ export function hostCopyBandwidth(gpu: Accelerator): number {
 
 /**
  * DeepSpeed's CPU-Adam (the optimizer of ZeRO-Offload) on one host, parameters per second:
- * 10 billion parameters take 2.57 s on a DGX-2 host (2 × 24-core Xeon Platinum 8168, AVX-512),
- * Ren et al. 2021, ZeRO-Offload, USENIX ATC '21, Table 3 (PyTorch's CPU Adam: 14.66 s).
- * The step streams fp32 master weights, gradients, m and v through host memory, so the
- * host's ranks share it: each rank's shard takes shard × ranksPerHost / rate.
+ * an 11.6B-parameter GPT-2's optimizer step took 8.2 s with CPU-Adam (56 s with torch.optim.Adam),
+ * DeepSpeed PR #735 (R. Yazdani, 2021-02-08, AVX-512 build). Cross-check: DeepSpeed issue #6834
+ * (DeepSpeed 0.14.5, 4 nodes of 8 A100, Qwen-72B, ZeRO-3 with optimizer offload) shows a ~10 s
+ * step for 72B / 4 hosts = 18B parameters per host, 1.8e9/s. Adam streams fp32 master weights,
+ * gradients, m and v through host memory, so a host's ranks share the rate: each rank's
+ * shard takes shard × ranksPerHost / rate.
  */
-export const CPU_ADAM_PARAMS_PER_SECOND = 10e9 / 2.57;
+export const CPU_ADAM_PARAMS_PER_SECOND = 11.6e9 / 8.2;

@@ -149,8 +149,8 @@ export class StepExecutor implements SegmentListener, StageClocks {
       res[b + 3] = fluid.addResource({ name: `${name}.nvlink.rx`, kind: "nvlink", capacity: gpu.scaleUpBandwidth });
       res[b + 4] = fluid.addResource({ name: `${name}.nic.tx`, kind: "nic", capacity: s.cluster.network.nicBandwidth });
       res[b + 5] = fluid.addResource({ name: `${name}.nic.rx`, kind: "nic", capacity: s.cluster.network.nicBandwidth });
-      // Offload's host path (program.ts PCIE_H2D, PCIE_D2H), only when a plan copies over it.
-      if (prog.hostCopyBandwidth > 0) for (const [k, dir] of [[6, "h2d"], [7, "d2h"]] as const) res[b + k] = fluid.addResource({ name: `${name}.pcie.${dir}`, kind: "host", capacity: prog.hostCopyBandwidth });
+      // Offload's host path (program.ts PCIE_H2D, PCIE_D2H); every role exists, as uncontended.ts lays ids out by role.
+      for (const [k, dir] of [[6, "h2d"], [7, "d2h"]] as const) res[b + k] = fluid.addResource({ name: `${name}.pcie.${dir}`, kind: "host", capacity: prog.hostCopyBandwidth });
     }
     // perf P37
     const done = [COMPUTE_WORK, DP_WORK, SHARE, SEND].map((kind) => (a: Activity): void => {

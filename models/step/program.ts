@@ -167,7 +167,7 @@ export interface StepProgram {
   tokens: number;
   /** Data-parallel shard group (dp × cp ranks). */
   dpShard: number;
-  /** Bytes/s of each direction of a GPU's PCIe link to host memory when a plan copies over it (offload), else 0. */
+  /** Bytes/s of each direction of a GPU's PCIe link to host memory (offload copies). */
   hostCopyBandwidth: number;
 }
 
@@ -192,8 +192,6 @@ class Compiler {
     readonly offload: OffloadSettings,
   ) {}
 
-  usesHost = false;
-
   /** A copy between this GPU and host memory over PCIe (offload); empty if no bytes. */
   hostCopy(role: number, bytes: number, label: string): Op[] {
     if (bytes <= 0) return [];
@@ -201,7 +199,6 @@ class Compiler {
     op.label = label;
     op.power = "comm";
     setWork(op, [role, HBM], [bytes, bytes / this.s.cluster.gpu.efficiency.hbmPeakFraction], bytes);
-    this.usesHost = true;
     return [op];
   }
 
@@ -215,7 +212,6 @@ class Compiler {
     const op = ops.find((o) => o.kind === WORK && o.power === "gemm") ?? ops.find((o) => o.kind === WORK);
     if (op === undefined) return [...this.hostCopy(role, bytes, "offload:activations"), ...ops];
     setWork(op, [...op.roles, role], [...op.amounts, bytes], op.size === op.size ? op.size : undefined);
-    this.usesHost = true;
     return ops;
   }
 
@@ -644,6 +640,6 @@ export function compileStep(s: Scenario, slowdownIn?: GroupSlowdowns): StepProgr
     gradsCategory: CATEGORY_INDEX[zero3 ? (crossesNodes(fsdp.shard) ? "network" : "nvlink") : gradsCategory],
     tokens,
     dpShard,
-    hostCopyBandwidth: c.usesHost ? off.copyBandwidth : 0,
+    hostCopyBandwidth: off.copyBandwidth,
   };
 }

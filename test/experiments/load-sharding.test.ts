@@ -35,7 +35,7 @@ function fsdp(parallelism: Record<string, unknown>, model: unknown = "llama3-8b"
 describe("ZeRO/FSDP keys", () => {
   it("are absent from the plan unless written (the memory model holds the defaults)", () => {
     const p = fromObject(fsdp({})).parallelism;
-    for (const k of ["fsdpUnitLayers", "reshardAfterForward", "fsdpPrefetch", "shardGroup", "offloadOptimizer", "offloadActivationLayers", "offloadActivationShare"]) {
+    for (const k of ["fsdpUnitLayers", "reshardAfterForward", "fsdpPrefetch", "shardGroup", "offloadOptimizer", "offloadParams", "offloadActivationLayers", "offloadActivationShare"]) {
       expect(p, k).not.toHaveProperty(k);
     }
   });
@@ -70,6 +70,15 @@ describe("ZeRO/FSDP keys", () => {
     expect(zero!.path).toBe("parallelism.fsdpUnit");
     const [prefetch] = problemsOf(fsdp({ fsdpPrefetch: -1 }));
     expect(prefetch!.path).toBe("parallelism.fsdpPrefetch");
+  });
+
+  it("reads offloadParams and refuses it below ZeRO-3, naming the field, the value and what is allowed", () => {
+    expect(fromObject(fsdp({ offloadParams: true, offloadOptimizer: true })).parallelism).toMatchObject({ offloadParams: true, offloadOptimizer: true });
+    expect(fromObject(fsdp({ zero: 2, offloadParams: false })).parallelism).toMatchObject({ offloadParams: false });
+    const [p, ...rest] = problemsOf(fsdp({ zero: 2, offloadParams: true }));
+    expect(rest).toEqual([]);
+    expect(p!.path).toBe("parallelism.offloadParams");
+    expect(p!.message).toBe("parallelism.offloadParams: true is not allowed with zero 2; parameter offload needs zero 3 (sharded parameters), or set offloadParams: false");
   });
 
   it("refuses an activation offload that is neither a share nor a whole number of layers", () => {

@@ -17,9 +17,9 @@
  *   gradients not reduced on the fly, tied embeddings, the optimizer, ZeRO-1/2's
  *   parameter all-gather.
  * - ZeRO-3 / FSDP: every pass is a sequence of wrap units. A unit's parameters are
- *   all-gathered on the data-parallel stream `fsdpPrefetch` units ahead (forward, and
- *   with reshardAfterForward again in backward), its compute waits for its gather
- *   (WAIT), and after its backward its gradients are reduce-scattered (HSDP: then
+ *   all-gathered on a gather stream `fsdpPrefetch` units ahead (forward, and with
+ *   reshardAfterForward again in backward), its compute waits for its gather (WAIT),
+ *   and after its backward its gradients are reduce-scattered on the data-parallel stream (HSDP: then
  *   all-reduced across replicas), every micro-batch: FSDP2's default (pytorch PR
  *   126166: a reduce-scatter per micro-batch backward unless set_requires_gradient_sync
  *   is turned off) and DeepSpeed ZeRO-3's (docs zero3.rst, v0.18.2: parameters
@@ -82,12 +82,22 @@ export const CH_EP = 2;
 export const CH_DP_COMPUTE = 3;
 export const CH_DP_STREAM = 4;
 export const CH_PP = 5;
-/** ZeRO-3 / FSDP on the data-parallel stream: within the shard group, and (HSDP) across its replicas. */
+/** ZeRO-3 / FSDP gradients on the data-parallel stream: within the shard group, and (HSDP) across its replicas. */
 export const CH_FSDP_SHARD = 6;
 export const CH_FSDP_REPLICA = 7;
-export const CHANNELS = 8;
-/** Channels whose collectives run on the data-parallel stream. */
-export const ON_DP_STREAM: readonly boolean[] = [false, false, false, false, true, false, true, true];
+/** ZeRO-3 / FSDP all-gathers, within the shard group, on their own stream. */
+export const CH_FSDP_GATHER = 8;
+export const CHANNELS = 9;
+/**
+ * Per channel, the data-parallel stream its collectives run on (-1: the compute stream).
+ * Gathers get a stream of their own, as FSDP1 (unshard vs post-backward stream), FSDP2
+ * (all-gather vs reduce-scatter stream) and DeepSpeed ZeRO-3 with overlap_comm (allgather vs
+ * reduce-and-partition stream) run them: a slow gradient reduction never holds back a gather.
+ */
+export const DP_STREAM: readonly number[] = [-1, -1, -1, -1, 0, -1, 0, 0, 1];
+export const ON_DP_STREAM: readonly boolean[] = DP_STREAM.map((x) => x >= 0);
+/** The data-parallel stream of FSDP gathers. */
+export const GATHER_STREAM = 1;
 
 const COMPUTE = CATEGORY_INDEX.compute;
 const ROLE_CATEGORY: readonly number[] = [COMPUTE, CATEGORY_INDEX.hbm, CATEGORY_INDEX.nvlink, CATEGORY_INDEX.nvlink, CATEGORY_INDEX.network, CATEGORY_INDEX.network, CATEGORY_INDEX.network, CATEGORY_INDEX.network];
@@ -110,6 +120,8 @@ export class Op {
   gradList = -1;
   /** ENQUEUE: the slot this enqueue is remembered in (-1: none); WAIT: the slot waited for. */
   token = -1;
+  /** ENQUEUE, WAIT: the data-parallel stream (0 reductions, GATHER_STREAM). */
+  stream = 0;
   /** COLLECTIVE: barrier channel, latency after the link work, and where waiting for the group's slowest share counts. */
   channel = CH_TP;
   latency = 0;
@@ -333,13 +345,14 @@ class Compiler {
     return id;
   }
 
-  enqueue(list: number, token: number): Op[] {
+  enqueue(list: number, token: number, stream = 0): Op[] {
     if ((this.dpLists[list] as Op[]).length === 0) return [];
     const op = new Op();
     op.kind = ENQUEUE;
     op.label = "enqueue";
     op.gradList = list;
     op.token = token;
+    op.stream = stream;
     return [op];
   }
 
@@ -349,6 +362,7 @@ class Compiler {
     op.kind = WAIT;
     op.label = "wait:fsdp-gather";
     op.token = token;
+    op.stream = GATHER_STREAM;
     return [op];
   }
 
@@ -364,14 +378,14 @@ class Compiler {
     const gathers = units.map((u) =>
       this.dpList(`gather:${u.params}`, () => [
         ...(this.offload.params ? this.hostCopy(PCIE_H2D, (u.params * this.fsdp.weightBytes) / this.fsdp.shard.size, "offload:params") : []),
-        ...this.collective("all-gather", u.params * this.fsdp.weightBytes, this.fsdp.shard, "dp", 1, CH_FSDP_SHARD, "fsdp:gather"),
+        ...this.collective("all-gather", u.params * this.fsdp.weightBytes, this.fsdp.shard, "dp", 1, CH_FSDP_GATHER, "fsdp:gather"),
       ]),
     );
-    if (gather) for (let j = 0; j < Math.min(prefetch, n); j++) out.push(...this.enqueue(gathers[j] as number, j));
+    if (gather) for (let j = 0; j < Math.min(prefetch, n); j++) out.push(...this.enqueue(gathers[j] as number, j, GATHER_STREAM));
     for (let i = 0; i < n; i++) {
       const u = units[i] as FsdpUnit;
       if (gather) {
-        if (i + prefetch < n) out.push(...this.enqueue(gathers[i + prefetch] as number, i + prefetch));
+        if (i + prefetch < n) out.push(...this.enqueue(gathers[i + prefetch] as number, i + prefetch, GATHER_STREAM));
         out.push(...this.wait(gathers[i] as number, i));
       }
       out.push(...(backward ? u.backward : u.forward));
@@ -610,9 +624,8 @@ export function compileStep(s: Scenario, slowdownIn?: GroupSlowdowns): StepProgr
     for (let v = st; v < V; v += p.pp) for (const op of c.plans[lastBackwardPlan[v] as number] as Op[]) if (op.kind === ENQUEUE) n++;
     dpCapacity = Math.max(dpCapacity, n);
   }
-  // FSDP: a unit waits for its gather, which drains what was enqueued before it: about
-  // 3·prefetch lists wait at a pass boundary, and without backward gathers every unit's
-  // reduce-scatter can. The executor's ring grows if ever more.
+  // FSDP: a unit waits for its gather, which drains the gathers enqueued before it; the
+  // reductions can pile up behind a slow link (every unit's). The executor's ring grows if ever more.
   if (zero3) dpCapacity = 3 * fs.prefetch + 4 + (fs.reshardAfterForward ? 0 : tokens);
 
   const gradsCategory: Category = crossesNodes(dpGroup) ? "network" : "nvlink";

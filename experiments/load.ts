@@ -518,7 +518,7 @@ function hfModel(spec: Raw, baseDir: string, problems: Problems): ModelSpec | un
 }
 
 /**
- * ZeRO/FSDP keys (parallelism.fsdpUnit, reshardAfterForward, fsdpPrefetch, shardGroup,
+ * ZeRO/FSDP keys (parallelism.fsdpUnit, reshardAfterForward, fsdpPrefetch, fsdpPrefetchParams, shardGroup,
  * offloadOptimizer, offloadParams, offloadActivations): copied onto the plan only when written, so the
  * model's defaults stay in one place (models/workload/memory.ts, fsdpSettings).
  */
@@ -533,6 +533,8 @@ function shardingFrom(raw: Raw, written: Raw, plan: ParallelPlan, layers: number
   if (reshard !== undefined) plan.reshardAfterForward = reshard;
   const prefetch = optionalNumber(raw, "fsdpPrefetch");
   if (prefetch !== undefined) plan.fsdpPrefetch = prefetch;
+  const prefetchParams = optionalNumber(raw, "fsdpPrefetchParams");
+  if (prefetchParams !== undefined) plan.fsdpPrefetchParams = prefetchParams;
   const group = optionalNumber(raw, "shardGroup");
   if (group !== undefined) {
     if (dpKnown && !problems.isInvalid("parallelism.dp") && plan.dp % group !== 0) {

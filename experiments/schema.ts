@@ -339,6 +339,11 @@ const parallelism = obj("How the model is split over the GPUs.", {
   },
   reshardAfterForward: bool("ZeRO-3/FSDP: free each unit's gathered parameters after its forward and gather them again for backward (simulated: a second all-gather per unit and micro-batch). false: keep them to backward (more memory, one all-gather fewer).", { derivedDefault: "true" }),
   fsdpPrefetch: int("ZeRO-3/FSDP: units all-gathered ahead of the one computing (PyTorch FSDP's backward prefetch, FSDP2's implicit prefetch: 1). Simulated: the gathers run on the communication stream this far ahead and overlap the compute of the units before; 0 exposes every gather.", 0, { derivedDefault: "1" }),
+  fsdpPrefetchParams: int(
+    "ZeRO-3: prefetch by a parameter budget instead of a unit count (overrides fsdpPrefetch), as DeepSpeed does: after a unit's gather the next units are gathered while fewer than this many parameters (elements, per rank before sharding) are in flight beyond it, at least one unit if > 0. DeepSpeed's stage3_prefetch_bucket_size: 5e7 by default (deepspeed/runtime/zero/config.py); the Hugging Face / Accelerate integration's \"auto\" is 0.9 x hidden^2.",
+    0,
+    { derivedDefault: "none (fsdpPrefetch)" },
+  ),
   shardGroup: int("Data-parallel ranks ZeRO/FSDP state is sharded over; replicated across the dp/shardGroup groups (HSDP). Must divide dp. With zero 3 the simulated gathers and reduce-scatters run within the shard group and the gradient shards are all-reduced across the replicas; zero 1-2 traffic still runs over all dp ranks.", 1, { derivedDefault: "dp" }),
   offloadOptimizer: bool(
     "Optimizer state and fp32 master weights in host memory (ZeRO-Offload; from zero 2 also the gradient shard). Simulated: each reduced gradient shard crosses PCIe to the host (zero 3: after every unit's reduce-scatter, every micro-batch), Adam runs on the host CPU (DeepSpeed CPU-Adam, the node's ranks sharing one host) while the GPU waits, and the updated parameter shard comes back over PCIe unless offloadParams.",

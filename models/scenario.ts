@@ -176,6 +176,8 @@ export interface ParallelPlan {
   reshardAfterForward?: boolean;
   /** ZeRO-3/FSDP: units all-gathered ahead of the one computing (default 1). */
   fsdpPrefetch?: number;
+  /** ZeRO-3: prefetch by a parameter budget instead (DeepSpeed stage3_prefetch_bucket_size, elements); overrides fsdpPrefetch. */
+  fsdpPrefetchParams?: number;
   /** Data-parallel ranks that ZeRO/FSDP state is sharded over (HSDP: replicated across groups); default dp. */
   shardGroup?: number;
   /** Optimizer state and fp32 master weights live in host memory (ZeRO-Offload): gradient shards cross PCIe, Adam runs on the host CPU. */

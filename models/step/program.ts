@@ -368,8 +368,8 @@ class Compiler {
 
   /**
    * One pass over FSDP units in order: unit i's gather is enqueued `prefetch` units ahead
-   * (prefetch 0: just before it), its compute waits for it, and (backward) its gradients
-   * are handed to the stream after it.
+   * (prefetch 0: just before it; or as far as fsdpPrefetchParams reaches), its compute waits
+   * for it, and (backward) its gradients are handed to the stream after it.
    */
   fsdpPass(units: FsdpUnit[], backward: boolean, gather: boolean, prefetch: number): Op[] {
     const out: Op[] = [];
@@ -381,11 +381,12 @@ class Compiler {
         ...this.collective("all-gather", u.params * this.fsdp.weightBytes, this.fsdp.shard, "dp", 1, CH_FSDP_GATHER, "fsdp:gather"),
       ]),
     );
-    if (gather) for (let j = 0; j < Math.min(prefetch, n); j++) out.push(...this.enqueue(gathers[j] as number, j, GATHER_STREAM));
+    let next = 0;
     for (let i = 0; i < n; i++) {
       const u = units[i] as FsdpUnit;
       if (gather) {
-        if (i + prefetch < n) out.push(...this.enqueue(gathers[i + prefetch] as number, i + prefetch, GATHER_STREAM));
+        const last = Math.min(n - 1, i + fsdpLookahead(units, i, prefetch, this.p.fsdpPrefetchParams));
+        for (; next <= last; next++) out.push(...this.enqueue(gathers[next] as number, next, GATHER_STREAM));
         out.push(...this.wait(gathers[i] as number, i));
       }
       out.push(...(backward ? u.backward : u.forward));
@@ -404,6 +405,19 @@ class Compiler {
       ...(this.offload.optimizer ? this.hostCopy(PCIE_D2H, bytes / f.shard.size, "offload:grads") : []),
     ]);
   }
+}
+
+/**
+ * Units gathered beyond unit i when it starts: `prefetch`, or with a parameter budget
+ * DeepSpeed ZeRO-3's rule (partitioned_param_coordinator.py, fetch_sub_module, v0.18: after
+ * fetching the current module, keep issuing the next parameters in trace order while fewer
+ * than stage3_prefetch_bucket_size elements are in flight: at least one unit if the budget > 0).
+ */
+export function fsdpLookahead(units: readonly { params: number }[], i: number, prefetch: number, budget: number | undefined): number {
+  if (budget === undefined) return prefetch;
+  let k = 0;
+  for (let sum = 0; i + k + 1 < units.length && sum < budget; k++) sum += (units[i + k + 1] as { params: number }).params;
+  return k;
 }
 
 interface FsdpUnit {

@@ -35,7 +35,7 @@ function fsdp(parallelism: Record<string, unknown>, model: unknown = "llama3-8b"
 describe("ZeRO/FSDP keys", () => {
   it("are absent from the plan unless written (the memory model holds the defaults)", () => {
     const p = fromObject(fsdp({})).parallelism;
-    for (const k of ["fsdpUnitLayers", "reshardAfterForward", "fsdpPrefetch", "shardGroup", "offloadOptimizer", "offloadParams", "offloadActivationLayers", "offloadActivationShare"]) {
+    for (const k of ["fsdpUnitLayers", "reshardAfterForward", "fsdpPrefetch", "fsdpPrefetchParams", "shardGroup", "offloadOptimizer", "offloadParams", "offloadActivationLayers", "offloadActivationShare"]) {
       expect(p, k).not.toHaveProperty(k);
     }
   });
@@ -45,6 +45,8 @@ describe("ZeRO/FSDP keys", () => {
     expect(p).toMatchObject({ dp: 16, fsdpUnitLayers: 4, reshardAfterForward: false, fsdpPrefetch: 2, shardGroup: 8, offloadOptimizer: true, offloadActivationShare: 0.25 });
     expect(fromObject(fsdp({ fsdpUnit: "layer", offloadActivations: 6 })).parallelism).toMatchObject({ fsdpUnitLayers: 1, offloadActivationLayers: 6 });
     expect(fromObject(fsdp({ offloadActivations: 1 })).parallelism).toMatchObject({ offloadActivationShare: 1 });
+    expect(fromObject(fsdp({ fsdpPrefetchParams: 50000000 })).parallelism).toMatchObject({ fsdpPrefetchParams: 5e7 });
+    expect(problemsOf(fsdp({ fsdpPrefetchParams: -1 }))[0]!.path).toBe("parallelism.fsdpPrefetchParams");
   });
 
   it("HSDP halves nothing it should not: shardGroup 8 of dp 16 shards the optimizer over 8", () => {

@@ -6,9 +6,9 @@
  */
 import { describe, expect, it } from "vitest";
 import { kernelCost, type Kernel } from "../../models/compute/kernel.ts";
-import type { Scenario } from "../../models/scenario.ts";
+import type { ParallelPlan, Scenario } from "../../models/scenario.ts";
 import { idealSlowdowns } from "../../models/network/group-slowdown.ts";
-import { compileStep, NIC_TX, type Op } from "../../models/step/program.ts";
+import { compileStep, fsdpLookahead, NIC_TX, type Op } from "../../models/step/program.ts";
 import { simulateStep } from "../../models/step/simulate.ts";
 import { simulateStepFull } from "../../models/step/simulate-full.ts";
 import { embeddingKernels, headKernels, layerBackwardKernels, layerForwardKernels } from "../../models/workload/layer-kernels.ts";
@@ -81,5 +81,30 @@ describe("FSDP gathers on their own stream", () => {
   it("full mode agrees with folded", () => {
     const s = hsdp(nic);
     expect(simulateStepFull(s, { slowdown: ideal }).stepSeconds).toBeCloseTo(simulateStep(s, { slowdown: ideal }).stepSeconds, 9);
+  });
+});
+
+describe("DeepSpeed's prefetch budget (fsdpPrefetchParams)", () => {
+  const units = [10, 20, 30, 40, 50].map((params) => ({ params }));
+  it("gathers the next units while fewer than the budget's parameters are in flight, at least one", () => {
+    // Beyond unit 0: 20 < 25, 20 + 30 ≥ 25 → two units; a budget of 1 → one; 0 → none; beyond the last → none.
+    expect(fsdpLookahead(units, 0, 1, 25)).toBe(2);
+    expect(fsdpLookahead(units, 0, 1, 1)).toBe(1);
+    expect(fsdpLookahead(units, 0, 1, 0)).toBe(0);
+    expect(fsdpLookahead(units, 4, 1, 1e9)).toBe(0);
+    expect(fsdpLookahead(units, 1, 1, 1e9)).toBe(3);
+    // Without a budget, the count.
+    expect(fsdpLookahead(units, 0, 3, undefined)).toBe(3);
+  });
+
+  it("a budget worth k whole blocks runs the step as fsdpPrefetch k; DeepSpeed's default 5e7 below a block is prefetch 1", () => {
+    // TINY's blocks hold 4h² + 2h·ffn = 201,326,592 parameters; its embedding and head 32,768.
+    const block = 4 * 4096 * 4096 + 2 * 4096 * 16384;
+    const slow = (plan: Partial<ParallelPlan>): Scenario => scenario({ gpu: { ...IDEAL, scaleUpBandwidth: 3e10 }, nodes: 1, gpusPerNode: 4, model: TINY, seqLength: 2048, globalBatch: 8, gpuVariability: 0, plan: { dp: 4, zero: 3, gradReduceDtype: "bf16", ...plan } });
+    const step = (plan: Partial<ParallelPlan>): number => simulateStep(slow(plan), { slowdown: ideal }).stepSeconds;
+    expect(step({ fsdpPrefetchParams: 5e7 })).toBe(step({ fsdpPrefetch: 1 }));
+    expect(step({ fsdpPrefetchParams: 2 * block })).toBe(step({ fsdpPrefetch: 2 }));
+    expect(step({ fsdpPrefetchParams: 0 })).toBe(step({ fsdpPrefetch: 0 }));
+    expect(step({ fsdpPrefetch: 0 })).toBeGreaterThan(step({ fsdpPrefetch: 1 }));
   });
 });

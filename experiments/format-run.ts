@@ -53,7 +53,7 @@ export function formatRun(s: Scenario, r: RunResult): string {
       `${mem.gatheredUnits !== undefined ? `, gathered FSDP units ${gib(mem.gatheredUnits)}` : ""})`,
   );
   if (mem.hostBytes !== undefined) {
-    lines.push(`                 plus ${gib(mem.hostBytes)} GiB per GPU in host memory (offloaded optimizer state / activations; their PCIe traffic is not yet in the step time)`);
+    lines.push(`                 plus ${gib(mem.hostBytes)} GiB per GPU in host memory (offloaded optimizer state / activations; their PCIe copies and CPU-Adam are in the step time)`);
   }
   if (m.unpaddedVocab !== undefined) {
     lines.push(`vocabulary       ${group(m.unpaddedVocab)} padded to ${group(m.vocab)} (a multiple of workload.vocabDivisibleBy × tp ${p.tp}, as Megatron-LM pads it); the padded rows count in memory, FLOPs and time`);

@@ -541,8 +541,8 @@ function overlapFrom(raw: Raw, plan: ParallelPlan, problems: Problems): void {
 }
 
 /**
- * ZeRO/FSDP keys (parallelism.fsdpUnit, reshardAfterForward, fsdpPrefetch, shardGroup,
- * offloadOptimizer, offloadActivations): copied onto the plan only when written, so the
+ * ZeRO/FSDP keys (parallelism.fsdpUnit, reshardAfterForward, fsdpPrefetch, fsdpPrefetchParams, shardGroup,
+ * offloadOptimizer, offloadParams, offloadActivations): copied onto the plan only when written, so the
  * model's defaults stay in one place (models/workload/memory.ts, fsdpSettings).
  */
 function shardingFrom(raw: Raw, written: Raw, plan: ParallelPlan, layers: number | undefined, dpKnown: boolean, problems: Problems): void {
@@ -556,6 +556,8 @@ function shardingFrom(raw: Raw, written: Raw, plan: ParallelPlan, layers: number
   if (reshard !== undefined) plan.reshardAfterForward = reshard;
   const prefetch = optionalNumber(raw, "fsdpPrefetch");
   if (prefetch !== undefined) plan.fsdpPrefetch = prefetch;
+  const prefetchParams = optionalNumber(raw, "fsdpPrefetchParams");
+  if (prefetchParams !== undefined) plan.fsdpPrefetchParams = prefetchParams;
   const group = optionalNumber(raw, "shardGroup");
   if (group !== undefined) {
     if (dpKnown && !problems.isInvalid("parallelism.dp") && plan.dp % group !== 0) {
@@ -571,6 +573,9 @@ function shardingFrom(raw: Raw, written: Raw, plan: ParallelPlan, layers: number
   if (lossParallel !== undefined) plan.lossParallel = lossParallel;
   const offloadOptimizer = boolAt(raw, "offloadOptimizer");
   if (offloadOptimizer !== undefined) plan.offloadOptimizer = offloadOptimizer;
+  const offloadParams = boolAt(raw, "offloadParams");
+  if (offloadParams === true && !problems.isInvalid("parallelism.zero") && plan.zero < 3) problems.invalid("parallelism.offloadParams", true, `true is not allowed with zero ${plan.zero}; parameter offload needs zero 3 (sharded parameters), or set offloadParams: false`);
+  if (offloadParams !== undefined) plan.offloadParams = offloadParams;
   const offload = optionalNumber(raw, "offloadActivations");
   if (offload === undefined) return;
   if (offload <= 1) {

@@ -377,6 +377,11 @@ const parallelism = obj("How the model is split over the GPUs.", {
   },
   reshardAfterForward: bool("ZeRO-3/FSDP: free each unit's gathered parameters after its forward and gather them again for backward (simulated: a second all-gather per unit and micro-batch). false: keep them to backward (more memory, one all-gather fewer).", { derivedDefault: "true" }),
   fsdpPrefetch: int("ZeRO-3/FSDP: units all-gathered ahead of the one computing (PyTorch FSDP's backward prefetch, FSDP2's implicit prefetch: 1). Simulated: the gathers run on the communication stream this far ahead and overlap the compute of the units before; 0 exposes every gather.", 0, { derivedDefault: "1" }),
+  fsdpPrefetchParams: int(
+    "ZeRO-3: prefetch by a parameter budget instead of a unit count (overrides fsdpPrefetch), as DeepSpeed does: after a unit's gather the next units are gathered while fewer than this many parameters (elements, per rank before sharding) are in flight beyond it, at least one unit if > 0. DeepSpeed's stage3_prefetch_bucket_size: 5e7 by default (deepspeed/runtime/zero/config.py); the Hugging Face / Accelerate integration's \"auto\" is 0.9 x hidden^2.",
+    0,
+    { derivedDefault: "none (fsdpPrefetch)" },
+  ),
   shardGroup: int("Data-parallel ranks ZeRO/FSDP state is sharded over; replicated across the dp/shardGroup groups (HSDP). Must divide dp. With zero 3 the simulated gathers and reduce-scatters run within the shard group and the gradient shards are all-reduced across the replicas; zero 1-2 traffic still runs over all dp ranks.", 1, { derivedDefault: "dp" }),
   fsdpGradSync: oneOf(
     ["every-micro-batch", "last-micro-batch"],
@@ -387,8 +392,12 @@ const parallelism = obj("How the model is split over the GPUs.", {
     "tp > 1: the loss runs on vocabulary shards (Megatron's vocab-parallel cross-entropy, torchtitan's loss_parallel). false: the output layer's logits are all-gathered so every tensor rank holds the full vocabulary (DTensor ColwiseParallel with a replicated output, e.g. KempnerForge). Memory only for now: the gather and the full-vocabulary loss are not in the step time.",
     { derivedDefault: "true" },
   ),
-  offloadOptimizer: bool("Optimizer state and fp32 master weights in host memory (ZeRO-Offload; from zero 2 also the gradient shard). Memory only for now: the host traffic is not yet in the step time.", { derivedDefault: "false" }),
-  offloadActivations: qty("ratio", "Saved activations kept in host memory: a share of each pipeline stage's layers (0 to 1, or \"50 %\") or a whole number of layers above 1. Memory only for now: the host traffic is not yet in the step time.", { minimum: 0, derivedDefault: "0" }),
+  offloadOptimizer: bool(
+    "Optimizer state and fp32 master weights in host memory (ZeRO-Offload; from zero 2 also the gradient shard). Simulated: each reduced gradient shard crosses PCIe to the host (zero 3: after every unit's reduce-scatter, every micro-batch), Adam runs on the host CPU (DeepSpeed CPU-Adam, the node's ranks sharing one host) while the GPU waits, and the updated parameter shard comes back over PCIe unless offloadParams.",
+    { derivedDefault: "false" },
+  ),
+  offloadParams: bool("zero 3 only: parameter shards in host memory (DeepSpeed offload_param). Simulated: before each all-gather of a unit its shard is copied host to device over PCIe on the communication stream (prefetched with the gather).", { derivedDefault: "false" }),
+  offloadActivations: qty("ratio", "Saved activations kept in host memory: a share of each pipeline stage's layers (0 to 1, or \"50 %\") or a whole number of layers above 1. Simulated: their bytes cross PCIe to the host during forward and back during backward, overlapping those passes' GEMMs (the slower of the two sets the pace).", { minimum: 0, derivedDefault: "0" }),
 });
 
 const failureProcess = (what: string): ObjectNode =>

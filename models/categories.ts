@@ -20,6 +20,8 @@ export function categoryOfResourceKind(kind: string): Category {
       return "nvlink";
     case "nic":
     case "fabric":
+    // A GPU's PCIe link to host memory (offload): an interconnect outside the GPU.
+    case "host":
       return "network";
     case "power":
       return "power";

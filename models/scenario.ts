@@ -201,9 +201,11 @@ export interface ParallelPlan {
   reshardAfterForward?: boolean;
   /** ZeRO-3/FSDP: units all-gathered ahead of the one computing (default 1). */
   fsdpPrefetch?: number;
+  /** ZeRO-3: prefetch by a parameter budget instead (DeepSpeed stage3_prefetch_bucket_size, elements); overrides fsdpPrefetch. */
+  fsdpPrefetchParams?: number;
   /** Data-parallel ranks that ZeRO/FSDP state is sharded over (HSDP: replicated across groups); default dp. */
   shardGroup?: number;
-  /** Optimizer state and fp32 master weights live in host memory (ZeRO-Offload); memory only so far. */
+  /** Optimizer state and fp32 master weights live in host memory (ZeRO-Offload): gradient shards cross PCIe, Adam runs on the host CPU. */
   offloadOptimizer?: boolean;
   /** Sequence-parallel TP collectives pipelined with their GEMMs (Megatron-Core --tp-comm-overlap, TE userbuffers; PyTorch AsyncTP); default false. */
   tpCommOverlap?: boolean;
@@ -215,7 +217,9 @@ export interface ParallelPlan {
   cpLayout?: CpLayout;
   /** ZeRO-1/2 parameter all-gather overlapped with the next step's forward (Megatron --overlap-param-gather); default false. */
   overlapParamGather?: boolean;
-  /** Saved activations of this many layers per pipeline stage live in host memory; memory only so far. */
+  /** ZeRO-3: parameter shards live in host memory and cross PCIe before every all-gather (DeepSpeed offload_param). */
+  offloadParams?: boolean;
+  /** Saved activations of this many layers per pipeline stage live in host memory, copied out in forward and back in backward. */
   offloadActivationLayers?: number;
   /** Same as a share of each stage's layers (0–1); used when offloadActivationLayers is absent. */
   offloadActivationShare?: number;

@@ -35,3 +35,28 @@ export function hostLinks(graph: LinkGraph, gpus: number, pcie: number, nic: num
   }
   return h;
 }
+
+/**
+ * Host ↔ device copies (ZeRO-Offload / ZeRO-3 offload, activation offload) reach this share
+ * of the x16 link per direction: nvbandwidth v0.8 host_to_device_memcpy_sm on an
+ * A100-SXM4-40GB measured 25.13 GB/s of PCIe Gen4's 31.5 (NVIDIA/nvbandwidth issue #42,
+ * CUDA 12.6, driver 560.35); device_to_host_memcpy_sm on H100 52.8 GB/s of Gen5's 63
+ * (issue #24). 25.13 / 31.5 = 0.80 is taken for both directions and generations.
+ */
+export const PCIE_COPY_FRACTION = 0.8;
+
+/** Pinned host ↔ device copy bandwidth of one GPU, per direction, bytes/s. */
+export function hostCopyBandwidth(gpu: Accelerator): number {
+  return pcieBandwidth(gpu) * PCIE_COPY_FRACTION;
+}
+
+/**
+ * DeepSpeed's CPU-Adam (the optimizer of ZeRO-Offload) on one host, parameters per second:
+ * an 11.6B-parameter GPT-2's optimizer step took 8.2 s with CPU-Adam (56 s with torch.optim.Adam),
+ * DeepSpeed PR #735 (R. Yazdani, 2021-02-08, AVX-512 build). Cross-check: DeepSpeed issue #6834
+ * (DeepSpeed 0.14.5, 4 nodes of 8 A100, Qwen-72B, ZeRO-3 with optimizer offload) shows a ~10 s
+ * step for 72B / 4 hosts = 18B parameters per host, 1.8e9/s. Adam streams fp32 master weights,
+ * gradients, m and v through host memory, so a host's ranks share the rate: each rank's
+ * shard takes shard × ranksPerHost / rate.
+ */
+export const CPU_ADAM_PARAMS_PER_SECOND = 11.6e9 / 8.2;

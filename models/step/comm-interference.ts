@@ -39,33 +39,40 @@ export function commSmFraction(gpu: Accelerator, perNode: number): number {
 /** Members per node looked up in a table (a node's NICs; the SM cap applies beyond). */
 const MAX_PER_NODE = 72;
 
-/** Per rank: the SMs its data-parallel stream's communication kernel holds and its clock; sets its SM capacity. */
+/**
+ * Per rank: the SMs the communication kernels of its data-parallel streams hold (reductions,
+ * FSDP gathers: each may run one) and its clock; sets its SM capacity.
+ */
 export class CommSms {
-  /** Fraction of the SMs held by communication, and the clock the power model set, per rank. */
+  /** Fraction of the SMs held per stream slot s = rank + ranks × stream; the clock the power model set, per rank. */
   readonly held: Float64Array;
   readonly clock: Float64Array;
+  /** Most of the SMs communication can hold: one stays with compute. */
+  private readonly most: number;
   /** Fraction held by a collective within one node, and across nodes by members per node (index). */
   private readonly fraction: Float64Array;
 
   constructor(
     gpu: Accelerator,
-    ranks: number,
+    private readonly ranks: number,
+    private readonly streams: number,
     private readonly u: Uncontended,
     private readonly res: Resource[],
     private readonly rankPeak: Float64Array,
     private readonly spec: FluidSpec,
   ) {
-    this.held = new Float64Array(ranks);
+    this.held = new Float64Array(ranks * streams);
+    this.most = gpu.smCount > 1 ? (gpu.smCount - 1) / gpu.smCount : 0;
     this.clock = new Float64Array(ranks).fill(1);
     this.fraction = Float64Array.from({ length: MAX_PER_NODE + 1 }, (_, k) => commSmFraction(gpu, k));
   }
 
-  /** Rank `g`'s data-parallel stream starts `op` (undefined: it goes idle). Capacity changes only when the held SMs do. */
-  dpOp(g: number, op: Op | undefined): void {
+  /** Data-parallel stream slot `s` starts `op` (undefined: it goes idle). Capacity changes only when the held SMs do. */
+  dpOp(s: number, op: Op | undefined): void {
     const f = op !== undefined && op.kind === COLLECTIVE ? (this.fraction[Math.min(op.groupPerNode, MAX_PER_NODE)] as number) : 0;
-    if (f === this.held[g]) return;
-    this.held[g] = f;
-    this.apply(g);
+    if (f === this.held[s]) return;
+    this.held[s] = f;
+    this.apply(s % this.ranks);
   }
 
   /** StageClocks for ranks [from, to): the power model set their clock. */
@@ -77,7 +84,9 @@ export class CommSms {
   }
 
   private apply(g: number): void {
+    let held = 0;
+    for (let k = 0; k < this.streams; k++) held += this.held[g + k * this.ranks] as number;
     // With nothing held, (1 − 0) leaves peak · clock exactly as without this model.
-    this.u.setCapacity(this.res[g * ROLES + SM] as Resource, (this.rankPeak[g] as number) * (this.clock[g] as number) * (1 - (this.held[g] as number)), this.spec);
+    this.u.setCapacity(this.res[g * ROLES + SM] as Resource, (this.rankPeak[g] as number) * (this.clock[g] as number) * (1 - Math.min(held, this.most)), this.spec);
   }
 }

@@ -31,11 +31,12 @@ import { peakFlops } from "../compute/kernel.ts";
 import { rankOfVirtualStage } from "../parallel/stages.ts";
 import { StepPower, type StageClocks } from "../power/step-power.ts";
 import type { Scenario } from "../scenario.ts";
-import { BUBBLE, COMPUTE, settledWork, StepAccounts, stepResult, type StepSimulation } from "./accounting.ts";
+import { BUBBLE, settledWork, StepAccounts, stepResult, type StepSimulation } from "./accounting.ts";
 import { CATEGORY_INDEX, categoryOfResourceKind } from "../categories.ts";
-import { COLLECTIVE, DELAY, ENQUEUE, ON_DP_STREAM, ROLES, WAIT, WORK, type Op, type StepProgram } from "./program.ts";
+import { COLLECTIVE, DELAY, DP_STREAM, ENQUEUE, ROLES, WAIT, WORK, type Op, type StepProgram } from "./program.ts";
 import type { RankSet } from "./ranks.ts";
 import { AsyncSends } from "./async-sends.ts";
+import { ListQueues } from "./list-queues.ts";
 
 /** What to do when an op's work is done, by kind; the activity's data says whose. */
 const COMPUTE_WORK = 0;
@@ -97,14 +98,11 @@ export class StepExecutor implements SegmentListener, StageClocks {
   endTimes!: Float64Array;
   // Data-parallel stream: a FIFO of op lists per rank, a ring in one typed array; head and
   // tail count lists started and enqueued, dpDone lists finished.
-  dpCapacity!: number;
   dpDone!: Int32Array;
   /** Per rank and token slot: the enqueue (tail count) it names; per rank: the one compute waits for (-1: none). */
   tokenSeq!: Int32Array;
   waitSeq!: Int32Array;
-  dpQueue!: Int32Array;
-  dpHead!: Int32Array;
-  dpTail!: Int32Array;
+  dpQueues!: ListQueues;
   dpCurrent!: Int32Array;
   dpItem!: Int32Array;
   /** Barrier counters per channel, indexed by the group's first rank; a group's shared completion event. */
@@ -130,7 +128,7 @@ export class StepExecutor implements SegmentListener, StageClocks {
       uncontendedEnd$: (id: number): void => this.uncontendedEnd(id),
       groupEnd$: (key: number): void => this.groupEnd(key),
       computeDelayDone$: (g: number): void => this.computeWorkDone(g),
-      dpDelayDone$: (g: number): void => this.dpWorkDone(g),
+      dpDelayDone$: (s: number): void => this.dpWorkDone(s),
       asyncDelivered$: (id: number): void => this.asyncDelivered(id),
       sends: new AsyncSends((id: number): void => this.startWork(this.sends.op[id] as Op, this.sends.from[id] as number, this.sends.to[id] as number, -1 - id, SEND)),
       latencyDone$: (key: number): void => this.latencyDone(key),
@@ -156,6 +154,8 @@ export class StepExecutor implements SegmentListener, StageClocks {
       res[b + 3] = fluid.addResource({ name: `${name}.nvlink.rx`, kind: "nvlink", capacity: gpu.scaleUpBandwidth });
       res[b + 4] = fluid.addResource({ name: `${name}.nic.tx`, kind: "nic", capacity: s.cluster.network.nicBandwidth });
       res[b + 5] = fluid.addResource({ name: `${name}.nic.rx`, kind: "nic", capacity: s.cluster.network.nicBandwidth });
+      // Offload's host path (program.ts PCIE_H2D, PCIE_D2H); every role exists, as uncontended.ts lays ids out by role.
+      for (const [k, dir] of [[6, "h2d"], [7, "d2h"]] as const) res[b + k] = fluid.addResource({ name: `${name}.pcie.${dir}`, kind: "host", capacity: prog.hostCopyBandwidth });
     }
     // perf P37
     const done = [COMPUTE_WORK, DP_WORK, SHARE, SEND].map((kind) => (a: Activity): void => {
@@ -170,7 +170,7 @@ export class StepExecutor implements SegmentListener, StageClocks {
     this.acc = new StepAccounts(ranks, p.pp, o.record, Int8Array.from(fluid.resources, (r) => CATEGORY_INDEX[categoryOfResourceKind(r.kind)]));
     // Before the power model, which may set clocks at once.
     this.u = new Uncontended(sim.queue, fluid, N, ROLES, MAX_UNCONTENDED_PER_GPU, this.acc);
-    this.commSms = new CommSms(gpu, N, this.u, res, this.rankPeak, this.spec);
+    this.commSms = new CommSms(gpu, N, 2, this.u, res, this.rankPeak, this.spec);
     this.power = new StepPower(sim.queue, this, s, new Array<number>(p.pp).fill(ranks.stageGpus), o.powerControl, sim.rng("power-supply"));
     this.acc.attach(this.power);
     this.stageOf = this.acc.stageOf;
@@ -181,16 +181,16 @@ export class StepExecutor implements SegmentListener, StageClocks {
     const slots = R * prog.V * prog.micro;
     this.fwdArrived = new Uint8Array(slots);
     this.bwdArrived = new Uint8Array(slots);
-    for (const k of ["passIndex", "plan", "item", "sendTo", "sendKey", "dpHead", "dpTail", "dpItem", "dpDone"] as const) this[k] = new Int32Array(N);
+    // Data-parallel streams s = rank + N × stream (program.ts DP_STREAM): reductions, then FSDP gathers.
+    for (const k of ["passIndex", "plan", "item", "sendTo", "sendKey", "dpItem", "dpDone"] as const) this[k] = new Int32Array(k.startsWith("dp") ? 2 * N : N);
     this.tokenSeq = new Int32Array(N * prog.tokens);
     this.waitSeq = new Int32Array(N).fill(-1);
-    for (const k of ["waitSince", "arriveTime", "dpArriveTime", "shareDoneTime", "endTimes"] as const) this[k] = new Float64Array(N);
+    for (const k of ["waitSince", "arriveTime", "dpArriveTime", "shareDoneTime", "endTimes"] as const) this[k] = new Float64Array(k.startsWith("dp") ? 2 * N : N);
     this.inPass = new Uint8Array(N);
     this.waitKey = new Int32Array(N).fill(-1);
     this.gradsWaitSince = new Float64Array(N).fill(-1);
-    this.dpCurrent = new Int32Array(N).fill(-1);
-    this.dpCapacity = prog.dpCapacity;
-    this.dpQueue = new Int32Array(N * prog.dpCapacity);
+    this.dpCurrent = new Int32Array(2 * N).fill(-1);
+    this.dpQueues = new ListQueues(2 * N, prog.dpCapacity);
     const channels = ranks.channelCount.length;
     this.arrivedCount = Array.from({ length: channels }, () => new Int32Array(N));
     this.doneCount = Array.from({ length: channels }, () => new Int32Array(N));
@@ -304,11 +304,12 @@ export class StepExecutor implements SegmentListener, StageClocks {
   /** Every member of a group starts its share of a collective at once: equal shares, one event. */
   startShares(base: number, stride: number, count: number, op: Op, channel: number, dp: boolean): void {
     const u = this.u;
+    const off = this.N * Math.max(0, DP_STREAM[channel] as number);
     let handle = -1;
     let groupDue = NaN;
     for (let k = 0; k < count; k++) {
       const m = base + k * stride;
-      const data = dp ? -1 - m : m;
+      const data = dp ? -1 - (m + off) : m;
       this.activities++;
       const rate = this.useUncontended ? u.rate(op, m, -1) : 0;
       if (rate === 0) {
@@ -350,18 +351,19 @@ export class StepExecutor implements SegmentListener, StageClocks {
     while (i < ops.length) {
       const op = ops[i] as Op;
       if (op.kind === ENQUEUE) {
-        if (op.token >= 0) this.tokenSeq[g * this.prog.tokens + op.token] = this.dpTail[g] as number;
-        this.dpEnqueue(g, op.gradList);
+        const s = g + this.N * op.stream;
+        if (op.token >= 0) this.tokenSeq[g * this.prog.tokens + op.token] = this.dpQueues.tail[s] as number;
+        this.dpEnqueue(s, op.gradList);
         i++;
         continue;
       }
       if (op.kind === WAIT) {
         const seq = this.tokenSeq[g * this.prog.tokens + op.token] as number;
-        if ((this.dpDone[g] as number) > seq) {
+        if ((this.dpDone[g + this.N * op.stream] as number) > seq) {
           i++;
           continue;
         }
-        // Resumed by dpStep when that list is done.
+        // Resumed by dpStep when that list is done (WAITs are for the gather stream).
         this.item[g] = i;
         this.waitSeq[g] = seq;
         this.waitSince[g] = this.queue.now;
@@ -389,37 +391,36 @@ export class StepExecutor implements SegmentListener, StageClocks {
     this.computeStep(g);
   }
 
-  // ---- data-parallel stream ----
-  dpEnqueue(g: number, list: number): void {
-    if ((this.dpTail[g] as number) - (this.dpHead[g] as number) === this.dpCapacity) this.growDpQueue();
-    this.dpQueue[g * this.dpCapacity + ((this.dpTail[g] as number) % this.dpCapacity)] = list;
-    this.dpTail[g] = (this.dpTail[g] as number) + 1;
-    if (this.dpCurrent[g] === -1) this.dpNext(g);
+  // ---- data-parallel streams: s = rank + N × stream ----
+  dpEnqueue(s: number, list: number): void {
+    this.dpQueues.push(s, list);
+    if (this.dpCurrent[s] === -1) this.dpNext(s);
   }
 
-  dpNext(g: number): void {
-    if (this.dpHead[g] === this.dpTail[g]) {
-      if (this.dpCurrent[g] !== -1) this.acc.background(g, -1);
-      this.dpCurrent[g] = -1;
-      this.commSms.dpOp(g, undefined);
-      if ((this.gradsWaitSince[g] as number) >= 0) this.gradsReduced(g);
+  dpNext(s: number): void {
+    const g = s % this.N;
+    if (this.dpQueues.empty(s)) {
+      if (this.dpCurrent[s] !== -1) this.acc.background(g, -1);
+      this.dpCurrent[s] = -1;
+      this.commSms.dpOp(s, undefined);
+      if (s === g && (this.gradsWaitSince[g] as number) >= 0) this.gradsReduced(g);
       return;
     }
-    if (this.dpCurrent[g] === -1) this.acc.background(g, +1);
-    this.dpCurrent[g] = this.dpQueue[g * this.dpCapacity + ((this.dpHead[g] as number) % this.dpCapacity)] as number;
-    this.dpHead[g] = (this.dpHead[g] as number) + 1;
-    this.dpItem[g] = 0;
-    this.dpStep(g);
+    if (this.dpCurrent[s] === -1) this.acc.background(g, +1);
+    this.dpCurrent[s] = this.dpQueues.take(s);
+    this.dpItem[s] = 0;
+    this.dpStep(s);
   }
 
-  dpStep(g: number): void {
-    const ops = this.dpLists[this.dpCurrent[g] as number] as Op[];
-    const i = this.dpItem[g] as number;
+  dpStep(s: number): void {
+    const g = s % this.N;
+    const ops = this.dpLists[this.dpCurrent[s] as number] as Op[];
+    const i = this.dpItem[s] as number;
     if (i >= ops.length) {
-      this.dpDone[g] = (this.dpDone[g] as number) + 1;
-      this.dpNext(g);
-      const seq = this.waitSeq[g] as number;
-      if (seq >= 0 && (this.dpDone[g] as number) > seq) {
+      this.dpDone[s] = (this.dpDone[s] as number) + 1;
+      this.dpNext(s);
+      const seq = s === g ? -1 : (this.waitSeq[g] as number);
+      if (seq >= 0 && (this.dpDone[s] as number) > seq) {
         // The compute stream waited for this list (an FSDP unit for its gather).
         this.waitSeq[g] = -1;
         this.acc.chargeSpan(g, "wait:fsdp-gather", this.prog.gradsCategory, this.waitSince[g] as number, this.queue.now);
@@ -428,39 +429,32 @@ export class StepExecutor implements SegmentListener, StageClocks {
       return;
     }
     const op = ops[i] as Op;
-    this.commSms.dpOp(g, op);
-    if (op.kind === COLLECTIVE) this.arrive(-1 - g, op, op.channel);
-    else if (op.kind === WORK) this.startWork(op, g, -1, -1 - g, DP_WORK);
-    else this.queue.scheduleCall(this.queue.now + op.seconds, this.dpDelayDone$, g);
+    this.commSms.dpOp(s, op);
+    if (op.kind === COLLECTIVE) this.arrive(-1 - s, op, op.channel);
+    else if (op.kind === WORK) this.startWork(op, g, -1, -1 - s, DP_WORK);
+    else this.queue.scheduleCall(this.queue.now + op.seconds, this.dpDelayDone$, s);
   }
 
-  /** Twice the room per rank, each rank's waiting lists at their positions in the larger ring. */
-  growDpQueue(): void {
-    const cap = this.dpCapacity;
-    const next = new Int32Array(this.N * cap * 2);
-    for (let r = 0; r < this.N; r++) for (let k = this.dpHead[r] as number; k < (this.dpTail[r] as number); k++) next[r * cap * 2 + (k % (cap * 2))] = this.dpQueue[r * cap + (k % cap)] as number;
-    this.dpQueue = next;
-    this.dpCapacity = cap * 2;
-  }
-
-  dpWorkDone(g: number): void {
-    this.dpItem[g] = (this.dpItem[g] as number) + 1;
-    this.dpStep(g);
+  dpWorkDone(s: number): void {
+    this.dpItem[s] = (this.dpItem[s] as number) + 1;
+    this.dpStep(s);
   }
 
   // ---- collectives: barrier, each member's share, barrier, latency ----
-  // A member is `m` (compute stream) or `-1 - m` (data-parallel stream).
+  // A member is `m` (compute stream) or `-1 - s` (data-parallel stream s = m + N × stream).
   opOf(member: number): Op {
     return member >= 0 ? ((this.plans[this.plan[member] as number] as Op[])[this.item[member] as number] as Op) : ((this.dpLists[this.dpCurrent[-1 - member] as number] as Op[])[this.dpItem[-1 - member] as number] as Op);
   }
 
   arrive(member: number, op: Op, channel: number): void {
-    const g = member >= 0 ? member : -1 - member;
+    const s = member >= 0 ? member : -1 - member;
+    const g = s % this.N;
+    const off = this.N * Math.max(0, DP_STREAM[channel] as number);
     const now = this.queue.now;
     // Compute-stream waits are charged here; the data-parallel stream runs behind the
     // compute stream and its waits matter only once compute waits for the gradients.
     if (member >= 0) this.arriveTime[g] = now;
-    else this.dpArriveTime[g] = now;
+    else this.dpArriveTime[s] = now;
     const base = this.ranks.groupBase[channel * this.N + g] as number;
     const counts = this.arrivedCount[channel] as Int32Array;
     const count = this.ranks.channelCount[channel] as number;
@@ -477,7 +471,7 @@ export class StepExecutor implements SegmentListener, StageClocks {
         // replica: that is imbalance, not the fabric. (Until m's own stream got here, it
         // was still moving earlier gradients: that part is the fabric's.)
         const since = this.gradsWaitSince[m] as number;
-        const from = Math.max(since, this.dpArriveTime[m] as number);
+        const from = Math.max(since, this.dpArriveTime[m + off] as number);
         if (now > from) {
           this.chargeGradsWait(m, since, from);
           this.acc.chargeSpan(m, "wait:dp-peers", BUBBLE, from, now);
@@ -491,7 +485,7 @@ export class StepExecutor implements SegmentListener, StageClocks {
 
   shareDone(member: number): void {
     const dp = member < 0;
-    const g = dp ? -1 - member : member;
+    const g = (dp ? -1 - member : member) % this.N;
     const op = this.opOf(member);
     const channel = op.channel;
     const now = this.queue.now;
@@ -518,7 +512,7 @@ export class StepExecutor implements SegmentListener, StageClocks {
       return;
     }
     const now = this.queue.now;
-    if (!ON_DP_STREAM[channel]) {
+    if ((DP_STREAM[channel] as number) < 0) {
       for (let k = 0; k < count; k++) {
         const m = base + k * stride;
         this.acc.charge(m, op.latencyCategory, op.latency);
@@ -539,7 +533,7 @@ export class StepExecutor implements SegmentListener, StageClocks {
     // Released members may reach their next collective at once; the counters are already reset.
     for (let k = 0; k < count; k++) {
       const m = base + k * stride;
-      if (ON_DP_STREAM[channel]) this.dpWorkDone(m);
+      if ((DP_STREAM[channel] as number) >= 0) this.dpWorkDone(m + this.N * (DP_STREAM[channel] as number));
       else this.computeWorkDone(m);
     }
   }

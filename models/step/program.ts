@@ -18,13 +18,14 @@
  *   gradients not reduced on the fly, tied embeddings, the optimizer, ZeRO-1/2's
  *   parameter all-gather.
  * - ZeRO-3 / FSDP: every pass is a sequence of wrap units. A unit's parameters are
- *   all-gathered on the data-parallel stream `fsdpPrefetch` units ahead (forward, and
- *   with reshardAfterForward again in backward), its compute waits for its gather
- *   (WAIT), and after its backward its gradients are reduce-scattered (HSDP: then
+ *   all-gathered on a gather stream `fsdpPrefetch` units ahead (forward, and with
+ *   reshardAfterForward again in backward), its compute waits for its gather (WAIT),
+ *   and after its backward its gradients are reduce-scattered on the data-parallel stream (HSDP: then
  *   all-reduced across replicas), every micro-batch: FSDP2's default (pytorch PR
  *   126166: a reduce-scatter per micro-batch backward unless set_requires_gradient_sync
  *   is turned off) and DeepSpeed ZeRO-3's (docs zero3.rst, v0.18.2: parameters
  *   collected and re-partitioned in forward and backward).
+ * - Offload through the host path (offload.ts): PCIe copies and DeepSpeed's CPU-Adam.
  */
 import { kernelCost, type Kernel } from "../compute/kernel.ts";
 import { collectiveLoad, linkWork, type GroupLayout } from "../collectives/alpha-beta.ts";
@@ -50,86 +51,11 @@ import { elementBytes, fsdpSettings, gradElementBytes, layerShape, memoryByStage
 import { embeddingParams, headParams, layerParams } from "../workload/params.ts";
 import { CATEGORY_INDEX, type Category } from "../categories.ts";
 
-/** Resource roles of one GPU; a send's receiver has them at role + ROLES. */
-export const ROLES = 6;
-export const SM = 0;
-export const HBM = 1;
-export const NV_TX = 2;
-export const NV_RX = 3;
-export const NIC_TX = 4;
-export const NIC_RX = 5;
-
-export const WORK = 0;
-export const DELAY = 1;
-/** Enqueue a data-parallel op list (gradient reductions, FSDP gathers); with a token, remember which enqueue it was. */
-export const ENQUEUE = 2;
-export const COLLECTIVE = 3;
-/** Wait until the list enqueued under `token` in this pass is done (an FSDP unit waits for its gather). */
-export const WAIT = 4;
-
-/**
- * Barrier channels: groups of one kind on one stream. The compute stream's
- * data-parallel all-gather and the data-parallel stream's reductions get separate
- * counters, though one rank never has both open at once.
- */
-export const CH_TP = 0;
-export const CH_CP = 1;
-export const CH_EP = 2;
-export const CH_DP_COMPUTE = 3;
-export const CH_DP_STREAM = 4;
-export const CH_PP = 5;
-/** ZeRO-3 / FSDP on the data-parallel stream: within the shard group, and (HSDP) across its replicas. */
-export const CH_FSDP_SHARD = 6;
-export const CH_FSDP_REPLICA = 7;
-export const CHANNELS = 8;
-/** Channels whose collectives run on the data-parallel stream. */
-export const ON_DP_STREAM: readonly boolean[] = [false, false, false, false, true, false, true, true];
-
 const COMPUTE = CATEGORY_INDEX.compute;
-const ROLE_CATEGORY: readonly number[] = [COMPUTE, CATEGORY_INDEX.hbm, CATEGORY_INDEX.nvlink, CATEGORY_INDEX.nvlink, CATEGORY_INDEX.network, CATEGORY_INDEX.network];
+import { cpuAdamSeconds, offloadSettings, type OffloadSettings } from "./offload.ts";
+import { CH_CP, CH_DP_COMPUTE, CH_DP_STREAM, CH_EP, CH_FSDP_GATHER, CH_FSDP_REPLICA, CH_FSDP_SHARD, CH_PP, CH_TP, COLLECTIVE, DELAY, ENQUEUE, GATHER_STREAM, HBM, NIC_RX, NIC_TX, NV_RX, NV_TX, Op, PCIE_D2H, PCIE_H2D, ROLES, setWork, SM, WAIT, WORK } from "./ops.ts";
 
-/** One step of a plan. */
-export class Op {
-  kind = WORK;
-  label = "";
-  /** What the GPU draws power for while this runs. */
-  power: PowerClass = "idle";
-  /** Resource role per work entry (role + ROLES: the send's receiver), and the work on it. */
-  roles: Int8Array = new Int8Array(0);
-  amounts: Float64Array = new Float64Array(0);
-  /** Fairness size (HBM bytes for kernels, link bytes for transfers), or NaN for the engine's default. */
-  size = NaN;
-  /** DELAY: its length and category. */
-  seconds = 0;
-  category = COMPUTE;
-  /** ENQUEUE: the data-parallel op list to enqueue. */
-  gradList = -1;
-  /** ENQUEUE: the slot this enqueue is remembered in (-1: none); WAIT: the slot waited for. */
-  token = -1;
-  /** COLLECTIVE: barrier channel, latency after the link work, and where waiting for the group's slowest share counts. */
-  channel = CH_TP;
-  latency = 0;
-  latencyLabel = "";
-  latencyCategory = COMPUTE;
-  linkCategory = COMPUTE;
-  /** COLLECTIVE: its group's members on each node when it crosses nodes (0: within one node); each drives its own NIC. */
-  groupPerNode = 0;
-  /** For work timed alone (uncontended.ts): the fairness size, work / size per entry, the category each entry bounds as. */
-  fairSize = 1;
-  loads: Float64Array = new Float64Array(0);
-  roleCategories: Int8Array = new Int8Array(0);
-}
-
-function setWork(op: Op, roles: number[], amounts: number[], size: number | undefined): void {
-  op.roles = Int8Array.from(roles);
-  op.amounts = Float64Array.from(amounts);
-  op.size = size ?? NaN;
-  // The fluid model's default fairness size: the largest work amount.
-  op.fairSize = size ?? (Math.max(0, ...op.amounts) || 1);
-  // As FluidModel computes an activity's load per level: work · weight / size.
-  op.loads = op.amounts.map((w) => w / op.fairSize);
-  op.roleCategories = Int8Array.from(op.roles, (r) => ROLE_CATEGORY[r % ROLES] as number);
-}
+export * from "./ops.ts";
 
 export interface StepProgram {
   p: ParallelPlan;
@@ -169,6 +95,8 @@ export interface StepProgram {
   tokens: number;
   /** Data-parallel shard group (dp × cp ranks). */
   dpShard: number;
+  /** Bytes/s of each direction of a GPU's PCIe link to host memory (offload copies). */
+  hostCopyBandwidth: number;
 }
 
 function crossesNodes(group: GroupLayout): boolean {
@@ -189,7 +117,31 @@ class Compiler {
     readonly dpShard: number,
     readonly dpGroup: GroupLayout,
     readonly fsdp: FsdpGroups,
+    readonly offload: OffloadSettings,
   ) {}
+
+  /** A copy between this GPU and host memory over PCIe (offload); empty if no bytes. */
+  hostCopy(role: number, bytes: number, label: string): Op[] {
+    if (bytes <= 0) return [];
+    const op = new Op();
+    op.label = label;
+    op.power = "comm";
+    setWork(op, [role, HBM], [bytes, bytes / this.s.cluster.gpu.efficiency.hbmPeakFraction], bytes);
+    return [op];
+  }
+
+  /**
+   * Saved activations copied to (forward) or from (backward) the host on a side stream while
+   * the pass computes: the copy rides on the pass's GEMM op as PCIe work, so the op lasts
+   * max(compute, copy), the fluid model's "overlapped, the slower one sets the pace".
+   */
+  withActivationCopy(ops: Op[], role: number, bytes: number): Op[] {
+    if (bytes <= 0) return ops;
+    const op = ops.find((o) => o.kind === WORK && o.power === "gemm") ?? ops.find((o) => o.kind === WORK);
+    if (op === undefined) return [...this.hostCopy(role, bytes, "offload:activations"), ...ops];
+    setWork(op, [...op.roles, role], [...op.amounts, bytes], op.size === op.size ? op.size : undefined);
+    return ops;
+  }
 
   /** Kernels × `times` → at most one compute-bound op, one memory-bound op, one launch delay. */
   kernels(kernels: Kernel[], times: number, label: string): Op[] {
@@ -337,6 +289,8 @@ class Compiler {
     let id = this.dpListOfBytes.get(bytes);
     if (id === undefined) {
       const ops = this.dpShard <= 1 || bytes <= 0 ? [] : this.collective(this.p.zero >= 1 ? "reduce-scatter" : "all-reduce", bytes, this.dpGroup, "dp", 1, CH_DP_STREAM, "dp:grads");
+      // ZeRO-Offload: the reduced gradient shard goes to the host for CPU-Adam.
+      if (this.offload.optimizer) ops.push(...this.hostCopy(PCIE_D2H, bytes / (this.p.zero >= 1 ? this.dpShard : 1), "offload:grads"));
       id = this.dpLists.push(ops) - 1;
       this.dpListOfBytes.set(bytes, id);
     }
@@ -366,13 +320,14 @@ class Compiler {
     return id;
   }
 
-  enqueue(list: number, token: number): Op[] {
+  enqueue(list: number, token: number, stream = 0): Op[] {
     if ((this.dpLists[list] as Op[]).length === 0) return [];
     const op = new Op();
     op.kind = ENQUEUE;
     op.label = "enqueue";
     op.gradList = list;
     op.token = token;
+    op.stream = stream;
     return [op];
   }
 
@@ -382,23 +337,31 @@ class Compiler {
     op.kind = WAIT;
     op.label = "wait:fsdp-gather";
     op.token = token;
+    op.stream = GATHER_STREAM;
     return [op];
   }
 
   /**
    * One pass over FSDP units in order: unit i's gather is enqueued `prefetch` units ahead
-   * (prefetch 0: just before it), its compute waits for it, and (backward) its gradients
-   * are handed to the stream after it.
+   * (prefetch 0: just before it; or as far as fsdpPrefetchParams reaches), its compute waits
+   * for it, and (backward) its gradients are handed to the stream after it.
    */
   fsdpPass(units: FsdpUnit[], backward: boolean, gather: boolean, prefetch: number): Op[] {
     const out: Op[] = [];
     const n = units.length;
-    const gathers = units.map((u) => this.dpList(`gather:${u.params}`, () => this.collective("all-gather", u.params * this.fsdp.weightBytes, this.fsdp.shard, "dp", 1, CH_FSDP_SHARD, "fsdp:gather")));
-    if (gather) for (let j = 0; j < Math.min(prefetch, n); j++) out.push(...this.enqueue(gathers[j] as number, j));
+    // With offloadParams the rank's shard first comes from host memory (DeepSpeed offload_param).
+    const gathers = units.map((u) =>
+      this.dpList(`gather:${u.params}`, () => [
+        ...(this.offload.params ? this.hostCopy(PCIE_H2D, (u.params * this.fsdp.weightBytes) / this.fsdp.shard.size, "offload:params") : []),
+        ...this.collective("all-gather", u.params * this.fsdp.weightBytes, this.fsdp.shard, "dp", 1, CH_FSDP_GATHER, "fsdp:gather"),
+      ]),
+    );
+    let next = 0;
     for (let i = 0; i < n; i++) {
       const u = units[i] as FsdpUnit;
       if (gather) {
-        if (i + prefetch < n) out.push(...this.enqueue(gathers[i + prefetch] as number, i + prefetch));
+        const last = Math.min(n - 1, i + fsdpLookahead(units, i, prefetch, this.p.fsdpPrefetchParams));
+        for (; next <= last; next++) out.push(...this.enqueue(gathers[next] as number, next, GATHER_STREAM));
         out.push(...this.wait(gathers[i] as number, i));
       }
       out.push(...(backward ? u.backward : u.forward));
@@ -414,8 +377,22 @@ class Compiler {
     return this.dpList(`grads:${params}`, () => [
       ...this.collective("reduce-scatter", bytes, f.shard, "dp", 1, CH_FSDP_SHARD, "fsdp:grads"),
       ...this.collective("all-reduce", bytes / f.shard.size, f.replica, "dp", 1, CH_FSDP_REPLICA, "fsdp:grads-replicas"),
+      ...(this.offload.optimizer ? this.hostCopy(PCIE_D2H, bytes / f.shard.size, "offload:grads") : []),
     ]);
   }
+}
+
+/**
+ * Units gathered beyond unit i when it starts: `prefetch`, or with a parameter budget
+ * DeepSpeed ZeRO-3's rule (partitioned_param_coordinator.py, fetch_sub_module, v0.18: after
+ * fetching the current module, keep issuing the next parameters in trace order while fewer
+ * than stage3_prefetch_bucket_size elements are in flight: at least one unit if the budget > 0).
+ */
+export function fsdpLookahead(units: readonly { params: number }[], i: number, prefetch: number, budget: number | undefined): number {
+  if (budget === undefined) return prefetch;
+  let k = 0;
+  for (let sum = 0; i + k + 1 < units.length && sum < budget; k++) sum += (units[i + k + 1] as { params: number }).params;
+  return k;
 }
 
 interface FsdpUnit {
@@ -493,7 +470,11 @@ export function compileStep(s: Scenario, slowdownIn?: GroupSlowdowns): StepProgr
     shard: groupOf(fs.shardGroup * p.cp, p.tp, s.cluster.gpusPerNode),
     replica: groupOf(p.dp / fs.shardGroup, p.tp * p.cp * fs.shardGroup, s.cluster.gpusPerNode),
   };
-  const c = new Compiler(s, p, layout, slowdown, dpShard, dpGroup, fsdp);
+  const off = offloadSettings(s);
+  const c = new Compiler(s, p, layout, slowdown, dpShard, dpGroup, fsdp, off);
+  // Activation offload: bytes of saved activations per layer of virtual stage v that go to the
+  // host in forward and come back in backward, overlapping the layers' compute (offload.ts).
+  const offloadedPerLayer = (v: number): number => off.activationBytesPerLayer(split, v);
 
   const fwdLayer = layerForwardKernels(shape);
   const bwdLayer = layerBackwardKernels(shape);
@@ -515,7 +496,12 @@ export function compileStep(s: Scenario, slowdownIn?: GroupSlowdowns): StepProgr
     if (v === 0) units.push({ params: embeddingParams(model) / p.tp, forward: c.list(embeddingKernels(shape, "forward"), 1, "embedding"), backward: c.list(embeddingKernels(shape, "backward"), 1, "embedding.bwd") });
     for (let left = L; left > 0; left -= fs.unitLayers) {
       const k = Math.min(fs.unitLayers, left);
-      units.push({ params: k * layerParamsPerRank, forward: c.list(fwdLayer, k, "forward"), backward: [...c.list(recLayer, k, "backward:recompute"), ...c.list(bwdLayer, k, "backward")] });
+      const act = k * offloadedPerLayer(v);
+      units.push({
+        params: k * layerParamsPerRank,
+        forward: c.withActivationCopy(c.list(fwdLayer, k, "forward"), PCIE_D2H, act),
+        backward: [...c.list(recLayer, k, "backward:recompute"), ...c.withActivationCopy(c.list(bwdLayer, k, "backward"), PCIE_H2D, act)],
+      });
     }
     if (v === V - 1) {
       const tiedCopy = model.tiedEmbeddings && p.pp > 1 ? (model.vocab * model.hidden) / p.tp : 0;
@@ -532,13 +518,13 @@ export function compileStep(s: Scenario, slowdownIn?: GroupSlowdowns): StepProgr
     const last = v === V - 1;
     const f: Op[] = [];
     if (first) f.push(...c.list(embeddingKernels(shape, "forward"), 1, "embedding"));
-    f.push(...c.list(fwdLayer, L, "forward"));
+    f.push(...c.withActivationCopy(c.list(fwdLayer, L, "forward"), PCIE_D2H, L * offloadedPerLayer(v)));
     if (last) f.push(...c.list(headKernels(shape, "forward"), 1, "head"));
     forwardPlan[v] = c.plan(f);
 
     const b: Op[] = [];
     if (last) b.push(...c.list(headKernels(shape, "backward"), 1, "head.bwd"));
-    b.push(...c.list(recLayer, L, "backward:recompute"), ...c.list(bwdLayer, L, "backward"));
+    b.push(...c.list(recLayer, L, "backward:recompute"), ...c.withActivationCopy(c.list(bwdLayer, L, "backward"), PCIE_H2D, L * offloadedPerLayer(v)));
     if (first) b.push(...c.list(embeddingKernels(shape, "backward"), 1, "embedding.bwd"));
     backwardPlan[v] = c.plan(b);
 
@@ -546,7 +532,7 @@ export function compileStep(s: Scenario, slowdownIn?: GroupSlowdowns): StepProgr
     // data-parallel reduction overlaps the rest of it (bucketed DDP).
     const lb: Op[] = [];
     if (last) lb.push(...c.list(headKernels(shape, "backward"), 1, "head.bwd"), ...c.grads(headGradBytes));
-    for (let l = 0; l < L; l++) lb.push(...c.list(recLayer, 1, "backward:recompute"), ...c.list(bwdLayer, 1, "backward"), ...c.grads(perLayerGradBytes));
+    for (let l = 0; l < L; l++) lb.push(...c.list(recLayer, 1, "backward:recompute"), ...c.withActivationCopy(c.list(bwdLayer, 1, "backward"), PCIE_H2D, offloadedPerLayer(v)), ...c.grads(perLayerGradBytes));
     if (first) lb.push(...c.list(embeddingKernels(shape, "backward"), 1, "embedding.bwd"), ...c.grads(embedGradBytes));
     lastBackwardPlan[v] = c.plan(lb);
   }
@@ -578,7 +564,17 @@ export function compileStep(s: Scenario, slowdownIn?: GroupSlowdowns): StepProgr
     // m and v (read g, p, m, v; write p, m, v: 28); master → model copy (4 + 2); zero grads.
     const mixed = weightBytes === 2;
     const perParam = (gradBytes === 4 ? 0 : gradBytes + 4) + (precision === "fp16" ? 8 : 0) + 4 + 28 + (mixed ? 4 + weightBytes : 0) + gradBytes;
-    ops.push(...c.kernels([{ name: "optimizer", kind: "memory", flops: 12 * shardParams, bytes: shardParams * perParam, launches: 8 }], 1, "optimizer"));
+    if (off.optimizer) {
+      // ZeRO-Offload: CPU-Adam on the host, then the updated shard back in the compute dtype
+      // (with offloadParams it stays on the host until the next step's gathers).
+      const adam = new Op();
+      adam.kind = DELAY;
+      adam.label = "optimizer:cpu-adam";
+      adam.power = "idle";
+      adam.seconds = cpuAdamSeconds(shardParams, off.ranksPerHost);
+      ops.push(adam);
+      if (!off.params) ops.push(...c.hostCopy(PCIE_H2D, shardParams * weightBytes, "offload:params"));
+    } else ops.push(...c.kernels([{ name: "optimizer", kind: "memory", flops: 12 * shardParams, bytes: shardParams * perParam, launches: 8 }], 1, "optimizer"));
     // ZeRO-3 gathers each unit at the next step's forward instead. Overlapped (Megatron's
     // --overlap-param-gather), the gather runs on the data-parallel stream beside the forward
     // passes, enqueued at the step's start, which stands for the next step's (steady state).
@@ -622,9 +618,8 @@ export function compileStep(s: Scenario, slowdownIn?: GroupSlowdowns): StepProgr
     for (let v = st; v < V; v += p.pp) for (const op of c.plans[lastBackwardPlan[v] as number] as Op[]) if (op.kind === ENQUEUE) n++;
     dpCapacity = Math.max(dpCapacity, n);
   }
-  // FSDP: a unit waits for its gather, which drains what was enqueued before it: about
-  // 3·prefetch lists wait at a pass boundary, and without backward gathers every unit's
-  // reduce-scatter can. The executor's ring grows if ever more.
+  // FSDP: a unit waits for its gather, which drains the gathers enqueued before it; the
+  // reductions can pile up behind a slow link (every unit's). The executor's ring grows if ever more.
   if (zero3) dpCapacity = 3 * fs.prefetch + 4 + (fs.reshardAfterForward ? 0 : tokens);
 
   const gradsCategory: Category = crossesNodes(dpGroup) ? "network" : "nvlink";
@@ -654,5 +649,6 @@ export function compileStep(s: Scenario, slowdownIn?: GroupSlowdowns): StepProgr
     gradsCategory: CATEGORY_INDEX[zero3 ? (crossesNodes(fsdp.shard) ? "network" : "nvlink") : gradsCategory],
     tokens,
     dpShard,
+    hostCopyBandwidth: off.copyBandwidth,
   };
 }

@@ -16,7 +16,7 @@ import { gpuSpeeds } from "../hardware/variability.ts";
 import type { RandomStream } from "../../sim/random.ts";
 import type { ParallelPlan, Scenario } from "../scenario.ts";
 import { fsdpSettings } from "../workload/memory.ts";
-import { CHANNELS, CH_CP, CH_DP_COMPUTE, CH_DP_STREAM, CH_EP, CH_FSDP_REPLICA, CH_FSDP_SHARD, CH_TP } from "./program.ts";
+import { CHANNELS, CH_CP, CH_DP_COMPUTE, CH_DP_STREAM, CH_EP, CH_FSDP_GATHER, CH_FSDP_REPLICA, CH_FSDP_SHARD, CH_TP } from "./program.ts";
 import type { StepProgram } from "./program.ts";
 
 export interface RankSet {
@@ -80,11 +80,12 @@ function groupBaseByShape(g: number, channel: number, p: ParallelPlan, R: number
     case CH_DP_STREAM:
       return st * R + t;
     case CH_FSDP_SHARD:
+    case CH_FSDP_GATHER:
     case CH_FSDP_REPLICA: {
       // The data-parallel group (cp·dp members tp apart) cut into shard groups of shardGroup·cp consecutive members.
       const shard = fsdpSettings(p).shardGroup * p.cp;
       const idx = Math.floor(q / tp);
-      return st * R + t + tp * (channel === CH_FSDP_SHARD ? shard * Math.floor(idx / shard) : idx % shard);
+      return st * R + t + tp * (channel === CH_FSDP_REPLICA ? idx % shard : shard * Math.floor(idx / shard));
     }
     default:
       // Tied embeddings: the first and the last stage at the same position.
@@ -114,8 +115,8 @@ export function fullRanks(s: Scenario, prog: StepProgram, rng: RandomStream, spe
     node: Int32Array.from({ length: N }, (_, g) => Math.floor(g / s.cluster.gpusPerNode)),
     names: Array.from({ length: N }, (_, g) => `gpu${g}`),
     groupBase,
-    channelStride: Int32Array.from([1, p.tp, p.cp * p.tp, p.tp, p.tp, (p.pp - 1) * R, p.tp, p.tp * shard]),
-    channelCount: Int32Array.from([p.tp, p.cp, p.ep, prog.dpShard, prog.dpShard, 2, shard, prog.dpShard / shard]),
+    channelStride: Int32Array.from([1, p.tp, p.cp * p.tp, p.tp, p.tp, (p.pp - 1) * R, p.tp, p.tp * shard, p.tp]),
+    channelCount: Int32Array.from([p.tp, p.cp, p.ep, prog.dpShard, prog.dpShard, 2, shard, prog.dpShard / shard, shard]),
     uncontended: true,
   };
 }

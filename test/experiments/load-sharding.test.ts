@@ -35,7 +35,7 @@ function fsdp(parallelism: Record<string, unknown>, model: unknown = "llama3-8b"
 describe("ZeRO/FSDP keys", () => {
   it("are absent from the plan unless written (the memory model holds the defaults)", () => {
     const p = fromObject(fsdp({})).parallelism;
-    for (const k of ["fsdpUnitLayers", "reshardAfterForward", "fsdpPrefetch", "shardGroup", "offloadOptimizer", "offloadActivationLayers", "offloadActivationShare"]) {
+    for (const k of ["fsdpUnitLayers", "reshardAfterForward", "fsdpPrefetch", "fsdpPrefetchParams", "shardGroup", "offloadOptimizer", "offloadParams", "offloadActivationLayers", "offloadActivationShare"]) {
       expect(p, k).not.toHaveProperty(k);
     }
   });
@@ -45,6 +45,8 @@ describe("ZeRO/FSDP keys", () => {
     expect(p).toMatchObject({ dp: 16, fsdpUnitLayers: 4, reshardAfterForward: false, fsdpPrefetch: 2, shardGroup: 8, offloadOptimizer: true, offloadActivationShare: 0.25 });
     expect(fromObject(fsdp({ fsdpUnit: "layer", offloadActivations: 6 })).parallelism).toMatchObject({ fsdpUnitLayers: 1, offloadActivationLayers: 6 });
     expect(fromObject(fsdp({ offloadActivations: 1 })).parallelism).toMatchObject({ offloadActivationShare: 1 });
+    expect(fromObject(fsdp({ fsdpPrefetchParams: 50000000 })).parallelism).toMatchObject({ fsdpPrefetchParams: 5e7 });
+    expect(problemsOf(fsdp({ fsdpPrefetchParams: -1 }))[0]!.path).toBe("parallelism.fsdpPrefetchParams");
   });
 
   it("HSDP halves nothing it should not: shardGroup 8 of dp 16 shards the optimizer over 8", () => {
@@ -72,6 +74,15 @@ describe("ZeRO/FSDP keys", () => {
     expect(zero!.path).toBe("parallelism.fsdpUnit");
     const [prefetch] = problemsOf(fsdp({ fsdpPrefetch: -1 }));
     expect(prefetch!.path).toBe("parallelism.fsdpPrefetch");
+  });
+
+  it("reads offloadParams and refuses it below ZeRO-3, naming the field, the value and what is allowed", () => {
+    expect(fromObject(fsdp({ offloadParams: true, offloadOptimizer: true })).parallelism).toMatchObject({ offloadParams: true, offloadOptimizer: true });
+    expect(fromObject(fsdp({ zero: 2, offloadParams: false })).parallelism).toMatchObject({ offloadParams: false });
+    const [p, ...rest] = problemsOf(fsdp({ zero: 2, offloadParams: true }));
+    expect(rest).toEqual([]);
+    expect(p!.path).toBe("parallelism.offloadParams");
+    expect(p!.message).toBe("parallelism.offloadParams: true is not allowed with zero 2; parameter offload needs zero 3 (sharded parameters), or set offloadParams: false");
   });
 
   it("refuses an activation offload that is neither a share nor a whole number of layers", () => {

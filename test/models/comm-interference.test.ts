@@ -40,7 +40,7 @@ function overlapped(gpu: Accelerator, C: number, F: number, t0: number, t1: numb
   for (let k = 0; k < ROLES; k++) res.push(fluid.addResource({ name: `r${k}`, kind: k === SM ? "sm" : "hbm", capacity: k === SM ? C : 1e12 }));
   const spec = new FluidSpec([], res[0] as Resource);
   const u = new Uncontended(sim.queue, fluid, 1, ROLES, 6, { onUncontendedSegment: () => {} });
-  const comm = new CommSms(gpu, 1, u, res, Float64Array.of(C), spec);
+  const comm = new CommSms(gpu, 1, 2, u, res, Float64Array.of(C), spec);
   let end = NaN;
   fluid.start({ work: [[res[SM] as Resource, F]], onComplete: () => (end = sim.queue.now) });
   sim.queue.scheduleCall(t0, () => comm.dpOp(0, collective(perNode)), undefined);

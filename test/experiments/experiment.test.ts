@@ -143,12 +143,12 @@ describe("experiment expansion", () => {
     const def = loadExperiment(join(ROOT, "experiments/default.yaml"));
     expect(def.name).toBe("hbm-bandwidth-shift");
     expect(def.reports).toEqual(["bottleneck-shift"]);
-    expect(expandPoints(def).map((p) => p.params["cluster.gpu.hbmBandwidth"])).toEqual(["1 TB/s", "2 TB/s", "3.35 TB/s", "4.8 TB/s", "8 TB/s"]);
+    expect(expandPoints(def).map((p) => p.params["cluster.gpu.hbmBandwidth"])).toEqual(["0.5 TB/s", "1 TB/s", "2 TB/s", "3.35 TB/s", "4.8 TB/s", "8 TB/s"]);
     expect(pointCount(loadExperiment(join(ROOT, "experiments/sweeps/gpu-scaling.yaml")))).toBe(7);
     expect(pointCount(loadExperiment(join(ROOT, "experiments/sweeps/weak-scaling-fabric.yaml")))).toBe(10);
   });
 
-  it("the default experiment's bottleneck shifts from hbm at 1 TB/s to something else at 8 TB/s", () => {
+  it("the default experiment's bottleneck shifts from hbm at 0.5 TB/s to something else at 8 TB/s", () => {
     const exp = loadExperiment(join(ROOT, "experiments/default.yaml"));
     const points = expandPoints(exp);
     const dominant = (i: number): string => {

@@ -149,9 +149,9 @@ describe("bottleneck-shift chart", () => {
     expect(labels).toEqual(["hbm", "compute", "compute"]);
   });
 
-  it("shows the HBM shift of the bundled scenario: 1 TB/s and 8 TB/s are bound by different categories", () => {
+  it("shows the HBM shift of the bundled scenario: 0.5 TB/s and 8 TB/s are bound by different categories", () => {
     const s = scenario("llama3-8b-64");
-    const results = [1e12, 8e12].map((bw, i) => point(i, { "cluster.gpu.hbmBandwidth": `${bw / 1e12} TB/s` }, runScenario(withHbmBandwidth(s, bw)).result));
+    const results = [0.5e12, 8e12].map((bw, i) => point(i, { "cluster.gpu.hbmBandwidth": `${bw / 1e12} TB/s` }, runScenario(withHbmBandwidth(s, bw)).result));
     const d = bottleneckShiftData(results);
     const [lo, hi] = [d.points[0]?.dominant, d.points[1]?.dominant];
     expect(lo).toBeDefined();
@@ -161,7 +161,7 @@ describe("bottleneck-shift chart", () => {
     // The chart carries the label of each end's dominant category.
     const rows = (bottleneckShiftChart(results) as { data: { values: { x: string; category: string; isDominant: boolean }[] } }).data.values;
     expect(rows.filter((r) => r.isDominant).map((r) => [r.x, r.category])).toEqual([
-      ["1 TB/s", lo],
+      ["0.5 TB/s", lo],
       ["8 TB/s", hi],
     ]);
   });

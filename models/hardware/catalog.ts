@@ -33,6 +33,12 @@ const FP8_ATTN_RATIO =
   "FP8/BF16 ratio of attention fractions on H100 (FA3 FP8 fwd 1008/1978.9 = 0.509 against FA3 BF16 fwd 648/989.4 = 0.655: 0.78)";
 const FP8_GEMM_RATIO =
   "Hopper's FP8/BF16 GEMM-fraction ratio (H100: cuBLASLt FP8 8192^3 0.652 / BF16 0.803 = 0.812)";
+const AMD_MAF =
+  "AMD ROCm blog 'Measuring Max-Achievable FLOPs - Part 2' (Feb 2025), Table 1 and footnotes 2/4: hipblaslt-bench 4096x4864x32896 (FP8 4096x3648x32896), trig_float input, 1000 ms runs with ~25 % warm-up, median clock of the slowest XCD; ROCm 6.3.0, hipBLASLt db8e93b4fd6; 8-GPU platforms at their rated board power";
+const CK_FA_MI300X =
+  "ROCm/flash-attention issue #142 (May 2025): the repository's benchmark_flash_attention.py on MI300X, ROCm 6.3.2, CK backend, BF16, head dim 128, seq 16384, non-causal, batch 1/2/4/8: fwd 353.2 / 355.5 / 339.6 / 309.6, bwd 194.4 / 202.1 / 205.4 / 206.7 TFLOP/s";
+const RCCL_MI300X_CH =
+  "RCCL 2.21.5 (ROCm 6.3.0, HIP 6.3.42131) NCCL_DEBUG=INFO log of an 8-GPU single-node job on an Azure ROCm VM (8 GPUs, kernel 5.15.0-1086-azure, i.e. ND MI300X v5; LLaMA-Factory run, 2025-06-02): 'Channel 00/56' ... 'Channel 55/56', 14 distinct rings each 4x; RCCL launches one workgroup per channel, so 56 CUs of 304. Same figure in ROCm/rccl PR #2073 (Dec 2025, MI350 WarpSpeed): the 8-rank single-node default maps to 56 CUs";
 const NV_A100_DS =
   "NVIDIA A100 Tensor Core GPU datasheet (nvidia-a100-datasheet-us-nvidia-1758950-r4-web.pdf), SXM column";
 const NV_H100_WP =
@@ -364,10 +370,11 @@ export const CATALOG: Readonly<Record<string, Accelerator>> = {
       gemmPeakFraction: 0.511,
       hbmPeakFraction: 0.774,
       kernelLaunchSeconds: 2.64e-6,
-      attentionPeakFraction: 0.3,
-      attentionBackwardPeakFraction: 0.261,
-      fp8GemmPeakFraction: 0.415,
-      fp8AttentionPeakFraction: 0.234,
+      attentionPeakFraction: 0.265,
+      attentionBackwardPeakFraction: 0.156,
+      fp8GemmPeakFraction: 0.459,
+      fp8AttentionPeakFraction: 0.207,
+      commSmsScaleUp: 56,
     },
     sources: {
       "peakFlops.fp32": `${AMD_MI300X_DS}: peak FP32 matrix/vector 163.4 TFLOPS`,
@@ -383,13 +390,14 @@ export const CATALOG: Readonly<Record<string, Accelerator>> = {
       tdpWatts: `${AMD_MI300X_DS}: 750 W peak board power (rocm-smi Max Graphics Package Power 750 W)`,
       idleWatts: `${THAMADA}, gls/MI300X_x4_smi.py: 4x MI300X socket power 130-137 W at 0% use (~133 W)`,
       smCount: `${AMD_MI300X_DS}: 304 compute units (8 XCDs x 38 CUs)`,
-      "efficiency.gemmPeakFraction": `${MAMF}: AMD MI300X 668.4 TFLOP/s (ROCm 6.3, PYTORCH_TUNABLEOP_ENABLED=1) / 1307.4 datasheet (table's 51.4% uses 1300). Older v1 run without cache reset: 781.9`,
+      "efficiency.gemmPeakFraction": `${MAMF}: AMD MI300X 668.4 TFLOP/s (torch 2.5.1+rocm6.3, PYTORCH_TUNABLEOP_ENABLED=1) / 1307.4 datasheet (table's 51.4% uses 1300). Already a power-limited (sustained) figure, unlike Hopper's burst MAMF: ${AMD_MAF} gives MI300X (750 W) BF16 708 TFLOP/s at a median 1207 MHz against the 2100 MHz peak clock, 94 % of that clock's peak; 668.4 is the same state through PyTorch's library path (at the 2100 MHz boost clock the same 94 % would be 1229). Older v1 run without cache reset: 781.9`,
       "efficiency.hbmPeakFraction": `${BABEL}: ${AZURE}ND_MI300X_v5_results.md (hip BabelStream) Triad 4.10 TB/s / 5.3 TB/s (Copy 4.15)`,
       "efficiency.kernelLaunchSeconds": `${CSCS_LAT}: 'ault:amdvega' (AMD Instinct/HIP) async launch latency 2.64 us (sync 15.1 us); no MI300X-specific public figure`,
-      "efficiency.attentionPeakFraction": "Derived: AMD launch FA2 forward benchmarks showed MI300X 10-20% ahead of H100 (SemiAnalysis, 'AMD MI300 Performance - Faster Than H100, But How Much?', Dec 2023); 1.15 x H100 FA2 fwd (0.35 x 989.4 = 346 TFLOP/s) = ~398 / 1307.4 = 0.30 (CK-based FA2, the 2024 ROCm stack)",
-      "efficiency.attentionBackwardPeakFraction": `Derived: forward 0.30 x ${FA_BWD_RATIO} = 0.261 (no MI300X CK flash-attention backward table found)`,
-      "efficiency.fp8GemmPeakFraction": `Derived: BF16 0.511 x ${FP8_GEMM_RATIO} = 0.415 (1085 TFLOP/s). Cross-check, not a calibration: ROCm/hipBLASLt issue #1721 (Mar 2025, hipBLASLt develop 402603df, ROCm 6.3.1) hipblaslt-bench f8_r 8192^3 907 TFLOP/s with the clock fixed at 1005 MHz (0.347 of datasheet)`,
-      "efficiency.fp8AttentionPeakFraction": `Derived: BF16 forward 0.30 x ${FP8_ATTN_RATIO} = 0.234`,
+      "efficiency.attentionPeakFraction": `${CK_FA_MI300X}: forward median 346.4 / 1307.4 = 0.265`,
+      "efficiency.attentionBackwardPeakFraction": `${CK_FA_MI300X}: backward median 203.8 / 1307.4 = 0.156 (bwd/fwd 0.59 on MI300X, where H100's FA2 has 0.87)`,
+      "efficiency.fp8GemmPeakFraction": `Derived from MI300X's own FP8/BF16 ratio: BF16 0.511 x (${AMD_MAF}: FP8 1273 / BF16 708 TFLOP/s = 1.798, same library build and power-limited clocks; footnote 4 gives FP8 1223.6) / 2 = 0.459 (1200 TFLOP/s). Cross-check, not a calibration: ROCm/hipBLASLt issue #1721 (Mar 2025, hipBLASLt develop 402603df, ROCm 6.3.1) hipblaslt-bench f8_r 8192^3 907 TFLOP/s with the clock fixed at 1005 MHz (0.347 of datasheet)`,
+      "efficiency.fp8AttentionPeakFraction": `Derived: BF16 forward 0.265 x ${FP8_ATTN_RATIO} = 0.207`,
+      "efficiency.commSmsScaleUp": `${RCCL_MI300X_CH}`,
     },
   },
 
@@ -410,10 +418,11 @@ export const CATALOG: Readonly<Record<string, Accelerator>> = {
       gemmPeakFraction: 0.6,
       hbmPeakFraction: 0.774,
       kernelLaunchSeconds: 2.64e-6,
-      attentionPeakFraction: 0.3,
-      attentionBackwardPeakFraction: 0.261,
-      fp8GemmPeakFraction: 0.487,
-      fp8AttentionPeakFraction: 0.234,
+      attentionPeakFraction: 0.265,
+      attentionBackwardPeakFraction: 0.156,
+      fp8GemmPeakFraction: 0.541,
+      fp8AttentionPeakFraction: 0.207,
+      commSmsScaleUp: 56,
     },
     sources: {
       "peakFlops.fp32": `${AMD_MI325X_DS}: peak FP32 163.4 TFLOPS (same CDNA3 compute as MI300X)`,
@@ -429,13 +438,14 @@ export const CATALOG: Readonly<Record<string, Accelerator>> = {
       tdpWatts: `${AMD_MI325X_DS}: 1000 W peak board power`,
       idleWatts: "Estimate: no published MI325X idle reading found; same CDNA3 XCD/IOD silicon as MI300X, so MI300X measured idle (~133 W, thamada/nvidia-smi gls/MI300X_x4_smi.py) is used",
       smCount: `${AMD_MI325X_DS}: 304 compute units`,
-      "efficiency.gemmPeakFraction": `${MAMF}: AMD MI325X 784.9 TFLOP/s (1000 W, ROCm 6.2.4, TunableOp) / 1307.4 datasheet`,
+      "efficiency.gemmPeakFraction": `${MAMF}: AMD MI325X 784.9 TFLOP/s (1000 W, torch 2.6.0+rocm6.2.4, TunableOp) / 1307.4 datasheet. Power-limited like MI300X's: ${AMD_MAF} gives MI325X (1000 W) BF16 843 TFLOP/s at a median 1447 MHz`,
       "efficiency.hbmPeakFraction": `Derived from MI300X (same memory controllers/IOD; no public MI325X BabelStream found): ${AZURE}ND_MI300X_v5_results.md Triad 4.10 / 5.3 TB/s`,
       "efficiency.kernelLaunchSeconds": `Derived from AMD HIP measurement: ${CSCS_LAT} 'ault:amdvega' async 2.64 us`,
-      "efficiency.attentionPeakFraction": "Derived from MI300X (same compute silicon and clocks): 0.30 of dense BF16 peak",
-      "efficiency.attentionBackwardPeakFraction": "Derived from MI300X (same compute silicon and clocks): 0.261",
-      "efficiency.fp8GemmPeakFraction": `Derived: BF16 0.60 x ${FP8_GEMM_RATIO} = 0.487`,
-      "efficiency.fp8AttentionPeakFraction": "Derived from MI300X (same compute silicon and clocks): 0.234",
+      "efficiency.attentionPeakFraction": `Derived from MI300X (same CDNA3 silicon; no MI325X flash-attention table found; its higher power limit is not credited): ${CK_FA_MI300X}: forward 0.265`,
+      "efficiency.attentionBackwardPeakFraction": `Derived from MI300X (same CDNA3 silicon; no MI325X table found): ${CK_FA_MI300X}: backward 0.156`,
+      "efficiency.fp8GemmPeakFraction": `Derived from MI325X's own FP8/BF16 ratio: BF16 0.600 x (${AMD_MAF}: MI325X FP8 1519 / BF16 843 TFLOP/s = 1.802) / 2 = 0.541`,
+      "efficiency.fp8AttentionPeakFraction": `Derived: BF16 forward 0.265 x ${FP8_ATTN_RATIO} = 0.207`,
+      "efficiency.commSmsScaleUp": `Derived from MI300X (same RCCL topology: 8 OAMs fully connected by xGMI, 304 CUs): ${RCCL_MI300X_CH}`,
     },
   },
 

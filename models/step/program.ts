@@ -47,7 +47,7 @@ import {
   type KernelList,
   type StreamCollective,
 } from "../workload/layer-kernels.ts";
-import { elementBytes, fsdpSettings, gradElementBytes, layerShape, memoryByStage, type MemoryBreakdown } from "../workload/memory.ts";
+import { elementBytes, fsdpSettings, gradElementBytes, layerShape, memoryByStage, optimizerBytesPerParam, type MemoryBreakdown } from "../workload/memory.ts";
 import { embeddingParams, headParams, layerParams } from "../workload/params.ts";
 import { CATEGORY_INDEX, type Category } from "../categories.ts";
 
@@ -558,12 +558,8 @@ export function compileStep(s: Scenario, slowdownIn?: GroupSlowdowns): StepProgr
     }
     const params = (memory[st] as MemoryBreakdown).params;
     const shardParams = params / (zero3 ? fsdp.shard.size : p.zero >= 1 ? dpShard : 1);
-    // Mixed-precision optimizer step, per parameter of this rank's shard (bytes read + written):
-    // low-precision grads → fp32 main grads (2 + 4) unless accumulated in fp32; fp16 loss-scale
-    // unscale and inf check (4 + 4); gradient norm for clipping (4); Adam on master weights,
-    // m and v (read g, p, m, v; write p, m, v: 28); master → model copy (4 + 2); zero grads.
-    const mixed = weightBytes === 2;
-    const perParam = (gradBytes === 4 ? 0 : gradBytes + 4) + (precision === "fp16" ? 8 : 0) + 4 + 28 + (mixed ? 4 + weightBytes : 0) + gradBytes;
+    // Optimizer step (fused AdamW), bytes read + written per parameter of this rank's shard.
+    const perParam = optimizerBytesPerParam(s);
     if (off.optimizer) {
       // ZeRO-Offload: CPU-Adam on the host, then the updated shard back in the compute dtype
       // (with offloadParams it stays on the host until the next step's gathers).

@@ -167,6 +167,28 @@ export function stateBytesPerParam(s: Scenario): { weights: number; gradients: n
 }
 
 /**
+ * HBM bytes per parameter of a rank's shard that the optimizer step reads and writes (fused
+ * AdamW: read g, p, m, v; write p, m, v), e the compute dtype's bytes, g gradReduceDtype's.
+ * - Mixed precision: g → fp32 main grads unless already fp32 (g + 4); fp16 loss-scale unscale
+ *   and inf check (4 + 4); gradient norm for clipping (4); Adam on fp32 master, m, v (4 · 4
+ *   read + 3 · 4 written = 28); master → model copy (4 + e); zero the grad buffer (g).
+ *   bf16 with fp32 grads: 4 + 28 + 6 + 4 = 42; with bf16 grads: 6 + 4 + 28 + 6 + 2 = 46.
+ * - Pure 16-bit (masterWeights none): everything in the parameter dtype, no master and no copy:
+ *   fp16 unscale (2e); gradient norm (e); Adam (7e); the gradients are freed, not zeroed
+ *   (torch.optim zero_grad(set_to_none=True), the default since PyTorch 2.0; te_llama and
+ *   KempnerForge are torch.optim AdamW runs). bf16: 2 + 14 = 16.
+ * - fp32 compute: as mixed with no master copy (the parameter is the master).
+ */
+export function optimizerBytesPerParam(s: Scenario): number {
+  const precision = s.workload.precision;
+  const e = elementBytes(precision);
+  const fp16 = precision === "fp16";
+  if (e !== 4 && s.workload.masterWeights === "none") return (fp16 ? 2 * e : 0) + e + 7 * e;
+  const g = gradElementBytes(s.parallelism.gradReduceDtype);
+  return (g === 4 ? 0 : g + 4) + (fp16 ? 8 : 0) + 4 + 28 + (e === 2 ? 4 + e : 0) + g;
+}
+
+/**
  * Bytes the loss holds on the last stage at its peak (the start of backward), per micro-batch.
  * Per logit, by workload.crossEntropy (e: compute-dtype bytes):
  * - fused-fp32: the logits and the one fp32 softmax Megatron's vocab-parallel kernel keeps (e + 4);

@@ -9,7 +9,9 @@ import type { ModelSpec, Scenario, WorkloadSpec } from "../../models/scenario.ts
 import { BUILTIN_MODELS } from "../../models/workload/builtins.ts";
 import { hardwareFlopsPerStep, modelFlopsPerStep } from "../../models/workload/flops.ts";
 import { layerRecomputeKernels } from "../../models/workload/layer-kernels.ts";
-import { layerActivationBytes, layerShape, lossBytes, memoryByStage, RUNTIME_BYTES } from "../../models/workload/memory.ts";
+import { layerActivationBytes, layerShape, lossBytes, memoryByStage, optimizerBytesPerParam, RUNTIME_BYTES } from "../../models/workload/memory.ts";
+import { compileStep } from "../../models/step/program.ts";
+import type { Op } from "../../models/step/ops.ts";
 import { totalParams } from "../../models/workload/params.ts";
 import { scenario, type ScenarioParts } from "../helpers/scenario.ts";
 
@@ -222,5 +224,31 @@ describe("ZeRO-3 with the optimizer offloaded", () => {
     expect(m.optimizer).toBe(0);
     expect(m.gradients).toBe(0);
     expect(m.hostBytes).toBeCloseTo((16 * P) / 8, 0);
+  });
+});
+
+describe("the optimizer step's HBM traffic per parameter (fused AdamW: read g, p, m, v; write p, m, v)", () => {
+  const base: ScenarioParts = { nodes: 1, gpusPerNode: 1, model: "llama3-8b", seqLength: 256, globalBatch: 1, plan: { dp: 1, zero: 0 } };
+  const optimizerOp = (s: Scenario): Op => {
+    const prog = compileStep(s);
+    const ops = (prog.plans[prog.afterPlan[0] as number] as Op[]).filter((o) => o.label.startsWith("optimizer") && o.size > 0);
+    expect(ops.length).toBe(1);
+    return ops[0]!;
+  };
+
+  it("mixed precision: 42 B with fp32 main grads (norm 4, Adam 28, master → bf16 copy 6, zeroing 4), 46 B with bf16 grads (+ 2 + 4 upcast, zeroing 2)", () => {
+    expect(optimizerBytesPerParam(scenario(base))).toBe(4 + 28 + 6 + 4);
+    expect(optimizerBytesPerParam(scenario({ ...base, plan: { dp: 1, zero: 0, gradReduceDtype: "bf16" } }))).toBe(6 + 4 + 28 + 6 + 2);
+  });
+
+  it("pure bf16 (masterWeights none): norm 2 + Adam 7 · 2 = 16 B, no master copy, no upcast; fp16 adds the unscale (2 + 2)", () => {
+    expect(optimizerBytesPerParam(withWorkload(base, { masterWeights: "none" }))).toBe(16);
+    expect(optimizerBytesPerParam(withWorkload({ ...base, precision: "fp16" }, { masterWeights: "none" }))).toBe(20);
+  });
+
+  it("the step's optimizer kernel moves that many bytes over the parameters: none / mixed = 16 / 42", () => {
+    const mixed = optimizerOp(scenario(base));
+    const none = optimizerOp(withWorkload(base, { masterWeights: "none" }));
+    expect(none.size / mixed.size).toBeCloseTo(16 / 42, 12);
   });
 });

@@ -33,7 +33,7 @@ export interface MemoryBreakdown {
    * until its backward. At the peak, the start of backward.
    */
   gatheredUnits?: number;
-  /** Bytes this GPU keeps in host memory instead (offloadOptimizer, offloadActivations); not in total. */
+  /** Bytes this GPU keeps in host memory instead (offloadOptimizer, offloadParams, offloadActivations); not in total. */
   hostBytes?: number;
 }
 
@@ -243,7 +243,7 @@ export function memoryByStage(s: Scenario): MemoryBreakdown[] {
     const embedding = first ? embeddingParams(m) / p.tp : 0;
     const head = last ? headParams(m) / p.tp + (m.tiedEmbeddings && p.pp > 1 ? (m.vocab * m.hidden) / p.tp : 0) : 0;
     const params = layers * perLayer + embedding + head;
-    const weights = (params * state.weights) / (p.zero >= 3 ? shard : 1);
+    let weights = (params * state.weights) / (p.zero >= 3 ? shard : 1);
     let gradients = (params * state.gradients) / (p.zero >= 2 ? shard : 1);
     let optimizer = (params * state.optimizer) / (p.zero >= 1 ? shard : 1);
     let host = 0;
@@ -255,6 +255,14 @@ export function memoryByStage(s: Scenario): MemoryBreakdown[] {
         host += gradients;
         gradients = 0;
       }
+    }
+    if (p.zero >= 3 && p.offloadParams === true) {
+      // ZeRO-3 offload_param: the compute-dtype shard lives on the host and is copied in before
+      // each gather; without offloadOptimizer the fp32 master stays on the GPU (DeepSpeed's
+      // 2 + 2 + 12 split: 4 − e of the 4 B counted as weights remains).
+      const shardBytes = (params * weightBytes) / shard;
+      host += shardBytes;
+      weights -= shardBytes;
     }
     // Activations: chunks in flight × their layers, plus a recomputed layer's full set.
     const inFlight = peakInFlight(stage, p.pp, p.virtualStages, micro);

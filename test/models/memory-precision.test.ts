@@ -252,3 +252,24 @@ describe("the optimizer step's HBM traffic per parameter (fused AdamW: read g, p
     expect(none.size / mixed.size).toBeCloseTo(16 / 42, 12);
   });
 });
+
+describe("ZeRO-3 with the parameters offloaded (offloadParams)", () => {
+  const parts = (plan: Record<string, unknown>): ScenarioParts => ({ nodes: 1, gpusPerNode: 8, model: "llama3-8b", seqLength: 2048, globalBatch: 8, plan: { dp: 8, zero: 3, ...plan } });
+
+  it("with the optimizer offloaded too, the GPU keeps no state: 0 weights, the host 2 / n + 16 / n; gathered units and activations unchanged", () => {
+    const off = memoryByStage(scenario(parts({ offloadOptimizer: true, offloadParams: true })))[0]!;
+    const on = memoryByStage(scenario(parts({ offloadOptimizer: true })))[0]!;
+    expect(off.weights).toBeCloseTo(0, 0);
+    expect(off.hostBytes).toBeCloseTo((18 * P) / 8, 0);
+    expect(off.gatheredUnits).toBe(on.gatheredUnits);
+    expect(off.activations).toBe(on.activations);
+    expect(on.total - off.total).toBeCloseTo((2 * P) / 8, 0);
+  });
+
+  it("alone, the bf16 shard moves and the fp32 master stays (4 − 2 B / n as weights)", () => {
+    const m = memoryByStage(scenario(parts({ offloadParams: true })))[0]!;
+    expect(m.weights).toBeCloseTo((2 * P) / 8, 0);
+    expect(m.hostBytes).toBeCloseTo((2 * P) / 8, 0);
+    expect(m.weights + m.gradients + m.optimizer).toBeCloseTo((14 * P) / 8, 0);
+  });
+});

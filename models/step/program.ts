@@ -47,7 +47,7 @@ import {
   type KernelList,
   type StreamCollective,
 } from "../workload/layer-kernels.ts";
-import { elementBytes, fsdpSettings, gradElementBytes, layerShape, memoryByStage, optimizerBytesPerParam, type MemoryBreakdown } from "../workload/memory.ts";
+import { elementBytes, fsdpLookahead, fsdpSettings, gradElementBytes, layerShape, memoryByStage, optimizerBytesPerParam, type MemoryBreakdown } from "../workload/memory.ts";
 import { embeddingParams, headParams, layerParams } from "../workload/params.ts";
 import { CATEGORY_INDEX, type Category } from "../categories.ts";
 
@@ -382,18 +382,7 @@ class Compiler {
   }
 }
 
-/**
- * Units gathered beyond unit i when it starts: `prefetch`, or with a parameter budget
- * DeepSpeed ZeRO-3's rule (partitioned_param_coordinator.py, fetch_sub_module, v0.18: after
- * fetching the current module, keep issuing the next parameters in trace order while fewer
- * than stage3_prefetch_bucket_size elements are in flight: at least one unit if the budget > 0).
- */
-export function fsdpLookahead(units: readonly { params: number }[], i: number, prefetch: number, budget: number | undefined): number {
-  if (budget === undefined) return prefetch;
-  let k = 0;
-  for (let sum = 0; i + k + 1 < units.length && sum < budget; k++) sum += (units[i + k + 1] as { params: number }).params;
-  return k;
-}
+export { fsdpLookahead } from "../workload/memory.ts";
 
 interface FsdpUnit {
   /** Parameters of the unit held by one rank before sharding. */

@@ -125,16 +125,31 @@ export function fsdpSettings(p: ParallelPlan): { unitLayers: number; reshardAfte
 }
 
 /**
+ * Units gathered beyond unit i when it starts: `prefetch`, or with a parameter budget
+ * DeepSpeed ZeRO-3's rule (partitioned_param_coordinator.py, fetch_sub_module, v0.18: after
+ * fetching the current module, keep issuing the next parameters in trace order while fewer
+ * than stage3_prefetch_bucket_size elements are in flight: at least one unit if the budget > 0).
+ */
+export function fsdpLookahead(units: readonly { params: number }[], i: number, prefetch: number, budget: number | undefined): number {
+  if (budget === undefined) return prefetch;
+  let k = 0;
+  for (let sum = 0; i + k + 1 < units.length && sum < budget; k++) sum += (units[i + k + 1] as { params: number }).params;
+  return k;
+}
+
+/**
  * Peak bytes of gathered ZeRO-3 / FSDP units on one GPU, walking the units in backward order
  * (output layer, blocks last to first, embedding). At unit i the GPU holds i and the
- * `prefetch` units after it gathered (with reshardAfterForward false: every unit not yet
+ * units after it that `prefetch` or the parameter budget (fsdpLookahead) reaches gathered
+ * (with reshardAfterForward false: every unit not yet
  * through backward), i's fresh unsharded gradient in the compute dtype, and i−1's gradient in
  * the reduce dtype while its reduce-scatter runs.
  */
-export function gatheredUnitBytes(units: readonly number[], prefetch: number, reshardAfterForward: boolean, elementBytes: number, gradBytes: number): number {
+export function gatheredUnitBytes(units: readonly number[], prefetch: number, reshardAfterForward: boolean, elementBytes: number, gradBytes: number, budget?: number): number {
   let peak = 0;
+  const byParams = units.map((params) => ({ params }));
   for (let i = 0; i < units.length; i++) {
-    const last = reshardAfterForward ? Math.min(units.length, i + 1 + prefetch) : units.length;
+    const last = reshardAfterForward ? Math.min(units.length, i + 1 + fsdpLookahead(byParams, i, prefetch, budget)) : units.length;
     let params = 0;
     for (let j = i; j < last; j++) params += units[j] as number;
     const grads = (units[i] as number) * elementBytes + (i > 0 ? (units[i - 1] as number) * gradBytes : 0);
@@ -290,7 +305,7 @@ export function memoryByStage(s: Scenario): MemoryBreakdown[] {
       if (last) units.push(head + (tiedRoot ? embedding : 0));
       for (let left = layers; left > 0; left -= fsdp.unitLayers) units.push(Math.min(fsdp.unitLayers, left) * perLayer);
       if (first && !tiedRoot) units.push(embedding);
-      row.gatheredUnits = gatheredUnitBytes(units, fsdp.prefetch, fsdp.reshardAfterForward, weightBytes, gradBytes);
+      row.gatheredUnits = gatheredUnitBytes(units, fsdp.prefetch, fsdp.reshardAfterForward, weightBytes, gradBytes, p.fsdpPrefetchParams);
       total += row.gatheredUnits;
     }
     if (host > 0) row.hostBytes = host;

@@ -10,7 +10,7 @@
 import { peakInFlight } from "../parallel/schedule.ts";
 import { layersPerVirtualStage, rankOfVirtualStage } from "../parallel/stages.ts";
 import type { ParallelPlan, RecomputeMode, Scenario } from "../scenario.ts";
-import { fp8Settings } from "./fp8.ts";
+import { fp8Settings, quantizeBytesPerElement, type Fp8Recipe } from "./fp8.ts";
 import { layerDims, type LayerShape } from "./layer-kernels.ts";
 import { embeddingParams, headParams, layerParams } from "./params.ts";
 import { microBatchesPerStep } from "../parallel/plan.ts";
@@ -80,8 +80,21 @@ export function layerShape(s: Scenario): LayerShape {
   };
 }
 
-/** Bytes one layer keeps for its backward, per micro-batch, by recompute mode. */
-export function layerActivationBytes(x: LayerShape, recompute: RecomputeMode): number {
+/**
+ * Bytes per element of an FP8 tensor with its scales, one copy (one direction): 1, plus the
+ * block recipes' scales (half of what a quantization writes: quantizeBytesPerElement at e = 0
+ * is the two copies' bytes).
+ */
+export function fp8SavedBytesPerElement(recipe: Fp8Recipe): number {
+  return quantizeBytesPerElement(recipe, 0) / 2;
+}
+
+/**
+ * Bytes one layer keeps for its backward, per micro-batch, by recompute mode. In an FP8 run the
+ * linear layers keep their FP8-cast inputs (Transformer Engine) unless `fp8Inputs` is false
+ * (torchao's Float8Linear saves the BF16 input: float8_linear.py, save_for_backward(input_hp, ...)).
+ */
+export function layerActivationBytes(x: LayerShape, recompute: RecomputeMode, fp8Inputs = true): number {
   const m = x.model;
   const d = layerDims(x);
   const e = x.elementBytes;
@@ -100,17 +113,23 @@ export function layerActivationBytes(x: LayerShape, recompute: RecomputeMode): n
     return bytes;
   }
   const mask = m.dropout ? 1 : 0;
+  // A linear layer's saved input: in an FP8 run Transformer Engine keeps the FP8 cast it fed
+  // the GEMM (module/linear.py, layernorm_linear.py, layernorm_mlp.py: the quantized input,
+  // column-wise only), q bytes per element; norms, attention and activations keep BF16.
+  const q = x.fp8 && fp8Inputs ? fp8SavedBytesPerElement(x.fp8.recipe) : e;
   // Replicated across tensor ranks unless sequence-parallel: norm inputs, QKV and fc1 inputs, dropout masks.
-  const perToken = (4 * e + 2 * mask) * h;
+  const perToken = (2 * e + 2 * q + 2 * mask) * h;
   let bytes = Tn * perToken;
-  // Split across tensor ranks: Q, K, V, attention output, MLP intermediates.
+  // Split across tensor ranks: Q, K, V, attention output (flash keeps it for its backward; in
+  // FP8 the projection saves its own FP8 cast of it), MLP intermediates (fc1 output, and the
+  // activation's output that fc2 takes).
   bytes += e * T * (d.headsPerRank + 2 * d.kvHeadsPerRank) * d.headDim;
-  bytes += e * T * d.headsPerRank * d.headDim;
+  bytes += (e + (x.fp8 && fp8Inputs ? q : 0)) * T * d.headsPerRank * d.headDim;
   const gate = m.gatedMlp ? 2 : 1;
   if (m.experts > 1) {
-    bytes += 4 * Tn * m.experts + e * T * m.topK * h + e * T * m.topK * d.ffnPerRank * (gate + 1);
+    bytes += 4 * Tn * m.experts + q * T * m.topK * h + T * m.topK * d.ffnPerRank * (e * gate + q);
   } else {
-    bytes += e * T * d.ffnPerRank * (gate + 1);
+    bytes += T * d.ffnPerRank * (e * gate + q);
   }
   const scores = x.microBatch * d.headsPerRank * d.queryLength * d.keyLength;
   // Softmax output, and with dropout its mask and the dropped-out copy AV reads (Korthikanti: 5·a·s²·b).
@@ -289,7 +308,8 @@ export function memoryByStage(s: Scenario): MemoryBreakdown[] {
     // Offloaded layers pass through the GPU: one being copied out or back while another computes.
     let activations = stored - onHost + Math.min(offloaded, 2) * perLayerActivations;
     host += onHost;
-    if (p.recompute !== "none") activations += layerActivationBytes(x, "none");
+    // The per-op policy is torchtitan's, whose FP8 linear layers are torchao's (BF16 inputs saved).
+    if (p.recompute !== "none") activations += layerActivationBytes(x, "none", p.recompute !== "per-op");
     if (last) activations += lossBytes(s, x);
     const buffers = RUNTIME_BYTES;
     // FSDP without gradient sync before the last micro-batch: the stage's unsharded gradients

@@ -9,7 +9,7 @@ import type { ModelSpec, Scenario, WorkloadSpec } from "../../models/scenario.ts
 import { BUILTIN_MODELS } from "../../models/workload/builtins.ts";
 import { hardwareFlopsPerStep, modelFlopsPerStep } from "../../models/workload/flops.ts";
 import { layerRecomputeKernels } from "../../models/workload/layer-kernels.ts";
-import { layerActivationBytes, layerShape, lossBytes, memoryByStage, optimizerBytesPerParam, RUNTIME_BYTES } from "../../models/workload/memory.ts";
+import { layerActivationBytes, layerShape, fp8SavedBytesPerElement, lossBytes, memoryByStage, optimizerBytesPerParam, RUNTIME_BYTES } from "../../models/workload/memory.ts";
 import { compileStep } from "../../models/step/program.ts";
 import type { Op } from "../../models/step/ops.ts";
 import { totalParams } from "../../models/workload/params.ts";
@@ -271,5 +271,34 @@ describe("ZeRO-3 with the parameters offloaded (offloadParams)", () => {
     expect(m.weights).toBeCloseTo((2 * P) / 8, 0);
     expect(m.hostBytes).toBeCloseTo((2 * P) / 8, 0);
     expect(m.weights + m.gradients + m.optimizer).toBeCloseTo((14 * P) / 8, 0);
+  });
+});
+
+describe("FP8 saved activations (Transformer Engine keeps the FP8 cast of each linear layer's input)", () => {
+  const parts = (precision: "bf16" | "fp8", recompute: "none" | "per-op" = "none"): ScenarioParts => ({ gpu: "H100-SXM", nodes: 1, gpusPerNode: 1, model: "llama3-8b", seqLength: 256, globalBatch: 1, precision, plan: { dp: 1, zero: 0, recompute } });
+  const h = 4096;
+  const kv = 1024;
+  const ffn = 14336;
+  const T = 256;
+
+  it("llama3-8b layer, 256 tokens: norm inputs 2 · 2h, QKV and fc1 inputs 2 · 1h, Q/K/V 2 · (h + 2 · 1024), attention output 2h + its FP8 copy 1h, SwiGLU 2 · 2 · ffn + FP8 fc2 input 1 · ffn, logsumexp 4 · 32", () => {
+    const x = layerShape(scenario(parts("fp8")));
+    expect(layerActivationBytes(x, "none")).toBe(T * (4 * h + 2 * h + 2 * (h + 2 * kv) + 3 * h + 5 * ffn) + 4 * 32 * T);
+    // Against BF16: the QKV, fc1 and fc2 inputs save a byte per element each, the projection's FP8 copy costs one.
+    const bf16 = layerActivationBytes(layerShape(scenario(parts("bf16"))), "none");
+    expect(layerActivationBytes(x, "none") - bf16).toBe(-T * (h + ffn));
+  });
+
+  it("block recipes keep their scales with the copy: mxfp8 1 + 1/32, blockwise 1 + 4/128 bytes per element", () => {
+    expect(fp8SavedBytesPerElement("delayed")).toBe(1);
+    expect(fp8SavedBytesPerElement("current")).toBe(1);
+    expect(fp8SavedBytesPerElement("mxfp8")).toBe(1 + 1 / 32);
+    expect(fp8SavedBytesPerElement("blockwise")).toBe(1 + 4 / 128);
+  });
+
+  it("torchtitan's per-op policy (torchao Float8Linear saves BF16 inputs) stores what a BF16 run stores, recomputed layer included", () => {
+    const fp8 = memoryByStage(scenario(parts("fp8", "per-op")))[0]!;
+    const bf16 = memoryByStage(scenario(parts("bf16", "per-op")))[0]!;
+    expect(fp8.activations).toBe(bf16.activations);
   });
 });

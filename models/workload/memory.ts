@@ -257,7 +257,8 @@ export function memoryByStage(s: Scenario): MemoryBreakdown[] {
   const split = layersPerVirtualStage(m.layers, p);
   if (typeof split === "string") throw new Error(split);
   const lp = layerParams(m);
-  const perLayer = (lp.attention + (lp.mlpPerExpert * m.experts) / p.ep) / p.tp + lp.router + lp.norms;
+  const linearPerLayer = (lp.attention + (lp.mlpPerExpert * m.experts) / p.ep) / p.tp;
+  const perLayer = linearPerLayer + lp.router + lp.norms;
   const weightBytes = elementBytes(s.workload.precision);
   const gradBytes = gradElementBytes(p.gradReduceDtype);
   const state = stateBytesPerParam(s);
@@ -290,6 +291,12 @@ export function memoryByStage(s: Scenario): MemoryBreakdown[] {
         gradients = 0;
       }
     }
+    // Transformer Engine's FP8 weight workspaces: each FP8 linear weight cast with its column-wise
+    // (transposed) copy and saved for the backward (module/linear.py quantize_weight, wt_save),
+    // cached across micro-batches or not, so all are live at its start; not under FSDP2, where TE
+    // re-casts the gathered weight in backward (issue #2681).
+    const fp8Copies = x.fp8 && p.zero < 3 ? layers * linearPerLayer * quantizeBytesPerElement(x.fp8.recipe, 0) : 0;
+    weights += fp8Copies;
     if (p.zero >= 3 && p.offloadParams === true) {
       // ZeRO-3 offload_param: the compute-dtype shard lives on the host and is copied in before
       // each gather; without offloadOptimizer the fp32 master stays on the GPU (DeepSpeed's
@@ -327,6 +334,24 @@ export function memoryByStage(s: Scenario): MemoryBreakdown[] {
       if (first && !tiedRoot) units.push(embedding);
       row.gatheredUnits = gatheredUnitBytes(units, fsdp.prefetch, fsdp.reshardAfterForward, weightBytes, gradBytes, p.fsdpPrefetchParams);
       total += row.gatheredUnits;
+    }
+    // Pure 16-bit runs step torch.optim, whose zero_grad frees the gradients (set_to_none, the
+    // default since PyTorch 2.0). With one micro-batch per step and no DDP buckets (one data-
+    // parallel rank, or FSDP) none exist at the start of backward; they appear as activations and
+    // saved weight copies are freed. The peak is then the larger of the start of backward without
+    // them and the optimizer step (weights, gradients, optimizer state).
+    if (s.workload.masterWeights === "none" && weightBytes !== 4 && micro === 1 && (p.zero >= 3 || p.dp * p.cp === 1)) {
+      const startOfBackward = total - gradients;
+      const optimizerStep = weights - fp8Copies + gradients + optimizer + buffers;
+      if (startOfBackward >= optimizerStep) {
+        row.gradients = 0;
+        total = startOfBackward;
+      } else {
+        row.weights = weights - fp8Copies;
+        row.activations = 0;
+        if (row.gatheredUnits !== undefined) row.gatheredUnits = 0;
+        total = optimizerStep;
+      }
     }
     if (host > 0) row.hostBytes = host;
     row.total = total;

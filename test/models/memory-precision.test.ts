@@ -12,7 +12,7 @@ import { layerRecomputeKernels } from "../../models/workload/layer-kernels.ts";
 import { layerActivationBytes, layerShape, fp8SavedBytesPerElement, lossBytes, memoryByStage, optimizerBytesPerParam, RUNTIME_BYTES } from "../../models/workload/memory.ts";
 import { compileStep } from "../../models/step/program.ts";
 import type { Op } from "../../models/step/ops.ts";
-import { totalParams } from "../../models/workload/params.ts";
+import { layerParams, totalParams } from "../../models/workload/params.ts";
 import { scenario, type ScenarioParts } from "../helpers/scenario.ts";
 
 const llama8b = BUILTIN_MODELS["llama3-8b"] as ModelSpec;
@@ -300,5 +300,47 @@ describe("FP8 saved activations (Transformer Engine keeps the FP8 cast of each l
     const fp8 = memoryByStage(scenario(parts("fp8", "per-op")))[0]!;
     const bf16 = memoryByStage(scenario(parts("bf16", "per-op")))[0]!;
     expect(fp8.activations).toBe(bf16.activations);
+  });
+});
+
+describe("FP8 weight workspaces and gradients freed between steps", () => {
+  const lp = layerParams(llama8b);
+  const linear = lp.attention + lp.mlpPerExpert; // 218,103,808 per layer: qkv, proj, gate/up, down
+  const parts = (precision: "bf16" | "fp8", plan: Record<string, unknown> = {}, seqLength = 256, globalBatch = 1): ScenarioParts => ({ gpu: "H100-SXM", nodes: 1, gpusPerNode: plan["dp"] === 2 ? 2 : 1, model: "llama3-8b", seqLength, globalBatch, precision, plan: { dp: 1, zero: 0, ...plan } });
+
+  it("an FP8 run keeps each FP8 linear weight's FP8 copy and its transpose: 2 B per linear parameter of every layer (mxfp8 with its E8M0 scales 2 + 2/32)", () => {
+    expect(linear).toBe(4096 * (4096 + 2 * 1024) + 4096 * 4096 + 3 * 4096 * 14336);
+    const bf16 = memoryByStage(scenario(parts("bf16")))[0]!;
+    expect(memoryByStage(scenario(parts("fp8")))[0]!.weights - bf16.weights).toBe(2 * 32 * linear);
+    const mx = withWorkload(parts("fp8"), { fp8Recipe: "mxfp8" });
+    expect(memoryByStage(mx)[0]!.weights - bf16.weights).toBeCloseTo((2 + 2 / 32) * 32 * linear, 0);
+  });
+
+  it("under FSDP (zero 3) TE keeps no copies: weights as in BF16", () => {
+    const plan = { dp: 2, zero: 3 };
+    expect(memoryByStage(scenario(parts("fp8", plan, 256, 2)))[0]!.weights).toBe(memoryByStage(scenario(parts("bf16", plan, 256, 2)))[0]!.weights);
+  });
+
+  it("pure bf16, one micro-batch, one GPU: no gradients at the start of backward; short sequences peak at the optimizer step (8 B/param)", () => {
+    const m = memoryByStage(withWorkload(parts("bf16"), { masterWeights: "none" }))[0]!;
+    expect(m.total).toBeCloseTo(8 * P + RUNTIME_BYTES, 0);
+    expect(m.activations).toBe(0);
+    expect(m.weights + m.gradients + m.optimizer + m.buffers).toBeCloseTo(m.total, 0);
+  });
+
+  it("long sequences peak at the start of backward without the gradients: 2 + 4 B/param, activations, copies", () => {
+    const s = withWorkload(parts("fp8", {}, 8192), { masterWeights: "none" });
+    const m = memoryByStage(s)[0]!;
+    expect(m.gradients).toBe(0);
+    expect(m.weights).toBeCloseTo(2 * P + 2 * 32 * linear, 0);
+    expect(m.optimizer).toBeCloseTo(4 * P, 0);
+    expect(m.total).toBeCloseTo(m.weights + m.optimizer + m.activations + m.buffers, 0);
+  });
+
+  it("keeps the gradients when they exist at the peak: gradient accumulation, DDP's buckets, mixed precision", () => {
+    const none = { masterWeights: "none" as const };
+    expect(memoryByStage(withWorkload(parts("bf16", { microBatch: 1 }, 256, 2), none))[0]!.gradients).toBeCloseTo(2 * P, 0);
+    expect(memoryByStage(withWorkload(parts("bf16", { dp: 2 }, 256, 2), none))[0]!.gradients).toBeCloseTo(2 * P, 0);
+    expect(memoryByStage(scenario(parts("bf16")))[0]!.gradients).toBeCloseTo(4 * P, 0);
   });
 });

@@ -17,6 +17,7 @@ import { microBatchesPerStep } from "../parallel/plan.ts";
 
 export interface MemoryBreakdown {
   stage: number;
+  /** Parameters in the compute dtype or fp32 shard, with FP8 weight workspaces in an FP8 run (below ZeRO-3). */
   weights: number;
   gradients: number;
   optimizer: number;

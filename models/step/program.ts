@@ -47,7 +47,7 @@ import {
   type KernelList,
   type StreamCollective,
 } from "../workload/layer-kernels.ts";
-import { elementBytes, fsdpSettings, gradElementBytes, layerShape, memoryByStage, type MemoryBreakdown } from "../workload/memory.ts";
+import { elementBytes, fsdpLookahead, fsdpSettings, gradElementBytes, layerShape, memoryByStage, optimizerBytesPerParam, type MemoryBreakdown } from "../workload/memory.ts";
 import { embeddingParams, headParams, layerParams } from "../workload/params.ts";
 import { CATEGORY_INDEX, type Category } from "../categories.ts";
 
@@ -382,18 +382,7 @@ class Compiler {
   }
 }
 
-/**
- * Units gathered beyond unit i when it starts: `prefetch`, or with a parameter budget
- * DeepSpeed ZeRO-3's rule (partitioned_param_coordinator.py, fetch_sub_module, v0.18: after
- * fetching the current module, keep issuing the next parameters in trace order while fewer
- * than stage3_prefetch_bucket_size elements are in flight: at least one unit if the budget > 0).
- */
-export function fsdpLookahead(units: readonly { params: number }[], i: number, prefetch: number, budget: number | undefined): number {
-  if (budget === undefined) return prefetch;
-  let k = 0;
-  for (let sum = 0; i + k + 1 < units.length && sum < budget; k++) sum += (units[i + k + 1] as { params: number }).params;
-  return k;
-}
+export { fsdpLookahead } from "../workload/memory.ts";
 
 interface FsdpUnit {
   /** Parameters of the unit held by one rank before sharding. */
@@ -558,12 +547,8 @@ export function compileStep(s: Scenario, slowdownIn?: GroupSlowdowns): StepProgr
     }
     const params = (memory[st] as MemoryBreakdown).params;
     const shardParams = params / (zero3 ? fsdp.shard.size : p.zero >= 1 ? dpShard : 1);
-    // Mixed-precision optimizer step, per parameter of this rank's shard (bytes read + written):
-    // low-precision grads → fp32 main grads (2 + 4) unless accumulated in fp32; fp16 loss-scale
-    // unscale and inf check (4 + 4); gradient norm for clipping (4); Adam on master weights,
-    // m and v (read g, p, m, v; write p, m, v: 28); master → model copy (4 + 2); zero grads.
-    const mixed = weightBytes === 2;
-    const perParam = (gradBytes === 4 ? 0 : gradBytes + 4) + (precision === "fp16" ? 8 : 0) + 4 + 28 + (mixed ? 4 + weightBytes : 0) + gradBytes;
+    // Optimizer step (fused AdamW), bytes read + written per parameter of this rank's shard.
+    const perParam = optimizerBytesPerParam(s);
     if (off.optimizer) {
       // ZeRO-Offload: CPU-Adam on the host, then the updated shard back in the compute dtype
       // (with offloadParams it stays on the host until the next step's gathers).

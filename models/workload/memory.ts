@@ -10,13 +10,14 @@
 import { peakInFlight } from "../parallel/schedule.ts";
 import { layersPerVirtualStage, rankOfVirtualStage } from "../parallel/stages.ts";
 import type { ParallelPlan, RecomputeMode, Scenario } from "../scenario.ts";
-import { fp8Settings } from "./fp8.ts";
+import { fp8Settings, quantizeBytesPerElement, type Fp8Recipe } from "./fp8.ts";
 import { layerDims, type LayerShape } from "./layer-kernels.ts";
 import { embeddingParams, headParams, layerParams } from "./params.ts";
 import { microBatchesPerStep } from "../parallel/plan.ts";
 
 export interface MemoryBreakdown {
   stage: number;
+  /** Parameters in the compute dtype or fp32 shard, with FP8 weight workspaces in an FP8 run (below ZeRO-3). */
   weights: number;
   gradients: number;
   optimizer: number;
@@ -33,7 +34,7 @@ export interface MemoryBreakdown {
    * until its backward. At the peak, the start of backward.
    */
   gatheredUnits?: number;
-  /** Bytes this GPU keeps in host memory instead (offloadOptimizer, offloadActivations); not in total. */
+  /** Bytes this GPU keeps in host memory instead (offloadOptimizer, offloadParams, offloadActivations); not in total. */
   hostBytes?: number;
 }
 
@@ -80,8 +81,21 @@ export function layerShape(s: Scenario): LayerShape {
   };
 }
 
-/** Bytes one layer keeps for its backward, per micro-batch, by recompute mode. */
-export function layerActivationBytes(x: LayerShape, recompute: RecomputeMode): number {
+/**
+ * Bytes per element of an FP8 tensor with its scales, one copy (one direction): 1, plus the
+ * block recipes' scales (half of what a quantization writes: quantizeBytesPerElement at e = 0
+ * is the two copies' bytes).
+ */
+export function fp8SavedBytesPerElement(recipe: Fp8Recipe): number {
+  return quantizeBytesPerElement(recipe, 0) / 2;
+}
+
+/**
+ * Bytes one layer keeps for its backward, per micro-batch, by recompute mode. In an FP8 run the
+ * linear layers keep their FP8-cast inputs (Transformer Engine) unless `fp8Inputs` is false
+ * (torchao's Float8Linear saves the BF16 input: float8_linear.py, save_for_backward(input_hp, ...)).
+ */
+export function layerActivationBytes(x: LayerShape, recompute: RecomputeMode, fp8Inputs = true): number {
   const m = x.model;
   const d = layerDims(x);
   const e = x.elementBytes;
@@ -100,17 +114,23 @@ export function layerActivationBytes(x: LayerShape, recompute: RecomputeMode): n
     return bytes;
   }
   const mask = m.dropout ? 1 : 0;
+  // A linear layer's saved input: in an FP8 run Transformer Engine keeps the FP8 cast it fed
+  // the GEMM (module/linear.py, layernorm_linear.py, layernorm_mlp.py: the quantized input,
+  // column-wise only), q bytes per element; norms, attention and activations keep BF16.
+  const q = x.fp8 && fp8Inputs ? fp8SavedBytesPerElement(x.fp8.recipe) : e;
   // Replicated across tensor ranks unless sequence-parallel: norm inputs, QKV and fc1 inputs, dropout masks.
-  const perToken = (4 * e + 2 * mask) * h;
+  const perToken = (2 * e + 2 * q + 2 * mask) * h;
   let bytes = Tn * perToken;
-  // Split across tensor ranks: Q, K, V, attention output, MLP intermediates.
+  // Split across tensor ranks: Q, K, V, attention output (flash keeps it for its backward; in
+  // FP8 the projection saves its own FP8 cast of it), MLP intermediates (fc1 output, and the
+  // activation's output that fc2 takes).
   bytes += e * T * (d.headsPerRank + 2 * d.kvHeadsPerRank) * d.headDim;
-  bytes += e * T * d.headsPerRank * d.headDim;
+  bytes += (e + (x.fp8 && fp8Inputs ? q : 0)) * T * d.headsPerRank * d.headDim;
   const gate = m.gatedMlp ? 2 : 1;
   if (m.experts > 1) {
-    bytes += 4 * Tn * m.experts + e * T * m.topK * h + e * T * m.topK * d.ffnPerRank * (gate + 1);
+    bytes += 4 * Tn * m.experts + q * T * m.topK * h + T * m.topK * d.ffnPerRank * (e * gate + q);
   } else {
-    bytes += e * T * d.ffnPerRank * (gate + 1);
+    bytes += T * d.ffnPerRank * (e * gate + q);
   }
   const scores = x.microBatch * d.headsPerRank * d.queryLength * d.keyLength;
   // Softmax output, and with dropout its mask and the dropped-out copy AV reads (Korthikanti: 5·a·s²·b).
@@ -125,16 +145,31 @@ export function fsdpSettings(p: ParallelPlan): { unitLayers: number; reshardAfte
 }
 
 /**
+ * Units gathered beyond unit i when it starts: `prefetch`, or with a parameter budget
+ * DeepSpeed ZeRO-3's rule (partitioned_param_coordinator.py, fetch_sub_module, v0.18: after
+ * fetching the current module, keep issuing the next parameters in trace order while fewer
+ * than stage3_prefetch_bucket_size elements are in flight: at least one unit if the budget > 0).
+ */
+export function fsdpLookahead(units: readonly { params: number }[], i: number, prefetch: number, budget: number | undefined): number {
+  if (budget === undefined) return prefetch;
+  let k = 0;
+  for (let sum = 0; i + k + 1 < units.length && sum < budget; k++) sum += (units[i + k + 1] as { params: number }).params;
+  return k;
+}
+
+/**
  * Peak bytes of gathered ZeRO-3 / FSDP units on one GPU, walking the units in backward order
  * (output layer, blocks last to first, embedding). At unit i the GPU holds i and the
- * `prefetch` units after it gathered (with reshardAfterForward false: every unit not yet
+ * units after it that `prefetch` or the parameter budget (fsdpLookahead) reaches gathered
+ * (with reshardAfterForward false: every unit not yet
  * through backward), i's fresh unsharded gradient in the compute dtype, and i−1's gradient in
  * the reduce dtype while its reduce-scatter runs.
  */
-export function gatheredUnitBytes(units: readonly number[], prefetch: number, reshardAfterForward: boolean, elementBytes: number, gradBytes: number): number {
+export function gatheredUnitBytes(units: readonly number[], prefetch: number, reshardAfterForward: boolean, elementBytes: number, gradBytes: number, budget?: number): number {
   let peak = 0;
+  const byParams = units.map((params) => ({ params }));
   for (let i = 0; i < units.length; i++) {
-    const last = reshardAfterForward ? Math.min(units.length, i + 1 + prefetch) : units.length;
+    const last = reshardAfterForward ? Math.min(units.length, i + 1 + fsdpLookahead(byParams, i, prefetch, budget)) : units.length;
     let params = 0;
     for (let j = i; j < last; j++) params += units[j] as number;
     const grads = (units[i] as number) * elementBytes + (i > 0 ? (units[i - 1] as number) * gradBytes : 0);
@@ -164,6 +199,28 @@ export function stateBytesPerParam(s: Scenario): { weights: number; gradients: n
   // moments and the GPU keeps the 16-bit shard, as DeepSpeed does.
   if (p.zero >= 3 && p.offloadOptimizer !== true) return { weights: 4, gradients: 4, optimizer: 8 };
   return { weights: e, gradients: gradElementBytes(p.gradReduceDtype), optimizer: 12 };
+}
+
+/**
+ * HBM bytes per parameter of a rank's shard that the optimizer step reads and writes (fused
+ * AdamW: read g, p, m, v; write p, m, v), e the compute dtype's bytes, g gradReduceDtype's.
+ * - Mixed precision: g → fp32 main grads unless already fp32 (g + 4); fp16 loss-scale unscale
+ *   and inf check (4 + 4); gradient norm for clipping (4); Adam on fp32 master, m, v (4 · 4
+ *   read + 3 · 4 written = 28); master → model copy (4 + e); zero the grad buffer (g).
+ *   bf16 with fp32 grads: 4 + 28 + 6 + 4 = 42; with bf16 grads: 6 + 4 + 28 + 6 + 2 = 46.
+ * - Pure 16-bit (masterWeights none): everything in the parameter dtype, no master and no copy:
+ *   fp16 unscale (2e); gradient norm (e); Adam (7e); the gradients are freed, not zeroed
+ *   (torch.optim zero_grad(set_to_none=True), the default since PyTorch 2.0; te_llama and
+ *   KempnerForge are torch.optim AdamW runs). bf16: 2 + 14 = 16.
+ * - fp32 compute: as mixed with no master copy (the parameter is the master).
+ */
+export function optimizerBytesPerParam(s: Scenario): number {
+  const precision = s.workload.precision;
+  const e = elementBytes(precision);
+  const fp16 = precision === "fp16";
+  if (e !== 4 && s.workload.masterWeights === "none") return (fp16 ? 2 * e : 0) + e + 7 * e;
+  const g = gradElementBytes(s.parallelism.gradReduceDtype);
+  return (g === 4 ? 0 : g + 4) + (fp16 ? 8 : 0) + 4 + 28 + (e === 2 ? 4 + e : 0) + g;
 }
 
 /**
@@ -201,7 +258,8 @@ export function memoryByStage(s: Scenario): MemoryBreakdown[] {
   const split = layersPerVirtualStage(m.layers, p);
   if (typeof split === "string") throw new Error(split);
   const lp = layerParams(m);
-  const perLayer = (lp.attention + (lp.mlpPerExpert * m.experts) / p.ep) / p.tp + lp.router + lp.norms;
+  const linearPerLayer = (lp.attention + (lp.mlpPerExpert * m.experts) / p.ep) / p.tp;
+  const perLayer = linearPerLayer + lp.router + lp.norms;
   const weightBytes = elementBytes(s.workload.precision);
   const gradBytes = gradElementBytes(p.gradReduceDtype);
   const state = stateBytesPerParam(s);
@@ -221,7 +279,7 @@ export function memoryByStage(s: Scenario): MemoryBreakdown[] {
     const embedding = first ? embeddingParams(m) / p.tp : 0;
     const head = last ? headParams(m) / p.tp + (m.tiedEmbeddings && p.pp > 1 ? (m.vocab * m.hidden) / p.tp : 0) : 0;
     const params = layers * perLayer + embedding + head;
-    const weights = (params * state.weights) / (p.zero >= 3 ? shard : 1);
+    let weights = (params * state.weights) / (p.zero >= 3 ? shard : 1);
     let gradients = (params * state.gradients) / (p.zero >= 2 ? shard : 1);
     let optimizer = (params * state.optimizer) / (p.zero >= 1 ? shard : 1);
     let host = 0;
@@ -234,6 +292,20 @@ export function memoryByStage(s: Scenario): MemoryBreakdown[] {
         gradients = 0;
       }
     }
+    // Transformer Engine's FP8 weight workspaces: each FP8 linear weight cast with its column-wise
+    // (transposed) copy and saved for the backward (module/linear.py quantize_weight, wt_save),
+    // cached across micro-batches or not, so all are live at its start; not under FSDP2, where TE
+    // re-casts the gathered weight in backward (issue #2681).
+    const fp8Copies = x.fp8 && p.zero < 3 ? layers * linearPerLayer * quantizeBytesPerElement(x.fp8.recipe, 0) : 0;
+    weights += fp8Copies;
+    if (p.zero >= 3 && p.offloadParams === true) {
+      // ZeRO-3 offload_param: the compute-dtype shard lives on the host and is copied in before
+      // each gather; without offloadOptimizer the fp32 master stays on the GPU (DeepSpeed's
+      // 2 + 2 + 12 split: 4 − e of the 4 B counted as weights remains).
+      const shardBytes = (params * weightBytes) / shard;
+      host += shardBytes;
+      weights -= shardBytes;
+    }
     // Activations: chunks in flight × their layers, plus a recomputed layer's full set.
     const inFlight = peakInFlight(stage, p.pp, p.virtualStages, micro);
     const avgChunkLayers = layers / p.virtualStages;
@@ -244,7 +316,8 @@ export function memoryByStage(s: Scenario): MemoryBreakdown[] {
     // Offloaded layers pass through the GPU: one being copied out or back while another computes.
     let activations = stored - onHost + Math.min(offloaded, 2) * perLayerActivations;
     host += onHost;
-    if (p.recompute !== "none") activations += layerActivationBytes(x, "none");
+    // The per-op policy is torchtitan's, whose FP8 linear layers are torchao's (BF16 inputs saved).
+    if (p.recompute !== "none") activations += layerActivationBytes(x, "none", p.recompute !== "per-op");
     if (last) activations += lossBytes(s, x);
     const buffers = RUNTIME_BYTES;
     // FSDP without gradient sync before the last micro-batch: the stage's unsharded gradients
@@ -260,8 +333,26 @@ export function memoryByStage(s: Scenario): MemoryBreakdown[] {
       if (last) units.push(head + (tiedRoot ? embedding : 0));
       for (let left = layers; left > 0; left -= fsdp.unitLayers) units.push(Math.min(fsdp.unitLayers, left) * perLayer);
       if (first && !tiedRoot) units.push(embedding);
-      row.gatheredUnits = gatheredUnitBytes(units, fsdp.prefetch, fsdp.reshardAfterForward, weightBytes, gradBytes);
+      row.gatheredUnits = gatheredUnitBytes(units, fsdp.prefetch, fsdp.reshardAfterForward, weightBytes, gradBytes, p.fsdpPrefetchParams);
       total += row.gatheredUnits;
+    }
+    // Pure 16-bit runs step torch.optim, whose zero_grad frees the gradients (set_to_none, the
+    // default since PyTorch 2.0). With one micro-batch per step and no DDP buckets (one data-
+    // parallel rank, or FSDP) none exist at the start of backward; they appear as activations and
+    // saved weight copies are freed. The peak is then the larger of the start of backward without
+    // them and the optimizer step (weights, gradients, optimizer state).
+    if (s.workload.masterWeights === "none" && weightBytes !== 4 && micro === 1 && (p.zero >= 3 || p.dp * p.cp === 1)) {
+      const startOfBackward = total - gradients;
+      const optimizerStep = weights - fp8Copies + gradients + optimizer + buffers;
+      if (startOfBackward >= optimizerStep) {
+        row.gradients = 0;
+        total = startOfBackward;
+      } else {
+        row.weights = weights - fp8Copies;
+        row.activations = 0;
+        if (row.gatheredUnits !== undefined) row.gatheredUnits = 0;
+        total = optimizerStep;
+      }
     }
     if (host > 0) row.hostBytes = host;
     row.total = total;

@@ -47,6 +47,18 @@ describe("ZeRO-3 / FSDP gathered units", () => {
     expect(tiny({ reshardAfterForward: false }).gatheredUnits).toBe((8 * U + EMB) * 2 + U * 2 + HEAD * 2);
   });
 
+  it("a DeepSpeed prefetch budget (fsdpPrefetchParams) holds the units the step program prefetches (fsdpLookahead)", () => {
+    // Backward order [10, 100 × 4, 1], budget 250: at the third unit the next 100 (sum 100 < 250),
+    // the last 100 (200 < 250) and the 1 (the list ends) are in flight.
+    expect(gatheredUnitBytes([10, 100, 100, 100, 100, 1], 1, true, 2, 4, 250)).toBe(2 * (3 * 100 + 1) + 2 * 100 + 4 * 100);
+    // Budget 0: nothing ahead, as fsdpPrefetch 0.
+    expect(gatheredUnitBytes([10, 100, 100, 100, 100, 1], 1, true, 2, 4, 0)).toBe(2 * 100 + 2 * 100 + 4 * 100);
+    // The budget overrides fsdpPrefetch; a budget of exactly one block is one block ahead, one element more two.
+    expect(tiny({ fsdpPrefetch: 3, fsdpPrefetchParams: U }).gatheredUnits).toBe(tiny({ fsdpPrefetch: 1 }).gatheredUnits);
+    expect(tiny({ fsdpPrefetchParams: U + 1 }).gatheredUnits).toBe(3 * U * 2 + U * 2 + U * 2);
+    expect(tiny({ fsdpPrefetchParams: 0 }).gatheredUnits).toBe(U * 2 + U * 2 + U * 2);
+  });
+
   it("walks units in backward order", () => {
     // At the third unit: it and the next gathered, its own gradient at 2 B, the second's at 4 B.
     expect(gatheredUnitBytes([10, 100, 100, 1], 1, true, 2, 4)).toBe(2 * (100 + 1) + 2 * 100 + 4 * 100);

@@ -9,8 +9,10 @@ import type { ModelSpec, Scenario, WorkloadSpec } from "../../models/scenario.ts
 import { BUILTIN_MODELS } from "../../models/workload/builtins.ts";
 import { hardwareFlopsPerStep, modelFlopsPerStep } from "../../models/workload/flops.ts";
 import { layerRecomputeKernels } from "../../models/workload/layer-kernels.ts";
-import { layerActivationBytes, layerShape, lossBytes, memoryByStage, RUNTIME_BYTES } from "../../models/workload/memory.ts";
-import { totalParams } from "../../models/workload/params.ts";
+import { layerActivationBytes, layerShape, fp8SavedBytesPerElement, lossBytes, memoryByStage, optimizerBytesPerParam, RUNTIME_BYTES } from "../../models/workload/memory.ts";
+import { compileStep } from "../../models/step/program.ts";
+import type { Op } from "../../models/step/ops.ts";
+import { layerParams, totalParams } from "../../models/workload/params.ts";
 import { scenario, type ScenarioParts } from "../helpers/scenario.ts";
 
 const llama8b = BUILTIN_MODELS["llama3-8b"] as ModelSpec;
@@ -222,5 +224,123 @@ describe("ZeRO-3 with the optimizer offloaded", () => {
     expect(m.optimizer).toBe(0);
     expect(m.gradients).toBe(0);
     expect(m.hostBytes).toBeCloseTo((16 * P) / 8, 0);
+  });
+});
+
+describe("the optimizer step's HBM traffic per parameter (fused AdamW: read g, p, m, v; write p, m, v)", () => {
+  const base: ScenarioParts = { nodes: 1, gpusPerNode: 1, model: "llama3-8b", seqLength: 256, globalBatch: 1, plan: { dp: 1, zero: 0 } };
+  const optimizerOp = (s: Scenario): Op => {
+    const prog = compileStep(s);
+    const ops = (prog.plans[prog.afterPlan[0] as number] as Op[]).filter((o) => o.label.startsWith("optimizer") && o.size > 0);
+    expect(ops.length).toBe(1);
+    return ops[0]!;
+  };
+
+  it("mixed precision: 42 B with fp32 main grads (norm 4, Adam 28, master → bf16 copy 6, zeroing 4), 46 B with bf16 grads (+ 2 + 4 upcast, zeroing 2)", () => {
+    expect(optimizerBytesPerParam(scenario(base))).toBe(4 + 28 + 6 + 4);
+    expect(optimizerBytesPerParam(scenario({ ...base, plan: { dp: 1, zero: 0, gradReduceDtype: "bf16" } }))).toBe(6 + 4 + 28 + 6 + 2);
+  });
+
+  it("pure bf16 (masterWeights none): norm 2 + Adam 7 · 2 = 16 B, no master copy, no upcast; fp16 adds the unscale (2 + 2)", () => {
+    expect(optimizerBytesPerParam(withWorkload(base, { masterWeights: "none" }))).toBe(16);
+    expect(optimizerBytesPerParam(withWorkload({ ...base, precision: "fp16" }, { masterWeights: "none" }))).toBe(20);
+  });
+
+  it("the step's optimizer kernel moves that many bytes over the parameters: none / mixed = 16 / 42", () => {
+    const mixed = optimizerOp(scenario(base));
+    const none = optimizerOp(withWorkload(base, { masterWeights: "none" }));
+    expect(none.size / mixed.size).toBeCloseTo(16 / 42, 12);
+  });
+});
+
+describe("ZeRO-3 with the parameters offloaded (offloadParams)", () => {
+  const parts = (plan: Record<string, unknown>): ScenarioParts => ({ nodes: 1, gpusPerNode: 8, model: "llama3-8b", seqLength: 2048, globalBatch: 8, plan: { dp: 8, zero: 3, ...plan } });
+
+  it("with the optimizer offloaded too, the GPU keeps no state: 0 weights, the host 2 / n + 16 / n; gathered units and activations unchanged", () => {
+    const off = memoryByStage(scenario(parts({ offloadOptimizer: true, offloadParams: true })))[0]!;
+    const on = memoryByStage(scenario(parts({ offloadOptimizer: true })))[0]!;
+    expect(off.weights).toBeCloseTo(0, 0);
+    expect(off.hostBytes).toBeCloseTo((18 * P) / 8, 0);
+    expect(off.gatheredUnits).toBe(on.gatheredUnits);
+    expect(off.activations).toBe(on.activations);
+    expect(on.total - off.total).toBeCloseTo((2 * P) / 8, 0);
+  });
+
+  it("alone, the bf16 shard moves and the fp32 master stays (4 − 2 B / n as weights)", () => {
+    const m = memoryByStage(scenario(parts({ offloadParams: true })))[0]!;
+    expect(m.weights).toBeCloseTo((2 * P) / 8, 0);
+    expect(m.hostBytes).toBeCloseTo((2 * P) / 8, 0);
+    expect(m.weights + m.gradients + m.optimizer).toBeCloseTo((14 * P) / 8, 0);
+  });
+});
+
+describe("FP8 saved activations (Transformer Engine keeps the FP8 cast of each linear layer's input)", () => {
+  const parts = (precision: "bf16" | "fp8", recompute: "none" | "per-op" = "none"): ScenarioParts => ({ gpu: "H100-SXM", nodes: 1, gpusPerNode: 1, model: "llama3-8b", seqLength: 256, globalBatch: 1, precision, plan: { dp: 1, zero: 0, recompute } });
+  const h = 4096;
+  const kv = 1024;
+  const ffn = 14336;
+  const T = 256;
+
+  it("llama3-8b layer, 256 tokens: norm inputs 2 · 2h, QKV and fc1 inputs 2 · 1h, Q/K/V 2 · (h + 2 · 1024), attention output 2h + its FP8 copy 1h, SwiGLU 2 · 2 · ffn + FP8 fc2 input 1 · ffn, logsumexp 4 · 32", () => {
+    const x = layerShape(scenario(parts("fp8")));
+    expect(layerActivationBytes(x, "none")).toBe(T * (4 * h + 2 * h + 2 * (h + 2 * kv) + 3 * h + 5 * ffn) + 4 * 32 * T);
+    // Against BF16: the QKV, fc1 and fc2 inputs save a byte per element each, the projection's FP8 copy costs one.
+    const bf16 = layerActivationBytes(layerShape(scenario(parts("bf16"))), "none");
+    expect(layerActivationBytes(x, "none") - bf16).toBe(-T * (h + ffn));
+  });
+
+  it("block recipes keep their scales with the copy: mxfp8 1 + 1/32, blockwise 1 + 4/128 bytes per element", () => {
+    expect(fp8SavedBytesPerElement("delayed")).toBe(1);
+    expect(fp8SavedBytesPerElement("current")).toBe(1);
+    expect(fp8SavedBytesPerElement("mxfp8")).toBe(1 + 1 / 32);
+    expect(fp8SavedBytesPerElement("blockwise")).toBe(1 + 4 / 128);
+  });
+
+  it("torchtitan's per-op policy (torchao Float8Linear saves BF16 inputs) stores what a BF16 run stores, recomputed layer included", () => {
+    const fp8 = memoryByStage(scenario(parts("fp8", "per-op")))[0]!;
+    const bf16 = memoryByStage(scenario(parts("bf16", "per-op")))[0]!;
+    expect(fp8.activations).toBe(bf16.activations);
+  });
+});
+
+describe("FP8 weight workspaces and gradients freed between steps", () => {
+  const lp = layerParams(llama8b);
+  const linear = lp.attention + lp.mlpPerExpert; // 218,103,808 per layer: qkv, proj, gate/up, down
+  const parts = (precision: "bf16" | "fp8", plan: Record<string, unknown> = {}, seqLength = 256, globalBatch = 1): ScenarioParts => ({ gpu: "H100-SXM", nodes: 1, gpusPerNode: plan["dp"] === 2 ? 2 : 1, model: "llama3-8b", seqLength, globalBatch, precision, plan: { dp: 1, zero: 0, ...plan } });
+
+  it("an FP8 run keeps each FP8 linear weight's FP8 copy and its transpose: 2 B per linear parameter of every layer (mxfp8 with its E8M0 scales 2 + 2/32)", () => {
+    expect(linear).toBe(4096 * (4096 + 2 * 1024) + 4096 * 4096 + 3 * 4096 * 14336);
+    const bf16 = memoryByStage(scenario(parts("bf16")))[0]!;
+    expect(memoryByStage(scenario(parts("fp8")))[0]!.weights - bf16.weights).toBe(2 * 32 * linear);
+    const mx = withWorkload(parts("fp8"), { fp8Recipe: "mxfp8" });
+    expect(memoryByStage(mx)[0]!.weights - bf16.weights).toBeCloseTo((2 + 2 / 32) * 32 * linear, 0);
+  });
+
+  it("under FSDP (zero 3) TE keeps no copies: weights as in BF16", () => {
+    const plan = { dp: 2, zero: 3 };
+    expect(memoryByStage(scenario(parts("fp8", plan, 256, 2)))[0]!.weights).toBe(memoryByStage(scenario(parts("bf16", plan, 256, 2)))[0]!.weights);
+  });
+
+  it("pure bf16, one micro-batch, one GPU: no gradients at the start of backward; short sequences peak at the optimizer step (8 B/param)", () => {
+    const m = memoryByStage(withWorkload(parts("bf16"), { masterWeights: "none" }))[0]!;
+    expect(m.total).toBeCloseTo(8 * P + RUNTIME_BYTES, 0);
+    expect(m.activations).toBe(0);
+    expect(m.weights + m.gradients + m.optimizer + m.buffers).toBeCloseTo(m.total, 0);
+  });
+
+  it("long sequences peak at the start of backward without the gradients: 2 + 4 B/param, activations, copies", () => {
+    const s = withWorkload(parts("fp8", {}, 8192), { masterWeights: "none" });
+    const m = memoryByStage(s)[0]!;
+    expect(m.gradients).toBe(0);
+    expect(m.weights).toBeCloseTo(2 * P + 2 * 32 * linear, 0);
+    expect(m.optimizer).toBeCloseTo(4 * P, 0);
+    expect(m.total).toBeCloseTo(m.weights + m.optimizer + m.activations + m.buffers, 0);
+  });
+
+  it("keeps the gradients when they exist at the peak: gradient accumulation, DDP's buckets, mixed precision", () => {
+    const none = { masterWeights: "none" as const };
+    expect(memoryByStage(withWorkload(parts("bf16", { microBatch: 1 }, 256, 2), none))[0]!.gradients).toBeCloseTo(2 * P, 0);
+    expect(memoryByStage(withWorkload(parts("bf16", { dp: 2 }, 256, 2), none))[0]!.gradients).toBeCloseTo(2 * P, 0);
+    expect(memoryByStage(scenario(parts("bf16")))[0]!.gradients).toBeCloseTo(4 * P, 0);
   });
 });

@@ -311,7 +311,7 @@ const workload = obj(
       1,
       { default: 128 },
     ),
-    fp8Recipe: oneOf(FP8_RECIPES, "precision fp8 only: FP8 scaling recipe (delayed, current, mxfp8 on Blackwell, blockwise); sets the cast/amax kernels.", { default: "delayed" }),
+    fp8Recipe: oneOf(FP8_RECIPES, "precision fp8 only: FP8 scaling recipe: Transformer Engine's delayed, current, mxfp8 (Blackwell), blockwise; torchao.float8's tensorwise, rowwise, rowwise-gw-hp (BF16 weight-gradient GEMM); sets the cast/amax kernels and backward GEMMs.", { default: "delayed" }),
     fp8Attention: bool("precision fp8 only: flash attention runs in FP8 too (TE FP8 DotProductAttention); otherwise it stays in BF16.", { default: false }),
     masterWeights: oneOf(
       MASTER_WEIGHTS,

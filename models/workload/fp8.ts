@@ -73,6 +73,11 @@ function torchao(recipe: Fp8Recipe): TorchaoRecipe | null {
  *   ScalingType.DISABLED): a BF16 GEMM. Its dgrad mixes row-wise and tensorwise scales, so it
  *   takes no rescale pass.
  */
+/** torchao's rowwise recipes run the forward GEMM with per-row scales and fast accumulation (the row-wise kernel). */
+export function fp8RowwiseForward(recipe: Fp8Recipe): boolean {
+  return recipe === "rowwise" || recipe === "rowwise-gw-hp";
+}
+
 export function fp8BackwardPlan(recipe: Fp8Recipe): { wgradInBf16: boolean; rescaleOutputs: boolean } {
   return { wgradInBf16: recipe === "rowwise-gw-hp", rescaleOutputs: recipe === "rowwise" };
 }

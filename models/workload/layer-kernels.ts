@@ -13,7 +13,7 @@
 import type { Kernel } from "../compute/kernel.ts";
 import type { Precision } from "../hardware/types.ts";
 import type { AttentionKernel, CpCommType, CpLayout, ModelSpec, RecomputeMode } from "../scenario.ts";
-import { fp8BackwardPlan, fp8BackwardQuantize, fp8ForwardQuantize, fp8RescaleKernel, type Fp8Settings } from "./fp8.ts";
+import { fp8BackwardPlan, fp8BackwardQuantize, fp8ForwardQuantize, fp8RescaleKernel, fp8RowwiseForward, type Fp8Settings } from "./fp8.ts";
 
 export interface LayerShape {
   model: ModelSpec;
@@ -96,7 +96,8 @@ function highPrecision(x: Pick<LayerShape, "fp8">): Precision | undefined {
 /** A linear layer's forward GEMM: FP8 inputs with a BF16 output in an FP8 run (TE Linear / LayerNormLinear). */
 function linear(name: string, m: number, n: number, k: number, x: LayerShape, batch = 1): Kernel {
   if (!x.fp8) return gemm(name, m, n, k, x.elementBytes, batch);
-  return { ...gemm(name, m, n, k, x.elementBytes, batch, 1, 1), precision: "fp8" };
+  const rowwise = fp8RowwiseForward(x.fp8.recipe) ? { fp8Scaling: "rowwise" as const } : {};
+  return { ...gemm(name, m, n, k, x.elementBytes, batch, 1, 1), precision: "fp8", ...rowwise };
 }
 
 /** A kernel at the high precision of an FP8 run (unchanged otherwise). */

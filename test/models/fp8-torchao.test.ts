@@ -129,3 +129,27 @@ describe("workload.fp8Recipe: torchao's recipes in configs", () => {
     ).toThrow(/workload\.fp8Recipe: "rowwise_with_gw_hp" is not allowed; expected one of "delayed", "current", "mxfp8", "blockwise", "tensorwise", "rowwise", "rowwise-gw-hp"/);
   });
 });
+
+describe("row-wise-scaled FP8 GEMMs (catalog fp8RowwiseGemmRelative)", () => {
+  it("H100-SXM: 0.95 of tensorwise, the middle of pytorch/pytorch#147971's 90-100 % band; MI300X has no measurement (1)", async () => {
+    const { CATALOG: ACCELERATORS } = await import("../../models/hardware/catalog.ts");
+    expect(ACCELERATORS["H100-SXM"]!.efficiency.fp8RowwiseGemmRelative).toBe(0.95);
+    expect(ACCELERATORS["H100-SXM"]!.sources["efficiency.fp8RowwiseGemmRelative"]).toMatch(/#147971/);
+    expect(ACCELERATORS["MI300X"]!.efficiency.fp8RowwiseGemmRelative).toBeUndefined();
+  });
+
+  it("only the forward GEMMs of the rowwise recipes carry the row-wise tag; a large square one reaches 0.95 x the FP8 fraction", async () => {
+    const { CATALOG: ACCELERATORS } = await import("../../models/hardware/catalog.ts");
+    const { kernelCost } = await import("../../models/compute/kernel.ts");
+    const fwd = layerForwardKernels(shape("rowwise")).kernels;
+    expect(byName(fwd, "fc2")!.fp8Scaling).toBe("rowwise");
+    expect(byName(layerForwardKernels(shape("tensorwise")).kernels, "fc2")!.fp8Scaling).toBeUndefined();
+    expect(byName(layerBackwardKernels(shape("rowwise")).kernels, "fc2.dgrad")!.fp8Scaling).toBeUndefined();
+    const h100 = ACCELERATORS["H100-SXM"]!;
+    const n = 16384;
+    const square: Kernel = { name: "sq", kind: "gemm", flops: 2 * n ** 3, bytes: 3 * n * n, gemm: { m: n, n, k: n }, launches: 0, precision: "fp8" };
+    const tensorwise = kernelCost(square, h100, "fp8");
+    const rowwise = kernelCost({ ...square, fp8Scaling: "rowwise" }, h100, "fp8");
+    expect(rowwise.smWork / tensorwise.smWork).toBeCloseTo(1 / 0.95, 6);
+  });
+});

@@ -150,6 +150,7 @@ const efficiency = obj(
     attentionPeakFraction: fraction("Fraction of dense peak a fused flash-attention kernel reaches at long sequence.", 0.6),
     fp8GemmPeakFraction: qty("ratio", "Fraction of the FP8 peak a large square FP8 GEMM reaches.", { exclusiveMinimum: 0, maximum: 1, derivedDefault: "gemmPeakFraction" }),
     attentionBackwardPeakFraction: qty("ratio", "Fraction of BF16 peak the flash-attention backward reaches.", { exclusiveMinimum: 0, maximum: 1, derivedDefault: "attentionPeakFraction" }),
+    fp8RowwiseGemmRelative: qty("ratio", "Throughput of a row-wise-scaled FP8 GEMM (torchao rowwise recipes' forward: PyTorch _scaled_mm with per-row scales) relative to a tensorwise one.", { exclusiveMinimum: 0, maximum: 1, derivedDefault: "1" }),
     fp8AttentionPeakFraction: qty("ratio", "Fraction of the FP8 peak an FP8 flash-attention forward reaches (workload.fp8Attention).", { exclusiveMinimum: 0, maximum: 1, derivedDefault: "attentionPeakFraction" }),
     fp8AttentionBackwardPeakFraction: qty("ratio", "Fraction of the FP8 peak an FP8 flash-attention backward reaches.", { exclusiveMinimum: 0, maximum: 1, derivedDefault: "fp8AttentionPeakFraction x backward/forward of BF16" }),
     commSmsScaleUp: int("SMs one collective's kernel holds while it runs within the scale-up domain (NCCL: one CTA per channel); compute overlapping it runs on the rest. 0: communication takes no SMs.", 0, { derivedDefault: "the catalog GPU's (24 on A100/H100/H200); none for a GPU given in full" }),
@@ -311,7 +312,7 @@ const workload = obj(
       1,
       { default: 128 },
     ),
-    fp8Recipe: oneOf(FP8_RECIPES, "precision fp8 only: FP8 scaling recipe (delayed, current, mxfp8 on Blackwell, blockwise); sets the cast/amax kernels.", { default: "delayed" }),
+    fp8Recipe: oneOf(FP8_RECIPES, "precision fp8 only: FP8 scaling recipe: Transformer Engine's delayed, current, mxfp8 (Blackwell), blockwise; torchao.float8's tensorwise, rowwise, rowwise-gw-hp (BF16 weight-gradient GEMM); sets the cast/amax kernels and backward GEMMs.", { default: "delayed" }),
     fp8Attention: bool("precision fp8 only: flash attention runs in FP8 too (TE FP8 DotProductAttention); otherwise it stays in BF16.", { default: false }),
     masterWeights: oneOf(
       MASTER_WEIGHTS,

@@ -32,6 +32,8 @@ export interface Kernel {
   precision?: Precision;
   /** Attention only: the backward kernel (dQ, dK, dV), calibrated apart from the forward. */
   backward?: boolean;
+  /** FP8 GEMMs with per-row scales (torchao rowwise forward): catalog fp8RowwiseGemmRelative applies. */
+  fp8Scaling?: "rowwise";
 }
 
 export interface KernelCost {
@@ -79,7 +81,9 @@ export function kernelCost(k: Kernel, gpu: Accelerator, precision: Precision): K
   let fraction: number;
   let bytes = k.bytes;
   if (k.kind === "gemm" && k.gemm) {
-    const g = gemmEfficiency(k.gemm, gpu.smCount, gemmLevel(gpu, own), INPUT_BYTES[own]);
+    // Row-wise-scaled FP8 GEMMs (torchao rowwise forward) run their own kernel, measured against tensorwise.
+    const rowwise = k.fp8Scaling === "rowwise" && own === "fp8" ? (gpu.efficiency.fp8RowwiseGemmRelative ?? 1) : 1;
+    const g = gemmEfficiency(k.gemm, gpu.smCount, gemmLevel(gpu, own) * rowwise, INPUT_BYTES[own]);
     fraction = g.peakFraction;
     bytes += g.splitKBytes;
   } else if (k.kind === "attention") {

@@ -22,6 +22,11 @@ export interface EfficiencyCalibration {
    * their doubled peak (cuBLASLt on H100: 0.65 against BF16's 0.80). Defaults to `gemmPeakFraction`.
    */
   fp8GemmPeakFraction?: number;
+  /**
+   * Throughput of a row-wise-scaled FP8 GEMM (PyTorch's `_scaled_mm` with per-row scales, fast
+   * accumulation) relative to the tensorwise one on the same shape; default 1.
+   */
+  fp8RowwiseGemmRelative?: number;
   /** Flash-attention backward (dQ, dK, dV), fraction of BF16 peak; defaults to `attentionPeakFraction`. */
   attentionBackwardPeakFraction?: number;
   /** FP8 flash-attention forward, fraction of the FP8 peak (used only with workload.fp8Attention). */

@@ -13,7 +13,7 @@
 import type { Kernel } from "../compute/kernel.ts";
 import type { Precision } from "../hardware/types.ts";
 import type { AttentionKernel, CpCommType, CpLayout, ModelSpec, RecomputeMode } from "../scenario.ts";
-import { fp8BackwardQuantize, fp8ForwardQuantize, type Fp8Settings } from "./fp8.ts";
+import { fp8BackwardPlan, fp8BackwardQuantize, fp8ForwardQuantize, fp8RescaleKernel, fp8RowwiseForward, type Fp8Settings } from "./fp8.ts";
 
 export interface LayerShape {
   model: ModelSpec;
@@ -96,7 +96,8 @@ function highPrecision(x: Pick<LayerShape, "fp8">): Precision | undefined {
 /** A linear layer's forward GEMM: FP8 inputs with a BF16 output in an FP8 run (TE Linear / LayerNormLinear). */
 function linear(name: string, m: number, n: number, k: number, x: LayerShape, batch = 1): Kernel {
   if (!x.fp8) return gemm(name, m, n, k, x.elementBytes, batch);
-  return { ...gemm(name, m, n, k, x.elementBytes, batch, 1, 1), precision: "fp8" };
+  const rowwise = fp8RowwiseForward(x.fp8.recipe) ? { fp8Scaling: "rowwise" as const } : {};
+  return { ...gemm(name, m, n, k, x.elementBytes, batch, 1, 1), precision: "fp8", ...rowwise };
 }
 
 /** A kernel at the high precision of an FP8 run (unchanged otherwise). */
@@ -142,21 +143,25 @@ function gemmBackward(fwd: Kernel, e: number, acc: GradAccumulation | null, fp8?
   const inBytes = isFp8 ? 1 : e;
   const own = (k: Kernel): Kernel => (fwd.precision === undefined ? k : { ...k, precision: fwd.precision });
   if (isFp8 && fp8) out.push(...fp8BackwardQuantize(fwd.name, g, e, fp8));
+  const plan = isFp8 && fp8 ? fp8BackwardPlan(fp8.recipe) : { wgradInBf16: false, rescaleOutputs: false };
+  const rescale = (k: Kernel): Kernel[] => (plan.rescaleOutputs ? [k, fp8RescaleKernel(k.name, k.gemm!.m * k.gemm!.n * (k.gemm!.batch ?? 1), e)] : [k]);
   // dX[m,k] = dY[m,n] · W[k,n]^T : inner dimension n.
-  out.push(own(gemm(`${fwd.name}.dgrad`, g.m, g.k, g.n, e, g.batch ?? 1, 1, inBytes)));
+  out.push(...rescale(own(gemm(`${fwd.name}.dgrad`, g.m, g.k, g.n, e, g.batch ?? 1, 1, inBytes))));
   if (acc !== null) {
     // dW[k,n] = X[m,k]^T · dY[m,n] : inner dimension m (tokens); accumulated into main grads.
-    const w = own(gemm(`${fwd.name}.wgrad`, g.k, g.n, g.m, e, g.batch ?? 1, 1, inBytes));
+    const w = plan.wgradInBf16
+      ? { ...gemm(`${fwd.name}.wgrad`, g.k, g.n, g.m, e, g.batch ?? 1), precision: "bf16" as const }
+      : own(gemm(`${fwd.name}.wgrad`, g.k, g.n, g.m, e, g.batch ?? 1, 1, inBytes));
     const params = g.k * g.n * (g.batch ?? 1);
     if (acc.gradAccumulationFusion) {
       // The epilogue reads and writes the gradient buffer in place of writing a fresh gradient.
       w.bytes += (2 * acc.gradBytes - e) * params;
-      out.push(w);
+      out.push(...rescale(w));
     } else {
-      out.push(w, ...gradAccumulateKernel(fwd.name, params, acc));
+      out.push(...rescale(w), ...gradAccumulateKernel(fwd.name, params, acc));
     }
   } else {
-    out.push(own(gemm(`${fwd.name}.dgrad2`, g.k, g.n, g.m, e, g.batch ?? 1, 1, inBytes)));
+    out.push(...rescale(own(gemm(`${fwd.name}.dgrad2`, g.k, g.n, g.m, e, g.batch ?? 1, 1, inBytes))));
   }
   return out;
 }

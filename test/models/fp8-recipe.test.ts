@@ -5,33 +5,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { scenarioFromObject } from "../../experiments/load.ts";
 import type { Kernel } from "../../models/compute/kernel.ts";
-import { fp8Settings, quantizeBytesPerElement, type Fp8Recipe } from "../../models/workload/fp8.ts";
+import { quantizeBytesPerElement, type Fp8Recipe } from "../../models/workload/fp8.ts";
 import { headKernels, layerBackwardKernels, layerForwardKernels, layerRecomputeKernels, type LayerShape } from "../../models/workload/layer-kernels.ts";
 import { layerShape } from "../../models/workload/memory.ts";
 import { simulateStep } from "../../models/step/simulate.ts";
-import { denseModel, scenario } from "../helpers/scenario.ts";
+import { scenario } from "../helpers/scenario.ts";
+import { smallFp8Layer } from "../helpers/fp8-layer.ts";
 
-// A small layer: hidden 1024 (8 heads of 128, no GQA), MLP 4096 ungated, 2048 tokens, one rank.
-const SMALL = denseModel({ name: "small", layers: 2, hidden: 1024, heads: 8, kvHeads: 8, ffn: 4096, vocab: 32768, positionEmbeddings: 2048 });
-
-function shape(recipe?: Fp8Recipe, attention = false): LayerShape {
-  return {
-    model: SMALL,
-    microBatch: 1,
-    seqLength: 2048,
-    tp: 1,
-    cp: 1,
-    ep: 1,
-    sequenceParallel: false,
-    attention: "flash",
-    elementBytes: 2,
-    gradBytes: 4,
-    gradAccumulationFusion: true,
-    gradAccumulateShare: 0,
-    // Four micro-batches per step: weights are cast on one of them.
-    ...(recipe ? { fp8: fp8Settings(recipe, attention, 4) } : {}),
-  };
-}
+// The small layer of test/helpers/fp8-layer.ts; four micro-batches per step (weights are cast on one of them).
+const shape = (recipe?: Fp8Recipe, attention = false): LayerShape => smallFp8Layer({ recipe, fp8Attention: attention, microBatches: 4, gradAccumulationFusion: true });
 
 function byName(list: Kernel[], name: string): Kernel {
   const k = list.find((x) => x.name === name);

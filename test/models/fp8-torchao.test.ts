@@ -1,34 +1,16 @@
 import { describe, expect, it } from "vitest";
 import { scenarioFromObject } from "../../experiments/load.ts";
 import type { Kernel } from "../../models/compute/kernel.ts";
-import { fp8BackwardPlan, fp8Settings, quantizeBytesPerElement, quantizeLaunches, type Fp8Recipe } from "../../models/workload/fp8.ts";
+import { fp8BackwardPlan, quantizeBytesPerElement, quantizeLaunches, type Fp8Recipe } from "../../models/workload/fp8.ts";
 import { layerBackwardKernels, layerForwardKernels, type LayerShape } from "../../models/workload/layer-kernels.ts";
-import { denseModel } from "../helpers/scenario.ts";
+import { smallFp8Layer } from "../helpers/fp8-layer.ts";
 
 // torchao.float8's recipes (Float8LinearConfig.from_recipe_name; cast traffic from torchao's
 // roofline_utils.get_tensor_memory_traffic_ovhd_s, unfused). Small layer: hidden 1024, MLP 4096, 2048 tokens.
-const SMALL = denseModel({ name: "small", layers: 2, hidden: 1024, heads: 8, kvHeads: 8, ffn: 4096, vocab: 32768, positionEmbeddings: 2048 });
 const T = 2048;
 const H = 1024;
-
-function shape(recipe: Fp8Recipe): LayerShape {
-  return {
-    model: SMALL,
-    microBatch: 1,
-    seqLength: 2048,
-    tp: 1,
-    cp: 1,
-    ep: 1,
-    sequenceParallel: false,
-    attention: "flash",
-    elementBytes: 2,
-    gradBytes: 4,
-    gradAccumulationFusion: false,
-    gradAccumulateShare: 0,
-    // One micro-batch per step (the torchao runs: batch 1 per GPU): weights cast every step.
-    fp8: fp8Settings(recipe, false, 1),
-  };
-}
+// One micro-batch per step (the torchao runs: batch 1 per GPU): weights cast every step.
+const shape = (recipe: Fp8Recipe): LayerShape => smallFp8Layer({ recipe, microBatches: 1, gradAccumulationFusion: false });
 
 function byName(list: Kernel[], name: string): Kernel | undefined {
   return list.find((x) => x.name === name);

@@ -72,6 +72,23 @@ describe("a compute op overlapping a collective, by hand", () => {
     expect(overlapped(gpu, C, F, 0, 1, 1) / (F / (C * (1 - 2 / 132))) - 1).toBeCloseTo(0, 12);
   });
 
+  it("a rank's two data-parallel streams (reductions, FSDP gathers) each holding a kernel take the sum of their SMs", () => {
+    const sim = new Simulation({ seed: 1 });
+    const res: Resource[] = [];
+    for (let k = 0; k < ROLES; k++) res.push(sim.fluid.addResource({ name: `r${k}`, kind: k === SM ? "sm" : "hbm", capacity: k === SM ? C : 1e12 }));
+    const u = new Uncontended(sim.queue, sim.fluid, 1, ROLES, 6, { onUncontendedSegment: () => {} });
+    const comm = new CommSms(gpu, 1, 2, u, res, Float64Array.of(C), new FluidSpec([], res[0] as Resource));
+    const capacity = (): number => (res[SM] as Resource).capacity;
+    comm.dpOp(0, collective(0)); // stream 0, within the node: 24 SMs
+    expect(capacity()).toBeCloseTo(C * (1 - 24 / 132), 3);
+    comm.dpOp(1, collective(8)); // stream 1 (slot rank + 1 × ranks), across 8-GPU nodes: 16 more
+    expect(capacity()).toBeCloseTo(C * (1 - 40 / 132), 3);
+    comm.dpOp(0, undefined);
+    expect(capacity()).toBeCloseTo(C * (1 - 16 / 132), 3);
+    comm.dpOp(1, undefined);
+    expect(capacity()).toBe(C);
+  });
+
   it("a GPU without CTA counts (or with 0) loses nothing", () => {
     expect(overlapped(IDEAL, C, 1e13, 0, 1)).toBe(1e13 / C);
     expect(overlapped(gpuWith(IDEAL, 132, 0, 0), C, 1e13, 0, 1)).toBe(1e13 / C);

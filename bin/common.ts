@@ -3,10 +3,30 @@
  * JSON on stdout, and the report line a summary ends with.
  */
 import { renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import type { SweepPointResult } from "../models/results.ts";
+import { FOLDER_NAME_ALLOWED, folderNameProblem, outputFolderProblem } from "../experiments/output-folder.ts";
 
 /** Bad input: say what and where, exit 2, no stack trace. */
 export class InputError extends Error {}
+
+/**
+ * The folder a command writes its results to: --out, or out/<name> from the config's `name`.
+ * Checked before anything is simulated or written; bad input throws InputError (exit 2).
+ */
+export function outputFolder(out: string | undefined, name: string, file: string): string {
+  if (out === undefined) {
+    const problem = folderNameProblem(name);
+    if (problem !== undefined) throw new InputError(`${file}: name: ${JSON.stringify(name)} is not allowed (${problem}); expected ${FOLDER_NAME_ALLOWED}`);
+  }
+  const dir = out ?? join("out", name);
+  const problem = outputFolderProblem(dir);
+  if (problem !== undefined) {
+    const what = out !== undefined ? `--out ${JSON.stringify(out)}` : `output folder ${JSON.stringify(dir)} (from name)`;
+    throw new InputError(`${what}: ${problem}; expected a folder that exists or can be created, and can be written`);
+  }
+  return dir;
+}
 
 export function writeAtomically(path: string, text: string): void {
   const tmp = `${path}.tmp-${process.pid}`;

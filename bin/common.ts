@@ -2,7 +2,6 @@
  * What the commands in bin/commands/ share: the bad-input error (exit 2), atomic writes,
  * JSON on stdout, and the report line a summary ends with.
  */
-import { renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { SweepPointResult } from "../models/results.ts";
 import { FOLDER_NAME_ALLOWED, folderNameProblem, outputFolderProblem } from "../experiments/output-folder.ts";
@@ -28,11 +27,7 @@ export function outputFolder(out: string | undefined, name: string, file: string
   return dir;
 }
 
-export function writeAtomically(path: string, text: string): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, path);
-}
+export { writeAtomically } from "../reports/atomic-write.ts";
 
 export function json(value: unknown): string {
   return JSON.stringify(value, null, 2) + "\n";

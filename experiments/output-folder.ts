@@ -61,3 +61,23 @@ export function outputFolderProblem(dir: string): string | undefined {
   }
   return undefined;
 }
+
+/** Why a file (such as --trace) cannot be written at `file`, or undefined when it can. Creates nothing. */
+export function outputFileProblem(file: string): string | undefined {
+  if (file === "" || file.includes("\0")) return "it is empty or holds a NUL character";
+  const full = resolve(file);
+  try {
+    if (statSync(full).isDirectory()) return "it is a folder, not a file";
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== "ENOENT") return `it cannot be reached (${code ?? String(e)})`;
+  }
+  const parent = dirname(full);
+  try {
+    if (!statSync(parent).isDirectory()) return `${parent} is not a folder`;
+    accessSync(parent, constants.W_OK | constants.X_OK);
+  } catch {
+    return `its folder ${parent} does not exist or cannot be written`;
+  }
+  return undefined;
+}

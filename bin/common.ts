@@ -4,7 +4,7 @@
  */
 import { join } from "node:path";
 import type { SweepPointResult } from "../models/results.ts";
-import { FOLDER_NAME_ALLOWED, folderNameProblem, outputFolderProblem } from "../experiments/output-folder.ts";
+import { FOLDER_NAME_ALLOWED, folderNameProblem, outputFileProblem, outputFolderProblem } from "../experiments/output-folder.ts";
 
 /** Bad input: say what and where, exit 2, no stack trace. */
 export class InputError extends Error {}
@@ -18,13 +18,21 @@ export function outputFolder(out: string | undefined, name: string, file: string
     const problem = folderNameProblem(name);
     if (problem !== undefined) throw new InputError(`${file}: name: ${JSON.stringify(name)} is not allowed (${problem}); expected ${FOLDER_NAME_ALLOWED}`);
   }
-  const dir = out ?? join("out", name);
+  return out !== undefined ? checkedFolder("--out", out) : checkedFolder("output folder", join("out", name), " (from name)");
+}
+
+/** `dir`, given as `option`, when results can be written there; else InputError (exit 2). Creates nothing. */
+export function checkedFolder(option: string, dir: string, from = ""): string {
   const problem = outputFolderProblem(dir);
-  if (problem !== undefined) {
-    const what = out !== undefined ? `--out ${JSON.stringify(out)}` : `output folder ${JSON.stringify(dir)} (from name)`;
-    throw new InputError(`${what}: ${problem}; expected a folder that exists or can be created, and can be written`);
-  }
+  if (problem !== undefined) throw new InputError(`${option} ${JSON.stringify(dir)}${from}: ${problem}; expected a folder that exists or can be created, and can be written`);
   return dir;
+}
+
+/** `file`, given as `option`, when it can be written; else InputError (exit 2). Creates nothing. */
+export function checkedFile(option: string, file: string): string {
+  const problem = outputFileProblem(file);
+  if (problem !== undefined) throw new InputError(`${option} ${JSON.stringify(file)}: ${problem}; expected a file path in a folder that exists and can be written`);
+  return file;
 }
 
 export { writeAtomically } from "../reports/atomic-write.ts";

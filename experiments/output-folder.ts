@@ -70,7 +70,7 @@ export function outputFileProblem(file: string): string | undefined {
     if (statSync(full).isDirectory()) return "it is a folder, not a file";
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code !== "ENOENT") return `it cannot be reached (${code ?? String(e)})`;
+    if (code !== "ENOENT" && code !== "ENOTDIR") return `it cannot be reached (${code ?? String(e)})`;
   }
   const parent = dirname(full);
   try {

@@ -5,12 +5,11 @@ import { join } from "node:path";
 import { runScenario } from "../../models/run.ts";
 import { outOfMemory } from "../../models/workload/memory.ts";
 import { isClusterFile } from "../../experiments/cluster-flags.ts";
-import { outputFileProblem } from "../../experiments/output-folder.ts";
 import { formatRun } from "../../experiments/format-run.ts";
 import { loadScenario } from "../../experiments/load.ts";
 import { buildRunReport } from "../../reports/build.ts";
 import { writeTrace } from "../../reports/trace.ts";
-import { InputError, json, outputFolder, withReportLine, writeAtomically } from "../common.ts";
+import { InputError, checkedFile, json, outputFolder, withReportLine, writeAtomically } from "../common.ts";
 import { runClusterCommand } from "./cluster.ts";
 
 export function registerRunCommand(program: Command): void {
@@ -44,8 +43,7 @@ export function registerRunCommand(program: Command): void {
         process.stderr.write(`warning: ${oom}\n`);
       }
       const out = opts.report ? outputFolder(opts.out, s.name, file) : undefined;
-      const traceProblem = opts.trace !== undefined ? outputFileProblem(opts.trace) : undefined;
-      if (traceProblem !== undefined) throw new InputError(`--trace ${JSON.stringify(opts.trace)}: ${traceProblem}; expected a file path in a folder that exists and can be written`);
+      if (opts.trace !== undefined) checkedFile("--trace", opts.trace);
       const record = opts.report || opts.trace !== undefined;
       const { result, step } = runScenario(s, { record, mode: opts.full ? "full" : opts.folded ? "folded" : "auto" });
       if (opts.trace !== undefined) {

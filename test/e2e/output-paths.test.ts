@@ -103,3 +103,21 @@ describe("run --out is checked before simulating", () => {
     expect(readFileSync(join(root, "f"), "utf8")).toBe("keep\n");
   });
 });
+
+describe("every other output option is checked before any work", () => {
+  const cases: [string, string[], string][] = [
+    ["schema --out", ["schema", "--out", "f/s.json"], "f is not a folder"],
+    ["merge --out", ["merge", "nowhere", "--out", "f"], '--out "f": it is a file, not a folder'],
+    ["report --out", ["report", "nowhere", "--out", "f"], '--out "f": it is a file, not a folder'],
+    ["validate --report", ["validate", "--only", "175b-selective", "--report", "f"], '--report "f": it is a file, not a folder'],
+  ];
+  for (const [what, args, message] of cases) {
+    it(`${what} under or at an existing file: exit 2 naming it`, () => {
+      const root = mkdtempSync(join(tmpdir(), "trainsim-paths-"));
+      writeFileSync(join(root, "f"), "keep\n");
+      expectRefused(trainsim(root, ...args), message);
+      expect(readFileSync(join(root, "f"), "utf8")).toBe("keep\n");
+      expect(tree(root)).toEqual(["f"]);
+    });
+  }
+});

@@ -107,6 +107,7 @@ describe("run --out is checked before simulating", () => {
 describe("every other output option is checked before any work", () => {
   const cases: [string, string[], string][] = [
     ["schema --out", ["schema", "--out", "f/s.json"], "f is not a folder"],
+    ["sweep --out", ["sweep", join(ROOT, "test/fixtures/sweep/grid.yaml"), "--out", "f"], '--out "f": it is a file, not a folder'],
     ["merge --out", ["merge", "nowhere", "--out", "f"], '--out "f": it is a file, not a folder'],
     ["report --out", ["report", "nowhere", "--out", "f"], '--out "f": it is a file, not a folder'],
     ["validate --report", ["validate", "--only", "175b-selective", "--report", "f"], '--report "f": it is a file, not a folder'],

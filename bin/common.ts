@@ -2,17 +2,40 @@
  * What the commands in bin/commands/ share: the bad-input error (exit 2), atomic writes,
  * JSON on stdout, and the report line a summary ends with.
  */
-import { renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import type { SweepPointResult } from "../models/results.ts";
+import { FOLDER_NAME_ALLOWED, folderNameProblem, outputFileProblem, outputFolderProblem } from "../experiments/output-folder.ts";
 
 /** Bad input: say what and where, exit 2, no stack trace. */
 export class InputError extends Error {}
 
-export function writeAtomically(path: string, text: string): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, path);
+/**
+ * The folder a command writes its results to: --out, or out/<name> from the config's `name`.
+ * Checked before anything is simulated or written; bad input throws InputError (exit 2).
+ */
+export function outputFolder(out: string | undefined, name: string, file: string): string {
+  if (out === undefined) {
+    const problem = folderNameProblem(name);
+    if (problem !== undefined) throw new InputError(`${file}: name: ${JSON.stringify(name)} is not allowed (${problem}); expected ${FOLDER_NAME_ALLOWED}`);
+  }
+  return out !== undefined ? checkedFolder("--out", out) : checkedFolder("output folder", join("out", name), " (from name)");
 }
+
+/** `dir`, given as `option`, when results can be written there; else InputError (exit 2). Creates nothing. */
+export function checkedFolder(option: string, dir: string, from = ""): string {
+  const problem = outputFolderProblem(dir);
+  if (problem !== undefined) throw new InputError(`${option} ${JSON.stringify(dir)}${from}: ${problem}; expected a folder that exists or can be created, and can be written`);
+  return dir;
+}
+
+/** `file`, given as `option`, when it can be written; else InputError (exit 2). Creates nothing. */
+export function checkedFile(option: string, file: string): string {
+  const problem = outputFileProblem(file);
+  if (problem !== undefined) throw new InputError(`${option} ${JSON.stringify(file)}: ${problem}; expected a file path in a folder that exists and can be written`);
+  return file;
+}
+
+export { writeAtomically } from "../reports/atomic-write.ts";
 
 export function json(value: unknown): string {
   return JSON.stringify(value, null, 2) + "\n";

@@ -36,6 +36,7 @@ import { ConfigError, type ConfigProblem } from "./errors.ts";
 import { deepMerge, scenarioFromObject, type LoadOptions } from "./load.ts";
 import { applyOverride, pathProblem, valueAt, withOverrides } from "./overrides.ts";
 import { Problems, isPlainObject, scenarioSchema, showValue, suggest, type SchemaNode } from "./schema.ts";
+import { FOLDER_NAME_ALLOWED, folderNameProblem } from "./output-folder.ts";
 import type { SweepPoint } from "../models/results.ts";
 import { stableStringify } from "./stable-json.ts";
 import { parseQuantity, type Dimension } from "./units.ts";
@@ -344,9 +345,9 @@ export function experimentFromObject(input: unknown, opts: ExperimentOptions): E
   let name = opts.name ?? "experiment";
   if (v["name"] !== undefined) {
     const n = v["name"];
-    if (typeof n !== "string" || n.trim() === "" || /[/\\]/.test(n) || n === "." || n === "..") {
-      problems.invalid("name", n, `${showValue(n)} is not allowed; expected a non-empty name without slashes (it names the output folder out/<name>)`);
-    } else name = n;
+    const problem = folderNameProblem(n);
+    if (problem !== undefined) problems.invalid("name", n, `${showValue(n)} is not allowed (${problem}); expected ${FOLDER_NAME_ALLOWED}`);
+    else name = n as string;
   }
   const description = v["description"];
   if (description !== undefined && typeof description !== "string") problems.invalid("description", description, `${showValue(description)} is not allowed; expected a string`);

@@ -11,11 +11,12 @@
  * Every byte of these files depends only on the experiment: not on the worker count, the
  * order points finish in, or how the sweep was sharded (keys are serialised sorted).
  */
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, truncateSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync, writeSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
 import { CATEGORIES } from "../models/categories.ts";
+import { writeAtomically } from "../reports/atomic-write.ts";
 import { ConfigError } from "./errors.ts";
 import type { PointTask } from "./evaluate.ts";
 import { expandPoints, experimentFingerprint, paramNames, pointScenario, type Experiment } from "./experiment.ts";
@@ -76,11 +77,7 @@ export function manifestFor(exp: Experiment, points: readonly SweepPoint[], shar
   };
 }
 
-export function writeAtomically(path: string, text: string): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, path);
-}
+export { writeAtomically };
 
 export function readManifest(dir: string): SweepManifest | undefined {
   const path = join(dir, MANIFEST);

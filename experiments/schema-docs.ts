@@ -157,7 +157,7 @@ Bandwidths in \`b/s\` and \`bps\` are bits (network links); \`B/s\` are bytes.`;
 
 /** Keys of an experiment file (experiments/experiment.ts reads them; a test checks each one). */
 export const EXPERIMENT_KEYS: readonly KeyRow[] = [
-  { path: "name", type: "string", default: "the file name without extension", allowed: "no slashes", meaning: "Names the output folder out/<name>." },
+  { path: "name", type: "string", default: "the file name without extension", allowed: "no slashes, not . or .., at most 255 bytes", meaning: "Names the output folder out/<name>; other names are refused." },
   { path: "description", type: "string", default: "absent", allowed: "", meaning: "Free text for readers." },
   { path: "base", type: "string or object", default: "required", allowed: "a scenario file (relative to this file) or a scenario inline", meaning: "The scenario every point starts from; its own `base:` chain is merged first." },
   { path: "sweep", type: "map: dotted path → list", default: "absent", allowed: "scenario keys (dotted paths)", meaning: "Grid: every combination of the lists. The first axis changes slowest." },

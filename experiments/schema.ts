@@ -433,7 +433,7 @@ const reliability = obj(
 );
 
 export const scenarioSchema: ObjectNode = obj("A trainsim scenario: one cluster, one training job.", {
-  name: str("Scenario name, shown in results.", { derivedDefault: "the file name without extension" }),
+  name: str("Scenario name, shown in results; run names its output folder out/<name> unless --out is given, so it refuses a name with a slash, . or .., or over 255 bytes.", { derivedDefault: "the file name without extension" }),
   description: str("Free text for readers; ignored by the simulator."),
   seed: int("Seed of every random stream in the run.", 0, { default: 1 }),
   base: str("Another scenario file (relative to this one) whose keys this file overrides."),

@@ -5,7 +5,7 @@
  * category in `cat`, and each counter series (power) a counter event ("C").
  * Times are microseconds.
  */
-import { renameSync, writeFileSync } from "node:fs";
+import { writeAtomically } from "./atomic-write.ts";
 import type { CounterSample, Span } from "../sim/recorder.ts";
 import { naturalCompare } from "./charts/timeline.ts";
 
@@ -79,8 +79,6 @@ export function traceJson(input: TraceInput): string {
 
 /** Write the trace to `file` (atomically: a temp file renamed into place). */
 export function writeTrace(file: string, input: TraceInput): string {
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, traceJson(input));
-  renameSync(tmp, file);
+  writeAtomically(file, traceJson(input));
   return file;
 }

@@ -11,7 +11,7 @@ import { PLACEMENT_POLICIES, SCHEDULER_POLICIES } from "../../models/cluster/typ
 import { withFlags } from "../../experiments/cluster-flags.ts";
 import { loadClusterFile } from "../../experiments/cluster-load.ts";
 import { buildClusterReport, formatClusterResult } from "../../reports/cluster-report.ts";
-import { withReportLine, writeAtomically } from "../common.ts";
+import { outputFolder, withReportLine, writeAtomically } from "../common.ts";
 
 const CLUSTER_HELP = `
 A cluster file holds one shared cluster (the same keys as a scenario's cluster:),
@@ -69,13 +69,13 @@ export interface ClusterCommandOptions {
 /** `trainsim cluster FILE` (and `trainsim run` given a cluster file). */
 export async function runClusterCommand(file: string, opts: ClusterCommandOptions): Promise<void> {
   const config = withFlags(loadClusterFile(file), opts);
+  const out = opts.report ? outputFolder(opts.out, config.name, file) : undefined;
   const t0 = performance.now();
   const result = runClusterExperiment(config);
   const seconds = (performance.now() - t0) / 1000;
   if (!opts.json) process.stderr.write(`simulated ${result.runs.length} run${result.runs.length === 1 ? "" : "s"} in ${seconds.toFixed(1)} s\n`);
   let reportFile: string | undefined;
-  if (opts.report) {
-    const out = opts.out ?? join("out", config.name);
+  if (out !== undefined) {
     mkdirSync(out, { recursive: true });
     writeAtomically(join(out, "result.json"), JSON.stringify(result) + "\n");
     await buildClusterReport(out, result, file);

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { merge } from "../../experiments/merge.ts";
 import { RESULTS_CSV, RESULTS_JSONL } from "../../experiments/runner.ts";
 import { filesText } from "../../experiments/sweep-summary.ts";
-import { withReport, withReportLine, type SweepHooks } from "../common.ts";
+import { checkedFolder, withReport, withReportLine, type SweepHooks } from "../common.ts";
 
 const MERGE_HELP = `
 Inputs are shard folders (shard-<i>-of-<n>/ from sweep --shard), results.jsonl files, or a
@@ -33,6 +33,7 @@ export function registerMergeCommand(program: Command, hooks: SweepHooks = {}): 
     .option("--no-report", "do not draw the report (charts and report.html) of the merged results")
     .addHelpText("after", MERGE_HELP)
     .action(async (inputs: string[], opts: { out: string; allowPartial?: boolean; json?: boolean; report: boolean }) => {
+      checkedFolder("--out", opts.out);
       const report = merge(inputs, opts.out, { allowPartial: opts.allowPartial === true });
       const reportFile = opts.report && hooks.onSweepDone !== undefined ? await hooks.onSweepDone(report.outDir, report.results) : undefined;
       if (opts.json) {

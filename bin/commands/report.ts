@@ -7,6 +7,7 @@ import type { Command } from "commander";
 import { join, relative } from "node:path";
 import { REPORT_HTML, SWEEP_REPORTS } from "../../reports/build.ts";
 import { ReportInputError, reportFromResults } from "../../reports/from-results.ts";
+import { checkedFolder } from "../common.ts";
 
 const HELP = `
 RESULTS is one of (what the file holds decides the report):
@@ -37,6 +38,7 @@ export function registerReportCommands(program: Command): void {
     .option("--out <dir>", "folder to write the report into (default: the folder holding the results)")
     .addHelpText("after", HELP)
     .action(async function (this: Command, results: string, opts: { out?: string }) {
+      if (opts.out !== undefined) checkedFolder("--out", opts.out);
       let done: Awaited<ReturnType<typeof reportFromResults>>;
       try {
         done = await reportFromResults(results, opts.out);

@@ -9,7 +9,7 @@ import { formatRun } from "../../experiments/format-run.ts";
 import { loadScenario } from "../../experiments/load.ts";
 import { buildRunReport } from "../../reports/build.ts";
 import { writeTrace } from "../../reports/trace.ts";
-import { InputError, json, withReportLine, writeAtomically } from "../common.ts";
+import { InputError, checkedFile, json, outputFolder, withReportLine, writeAtomically } from "../common.ts";
 import { runClusterCommand } from "./cluster.ts";
 
 export function registerRunCommand(program: Command): void {
@@ -42,6 +42,8 @@ export function registerRunCommand(program: Command): void {
         if (!opts.ignoreMemory) throw new InputError(`${file}: memory: ${oom}\n(run with --ignore-memory to simulate it anyway)`);
         process.stderr.write(`warning: ${oom}\n`);
       }
+      const out = opts.report ? outputFolder(opts.out, s.name, file) : undefined;
+      if (opts.trace !== undefined) checkedFile("--trace", opts.trace);
       const record = opts.report || opts.trace !== undefined;
       const { result, step } = runScenario(s, { record, mode: opts.full ? "full" : opts.folded ? "folded" : "auto" });
       if (opts.trace !== undefined) {
@@ -52,8 +54,7 @@ export function registerRunCommand(program: Command): void {
         });
       }
       let reportFile: string | undefined;
-      if (opts.report) {
-        const out = opts.out ?? join("out", s.name);
+      if (out !== undefined) {
         mkdirSync(out, { recursive: true });
         writeAtomically(join(out, "result.json"), json(result));
         await buildRunReport(out, { scenarioName: s.name, result, spans: step.spans });

@@ -1,7 +1,7 @@
 /** `trainsim schema`: the JSON Schema of scenario files. */
 import type { Command } from "commander";
 import { scenarioJsonSchema } from "../../experiments/schema.ts";
-import { json, writeAtomically } from "../common.ts";
+import { checkedFile, json, writeAtomically } from "../common.ts";
 
 export function registerSchemaCommand(program: Command): void {
   program
@@ -9,6 +9,7 @@ export function registerSchemaCommand(program: Command): void {
     .description("Print the JSON Schema of scenario files (point your editor's YAML plugin at it for completion).")
     .option("--out <file>", "write it to a file instead")
     .action((opts: { out?: string }) => {
+      if (opts.out !== undefined) checkedFile("--out", opts.out);
       const text = json(scenarioJsonSchema());
       if (opts.out !== undefined) writeAtomically(opts.out, text);
       else process.stdout.write(text);

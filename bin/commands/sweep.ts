@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { loadExperiment, pointCount } from "../../experiments/experiment.ts";
 import { RESULTS_CSV, RESULTS_JSONL, SweepInputError, parseShard, runSweep } from "../../experiments/runner.ts";
 import { summaryText } from "../../experiments/sweep-summary.ts";
-import { withReport, withReportLine, type SweepHooks } from "../common.ts";
+import { outputFolder, withReport, withReportLine, type SweepHooks } from "../common.ts";
 
 /** Some points failed in simulation: their results are written, and the command exits 1. */
 export class SweepFailedError extends Error {
@@ -73,7 +73,7 @@ export function registerSweepCommand(program: Command, hooks: SweepHooks = {}): 
       const workers = opts.workers === undefined ? undefined : parseWorkers(opts.workers);
       const shard = opts.shard === undefined ? undefined : parseShard(opts.shard);
       const exp = loadExperiment(file);
-      const outDir = opts.out ?? join("out", exp.name);
+      const outDir = outputFolder(opts.out, exp.name, file);
       if (!opts.json) {
         const where = shard === undefined ? outDir : join(outDir, `shard-${shard.index}-of-${shard.count}`);
         process.stderr.write(`${exp.name}: ${pointCount(exp)} points -> ${where}\n`);

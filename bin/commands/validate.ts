@@ -5,7 +5,7 @@ import type { ValidationRow } from "../../models/results.ts";
 import { formatValidation } from "../../experiments/format-run.ts";
 import { parseCategories, selectCases, summarise, summariseByCategory, summariseMemory, validateCase } from "../../experiments/validate.ts";
 import { buildValidationReport } from "../../reports/build.ts";
-import { InputError, json, withReportLine } from "../common.ts";
+import { InputError, checkedFolder, json, withReportLine } from "../common.ts";
 
 export function registerValidateCommand(program: Command): void {
   program
@@ -17,6 +17,7 @@ export function registerValidateCommand(program: Command): void {
     .option("--report <dir>", "also draw the validation chart (predicted vs published) and report.html into this folder")
     .action(async (opts: { json?: boolean; only?: string; category: string[]; report?: string }) => {
       const categories = parseCategories(opts.category);
+      if (opts.report !== undefined) checkedFolder("--report", opts.report);
       const rows: ValidationRow[] = [];
       for (const file of selectCases({ ...(opts.only !== undefined ? { only: opts.only } : {}), categories })) {
         const row = validateCase(file);

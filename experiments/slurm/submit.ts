@@ -6,11 +6,12 @@
  * and records the job ids in <out>/slurm/jobs.json. With `resume`, only the shards whose
  * points are missing (found by reading the shard folders) are resubmitted, plus a new merge.
  */
-import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadExperiment, pointCount, type Experiment } from "../experiment.ts";
 import { RESULTS_CSV, RESULTS_JSONL, writeAtomically } from "../runner.ts";
+import { outputFolderProblem } from "../output-folder.ts";
 import { DEFAULT_SHARDS, type SlurmSettings } from "./options.ts";
 import { activeJobs, findExecutable, SlurmError, slurmCommands, submit, type SlurmCommands } from "./sbatch.ts";
 import { arrayScript, compactRanges, mergeScript, shellQuote, type SlurmScriptOptions } from "./scripts.ts";
@@ -101,7 +102,8 @@ export function planSlurmSweep(file: string, s: SlurmSettings, cwd: string = pro
   if (/[\s%]/.test(outDir)) {
     throw new SlurmError("--out", outDir, `${JSON.stringify(outDir)} holds a space or "%", which Slurm log paths in #SBATCH lines cannot; give --out a folder without them`);
   }
-  if (existsSync(outDir) && !statSync(outDir).isDirectory()) throw new SlurmError("--out", outDir, `${JSON.stringify(outDir)} is a file; expected a folder for the results`);
+  const outProblem = outputFolderProblem(outDir);
+  if (outProblem !== undefined) throw new SlurmError("--out", outDir, `${JSON.stringify(outDir)}: ${outProblem}; expected a folder for the results that exists or can be created, and can be written`);
   const total = pointCount(exp);
   const shards = chooseShardCount(s, outDir, exp, total);
   const node = s.node === undefined ? process.execPath : findExecutable(s.node);

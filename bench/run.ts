@@ -18,6 +18,7 @@ import { formatPeakMemory, STEP_FULL_CASES, stepFullBench } from "./step-full.ts
 import { ring1024 } from "./network.ts";
 import { llama54Days } from "./reliability.ts";
 import { cliStartup } from "./cli.ts";
+import { loadPublished, placement1000Jobs } from "./experiments.ts";
 import { sweepBench, sweepThousand, type SweepBenchResult } from "./sweep.ts";
 
 const args = new Set(process.argv.slice(2));
@@ -49,11 +50,13 @@ log(stepBench("step: GPT 1T, 3,072 A100 (Narayanan, folded)", "experiments/publi
 for (const [label, file, full] of STEP_FULL_CASES) log(stepFullBench(label, file, full));
 log(llama54Days());
 for (const r of cliStartup()) log(r);
+log(loadPublished());
 
 // Sweep parallelism: one vs two worker threads on the same 200 points (skipped by --quick).
 let sweep: SweepBenchResult | undefined;
 let thousand: { one: BenchResult; two: BenchResult } | undefined;
 if (!quick) {
+  log(placement1000Jobs());
   sweep = await sweepBench();
   if (!json) process.stderr.write(`  done: ${sweep.name}\n`);
   const two = await sweepThousand({ workers: 2 });

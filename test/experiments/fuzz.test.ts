@@ -143,7 +143,6 @@ describe("fuzzing scenarioFromObject", () => {
     const rng = new RandomStreams(2024).stream("config-fuzz");
     let loaded = 0;
     let rejected = 0;
-    const started = performance.now();
     for (let i = 0; i < CASES; i++) {
       const input = mutate(rng);
       let scenario: unknown;
@@ -166,7 +165,6 @@ describe("fuzzing scenarioFromObject", () => {
     expect(loaded + rejected).toBe(CASES);
     expect(loaded).toBeGreaterThan(10);
     expect(rejected).toBeGreaterThan(CASES / 2);
-    expect(performance.now() - started).toBeLessThan(5000);
   });
 
   it("the unmutated scenario loads", () => {

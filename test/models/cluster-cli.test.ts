@@ -107,11 +107,8 @@ describe("cluster charts", () => {
 });
 
 describe("bundled experiment: placement policies on 1,000 jobs over 4,096 GPUs", () => {
-  it("runs all three placements in under 60 s; topology-aware placement avoids the contention packed and spread suffer", () => {
-    const t0 = performance.now();
+  it("runs all three placements; topology-aware placement avoids the contention packed and spread suffer (its speed: npm run bench)", () => {
     const result = runClusterExperiment(loadClusterFile(join(ROOT, "experiments/clusters/placement-1000-jobs.yaml")));
-    const seconds = (performance.now() - t0) / 1000;
-    expect(seconds).toBeLessThan(60);
     expect(result.gpus).toBe(4096);
     const [packed, spread, topo] = result.runs as [ClusterRunResult, ClusterRunResult, ClusterRunResult];
     for (const r of result.runs) {

@@ -26,6 +26,8 @@ export function readConfigFile(absolute: string, shown: string): ConfigRead {
   } catch (e) {
     return { stage: "read", error: `cannot read ${JSON.stringify(shown)}: ${e instanceof Error ? e.message : String(e)}` };
   }
+  // A UTF-8 byte-order mark is not JSON, but editors write one; YAML already skips it.
+  if (ext === ".json" && text.startsWith("\uFEFF")) text = text.slice(1);
   if (ext === ".json") {
     try {
       return { value: JSON.parse(text) as unknown };

@@ -489,7 +489,7 @@ function hfModel(spec: Raw, baseDir: string, problems: Problems): ModelSpec | un
   const file = resolve(baseDir, written);
   let config: unknown;
   try {
-    config = JSON.parse(readFileSync(file, "utf8")) as unknown;
+    config = JSON.parse(readFileSync(file, "utf8").replace(/^\uFEFF/, "")) as unknown;
   } catch (e) {
     const reason = e instanceof Error ? e.message : String(e);
     problems.invalid(path, written, `${JSON.stringify(written)} cannot be read as JSON (${reason}); expected the path of a HuggingFace config.json, relative to the scenario file`);

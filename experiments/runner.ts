@@ -124,10 +124,16 @@ export function readResultsFile(path: string): ResultsFile {
   return { results, completeBytes: end, partialLine: end < bytes.length };
 }
 
-function csvCell(v: unknown): string {
+/**
+ * One CSV cell. Text that a spreadsheet would read as a formula (starting with =, +, -, @,
+ * a tab or a carriage return) gets a leading ' as OWASP's CSV-injection advice says;
+ * numbers are written as numbers.
+ */
+export function csvCell(v: unknown): string {
   if (v === undefined || v === null) return "";
   const text = typeof v === "string" ? v : typeof v === "number" || typeof v === "boolean" ? String(v) : stableStringify(v);
-  return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+  const safe = typeof v !== "number" && /^[=+\-@\t\r]/.test(text) ? `'${text}` : text;
+  return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 }
 
 export const CSV_METRICS = ["stepSeconds", "tokensPerSecond", "tflopsPerGpu", "mfu", "memoryBytesPerGpu", "gpuPowerWatts"] as const;

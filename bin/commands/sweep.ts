@@ -19,6 +19,9 @@ export class SweepFailedError extends Error {
   }
 }
 
+/** Threads per core beyond which more workers only add start-up and memory (each compiles on its own). */
+const WORKERS_PER_CORE_WARNING = 4;
+
 function parseWorkers(text: string): number {
   const n = Number(text);
   if (!/^\s*\d+\s*$/.test(text) || !Number.isSafeInteger(n) || n < 1) {
@@ -71,6 +74,10 @@ export function registerSweepCommand(program: Command, hooks: SweepHooks = {}): 
     .addHelpText("after", SWEEP_HELP)
     .action(async (file: string, opts: { out?: string; workers?: string; resume?: boolean; shard?: string; json?: boolean; report: boolean }) => {
       const workers = opts.workers === undefined ? undefined : parseWorkers(opts.workers);
+      const cores = availableParallelism();
+      if (workers !== undefined && workers > WORKERS_PER_CORE_WARNING * cores) {
+        process.stderr.write(`warning: --workers ${workers} is more than ${WORKERS_PER_CORE_WARNING} per core (${cores} available): each thread compiles and holds its own copy of the model, so more than ${WORKERS_PER_CORE_WARNING * cores} only costs start-up and memory; at most one thread per point is started\n`);
+      }
       const shard = opts.shard === undefined ? undefined : parseShard(opts.shard);
       const exp = loadExperiment(file);
       const outDir = outputFolder(opts.out, exp.name, file);

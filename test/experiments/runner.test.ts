@@ -23,6 +23,14 @@ function cli(args: string[], env: NodeJS.ProcessEnv = process.env): { code: numb
 }
 
 describe("sweep runner", () => {
+  it("--workers far above the cores warns, and starts at most one thread per point", () => {
+    const out = tmp();
+    const r = cli(["sweep", join(FIXTURES, "grid.yaml"), "--out", out, "--workers", "200", "--json", "--no-report"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain("warning: --workers 200 is more than 4 per core");
+    expect((JSON.parse(r.stdout) as { workers: number; ran: number }).workers).toBe(16);
+  });
+
   it("writes byte-identical results with 1 worker, 2 workers, and 3 shards merged", async () => {
     const exp = loadExperiment(join(FIXTURES, "grid.yaml"));
     const one = tmp();

@@ -33,7 +33,7 @@ import { StepPower, type StageClocks } from "../power/step-power.ts";
 import type { Scenario } from "../scenario.ts";
 import { BUBBLE, settledWork, StepAccounts, stepResult, type StepSimulation } from "./accounting.ts";
 import { CATEGORY_INDEX, categoryOfResourceKind } from "../categories.ts";
-import { COLLECTIVE, DELAY, DP_STREAM, ENQUEUE, ROLES, WAIT, WORK, type Op, type StepProgram } from "./program.ts";
+import { COLLECTIVE, DELAY, DP_STREAM, ENQUEUE, ROLE_RESOURCES, roleCapacities, ROLES, SM, WAIT, WORK, type Op, type StepProgram } from "./program.ts";
 import type { RankSet } from "./ranks.ts";
 import { AsyncSends } from "./async-sends.ts";
 import { ListQueues } from "./list-queues.ts";
@@ -144,18 +144,16 @@ export class StepExecutor implements SegmentListener, StageClocks {
     const res: Resource[] = new Array<Resource>(N * ROLES);
     this.res = res;
     this.rankPeak = new Float64Array(N);
+    // Every role exists on every rank, used or not: uncontended.ts lays resource ids out by role.
+    const capacity = roleCapacities(peak, gpu, s.cluster.network.nicBandwidth, prog.hostCopyBandwidth);
     for (let g = 0; g < N; g++) {
       const b = g * ROLES;
       const name = ranks.names[g] as string;
       this.rankPeak[g] = peak * (ranks.speed[g] as number);
-      res[b] = fluid.addResource({ name: `${name}.sm`, kind: "sm", capacity: this.rankPeak[g] as number });
-      res[b + 1] = fluid.addResource({ name: `${name}.hbm`, kind: "hbm", capacity: gpu.hbmBandwidth });
-      res[b + 2] = fluid.addResource({ name: `${name}.nvlink.tx`, kind: "nvlink", capacity: gpu.scaleUpBandwidth });
-      res[b + 3] = fluid.addResource({ name: `${name}.nvlink.rx`, kind: "nvlink", capacity: gpu.scaleUpBandwidth });
-      res[b + 4] = fluid.addResource({ name: `${name}.nic.tx`, kind: "nic", capacity: s.cluster.network.nicBandwidth });
-      res[b + 5] = fluid.addResource({ name: `${name}.nic.rx`, kind: "nic", capacity: s.cluster.network.nicBandwidth });
-      // Offload's host path (program.ts PCIE_H2D, PCIE_D2H); every role exists, as uncontended.ts lays ids out by role.
-      for (const [k, dir] of [[6, "h2d"], [7, "d2h"]] as const) res[b + k] = fluid.addResource({ name: `${name}.pcie.${dir}`, kind: "host", capacity: prog.hostCopyBandwidth });
+      for (let k = 0; k < ROLES; k++) {
+        const r = ROLE_RESOURCES[k] as (typeof ROLE_RESOURCES)[number];
+        res[b + k] = fluid.addResource({ name: `${name}.${r.suffix}`, kind: r.kind, capacity: k === SM ? (this.rankPeak[g] as number) : (capacity[k] as number) });
+      }
     }
     // perf P37
     const done = [COMPUTE_WORK, DP_WORK, SHARE, SEND].map((kind) => (a: Activity): void => {

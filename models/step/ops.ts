@@ -2,6 +2,7 @@
  * The op vocabulary of a step program: resource roles of a GPU, op kinds, barrier
  * channels and streams, and the Op record the executor runs (program.ts compiles them).
  */
+import type { Accelerator } from "../hardware/types.ts";
 import type { PowerClass } from "../power/gpu-power.ts";
 import { CATEGORY_INDEX } from "../categories.ts";
 
@@ -13,9 +14,26 @@ export const NV_TX = 2;
 export const NV_RX = 3;
 export const NIC_TX = 4;
 export const NIC_RX = 5;
-/** The GPU's PCIe link to host memory, per direction (offload); created only when a plan uses it. */
+/** The GPU's PCIe link to host memory, per direction (offload); every rank has both, used or not. */
 export const PCIE_H2D = 6;
 export const PCIE_D2H = 7;
+
+/** Per role: the resource's name after the rank's, and its kind (what its waiting counts as). */
+export const ROLE_RESOURCES: readonly { readonly suffix: string; readonly kind: string }[] = [
+  { suffix: "sm", kind: "sm" },
+  { suffix: "hbm", kind: "hbm" },
+  { suffix: "nvlink.tx", kind: "nvlink" },
+  { suffix: "nvlink.rx", kind: "nvlink" },
+  { suffix: "nic.tx", kind: "nic" },
+  { suffix: "nic.rx", kind: "nic" },
+  { suffix: "pcie.h2d", kind: "host" },
+  { suffix: "pcie.d2h", kind: "host" },
+];
+
+/** Per role: its capacity on one GPU whose SMs do `smPeak` FLOP/s (bytes/s for the others). */
+export function roleCapacities(smPeak: number, gpu: Accelerator, nicBandwidth: number, hostCopyBandwidth: number): number[] {
+  return [smPeak, gpu.hbmBandwidth, gpu.scaleUpBandwidth, gpu.scaleUpBandwidth, nicBandwidth, nicBandwidth, hostCopyBandwidth, hostCopyBandwidth];
+}
 
 export const WORK = 0;
 export const DELAY = 1;

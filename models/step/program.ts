@@ -53,7 +53,7 @@ import { CATEGORY_INDEX, type Category } from "../categories.ts";
 
 const COMPUTE = CATEGORY_INDEX.compute;
 import { cpuAdamSeconds, offloadSettings, type OffloadSettings } from "./offload.ts";
-import { CH_CP, CH_DP_COMPUTE, CH_DP_STREAM, CH_EP, CH_FSDP_GATHER, CH_FSDP_REPLICA, CH_FSDP_SHARD, CH_PP, CH_TP, COLLECTIVE, DELAY, ENQUEUE, GATHER_STREAM, HBM, NIC_RX, NIC_TX, NV_RX, NV_TX, Op, PCIE_D2H, PCIE_H2D, ROLES, setWork, SM, WAIT, WORK } from "./ops.ts";
+import { CH_CP, CH_DP_COMPUTE, CH_DP_STREAM, CH_EP, CH_FSDP_GATHER, CH_FSDP_REPLICA, CH_FSDP_SHARD, CH_PP, CH_TP, COLLECTIVE, DELAY, ENQUEUE, GATHER_STREAM, HBM, NIC_RX, NIC_TX, NV_RX, NV_TX, Op, PCIE_D2H, PCIE_H2D, roleCapacities, ROLES, setWork, SM, WAIT, WORK } from "./ops.ts";
 
 export * from "./ops.ts";
 
@@ -257,7 +257,7 @@ class Compiler {
       computeSeconds += (c.seconds - c.launchSeconds) * times;
     }
     if (sm <= 0) return [...this.kernels(kernels, times, label), ...coll];
-    const capacity = [0, gpu.hbmBandwidth, gpu.scaleUpBandwidth, gpu.scaleUpBandwidth, this.s.cluster.network.nicBandwidth, this.s.cluster.network.nicBandwidth];
+    const capacity = roleCapacities(Infinity, gpu, this.s.cluster.network.nicBandwidth, this.offload.copyBandwidth);
     let commSeconds = 0;
     op.roles.forEach((r, i) => (commSeconds = Math.max(commSeconds, (op.amounts[i] as number) / (capacity[r] as number))));
     const roles = [...op.roles, SM];
@@ -381,8 +381,6 @@ class Compiler {
     ]);
   }
 }
-
-export { fsdpLookahead } from "../workload/memory.ts";
 
 interface FsdpUnit {
   /** Parameters of the unit held by one rank before sharding. */

@@ -35,8 +35,6 @@ export function checkedFile(option: string, file: string): string {
   return file;
 }
 
-export { writeAtomically } from "../reports/atomic-write.ts";
-
 export function json(value: unknown): string {
   return JSON.stringify(value, null, 2) + "\n";
 }

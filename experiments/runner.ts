@@ -77,8 +77,6 @@ export function manifestFor(exp: Experiment, points: readonly SweepPoint[], shar
   };
 }
 
-export { writeAtomically };
-
 export function readManifest(dir: string): SweepManifest | undefined {
   const path = join(dir, MANIFEST);
   if (!existsSync(path)) return undefined;

@@ -11,7 +11,8 @@ import { PLACEMENT_POLICIES, SCHEDULER_POLICIES } from "../../models/cluster/typ
 import { withFlags } from "../../experiments/cluster-flags.ts";
 import { loadClusterFile } from "../../experiments/cluster-load.ts";
 import { buildClusterReport, formatClusterResult } from "../../reports/cluster-report.ts";
-import { outputFolder, withReportLine, writeAtomically } from "../common.ts";
+import { writeAtomically } from "../../reports/atomic-write.ts";
+import { outputFolder, withReportLine } from "../common.ts";
 
 const CLUSTER_HELP = `
 A cluster file holds one shared cluster (the same keys as a scenario's cluster:),

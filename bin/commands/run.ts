@@ -9,7 +9,8 @@ import { formatRun } from "../../experiments/format-run.ts";
 import { loadScenario } from "../../experiments/load.ts";
 import { buildRunReport } from "../../reports/build.ts";
 import { writeTrace } from "../../reports/trace.ts";
-import { InputError, checkedFile, json, outputFolder, withReportLine, writeAtomically } from "../common.ts";
+import { writeAtomically } from "../../reports/atomic-write.ts";
+import { InputError, checkedFile, json, outputFolder, withReportLine } from "../common.ts";
 import { runClusterCommand } from "./cluster.ts";
 
 export function registerRunCommand(program: Command): void {

@@ -1,7 +1,8 @@
 /** `trainsim schema`: the JSON Schema of scenario files. */
 import type { Command } from "commander";
 import { scenarioJsonSchema } from "../../experiments/schema.ts";
-import { checkedFile, json, writeAtomically } from "../common.ts";
+import { writeAtomically } from "../../reports/atomic-write.ts";
+import { checkedFile, json } from "../common.ts";
 
 export function registerSchemaCommand(program: Command): void {
   program

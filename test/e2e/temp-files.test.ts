@@ -5,7 +5,7 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { writeAtomically } from "../../bin/common.ts";
+import { writeAtomically } from "../../reports/atomic-write.ts";
 
 const ROOT = join(import.meta.dirname, "../..");
 

@@ -1,0 +1,45 @@
+/** Google TPUs: chips of a 3D-torus ICI pod. */
+import type { Accelerator } from "../types.ts";
+import { GiB, TPU_V5P } from "./sources.ts";
+
+export const GOOGLE: Readonly<Record<string, Accelerator>> = {
+  "TPU-v5p": {
+    name: "TPU-v5p",
+    vendor: "Google",
+    peakFlops: { bf16: 459e12, fp8: 459e12 }, // int8 918 TOPS has no slot in Precision
+    hbmBytes: 95 * GiB,
+    hbmBandwidth: 2765e9,
+    scaleUpBandwidth: 600e9,
+    scaleUpKind: "ici",
+    // The whole 3D-torus pod is one ICI domain; max schedulable slice is 6144 chips.
+    scaleUpDomain: 8960,
+    nicBandwidth: 6.25e9,
+    tdpWatts: 320,
+    idleWatts: 90,
+    // 2 TensorCores x 4 MXUs (128x128 systolic): MXU is the unit XLA tiles GEMMs onto.
+    smCount: 8,
+    efficiency: {
+      gemmPeakFraction: 0.923,
+      hbmPeakFraction: 0.834,
+      kernelLaunchSeconds: 1e-6,
+      attentionPeakFraction: 0.775,
+    },
+    sources: {
+      "peakFlops.bf16": `${TPU_V5P}: peak compute per chip (BF16) 459 TFLOPs (Google does not qualify as sparse; treated as dense)`,
+      "peakFlops.fp8": `${TPU_V5P}: peak compute per chip (FP8) 459 TFLOPs (no FP8 speed-up on v5p; older page lists INT8 918 TOPS)`,
+      hbmBytes: `${TPU_V5P}: HBM capacity per chip 95 GiB (HBM2e)`,
+      hbmBandwidth: `${TPU_V5P}: HBM bandwidth per chip 2765 GBps`,
+      scaleUpBandwidth: `${TPU_V5P}: bidirectional ICI bandwidth per chip 1200 GBps (= 4,800 Gbps) -> 600e9 B/s per direction summed over the 6 torus links; one torus axis uses 2 of 6`,
+      scaleUpDomain: `${TPU_V5P}: TPU pod = 8960 chips in a 3D torus (largest single job 6144 chips)`,
+      nicBandwidth: `${TPU_V5P}: data center network (DCN) bandwidth per chip 50 Gbps = 6.25e9 B/s`,
+      tdpWatts: "Derived (Google publishes no v5p power): TPU v4 max chip power 192 W (Jouppi et al., 'TPU v4', ISCA 2023) scaled by BF16 peak 459/275 -> ~320 W",
+      idleWatts: "Derived: TPU v4 minimum chip power ~90 W (Jouppi et al., ISCA 2023) carried over unscaled; no v5p figure published",
+      smCount: `${TPU_V5P}: 2 TensorCores per chip, each with 4 MXUs -> 8 MXUs (GEMM tiles are 128x128 per MXU)`,
+      "efficiency.gemmPeakFraction": "Derived from sibling TPU v5e (same 128x128 MXU design): JAX docs 'Pallas TPU Matrix Multiplication' (jax-ml/jax docs/pallas/tpu/matmul), XLA jnp.matmul bf16 8192^3 = 181.8 TFLOP/s = 92.3% of 197; no v5p GEMM benchmark published",
+      "efficiency.hbmPeakFraction": "Derived (no published v5p stream measurement): HBM2e stream efficiency of A100-80GB, Azure ND A100 v4 BabelStream Triad 1.70 / 2.039 TB/s",
+      "efficiency.kernelLaunchSeconds": "Estimate: XLA compiles the step into one executable, so there is no per-op host launch; ~1 us per fused HLO op boundary assumed, no public measurement",
+      "efficiency.attentionPeakFraction": "Derived: v5e-derived GEMM fraction 0.923 x (A100 FA2-fwd/GEMM ratio 0.73/0.869 = 0.84) = 0.775 for Pallas flash/splash attention; no published measurement, likely optimistic",
+    },
+  },
+
+};

@@ -1,0 +1,58 @@
+/** Citations shared by the catalog files (each a published measurement or document). */
+
+export const GiB = 2 ** 30;
+
+export const MAMF =
+  "stas00/ml-engineering, compute/accelerator/README.md, 'Maximum Achievable Matmul FLOPS comparison table' (BF16, mamf-finder v2: mean of 100 iters, best shape) https://github.com/stas00/ml-engineering/tree/master/compute/accelerator";
+export const AZURE = "Azure/AI-benchmarking-guide, Azure_Results/";
+export const MSMF =
+  "stas00/ml-engineering, compute/accelerator/benchmarks/README.md, 'What we measured: alone vs all-8 concurrent' (mamf-finder.py --search auto, MSMF = Maximum Sustainable Matmul FLOPS: best shape after a thermal soak, power-saturated near TDP; 'All 8 GPUs x 5 rounds (n=40)' = every GPU of the node computing, as in training)";
+export const BABEL = "BabelStream (cuda-stream/hip-stream) Triad, divided by datasheet hbmBandwidth";
+export const CSCS_LAT =
+  "CSCS ReFrame gpu_kernel_latency_check reference values (reframe-hpc/reframe, cscs-checks/microbenchmarks/gpu/kernel_latency/kernel_latency.py)";
+export const FA2_PAPER =
+  "Dao, 'FlashAttention-2' (arXiv:2307.08691), forward pass reaches up to 73% of A100 theoretical peak (abstract, Sec. 4.1)";
+export const FA3_PAPER =
+  "Shah et al., 'FlashAttention-3' (arXiv:2407.08608): FA2 reaches only ~35% utilisation on H100 (FA3 BF16 740 TFLOP/s = 75%)";
+export const FA4_PAPER =
+  "Zadouri, Dao et al., 'FlashAttention-4' (2026): up to 1613 TFLOP/s BF16 fwd on B200 (71%), up to 1.3x over cuDNN 9.13";
+export const AZURE_FP8 =
+  "Azure/AI-benchmarking-guide (commit 8fd0c6e, Sep 2024), Azure_Results/, 'GEMM CuBLASLt' table: FP8, random init, 10,000 warm-up iterations";
+export const FA3_FIG =
+  "Shah et al., 'FlashAttention-3' (arXiv:2407.08608), H100 80GB SXM5 benchmark figures, values from the bar labels (software versions as the paper's Sec. 4 states them)";
+export const FA_BWD_RATIO =
+  "backward/forward ratio of the same FA2 kernel on H100 at head dim 128, 16k (322 / 370 TFLOP/s = 0.87, FA3 paper Fig. 5a/6b; FA3 itself: 561 / 648 = 0.87)";
+export const FP8_ATTN_RATIO =
+  "FP8/BF16 ratio of attention fractions on H100 (FA3 FP8 fwd 1008/1978.9 = 0.509 against FA3 BF16 fwd 648/989.4 = 0.655: 0.78)";
+export const FP8_GEMM_RATIO =
+  "Hopper's FP8/BF16 GEMM-fraction ratio (H100: cuBLASLt FP8 8192^3 0.652 / BF16 0.803 = 0.812)";
+export const AMD_MAF =
+  "AMD ROCm blog 'Measuring Max-Achievable FLOPs - Part 2' (Feb 2025), Table 1 and footnotes 2/4: hipblaslt-bench 4096x4864x32896 (FP8 4096x3648x32896), trig_float input, 1000 ms runs with ~25 % warm-up, median clock of the slowest XCD; ROCm 6.3.0, hipBLASLt db8e93b4fd6; 8-GPU platforms at their rated board power";
+export const CK_FA_MI300X =
+  "ROCm/flash-attention issue #142 (May 2025): the repository's benchmark_flash_attention.py on MI300X, ROCm 6.3.2, CK backend, BF16, head dim 128, seq 16384, non-causal, batch 1/2/4/8: fwd 353.2 / 355.5 / 339.6 / 309.6, bwd 194.4 / 202.1 / 205.4 / 206.7 TFLOP/s";
+export const RCCL_MI300X_CH =
+  "RCCL 2.21.5 (ROCm 6.3.0, HIP 6.3.42131) NCCL_DEBUG=INFO log of an 8-GPU single-node job on an Azure ROCm VM (8 GPUs, kernel 5.15.0-1086-azure, i.e. ND MI300X v5; LLaMA-Factory run, 2025-06-02): 'Channel 00/56' ... 'Channel 55/56', 14 distinct rings each 4x; RCCL launches one workgroup per channel, so 56 CUs of 304. Same figure in ROCm/rccl PR #2073 (Dec 2025, MI350 WarpSpeed): the 8-rank single-node default maps to 56 CUs";
+export const NV_A100_DS =
+  "NVIDIA A100 Tensor Core GPU datasheet (nvidia-a100-datasheet-us-nvidia-1758950-r4-web.pdf), SXM column";
+export const NV_H100_WP =
+  "NVIDIA H100 Tensor Core GPU Architecture whitepaper, Table 'H100 SXM5' (also H100 datasheet, SXM column; sparse figures halved)";
+export const NV_H200_DS = "NVIDIA H200 Tensor Core GPU datasheet, H200 SXM column https://www.nvidia.com/en-us/data-center/h200/";
+export const NV_BW_DS =
+  "NVIDIA Blackwell datasheet per-GPU table (HGX B200 @1000 W column), as tabulated at https://glennklockwood.com/garden/processors/B200 (sparse figures halved)";
+export const NV_GB_DS =
+  "NVIDIA Blackwell datasheet per-GPU table (GB200 @1200 W column) / GB200 NVL72 spec page https://www.nvidia.com/en-us/data-center/gb200-nvl72/ (rack figures /72, sparse halved)";
+export const AMD_MI300X_DS =
+  "AMD Instinct MI300X data sheet (amd-instinct-mi300x-data-sheet.pdf) https://www.amd.com/en/products/accelerators/instinct/mi300/mi300x.html";
+export const AMD_MI325X_DS =
+  "AMD Instinct MI325X data sheet https://www.amd.com/en/products/accelerators/instinct/mi300/mi325x.html";
+export const TPU_V5P =
+  "Google Cloud TPU v5p system architecture table https://cloud.google.com/tpu/docs/v5p";
+export const GAUDI3_HC =
+  "Intel, 'Intel Gaudi 3 AI Accelerator: Architected for Gen AI Training and Inference' (Hot Chips 2024, R. Kaplan), spec table p.2/p.4; Intel Gaudi 3 white paper";
+export const THAMADA = "thamada/nvidia-smi (GitHub) captured idle nvidia-smi/rocm-smi output";
+export const IDLE_NOTE = "idle = board power with no process, persistence on, 0% util";
+export const NVLINK_SWITCH_DOMAIN = "HGX/DGX 8-GPU NVSwitch baseboard (one NVLink hop domain)";
+export const NCCL_CTA_SM =
+  "NCCL runs one CTA per channel and a CTA holds an SM to itself ('NCCL CTAs won't share an SM with compute kernels': S. Jeaugey, NVIDIA/nccl#689, Aug 2023, because NCCL uses all of its registers) and NCCL launches 2 CTAs per NVLink to saturate large messages (AddyLaddy, NVIDIA/nccl#1703, May 2025)";
+export const NCCL_NET_CTAS =
+  "Across nodes NCCL uses 2 channels (SMs) per NIC: 'If you have a PCI system with a single NIC ... it should just launch 2 SMs. If you are on DGX with 8 NICs and a top speed of 190 GB/s, then it would use 16 SMs' (S. Jeaugey, NVIDIA/nccl#689, 2022, DGX A100 8x HDR)";

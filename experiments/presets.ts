@@ -40,10 +40,25 @@ export const CLUSTER_PRESETS: Readonly<Record<string, ClusterPreset>> = {
     source: "Llama 3 Herd of Models (2024), Sec. 3.3.1",
     cluster: { gpu: "H100-SXM", gpusPerNode: 8, network: { topology: "rail-optimized", nicBandwidth: "400 Gb/s", routing: "ecmp", flowsPerConnection: 16 } },
   },
+  "gb300-nvl72": {
+    description: "GB300 NVL72 racks: 72 Blackwell Ultra GPUs in one NVLink domain (18 trays of 4), one ConnectX-8 800 Gb/s per GPU to a rail-optimized scale-out fabric",
+    source: "NVIDIA GB300 NVL72 specifications: 72 Blackwell Ultra GPUs per NVLink domain, ConnectX-8 SuperNIC 800 Gb/s per GPU",
+    cluster: { gpu: "GB300", gpusPerNode: 4, network: { topology: "nvl72", nicBandwidth: "800 Gb/s", routing: "dmodk" } },
+  },
+  "hgx-h800": {
+    description: "HGX H800 nodes: 8 GPUs on NVSwitch with NVLink cut to 400 GB/s (200 per direction), 8 × 400 Gb/s InfiniBand rail-optimized",
+    source: "NVIDIA H800 datasheet (NVLink 400 GB/s); HGX 8-GPU baseboard with one ConnectX-7 400 Gb/s per GPU as HGX H100",
+    cluster: { gpu: "H800", gpusPerNode: 8, network: { topology: "rail-optimized", nicBandwidth: "400 Gb/s", routing: "dmodk" } },
+  },
+  "tpu-v4-pod": {
+    description: "Google TPU v4: 4 chips per host, 4096-chip pods of 3D ICI torus (64 cubes of 4×4×4 on optical switches), pods joined by the data-centre network",
+    source: "Jouppi et al., 'TPU v4', ISCA 2023; Google Cloud TPU v4 system architecture; DCN per chip from How to Scale Your Model (2.5e10 B/s per 4-chip host)",
+    cluster: { gpu: "TPU-v4", gpusPerNode: 4, network: { topology: "torus", nicBandwidth: "50 Gb/s" } },
+  },
   "tpu-v5p-pod": {
-    description: "Google TPU v5p: 4 chips per host, a 3D torus over ICI",
-    source: "Google Cloud TPU v5p system architecture",
-    cluster: { gpu: "TPU-v5p", gpusPerNode: 4, network: { topology: "torus" } },
+    description: "Google TPU v5p: 4 chips per host, a 3D torus over ICI (pods of up to 8960 chips), pods joined by the data-centre network",
+    source: "Google Cloud TPU v5p system architecture (ICI 1200 GB/s bidirectional per chip, DCN 50 Gb/s per chip)",
+    cluster: { gpu: "TPU-v5p", gpusPerNode: 4, network: { topology: "torus", nicBandwidth: "50 Gb/s" } },
   },
 };
 

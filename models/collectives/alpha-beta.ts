@@ -93,7 +93,16 @@ export function sizeEfficiency(bytes: number): number {
  */
 export const NETWORK_STEP_SECONDS = 2.5e-6;
 
-export function collectiveLoad(op: CollectiveOp, bytes: number, group: GroupLayout): LinkLoad {
+/**
+ * TPU collectives (XLA over ICI) have no NCCL protocol curve: a hop costs ~1 us and anything
+ * above ~45 kB per hop is bandwidth-bound ("sending any buffer under 4.5e10 * 1e-6 = 45kB
+ * will be latency bound": How to Scale Your Model, sharding.md), so their size efficiency is 1.
+ */
+export function collectiveSizeEfficiency(bytes: number, ici: boolean): number {
+  return ici ? 1 : sizeEfficiency(bytes);
+}
+
+export function collectiveLoad(op: CollectiveOp, bytes: number, group: GroupLayout, ici = false): LinkLoad {
   const n = group.size;
   if (n <= 1 && op !== "send") return { nvlinkBytes: 0, nicBytes: 0, hbmBytes: 0, sizeEfficiency: 1, latencySeconds: 0 };
   const k = Math.max(1, Math.min(group.perNode, n));
@@ -153,7 +162,7 @@ export function collectiveLoad(op: CollectiveOp, bytes: number, group: GroupLayo
     nvlinkBytes,
     nicBytes,
     hbmBytes: hbmPerByte * volume,
-    sizeEfficiency: sizeEfficiency(bytes),
+    sizeEfficiency: collectiveSizeEfficiency(bytes, ici),
     latencySeconds: steps * interFraction * NETWORK_STEP_SECONDS,
   };
 }

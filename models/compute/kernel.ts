@@ -49,7 +49,7 @@ export interface KernelCost {
 }
 
 /** Bytes per GEMM input element by math precision (FP8 GEMMs read 1-byte inputs). */
-const INPUT_BYTES: Readonly<Record<Precision, number>> = { fp32: 4, tf32: 4, bf16: 2, fp16: 2, fp8: 1 };
+const INPUT_BYTES: Readonly<Record<Precision, number>> = { fp32: 4, tf32: 4, bf16: 2, fp16: 2, fp8: 1, fp4: 0.5 };
 
 export function peakFlops(gpu: Accelerator, precision: Precision): number {
   const peak = gpu.peakFlops[precision];
@@ -57,9 +57,10 @@ export function peakFlops(gpu: Accelerator, precision: Precision): number {
   return peak;
 }
 
-/** Fraction of `precision`'s dense peak a large square GEMM reaches: FP8's own measurement, else the BF16/FP16 one. */
+/** Fraction of `precision`'s dense peak a large square GEMM reaches: FP8's or FP4's own measurement, else the BF16/FP16 one. */
 export function gemmLevel(gpu: Accelerator, precision: Precision): number {
   const eff = gpu.efficiency;
+  if (precision === "fp4") return eff.fp4GemmPeakFraction ?? eff.fp8GemmPeakFraction ?? eff.gemmPeakFraction;
   return precision === "fp8" ? (eff.fp8GemmPeakFraction ?? eff.gemmPeakFraction) : eff.gemmPeakFraction;
 }
 

@@ -1,5 +1,9 @@
-/** Numeric precisions a kernel can run in. Peak FLOP/s are dense (no 2:4 sparsity). */
-export type Precision = "fp32" | "tf32" | "bf16" | "fp16" | "fp8";
+/**
+ * Numeric precisions a kernel can run in. Peak FLOP/s are dense (no 2:4 sparsity). fp4 is
+ * block-scaled 4-bit (NVFP4 on Blackwell): a catalog peak and GEMM fraction, not yet a
+ * workload precision (no FP4 training recipe: experiments/schema.ts PRECISIONS omits it).
+ */
+export type Precision = "fp32" | "tf32" | "bf16" | "fp16" | "fp8" | "fp4";
 
 export type ScaleUpKind = "nvlink" | "xgmi" | "ici" | "roce";
 
@@ -27,6 +31,14 @@ export interface EfficiencyCalibration {
    * accumulation) relative to the tensorwise one on the same shape; default 1.
    */
   fp8RowwiseGemmRelative?: number;
+  /** Fraction of the FP4 dense peak a large block-scaled FP4 GEMM reaches (NVFP4, measured). */
+  fp4GemmPeakFraction?: number;
+  /**
+   * NVLink SHARP (NVLS) all-reduce: algorithm bandwidth as a share of the per-direction
+   * NVLink bandwidth (nccl-tests busbw / (2(n-1)/n) / link rate), per NVSwitch generation.
+   * Missing: the NVLink4 (H100) figure, models/network/collectives.ts NVLS_EFFICIENCY.
+   */
+  nvlsFraction?: number;
   /** Flash-attention backward (dQ, dK, dV), fraction of BF16 peak; defaults to `attentionPeakFraction`. */
   attentionBackwardPeakFraction?: number;
   /** FP8 flash-attention forward, fraction of the FP8 peak (used only with workload.fp8Attention). */

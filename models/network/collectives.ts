@@ -25,43 +25,17 @@
 import { NETWORK_STEP_SECONDS, NIC_EFFICIENCY, NVLINK_EFFICIENCY, sizeEfficiency, type CollectiveOp } from "../collectives/alpha-beta.ts";
 import type { LinkKind } from "./graph.ts";
 import type { Topology } from "./graph.ts";
+import { planTorusCollective } from "./torus-collectives.ts";
 
-export type Algorithm = "ring" | "tree" | "nvls" | "direct" | "hierarchical" | "auto";
-
-export interface CollectiveRequest {
-  op: CollectiveOp;
-  /** GPU ids of the group, in rank order. */
-  ranks: readonly number[];
-  /** nccl-tests "size": the buffer each rank contributes (all-reduce) or the full gathered buffer. */
-  bytes: number;
-  algorithm?: Algorithm;
-  /** Seeds the ECMP choice of this collective's flows. */
-  salt?: number;
-}
-
-export interface Flow {
-  src: number;
-  /** -1 for a flow that ends in the switch (NVLS). */
-  dst: number;
-  bytes: number;
-  links: number[];
-}
-
-export interface CollectivePlan {
-  algorithm: Exclude<Algorithm, "auto">;
-  flows: Flow[];
-  latencySeconds: number;
-  /** A phase that starts when this one's flows are done (hierarchical algorithms). */
-  then?: CollectivePlan;
-  /** Bytes each rank moves through the network per nccl-tests' bus-bandwidth convention. */
-  busBytes: number;
-}
+export type { Algorithm, CollectivePlan, CollectiveRequest, Flow } from "./plan-types.ts";
+import type { CollectivePlan, CollectiveRequest, Flow } from "./plan-types.ts";
 
 /**
- * In-switch reduction reaches ~61 % of the per-direction NVLink bandwidth:
+ * In-switch reduction on NVLink4 (H100/H200/H800) reaches ~61 % of the per-direction NVLink bandwidth:
  * ~480 GB/s all-reduce bus bandwidth on 8 × H100 (S. Jeaugey, NVIDIA/nccl-tests
  * #212; Azure ND H100 v5 nccl-tests 478.87 GB/s), i.e. 274 GB/s algorithm
- * bandwidth of 450.
+ * bandwidth of 450. Other NVSwitch generations carry their own figure in the catalog
+ * (efficiency.nvlsFraction; NVLink5: 0.527), which the topology passes on.
  */
 export const NVLS_EFFICIENCY = 0.61;
 
@@ -140,6 +114,10 @@ export function planCollective(t: Topology, req: CollectiveRequest): CollectiveP
     const split = sameDomain ? 1 : t.flowsPerConnection;
     for (let q = 0; q < split; q++) flows.push({ src, dst, bytes: bytes / split, links: t.path(src, dst, salt + flows.length) });
   };
+  if (t.torus !== undefined && (req.algorithm ?? "auto") === "auto") {
+    const onTorus = planTorusCollective(t, t.torus, req);
+    if (onTorus !== null) return onTorus;
+  }
   const domains = byDomain(t, req.ranks);
   const nodes = domains.length;
   let algorithm = req.algorithm ?? "auto";
@@ -164,7 +142,7 @@ export function planCollective(t: Topology, req: CollectiveRequest): CollectiveP
       return l;
     };
     // Links run at NVLINK_EFFICIENCY of their rate (linkEfficiency); NVLS gets less of it.
-    const bytes = (req.bytes * NVLINK_EFFICIENCY) / (NVLS_EFFICIENCY * eff);
+    const bytes = (req.bytes * NVLINK_EFFICIENCY) / ((t.nvlsEfficiency ?? NVLS_EFFICIENCY) * eff);
     for (const r of req.ranks) {
       const l = onSwitch(r);
       flows.push({ src: r, dst: -1, bytes, links: [l.up] }, { src: -1, dst: r, bytes, links: [l.down] });

@@ -32,6 +32,20 @@ export class LinkGraph {
   }
 }
 
+/** A torus topology's structure, for collectives laid out along its rings. */
+export interface TorusGeometry {
+  /** Chips along each dimension of one pod. */
+  readonly shape: readonly number[];
+  /** Per dimension: does the ring close (wraparound link)? */
+  readonly wrap: readonly boolean[];
+  /** Chips per pod; ids are pod-major. */
+  readonly podChips: number;
+  /** Coordinate of `chip` along dimension d. */
+  coord(chip: number, d: number): number;
+  /** Links of a ring hop from src to dst (same line along d), going the + way (plus) or the − way; a line without wraparound goes the direct way. */
+  hop(src: number, dst: number, d: number, plus: boolean): number[];
+}
+
 export interface Topology {
   /** Topology family, as in the scenario's `cluster.network.topology`. */
   readonly kind: string;
@@ -48,6 +62,10 @@ export interface Topology {
   readonly scaleUpMesh: boolean;
   /** The scale-up switch can reduce data itself (NVLink SHARP on NVSwitch gen 3: H100 and later). */
   readonly inSwitchReduction: boolean;
+  /** NVLS all-reduce algorithm bandwidth over the per-direction link rate (NVSwitch generation); default NVLS_EFFICIENCY. */
+  readonly nvlsEfficiency?: number;
+  /** Torus structure (TPU ICI): collectives run as rings along its dimensions. */
+  readonly torus?: TorusGeometry;
   /** The links a GPU uses to reach its scale-up switch and back (for in-switch reduction, NVLS); null if none. */
   switchLinks(gpu: number): { up: number; down: number } | null;
   /** Human-readable summary (switch counts, oversubscription). */

@@ -70,10 +70,11 @@ export function groupSlowdowns(s: Scenario, topology: Topology = buildTopology(s
   const gpu = s.cluster.gpu;
   const nic = s.cluster.network.nicBandwidth;
   const layout = rankLayout(p, s.cluster);
+  const ici = gpu.scaleUpKind === "ici";
   const out = idealSlowdowns();
   const probe = (kind: Exclude<GroupKind, "pp">, op: CollectiveOp, group: GroupLayout): void => {
     if (group.size <= 1) return;
-    const load = collectiveLoad(op, PROBE_BYTES, group);
+    const load = collectiveLoad(op, PROBE_BYTES, group, ici);
     const ideal = collectiveSeconds({ ...load, latencySeconds: 0 }, gpu.scaleUpBandwidth, nic);
     const requests = groupsOf(s, kind).map((ranks, i): CollectiveRequest => ({ op, ranks, bytes: PROBE_BYTES, salt: i * 7919 }));
     out[kind] = ratio(topology, requests, ideal);
@@ -95,7 +96,7 @@ export function groupSlowdowns(s: Scenario, topology: Topology = buildTopology(s
       }
     }
     const sameNode = layout.stageNode(0) === layout.stageNode(1);
-    const ideal = collectiveSeconds({ ...collectiveLoad("send", PROBE_BYTES, { size: 2, perNode: sameNode ? 2 : 1 }), latencySeconds: 0 }, gpu.scaleUpBandwidth, nic);
+    const ideal = collectiveSeconds({ ...collectiveLoad("send", PROBE_BYTES, { size: 2, perNode: sameNode ? 2 : 1 }, ici), latencySeconds: 0 }, gpu.scaleUpBandwidth, nic);
     out.pp = ratio(topology, requests, ideal);
   }
   return out;

@@ -1,11 +1,22 @@
 /**
  * A 2D or 3D torus of accelerator chips (TPU-style inter-chip interconnect):
- * every chip links to its two neighbours in each dimension, with wraparound.
- * Routing is dimension-ordered along the shorter way round each ring (ties
- * broken by the flow's ECMP hash).
+ * every chip links to its two neighbours in each dimension. A dimension wraps
+ * around only where the hardware closes the ring: on TPU v4/v5p a slice's
+ * dimension that is a multiple of 4 (whole 4×4×4 cubes joined by the optical
+ * switches), on the 2D e-class chips a full 16 (How to Scale Your Model,
+ * tpus.md: "Any multiple of a full cube ... will have wraparounds"; smaller
+ * slices have none, "which typically doubles the time of most communication").
+ * Routing is dimension-ordered along the shorter way round each ring (ties by
+ * the flow's ECMP hash); without a wrap, the direct way.
+ *
+ * Jobs larger than one pod span pods of `shape` each, joined by the data-centre
+ * network (DCN): each chip reaches other pods through its host's NIC share
+ * (`nicBandwidth`), over a fabric taken as non-blocking.
  */
 import type { Accelerator } from "../hardware/types.ts";
-import { ecmpHash, LinkGraph, type Topology } from "./graph.ts";
+import type { ClusterSpec } from "../scenario.ts";
+import { ecmpHash, LinkGraph, type Topology, type TorusGeometry } from "./graph.ts";
+import { HOST_LINK_LATENCY } from "./host.ts";
 import { SCALE_UP_LINK_LATENCY } from "./scale-up.ts";
 
 /** The most cube-like shape of `n` chips in `dims` dimensions (largest first). */
@@ -35,9 +46,40 @@ export function torusShape(n: number, dims: 2 | 3): number[] {
   return best;
 }
 
-export function torus(gpu: Accelerator, chips: number, shape: number[]): Topology {
+/** Which dimensions close into rings: 3D slices along multiples of 4, 2D ones at a full 16. */
+export function defaultTorusWraps(shape: readonly number[]): boolean[] {
+  return shape.map((size) => (shape.length === 3 ? size % 4 === 0 : size >= 16));
+}
+
+/**
+ * Pods a job of `chips` spans and the torus shape of each: as few pods as the accelerator's
+ * ICI domain (gpu.scaleUpDomain) allows, of equal size.
+ */
+export function torusLayout(c: ClusterSpec): { pods: number; shape: number[] } {
+  const chips = c.nodes * c.gpusPerNode;
+  if (c.network.torusShape !== undefined) {
+    const podChips = c.network.torusShape.reduce((a, b) => a * b, 1);
+    return { pods: Math.max(1, Math.round(chips / podChips)), shape: c.network.torusShape };
+  }
+  let pods = Math.max(1, Math.ceil(chips / Math.max(1, c.gpu.scaleUpDomain)));
+  while (chips % pods !== 0) pods++;
+  return { pods, shape: torusShape(chips / pods, 3) };
+}
+
+export interface TorusOptions {
+  /** Per dimension: is there a wraparound link (default: defaultTorusWraps). */
+  wrap?: readonly boolean[];
+  /** DCN bandwidth per chip per direction when the job spans pods (bytes/s). */
+  nicBandwidth?: number;
+}
+
+export function torus(gpu: Accelerator, chips: number, shape: number[], opts: TorusOptions = {}): Topology {
   const graph = new LinkGraph();
   const dims = shape.length;
+  const podChips = shape.reduce((a, b) => a * b, 1);
+  if (chips % podChips !== 0) throw new Error(`torus: ${chips} chips do not fill pods of ${shape.join("×")}`);
+  const pods = chips / podChips;
+  const wrap = opts.wrap ?? defaultTorusWraps(shape);
   const perLink = gpu.scaleUpBandwidth / (2 * dims);
   // links[(chip * dims + d) * 2 + (0: +, 1: −)]
   const links = new Int32Array(chips * dims * 2);
@@ -47,23 +89,62 @@ export function torus(gpu: Accelerator, chips: number, shape: number[]): Topolog
     stride.push(s);
     s *= shape[d] as number;
   }
-  const coord = (c: number, d: number): number => Math.floor(c / (stride[d] as number)) % (shape[d] as number);
+  const coord = (c: number, d: number): number => Math.floor((c % podChips) / (stride[d] as number)) % (shape[d] as number);
   for (let c = 0; c < chips; c++) {
     for (let d = 0; d < dims; d++) {
       links[(c * dims + d) * 2] = graph.add(`chip${c} +${"xyz"[d]}`, "ici", perLink, SCALE_UP_LINK_LATENCY);
       links[(c * dims + d) * 2 + 1] = graph.add(`chip${c} -${"xyz"[d]}`, "ici", perLink, SCALE_UP_LINK_LATENCY);
     }
   }
+  const nicBandwidth = opts.nicBandwidth ?? gpu.nicBandwidth;
+  const dcnUp = new Int32Array(pods > 1 ? chips : 0);
+  const dcnDown = new Int32Array(pods > 1 ? chips : 0);
+  for (let c = 0; c < dcnUp.length; c++) {
+    dcnUp[c] = graph.add(`chip${c}→dcn`, "nic", nicBandwidth, HOST_LINK_LATENCY);
+    dcnDown[c] = graph.add(`dcn→chip${c}`, "nic", nicBandwidth, HOST_LINK_LATENCY);
+  }
+  /** Links from `from` along dimension d, `steps` hops in direction plus/minus, appended to out; the chip reached. */
+  const walk = (from: number, d: number, plus: boolean, steps: number, out: number[]): number => {
+    const size = shape[d] as number;
+    let cur = from;
+    for (let k = 0; k < steps; k++) {
+      out.push(links[(cur * dims + d) * 2 + (plus ? 0 : 1)] as number);
+      const ca = coord(cur, d);
+      const next = plus ? (ca + 1) % size : (ca - 1 + size) % size;
+      cur += (next - ca) * (stride[d] as number);
+    }
+    return cur;
+  };
+  const geometry: TorusGeometry = {
+    shape,
+    wrap,
+    podChips,
+    coord,
+    hop(src, dst, d, plus) {
+      const size = shape[d] as number;
+      const a = coord(src, d);
+      const b = coord(dst, d);
+      const out: number[] = [];
+      if (a === b) return out;
+      const forward = (b - a + size) % size;
+      // Without a wrap the ring's closing hop goes back along the line.
+      if (wrap[d]) walk(src, d, plus, plus ? forward : size - forward, out);
+      else walk(src, d, b > a, Math.abs(b - a), out);
+      return out;
+    },
+  };
   return {
     kind: "torus",
     graph,
     gpus: chips,
-    scaleUpDomain: chips,
+    scaleUpDomain: podChips,
     gpusPerNode: 1,
     scaleUpMesh: false,
     inSwitchReduction: false,
     flowsPerConnection: 1,
+    torus: geometry,
     path(src, dst, salt) {
+      if (Math.floor(src / podChips) !== Math.floor(dst / podChips)) return [dcnUp[src] as number, dcnDown[dst] as number];
       const out: number[] = [];
       let cur = src;
       const h = ecmpHash(src, dst, salt);
@@ -72,20 +153,20 @@ export function torus(gpu: Accelerator, chips: number, shape: number[]): Topolog
         const a = coord(cur, d);
         const b = coord(dst, d);
         if (a === b) continue;
+        if (!wrap[d]) {
+          cur = walk(cur, d, b > a, Math.abs(b - a), out);
+          continue;
+        }
         const forward = (b - a + size) % size;
         const backward = size - forward;
         const plus = forward < backward || (forward === backward && ((h >>> d) & 1) === 0);
-        const steps = plus ? forward : backward;
-        for (let k = 0; k < steps; k++) {
-          out.push(links[(cur * dims + d) * 2 + (plus ? 0 : 1)] as number);
-          const ca = coord(cur, d);
-          const next = plus ? (ca + 1) % size : (ca - 1 + size) % size;
-          cur += (next - ca) * (stride[d] as number);
-        }
+        cur = walk(cur, d, plus, plus ? forward : backward, out);
       }
       return out;
     },
     switchLinks: () => null,
-    describe: () => `${dims}D torus ${shape.join(" × ")} of ${gpu.name}, ${(perLink / 1e9).toFixed(0)} GB/s per link per direction`,
+    describe: () =>
+      `${dims}D torus ${shape.join(" × ")}${wrap.every((w) => w) ? "" : ` (wraparound on ${wrap.map((w, d) => (w ? "xyz"[d] : "")).join("") || "no dimension"})`} of ${gpu.name}, ` +
+      `${(perLink / 1e9).toFixed(0)} GB/s per link per direction${pods > 1 ? `; ${pods} pods joined by the data-centre network at ${(nicBandwidth / 1e9).toFixed(2)} GB/s per chip` : ""}`,
   };
 }

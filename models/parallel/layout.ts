@@ -1,11 +1,14 @@
 /**
  * Where ranks sit: Megatron-LM's default rank order (tensor fastest, then
- * context, data, pipeline) on nodes of `gpusPerNode`. What the step model needs
- * from it is, for each kind of group, how many members share a node, and
- * whether two pipeline neighbours share one.
+ * context, data, pipeline) on scale-up domains (a node's board, an NVL72 rack, a
+ * TPU pod: models/network/build.ts scaleUpSpan). What the step model needs from
+ * it is, for each kind of group, how many members share a domain ("perNode":
+ * their traffic stays on NVLink/xGMI/ICI), and whether two pipeline neighbours
+ * share one.
  */
 import type { ClusterSpec, ParallelPlan } from "../scenario.ts";
 import type { GroupLayout } from "../collectives/alpha-beta.ts";
+import { scaleUpSpan } from "../network/build.ts";
 
 export interface RankLayout {
   tp: GroupLayout;
@@ -14,7 +17,7 @@ export interface RankLayout {
   ep: GroupLayout;
   /** Data- and context-parallel ranks together: the group ZeRO shards over and gradients are reduced in. */
   dpShard: GroupLayout;
-  /** Node index of the first rank of pipeline stage `stage`. */
+  /** Scale-up domain (node, NVL72 rack, TPU pod) of the first rank of pipeline stage `stage`. */
   stageNode(stage: number): number;
 }
 
@@ -25,7 +28,7 @@ function group(size: number, stride: number, gpusPerNode: number): GroupLayout {
 }
 
 export function rankLayout(plan: ParallelPlan, cluster: ClusterSpec): RankLayout {
-  const g = cluster.gpusPerNode;
+  const g = scaleUpSpan(cluster);
   const stageSpan = plan.tp * plan.cp * plan.dp;
   return {
     tp: group(plan.tp, 1, g),

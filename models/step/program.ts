@@ -30,6 +30,7 @@
 import { kernelCost, type Kernel } from "../compute/kernel.ts";
 import { collectiveLoad, linkWork, type GroupLayout } from "../collectives/alpha-beta.ts";
 import type { Accelerator, Precision } from "../hardware/types.ts";
+import { scaleUpSpan } from "../network/build.ts";
 import { groupSlowdowns, type GroupKind, type GroupSlowdowns } from "../network/group-slowdown.ts";
 import { rankLayout, type RankLayout } from "../parallel/layout.ts";
 import { microBatchesPerStep } from "../parallel/plan.ts";
@@ -186,7 +187,7 @@ class Compiler {
 
   /** A collective (or `times` of them) as one barrier op: link work, then latency (none if neither). */
   collective(opName: StreamCollective["op"], bytes: number, group: GroupLayout, kind: GroupKind, times: number, channel: number, label: string): Op[] {
-    const load = collectiveLoad(opName, bytes, group);
+    const load = collectiveLoad(opName, bytes, group, this.s.cluster.gpu.scaleUpKind === "ici");
     const link = linkWork(load);
     const scale = times * this.slowdown[kind];
     const roles: number[] = [];
@@ -404,7 +405,7 @@ function groupOf(size: number, stride: number, gpusPerNode: number): GroupLayout
 /** A send as one op over two GPUs: the sender's roles, and the receiver's as role + ROLES. */
 function sendOp(p: ParallelPlan, gpu: Accelerator, layout: RankLayout, slowdown: GroupSlowdowns, activationBytes: number, regather: boolean, sameNode: boolean, label: string): Op {
   const p2pBytes = activationBytes / p.tp;
-  const load = collectiveLoad("send", p2pBytes, { size: 2, perNode: sameNode ? 2 : 1 });
+  const load = collectiveLoad("send", p2pBytes, { size: 2, perNode: sameNode ? 2 : 1 }, gpu.scaleUpKind === "ici");
   const link = linkWork(load);
   const nic = link.nic * slowdown.pp;
   const nv = link.nvlink * slowdown.pp;
@@ -414,7 +415,7 @@ function sendOp(p: ParallelPlan, gpu: Accelerator, layout: RankLayout, slowdown:
   if (nv > 0) roles.push(NV_TX, ROLES + NV_RX), amounts.push(nv, nv);
   // Scatter/gather sends 1/tp of the tensor per rank, re-assembled over NVLink.
   if (regather) {
-    const ag = linkWork(collectiveLoad("all-gather", activationBytes, layout.tp)).nvlink;
+    const ag = linkWork(collectiveLoad("all-gather", activationBytes, layout.tp, gpu.scaleUpKind === "ici")).nvlink;
     roles.push(ROLES + NV_TX, ROLES + NV_RX), amounts.push(ag, ag);
   }
   const hbm = p2pBytes / gpu.efficiency.hbmPeakFraction;
@@ -454,8 +455,8 @@ export function compileStep(s: Scenario, slowdownIn?: GroupSlowdowns): StepProgr
   const fs = fsdpSettings(p);
   const fsdp: FsdpGroups = {
     weightBytes,
-    shard: groupOf(fs.shardGroup * p.cp, p.tp, s.cluster.gpusPerNode),
-    replica: groupOf(p.dp / fs.shardGroup, p.tp * p.cp * fs.shardGroup, s.cluster.gpusPerNode),
+    shard: groupOf(fs.shardGroup * p.cp, p.tp, scaleUpSpan(s.cluster)),
+    replica: groupOf(p.dp / fs.shardGroup, p.tp * p.cp * fs.shardGroup, scaleUpSpan(s.cluster)),
   };
   const off = offloadSettings(s);
   const c = new Compiler(s, p, layout, slowdown, dpShard, dpGroup, fsdp, off);

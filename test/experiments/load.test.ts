@@ -245,7 +245,7 @@ describe("cluster.gpu", () => {
     const [p, ...rest] = problemsOf(() => fromObject(s));
     expect(rest).toEqual([]);
     expect(p!.path).toBe("cluster.gpu");
-    expect(p!.message).toMatch(/^cluster\.gpu: "H100" is not a GPU in the catalog; expected one of "A100-40GB", .*"H100-SXM".* \(did you mean "H100-SXM" or "H200"\?\)$/);
+    expect(p!.message).toMatch(/^cluster\.gpu: "H100" is not a GPU in the catalog; expected one of "A100-40GB", .*"H100-SXM".* \(did you mean "H100-SXM" or "H200" or "H800"\?\)$/);
   });
 
   it("refuses a power limit above the TDP or below idle", () => {

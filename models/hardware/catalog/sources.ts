@@ -56,3 +56,15 @@ export const NCCL_CTA_SM =
   "NCCL runs one CTA per channel and a CTA holds an SM to itself ('NCCL CTAs won't share an SM with compute kernels': S. Jeaugey, NVIDIA/nccl#689, Aug 2023, because NCCL uses all of its registers) and NCCL launches 2 CTAs per NVLink to saturate large messages (AddyLaddy, NVIDIA/nccl#1703, May 2025)";
 export const NCCL_NET_CTAS =
   "Across nodes NCCL uses 2 channels (SMs) per NIC: 'If you have a PCI system with a single NIC ... it should just launch 2 SMs. If you are on DGX with 8 NICs and a top speed of 190 GB/s, then it would use 16 SMs' (S. Jeaugey, NVIDIA/nccl#689, 2022, DGX A100 8x HDR)";
+export const NV_H800_DS =
+  "NVIDIA H800 Tensor Core GPU datasheet (SXM5; the export variant of H100 SXM5: same GH100 die, SM count, clocks and HBM3, NVLink cut to 8 links)";
+export const NV_GB300_DS =
+  "NVIDIA GB300 NVL72 specifications https://www.nvidia.com/en-us/data-center/gb300-nvl72/ (rack figures /72: FP4 1,440 PFLOPS sparse / 1,080 dense, FP8 720 PF sparse, BF16 360 PF sparse, HBM3e 576 TB/s, NVLink 130 TB/s, one ConnectX-8 800 Gb/s SuperNIC per GPU) and NVIDIA technical blog 'Inside NVIDIA Blackwell Ultra' (Aug 2025): 15 PFLOPS dense NVFP4, 288 GB HBM3e, 160 SMs";
+export const NVLS_B200 =
+  "NVIDIA/nccl#1807 (Aug 2025, NCCL 2.27.1): all_reduce_perf on 8 x B200 in one HGX node reaches 'busbw 830+' (above a ring's NVLink ceiling, so NVLS): algbw 830 / (2 x 7/8) = 474 GB/s = 0.527 of NVLink5's 900 GB/s per direction";
+export const NVFP4_VLLM =
+  "vllm-project/vllm PR #20578 (mgoin, Jul 2025), benchmarks/kernels/bench_nvfp4_gemm.py on B200 (same runs' torch BF16 1360-1421 TFLOP/s = 0.60-0.63 of 2250, B200's sustained level): CUTLASS NVFP4 GEMM without the activation quantization ('nvfp4-noquant'), N=6144 K=4096, M=16384: 3904 TFLOP/s / 9000 dense = 0.434 (M=8192: 3779 = 0.420)";
+export const TPU_V4 =
+  "Jouppi et al., 'TPU v4: An Optically Reconfigurable Supercomputer for Machine Learning with Hardware Support for Embeddings', ISCA 2023 (arXiv:2304.01433); Google Cloud TPU v4 system architecture https://cloud.google.com/tpu/docs/v4";
+export const SCALING_BOOK =
+  "Austin et al., 'How to Scale Your Model' (jax-ml/scaling-book, tpus.md at 0819a7d, Feb 2025), table 'ICI BW/link (one-way, bytes/s)': TPU v4p 4.5e10, v5p 9e10, v5e 4.5e10; 'DCN bandwidth is typically around 2.5e10 bytes / second per host' (4 chips per host)";

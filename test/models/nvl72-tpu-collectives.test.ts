@@ -76,6 +76,11 @@ describe("GB200 NVL72: an all-reduce over one rack's 72 GPUs", () => {
     within(collectiveTable(node(H800), "all-reduce", eight, [8 * GiB])[0]!.busbw / 1e9, 215, 0.01);
   });
 
+  it("one 4-GPU GB200 tray: within 10 % of Azure's published all_reduce_perf (ND GB200 v6, NCCL 2.25.1, in-place, 8 GiB: 679.61 GB/s)", () => {
+    const [row] = collectiveTable(t, "all-reduce", [0, 1, 2, 3], [8 * GiB]);
+    within(row!.busbw / 1e9, 679.61, 0.1);
+  });
+
   it("its all-to-all over the rack also stays on NVLink, at the links' protocol efficiency (no published NVL72 alltoall_perf figure found)", () => {
     const plan = planCollective(t, { op: "all-to-all", ranks, bytes: 8 * GiB });
     expect(new Set(plan.flows.flatMap((f) => kindsOf(t, f.links)))).toEqual(new Set(["nvlink"]));

@@ -1,6 +1,6 @@
 /** NVIDIA accelerators: Ampere, Hopper, Blackwell. */
 import type { Accelerator } from "../types.ts";
-import { AZURE, AZURE_FP8, BABEL, CSCS_LAT, FA2_PAPER, FA3_FIG, FA3_PAPER, FA4_PAPER, FA_BWD_RATIO, FP8_ATTN_RATIO, FP8_GEMM_RATIO, GiB, IDLE_NOTE, MAMF, MSMF, NCCL_CTA_SM, NCCL_NET_CTAS, NVLINK_SWITCH_DOMAIN, NV_A100_DS, NV_BW_DS, NV_GB_DS, NV_H100_WP, NV_H200_DS, NV_H800_DS, NV_GB300_DS, NVLS_B200, NVFP4_VLLM, THAMADA } from "./sources.ts";
+import { AZURE, AZURE_FP8, BABEL, CSCS_LAT, FA2_PAPER, FA3_FIG, FA3_PAPER, FA4_PAPER, FA_BWD_RATIO, FP8_ATTN_RATIO, FP8_GEMM_RATIO, GiB, IDLE_NOTE, MAMF, MSMF, NCCL_CTA_SM, NCCL_NET_CTAS, NVLINK_SWITCH_DOMAIN, NV_A100_DS, NV_BW_DS, NV_GB_DS, NV_H100_WP, NV_H200_DS, NV_H800_DS, NV_GB300_DS, NVLS_B200, NVFP4_VLLM, AZURE_GB200, THAMADA } from "./sources.ts";
 
 export const NVIDIA: Readonly<Record<string, Accelerator>> = {
   "A100-40GB": {
@@ -272,7 +272,7 @@ export const NVIDIA: Readonly<Record<string, Accelerator>> = {
       attentionPeakFraction: 0.55,
       attentionBackwardPeakFraction: 0.479,
       fp8GemmPeakFraction: 0.621,
-      fp4GemmPeakFraction: 0.434,
+      fp4GemmPeakFraction: 0.656,
       fp8AttentionPeakFraction: 0.428,
       nvlsFraction: 0.527,
     },
@@ -299,7 +299,7 @@ export const NVIDIA: Readonly<Record<string, Accelerator>> = {
       "efficiency.attentionBackwardPeakFraction": `Derived (no B200 backward table found): forward 0.55 x ${FA_BWD_RATIO} = 0.479`,
       "efficiency.fp8GemmPeakFraction": `Derived: FP8 boost-burst MAMF 3432.5 TFLOP/s (${MAMF}, FP8 table, torch 2.7.1+cu128) x B200's own BF16 sustained/burst ratio (${MSMF}: 1426.4 / 1751.2 = 0.815) = 2796 / 4500 = 0.621; no sustained FP8 measurement published`,
       "efficiency.fp8AttentionPeakFraction": `Derived: BF16 forward 0.55 x ${FP8_ATTN_RATIO} = 0.428`,
-      "efficiency.fp4GemmPeakFraction": `${NVFP4_VLLM}. MXFP8 GEMMs take fp8GemmPeakFraction: no large-shape MXFP8 GEMM measurement found (same tcgen05 FP8 rate, scales applied in the tensor core)`,
+      "efficiency.fp4GemmPeakFraction": `Derived from GB200's cuBLASLt FP4 8192^3 fraction (${AZURE_GB200}: 7535.6 / 10000 = 0.754) x B200/GB200 BF16 fractions (0.634 sustained / 0.729) = 0.656. On B200 itself only a CUTLASS kernel is published: ${NVFP4_VLLM}. MXFP8 GEMMs take fp8GemmPeakFraction (no large-shape MXFP8 GEMM measurement found)`,
       "efficiency.nvlsFraction": NVLS_B200,
     },
   },
@@ -324,8 +324,8 @@ export const NVIDIA: Readonly<Record<string, Accelerator>> = {
       kernelLaunchSeconds: 2.7e-6,
       attentionPeakFraction: 0.55,
       attentionBackwardPeakFraction: 0.479,
-      fp8GemmPeakFraction: 0.592,
-      fp4GemmPeakFraction: 0.434,
+      fp8GemmPeakFraction: 0.575,
+      fp4GemmPeakFraction: 0.754,
       fp8AttentionPeakFraction: 0.428,
       nvlsFraction: 0.527,
     },
@@ -350,9 +350,9 @@ export const NVIDIA: Readonly<Record<string, Accelerator>> = {
       "efficiency.kernelLaunchSeconds": `Derived from A100 (same CUDA launch path): ${CSCS_LAT} async 2.7 us`,
       "efficiency.attentionPeakFraction": `Derived from B200 (same Blackwell SM): ${FA4_PAPER}; cuDNN ~= 1613/1.3 TFLOP/s -> 0.55 of B200 peak, applied as a fraction`,
       "efficiency.attentionBackwardPeakFraction": `Derived from B200 (same Blackwell SM): forward 0.55 x ${FA_BWD_RATIO} = 0.479`,
-      "efficiency.fp8GemmPeakFraction": `Derived (no public GB200 FP8 GEMM measurement found): BF16 0.729 (${MAMF}) x ${FP8_GEMM_RATIO} = 0.592`,
+      "efficiency.fp8GemmPeakFraction": `${AZURE_GB200}, FP8 8192^3 2876.6 TFLOP/s / 5000 = 0.575 (4096^3 2834.6 = 0.567, 16384^3 2906.9 = 0.581, 6144x12288x12288 2895.6 = 0.579). MXFP8 GEMMs take the same fraction (no large-shape MXFP8 measurement found)`,
       "efficiency.fp8AttentionPeakFraction": `Derived: BF16 forward 0.55 x ${FP8_ATTN_RATIO} = 0.428`,
-      "efficiency.fp4GemmPeakFraction": `Derived from B200 (same Blackwell SM and tcgen05 FP4 path; no GB200 NVFP4 GEMM measurement found): ${NVFP4_VLLM}`,
+      "efficiency.fp4GemmPeakFraction": `${AZURE_GB200}, FP4 8192^3 7535.6 TFLOP/s / 10000 = 0.754 (4096^3 5177.3 = 0.518, 16384^3 7627.6 = 0.763). A CUTLASS NVFP4 kernel reaches less: ${NVFP4_VLLM}`,
       "efficiency.nvlsFraction": `Derived from B200 (same NVLink5 / fourth-generation NVSwitch): ${NVLS_B200}. Checked, not calibrated, against a full NVL72 rack: coreweave/nccl-tests README (NCCL 2.26.2), 72 x GB200 all_reduce_perf 8 GiB busbw 834.57 out-of-place / 846.82 in-place (test/models/nvl72-tpu-collectives.test.ts)`,
     },
   },
@@ -377,8 +377,8 @@ export const NVIDIA: Readonly<Record<string, Accelerator>> = {
       kernelLaunchSeconds: 2.7e-6,
       attentionPeakFraction: 0.55,
       attentionBackwardPeakFraction: 0.479,
-      fp8GemmPeakFraction: 0.592,
-      fp4GemmPeakFraction: 0.434,
+      fp8GemmPeakFraction: 0.575,
+      fp4GemmPeakFraction: 0.754,
       fp8AttentionPeakFraction: 0.428,
       nvlsFraction: 0.527,
     },
@@ -401,8 +401,8 @@ export const NVIDIA: Readonly<Record<string, Accelerator>> = {
       "efficiency.kernelLaunchSeconds": `Derived from A100 (same CUDA launch path): ${CSCS_LAT} async 2.7 us`,
       "efficiency.attentionPeakFraction": `Derived from B200 (same Blackwell SM; Blackwell Ultra's doubled SFU exponent rate is not credited): ${FA4_PAPER}; cuDNN ~= 1613/1.3 -> 0.55`,
       "efficiency.attentionBackwardPeakFraction": `Derived: forward 0.55 x ${FA_BWD_RATIO} = 0.479`,
-      "efficiency.fp8GemmPeakFraction": `Derived from GB200: BF16 0.729 x ${FP8_GEMM_RATIO} = 0.592; MXFP8 GEMMs take the same fraction (no large-shape MXFP8 measurement found)`,
-      "efficiency.fp4GemmPeakFraction": `Derived from B200 (no GB300 NVFP4 GEMM measurement found; its 1.5x FP4 peak is credited through peakFlops.fp4 only): ${NVFP4_VLLM}`,
+      "efficiency.fp8GemmPeakFraction": `Derived from GB200 (same tensor cores at FP8; no GB300 measurement found): ${AZURE_GB200}, FP8 8192^3 2876.6 / 5000 = 0.575; MXFP8 GEMMs take the same fraction`,
+      "efficiency.fp4GemmPeakFraction": `Derived from GB200 (no GB300 FP4 GEMM measurement found; the same fraction of Blackwell Ultra's 1.5x FP4 peak, optimistic if its 1,400 W limit binds): ${AZURE_GB200}, FP4 8192^3 7535.6 / 10000 = 0.754`,
       "efficiency.fp8AttentionPeakFraction": `Derived: BF16 forward 0.55 x ${FP8_ATTN_RATIO} = 0.428`,
       "efficiency.nvlsFraction": `Derived from B200 (same NVLink5 / NVSwitch generation): ${NVLS_B200}`,
     },

@@ -68,3 +68,5 @@ export const TPU_V4 =
   "Jouppi et al., 'TPU v4: An Optically Reconfigurable Supercomputer for Machine Learning with Hardware Support for Embeddings', ISCA 2023 (arXiv:2304.01433); Google Cloud TPU v4 system architecture https://cloud.google.com/tpu/docs/v4";
 export const SCALING_BOOK =
   "Austin et al., 'How to Scale Your Model' (jax-ml/scaling-book, tpus.md at 0819a7d, Feb 2025), table 'ICI BW/link (one-way, bytes/s)': TPU v4p 4.5e10, v5p 9e10, v5e 4.5e10; 'DCN bandwidth is typically around 2.5e10 bytes / second per host' (4 chips per host)";
+export const AZURE_GB200 =
+  "Azure/AI-benchmarking-guide, Azure_Results/ND_GB200_v6_results.md (GB200 185GB, CUDA 12.8, driver 570.133.20, NCCL 2.25.1, PyTorch 2.6.0): 'GEMM CuBLASLt' tables, random init, 10,000 warm-up iterations";

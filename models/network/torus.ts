@@ -71,6 +71,13 @@ export interface TorusOptions {
   wrap?: readonly boolean[];
   /** DCN bandwidth per chip per direction when the job spans pods (bytes/s). */
   nicBandwidth?: number;
+  /**
+   * Twisted 3D torus of a 2k × k × k slice (TPU v4/v5p: 4x4x8, 8x8x16, ... "Supports twisted?
+   * Yes" in the Cloud TPU tables; Jouppi et al., ISCA 2023, Sec. 2.6): the wraparound links of
+   * the two short dimensions land k chips further along the long one, which shortens the
+   * longest routes and raises bisection bandwidth for all-to-all traffic.
+   */
+  twist?: boolean;
 }
 
 export function torus(gpu: Accelerator, chips: number, shape: number[], opts: TorusOptions = {}): Topology {
@@ -80,6 +87,11 @@ export function torus(gpu: Accelerator, chips: number, shape: number[], opts: To
   if (chips % podChips !== 0) throw new Error(`torus: ${chips} chips do not fill pods of ${shape.join("×")}`);
   const pods = chips / podChips;
   const wrap = opts.wrap ?? defaultTorusWraps(shape);
+  const twist = opts.twist === true;
+  if (twist && !(dims === 3 && shape[0] === 2 * (shape[1] as number) && shape[1] === shape[2] && wrap.every((w) => w))) {
+    throw new Error(`a twisted torus needs a 2k × k × k slice with wraparound links; got ${shape.join("×")}`);
+  }
+  const half = twist ? (shape[1] as number) : 0;
   const perLink = gpu.scaleUpBandwidth / (2 * dims);
   // links[(chip * dims + d) * 2 + (0: +, 1: −)]
   const links = new Int32Array(chips * dims * 2);
@@ -103,8 +115,12 @@ export function torus(gpu: Accelerator, chips: number, shape: number[], opts: To
     dcnUp[c] = graph.add(`chip${c}→dcn`, "nic", nicBandwidth, HOST_LINK_LATENCY);
     dcnDown[c] = graph.add(`dcn→chip${c}`, "nic", nicBandwidth, HOST_LINK_LATENCY);
   }
-  /** Links from `from` along dimension d, `steps` hops in direction plus/minus, appended to out; the chip reached. */
-  const walk = (from: number, d: number, plus: boolean, steps: number, out: number[]): number => {
+  /**
+   * Links from `from` along dimension d, `steps` hops in direction plus/minus, appended to out;
+   * the chip reached. With `twisted`, crossing a short dimension's wraparound moves half-way
+   * round the long one (x), as the twisted links do.
+   */
+  const walk = (from: number, d: number, plus: boolean, steps: number, out: number[], twisted = false): number => {
     const size = shape[d] as number;
     let cur = from;
     for (let k = 0; k < steps; k++) {
@@ -112,8 +128,50 @@ export function torus(gpu: Accelerator, chips: number, shape: number[], opts: To
       const ca = coord(cur, d);
       const next = plus ? (ca + 1) % size : (ca - 1 + size) % size;
       cur += (next - ca) * (stride[d] as number);
+      if (twisted && d > 0 && (plus ? next === 0 : next === size - 1)) {
+        const x = coord(cur, 0);
+        cur += (((x + half) % (shape[0] as number)) - x) * (stride[0] as number);
+      }
     }
     return cur;
+  };
+  /** Shortest route on a twisted torus: for each short dimension, straight or through its twisted wrap (which shifts x by k). */
+  const twistedPath = (src: number, dst: number, h: number): number[] => {
+    const X = shape[0] as number;
+    const k = half;
+    let best: { cost: number; choice: boolean[] } | null = null;
+    for (const wy of [false, true]) {
+      for (const wz of [false, true]) {
+        let cost = 0;
+        let shift = 0;
+        for (const [d, w] of [[1, wy], [2, wz]] as const) {
+          const dd = Math.abs(coord(dst, d) - coord(src, d));
+          if (dd === 0 && w) cost = Infinity;
+          cost += w ? k - dd : dd;
+          if (w) shift += k;
+        }
+        const dx = (((coord(dst, 0) - coord(src, 0) - shift) % X) + X) % X;
+        cost += Math.min(dx, X - dx);
+        const tie = best !== null && cost === best.cost && ((h >>> ((wy ? 1 : 0) + (wz ? 2 : 0))) & 1) === 0;
+        if (best === null || cost < best.cost || tie) best = { cost, choice: [wy, wz] };
+      }
+    }
+    const out: number[] = [];
+    let cur = src;
+    for (const d of [1, 2]) {
+      const a = coord(cur, d);
+      const b = coord(dst, d);
+      if (a === b) continue;
+      const through = (best as { choice: boolean[] }).choice[d - 1] as boolean;
+      // Straight: towards b; through the wrap: away from it, across the edge.
+      const plus = through ? b < a : b > a;
+      cur = walk(cur, d, plus, through ? (shape[d] as number) - Math.abs(b - a) : Math.abs(b - a), out, true);
+    }
+    const a = coord(cur, 0);
+    const b = coord(dst, 0);
+    const forward = (b - a + X) % X;
+    if (forward !== 0) walk(cur, 0, forward <= X - forward, Math.min(forward, X - forward), out);
+    return out;
   };
   const geometry: TorusGeometry = {
     shape,
@@ -145,9 +203,10 @@ export function torus(gpu: Accelerator, chips: number, shape: number[], opts: To
     torus: geometry,
     path(src, dst, salt) {
       if (Math.floor(src / podChips) !== Math.floor(dst / podChips)) return [dcnUp[src] as number, dcnDown[dst] as number];
+      const h = ecmpHash(src, dst, salt);
+      if (twist) return twistedPath(src, dst, h);
       const out: number[] = [];
       let cur = src;
-      const h = ecmpHash(src, dst, salt);
       for (let d = 0; d < dims; d++) {
         const size = shape[d] as number;
         const a = coord(cur, d);
@@ -166,7 +225,7 @@ export function torus(gpu: Accelerator, chips: number, shape: number[], opts: To
     },
     switchLinks: () => null,
     describe: () =>
-      `${dims}D torus ${shape.join(" × ")}${wrap.every((w) => w) ? "" : ` (wraparound on ${wrap.map((w, d) => (w ? "xyz"[d] : "")).join("") || "no dimension"})`} of ${gpu.name}, ` +
+      `${dims}D ${twist ? "twisted " : ""}torus ${shape.join(" × ")}${wrap.every((w) => w) ? "" : ` (wraparound on ${wrap.map((w, d) => (w ? "xyz"[d] : "")).join("") || "no dimension"})`} of ${gpu.name}, ` +
       `${(perLink / 1e9).toFixed(0)} GB/s per link per direction${pods > 1 ? `; ${pods} pods joined by the data-centre network at ${(nicBandwidth / 1e9).toFixed(2)} GB/s per chip` : ""}`,
   };
 }

@@ -11,6 +11,11 @@
  * token shard and the latents are all-gathered), the up projections are column-parallel and
  * the output projection row-parallel. Parameters per layer as Megatron-LM's
  * theoretical_memory_usage.py and the HuggingFace DeepSeek-V3 checkpoint count them.
+ *
+ * The flash kernel's efficiency for QK 192 / V 128 stays the calibrated level: FlashAttention-3
+ * (Shah et al. 2024, arXiv 2407.08608, Fig. 5, H100 SXM5 BF16 forward, seq 16k) runs head dim
+ * 128 at 648 and 256 at 642 TFLOP/s, so 192 lies on a flat stretch; no published timing of the
+ * 192/128 backward (FA3 added its forward in Feb 2025, Dao-AILab/flash-attention#1487) was found.
  */
 import type { Kernel } from "../compute/kernel.ts";
 import type { ModelSpec } from "../scenario.ts";

@@ -39,12 +39,6 @@ export function windowBlockFraction(seq: number, window: number, block: number):
   return visited / (nb * nb);
 }
 
-/** Keys a causal query at each position sees, summed: Σ_r min(r+1, w) over r = 0 … s−1. */
-export function causalWindowPairs(seq: number, window: number): number {
-  const w = Math.min(window, seq);
-  return (w * (w + 1)) / 2 + (seq - w) * w;
-}
-
 /** Query·key widths per head of the score and weighted-sum matmuls: [QK, V]. */
 export function attentionHeadDims(m: ModelSpec): [number, number] {
   const d = mlaDims(m);

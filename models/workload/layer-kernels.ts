@@ -15,7 +15,7 @@ import type { Precision } from "../hardware/types.ts";
 import type { AttentionKernel, CpCommType, CpLayout, ModelSpec, RecomputeMode } from "../scenario.ts";
 import type { Fp8Settings } from "./fp8.ts";
 import { windowBlockFraction } from "./attention-variants.ts";
-import { mlaBackward, mlaDims, mlaForward, mlaTpCollectives } from "./mla.ts";
+import { mlaBackward, mlaDims, mlaForward, mlaLatentCollective } from "./mla.ts";
 import { gemm, gemmBackward, gradAccumulateKernel, highPrecision, inHighPrecision, linear, memory, withQuantize } from "./kernel-builders.ts";
 
 export interface LayerShape {
@@ -262,10 +262,12 @@ function layerCollectives(x: LayerShape, backward: boolean): StreamCollective[] 
   const out: StreamCollective[] = [];
   const mla = mlaDims(x.model);
   if (x.tp > 1 && mla !== undefined) {
-    // MLA's attention half has its own (latent) collectives, not TE userbuffer layers; the MLP half as usual.
-    out.push(...mlaTpCollectives(x, d, mla, backward));
-    if (x.sequenceParallel) out.push({ op: "all-gather", group: "tp", bytes, count: 1 }, { op: "reduce-scatter", group: "tp", bytes, count: 1 });
-    else out.push({ op: "all-reduce", group: "tp", bytes, count: 1 });
+    // MLA: the collective on the attention input becomes the latents' (mla.ts); the rest as below.
+    const latent = mlaLatentCollective(x, d, mla, backward);
+    const input = backward ? "qkv.wgrad" : "qkv";
+    if (x.sequenceParallel && x.tpCommOverlap) out.push(...overlappedTp(x, bytes, backward).flatMap((c) => (c.overlap?.kernels[0] === input ? latent : [c])));
+    else if (x.sequenceParallel) out.push(...latent, { op: backward ? "all-gather" : "reduce-scatter", group: "tp", bytes, count: 1 }, { op: "all-gather", group: "tp", bytes, count: 1 }, { op: "reduce-scatter", group: "tp", bytes, count: 1 });
+    else out.push(...latent, ...(backward ? [] : [{ op: "all-reduce" as const, group: "tp" as const, bytes, count: 1 }]), { op: "all-reduce", group: "tp", bytes, count: 1 });
   } else if (x.tp > 1) {
     if (x.sequenceParallel && x.tpCommOverlap) out.push(...overlappedTp(x, bytes, backward));
     else if (x.sequenceParallel) {

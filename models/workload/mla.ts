@@ -133,23 +133,17 @@ export function mlaBackward(x: LayerShape, dims: LayerDims, d: MlaDims, fwd: Mla
 }
 
 /**
- * The attention half's tensor-parallel collectives. Sequence-parallel: the latents (and, without
- * query compression, the hidden state for the query projection) are all-gathered in forward and
- * their gradients reduce-scattered in backward; the output projection reduce-scatters (forward)
- * and all-gathers (backward) as in standard attention. Without sequence parallelism: the output
- * projection's all-reduce in forward, the latent gradients' all-reduce in backward (the
- * duplicated down projections then give every rank the full input gradient).
+ * The collective on the latents that replaces standard attention's on its input. Sequence-
+ * parallel: the latents (and, without query compression, the hidden state for the query
+ * projection) are all-gathered in forward, their gradients reduce-scattered in backward.
+ * Without sequence parallelism: nothing in forward, the latent gradients' all-reduce in backward
+ * (the duplicated down projections then give every rank the full input gradient). Not a TE
+ * userbuffer layer: never overlapped. The output projection's collectives stay as in standard attention.
  */
-export function mlaTpCollectives(x: LayerShape, dims: LayerDims, d: MlaDims, backward: boolean): StreamCollective[] {
-  const e = x.elementBytes;
-  const hidden = e * dims.tokens * x.model.hidden;
-  const latents = e * dims.tokens * latentWidth(x.model, d);
-  if (x.sequenceParallel) {
-    return backward
-      ? [{ op: "all-gather", group: "tp", bytes: hidden, count: 1 }, { op: "reduce-scatter", group: "tp", bytes: latents, count: 1 }]
-      : [{ op: "all-gather", group: "tp", bytes: latents, count: 1 }, { op: "reduce-scatter", group: "tp", bytes: hidden, count: 1 }];
-  }
-  return [{ op: "all-reduce", group: "tp", bytes: backward ? latents : hidden, count: 1 }];
+export function mlaLatentCollective(x: LayerShape, dims: LayerDims, d: MlaDims, backward: boolean): StreamCollective[] {
+  const bytes = x.elementBytes * dims.tokens * latentWidth(x.model, d);
+  if (x.sequenceParallel) return [{ op: backward ? "reduce-scatter" : "all-gather", group: "tp", bytes, count: 1 }];
+  return backward ? [{ op: "all-reduce", group: "tp", bytes, count: 1 }] : [];
 }
 
 /**

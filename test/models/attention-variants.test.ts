@@ -60,6 +60,18 @@ describe("multi-head latent attention", () => {
     // The latents (1536 + 512 + 64 per token) are what sequence parallelism gathers for the attention half.
     const gathers = layerForwardKernels(x8).collectives.filter((c) => c.op === "all-gather").map((c) => c.bytes);
     expect(gathers).toEqual([2 * 4096 * 2112, 2 * 4096 * 7168]);
+    // With TP communication overlap the output projection's reduce-scatter pipelines with it; the latents' gather stays exposed.
+    const overlapped = layerForwardKernels({ ...x8, tpCommOverlap: true }).collectives;
+    expect(overlapped.map((c) => [c.op, c.bytes, c.overlap?.kernels[0]])).toEqual([
+      ["all-gather", 2 * 4096 * 2112, undefined],
+      ["reduce-scatter", 2 * 4096 * 7168, "proj"],
+      ["all-gather", 2 * 4096 * 7168, "fc1"],
+      ["reduce-scatter", 2 * 4096 * 7168, "fc2"],
+    ]);
+    // Without sequence parallelism: forward all-reduces after proj and fc2; backward the latents' gradients and fc1's input.
+    const noSp = { ...x8, sequenceParallel: false };
+    expect(layerForwardKernels(noSp).collectives.map((c) => [c.op, c.bytes])).toEqual([["all-reduce", 2 * 4096 * 7168], ["all-reduce", 2 * 4096 * 7168]]);
+    expect(layerBackwardKernels(noSp).collectives.map((c) => [c.op, c.bytes])).toEqual([["all-reduce", 2 * 4096 * 2112], ["all-reduce", 2 * 4096 * 7168]]);
     // Backward has a dgrad and a wgrad per weight GEMM: twice the forward GEMM FLOPs.
     const bwdGemm = layerBackwardKernels(x8).kernels.filter((k) => k.kind === "gemm").reduce((a, k) => a + k.flops, 0);
     expect(bwdGemm).toBe(2 * gemmFlops(x8));

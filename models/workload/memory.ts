@@ -12,7 +12,7 @@ import { layersPerVirtualStage, rankOfVirtualStage } from "../parallel/stages.ts
 import type { ModelSpec, ParallelPlan, RecomputeMode, Scenario } from "../scenario.ts";
 import { fp8Settings, quantizeBytesPerElement, type Fp8Recipe } from "./fp8.ts";
 import { layerDims, type LayerShape } from "./layer-kernels.ts";
-import { mlaActivationBytes, mlaDims } from "./mla.ts";
+import { mlaActivationBytes, mlaDims, mlaParams } from "./mla.ts";
 import { mtpDepths } from "./mtp.ts";
 import { embeddingParams, headParams, layerParams, mtpProjectionParams } from "./params.ts";
 import { microBatchesPerStep } from "../parallel/plan.ts";
@@ -270,6 +270,9 @@ export function memoryByStage(s: Scenario): MemoryBreakdown[] {
   const lp = layerParams(m);
   const linearPerLayer = (lp.attention + (lp.mlpPerExpert * m.experts) / p.ep) / p.tp;
   const perLayer = linearPerLayer + lp.router + lp.norms;
+  // MLA's down projections are linear layers too (FP8 copies), though replicated like the norms.
+  const mla = mlaDims(m);
+  const mlaDuplicated = mla !== undefined ? mlaParams(m, mla).duplicatedMatrices : 0;
   const weightBytes = elementBytes(s.workload.precision);
   const gradBytes = gradElementBytes(p.gradReduceDtype);
   const state = stateBytesPerParam(s);
@@ -309,7 +312,7 @@ export function memoryByStage(s: Scenario): MemoryBreakdown[] {
     // (transposed) copy and saved for the backward (module/linear.py quantize_weight, wt_save),
     // cached across micro-batches or not, so all are live at its start; not under FSDP2, where TE
     // re-casts the gathered weight in backward (issue #2681).
-    const fp8Copies = x.fp8 && p.zero < 3 ? (layers + mtp) * linearPerLayer * quantizeBytesPerElement(x.fp8.recipe, 0) : 0;
+    const fp8Copies = x.fp8 && p.zero < 3 ? (layers + mtp) * (linearPerLayer + mlaDuplicated) * quantizeBytesPerElement(x.fp8.recipe, 0) : 0;
     weights += fp8Copies;
     if (p.zero >= 3 && p.offloadParams === true) {
       // ZeRO-3 offload_param: the compute-dtype shard lives on the host and is copied in before

@@ -6,7 +6,17 @@
 import type { Kernel } from "../compute/kernel.ts";
 import type { Precision } from "../hardware/types.ts";
 import { fp8BackwardPlan, fp8BackwardQuantize, fp8ForwardQuantize, fp8RescaleKernel, fp8RowwiseForward, type Fp8Settings } from "./fp8.ts";
-import type { LayerShape } from "./layer-kernels.ts";
+
+/** What the builders read of a layer's shape (layer-kernels.ts's LayerShape has these). */
+export interface BuildShape {
+  /** Bytes per activation element. */
+  elementBytes: number;
+  /** Bytes per accumulated gradient element. */
+  gradBytes: number;
+  gradAccumulationFusion: boolean;
+  gradAccumulateShare: number;
+  fp8?: Fp8Settings;
+}
 
 /** A GEMM reading `inBytes`-wide inputs (1 for FP8) and writing an `e`-wide output. */
 export function gemm(name: string, m: number, n: number, k: number, e: number, batch = 1, launches = 1, inBytes = e): Kernel {
@@ -21,25 +31,25 @@ export function gemm(name: string, m: number, n: number, k: number, e: number, b
 }
 
 /** Precision of the ops an FP8 recipe keeps in BF16 (attention, router, output layer); the run's otherwise. */
-export function highPrecision(x: Pick<LayerShape, "fp8">): Precision | undefined {
+export function highPrecision(x: Pick<BuildShape, "fp8">): Precision | undefined {
   return x.fp8 ? "bf16" : undefined;
 }
 
 /** A linear layer's forward GEMM: FP8 inputs with a BF16 output in an FP8 run (TE Linear / LayerNormLinear). */
-export function linear(name: string, m: number, n: number, k: number, x: LayerShape, batch = 1): Kernel {
+export function linear(name: string, m: number, n: number, k: number, x: BuildShape, batch = 1): Kernel {
   if (!x.fp8) return gemm(name, m, n, k, x.elementBytes, batch);
   const rowwise = fp8RowwiseForward(x.fp8.recipe) ? { fp8Scaling: "rowwise" as const } : {};
   return { ...gemm(name, m, n, k, x.elementBytes, batch, 1, 1), precision: "fp8", ...rowwise };
 }
 
 /** A kernel at the high precision of an FP8 run (unchanged otherwise). */
-export function inHighPrecision(k: Kernel, x: Pick<LayerShape, "fp8">): Kernel {
+export function inHighPrecision(k: Kernel, x: Pick<BuildShape, "fp8">): Kernel {
   const p = highPrecision(x);
   return p === undefined ? k : { ...k, precision: p };
 }
 
 /** Forward kernels of an FP8 linear layer: its quantizations, then the GEMM. */
-export function withQuantize(k: Kernel, x: LayerShape): Kernel[] {
+export function withQuantize(k: Kernel, x: BuildShape): Kernel[] {
   return x.fp8 && k.precision === "fp8" ? [...fp8ForwardQuantize(k.name, k.gemm!, x.elementBytes, x.fp8), k] : [k];
 }
 
@@ -56,13 +66,13 @@ export function memory(name: string, bytes: number, flops = 0, launches = 1): Ke
  * into fp32 main grads; a separate pass over a weight-sized buffer per
  * micro-batch, which the wgrad GEMM's compute cannot hide.
  */
-export function gradAccumulateKernel(name: string, params: number, x: Pick<LayerShape, "elementBytes" | "gradBytes" | "gradAccumulateShare">): Kernel[] {
+export function gradAccumulateKernel(name: string, params: number, x: Pick<BuildShape, "elementBytes" | "gradBytes" | "gradAccumulateShare">): Kernel[] {
   const n = params * x.gradAccumulateShare;
   if (n <= 0) return [];
   return [memory(`${name}.grad-accumulate`, (x.elementBytes + 2 * x.gradBytes) * n, n, x.gradAccumulateShare)];
 }
 
-export type GradAccumulation = Pick<LayerShape, "elementBytes" | "gradBytes" | "gradAccumulationFusion" | "gradAccumulateShare">;
+export type GradAccumulation = Pick<BuildShape, "elementBytes" | "gradBytes" | "gradAccumulationFusion" | "gradAccumulateShare">;
 
 /**
  * Backward of a GEMM: the input gradient and the weight gradient, same FLOPs each, in the

@@ -263,9 +263,9 @@ function layerCollectives(x: LayerShape, backward: boolean): StreamCollective[] 
   const mla = mlaDims(x.model);
   if (x.tp > 1 && mla !== undefined) {
     // MLA: the collective on the attention input becomes the latents' (mla.ts); the rest as below.
-    const latent = mlaLatentCollective(x, d, mla, backward);
+    const latent: StreamCollective[] = mlaLatentCollective(x, d, mla, backward);
     const input = backward ? "qkv.wgrad" : "qkv";
-    if (x.sequenceParallel && x.tpCommOverlap) out.push(...overlappedTp(x, bytes, backward).flatMap((c) => (c.overlap?.kernels[0] === input ? latent : [c])));
+    if (x.sequenceParallel && x.tpCommOverlap) out.push(...overlappedTp(x, bytes, backward).flatMap((c): StreamCollective[] => (c.overlap?.kernels[0] === input ? latent : [c])));
     else if (x.sequenceParallel) out.push(...latent, { op: backward ? "all-gather" : "reduce-scatter", group: "tp", bytes, count: 1 }, { op: "all-gather", group: "tp", bytes, count: 1 }, { op: "reduce-scatter", group: "tp", bytes, count: 1 });
     else out.push(...latent, ...(backward ? [] : [{ op: "all-reduce" as const, group: "tp" as const, bytes, count: 1 }]), { op: "all-reduce", group: "tp", bytes, count: 1 });
   } else if (x.tp > 1) {

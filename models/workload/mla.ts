@@ -19,8 +19,18 @@
  */
 import type { Kernel } from "../compute/kernel.ts";
 import type { ModelSpec } from "../scenario.ts";
-import { gemmBackward, linear, memory, withQuantize } from "./kernel-builders.ts";
-import type { LayerDims, LayerShape, StreamCollective } from "./layer-kernels.ts";
+import { gemmBackward, linear, memory, withQuantize, type BuildShape } from "./kernel-builders.ts";
+
+/** What MLA reads of a layer's shape and per-rank dims (layer-kernels.ts's LayerShape and LayerDims have these). */
+type LayerShape = BuildShape & { model: ModelSpec; sequenceParallel: boolean };
+type LayerDims = { tokens: number; normTokens: number; headsPerRank: number };
+/** A tensor-parallel collective (a StreamCollective of layer-kernels.ts). */
+interface StreamCollective {
+  op: "all-gather" | "reduce-scatter" | "all-reduce";
+  group: "tp";
+  bytes: number;
+  count: number;
+}
 
 export interface MlaDims {
   /** 0: no query compression (a full hidden → heads·qkHeadDim projection). */

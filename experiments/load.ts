@@ -410,7 +410,28 @@ const PLACEHOLDER_MODEL: ModelSpec = {
   source: "",
 };
 
-const MODEL_FIELDS = Object.keys(PLACEHOLDER_MODEL) as (keyof ModelSpec)[];
+/** Attention and layer variants (workload/mla.ts, attention-variants.ts, mtp.ts): absent unless written. */
+const VARIANT_FIELDS = ["kvLoraRank", "qLoraRank", "qkRopeHeadDim", "qkNopeHeadDim", "vHeadDim", "slidingWindow", "slidingWindowPattern", "mtpLayers"] as const;
+
+const MODEL_FIELDS = [...Object.keys(PLACEHOLDER_MODEL), ...VARIANT_FIELDS] as (keyof ModelSpec)[];
+
+function variantFields(spec: Raw): Partial<ModelSpec> {
+  const out: Partial<Record<(typeof VARIANT_FIELDS)[number], number>> = {};
+  for (const f of VARIANT_FIELDS) if (typeof spec[f] === "number") out[f] = spec[f];
+  return out;
+}
+
+/** Keys that only mean something beside another: MLA's dims need kvLoraRank, a pattern needs a window. */
+function checkVariants(m: ModelSpec, path: (key: string) => string, problems: Problems): void {
+  if (m.kvLoraRank === undefined) {
+    for (const f of ["qLoraRank", "qkRopeHeadDim", "qkNopeHeadDim", "vHeadDim"] as const) {
+      if (m[f] !== undefined) problems.note(path(f), m[f], `${m[f]} is not allowed without ${path("kvLoraRank")}; the MLA head dims only apply to multi-head latent attention`);
+    }
+  }
+  if (m.slidingWindowPattern !== undefined && m.slidingWindow === undefined) {
+    problems.note(path("slidingWindowPattern"), m.slidingWindowPattern, `${m.slidingWindowPattern} is not allowed without ${path("slidingWindow")}; the pattern says which layers use the window`);
+  }
+}
 
 interface ModelPaths {
   hidden: string;
@@ -477,9 +498,11 @@ function resolveModel(value: unknown, baseDir: string, file: string, problems: P
       dropout: boolAt(spec, "dropout") ?? false,
       bias: boolAt(spec, "bias") ?? false,
       source: stringAt(spec, "source", `user-defined in ${file}`),
+      ...variantFields(spec),
     };
   }
   checkShape(model, INLINE_PATHS, problems);
+  checkVariants(model, (key) => `workload.model.${key}`, problems);
   return model;
 }
 

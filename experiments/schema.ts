@@ -273,6 +273,14 @@ const modelSpec = obj("An inline transformer shape.", {
   positionEmbeddings: int("Learned absolute position embeddings of this many positions; 0 = rotary.", 0, { default: 0 }),
   dropout: bool("Dropout in the layer (GPT-style) or none (Llama-style).", { default: false }),
   bias: bool("Linear layers carry biases.", { default: false }),
+  kvLoraRank: int("Multi-head latent attention (DeepSeek-V2/V3): width of the compressed key/value latent; setting it turns MLA on (HF kv_lora_rank; DeepSeek-V3: 512). Optional.", 1),
+  qLoraRank: int("MLA: width of the compressed query latent; 0 = a full query projection (HF q_lora_rank; DeepSeek-V3: 1536, V2-Lite: none).", 0, { derivedDefault: "0" }),
+  qkRopeHeadDim: int("MLA: rotary part of each query/key head, with one rotary key shared by the heads (HF qk_rope_head_dim; DeepSeek-V3: 64).", 0, { derivedDefault: "0" }),
+  qkNopeHeadDim: int("MLA: non-rotary part of each query/key head (HF qk_nope_head_dim; DeepSeek-V3: 128).", 1, { derivedDefault: "hidden/heads" }),
+  vHeadDim: int("MLA: value width per head (HF v_head_dim; DeepSeek-V3: 128).", 1, { derivedDefault: "hidden/heads" }),
+  slidingWindow: int("Sliding-window attention: keys each query sees, itself included, in tokens (HF sliding_window; Mistral 7B: 4096). Optional: global attention.", 1),
+  slidingWindowPattern: int("With slidingWindow: every N-th layer (the N-th, 2N-th, ...) attends globally, the others within the window (Gemma 2: 2, Gemma 3: 6). Optional: every layer in the window.", 1),
+  mtpLayers: int("Multi-token-prediction depths, each one more transformer block with its projection and the shared output head, on the last pipeline stage (HF num_nextn_predict_layers; DeepSeek-V3: 1).", 0, { derivedDefault: "0" }),
   source: str("Where the shape comes from.", { derivedDefault: "user-defined in <file>" }),
 });
 

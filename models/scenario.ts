@@ -118,6 +118,23 @@ export interface ModelSpec {
   dropout: boolean;
   /** Linear layers carry biases (GPT) or not (Llama): small, but in the parameter count. */
   bias: boolean;
+  /**
+   * Multi-head latent attention (DeepSeek-V2/V3), on when kvLoraRank is set: keys and values
+   * come from a kvLoraRank-wide latent, queries from a qLoraRank-wide one (absent or 0: a full
+   * query projection); each head's query and key are qkNopeHeadDim + qkRopeHeadDim wide (the
+   * rotary part decoupled, one shared rotary key), its value vHeadDim. See workload/mla.ts.
+   */
+  kvLoraRank?: number;
+  qLoraRank?: number;
+  qkRopeHeadDim?: number;
+  qkNopeHeadDim?: number;
+  vHeadDim?: number;
+  /** Sliding-window attention: each query sees at most this many keys (itself and the ones before). */
+  slidingWindow?: number;
+  /** With slidingWindow: every N-th layer (the N-th, 2N-th, …) attends globally, the others in the window (Gemma 3: 6); absent: every layer in the window. */
+  slidingWindowPattern?: number;
+  /** Multi-token-prediction depths (DeepSeek-V3: 1): one more transformer block each, with its projection and the shared output head, on the last pipeline stage. */
+  mtpLayers?: number;
   /** Where the numbers come from. */
   source: string;
 }

@@ -48,8 +48,10 @@ import {
   type KernelList,
   type StreamCollective,
 } from "../workload/layer-kernels.ts";
-import { elementBytes, fsdpLookahead, fsdpSettings, gradElementBytes, layerShape, memoryByStage, optimizerBytesPerParam, type MemoryBreakdown } from "../workload/memory.ts";
-import { embeddingParams, headParams, layerParams } from "../workload/params.ts";
+import { elementBytes, fsdpLookahead, fsdpSettings, gradElementBytes, lastStageEmbeddingCopy, layerShape, memoryByStage, optimizerBytesPerParam, type MemoryBreakdown } from "../workload/memory.ts";
+import { embeddingParams, headParams, layerParams, mtpProjectionParams } from "../workload/params.ts";
+import { effectiveWindow, localLayerCount } from "../workload/attention-variants.ts";
+import { mtpDepths, mtpInputKernels } from "../workload/mtp.ts";
 import { CATEGORY_INDEX, type Category } from "../categories.ts";
 
 const COMPUTE = CATEGORY_INDEX.compute;
@@ -468,6 +470,22 @@ export function compileStep(s: Scenario, slowdownIn?: GroupSlowdowns): StepProgr
   const bwdLayer = layerBackwardKernels(shape);
   const recLayer = layerRecomputeKernels(shape, p.recompute);
   const perLayerGradBytes = layerParamsPerRank * gradBytes;
+  // Sliding-window layers (some or all) get their own kernel lists; layer l of virtual stage v is model layer starts[v] + l.
+  const window = effectiveWindow(model, shape.seqLength);
+  const windowShape = window === undefined ? undefined : { ...shape, window };
+  const local = windowShape && { fwd: layerForwardKernels(windowShape), bwd: layerBackwardKernels(windowShape), rec: layerRecomputeKernels(windowShape, p.recompute) };
+  const starts = split.map((_, v) => split.slice(0, v).reduce((a, b) => a + b, 0));
+  const layerOps = (kind: "fwd" | "bwd" | "rec", start: number, n: number, label: string): Op[] => {
+    const global = { fwd: fwdLayer, bwd: bwdLayer, rec: recLayer }[kind];
+    const nl = local ? localLayerCount(model, start, n) : 0;
+    return nl === 0 ? c.list(global, n, label) : [...c.list(local![kind], nl, label), ...c.list(global, n - nl, label)];
+  };
+  // Multi-token prediction on the last virtual stage: per depth its input kernels, one (global) block and the output head.
+  const mtp = mtpDepths(model);
+  const mtpGradBytes = (layerParamsPerRank + mtpProjectionParams(model).sharded / p.tp + mtpProjectionParams(model).norms) * gradBytes;
+  const mtpForward = (): Op[] => Array.from({ length: mtp }, () => [...c.list(mtpInputKernels(shape, "forward"), 1, "mtp"), ...c.list(fwdLayer, 1, "forward"), ...c.list(headKernels(shape, "forward"), 1, "head")]).flat();
+  const mtpBackward = (grads: boolean): Op[] =>
+    Array.from({ length: mtp }, () => [...c.list(headKernels(shape, "backward"), 1, "head.bwd"), ...c.list(recLayer, 1, "backward:recompute"), ...c.list(bwdLayer, 1, "backward"), ...c.list(mtpInputKernels(shape, "backward"), 1, "mtp.bwd"), ...(grads ? c.grads(mtpGradBytes) : [])]).flat();
   const embedGradBytes = (embeddingParams(model) / p.tp) * gradBytes;
   const headGradBytes = (headParams(model) / p.tp) * gradBytes;
 
@@ -485,14 +503,16 @@ export function compileStep(s: Scenario, slowdownIn?: GroupSlowdowns): StepProgr
     for (let left = L; left > 0; left -= fs.unitLayers) {
       const k = Math.min(fs.unitLayers, left);
       const act = k * offloadedPerLayer(v);
+      const at = (starts[v] as number) + L - left;
       units.push({
         params: k * layerParamsPerRank,
-        forward: c.withActivationCopy(c.list(fwdLayer, k, "forward"), PCIE_D2H, act),
-        backward: [...c.list(recLayer, k, "backward:recompute"), ...c.withActivationCopy(c.list(bwdLayer, k, "backward"), PCIE_H2D, act)],
+        forward: c.withActivationCopy(layerOps("fwd", at, k, "forward"), PCIE_D2H, act),
+        backward: [...layerOps("rec", at, k, "backward:recompute"), ...c.withActivationCopy(layerOps("bwd", at, k, "backward"), PCIE_H2D, act)],
       });
     }
+    if (v === V - 1 && mtp > 0) units.push({ params: (mtp * mtpGradBytes) / gradBytes, forward: mtpForward(), backward: mtpBackward(false) });
     if (v === V - 1) {
-      const tiedCopy = model.tiedEmbeddings && p.pp > 1 ? (model.vocab * model.hidden) / p.tp : 0;
+      const tiedCopy = lastStageEmbeddingCopy(model, p.pp) ? (model.vocab * model.hidden) / p.tp : 0;
       units.push({ params: headParams(model) / p.tp + tiedCopy, forward: c.list(headKernels(shape, "forward"), 1, "head"), backward: c.list(headKernels(shape, "backward"), 1, "head.bwd") });
     }
     tokens = Math.max(tokens, units.length);
@@ -506,21 +526,22 @@ export function compileStep(s: Scenario, slowdownIn?: GroupSlowdowns): StepProgr
     const last = v === V - 1;
     const f: Op[] = [];
     if (first) f.push(...c.list(embeddingKernels(shape, "forward"), 1, "embedding"));
-    f.push(...c.withActivationCopy(c.list(fwdLayer, L, "forward"), PCIE_D2H, L * offloadedPerLayer(v)));
-    if (last) f.push(...c.list(headKernels(shape, "forward"), 1, "head"));
+    const at = starts[v] as number;
+    f.push(...c.withActivationCopy(layerOps("fwd", at, L, "forward"), PCIE_D2H, L * offloadedPerLayer(v)));
+    if (last) f.push(...c.list(headKernels(shape, "forward"), 1, "head"), ...mtpForward());
     forwardPlan[v] = c.plan(f);
 
     const b: Op[] = [];
-    if (last) b.push(...c.list(headKernels(shape, "backward"), 1, "head.bwd"));
-    b.push(...c.list(recLayer, L, "backward:recompute"), ...c.withActivationCopy(c.list(bwdLayer, L, "backward"), PCIE_H2D, L * offloadedPerLayer(v)));
+    if (last) b.push(...mtpBackward(false), ...c.list(headKernels(shape, "backward"), 1, "head.bwd"));
+    b.push(...layerOps("rec", at, L, "backward:recompute"), ...c.withActivationCopy(layerOps("bwd", at, L, "backward"), PCIE_H2D, L * offloadedPerLayer(v)));
     if (first) b.push(...c.list(embeddingKernels(shape, "backward"), 1, "embedding.bwd"));
     backwardPlan[v] = c.plan(b);
 
     // The chunk's last backward hands gradients over layer by layer, so the
     // data-parallel reduction overlaps the rest of it (bucketed DDP).
     const lb: Op[] = [];
-    if (last) lb.push(...c.list(headKernels(shape, "backward"), 1, "head.bwd"), ...c.grads(headGradBytes));
-    for (let l = 0; l < L; l++) lb.push(...c.list(recLayer, 1, "backward:recompute"), ...c.withActivationCopy(c.list(bwdLayer, 1, "backward"), PCIE_H2D, offloadedPerLayer(v)), ...c.grads(perLayerGradBytes));
+    if (last) lb.push(...mtpBackward(true), ...c.list(headKernels(shape, "backward"), 1, "head.bwd"), ...c.grads(headGradBytes));
+    for (let l = 0; l < L; l++) lb.push(...layerOps("rec", at + l, 1, "backward:recompute"), ...c.withActivationCopy(layerOps("bwd", at + l, 1, "backward"), PCIE_H2D, offloadedPerLayer(v)), ...c.grads(perLayerGradBytes));
     if (first) lb.push(...c.list(embeddingKernels(shape, "backward"), 1, "embedding.bwd"), ...c.grads(embedGradBytes));
     lastBackwardPlan[v] = c.plan(lb);
   }
@@ -535,12 +556,12 @@ export function compileStep(s: Scenario, slowdownIn?: GroupSlowdowns): StepProgr
       let bytes = 0;
       for (let v = 0; v < V; v++) if (rankOfVirtualStage(v, p.pp) === st) bytes += (split[v] as number) * perLayerGradBytes;
       if (st === 0) bytes += embedGradBytes;
-      if (st === p.pp - 1) bytes += headGradBytes;
+      if (st === p.pp - 1) bytes += headGradBytes + mtp * mtpGradBytes;
       finalGradList[st] = c.gradList(bytes);
     }
     const ops: Op[] = [];
     // Tied embeddings: the first and last stage all-reduce their copies' gradients.
-    if (model.tiedEmbeddings && p.pp > 1 && (st === 0 || st === p.pp - 1)) {
+    if (lastStageEmbeddingCopy(model, p.pp) && (st === 0 || st === p.pp - 1)) {
       const sameNode = layout.stageNode(0) === layout.stageNode(p.pp - 1);
       ops.push(...c.collective("all-reduce", ((model.vocab * model.hidden) / p.tp) * gradBytes, { size: 2, perNode: sameNode ? 2 : 1 }, "pp", 1, CH_PP, "embedding:tied-grads"));
     }

@@ -72,6 +72,19 @@ export const BUILTIN_MODELS: Readonly<Record<string, ModelSpec>> = {
   "llama3-8b": llama("llama3-8b", 32, 4096, 32, 8, 14336, 128256, LLAMA3),
   "llama3-70b": llama("llama3-70b", 80, 8192, 64, 8, 28672, 128256, LLAMA3),
   "llama3-405b": llama("llama3-405b", 126, 16384, 128, 8, 53248, 128256, LLAMA3),
+  "mistral-7b": {
+    ...llama(
+      "mistral-7b",
+      32,
+      4096,
+      32,
+      8,
+      14336,
+      32000,
+      "Jiang et al. 2023, 'Mistral 7B' (arXiv 2310.06825), Table 1 (dim 4096, 32 layers, 32 heads, 8 KV heads, hidden 14336, vocab 32000, window 4096); HF mistralai/Mistral-7B-v0.1 config.json sliding_window 4096",
+    ),
+    slidingWindow: 4096,
+  },
   "mixtral-8x7b": {
     ...llama(
       "mixtral-8x7b",

@@ -11,7 +11,9 @@
  * Narayanan et al. 2021 Eq. 3: 96·B·s·L·h²·(1 + s/(6h) + V/(16·L·h)).
  */
 import type { RecomputeMode, WorkloadSpec } from "../scenario.ts";
-import { activeMatrixParamsPerLayer } from "./params.ts";
+import { attentionCoreModelFlops, isLocalLayer } from "./attention-variants.ts";
+import { activeMatrixParamsPerLayer, mtpProjectionParams } from "./params.ts";
+import { mlaDims } from "./mla.ts";
 
 export interface FlopCounts {
   /** Forward FLOPs of all transformer layers for one step. */
@@ -26,12 +28,39 @@ export interface FlopCounts {
 
 export function stepFlopCounts(w: WorkloadSpec): FlopCounts {
   const m = w.model;
+  if (mlaDims(m) !== undefined || m.slidingWindow !== undefined || (m.mtpLayers ?? 0) > 0) return variantFlopCounts(w);
   const tokens = w.globalBatch * w.seqLength;
   const attentionForward = m.layers * 4 * w.globalBatch * w.seqLength * w.seqLength * m.hidden;
   const layerForward = m.layers * 2 * tokens * activeMatrixParamsPerLayer(m) + attentionForward;
   const headForward = 2 * tokens * m.hidden * m.vocab;
   const hd = m.hidden / m.heads;
   const perOpRecompute = m.layers * 2 * tokens * (m.kvHeads * hd * m.hidden + m.heads * hd * m.hidden + m.topK * m.ffn * m.hidden);
+  return { layerForward, attentionForward, headForward, perOpRecompute };
+}
+
+/**
+ * The same counts with MLA (its projections' matrices, as DeepSeek-V2 Eq. 9–19 and Megatron-LM's
+ * num_floating_point_operations count them, and QK/V head dims of the core), windowed layers
+ * (attention-variants.ts) and multi-token prediction: each depth one more (global) layer, its
+ * 2h → h projection and one more pass of the output head (Megatron-LM counts the MTP layers and
+ * the extra logits the same way).
+ */
+function variantFlopCounts(w: WorkloadSpec): FlopCounts {
+  const m = w.model;
+  const tokens = w.globalBatch * w.seqLength;
+  const mtp = m.mtpLayers ?? 0;
+  let attentionForward = 0;
+  for (let i = 0; i < m.layers; i++) attentionForward += attentionCoreModelFlops(m, w.globalBatch, w.seqLength, isLocalLayer(m, i));
+  attentionForward += mtp * attentionCoreModelFlops(m, w.globalBatch, w.seqLength, false);
+  const blocks = m.layers + mtp;
+  const layerForward = blocks * 2 * tokens * activeMatrixParamsPerLayer(m) + mtp * 2 * tokens * mtpProjectionParams(m).sharded + attentionForward;
+  const headForward = (1 + mtp) * 2 * tokens * m.hidden * m.vocab;
+  // Per-op recompute: the key projection (MLA: the kv up projection), the output projection, the up projection.
+  const mla = mlaDims(m);
+  const hd = m.hidden / m.heads;
+  const k = mla !== undefined ? mla.kvLoraRank * m.heads * (mla.qkNopeHeadDim + mla.vHeadDim) : m.kvHeads * hd * m.hidden;
+  const o = mla !== undefined ? m.heads * mla.vHeadDim * m.hidden : m.heads * hd * m.hidden;
+  const perOpRecompute = blocks * 2 * tokens * (k + o + m.topK * m.ffn * m.hidden);
   return { layerForward, attentionForward, headForward, perOpRecompute };
 }
 

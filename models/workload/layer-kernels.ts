@@ -13,7 +13,10 @@
 import type { Kernel } from "../compute/kernel.ts";
 import type { Precision } from "../hardware/types.ts";
 import type { AttentionKernel, CpCommType, CpLayout, ModelSpec, RecomputeMode } from "../scenario.ts";
-import { fp8BackwardPlan, fp8BackwardQuantize, fp8ForwardQuantize, fp8RescaleKernel, fp8RowwiseForward, type Fp8Settings } from "./fp8.ts";
+import type { Fp8Settings } from "./fp8.ts";
+import { windowBlockFraction } from "./attention-variants.ts";
+import { mlaBackward, mlaDims, mlaForward, mlaLatentCollective } from "./mla.ts";
+import { gemm, gemmBackward, gradAccumulateKernel, highPrecision, inHighPrecision, linear, memory, withQuantize } from "./kernel-builders.ts";
 
 export interface LayerShape {
   model: ModelSpec;
@@ -50,6 +53,8 @@ export interface LayerShape {
   cpCommType?: CpCommType;
   /** How a causal sequence is split over the context-parallel ranks (parallelism.cpLayout; default zigzag). */
   cpLayout?: CpLayout;
+  /** This layer's sliding window (keys per query) when shorter than the sequence; absent: global causal attention. */
+  window?: number;
 }
 
 
@@ -76,96 +81,6 @@ export interface KernelList {
 
 const QUERY_BLOCK = 128;
 
-/** A GEMM reading `inBytes`-wide inputs (1 for FP8) and writing an `e`-wide output. */
-function gemm(name: string, m: number, n: number, k: number, e: number, batch = 1, launches = 1, inBytes = e): Kernel {
-  return {
-    name,
-    kind: "gemm",
-    flops: 2 * m * n * k * batch,
-    bytes: batch * (inBytes * (m * k + k * n) + e * m * n),
-    gemm: { m, n, k, batch },
-    launches,
-  };
-}
-
-/** Precision of the ops an FP8 recipe keeps in BF16 (attention, router, output layer); the run's otherwise. */
-function highPrecision(x: Pick<LayerShape, "fp8">): Precision | undefined {
-  return x.fp8 ? "bf16" : undefined;
-}
-
-/** A linear layer's forward GEMM: FP8 inputs with a BF16 output in an FP8 run (TE Linear / LayerNormLinear). */
-function linear(name: string, m: number, n: number, k: number, x: LayerShape, batch = 1): Kernel {
-  if (!x.fp8) return gemm(name, m, n, k, x.elementBytes, batch);
-  const rowwise = fp8RowwiseForward(x.fp8.recipe) ? { fp8Scaling: "rowwise" as const } : {};
-  return { ...gemm(name, m, n, k, x.elementBytes, batch, 1, 1), precision: "fp8", ...rowwise };
-}
-
-/** A kernel at the high precision of an FP8 run (unchanged otherwise). */
-function inHighPrecision(k: Kernel, x: Pick<LayerShape, "fp8">): Kernel {
-  const p = highPrecision(x);
-  return p === undefined ? k : { ...k, precision: p };
-}
-
-/** Forward kernels of an FP8 linear layer: its quantizations, then the GEMM. */
-function withQuantize(k: Kernel, x: LayerShape): Kernel[] {
-  return x.fp8 && k.precision === "fp8" ? [...fp8ForwardQuantize(k.name, k.gemm!, x.elementBytes, x.fp8), k] : [k];
-}
-
-function memory(name: string, bytes: number, flops = 0, launches = 1): Kernel {
-  return { name, kind: "memory", flops, bytes, launches };
-}
-
-/**
- * Accumulating a weight gradient of `params` elements into the gradient buffer,
- * when that is a kernel of its own (unfused): read the fresh gradient (e bytes)
- * and the buffer, write the buffer. In PyTorch this is autograd's
- * AccumulateGrad `grad += new_grad` (fp16 gradients in fp16 parameters, as
- * Megatron-LM 2021 ran fp16) or Megatron's DDP hook `main_grad.add_(grad)`
- * into fp32 main grads; a separate pass over a weight-sized buffer per
- * micro-batch, which the wgrad GEMM's compute cannot hide.
- */
-function gradAccumulateKernel(name: string, params: number, x: Pick<LayerShape, "elementBytes" | "gradBytes" | "gradAccumulateShare">): Kernel[] {
-  const n = params * x.gradAccumulateShare;
-  if (n <= 0) return [];
-  return [memory(`${name}.grad-accumulate`, (x.elementBytes + 2 * x.gradBytes) * n, n, x.gradAccumulateShare)];
-}
-
-type GradAccumulation = Pick<LayerShape, "elementBytes" | "gradBytes" | "gradAccumulationFusion" | "gradAccumulateShare">;
-
-/**
- * Backward of a GEMM: the input gradient and the weight gradient, same FLOPs each, in the
- * forward's precision. An FP8 GEMM's backward first quantizes the incoming gradient.
- */
-function gemmBackward(fwd: Kernel, e: number, acc: GradAccumulation | null, fp8?: Fp8Settings): Kernel[] {
-  const g = fwd.gemm!;
-  const out: Kernel[] = [];
-  const isFp8 = fwd.precision === "fp8";
-  const inBytes = isFp8 ? 1 : e;
-  const own = (k: Kernel): Kernel => (fwd.precision === undefined ? k : { ...k, precision: fwd.precision });
-  if (isFp8 && fp8) out.push(...fp8BackwardQuantize(fwd.name, g, e, fp8));
-  const plan = isFp8 && fp8 ? fp8BackwardPlan(fp8.recipe) : { wgradInBf16: false, rescaleOutputs: false };
-  const rescale = (k: Kernel): Kernel[] => (plan.rescaleOutputs ? [k, fp8RescaleKernel(k.name, k.gemm!.m * k.gemm!.n * (k.gemm!.batch ?? 1), e)] : [k]);
-  // dX[m,k] = dY[m,n] · W[k,n]^T : inner dimension n.
-  out.push(...rescale(own(gemm(`${fwd.name}.dgrad`, g.m, g.k, g.n, e, g.batch ?? 1, 1, inBytes))));
-  if (acc !== null) {
-    // dW[k,n] = X[m,k]^T · dY[m,n] : inner dimension m (tokens); accumulated into main grads.
-    const w = plan.wgradInBf16
-      ? { ...gemm(`${fwd.name}.wgrad`, g.k, g.n, g.m, e, g.batch ?? 1), precision: "bf16" as const }
-      : own(gemm(`${fwd.name}.wgrad`, g.k, g.n, g.m, e, g.batch ?? 1, 1, inBytes));
-    const params = g.k * g.n * (g.batch ?? 1);
-    if (acc.gradAccumulationFusion) {
-      // The epilogue reads and writes the gradient buffer in place of writing a fresh gradient.
-      w.bytes += (2 * acc.gradBytes - e) * params;
-      out.push(...rescale(w));
-    } else {
-      out.push(...rescale(w), ...gradAccumulateKernel(fwd.name, params, acc));
-    }
-  } else {
-    out.push(...rescale(own(gemm(`${fwd.name}.dgrad2`, g.k, g.n, g.m, e, g.batch ?? 1, 1, inBytes))));
-  }
-  return out;
-}
-
 export interface LayerDims {
   /** Tokens per micro-batch on this rank (queries). */
   tokens: number;
@@ -174,6 +89,9 @@ export interface LayerDims {
   headsPerRank: number;
   kvHeadsPerRank: number;
   headDim: number;
+  /** Query/key and value widths per head in the attention core (both headDim except under MLA). */
+  qkHeadDim: number;
+  vHeadDim: number;
   ffnPerRank: number;
   /** Keys each query attends over (the whole sequence, also under context parallelism). */
   keyLength: number;
@@ -183,12 +101,17 @@ export interface LayerDims {
 export function layerDims(x: LayerShape): LayerDims {
   const m = x.model;
   const tokens = (x.microBatch * x.seqLength) / x.cp;
+  const mla = mlaDims(m);
+  const headDim = m.hidden / m.heads;
   return {
     tokens,
     normTokens: x.sequenceParallel ? tokens / x.tp : tokens,
     headsPerRank: m.heads / x.tp,
-    kvHeadsPerRank: Math.max(1, m.kvHeads / x.tp),
-    headDim: m.hidden / m.heads,
+    // MLA's up projection gives every head its own key and value.
+    kvHeadsPerRank: mla !== undefined ? m.heads / x.tp : Math.max(1, m.kvHeads / x.tp),
+    headDim,
+    qkHeadDim: mla?.qkHeadDim ?? headDim,
+    vHeadDim: mla?.vHeadDim ?? headDim,
     ffnPerRank: m.ffn / x.tp,
     keyLength: x.seqLength,
     queryLength: x.seqLength / x.cp,
@@ -227,22 +150,27 @@ function attentionCore(x: LayerShape, d: LayerDims): { forward: Kernel[]; backwa
   const sq = d.queryLength;
   const sk = d.keyLength;
   const hd = d.headDim;
+  // Head dims of the two products: QK over qkHeadDim, AV over vHeadDim (equal but for MLA).
+  const qkd = d.qkHeadDim;
+  const vd = d.vHeadDim;
   if (x.attention === "flash") {
     // FP8 attention (TE's FP8 DotProductAttention) reads and writes Q, K, V and O in one byte.
     const fp8 = x.fp8?.attention === true;
     const qe = fp8 ? 1 : e;
-    const flops = 4 * b * sq * sk * ah * hd * causalFraction(sk) * cpImbalance(x);
-    const bytes = qe * (2 * b * sq * ah * hd + 2 * b * sk * d.kvHeadsPerRank * hd) + 4 * b * sq * ah;
+    // A sliding window skips the key blocks wholly outside it as the causal mask skips those above the diagonal.
+    const visited = x.window !== undefined ? windowBlockFraction(sk, x.window, QUERY_BLOCK) : causalFraction(sk);
+    const flops = 2 * b * sq * sk * ah * (qkd + vd) * visited * cpImbalance(x);
+    const bytes = qe * (b * sq * ah * (qkd + vd) + b * sk * d.kvHeadsPerRank * (qkd + vd)) + 4 * b * sq * ah;
     const precision: Precision | undefined = fp8 ? "fp8" : highPrecision(x);
-    const fwd: Kernel = { name: "attention.flash", kind: "attention", flops, bytes, attentionBlocks: b * ah * Math.ceil(sq / QUERY_BLOCK), attentionKeys: sk * causalFraction(sk), launches: 1, ...(precision ? { precision } : {}) };
+    const fwd: Kernel = { name: "attention.flash", kind: "attention", flops, bytes, attentionBlocks: b * ah * Math.ceil(sq / QUERY_BLOCK), attentionKeys: sk * visited, launches: 1, ...(precision ? { precision } : {}) };
     // Flash backward recomputes the scores and runs five GEMM-like products for forward's two.
     return { forward: [fwd], backward: [{ ...fwd, name: "attention.flash.bwd", flops: 2.5 * flops, bytes: 2.5 * bytes, backward: true }] };
   }
   // Megatron-LM's unfused core (megatron/model/transformer.py ParallelAttention, 2020-22):
   // baddbmm Q·Kᵀ into [b·np, sq, sk], scaled_upper_triang_masked_softmax, dropout, bmm with V.
   const scores = b * ah * sq * sk;
-  const qk = inHighPrecision(gemm("attention.qk", sq, sk, hd, e, b * ah), x);
-  const av = inHighPrecision(gemm("attention.av", sq, hd, sk, e, b * ah), x);
+  const qk = inHighPrecision(gemm("attention.qk", sq, sk, qkd, e, b * ah), x);
+  const av = inHighPrecision(gemm("attention.av", sq, vd, sk, e, b * ah), x);
   const dropout = x.model.dropout;
   // The causal softmax kernel (megatron/fused_kernels/scaled_upper_triang_masked_softmax.h)
   // loads only the row's first `blockIdx.x + 1` scores (forward: inputs; backward: incoming
@@ -252,14 +180,14 @@ function attentionCore(x: LayerShape, d: LayerDims): { forward: Kernel[]; backwa
   if (dropout) forward.push(memory("attention.dropout", (2 * e + 1) * scores, scores));
   // The weighted sum comes out as [b·np, sq, hn]; `permute(2, 0, 1, 3).contiguous()` copies
   // it back to the [s, b, h] layout the output projection reads.
-  const context = e * d.tokens * ah * hd;
+  const context = e * d.tokens * ah * vd;
   forward.push(av, memory("attention.context-permute", 2 * context));
   // Backward: the permuted gradient is reshaped (copied) for the bmm, and the Q, K and V
   // gradients, produced per head, are concatenated into the fused QKV layout
   // (the backward of split_tensor_along_last_dim).
   const backward: Kernel[] = [memory("attention.context-permute.bwd", 2 * context), ...gemmBackward(av, e, null)];
   if (dropout) backward.push(memory("attention.dropout.bwd", (2 * e + 1) * scores, scores));
-  const qkvWidth = (ah + 2 * d.kvHeadsPerRank) * hd;
+  const qkvWidth = hd === qkd && hd === vd ? (ah + 2 * d.kvHeadsPerRank) * hd : (ah + d.kvHeadsPerRank) * qkd + d.kvHeadsPerRank * vd;
   backward.push(
     memory("attention.softmax.bwd", (2 * causal + 1) * e * scores, 4 * causal * scores),
     ...gemmBackward(qk, e, null),
@@ -285,10 +213,19 @@ function layerForward(x: LayerShape): LayerForward {
   const norm = (name: string): Kernel => memory(name, 2 * e * Tn * h, 8 * Tn * h);
   const residual = (name: string): Kernel => memory(name, (3 * e + mask) * Tn * h, 3 * Tn * h);
 
-  const qkv = linear("qkv", T, (d.headsPerRank + 2 * d.kvHeadsPerRank) * d.headDim, h, x);
-  const proj = linear("proj", T, h, d.headsPerRank * d.headDim, x);
-  const weightGemms: Kernel[] = [qkv, proj];
-  const kernels: Kernel[] = [norm("ln1"), ...withQuantize(qkv, x), ...rope(x, d, "rope"), ...attentionCore(x, d).forward, ...withQuantize(proj, x), residual("attn.residual"), norm("ln2")];
+  const mla = mlaDims(m);
+  const proj = linear("proj", T, h, d.headsPerRank * d.vHeadDim, x);
+  let weightGemms: Kernel[];
+  let kernels: Kernel[];
+  if (mla !== undefined) {
+    const a = mlaForward(x, d, mla);
+    weightGemms = [...a.weightGemms, proj];
+    kernels = [norm("ln1"), ...a.kernels, ...attentionCore(x, d).forward, ...withQuantize(proj, x), residual("attn.residual"), norm("ln2")];
+  } else {
+    const qkv = linear("qkv", T, (d.headsPerRank + 2 * d.kvHeadsPerRank) * d.headDim, h, x);
+    weightGemms = [qkv, proj];
+    kernels = [norm("ln1"), ...withQuantize(qkv, x), ...rope(x, d, "rope"), ...attentionCore(x, d).forward, ...withQuantize(proj, x), residual("attn.residual"), norm("ln2")];
+  }
 
   const gate = m.gatedMlp ? 2 : 1;
   if (m.experts > 1) {
@@ -323,7 +260,15 @@ function layerCollectives(x: LayerShape, backward: boolean): StreamCollective[] 
   const d = layerDims(x);
   const bytes = x.elementBytes * d.tokens * x.model.hidden;
   const out: StreamCollective[] = [];
-  if (x.tp > 1) {
+  const mla = mlaDims(x.model);
+  if (x.tp > 1 && mla !== undefined) {
+    // MLA: the collective on the attention input becomes the latents' (mla.ts); the rest as below.
+    const latent: StreamCollective[] = mlaLatentCollective(x, d, mla, backward);
+    const input = backward ? "qkv.wgrad" : "qkv";
+    if (x.sequenceParallel && x.tpCommOverlap) out.push(...overlappedTp(x, bytes, backward).flatMap((c): StreamCollective[] => (c.overlap?.kernels[0] === input ? latent : [c])));
+    else if (x.sequenceParallel) out.push(...latent, { op: backward ? "all-gather" : "reduce-scatter", group: "tp", bytes, count: 1 }, { op: "all-gather", group: "tp", bytes, count: 1 }, { op: "reduce-scatter", group: "tp", bytes, count: 1 });
+    else out.push(...latent, ...(backward ? [] : [{ op: "all-reduce" as const, group: "tp" as const, bytes, count: 1 }]), { op: "all-reduce", group: "tp", bytes, count: 1 });
+  } else if (x.tp > 1) {
     if (x.sequenceParallel && x.tpCommOverlap) out.push(...overlappedTp(x, bytes, backward));
     else if (x.sequenceParallel) {
       out.push({ op: "all-gather", group: "tp", bytes, count: 2 }, { op: "reduce-scatter", group: "tp", bytes, count: 2 });
@@ -373,9 +318,9 @@ function overlappedTp(x: LayerShape, bytes: number, backward: boolean): StreamCo
  * Q, K, V before and of the output after the attention, exposed.
  */
 function cpCollective(x: LayerShape, d: LayerDims, backward: boolean): StreamCollective {
-  const kv = 2 * x.elementBytes * d.tokens * d.kvHeadsPerRank * d.headDim;
+  const kv = x.elementBytes * d.tokens * d.kvHeadsPerRank * (d.qkHeadDim + d.vHeadDim);
   const type = x.cpCommType ?? "p2p";
-  if (type === "a2a") return { op: "all-to-all", group: "cp", bytes: kv + 2 * x.elementBytes * d.tokens * d.headsPerRank * d.headDim, count: 1 };
+  if (type === "a2a") return { op: "all-to-all", group: "cp", bytes: kv + x.elementBytes * d.tokens * d.headsPerRank * (d.qkHeadDim + d.vHeadDim), count: 1 };
   if (type === "all-gather" || x.attention !== "flash") return { op: "all-gather", group: "cp", bytes: kv * x.cp, count: 1 };
   return { op: "all-gather", group: "cp", bytes: kv * x.cp * (backward ? 2 : 1), count: 1, overlap: { kernels: [backward ? "attention.flash.bwd" : "attention.flash"], splits: x.cp } };
 }
@@ -421,10 +366,12 @@ function perOpRecompute(x: LayerShape): KernelList {
   const T = d.tokens;
   const h = m.hidden;
   const tokensMlp = T * m.topK;
-  const k = linear("k.recompute", T, d.kvHeadsPerRank * d.headDim, h, x);
-  const proj = linear("proj.recompute", T, h, d.headsPerRank * d.headDim, x);
+  const mla = mlaDims(m);
+  // MLA: the key's producer is the kv up projection.
+  const k = mla !== undefined ? linear("kv-up.recompute", T, d.headsPerRank * (mla.qkNopeHeadDim + mla.vHeadDim), mla.kvLoraRank, x) : linear("k.recompute", T, d.kvHeadsPerRank * d.headDim, h, x);
+  const proj = linear("proj.recompute", T, h, d.headsPerRank * d.vHeadDim, x);
   const mlp = m.gatedMlp ? linear("fc1-up.recompute", tokensMlp, d.ffnPerRank, h, x) : linear("fc2.recompute", tokensMlp, h, d.ffnPerRank, x);
-  const elementwise = layerForward(x).kernels.filter((kn) => kn.name === "ln1" || kn.name === "ln2" || kn.name.startsWith("rope") || kn.name === "act" || kn.name === "expert.act");
+  const elementwise = layerForward(x).kernels.filter((kn) => kn.name === "ln1" || kn.name === "ln2" || kn.name.endsWith("-norm") || kn.name.startsWith("rope") || kn.name === "act" || kn.name === "expert.act");
   const gemms = [k, proj, mlp].flatMap((g) => withQuantize(g, x)).filter((kn) => !kn.name.endsWith(".fp8-cast-weight"));
   return { kernels: [...elementwise, ...gemms], collectives: [] };
 }
@@ -457,8 +404,12 @@ export function layerBackwardKernels(x: LayerShape): KernelList {
   }
   kernels.push(normBwd("ln2.bwd"), residualBwd("attn.residual.bwd"));
   kernels.push(...gemmBackward(byName.get("proj")!, e, x, x.fp8));
-  kernels.push(...attentionCore(x, d).backward, ...rope(x, d, "rope.bwd"));
-  kernels.push(...gemmBackward(byName.get("qkv")!, e, x, x.fp8));
+  const mla = mlaDims(m);
+  if (mla !== undefined) kernels.push(...attentionCore(x, d).backward, ...mlaBackward(x, d, mla, fwd));
+  else {
+    kernels.push(...attentionCore(x, d).backward, ...rope(x, d, "rope.bwd"));
+    kernels.push(...gemmBackward(byName.get("qkv")!, e, x, x.fp8));
+  }
   kernels.push(normBwd("ln1.bwd"), ...biasGradKernels(x, d));
   return { kernels, collectives: layerCollectives(x, true) };
 }

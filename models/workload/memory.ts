@@ -9,10 +9,12 @@
  */
 import { peakInFlight } from "../parallel/schedule.ts";
 import { layersPerVirtualStage, rankOfVirtualStage } from "../parallel/stages.ts";
-import type { ParallelPlan, RecomputeMode, Scenario } from "../scenario.ts";
+import type { ModelSpec, ParallelPlan, RecomputeMode, Scenario } from "../scenario.ts";
 import { fp8Settings, quantizeBytesPerElement, type Fp8Recipe } from "./fp8.ts";
 import { layerDims, type LayerShape } from "./layer-kernels.ts";
-import { embeddingParams, headParams, layerParams } from "./params.ts";
+import { mlaActivationBytes, mlaDims, mlaParams } from "./mla.ts";
+import { mtpDepths } from "./mtp.ts";
+import { embeddingParams, headParams, layerParams, mtpProjectionParams } from "./params.ts";
 import { microBatchesPerStep } from "../parallel/plan.ts";
 
 export interface MemoryBreakdown {
@@ -108,8 +110,9 @@ export function layerActivationBytes(x: LayerShape, recompute: RecomputeMode, fp
     // attention output and its logsumexp, gate or fc1 (5th) and, with a gate, down (7th; before the
     // tensor-parallel reduction it spans all tokens).
     const mlpTokens = T * m.topK;
-    let bytes = e * Tn * h + e * T * (d.headsPerRank + d.kvHeadsPerRank) * d.headDim;
-    bytes += e * T * d.headsPerRank * d.headDim + 4 * x.microBatch * d.headsPerRank * d.queryLength;
+    const mla = mlaDims(m);
+    let bytes = mla !== undefined ? e * Tn * h + e * T * d.headsPerRank * (d.qkHeadDim + d.vHeadDim) : e * Tn * h + e * T * (d.headsPerRank + d.kvHeadsPerRank) * d.headDim;
+    bytes += e * T * d.headsPerRank * d.vHeadDim + 4 * x.microBatch * d.headsPerRank * d.queryLength;
     bytes += e * mlpTokens * d.ffnPerRank + (m.gatedMlp ? e * mlpTokens * h : 0);
     return bytes;
   }
@@ -124,8 +127,10 @@ export function layerActivationBytes(x: LayerShape, recompute: RecomputeMode, fp
   // Split across tensor ranks: Q, K, V, attention output (flash keeps it for its backward; in
   // FP8 the projection saves its own FP8 cast of it), MLP intermediates (fc1 output, and the
   // activation's output that fc2 takes).
-  bytes += e * T * (d.headsPerRank + 2 * d.kvHeadsPerRank) * d.headDim;
-  bytes += (e + (x.fp8 && fp8Inputs ? q : 0)) * T * d.headsPerRank * d.headDim;
+  const mla = mlaDims(m);
+  if (mla !== undefined) bytes += mlaActivationBytes(x, d, mla, q);
+  else bytes += e * T * (d.headsPerRank + 2 * d.kvHeadsPerRank) * d.headDim;
+  bytes += (e + (x.fp8 && fp8Inputs ? q : 0)) * T * d.headsPerRank * d.vHeadDim;
   const gate = m.gatedMlp ? 2 : 1;
   if (m.experts > 1) {
     bytes += 4 * Tn * m.experts + q * T * m.topK * h + T * m.topK * d.ffnPerRank * (e * gate + q);
@@ -250,6 +255,11 @@ export function offloadedLayers(p: ParallelPlan, stageLayers: number): number {
   return Math.round(stageLayers * (p.offloadActivationShare ?? 0));
 }
 
+/** The last pipeline stage holds a copy of the embedding table: tied to the output layer, or read by multi-token prediction. */
+export function lastStageEmbeddingCopy(m: ModelSpec, pp: number): boolean {
+  return pp > 1 && (m.tiedEmbeddings || mtpDepths(m) > 0);
+}
+
 /** Footprint of each pipeline stage's GPUs. */
 export function memoryByStage(s: Scenario): MemoryBreakdown[] {
   const p = s.parallelism;
@@ -260,6 +270,9 @@ export function memoryByStage(s: Scenario): MemoryBreakdown[] {
   const lp = layerParams(m);
   const linearPerLayer = (lp.attention + (lp.mlpPerExpert * m.experts) / p.ep) / p.tp;
   const perLayer = linearPerLayer + lp.router + lp.norms;
+  // MLA's down projections are linear layers too (FP8 copies), though replicated like the norms.
+  const mla = mlaDims(m);
+  const mlaDuplicated = mla !== undefined ? mlaParams(m, mla).duplicatedMatrices : 0;
   const weightBytes = elementBytes(s.workload.precision);
   const gradBytes = gradElementBytes(p.gradReduceDtype);
   const state = stateBytesPerParam(s);
@@ -277,8 +290,11 @@ export function memoryByStage(s: Scenario): MemoryBreakdown[] {
     const first = stage === 0;
     const last = stage === p.pp - 1;
     const embedding = first ? embeddingParams(m) / p.tp : 0;
-    const head = last ? headParams(m) / p.tp + (m.tiedEmbeddings && p.pp > 1 ? (m.vocab * m.hidden) / p.tp : 0) : 0;
-    const params = layers * perLayer + embedding + head;
+    const head = last ? headParams(m) / p.tp + (lastStageEmbeddingCopy(m, p.pp) ? (m.vocab * m.hidden) / p.tp : 0) : 0;
+    // Multi-token prediction: its blocks and projections live with the output layer.
+    const mtp = last ? mtpDepths(m) : 0;
+    const mtpParams = mtp * (perLayer + mtpProjectionParams(m).sharded / p.tp + mtpProjectionParams(m).norms);
+    const params = layers * perLayer + embedding + head + mtpParams;
     let weights = (params * state.weights) / (p.zero >= 3 ? shard : 1);
     let gradients = (params * state.gradients) / (p.zero >= 2 ? shard : 1);
     let optimizer = (params * state.optimizer) / (p.zero >= 1 ? shard : 1);
@@ -296,7 +312,7 @@ export function memoryByStage(s: Scenario): MemoryBreakdown[] {
     // (transposed) copy and saved for the backward (module/linear.py quantize_weight, wt_save),
     // cached across micro-batches or not, so all are live at its start; not under FSDP2, where TE
     // re-casts the gathered weight in backward (issue #2681).
-    const fp8Copies = x.fp8 && p.zero < 3 ? layers * linearPerLayer * quantizeBytesPerElement(x.fp8.recipe, 0) : 0;
+    const fp8Copies = x.fp8 && p.zero < 3 ? (layers + mtp) * (linearPerLayer + mlaDuplicated) * quantizeBytesPerElement(x.fp8.recipe, 0) : 0;
     weights += fp8Copies;
     if (p.zero >= 3 && p.offloadParams === true) {
       // ZeRO-3 offload_param: the compute-dtype shard lives on the host and is copied in before
@@ -315,6 +331,8 @@ export function memoryByStage(s: Scenario): MemoryBreakdown[] {
     const onHost = layers > 0 ? (stored * offloaded) / layers : 0;
     // Offloaded layers pass through the GPU: one being copied out or back while another computes.
     let activations = stored - onHost + Math.min(offloaded, 2) * perLayerActivations;
+    // An MTP depth keeps a block's activations, its projection's input (2h) and its own logits.
+    if (mtp > 0) activations += (inFlight / p.virtualStages) * mtp * (perLayerActivations + 2 * x.elementBytes * layerDims(x).tokens * m.hidden) + mtp * lossBytes(s, x);
     host += onHost;
     // The per-op policy is torchtitan's, whose FP8 linear layers are torchao's (BF16 inputs saved).
     if (p.recompute !== "none") activations += layerActivationBytes(x, "none", p.recompute !== "per-op");
@@ -332,6 +350,7 @@ export function memoryByStage(s: Scenario): MemoryBreakdown[] {
       const tiedRoot = m.tiedEmbeddings && first && last;
       if (last) units.push(head + (tiedRoot ? embedding : 0));
       for (let left = layers; left > 0; left -= fsdp.unitLayers) units.push(Math.min(fsdp.unitLayers, left) * perLayer);
+      if (mtp > 0) units.splice(1, 0, mtpParams);
       if (first && !tiedRoot) units.push(embedding);
       row.gatheredUnits = gatheredUnitBytes(units, fsdp.prefetch, fsdp.reshardAfterForward, weightBytes, gradBytes, p.fsdpPrefetchParams);
       total += row.gatheredUnits;

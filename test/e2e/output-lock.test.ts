@@ -129,6 +129,16 @@ describe("one writer per output folder", () => {
     expect(readFileSync(join(out, LOCK_FILE), "utf8")).toBe(lock);
   });
 
+  it("cluster, report and validate --report refuse a held folder too, before simulating, and write nothing", () => {
+    const out = tmp();
+    const lock = JSON.stringify({ pid: process.pid, hostname: hostname(), startedAt: "2026-01-01T00:00:00.000Z", command: "vitest" });
+    writeFileSync(join(out, LOCK_FILE), lock);
+    expectLocked(trainsim("cluster", join(ROOT, "experiments/clusters/power-aware-admission.yaml"), "--out", out), "--out", out, process.pid);
+    expectLocked(trainsim("report", out), "<results>", out, process.pid);
+    expectLocked(trainsim("validate", "--only", "llama3", "--report", out), "--report", out, process.pid);
+    expect(readdirSync(out)).toEqual([LOCK_FILE]);
+  });
+
   it("SIGTERM and SIGINT release the lock", async () => {
     for (const signal of ["SIGTERM", "SIGINT"] as const) {
       const out = tmp();

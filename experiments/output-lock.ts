@@ -66,6 +66,11 @@ function pidAlive(pid: number): boolean {
   }
 }
 
+/** Control characters, bidi controls and line separators as \u escapes: the holder's text is printed to a terminal. */
+function printable(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
 function currentHolder(self: Partial<LockHolder> | undefined): LockHolder {
   const slurm = process.env["SLURM_JOB_ID"];
   const command = process.argv.slice(1).map((a) => relative(process.cwd(), a) || a).join(" ");
@@ -194,7 +199,8 @@ function removeStale(file: string, staleText: string): void {
 }
 
 function describe(h: LockHolder): string {
-  return `process ${h.pid} on ${h.hostname}${h.startedAt ? `, since ${h.startedAt}` : ""}${h.slurmJobId ? `, Slurm job ${h.slurmJobId}` : ""}${h.command ? ` (${h.command})` : ""}`;
+  const text = (v: unknown): string => printable(String(v));
+  return `process ${h.pid} on ${text(h.hostname)}${h.startedAt ? `, since ${text(h.startedAt)}` : ""}${h.slurmJobId ? `, Slurm job ${text(h.slurmJobId)}` : ""}${h.command ? ` (${text(h.command)})` : ""}`;
 }
 
 /**
@@ -234,11 +240,11 @@ export function lockOutputFolder(dir: string, options: LockOptions = {}): Output
       const who = ownedHere
         ? "this process already writes there"
         : holder === undefined
-          ? `${file} is there but is not a trainsim lock (${JSON.stringify(existing.slice(0, 80))}); remove it if no trainsim command writes to ${dir}`
-          : `${describe(holder)} is writing there${holder.hostname === self.hostname ? "" : `; its host differs, so whether it still runs cannot be checked from here: if it has ended (its node failed, say), remove ${file}`}`;
-      throw new OutputLockedError(option, dir, `${JSON.stringify(dir)} is locked by another trainsim command: ${who}. Wait for it to finish, or choose another ${option}`);
+          ? `${printable(file)} is there but is not a trainsim lock (${printable(JSON.stringify(existing.slice(0, 80)))}); remove it if no trainsim command writes to ${printable(dir)}`
+          : `${describe(holder)} is writing there${holder.hostname === self.hostname ? "" : `; its host differs, so whether it still runs cannot be checked from here: if it has ended (its node failed, say), remove ${printable(file)}`}`;
+      throw new OutputLockedError(option, dir, `${printable(JSON.stringify(dir))} is locked by another trainsim command: ${who}. Wait for it to finish, or choose another ${option}`);
     }
-    notice(`note: ${option} ${dir}: taking over the lock left by ${describe(holder as LockHolder)}: ${stale}`);
+    notice(`note: ${option} ${printable(dir)}: taking over the lock left by ${describe(holder as LockHolder)}: ${stale}`);
     removeStale(file, existing);
   }
   let released = false;

@@ -18,6 +18,7 @@ import { experimentFromObject, pointCount } from "../../experiments/experiment.t
 import { loadScenario, scenarioFromObject } from "../../experiments/load.ts";
 import { folderNameProblem, outputFolderProblem } from "../../experiments/output-folder.ts";
 import { scenarioSchema, type SchemaNode } from "../../experiments/schema.ts";
+import { runScenario } from "../../models/run.ts";
 import { RandomStreams, type RandomStream } from "../../sim/random.ts";
 
 const FIXTURES = fileURLToPath(new URL("../fixtures/config/", import.meta.url));
@@ -31,7 +32,9 @@ type FuzzInput =
   /** Text written to a file and read by loadScenario (the YAML/JSON reader, base: files, everything). */
   | { kind: "file"; text: string; ext: ".yaml" | ".json" }
   /** A value given as --out or as a name that becomes out/<name>: the checks answer, never throw. */
-  | { kind: "out"; value: string };
+  | { kind: "out"; value: string }
+  /** A scenario loaded and, when it loads, simulated for one step: finite results or a ConfigError. */
+  | { kind: "simulate"; value: unknown };
 
 interface FuzzClass {
   name: string;
@@ -321,10 +324,12 @@ function garbledYaml(rng: RandomStream): string {
 
 // ---------------------------------------------------------------------------
 // The classes. Left out on purpose until the fixes they need are merged (each is one line here):
-//   special files     { name: "special files", cases: 20, make: (rng) => ({ kind: "file", ext: ".yaml", text: `base: ${pick(rng, ["/dev/zero", "/dev/urandom", "/proc/self/mem"])}` }) }
-//                     and workload.model.hf: /dev/zero (h/limits: read only regular files)
-//   multi-MB files    { name: "multi-MB files", cases: 5, make: (rng) => ({ kind: "file", ext: ".yaml", text: `description: ${"x".repeat(rng.int(17, 60) * 2 ** 20)}` }) } (h/limits: size limit)
-//   HuggingFace config fields: hf: pointing at config.json files with hostile fields (h/userfacing)
+//   special files      { name: "special files", cases: 20, make: (rng) => ({ kind: "file", ext: ".yaml", text: pick(rng, ["base: /dev/zero.yaml", "base: /dev/zero", "workload: {model: {hf: /dev/zero}}", "workload: {model: {hf: /dev/urandom}}"]) }) }
+//                      (read only regular files)
+//   multi-MB files     { name: "multi-MB files", cases: 3, make: (rng) => ({ kind: "file", ext: ".yaml", text: `description: ${"x".repeat(rng.int(17, 60) * 2 ** 20)}` }) } (size limit)
+//   degenerate work    { name: "degenerate bandwidths and sizes, simulated", cases: 100, make: (rng) => ({ kind: "simulate", value: withValue(valid(), pick(rng, NUMERIC_FIELDS).path, pick(rng, ["1 b/s", "1e-300 TB/s", "1e-9 TB/s", 1e9, "100 kb/s"])) }) }
+//                      (schema lower bounds and work estimates before simulating)
+//   HuggingFace fields { name: "hostile HuggingFace config.json", cases: 100, make: (rng) => ({ kind: "scenario", value: withValue(valid(), ["workload", "model"], { hf: <a config.json with hostile fields> }) }) }
 
 const CLASSES: FuzzClass[] = [
   { name: "random edits of a valid scenario", cases: 1500, make: (rng) => ({ kind: "scenario", value: mutate(rng) }) },
@@ -438,6 +443,11 @@ function runCase(input: FuzzInput, label: string): "loaded" | "refused" {
   let loaded: unknown;
   try {
     if (input.kind === "scenario") loaded = scenarioFromObject(input.value, { baseDir: FIXTURES, name: "fuzz-case" });
+    else if (input.kind === "simulate") {
+      const { result } = runScenario(scenarioFromObject(input.value, { baseDir: FIXTURES, name: "fuzz-case" }));
+      expect(result.stepSeconds, label).toBeGreaterThan(0);
+      loaded = result;
+    }
     else if (input.kind === "experiment") {
       const exp = experimentFromObject(input.value, { baseDir: FIXTURES, name: "fuzz-case" });
       expect(pointCount(exp), label).toBeGreaterThanOrEqual(0);

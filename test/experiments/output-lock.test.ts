@@ -73,6 +73,19 @@ describe("lockOutputFolder", () => {
     lock.release();
   });
 
+  it("shows the holder's text with control and bidi characters escaped (it is printed to a terminal)", () => {
+    const dir = tmp();
+    writeFileSync(join(dir, LOCK_FILE), holder({ command: "trainsim sweep \u001b]0;owned\u0007x\u202e.yaml" }));
+    let message = "";
+    try {
+      lockOutputFolder(dir, { isAlive: () => true });
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toContain("(trainsim sweep \\u001b]0;owned\\u0007x\\u202e.yaml)");
+    expect(message).not.toMatch(/[\u0000-\u0008\u001b\u202e]/);
+  });
+
   it("refuses a lock file it cannot read as a lock, and leaves it", () => {
     const dir = tmp();
     writeFileSync(join(dir, LOCK_FILE), "not json");

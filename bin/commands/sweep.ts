@@ -82,12 +82,12 @@ export function registerSweepCommand(program: Command, hooks: SweepHooks = {}): 
       const shard = opts.shard === undefined ? undefined : parseShard(opts.shard);
       const exp = loadExperiment(file);
       const outDir = outputFolder(opts.out, exp.name, file);
+      // One writer per folder, held until the command's process exits (experiments/output-lock.ts releases it on exit and on SIGINT/SIGTERM). A shard locks only its own shard-<i>-of-<n>/, so the tasks of a Slurm array share <out>.
+      lockOutputFolder(shard === undefined ? outDir : shardDir(outDir, shard), { option: "--out" });
       if (!opts.json) {
         const where = shard === undefined ? outDir : join(outDir, `shard-${shard.index}-of-${shard.count}`);
         process.stderr.write(`${exp.name}: ${pointCount(exp)} points -> ${where}\n`);
       }
-      // One writer per folder, held until the command's process exits (experiments/output-lock.ts releases it on exit and on SIGINT/SIGTERM). A shard locks only its own shard-<i>-of-<n>/, so the tasks of a Slurm array share <out>.
-      lockOutputFolder(shard === undefined ? outDir : shardDir(outDir, shard), { option: "--out" });
       const summary = await runSweep(exp, {
         outDir,
         ...(workers !== undefined ? { workers } : {}),

@@ -61,6 +61,7 @@ function expectLocked(r: { code: number | null; stdout: string; stderr: string }
   expect(r.stderr).toContain(`process ${pid} on ${hostname()}`);
   expect(r.stderr).not.toMatch(/\n\s+at /);
   expect(r.stdout).toBe("");
+  expect(r.stderr).not.toContain("points ->"); // refused before it starts, not after announcing the work
 }
 
 describe("one writer per output folder", () => {

@@ -38,7 +38,8 @@ export function readConfigFile(absolute: string, shown: string): ConfigRead {
       return { stage: "syntax", error: `JSON syntax error in ${shown}${where}: ${message}` };
     }
   }
-  const doc = parseDocument(text, { prettyErrors: true });
+  // logLevel "error": no Node warning on stderr for odd keys ({[a, b]: 1}); the schema refuses them as unknown keys.
+  const doc = parseDocument(text, { prettyErrors: true, logLevel: "error" });
   const first = doc.errors[0];
   if (first !== undefined) {
     const line = first.linePos?.[0];

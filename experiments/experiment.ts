@@ -173,9 +173,21 @@ function checkPath(where: string, path: string, problems: Problems): boolean {
   return false;
 }
 
+/** NaN and ±Infinity (YAML .inf, JSON 1e400) anywhere in a swept value. */
+function notFinite(value: unknown, depth = 0): boolean {
+  if (typeof value === "number") return !Number.isFinite(value);
+  // Deeper than any scenario goes: the point's scenario refuses it when it loads.
+  return depth < 64 && typeof value === "object" && value !== null && Object.values(value).some((v) => notFinite(v, depth + 1));
+}
+
 function readList(where: string, value: unknown, problems: Problems): unknown[] | undefined {
   if (!Array.isArray(value) || value.length === 0) {
     problems.invalid(where, value, `${showValue(value)} is not allowed; expected a non-empty list of values, e.g. [1 TB/s, 2 TB/s]`);
+    return undefined;
+  }
+  const bad = (value as unknown[]).findIndex(notFinite);
+  if (bad >= 0) {
+    problems.invalid(`${where}[${bad}]`, value[bad], `${String(value[bad])} is not allowed (results.jsonl could not record it: JSON has no ${String(value[bad])}); expected a finite number, or a quantity such as "1e20 B"`);
     return undefined;
   }
   return value as unknown[];
@@ -412,7 +424,12 @@ export function experimentFromObject(input: unknown, opts: ExperimentOptions): E
         }
         const point: Raw = {};
         for (const [path, value] of Object.entries(p)) {
-          if (checkPath(`points[${i}]`, path, problems)) Object.defineProperty(point, path, { value, enumerable: true, writable: true, configurable: true });
+          if (!checkPath(`points[${i}]`, path, problems)) continue;
+          if (notFinite(value)) {
+            problems.invalid(`points[${i}].${path}`, value, `${showValue(value)} is not allowed (results.jsonl could not record it: JSON has no NaN or Infinity); expected a finite number`);
+            continue;
+          }
+          Object.defineProperty(point, path, { value, enumerable: true, writable: true, configurable: true });
         }
         points.push(point);
       });

@@ -94,6 +94,9 @@ export interface Tagged {
 
 const MAX_INT = Number.MAX_SAFE_INTEGER;
 
+/** Wrong items of one list reported one by one; the rest are counted in one more problem. */
+const MAX_ITEM_PROBLEMS = 10;
+
 type Extra<N> = Partial<Omit<N, "kind" | "description">>;
 
 const obj = (description: string, fields: Record<string, SchemaNode>, extra: Extra<ObjectNode> = {}): ObjectNode => ({ kind: "object", description, fields, ...extra });
@@ -562,7 +565,8 @@ function levenshtein(a: string, b: string): number {
 export function suggest(word: string, allowed: readonly string[]): string[] {
   const w = word.toLowerCase();
   const prefixed = w.length >= 2 ? allowed.filter((c) => c.toLowerCase().startsWith(w) && c.toLowerCase() !== w) : [];
-  const distances = allowed.filter((c) => !prefixed.includes(c)).map((c) => ({ c, d: levenshtein(w, c.toLowerCase()) }));
+  // A length apart by more than 2 is an edit distance above 2: skipped, so a huge word costs nothing.
+  const distances = allowed.filter((c) => !prefixed.includes(c) && Math.abs(c.length - w.length) <= 2).map((c) => ({ c, d: levenshtein(w, c.toLowerCase()) }));
   const nearest = Math.min(2, ...distances.map(({ d }) => d));
   const close = distances.filter(({ d }) => d === nearest).map(({ c }) => c);
   return [...prefixed, ...close].slice(0, 3);
@@ -700,7 +704,16 @@ export function validate(node: SchemaNode, value: unknown, path: string, out: Pr
         out.invalid(path, value, notAllowed(node, value));
         return undefined;
       }
-      const items = value.map((item, i) => validate(node.items, item, joinPath(path, String(i)), out));
+      // Problems of the first items only: a long list of wrong items is one mistake, not 100,000 messages.
+      const items: unknown[] = [];
+      let wrong = 0;
+      for (let i = 0; i < value.length; i++) {
+        const seen = out.list.length;
+        const v = validate(node.items, value[i], joinPath(path, String(i)), wrong < MAX_ITEM_PROBLEMS ? out : new Problems());
+        if (v === undefined || out.list.length > seen) wrong++;
+        items.push(v);
+      }
+      if (wrong > MAX_ITEM_PROBLEMS) out.invalid(path, value, `${wrong - MAX_ITEM_PROBLEMS} more of its ${value.length} items are not allowed either; expected each to be ${expected(node.items)}`);
       return items.includes(undefined) ? undefined : items;
     }
     case "union": {

@@ -12,6 +12,7 @@ import { withFlags } from "../../experiments/cluster-flags.ts";
 import { loadClusterFile } from "../../experiments/cluster-load.ts";
 import { buildClusterReport, formatClusterResult } from "../../reports/cluster-report.ts";
 import { writeAtomically } from "../../reports/atomic-write.ts";
+import { lockOutputFolder } from "../../experiments/output-lock.ts";
 import { outputFolder, withReportLine } from "../common.ts";
 
 const CLUSTER_HELP = `
@@ -71,6 +72,8 @@ export interface ClusterCommandOptions {
 export async function runClusterCommand(file: string, opts: ClusterCommandOptions): Promise<void> {
   const config = withFlags(loadClusterFile(file), opts);
   const out = opts.report ? outputFolder(opts.out, config.name, file) : undefined;
+  // One writer per folder, held until the command's process exits (experiments/output-lock.ts releases it on exit and on SIGINT/SIGTERM).
+  if (out !== undefined) lockOutputFolder(out, { option: opts.out !== undefined ? "--out" : "output folder" });
   const t0 = performance.now();
   const result = runClusterExperiment(config);
   const seconds = (performance.now() - t0) / 1000;

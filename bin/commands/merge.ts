@@ -5,6 +5,7 @@
 import type { Command } from "commander";
 import { join } from "node:path";
 import { merge } from "../../experiments/merge.ts";
+import { lockOutputFolder } from "../../experiments/output-lock.ts";
 import { RESULTS_CSV, RESULTS_JSONL } from "../../experiments/runner.ts";
 import { filesText } from "../../experiments/sweep-summary.ts";
 import { checkedFolder, withReport, withReportLine, type SweepHooks } from "../common.ts";
@@ -34,6 +35,8 @@ export function registerMergeCommand(program: Command, hooks: SweepHooks = {}): 
     .addHelpText("after", MERGE_HELP)
     .action(async (inputs: string[], opts: { out: string; allowPartial?: boolean; json?: boolean; report: boolean }) => {
       checkedFolder("--out", opts.out);
+      // One writer per folder, held until the command's process exits (experiments/output-lock.ts releases it on exit and on SIGINT/SIGTERM); shard folders are only read.
+      lockOutputFolder(opts.out, { option: "--out" });
       const report = merge(inputs, opts.out, { allowPartial: opts.allowPartial === true });
       const reportFile = opts.report && hooks.onSweepDone !== undefined ? await hooks.onSweepDone(report.outDir, report.results) : undefined;
       if (opts.json) {

@@ -4,7 +4,9 @@
  * CommanderError with exit code 2 under exitOverride). The action is async: call `parseAsync`.
  */
 import type { Command } from "commander";
-import { join, relative } from "node:path";
+import { existsSync, statSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
+import { lockOutputFolder } from "../../experiments/output-lock.ts";
 import { REPORT_HTML, SWEEP_REPORTS } from "../../reports/build.ts";
 import { ReportInputError, reportFromResults } from "../../reports/from-results.ts";
 import { checkedFolder } from "../common.ts";
@@ -39,6 +41,9 @@ export function registerReportCommands(program: Command): void {
     .addHelpText("after", HELP)
     .action(async function (this: Command, results: string, opts: { out?: string }) {
       if (opts.out !== undefined) checkedFolder("--out", opts.out);
+      // One writer per folder, held until the command's process exits (experiments/output-lock.ts releases it on exit and on SIGINT/SIGTERM): not while a sweep still writes the results drawn.
+      const into = opts.out ?? (existsSync(results) ? (statSync(results).isDirectory() ? results : dirname(results)) : undefined);
+      if (into !== undefined) lockOutputFolder(into, { option: opts.out !== undefined ? "--out" : "<results>" });
       let done: Awaited<ReturnType<typeof reportFromResults>>;
       try {
         done = await reportFromResults(results, opts.out);

@@ -10,6 +10,7 @@ import { loadScenario } from "../../experiments/load.ts";
 import { buildRunReport } from "../../reports/build.ts";
 import { writeTrace } from "../../reports/trace.ts";
 import { writeAtomically } from "../../reports/atomic-write.ts";
+import { lockOutputFolder } from "../../experiments/output-lock.ts";
 import { InputError, checkedFile, json, outputFolder, withReportLine } from "../common.ts";
 import { runClusterCommand } from "./cluster.ts";
 
@@ -46,6 +47,8 @@ export function registerRunCommand(program: Command): void {
       const out = opts.report ? outputFolder(opts.out, s.name, file) : undefined;
       if (opts.trace !== undefined) checkedFile("--trace", opts.trace);
       const record = opts.report || opts.trace !== undefined;
+      // One writer per folder, held until the command's process exits (experiments/output-lock.ts releases it on exit and on SIGINT/SIGTERM).
+      if (out !== undefined) lockOutputFolder(out, { option: opts.out !== undefined ? "--out" : "output folder" });
       const { result, step } = runScenario(s, { record, mode: opts.full ? "full" : opts.folded ? "folded" : "auto" });
       if (opts.trace !== undefined) {
         writeTrace(opts.trace, {

@@ -6,6 +6,7 @@
 import type { Command } from "commander";
 import { checkSlurmFlags, DEFAULT_SHARDS, type SlurmFlags } from "../../experiments/slurm/options.ts";
 import { planSlurmSweep, submissionText, submitSlurmSweep, TRAINSIM_BIN } from "../../experiments/slurm/submit.ts";
+import { lockOutputFolder } from "../../experiments/output-lock.ts";
 
 const SLURM_HELP = `
 What it does:
@@ -65,6 +66,9 @@ export function registerSlurmCommands(program: Command): void {
     .action((file: string, flags: SlurmFlags) => {
       const settings = checkSlurmFlags(flags);
       const plan = planSlurmSweep(file, settings);
+      // Only <out>/slurm/ is written here, and only while submitting: the array's tasks each lock their own
+      // <out>/shard-<i>-of-<n>/ and the merge job <out>, so they never refuse each other (docs: experiments/README.md).
+      if (!settings.dryRun) lockOutputFolder(plan.slurmDir, { option: "--out" });
       const sub = submitSlurmSweep(plan, settings.dryRun);
       if (settings.json) {
         const { scripts, ...rest } = sub;

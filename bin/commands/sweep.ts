@@ -7,7 +7,8 @@ import type { Command } from "commander";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { loadExperiment, pointCount } from "../../experiments/experiment.ts";
-import { RESULTS_CSV, RESULTS_JSONL, SweepInputError, parseShard, runSweep } from "../../experiments/runner.ts";
+import { lockOutputFolder } from "../../experiments/output-lock.ts";
+import { RESULTS_CSV, RESULTS_JSONL, SweepInputError, parseShard, runSweep, shardDir } from "../../experiments/runner.ts";
 import { summaryText } from "../../experiments/sweep-summary.ts";
 import { outputFolder, withReport, withReportLine, type SweepHooks } from "../common.ts";
 
@@ -81,6 +82,8 @@ export function registerSweepCommand(program: Command, hooks: SweepHooks = {}): 
       const shard = opts.shard === undefined ? undefined : parseShard(opts.shard);
       const exp = loadExperiment(file);
       const outDir = outputFolder(opts.out, exp.name, file);
+      // One writer per folder, held until the command's process exits (experiments/output-lock.ts releases it on exit and on SIGINT/SIGTERM). A shard locks only its own shard-<i>-of-<n>/, so the tasks of a Slurm array share <out>.
+      lockOutputFolder(shard === undefined ? outDir : shardDir(outDir, shard), { option: "--out" });
       if (!opts.json) {
         const where = shard === undefined ? outDir : join(outDir, `shard-${shard.index}-of-${shard.count}`);
         process.stderr.write(`${exp.name}: ${pointCount(exp)} points -> ${where}\n`);

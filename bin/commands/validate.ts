@@ -5,6 +5,7 @@ import type { ValidationRow } from "../../models/results.ts";
 import { formatValidation } from "../../experiments/format-run.ts";
 import { parseCategories, selectCases, summarise, summariseByCategory, summariseMemory, validateCase } from "../../experiments/validate.ts";
 import { buildValidationReport } from "../../reports/build.ts";
+import { lockOutputFolder } from "../../experiments/output-lock.ts";
 import { InputError, checkedFolder, json, withReportLine } from "../common.ts";
 
 export function registerValidateCommand(program: Command): void {
@@ -18,6 +19,8 @@ export function registerValidateCommand(program: Command): void {
     .action(async (opts: { json?: boolean; only?: string; category: string[]; report?: string }) => {
       const categories = parseCategories(opts.category);
       if (opts.report !== undefined) checkedFolder("--report", opts.report);
+      // One writer per folder, held until the command's process exits (experiments/output-lock.ts releases it on exit and on SIGINT/SIGTERM).
+      if (opts.report !== undefined) lockOutputFolder(opts.report, { option: "--report" });
       const rows: ValidationRow[] = [];
       for (const file of selectCases({ ...(opts.only !== undefined ? { only: opts.only } : {}), categories })) {
         const row = validateCase(file);

@@ -122,6 +122,8 @@ describe("sweep runner", () => {
     const r = cli(["sweep", exp, "--out", out, "--resume", "--workers", "2"]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(new RegExp(`${before.results.length} already done`));
+    // The killed sweep could not remove its lock: the resume takes it over (experiments/output-lock.ts).
+    expect(r.stderr).toContain(`taking over the lock left by process ${child.pid}`);
     const after = lines(out).map((l) => JSON.parse(l) as SweepPointResult);
     expect(after.map((p) => p.index)).toEqual([...Array(24).keys()]);
     for (const p of after) if (finished.has(p.index)) expect(JSON.stringify(p)).toBe(finished.get(p.index));

@@ -124,7 +124,7 @@ function loosen(node: SchemaNode): SchemaNode {
 // The scenario
 
 /** Groups of published cases (`trainsim validate --category`); `small` is ≤ 8B parameters. */
-export const VALIDATION_CATEGORIES = ["dense-bf16", "fp8", "fsdp", "small", "long-context", "reliability"] as const;
+export const VALIDATION_CATEGORIES = ["dense-bf16", "fp8", "fsdp", "small", "long-context", "reliability", "moe", "blackwell", "tpu", "amd"] as const;
 
 export const PRECISIONS: readonly Precision[] = ["fp32", "tf32", "bf16", "fp16", "fp8"];
 export const TOPOLOGIES: readonly TopologyKind[] = ["rail-optimized", "fat-tree", "torus", "nvl72"];

@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import { runScenario, type RunResult } from "../models/run.ts";
 import type { ValidationRow } from "../models/results.ts";
 import type { Scenario } from "../models/scenario.ts";
-import { hardwareFlopsPerStep } from "../models/workload/flops.ts";
+import { hardwareFlopsPerStep, modelFlopsPerStep, stepFlopCounts } from "../models/workload/flops.ts";
 import { outOfMemory, peakMemory } from "../models/workload/memory.ts";
 import { ConfigError } from "./errors.ts";
 import { loadScenario, type LoadedScenario } from "./load.ts";
@@ -33,6 +33,11 @@ export const METRICS: Readonly<Record<string, { unit: string; describe: string; 
     unit: "TFLOP/s",
     describe: "hardware TFLOP/s per GPU: model FLOPs plus the recomputed ones (HFU convention, as FSDP and DeepSpeed papers count with activation checkpointing)",
     read: (s, r) => hardwareFlopsPerStep(s.workload, s.parallelism.recompute) / r.stepSeconds / r.gpus / 1e12,
+  },
+  tflopsPerGpuCausal: {
+    unit: "TFLOP/s",
+    describe: "model TFLOP/s per GPU counting causal attention as half of the s x s scores (Megatron-LM's --log-throughput since 2025; MaxText since its PR #1988)",
+    read: (s, r) => (modelFlopsPerStep(s.workload) - 1.5 * stepFlopCounts(s.workload).attentionForward) / r.stepSeconds / r.gpus / 1e12,
   },
   tokensPerSecondPerGpu: { unit: "tokens/s", describe: "training tokens per second per GPU", read: (_s, r) => r.tokensPerSecond / r.gpus },
   samplesPerSecond: { unit: "samples/s", describe: "sequences (samples) per second over the whole job", read: (s, r) => s.workload.globalBatch / r.stepSeconds },

@@ -24,6 +24,7 @@ export const METRIC_TITLES: Readonly<Record<string, string>> = {
   mfu: "MFU",
   tokensPerSecond: "tokens per second",
   tflopsPerGpuNarayanan: "TFLOP/s per GPU (Narayanan Eq. 3)",
+  tflopsPerGpuCausal: "TFLOP/s per GPU (causal attention halved)",
 };
 
 function metricPanel(metric: string, rows: readonly ValidationRow[], band: number): { width: number; height: number; title: string; layer: LayerChild[] } {

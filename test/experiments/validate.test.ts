@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -16,7 +16,9 @@ import {
   summariseMemory,
   validateCase,
 } from "../../experiments/validate.ts";
+import type { RunResult } from "../../models/run.ts";
 import type { ValidationRow } from "../../models/results.ts";
+import { modelFlopsPerStep } from "../../models/workload/flops.ts";
 
 const row = (name: string, error: number, categories: string[], extra: Partial<ValidationRow> = {}): ValidationRow => ({
   name,
@@ -144,6 +146,39 @@ describe("published cases", () => {
     expect(files.length - 20).toBeGreaterThanOrEqual(40);
     for (const c of ["dense-bf16", "fp8", "fsdp", "small", "long-context"]) expect(count(c), c).toBeGreaterThanOrEqual(8);
     expect(count("reliability")).toBe(1);
+  });
+});
+
+describe("published cases of issue 27 (MoE and the newest hardware)", () => {
+  const files = publishedCaseFiles();
+  const categoriesOf = (f: string): readonly string[] => loadScenario(f).published?.categories ?? [];
+
+  it("each new category has cases, and at least 20 runs are new in them beyond the four MI300X torchao cases", () => {
+    const count = (c: string): number => files.filter((f) => categoriesOf(f).includes(c)).length;
+    expect(count("moe")).toBeGreaterThanOrEqual(5);
+    expect(count("blackwell")).toBeGreaterThanOrEqual(10);
+    expect(count("tpu")).toBeGreaterThanOrEqual(3);
+    expect(count("amd")).toBeGreaterThanOrEqual(4);
+    const inNew = files.filter((f) => categoriesOf(f).some((c) => ["moe", "blackwell", "tpu", "amd"].includes(c)));
+    expect(inNew.length - 4).toBeGreaterThanOrEqual(20);
+  });
+
+  it("every case file names its source and opens with a comment citing it", () => {
+    for (const f of files) {
+      expect(loadScenario(f).source ?? "", f).not.toBe("");
+      const header = readFileSync(f, "utf8").split("\n").filter((line, i, all) => all.slice(0, i + 1).every((l) => l.startsWith("#")));
+      expect(header.length, `${f}: leading comment lines`).toBeGreaterThan(0);
+    }
+  });
+
+  it("tflopsPerGpuCausal counts half the attention scores: Mixtral 8x22B, batch 256 x 4096, hand-computed", () => {
+    const f = files.find((x) => x.endsWith("megatron-moe-modelzoo/mixtral-8x22b-h100-dropless.yaml"))!;
+    const s = loadScenario(f);
+    const r = { stepSeconds: 2, gpus: 128 } as RunResult;
+    // Attention score and weighted-sum matmuls, forward: 56 layers x 4 x 256 x 4096^2 x 6144 = 5,910,974,510,923,776 FLOPs;
+    // forward + backward x 3, half of it (the causal mask) = 8,866,461,766,385,664, over 2 s and 128 GPUs = 34.6346 TFLOP/s.
+    const full = modelFlopsPerStep(s.workload) / 2 / 128 / 1e12;
+    expect(full - METRICS["tflopsPerGpuCausal"]!.read(s, r)).toBeCloseTo(34.634616274944, 9);
   });
 });
 

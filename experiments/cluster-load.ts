@@ -68,6 +68,7 @@ import { outOfMemory } from "../models/workload/memory.ts";
 import { ConfigError, type ConfigProblem } from "./errors.ts";
 import { readConfigFile, readInputFile } from "./config-file.ts";
 import { guarded, scenarioFromObject } from "./load.ts";
+import { workProblem } from "./work-limits.ts";
 import { Problems, isPlainObject, joinPath, showValue, suggest, validate, type ObjectNode, type SchemaNode } from "./schema.ts";
 import { parseQuantity } from "./units.ts";
 
@@ -276,6 +277,11 @@ function jobScenario(where: string, name: string, gpus: number, rawCluster: Raw,
   const { scenario, problems: found } = loadScenarioObject(obj, opts);
   adopt(found, where, problems, (p) => !(p === "cluster" || p.startsWith("cluster.")));
   if (scenario === undefined) return undefined;
+  const work = workProblem(scenario);
+  if (work !== null) {
+    problems.invalid(where, undefined, `${where}: ${work}`);
+    return undefined;
+  }
   const oom = outOfMemory(scenario);
   if (oom !== null) {
     problems.invalid(where, undefined, `${where}: does not fit in GPU memory on ${gpus} GPUs: ${oom}`);

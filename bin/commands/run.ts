@@ -7,6 +7,7 @@ import { outOfMemory } from "../../models/workload/memory.ts";
 import { isClusterFile } from "../../experiments/cluster-flags.ts";
 import { formatRun } from "../../experiments/format-run.ts";
 import { loadScenario } from "../../experiments/load.ts";
+import { workProblem } from "../../experiments/work-limits.ts";
 import { buildRunReport } from "../../reports/build.ts";
 import { writeTrace } from "../../reports/trace.ts";
 import { writeAtomically } from "../../reports/atomic-write.ts";
@@ -38,6 +39,10 @@ export function registerRunCommand(program: Command): void {
       if (isClusterFile(file)) return runClusterCommand(file, opts);
       if (opts.full && opts.folded) throw new InputError("--full and --folded: choose one (or neither: trainsim folds unless the scenario's GPUs differ)");
       const s = loadScenario(file);
+      // Before the memory check, which walks the pipeline schedule (micro-batches).
+      const mode = opts.full ? "full" : opts.folded ? "folded" : "auto";
+      const work = workProblem(s, mode);
+      if (work !== null) throw new InputError(`${file}: ${work}`);
       const oom = outOfMemory(s);
       if (oom !== null) {
         if (!opts.ignoreMemory) throw new InputError(`${file}: memory: ${oom}\n(run with --ignore-memory to simulate it anyway)`);
@@ -46,7 +51,7 @@ export function registerRunCommand(program: Command): void {
       const out = opts.report ? outputFolder(opts.out, s.name, file) : undefined;
       if (opts.trace !== undefined) checkedFile("--trace", opts.trace);
       const record = opts.report || opts.trace !== undefined;
-      const { result, step } = runScenario(s, { record, mode: opts.full ? "full" : opts.folded ? "folded" : "auto" });
+      const { result, step } = runScenario(s, { record, mode });
       if (opts.trace !== undefined) {
         writeTrace(opts.trace, {
           spans: step.spans,

@@ -11,6 +11,7 @@ import { workProblem } from "../../experiments/work-limits.ts";
 import { buildRunReport } from "../../reports/build.ts";
 import { writeTrace } from "../../reports/trace.ts";
 import { writeAtomically } from "../../reports/atomic-write.ts";
+import { terminalProgress } from "../progress.ts";
 import { InputError, checkedFile, json, outputFolder, withReportLine } from "../common.ts";
 import { runClusterCommand } from "./cluster.ts";
 
@@ -51,7 +52,9 @@ export function registerRunCommand(program: Command): void {
       const out = opts.report ? outputFolder(opts.out, s.name, file) : undefined;
       if (opts.trace !== undefined) checkedFile("--trace", opts.trace);
       const record = opts.report || opts.trace !== undefined;
-      const { result, step } = runScenario(s, { record, mode });
+      const progress = s.reliability !== undefined ? terminalProgress("long run") : undefined;
+      const { result, step } = runScenario(s, { record, mode, ...(progress !== undefined ? { onLongRunProgress: (f: number) => progress.update(f) } : {}) });
+      progress?.end();
       if (opts.trace !== undefined) {
         writeTrace(opts.trace, {
           spans: step.spans,

@@ -30,7 +30,11 @@ export function registerRunCommand(program: Command): void {
     .addHelpText(
       "after",
       "\nWrites <out>/result.json and <out>/report.html (with each chart as .vl.json, .svg and .png)\n" +
-        "unless --no-report.\n\nExamples:\n  trainsim run experiments/scenarios/gpt3-175b-1024.yaml\n" +
+        "unless --no-report.\n\n" +
+        "Limits (docs/limits.md): input files are regular files of at most 16 MiB; rates have lower\n" +
+        "bounds; a job whose estimated work exceeds 2.5e8 engine events or the memory limit (half\n" +
+        "this machine's memory, at most Node's heap) is refused before simulating, with exit 2.\n" +
+        "A long run prints its progress and an ETA on stderr when stderr is a terminal.\n\nExamples:\n  trainsim run experiments/scenarios/gpt3-175b-1024.yaml\n" +
         "  trainsim run experiments/scenarios/llama3-405b-16k.yaml --json --no-report\n" +
         "  trainsim run experiments/published/llama3/405b-54d.yaml          # 54 days with failures\n" +
         "  trainsim run experiments/clusters/power-aware-admission.yaml     # a file of jobs: as trainsim cluster\n",

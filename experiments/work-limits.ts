@@ -8,7 +8,8 @@ import { totalmem } from "node:os";
 import { getHeapStatistics } from "node:v8";
 import type { Scenario } from "../models/scenario.ts";
 import { chooseStepMode, type StepModeRequest } from "../models/step/symmetry.ts";
-import { estimateWork, formatCount, type WorkEstimate } from "../models/work-estimate.ts";
+import { estimateWork, formatCount, longRunSecondsAtLeast, type WorkEstimate } from "../models/work-estimate.ts";
+import { MAX_RUN_SECONDS } from "./schema.ts";
 
 /** About 20 minutes of engine work on a slow core (a few µs per event). */
 export const MAX_EVENTS = 2.5e8;
@@ -33,6 +34,14 @@ const gb = (bytes: number): string => `${(bytes / 1e9).toFixed(1)} GB`;
 
 /** Why simulating `s` is refused, or null when it fits. */
 export function workProblem(s: Scenario, request: StepModeRequest = "auto", limits: WorkLimits = workLimits()): string | null {
+  if (s.reliability !== undefined && s.run.duration === undefined) {
+    // As run.duration's bound: a target no step time can reach within ten years.
+    const days = longRunSecondsAtLeast(s) / 86400;
+    if (days > MAX_RUN_SECONDS / 86400) {
+      const field = s.run.tokens !== undefined ? "run.tokens" : "run.steps";
+      return `${field}: ${formatCount(s.run.tokens ?? s.run.steps)} takes at least ${formatCount(days)} d even with every GPU at its dense peak; expected a run of at most ${MAX_RUN_SECONDS / 86400} d (docs/limits.md)`;
+    }
+  }
   const mode = chooseStepMode(s, request).mode;
   const w: WorkEstimate = estimateWork(s, mode);
   const overEvents = w.events > limits.events;
@@ -45,5 +54,5 @@ export function workProblem(s: Scenario, request: StepModeRequest = "auto", limi
   const what = [overEvents ? `${formatCount(w.events)} engine events (limit ${formatCount(limits.events)})` : "", overBytes ? `${gb(w.bytes)} of memory (limit ${gb(limits.bytes)}, ${limits.bytesFrom})` : ""]
     .filter((x) => x !== "")
     .join(" and ");
-  return `too much work to simulate: about ${what}, driven by ${fields}; expected a smaller job (fewer GPUs, micro-batches or layers${mode === "full" ? ", or without --full" : ""}${s.run.duration !== undefined ? ", or a shorter run.duration" : ""}); see docs/limits.md`;
+  return `too much work to simulate: about ${what}, driven by ${fields}; expected a smaller job (fewer GPUs, micro-batches or layers${mode === "full" ? ", or without --full" : ""}${s.reliability !== undefined ? ", or a shorter run" : ""}); see docs/limits.md`;
 }

@@ -15,7 +15,9 @@
  * - A long run (reliability) advances between failures, checkpoints and supply changes:
  *   events grow with run.duration times their rates.
  */
+import { peakFlops } from "./compute/kernel.ts";
 import { gpuCount, microBatchesPerStep } from "./parallel/plan.ts";
+import { hardwareFlopsPerStep } from "./workload/flops.ts";
 import type { Scenario } from "./scenario.ts";
 import { checkpointCost, youngDaly } from "./reliability/checkpoint.ts";
 import { componentCount, FAILURE_CLASSES } from "./reliability/failure-rates.ts";
@@ -66,11 +68,22 @@ export interface WorkEstimate {
 
 const n = (x: number): string => (x < 1e6 ? Math.round(x).toLocaleString("en-US") : x.toExponential(2).replace("e+", "e"));
 
-/** Events of a long run over run.duration (with reliability): failures, checkpoints, supply changes. */
+/**
+ * How long a long run lasts at least: run.duration, or its target's steps (run.tokens or
+ * run.steps) at the ideal step time (every GPU at its dense peak), which no step beats.
+ */
+export function longRunSecondsAtLeast(s: Scenario): number {
+  if (s.run.duration !== undefined) return s.run.duration;
+  const steps = s.run.tokens !== undefined ? s.run.tokens / (s.workload.globalBatch * s.workload.seqLength) : s.run.steps;
+  const idealStep = hardwareFlopsPerStep(s.workload, s.parallelism.recompute) / (gpuCount(s) * peakFlops(s.cluster.gpu, s.workload.precision));
+  return steps * idealStep;
+}
+
+/** Events of a long run (with reliability): failures, checkpoints, supply changes over its length. */
 function longRunEvents(s: Scenario): number {
   const r = s.reliability;
-  const duration = s.run.duration;
-  if (r === undefined || duration === undefined) return 0;
+  if (r === undefined) return 0;
+  const duration = longRunSecondsAtLeast(s);
   const gpus = gpuCount(s);
   let ratePerSecond = 0;
   for (const c of FAILURE_CLASSES) {
@@ -122,7 +135,11 @@ export function estimateWork(s: Scenario, mode: StepMode): WorkEstimate {
     count: `${n(layers)} layers`,
   });
   const longRun = longRunEvents(s);
-  if (longRun > 0) terms.push({ name: "long run", fields: "run.duration", events: longRun, bytes: longRun * BYTES_PER_EVENT, count: `${n(s.run.duration ?? 0)} s` });
+  if (longRun > 0) {
+    const fields = s.run.duration !== undefined ? "run.duration" : s.run.tokens !== undefined ? "run.tokens" : "run.steps";
+    const seconds = longRunSecondsAtLeast(s);
+    terms.push({ name: "long run", fields, events: longRun, bytes: longRun * BYTES_PER_EVENT, count: `${s.run.duration !== undefined ? "" : "at least "}${n(seconds / 86400)} d with failures and checkpoints` });
+  }
   let events = 0;
   let bytes = BASE_BYTES;
   for (const t of terms) {

@@ -5,7 +5,8 @@ import { estimateWork } from "../../models/work-estimate.ts";
 import { simulateStep } from "../../models/step/simulate.ts";
 import { workProblem, type WorkLimits } from "../../experiments/work-limits.ts";
 import { BUILTIN_MODELS } from "../../models/workload/builtins.ts";
-import type { ModelSpec } from "../../models/scenario.ts";
+import type { ModelSpec, ReliabilitySpec } from "../../models/scenario.ts";
+import { LLAMA3_FAILURE_RATES } from "../../models/reliability/failure-rates.ts";
 import { scenario } from "../helpers/scenario.ts";
 
 const LIMITS: WorkLimits = { events: 2.5e8, bytes: 4e9, bytesFrom: "test" };
@@ -58,4 +59,26 @@ describe("work estimate", () => {
       expect(problem).toMatch(/\(limit (2\.50e8|4\.0 GB, test)\)/);
     });
   }
+});
+
+describe("long runs", () => {
+  const withFailures = (run: Record<string, number>) => {
+    const base = scenario({ nodes: 8, model: "llama3-8b", seqLength: 8192, globalBatch: 512, plan: { tp: 2, dp: 32 } });
+    // The Llama 3 405B failure rates (the loader's defaults), a checkpoint every 30 min.
+    const reliability: ReliabilitySpec = { checkpointInterval: 1800, checkpointMode: "sync", nodeStorageBandwidth: 100e9, detectionTime: 60, restartTime: 600, spareNodes: 4, repairTime: 86400, failures: LLAMA3_FAILURE_RATES };
+    return { ...base, run: { steps: 1, ...run }, reliability };
+  };
+
+  it("a run.tokens target no step can reach within ten years is refused, naming run.tokens", () => {
+    // 1e18 tokens of 4M per step: 2.4e11 steps; at the ideal step (~0.6 s) far more than 3650 d.
+    expect(workProblem(withFailures({ tokens: 1e18 }), "auto", LIMITS)).toMatch(/^run\.tokens: 1\.00e18 takes at least .* d even with every GPU at its dense peak; expected a run of at most 3650 d/);
+    expect(workProblem(withFailures({ tokens: 1e12 }), "auto", LIMITS)).toBeNull();
+  });
+
+  it("counts failures and checkpoints over run.duration", () => {
+    const year = estimateWork(withFailures({ duration: 365 * 86400 }), "folded").terms.find((t) => t.name === "long run")!;
+    const decade = estimateWork(withFailures({ duration: 3650 * 86400 }), "folded").terms.find((t) => t.name === "long run")!;
+    expect(year.fields).toBe("run.duration");
+    expect(decade.events / year.events).toBeCloseTo(10, 9);
+  });
 });

@@ -47,6 +47,19 @@ describe("work that cannot finish is refused before simulating", () => {
   }
 });
 
+describe("a sweep point too large to simulate", () => {
+  it("is recorded invalid with the estimate, the others run", () => {
+    const root = mkdtempSync(join(tmpdir(), "trainsim-limits-"));
+    writeFileSync(join(root, "base.yaml"), BASE);
+    writeFileSync(join(root, "e.yaml"), "name: work\nbase: base.yaml\nsweep:\n  workload.globalBatch: [512, 3200000000]\n");
+    const r = trainsim(root, "sweep", "e.yaml", "--out", "out", "--no-report");
+    expect(r.code, r.stderr).toBe(0);
+    const lines = readFileSync(join(root, "out/results.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { status: string; error?: string });
+    expect(lines.map((l) => l.status).sort()).toEqual(["invalid", "ok"]);
+    expect(lines.find((l) => l.status === "invalid")!.error).toMatch(/^work: too much work to simulate: about .*1\.00e8 micro-batches/);
+  });
+});
+
 describe("rates have lower bounds, checked at load", () => {
   const cases: [string, string, string][] = [
     ["nicBandwidth: 1 b/s", "cluster:\n  network:\n    nicBandwidth: 1 b/s\n", 'cluster.network.nicBandwidth: "1 b/s" (0.125 B/s) is not allowed; expected a bandwidth >= 125 MB/s'],
@@ -81,5 +94,23 @@ describe("run.duration", () => {
     writeFileSync(join(root, "s.yaml"), `base: ${JSON.stringify(LONG)}\nname: forever\nrun:\n  duration: 1000000 d\n`);
     expectRefused(trainsim(root, "run", "s.yaml"), 'run.duration: "1000000 d" (1000000 d) is not allowed; expected a duration > 0 and <= 3650 d');
     expect(readdirSync(root)).toEqual(["s.yaml"]);
+  });
+});
+
+describe("cluster: a modelled job too large to simulate", () => {
+  it("is refused with exit 2 naming the job, nothing written", () => {
+    const root = mkdtempSync(join(tmpdir(), "trainsim-limits-"));
+    writeFileSync(
+      join(root, "c.yaml"),
+      [
+        "name: huge-job",
+        "cluster: { gpu: H100-SXM, nodes: 8 }",
+        "jobs:",
+        "  - { name: big, gpus: 64, steps: 10, workload: { model: llama3-8b, seqLength: 8192, globalBatch: 3200000000 }, parallelism: { tp: 2 } }",
+        "",
+      ].join("\n"),
+    );
+    expectRefused(trainsim(root, "cluster", "c.yaml"), "jobs[0]: too much work to simulate: about ", "1.00e8 micro-batches");
+    expect(readdirSync(root)).toEqual(["c.yaml"]);
   });
 });

@@ -28,13 +28,14 @@ import { fsdpSettings } from "./workload/memory.ts";
  * Coefficients, measured with `trainsim run --json` (simulation.events) and peak RSS
  * (/usr/bin/time) on this repository, Node 20, 2026-12:
  * - events per pass: GPT-3 175B on 1,024 H100 folded 202,241 events / 12,288 passes = 16.5;
- *   Llama 3 405B on 16k folded 16,253 / 1,024 = 15.9; GPT-3 175B --full 3.84 M / 786 k = 4.9.
+ *   Llama 3 405B on 16k folded 16,253 / 1,024 = 15.9; GPT-3 175B --full 3.84 M / 786 k = 4.9;
+ *   Llama 3 405B on 102,400 H100 --full 31.5 M / 6.55 M = 4.8 (523 MB peak).
  * - fabric probe: Llama 3 8B at tp 8, folded, on 65,536 H100 in one stage (418 MB, 42 s) and
  *   on 262,144 H100 in 32 stages of 8,192 (754 MB, 64 s): about 2.6 KB and 0.2 ms (~40
  *   events' worth of time) per GPU of the cluster (topology) and again per GPU of a stage (flows).
  * - full mode: Llama 3 405B on 102,400 H100 --full: 529 MB in all (issue 24), ~2 KB per rank.
  */
-const EVENTS_PER_PASS = 16;
+const EVENTS_PER_PASS = { folded: 16, full: 5 } as const;
 const EVENTS_PER_FSDP_UNIT = 8;
 const EVENTS_PER_LAST_BACKWARD_LAYER = 4;
 const PROBE_EVENTS_PER_GPU = 40;
@@ -118,7 +119,7 @@ export function estimateWork(s: Scenario, mode: StepMode): WorkEstimate {
     bytes: PROBE_BYTES_PER_GPU * probed,
     count: `${n(clusterGpus)} GPUs, ${n(peers)} in a stage`,
   });
-  const stepEvents = passes * (EVENTS_PER_PASS + EVENTS_PER_FSDP_UNIT * fsdpUnits);
+  const stepEvents = passes * (EVENTS_PER_PASS[mode] + EVENTS_PER_FSDP_UNIT * fsdpUnits);
   const rankText = mode === "full" ? `${n(ranks)} GPUs (--full)` : `${n(p.pp)} stages`;
   terms.push({
     name: "step",

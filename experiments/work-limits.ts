@@ -32,8 +32,8 @@ export function workLimits(): WorkLimits {
 
 const gb = (bytes: number): string => `${(bytes / 1e9).toFixed(1)} GB`;
 
-/** Why simulating `s` is refused, or null when it fits. */
-export function workProblem(s: Scenario, request: StepModeRequest = "auto", limits: WorkLimits = workLimits()): string | null {
+/** Why simulating `s` is refused, or null when it fits. `record`: spans are kept (a report or a trace). */
+export function workProblem(s: Scenario, request: StepModeRequest = "auto", limits: WorkLimits = workLimits(), record = false): string | null {
   if (s.reliability !== undefined && s.run.duration === undefined) {
     // As run.duration's bound: a target no step time can reach within ten years.
     const days = longRunSecondsAtLeast(s) / 86400;
@@ -43,7 +43,7 @@ export function workProblem(s: Scenario, request: StepModeRequest = "auto", limi
     }
   }
   const mode = chooseStepMode(s, request).mode;
-  const w: WorkEstimate = estimateWork(s, mode);
+  const w: WorkEstimate = estimateWork(s, mode, record);
   const overEvents = w.events > limits.events;
   const overBytes = w.bytes > limits.bytes;
   if (!overEvents && !overBytes) return null;

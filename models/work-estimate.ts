@@ -30,6 +30,10 @@ import { fsdpSettings } from "./workload/memory.ts";
  * - events per pass: GPT-3 175B on 1,024 H100 folded 202,241 events / 12,288 passes = 16.5;
  *   Llama 3 405B on 16k folded 16,253 / 1,024 = 15.9; GPT-3 175B --full 3.84 M / 786 k = 4.9;
  *   Llama 3 405B on 102,400 H100 --full 31.5 M / 6.55 M = 4.8 (523 MB peak).
+ * - layers: Llama 3 8B shapes with 10,000 and 40,000 layers (pp 1, folded): 14 events and
+ *   ~7.5 KB per layer (186 and 411 MB peak; 1,000,000 layers passed 4.2 GB).
+ * - recorded spans: GPT-3 175B on 1,024 H100 --full, 4.46 M activities: 203 MB with the
+ *   report, 89 MB without (~26 B per activity); 5.7 activities per pass.
  * - fabric probe: Llama 3 8B at tp 8, folded, on 65,536 H100 in one stage (418 MB, 42 s) and
  *   on 262,144 H100 in 32 stages of 8,192 (754 MB, 64 s): about 2.6 KB and 0.2 ms (~40
  *   events' worth of time) per GPU of the cluster (topology) and again per GPU of a stage (flows).
@@ -37,16 +41,18 @@ import { fsdpSettings } from "./workload/memory.ts";
  */
 const EVENTS_PER_PASS = { folded: 16, full: 5 } as const;
 const EVENTS_PER_FSDP_UNIT = 8;
-const EVENTS_PER_LAST_BACKWARD_LAYER = 4;
+const EVENTS_PER_LAYER = 14;
 const PROBE_EVENTS_PER_GPU = 40;
 const PROBE_BYTES_PER_GPU = 2_600;
 /** Resources and state of one simulated rank (full mode: every GPU). */
 const BYTES_PER_RANK = 2_000;
-/** A schedule entry: a pass object while the schedule is built (memory check, compile); a long run's event. */
+/** A schedule entry: a pass object while the schedule is built (memory check, compile). */
 const BYTES_PER_SCHEDULE_ENTRY = 64;
-const BYTES_PER_EVENT = 16;
-/** Ops of a per-layer list: a few objects each. */
-const BYTES_PER_LAYER_OP = 400;
+/** A layer's ops, lists and in-flight gradient reductions. */
+const BYTES_PER_LAYER = 7_500;
+/** Activities per pass, and a recorded span's bytes (report, trace). */
+const ACTIVITIES_PER_PASS = 6;
+const BYTES_PER_SPAN = 32;
 /** The process before simulating: Node, the bundle, catalogs. */
 export const BASE_BYTES = 80e6;
 
@@ -99,7 +105,8 @@ function longRunEvents(s: Scenario): number {
   return duration * (3 * ratePerSecond + 2 / interval + supplyRate);
 }
 
-export function estimateWork(s: Scenario, mode: StepMode): WorkEstimate {
+/** `record`: spans are kept (a report or a trace), one per activity. */
+export function estimateWork(s: Scenario, mode: StepMode, record = false): WorkEstimate {
   const p = s.parallelism;
   const clusterGpus = gpuCount(s);
   const peers = p.tp * p.cp * p.dp;
@@ -125,21 +132,21 @@ export function estimateWork(s: Scenario, mode: StepMode): WorkEstimate {
     name: "step",
     fields: `${mode === "full" ? "cluster GPUs (--full)" : "parallelism.pp"} × micro-batches (workload.globalBatch / (parallelism.dp × parallelism.microBatch)) × parallelism.virtualStages${fsdpUnits > 0 ? " × FSDP units (workload.model.layers / parallelism.fsdpUnitLayers)" : ""}`,
     events: stepEvents,
-    bytes: ranks * BYTES_PER_RANK + p.pp * 2 * micro * chunks * BYTES_PER_SCHEDULE_ENTRY,
+    bytes: ranks * BYTES_PER_RANK + p.pp * 2 * micro * chunks * BYTES_PER_SCHEDULE_ENTRY + (record ? passes * ACTIVITIES_PER_PASS * BYTES_PER_SPAN : 0),
     count: `2 passes × ${rankText} × ${n(micro)} micro-batches × ${n(chunks)} chunks${fsdpUnits > 0 ? ` × ${n(fsdpUnits)} units` : ""}`,
   });
   terms.push({
     name: "layers",
     fields: "workload.model.layers",
-    events: ranks * chunks * layersPerChunk * EVENTS_PER_LAST_BACKWARD_LAYER,
-    bytes: layers * BYTES_PER_LAYER_OP * (1 + (p.zero >= 3 ? 2 : 0)),
+    events: ranks * chunks * layersPerChunk * EVENTS_PER_LAYER,
+    bytes: layers * BYTES_PER_LAYER,
     count: `${n(layers)} layers`,
   });
   const longRun = longRunEvents(s);
   if (longRun > 0) {
     const fields = s.run.duration !== undefined ? "run.duration" : s.run.tokens !== undefined ? "run.tokens" : "run.steps";
     const seconds = longRunSecondsAtLeast(s);
-    terms.push({ name: "long run", fields, events: longRun, bytes: longRun * BYTES_PER_EVENT, count: `${s.run.duration !== undefined ? "" : "at least "}${n(seconds / 86400)} d with failures and checkpoints` });
+    terms.push({ name: "long run", fields, events: longRun, bytes: 0, count: `${s.run.duration !== undefined ? "" : "at least "}${n(seconds / 86400)} d with failures and checkpoints` });
   }
   let events = 0;
   let bytes = BASE_BYTES;

@@ -46,7 +46,7 @@ export function registerRunCommand(program: Command): void {
       const s = loadScenario(file);
       // Before the memory check, which walks the pipeline schedule (micro-batches).
       const mode = opts.full ? "full" : opts.folded ? "folded" : "auto";
-      const work = workProblem(s, mode);
+      const work = workProblem(s, mode, undefined, opts.report || opts.trace !== undefined);
       if (work !== null) throw new InputError(`${file}: ${work}`);
       const oom = outOfMemory(s);
       if (oom !== null) {

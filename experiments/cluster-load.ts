@@ -47,7 +47,6 @@
  * Rows without GPUs (CPU jobs), without a positive duration or with an
  * unreadable time are skipped and counted in the run's notes.
  */
-import { readFileSync } from "node:fs";
 import { basename, dirname, extname, isAbsolute, relative, resolve } from "node:path";
 import {
   DEFAULT_CHECKPOINT_SECONDS,
@@ -67,8 +66,9 @@ import {
 import type { ClusterSpec, Scenario } from "../models/scenario.ts";
 import { outOfMemory } from "../models/workload/memory.ts";
 import { ConfigError, type ConfigProblem } from "./errors.ts";
-import { readConfigFile } from "./config-file.ts";
+import { readConfigFile, readInputFile } from "./config-file.ts";
 import { guarded, scenarioFromObject } from "./load.ts";
+import { workProblem } from "./work-limits.ts";
 import { Problems, isPlainObject, joinPath, showValue, suggest, validate, type ObjectNode, type SchemaNode } from "./schema.ts";
 import { parseQuantity } from "./units.ts";
 
@@ -277,6 +277,11 @@ function jobScenario(where: string, name: string, gpus: number, rawCluster: Raw,
   const { scenario, problems: found } = loadScenarioObject(obj, opts);
   adopt(found, where, problems, (p) => !(p === "cluster" || p.startsWith("cluster.")));
   if (scenario === undefined) return undefined;
+  const work = workProblem(scenario);
+  if (work !== null) {
+    problems.invalid(where, undefined, `${where}: ${work}`);
+    return undefined;
+  }
   const oom = outOfMemory(scenario);
   if (oom !== null) {
     problems.invalid(where, undefined, `${where}: does not fit in GPU memory on ${gpus} GPUs: ${oom}`);
@@ -489,13 +494,12 @@ function readTrace(value: unknown, cluster: ClusterSpec | undefined, scheduler: 
 
   const csvPath = v["csv"] as string;
   const file = resolve(opts.baseDir, csvPath);
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (e) {
-    problems.invalid("trace.csv", csvPath, `cannot read ${JSON.stringify(csvPath)} (relative to the cluster file): ${e instanceof Error ? e.message : String(e)}`);
+  const read = readInputFile(file);
+  if ("error" in read) {
+    problems.invalid("trace.csv", csvPath, `cannot read ${JSON.stringify(csvPath)} (relative to the cluster file): ${read.error}`);
     return [];
   }
+  const text = read.text;
   const rows = parseCsv(text);
   const header = cols.header ? (rows.shift() ?? []).map((h) => h.trim()) : (cols.columns as string[]);
   const index = new Map(header.map((h, i) => [h, i]));

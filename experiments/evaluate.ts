@@ -6,6 +6,7 @@ import { runScenario } from "../models/run.ts";
 import { outOfMemory } from "../models/workload/memory.ts";
 import { ConfigError } from "./errors.ts";
 import { scenarioFromObject, type LoadOptions } from "./load.ts";
+import { workProblem } from "./work-limits.ts";
 import type { SweepPoint, SweepPointResult } from "../models/results.ts";
 
 export interface PointTask extends SweepPoint {
@@ -38,6 +39,9 @@ export function evaluatePoint(task: PointTask): SweepPointResult {
     return { ...head, status: "invalid", error };
   }
   try {
+    // Before the memory check, which walks the pipeline schedule (micro-batches).
+    const work = workProblem(scenario);
+    if (work !== null) return { ...head, status: "invalid", error: `work: ${work}` };
     const oom = outOfMemory(scenario);
     if (oom !== null) return { ...head, status: "invalid", error: `memory: ${oom}` };
     const { result } = runScenario(scenario);

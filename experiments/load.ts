@@ -5,7 +5,6 @@
  * GPU and model from the catalogs → fill derived defaults → checkPlan. Every problem found
  * along the way is kept, so one ConfigError lists them all.
  */
-import { readFileSync } from "node:fs";
 import { basename, dirname, extname, isAbsolute, relative, resolve } from "node:path";
 import { CATALOG } from "../models/hardware/catalog.ts";
 import type { Accelerator, EfficiencyCalibration, Precision } from "../models/hardware/types.ts";
@@ -17,7 +16,7 @@ import { modelFromHfConfig } from "../models/workload/hf-config.ts";
 import { paddedVocab } from "../models/workload/params.ts";
 import { FP8_RECIPES, type Fp8Recipe } from "../models/workload/fp8.ts";
 import { scaleUpTopologyProblem, type ScaleUpTopologyRequest } from "../models/network/scale-up.ts";
-import { readConfigFile } from "./config-file.ts";
+import { readConfigFile, readInputFile } from "./config-file.ts";
 import { defaultNodeOverheadWatts } from "./defaults.ts";
 import { ConfigError } from "./errors.ts";
 import { CLUSTER_PRESETS } from "./presets.ts";
@@ -511,8 +510,13 @@ function hfModel(spec: Raw, baseDir: string, problems: Problems): ModelSpec | un
   const path = "workload.model.hf";
   const file = resolve(baseDir, written);
   let config: unknown;
+  const read = readInputFile(file);
+  if ("error" in read) {
+    problems.invalid(path, written, `${JSON.stringify(written)} cannot be read: ${read.error} (the path of a HuggingFace config.json, relative to the scenario file)`);
+    return undefined;
+  }
   try {
-    config = JSON.parse(readFileSync(file, "utf8").replace(/^\uFEFF/, "")) as unknown;
+    config = JSON.parse(read.text.replace(/^\uFEFF/, "")) as unknown;
   } catch (e) {
     const reason = e instanceof Error ? e.message : String(e);
     problems.invalid(path, written, `${JSON.stringify(written)} cannot be read as JSON (${reason}); expected the path of a HuggingFace config.json, relative to the scenario file`);

@@ -93,6 +93,8 @@ export interface Tagged {
 }
 
 const MAX_INT = Number.MAX_SAFE_INTEGER;
+/** run.duration: ten years (3650 d); 1,000,000 d with failures ran for minutes (issue 24). */
+export const MAX_RUN_SECONDS = 3650 * 86400;
 
 /** Wrong items of one list reported one by one; the rest are counted in one more problem. */
 const MAX_ITEM_PROBLEMS = 10;
@@ -138,9 +140,20 @@ export const MODEL_NAMES: readonly string[] = Object.keys(BUILTIN_MODELS);
 const fraction = (description: string, fallback: number): QuantityNode =>
   qty("ratio", description, { exclusiveMinimum: 0, maximum: 1, default: fallback });
 
+/*
+ * Lower bounds on rates (issue 24): far below any real part, high enough that a step stays
+ * within what the engine and the power series can hold (docs/limits.md). A bandwidth of
+ * 1 b/s or 1e-300 B/s made steps of 1e20 s and beyond: NaN, or arrays too long to allocate.
+ */
+const MIN_FLOPS = 1e11; // 100 GFLOP/s: a 2010s laptop CPU
+const MIN_MEMORY_BANDWIDTH = 1e9; // 1 GB/s: HBM and scale-up links are hundreds
+const MIN_NETWORK_BANDWIDTH = 1.25e8; // 1 Gb/s Ethernet
+const MIN_STORAGE_BANDWIDTH = 1e7; // 10 MB/s
+const atLeast = (bound: string): string => ` At least ${bound} (docs/limits.md).`;
+
 const peakFlops = obj(
   "Dense peak FLOP/s per precision (no 2:4 sparsity). Leave a precision out if the part does not support it.",
-  Object.fromEntries(PRECISIONS.map((p) => [p, qty("flops", `Dense ${p} peak, FLOP/s.`, { exclusiveMinimum: 0 })])),
+  Object.fromEntries(PRECISIONS.map((p) => [p, qty("flops", `Dense ${p} peak, FLOP/s.${atLeast("100 GFLOP/s")}`, { minimum: MIN_FLOPS })])),
   { required: true },
 );
 
@@ -166,11 +179,11 @@ const acceleratorSpec = obj("A full accelerator spec, for a part not in the cata
   vendor: str("Vendor name.", { default: "custom" }),
   peakFlops,
   hbmBytes: qty("bytes", "HBM capacity per GPU.", { required: true, exclusiveMinimum: 0 }),
-  hbmBandwidth: qty("bandwidth", "Datasheet HBM bandwidth per GPU.", { required: true, exclusiveMinimum: 0 }),
-  scaleUpBandwidth: qty("bandwidth", "Scale-up (NVLink / xGMI / ICI) bandwidth per GPU per direction.", { required: true, exclusiveMinimum: 0 }),
+  hbmBandwidth: qty("bandwidth", `Datasheet HBM bandwidth per GPU.${atLeast("1 GB/s")}`, { required: true, minimum: MIN_MEMORY_BANDWIDTH }),
+  scaleUpBandwidth: qty("bandwidth", `Scale-up (NVLink / xGMI / ICI) bandwidth per GPU per direction.${atLeast("1 GB/s")}`, { required: true, minimum: MIN_MEMORY_BANDWIDTH }),
   scaleUpKind: oneOf(SCALE_UP_KINDS, "Kind of scale-up fabric.", { default: "nvlink" }),
   scaleUpDomain: int("GPUs reachable over the scale-up fabric in one hop (8 for a DGX node, 72 for NVL72).", 1, { default: 8 }),
-  nicBandwidth: qty("bandwidth", "Scale-out NIC bandwidth per GPU per direction.", { required: true, exclusiveMinimum: 0 }),
+  nicBandwidth: qty("bandwidth", `Scale-out NIC bandwidth per GPU per direction.${atLeast("1 Gb/s")}`, { required: true, minimum: MIN_NETWORK_BANDWIDTH }),
   tdpWatts: qty("power", "Thermal design power (maximum board power) per GPU.", { required: true, exclusiveMinimum: 0, aliases: ["tdp"] }),
   idleWatts: qty("power", "Board power when idle.", { required: true, aliases: ["idlePower"] }),
   smCount: int("Streaming multiprocessors / compute units: sets GEMM wave quantisation.", 1, { required: true }),
@@ -221,7 +234,7 @@ const cluster = obj(
     },
     network: obj("The scale-out fabric.", {
       topology: oneOf(TOPOLOGIES, "Fabric topology.", { default: "rail-optimized" }),
-      nicBandwidth: qty("bandwidth", "Scale-out bandwidth per GPU per direction.", { exclusiveMinimum: 0, derivedDefault: "the GPU's nicBandwidth" }),
+      nicBandwidth: qty("bandwidth", `Scale-out bandwidth per GPU per direction.${atLeast("1 Gb/s")}`, { minimum: MIN_NETWORK_BANDWIDTH, derivedDefault: "the GPU's nicBandwidth" }),
       oversubscription: qty("ratio", "Oversubscription of the leaf switches: downlink / uplink bandwidth (1 = non-blocking, 2 = 2:1).", { minimum: 1, default: 1 }),
       routing: oneOf(["dmodk", "ecmp"], "Uplink choice in switch fabrics: by destination (D-mod-K, what InfiniBand subnet managers program on fat-trees; collision-free for shift patterns) or a seeded hash of each flow (ECMP, as Ethernet/RoCE fabrics do).", { default: "dmodk" }),
       switchRadix: int("Ports per fabric switch (64 for 400G InfiniBand NDR / Spectrum-4 class); fewer ports mean more tiers.", 4, { default: 64 }),
@@ -231,7 +244,7 @@ const cluster = obj(
       gpuPowerLimit: qty("power", "Per-GPU power limit (nvidia-smi -pl); between the GPU's idle power and its TDP. Optional.", { exclusiveMinimum: 0 }),
       facilityCap: qty("power", "Facility power cap. Optional.", { exclusiveMinimum: 0 }),
       pue: qty("ratio", "Power usage effectiveness: facility power / IT power.", { minimum: 1, default: 1.2 }),
-      controllerInterval: qty("time", "How often the facility power controller re-divides the cap among GPUs.", { exclusiveMinimum: 0, default: 0.1 }),
+      controllerInterval: qty("time", `How often the facility power controller re-divides the cap among GPUs.${atLeast("1 ms")}`, { minimum: 1e-3, default: 0.1 }),
       facilityCapSchedule: {
         kind: "record",
         description: "The facility cap over time: times (from the start) mapped to caps, e.g. {0 s: 1 MW, 2 s: 0.8 MW}. Optional.",
@@ -240,7 +253,7 @@ const cluster = obj(
       facilitySupply: obj("A fluctuating supply as the facility cap: firm grid power plus a variable on-site source that jumps to a new seeded level after exponentially distributed intervals. Optional.", {
         grid: qty("power", "Firm (grid) power always available.", { minimum: 0 }),
         variable: qty("power", "Peak of the variable source; its output is uniform between 0 and this.", { minimum: 0 }),
-        meanPeriod: qty("time", "Mean time between changes of the variable output.", { exclusiveMinimum: 0 }),
+        meanPeriod: qty("time", `Mean time between changes of the variable output.${atLeast("1 s")}`, { minimum: 1 }),
       }, { whenAbsent: "omit" }),
       rackCap: qty("power", "Rack power limit: each GPU gets at most its share of it (after the nodes' other power). Optional.", { exclusiveMinimum: 0 }),
       nodesPerRack: int("Nodes in a rack (for rackCap); the default is four DGX H100 (~41 kW) per rack.", 1, { default: 4 }),
@@ -414,7 +427,7 @@ const parallelism = obj("How the model is split over the GPUs.", {
 
 const failureProcess = (what: string): ObjectNode =>
   obj(`Failures of ${what}; default from the Llama 3 405B snapshot (Table 5).`, {
-    mtbf: qty("time", "Mean time between failures of ONE such component (e.g. 1e5 h).", { exclusiveMinimum: 0 }),
+    mtbf: qty("time", `Mean time between failures of ONE such component (e.g. 1e5 h).${atLeast("1 h")}`, { minimum: 3600 }),
     distribution: oneOf(["exponential", "weibull"], "Distribution of times between failures.", { default: "exponential" }),
     shape: qty("ratio", "Weibull shape k (< 1: infant mortality, > 1: wear-out).", { exclusiveMinimum: 0 }),
   });
@@ -422,10 +435,10 @@ const failureProcess = (what: string): ObjectNode =>
 const reliability = obj(
   "Failures, checkpoints and restarts over long runs (use with run.duration, run.tokens or run.steps).",
   {
-    checkpointInterval: qty("time", "Training time between checkpoints; omit for the Young/Daly optimum √(2·δ·MTBF) of the simulated system.", { exclusiveMinimum: 0 }),
+    checkpointInterval: qty("time", `Training time between checkpoints; omit for the Young/Daly optimum √(2·δ·MTBF) of the simulated system.${atLeast("1 s")}`, { minimum: 1 }),
     checkpointMode: oneOf(["sync", "async"], "sync: training waits for the whole write; async: only for the copy to host memory.", { default: "sync" }),
-    storageBandwidth: qty("bandwidth", "Aggregate write bandwidth of the checkpoint storage (Llama 3: 2 TB/s sustained).", { exclusiveMinimum: 0, derivedDefault: "unlimited: the nodes' storage NICs bind" }),
-    nodeStorageBandwidth: qty("bandwidth", "Bandwidth from each node to storage.", { exclusiveMinimum: 0, derivedDefault: "2 × the per-GPU NIC bandwidth (DGX nodes have two storage NICs)" }),
+    storageBandwidth: qty("bandwidth", `Aggregate write bandwidth of the checkpoint storage (Llama 3: 2 TB/s sustained).${atLeast("10 MB/s")}`, { minimum: MIN_STORAGE_BANDWIDTH, derivedDefault: "unlimited: the nodes' storage NICs bind" }),
+    nodeStorageBandwidth: qty("bandwidth", `Bandwidth from each node to storage.${atLeast("10 MB/s")}`, { minimum: MIN_STORAGE_BANDWIDTH, derivedDefault: "2 × the per-GPU NIC bandwidth (DGX nodes have two storage NICs)" }),
     detectionTime: qty("time", "From a failure to the job noticing it (heartbeats, NCCL watchdog).", { minimum: 0, default: 60 }),
     restartTime: qty("time", "From noticing a failure to training again: reschedule, restart, reload the checkpoint.", { minimum: 0, default: 600 }),
     spareNodes: int("Healthy nodes on standby to replace failed ones.", 0, { derivedDefault: "2 % of the nodes, at least 1" }),
@@ -471,7 +484,7 @@ export const scenarioSchema: ObjectNode = obj("A trainsim scenario: one cluster,
   reliability,
   run: obj("How long to simulate.", {
     steps: int("Optimizer steps to simulate (with reliability and no duration: steps to train, and the run reports the time to train them).", 1, { default: 1 }),
-    duration: qty("time", "Wall-clock length of a long run, e.g. 54 d (needs reliability: failures, checkpoints, goodput).", { exclusiveMinimum: 0 }),
+    duration: qty("time", "Wall-clock length of a long run, e.g. 54 d (needs reliability: failures, checkpoints, goodput). At most 3650 d (ten years; docs/limits.md).", { exclusiveMinimum: 0, maximum: MAX_RUN_SECONDS }),
     tokens: qty("count", "Train until this many tokens are done (long run with reliability).", { exclusiveMinimum: 0 }),
   }),
 });
@@ -581,11 +594,13 @@ function quote(values: readonly string[]): string {
   return values.map((v) => JSON.stringify(v)).join(", ");
 }
 
-function rangeText(min: number | undefined, exclusiveMin: number | undefined, max: number | undefined): string {
-  const low = exclusiveMin !== undefined ? `> ${exclusiveMin}` : min !== undefined ? `>= ${min}` : "";
+function rangeText(min: number | undefined, exclusiveMin: number | undefined, max: number | undefined, dimension?: Dimension): string {
+  // A bound other than 0 in the key's units ("1 GB/s"); counts, ratios and 0 as numbers.
+  const show = (x: number): string => (dimension === undefined || x === 0 || dimension === "count" || dimension === "ratio" ? String(x) : formatQuantity(x, dimension));
+  const low = exclusiveMin !== undefined ? `> ${show(exclusiveMin)}` : min !== undefined ? `>= ${show(min)}` : "";
   if (max === undefined) return low;
-  if (min !== undefined && exclusiveMin === undefined) return `from ${min} to ${max}`;
-  return low === "" ? `<= ${max}` : `${low} and <= ${max}`;
+  if (min !== undefined && exclusiveMin === undefined) return `from ${show(min)} to ${show(max)}`;
+  return low === "" ? `<= ${show(max)}` : `${low} and <= ${show(max)}`;
 }
 
 /** "an integer >= 1", "one of ...": what a key accepts, for messages. */
@@ -594,7 +609,7 @@ export function expected(node: SchemaNode): string {
     case "object":
       return `an object with keys ${Object.keys(node.fields).join(", ")}`;
     case "quantity": {
-      const range = rangeText(node.minimum, node.exclusiveMinimum, node.maximum);
+      const range = rangeText(node.minimum, node.exclusiveMinimum, node.maximum, node.dimension);
       const noun = node.dimension === "count" || node.dimension === "ratio" ? "a number" : DIMENSIONS[node.dimension].noun;
       return range === "" ? `${noun}: ${allowedText(node.dimension)}` : `${noun} ${range}`;
     }

@@ -6,6 +6,7 @@ import { readdirSync, statSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { runScenario, type RunResult } from "../models/run.ts";
+import { workProblem } from "./work-limits.ts";
 import type { ValidationRow } from "../models/results.ts";
 import type { Scenario } from "../models/scenario.ts";
 import { hardwareFlopsPerStep, modelFlopsPerStep, stepFlopCounts } from "../models/workload/flops.ts";
@@ -74,10 +75,14 @@ export function validateCase(file: string, now: () => number = () => 0): Validat
   const comparable = s.published.memoryMeasure === "allocator" ? peak - peakBreakdown.buffers : peak;
   let predicted = Number.NaN;
   let failed: string | undefined;
-  try {
-    predicted = metric.read(s, runScenario(s).result);
-  } catch (err) {
-    failed = err instanceof Error ? err.message : String(err);
+  const work = workProblem(s);
+  if (work !== null) failed = work;
+  else {
+    try {
+      predicted = metric.read(s, runScenario(s).result);
+    } catch (err) {
+      failed = err instanceof Error ? err.message : String(err);
+    }
   }
   const published = s.published.memoryBytesPerGpu;
   return {

@@ -53,6 +53,8 @@ export interface RunOptions {
   record?: boolean;
   /** Folded, full, or auto (default: folded unless the scenario's ranks differ). */
   mode?: StepModeRequest;
+  /** A long run's share done, now and then (for a progress line; results do not change). */
+  onLongRunProgress?: (fraction: number) => void;
 }
 
 export function runScenario(s: Scenario, options: RunOptions = {}): { result: RunResult; step: StepSimulation } {
@@ -109,7 +111,7 @@ export function runScenario(s: Scenario, options: RunOptions = {}): { result: Ru
       trainingWatts: power.facilityMeanWatts,
       idleWatts: s.cluster.power.pue * (gpuIdle + s.cluster.nodes * nodeOverhead),
       ...(varies ? { underCap } : {}),
-    });
+    }, options.onLongRunProgress !== undefined ? { onProgress: options.onLongRunProgress } : {});
     // Over the run: a step's categories for the kept training, plus what failures and checkpoints took.
     const b = { ...step.breakdown };
     for (const c of CATEGORIES) b[c] = step.breakdown[c] * longRun.time.training;

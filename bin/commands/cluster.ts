@@ -53,6 +53,10 @@ jobs; for the cluster: GPU utilisation and facility power over time, against the
 cap. Writes <out>/result.json and <out>/report.html (job Gantt, utilisation,
 power; each chart also as .vl.json, .svg, .png) unless --no-report.
 
+Limits (docs/limits.md): the cluster file and a trace's CSV are regular files of at
+most 16 MiB; a modelled job whose estimated work is too large to simulate is refused
+(exit 2) before anything runs.
+
 Examples:
   trainsim cluster experiments/clusters/placement-1000-jobs.yaml
   trainsim cluster experiments/clusters/power-aware-admission.yaml --json --no-report

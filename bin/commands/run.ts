@@ -7,10 +7,12 @@ import { outOfMemory } from "../../models/workload/memory.ts";
 import { isClusterFile } from "../../experiments/cluster-flags.ts";
 import { formatRun } from "../../experiments/format-run.ts";
 import { loadScenario } from "../../experiments/load.ts";
+import { workProblem } from "../../experiments/work-limits.ts";
 import { buildRunReport } from "../../reports/build.ts";
 import { writeTrace } from "../../reports/trace.ts";
 import { writeAtomically } from "../../reports/atomic-write.ts";
 import { lockOutputFolder } from "../../experiments/output-lock.ts";
+import { terminalProgress } from "../progress.ts";
 import { InputError, checkedFile, json, outputFolder, withReportLine } from "../common.ts";
 import { runClusterCommand } from "./cluster.ts";
 
@@ -29,7 +31,11 @@ export function registerRunCommand(program: Command): void {
     .addHelpText(
       "after",
       "\nWrites <out>/result.json and <out>/report.html (with each chart as .vl.json, .svg and .png)\n" +
-        "unless --no-report.\n\nExamples:\n  trainsim run experiments/scenarios/gpt3-175b-1024.yaml\n" +
+        "unless --no-report.\n\n" +
+        "Limits (docs/limits.md): input files are regular files of at most 16 MiB; rates have lower\n" +
+        "bounds; a job whose estimated work exceeds 2.5e8 engine events or the memory limit (half\n" +
+        "this machine's memory, at most Node's heap) is refused before simulating, with exit 2.\n" +
+        "A long run prints its progress and an ETA on stderr when stderr is a terminal.\n\nExamples:\n  trainsim run experiments/scenarios/gpt3-175b-1024.yaml\n" +
         "  trainsim run experiments/scenarios/llama3-405b-16k.yaml --json --no-report\n" +
         "  trainsim run experiments/published/llama3/405b-54d.yaml          # 54 days with failures\n" +
         "  trainsim run experiments/clusters/power-aware-admission.yaml     # a file of jobs: as trainsim cluster\n",
@@ -39,6 +45,10 @@ export function registerRunCommand(program: Command): void {
       if (isClusterFile(file)) return runClusterCommand(file, opts);
       if (opts.full && opts.folded) throw new InputError("--full and --folded: choose one (or neither: trainsim folds unless the scenario's GPUs differ)");
       const s = loadScenario(file);
+      // Before the memory check, which walks the pipeline schedule (micro-batches).
+      const mode = opts.full ? "full" : opts.folded ? "folded" : "auto";
+      const work = workProblem(s, mode, undefined, opts.report || opts.trace !== undefined);
+      if (work !== null) throw new InputError(`${file}: ${work}`);
       const oom = outOfMemory(s);
       if (oom !== null) {
         if (!opts.ignoreMemory) throw new InputError(`${file}: memory: ${oom}\n(run with --ignore-memory to simulate it anyway)`);
@@ -49,7 +59,9 @@ export function registerRunCommand(program: Command): void {
       const record = opts.report || opts.trace !== undefined;
       // One writer per folder, held until the command's process exits (experiments/output-lock.ts releases it on exit and on SIGINT/SIGTERM).
       if (out !== undefined) lockOutputFolder(out, { option: opts.out !== undefined ? "--out" : "output folder" });
-      const { result, step } = runScenario(s, { record, mode: opts.full ? "full" : opts.folded ? "folded" : "auto" });
+      const progress = s.reliability !== undefined ? terminalProgress("long run") : undefined;
+      const { result, step } = runScenario(s, { record, mode, ...(progress !== undefined ? { onLongRunProgress: (f: number) => progress.update(f) } : {}) });
+      progress?.end();
       if (opts.trace !== undefined) {
         writeTrace(opts.trace, {
           spans: step.spans,

@@ -47,8 +47,9 @@ Files written to --out (default out/<experiment name>):
   ${RESULTS_JSONL}   one JSON object per point, appended as each point finishes
   ${RESULTS_CSV}     one row per point: index, seed, parameters, status, step time,
                   tokens/s, TFLOP/s per GPU, MFU, memory, power, breakdown shares
-A point that is invalid or does not fit in memory is recorded with status "invalid";
-one whose simulation throws, with status "failed" (and the command exits 1).
+A point that is invalid, does not fit in memory or is too much work to simulate (the
+estimate before simulating: docs/limits.md) is recorded with status "invalid"; one whose
+simulation throws, with status "failed" (and the command exits 1).
 
 Examples:
   trainsim sweep experiments/default.yaml

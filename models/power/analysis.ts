@@ -5,11 +5,23 @@
  */
 import type { Scenario } from "../scenario.ts";
 import type { StepPowerReport } from "./step-power.ts";
-import { resample, smoothWithStorage, swingOf, type Swing } from "./swing.ts";
+import { resample, resampleMean, smoothWithStorage, swingOf, type Swing } from "./swing.ts";
 
 export const SWING_WINDOWS = [0.01, 0.1, 1] as const;
 /** Points kept of the power series in results (charts do not need more). */
 const SERIES_POINTS = 1500;
+/**
+ * Most samples of the uniform grid swings are measured on (32 MiB a copy): 1 ms up to a
+ * step of 4,194 s; a longer step gets a coarser grid whose cells hold the series' mean over
+ * them (energy kept), so memory stays bounded however long the step (issue 24: a 100 kb/s
+ * NIC made a grid of 4 GB). Swings over windows shorter than a cell are then those of one cell.
+ */
+export const MAX_GRID_SAMPLES = 2 ** 22;
+
+/** The grid step for a step of `stepSeconds`: 0.1 to 1 ms, coarser only past MAX_GRID_SAMPLES. */
+export function gridStep(stepSeconds: number): number {
+  return Math.max(1e-4, Math.min(1e-3, stepSeconds / 20000), stepSeconds / MAX_GRID_SAMPLES);
+}
 
 export interface PowerSummary {
   gpuMeanWatts: number;
@@ -33,8 +45,8 @@ export interface PowerSummary {
 export function summarisePower(s: Scenario, p: StepPowerReport, stepSeconds: number): PowerSummary {
   const tokens = s.workload.globalBatch * s.workload.seqLength;
   const kWh = p.energyJoules / 3.6e6;
-  const dt = Math.max(1e-4, Math.min(1e-3, stepSeconds / 20000));
-  const grid = resample(p.series, stepSeconds, dt);
+  const dt = gridStep(stepSeconds);
+  const grid = dt > 1e-3 ? resampleMean(p.series, stepSeconds, dt) : resample(p.series, stepSeconds, dt);
   const windows = SWING_WINDOWS.filter((w) => w < stepSeconds);
   const out: PowerSummary = {
     gpuMeanWatts: p.gpuMeanWatts,

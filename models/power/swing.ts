@@ -36,6 +36,32 @@ export function resample(series: PowerSeries, end: number, dt: number): Float64A
   return out;
 }
 
+/** The series on a uniform grid of `dt`, each cell its time-weighted mean (piecewise constant series). */
+export function resampleMean(series: PowerSeries, end: number, dt: number): Float64Array {
+  const n = Math.max(1, Math.ceil(end / dt));
+  const out = new Float64Array(n);
+  if (series.length === 0) return out;
+  let j = 0;
+  for (let i = 0; i < n; i++) {
+    const a = i * dt;
+    const b = Math.min(end, a + dt);
+    while (j + 1 < series.length && (series.time[j + 1] as number) <= a) j++;
+    // Segments [t_k, t_k+1) that overlap [a, b); the value before the first sample is the first.
+    let energy = 0;
+    let k = j;
+    let t = a;
+    while (t < b) {
+      const next = k + 1 < series.length ? Math.min(b, series.time[k + 1] as number) : b;
+      energy += (series.watts[k] as number) * (next - t);
+      t = next;
+      if (k + 1 < series.length && (series.time[k + 1] as number) <= t) k++;
+      else if (next === b) break;
+    }
+    out[i] = b > a ? energy / (b - a) : (series.watts[j] as number);
+  }
+  return out;
+}
+
 /** Room for swingOf's two deques, kept between calls: a sweep point asks for several swings. */
 let dequeScratch = new Int32Array(0);
 /** What extremesOf found: [drop, dropAt, rise, riseAt]. */

@@ -57,7 +57,15 @@ export interface LongRunResult {
 
 export interface LongRunOptions {
   logFailures?: boolean;
+  /**
+   * Called about 200 times over the run with the share done (0-1), for a progress line.
+   * Its events only read the state, so results are the same with or without it.
+   */
+  onProgress?: (fraction: number) => void;
 }
+
+/** Progress reports over a run. */
+const PROGRESS_TICKS = 200;
 
 type State = "training" | "checkpoint" | "recovering";
 
@@ -327,6 +335,23 @@ export function simulateLongRun(s: Scenario, input: LongRunInput, options: LongR
 
   scheduleTrainingEvents();
   if (Number.isFinite(duration)) sim.at(duration, finish);
+  const onProgress = options.onProgress;
+  if (onProgress !== undefined) {
+    // The share of the duration, or of the target's steps (read, never accounted: no rounding moves).
+    const end = Number.isFinite(duration) ? duration : targetSteps * input.stepSeconds;
+    const share = (): number => {
+      if (Number.isFinite(duration)) return sim.now / duration;
+      const steps = progress + (state === "training" ? (sim.now - stateSince) / stepSeconds : 0);
+      return Math.min(1, steps / targetSteps);
+    };
+    const tick = (): void => {
+      if (done) return;
+      onProgress(share());
+      // Never the only event left: the run would otherwise end later than without progress.
+      if (sim.queue.pending > 0) sim.after(end / PROGRESS_TICKS, tick);
+    };
+    if (Number.isFinite(end) && end > 0) sim.after(end / PROGRESS_TICKS, tick);
+  }
   sim.run();
   if (!done) finish();
 

@@ -43,8 +43,8 @@ describe("docs/scenario.md", () => {
 
   it("gives units, defaults and allowed values as the schema has them", () => {
     const text = page();
-    expect(text).toContain("| `cluster.network.nicBandwidth` | bandwidth (bytes/s) | the GPU's nicBandwidth | a bandwidth > 0 |");
-    expect(text).toContain("| `cluster.power.controllerInterval` | duration (seconds) | `100 ms` | a duration > 0 |");
+    expect(text).toContain("| `cluster.network.nicBandwidth` | bandwidth (bytes/s) | the GPU's nicBandwidth | a bandwidth >= 125 MB/s |");
+    expect(text).toContain("| `cluster.power.controllerInterval` | duration (seconds) | `100 ms` | a duration >= 1 ms |");
     expect(text).toContain("| `parallelism.zero` | integer | `1` | an integer from 0 to 3 |");
     expect(text).toContain("| `parallelism.recompute` | string | `\"none\"` | `none`, `selective`, `full`, `per-op` |");
     expect(text).toContain("| `workload.model.hf` | string | required |");

@@ -281,7 +281,7 @@ describe("cluster.gpu", () => {
       "cluster.gpu.smCount",
     ]);
     expect(problems[1]!.message).toBe(
-      'cluster.gpu.hbmBandwidth: required key is missing; expected a bandwidth > 0',
+      'cluster.gpu.hbmBandwidth: required key is missing; expected a bandwidth >= 1 GB/s',
     );
   });
 });
@@ -503,7 +503,7 @@ describe("JSON Schema export", () => {
     const cluster = (schema["properties"] as Record<string, Record<string, unknown>>)["cluster"]!;
     const nic = ((cluster["properties"] as Record<string, Record<string, unknown>>)["network"]!["properties"] as Record<string, Record<string, unknown>>)["nicBandwidth"]!;
     const [asNumber, asString] = nic["anyOf"] as Record<string, unknown>[];
-    expect(asNumber).toEqual({ type: "number", exclusiveMinimum: 0 });
+    expect(asNumber).toEqual({ type: "number", minimum: 1.25e8 }); // 1 Gb/s (issue 24)
     expect(asString!["type"]).toBe("string");
     const pattern = new RegExp(asString!["pattern"] as string, "u");
     expect(pattern.test("400 Gb/s")).toBe(true);

@@ -1,0 +1,116 @@
+// Issue 24, "Huge or degenerate work", through the CLI: work that cannot finish, rates that would
+// stall the engine and absurd durations are refused before simulating (exit 2, naming the keys,
+// the estimate or bound, and the limit), with nothing written.
+import { describe, expect, it } from "vitest";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const ROOT = join(import.meta.dirname, "../..");
+const BIN = join(ROOT, "bin/trainsim.js");
+const BASE = readFileSync(join(ROOT, "experiments/scenarios/llama3-8b-64.yaml"), "utf8");
+const LONG = join(ROOT, "experiments/published/llama3/405b-54d.yaml");
+
+function trainsim(cwd: string, ...args: string[]) {
+  // The timeout only turns a hang into a failed assertion; nothing here is timed.
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: "utf8", timeout: 120_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function expectRefused(r: { code: number | null; stdout: string; stderr: string }, ...what: string[]): void {
+  expect(r.code, r.stderr).toBe(2);
+  for (const w of what) expect(r.stderr).toContain(w);
+  expect(r.stderr).not.toMatch(/\n\s+at /);
+  expect(r.stdout).toBe("");
+}
+
+/** A folder holding s.yaml: the bundled Llama 3 8B scenario with `edit` applied. */
+function scenarioWith(edit: (text: string) => string): string {
+  const root = mkdtempSync(join(tmpdir(), "trainsim-limits-"));
+  writeFileSync(join(root, "s.yaml"), edit(BASE));
+  return root;
+}
+
+describe("work that cannot finish is refused before simulating", () => {
+  const cases: [string, (t: string) => string, string[], string[]][] = [
+    ["8e8 GPUs", (t) => t.replace("nodes: 8", "nodes: 100000000").replace("globalBatch: 512", "globalBatch: 800000000").replace("tp: 2", "tp: 8"), [], ["cluster.nodes × cluster.gpusPerNode: 8.00e8 GPUs", "(limit 2.50e8)"]],
+    ["1e8 micro-batches", (t) => t.replace("globalBatch: 512", "globalBatch: 3200000000"), [], ["1.00e8 micro-batches", "engine events (limit 2.50e8)"]],
+    ["1e9 layers with --ignore-memory", (t) => t.replace("model: llama3-8b", "model: {base: llama3-8b, layers: 1000000000}"), ["--ignore-memory"], ["workload.model.layers: 1.00e9 layers"]],
+  ];
+  for (const [what, edit, flags, messages] of cases) {
+    it(`run: ${what}: exit 2, nothing written`, () => {
+      const root = scenarioWith(edit);
+      expectRefused(trainsim(root, "run", "s.yaml", ...flags), "s.yaml: too much work to simulate: about ", ...messages);
+      expect(readdirSync(root)).toEqual(["s.yaml"]);
+    });
+  }
+});
+
+describe("a sweep point too large to simulate", () => {
+  it("is recorded invalid with the estimate, the others run", () => {
+    const root = mkdtempSync(join(tmpdir(), "trainsim-limits-"));
+    writeFileSync(join(root, "base.yaml"), BASE);
+    writeFileSync(join(root, "e.yaml"), "name: work\nbase: base.yaml\nsweep:\n  workload.globalBatch: [512, 3200000000]\n");
+    const r = trainsim(root, "sweep", "e.yaml", "--out", "out", "--no-report");
+    expect(r.code, r.stderr).toBe(0);
+    const lines = readFileSync(join(root, "out/results.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { status: string; error?: string });
+    expect(lines.map((l) => l.status).sort()).toEqual(["invalid", "ok"]);
+    expect(lines.find((l) => l.status === "invalid")!.error).toMatch(/^work: too much work to simulate: about .*1\.00e8 micro-batches/);
+  });
+});
+
+describe("rates have lower bounds, checked at load", () => {
+  const cases: [string, string, string][] = [
+    ["nicBandwidth: 1 b/s", "cluster:\n  network:\n    nicBandwidth: 1 b/s\n", 'cluster.network.nicBandwidth: "1 b/s" (0.125 B/s) is not allowed; expected a bandwidth >= 125 MB/s'],
+    ["hbmBandwidth: 1e-300", "cluster:\n  gpu: {base: H100-SXM, hbmBandwidth: 1e-300}\n", "cluster.gpu.hbmBandwidth: 1e-300 is not allowed; expected a bandwidth >= 1 GB/s"],
+    ["scaleUpBandwidth: 1e-9", "cluster:\n  gpu: {base: H100-SXM, scaleUpBandwidth: 1e-9}\n", "cluster.gpu.scaleUpBandwidth: 1e-9 is not allowed; expected a bandwidth >= 1 GB/s"],
+  ];
+  for (const [what, yaml, message] of cases) {
+    it(`run refuses ${what} naming the field and the bound`, () => {
+      const root = mkdtempSync(join(tmpdir(), "trainsim-limits-"));
+      writeFileSync(join(root, "base.yaml"), BASE);
+      writeFileSync(join(root, "s.yaml"), `base: base.yaml\nname: slow\n${yaml}`);
+      expectRefused(trainsim(root, "run", "s.yaml"), message);
+      expect(readdirSync(root).sort()).toEqual(["base.yaml", "s.yaml"]);
+    });
+  }
+
+  it("a sweep over a bad rate marks that point invalid with the same message", () => {
+    const root = mkdtempSync(join(tmpdir(), "trainsim-limits-"));
+    writeFileSync(join(root, "base.yaml"), BASE);
+    writeFileSync(join(root, "e.yaml"), "name: rates\nbase: base.yaml\nsweep:\n  cluster.gpu.hbmBandwidth: [1e-300, 2 TB/s]\n");
+    const r = trainsim(root, "sweep", "e.yaml", "--out", "out", "--no-report");
+    expect(r.code, r.stderr).toBe(0);
+    const lines = readFileSync(join(root, "out/results.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { status: string; error?: string });
+    expect(lines.map((l) => l.status).sort()).toEqual(["invalid", "ok"]);
+    expect(lines.find((l) => l.status === "invalid")!.error).toBe("cluster.gpu.hbmBandwidth: 1e-300 is not allowed; expected a bandwidth >= 1 GB/s");
+  });
+});
+
+describe("run.duration", () => {
+  it("1,000,000 d with failures is refused: at most 3650 d", () => {
+    const root = mkdtempSync(join(tmpdir(), "trainsim-limits-"));
+    writeFileSync(join(root, "s.yaml"), `base: ${JSON.stringify(LONG)}\nname: forever\nrun:\n  duration: 1000000 d\n`);
+    expectRefused(trainsim(root, "run", "s.yaml"), 'run.duration: "1000000 d" (1000000 d) is not allowed; expected a duration > 0 and <= 3650 d');
+    expect(readdirSync(root)).toEqual(["s.yaml"]);
+  });
+});
+
+describe("cluster: a modelled job too large to simulate", () => {
+  it("is refused with exit 2 naming the job, nothing written", () => {
+    const root = mkdtempSync(join(tmpdir(), "trainsim-limits-"));
+    writeFileSync(
+      join(root, "c.yaml"),
+      [
+        "name: huge-job",
+        "cluster: { gpu: H100-SXM, nodes: 8 }",
+        "jobs:",
+        "  - { name: big, gpus: 64, steps: 10, workload: { model: llama3-8b, seqLength: 8192, globalBatch: 3200000000 }, parallelism: { tp: 2 } }",
+        "",
+      ].join("\n"),
+    );
+    expectRefused(trainsim(root, "cluster", "c.yaml"), "jobs[0]: too much work to simulate: about ", "1.00e8 micro-batches");
+    expect(readdirSync(root)).toEqual(["c.yaml"]);
+  });
+});

@@ -5,6 +5,22 @@
 import { join } from "node:path";
 import type { SweepPointResult } from "../models/results.ts";
 import { FOLDER_NAME_ALLOWED, folderNameProblem, outputFileProblem, outputFolderProblem } from "../experiments/output-folder.ts";
+import { terminalText } from "../reports/format.ts";
+
+/**
+ * Text for the terminal, on stdout: control characters, bidi overrides and line separators
+ * in names or values are shown escaped (`\x1b`, `\u202e`; reports/format.ts terminalText),
+ * never acted on. Every text the CLI prints goes through printText or printError; --json
+ * output is written as it is (JSON escapes control characters itself).
+ */
+export function printText(text: string): void {
+  process.stdout.write(terminalText(text));
+}
+
+/** Text for the terminal, on stderr (errors, warnings, progress lines), escaped as printText's. */
+export function printError(text: string): void {
+  process.stderr.write(terminalText(text));
+}
 
 /** Bad input: say what and where, exit 2, no stack trace. */
 export class InputError extends Error {}

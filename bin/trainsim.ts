@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { ConfigError } from "../experiments/errors.ts";
 import { IncompleteMergeError } from "../experiments/merge.ts";
 import { reportFromResults } from "../reports/from-results.ts";
-import { InputError, type SweepHooks } from "./common.ts";
+import { InputError, printError, printText, type SweepHooks } from "./common.ts";
 import { registerCatalogCommand } from "./commands/catalog.ts";
 import { registerClusterCommands } from "./commands/cluster.ts";
 import { registerCollectiveCommand } from "./commands/collective.ts";
@@ -48,8 +48,11 @@ program
   .showHelpAfterError("(run trainsim --help for usage)")
   .exitOverride();
 
+// Commander's own messages (unknown option, missing argument) echo what was typed: escaped as ours are.
+program.configureOutput({ writeOut: printText, writeErr: printError });
+
 function fail(code: number, message: string): never {
-  process.stderr.write(message.endsWith("\n") ? message : message + "\n");
+  printError(message.endsWith("\n") ? message : message + "\n");
   process.exit(code);
 }
 

@@ -12,7 +12,7 @@ import { withFlags } from "../../experiments/cluster-flags.ts";
 import { loadClusterFile } from "../../experiments/cluster-load.ts";
 import { buildClusterReport, formatClusterResult } from "../../reports/cluster-report.ts";
 import { writeAtomically } from "../../reports/atomic-write.ts";
-import { outputFolder, withReportLine } from "../common.ts";
+import { outputFolder, printError, printText, withReportLine } from "../common.ts";
 
 const CLUSTER_HELP = `
 A cluster file holds one shared cluster (the same keys as a scenario's cluster:),
@@ -74,7 +74,7 @@ export async function runClusterCommand(file: string, opts: ClusterCommandOption
   const t0 = performance.now();
   const result = runClusterExperiment(config);
   const seconds = (performance.now() - t0) / 1000;
-  if (!opts.json) process.stderr.write(`simulated ${result.runs.length} run${result.runs.length === 1 ? "" : "s"} in ${seconds.toFixed(1)} s\n`);
+  if (!opts.json) printError(`simulated ${result.runs.length} run${result.runs.length === 1 ? "" : "s"} in ${seconds.toFixed(1)} s\n`);
   let reportFile: string | undefined;
   if (out !== undefined) {
     mkdirSync(out, { recursive: true });
@@ -82,7 +82,8 @@ export async function runClusterCommand(file: string, opts: ClusterCommandOption
     await buildClusterReport(out, result, file);
     reportFile = join(out, "report.html");
   }
-  process.stdout.write(opts.json ? JSON.stringify(result, null, 2) + "\n" : withReportLine(formatClusterResult(result), reportFile));
+  if (opts.json) process.stdout.write(JSON.stringify(result, null, 2) + "\n");
+  else printText(withReportLine(formatClusterResult(result), reportFile));
 }
 
 export function registerClusterCommands(program: Command): void {

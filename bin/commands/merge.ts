@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { merge } from "../../experiments/merge.ts";
 import { RESULTS_CSV, RESULTS_JSONL } from "../../experiments/runner.ts";
 import { filesText } from "../../experiments/sweep-summary.ts";
-import { checkedFolder, withReport, withReportLine, type SweepHooks } from "../common.ts";
+import { checkedFolder, printText, withReport, withReportLine, type SweepHooks } from "../common.ts";
 
 const MERGE_HELP = `
 Inputs are shard folders (shard-<i>-of-<n>/ from sweep --shard), results.jsonl files, or a
@@ -42,7 +42,7 @@ export function registerMergeCommand(program: Command, hooks: SweepHooks = {}): 
       } else {
         const complete = report.missing.length === 0 ? "complete" : `${report.missing.length} missing`;
         const head = `${report.experiment}: merged ${report.results.length} of ${report.totalPoints} points from ${report.inputs.length} input${report.inputs.length === 1 ? "" : "s"} (${complete})`;
-        process.stdout.write(withReportLine([head, ...filesText(join(report.outDir, RESULTS_JSONL), join(report.outDir, RESULTS_CSV))].join("\n"), reportFile));
+        printText(withReportLine([head, ...filesText(join(report.outDir, RESULTS_JSONL), join(report.outDir, RESULTS_CSV))].join("\n"), reportFile));
       }
     });
 }

@@ -7,7 +7,7 @@ import type { Command } from "commander";
 import { join, relative } from "node:path";
 import { REPORT_HTML, SWEEP_REPORTS } from "../../reports/build.ts";
 import { ReportInputError, reportFromResults } from "../../reports/from-results.ts";
-import { checkedFolder } from "../common.ts";
+import { checkedFolder, printText } from "../common.ts";
 
 const HELP = `
 RESULTS is one of (what the file holds decides the report):
@@ -47,6 +47,6 @@ export function registerReportCommands(program: Command): void {
         throw err;
       }
       const html = done.files.find((f) => f.endsWith(REPORT_HTML)) ?? join(done.outDir, REPORT_HTML);
-      process.stdout.write(`${done.kind} report: ${relative(process.cwd(), html) || html} (${done.files.length} files in ${relative(process.cwd(), done.outDir) || "."})\n`);
+      printText(`${done.kind} report: ${relative(process.cwd(), html) || html} (${done.files.length} files in ${relative(process.cwd(), done.outDir) || "."})\n`);
     });
 }

@@ -10,7 +10,7 @@ import { loadScenario } from "../../experiments/load.ts";
 import { buildRunReport } from "../../reports/build.ts";
 import { writeTrace } from "../../reports/trace.ts";
 import { writeAtomically } from "../../reports/atomic-write.ts";
-import { InputError, checkedFile, json, outputFolder, withReportLine } from "../common.ts";
+import { InputError, checkedFile, json, outputFolder, printError, printText, withReportLine } from "../common.ts";
 import { runClusterCommand } from "./cluster.ts";
 
 export function registerRunCommand(program: Command): void {
@@ -41,7 +41,7 @@ export function registerRunCommand(program: Command): void {
       const oom = outOfMemory(s);
       if (oom !== null) {
         if (!opts.ignoreMemory) throw new InputError(`${file}: memory: ${oom}\n(run with --ignore-memory to simulate it anyway)`);
-        process.stderr.write(`warning: ${oom}\n`);
+        printError(`warning: ${oom}\n`);
       }
       const out = opts.report ? outputFolder(opts.out, s.name, file) : undefined;
       if (opts.trace !== undefined) checkedFile("--trace", opts.trace);
@@ -62,6 +62,7 @@ export function registerRunCommand(program: Command): void {
         reportFile = join(out, "report.html");
       }
       // The report page is the summary's last line, as for a sweep; --json prints the result alone (= result.json).
-      process.stdout.write(opts.json ? json(result) : withReportLine(formatRun(s, result), reportFile));
+      if (opts.json) process.stdout.write(json(result));
+      else printText(withReportLine(formatRun(s, result), reportFile));
     });
 }

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { loadExperiment, pointCount } from "../../experiments/experiment.ts";
 import { RESULTS_CSV, RESULTS_JSONL, SweepInputError, parseShard, runSweep } from "../../experiments/runner.ts";
 import { summaryText } from "../../experiments/sweep-summary.ts";
-import { outputFolder, withReport, withReportLine, type SweepHooks } from "../common.ts";
+import { outputFolder, printError, printText, withReport, withReportLine, type SweepHooks } from "../common.ts";
 
 /** Some points failed in simulation: their results are written, and the command exits 1. */
 export class SweepFailedError extends Error {
@@ -76,14 +76,14 @@ export function registerSweepCommand(program: Command, hooks: SweepHooks = {}): 
       const workers = opts.workers === undefined ? undefined : parseWorkers(opts.workers);
       const cores = availableParallelism();
       if (workers !== undefined && workers > WORKERS_PER_CORE_WARNING * cores) {
-        process.stderr.write(`warning: --workers ${workers} is more than ${WORKERS_PER_CORE_WARNING} per core (${cores} available): each thread compiles and holds its own copy of the model, so more than ${WORKERS_PER_CORE_WARNING * cores} only costs start-up and memory; at most one thread per point is started\n`);
+        printError(`warning: --workers ${workers} is more than ${WORKERS_PER_CORE_WARNING} per core (${cores} available): each thread compiles and holds its own copy of the model, so more than ${WORKERS_PER_CORE_WARNING * cores} only costs start-up and memory; at most one thread per point is started\n`);
       }
       const shard = opts.shard === undefined ? undefined : parseShard(opts.shard);
       const exp = loadExperiment(file);
       const outDir = outputFolder(opts.out, exp.name, file);
       if (!opts.json) {
         const where = shard === undefined ? outDir : join(outDir, `shard-${shard.index}-of-${shard.count}`);
-        process.stderr.write(`${exp.name}: ${pointCount(exp)} points -> ${where}\n`);
+        printError(`${exp.name}: ${pointCount(exp)} points -> ${where}\n`);
       }
       const summary = await runSweep(exp, {
         outDir,
@@ -95,7 +95,7 @@ export function registerSweepCommand(program: Command, hooks: SweepHooks = {}): 
       if (opts.json) {
         const { results: _results, ...rest } = summary;
         process.stdout.write(JSON.stringify(withReport(rest, reportFile), null, 2) + "\n");
-      } else process.stdout.write(withReportLine(summaryText(summary), reportFile));
+      } else printText(withReportLine(summaryText(summary), reportFile));
       if (summary.failed > 0) {
         throw new SweepFailedError(`${summary.failed} of ${summary.slicePoints} points failed in simulation (status "failed" in ${summary.files.jsonl}); the other results are written`);
       }

@@ -5,7 +5,7 @@ import type { ValidationRow } from "../../models/results.ts";
 import { formatValidation } from "../../experiments/format-run.ts";
 import { parseCategories, selectCases, summarise, summariseByCategory, summariseMemory, validateCase } from "../../experiments/validate.ts";
 import { buildValidationReport } from "../../reports/build.ts";
-import { InputError, checkedFolder, json, withReportLine } from "../common.ts";
+import { InputError, checkedFolder, json, printError, printText, withReportLine } from "../common.ts";
 
 export function registerValidateCommand(program: Command): void {
   program
@@ -22,7 +22,7 @@ export function registerValidateCommand(program: Command): void {
       for (const file of selectCases({ ...(opts.only !== undefined ? { only: opts.only } : {}), categories })) {
         const row = validateCase(file);
         rows.push(row);
-        if (!opts.json) process.stderr.write(`  ${row.name}\n`);
+        if (!opts.json) printError(`  ${row.name}\n`);
       }
       if (rows.length === 0 && (opts.only !== undefined || categories.length > 0)) {
         const asked = [opts.only !== undefined ? `--only ${JSON.stringify(opts.only)}` : "", categories.length > 0 ? `--category ${categories.join(",")}` : ""];
@@ -36,6 +36,7 @@ export function registerValidateCommand(program: Command): void {
         await buildValidationReport(opts.report, rows);
         reportFile = join(opts.report, "report.html");
       }
-      process.stdout.write(opts.json ? json({ rows, summary, categories: byCategory, memory }) : withReportLine(formatValidation(rows, summary, byCategory, memory), reportFile));
+      if (opts.json) process.stdout.write(json({ rows, summary, categories: byCategory, memory }));
+      else printText(withReportLine(formatValidation(rows, summary, byCategory, memory), reportFile));
     });
 }

@@ -1,0 +1,56 @@
+// Issue 24, "Crashes on valid input" and "What the user sees", through the CLI: what reaches
+// the terminal, what a report draws, and what an error echoes.
+import { describe, expect, it } from "vitest";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const ROOT = join(import.meta.dirname, "../..");
+const BIN = join(ROOT, "bin/trainsim.js");
+const BASE = readFileSync(join(ROOT, "experiments/scenarios/hbm-shift-base.yaml"), "utf8");
+
+function trainsim(cwd: string, ...args: string[]) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: "utf8", timeout: 120_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** A temporary folder holding base.yaml (the default experiment's base) renamed to `name`. */
+function folderWithBase(name = "hbm-shift-base"): string {
+  const dir = mkdtempSync(join(tmpdir(), "trainsim-uf-"));
+  writeFileSync(join(dir, "base.yaml"), BASE.replace(/^name: .*$/m, `name: ${JSON.stringify(name)}`));
+  return dir;
+}
+
+/** Characters a terminal acts on (C0/C1 controls but newline and tab, DEL, bidi controls). */
+const RAW_CONTROL = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069\u2028\u2029]/;
+
+describe("control characters never reach the terminal raw", () => {
+  const evil = "evil\u001b]0;pwned\u0007\u001b[2J\u202Egnp.exe\u2066x\u2069";
+
+  it("run's summary shows a name's escapes as \\x1b, \\x07, \\u202e; --json keeps the exact string", () => {
+    const dir = folderWithBase(evil);
+    const r = trainsim(dir, "run", "base.yaml", "--no-report");
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).not.toMatch(RAW_CONTROL);
+    expect(r.stdout).toContain("evil\\x1b]0;pwned\\x07\\x1b[2J\\u202egnp.exe\\u2066x\\u2069");
+    const j = trainsim(dir, "run", "base.yaml", "--no-report", "--json");
+    expect((JSON.parse(j.stdout) as { name: string }).name).toBe(evil);
+  });
+
+  it("an error naming a bad value escapes it on stderr", () => {
+    const dir = folderWithBase();
+    writeFileSync(join(dir, "bad.yaml"), BASE.replace("tp: 2", 'tp: "\u001b[2J\u202E2"'));
+    const r = trainsim(dir, "run", "bad.yaml", "--no-report");
+    expect(r.code).toBe(2);
+    expect(r.stderr).not.toMatch(RAW_CONTROL);
+    expect(r.stderr).toContain(String.raw`"\u001b[2J\u202e2" is not allowed`);
+  });
+
+  it("commander's own errors (an unknown option as typed) are escaped too", () => {
+    const r = trainsim(ROOT, "run", "--\u001b[2Jx");
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("--\\x1b[2Jx");
+    expect(r.stderr).not.toMatch(RAW_CONTROL);
+  });
+});

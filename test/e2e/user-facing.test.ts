@@ -54,3 +54,37 @@ describe("control characters never reach the terminal raw", () => {
     expect(r.stderr).not.toMatch(RAW_CONTROL);
   });
 });
+
+describe("a HuggingFace config.json's fields are checked by name", () => {
+  const HF = { hidden_size: 1024, num_hidden_layers: 2, num_attention_heads: 8, intermediate_size: 4096, vocab_size: 32000, max_position_embeddings: 4096 };
+  function hfScenario(extra: Record<string, unknown>, rawConfig?: string): string {
+    const dir = folderWithBase();
+    writeFileSync(join(dir, "config.json"), rawConfig ?? JSON.stringify({ ...HF, ...extra }));
+    writeFileSync(join(dir, "hf.yaml"), BASE.replace("model: llama3-8b", "model: { hf: config.json }"));
+    return dir;
+  }
+
+  it('max_position_embeddings: "lots" is refused (exit 2), also with --ignore-memory (was NaN GiB, exit 0)', () => {
+    const dir = hfScenario({ max_position_embeddings: "lots" });
+    for (const extra of [[], ["--ignore-memory"]]) {
+      const r = trainsim(dir, "run", "hf.yaml", "--no-report", ...extra);
+      expect(r.code, r.stdout).toBe(2);
+      expect(r.stderr).toContain('workload.model.hf:max_position_embeddings: "lots" is not allowed; expected an integer >= 0');
+      expect(r.stderr).not.toContain("NaN");
+      expect(r.stdout).toBe("");
+    }
+  });
+
+  it("hidden_act: {…} is bad input naming the field, not a trainsim bug", () => {
+    const r = trainsim(hfScenario({ hidden_act: { x: 1 } }), "run", "hf.yaml", "--no-report");
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('workload.model.hf:hidden_act: {"x":1} is not allowed; expected one of "gelu"');
+    expect(r.stderr).not.toMatch(/internal|TypeError|trainsim bug/);
+  });
+
+  it("1e400 is shown as written overflowed (Infinity), not null", () => {
+    const r = trainsim(hfScenario({}, JSON.stringify(HF).replace('"hidden_size":1024', '"hidden_size":1e400')), "run", "hf.yaml", "--no-report");
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("workload.model.hf:hidden_size: Infinity is not allowed; expected a positive integer");
+  });
+});

@@ -88,3 +88,18 @@ describe("a HuggingFace config.json's fields are checked by name", () => {
     expect(r.stderr).toContain("workload.model.hf:hidden_size: Infinity is not allowed; expected a positive integer");
   });
 });
+
+describe("an unknown-key error shows a few keys, shortened", () => {
+  it("a 26-line text file that parses as YAML names 5 keys of at most 40 characters, then counts the rest", () => {
+    const dir = folderWithBase();
+    const lines = Array.from({ length: 26 }, (_, i) => `Line ${i + 1} of some notes that were never a scenario, written at length: yes`);
+    writeFileSync(join(dir, "notes.yaml"), lines.join("\n") + "\n");
+    const r = trainsim(dir, "run", "notes.yaml", "--no-report");
+    expect(r.code).toBe(2);
+    const unknown = r.stderr.split("\n").filter((l) => l.includes("unknown key;"));
+    expect(unknown).toHaveLength(5);
+    expect(unknown[0]).toMatch(/^ {2}- Line 1 of some notes that were never a …: unknown key; /);
+    expect(r.stderr).toContain("  - (config): and 21 more unknown keys at the top level (not listed)");
+    expect(r.stderr).not.toContain("written at length");
+  });
+});

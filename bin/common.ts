@@ -81,3 +81,31 @@ export interface SweepHooks {
    */
   onSweepDone?: (outDir: string, results: SweepPointResult[]) => string | undefined | Promise<string | undefined>;
 }
+
+/**
+ * Drawing a report failed after the results were written: not a simulation failure. The
+ * command prints its summary, then this message, and exits 1.
+ */
+export class ReportFailedError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "ReportFailedError";
+  }
+}
+
+/**
+ * Draws a report with `draw`; a failure becomes a ReportFailedError saying that the results
+ * (`written`) are safe and how to draw the report again (`again`), returned rather than thrown
+ * so the command can print its summary first.
+ */
+export async function drawReport(written: string, again: string | undefined, draw: () => Promise<string | undefined> | string | undefined): Promise<{ file?: string; error?: ReportFailedError }> {
+  try {
+    const file = await draw();
+    return file === undefined ? {} : { file };
+  } catch (err) {
+    if (err instanceof ReportFailedError) return { error: err };
+    const message = err instanceof Error ? err.message : String(err);
+    const retry = again === undefined ? "" : `; draw it again with: ${again}`;
+    return { error: new ReportFailedError(`trainsim: the report could not be drawn: ${message}\nThe simulation itself finished: ${written}${retry}`, { cause: err }) };
+  }
+}

@@ -69,8 +69,15 @@ export function unitOfParam(path: string): string {
   return "";
 }
 
-/** A swept value as a short label: strings as written ("2 TB/s"), numbers with their guessed unit. */
+/** How a point that does not set a swept key is labelled: it runs with the base scenario's value. */
+export const BASE_VALUE_LABEL = "(base)";
+
+/**
+ * A swept value as a short label: strings as written ("2 TB/s"), numbers with their guessed
+ * unit; BASE_VALUE_LABEL when the point does not set the key (a `points:` entry sets only its own).
+ */
 export function formatParamValue(path: string, value: unknown): string {
+  if (value === undefined) return BASE_VALUE_LABEL;
   if (typeof value === "string") return value;
   if (typeof value === "number") {
     const unit = unitOfParam(path);

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { merge } from "../../experiments/merge.ts";
 import { RESULTS_CSV, RESULTS_JSONL } from "../../experiments/runner.ts";
 import { filesText } from "../../experiments/sweep-summary.ts";
-import { checkedFolder, printText, withReport, withReportLine, type SweepHooks } from "../common.ts";
+import { checkedFolder, drawReport, printText, withReport, withReportLine, type SweepHooks } from "../common.ts";
 
 const MERGE_HELP = `
 Inputs are shard folders (shard-<i>-of-<n>/ from sweep --shard), results.jsonl files, or a
@@ -35,7 +35,12 @@ export function registerMergeCommand(program: Command, hooks: SweepHooks = {}): 
     .action(async (inputs: string[], opts: { out: string; allowPartial?: boolean; json?: boolean; report: boolean }) => {
       checkedFolder("--out", opts.out);
       const report = merge(inputs, opts.out, { allowPartial: opts.allowPartial === true });
-      const reportFile = opts.report && hooks.onSweepDone !== undefined ? await hooks.onSweepDone(report.outDir, report.results) : undefined;
+      const onDone = hooks.onSweepDone;
+      const drawn =
+        opts.report && onDone !== undefined
+          ? await drawReport(`the merged results are in ${join(report.outDir, RESULTS_JSONL)}`, `trainsim report ${report.outDir}`, () => onDone(report.outDir, report.results))
+          : {};
+      const reportFile = drawn.file;
       if (opts.json) {
         const { results: _results, ...rest } = report;
         process.stdout.write(JSON.stringify(withReport({ ...rest, points: report.results.length }, reportFile), null, 2) + "\n");
@@ -44,5 +49,6 @@ export function registerMergeCommand(program: Command, hooks: SweepHooks = {}): 
         const head = `${report.experiment}: merged ${report.results.length} of ${report.totalPoints} points from ${report.inputs.length} input${report.inputs.length === 1 ? "" : "s"} (${complete})`;
         printText(withReportLine([head, ...filesText(join(report.outDir, RESULTS_JSONL), join(report.outDir, RESULTS_CSV))].join("\n"), reportFile));
       }
+      if (drawn.error !== undefined) throw drawn.error;
     });
 }

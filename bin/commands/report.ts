@@ -7,7 +7,7 @@ import type { Command } from "commander";
 import { join, relative } from "node:path";
 import { REPORT_HTML, SWEEP_REPORTS } from "../../reports/build.ts";
 import { ReportInputError, reportFromResults } from "../../reports/from-results.ts";
-import { checkedFolder, printText } from "../common.ts";
+import { ReportFailedError, checkedFolder, printText } from "../common.ts";
 
 const HELP = `
 RESULTS is one of (what the file holds decides the report):
@@ -44,7 +44,7 @@ export function registerReportCommands(program: Command): void {
         done = await reportFromResults(results, opts.out);
       } catch (err) {
         if (err instanceof ReportInputError) this.error(`trainsim report: ${err.message}`, { exitCode: 2, code: "trainsim.report.input" });
-        throw err;
+        throw new ReportFailedError(`trainsim report: the report could not be drawn: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
       }
       const html = done.files.find((f) => f.endsWith(REPORT_HTML)) ?? join(done.outDir, REPORT_HTML);
       printText(`${done.kind} report: ${relative(process.cwd(), html) || html} (${done.files.length} files in ${relative(process.cwd(), done.outDir) || "."})\n`);

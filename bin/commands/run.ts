@@ -10,7 +10,7 @@ import { loadScenario } from "../../experiments/load.ts";
 import { buildRunReport } from "../../reports/build.ts";
 import { writeTrace } from "../../reports/trace.ts";
 import { writeAtomically } from "../../reports/atomic-write.ts";
-import { InputError, checkedFile, json, outputFolder, printError, printText, withReportLine } from "../common.ts";
+import { InputError, checkedFile, drawReport, json, outputFolder, printError, printText, withReportLine } from "../common.ts";
 import { runClusterCommand } from "./cluster.ts";
 
 export function registerRunCommand(program: Command): void {
@@ -54,15 +54,20 @@ export function registerRunCommand(program: Command): void {
           processName: s.name,
         });
       }
-      let reportFile: string | undefined;
+      let report: Awaited<ReturnType<typeof drawReport>> = {};
       if (out !== undefined) {
         mkdirSync(out, { recursive: true });
-        writeAtomically(join(out, "result.json"), json(result));
-        await buildRunReport(out, { scenarioName: s.name, result, spans: step.spans });
-        reportFile = join(out, "report.html");
+        const resultFile = join(out, "result.json");
+        writeAtomically(resultFile, json(result));
+        report = await drawReport(`its result is in ${resultFile}`, `trainsim report ${resultFile}`, async () => {
+          await buildRunReport(out, { scenarioName: s.name, result, spans: step.spans });
+          return join(out, "report.html");
+        });
       }
+      const reportFile = report.file;
       // The report page is the summary's last line, as for a sweep; --json prints the result alone (= result.json).
       if (opts.json) process.stdout.write(json(result));
       else printText(withReportLine(formatRun(s, result), reportFile));
+      if (report.error !== undefined) throw report.error;
     });
 }

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { loadExperiment, pointCount } from "../../experiments/experiment.ts";
 import { RESULTS_CSV, RESULTS_JSONL, SweepInputError, parseShard, runSweep } from "../../experiments/runner.ts";
 import { summaryText } from "../../experiments/sweep-summary.ts";
-import { outputFolder, printError, printText, withReport, withReportLine, type SweepHooks } from "../common.ts";
+import { ReportFailedError, drawReport, outputFolder, printError, printText, withReport, withReportLine, type SweepHooks } from "../common.ts";
 
 /** Some points failed in simulation: their results are written, and the command exits 1. */
 export class SweepFailedError extends Error {
@@ -91,13 +91,18 @@ export function registerSweepCommand(program: Command, hooks: SweepHooks = {}): 
         ...(opts.resume ? { resume: true } : {}),
         ...(shard !== undefined ? { shard } : {}),
       });
-      const reportFile = shard === undefined && opts.report && hooks.onSweepDone !== undefined ? await hooks.onSweepDone(summary.outDir, summary.results) : undefined;
+      const onDone = hooks.onSweepDone;
+      const report =
+        shard === undefined && opts.report && onDone !== undefined
+          ? await drawReport(`every point's result is in ${summary.files.jsonl}`, `trainsim report ${summary.outDir}`, () => onDone(summary.outDir, summary.results))
+          : {};
+      const reportFile = report.file;
       if (opts.json) {
         const { results: _results, ...rest } = summary;
         process.stdout.write(JSON.stringify(withReport(rest, reportFile), null, 2) + "\n");
       } else printText(withReportLine(summaryText(summary), reportFile));
-      if (summary.failed > 0) {
-        throw new SweepFailedError(`${summary.failed} of ${summary.slicePoints} points failed in simulation (status "failed" in ${summary.files.jsonl}); the other results are written`);
-      }
+      const failed = summary.failed > 0 ? `${summary.failed} of ${summary.slicePoints} points failed in simulation (status "failed" in ${summary.files.jsonl}); the other results are written` : undefined;
+      if (report.error !== undefined) throw failed === undefined ? report.error : new ReportFailedError(`${failed}\n${report.error.message}`, { cause: report.error.cause });
+      if (failed !== undefined) throw new SweepFailedError(failed);
     });
 }

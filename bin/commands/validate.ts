@@ -5,7 +5,7 @@ import type { ValidationRow } from "../../models/results.ts";
 import { formatValidation } from "../../experiments/format-run.ts";
 import { parseCategories, selectCases, summarise, summariseByCategory, summariseMemory, validateCase } from "../../experiments/validate.ts";
 import { buildValidationReport } from "../../reports/build.ts";
-import { InputError, checkedFolder, json, printError, printText, withReportLine } from "../common.ts";
+import { InputError, checkedFolder, drawReport, json, printError, printText, withReportLine } from "../common.ts";
 
 export function registerValidateCommand(program: Command): void {
   program
@@ -31,12 +31,17 @@ export function registerValidateCommand(program: Command): void {
       const summary = summarise(rows);
       const byCategory = summariseByCategory(rows, categories);
       const memory = summariseMemory(rows);
-      let reportFile: string | undefined;
-      if (opts.report !== undefined) {
-        await buildValidationReport(opts.report, rows);
-        reportFile = join(opts.report, "report.html");
-      }
+      const dir = opts.report;
+      const report =
+        dir === undefined
+          ? {}
+          : await drawReport("its figures follow", undefined, async () => {
+              await buildValidationReport(dir, rows);
+              return join(dir, "report.html");
+            });
+      const reportFile = report.file;
       if (opts.json) process.stdout.write(json({ rows, summary, categories: byCategory, memory }));
       else printText(withReportLine(formatValidation(rows, summary, byCategory, memory), reportFile));
+      if (report.error !== undefined) throw report.error;
     });
 }

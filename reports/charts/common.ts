@@ -72,10 +72,13 @@ export function tiedParams(points: readonly SweepPointResult[], a: string, b: st
   return true;
 }
 
-/** "hbmBandwidth=2 TB/s, tp=4" for a point (only the given keys; "point 3" when there are none). */
+/**
+ * "hbmBandwidth=2 TB/s, tp=4" for a point (only the given keys, "(base)" for one the point does
+ * not set; "point 3" when there are none).
+ */
 export function pointLabel(point: SweepPointResult, keys?: readonly string[]): string {
   const ks = keys ?? Object.keys(point.params);
-  const parts = ks.filter((k) => k in point.params).map((k) => `${shortParam(k)}=${formatParamValue(k, point.params[k])}`);
+  const parts = ks.map((k) => `${shortParam(k)}=${formatParamValue(k, point.params[k])}`);
   return parts.length === 0 ? `point ${point.index}` : parts.join(", ");
 }
 

@@ -2,7 +2,7 @@
 // the terminal, what a report draws, and what an error echoes.
 import { describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -101,5 +101,51 @@ describe("an unknown-key error shows a few keys, shortened", () => {
     expect(unknown[0]).toMatch(/^ {2}- Line 1 of some notes that were never a …: unknown key; /);
     expect(r.stderr).toContain("  - (config): and 21 more unknown keys at the top level (not listed)");
     expect(r.stderr).not.toContain("written at length");
+  });
+});
+
+describe("a sweep whose points set different keys", () => {
+  const EXPERIMENT = [
+    "name: het",
+    "base: base.yaml",
+    "points:",
+    "  - { cluster.gpu.hbmBandwidth: 2 TB/s, cluster.nodes: 4 }",
+    "  - workload.globalBatch: 256",
+    "  - { parallelism.tp: 4 }",
+    "reports: [bottleneck-shift, memory, scaling]",
+    "",
+  ].join("\n");
+
+  it("draws its report (was: Cannot read properties of undefined, \"simulation failed\")", () => {
+    const dir = folderWithBase();
+    writeFileSync(join(dir, "het.yaml"), EXPERIMENT);
+    const r = trainsim(dir, "sweep", "het.yaml", "--out", "out", "--workers", "1");
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain("report:  out/report.html");
+    const spec = readFileSync(join(dir, "out/bottleneck-shift.vl.json"), "utf8");
+    expect(spec).toContain('"(base)"'); // a point that leaves a key to the base is labelled so
+  });
+
+  it("a report that cannot be drawn is not called a simulation failure; the results stay", () => {
+    const dir = folderWithBase();
+    writeFileSync(join(dir, "het.yaml"), EXPERIMENT);
+    expect(trainsim(dir, "sweep", "het.yaml", "--out", "out", "--workers", "1", "--no-report").code).toBe(0);
+    const results = readFileSync(join(dir, "out/results.jsonl"), "utf8");
+    // A folder where report.html goes: the report's last rename fails.
+    mkdirSync(join(dir, "out/report.html/x"), { recursive: true });
+    const r = trainsim(dir, "sweep", "het.yaml", "--out", "out", "--resume");
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("trainsim: the report could not be drawn:");
+    expect(r.stderr).toContain("The simulation itself finished: every point's result is in out/results.jsonl; draw it again with: trainsim report out");
+    expect(r.stderr).not.toContain("simulation failed");
+    expect(r.stdout).toContain("het: 3 points"); // the summary is printed first
+    expect(readFileSync(join(dir, "out/results.jsonl"), "utf8")).toBe(results);
+
+    mkdirSync(join(dir, "run-out/report.html/x"), { recursive: true });
+    const run = trainsim(dir, "run", "base.yaml", "--out", "run-out");
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain("The simulation itself finished: its result is in run-out/result.json; draw it again with: trainsim report run-out/result.json");
+    expect(run.stderr).not.toContain("simulation failed");
+    expect(JSON.parse(readFileSync(join(dir, "run-out/result.json"), "utf8"))).toHaveProperty("stepSeconds");
   });
 });

@@ -514,7 +514,10 @@ export const SHOWN_KEY_LENGTH = 40;
 
 /** A key as an error names it: at most SHOWN_KEY_LENGTH characters, the cut marked with "…". */
 export function shownKey(key: string): string {
-  return key.length <= SHOWN_KEY_LENGTH ? key : `${key.slice(0, SHOWN_KEY_LENGTH - 1)}…`;
+  if (key.length <= SHOWN_KEY_LENGTH) return key;
+  const n = SHOWN_KEY_LENGTH - 1;
+  const last = key.charCodeAt(n - 1);
+  return `${key.slice(0, last >= 0xd800 && last <= 0xdbff ? n - 1 : n)}…`;
 }
 
 /** A dotted path as problems name it: each key shortened by shownKey. */

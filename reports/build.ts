@@ -20,7 +20,7 @@ import type { CounterSample, Span } from "../sim/recorder.ts";
 import { bottleneckShiftChart, dominantCategory } from "./charts/bottleneck-shift.ts";
 import { breakdownChart } from "./charts/breakdown.ts";
 import { okPoints, sweptParams } from "./charts/common.ts";
-import { duration, formatParamValue, gib, percent, shortParam, sig, withUnit } from "./format.ts";
+import { drawnText, duration, formatParamValue, gib, percent, shortParam, sig, withUnit } from "./format.ts";
 import { goodputChart, type GoodputPoint } from "./charts/goodput.ts";
 import { memoryChart, memoryChartForSweep } from "./charts/memory.ts";
 import { powerChart, type PowerSeries } from "./charts/power.ts";
@@ -32,6 +32,7 @@ import { METRIC_TITLES, validationChart } from "./charts/validation.ts";
 import { renderHtml, type HtmlCell, type HtmlChart, type HtmlTable } from "./html.ts";
 import { CATEGORY_MEANING, categoryColour } from "./palette.ts";
 import { writeChart } from "./render.ts";
+import { vegaSafeSpec } from "./vega-safe.ts";
 
 export const REPORT_HTML = "report.html";
 
@@ -85,6 +86,8 @@ export async function writeReport(outDir: string, charts: readonly PlannedChart[
   // mkdirSync (not mkdtemp, which makes it 0700) so a renamed folder gets the usual permissions.
   const tmp = fresh ? join(dirname(out), `.${basename(out)}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`) : join(out, `.report-tmp-${process.pid}-${randomBytes(4).toString("hex")}`);
   mkdirSync(tmp);
+  // Names and swept values reach Vega only through vegaSafeSpec (U+2028 broke its parser).
+  charts = charts.map((c) => ({ ...c, spec: vegaSafeSpec(c.spec) }));
   try {
     const names: string[] = [];
     for (const c of charts) {
@@ -258,7 +261,7 @@ export async function buildSweepReport(outDir: string, input: SweepReportInput):
           name,
           title: "Where the bottleneck shifts",
           caption: "Share of step time per bottleneck category at each sweep point; the bold label names the category that dominates.",
-          spec: bottleneckShiftChart(ok, { title: `${input.experiment}: where the step time goes` }),
+          spec: bottleneckShiftChart(ok, { title: `${drawnText(input.experiment)}: where the step time goes` }),
         });
         break;
       case "scaling":

@@ -136,5 +136,11 @@ export const DRAWN_TEXT_LIMIT = 100;
  */
 export function drawnText(text: string, limit = DRAWN_TEXT_LIMIT): string {
   const safe = text.replace(UNSAFE_CHARS, escapeChar).replace(/[\n\t]/g, (c) => escapeChar(c));
-  return safe.length <= limit ? safe : `${safe.slice(0, limit - 1)}…`;
+  return safe.length <= limit ? safe : `${cutAt(safe, limit - 1)}…`;
+}
+
+/** The first `n` UTF-16 units of `text`, one fewer rather than half a surrogate pair. */
+export function cutAt(text: string, n: number): string {
+  const last = text.charCodeAt(n - 1);
+  return text.slice(0, last >= 0xd800 && last <= 0xdbff ? n - 1 : n);
 }

@@ -11,7 +11,7 @@ import { CATEGORIES, dominantCategory, type Breakdown, type Category } from "../
 import { vegaCategoryScale } from "../palette.ts";
 import { textWidth } from "../text-width.ts";
 import { CHART_CONFIG, distinctValues, okPoints, pointLabel, sweptParams, tiedParams, VEGA_LITE_SCHEMA } from "./common.ts";
-import { duration, formatParamValue, shortParam, unitOfParam } from "../format.ts";
+import { drawnText, duration, formatParamValue, shortParam, unitOfParam } from "../format.ts";
 
 export { dominantCategory };
 
@@ -69,8 +69,9 @@ export function bottleneckShiftData(results: readonly SweepPointResult[], option
       order,
       index: p.index,
       seed: p.seed,
-      x: param === undefined ? p.result.name : formatParamValue(param, p.params[param]),
-      group: groupParts.join(", "),
+      // Labels are drawn: capped (a 100k-character name took a minute to lay out); results.jsonl keeps them whole.
+      x: drawnText(param === undefined ? p.result.name : formatParamValue(param, p.params[param])),
+      group: drawnText(groupParts.join(", ")),
       dominant,
       dominantShare: b[dominant],
       stepSeconds: p.result.stepSeconds,

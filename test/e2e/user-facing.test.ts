@@ -149,3 +149,31 @@ describe("a sweep whose points set different keys", () => {
     expect(JSON.parse(readFileSync(join(dir, "run-out/result.json"), "utf8"))).toHaveProperty("stepSeconds");
   });
 });
+
+describe("names and values reach the charts safely", () => {
+  it("a U+2028 or U+2029 in the scenario's name no longer breaks Vega's parser (Unexpected token ILLEGAL)", () => {
+    const dir = folderWithBase("line\u2028sep\u2029para");
+    const r = trainsim(dir, "run", "base.yaml", "--out", "out");
+    expect(r.code, r.stderr).toBe(0);
+    expect(readFileSync(join(dir, "out/memory.vl.json"), "utf8")).toContain(String.raw`line\\u2028sep\\u2029para`);
+    expect(readFileSync(join(dir, "out/report.html"), "utf8")).toContain("<h1>line\u2028sep\u2029para: run report</h1>");
+  });
+
+  it("a swept value with U+2028 and 30,000 characters is drawn escaped and capped; the table and results keep it whole", () => {
+    const dir = folderWithBase();
+    const long = `${"d".repeat(30_000)}\u2028end`;
+    writeFileSync(join(dir, "long.yaml"), ["name: long", "base: base.yaml", "sweep:", `  description: [${JSON.stringify(long)}, "short\u2028one"]`, ""].join("\n"));
+    const r = trainsim(dir, "sweep", "long.yaml", "--out", "out", "--workers", "1");
+    expect(r.code, r.stderr).toBe(0);
+    for (const chart of ["bottleneck-shift", "memory"]) {
+      const svg = readFileSync(join(dir, `out/${chart}.svg`), "utf8");
+      expect(svg).not.toMatch(/d{100}/); // at most 100 characters drawn
+      expect(svg).not.toContain("\u2028");
+      const spec = readFileSync(join(dir, `out/${chart}.vl.json`), "utf8");
+      expect(spec).toContain(`"${"d".repeat(99)}…"`);
+      expect(spec).toContain(String.raw`short\\u2028one`);
+    }
+    expect(readFileSync(join(dir, "out/report.html"), "utf8")).toContain(long.slice(0, 30_000)); // the sweep table
+    expect(readFileSync(join(dir, "out/results.jsonl"), "utf8")).toContain(JSON.stringify(long));
+  });
+});

@@ -33,6 +33,7 @@ import { renderHtml, type HtmlCell, type HtmlChart, type HtmlTable } from "./htm
 import { CATEGORY_MEANING, categoryColour } from "./palette.ts";
 import { writeChart } from "./render.ts";
 import { vegaSafeSpec } from "./vega-safe.ts";
+import { missingText, type MissingPoints } from "./missing.ts";
 
 export const REPORT_HTML = "report.html";
 
@@ -63,6 +64,8 @@ export interface SweepReportInput {
   description?: string;
   /** The results file or folder, shown in the page. */
   source?: string;
+  /** Points sweep.json expects that the results lack: a notice on the page. */
+  missing?: MissingPoints;
 }
 
 export interface PlannedChart {
@@ -232,6 +235,9 @@ export async function buildRunReport(outDir: string, input: RunReportInput): Pro
 export async function buildSweepReport(outDir: string, input: SweepReportInput): Promise<string[]> {
   const ok = okPoints(input.results);
   const notes: string[] = [];
+  if (input.missing !== undefined) {
+    notes.push(`Incomplete results: ${missingText(input.missing)}; this report shows the ${input.results.length} that are there. trainsim sweep --resume runs the rest (trainsim merge joins shards).`);
+  }
   const bad = input.results.length - ok.length;
   if (bad > 0) notes.push(`${bad} of ${input.results.length} points did not run (invalid or failed); the table says why. Charts show the ${ok.length} that did.`);
   const gpuCounts = new Set(ok.map((p) => p.result.gpus));
@@ -286,9 +292,11 @@ export async function buildSweepReport(outDir: string, input: SweepReportInput):
     }
   }
   const { varying } = sweptParams(input.results);
+  const n = input.results.length;
+  const counted = input.missing === undefined ? `${n} point${n === 1 ? "" : "s"}` : `${n} of ${input.missing.expected} points (${input.missing.indices.length} missing)`;
   const subtitle = [
     input.description,
-    `${input.results.length} point${input.results.length === 1 ? "" : "s"}${varying.length > 0 ? `, sweeping ${varying.join(", ")}` : ""}${input.source === undefined ? "" : `; results from ${input.source}`}.`,
+    `${counted}${varying.length > 0 ? `, sweeping ${varying.join(", ")}` : ""}${input.source === undefined ? "" : `; results from ${input.source}`}.`,
   ]
     .filter((x): x is string => x !== undefined && x !== "")
     .join(" ");

@@ -6,8 +6,8 @@
 import type { Command } from "commander";
 import { join, relative } from "node:path";
 import { REPORT_HTML, SWEEP_REPORTS } from "../../reports/build.ts";
-import { ReportInputError, reportFromResults } from "../../reports/from-results.ts";
-import { ReportFailedError, checkedFolder, printText } from "../common.ts";
+import { ReportInputError, missingText, reportFromResults } from "../../reports/from-results.ts";
+import { ReportFailedError, checkedFolder, printError, printText } from "../common.ts";
 
 const HELP = `
 RESULTS is one of (what the file holds decides the report):
@@ -46,6 +46,8 @@ export function registerReportCommands(program: Command): void {
         if (err instanceof ReportInputError) this.error(`trainsim report: ${err.message}`, { exitCode: 2, code: "trainsim.report.input" });
         throw new ReportFailedError(`trainsim report: the report could not be drawn: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
       }
+      // Incomplete results still get their report, but never silently.
+      if (done.missing !== undefined) printError(`warning: ${relative(process.cwd(), done.file) || done.file}: ${missingText(done.missing)}; the report shows the others and says so. trainsim sweep --resume runs the rest (trainsim merge joins shards)\n`);
       const html = done.files.find((f) => f.endsWith(REPORT_HTML)) ?? join(done.outDir, REPORT_HTML);
       printText(`${done.kind} report: ${relative(process.cwd(), html) || html} (${done.files.length} files in ${relative(process.cwd(), done.outDir) || "."})\n`);
     });

@@ -177,3 +177,31 @@ describe("names and values reach the charts safely", () => {
     expect(readFileSync(join(dir, "out/results.jsonl"), "utf8")).toContain(JSON.stringify(long));
   });
 });
+
+describe("trainsim report on results with points missing", () => {
+  it("says which are missing, on stderr and in a notice on the page", () => {
+    const dir = folderWithBase();
+    writeFileSync(join(dir, "e.yaml"), ["name: e", "base: base.yaml", "sweep:", "  cluster.gpu.hbmBandwidth: [1 TB/s, 2 TB/s, 3 TB/s, 4 TB/s]", ""].join("\n"));
+    expect(trainsim(dir, "sweep", "e.yaml", "--out", "out", "--no-report", "--workers", "1").code).toBe(0);
+    const lines = readFileSync(join(dir, "out/results.jsonl"), "utf8").split("\n");
+    writeFileSync(join(dir, "out/results.jsonl"), [lines[0], lines[2], ""].join("\n")); // points 0 and 2 kept
+    const r = trainsim(dir, "report", "out");
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain("warning: out/results.jsonl: 2 of 4 points are missing (indices 1, 3)");
+    const html = readFileSync(join(dir, "out/report.html"), "utf8");
+    expect(html).toContain('<ul class="notes"><li>Incomplete results: 2 of 4 points are missing (indices 1, 3); this report shows the 2 that are there.');
+    expect(html).toContain("2 of 4 points (2 missing)");
+  });
+
+  it("a shard's folder expects only its own points", () => {
+    const dir = folderWithBase();
+    writeFileSync(join(dir, "e.yaml"), ["name: e", "base: base.yaml", "sweep:", "  cluster.gpu.hbmBandwidth: [1 TB/s, 2 TB/s, 3 TB/s, 4 TB/s, 5 TB/s]", ""].join("\n"));
+    expect(trainsim(dir, "sweep", "e.yaml", "--out", "out", "--shard", "1/2", "--workers", "1").code).toBe(0);
+    const complete = trainsim(dir, "report", "out/shard-1-of-2");
+    expect(complete.code).toBe(0);
+    expect(complete.stderr).not.toContain("missing");
+    const shard = join(dir, "out/shard-1-of-2/results.jsonl");
+    writeFileSync(shard, readFileSync(shard, "utf8").split("\n")[0] + "\n");
+    expect(trainsim(dir, "report", "out/shard-1-of-2").stderr).toContain("1 of 2 points are missing (index 3)");
+  });
+});

@@ -282,10 +282,13 @@ const modelOverride = obj("A built-in model with some fields changed.", {
   name: str("Name of the changed model.", { derivedDefault: "the base name followed by *" }),
 });
 
-const hfModel = obj("A model read from a local HuggingFace config.json.", {
+const hfModel = obj(
+  "A model read from a local HuggingFace config.json. Every field used is checked, and a bad one is refused by name (workload.model.hf:<field>): sizes and counts (hidden_size, num_hidden_layers, num_attention_heads, num_key_value_heads, intermediate_size or moe_intermediate_size, vocab_size, num_local_experts or num_experts, num_experts_per_tok) are positive integers; max_position_embeddings or n_positions an integer >= 0; hidden_act or activation_function one of transformers' activation names; tie_word_embeddings, attention_bias and mlp_bias true or false; attention_dropout and hidden_dropout from 0 to 1; rope_theta or rotary_emb_base a positive number.",
+  {
   hf: str("Path to config.json, relative to this scenario file.", { required: true }),
   name: str("Model name, shown in results.", { derivedDefault: "the config's folder name" }),
-});
+  },
+);
 
 const model: UnionNode = {
   kind: "union",

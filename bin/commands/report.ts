@@ -17,6 +17,11 @@ RESULTS is one of (what the file holds decides the report):
                                            breakdown, memory and roofline charts
   the output of trainsim validate --json   predicted against published, ±10 % band
 
+Sweep results that lack points their sweep.json expects (a killed sweep, an unmerged shard)
+are drawn as they are, with a warning on stderr and a notice on the page naming the missing
+point indices. Names and values are drawn at most 100 characters long, control characters
+escaped (see docs/results.md, "Text from configs").
+
 Files written to --out (default: the folder holding RESULTS):
   ${REPORT_HTML}              one self-contained page: summary table and every chart,
                            interactive; opens offline from disk (no network needed)

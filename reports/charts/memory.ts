@@ -8,7 +8,7 @@ import type { TopLevelSpec } from "vega-lite";
 import type { SweepPointResult } from "../../models/results.ts";
 import type { RunResult } from "../../models/run.ts";
 import { INK, MEMORY_COLOURS, MEMORY_PARTS } from "../palette.ts";
-import { CHART_CONFIG, okPoints, pointLabel, sweptParams, VEGA_LITE_SCHEMA } from "./common.ts";
+import { CHART_CONFIG, drawnLabels, okPoints, pointLabel, sweptParams, VEGA_LITE_SCHEMA } from "./common.ts";
 import { drawnText, formatParamValue, gib, shortParam, sig } from "../format.ts";
 
 export interface MemoryBar {
@@ -24,9 +24,11 @@ export function memoryBarsFromSweep(results: readonly SweepPointResult[]): { bar
   const seed = (p: SweepPointResult): string => (seeds ? ` (seed ${p.seed})` : "");
   if (varying.length === 1) {
     const k = varying[0] as string;
-    return { bars: ok.map((p) => ({ label: drawnText(formatParamValue(k, p.params[k])) + seed(p), result: p.result })), xTitle: shortParam(k) };
+    const labels = drawnLabels(ok.map((p) => formatParamValue(k, p.params[k])));
+    return { bars: ok.map((p, i) => ({ label: (labels[i] as string) + seed(p), result: p.result })), xTitle: shortParam(k) };
   }
-  return { bars: ok.map((p) => ({ label: drawnText(varying.length > 0 ? pointLabel(p, varying) : p.result.name) + seed(p), result: p.result })), xTitle: "sweep point" };
+  const labels = drawnLabels(ok.map((p) => (varying.length > 0 ? pointLabel(p, varying) : p.result.name)));
+  return { bars: ok.map((p, i) => ({ label: (labels[i] as string) + seed(p), result: p.result })), xTitle: "sweep point" };
 }
 
 export function memoryChartForSweep(results: readonly SweepPointResult[], options: { title?: string } = {}): TopLevelSpec {

@@ -2,6 +2,10 @@
 import { describe, expect, it } from "vitest";
 import { DRAWN_TEXT_LIMIT, drawnText, formatParamValue, terminalText } from "../../reports/format.ts";
 import { TITLE_TEXT_LIMIT, vegaSafeSpec } from "../../reports/vega-safe.ts";
+import { drawnLabels } from "../../reports/charts/common.ts";
+import { bottleneckShiftData } from "../../reports/charts/bottleneck-shift.ts";
+import type { SweepPointResult } from "../../models/results.ts";
+import { hbmSweep } from "./fixtures.ts";
 
 describe("terminalText", () => {
   it("shows C0/C1 controls, DEL, bidi controls and line separators as escapes; keeps newline, tab and ordinary text", () => {
@@ -38,5 +42,27 @@ describe("vegaSafeSpec", () => {
     expect(spec.title.subtitle[0]).toBe(`${"t".repeat(TITLE_TEXT_LIMIT - 1)}…`);
     const plain = { title: "Where the step time goes", data: { values: [{ x: "2 TB/s", n: 1 }] } };
     expect(vegaSafeSpec(plain)).toEqual(plain);
+  });
+});
+
+describe("drawnLabels", () => {
+  it("keeps long values that share their first 100 characters apart; equal values stay equal", () => {
+    const a = `${"p".repeat(150)}a`;
+    const b = `${"p".repeat(150)}b`;
+    const labels = drawnLabels([a, b, a, "2 TB/s"]);
+    expect(labels[0]).toBe(`${"p".repeat(99)}…`);
+    expect(labels[1]).toBe(`${"p".repeat(95)}… (2)`);
+    expect(labels[2]).toBe(labels[0]);
+    expect(labels[3]).toBe("2 TB/s");
+    expect(Math.max(...labels.map((l) => l.length))).toBeLessThanOrEqual(100);
+  });
+
+  it("bottleneck-shift draws two such values as two bars", () => {
+    const [one, two] = hbmSweep(["1 TB/s", "2 TB/s"]) as [SweepPointResult, SweepPointResult];
+    const data = bottleneckShiftData([
+      { ...one, params: { description: `${"p".repeat(150)}a` } },
+      { ...two, params: { description: `${"p".repeat(150)}b` } },
+    ]);
+    expect(new Set(data.points.map((p) => p.x)).size).toBe(2);
   });
 });

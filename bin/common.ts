@@ -5,6 +5,22 @@
 import { join } from "node:path";
 import type { SweepPointResult } from "../models/results.ts";
 import { FOLDER_NAME_ALLOWED, folderNameProblem, outputFileProblem, outputFolderProblem } from "../experiments/output-folder.ts";
+import { terminalText } from "../reports/format.ts";
+
+/**
+ * Text for the terminal, on stdout: control characters, bidi overrides and line separators
+ * in names or values are shown escaped (`\x1b`, `\u202e`; reports/format.ts terminalText),
+ * never acted on. Every text the CLI prints goes through printText or printError; --json
+ * output is written as it is (JSON escapes control characters itself).
+ */
+export function printText(text: string): void {
+  process.stdout.write(terminalText(text));
+}
+
+/** Text for the terminal, on stderr (errors, warnings, progress lines), escaped as printText's. */
+export function printError(text: string): void {
+  process.stderr.write(terminalText(text));
+}
 
 /** Bad input: say what and where, exit 2, no stack trace. */
 export class InputError extends Error {}
@@ -64,4 +80,32 @@ export interface SweepHooks {
    * reports; returns the report's page, which the summary ends with.
    */
   onSweepDone?: (outDir: string, results: SweepPointResult[]) => string | undefined | Promise<string | undefined>;
+}
+
+/**
+ * Drawing a report failed after the results were written: not a simulation failure. The
+ * command prints its summary, then this message, and exits 1.
+ */
+export class ReportFailedError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "ReportFailedError";
+  }
+}
+
+/**
+ * Draws a report with `draw`; a failure becomes a ReportFailedError saying that the results
+ * (`written`) are safe and how to draw the report again (`again`), returned rather than thrown
+ * so the command can print its summary first.
+ */
+export async function drawReport(written: string, again: string | undefined, draw: () => Promise<string | undefined> | string | undefined): Promise<{ file?: string; error?: ReportFailedError }> {
+  try {
+    const file = await draw();
+    return file === undefined ? {} : { file };
+  } catch (err) {
+    if (err instanceof ReportFailedError) return { error: err };
+    const message = err instanceof Error ? err.message : String(err);
+    const retry = again === undefined ? "" : `; draw it again with: ${again}`;
+    return { error: new ReportFailedError(`trainsim: the report could not be drawn: ${message}\nThe simulation itself finished: ${written}${retry}`, { cause: err }) };
+  }
 }

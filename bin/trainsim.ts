@@ -1,7 +1,7 @@
 /**
  * The `trainsim` command: parses flags and hands off to experiments/ and
  * models/; one module per command in bin/commands/. Exit codes: 0 done,
- * 1 the simulation failed, 2 bad input.
+ * 1 the simulation failed (or, its results written, drawing the report did), 2 bad input.
  */
 import { Command, CommanderError } from "commander";
 import { readFileSync } from "node:fs";
@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { ConfigError } from "../experiments/errors.ts";
 import { IncompleteMergeError } from "../experiments/merge.ts";
 import { reportFromResults } from "../reports/from-results.ts";
-import { InputError, type SweepHooks } from "./common.ts";
+import { InputError, ReportFailedError, printError, printText, type SweepHooks } from "./common.ts";
 import { registerCatalogCommand } from "./commands/catalog.ts";
 import { registerClusterCommands } from "./commands/cluster.ts";
 import { registerCollectiveCommand } from "./commands/collective.ts";
@@ -48,8 +48,11 @@ program
   .showHelpAfterError("(run trainsim --help for usage)")
   .exitOverride();
 
+// Commander's own messages (unknown option, missing argument) echo what was typed: escaped as ours are.
+program.configureOutput({ writeOut: printText, writeErr: printError });
+
 function fail(code: number, message: string): never {
-  process.stderr.write(message.endsWith("\n") ? message : message + "\n");
+  printError(message.endsWith("\n") ? message : message + "\n");
   process.exit(code);
 }
 
@@ -85,6 +88,10 @@ try {
   if (err instanceof ConfigError) fail(2, err.message);
   if (err instanceof InputError) fail(2, err.message);
   if (err instanceof IncompleteMergeError || err instanceof SweepFailedError) fail(1, err.message);
+  if (err instanceof ReportFailedError) {
+    if (process.env["TRAINSIM_DEBUG"] && err.cause instanceof Error) printError(`${err.cause.stack}\n`);
+    fail(1, err.message);
+  }
   const message = err instanceof Error ? err.message : String(err);
   if (process.env["TRAINSIM_DEBUG"] && err instanceof Error) process.stderr.write(`${err.stack}\n`);
   fail(1, `trainsim: simulation failed: ${message}`);

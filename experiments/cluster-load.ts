@@ -631,7 +631,7 @@ function readTemplates(value: unknown, rawCluster: Raw, cluster: ClusterSpec | u
       return;
     }
     for (const k of Object.keys(t)) {
-      if (!["name", "weight", "gpus", "workload", "parallelism"].includes(k)) problems.note(`${where}.${k}`, t[k], `unknown key; allowed keys in ${where}: name, weight, gpus, workload, parallelism`);
+      if (!["name", "weight", "gpus", "workload", "parallelism"].includes(k)) problems.unknownKey(where, k, t[k], `unknown key; allowed keys in ${where}: name, weight, gpus, workload, parallelism`);
     }
     const name = typeof t["name"] === "string" && t["name"] !== "" ? t["name"] : `template-${i}`;
     const weight = t["weight"] === undefined ? 1 : t["weight"];
@@ -764,7 +764,7 @@ function build(input: unknown, opts: ClusterLoadOptions, problems: Problems): Cl
     if (TOP_KEYS.includes(key)) continue;
     const close = suggest(key, TOP_KEYS);
     const hint = close.length > 0 ? ` did you mean ${close.map((c) => JSON.stringify(c)).join(" or ")}?` : ["workload", "parallelism", "run", "reliability"].includes(key) ? " a cluster file's jobs carry their own workload and parallelism (under jobs:);" : "";
-    problems.note(key, input[key], `unknown key;${hint} allowed keys at the top level: ${TOP_KEYS.join(", ")}`);
+    problems.unknownKey("", key, input[key], `unknown key;${hint} allowed keys at the top level: ${TOP_KEYS.join(", ")}`);
   }
   const name = input["name"] === undefined ? (opts.name ?? "cluster") : input["name"];
   if (typeof name !== "string" || name === "") problems.invalid("name", name, `${showValue(name)} is not allowed; expected a non-empty string`);

@@ -35,7 +35,7 @@ import { readConfigFile } from "./config-file.ts";
 import { ConfigError, type ConfigProblem } from "./errors.ts";
 import { deepMerge, scenarioFromObject, type LoadOptions } from "./load.ts";
 import { applyOverride, pathProblem, valueAt, withOverrides } from "./overrides.ts";
-import { Problems, isPlainObject, scenarioSchema, showValue, suggest, type SchemaNode } from "./schema.ts";
+import { Problems, isPlainObject, scenarioSchema, showValue, shownPath, suggest, type SchemaNode } from "./schema.ts";
 import { FOLDER_NAME_ALLOWED, folderNameProblem } from "./output-folder.ts";
 import type { SweepPoint } from "../models/results.ts";
 import { stableStringify } from "./stable-json.ts";
@@ -306,10 +306,12 @@ function checkPathsAgainstSchema(exp: Experiment, located: Map<string, string>, 
     } catch (e) {
       if (e instanceof ConfigError) found = e.problems;
     }
-    const unknown = found.find((p) => (p.path === path || path.startsWith(`${p.path}.`)) && / unknown key[;:]/.test(p.message));
+    // Problems name a long key shortened (schema.ts shownKey).
+    const shown = shownPath(path);
+    const unknown = found.find((p) => (p.path === shown || shown.startsWith(`${p.path}.`)) && / unknown key[;:]/.test(p.message));
     if (unknown !== undefined) {
       const detail = unknown.message.startsWith(`${unknown.path}: `) ? unknown.message.slice(unknown.path.length + 2) : unknown.message;
-      const prefix = unknown.path === path ? "" : `${unknown.path}: `;
+      const prefix = unknown.path === shown ? "" : `${unknown.path}: `;
       problems.invalid(where, path, `${prefix}${detail.replace(/^unknown key/, "unknown scenario key")}`);
     }
   }
@@ -351,7 +353,7 @@ export function experimentFromObject(input: unknown, opts: ExperimentOptions): E
     const close = suggest(key, KEYS);
     const scenarioKey = Object.hasOwn(scenarioSchema.fields, key) ? ` ${key} is a scenario key: put it in the base scenario, or sweep it as sweep: {${key}...: [...]};` : "";
     const hint = close.length > 0 ? ` did you mean ${close.map((c) => JSON.stringify(c)).join(" or ")}?` : scenarioKey;
-    problems.note(key, v[key], `unknown key;${hint} allowed keys in an experiment: ${KEYS.join(", ")}`);
+    problems.unknownKey("", key, v[key], `unknown key;${hint} allowed keys in an experiment: ${KEYS.join(", ")}`);
   }
 
   let name = opts.name ?? "experiment";

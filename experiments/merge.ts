@@ -13,6 +13,7 @@ import { basename, dirname, join } from "node:path";
 import { stableStringify } from "./experiment.ts";
 import { MANIFEST, RESULTS_JSONL, SweepInputError, readManifest, readResultsFile, sortResults, writeResultFiles, type SweepManifest } from "./runner.ts";
 import type { SweepPointResult } from "../models/results.ts";
+import { terminalText } from "../reports/format.ts";
 
 /** Some points are missing: the CLI exits 1 and prints this message (which lists them). */
 export class IncompleteMergeError extends Error {
@@ -85,7 +86,7 @@ function list(indices: readonly number[], max = 20): string {
 }
 
 export function merge(inputs: string[], out: string, options: MergeOptions = {}): MergeReport {
-  const warn = options.warn ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const warn = options.warn ?? ((line: string) => process.stderr.write(`${terminalText(line)}\n`));
   if (inputs.length === 0) throw new SweepInputError("merge", inputs, "no inputs given; expected shard folders or results.jsonl files", "trainsim merge");
   const sources = collectInputs(inputs);
 

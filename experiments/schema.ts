@@ -306,10 +306,13 @@ const modelOverride = obj("A built-in model with some fields changed.", {
   name: str("Name of the changed model.", { derivedDefault: "the base name followed by *" }),
 });
 
-const hfModel = obj("A model read from a local HuggingFace config.json.", {
+const hfModel = obj(
+  "A model read from a local HuggingFace config.json. Every field used is checked, and a bad one is refused by name (workload.model.hf:<field>): sizes and counts (hidden_size, num_hidden_layers, num_attention_heads, num_key_value_heads, intermediate_size or moe_intermediate_size, vocab_size, num_local_experts or num_experts, num_experts_per_tok) are positive integers; max_position_embeddings or n_positions an integer >= 0; hidden_act or activation_function one of transformers' activation names; tie_word_embeddings, attention_bias and mlp_bias true or false; attention_dropout and hidden_dropout from 0 to 1; rope_theta or rotary_emb_base a positive number.",
+  {
   hf: str("Path to config.json, relative to this scenario file.", { required: true }),
   name: str("Model name, shown in results.", { derivedDefault: "the config's folder name" }),
-});
+  },
+);
 
 const model: UnionNode = {
   kind: "union",
@@ -531,10 +534,30 @@ export function joinPath(path: string, key: string): string {
 
 const ROOT = "(config)";
 
+/** Unknown keys of one object named in an error; the rest are counted (a stray text file has hundreds). */
+export const UNKNOWN_KEYS_SHOWN = 5;
+/** Longest key an error shows, in characters (a line of a file that is not YAML can be a key). */
+export const SHOWN_KEY_LENGTH = 40;
+
+/** A key as an error names it: at most SHOWN_KEY_LENGTH characters, the cut marked with "…". */
+export function shownKey(key: string): string {
+  if (key.length <= SHOWN_KEY_LENGTH) return key;
+  const n = SHOWN_KEY_LENGTH - 1;
+  const last = key.charCodeAt(n - 1);
+  return `${key.slice(0, last >= 0xd800 && last <= 0xdbff ? n - 1 : n)}…`;
+}
+
+/** A dotted path as problems name it: each key shortened by shownKey. */
+export function shownPath(path: string): string {
+  return path.split(".").map(shownKey).join(".");
+}
+
 /** Problems found so far, and which paths hold a value that could not be used. */
 export class Problems {
   readonly list: ConfigProblem[] = [];
   private readonly unusable: string[] = [];
+  /** Per object path: unknown keys seen, and the "and N more" problem once there are too many. */
+  private readonly unknown = new Map<string, { count: number; more?: ConfigProblem }>();
 
   /** A problem whose value could not be used: later checks that depend on it are skipped. */
   invalid(path: string, value: unknown, detail: string): void {
@@ -546,6 +569,29 @@ export class Problems {
   note(path: string, value: unknown, detail: string): void {
     const where = path === "" ? ROOT : path;
     this.list.push({ path: where, value, message: `${where}: ${detail}` });
+  }
+
+  /**
+   * An unknown key `key` of the object at `parent`: the first UNKNOWN_KEYS_SHOWN of an object
+   * are named, shortened by shownKey (in the problem's path too, which its message starts
+   * with), the rest are counted in one "and N more" problem.
+   */
+  unknownKey(parent: string, key: string, value: unknown, detail: string): void {
+    const seen = this.unknown.get(parent) ?? { count: 0 };
+    this.unknown.set(parent, seen);
+    seen.count++;
+    if (seen.count <= UNKNOWN_KEYS_SHOWN) {
+      const path = joinPath(parent, shownKey(key)) || ROOT;
+      this.list.push({ path, value, message: `${path}: ${detail}` });
+      return;
+    }
+    const hidden = seen.count - UNKNOWN_KEYS_SHOWN;
+    const where = parent === "" ? ROOT : parent;
+    const message = `${where}: and ${hidden} more unknown key${hidden === 1 ? "" : "s"} ${parent === "" ? "at the top level" : `in ${parent}`} (not listed)`;
+    if (seen.more === undefined) {
+      seen.more = { path: where, value: undefined, message };
+      this.list.push(seen.more);
+    } else seen.more.message = message;
   }
 
   /** A problem whose message already starts with its path. */
@@ -790,7 +836,7 @@ function validateObject(node: ObjectNode, value: unknown, path: string, out: Pro
       const elsewhere = homesOf(key).filter((h) => h !== "" && h !== path);
       const hint = close !== undefined ? ` ${close}` : elsewhere.length > 0 ? ` ${key} belongs in ${elsewhere.join(" or ")};` : "";
       const where = path === "" ? "at the top level" : `in ${path}`;
-      out.note(joinPath(path, key), value[key], `unknown key;${hint} allowed keys ${where}: ${[...canonical.keys()].join(", ")}`);
+      out.unknownKey(path, key, value[key], `unknown key;${hint} allowed keys ${where}: ${[...canonical.keys()].join(", ")}`);
       continue;
     }
     const earlier = written.get(name);

@@ -20,7 +20,7 @@ import type { CounterSample, Span } from "../sim/recorder.ts";
 import { bottleneckShiftChart, dominantCategory } from "./charts/bottleneck-shift.ts";
 import { breakdownChart } from "./charts/breakdown.ts";
 import { okPoints, sweptParams } from "./charts/common.ts";
-import { duration, formatParamValue, gib, percent, shortParam, sig, withUnit } from "./format.ts";
+import { drawnText, duration, formatParamValue, gib, percent, shortParam, sig, withUnit } from "./format.ts";
 import { goodputChart, type GoodputPoint } from "./charts/goodput.ts";
 import { memoryChart, memoryChartForSweep } from "./charts/memory.ts";
 import { powerChart, type PowerSeries } from "./charts/power.ts";
@@ -32,6 +32,8 @@ import { METRIC_TITLES, validationChart } from "./charts/validation.ts";
 import { renderHtml, type HtmlCell, type HtmlChart, type HtmlTable } from "./html.ts";
 import { CATEGORY_MEANING, categoryColour } from "./palette.ts";
 import { writeChart } from "./render.ts";
+import { vegaSafeSpec } from "./vega-safe.ts";
+import { missingText, type MissingPoints } from "./missing.ts";
 
 export const REPORT_HTML = "report.html";
 
@@ -62,6 +64,8 @@ export interface SweepReportInput {
   description?: string;
   /** The results file or folder, shown in the page. */
   source?: string;
+  /** Points sweep.json expects that the results lack: a notice on the page. */
+  missing?: MissingPoints;
 }
 
 export interface PlannedChart {
@@ -85,6 +89,8 @@ export async function writeReport(outDir: string, charts: readonly PlannedChart[
   // mkdirSync (not mkdtemp, which makes it 0700) so a renamed folder gets the usual permissions.
   const tmp = fresh ? join(dirname(out), `.${basename(out)}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`) : join(out, `.report-tmp-${process.pid}-${randomBytes(4).toString("hex")}`);
   mkdirSync(tmp);
+  // Names and swept values reach Vega only through vegaSafeSpec (U+2028 broke its parser).
+  charts = charts.map((c) => ({ ...c, spec: vegaSafeSpec(c.spec) }));
   try {
     const names: string[] = [];
     for (const c of charts) {
@@ -229,6 +235,9 @@ export async function buildRunReport(outDir: string, input: RunReportInput): Pro
 export async function buildSweepReport(outDir: string, input: SweepReportInput): Promise<string[]> {
   const ok = okPoints(input.results);
   const notes: string[] = [];
+  if (input.missing !== undefined) {
+    notes.push(`Incomplete results: ${missingText(input.missing)}; this report shows the ${input.results.length} that are there. trainsim sweep --resume runs the rest (trainsim merge joins shards).`);
+  }
   const bad = input.results.length - ok.length;
   if (bad > 0) notes.push(`${bad} of ${input.results.length} points did not run (invalid or failed); the table says why. Charts show the ${ok.length} that did.`);
   const gpuCounts = new Set(ok.map((p) => p.result.gpus));
@@ -258,7 +267,7 @@ export async function buildSweepReport(outDir: string, input: SweepReportInput):
           name,
           title: "Where the bottleneck shifts",
           caption: "Share of step time per bottleneck category at each sweep point; the bold label names the category that dominates.",
-          spec: bottleneckShiftChart(ok, { title: `${input.experiment}: where the step time goes` }),
+          spec: bottleneckShiftChart(ok, { title: `${drawnText(input.experiment)}: where the step time goes` }),
         });
         break;
       case "scaling":
@@ -283,9 +292,11 @@ export async function buildSweepReport(outDir: string, input: SweepReportInput):
     }
   }
   const { varying } = sweptParams(input.results);
+  const n = input.results.length;
+  const counted = input.missing === undefined ? `${n} point${n === 1 ? "" : "s"}` : `${n} of ${input.missing.expected} points (${input.missing.indices.length} missing)`;
   const subtitle = [
     input.description,
-    `${input.results.length} point${input.results.length === 1 ? "" : "s"}${varying.length > 0 ? `, sweeping ${varying.join(", ")}` : ""}${input.source === undefined ? "" : `; results from ${input.source}`}.`,
+    `${counted}${varying.length > 0 ? `, sweeping ${varying.join(", ")}` : ""}${input.source === undefined ? "" : `; results from ${input.source}`}.`,
   ]
     .filter((x): x is string => x !== undefined && x !== "")
     .join(" ");

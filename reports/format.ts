@@ -69,8 +69,15 @@ export function unitOfParam(path: string): string {
   return "";
 }
 
-/** A swept value as a short label: strings as written ("2 TB/s"), numbers with their guessed unit. */
+/** How a point that does not set a swept key is labelled: it runs with the base scenario's value. */
+export const BASE_VALUE_LABEL = "(base)";
+
+/**
+ * A swept value as a short label: strings as written ("2 TB/s"), numbers with their guessed
+ * unit; BASE_VALUE_LABEL when the point does not set the key (a `points:` entry sets only its own).
+ */
 export function formatParamValue(path: string, value: unknown): string {
+  if (value === undefined) return BASE_VALUE_LABEL;
   if (typeof value === "string") return value;
   if (typeof value === "number") {
     const unit = unitOfParam(path);
@@ -92,4 +99,48 @@ export function shortParam(path: string): string {
 /** A count with thousands separators: 16,384. */
 export function group(n: number): string {
   return Math.round(n).toLocaleString("en-US");
+}
+
+/**
+ * Characters a terminal or a renderer would act on instead of showing: C0 and C1 controls
+ * and DEL (escape sequences: ESC]0;…BEL retitles a window, ESC[2J clears it), the bidi
+ * embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069) and marks (U+200E,
+ * U+200F, U+061C) that reorder what follows, and the line and paragraph separators
+ * (U+2028, U+2029) that break Vega's expression parser. Newline and tab are layout, kept.
+ */
+const UNSAFE_CHARS = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F\u061C\u200E\u200F\u2028\u2029\u202A-\u202E\u2066-\u2069]/g;
+
+/** One unsafe character as a visible escape: `\x1b` up to U+00FF, `\u202e` above. */
+function escapeChar(c: string): string {
+  const code = c.charCodeAt(0);
+  return code <= 0xff ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u${code.toString(16).padStart(4, "0")}`;
+}
+
+/**
+ * Text for a terminal: every unsafe character (UNSAFE_CHARS) shown as its escape, so
+ * `ESC[2J` in a name prints as `\x1b[2J` rather than clearing the screen. Newlines and tabs
+ * stay. Everything the CLI prints as text goes through this (bin/common.ts); --json output
+ * does not (JSON escapes C0 controls itself and must stay exact).
+ */
+export function terminalText(text: string): string {
+  return text.replace(UNSAFE_CHARS, escapeChar);
+}
+
+/** Longest user text a chart draws (a title, an axis label, a legend entry), in characters. */
+export const DRAWN_TEXT_LIMIT = 100;
+
+/**
+ * User text (a name, a swept value) as a chart draws it: unsafe characters escaped (newline
+ * and tab too: a label is one line) and at most `limit` characters, the cut marked with "…".
+ * Tables in the page and the data files keep the whole string.
+ */
+export function drawnText(text: string, limit = DRAWN_TEXT_LIMIT): string {
+  const safe = text.replace(UNSAFE_CHARS, escapeChar).replace(/[\n\t]/g, (c) => escapeChar(c));
+  return safe.length <= limit ? safe : `${cutAt(safe, limit - 1)}…`;
+}
+
+/** The first `n` UTF-16 units of `text`, one fewer rather than half a surrogate pair. */
+export function cutAt(text: string, n: number): string {
+  const last = text.charCodeAt(n - 1);
+  return text.slice(0, last >= 0xd800 && last <= 0xdbff ? n - 1 : n);
 }

@@ -8,9 +8,12 @@ import { dirname, join, relative } from "node:path";
 import type { SweepPointResult, ValidationRow } from "../models/results.ts";
 import type { RunResult } from "../models/run.ts";
 import { buildRunReport, buildSweepReport, buildValidationReport } from "./build.ts";
+import type { MissingPoints } from "./missing.ts";
+
+export { missingText, type MissingPoints } from "./missing.ts";
 
 export type DetectedResults =
-  | { kind: "sweep"; file: string; results: SweepPointResult[]; experiment: string; description?: string; reports?: string[] }
+  | { kind: "sweep"; file: string; results: SweepPointResult[]; experiment: string; description?: string; reports?: string[]; missing?: MissingPoints }
   | { kind: "run"; file: string; result: RunResult }
   | { kind: "validation"; file: string; rows: ValidationRow[] };
 
@@ -38,8 +41,17 @@ function isValidationRow(v: unknown): v is ValidationRow {
   return isObject(v) && typeof v["name"] === "string" && typeof v["metric"] === "string" && typeof v["published"] === "number" && typeof v["predicted"] === "number";
 }
 
-/** sweep.json next to results.jsonl: the experiment's name, description and reports (read as plain JSON). */
-function readManifest(dir: string): { experiment?: string; description?: string; reports?: string[] } {
+interface ManifestFields {
+  experiment?: string;
+  description?: string;
+  reports?: string[];
+  /** Points in the whole experiment. */
+  points?: number;
+  shard?: { index: number; count: number };
+}
+
+/** sweep.json next to results.jsonl: the experiment's name, description, reports, point count and shard (read as plain JSON). */
+function readManifest(dir: string): ManifestFields {
   const path = join(dir, "sweep.json");
   if (!existsSync(path)) return {};
   try {
@@ -49,6 +61,10 @@ function readManifest(dir: string): { experiment?: string; description?: string;
       ...(typeof m["experiment"] === "string" ? { experiment: m["experiment"] } : {}),
       ...(typeof m["description"] === "string" ? { description: m["description"] } : {}),
       ...(Array.isArray(m["reports"]) ? { reports: m["reports"].filter((x): x is string => typeof x === "string") } : {}),
+      ...(Number.isSafeInteger(m["points"]) && (m["points"] as number) >= 0 ? { points: m["points"] as number } : {}),
+      ...(isObject(m["shard"]) && Number.isSafeInteger(m["shard"]["index"]) && Number.isSafeInteger(m["shard"]["count"]) && (m["shard"]["count"] as number) > 0
+        ? { shard: { index: m["shard"]["index"] as number, count: m["shard"]["count"] as number } }
+        : {}),
     };
   } catch {
     return {};
@@ -102,9 +118,24 @@ export function detectResults(path: string): DetectedResults {
   return sweepOf(file, results);
 }
 
+/** The points sweep.json expects here that `results` lack; undefined when none are (or nothing says how many). */
+function missingPoints(m: ManifestFields, results: readonly SweepPointResult[]): MissingPoints | undefined {
+  if (m.points === undefined) return undefined;
+  const have = new Set(results.map((r) => r.index));
+  const indices: number[] = [];
+  let expected = 0;
+  for (let i = 0; i < m.points; i++) {
+    if (m.shard !== undefined && i % m.shard.count !== m.shard.index) continue;
+    expected++;
+    if (!have.has(i)) indices.push(i);
+  }
+  return indices.length === 0 ? undefined : { expected, indices };
+}
+
 function sweepOf(file: string, results: SweepPointResult[]): DetectedResults {
   const m = readManifest(dirname(file));
   const experiment = m.experiment ?? results[0]?.experiment ?? "sweep";
+  const missing = missingPoints(m, results);
   return {
     kind: "sweep",
     file,
@@ -112,11 +143,12 @@ function sweepOf(file: string, results: SweepPointResult[]): DetectedResults {
     experiment,
     ...(m.description === undefined ? {} : { description: m.description }),
     ...(m.reports === undefined ? {} : { reports: m.reports }),
+    ...(missing === undefined ? {} : { missing }),
   };
 }
 
 /** Build the report of whatever `path` holds into `outDir` (default: the folder of the results). Returns the files written. */
-export async function reportFromResults(path: string, outDir?: string): Promise<{ kind: DetectedResults["kind"]; outDir: string; files: string[] }> {
+export async function reportFromResults(path: string, outDir?: string): Promise<{ kind: DetectedResults["kind"]; outDir: string; files: string[]; missing?: MissingPoints; file: string }> {
   const found = detectResults(path);
   const out = outDir ?? dirname(found.file);
   const source = relative(process.cwd(), found.file) || found.file;
@@ -128,6 +160,7 @@ export async function reportFromResults(path: string, outDir?: string): Promise<
         results: found.results,
         ...(found.reports === undefined ? {} : { reports: found.reports }),
         ...(found.description === undefined ? {} : { description: found.description }),
+        ...(found.missing === undefined ? {} : { missing: found.missing }),
         source,
       });
       break;
@@ -138,5 +171,5 @@ export async function reportFromResults(path: string, outDir?: string): Promise<
       files = await buildValidationReport(out, found.rows);
       break;
   }
-  return { kind: found.kind, outDir: out, files };
+  return { kind: found.kind, outDir: out, files, file: found.file, ...(found.kind === "sweep" && found.missing !== undefined ? { missing: found.missing } : {}) };
 }

@@ -1,7 +1,7 @@
 /** `trainsim catalog`: built-in accelerators, models, topologies and cluster presets. */
 import type { Command } from "commander";
 import { CATALOG_KINDS, catalogJson, catalogText } from "../../experiments/catalog.ts";
-import { InputError, json } from "../common.ts";
+import { InputError, json, printText } from "../common.ts";
 
 export function registerCatalogCommand(program: Command): void {
   program
@@ -12,6 +12,7 @@ export function registerCatalogCommand(program: Command): void {
     .action((what: string | undefined, opts: { json?: boolean }) => {
       if (what !== undefined && !CATALOG_KINDS.includes(what)) throw new InputError(`catalog: ${JSON.stringify(what)} is not allowed; expected one of ${CATALOG_KINDS.join(", ")}`);
       const want = (k: string): boolean => what === undefined || what === k;
-      process.stdout.write(opts.json ? json(catalogJson(want)) : catalogText(want));
+      if (opts.json) process.stdout.write(json(catalogJson(want)));
+      else printText(catalogText(want));
     });
 }

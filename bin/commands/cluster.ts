@@ -13,7 +13,7 @@ import { loadClusterFile } from "../../experiments/cluster-load.ts";
 import { buildClusterReport, formatClusterResult } from "../../reports/cluster-report.ts";
 import { writeAtomically } from "../../reports/atomic-write.ts";
 import { lockOutputFolder } from "../../experiments/output-lock.ts";
-import { outputFolder, withReportLine } from "../common.ts";
+import { drawReport, outputFolder, printError, printText, withReportLine } from "../common.ts";
 
 const CLUSTER_HELP = `
 A cluster file holds one shared cluster (the same keys as a scenario's cluster:),
@@ -81,15 +81,21 @@ export async function runClusterCommand(file: string, opts: ClusterCommandOption
   const t0 = performance.now();
   const result = runClusterExperiment(config);
   const seconds = (performance.now() - t0) / 1000;
-  if (!opts.json) process.stderr.write(`simulated ${result.runs.length} run${result.runs.length === 1 ? "" : "s"} in ${seconds.toFixed(1)} s\n`);
-  let reportFile: string | undefined;
+  if (!opts.json) printError(`simulated ${result.runs.length} run${result.runs.length === 1 ? "" : "s"} in ${seconds.toFixed(1)} s\n`);
+  let report: Awaited<ReturnType<typeof drawReport>> = {};
   if (out !== undefined) {
     mkdirSync(out, { recursive: true });
-    writeAtomically(join(out, "result.json"), JSON.stringify(result) + "\n");
-    await buildClusterReport(out, result, file);
-    reportFile = join(out, "report.html");
+    const resultFile = join(out, "result.json");
+    writeAtomically(resultFile, JSON.stringify(result) + "\n");
+    report = await drawReport(`its result is in ${resultFile}`, undefined, async () => {
+      await buildClusterReport(out, result, file);
+      return join(out, "report.html");
+    });
   }
-  process.stdout.write(opts.json ? JSON.stringify(result, null, 2) + "\n" : withReportLine(formatClusterResult(result), reportFile));
+  const reportFile = report.file;
+  if (opts.json) process.stdout.write(JSON.stringify(result, null, 2) + "\n");
+  else printText(withReportLine(formatClusterResult(result), reportFile));
+  if (report.error !== undefined) throw report.error;
 }
 
 export function registerClusterCommands(program: Command): void {

@@ -11,7 +11,7 @@ import { clusterSpec } from "../../experiments/defaults.ts";
 import { loadScenario } from "../../experiments/load.ts";
 import { TOPOLOGIES } from "../../experiments/schema.ts";
 import { parseQuantity } from "../../experiments/units.ts";
-import { InputError, json } from "../common.ts";
+import { InputError, json, printText } from "../common.ts";
 
 /** nccl-tests sizes ("8", "128K", "1M", "8G": binary multiples) or trainsim quantities ("8 GiB"). */
 function parseSize(flag: string, text: string): number {
@@ -111,6 +111,6 @@ export function registerCollectiveCommand(program: Command): void {
         return;
       }
       const header = `${op} of ${n} ranks on ${topo.describe()}`;
-      process.stdout.write(formatCollectiveTable(rows, header) + "\n");
+      printText(formatCollectiveTable(rows, header) + "\n");
     });
 }

@@ -8,7 +8,7 @@ import { merge } from "../../experiments/merge.ts";
 import { lockOutputFolder } from "../../experiments/output-lock.ts";
 import { RESULTS_CSV, RESULTS_JSONL } from "../../experiments/runner.ts";
 import { filesText } from "../../experiments/sweep-summary.ts";
-import { checkedFolder, withReport, withReportLine, type SweepHooks } from "../common.ts";
+import { checkedFolder, drawReport, printText, withReport, withReportLine, type SweepHooks } from "../common.ts";
 
 const MERGE_HELP = `
 Inputs are shard folders (shard-<i>-of-<n>/ from sweep --shard), results.jsonl files, or a
@@ -38,14 +38,20 @@ export function registerMergeCommand(program: Command, hooks: SweepHooks = {}): 
       // One writer per folder, held until the command's process exits (experiments/output-lock.ts releases it on exit and on SIGINT/SIGTERM); shard folders are only read.
       lockOutputFolder(opts.out, { option: "--out" });
       const report = merge(inputs, opts.out, { allowPartial: opts.allowPartial === true });
-      const reportFile = opts.report && hooks.onSweepDone !== undefined ? await hooks.onSweepDone(report.outDir, report.results) : undefined;
+      const onDone = hooks.onSweepDone;
+      const drawn =
+        opts.report && onDone !== undefined
+          ? await drawReport(`the merged results are in ${join(report.outDir, RESULTS_JSONL)}`, `trainsim report ${report.outDir}`, () => onDone(report.outDir, report.results))
+          : {};
+      const reportFile = drawn.file;
       if (opts.json) {
         const { results: _results, ...rest } = report;
         process.stdout.write(JSON.stringify(withReport({ ...rest, points: report.results.length }, reportFile), null, 2) + "\n");
       } else {
         const complete = report.missing.length === 0 ? "complete" : `${report.missing.length} missing`;
         const head = `${report.experiment}: merged ${report.results.length} of ${report.totalPoints} points from ${report.inputs.length} input${report.inputs.length === 1 ? "" : "s"} (${complete})`;
-        process.stdout.write(withReportLine([head, ...filesText(join(report.outDir, RESULTS_JSONL), join(report.outDir, RESULTS_CSV))].join("\n"), reportFile));
+        printText(withReportLine([head, ...filesText(join(report.outDir, RESULTS_JSONL), join(report.outDir, RESULTS_CSV))].join("\n"), reportFile));
       }
+      if (drawn.error !== undefined) throw drawn.error;
     });
 }

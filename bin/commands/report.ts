@@ -8,8 +8,8 @@ import { existsSync, statSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { lockOutputFolder } from "../../experiments/output-lock.ts";
 import { REPORT_HTML, SWEEP_REPORTS } from "../../reports/build.ts";
-import { ReportInputError, reportFromResults } from "../../reports/from-results.ts";
-import { checkedFolder } from "../common.ts";
+import { ReportInputError, missingText, reportFromResults } from "../../reports/from-results.ts";
+import { ReportFailedError, checkedFolder, printError, printText } from "../common.ts";
 
 const HELP = `
 RESULTS is one of (what the file holds decides the report):
@@ -18,6 +18,11 @@ RESULTS is one of (what the file holds decides the report):
   a run's result.json                      (trainsim run SCENARIO --out DIR) headline figures,
                                            breakdown, memory and roofline charts
   the output of trainsim validate --json   predicted against published, ±10 % band
+
+Sweep results that lack points their sweep.json expects (a killed sweep, an unmerged shard)
+are drawn as they are, with a warning on stderr and a notice on the page naming the missing
+point indices. Names and values are drawn at most 100 characters long, control characters
+escaped (see docs/results.md, "Text from configs").
 
 Files written to --out (default: the folder holding RESULTS):
   ${REPORT_HTML}              one self-contained page: summary table and every chart,
@@ -49,9 +54,11 @@ export function registerReportCommands(program: Command): void {
         done = await reportFromResults(results, opts.out);
       } catch (err) {
         if (err instanceof ReportInputError) this.error(`trainsim report: ${err.message}`, { exitCode: 2, code: "trainsim.report.input" });
-        throw err;
+        throw new ReportFailedError(`trainsim report: the report could not be drawn: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
       }
+      // Incomplete results still get their report, but never silently.
+      if (done.missing !== undefined) printError(`warning: ${relative(process.cwd(), done.file) || done.file}: ${missingText(done.missing)}; the report shows the others and says so. trainsim sweep --resume runs the rest (trainsim merge joins shards)\n`);
       const html = done.files.find((f) => f.endsWith(REPORT_HTML)) ?? join(done.outDir, REPORT_HTML);
-      process.stdout.write(`${done.kind} report: ${relative(process.cwd(), html) || html} (${done.files.length} files in ${relative(process.cwd(), done.outDir) || "."})\n`);
+      printText(`${done.kind} report: ${relative(process.cwd(), html) || html} (${done.files.length} files in ${relative(process.cwd(), done.outDir) || "."})\n`);
     });
 }

@@ -13,7 +13,7 @@ import { writeTrace } from "../../reports/trace.ts";
 import { writeAtomically } from "../../reports/atomic-write.ts";
 import { lockOutputFolder } from "../../experiments/output-lock.ts";
 import { terminalProgress } from "../progress.ts";
-import { InputError, checkedFile, json, outputFolder, withReportLine } from "../common.ts";
+import { InputError, checkedFile, drawReport, json, outputFolder, printError, printText, withReportLine } from "../common.ts";
 import { runClusterCommand } from "./cluster.ts";
 
 export function registerRunCommand(program: Command): void {
@@ -52,7 +52,7 @@ export function registerRunCommand(program: Command): void {
       const oom = outOfMemory(s);
       if (oom !== null) {
         if (!opts.ignoreMemory) throw new InputError(`${file}: memory: ${oom}\n(run with --ignore-memory to simulate it anyway)`);
-        process.stderr.write(`warning: ${oom}\n`);
+        printError(`warning: ${oom}\n`);
       }
       const out = opts.report ? outputFolder(opts.out, s.name, file) : undefined;
       if (opts.trace !== undefined) checkedFile("--trace", opts.trace);
@@ -69,14 +69,20 @@ export function registerRunCommand(program: Command): void {
           processName: s.name,
         });
       }
-      let reportFile: string | undefined;
+      let report: Awaited<ReturnType<typeof drawReport>> = {};
       if (out !== undefined) {
         mkdirSync(out, { recursive: true });
-        writeAtomically(join(out, "result.json"), json(result));
-        await buildRunReport(out, { scenarioName: s.name, result, spans: step.spans });
-        reportFile = join(out, "report.html");
+        const resultFile = join(out, "result.json");
+        writeAtomically(resultFile, json(result));
+        report = await drawReport(`its result is in ${resultFile}`, `trainsim report ${resultFile}`, async () => {
+          await buildRunReport(out, { scenarioName: s.name, result, spans: step.spans });
+          return join(out, "report.html");
+        });
       }
+      const reportFile = report.file;
       // The report page is the summary's last line, as for a sweep; --json prints the result alone (= result.json).
-      process.stdout.write(opts.json ? json(result) : withReportLine(formatRun(s, result), reportFile));
+      if (opts.json) process.stdout.write(json(result));
+      else printText(withReportLine(formatRun(s, result), reportFile));
+      if (report.error !== undefined) throw report.error;
     });
 }

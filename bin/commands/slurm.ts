@@ -4,6 +4,7 @@
  * sbatch or a refused submission are ConfigErrors (SlurmError is one): exit 2.
  */
 import type { Command } from "commander";
+import { printText } from "../common.ts";
 import { checkSlurmFlags, DEFAULT_SHARDS, type SlurmFlags } from "../../experiments/slurm/options.ts";
 import { planSlurmSweep, submissionText, submitSlurmSweep, TRAINSIM_BIN } from "../../experiments/slurm/submit.ts";
 import { lockOutputFolder } from "../../experiments/output-lock.ts";
@@ -74,6 +75,6 @@ export function registerSlurmCommands(program: Command): void {
         const { scripts, ...rest } = sub;
         const shown = settings.dryRun ? scripts : { array: scripts.array?.path ?? null, merge: scripts.merge.path };
         process.stdout.write(JSON.stringify({ ...rest, scripts: shown }, null, 2) + "\n");
-      } else process.stdout.write(submissionText(sub) + "\n");
+      } else printText(submissionText(sub) + "\n");
     });
 }

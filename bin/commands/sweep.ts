@@ -10,7 +10,7 @@ import { loadExperiment, pointCount } from "../../experiments/experiment.ts";
 import { lockOutputFolder } from "../../experiments/output-lock.ts";
 import { RESULTS_CSV, RESULTS_JSONL, SweepInputError, parseShard, runSweep, shardDir } from "../../experiments/runner.ts";
 import { summaryText } from "../../experiments/sweep-summary.ts";
-import { outputFolder, withReport, withReportLine, type SweepHooks } from "../common.ts";
+import { ReportFailedError, drawReport, outputFolder, printError, printText, withReport, withReportLine, type SweepHooks } from "../common.ts";
 
 /** Some points failed in simulation: their results are written, and the command exits 1. */
 export class SweepFailedError extends Error {
@@ -78,7 +78,7 @@ export function registerSweepCommand(program: Command, hooks: SweepHooks = {}): 
       const workers = opts.workers === undefined ? undefined : parseWorkers(opts.workers);
       const cores = availableParallelism();
       if (workers !== undefined && workers > WORKERS_PER_CORE_WARNING * cores) {
-        process.stderr.write(`warning: --workers ${workers} is more than ${WORKERS_PER_CORE_WARNING} per core (${cores} available): each thread compiles and holds its own copy of the model, so more than ${WORKERS_PER_CORE_WARNING * cores} only costs start-up and memory; at most one thread per point is started\n`);
+        printError(`warning: --workers ${workers} is more than ${WORKERS_PER_CORE_WARNING} per core (${cores} available): each thread compiles and holds its own copy of the model, so more than ${WORKERS_PER_CORE_WARNING * cores} only costs start-up and memory; at most one thread per point is started\n`);
       }
       const shard = opts.shard === undefined ? undefined : parseShard(opts.shard);
       const exp = loadExperiment(file);
@@ -87,7 +87,7 @@ export function registerSweepCommand(program: Command, hooks: SweepHooks = {}): 
       lockOutputFolder(shard === undefined ? outDir : shardDir(outDir, shard), { option: "--out" });
       if (!opts.json) {
         const where = shard === undefined ? outDir : join(outDir, `shard-${shard.index}-of-${shard.count}`);
-        process.stderr.write(`${exp.name}: ${pointCount(exp)} points -> ${where}\n`);
+        printError(`${exp.name}: ${pointCount(exp)} points -> ${where}\n`);
       }
       const summary = await runSweep(exp, {
         outDir,
@@ -95,13 +95,18 @@ export function registerSweepCommand(program: Command, hooks: SweepHooks = {}): 
         ...(opts.resume ? { resume: true } : {}),
         ...(shard !== undefined ? { shard } : {}),
       });
-      const reportFile = shard === undefined && opts.report && hooks.onSweepDone !== undefined ? await hooks.onSweepDone(summary.outDir, summary.results) : undefined;
+      const onDone = hooks.onSweepDone;
+      const report =
+        shard === undefined && opts.report && onDone !== undefined
+          ? await drawReport(`every point's result is in ${summary.files.jsonl}`, `trainsim report ${summary.outDir}`, () => onDone(summary.outDir, summary.results))
+          : {};
+      const reportFile = report.file;
       if (opts.json) {
         const { results: _results, ...rest } = summary;
         process.stdout.write(JSON.stringify(withReport(rest, reportFile), null, 2) + "\n");
-      } else process.stdout.write(withReportLine(summaryText(summary), reportFile));
-      if (summary.failed > 0) {
-        throw new SweepFailedError(`${summary.failed} of ${summary.slicePoints} points failed in simulation (status "failed" in ${summary.files.jsonl}); the other results are written`);
-      }
+      } else printText(withReportLine(summaryText(summary), reportFile));
+      const failed = summary.failed > 0 ? `${summary.failed} of ${summary.slicePoints} points failed in simulation (status "failed" in ${summary.files.jsonl}); the other results are written` : undefined;
+      if (report.error !== undefined) throw failed === undefined ? report.error : new ReportFailedError(`${failed}\n${report.error.message}`, { cause: report.error.cause });
+      if (failed !== undefined) throw new SweepFailedError(failed);
     });
 }

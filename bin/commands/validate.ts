@@ -6,7 +6,7 @@ import { formatValidation } from "../../experiments/format-run.ts";
 import { parseCategories, selectCases, summarise, summariseByCategory, summariseMemory, validateCase } from "../../experiments/validate.ts";
 import { buildValidationReport } from "../../reports/build.ts";
 import { lockOutputFolder } from "../../experiments/output-lock.ts";
-import { InputError, checkedFolder, json, withReportLine } from "../common.ts";
+import { InputError, checkedFolder, drawReport, json, printError, printText, withReportLine } from "../common.ts";
 
 export function registerValidateCommand(program: Command): void {
   program
@@ -25,7 +25,7 @@ export function registerValidateCommand(program: Command): void {
       for (const file of selectCases({ ...(opts.only !== undefined ? { only: opts.only } : {}), categories })) {
         const row = validateCase(file);
         rows.push(row);
-        if (!opts.json) process.stderr.write(`  ${row.name}\n`);
+        if (!opts.json) printError(`  ${row.name}\n`);
       }
       if (rows.length === 0 && (opts.only !== undefined || categories.length > 0)) {
         const asked = [opts.only !== undefined ? `--only ${JSON.stringify(opts.only)}` : "", categories.length > 0 ? `--category ${categories.join(",")}` : ""];
@@ -34,11 +34,17 @@ export function registerValidateCommand(program: Command): void {
       const summary = summarise(rows);
       const byCategory = summariseByCategory(rows, categories);
       const memory = summariseMemory(rows);
-      let reportFile: string | undefined;
-      if (opts.report !== undefined) {
-        await buildValidationReport(opts.report, rows);
-        reportFile = join(opts.report, "report.html");
-      }
-      process.stdout.write(opts.json ? json({ rows, summary, categories: byCategory, memory }) : withReportLine(formatValidation(rows, summary, byCategory, memory), reportFile));
+      const dir = opts.report;
+      const report =
+        dir === undefined
+          ? {}
+          : await drawReport("its figures follow", undefined, async () => {
+              await buildValidationReport(dir, rows);
+              return join(dir, "report.html");
+            });
+      const reportFile = report.file;
+      if (opts.json) process.stdout.write(json({ rows, summary, categories: byCategory, memory }));
+      else printText(withReportLine(formatValidation(rows, summary, byCategory, memory), reportFile));
+      if (report.error !== undefined) throw report.error;
     });
 }

@@ -1,6 +1,8 @@
 /**
  * A model from a local HuggingFace `config.json`: the keys decoder LLMs publish.
- * Pure: takes the parsed JSON, returns a ModelSpec or the list of problems.
+ * Pure: takes the parsed JSON, returns a ModelSpec or the list of problems. Every key read
+ * is checked (type, integer-ness, range, allowed strings) before it is used: a config.json
+ * is someone else's file, and `"lots"` or `{...}` must be refused by name, not become NaN.
  */
 import type { ModelSpec } from "../scenario.ts";
 
@@ -12,14 +14,65 @@ export interface FieldProblem {
 
 type Json = Record<string, unknown>;
 
+/**
+ * Activation names HuggingFace transformers maps to a function (ACT2CLS in
+ * transformers/activations.py, v4.57), plus "swiglu" and "geglu" as some configs write the
+ * gated ones. Only whether the MLP is gated matters here.
+ */
+export const HF_ACTIVATIONS = [
+  "gelu", "gelu_10", "gelu_accurate", "gelu_fast", "gelu_new", "gelu_python", "gelu_pytorch_tanh", "geglu", "laplace", "leaky_relu", "linear",
+  "mish", "prelu", "quick_gelu", "relu", "relu2", "relu6", "sigmoid", "silu", "swiglu", "swish", "tanh", "xielu",
+] as const;
+const GATED_ACTIVATIONS = new Set(["silu", "swiglu", "geglu"]);
+
+/** The largest integer a size or count may be: exact in a double. */
+const MAX_INT = Number.MAX_SAFE_INTEGER;
+
+/** A value as it was written: 1e400 parsed to Infinity shows as Infinity, not JSON's "null". */
+function shown(v: unknown): string {
+  if (typeof v === "number") return String(v);
+  if (v === undefined) return "nothing";
+  let text: string;
+  try {
+    text = JSON.stringify(v) ?? String(v);
+  } catch {
+    text = String(v);
+  }
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
 export function modelFromHfConfig(config: Json, name: string): { model?: ModelSpec; problems: FieldProblem[] } {
   const problems: FieldProblem[] = [];
-  const int = (key: string, fallback?: number): number => {
+  const refuse = (key: string, expected: string): void => {
+    problems.push({ key, message: `${key}: ${shown(config[key])} is not allowed; expected ${expected}` });
+  };
+  const has = (key: string): boolean => config[key] !== undefined;
+  /** An integer >= min (a size or count); `fallback` when the key is absent. */
+  const int = (key: string, fallback?: number, min = 1): number => {
     const v = config[key];
     if (v === undefined && fallback !== undefined) return fallback;
-    if (typeof v !== "number" || !Number.isInteger(v) || v <= 0) {
-      problems.push({ key, message: `${key}: ${JSON.stringify(v)} is not allowed; expected a positive integer` });
+    if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > MAX_INT) {
+      refuse(key, min === 1 ? "a positive integer" : `an integer >= ${min}`);
       return 1;
+    }
+    return v;
+  };
+  const bool = (key: string): boolean => {
+    const v = config[key];
+    if (v === undefined) return false;
+    if (typeof v !== "boolean") {
+      refuse(key, "true or false");
+      return false;
+    }
+    return v;
+  };
+  /** A probability in [0, 1]: only whether it is above 0 is used. */
+  const rate = (key: string): number => {
+    const v = config[key];
+    if (v === undefined) return 0;
+    if (typeof v !== "number" || !(v >= 0 && v <= 1)) {
+      refuse(key, "a number from 0 to 1");
+      return 0;
     }
     return v;
   };
@@ -27,17 +80,35 @@ export function modelFromHfConfig(config: Json, name: string): { model?: ModelSp
   const layers = int("num_hidden_layers");
   const heads = int("num_attention_heads");
   const kvHeads = int("num_key_value_heads", heads);
-  const ffn = config["moe_intermediate_size"] !== undefined ? int("moe_intermediate_size") : int("intermediate_size");
+  const ffn = has("moe_intermediate_size") ? int("moe_intermediate_size") : int("intermediate_size");
   const vocab = int("vocab_size");
-  const experts = config["num_local_experts"] !== undefined ? int("num_local_experts") : config["num_experts"] !== undefined ? int("num_experts") : 1;
-  const topK = config["num_experts_per_tok"] !== undefined ? int("num_experts_per_tok") : 1;
-  const act = String(config["hidden_act"] ?? config["activation_function"] ?? "silu");
-  const gatedMlp = act === "silu" || act === "swiglu" || act === "geglu";
-  const positions = config["rope_theta"] !== undefined || config["rotary_emb_base"] !== undefined ? 0 : Number(config["max_position_embeddings"] ?? config["n_positions"] ?? 0);
-  if (kvHeads > heads || heads % kvHeads !== 0) {
+  const experts = has("num_local_experts") ? int("num_local_experts") : has("num_experts") ? int("num_experts") : 1;
+  const topK = has("num_experts_per_tok") ? int("num_experts_per_tok") : 1;
+  const actKey = has("hidden_act") ? "hidden_act" : has("activation_function") ? "activation_function" : undefined;
+  let act = "silu";
+  if (actKey !== undefined) {
+    const v = config[actKey];
+    if (typeof v === "string" && (HF_ACTIVATIONS as readonly string[]).includes(v)) act = v;
+    else refuse(actKey, `one of ${HF_ACTIVATIONS.map((a) => JSON.stringify(a)).join(", ")}`);
+  }
+  const gatedMlp = GATED_ACTIVATIONS.has(act);
+  // Rotary models carry no learned position table; null counts as present, as before.
+  const rotaryKeys = ["rope_theta", "rotary_emb_base"].filter(has);
+  for (const key of rotaryKeys) {
+    const v = config[key];
+    if (v !== null && (typeof v !== "number" || !(v > 0) || !Number.isFinite(v))) refuse(key, "a positive number (the rotary base)");
+  }
+  const positionsKey = has("max_position_embeddings") ? "max_position_embeddings" : has("n_positions") ? "n_positions" : undefined;
+  const positionsWritten = positionsKey === undefined ? 0 : int(positionsKey, undefined, 0);
+  const positions = rotaryKeys.length > 0 ? 0 : positionsWritten;
+  const tiedEmbeddings = bool("tie_word_embeddings");
+  const dropout = rate("attention_dropout") > 0 || rate("hidden_dropout") > 0;
+  const attentionBias = bool("attention_bias");
+  const mlpBias = bool("mlp_bias");
+  if (problems.length === 0 && (kvHeads > heads || heads % kvHeads !== 0)) {
     problems.push({ key: "num_key_value_heads", message: `num_key_value_heads: ${kvHeads} must divide num_attention_heads ${heads}` });
   }
-  if (topK > experts) problems.push({ key: "num_experts_per_tok", message: `num_experts_per_tok: ${topK} exceeds the number of experts ${experts}` });
+  if (problems.length === 0 && topK > experts) problems.push({ key: "num_experts_per_tok", message: `num_experts_per_tok: ${topK} exceeds the number of experts ${experts}` });
   const variants = attentionVariants(config, layers, problems);
   if (problems.length > 0) return { problems };
   return {
@@ -53,10 +124,10 @@ export function modelFromHfConfig(config: Json, name: string): { model?: ModelSp
       gatedMlp,
       experts,
       topK,
-      tiedEmbeddings: config["tie_word_embeddings"] === true,
+      tiedEmbeddings,
       positionEmbeddings: positions,
-      dropout: Number(config["attention_dropout"] ?? 0) > 0 || Number(config["hidden_dropout"] ?? 0) > 0,
-      bias: config["attention_bias"] === true || config["mlp_bias"] === true,
+      dropout,
+      bias: attentionBias || mlpBias,
       source: `HuggingFace config.json (${name})`,
       ...variants,
     },

@@ -10,8 +10,8 @@ import type { SweepPointResult } from "../../models/results.ts";
 import { CATEGORIES, dominantCategory, type Breakdown, type Category } from "../../models/categories.ts";
 import { vegaCategoryScale } from "../palette.ts";
 import { textWidth } from "../text-width.ts";
-import { CHART_CONFIG, distinctValues, okPoints, pointLabel, sweptParams, tiedParams, VEGA_LITE_SCHEMA } from "./common.ts";
-import { duration, formatParamValue, shortParam, unitOfParam } from "../format.ts";
+import { CHART_CONFIG, distinctValues, drawnLabels, okPoints, pointLabel, sweptParams, tiedParams, VEGA_LITE_SCHEMA } from "./common.ts";
+import { drawnText, duration, formatParamValue, shortParam, unitOfParam } from "../format.ts";
 
 export { dominantCategory };
 
@@ -60,6 +60,8 @@ export function bottleneckShiftData(results: readonly SweepPointResult[], option
   const tied = param === undefined ? [] : varying.filter((k) => k !== param && tiedParams(ok, k, param as string));
   const others = varying.filter((k) => k !== param && !tied.includes(k));
   const seeds = new Set(ok.map((p) => p.seed));
+  // Labels are drawn: capped (a 100k-character name took a minute to lay out); results.jsonl keeps them whole.
+  const xs = drawnLabels(ok.map((p) => (param === undefined ? p.result.name : formatParamValue(param, p.params[param]))));
   const points = ok.map((p, order): ShiftPoint => {
     const groupParts = others.length > 0 ? [pointLabel(p, others)] : [];
     if (seeds.size > 1) groupParts.push(`seed ${p.seed}`);
@@ -69,8 +71,8 @@ export function bottleneckShiftData(results: readonly SweepPointResult[], option
       order,
       index: p.index,
       seed: p.seed,
-      x: param === undefined ? p.result.name : formatParamValue(param, p.params[param]),
-      group: groupParts.join(", "),
+      x: xs[order] as string,
+      group: drawnText(groupParts.join(", ")),
       dominant,
       dominantShare: b[dominant],
       stepSeconds: p.result.stepSeconds,

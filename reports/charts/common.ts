@@ -5,7 +5,7 @@
  */
 import type { TopLevelSpec } from "vega-lite";
 import type { SweepPointResult } from "../../models/results.ts";
-import { formatParamValue, shortParam } from "../format.ts";
+import { DRAWN_TEXT_LIMIT, drawnText, formatParamValue, shortParam } from "../format.ts";
 
 export type Config = NonNullable<TopLevelSpec["config"]>;
 /** One child of a layered spec (a unit spec or a nested layer). */
@@ -72,11 +72,28 @@ export function tiedParams(points: readonly SweepPointResult[], a: string, b: st
   return true;
 }
 
-/** "hbmBandwidth=2 TB/s, tp=4" for a point (only the given keys; "point 3" when there are none). */
+/**
+ * "hbmBandwidth=2 TB/s, tp=4" for a point (only the given keys, "(base)" for one the point does
+ * not set; "point 3" when there are none).
+ */
 export function pointLabel(point: SweepPointResult, keys?: readonly string[]): string {
   const ks = keys ?? Object.keys(point.params);
-  const parts = ks.filter((k) => k in point.params).map((k) => `${shortParam(k)}=${formatParamValue(k, point.params[k])}`);
+  const parts = ks.map((k) => `${shortParam(k)}=${formatParamValue(k, point.params[k])}`);
   return parts.length === 0 ? `point ${point.index}` : parts.join(", ");
+}
+
+/**
+ * Texts as drawn (format.ts drawnText), kept apart: two long values that cap to the same
+ * label would share one bar, so the later ones are numbered "… (2)".
+ */
+export function drawnLabels(texts: readonly string[]): string[] {
+  const owner = new Map<string, string>();
+  return texts.map((t) => {
+    let d = drawnText(t);
+    for (let k = 2; owner.has(d) && owner.get(d) !== t; k++) d = `${drawnText(t, DRAWN_TEXT_LIMIT - String(k).length - 3)} (${k})`;
+    owner.set(d, t);
+    return d;
+  });
 }
 
 /** Points that ran, with their result, in sweep order. */

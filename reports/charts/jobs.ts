@@ -10,7 +10,7 @@ import type { TopLevelSpec } from "vega-lite";
 import type { ClusterJobResult, ClusterRunResult } from "../../models/cluster/types.ts";
 import { INK } from "../palette.ts";
 import { CHART_CONFIG, type LayerChild, timeUnit, VEGA_LITE_SCHEMA } from "./common.ts";
-import { duration, sig } from "../format.ts";
+import { drawnText, duration, sig } from "../format.ts";
 
 export interface JobGanttOptions {
   title?: string;
@@ -42,12 +42,12 @@ export function ganttBars(jobs: readonly ClusterJobResult[], endSeconds: number)
     if (j.status === "rejected") return;
     let waitFrom = j.submitSeconds;
     for (const s of j.segments) {
-      if (s.start > waitFrom) out.push({ row, job: j.name, kind: "waiting", start: waitFrom, end: s.start, gpus: j.gpus, slowdown: j.contentionSlowdown, preempted: false });
-      out.push({ row, job: j.name, kind: "running", start: s.start, end: s.end, gpus: j.gpus, slowdown: j.contentionSlowdown, preempted: s.preempted });
+      if (s.start > waitFrom) out.push({ row, job: drawnText(j.name), kind: "waiting", start: waitFrom, end: s.start, gpus: j.gpus, slowdown: j.contentionSlowdown, preempted: false });
+      out.push({ row, job: drawnText(j.name), kind: "running", start: s.start, end: s.end, gpus: j.gpus, slowdown: j.contentionSlowdown, preempted: s.preempted });
       waitFrom = s.end;
     }
     if (j.status === "queued" || j.status === "pending") {
-      if (endSeconds > waitFrom) out.push({ row, job: j.name, kind: "waiting", start: waitFrom, end: endSeconds, gpus: j.gpus, slowdown: j.contentionSlowdown, preempted: false });
+      if (endSeconds > waitFrom) out.push({ row, job: drawnText(j.name), kind: "waiting", start: waitFrom, end: endSeconds, gpus: j.gpus, slowdown: j.contentionSlowdown, preempted: false });
     }
   });
   return out;
@@ -77,7 +77,7 @@ export function jobGanttChart(run: Pick<ClusterRunResult, "jobs" | "summary" | "
   }));
   const evictions = bars.filter((b) => b.preempted).map((b) => ({ row: b.row, rowEnd: b.row + 0.8, job: b.job, t: round6(b.end / factor) }));
   const x = { field: "start", type: "quantitative" as const, title: `time (${unit})`, scale: { domain: [0, t1 / factor], nice: false } };
-  const names = shown.map((j) => j.name);
+  const names = shown.map((j) => drawnText(j.name));
   const y = labelled
     ? { field: "job", type: "nominal" as const, sort: names, title: null, axis: { labelFontSize: 11 } }
     : { field: "row", type: "quantitative" as const, title: `jobs in submit order (${shown.length}${shown.length < all.length ? ` of ${all.length}` : ""})`, scale: { domain: [0, shown.length], reverse: true, nice: false }, axis: { grid: false, tickCount: 5, format: "d" } };

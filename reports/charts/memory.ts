@@ -8,8 +8,8 @@ import type { TopLevelSpec } from "vega-lite";
 import type { SweepPointResult } from "../../models/results.ts";
 import type { RunResult } from "../../models/run.ts";
 import { INK, MEMORY_COLOURS, MEMORY_PARTS } from "../palette.ts";
-import { CHART_CONFIG, okPoints, pointLabel, sweptParams, VEGA_LITE_SCHEMA } from "./common.ts";
-import { formatParamValue, gib, shortParam, sig } from "../format.ts";
+import { CHART_CONFIG, drawnLabels, okPoints, pointLabel, sweptParams, VEGA_LITE_SCHEMA } from "./common.ts";
+import { drawnText, formatParamValue, gib, shortParam, sig } from "../format.ts";
 
 export interface MemoryBar {
   label: string;
@@ -24,9 +24,11 @@ export function memoryBarsFromSweep(results: readonly SweepPointResult[]): { bar
   const seed = (p: SweepPointResult): string => (seeds ? ` (seed ${p.seed})` : "");
   if (varying.length === 1) {
     const k = varying[0] as string;
-    return { bars: ok.map((p) => ({ label: formatParamValue(k, p.params[k]) + seed(p), result: p.result })), xTitle: shortParam(k) };
+    const labels = drawnLabels(ok.map((p) => formatParamValue(k, p.params[k])));
+    return { bars: ok.map((p, i) => ({ label: (labels[i] as string) + seed(p), result: p.result })), xTitle: shortParam(k) };
   }
-  return { bars: ok.map((p) => ({ label: (varying.length > 0 ? pointLabel(p, varying) : p.result.name) + seed(p), result: p.result })), xTitle: "sweep point" };
+  const labels = drawnLabels(ok.map((p) => (varying.length > 0 ? pointLabel(p, varying) : p.result.name)));
+  return { bars: ok.map((p, i) => ({ label: (labels[i] as string) + seed(p), result: p.result })), xTitle: "sweep point" };
 }
 
 export function memoryChartForSweep(results: readonly SweepPointResult[], options: { title?: string } = {}): TopLevelSpec {
@@ -35,7 +37,7 @@ export function memoryChartForSweep(results: readonly SweepPointResult[], option
 }
 
 export function memoryChart(input: RunResult | readonly MemoryBar[], options: { title?: string; xTitle?: string } = {}): TopLevelSpec {
-  const bars: MemoryBar[] = Array.isArray(input) ? [...(input as readonly MemoryBar[])] : [{ label: (input as RunResult).name, result: input as RunResult }];
+  const bars: MemoryBar[] = Array.isArray(input) ? [...(input as readonly MemoryBar[])] : [{ label: drawnText((input as RunResult).name), result: input as RunResult }];
   if (bars.length === 0) throw new Error("memory: nothing to draw");
   const order = bars.map((b) => b.label);
   const rows = bars.flatMap((b) =>

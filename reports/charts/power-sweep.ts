@@ -8,7 +8,7 @@ import type { TopLevelSpec } from "vega-lite";
 import type { SweepPointResult } from "../../models/results.ts";
 import { INK, SERIES_COLOURS } from "../palette.ts";
 import { CHART_CONFIG, okPoints, pointLabel, sweptParams, timeUnit, VEGA_LITE_SCHEMA } from "./common.ts";
-import { siPrefix, withUnit } from "../format.ts";
+import { drawnText, siPrefix, withUnit } from "../format.ts";
 import { downsamplePower, type PowerSample } from "./power.ts";
 
 /** Window whose largest drop labels each line, seconds. */
@@ -34,7 +34,7 @@ function linesOf(results: readonly SweepPointResult[]): Line[] {
     const drop = swings.find((s) => s.windowSeconds === DROP_WINDOW_SECONDS);
     // Explicit point lists set different keys per point: name each by its own.
     const name = Object.keys(p.params).length === 0 ? "base scenario" : pointLabel(p, varying.length > 0 && varying.every((k) => k in p.params) ? varying : undefined);
-    const label = name + (drop === undefined ? "" : ` (drop ${withUnit(drop.dropWatts, "W")} in 100 ms${power.storage !== undefined ? ", grid side" : ""})`);
+    const label = drawnText(name) + (drop === undefined ? "" : ` (drop ${withUnit(drop.dropWatts, "W")} in 100 ms${power.storage !== undefined ? ", grid side" : ""})`);
     out.push({ label, samples: power.series, capWatts: power.facilityCapWatts });
   }
   return out;

@@ -8,7 +8,7 @@ import type { TopLevelSpec } from "vega-lite";
 import type { RooflineData } from "../../models/workload/kernel-summary.ts";
 import { CATEGORY_COLOURS, INK } from "../palette.ts";
 import { CHART_CONFIG, logTicks, VEGA_LITE_SCHEMA } from "./common.ts";
-import { duration, sig, withUnit } from "../format.ts";
+import { drawnText, duration, sig, withUnit } from "../format.ts";
 
 export function rooflineChart(data: RooflineData, options: { title?: string } = {}): TopLevelSpec {
   const peak = data.peakFlopsPerSecond;
@@ -62,7 +62,7 @@ export function rooflineChart(data: RooflineData, options: { title?: string } = 
   return {
     $schema: VEGA_LITE_SCHEMA,
     title: {
-      text: options.title ?? `Roofline: one layer's kernels on ${data.gpu}`,
+      text: options.title ?? `Roofline: one layer's kernels on ${drawnText(data.gpu)}`,
       subtitle: [
         `Forward and backward kernels of one transformer layer, one micro-batch, alone on one GPU. Ridge at ${sig(ridge)} FLOP/B.`,
         `Colour: what bounds each kernel. Hover for details.${hidden > 0 ? ` ${hidden} kernel${hidden === 1 ? "" : "s"} without FLOPs not shown.` : ""}`,

@@ -7,7 +7,7 @@ import type { TopLevelSpec } from "vega-lite";
 import type { SweepPointResult } from "../../models/results.ts";
 import { CATEGORY_COLOURS, INK, SERIES_COLOURS } from "../palette.ts";
 import { CHART_CONFIG, okPoints, pointLabel, sweptParams, VEGA_LITE_SCHEMA, type LayerChild } from "./common.ts";
-import { duration, formatParamValue, shortParam } from "../format.ts";
+import { drawnText, duration, formatParamValue, shortParam } from "../format.ts";
 
 export interface ScalingRow {
   gpus: number;
@@ -51,7 +51,7 @@ export function scalingRows(results: readonly SweepPointResult[]): ScalingRow[] 
   const { keys, seeds } = seriesKeys(ok);
   return ok.map((p) => {
     // One key: its value alone ("100 Gb/s"), the legend title names the key.
-    const label = keys.length === 1 ? formatParamValue(keys[0] as string, p.params[keys[0] as string]) : keys.length > 1 ? pointLabel(p, keys) : "";
+    const label = drawnText(keys.length === 1 ? formatParamValue(keys[0] as string, p.params[keys[0] as string]) : keys.length > 1 ? pointLabel(p, keys) : "");
     const series = [label, seeds ? `seed ${p.seed}` : ""].filter((x) => x !== "").join(", ");
     return {
       gpus: p.result.gpus,
@@ -59,7 +59,7 @@ export function scalingRows(results: readonly SweepPointResult[]): ScalingRow[] 
       mfu: p.result.mfu,
       stepSeconds: p.result.stepSeconds,
       series,
-      point: pointLabel(p),
+      point: drawnText(pointLabel(p)),
     };
   });
 }

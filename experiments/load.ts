@@ -10,7 +10,7 @@ import { basename, dirname, extname, isAbsolute, relative, resolve } from "node:
 import { CATALOG } from "../models/hardware/catalog.ts";
 import type { Accelerator, EfficiencyCalibration, Precision } from "../models/hardware/types.ts";
 import { checkPlan } from "../models/parallel/plan.ts";
-import type { AttentionKernel, CpCommType, CpLayout, CrossEntropyKind, FailureClass, FailureProcess, MasterWeights, ModelSpec, ParallelPlan, RecomputeMode, ReliabilitySpec, Scenario, Straggler, TopologyKind } from "../models/scenario.ts";
+import type { AttentionKernel, CpCommType, CpLayout, CrossEntropyKind, FailureClass, FailureProcess, MasterWeights, ModelSpec, MoeLoadDistribution, MoeRoutingSpec, ParallelPlan, RecomputeMode, ReliabilitySpec, Scenario, Straggler, TopologyKind } from "../models/scenario.ts";
 import { FAILURE_CLASSES, LLAMA3_FAILURE_RATES } from "../models/reliability/failure-rates.ts";
 import { BUILTIN_MODELS } from "../models/workload/builtins.ts";
 import { modelFromHfConfig } from "../models/workload/hf-config.ts";
@@ -410,13 +410,16 @@ const PLACEHOLDER_MODEL: ModelSpec = {
   source: "",
 };
 
-const MODEL_FIELDS = Object.keys(PLACEHOLDER_MODEL) as (keyof ModelSpec)[];
+/** Optional MoE shape keys (models/workload/moe.ts). */
+const MOE_MODEL_FIELDS = ["expertFfn", "sharedExperts", "denseLayers", "routerScoring"] as const;
+const MODEL_FIELDS = [...Object.keys(PLACEHOLDER_MODEL), ...MOE_MODEL_FIELDS] as (keyof ModelSpec)[];
 
 interface ModelPaths {
   hidden: string;
   heads: string;
   kvHeads: string;
   topK: string;
+  denseLayers: string;
 }
 
 const INLINE_PATHS: ModelPaths = {
@@ -424,6 +427,7 @@ const INLINE_PATHS: ModelPaths = {
   heads: "workload.model.heads",
   kvHeads: "workload.model.kvHeads",
   topK: "workload.model.topK",
+  denseLayers: "workload.model.denseLayers",
 };
 
 /** The shape rules any model must meet; a problem here leaves the model usable for checkPlan's own checks. */
@@ -436,6 +440,9 @@ function checkShape(m: ModelSpec, paths: ModelPaths, problems: Problems): void {
   }
   if (m.topK > m.experts) {
     problems.note(paths.topK, m.topK, `${m.topK} is not allowed; topK must be at most experts (${m.experts})`);
+  }
+  if (m.experts > 1 && (m.denseLayers ?? 0) >= m.layers) {
+    problems.note(paths.denseLayers, m.denseLayers, `${m.denseLayers} is not allowed; denseLayers must be below layers (${m.layers}) so that some layers are mixture-of-experts`);
   }
 }
 
@@ -478,6 +485,7 @@ function resolveModel(value: unknown, baseDir: string, file: string, problems: P
       bias: boolAt(spec, "bias") ?? false,
       source: stringAt(spec, "source", `user-defined in ${file}`),
     };
+    for (const f of MOE_MODEL_FIELDS) if (spec[f] !== undefined) (model as unknown as Raw)[f] = spec[f];
   }
   checkShape(model, INLINE_PATHS, problems);
   return model;
@@ -514,10 +522,25 @@ function hfModel(spec: Raw, baseDir: string, problems: Problems): ModelSpec | un
     heads: `${path}:num_attention_heads`,
     kvHeads: `${path}:num_key_value_heads`,
     topK: `${path}:num_experts_per_tok`,
+    denseLayers: `${path}:first_k_dense_replace`,
   };
   // modelFromHfConfig already checks kvHeads and topK; only the hidden/heads rule is left.
   if (model.hidden % model.heads !== 0) checkShape({ ...model, kvHeads: model.heads, topK: 1, experts: 1 }, hfPaths, problems);
   return model;
+}
+
+/** workload.moe, only when written (absent: dropless, balanced routing). */
+function moeRoutingFrom(workloadIn: Raw): { moe?: MoeRoutingSpec } {
+  if (!isPlainObject(workloadIn["moe"])) return {};
+  const raw = workloadIn["moe"];
+  const imbalance = part(raw, "imbalance");
+  const capacityFactor = optionalNumber(raw, "capacityFactor");
+  return {
+    moe: {
+      ...(capacityFactor !== undefined ? { capacityFactor } : {}),
+      imbalance: { distribution: stringAt<MoeLoadDistribution>(imbalance, "distribution", "balanced"), spread: numberAt(imbalance, "spread", 0) },
+    },
+  };
 }
 
 /**
@@ -532,6 +555,8 @@ function overlapFrom(raw: Raw, plan: ParallelPlan, problems: Problems): void {
   if (tpOverlap !== undefined) plan.tpCommOverlap = tpOverlap;
   const p2p = boolAt(raw, "overlapP2P");
   if (p2p !== undefined) plan.overlapP2P = p2p;
+  const moeOverlap = boolAt(raw, "moeOverlap");
+  if (moeOverlap !== undefined) plan.moeOverlap = moeOverlap;
   const paramGather = boolAt(raw, "overlapParamGather");
   if (paramGather !== undefined) plan.overlapParamGather = paramGather;
   const commType = optionalString(raw, "cpCommType");
@@ -744,6 +769,7 @@ function build(input: unknown, opts: LoadOptions, problems: Problems, chain: rea
       ...(precision === "fp8" ? { fp8Recipe: stringAt<Fp8Recipe>(workloadIn, "fp8Recipe", "delayed"), fp8Attention: boolAt(workloadIn, "fp8Attention") ?? false } : {}),
       ...(workloadIn["masterWeights"] !== undefined ? { masterWeights: stringAt<MasterWeights>(workloadIn, "masterWeights", "fp32") } : {}),
       ...(workloadIn["crossEntropy"] !== undefined ? { crossEntropy: stringAt<CrossEntropyKind>(workloadIn, "crossEntropy", "fused-fp32") } : {}),
+      ...moeRoutingFrom(workloadIn),
     },
     parallelism,
     run: { steps: numberAt(runIn, "steps", 1), ...(duration !== undefined ? { duration } : {}), ...(tokens !== undefined ? { tokens } : {}) },

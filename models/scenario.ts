@@ -110,6 +110,14 @@ export interface ModelSpec {
   experts: number;
   /** Experts each token is routed to. */
   topK: number;
+  /** MoE: inner size of one routed expert (default ffn; models/workload/moe.ts). */
+  expertFfn?: number;
+  /** MoE: always-active shared experts, each of size expertFfn (default 0). */
+  sharedExperts?: number;
+  /** MoE: the first k layers are dense MLPs of size ffn (default 0). */
+  denseLayers?: number;
+  /** MoE: how the router scores experts before its top-k (default softmax). */
+  routerScoring?: RouterScoring;
   /** Input embedding and output projection share weights. */
   tiedEmbeddings: boolean;
   /** Learned absolute position embeddings (GPT-2/3 style) of this many positions; 0 = rotary. */
@@ -120,6 +128,20 @@ export interface ModelSpec {
   bias: boolean;
   /** Where the numbers come from. */
   source: string;
+}
+
+export const ROUTER_SCORING = ["softmax", "sigmoid"] as const;
+export type RouterScoring = (typeof ROUTER_SCORING)[number];
+
+export const MOE_LOAD_DISTRIBUTIONS = ["balanced", "lognormal", "zipf"] as const;
+export type MoeLoadDistribution = (typeof MOE_LOAD_DISTRIBUTIONS)[number];
+
+/** How routed tokens spread over the experts (workload.moe; models/workload/moe-routing.ts). */
+export interface MoeRoutingSpec {
+  /** Tokens an expert takes, as a multiple of its balanced share; more are dropped. Absent: dropless. */
+  capacityFactor?: number;
+  /** Per-expert load shares, drawn per MoE layer from the seeded stream "moe-routing". */
+  imbalance: { distribution: MoeLoadDistribution; spread: number };
 }
 
 /** How attention runs: the fused flash kernel, or materialised scores (pre-2022 stacks). */
@@ -144,6 +166,8 @@ export interface WorkloadSpec {
   masterWeights?: MasterWeights;
   /** How the loss holds the logits at its peak (default "fused-fp32", Megatron's vocab-parallel kernel). */
   crossEntropy?: CrossEntropyKind;
+  /** MoE routing: capacity and load imbalance (absent: dropless, balanced). */
+  moe?: MoeRoutingSpec;
 }
 
 export const MASTER_WEIGHTS = ["fp32", "none"] as const;
@@ -215,6 +239,8 @@ export interface ParallelPlan {
   cpCommType?: CpCommType;
   /** Causal sequence split over context-parallel ranks; default zigzag (load-balanced). */
   cpLayout?: CpLayout;
+  /** MoE: the expert-parallel all-to-alls run beside the shared experts' GEMMs (Megatron-Core --moe-shared-expert-overlap); default false. */
+  moeOverlap?: boolean;
   /** ZeRO-1/2 parameter all-gather overlapped with the next step's forward (Megatron --overlap-param-gather); default false. */
   overlapParamGather?: boolean;
   /** ZeRO-3: parameter shards live in host memory and cross PCIe before every all-gather (DeepSpeed offload_param). */

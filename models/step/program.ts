@@ -47,8 +47,9 @@ import {
   type KernelList,
   type StreamCollective,
 } from "../workload/layer-kernels.ts";
-import { elementBytes, fsdpLookahead, fsdpSettings, gradElementBytes, layerShape, memoryByStage, optimizerBytesPerParam, type MemoryBreakdown } from "../workload/memory.ts";
-import { embeddingParams, headParams, layerParams } from "../workload/params.ts";
+import { denseLayerShape, elementBytes, fsdpLookahead, fsdpSettings, gradElementBytes, layerShape, memoryByStage, optimizerBytesPerParam, type MemoryBreakdown } from "../workload/memory.ts";
+import { denseLayersPerStage } from "../workload/moe.ts";
+import { embeddingParams, headParams, layerParamsPerRank as paramsPerRankOf } from "../workload/params.ts";
 import { CATEGORY_INDEX, type Category } from "../categories.ts";
 
 const COMPUTE = CATEGORY_INDEX.compute;
@@ -437,14 +438,18 @@ export function compileStep(s: Scenario, slowdownIn?: GroupSlowdowns): StepProgr
   const model = s.workload.model;
   const split = layersPerVirtualStage(model.layers, p);
   if (typeof split === "string") throw new Error(split);
-  const lp = layerParams(model);
   const shape = layerShape(s);
   const micro = microBatchesPerStep(s);
   const V = p.pp * p.virtualStages;
   const gradBytes = gradElementBytes(p.gradReduceDtype);
   const weightBytes = elementBytes(precision);
-  // Parameters of one transformer layer held by one rank (tensor- and expert-sharded).
-  const layerParamsPerRank = (lp.attention + (lp.mlpPerExpert * model.experts) / p.ep) / p.tp + lp.router + lp.norms;
+  // Parameters of one transformer layer held by one rank (tensor- and expert-sharded); a MoE
+  // model's dense first layers (on the first virtual stages) have their own.
+  const main = paramsPerRankOf(model, p);
+  const layerParamsPerRank = main.dense + main.expert;
+  const denseShape = denseLayerShape(shape);
+  const denseParamsPerRank = paramsPerRankOf(denseShape.model, p).dense;
+  const densePerStage = denseLayersPerStage(model, split);
   const dpShard = p.dp * p.cp;
   const dpGroup = layout.dpShard;
   const memory = memoryByStage(s);
@@ -467,6 +472,10 @@ export function compileStep(s: Scenario, slowdownIn?: GroupSlowdowns): StepProgr
   const bwdLayer = layerBackwardKernels(shape);
   const recLayer = layerRecomputeKernels(shape, p.recompute);
   const perLayerGradBytes = layerParamsPerRank * gradBytes;
+  const denseGradBytes = denseParamsPerRank * gradBytes;
+  const fwdDense = layerForwardKernels(denseShape);
+  const bwdDense = layerBackwardKernels(denseShape);
+  const recDense = layerRecomputeKernels(denseShape, p.recompute);
   const embedGradBytes = (embeddingParams(model) / p.tp) * gradBytes;
   const headGradBytes = (headParams(model) / p.tp) * gradBytes;
 
@@ -481,14 +490,21 @@ export function compileStep(s: Scenario, slowdownIn?: GroupSlowdowns): StepProgr
     const L = split[v] as number;
     const units: FsdpUnit[] = [];
     if (v === 0) units.push({ params: embeddingParams(model) / p.tp, forward: c.list(embeddingKernels(shape, "forward"), 1, "embedding"), backward: c.list(embeddingKernels(shape, "backward"), 1, "embedding.bwd") });
-    for (let left = L; left > 0; left -= fs.unitLayers) {
-      const k = Math.min(fs.unitLayers, left);
-      const act = k * offloadedPerLayer(v);
-      units.push({
-        params: k * layerParamsPerRank,
-        forward: c.withActivationCopy(c.list(fwdLayer, k, "forward"), PCIE_D2H, act),
-        backward: [...c.list(recLayer, k, "backward:recompute"), ...c.withActivationCopy(c.list(bwdLayer, k, "backward"), PCIE_H2D, act)],
-      });
+    const dv = densePerStage[v] as number;
+    const kinds: [number, number, KernelList, KernelList, KernelList][] = [
+      [dv, denseParamsPerRank, fwdDense, bwdDense, recDense],
+      [L - dv, layerParamsPerRank, fwdLayer, bwdLayer, recLayer],
+    ];
+    for (const [count, perLayer, fwd, bwd, rec] of kinds) {
+      for (let left = count; left > 0; left -= fs.unitLayers) {
+        const k = Math.min(fs.unitLayers, left);
+        const act = k * offloadedPerLayer(v);
+        units.push({
+          params: k * perLayer,
+          forward: c.withActivationCopy(c.list(fwd, k, "forward"), PCIE_D2H, act),
+          backward: [...c.list(rec, k, "backward:recompute"), ...c.withActivationCopy(c.list(bwd, k, "backward"), PCIE_H2D, act)],
+        });
+      }
     }
     if (v === V - 1) {
       const tiedCopy = model.tiedEmbeddings && p.pp > 1 ? (model.vocab * model.hidden) / p.tp : 0;
@@ -503,15 +519,19 @@ export function compileStep(s: Scenario, slowdownIn?: GroupSlowdowns): StepProgr
     const L = split[v] as number;
     const first = v === 0;
     const last = v === V - 1;
+    // A MoE model's dense first layers come first in forward and last in backward.
+    const dv = densePerStage[v] as number;
     const f: Op[] = [];
     if (first) f.push(...c.list(embeddingKernels(shape, "forward"), 1, "embedding"));
-    f.push(...c.withActivationCopy(c.list(fwdLayer, L, "forward"), PCIE_D2H, L * offloadedPerLayer(v)));
+    if (dv > 0) f.push(...c.withActivationCopy(c.list(fwdDense, dv, "forward"), PCIE_D2H, dv * offloadedPerLayer(v)));
+    f.push(...c.withActivationCopy(c.list(fwdLayer, L - dv, "forward"), PCIE_D2H, (L - dv) * offloadedPerLayer(v)));
     if (last) f.push(...c.list(headKernels(shape, "forward"), 1, "head"));
     forwardPlan[v] = c.plan(f);
 
     const b: Op[] = [];
     if (last) b.push(...c.list(headKernels(shape, "backward"), 1, "head.bwd"));
-    b.push(...c.list(recLayer, L, "backward:recompute"), ...c.withActivationCopy(c.list(bwdLayer, L, "backward"), PCIE_H2D, L * offloadedPerLayer(v)));
+    b.push(...c.list(recLayer, L - dv, "backward:recompute"), ...c.withActivationCopy(c.list(bwdLayer, L - dv, "backward"), PCIE_H2D, (L - dv) * offloadedPerLayer(v)));
+    if (dv > 0) b.push(...c.list(recDense, dv, "backward:recompute"), ...c.withActivationCopy(c.list(bwdDense, dv, "backward"), PCIE_H2D, dv * offloadedPerLayer(v)));
     if (first) b.push(...c.list(embeddingKernels(shape, "backward"), 1, "embedding.bwd"));
     backwardPlan[v] = c.plan(b);
 
@@ -519,7 +539,10 @@ export function compileStep(s: Scenario, slowdownIn?: GroupSlowdowns): StepProgr
     // data-parallel reduction overlaps the rest of it (bucketed DDP).
     const lb: Op[] = [];
     if (last) lb.push(...c.list(headKernels(shape, "backward"), 1, "head.bwd"), ...c.grads(headGradBytes));
-    for (let l = 0; l < L; l++) lb.push(...c.list(recLayer, 1, "backward:recompute"), ...c.withActivationCopy(c.list(bwdLayer, 1, "backward"), PCIE_H2D, offloadedPerLayer(v)), ...c.grads(perLayerGradBytes));
+    for (let l = L - 1; l >= 0; l--) {
+      const dense = l < dv;
+      lb.push(...c.list(dense ? recDense : recLayer, 1, "backward:recompute"), ...c.withActivationCopy(c.list(dense ? bwdDense : bwdLayer, 1, "backward"), PCIE_H2D, offloadedPerLayer(v)), ...c.grads(dense ? denseGradBytes : perLayerGradBytes));
+    }
     if (first) lb.push(...c.list(embeddingKernels(shape, "backward"), 1, "embedding.bwd"), ...c.grads(embedGradBytes));
     lastBackwardPlan[v] = c.plan(lb);
   }
@@ -532,7 +555,7 @@ export function compileStep(s: Scenario, slowdownIn?: GroupSlowdowns): StepProgr
   for (let st = 0; st < p.pp; st++) {
     if (!p.overlapGradReduce && !zero3) {
       let bytes = 0;
-      for (let v = 0; v < V; v++) if (rankOfVirtualStage(v, p.pp) === st) bytes += (split[v] as number) * perLayerGradBytes;
+      for (let v = 0; v < V; v++) if (rankOfVirtualStage(v, p.pp) === st) bytes += ((split[v] as number) - (densePerStage[v] as number)) * perLayerGradBytes + (densePerStage[v] as number) * denseGradBytes;
       if (st === 0) bytes += embedGradBytes;
       if (st === p.pp - 1) bytes += headGradBytes;
       finalGradList[st] = c.gradList(bytes);
@@ -544,7 +567,10 @@ export function compileStep(s: Scenario, slowdownIn?: GroupSlowdowns): StepProgr
       ops.push(...c.collective("all-reduce", ((model.vocab * model.hidden) / p.tp) * gradBytes, { size: 2, perNode: sameNode ? 2 : 1 }, "pp", 1, CH_PP, "embedding:tied-grads"));
     }
     const params = (memory[st] as MemoryBreakdown).params;
-    const shardParams = params / (zero3 ? fsdp.shard.size : p.zero >= 1 ? dpShard : 1);
+    const expertParams = (memory[st] as MemoryBreakdown).expertParams;
+    const shardOver = zero3 ? fsdp.shard.size : p.zero >= 1 ? dpShard : 1;
+    // Routed experts' state is sharded over the expert data-parallel group (shard / ep).
+    const shardParams = expertParams === undefined ? params / shardOver : (params - expertParams) / shardOver + expertParams / Math.max(1, shardOver / p.ep);
     // Optimizer step (fused AdamW), bytes read + written per parameter of this rank's shard.
     const perParam = optimizerBytesPerParam(s);
     if (off.optimizer) {

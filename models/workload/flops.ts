@@ -11,6 +11,7 @@
  * Narayanan et al. 2021 Eq. 3: 96·B·s·L·h²·(1 + s/(6h) + V/(16·L·h)).
  */
 import type { RecomputeMode, WorkloadSpec } from "../scenario.ts";
+import { expertFfnOf, isMoe } from "./moe.ts";
 import { activeMatrixParamsPerLayer } from "./params.ts";
 
 export interface FlopCounts {
@@ -31,7 +32,7 @@ export function stepFlopCounts(w: WorkloadSpec): FlopCounts {
   const layerForward = m.layers * 2 * tokens * activeMatrixParamsPerLayer(m) + attentionForward;
   const headForward = 2 * tokens * m.hidden * m.vocab;
   const hd = m.hidden / m.heads;
-  const perOpRecompute = m.layers * 2 * tokens * (m.kvHeads * hd * m.hidden + m.heads * hd * m.hidden + m.topK * m.ffn * m.hidden);
+  const perOpRecompute = m.layers * 2 * tokens * (m.kvHeads * hd * m.hidden + m.heads * hd * m.hidden + m.topK * (isMoe(m) ? expertFfnOf(m) : m.ffn) * m.hidden);
   return { layerForward, attentionForward, headForward, perOpRecompute };
 }
 

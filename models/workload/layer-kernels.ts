@@ -14,6 +14,9 @@ import type { Kernel } from "../compute/kernel.ts";
 import type { Precision } from "../hardware/types.ts";
 import type { AttentionKernel, CpCommType, CpLayout, ModelSpec, RecomputeMode } from "../scenario.ts";
 import { fp8BackwardPlan, fp8BackwardQuantize, fp8ForwardQuantize, fp8RescaleKernel, fp8RowwiseForward, type Fp8Settings } from "./fp8.ts";
+import { expertFfnOf } from "./moe.ts";
+import { moeAllToAllBytes, moeMlpBackward, moeMlpForward, sharedExpertGemms, type MoeBuilders, type MoeLayerInput } from "./moe-kernels.ts";
+import { BALANCED_LOAD, type RoutingLoad } from "./moe-routing.ts";
 
 export interface LayerShape {
   model: ModelSpec;
@@ -50,6 +53,10 @@ export interface LayerShape {
   cpCommType?: CpCommType;
   /** How a causal sequence is split over the context-parallel ranks (parallelism.cpLayout; default zigzag). */
   cpLayout?: CpLayout;
+  /** MoE: the busiest EP rank's load and the kept share of routed tokens (workload.moe; default balanced). */
+  moeLoad?: RoutingLoad;
+  /** MoE: the expert-parallel all-to-alls run beside the shared experts' GEMMs (parallelism.moeOverlap). */
+  moeOverlap?: boolean;
 }
 
 
@@ -292,22 +299,9 @@ function layerForward(x: LayerShape): LayerForward {
 
   const gate = m.gatedMlp ? 2 : 1;
   if (m.experts > 1) {
-    const router = inHighPrecision(gemm("router", Tn, m.experts, h, e), x);
-    const localExperts = m.experts / x.ep;
-    // Balanced routing: each EP rank receives T·topK token copies for its local experts.
-    const tokensPerExpert = (T * m.topK * x.ep) / m.experts;
-    const fc1 = linear("expert.fc1", tokensPerExpert, d.ffnPerRank * gate, h, x, localExperts);
-    const fc2 = linear("expert.fc2", tokensPerExpert, h, d.ffnPerRank, x, localExperts);
-    weightGemms.push(router, fc1, fc2);
-    kernels.push(
-      router,
-      memory("router.topk", 3 * 4 * Tn * m.experts),
-      memory("expert.permute", 2 * e * T * m.topK * h),
-      ...withQuantize(fc1, x),
-      memory("expert.act", e * T * m.topK * d.ffnPerRank * (gate + 1)),
-      ...withQuantize(fc2, x),
-      memory("expert.unpermute", 2 * e * T * m.topK * h),
-    );
+    const moe = moeMlpForward(moeInput(x, d), moeBuilders(x));
+    weightGemms.push(...moe.weightGemms);
+    kernels.push(...moe.kernels);
   } else {
     const fc1 = linear("fc1", T, d.ffnPerRank * gate, h, x);
     const fc2 = linear("fc2", T, h, d.ffnPerRank, x);
@@ -316,6 +310,20 @@ function layerForward(x: LayerShape): LayerForward {
   }
   kernels.push(residual("mlp.residual"));
   return { weightGemms, kernels };
+}
+
+function moeInput(x: LayerShape, d: LayerDims): MoeLayerInput {
+  return { model: x.model, tokens: d.tokens, normTokens: d.normTokens, tp: x.tp, ep: x.ep, elementBytes: x.elementBytes, load: x.moeLoad ?? BALANCED_LOAD };
+}
+
+function moeBuilders(x: LayerShape): MoeBuilders {
+  return {
+    linear: (name, m, n, k, batch) => linear(name, m, n, k, x, batch),
+    highGemm: (name, m, n, k) => inHighPrecision(gemm(name, m, n, k, x.elementBytes), x),
+    memory,
+    withQuantize: (k) => withQuantize(k, x),
+    backward: (fwd) => gemmBackward(fwd, x.elementBytes, x, x.fp8),
+  };
 }
 
 /** Tensor-parallel (and expert, context-parallel) collectives of one layer in one direction. */
@@ -333,7 +341,9 @@ function layerCollectives(x: LayerShape, backward: boolean): StreamCollective[] 
   }
   if (x.model.experts > 1 && x.ep > 1) {
     // Dispatch and combine: each token's hidden state to topK experts and back.
-    out.push({ op: "all-to-all", group: "ep", bytes: bytes * x.model.topK, count: 2 });
+    const moe = moeInput(x, d);
+    const shared = x.moeOverlap === true ? sharedExpertGemms(moe, backward) : [];
+    out.push({ op: "all-to-all", group: "ep", bytes: moeAllToAllBytes(moe), count: 2, ...(shared.length > 0 ? { overlap: { kernels: shared, splits: 0 } } : {}) });
   }
   if (x.cp > 1) out.push(cpCollective(x, d, backward));
   return out;
@@ -421,9 +431,10 @@ function perOpRecompute(x: LayerShape): KernelList {
   const T = d.tokens;
   const h = m.hidden;
   const tokensMlp = T * m.topK;
+  const ffn = m.experts > 1 ? expertFfnOf(m) / x.tp : d.ffnPerRank;
   const k = linear("k.recompute", T, d.kvHeadsPerRank * d.headDim, h, x);
   const proj = linear("proj.recompute", T, h, d.headsPerRank * d.headDim, x);
-  const mlp = m.gatedMlp ? linear("fc1-up.recompute", tokensMlp, d.ffnPerRank, h, x) : linear("fc2.recompute", tokensMlp, h, d.ffnPerRank, x);
+  const mlp = m.gatedMlp ? linear("fc1-up.recompute", tokensMlp, ffn, h, x) : linear("fc2.recompute", tokensMlp, h, ffn, x);
   const elementwise = layerForward(x).kernels.filter((kn) => kn.name === "ln1" || kn.name === "ln2" || kn.name.startsWith("rope") || kn.name === "act" || kn.name === "expert.act");
   const gemms = [k, proj, mlp].flatMap((g) => withQuantize(g, x)).filter((kn) => !kn.name.endsWith(".fp8-cast-weight"));
   return { kernels: [...elementwise, ...gemms], collectives: [] };
@@ -445,11 +456,7 @@ export function layerBackwardKernels(x: LayerShape): KernelList {
   kernels.push(residualBwd("mlp.residual.bwd"));
   const byName = new Map(fwd.weightGemms.map((k) => [k.name, k]));
   if (m.experts > 1) {
-    kernels.push(...gemmBackward(byName.get("expert.fc2")!, e, x, x.fp8));
-    kernels.push(memory("expert.act.bwd", e * T * m.topK * d.ffnPerRank * (2 * gate + 1)));
-    kernels.push(...gemmBackward(byName.get("expert.fc1")!, e, x, x.fp8));
-    kernels.push(memory("expert.permute.bwd", 4 * e * T * m.topK * h));
-    kernels.push(...gemmBackward(byName.get("router")!, e, x, x.fp8));
+    kernels.push(...moeMlpBackward(moeInput(x, d), moeBuilders(x), byName));
   } else {
     kernels.push(...gemmBackward(byName.get("fc2")!, e, x, x.fp8));
     kernels.push(memory("act.bwd", e * T * d.ffnPerRank * (2 * gate + 1), 12 * T * d.ffnPerRank * gate));

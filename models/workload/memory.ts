@@ -12,8 +12,10 @@ import { layersPerVirtualStage, rankOfVirtualStage } from "../parallel/stages.ts
 import type { ParallelPlan, RecomputeMode, Scenario } from "../scenario.ts";
 import { fp8Settings, quantizeBytesPerElement, type Fp8Recipe } from "./fp8.ts";
 import { layerDims, type LayerShape } from "./layer-kernels.ts";
-import { embeddingParams, headParams, layerParams } from "./params.ts";
+import { embeddingParams, headParams, layerParamsPerRank } from "./params.ts";
 import { microBatchesPerStep } from "../parallel/plan.ts";
+import { denseLayerModel, denseLayersPerStage, expertFfnOf, isMoe, moeLayersOf } from "./moe.ts";
+import { routingLoad } from "./moe-routing.ts";
 
 export interface MemoryBreakdown {
   stage: number;
@@ -27,6 +29,8 @@ export interface MemoryBreakdown {
   total: number;
   /** Parameters held by one GPU of this stage (before ZeRO sharding). */
   params: number;
+  /** MoE only: of `params`, the routed experts' (sharded by ZeRO over the expert data-parallel group, dp·cp/ep ranks). */
+  expertParams?: number;
   /**
    * ZeRO-3 / FSDP only: the all-gathered parameter units in flight (the unit computing and
    * those prefetched, in the compute dtype) and in backward their unsharded gradients before
@@ -78,7 +82,19 @@ export function layerShape(s: Scenario): LayerShape {
     ...(p.tpCommOverlap === true ? { tpCommOverlap: true } : {}),
     ...(p.cpCommType !== undefined ? { cpCommType: p.cpCommType } : {}),
     ...(p.cpLayout !== undefined ? { cpLayout: p.cpLayout } : {}),
+    ...(isMoe(s.workload.model) ? moeShapeFields(s) : {}),
   };
+}
+
+function moeShapeFields(s: Scenario): Pick<LayerShape, "moeLoad" | "moeOverlap"> {
+  const m = s.workload.model;
+  const p = s.parallelism;
+  return { moeLoad: routingLoad(m.experts, p.ep, moeLayersOf(m), s.workload.moe, s.seed), ...(p.moeOverlap === true ? { moeOverlap: true } : {}) };
+}
+
+/** The shape of a MoE model's dense first layers (the same shape for a dense model). */
+export function denseLayerShape(x: LayerShape): LayerShape {
+  return isMoe(x.model) ? { ...x, model: denseLayerModel(x.model) } : x;
 }
 
 /**
@@ -128,7 +144,12 @@ export function layerActivationBytes(x: LayerShape, recompute: RecomputeMode, fp
   bytes += (e + (x.fp8 && fp8Inputs ? q : 0)) * T * d.headsPerRank * d.headDim;
   const gate = m.gatedMlp ? 2 : 1;
   if (m.experts > 1) {
-    bytes += 4 * Tn * m.experts + q * T * m.topK * h + T * m.topK * d.ffnPerRank * (e * gate + q);
+    // Router scores; per routed copy the expert input and fc1/act outputs (on the busiest rank,
+    // which receives rankFactor × the balanced copies); the shared experts as a dense MLP.
+    const copies = T * m.topK * (x.moeLoad?.rankFactor ?? 1);
+    const expertFfn = expertFfnOf(m) / x.tp;
+    const sharedFfn = ((m.sharedExperts ?? 0) * expertFfn);
+    bytes += 4 * Tn * m.experts + q * copies * h + copies * expertFfn * (e * gate + q) + T * sharedFfn * (e * gate + q);
   } else {
     bytes += T * d.ffnPerRank * (e * gate + q);
   }
@@ -257,9 +278,14 @@ export function memoryByStage(s: Scenario): MemoryBreakdown[] {
   const x = layerShape(s);
   const split = layersPerVirtualStage(m.layers, p);
   if (typeof split === "string") throw new Error(split);
-  const lp = layerParams(m);
-  const linearPerLayer = (lp.attention + (lp.mlpPerExpert * m.experts) / p.ep) / p.tp;
-  const perLayer = linearPerLayer + lp.router + lp.norms;
+  // Layers of the model's main kind (all of a dense model's; a MoE model's MoE layers) and a MoE
+  // model's dense first layers, with their parameters per rank (routed experts apart).
+  const main = layerParamsPerRank(m, p);
+  const xDense = denseLayerShape(x);
+  const front = layerParamsPerRank(xDense.model, p);
+  const linearPerLayer = main.linear;
+  const denseLinear = front.linear;
+  const densePerStage = denseLayersPerStage(m, split);
   const weightBytes = elementBytes(s.workload.precision);
   const gradBytes = gradElementBytes(p.gradReduceDtype);
   const state = stateBytesPerParam(s);
@@ -270,18 +296,24 @@ export function memoryByStage(s: Scenario): MemoryBreakdown[] {
   const out: MemoryBreakdown[] = [];
   for (let stage = 0; stage < p.pp; stage++) {
     let layers = 0;
+    let denseLayers = 0;
     for (let v = 0; v < split.length; v++) {
       if (rankOfVirtualStage(v, p.pp) !== stage) continue;
       layers += split[v] as number;
+      denseLayers += densePerStage[v] as number;
     }
+    const mainLayers = layers - denseLayers;
+    const expertParams = mainLayers * main.expert;
     const first = stage === 0;
     const last = stage === p.pp - 1;
     const embedding = first ? embeddingParams(m) / p.tp : 0;
     const head = last ? headParams(m) / p.tp + (m.tiedEmbeddings && p.pp > 1 ? (m.vocab * m.hidden) / p.tp : 0) : 0;
-    const params = layers * perLayer + embedding + head;
-    let weights = (params * state.weights) / (p.zero >= 3 ? shard : 1);
-    let gradients = (params * state.gradients) / (p.zero >= 2 ? shard : 1);
-    let optimizer = (params * state.optimizer) / (p.zero >= 1 ? shard : 1);
+    const params = mainLayers * main.dense + denseLayers * front.dense + embedding + head + expertParams;
+    // ZeRO shards routed-expert state over the expert data-parallel group (dp·cp/ep), the rest over dp·cp.
+    const sharded = (perParam: number, on: boolean): number => (on ? ((params - expertParams) * perParam) / shard + (expertParams * perParam) / Math.max(1, shard / p.ep) : params * perParam);
+    let weights = sharded(state.weights, p.zero >= 3);
+    let gradients = sharded(state.gradients, p.zero >= 2);
+    let optimizer = sharded(state.optimizer, p.zero >= 1);
     let host = 0;
     if (p.offloadOptimizer === true) {
       // ZeRO-Offload: Adam state and fp32 master on the host; from ZeRO-2 on the gradient shard follows them.
@@ -296,7 +328,7 @@ export function memoryByStage(s: Scenario): MemoryBreakdown[] {
     // (transposed) copy and saved for the backward (module/linear.py quantize_weight, wt_save),
     // cached across micro-batches or not, so all are live at its start; not under FSDP2, where TE
     // re-casts the gathered weight in backward (issue #2681).
-    const fp8Copies = x.fp8 && p.zero < 3 ? layers * linearPerLayer * quantizeBytesPerElement(x.fp8.recipe, 0) : 0;
+    const fp8Copies = x.fp8 && p.zero < 3 ? (mainLayers * linearPerLayer + denseLayers * denseLinear) * quantizeBytesPerElement(x.fp8.recipe, 0) : 0;
     weights += fp8Copies;
     if (p.zero >= 3 && p.offloadParams === true) {
       // ZeRO-3 offload_param: the compute-dtype shard lives on the host and is copied in before
@@ -309,7 +341,7 @@ export function memoryByStage(s: Scenario): MemoryBreakdown[] {
     // Activations: chunks in flight × their layers, plus a recomputed layer's full set.
     const inFlight = peakInFlight(stage, p.pp, p.virtualStages, micro);
     const avgChunkLayers = layers / p.virtualStages;
-    const perLayerActivations = layerActivationBytes(x, p.recompute);
+    const perLayerActivations = denseLayers === 0 ? layerActivationBytes(x, p.recompute) : (mainLayers * layerActivationBytes(x, p.recompute) + denseLayers * layerActivationBytes(xDense, p.recompute)) / layers;
     const offloaded = offloadedLayers(p, layers);
     const stored = inFlight * avgChunkLayers * perLayerActivations;
     const onHost = layers > 0 ? (stored * offloaded) / layers : 0;
@@ -317,20 +349,21 @@ export function memoryByStage(s: Scenario): MemoryBreakdown[] {
     let activations = stored - onHost + Math.min(offloaded, 2) * perLayerActivations;
     host += onHost;
     // The per-op policy is torchtitan's, whose FP8 linear layers are torchao's (BF16 inputs saved).
-    if (p.recompute !== "none") activations += layerActivationBytes(x, "none", p.recompute !== "per-op");
+    if (p.recompute !== "none") activations += layerActivationBytes(mainLayers > 0 ? x : xDense, "none", p.recompute !== "per-op");
     if (last) activations += lossBytes(s, x);
-    const buffers = RUNTIME_BYTES;
+    const buffers = RUNTIME_BYTES + (mainLayers > 0 ? moeDispatchBytes(x) : 0);
     // FSDP without gradient sync before the last micro-batch: the stage's unsharded gradients
     // accumulate in the reduce dtype; the sharded ones only appear as the last micro-batch's
     // backward reduce-scatters them unit by unit (after zero_grad freed the previous step's).
     if (p.zero >= 3 && micro > 1 && p.fsdpGradSync === "last-micro-batch") gradients = Math.max(gradients, params * gradBytes);
     let total = weights + gradients + optimizer + activations + buffers;
-    const row: MemoryBreakdown = { stage, weights, gradients, optimizer, activations, buffers, total, params };
+    const row: MemoryBreakdown = { stage, weights, gradients, optimizer, activations, buffers, total, params, ...(expertParams > 0 ? { expertParams } : {}) };
     if (p.zero >= 3) {
       // Backward order: output layer (with a tied embedding it is the same gathered table), blocks, embedding.
       const units: number[] = [];
       const tiedRoot = m.tiedEmbeddings && first && last;
       if (last) units.push(head + (tiedRoot ? embedding : 0));
+      const perLayer = denseLayers === 0 ? main.dense + main.expert : (params - embedding - head) / layers;
       for (let left = layers; left > 0; left -= fsdp.unitLayers) units.push(Math.min(fsdp.unitLayers, left) * perLayer);
       if (first && !tiedRoot) units.push(embedding);
       row.gatheredUnits = gatheredUnitBytes(units, fsdp.prefetch, fsdp.reshardAfterForward, weightBytes, gradBytes, p.fsdpPrefetchParams);
@@ -359,6 +392,18 @@ export function memoryByStage(s: Scenario): MemoryBreakdown[] {
     out.push(row);
   }
   return out;
+}
+
+/**
+ * MoE dispatch buffers of the layer in flight (Megatron-Core's all-to-all dispatcher): the
+ * permuted token copies to send and the copies received, each T·topK·hidden elements (the
+ * busiest rank receives rankFactor × that); freed after the combine, so one layer's worth.
+ */
+export function moeDispatchBytes(x: LayerShape): number {
+  const m = x.model;
+  if (!isMoe(m) || x.ep <= 1) return 0;
+  const copies = layerDims(x).tokens * m.topK;
+  return x.elementBytes * copies * m.hidden * ((x.moeLoad?.keptShare ?? 1) + (x.moeLoad?.rankFactor ?? 1));
 }
 
 /** The stage with the largest footprint. */

@@ -1,0 +1,84 @@
+/**
+ * Mixture-of-experts traffic and its overlap (issue 27 floors): the dispatch and combine
+ * all-to-alls per MoE layer and GPU, and the shared-expert overlap of parallelism.moeOverlap.
+ */
+import { describe, expect, it } from "vitest";
+import { collectiveLoad } from "../../models/collectives/alpha-beta.ts";
+import { rankLayout } from "../../models/parallel/layout.ts";
+import type { ModelSpec, Scenario } from "../../models/scenario.ts";
+import { simulateStep } from "../../models/step/simulate.ts";
+import { layerBackwardKernels, layerForwardKernels } from "../../models/workload/layer-kernels.ts";
+import { layerShape, memoryByStage, moeDispatchBytes, RUNTIME_BYTES } from "../../models/workload/memory.ts";
+import { BUILTIN_MODELS } from "../../models/workload/builtins.ts";
+import { scenario } from "../helpers/scenario.ts";
+
+const MIXTRAL = BUILTIN_MODELS["mixtral-8x7b"] as ModelSpec;
+
+/** Mixtral 8x7B on 8 nodes, ep 8 across the data-parallel ranks of a node, one 4096-token sequence per micro-batch. */
+function mixtral(plan: Partial<Scenario["parallelism"]> = {}, model: ModelSpec = MIXTRAL): Scenario {
+  return scenario({ nodes: 8, model, seqLength: 4096, globalBatch: 256, plan: { tp: 1, ep: 8, pp: 2, zero: 1, ...plan } });
+}
+
+describe("MoE all-to-all traffic", () => {
+  it("per MoE layer and GPU: 2 × tokens × topK × hidden × bytes × (ep − 1)/ep, each direction", () => {
+    const s = mixtral();
+    const layout = rankLayout(s.parallelism, s.cluster);
+    // Hand-computed: 4096 tokens, top-2, hidden 4096, BF16, ep 8: 2·4096·2·4096·2·7/8 bytes.
+    const expected = (2 * 4096 * 2 * 4096 * 2 * 7) / 8;
+    expect(expected).toBe(117440512);
+    for (const list of [layerForwardKernels(layerShape(s)), layerBackwardKernels(layerShape(s))]) {
+      const a2a = list.collectives.filter((c) => c.group === "ep");
+      expect(a2a).toHaveLength(1);
+      const c = a2a[0]!;
+      expect(c.op).toBe("all-to-all");
+      const load = collectiveLoad(c.op, c.bytes, layout.ep);
+      expect(c.count * (load.nvlinkBytes + load.nicBytes)).toBe(expected);
+    }
+  });
+
+  it("no all-to-all without expert parallelism, and a dense model's layer has none", () => {
+    expect(layerForwardKernels(layerShape(mixtral({ ep: 1 }))).collectives.filter((c) => c.group === "ep")).toEqual([]);
+    const dense = scenario({ nodes: 1, model: "llama3-8b", seqLength: 4096, globalBatch: 8 });
+    expect(layerForwardKernels(layerShape(dense)).collectives.filter((c) => c.group === "ep")).toEqual([]);
+  });
+
+  it("dispatch buffers: the send and receive copies of one layer, T·topK·hidden each", () => {
+    const s = mixtral();
+    expect(moeDispatchBytes(layerShape(s))).toBe(2 * 2 * 4096 * 2 * 4096);
+    const m = memoryByStage(s)[0]!;
+    expect(m.buffers).toBe(RUNTIME_BYTES + 2 * 2 * 4096 * 2 * 4096);
+  });
+});
+
+describe("shared experts and moeOverlap", () => {
+  // Mixtral's shape with two shared experts of the routed experts' size.
+  const shared: ModelSpec = { ...MIXTRAL, name: "mixtral-shared", sharedExperts: 2 };
+
+  it("shared experts add one dense MLP of sharedExperts·expertFfn over every token", () => {
+    const k = layerForwardKernels(layerShape(mixtral({}, shared))).kernels;
+    const fc1 = k.find((x) => x.name === "shared.fc1")!;
+    const fc2 = k.find((x) => x.name === "shared.fc2")!;
+    expect(fc1.gemm).toEqual({ m: 4096, n: 2 * 2 * 14336, k: 4096, batch: 1 });
+    expect(fc2.gemm).toEqual({ m: 4096, n: 4096, k: 2 * 14336, batch: 1 });
+  });
+
+  it("overlapping the all-to-alls with the shared experts never slows the step, and the step stays above the overlap-free compute", () => {
+    // Slow NICs make the all-to-all matter.
+    const base = mixtral({}, shared);
+    const slowNet = { ...base, cluster: { ...base.cluster, network: { ...base.cluster.network, nicBandwidth: base.cluster.network.nicBandwidth / 4 } } };
+    const off = simulateStep(slowNet).stepSeconds;
+    const on = simulateStep({ ...slowNet, parallelism: { ...slowNet.parallelism, moeOverlap: true } }).stepSeconds;
+    expect(on).toBeLessThan(off);
+    // Never faster than the same step with unlimited NVLink and NIC bandwidth (all its compute, no transfer time).
+    const free = { ...base, cluster: { ...base.cluster, gpu: { ...base.cluster.gpu, scaleUpBandwidth: 1e21 }, network: { ...base.cluster.network, nicBandwidth: 1e21 } } };
+    const bound = simulateStep({ ...free, parallelism: { ...free.parallelism, moeOverlap: true } }).stepSeconds;
+    expect(on).toBeGreaterThanOrEqual(bound);
+    expect(bound).toBeLessThan(on);
+  });
+
+  it("moeOverlap without shared experts changes nothing", () => {
+    const a = simulateStep(mixtral()).stepSeconds;
+    const b = simulateStep(mixtral({ moeOverlap: true })).stepSeconds;
+    expect(b).toBe(a);
+  });
+});

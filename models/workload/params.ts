@@ -52,7 +52,8 @@ export function layerStackParams(m: ModelSpec): number {
 export function layerParamsPerRank(m: ModelSpec, p: Pick<ParallelPlan, "tp" | "ep">): { dense: number; expert: number; linear: number } {
   const lp = layerParams(m);
   if (!isMoe(m)) {
-    const linear = (lp.attention + (lp.mlpPerExpert * m.experts) / p.ep) / p.tp;
+    // A dense layer (also a MoE model's dense first layers) is not split by ep.
+    const linear = (lp.attention + lp.mlpPerExpert) / p.tp;
     return { dense: linear + lp.router + lp.norms, expert: 0, linear };
   }
   const expert = (lp.mlpPerExpert * m.experts) / (p.ep * p.tp);

@@ -485,7 +485,8 @@ function resolveModel(value: unknown, baseDir: string, file: string, problems: P
       bias: boolAt(spec, "bias") ?? false,
       source: stringAt(spec, "source", `user-defined in ${file}`),
     };
-    for (const f of MOE_MODEL_FIELDS) if (spec[f] !== undefined) (model as unknown as Raw)[f] = spec[f];
+    // The MLP-side MoE keys only on MoE models (a dense model's shape stays as it was).
+    if (model.experts > 1) for (const f of MOE_MODEL_FIELDS) if (spec[f] !== undefined) (model as unknown as Raw)[f] = spec[f];
   }
   checkShape(model, INLINE_PATHS, problems);
   return model;
@@ -556,7 +557,7 @@ function overlapFrom(raw: Raw, plan: ParallelPlan, problems: Problems): void {
   const p2p = boolAt(raw, "overlapP2P");
   if (p2p !== undefined) plan.overlapP2P = p2p;
   const moeOverlap = boolAt(raw, "moeOverlap");
-  if (moeOverlap !== undefined) plan.moeOverlap = moeOverlap;
+  if (moeOverlap === true) plan.moeOverlap = true;
   const paramGather = boolAt(raw, "overlapParamGather");
   if (paramGather !== undefined) plan.overlapParamGather = paramGather;
   const commType = optionalString(raw, "cpCommType");

@@ -67,6 +67,11 @@ function moeDims(x: MoeLayerInput): MoeDims {
   };
 }
 
+/** The routed experts' GEMMs run as one grouped GEMM per layer (Megatron-Core --moe-grouped-gemm). */
+function grouped(k: Kernel): Kernel {
+  return k.gemm === undefined ? k : { ...k, gemm: { ...k.gemm, grouped: true } };
+}
+
 /** Re-sorting received chunks by local expert (and back): only with several local experts under EP. */
 function sortsChunks(x: MoeLayerInput, d: MoeDims): boolean {
   return x.ep > 1 && d.localExperts > 1;
@@ -78,8 +83,8 @@ export function moeMlpForward(x: MoeLayerInput, b: MoeBuilders): { weightGemms: 
   const e = x.elementBytes;
   const h = m.hidden;
   const router = b.highGemm("router", x.normTokens, m.experts, h);
-  const fc1 = b.linear("expert.fc1", d.tokensPerExpert, d.expertFfnPerRank * d.gate, h, d.localExperts);
-  const fc2 = b.linear("expert.fc2", d.tokensPerExpert, h, d.expertFfnPerRank, d.localExperts);
+  const fc1 = grouped(b.linear("expert.fc1", d.tokensPerExpert, d.expertFfnPerRank * d.gate, h, d.localExperts));
+  const fc2 = grouped(b.linear("expert.fc2", d.tokensPerExpert, h, d.expertFfnPerRank, d.localExperts));
   const weightGemms = [router, fc1, fc2];
   // Softmax or sigmoid scores in fp32, top-k and their normalisation: read the logits, write
   // the scores, read them for the top-k (Megatron-Core moe_utils topk_softmax_with_capacity).
@@ -114,10 +119,12 @@ export function moeMlpBackward(x: MoeLayerInput, b: MoeBuilders, byName: Readonl
   const h = x.model.hidden;
   const out: Kernel[] = [];
   const gemm = (name: string): Kernel[] => b.backward(byName.get(name) as Kernel);
+  // The experts' dgrad and wgrad are grouped GEMMs too (Megatron-Core GroupedMLP, TE GroupedLinear).
+  const expertGemm = (name: string): Kernel[] => gemm(name).map(grouped);
   if (sortsChunks(x, d)) out.push(b.memory("expert.unsort-chunks.bwd", 2 * e * d.received * h));
-  out.push(...gemm("expert.fc2"));
+  out.push(...expertGemm("expert.fc2"));
   out.push(b.memory("expert.act.bwd", e * d.received * d.expertFfnPerRank * (2 * d.gate + 1), 12 * d.received * d.expertFfnPerRank * d.gate));
-  out.push(...gemm("expert.fc1"));
+  out.push(...expertGemm("expert.fc1"));
   if (sortsChunks(x, d)) out.push(b.memory("expert.sort-chunks.bwd", 2 * e * d.received * h));
   // Unpermute's backward (scatter the gradient to the top-k copies, scaled by their scores) and permute's (gather back).
   out.push(b.memory("expert.permute.bwd", 4 * e * d.sent * h));

@@ -79,7 +79,7 @@ describe("dense first layers and expert sharding in memory and the step", () => 
   it("a MoE layer's routed experts use expertFfn, its dense MLP layers ffn", () => {
     const k = layerForwardKernels(layerShape(s)).kernels;
     // 4096 tokens · top-8 · ep 32 / 256 experts = 4096 per expert, 8 local experts.
-    expect(k.find((x) => x.name === "expert.fc1")!.gemm).toEqual({ m: 4096, n: 2 * 2048, k: 7168, batch: 8 });
+    expect(k.find((x) => x.name === "expert.fc1")!.gemm).toEqual({ m: 4096, n: 2 * 2048, k: 7168, batch: 8, grouped: true });
     expect(k.find((x) => x.name === "shared.fc1")!.gemm).toEqual({ m: 4096, n: 2 * 2048, k: 7168, batch: 1 });
   });
 });

@@ -558,6 +558,7 @@ function overlapFrom(raw: Raw, plan: ParallelPlan, problems: Problems): void {
   if (p2p !== undefined) plan.overlapP2P = p2p;
   const moeOverlap = boolAt(raw, "moeOverlap");
   if (moeOverlap === true) plan.moeOverlap = true;
+  if (optionalString(raw, "moeDispatch") === "deepep") plan.moeDispatch = "deepep";
   const paramGather = boolAt(raw, "overlapParamGather");
   if (paramGather !== undefined) plan.overlapParamGather = paramGather;
   const commType = optionalString(raw, "cpCommType");

@@ -9,7 +9,7 @@
 import { CATALOG } from "../models/hardware/catalog.ts";
 import { PRESET_NAMES } from "./presets.ts";
 import type { Precision, ScaleUpKind } from "../models/hardware/types.ts";
-import { CROSS_ENTROPY, MASTER_WEIGHTS, MOE_LOAD_DISTRIBUTIONS, ROUTER_SCORING, type AttentionKernel, type RecomputeMode, type TopologyKind } from "../models/scenario.ts";
+import { CROSS_ENTROPY, MASTER_WEIGHTS, MOE_DISPATCH, MOE_LOAD_DISTRIBUTIONS, ROUTER_SCORING, type AttentionKernel, type RecomputeMode, type TopologyKind } from "../models/scenario.ts";
 import { BUILTIN_MODELS } from "../models/workload/builtins.ts";
 import { FP8_RECIPES } from "../models/workload/fp8.ts";
 import { SCALE_UP_TOPOLOGIES } from "../models/network/scale-up.ts";
@@ -371,6 +371,11 @@ const parallelism = obj("How the model is split over the GPUs.", {
     { default: "zigzag" },
   ),
   moeOverlap: bool("MoE with shared experts and ep > 1: the dispatch and combine all-to-alls run on a communication stream beside the shared experts' GEMMs (Megatron-Core --moe-shared-expert-overlap), the pair taking about the longer of the two; no effect without shared experts.", { default: false }),
+  moeDispatch: oneOf(
+    MOE_DISPATCH,
+    "MoE with ep > 1: how tokens reach their experts and come back. all-to-all: NCCL all-to-all, every expert copy sent to its GPU (Megatron-Core's alltoall dispatcher). deepep: DeepEP's normal kernels, a token crossing the network once per destination node and forwarded over NVLink there (Megatron-Core --moe-enable-deepep, DeepSeek-V3); experts taken as uniformly placed, no node-limited routing.",
+    { default: "all-to-all" },
+  ),
   overlapParamGather: bool("ZeRO-1/2: the parameter all-gather after the optimizer runs on the communication stream beside the next step's forward instead of blocking (Megatron distributed optimizer --overlap-param-gather; off by default).", { default: false }),
   gradReduceDtype: oneOf(["fp32", "bf16", "fp16"], "Precision of gradient buffers and their reduction.", { derivedDefault: "fp16 when precision is fp16, else fp32" }),
   gradAccumulationFusion: bool(

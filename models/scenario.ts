@@ -133,6 +133,9 @@ export interface ModelSpec {
 export const ROUTER_SCORING = ["softmax", "sigmoid"] as const;
 export type RouterScoring = (typeof ROUTER_SCORING)[number];
 
+export const MOE_DISPATCH = ["all-to-all", "deepep"] as const;
+export type MoeDispatch = (typeof MOE_DISPATCH)[number];
+
 export const MOE_LOAD_DISTRIBUTIONS = ["balanced", "lognormal", "zipf"] as const;
 export type MoeLoadDistribution = (typeof MOE_LOAD_DISTRIBUTIONS)[number];
 
@@ -241,6 +244,8 @@ export interface ParallelPlan {
   cpLayout?: CpLayout;
   /** MoE: the expert-parallel all-to-alls run beside the shared experts' GEMMs (Megatron-Core --moe-shared-expert-overlap); default false. */
   moeOverlap?: boolean;
+  /** MoE: how tokens are dispatched and combined over the EP group (default all-to-all, NCCL). */
+  moeDispatch?: MoeDispatch;
   /** ZeRO-1/2 parameter all-gather overlapped with the next step's forward (Megatron --overlap-param-gather); default false. */
   overlapParamGather?: boolean;
   /** ZeRO-3: parameter shards live in host memory and cross PCIe before every all-gather (DeepSpeed offload_param). */

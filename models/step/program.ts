@@ -28,7 +28,8 @@
  * - Offload through the host path (offload.ts): PCIe copies and DeepSpeed's CPU-Adam.
  */
 import { kernelCost, type Kernel } from "../compute/kernel.ts";
-import { collectiveLoad, linkWork, type GroupLayout } from "../collectives/alpha-beta.ts";
+import { collectiveLoad, linkWork, type GroupLayout, type LinkLoad } from "../collectives/alpha-beta.ts";
+import { deepepLoad } from "../collectives/deepep.ts";
 import type { Accelerator, Precision } from "../hardware/types.ts";
 import { groupSlowdowns, type GroupKind, type GroupSlowdowns } from "../network/group-slowdown.ts";
 import { rankLayout, type RankLayout } from "../parallel/layout.ts";
@@ -187,7 +188,11 @@ class Compiler {
 
   /** A collective (or `times` of them) as one barrier op: link work, then latency (none if neither). */
   collective(opName: StreamCollective["op"], bytes: number, group: GroupLayout, kind: GroupKind, times: number, channel: number, label: string): Op[] {
-    const load = collectiveLoad(opName, bytes, group);
+    return this.collectiveOf(collectiveLoad(opName, bytes, group), group, kind, times, channel, label);
+  }
+
+  /** A collective of a given per-rank link load (NCCL's by collectiveLoad, or DeepEP's). */
+  collectiveOf(load: LinkLoad, group: GroupLayout, kind: GroupKind, times: number, channel: number, label: string): Op[] {
     const link = linkWork(load);
     const scale = times * this.slowdown[kind];
     const roles: number[] = [];
@@ -224,7 +229,10 @@ class Compiler {
     for (const c of list.collectives) {
       const group = c.group === "tp" ? this.layout.tp : c.group === "ep" ? this.layout.ep : this.layout.cp;
       const channel = c.group === "tp" ? CH_TP : c.group === "ep" ? CH_EP : CH_CP;
-      const ops = this.collective(c.op, c.bytes, group, c.group, c.count * times, channel, `${label}:${c.group}-${c.op}`);
+      const ops =
+        c.deepepTopK === undefined
+          ? this.collective(c.op, c.bytes, group, c.group, c.count * times, channel, `${label}:${c.group}-${c.op}`)
+          : this.collectiveOf(deepepLoad(c.bytes, c.deepepTopK, group), group, c.group, c.count * times, channel, `${label}:${c.group}-deepep`);
       if (c.overlap === undefined) out.push(...ops);
       else {
         const names = c.overlap.kernels;

@@ -12,7 +12,7 @@
  */
 import type { Kernel } from "../compute/kernel.ts";
 import type { Precision } from "../hardware/types.ts";
-import type { AttentionKernel, CpCommType, CpLayout, ModelSpec, RecomputeMode } from "../scenario.ts";
+import type { AttentionKernel, CpCommType, CpLayout, ModelSpec, MoeDispatch, RecomputeMode } from "../scenario.ts";
 import { fp8BackwardPlan, fp8BackwardQuantize, fp8ForwardQuantize, fp8RescaleKernel, fp8RowwiseForward, type Fp8Settings } from "./fp8.ts";
 import { expertFfnOf } from "./moe.ts";
 import { moeAllToAllBytes, moeMlpBackward, moeMlpForward, sharedExpertGemms, type MoeBuilders, type MoeLayerInput } from "./moe-kernels.ts";
@@ -57,6 +57,8 @@ export interface LayerShape {
   moeLoad?: RoutingLoad;
   /** MoE: the expert-parallel all-to-alls run beside the shared experts' GEMMs (parallelism.moeOverlap). */
   moeOverlap?: boolean;
+  /** MoE: dispatch and combine by DeepEP's node-deduplicating kernels instead of NCCL all-to-all (parallelism.moeDispatch). */
+  moeDispatch?: MoeDispatch;
 }
 
 
@@ -74,6 +76,8 @@ export interface StreamCollective {
    * both run whole side by side, no fill.
    */
   overlap?: { kernels: string[]; splits: number };
+  /** MoE dispatch/combine by DeepEP's kernels (parallelism.moeDispatch deepep): `bytes` is one copy of the tokens, sent to topK experts. */
+  deepepTopK?: number;
 }
 
 export interface KernelList {
@@ -343,7 +347,9 @@ function layerCollectives(x: LayerShape, backward: boolean): StreamCollective[] 
     // Dispatch and combine: each token's hidden state to topK experts and back.
     const moe = moeInput(x, d);
     const shared = x.moeOverlap === true ? sharedExpertGemms(moe, backward) : [];
-    out.push({ op: "all-to-all", group: "ep", bytes: moeAllToAllBytes(moe), count: 2, ...(shared.length > 0 ? { overlap: { kernels: shared, splits: 0 } } : {}) });
+    const overlap = shared.length > 0 ? { overlap: { kernels: shared, splits: 0 } } : {};
+    if (x.moeDispatch === "deepep") out.push({ op: "all-to-all", group: "ep", bytes: moeAllToAllBytes(moe) / x.model.topK, count: 2, deepepTopK: x.model.topK, ...overlap });
+    else out.push({ op: "all-to-all", group: "ep", bytes: moeAllToAllBytes(moe), count: 2, ...overlap });
   }
   if (x.cp > 1) out.push(cpCollective(x, d, backward));
   return out;

@@ -86,10 +86,14 @@ export function layerShape(s: Scenario): LayerShape {
   };
 }
 
-function moeShapeFields(s: Scenario): Pick<LayerShape, "moeLoad" | "moeOverlap"> {
+function moeShapeFields(s: Scenario): Pick<LayerShape, "moeLoad" | "moeOverlap" | "moeDispatch"> {
   const m = s.workload.model;
   const p = s.parallelism;
-  return { moeLoad: routingLoad(m.experts, p.ep, moeLayersOf(m), s.workload.moe, s.seed), ...(p.moeOverlap === true ? { moeOverlap: true } : {}) };
+  return {
+    moeLoad: routingLoad(m.experts, p.ep, moeLayersOf(m), s.workload.moe, s.seed),
+    ...(p.moeOverlap === true ? { moeOverlap: true } : {}),
+    ...(p.moeDispatch === "deepep" ? { moeDispatch: "deepep" as const } : {}),
+  };
 }
 
 /** The shape of a MoE model's dense first layers (the same shape for a dense model). */

@@ -23,10 +23,11 @@ function problemsOf(obj: unknown): ConfigProblem[] {
 
 describe("MoE keys", () => {
   it("an inline MoE model with its MLP-side keys, routing and overlap", () => {
-    const s = scenarioFromObject(moe({ expertFfn: 512, sharedExperts: 1, denseLayers: 1, routerScoring: "sigmoid" }, { moe: { capacityFactor: 1.25, imbalance: { distribution: "lognormal", spread: 0.3 } } }, { moeOverlap: true }), { baseDir: ".", name: "t" });
+    const s = scenarioFromObject(moe({ expertFfn: 512, sharedExperts: 1, denseLayers: 1, routerScoring: "sigmoid" }, { moe: { capacityFactor: 1.25, imbalance: { distribution: "lognormal", spread: 0.3 } } }, { moeOverlap: true, moeDispatch: "deepep" }), { baseDir: ".", name: "t" });
     expect(s.workload.model).toMatchObject({ expertFfn: 512, sharedExperts: 1, denseLayers: 1, routerScoring: "sigmoid" });
     expect(s.workload.moe).toEqual({ capacityFactor: 1.25, imbalance: { distribution: "lognormal", spread: 0.3 } });
     expect(s.parallelism.moeOverlap).toBe(true);
+    expect(s.parallelism.moeDispatch).toBe("deepep");
   });
 
   it("without workload.moe nothing is added (dropless, balanced)", () => {
@@ -46,5 +47,6 @@ describe("MoE keys", () => {
     expect(problemsOf(moe({}, { moe: { capacityFactor: 0 } })).map((p) => p.path)).toEqual(["workload.moe.capacityFactor"]);
     expect(problemsOf(moe({}, { moe: { imbalance: { distribution: "pareto" } } })).map((p) => p.path)).toEqual(["workload.moe.imbalance.distribution"]);
     expect(problemsOf(moe({ routerScoring: "relu" })).map((p) => p.path)).toEqual(["workload.model.routerScoring"]);
+    expect(problemsOf(moe({}, {}, { moeDispatch: "nccl" })).map((p) => p.path)).toEqual(["parallelism.moeDispatch"]);
   });
 });

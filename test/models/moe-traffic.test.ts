@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { collectiveLoad } from "../../models/collectives/alpha-beta.ts";
+import { deepepLoad } from "../../models/collectives/deepep.ts";
 import { rankLayout } from "../../models/parallel/layout.ts";
 import type { ModelSpec, Scenario } from "../../models/scenario.ts";
 import { simulateStep } from "../../models/step/simulate.ts";
@@ -16,7 +17,9 @@ const MIXTRAL = BUILTIN_MODELS["mixtral-8x7b"] as ModelSpec;
 
 /** Mixtral 8x7B on 8 nodes, ep 8 across the data-parallel ranks of a node, one 4096-token sequence per micro-batch. */
 function mixtral(plan: Partial<Scenario["parallelism"]> = {}, model: ModelSpec = MIXTRAL): Scenario {
-  return scenario({ nodes: 8, model, seqLength: 4096, globalBatch: 256, plan: { tp: 1, ep: 8, pp: 2, zero: 1, ...plan } });
+  const s = scenario({ nodes: 8, model, seqLength: 4096, globalBatch: 256, plan: { tp: 1, ep: 8, pp: 2, zero: 1, ...plan } });
+  // The helper passes only the keys it knows; the MoE ones go on the plan directly.
+  return { ...s, parallelism: { ...s.parallelism, ...plan } };
 }
 
 describe("MoE all-to-all traffic", () => {
@@ -80,5 +83,36 @@ describe("shared experts and moeOverlap", () => {
     const a = simulateStep(mixtral()).stepSeconds;
     const b = simulateStep(mixtral({ moeOverlap: true })).stepSeconds;
     expect(b).toBe(a);
+  });
+});
+
+describe("DeepEP dispatch (parallelism.moeDispatch: deepep)", () => {
+  it("within one node it moves what NCCL's all-to-all moves, all on NVLink", () => {
+    const s = mixtral({ moeDispatch: "deepep" });
+    const layout = rankLayout(s.parallelism, s.cluster);
+    expect(layout.ep).toEqual({ size: 8, perNode: 8 });
+    const c = layerForwardKernels(layerShape(s)).collectives.find((x) => x.group === "ep")!;
+    expect(c.deepepTopK).toBe(2);
+    const load = deepepLoad(c.bytes, 2, layout.ep);
+    expect(load.nicBytes).toBe(0);
+    expect(c.count * load.nvlinkBytes).toBe((2 * 4096 * 2 * 4096 * 2 * 7) / 8);
+  });
+
+  it("across 4 nodes a token crosses the network once per remote node it needs: 3·(1 − (3/4)^8) sends for top-8, against NCCL's 8·24/32", () => {
+    const tokenBytes = 4096 * 7168 * 2;
+    const group = { size: 32, perNode: 8 };
+    const deepep = deepepLoad(tokenBytes, 8, group);
+    expect(deepep.nicBytes).toBeCloseTo(tokenBytes * 3 * (1 - Math.pow(3 / 4, 8)), 3);
+    expect(deepep.nvlinkBytes).toBeCloseTo((tokenBytes * 8 * 7) / 8, 3);
+    const nccl = collectiveLoad("all-to-all", tokenBytes * 8, group);
+    expect(nccl.nicBytes).toBeCloseTo(tokenBytes * 6, 3);
+    expect(deepep.nicBytes).toBeLessThan(0.5 * nccl.nicBytes);
+  });
+
+  it("on a multi-node EP group the step with DeepEP is faster than with NCCL all-to-all", () => {
+    const base = scenario({ nodes: 32, model: "deepseek-v3", seqLength: 4096, globalBatch: 1024, plan: { tp: 1, pp: 8, ep: 32, zero: 1, recompute: "full", firstStageLayers: 5 } });
+    const nccl = simulateStep(base).stepSeconds;
+    const deepep = simulateStep({ ...base, parallelism: { ...base.parallelism, moeDispatch: "deepep" } }).stepSeconds;
+    expect(deepep).toBeLessThan(nccl);
   });
 });

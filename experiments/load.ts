@@ -411,7 +411,7 @@ const PLACEHOLDER_MODEL: ModelSpec = {
 };
 
 /** Optional MoE shape keys (models/workload/moe.ts). */
-const MOE_MODEL_FIELDS = ["expertFfn", "sharedExperts", "denseLayers", "routerScoring"] as const;
+const MOE_MODEL_FIELDS = ["expertFfn", "sharedExperts", "denseLayers", "routerScoring", "expertGroups", "expertGroupsPerToken"] as const;
 const MODEL_FIELDS = [...Object.keys(PLACEHOLDER_MODEL), ...MOE_MODEL_FIELDS] as (keyof ModelSpec)[];
 
 interface ModelPaths {
@@ -440,6 +440,13 @@ function checkShape(m: ModelSpec, paths: ModelPaths, problems: Problems): void {
   }
   if (m.topK > m.experts) {
     problems.note(paths.topK, m.topK, `${m.topK} is not allowed; topK must be at most experts (${m.experts})`);
+  }
+  if (m.experts > 1 && (m.expertGroups === undefined) !== (m.expertGroupsPerToken === undefined)) {
+    const [key, value] = m.expertGroups === undefined ? ["expertGroupsPerToken", m.expertGroupsPerToken] : ["expertGroups", m.expertGroups];
+    problems.note(`workload.model.${key}`, value, `${value} is not allowed alone; give expertGroups and expertGroupsPerToken together`);
+  } else if (m.experts > 1 && m.expertGroups !== undefined && m.expertGroupsPerToken !== undefined) {
+    if (m.experts % m.expertGroups !== 0) problems.note("workload.model.expertGroups", m.expertGroups, `${m.expertGroups} is not allowed; expertGroups must divide experts (${m.experts})`);
+    else if (m.expertGroupsPerToken > m.expertGroups) problems.note("workload.model.expertGroupsPerToken", m.expertGroupsPerToken, `${m.expertGroupsPerToken} is not allowed; expertGroupsPerToken must be at most expertGroups (${m.expertGroups})`);
   }
   if (m.experts > 1 && (m.denseLayers ?? 0) >= m.layers) {
     problems.note(paths.denseLayers, m.denseLayers, `${m.denseLayers} is not allowed; denseLayers must be below layers (${m.layers}) so that some layers are mixture-of-experts`);

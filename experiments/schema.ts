@@ -273,6 +273,8 @@ const modelSpec = obj("An inline transformer shape.", {
   sharedExperts: int("MoE: always-active shared experts per MoE layer, each of size expertFfn, run as one dense tensor-parallel MLP (HF n_shared_experts; Megatron-Core --moe-shared-expert-intermediate-size = sharedExperts·expertFfn).", 0, { default: 0 }),
   denseLayers: int("MoE: the first this many layers are dense MLPs of size ffn (HF first_k_dense_replace; DeepSeek-V3: 3); they sit on the first pipeline stage(s). Below layers.", 0, { default: 0 }),
   routerScoring: oneOf(ROUTER_SCORING, "MoE: how the router scores experts before its top-k (HF scoring_func): softmax (Mixtral, Qwen3-MoE) or sigmoid (DeepSeek-V3, with aux-loss-free bias balancing). Same kernel traffic either way.", { default: "softmax" }),
+  expertGroups: int("MoE group-limited routing (HF n_group; DeepSeek-V3: 8): the experts form this many contiguous groups; give with expertGroupsPerToken. Only parallelism.moeDispatch deepep uses it: a token then reaches at most the nodes holding its groups.", 1, { derivedDefault: "none (no group limit)" }),
+  expertGroupsPerToken: int("MoE group-limited routing (HF topk_group; DeepSeek-V3: 4): groups each token's experts may come from; at most expertGroups.", 1, { derivedDefault: "none (no group limit)" }),
   tiedEmbeddings: bool("Input embedding and output projection share weights.", { default: true }),
   positionEmbeddings: int("Learned absolute position embeddings of this many positions; 0 = rotary.", 0, { default: 0 }),
   dropout: bool("Dropout in the layer (GPT-style) or none (Llama-style).", { default: false }),

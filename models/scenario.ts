@@ -118,6 +118,10 @@ export interface ModelSpec {
   denseLayers?: number;
   /** MoE: how the router scores experts before its top-k (default softmax). */
   routerScoring?: RouterScoring;
+  /** MoE group-limited routing (DeepSeek n_group): the experts form this many contiguous groups (default: no groups). */
+  expertGroups?: number;
+  /** MoE group-limited routing (DeepSeek topk_group): groups a token's experts may come from. */
+  expertGroupsPerToken?: number;
   /** Input embedding and output projection share weights. */
   tiedEmbeddings: boolean;
   /** Learned absolute position embeddings (GPT-2/3 style) of this many positions; 0 = rotary. */

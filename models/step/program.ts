@@ -230,9 +230,9 @@ class Compiler {
       const group = c.group === "tp" ? this.layout.tp : c.group === "ep" ? this.layout.ep : this.layout.cp;
       const channel = c.group === "tp" ? CH_TP : c.group === "ep" ? CH_EP : CH_CP;
       const ops =
-        c.deepepTopK === undefined
+        c.deepep === undefined
           ? this.collective(c.op, c.bytes, group, c.group, c.count * times, channel, `${label}:${c.group}-${c.op}`)
-          : this.collectiveOf(deepepLoad(c.bytes, c.deepepTopK, group), group, c.group, c.count * times, channel, `${label}:${c.group}-deepep`);
+          : this.collectiveOf(deepepLoad(c.bytes, c.deepep, group), group, c.group, c.count * times, channel, `${label}:${c.group}-deepep`);
       if (c.overlap === undefined) out.push(...ops);
       else {
         const names = c.overlap.kernels;

@@ -125,7 +125,7 @@ export const BUILTIN_MODELS: Readonly<Record<string, ModelSpec>> = {
       128,
       18432,
       129280,
-      "DeepSeek-V3 technical report (arXiv 2412.19437) §4.2 and deepseek-ai/DeepSeek-V3 config.json (hidden_size 7168, num_hidden_layers 61, first_k_dense_replace 3, intermediate_size 18432, moe_intermediate_size 2048, n_routed_experts 256, num_experts_per_tok 8, n_shared_experts 1, scoring_func sigmoid, vocab_size 129280); multi-token prediction not included",
+      "DeepSeek-V3 technical report (arXiv 2412.19437) §4.2 and deepseek-ai/DeepSeek-V3 config.json (hidden_size 7168, num_hidden_layers 61, first_k_dense_replace 3, intermediate_size 18432, moe_intermediate_size 2048, n_routed_experts 256, num_experts_per_tok 8, n_shared_experts 1, scoring_func sigmoid, n_group 8, topk_group 4, vocab_size 129280); multi-token prediction not included",
     ),
     experts: 256,
     topK: 8,
@@ -133,5 +133,7 @@ export const BUILTIN_MODELS: Readonly<Record<string, ModelSpec>> = {
     sharedExperts: 1,
     denseLayers: 3,
     routerScoring: "sigmoid",
+    expertGroups: 8,
+    expertGroupsPerToken: 4,
   },
 };

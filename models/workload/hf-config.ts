@@ -69,7 +69,8 @@ export function modelFromHfConfig(config: Json, name: string): { model?: ModelSp
  * MoE shape keys: moe_intermediate_size (one routed expert; Mixtral has none, its experts are
  * intermediate_size), n_shared_experts (DeepSeek) or shared_expert_intermediate_size (Qwen2-MoE:
  * one shared MLP, a whole number of experts wide), first_k_dense_replace (DeepSeek), scoring_func
- * (DeepSeek-V3 sigmoid; softmax otherwise). norm_topk_prob and the aux-loss keys change no cost.
+ * (DeepSeek-V3 sigmoid; softmax otherwise), n_group/topk_group (group-limited routing). norm_topk_prob
+ * and the aux-loss keys change no cost.
  * Layer patterns the model cannot express (moe_layer_freq or decoder_sparse_step above 1,
  * mlp_only_layers) are refused by name.
  */
@@ -105,6 +106,12 @@ function moeFields(config: Json, ffn: number, layers: number, problems: FieldPro
   }
   const only = config["mlp_only_layers"];
   if (Array.isArray(only) && only.length > 0) problems.push({ key: "mlp_only_layers", message: `mlp_only_layers: ${JSON.stringify(only)} is not supported; dense layers only at the front (first_k_dense_replace)` });
+  const groups = positive("n_group");
+  const perToken = positive("topk_group");
+  if (groups !== undefined && groups > 1 && perToken !== undefined && perToken > 0) {
+    out.expertGroups = groups;
+    out.expertGroupsPerToken = Math.min(perToken, groups);
+  }
   const scoring = config["scoring_func"];
   if (scoring === "sigmoid") out.routerScoring = "sigmoid";
   else if (scoring !== undefined && scoring !== null && scoring !== "softmax") problems.push({ key: "scoring_func", message: `scoring_func: ${JSON.stringify(scoring)} is not allowed; expected "softmax" or "sigmoid"` });

@@ -14,7 +14,8 @@ import type { Kernel } from "../compute/kernel.ts";
 import type { Precision } from "../hardware/types.ts";
 import type { AttentionKernel, CpCommType, CpLayout, ModelSpec, MoeDispatch, RecomputeMode } from "../scenario.ts";
 import { fp8BackwardPlan, fp8BackwardQuantize, fp8ForwardQuantize, fp8RescaleKernel, fp8RowwiseForward, type Fp8Settings } from "./fp8.ts";
-import { expertFfnOf } from "./moe.ts";
+import type { DeepepRouting } from "../collectives/deepep.ts";
+import { deepepRouting, expertFfnOf } from "./moe.ts";
 import { moeAllToAllBytes, moeMlpBackward, moeMlpForward, sharedExpertGemms, type MoeBuilders, type MoeLayerInput } from "./moe-kernels.ts";
 import { BALANCED_LOAD, type RoutingLoad } from "./moe-routing.ts";
 
@@ -77,7 +78,7 @@ export interface StreamCollective {
    */
   overlap?: { kernels: string[]; splits: number };
   /** MoE dispatch/combine by DeepEP's kernels (parallelism.moeDispatch deepep): `bytes` is one copy of the tokens, sent to topK experts. */
-  deepepTopK?: number;
+  deepep?: DeepepRouting;
 }
 
 export interface KernelList {
@@ -348,7 +349,7 @@ function layerCollectives(x: LayerShape, backward: boolean): StreamCollective[] 
     const moe = moeInput(x, d);
     const shared = x.moeOverlap === true ? sharedExpertGemms(moe, backward) : [];
     const overlap = shared.length > 0 ? { overlap: { kernels: shared, splits: 0 } } : {};
-    if (x.moeDispatch === "deepep") out.push({ op: "all-to-all", group: "ep", bytes: moeAllToAllBytes(moe) / x.model.topK, count: 2, deepepTopK: x.model.topK, ...overlap });
+    if (x.moeDispatch === "deepep") out.push({ op: "all-to-all", group: "ep", bytes: moeAllToAllBytes(moe) / x.model.topK, count: 2, deepep: deepepRouting(x.model), ...overlap });
     else out.push({ op: "all-to-all", group: "ep", bytes: moeAllToAllBytes(moe), count: 2, ...overlap });
   }
   if (x.cp > 1) out.push(cpCollective(x, d, backward));

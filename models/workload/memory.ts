@@ -130,7 +130,8 @@ export function layerActivationBytes(x: LayerShape, recompute: RecomputeMode, fp
     const mlpTokens = T * m.topK;
     let bytes = e * Tn * h + e * T * (d.headsPerRank + d.kvHeadsPerRank) * d.headDim;
     bytes += e * T * d.headsPerRank * d.headDim + 4 * x.microBatch * d.headsPerRank * d.queryLength;
-    bytes += e * mlpTokens * d.ffnPerRank + (m.gatedMlp ? e * mlpTokens * h : 0);
+    const mlpFfn = m.experts > 1 ? expertFfnOf(m) / x.tp : d.ffnPerRank;
+    bytes += e * mlpTokens * mlpFfn + (m.gatedMlp ? e * mlpTokens * h : 0);
     return bytes;
   }
   const mask = m.dropout ? 1 : 0;

@@ -10,6 +10,7 @@
  * model's `ffn` (DeepSeek-V3 first_k_dense_replace 3, intermediate_size 18432). A dense model
  * (experts 1) is unaffected by any of these.
  */
+import type { DeepepRouting } from "../collectives/deepep.ts";
 import type { ModelSpec } from "../scenario.ts";
 
 export function isMoe(m: ModelSpec): boolean {
@@ -36,7 +37,7 @@ export function moeLayersOf(m: ModelSpec): number {
 
 /** The shape a dense first layer of a MoE model has: a plain MLP of the model's ffn. */
 export function denseLayerModel(m: ModelSpec): ModelSpec {
-  const { expertFfn: _e, sharedExperts: _s, denseLayers: _d, routerScoring: _r, ...rest } = m;
+  const { expertFfn: _e, sharedExperts: _s, denseLayers: _d, routerScoring: _r, expertGroups: _g, expertGroupsPerToken: _t, ...rest } = m;
   return { ...rest, experts: 1, topK: 1 };
 }
 
@@ -52,4 +53,11 @@ export function denseLayersPerStage(m: ModelSpec, split: readonly number[]): num
     start += L;
     return d;
   });
+}
+
+/** A token's routing as the dispatch sees it: topK copies, within expertGroupsPerToken of expertGroups groups if the model limits it. */
+export function deepepRouting(m: ModelSpec): DeepepRouting {
+  const count = m.expertGroups;
+  const perToken = m.expertGroupsPerToken;
+  return count !== undefined && perToken !== undefined && count > 1 ? { topK: m.topK, groups: { count, perToken } } : { topK: m.topK };
 }

@@ -48,5 +48,8 @@ describe("MoE keys", () => {
     expect(problemsOf(moe({}, { moe: { imbalance: { distribution: "pareto" } } })).map((p) => p.path)).toEqual(["workload.moe.imbalance.distribution"]);
     expect(problemsOf(moe({ routerScoring: "relu" })).map((p) => p.path)).toEqual(["workload.model.routerScoring"]);
     expect(problemsOf(moe({}, {}, { moeDispatch: "nccl" })).map((p) => p.path)).toEqual(["parallelism.moeDispatch"]);
+    expect(problemsOf(moe({ expertGroups: 4 })).map((p) => p.message)).toEqual(["workload.model.expertGroups: 4 is not allowed alone; give expertGroups and expertGroupsPerToken together"]);
+    expect(problemsOf(moe({ expertGroups: 3, expertGroupsPerToken: 1 })).map((p) => p.path)).toEqual(["workload.model.expertGroups"]);
+    expect(problemsOf(moe({ expertGroups: 4, expertGroupsPerToken: 5 })).map((p) => p.path)).toEqual(["workload.model.expertGroupsPerToken"]);
   });
 });

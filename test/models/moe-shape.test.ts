@@ -89,11 +89,11 @@ describe("HuggingFace MoE keys", () => {
 
   it("DeepSeek-V3's config.json: n_routed_experts, moe_intermediate_size, n_shared_experts, first_k_dense_replace, scoring_func", () => {
     const { model: m, problems } = modelFromHfConfig(
-      { ...base, intermediate_size: 18432, moe_intermediate_size: 2048, n_routed_experts: 256, num_experts_per_tok: 8, n_shared_experts: 1, first_k_dense_replace: 3, scoring_func: "sigmoid", moe_layer_freq: 1, norm_topk_prob: true },
+      { ...base, intermediate_size: 18432, moe_intermediate_size: 2048, n_routed_experts: 256, num_experts_per_tok: 8, n_shared_experts: 1, first_k_dense_replace: 3, scoring_func: "sigmoid", n_group: 8, topk_group: 4, moe_layer_freq: 1, norm_topk_prob: true },
       "deepseek-v3",
     );
     expect(problems).toEqual([]);
-    expect(m).toMatchObject({ ffn: 18432, expertFfn: 2048, experts: 256, topK: 8, sharedExperts: 1, denseLayers: 3, routerScoring: "sigmoid" });
+    expect(m).toMatchObject({ ffn: 18432, expertFfn: 2048, experts: 256, topK: 8, sharedExperts: 1, denseLayers: 3, routerScoring: "sigmoid", expertGroups: 8, expertGroupsPerToken: 4 });
     expect(totalParams(m!)).toBe(totalParams(model("deepseek-v3")));
   });
 

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { collectiveLoad } from "../../models/collectives/alpha-beta.ts";
-import { deepepLoad } from "../../models/collectives/deepep.ts";
+import { deepepLoad, distinctNodes } from "../../models/collectives/deepep.ts";
 import { rankLayout } from "../../models/parallel/layout.ts";
 import type { ModelSpec, Scenario } from "../../models/scenario.ts";
 import { simulateStep } from "../../models/step/simulate.ts";
@@ -92,8 +92,8 @@ describe("DeepEP dispatch (parallelism.moeDispatch: deepep)", () => {
     const layout = rankLayout(s.parallelism, s.cluster);
     expect(layout.ep).toEqual({ size: 8, perNode: 8 });
     const c = layerForwardKernels(layerShape(s)).collectives.find((x) => x.group === "ep")!;
-    expect(c.deepepTopK).toBe(2);
-    const load = deepepLoad(c.bytes, 2, layout.ep);
+    expect(c.deepep).toEqual({ topK: 2 });
+    const load = deepepLoad(c.bytes, c.deepep!, layout.ep);
     expect(load.nicBytes).toBe(0);
     expect(c.count * load.nvlinkBytes).toBe((2 * 4096 * 2 * 4096 * 2 * 7) / 8);
   });
@@ -101,12 +101,21 @@ describe("DeepEP dispatch (parallelism.moeDispatch: deepep)", () => {
   it("across 4 nodes a token crosses the network once per remote node it needs: 3·(1 − (3/4)^8) sends for top-8, against NCCL's 8·24/32", () => {
     const tokenBytes = 4096 * 7168 * 2;
     const group = { size: 32, perNode: 8 };
-    const deepep = deepepLoad(tokenBytes, 8, group);
+    const deepep = deepepLoad(tokenBytes, { topK: 8 }, group);
     expect(deepep.nicBytes).toBeCloseTo(tokenBytes * 3 * (1 - Math.pow(3 / 4, 8)), 3);
     expect(deepep.nvlinkBytes).toBeCloseTo((tokenBytes * 8 * 7) / 8, 3);
     const nccl = collectiveLoad("all-to-all", tokenBytes * 8, group);
     expect(nccl.nicBytes).toBeCloseTo(tokenBytes * 6, 3);
     expect(deepep.nicBytes).toBeLessThan(0.5 * nccl.nicBytes);
+  });
+
+  it("group-limited routing (DeepSeek-V3: 8 groups, 4 per token) on 8 nodes reaches 4 nodes, 3.5 of them remote", () => {
+    expect(distinctNodes(8, { topK: 8, groups: { count: 8, perToken: 4 } })).toBeCloseTo(4, 12);
+    expect(distinctNodes(8, { topK: 8 })).toBeCloseTo(8 * (1 - Math.pow(7 / 8, 8)), 12);
+    // 16 groups on 8 nodes (2 per node), 4 per token: 8·(1 − C(14,4)/C(16,4)) = 8·(1 − 1001/1820).
+    expect(distinctNodes(8, { topK: 8, groups: { count: 16, perToken: 4 } })).toBeCloseTo(8 * (1 - 1001 / 1820), 12);
+    const load = deepepLoad(1, { topK: 8, groups: { count: 8, perToken: 4 } }, { size: 64, perNode: 8 });
+    expect(load.nicBytes).toBeCloseTo(3.5, 12);
   });
 
   it("on a multi-node EP group the step with DeepEP is faster than with NCCL all-to-all", () => {

@@ -563,8 +563,8 @@ function overlapFrom(raw: Raw, plan: ParallelPlan, problems: Problems): void {
   if (tpOverlap !== undefined) plan.tpCommOverlap = tpOverlap;
   const p2p = boolAt(raw, "overlapP2P");
   if (p2p !== undefined) plan.overlapP2P = p2p;
-  const moeOverlap = boolAt(raw, "moeOverlap");
-  if (moeOverlap === true) plan.moeOverlap = true;
+  const moeOverlap = optionalString(raw, "moeOverlap");
+  if (moeOverlap === "shared-experts" || moeOverlap === "attention") plan.moeOverlap = moeOverlap;
   if (optionalString(raw, "moeDispatch") === "deepep") plan.moeDispatch = "deepep";
   const paramGather = boolAt(raw, "overlapParamGather");
   if (paramGather !== undefined) plan.overlapParamGather = paramGather;

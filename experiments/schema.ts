@@ -9,7 +9,7 @@
 import { CATALOG } from "../models/hardware/catalog.ts";
 import { PRESET_NAMES } from "./presets.ts";
 import type { Precision, ScaleUpKind } from "../models/hardware/types.ts";
-import { CROSS_ENTROPY, MASTER_WEIGHTS, MOE_DISPATCH, MOE_LOAD_DISTRIBUTIONS, ROUTER_SCORING, type AttentionKernel, type RecomputeMode, type TopologyKind } from "../models/scenario.ts";
+import { CROSS_ENTROPY, MASTER_WEIGHTS, MOE_DISPATCH, MOE_LOAD_DISTRIBUTIONS, MOE_OVERLAP, ROUTER_SCORING, type AttentionKernel, type RecomputeMode, type TopologyKind } from "../models/scenario.ts";
 import { BUILTIN_MODELS } from "../models/workload/builtins.ts";
 import { FP8_RECIPES } from "../models/workload/fp8.ts";
 import { SCALE_UP_TOPOLOGIES } from "../models/network/scale-up.ts";
@@ -372,7 +372,11 @@ const parallelism = obj("How the model is split over the GPUs.", {
     "How a causal sequence is split over the context-parallel ranks: zigzag, 2·cp chunks with rank i holding chunks i and 2·cp−1−i, balancing causal attention (Megatron-Core, ring-flash-attention's zigzag_ring); contiguous, one block per rank, where the last rank's attention is (2·cp−1)/cp of the balanced share and every ring step waits for it.",
     { default: "zigzag" },
   ),
-  moeOverlap: bool("MoE with shared experts and ep > 1: the dispatch and combine all-to-alls run on a communication stream beside the shared experts' GEMMs (Megatron-Core --moe-shared-expert-overlap), the pair taking about the longer of the two; no effect without shared experts.", { default: false }),
+  moeOverlap: oneOf(
+    MOE_OVERLAP,
+    "MoE with ep > 1: what the dispatch and combine all-to-alls run beside, on a communication stream (each pair taking about the longer of the two). none: exposed. shared-experts: the shared experts' GEMMs (Megatron-Core --moe-shared-expert-overlap; no effect without shared experts). attention: the layer's attention GEMMs and core, standing for the other micro-batch's compute under Megatron-Core's --overlap-moe-expert-parallel-comm (combined 1F1B) or DeepSeek-V3's DualPipe.",
+    { default: "none" },
+  ),
   moeDispatch: oneOf(
     MOE_DISPATCH,
     "MoE with ep > 1: how tokens reach their experts and come back. all-to-all: NCCL all-to-all, every expert copy sent to its GPU (Megatron-Core's alltoall dispatcher). deepep: DeepEP's normal kernels, a token crossing the network once per destination node and forwarded over NVLink there (Megatron-Core --moe-enable-deepep, DeepSeek-V3); experts taken as uniformly placed, no node-limited routing.",

@@ -137,6 +137,9 @@ export interface ModelSpec {
 export const ROUTER_SCORING = ["softmax", "sigmoid"] as const;
 export type RouterScoring = (typeof ROUTER_SCORING)[number];
 
+export const MOE_OVERLAP = ["none", "shared-experts", "attention"] as const;
+export type MoeOverlap = (typeof MOE_OVERLAP)[number];
+
 export const MOE_DISPATCH = ["all-to-all", "deepep"] as const;
 export type MoeDispatch = (typeof MOE_DISPATCH)[number];
 
@@ -246,8 +249,8 @@ export interface ParallelPlan {
   cpCommType?: CpCommType;
   /** Causal sequence split over context-parallel ranks; default zigzag (load-balanced). */
   cpLayout?: CpLayout;
-  /** MoE: the expert-parallel all-to-alls run beside the shared experts' GEMMs (Megatron-Core --moe-shared-expert-overlap); default false. */
-  moeOverlap?: boolean;
+  /** MoE: what the expert-parallel all-to-alls run beside (default none: exposed). */
+  moeOverlap?: Exclude<MoeOverlap, "none">;
   /** MoE: how tokens are dispatched and combined over the EP group (default all-to-all, NCCL). */
   moeDispatch?: MoeDispatch;
   /** ZeRO-1/2 parameter all-gather overlapped with the next step's forward (Megatron --overlap-param-gather); default false. */

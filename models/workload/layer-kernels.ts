@@ -12,7 +12,7 @@
  */
 import type { Kernel } from "../compute/kernel.ts";
 import type { Precision } from "../hardware/types.ts";
-import type { AttentionKernel, CpCommType, CpLayout, ModelSpec, MoeDispatch, RecomputeMode } from "../scenario.ts";
+import type { AttentionKernel, CpCommType, CpLayout, ModelSpec, MoeDispatch, ParallelPlan, RecomputeMode } from "../scenario.ts";
 import { fp8BackwardPlan, fp8BackwardQuantize, fp8ForwardQuantize, fp8RescaleKernel, fp8RowwiseForward, type Fp8Settings } from "./fp8.ts";
 import type { DeepepRouting } from "../collectives/deepep.ts";
 import { deepepRouting, expertFfnOf } from "./moe.ts";
@@ -56,8 +56,8 @@ export interface LayerShape {
   cpLayout?: CpLayout;
   /** MoE: the busiest EP rank's load and the kept share of routed tokens (workload.moe; default balanced). */
   moeLoad?: RoutingLoad;
-  /** MoE: the expert-parallel all-to-alls run beside the shared experts' GEMMs (parallelism.moeOverlap). */
-  moeOverlap?: boolean;
+  /** MoE: what the expert-parallel all-to-alls run beside (parallelism.moeOverlap; absent: exposed). */
+  moeOverlap?: ParallelPlan["moeOverlap"];
   /** MoE: dispatch and combine by DeepEP's node-deduplicating kernels instead of NCCL all-to-all (parallelism.moeDispatch). */
   moeDispatch?: MoeDispatch;
 }
@@ -347,13 +347,31 @@ function layerCollectives(x: LayerShape, backward: boolean): StreamCollective[] 
   if (x.model.experts > 1 && x.ep > 1) {
     // Dispatch and combine: each token's hidden state to topK experts and back.
     const moe = moeInput(x, d);
-    const shared = x.moeOverlap === true ? sharedExpertGemms(moe, backward) : [];
-    const overlap = shared.length > 0 ? { overlap: { kernels: shared, splits: 0 } } : {};
+    const beside = moeOverlapKernels(x, d, moe, backward, out);
+    const overlap = beside.length > 0 ? { overlap: { kernels: beside, splits: 0 } } : {};
     if (x.moeDispatch === "deepep") out.push({ op: "all-to-all", group: "ep", bytes: moeAllToAllBytes(moe) / x.model.topK, count: 2, deepep: deepepRouting(x.model), ...overlap });
     else out.push({ op: "all-to-all", group: "ep", bytes: moeAllToAllBytes(moe), count: 2, ...overlap });
   }
   if (x.cp > 1) out.push(cpCollective(x, d, backward));
   return out;
+}
+
+/**
+ * Kernels the MoE all-to-alls run beside (bulk, on a communication stream). shared-experts: the
+ * shared experts' GEMMs (Megatron-Core --moe-shared-expert-overlap). attention: the attention
+ * block's GEMMs and core, standing for the other micro-batch's compute that Megatron-Core's
+ * --overlap-moe-expert-parallel-comm (combined 1F1B) and DeepSeek-V3's DualPipe run the
+ * all-to-alls under. Kernels another collective already overlaps are left to it.
+ */
+function moeOverlapKernels(x: LayerShape, d: LayerDims, moe: MoeLayerInput, backward: boolean, others: StreamCollective[]): string[] {
+  if (x.moeOverlap === "shared-experts") return sharedExpertGemms(moe, backward);
+  if (x.moeOverlap !== "attention") return [];
+  const taken = new Set(others.flatMap((c) => c.overlap?.kernels ?? []));
+  const core = attentionCore(x, d);
+  const names = backward
+    ? ["proj.dgrad", "proj.wgrad", ...core.backward.map((k) => k.name), "qkv.dgrad", "qkv.wgrad"]
+    : ["qkv", ...core.forward.map((k) => k.name), "proj"];
+  return names.filter((n) => !taken.has(n));
 }
 
 /**

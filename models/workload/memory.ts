@@ -91,7 +91,7 @@ function moeShapeFields(s: Scenario): Pick<LayerShape, "moeLoad" | "moeOverlap" 
   const p = s.parallelism;
   return {
     moeLoad: routingLoad(m.experts, p.ep, moeLayersOf(m), s.workload.moe, s.seed),
-    ...(p.moeOverlap === true ? { moeOverlap: true } : {}),
+    ...(p.moeOverlap !== undefined ? { moeOverlap: p.moeOverlap } : {}),
     ...(p.moeDispatch === "deepep" ? { moeDispatch: "deepep" as const } : {}),
   };
 }

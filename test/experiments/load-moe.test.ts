@@ -23,17 +23,17 @@ function problemsOf(obj: unknown): ConfigProblem[] {
 
 describe("MoE keys", () => {
   it("an inline MoE model with its MLP-side keys, routing and overlap", () => {
-    const s = scenarioFromObject(moe({ expertFfn: 512, sharedExperts: 1, denseLayers: 1, routerScoring: "sigmoid" }, { moe: { capacityFactor: 1.25, imbalance: { distribution: "lognormal", spread: 0.3 } } }, { moeOverlap: true, moeDispatch: "deepep" }), { baseDir: ".", name: "t" });
+    const s = scenarioFromObject(moe({ expertFfn: 512, sharedExperts: 1, denseLayers: 1, routerScoring: "sigmoid" }, { moe: { capacityFactor: 1.25, imbalance: { distribution: "lognormal", spread: 0.3 } } }, { moeOverlap: "shared-experts", moeDispatch: "deepep" }), { baseDir: ".", name: "t" });
     expect(s.workload.model).toMatchObject({ expertFfn: 512, sharedExperts: 1, denseLayers: 1, routerScoring: "sigmoid" });
     expect(s.workload.moe).toEqual({ capacityFactor: 1.25, imbalance: { distribution: "lognormal", spread: 0.3 } });
-    expect(s.parallelism.moeOverlap).toBe(true);
+    expect(s.parallelism.moeOverlap).toBe("shared-experts");
     expect(s.parallelism.moeDispatch).toBe("deepep");
   });
 
   it("without workload.moe nothing is added (dropless, balanced)", () => {
     const s = scenarioFromObject(moe(), { baseDir: ".", name: "t" });
     expect(s.workload.moe).toBeUndefined();
-    expect(s.parallelism.moeOverlap ?? false).toBe(false);
+    expect(s.parallelism.moeOverlap).toBeUndefined();
   });
 
   it("an override of a built-in takes the MoE keys", () => {

@@ -70,18 +70,30 @@ describe("shared experts and moeOverlap", () => {
     const base = mixtral({}, shared);
     const slowNet = { ...base, cluster: { ...base.cluster, network: { ...base.cluster.network, nicBandwidth: base.cluster.network.nicBandwidth / 4 } } };
     const off = simulateStep(slowNet).stepSeconds;
-    const on = simulateStep({ ...slowNet, parallelism: { ...slowNet.parallelism, moeOverlap: true } }).stepSeconds;
+    const on = simulateStep({ ...slowNet, parallelism: { ...slowNet.parallelism, moeOverlap: "shared-experts" } }).stepSeconds;
     expect(on).toBeLessThan(off);
     // Never faster than the same step with unlimited NVLink and NIC bandwidth (all its compute, no transfer time).
     const free = { ...base, cluster: { ...base.cluster, gpu: { ...base.cluster.gpu, scaleUpBandwidth: 1e21 }, network: { ...base.cluster.network, nicBandwidth: 1e21 } } };
-    const bound = simulateStep({ ...free, parallelism: { ...free.parallelism, moeOverlap: true } }).stepSeconds;
+    const bound = simulateStep({ ...free, parallelism: { ...free.parallelism, moeOverlap: "shared-experts" } }).stepSeconds;
     expect(on).toBeGreaterThanOrEqual(bound);
     expect(bound).toBeLessThan(on);
   });
 
+  it("attention overlap hides the all-to-alls behind the attention block: faster than exposed, never below the unlimited-bandwidth step", () => {
+    const base = mixtral();
+    const slow = { ...base, cluster: { ...base.cluster, network: { ...base.cluster.network, nicBandwidth: base.cluster.network.nicBandwidth / 4 } } };
+    const off = simulateStep(slow).stepSeconds;
+    const on = simulateStep({ ...slow, parallelism: { ...slow.parallelism, moeOverlap: "attention" } }).stepSeconds;
+    expect(on).toBeLessThan(off);
+    const free = { ...base, cluster: { ...base.cluster, gpu: { ...base.cluster.gpu, scaleUpBandwidth: 1e21 }, network: { ...base.cluster.network, nicBandwidth: 1e21 } } };
+    expect(on).toBeGreaterThanOrEqual(simulateStep({ ...free, parallelism: { ...free.parallelism, moeOverlap: "attention" } }).stepSeconds);
+    const list = layerForwardKernels(layerShape({ ...base, parallelism: { ...base.parallelism, moeOverlap: "attention" } }));
+    expect(list.collectives.find((c) => c.group === "ep")!.overlap).toEqual({ kernels: ["qkv", "attention.flash", "proj"], splits: 0 });
+  });
+
   it("moeOverlap without shared experts changes nothing", () => {
     const a = simulateStep(mixtral()).stepSeconds;
-    const b = simulateStep(mixtral({ moeOverlap: true })).stepSeconds;
+    const b = simulateStep(mixtral({ moeOverlap: "shared-experts" })).stepSeconds;
     expect(b).toBe(a);
   });
 });

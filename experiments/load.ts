@@ -719,6 +719,8 @@ function build(input: unknown, opts: LoadOptions, problems: Problems, chain: rea
     gradReduceDtype: stringAt(parallelIn, "gradReduceDtype", precision === "fp16" ? "fp16" : "fp32"),
     gradAccumulationFusion: boolAt(parallelIn, "gradAccumulationFusion") ?? true,
   };
+  const expertTp = optionalNumber(parallelIn, "expertTp");
+  if (expertTp !== undefined) parallelism.expertTp = expertTp;
   const firstStageLayers = optionalNumber(parallelIn, "firstStageLayers");
   const lastStageLayers = optionalNumber(parallelIn, "lastStageLayers");
   if (firstStageLayers !== undefined) parallelism.firstStageLayers = firstStageLayers;

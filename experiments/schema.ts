@@ -347,6 +347,11 @@ const parallelism = obj("How the model is split over the GPUs.", {
   dp: int("Data-parallel replicas.", 1, { derivedDefault: "GPUs / (tp·pp·cp)" }),
   cp: int("Context-parallel degree (sequence split across ranks).", 1, { default: 1 }),
   ep: int("Expert-parallel degree (MoE).", 1, { default: 1 }),
+  expertTp: int(
+    "MoE: tensor-parallel degree of the routed experts (Megatron-Core --expert-tensor-parallel-size). Each rank dispatches its sequence-parallel tokens over the EP group, whose members sit expertTp ranks apart; the copies it receives are all-gathered over the expertTp group before the experts (which hold expertFfn/expertTp columns) and reduce-scattered after. ep·expertTp must divide tp·dp·cp; expert state is sharded by ZeRO over the tp·dp·cp/(ep·expertTp) ranks that replicate it.",
+    1,
+    { derivedDefault: "tp" },
+  ),
   microBatch: int("Sequences per micro-batch.", 1, { default: 1 }),
   virtualStages: int("Interleaved pipeline chunks per rank.", 1, { default: 1 }),
   zero: int("ZeRO stage 0-3. 1 and 2: gradients reduce-scattered and parameters all-gathered once per step; 3 (FSDP-style parameter sharding): per wrap unit and micro-batch an all-gather before forward and backward and a reduce-scatter after backward, overlapping compute (see fsdpUnit, fsdpPrefetch, reshardAfterForward, shardGroup; overlapGradReduce does not apply).", 0, { maximum: 3, default: 1 }),

@@ -249,6 +249,8 @@ export interface ParallelPlan {
   cpCommType?: CpCommType;
   /** Causal sequence split over context-parallel ranks; default zigzag (load-balanced). */
   cpLayout?: CpLayout;
+  /** MoE: tensor-parallel degree of the routed experts (Megatron-Core --expert-tensor-parallel-size); default tp. */
+  expertTp?: number;
   /** MoE: what the expert-parallel all-to-alls run beside (default none: exposed). */
   moeOverlap?: Exclude<MoeOverlap, "none">;
   /** MoE: how tokens are dispatched and combined over the EP group (default all-to-all, NCCL). */

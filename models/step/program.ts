@@ -227,12 +227,13 @@ class Compiler {
     for (const c of list.collectives) for (const name of c.overlap?.kernels ?? []) paired.add(name);
     const out = this.kernels(paired.size === 0 ? list.kernels : list.kernels.filter((k) => !paired.has(k.name)), times, label);
     for (const c of list.collectives) {
-      const group = c.group === "tp" ? this.layout.tp : c.group === "ep" ? this.layout.ep : this.layout.cp;
-      const channel = c.group === "tp" ? CH_TP : c.group === "ep" ? CH_EP : CH_CP;
+      const group = c.group === "tp" ? this.layout.tp : c.group === "ep" ? this.layout.ep : c.group === "etp" ? this.layout.etp : this.layout.cp;
+      const channel = c.group === "tp" || c.group === "etp" ? CH_TP : c.group === "ep" ? CH_EP : CH_CP;
+      const kind = c.group === "etp" ? "tp" : c.group;
       const ops =
         c.deepep === undefined
-          ? this.collective(c.op, c.bytes, group, c.group, c.count * times, channel, `${label}:${c.group}-${c.op}`)
-          : this.collectiveOf(deepepLoad(c.bytes, c.deepep, group), group, c.group, c.count * times, channel, `${label}:${c.group}-deepep`);
+          ? this.collective(c.op, c.bytes, group, kind, c.count * times, channel, `${label}:${c.group}-${c.op}`)
+          : this.collectiveOf(deepepLoad(c.bytes, c.deepep, group), group, kind, c.count * times, channel, `${label}:${c.group}-deepep`);
       if (c.overlap === undefined) out.push(...ops);
       else {
         const names = c.overlap.kernels;
@@ -577,8 +578,8 @@ export function compileStep(s: Scenario, slowdownIn?: GroupSlowdowns): StepProgr
     const params = (memory[st] as MemoryBreakdown).params;
     const expertParams = (memory[st] as MemoryBreakdown).expertParams;
     const shardOver = zero3 ? fsdp.shard.size : p.zero >= 1 ? dpShard : 1;
-    // Routed experts' state is sharded over the expert data-parallel group (shard / ep).
-    const shardParams = expertParams === undefined ? params / shardOver : (params - expertParams) / shardOver + expertParams / Math.max(1, shardOver / p.ep);
+    // Routed experts' state is sharded over the expert data-parallel group (shard·tp / (ep·expertTp)).
+    const shardParams = expertParams === undefined ? params / shardOver : (params - expertParams) / shardOver + expertParams / Math.max(1, (shardOver * p.tp) / (p.ep * (p.expertTp ?? p.tp)));
     // Optimizer step (fused AdamW), bytes read + written per parameter of this rank's shard.
     const perParam = optimizerBytesPerParam(s);
     if (off.optimizer) {

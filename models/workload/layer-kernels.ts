@@ -16,7 +16,7 @@ import type { AttentionKernel, CpCommType, CpLayout, ModelSpec, MoeDispatch, Par
 import { fp8BackwardPlan, fp8BackwardQuantize, fp8ForwardQuantize, fp8RescaleKernel, fp8RowwiseForward, type Fp8Settings } from "./fp8.ts";
 import type { DeepepRouting } from "../collectives/deepep.ts";
 import { deepepRouting, expertFfnOf } from "./moe.ts";
-import { moeAllToAllBytes, moeMlpBackward, moeMlpForward, sharedExpertGemms, type MoeBuilders, type MoeLayerInput } from "./moe-kernels.ts";
+import { moeAllToAllBytes, moeExpertTpBytes, moeMlpBackward, moeMlpForward, sharedExpertGemms, type MoeBuilders, type MoeLayerInput } from "./moe-kernels.ts";
 import { BALANCED_LOAD, type RoutingLoad } from "./moe-routing.ts";
 
 export interface LayerShape {
@@ -54,6 +54,8 @@ export interface LayerShape {
   cpCommType?: CpCommType;
   /** How a causal sequence is split over the context-parallel ranks (parallelism.cpLayout; default zigzag). */
   cpLayout?: CpLayout;
+  /** MoE: tensor-parallel degree of the routed experts (parallelism.expertTp; default tp). */
+  expertTp?: number;
   /** MoE: the busiest EP rank's load and the kept share of routed tokens (workload.moe; default balanced). */
   moeLoad?: RoutingLoad;
   /** MoE: what the expert-parallel all-to-alls run beside (parallelism.moeOverlap; absent: exposed). */
@@ -66,7 +68,7 @@ export interface LayerShape {
 /** A collective the compute stream waits for, on the tensor-parallel group unless stated. */
 export interface StreamCollective {
   op: "all-reduce" | "all-gather" | "reduce-scatter" | "all-to-all";
-  group: "tp" | "ep" | "cp";
+  group: "tp" | "ep" | "cp" | "etp";
   /** Bytes of the full (unsharded) buffer on each rank. */
   bytes: number;
   count: number;
@@ -318,7 +320,7 @@ function layerForward(x: LayerShape): LayerForward {
 }
 
 function moeInput(x: LayerShape, d: LayerDims): MoeLayerInput {
-  return { model: x.model, tokens: d.tokens, normTokens: d.normTokens, tp: x.tp, ep: x.ep, elementBytes: x.elementBytes, load: x.moeLoad ?? BALANCED_LOAD };
+  return { model: x.model, tokens: d.tokens, normTokens: d.normTokens, tp: x.tp, ep: x.ep, expertTp: x.expertTp ?? x.tp, elementBytes: x.elementBytes, load: x.moeLoad ?? BALANCED_LOAD };
 }
 
 function moeBuilders(x: LayerShape): MoeBuilders {
@@ -336,10 +338,13 @@ function layerCollectives(x: LayerShape, backward: boolean): StreamCollective[] 
   const d = layerDims(x);
   const bytes = x.elementBytes * d.tokens * x.model.hidden;
   const out: StreamCollective[] = [];
+  // A MoE layer's routed experts take the sequence-parallel tokens as they are (dispatch, then the
+  // expert-TP gather); only shared experts, a dense TP MLP, gather the sequence.
+  const mlpGather = x.model.experts > 1 && (x.model.sharedExperts ?? 0) === 0 ? 0 : 1;
   if (x.tp > 1) {
     if (x.sequenceParallel && x.tpCommOverlap) out.push(...overlappedTp(x, bytes, backward));
     else if (x.sequenceParallel) {
-      out.push({ op: "all-gather", group: "tp", bytes, count: 2 }, { op: "reduce-scatter", group: "tp", bytes, count: 2 });
+      out.push({ op: "all-gather", group: "tp", bytes, count: 1 + mlpGather }, { op: "reduce-scatter", group: "tp", bytes, count: 1 + mlpGather });
     } else {
       out.push({ op: "all-reduce", group: "tp", bytes, count: 2 });
     }
@@ -351,6 +356,11 @@ function layerCollectives(x: LayerShape, backward: boolean): StreamCollective[] 
     const overlap = beside.length > 0 ? { overlap: { kernels: beside, splits: 0 } } : {};
     if (x.moeDispatch === "deepep") out.push({ op: "all-to-all", group: "ep", bytes: moeAllToAllBytes(moe) / x.model.topK, count: 2, deepep: deepepRouting(x.model), ...overlap });
     else out.push({ op: "all-to-all", group: "ep", bytes: moeAllToAllBytes(moe), count: 2, ...overlap });
+  }
+  if (x.model.experts > 1) {
+    // The received copies gathered over the expert-TP group before the experts, reduce-scattered after.
+    const etpBytes = moeExpertTpBytes(moeInput(x, d));
+    if (etpBytes > 0) out.push({ op: "all-gather", group: "etp", bytes: etpBytes, count: 1 }, { op: "reduce-scatter", group: "etp", bytes: etpBytes, count: 1 });
   }
   if (x.cp > 1) out.push(cpCollective(x, d, backward));
   return out;
@@ -393,7 +403,9 @@ function overlappedTp(x: LayerShape, bytes: number, backward: boolean): StreamCo
   const out: StreamCollective[] = backward
     ? [pair("all-gather", "proj.dgrad", ring), pair("reduce-scatter", "qkv.wgrad", 0)]
     : [pair("all-gather", "qkv", ring), pair("reduce-scatter", "proj", pipeline)];
-  if (moe) out.push({ op: "all-gather", group: "tp", bytes, count: 1 }, { op: "reduce-scatter", group: "tp", bytes, count: 1 });
+  if (moe) {
+    if ((x.model.sharedExperts ?? 0) > 0) out.push({ op: "all-gather", group: "tp", bytes, count: 1 }, { op: "reduce-scatter", group: "tp", bytes, count: 1 });
+  }
   else if (backward) out.push(pair("all-gather", "fc2.dgrad", ring), pair("reduce-scatter", "fc1.wgrad", 0));
   else out.push(pair("all-gather", "fc1", ring), pair("reduce-scatter", "fc2", pipeline));
   return out;

@@ -86,13 +86,14 @@ export function layerShape(s: Scenario): LayerShape {
   };
 }
 
-function moeShapeFields(s: Scenario): Pick<LayerShape, "moeLoad" | "moeOverlap" | "moeDispatch"> {
+function moeShapeFields(s: Scenario): Pick<LayerShape, "moeLoad" | "moeOverlap" | "moeDispatch" | "expertTp"> {
   const m = s.workload.model;
   const p = s.parallelism;
   return {
     moeLoad: routingLoad(m.experts, p.ep, moeLayersOf(m), s.workload.moe, s.seed),
     ...(p.moeOverlap !== undefined ? { moeOverlap: p.moeOverlap } : {}),
     ...(p.moeDispatch === "deepep" ? { moeDispatch: "deepep" as const } : {}),
+    ...(p.expertTp !== undefined ? { expertTp: p.expertTp } : {}),
   };
 }
 
@@ -130,7 +131,7 @@ export function layerActivationBytes(x: LayerShape, recompute: RecomputeMode, fp
     const mlpTokens = T * m.topK;
     let bytes = e * Tn * h + e * T * (d.headsPerRank + d.kvHeadsPerRank) * d.headDim;
     bytes += e * T * d.headsPerRank * d.headDim + 4 * x.microBatch * d.headsPerRank * d.queryLength;
-    const mlpFfn = m.experts > 1 ? expertFfnOf(m) / x.tp : d.ffnPerRank;
+    const mlpFfn = m.experts > 1 ? expertFfnOf(m) / (x.expertTp ?? x.tp) : d.ffnPerRank;
     bytes += e * mlpTokens * mlpFfn + (m.gatedMlp ? e * mlpTokens * h : 0);
     return bytes;
   }
@@ -150,10 +151,12 @@ export function layerActivationBytes(x: LayerShape, recompute: RecomputeMode, fp
   const gate = m.gatedMlp ? 2 : 1;
   if (m.experts > 1) {
     // Router scores; per routed copy the expert input and fc1/act outputs (on the busiest rank,
-    // which receives rankFactor × the balanced copies); the shared experts as a dense MLP.
-    const copies = T * m.topK * (x.moeLoad?.rankFactor ?? 1);
-    const expertFfn = expertFfnOf(m) / x.tp;
-    const sharedFfn = ((m.sharedExperts ?? 0) * expertFfn);
+    // which computes rankFactor × the balanced copies of its expert-TP group, (T/tp)·topK·expertTp);
+    // the shared experts as a dense tensor-parallel MLP.
+    const etp = x.expertTp ?? x.tp;
+    const copies = (T / x.tp) * m.topK * etp * (x.moeLoad?.rankFactor ?? 1);
+    const expertFfn = expertFfnOf(m) / etp;
+    const sharedFfn = ((m.sharedExperts ?? 0) * expertFfnOf(m)) / x.tp;
     bytes += 4 * Tn * m.experts + q * copies * h + copies * expertFfn * (e * gate + q) + T * sharedFfn * (e * gate + q);
   } else {
     bytes += T * d.ffnPerRank * (e * gate + q);
@@ -314,8 +317,9 @@ export function memoryByStage(s: Scenario): MemoryBreakdown[] {
     const embedding = first ? embeddingParams(m) / p.tp : 0;
     const head = last ? headParams(m) / p.tp + (m.tiedEmbeddings && p.pp > 1 ? (m.vocab * m.hidden) / p.tp : 0) : 0;
     const params = mainLayers * main.dense + denseLayers * front.dense + embedding + head + expertParams;
-    // ZeRO shards routed-expert state over the expert data-parallel group (dp·cp/ep), the rest over dp·cp.
-    const sharded = (perParam: number, on: boolean): number => (on ? ((params - expertParams) * perParam) / shard + (expertParams * perParam) / Math.max(1, shard / p.ep) : params * perParam);
+    // ZeRO shards routed-expert state over the expert data-parallel group (tp·dp·cp/(ep·expertTp)), the rest over dp·cp.
+    const expertShard = Math.max(1, (shard * p.tp) / (p.ep * (p.expertTp ?? p.tp)));
+    const sharded = (perParam: number, on: boolean): number => (on ? ((params - expertParams) * perParam) / shard + (expertParams * perParam) / expertShard : params * perParam);
     let weights = sharded(state.weights, p.zero >= 3);
     let gradients = sharded(state.gradients, p.zero >= 2);
     let optimizer = sharded(state.optimizer, p.zero >= 1);
@@ -401,14 +405,15 @@ export function memoryByStage(s: Scenario): MemoryBreakdown[] {
 
 /**
  * MoE dispatch buffers of the layer in flight (Megatron-Core's all-to-all dispatcher): the
- * permuted token copies to send and the copies received, each T·topK·hidden elements (the
- * busiest rank receives rankFactor × that); freed after the combine, so one layer's worth.
+ * permuted token copies to send, (T/tp)·topK·hidden elements, and those received, gathered over
+ * the expert-TP group (expertTp × as many; the busiest rank rankFactor × that); freed after the
+ * combine, so one layer's worth.
  */
 export function moeDispatchBytes(x: LayerShape): number {
   const m = x.model;
   if (!isMoe(m) || x.ep <= 1) return 0;
-  const copies = layerDims(x).tokens * m.topK;
-  return x.elementBytes * copies * m.hidden * ((x.moeLoad?.keptShare ?? 1) + (x.moeLoad?.rankFactor ?? 1));
+  const copies = (layerDims(x).tokens / x.tp) * m.topK;
+  return x.elementBytes * copies * m.hidden * ((x.moeLoad?.keptShare ?? 1) + (x.moeLoad?.rankFactor ?? 1) * (x.expertTp ?? x.tp));
 }
 
 /** The stage with the largest footprint. */

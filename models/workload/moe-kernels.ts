@@ -2,10 +2,12 @@
  * The MLP half of a MoE layer on one rank: router, token permutes, routed experts as grouped
  * GEMMs, shared experts, and the expert-parallel all-to-alls, as Megatron-Core's
  * MoEAlltoAllTokenDispatcher runs them (megatron/core/transformer/moe/token_dispatcher.py):
- * router and top-k; permute of the token copies by expert; all-to-all dispatch over the EP
- * group; with several local experts the received chunks re-sorted by expert
- * (sort_chunks_by_idxs); the experts' fc1, activation and fc2 as grouped GEMMs; the inverse
- * sort, all-to-all combine, and unpermute (the top-k weighted sum back into token order).
+ * router and top-k on the rank's sequence-parallel tokens (T/tp); permute of their top-k copies
+ * by expert; all-to-all dispatch over the EP group; with expert tensor parallelism an all-gather
+ * of the received copies over the expert-TP group (and a reduce-scatter after); with several
+ * local experts the received chunks re-sorted by expert (sort_chunks_by_idxs); the experts'
+ * fc1, activation and fc2 as grouped GEMMs on expertFfn/expertTp columns; the inverse sort,
+ * all-to-all combine, and unpermute (the top-k weighted sum back into token order).
  *
  * Kernel builders come from layer-kernels.ts (precision, FP8 casts, backward GEMMs), passed in.
  */
@@ -28,21 +30,25 @@ export interface MoeBuilders {
 
 export interface MoeLayerInput {
   model: ModelSpec;
-  /** Tokens per micro-batch on this rank. */
+  /** Tokens per micro-batch of the rank's tensor-parallel group (the shared experts' input). */
   tokens: number;
   /** Tokens for the router (sequence-parallel share). */
   normTokens: number;
   tp: number;
   ep: number;
+  /** Tensor-parallel degree of the routed experts (parallelism.expertTp, default tp). */
+  expertTp: number;
   elementBytes: number;
   load: RoutingLoad;
 }
 
 interface MoeDims {
   gate: number;
-  /** Token copies this rank sends (T·topK·kept). */
+  /** Token copies this rank dispatches before capacity drops: its T/tp tokens × topK. */
+  copies: number;
+  /** Token copies this rank sends (copies·kept). */
   sent: number;
-  /** Token copies the busiest rank receives and computes (T·topK·rankFactor). */
+  /** Token copies the busiest rank computes: what it receives, gathered over the expert-TP group (copies·expertTp·rankFactor). */
   received: number;
   localExperts: number;
   tokensPerExpert: number;
@@ -52,17 +58,19 @@ interface MoeDims {
 
 function moeDims(x: MoeLayerInput): MoeDims {
   const m = x.model;
-  const copies = x.tokens * m.topK;
-  // Balanced: each EP rank receives as many copies as it sends, T·topK, spread over its local experts.
-  const received = copies * x.load.rankFactor;
+  const copies = (x.tokens / x.tp) * m.topK;
+  // Balanced: each EP rank receives as many copies as it sends, spread over its local experts;
+  // the expert-TP group's ranks hold the same experts and compute each other's copies too.
+  const received = copies * x.expertTp * x.load.rankFactor;
   const localExperts = m.experts / x.ep;
   return {
     gate: m.gatedMlp ? 2 : 1,
+    copies,
     sent: copies * x.load.keptShare,
     received,
     localExperts,
     tokensPerExpert: received / localExperts,
-    expertFfnPerRank: expertFfnOf(m) / x.tp,
+    expertFfnPerRank: expertFfnOf(m) / x.expertTp,
     sharedFfnPerRank: (sharedExpertsOf(m) * expertFfnOf(m)) / x.tp,
   };
 }
@@ -139,13 +147,19 @@ export function moeMlpBackward(x: MoeLayerInput, b: MoeBuilders, byName: Readonl
 
 /**
  * The dispatch and combine all-to-alls over the EP group, as one collective of the full buffer
- * per rank: each rank sends its T·topK·kept token copies of `hidden` elements and the busiest
- * receives T·topK·rankFactor, so the exchange lasts as the larger (balanced: T·topK·h·e each way,
- * of which (ep−1)/ep leaves the rank).
+ * per rank: each rank sends its (T/tp)·topK·kept token copies of `hidden` elements and the busiest
+ * receives (T/tp)·topK·rankFactor, so the exchange lasts as the larger (balanced: (T/tp)·topK·h·e
+ * each way, of which (ep−1)/ep leaves the rank).
  */
 export function moeAllToAllBytes(x: MoeLayerInput): number {
-  const copies = x.tokens * x.model.topK;
-  return x.elementBytes * copies * x.model.hidden * Math.max(x.load.keptShare, x.load.rankFactor);
+  const d = moeDims(x);
+  return x.elementBytes * d.copies * x.model.hidden * Math.max(x.load.keptShare, x.load.rankFactor);
+}
+
+/** The expert-TP all-gather (before the experts) and reduce-scatter (after) of the received copies: the gathered buffer's bytes; 0 without expert TP. */
+export function moeExpertTpBytes(x: MoeLayerInput): number {
+  if (x.expertTp <= 1) return 0;
+  return x.elementBytes * moeDims(x).received * x.model.hidden;
 }
 
 /** Names of the shared-expert GEMMs an overlapped all-to-all runs beside, by direction. */

@@ -45,18 +45,18 @@ export function layerStackParams(m: ModelSpec): number {
 }
 
 /**
- * Parameters of one layer held by one rank: routed experts (sharded by ep and tp; Megatron-Core
- * keeps their gradients and optimizer state on the expert data-parallel group, dp·cp/ep ranks)
+ * Parameters of one layer held by one rank: routed experts (sharded by ep and expertTp; Megatron-Core
+ * keeps their gradients and optimizer state on the expert data-parallel group, tp·dp·cp/(ep·expertTp) ranks)
  * and the rest (attention, shared experts, router, norms; router and norms replicated over tp).
  */
-export function layerParamsPerRank(m: ModelSpec, p: Pick<ParallelPlan, "tp" | "ep">): { dense: number; expert: number; linear: number } {
+export function layerParamsPerRank(m: ModelSpec, p: Pick<ParallelPlan, "tp" | "ep" | "expertTp">): { dense: number; expert: number; linear: number } {
   const lp = layerParams(m);
   if (!isMoe(m)) {
     // A dense layer (also a MoE model's dense first layers) is not split by ep.
     const linear = (lp.attention + lp.mlpPerExpert) / p.tp;
     return { dense: linear + lp.router + lp.norms, expert: 0, linear };
   }
-  const expert = (lp.mlpPerExpert * m.experts) / (p.ep * p.tp);
+  const expert = (lp.mlpPerExpert * m.experts) / (p.ep * (p.expertTp ?? p.tp));
   return { dense: (lp.attention + lp.shared) / p.tp + lp.router + lp.norms, expert, linear: (lp.attention + lp.shared) / p.tp + expert };
 }
 

@@ -467,8 +467,10 @@ function perOpRecompute(x: LayerShape): KernelList {
   const d = layerDims(x);
   const T = d.tokens;
   const h = m.hidden;
-  const tokensMlp = T * m.topK;
-  const ffn = m.experts > 1 ? expertFfnOf(m) / x.tp : d.ffnPerRank;
+  // MoE: the routed copies of the expert-TP group, (T/tp)·topK·expertTp, on expertFfn/expertTp columns.
+  const etp = x.expertTp ?? x.tp;
+  const tokensMlp = m.experts > 1 ? (T / x.tp) * m.topK * etp : T;
+  const ffn = m.experts > 1 ? expertFfnOf(m) / etp : d.ffnPerRank;
   const k = linear("k.recompute", T, d.kvHeadsPerRank * d.headDim, h, x);
   const proj = linear("proj.recompute", T, h, d.headsPerRank * d.headDim, x);
   const mlp = m.gatedMlp ? linear("fc1-up.recompute", tokensMlp, ffn, h, x) : linear("fc2.recompute", tokensMlp, h, ffn, x);

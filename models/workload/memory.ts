@@ -29,7 +29,7 @@ export interface MemoryBreakdown {
   total: number;
   /** Parameters held by one GPU of this stage (before ZeRO sharding). */
   params: number;
-  /** MoE only: of `params`, the routed experts' (sharded by ZeRO over the expert data-parallel group, dp·cp/ep ranks). */
+  /** MoE only: of `params`, the routed experts' (sharded by ZeRO over the expert data-parallel group, tp·dp·cp/(ep·expertTp) ranks). */
   expertParams?: number;
   /**
    * ZeRO-3 / FSDP only: the all-gathered parameter units in flight (the unit computing and
@@ -128,10 +128,11 @@ export function layerActivationBytes(x: LayerShape, recompute: RecomputeMode, fp
     // The layer's input, then what torchtitan's policy saves: Q and V (1st and 3rd matmul), the
     // attention output and its logsumexp, gate or fc1 (5th) and, with a gate, down (7th; before the
     // tensor-parallel reduction it spans all tokens).
-    const mlpTokens = T * m.topK;
+    const etp = x.expertTp ?? x.tp;
+    const mlpTokens = m.experts > 1 ? (T / x.tp) * m.topK * etp : T;
     let bytes = e * Tn * h + e * T * (d.headsPerRank + d.kvHeadsPerRank) * d.headDim;
     bytes += e * T * d.headsPerRank * d.headDim + 4 * x.microBatch * d.headsPerRank * d.queryLength;
-    const mlpFfn = m.experts > 1 ? expertFfnOf(m) / (x.expertTp ?? x.tp) : d.ffnPerRank;
+    const mlpFfn = m.experts > 1 ? expertFfnOf(m) / etp : d.ffnPerRank;
     bytes += e * mlpTokens * mlpFfn + (m.gatedMlp ? e * mlpTokens * h : 0);
     return bytes;
   }

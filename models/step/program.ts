@@ -111,6 +111,8 @@ class Compiler {
   dpLists: Op[][] = [];
   dpListOfBytes = new Map<number, number>();
   dpListOfKey = new Map<string, number>();
+  /** MoE: the expert data-parallel group (tp·dp·cp/(ep·expertTp) ranks, ep·expertTp apart) that reduces the routed experts' gradients. */
+  expertDp: GroupLayout = { size: 1, perNode: 1 };
   constructor(
     readonly s: Scenario,
     readonly p: ParallelPlan,
@@ -307,12 +309,29 @@ class Compiler {
     return id;
   }
 
-  grads(bytes: number): Op[] {
+  /**
+   * MoE: `bytes` of gradients of which `expertBytes` are routed experts', reduced over the expert
+   * data-parallel group (Megatron-Core's expert DDP buckets); the rest as gradList does.
+   */
+  moeGradList(bytes: number, expertBytes: number): number {
+    if (expertBytes <= 0) return this.gradList(bytes);
+    return this.dpList(`expert-grads:${bytes}:${expertBytes}`, () => {
+      const reduce = this.p.zero >= 1 ? "reduce-scatter" : "all-reduce";
+      const dense = bytes - expertBytes;
+      const ops = this.dpShard <= 1 || dense <= 0 ? [] : this.collective(reduce, dense, this.dpGroup, "dp", 1, CH_DP_STREAM, "dp:grads");
+      ops.push(...this.collective(reduce, expertBytes, this.expertDp, "dp", 1, CH_DP_STREAM, "dp:expert-grads"));
+      const shard = (b: number, n: number): number => b / (this.p.zero >= 1 ? n : 1);
+      if (this.offload.optimizer) ops.push(...this.hostCopy(PCIE_D2H, shard(dense, this.dpShard) + shard(expertBytes, this.expertDp.size), "offload:grads"));
+      return ops;
+    });
+  }
+
+  grads(bytes: number, expertBytes = 0): Op[] {
     if (!this.p.overlapGradReduce) return [];
     const op = new Op();
     op.kind = ENQUEUE;
     op.label = "grads";
-    op.gradList = this.gradList(bytes);
+    op.gradList = this.moeGradList(bytes, expertBytes);
     return [op];
   }
 
@@ -481,6 +500,9 @@ export function compileStep(s: Scenario, slowdownIn?: GroupSlowdowns): StepProgr
   const bwdLayer = layerBackwardKernels(shape);
   const recLayer = layerRecomputeKernels(shape, p.recompute);
   const perLayerGradBytes = layerParamsPerRank * gradBytes;
+  const expertGradBytes = main.expert * gradBytes;
+  const expertTp = p.expertTp ?? p.tp;
+  c.expertDp = groupOf((p.tp * p.dp * p.cp) / (p.ep * expertTp), p.ep * expertTp, s.cluster.gpusPerNode);
   const denseGradBytes = denseParamsPerRank * gradBytes;
   const fwdDense = layerForwardKernels(denseShape);
   const bwdDense = layerBackwardKernels(denseShape);
@@ -550,7 +572,7 @@ export function compileStep(s: Scenario, slowdownIn?: GroupSlowdowns): StepProgr
     if (last) lb.push(...c.list(headKernels(shape, "backward"), 1, "head.bwd"), ...c.grads(headGradBytes));
     for (let l = L - 1; l >= 0; l--) {
       const dense = l < dv;
-      lb.push(...c.list(dense ? recDense : recLayer, 1, "backward:recompute"), ...c.withActivationCopy(c.list(dense ? bwdDense : bwdLayer, 1, "backward"), PCIE_H2D, offloadedPerLayer(v)), ...c.grads(dense ? denseGradBytes : perLayerGradBytes));
+      lb.push(...c.list(dense ? recDense : recLayer, 1, "backward:recompute"), ...c.withActivationCopy(c.list(dense ? bwdDense : bwdLayer, 1, "backward"), PCIE_H2D, offloadedPerLayer(v)), ...(dense ? c.grads(denseGradBytes) : c.grads(perLayerGradBytes, expertGradBytes)));
     }
     if (first) lb.push(...c.list(embeddingKernels(shape, "backward"), 1, "embedding.bwd"), ...c.grads(embedGradBytes));
     lastBackwardPlan[v] = c.plan(lb);
@@ -564,10 +586,16 @@ export function compileStep(s: Scenario, slowdownIn?: GroupSlowdowns): StepProgr
   for (let st = 0; st < p.pp; st++) {
     if (!p.overlapGradReduce && !zero3) {
       let bytes = 0;
-      for (let v = 0; v < V; v++) if (rankOfVirtualStage(v, p.pp) === st) bytes += ((split[v] as number) - (densePerStage[v] as number)) * perLayerGradBytes + (densePerStage[v] as number) * denseGradBytes;
+      let expertBytes = 0;
+      for (let v = 0; v < V; v++) {
+        if (rankOfVirtualStage(v, p.pp) !== st) continue;
+        const moeLayers = (split[v] as number) - (densePerStage[v] as number);
+        bytes += moeLayers * perLayerGradBytes + (densePerStage[v] as number) * denseGradBytes;
+        expertBytes += moeLayers * expertGradBytes;
+      }
       if (st === 0) bytes += embedGradBytes;
       if (st === p.pp - 1) bytes += headGradBytes;
-      finalGradList[st] = c.gradList(bytes);
+      finalGradList[st] = c.moeGradList(bytes, expertBytes);
     }
     const ops: Op[] = [];
     // Tied embeddings: the first and last stage all-reduce their copies' gradients.
@@ -596,9 +624,14 @@ export function compileStep(s: Scenario, slowdownIn?: GroupSlowdowns): StepProgr
     // ZeRO-3 gathers each unit at the next step's forward instead. Overlapped (Megatron's
     // --overlap-param-gather), the gather runs on the data-parallel stream beside the forward
     // passes, enqueued at the step's start, which stands for the next step's (steady state).
+    // MoE: the routed experts' shards are gathered within the expert data-parallel group.
+    const gatherParams = (channel: number): Op[] =>
+      expertParams === undefined
+        ? c.collective("all-gather", params * weightBytes, dpGroup, "dp", 1, channel, "dp:params")
+        : [...c.collective("all-gather", (params - expertParams) * weightBytes, dpGroup, "dp", 1, channel, "dp:params"), ...c.collective("all-gather", expertParams * weightBytes, c.expertDp, "dp", 1, channel, "dp:expert-params")];
     if (p.zero >= 1 && !zero3 && dpShard > 1 && p.overlapParamGather === true) {
-      startList[st] = c.dpList(`params:${params}`, () => c.collective("all-gather", params * weightBytes, dpGroup, "dp", 1, CH_DP_STREAM, "dp:params"));
-    } else if (p.zero >= 1 && !zero3 && dpShard > 1) ops.push(...c.collective("all-gather", params * weightBytes, dpGroup, "dp", 1, CH_DP_COMPUTE, "dp:params"));
+      startList[st] = c.dpList(`params:${params}`, () => gatherParams(CH_DP_STREAM));
+    } else if (p.zero >= 1 && !zero3 && dpShard > 1) ops.push(...gatherParams(CH_DP_COMPUTE));
     afterPlan[st] = c.plan(ops);
   }
 

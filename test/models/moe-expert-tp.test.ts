@@ -8,6 +8,9 @@ import { rankLayout } from "../../models/parallel/layout.ts";
 import { checkPlan } from "../../models/parallel/plan.ts";
 import type { ModelSpec, Scenario } from "../../models/scenario.ts";
 import { simulateStep } from "../../models/step/simulate.ts";
+import { compileStep, NIC_TX, type Op } from "../../models/step/program.ts";
+import { collectiveLoad, linkWork } from "../../models/collectives/alpha-beta.ts";
+import { groupSlowdowns } from "../../models/network/group-slowdown.ts";
 import { layerForwardKernels } from "../../models/workload/layer-kernels.ts";
 import { layerShape, memoryByStage } from "../../models/workload/memory.ts";
 import { layerParams, layerParamsPerRank } from "../../models/workload/params.ts";
@@ -75,5 +78,29 @@ describe("expert tensor parallelism", () => {
   it("both layouts simulate", () => {
     expect(simulateStep(mixtral()).stepSeconds).toBeGreaterThan(0);
     expect(simulateStep(mixtral(1)).stepSeconds).toBeGreaterThan(0);
+  });
+});
+
+describe("routed experts' gradients on the expert data-parallel group", () => {
+  const nic = (ops: Op[], label: string): number => {
+    const op = ops.find((o) => o.label === label);
+    if (op === undefined) return 0;
+    return op.amounts[op.roles.indexOf(NIC_TX)] ?? 0;
+  };
+  const gradLists = (s: Scenario): Op[][] => compileStep(s).dpLists.filter((l) => l.some((o) => o.label === "dp:grads" || o.label === "dp:expert-grads"));
+
+  it("tp 1, dp 32, ep 8: the experts' gradients are reduce-scattered over dp/ep = 4 ranks (8 apart, one per node), the rest over 32", () => {
+    const s = scenario({ nodes: 8, model: MIXTRAL, seqLength: 4096, globalBatch: 256, plan: { tp: 1, ep: 8, pp: 2, zero: 1 } });
+    const lp = layerParams(MIXTRAL);
+    const expertBytes = 4 * ((8 * lp.mlpPerExpert) / 8);
+    const list = gradLists(s).find((l) => l.some((o) => o.label === "dp:expert-grads"))!;
+    // Scaled by the data-parallel group's fabric slowdown, as every data-parallel collective is.
+    const expected = linkWork(collectiveLoad("reduce-scatter", expertBytes, { size: 4, perNode: 1 })).nic * groupSlowdowns(s).dp;
+    expect(nic(list, "dp:expert-grads")).toBeCloseTo(expected, 0);
+  });
+
+  it("ep = dp (DeepSeek-V3 at ep 32 on dp 32): no expert gradient crosses the data-parallel group", () => {
+    const s = scenario({ nodes: 32, model: "deepseek-v3", seqLength: 4096, globalBatch: 1024, plan: { tp: 1, pp: 8, ep: 32, zero: 1, recompute: "full", firstStageLayers: 5 } });
+    for (const l of compileStep(s).dpLists) expect(l.some((o) => o.label === "dp:expert-grads")).toBe(false);
   });
 });

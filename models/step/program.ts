@@ -504,9 +504,10 @@ export function compileStep(s: Scenario, slowdownIn?: GroupSlowdowns): StepProgr
   const expertTp = p.expertTp ?? p.tp;
   c.expertDp = groupOf((p.tp * p.dp * p.cp) / (p.ep * expertTp), p.ep * expertTp, s.cluster.gpusPerNode);
   const denseGradBytes = denseParamsPerRank * gradBytes;
-  const fwdDense = layerForwardKernels(denseShape);
-  const bwdDense = layerBackwardKernels(denseShape);
-  const recDense = layerRecomputeKernels(denseShape, p.recompute);
+  // A dense model's layers are all of the main kind: no second set of kernels to build.
+  const fwdDense = denseShape === shape ? fwdLayer : layerForwardKernels(denseShape);
+  const bwdDense = denseShape === shape ? bwdLayer : layerBackwardKernels(denseShape);
+  const recDense = denseShape === shape ? recLayer : layerRecomputeKernels(denseShape, p.recompute);
   const embedGradBytes = (embeddingParams(model) / p.tp) * gradBytes;
   const headGradBytes = (headParams(model) / p.tp) * gradBytes;
 

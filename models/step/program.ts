@@ -109,7 +109,6 @@ function crossesNodes(group: GroupLayout): boolean {
 class Compiler {
   plans: Op[][] = [];
   dpLists: Op[][] = [];
-  dpListOfBytes = new Map<number, number>();
   dpListOfKey = new Map<string, number>();
   /** MoE: the expert data-parallel group (tp·dp·cp/(ep·expertTp) ranks, ep·expertTp apart) that reduces the routed experts' gradients. */
   expertDp: GroupLayout = { size: 1, perNode: 1 };
@@ -296,30 +295,18 @@ class Compiler {
     return out;
   }
 
-  /** The data-parallel list reducing `bytes` of gradients (one list per distinct size; empty if nothing to reduce). */
-  gradList(bytes: number): number {
-    let id = this.dpListOfBytes.get(bytes);
-    if (id === undefined) {
-      const ops = this.dpShard <= 1 || bytes <= 0 ? [] : this.collective(this.p.zero >= 1 ? "reduce-scatter" : "all-reduce", bytes, this.dpGroup, "dp", 1, CH_DP_STREAM, "dp:grads");
-      // ZeRO-Offload: the reduced gradient shard goes to the host for CPU-Adam.
-      if (this.offload.optimizer) ops.push(...this.hostCopy(PCIE_D2H, bytes / (this.p.zero >= 1 ? this.dpShard : 1), "offload:grads"));
-      id = this.dpLists.push(ops) - 1;
-      this.dpListOfBytes.set(bytes, id);
-    }
-    return id;
-  }
-
   /**
-   * MoE: `bytes` of gradients of which `expertBytes` are routed experts', reduced over the expert
-   * data-parallel group (Megatron-Core's expert DDP buckets); the rest as gradList does.
+   * The data-parallel list reducing `bytes` of gradients (one list per distinct size; empty if
+   * nothing to reduce); MoE: `expertBytes` of them, the routed experts', over the expert
+   * data-parallel group instead (Megatron-Core's expert DDP buckets).
    */
-  moeGradList(bytes: number, expertBytes: number): number {
-    if (expertBytes <= 0) return this.gradList(bytes);
-    return this.dpList(`expert-grads:${bytes}:${expertBytes}`, () => {
+  gradList(bytes: number, expertBytes = 0): number {
+    return this.dpList(`grads-of:${bytes}:${expertBytes}`, () => {
       const reduce = this.p.zero >= 1 ? "reduce-scatter" : "all-reduce";
       const dense = bytes - expertBytes;
       const ops = this.dpShard <= 1 || dense <= 0 ? [] : this.collective(reduce, dense, this.dpGroup, "dp", 1, CH_DP_STREAM, "dp:grads");
-      ops.push(...this.collective(reduce, expertBytes, this.expertDp, "dp", 1, CH_DP_STREAM, "dp:expert-grads"));
+      if (expertBytes > 0) ops.push(...this.collective(reduce, expertBytes, this.expertDp, "dp", 1, CH_DP_STREAM, "dp:expert-grads"));
+      // ZeRO-Offload: the reduced gradient shard goes to the host for CPU-Adam.
       const shard = (b: number, n: number): number => b / (this.p.zero >= 1 ? n : 1);
       if (this.offload.optimizer) ops.push(...this.hostCopy(PCIE_D2H, shard(dense, this.dpShard) + shard(expertBytes, this.expertDp.size), "offload:grads"));
       return ops;
@@ -331,7 +318,7 @@ class Compiler {
     const op = new Op();
     op.kind = ENQUEUE;
     op.label = "grads";
-    op.gradList = this.moeGradList(bytes, expertBytes);
+    op.gradList = this.gradList(bytes, expertBytes);
     return [op];
   }
 
@@ -596,7 +583,7 @@ export function compileStep(s: Scenario, slowdownIn?: GroupSlowdowns): StepProgr
       }
       if (st === 0) bytes += embedGradBytes;
       if (st === p.pp - 1) bytes += headGradBytes;
-      finalGradList[st] = c.moeGradList(bytes, expertBytes);
+      finalGradList[st] = c.gradList(bytes, expertBytes);
     }
     const ops: Op[] = [];
     // Tied embeddings: the first and last stage all-reduce their copies' gradients.

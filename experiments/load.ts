@@ -814,12 +814,6 @@ function build(input: unknown, opts: LoadOptions, problems: Problems, chain: rea
   };
   if (isPlainObject(v["reliability"])) {
     scenario.reliability = reliabilityFrom(v["reliability"], scenario.cluster.nodes, scenario.cluster.network.nicBandwidth);
-    for (const cls of FAILURE_CLASSES) {
-      // A denormal MTBF (5e-324 s) passes "> 0" but makes the rate 3600 / mtbf infinite.
-      if (Number.isFinite(scenario.reliability.failures[cls].ratePerHour)) continue;
-      const mtbf = part(part(v["reliability"], "failures"), cls)["mtbf"];
-      problems.invalid(`reliability.failures.${cls}.mtbf`, mtbf, `${showValue(mtbf)} s is too small: the failure rate (one per mtbf) is infinite; expected a time > 0 such as 1e5 h`);
-    }
   }
   const source = optionalString(v, "source");
   if (source !== undefined) scenario.source = source;

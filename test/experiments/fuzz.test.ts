@@ -18,7 +18,9 @@ import { experimentFromObject, pointCount } from "../../experiments/experiment.t
 import { loadScenario, scenarioFromObject } from "../../experiments/load.ts";
 import { folderNameProblem, outputFolderProblem } from "../../experiments/output-folder.ts";
 import { scenarioSchema, type SchemaNode } from "../../experiments/schema.ts";
+import { workProblem } from "../../experiments/work-limits.ts";
 import { runScenario } from "../../models/run.ts";
+import { outOfMemory } from "../../models/workload/memory.ts";
 import { RandomStreams, type RandomStream } from "../../sim/random.ts";
 
 const FIXTURES = fileURLToPath(new URL("../fixtures/config/", import.meta.url));
@@ -323,13 +325,40 @@ function garbledYaml(rng: RandomStream): string {
 }
 
 // ---------------------------------------------------------------------------
-// The classes. Left out on purpose until the fixes they need are merged (each is one line here):
-//   special files      { name: "special files", cases: 20, make: (rng) => ({ kind: "file", ext: ".yaml", text: pick(rng, ["base: /dev/zero.yaml", "base: /dev/zero", "workload: {model: {hf: /dev/zero}}", "workload: {model: {hf: /dev/urandom}}"]) }) }
-//                      (read only regular files)
-//   multi-MB files     { name: "multi-MB files", cases: 3, make: (rng) => ({ kind: "file", ext: ".yaml", text: `description: ${"x".repeat(rng.int(17, 60) * 2 ** 20)}` }) } (size limit)
-//   degenerate work    { name: "degenerate bandwidths and sizes, simulated", cases: 100, make: (rng) => ({ kind: "simulate", value: withValue(valid(), pick(rng, NUMERIC_FIELDS).path, pick(rng, ["1 b/s", "1e-300 TB/s", "1e-9 TB/s", 1e9, "100 kb/s"])) }) }
-//                      (schema lower bounds and work estimates before simulating)
-//   HuggingFace fields { name: "hostile HuggingFace config.json", cases: 100, make: (rng) => ({ kind: "scenario", value: withValue(valid(), ["workload", "model"], { hf: <a config.json with hostile fields> }) }) }
+/** A small HuggingFace config.json with one field replaced by a hostile value, written raw (1e400, NaN, escapes). */
+const HF_BASE: Record<string, string> = {
+  hidden_size: "1024",
+  num_hidden_layers: "4",
+  num_attention_heads: "16",
+  num_key_value_heads: "4",
+  intermediate_size: "4096",
+  vocab_size: "32000",
+  max_position_embeddings: "4096",
+  hidden_act: '"silu"',
+  rope_theta: "10000",
+  tie_word_embeddings: "false",
+  attention_dropout: "0.0",
+  num_local_experts: "8",
+  num_experts_per_tok: "2",
+  kv_lora_rank: "null",
+  sliding_window: "null",
+  n_shared_experts: "null",
+  first_k_dense_replace: "null",
+};
+const HF_HOSTILE = ['"lots"', "{}", "[]", "null", "-1", "0", "1e400", "-1e400", "1.5", "true", '"\\u001b[2J"', "9007199254740993", '"1e3"', '{"__proto__": 1}', "1e-320"];
+let hfFiles = 0;
+function hostileHfConfig(rng: RandomStream): string {
+  const fields = { ...HF_BASE, [pick(rng, Object.keys(HF_BASE))]: pick(rng, HF_HOSTILE) };
+  const file = join(TEXT_DIR, `hf-${hfFiles++}.json`);
+  writeFileSync(file, `{${Object.entries(fields).map(([k, v]) => `"${k}": ${v}`).join(", ")}}`);
+  return file;
+}
+
+/** Bandwidth and rate fields (quantities per second) and values below any sane bound. */
+const RATE_FIELDS = NUMERIC_FIELDS.filter((f) => /andwidth|peakFlops|Rate/.test(f.path.join(".")));
+const SIZE_PATHS = [["cluster", "nodes"], ["cluster", "gpusPerNode"], ["workload", "globalBatch"], ["workload", "model", "layers"], ["workload", "seqLength"]];
+
+const TEXT_DIR = mkdtempSync(join(tmpdir(), "trainsim-fuzz-"));
 
 const CLASSES: FuzzClass[] = [
   { name: "random edits of a valid scenario", cases: 1500, make: (rng) => ({ kind: "scenario", value: mutate(rng) }) },
@@ -411,6 +440,21 @@ const CLASSES: FuzzClass[] = [
       }
     },
   },
+  {
+    name: "special files as base: and hf:",
+    cases: 20,
+    make: (rng) => ({ kind: "file", ext: ".yaml", text: pick(rng, ["base: /dev/zero", "base: /dev/zero.yaml", "base: /dev/urandom", "base: /proc/self/mem", "base: /", "workload: {model: {hf: /dev/zero}}", "workload: {model: {hf: /dev/urandom}}", "workload: {model: {hf: /}}"]) }),
+  },
+  { name: "files over the 16 MiB limit", cases: 3, make: (rng) => ({ kind: "file", ext: ".yaml", text: `description: ${"x".repeat(rng.int(17, 40) * 2 ** 20)}` }) },
+  {
+    name: "degenerate rates and huge sizes, simulated when they load",
+    cases: 100,
+    make: (rng) =>
+      rng.uniform() < 0.7
+        ? { kind: "simulate", value: withValue(valid(), pick(rng, RATE_FIELDS).path, pick(rng, ["1 b/s", "1e-300 TB/s", "1e-9 TB/s", "100 kb/s", "1e-300 FLOP/s", 1e-300])) }
+        : { kind: "simulate", value: withValue(valid(), pick(rng, SIZE_PATHS), pick(rng, [8e8, 1e9, 1e12])) },
+  },
+  { name: "hostile HuggingFace config.json fields", cases: 150, make: (rng) => ({ kind: "scenario", value: withValue(valid(), ["workload", "model"], { hf: hostileHfConfig(rng) }) }) },
 ];
 
 // ---------------------------------------------------------------------------
@@ -430,8 +474,6 @@ function nonFinite(value: unknown, path = "", seen = new Set<unknown>()): string
   return undefined;
 }
 
-const TEXT_DIR = mkdtempSync(join(tmpdir(), "trainsim-fuzz-"));
-
 /** Runs one case; returns "loaded" or "refused", or throws (with the case's name) for anything else. */
 function runCase(input: FuzzInput, label: string): "loaded" | "refused" {
   if (input.kind === "out") {
@@ -444,7 +486,10 @@ function runCase(input: FuzzInput, label: string): "loaded" | "refused" {
   try {
     if (input.kind === "scenario") loaded = scenarioFromObject(input.value, { baseDir: FIXTURES, name: "fuzz-case" });
     else if (input.kind === "simulate") {
-      const { result } = runScenario(scenarioFromObject(input.value, { baseDir: FIXTURES, name: "fuzz-case" }));
+      // As the CLI: the work estimate and the memory check answer before anything simulates.
+      const s = scenarioFromObject(input.value, { baseDir: FIXTURES, name: "fuzz-case" });
+      if (workProblem(s) !== null || outOfMemory(s) !== null) return "refused";
+      const { result } = runScenario(s);
       expect(result.stepSeconds, label).toBeGreaterThan(0);
       loaded = result;
     }

@@ -2,6 +2,7 @@
  * Parameter counts, split the way parallelism splits them.
  */
 import type { ModelSpec } from "../scenario.ts";
+import { headDim } from "./head-dim.ts";
 import { mlaDims, mlaMatrixParams, mlaParams } from "./mla.ts";
 
 export interface LayerParams {
@@ -14,7 +15,7 @@ export interface LayerParams {
 }
 
 export function layerParams(m: ModelSpec): LayerParams {
-  const hd = m.hidden / m.heads;
+  const hd = headDim(m);
   const qkv = m.hidden * (m.heads + 2 * m.kvHeads) * hd;
   const proj = m.heads * hd * m.hidden;
   const gate = m.gatedMlp ? 2 : 1;
@@ -76,7 +77,7 @@ export function totalParams(m: ModelSpec): number {
 
 /** Parameters a token passes through (MoE: only topK experts), for FLOP counting. */
 export function activeMatrixParamsPerLayer(m: ModelSpec): number {
-  const hd = m.hidden / m.heads;
+  const hd = headDim(m);
   const gate = m.gatedMlp ? 2 : 1;
   const mla = mlaDims(m);
   const attention = mla !== undefined ? mlaMatrixParams(m, mla) : m.hidden * (m.heads + 2 * m.kvHeads) * hd + m.heads * hd * m.hidden;

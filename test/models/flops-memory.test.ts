@@ -109,6 +109,12 @@ describe("memory footprint", () => {
       "maxtext-v5p-llama2-70b-512chips",
       "maxtext-v5p-llama3.1-405b-512chips",
       "maxtext-v5p-mixtral-8x7b-128chips",
+      // MaxText's v5p README rows (issue 27, added with model.headDim): micro-batch 32 (per_device_batch_size
+      // 8 × ici_tensor_parallelism 4) of 2048 tokens under selective recompute needs ~143 GiB of activations
+      // against 95 GiB; MaxText's remat policy under XLA keeps far fewer. Same gap as the rows above.
+      "maxtext-v5p-readme-32b-1x",
+      "maxtext-v5p-readme-32b-2x",
+      "maxtext-v5p-readme-64b-1x",
     ];
     const refused: string[] = [];
     for (const file of publishedCaseFiles()) {

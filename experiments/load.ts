@@ -9,7 +9,7 @@ import { basename, dirname, extname, isAbsolute, relative, resolve } from "node:
 import { CATALOG } from "../models/hardware/catalog.ts";
 import type { Accelerator, EfficiencyCalibration, Precision } from "../models/hardware/types.ts";
 import { checkPlan } from "../models/parallel/plan.ts";
-import type { AttentionKernel, CpCommType, CpLayout, CrossEntropyKind, FailureClass, FailureProcess, MasterWeights, ModelSpec, ParallelPlan, RecomputeMode, ReliabilitySpec, Scenario, Straggler, TopologyKind } from "../models/scenario.ts";
+import type { AttentionKernel, CpCommType, CpLayout, CrossEntropyKind, FailureClass, FailureProcess, MasterWeights, ModelSpec, MoeLoadDistribution, MoeRoutingSpec, ParallelPlan, RecomputeMode, ReliabilitySpec, Scenario, Straggler, TopologyKind } from "../models/scenario.ts";
 import { FAILURE_CLASSES, LLAMA3_FAILURE_RATES } from "../models/reliability/failure-rates.ts";
 import { BUILTIN_MODELS } from "../models/workload/builtins.ts";
 import { modelFromHfConfig } from "../models/workload/hf-config.ts";
@@ -412,7 +412,9 @@ const PLACEHOLDER_MODEL: ModelSpec = {
 /** The head width (workload/head-dim.ts) and attention and layer variants (workload/mla.ts, attention-variants.ts, mtp.ts): absent unless written. */
 const VARIANT_FIELDS = ["headDim", "kvLoraRank", "qLoraRank", "qkRopeHeadDim", "qkNopeHeadDim", "vHeadDim", "slidingWindow", "slidingWindowPattern", "mtpLayers"] as const;
 
-const MODEL_FIELDS = [...Object.keys(PLACEHOLDER_MODEL), ...VARIANT_FIELDS] as (keyof ModelSpec)[];
+/** Optional MoE shape keys (models/workload/moe.ts). */
+const MOE_MODEL_FIELDS = ["expertFfn", "sharedExperts", "denseLayers", "routerScoring", "expertGroups", "expertGroupsPerToken"] as const;
+const MODEL_FIELDS = [...Object.keys(PLACEHOLDER_MODEL), ...MOE_MODEL_FIELDS, ...VARIANT_FIELDS] as (keyof ModelSpec)[];
 
 function variantFields(spec: Raw): Partial<ModelSpec> {
   const out: Partial<Record<(typeof VARIANT_FIELDS)[number], number>> = {};
@@ -437,6 +439,7 @@ interface ModelPaths {
   heads: string;
   kvHeads: string;
   topK: string;
+  denseLayers: string;
 }
 
 const INLINE_PATHS: ModelPaths = {
@@ -444,6 +447,7 @@ const INLINE_PATHS: ModelPaths = {
   heads: "workload.model.heads",
   kvHeads: "workload.model.kvHeads",
   topK: "workload.model.topK",
+  denseLayers: "workload.model.denseLayers",
 };
 
 /** The shape rules any model must meet; a problem here leaves the model usable for checkPlan's own checks. */
@@ -456,6 +460,16 @@ function checkShape(m: ModelSpec, paths: ModelPaths, problems: Problems): void {
   }
   if (m.topK > m.experts) {
     problems.note(paths.topK, m.topK, `${m.topK} is not allowed; topK must be at most experts (${m.experts})`);
+  }
+  if (m.experts > 1 && (m.expertGroups === undefined) !== (m.expertGroupsPerToken === undefined)) {
+    const [key, value] = m.expertGroups === undefined ? ["expertGroupsPerToken", m.expertGroupsPerToken] : ["expertGroups", m.expertGroups];
+    problems.note(`workload.model.${key}`, value, `${value} is not allowed alone; give expertGroups and expertGroupsPerToken together`);
+  } else if (m.experts > 1 && m.expertGroups !== undefined && m.expertGroupsPerToken !== undefined) {
+    if (m.experts % m.expertGroups !== 0) problems.note("workload.model.expertGroups", m.expertGroups, `${m.expertGroups} is not allowed; expertGroups must divide experts (${m.experts})`);
+    else if (m.expertGroupsPerToken > m.expertGroups) problems.note("workload.model.expertGroupsPerToken", m.expertGroupsPerToken, `${m.expertGroupsPerToken} is not allowed; expertGroupsPerToken must be at most expertGroups (${m.expertGroups})`);
+  }
+  if (m.experts > 1 && (m.denseLayers ?? 0) >= m.layers) {
+    problems.note(paths.denseLayers, m.denseLayers, `${m.denseLayers} is not allowed; denseLayers must be below layers (${m.layers}) so that some layers are mixture-of-experts`);
   }
 }
 
@@ -499,6 +513,8 @@ function resolveModel(value: unknown, baseDir: string, file: string, problems: P
       source: stringAt(spec, "source", `user-defined in ${file}`),
       ...variantFields(spec),
     };
+    // The MLP-side MoE keys only on MoE models (a dense model's shape stays as it was).
+    if (model.experts > 1) for (const f of MOE_MODEL_FIELDS) if (spec[f] !== undefined) (model as unknown as Raw)[f] = spec[f];
   }
   checkShape(model, INLINE_PATHS, problems);
   checkVariants(model, (key) => `workload.model.${key}`, problems);
@@ -541,10 +557,25 @@ function hfModel(spec: Raw, baseDir: string, problems: Problems): ModelSpec | un
     heads: `${path}:num_attention_heads`,
     kvHeads: `${path}:num_key_value_heads`,
     topK: `${path}:num_experts_per_tok`,
+    denseLayers: `${path}:first_k_dense_replace`,
   };
   // modelFromHfConfig already checks kvHeads and topK; only the hidden/heads rule is left (head_dim lifts it).
   if (model.headDim === undefined && model.hidden % model.heads !== 0) checkShape({ ...model, kvHeads: model.heads, topK: 1, experts: 1 }, hfPaths, problems);
   return model;
+}
+
+/** workload.moe, only when written (absent: dropless, balanced routing). */
+function moeRoutingFrom(workloadIn: Raw): { moe?: MoeRoutingSpec } {
+  if (!isPlainObject(workloadIn["moe"])) return {};
+  const raw = workloadIn["moe"];
+  const imbalance = part(raw, "imbalance");
+  const capacityFactor = optionalNumber(raw, "capacityFactor");
+  return {
+    moe: {
+      ...(capacityFactor !== undefined ? { capacityFactor } : {}),
+      imbalance: { distribution: stringAt<MoeLoadDistribution>(imbalance, "distribution", "balanced"), spread: numberAt(imbalance, "spread", 0) },
+    },
+  };
 }
 
 /**
@@ -559,6 +590,9 @@ function overlapFrom(raw: Raw, plan: ParallelPlan, problems: Problems): void {
   if (tpOverlap !== undefined) plan.tpCommOverlap = tpOverlap;
   const p2p = boolAt(raw, "overlapP2P");
   if (p2p !== undefined) plan.overlapP2P = p2p;
+  const moeOverlap = optionalString(raw, "moeOverlap");
+  if (moeOverlap === "shared-experts" || moeOverlap === "attention") plan.moeOverlap = moeOverlap;
+  if (optionalString(raw, "moeDispatch") === "deepep") plan.moeDispatch = "deepep";
   const paramGather = boolAt(raw, "overlapParamGather");
   if (paramGather !== undefined) plan.overlapParamGather = paramGather;
   const commType = optionalString(raw, "cpCommType");
@@ -712,6 +746,8 @@ function build(input: unknown, opts: LoadOptions, problems: Problems, chain: rea
     gradReduceDtype: stringAt(parallelIn, "gradReduceDtype", precision === "fp16" ? "fp16" : "fp32"),
     gradAccumulationFusion: boolAt(parallelIn, "gradAccumulationFusion") ?? true,
   };
+  const expertTp = optionalNumber(parallelIn, "expertTp");
+  if (expertTp !== undefined) parallelism.expertTp = expertTp;
   const firstStageLayers = optionalNumber(parallelIn, "firstStageLayers");
   const lastStageLayers = optionalNumber(parallelIn, "lastStageLayers");
   if (firstStageLayers !== undefined) parallelism.firstStageLayers = firstStageLayers;
@@ -771,6 +807,7 @@ function build(input: unknown, opts: LoadOptions, problems: Problems, chain: rea
       ...(precision === "fp8" ? { fp8Recipe: stringAt<Fp8Recipe>(workloadIn, "fp8Recipe", "delayed"), fp8Attention: boolAt(workloadIn, "fp8Attention") ?? false } : {}),
       ...(workloadIn["masterWeights"] !== undefined ? { masterWeights: stringAt<MasterWeights>(workloadIn, "masterWeights", "fp32") } : {}),
       ...(workloadIn["crossEntropy"] !== undefined ? { crossEntropy: stringAt<CrossEntropyKind>(workloadIn, "crossEntropy", "fused-fp32") } : {}),
+      ...moeRoutingFrom(workloadIn),
     },
     parallelism,
     run: { steps: numberAt(runIn, "steps", 1), ...(duration !== undefined ? { duration } : {}), ...(tokens !== undefined ? { tokens } : {}) },

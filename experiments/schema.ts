@@ -9,7 +9,7 @@
 import { CATALOG } from "../models/hardware/catalog.ts";
 import { PRESET_NAMES } from "./presets.ts";
 import type { Precision, ScaleUpKind } from "../models/hardware/types.ts";
-import { CROSS_ENTROPY, MASTER_WEIGHTS, type AttentionKernel, type RecomputeMode, type TopologyKind } from "../models/scenario.ts";
+import { CROSS_ENTROPY, MASTER_WEIGHTS, MOE_DISPATCH, MOE_LOAD_DISTRIBUTIONS, MOE_OVERLAP, ROUTER_SCORING, type AttentionKernel, type RecomputeMode, type TopologyKind } from "../models/scenario.ts";
 import { BUILTIN_MODELS } from "../models/workload/builtins.ts";
 import { FP8_RECIPES } from "../models/workload/fp8.ts";
 import { SCALE_UP_TOPOLOGIES } from "../models/network/scale-up.ts";
@@ -286,6 +286,12 @@ const modelSpec = obj("An inline transformer shape.", {
   gatedMlp: bool("SwiGLU-style gated MLP (two input projections).", { default: false }),
   experts: int("Number of experts (1 = dense).", 1, { default: 1 }),
   topK: int("Experts each token is routed to (at most experts).", 1, { default: 1 }),
+  expertFfn: int("MoE: inner size of one routed expert (HF moe_intermediate_size); the dense first layers keep ffn.", 1, { derivedDefault: "ffn" }),
+  sharedExperts: int("MoE: always-active shared experts per MoE layer, each of size expertFfn, run as one dense tensor-parallel MLP (HF n_shared_experts; Megatron-Core --moe-shared-expert-intermediate-size = sharedExperts·expertFfn).", 0, { default: 0 }),
+  denseLayers: int("MoE: the first this many layers are dense MLPs of size ffn (HF first_k_dense_replace; DeepSeek-V3: 3); they sit on the first pipeline stage(s). Below layers.", 0, { default: 0 }),
+  routerScoring: oneOf(ROUTER_SCORING, "MoE: how the router scores experts before its top-k (HF scoring_func): softmax (Mixtral, Qwen3-MoE) or sigmoid (DeepSeek-V3, with aux-loss-free bias balancing). Same kernel traffic either way.", { default: "softmax" }),
+  expertGroups: int("MoE group-limited routing (HF n_group; DeepSeek-V3: 8): the experts form this many contiguous groups; give with expertGroupsPerToken. Only parallelism.moeDispatch deepep uses it: a token then reaches at most the nodes holding its groups.", 1, { derivedDefault: "none (no group limit)" }),
+  expertGroupsPerToken: int("MoE group-limited routing (HF topk_group; DeepSeek-V3: 4): groups each token's experts may come from; at most expertGroups.", 1, { derivedDefault: "none (no group limit)" }),
   tiedEmbeddings: bool("Input embedding and output projection share weights.", { default: true }),
   positionEmbeddings: int("Learned absolute position embeddings of this many positions; 0 = rotary.", 0, { default: 0 }),
   dropout: bool("Dropout in the layer (GPT-style) or none (Llama-style).", { default: false }),
@@ -347,6 +353,13 @@ const workload = obj(
       "What the optimizer updates. fp32: mixed precision, an fp32 master copy of the parameters and fp32 Adam moments beside the 16-bit weights (16 bytes per parameter with fp32 gradients; under ZeRO-3/FSDP the fp32 shard is the parameter and is cast to the compute dtype when gathered). none: parameters, gradients and Adam moments all stay in the training dtype, no master copy (pure bf16: 8 bytes per parameter; PyTorch AdamW on a model loaded or cast to bf16, as Transformer Engine's Llama tutorials and KempnerForge's param_dtype do). No effect with precision fp32/tf32. Memory only for now: the optimizer kernel's traffic is not changed.",
       { derivedDefault: "fp32" },
     ),
+    moe: obj("Mixture-of-experts routing (models with experts > 1). Absent: dropless routing with every expert getting its balanced share T·topK/experts.", {
+      capacityFactor: qty("ratio", "Tokens an expert takes per micro-batch, as a multiple of its balanced share (Switch Transformer's expert capacity; Megatron-Core --moe-expert-capacity-factor); the overflow is dropped, not padded. Omit for dropless routing (Megatron-Core's default).", { exclusiveMinimum: 0, derivedDefault: "none (dropless)" }),
+      imbalance: obj("How routed tokens spread over the experts: per MoE layer, per-expert load shares drawn from this distribution on the seeded stream \"moe-routing\" (run seed); each EP rank computes its local experts' tokens, and the busiest rank gates the layer's expert GEMMs, permutes and all-to-alls.", {
+        distribution: oneOf(MOE_LOAD_DISTRIBUTIONS, "balanced: every expert its exact share (imbalance factor 1); lognormal: each expert's load ∝ exp(spread·N(0,1)); zipf: the expert of popularity rank k (a seeded shuffle) gets ∝ 1/k^spread.", { default: "balanced" }),
+        spread: qty("ratio", "lognormal: standard deviation of the log load; zipf: the exponent. 0 = balanced.", { minimum: 0, default: 0 }),
+      }),
+    }, { whenAbsent: "omit" }),
     crossEntropy: oneOf(
       CROSS_ENTROPY,
       "How the loss holds the logits (the last stage's peak, at the start of backward), bytes per logit: fused-fp32 (Megatron's vocab-parallel cross-entropy: the logits in the compute dtype and one fp32 softmax, 2 + 4 in bf16); eager-fp32 (PyTorch F.cross_entropy(logits.float()) with the logits freed before backward, as torchtitan until mid-2025: the fp32 log-softmax, its incoming gradient and its input gradient, 12); compiled-fp32 (the same under torch.compile, as torchtitan since: the bf16 logits are kept and the input gradient written in bf16 by one fused kernel, 2 × 2); eager (F.cross_entropy on bf16 logits the training loop keeps through backward: logits, log-softmax and two gradients, 4 × 2). Memory only for now.",
@@ -362,6 +375,11 @@ const parallelism = obj("How the model is split over the GPUs.", {
   dp: int("Data-parallel replicas.", 1, { derivedDefault: "GPUs / (tp·pp·cp)" }),
   cp: int("Context-parallel degree (sequence split across ranks).", 1, { default: 1 }),
   ep: int("Expert-parallel degree (MoE).", 1, { default: 1 }),
+  expertTp: int(
+    "MoE: tensor-parallel degree of the routed experts (Megatron-Core --expert-tensor-parallel-size). Each rank dispatches its sequence-parallel tokens over the EP group, whose members sit expertTp ranks apart; the copies it receives are all-gathered over the expertTp group before the experts (which hold expertFfn/expertTp columns) and reduce-scattered after. ep·expertTp must divide tp·dp·cp; expert state is sharded by ZeRO over the tp·dp·cp/(ep·expertTp) ranks that replicate it.",
+    1,
+    { derivedDefault: "tp" },
+  ),
   microBatch: int("Sequences per micro-batch.", 1, { default: 1 }),
   virtualStages: int("Interleaved pipeline chunks per rank.", 1, { default: 1 }),
   zero: int("ZeRO stage 0-3. 1 and 2: gradients reduce-scattered and parameters all-gathered once per step; 3 (FSDP-style parameter sharding): per wrap unit and micro-batch an all-gather before forward and backward and a reduce-scatter after backward, overlapping compute (see fsdpUnit, fsdpPrefetch, reshardAfterForward, shardGroup; overlapGradReduce does not apply).", 0, { maximum: 3, default: 1 }),
@@ -386,6 +404,16 @@ const parallelism = obj("How the model is split over the GPUs.", {
     ["zigzag", "contiguous"],
     "How a causal sequence is split over the context-parallel ranks: zigzag, 2·cp chunks with rank i holding chunks i and 2·cp−1−i, balancing causal attention (Megatron-Core, ring-flash-attention's zigzag_ring); contiguous, one block per rank, where the last rank's attention is (2·cp−1)/cp of the balanced share and every ring step waits for it.",
     { default: "zigzag" },
+  ),
+  moeOverlap: oneOf(
+    MOE_OVERLAP,
+    "MoE with ep > 1: what the dispatch and combine all-to-alls run beside, on a communication stream (each pair taking about the longer of the two). none: exposed. shared-experts: the shared experts' GEMMs (Megatron-Core --moe-shared-expert-overlap; no effect without shared experts). attention: the layer's attention GEMMs and core, standing for the other micro-batch's compute under Megatron-Core's --overlap-moe-expert-parallel-comm (combined 1F1B) or DeepSeek-V3's DualPipe.",
+    { default: "none" },
+  ),
+  moeDispatch: oneOf(
+    MOE_DISPATCH,
+    "MoE with ep > 1: how tokens reach their experts and come back. all-to-all: NCCL all-to-all, every expert copy sent to its GPU (Megatron-Core's alltoall dispatcher). deepep: DeepEP's normal kernels, a token crossing the network once per destination node and forwarded over NVLink there (Megatron-Core --moe-enable-deepep, DeepSeek-V3); experts taken as uniformly placed, no node-limited routing.",
+    { default: "all-to-all" },
   ),
   overlapParamGather: bool("ZeRO-1/2: the parameter all-gather after the optimizer runs on the communication stream beside the next step's forward instead of blocking (Megatron distributed optimizer --overlap-param-gather; off by default).", { default: false }),
   gradReduceDtype: oneOf(["fp32", "bf16", "fp16"], "Precision of gradient buffers and their reduction.", { derivedDefault: "fp16 when precision is fp16, else fp32" }),

@@ -112,6 +112,18 @@ export interface ModelSpec {
   experts: number;
   /** Experts each token is routed to. */
   topK: number;
+  /** MoE: inner size of one routed expert (default ffn; models/workload/moe.ts). */
+  expertFfn?: number;
+  /** MoE: always-active shared experts, each of size expertFfn (default 0). */
+  sharedExperts?: number;
+  /** MoE: the first k layers are dense MLPs of size ffn (default 0). */
+  denseLayers?: number;
+  /** MoE: how the router scores experts before its top-k (default softmax). */
+  routerScoring?: RouterScoring;
+  /** MoE group-limited routing (DeepSeek n_group): the experts form this many contiguous groups (default: no groups). */
+  expertGroups?: number;
+  /** MoE group-limited routing (DeepSeek topk_group): groups a token's experts may come from. */
+  expertGroupsPerToken?: number;
   /** Input embedding and output projection share weights. */
   tiedEmbeddings: boolean;
   /** Learned absolute position embeddings (GPT-2/3 style) of this many positions; 0 = rotary. */
@@ -141,6 +153,26 @@ export interface ModelSpec {
   source: string;
 }
 
+export const ROUTER_SCORING = ["softmax", "sigmoid"] as const;
+export type RouterScoring = (typeof ROUTER_SCORING)[number];
+
+export const MOE_OVERLAP = ["none", "shared-experts", "attention"] as const;
+export type MoeOverlap = (typeof MOE_OVERLAP)[number];
+
+export const MOE_DISPATCH = ["all-to-all", "deepep"] as const;
+export type MoeDispatch = (typeof MOE_DISPATCH)[number];
+
+export const MOE_LOAD_DISTRIBUTIONS = ["balanced", "lognormal", "zipf"] as const;
+export type MoeLoadDistribution = (typeof MOE_LOAD_DISTRIBUTIONS)[number];
+
+/** How routed tokens spread over the experts (workload.moe; models/workload/moe-routing.ts). */
+export interface MoeRoutingSpec {
+  /** Tokens an expert takes, as a multiple of its balanced share; more are dropped. Absent: dropless. */
+  capacityFactor?: number;
+  /** Per-expert load shares, drawn per MoE layer from the seeded stream "moe-routing". */
+  imbalance: { distribution: MoeLoadDistribution; spread: number };
+}
+
 /** How attention runs: the fused flash kernel, or materialised scores (pre-2022 stacks). */
 export type AttentionKernel = "flash" | "unfused";
 
@@ -163,6 +195,8 @@ export interface WorkloadSpec {
   masterWeights?: MasterWeights;
   /** How the loss holds the logits at its peak (default "fused-fp32", Megatron's vocab-parallel kernel). */
   crossEntropy?: CrossEntropyKind;
+  /** MoE routing: capacity and load imbalance (absent: dropless, balanced). */
+  moe?: MoeRoutingSpec;
 }
 
 export const MASTER_WEIGHTS = ["fp32", "none"] as const;
@@ -234,6 +268,12 @@ export interface ParallelPlan {
   cpCommType?: CpCommType;
   /** Causal sequence split over context-parallel ranks; default zigzag (load-balanced). */
   cpLayout?: CpLayout;
+  /** MoE: tensor-parallel degree of the routed experts (Megatron-Core --expert-tensor-parallel-size); default tp. */
+  expertTp?: number;
+  /** MoE: what the expert-parallel all-to-alls run beside (default none: exposed). */
+  moeOverlap?: Exclude<MoeOverlap, "none">;
+  /** MoE: how tokens are dispatched and combined over the EP group (default all-to-all, NCCL). */
+  moeDispatch?: MoeDispatch;
   /** ZeRO-1/2 parameter all-gather overlapped with the next step's forward (Megatron --overlap-param-gather); default false. */
   overlapParamGather?: boolean;
   /** ZeRO-3: parameter shards live in host memory and cross PCIe before every all-gather (DeepSpeed offload_param). */

@@ -43,6 +43,28 @@ export interface GemmShape {
   k: number;
   /** Independent GEMMs of this shape launched together (batched / grouped). */
   batch?: number;
+  /** A grouped GEMM (MoE experts): each of the `batch` groups multiplies by its own weights. */
+  grouped?: boolean;
+}
+
+/**
+ * A grouped GEMM streams every group's weights from HBM while it computes; with few rows per
+ * group the weight stream rivals the math and the two no longer overlap fully. Alone it takes
+ * the p-norm of its compute and memory times instead of their maximum:
+ * (t_sm^p + t_hbm^p)^(1/p), p = 2. Fitted to DeepGEMM's masked-layout grouped FP8 GEMMs on
+ * H800 (README at its Feb 2025 release, NVCC 12.8; kernel-level): at N 4096, K 7168 the same
+ * 1024 rows as 1, 2 and 4 groups run at 1233, 1040 and 932 TFLOP/s, at N 7168, K 2048 at 925,
+ * 916 and 815 (test/models/grouped-gemm.test.ts: within 12 % of each ratio). Large groups
+ * (DeepGEMM contiguous layout, 8 × 4096 rows: 1288 against 1304 TFLOP/s dense) are compute-bound
+ * and keep their dense efficiency. Dense GEMMs keep the plain maximum they were calibrated with.
+ */
+export const GROUPED_OVERLAP_EXPONENT = 2;
+
+/** Time alone of a kernel with `smSeconds` of math and `hbmSeconds` of traffic: a grouped GEMM's p-norm, else the larger. */
+export function overlappedSeconds(smSeconds: number, hbmSeconds: number, grouped: boolean): number {
+  if (!grouped) return Math.max(smSeconds, hbmSeconds);
+  const p = GROUPED_OVERLAP_EXPONENT;
+  return Math.pow(Math.pow(smSeconds, p) + Math.pow(hbmSeconds, p), 1 / p);
 }
 
 export interface GemmEfficiency {

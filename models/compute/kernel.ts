@@ -5,7 +5,7 @@
  * achievable fraction of datasheet bandwidth).
  */
 import type { Accelerator, Precision } from "../hardware/types.ts";
-import { ATTENTION_FILL_KEYS, attentionEfficiency, gemmEfficiency, type GemmShape } from "./gemm-efficiency.ts";
+import { ATTENTION_FILL_KEYS, attentionEfficiency, gemmEfficiency, overlappedSeconds, type GemmShape } from "./gemm-efficiency.ts";
 
 export type KernelKind = "gemm" | "attention" | "memory";
 
@@ -96,10 +96,15 @@ export function kernelCost(k: Kernel, gpu: Accelerator, precision: Precision): K
     fraction = 1;
   }
   const eff = gpu.efficiency;
-  const smWork = (k.flops / fraction) * unit;
+  let smWork = (k.flops / fraction) * unit;
   const hbmWork = bytes / eff.hbmPeakFraction;
-  const tSm = smWork / peak;
+  let tSm = smWork / peak;
   const tHbm = hbmWork / gpu.hbmBandwidth;
+  if (k.gemm?.grouped === true) {
+    // Imperfect overlap of a grouped GEMM's weight stream with its math: the SMs stay busy (stalled) that long.
+    tSm = overlappedSeconds(tSm, tHbm, true);
+    smWork = tSm * peak;
+  }
   const launchSeconds = k.launches * eff.kernelLaunchSeconds;
   return { smWork, hbmWork, launchSeconds, seconds: Math.max(tSm, tHbm) + launchSeconds, bound: tSm >= tHbm ? "sm" : "hbm" };
 }

@@ -40,6 +40,15 @@ function globalRank(s: Scenario, pp: number, dp: number, cp: number, tp: number)
 function groupsOf(s: Scenario, kind: Exclude<GroupKind, "pp">): number[][] {
   const p = s.parallelism;
   const out: number[][] = [];
+  if (kind === "ep") {
+    // Expert rank order within a stage (Megatron-Core): expert TP fastest, then EP, then expert DP.
+    const etp = p.expertTp ?? p.tp;
+    const span = p.tp * p.cp * p.dp;
+    for (let base = 0; base + p.ep * etp <= span; base += p.ep * etp) {
+      for (let o = 0; o < etp; o++) out.push(Array.from({ length: p.ep }, (_, i) => base + o + i * etp));
+    }
+    return out;
+  }
   for (let a = 0; a < 1; a++) {
     for (let d = 0; d < p.dp; d++) {
       for (let c = 0; c < p.cp; c++) {
@@ -52,7 +61,6 @@ function groupsOf(s: Scenario, kind: Exclude<GroupKind, "pp">): number[][] {
             for (let i = 0; i < p.dp; i++) for (let j = 0; j < p.cp; j++) g.push(globalRank(s, a, i, j, t));
             out.push(g);
           }
-          if (kind === "ep" && d % p.ep === 0) out.push(Array.from({ length: p.ep }, (_, i) => globalRank(s, a, d + i, c, t)));
         }
       }
     }

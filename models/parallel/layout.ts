@@ -14,7 +14,10 @@ export interface RankLayout {
   tp: GroupLayout;
   cp: GroupLayout;
   dp: GroupLayout;
+  /** Expert-parallel group: members expertTp apart (Megatron-Core's expert rank order, expert TP fastest, then EP). */
   ep: GroupLayout;
+  /** Expert-tensor-parallel group (routed experts' shards): consecutive ranks. */
+  etp: GroupLayout;
   /** Data- and context-parallel ranks together: the group ZeRO shards over and gradients are reduced in. */
   dpShard: GroupLayout;
   /** Scale-up domain (node, NVL72 rack, TPU pod) of the first rank of pipeline stage `stage`. */
@@ -34,7 +37,8 @@ export function rankLayout(plan: ParallelPlan, cluster: ClusterSpec): RankLayout
     tp: group(plan.tp, 1, g),
     cp: group(plan.cp, plan.tp, g),
     dp: group(plan.dp, plan.tp * plan.cp, g),
-    ep: group(plan.ep, plan.tp * plan.cp, g),
+    ep: group(plan.ep, plan.expertTp ?? plan.tp, g),
+    etp: group(plan.expertTp ?? plan.tp, 1, g),
     dpShard: group(plan.dp * plan.cp, plan.tp, g),
     stageNode: (stage) => Math.floor((stage * stageSpan) / g),
   };

@@ -50,7 +50,15 @@ export function checkPlan(s: Scenario): PlanProblem[] {
   }
   if (m.experts % p.ep !== 0) add("parallelism.ep", p.ep, `${p.ep} does not divide the number of experts ${m.experts}`);
   if (p.ep > 1 && m.experts === 1) add("parallelism.ep", p.ep, "expert parallelism needs a mixture-of-experts model (experts > 1)");
-  if ((p.dp * p.cp) % p.ep !== 0) add("parallelism.ep", p.ep, `${p.ep} must divide dp·cp = ${p.dp * p.cp} (experts are spread over data-parallel ranks)`);
+  if (p.expertTp === undefined) {
+    if (m.experts > 1 && (m.expertFfn ?? m.ffn) % p.tp !== 0) add("parallelism.tp", p.tp, `${p.tp} does not divide the expert MLP size ${m.expertFfn ?? m.ffn} (set parallelism.expertTp to shard the experts otherwise)`);
+    if ((p.dp * p.cp) % p.ep !== 0) add("parallelism.ep", p.ep, `${p.ep} must divide dp·cp = ${p.dp * p.cp} (experts are spread over data-parallel ranks)`);
+  } else {
+    const span = p.tp * p.dp * p.cp;
+    if (p.expertTp > 1 && m.experts === 1) add("parallelism.expertTp", p.expertTp, "expert tensor parallelism needs a mixture-of-experts model (experts > 1)");
+    else if (span % (p.ep * p.expertTp) !== 0) add("parallelism.expertTp", p.expertTp, `ep·expertTp = ${p.ep}·${p.expertTp} must divide tp·dp·cp = ${span} (the expert layout tiles each pipeline stage)`);
+    else if ((m.expertFfn ?? m.ffn) % p.expertTp !== 0) add("parallelism.expertTp", p.expertTp, `${p.expertTp} does not divide the expert MLP size ${m.expertFfn ?? m.ffn}`);
+  }
   if (s.workload.seqLength % p.cp !== 0) add("parallelism.cp", p.cp, `${p.cp} does not divide workload.seqLength ${s.workload.seqLength}`);
   if (s.cluster.gpu.peakFlops[s.workload.precision] === undefined) {
     const have = Object.keys(s.cluster.gpu.peakFlops).join(", ");

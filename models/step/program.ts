@@ -28,7 +28,8 @@
  * - Offload through the host path (offload.ts): PCIe copies and DeepSpeed's CPU-Adam.
  */
 import { kernelCost, type Kernel } from "../compute/kernel.ts";
-import { collectiveLoad, linkWork, type GroupLayout } from "../collectives/alpha-beta.ts";
+import { collectiveLoad, linkWork, type GroupLayout, type LinkLoad } from "../collectives/alpha-beta.ts";
+import { deepepLoad } from "../collectives/deepep.ts";
 import type { Accelerator, Precision } from "../hardware/types.ts";
 import { scaleUpSpan } from "../network/build.ts";
 import { groupSlowdowns, type GroupKind, type GroupSlowdowns } from "../network/group-slowdown.ts";
@@ -41,20 +42,17 @@ import type { ParallelPlan, Scenario } from "../scenario.ts";
 import {
   embeddingKernels,
   headKernels,
-  layerBackwardKernels,
   layerDims,
-  layerForwardKernels,
-  layerRecomputeKernels,
   type KernelList,
   type StreamCollective,
 } from "../workload/layer-kernels.ts";
-import { elementBytes, fsdpLookahead, fsdpSettings, gradElementBytes, lastStageEmbeddingCopy, layerShape, memoryByStage, optimizerBytesPerParam, type MemoryBreakdown } from "../workload/memory.ts";
-import { embeddingParams, headParams, layerParams, mtpProjectionParams } from "../workload/params.ts";
-import { effectiveWindow, localLayerCount } from "../workload/attention-variants.ts";
+import { denseLayerShape, elementBytes, fsdpLookahead, fsdpSettings, gradElementBytes, lastStageEmbeddingCopy, layerShape, memoryByStage, optimizerBytesPerParam, type MemoryBreakdown } from "../workload/memory.ts";
+import { embeddingParams, headParams, layerParamsPerRank as paramsPerRankOf, mtpProjectionParams } from "../workload/params.ts";
 import { mtpDepths, mtpInputKernels } from "../workload/mtp.ts";
 import { CATEGORY_INDEX, type Category } from "../categories.ts";
 
 const COMPUTE = CATEGORY_INDEX.compute;
+import { layerKinds } from "./layer-kinds.ts";
 import { cpuAdamSeconds, offloadSettings, type OffloadSettings } from "./offload.ts";
 import { CH_CP, CH_DP_COMPUTE, CH_DP_STREAM, CH_EP, CH_FSDP_GATHER, CH_FSDP_REPLICA, CH_FSDP_SHARD, CH_PP, CH_TP, COLLECTIVE, DELAY, ENQUEUE, GATHER_STREAM, HBM, NIC_RX, NIC_TX, NV_RX, NV_TX, Op, PCIE_D2H, PCIE_H2D, roleCapacities, ROLES, setWork, SM, WAIT, WORK } from "./ops.ts";
 
@@ -110,8 +108,9 @@ function crossesNodes(group: GroupLayout): boolean {
 class Compiler {
   plans: Op[][] = [];
   dpLists: Op[][] = [];
-  dpListOfBytes = new Map<number, number>();
   dpListOfKey = new Map<string, number>();
+  /** MoE: the expert data-parallel group (tp·dp·cp/(ep·expertTp) ranks, ep·expertTp apart) that reduces the routed experts' gradients. */
+  expertDp: GroupLayout = { size: 1, perNode: 1 };
   constructor(
     readonly s: Scenario,
     readonly p: ParallelPlan,
@@ -189,7 +188,11 @@ class Compiler {
 
   /** A collective (or `times` of them) as one barrier op: link work, then latency (none if neither). */
   collective(opName: StreamCollective["op"], bytes: number, group: GroupLayout, kind: GroupKind, times: number, channel: number, label: string): Op[] {
-    const load = collectiveLoad(opName, bytes, group, this.s.cluster.gpu.scaleUpKind === "ici");
+    return this.collectiveOf(collectiveLoad(opName, bytes, group, this.s.cluster.gpu.scaleUpKind === "ici"), group, kind, times, channel, label);
+  }
+
+  /** A collective of a given per-rank link load (NCCL's by collectiveLoad, or DeepEP's). */
+  collectiveOf(load: LinkLoad, group: GroupLayout, kind: GroupKind, times: number, channel: number, label: string): Op[] {
     const link = linkWork(load);
     const scale = times * this.slowdown[kind];
     const roles: number[] = [];
@@ -224,9 +227,13 @@ class Compiler {
     for (const c of list.collectives) for (const name of c.overlap?.kernels ?? []) paired.add(name);
     const out = this.kernels(paired.size === 0 ? list.kernels : list.kernels.filter((k) => !paired.has(k.name)), times, label);
     for (const c of list.collectives) {
-      const group = c.group === "tp" ? this.layout.tp : c.group === "ep" ? this.layout.ep : this.layout.cp;
-      const channel = c.group === "tp" ? CH_TP : c.group === "ep" ? CH_EP : CH_CP;
-      const ops = this.collective(c.op, c.bytes, group, c.group, c.count * times, channel, `${label}:${c.group}-${c.op}`);
+      const group = c.group === "tp" ? this.layout.tp : c.group === "ep" ? this.layout.ep : c.group === "etp" ? this.layout.etp : this.layout.cp;
+      const channel = c.group === "tp" || c.group === "etp" ? CH_TP : c.group === "ep" ? CH_EP : CH_CP;
+      const kind = c.group === "etp" ? "tp" : c.group;
+      const ops =
+        c.deepep === undefined
+          ? this.collective(c.op, c.bytes, group, kind, c.count * times, channel, `${label}:${c.group}-${c.op}`)
+          : this.collectiveOf(deepepLoad(c.bytes, c.deepep, group), group, kind, c.count * times, channel, `${label}:${c.group}-deepep`);
       if (c.overlap === undefined) out.push(...ops);
       else {
         const names = c.overlap.kernels;
@@ -287,25 +294,30 @@ class Compiler {
     return out;
   }
 
-  /** The data-parallel list reducing `bytes` of gradients (one list per distinct size; empty if nothing to reduce). */
-  gradList(bytes: number): number {
-    let id = this.dpListOfBytes.get(bytes);
-    if (id === undefined) {
-      const ops = this.dpShard <= 1 || bytes <= 0 ? [] : this.collective(this.p.zero >= 1 ? "reduce-scatter" : "all-reduce", bytes, this.dpGroup, "dp", 1, CH_DP_STREAM, "dp:grads");
+  /**
+   * The data-parallel list reducing `bytes` of gradients (one list per distinct size; empty if
+   * nothing to reduce); MoE: `expertBytes` of them, the routed experts', over the expert
+   * data-parallel group instead (Megatron-Core's expert DDP buckets).
+   */
+  gradList(bytes: number, expertBytes = 0): number {
+    return this.dpList(`grads-of:${bytes}:${expertBytes}`, () => {
+      const reduce = this.p.zero >= 1 ? "reduce-scatter" : "all-reduce";
+      const dense = bytes - expertBytes;
+      const ops = this.dpShard <= 1 || dense <= 0 ? [] : this.collective(reduce, dense, this.dpGroup, "dp", 1, CH_DP_STREAM, "dp:grads");
+      if (expertBytes > 0) ops.push(...this.collective(reduce, expertBytes, this.expertDp, "dp", 1, CH_DP_STREAM, "dp:expert-grads"));
       // ZeRO-Offload: the reduced gradient shard goes to the host for CPU-Adam.
-      if (this.offload.optimizer) ops.push(...this.hostCopy(PCIE_D2H, bytes / (this.p.zero >= 1 ? this.dpShard : 1), "offload:grads"));
-      id = this.dpLists.push(ops) - 1;
-      this.dpListOfBytes.set(bytes, id);
-    }
-    return id;
+      const shard = (b: number, n: number): number => b / (this.p.zero >= 1 ? n : 1);
+      if (this.offload.optimizer) ops.push(...this.hostCopy(PCIE_D2H, shard(dense, this.dpShard) + shard(expertBytes, this.expertDp.size), "offload:grads"));
+      return ops;
+    });
   }
 
-  grads(bytes: number): Op[] {
+  grads(bytes: number, expertBytes = 0): Op[] {
     if (!this.p.overlapGradReduce) return [];
     const op = new Op();
     op.kind = ENQUEUE;
     op.label = "grads";
-    op.gradList = this.gradList(bytes);
+    op.gradList = this.gradList(bytes, expertBytes);
     return [op];
   }
 
@@ -440,14 +452,15 @@ export function compileStep(s: Scenario, slowdownIn?: GroupSlowdowns): StepProgr
   const model = s.workload.model;
   const split = layersPerVirtualStage(model.layers, p);
   if (typeof split === "string") throw new Error(split);
-  const lp = layerParams(model);
   const shape = layerShape(s);
   const micro = microBatchesPerStep(s);
   const V = p.pp * p.virtualStages;
   const gradBytes = gradElementBytes(p.gradReduceDtype);
   const weightBytes = elementBytes(precision);
-  // Parameters of one transformer layer held by one rank (tensor- and expert-sharded).
-  const layerParamsPerRank = (lp.attention + (lp.mlpPerExpert * model.experts) / p.ep) / p.tp + lp.router + lp.norms;
+  // Parameters of one transformer layer held by one rank (tensor- and expert-sharded); a MoE
+  // model's dense first layers (on the first virtual stages) have their own.
+  const main = paramsPerRankOf(model, p);
+  const denseParamsPerRank = paramsPerRankOf(denseLayerShape(shape).model, p).dense;
   const dpShard = p.dp * p.cp;
   const dpGroup = layout.dpShard;
   const memory = memoryByStage(s);
@@ -466,26 +479,22 @@ export function compileStep(s: Scenario, slowdownIn?: GroupSlowdowns): StepProgr
   // host in forward and come back in backward, overlapping the layers' compute (offload.ts).
   const offloadedPerLayer = (v: number): number => off.activationBytesPerLayer(split, v);
 
-  const fwdLayer = layerForwardKernels(shape);
-  const bwdLayer = layerBackwardKernels(shape);
-  const recLayer = layerRecomputeKernels(shape, p.recompute);
-  const perLayerGradBytes = layerParamsPerRank * gradBytes;
-  // Sliding-window layers (some or all) get their own kernel lists; layer l of virtual stage v is model layer starts[v] + l.
-  const window = effectiveWindow(model, shape.seqLength);
-  const windowShape = window === undefined ? undefined : { ...shape, window };
-  const local = windowShape && { fwd: layerForwardKernels(windowShape), bwd: layerBackwardKernels(windowShape), rec: layerRecomputeKernels(windowShape, p.recompute) };
+  const kinds = layerKinds(model, shape, p.recompute, { main, dense: denseParamsPerRank }, gradBytes);
+  // Layer l of virtual stage v is model layer starts[v] + l.
   const starts = split.map((_, v) => split.slice(0, v).reduce((a, b) => a + b, 0));
-  const layerOps = (kind: "fwd" | "bwd" | "rec", start: number, n: number, label: string): Op[] => {
-    const global = { fwd: fwdLayer, bwd: bwdLayer, rec: recLayer }[kind];
-    const nl = local ? localLayerCount(model, start, n) : 0;
-    return nl === 0 ? c.list(global, n, label) : [...c.list(local![kind], nl, label), ...c.list(global, n - nl, label)];
+  const layerOps = (kind: "fwd" | "bwd" | "rec", start: number, n: number, label: string, backward = false): Op[] => {
+    const runs = kinds.counts(start, n);
+    return (backward ? runs.reverse() : runs).flatMap(([k, count]) => c.list(k[kind], count, label));
   };
-  // Multi-token prediction on the last virtual stage: per depth its input kernels, one (global) block and the output head.
+  const expertGradBytes = main.expert * gradBytes;
+  const expertTp = p.expertTp ?? p.tp;
+  c.expertDp = groupOf((p.tp * p.dp * p.cp) / (p.ep * expertTp), p.ep * expertTp, scaleUpSpan(s.cluster));
+  // Multi-token prediction on the last virtual stage: per depth its input kernels, one (global, main-kind) block and the output head.
   const mtp = mtpDepths(model);
-  const mtpGradBytes = (layerParamsPerRank + mtpProjectionParams(model).sharded / p.tp + mtpProjectionParams(model).norms) * gradBytes;
-  const mtpForward = (): Op[] => Array.from({ length: mtp }, () => [...c.list(mtpInputKernels(shape, "forward"), 1, "mtp"), ...c.list(fwdLayer, 1, "forward"), ...c.list(headKernels(shape, "forward"), 1, "head")]).flat();
+  const mtpGradBytes = (main.dense + mtpProjectionParams(model).sharded / p.tp + mtpProjectionParams(model).norms) * gradBytes + expertGradBytes;
+  const mtpForward = (): Op[] => Array.from({ length: mtp }, () => [...c.list(mtpInputKernels(shape, "forward"), 1, "mtp"), ...c.list(kinds.main.fwd, 1, "forward"), ...c.list(headKernels(shape, "forward"), 1, "head")]).flat();
   const mtpBackward = (grads: boolean): Op[] =>
-    Array.from({ length: mtp }, () => [...c.list(headKernels(shape, "backward"), 1, "head.bwd"), ...c.list(recLayer, 1, "backward:recompute"), ...c.list(bwdLayer, 1, "backward"), ...c.list(mtpInputKernels(shape, "backward"), 1, "mtp.bwd"), ...(grads ? c.grads(mtpGradBytes) : [])]).flat();
+    Array.from({ length: mtp }, () => [...c.list(headKernels(shape, "backward"), 1, "head.bwd"), ...c.list(kinds.main.rec, 1, "backward:recompute"), ...c.list(kinds.main.bwd, 1, "backward"), ...c.list(mtpInputKernels(shape, "backward"), 1, "mtp.bwd"), ...(grads ? c.grads(mtpGradBytes, expertGradBytes) : [])]).flat();
   const embedGradBytes = (embeddingParams(model) / p.tp) * gradBytes;
   const headGradBytes = (headParams(model) / p.tp) * gradBytes;
 
@@ -505,9 +514,9 @@ export function compileStep(s: Scenario, slowdownIn?: GroupSlowdowns): StepProgr
       const act = k * offloadedPerLayer(v);
       const at = (starts[v] as number) + L - left;
       units.push({
-        params: k * layerParamsPerRank,
+        params: kinds.counts(at, k).reduce((sum, [kind, count]) => sum + count * kind.paramsPerRank, 0),
         forward: c.withActivationCopy(layerOps("fwd", at, k, "forward"), PCIE_D2H, act),
-        backward: [...layerOps("rec", at, k, "backward:recompute"), ...c.withActivationCopy(layerOps("bwd", at, k, "backward"), PCIE_H2D, act)],
+        backward: [...layerOps("rec", at, k, "backward:recompute", true), ...c.withActivationCopy(layerOps("bwd", at, k, "backward", true), PCIE_H2D, act)],
       });
     }
     if (v === V - 1 && mtp > 0) units.push({ params: (mtp * mtpGradBytes) / gradBytes, forward: mtpForward(), backward: mtpBackward(false) });
@@ -533,7 +542,7 @@ export function compileStep(s: Scenario, slowdownIn?: GroupSlowdowns): StepProgr
 
     const b: Op[] = [];
     if (last) b.push(...mtpBackward(false), ...c.list(headKernels(shape, "backward"), 1, "head.bwd"));
-    b.push(...layerOps("rec", at, L, "backward:recompute"), ...c.withActivationCopy(layerOps("bwd", at, L, "backward"), PCIE_H2D, L * offloadedPerLayer(v)));
+    b.push(...layerOps("rec", at, L, "backward:recompute", true), ...c.withActivationCopy(layerOps("bwd", at, L, "backward", true), PCIE_H2D, L * offloadedPerLayer(v)));
     if (first) b.push(...c.list(embeddingKernels(shape, "backward"), 1, "embedding.bwd"));
     backwardPlan[v] = c.plan(b);
 
@@ -541,7 +550,10 @@ export function compileStep(s: Scenario, slowdownIn?: GroupSlowdowns): StepProgr
     // data-parallel reduction overlaps the rest of it (bucketed DDP).
     const lb: Op[] = [];
     if (last) lb.push(...mtpBackward(true), ...c.list(headKernels(shape, "backward"), 1, "head.bwd"), ...c.grads(headGradBytes));
-    for (let l = 0; l < L; l++) lb.push(...layerOps("rec", at + l, 1, "backward:recompute"), ...c.withActivationCopy(layerOps("bwd", at + l, 1, "backward"), PCIE_H2D, offloadedPerLayer(v)), ...c.grads(perLayerGradBytes));
+    for (let l = L - 1; l >= 0; l--) {
+      const k = kinds.of(at + l);
+      lb.push(...c.list(k.rec, 1, "backward:recompute"), ...c.withActivationCopy(c.list(k.bwd, 1, "backward"), PCIE_H2D, offloadedPerLayer(v)), ...c.grads(k.gradBytes, k.expertGradBytes));
+    }
     if (first) lb.push(...c.list(embeddingKernels(shape, "backward"), 1, "embedding.bwd"), ...c.grads(embedGradBytes));
     lastBackwardPlan[v] = c.plan(lb);
   }
@@ -554,10 +566,20 @@ export function compileStep(s: Scenario, slowdownIn?: GroupSlowdowns): StepProgr
   for (let st = 0; st < p.pp; st++) {
     if (!p.overlapGradReduce && !zero3) {
       let bytes = 0;
-      for (let v = 0; v < V; v++) if (rankOfVirtualStage(v, p.pp) === st) bytes += (split[v] as number) * perLayerGradBytes;
+      let expertBytes = 0;
+      for (let v = 0; v < V; v++) {
+        if (rankOfVirtualStage(v, p.pp) !== st) continue;
+        for (const [k, count] of kinds.counts(starts[v] as number, split[v] as number)) {
+          bytes += count * k.gradBytes;
+          expertBytes += count * k.expertGradBytes;
+        }
+      }
       if (st === 0) bytes += embedGradBytes;
-      if (st === p.pp - 1) bytes += headGradBytes + mtp * mtpGradBytes;
-      finalGradList[st] = c.gradList(bytes);
+      if (st === p.pp - 1) {
+        bytes += headGradBytes + mtp * mtpGradBytes;
+        expertBytes += mtp * expertGradBytes;
+      }
+      finalGradList[st] = c.gradList(bytes, expertBytes);
     }
     const ops: Op[] = [];
     // Tied embeddings: the first and last stage all-reduce their copies' gradients.
@@ -566,7 +588,10 @@ export function compileStep(s: Scenario, slowdownIn?: GroupSlowdowns): StepProgr
       ops.push(...c.collective("all-reduce", ((model.vocab * model.hidden) / p.tp) * gradBytes, { size: 2, perNode: sameNode ? 2 : 1 }, "pp", 1, CH_PP, "embedding:tied-grads"));
     }
     const params = (memory[st] as MemoryBreakdown).params;
-    const shardParams = params / (zero3 ? fsdp.shard.size : p.zero >= 1 ? dpShard : 1);
+    const expertParams = (memory[st] as MemoryBreakdown).expertParams;
+    const shardOver = zero3 ? fsdp.shard.size : p.zero >= 1 ? dpShard : 1;
+    // Routed experts' state is sharded over the expert data-parallel group (shard·tp / (ep·expertTp)).
+    const shardParams = expertParams === undefined ? params / shardOver : (params - expertParams) / shardOver + expertParams / Math.max(1, (shardOver * p.tp) / (p.ep * (p.expertTp ?? p.tp)));
     // Optimizer step (fused AdamW), bytes read + written per parameter of this rank's shard.
     const perParam = optimizerBytesPerParam(s);
     if (off.optimizer) {
@@ -583,9 +608,14 @@ export function compileStep(s: Scenario, slowdownIn?: GroupSlowdowns): StepProgr
     // ZeRO-3 gathers each unit at the next step's forward instead. Overlapped (Megatron's
     // --overlap-param-gather), the gather runs on the data-parallel stream beside the forward
     // passes, enqueued at the step's start, which stands for the next step's (steady state).
+    // MoE: the routed experts' shards are gathered within the expert data-parallel group.
+    const gatherParams = (channel: number): Op[] =>
+      expertParams === undefined
+        ? c.collective("all-gather", params * weightBytes, dpGroup, "dp", 1, channel, "dp:params")
+        : [...c.collective("all-gather", (params - expertParams) * weightBytes, dpGroup, "dp", 1, channel, "dp:params"), ...c.collective("all-gather", expertParams * weightBytes, c.expertDp, "dp", 1, channel, "dp:expert-params")];
     if (p.zero >= 1 && !zero3 && dpShard > 1 && p.overlapParamGather === true) {
-      startList[st] = c.dpList(`params:${params}`, () => c.collective("all-gather", params * weightBytes, dpGroup, "dp", 1, CH_DP_STREAM, "dp:params"));
-    } else if (p.zero >= 1 && !zero3 && dpShard > 1) ops.push(...c.collective("all-gather", params * weightBytes, dpGroup, "dp", 1, CH_DP_COMPUTE, "dp:params"));
+      startList[st] = c.dpList(`params:${params}`, () => gatherParams(CH_DP_STREAM));
+    } else if (p.zero >= 1 && !zero3 && dpShard > 1) ops.push(...gatherParams(CH_DP_COMPUTE));
     afterPlan[st] = c.plan(ops);
   }
 

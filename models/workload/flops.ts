@@ -15,6 +15,7 @@ import { attentionCoreModelFlops, isLocalLayer } from "./attention-variants.ts";
 import { activeMatrixParamsPerLayer, mtpProjectionParams } from "./params.ts";
 import { attentionWidth, headDim } from "./head-dim.ts";
 import { mlaDims } from "./mla.ts";
+import { expertFfnOf, isMoe } from "./moe.ts";
 
 export interface FlopCounts {
   /** Forward FLOPs of all transformer layers for one step. */
@@ -35,7 +36,7 @@ export function stepFlopCounts(w: WorkloadSpec): FlopCounts {
   const layerForward = m.layers * 2 * tokens * activeMatrixParamsPerLayer(m) + attentionForward;
   const headForward = 2 * tokens * m.hidden * m.vocab;
   const hd = headDim(m);
-  const perOpRecompute = m.layers * 2 * tokens * (m.kvHeads * hd * m.hidden + m.heads * hd * m.hidden + m.topK * m.ffn * m.hidden);
+  const perOpRecompute = m.layers * 2 * tokens * (m.kvHeads * hd * m.hidden + m.heads * hd * m.hidden + m.topK * (isMoe(m) ? expertFfnOf(m) : m.ffn) * m.hidden);
   return { layerForward, attentionForward, headForward, perOpRecompute };
 }
 
@@ -54,14 +55,16 @@ function variantFlopCounts(w: WorkloadSpec): FlopCounts {
   for (let i = 0; i < m.layers; i++) attentionForward += attentionCoreModelFlops(m, w.globalBatch, w.seqLength, isLocalLayer(m, i));
   attentionForward += mtp * attentionCoreModelFlops(m, w.globalBatch, w.seqLength, false);
   const blocks = m.layers + mtp;
-  const layerForward = blocks * 2 * tokens * activeMatrixParamsPerLayer(m) + mtp * 2 * tokens * mtpProjectionParams(m).sharded + attentionForward;
+  // An MTP depth's block is a full (MoE, for a MoE model) layer, not the dense-first-layers average.
+  const mtpBlock = mtp > 0 ? activeMatrixParamsPerLayer({ ...m, denseLayers: 0 }) : 0;
+  const layerForward = 2 * tokens * (m.layers * activeMatrixParamsPerLayer(m) + mtp * mtpBlock) + mtp * 2 * tokens * mtpProjectionParams(m).sharded + attentionForward;
   const headForward = (1 + mtp) * 2 * tokens * m.hidden * m.vocab;
   // Per-op recompute: the key projection (MLA: the kv up projection), the output projection, the up projection.
   const mla = mlaDims(m);
   const hd = headDim(m);
   const k = mla !== undefined ? mla.kvLoraRank * m.heads * (mla.qkNopeHeadDim + mla.vHeadDim) : m.kvHeads * hd * m.hidden;
   const o = mla !== undefined ? m.heads * mla.vHeadDim * m.hidden : m.heads * hd * m.hidden;
-  const perOpRecompute = blocks * 2 * tokens * (k + o + m.topK * m.ffn * m.hidden);
+  const perOpRecompute = blocks * 2 * tokens * (k + o + m.topK * (isMoe(m) ? expertFfnOf(m) : m.ffn) * m.hidden);
   return { layerForward, attentionForward, headForward, perOpRecompute };
 }
 

@@ -80,9 +80,11 @@ export function modelFromHfConfig(config: Json, name: string): { model?: ModelSp
   const layers = int("num_hidden_layers");
   const heads = int("num_attention_heads");
   const kvHeads = int("num_key_value_heads", heads);
-  const ffn = has("moe_intermediate_size") ? int("moe_intermediate_size") : int("intermediate_size");
+  const ffn = !has("intermediate_size") && has("moe_intermediate_size") ? int("moe_intermediate_size") : int("intermediate_size");
   const vocab = int("vocab_size");
-  const experts = has("num_local_experts") ? int("num_local_experts") : has("num_experts") ? int("num_experts") : 1;
+  // Routed experts: Mixtral num_local_experts, Qwen-MoE num_experts, DeepSeek n_routed_experts.
+  const expertKey = ["num_local_experts", "num_experts", "n_routed_experts"].find((k) => has(k) && config[k] !== null);
+  const experts = expertKey !== undefined ? int(expertKey) : 1;
   const topK = has("num_experts_per_tok") ? int("num_experts_per_tok") : 1;
   const actKey = has("hidden_act") ? "hidden_act" : has("activation_function") ? "activation_function" : undefined;
   let act = "silu";
@@ -110,6 +112,7 @@ export function modelFromHfConfig(config: Json, name: string): { model?: ModelSp
   }
   if (problems.length === 0 && topK > experts) problems.push({ key: "num_experts_per_tok", message: `num_experts_per_tok: ${topK} exceeds the number of experts ${experts}` });
   const variants = attentionVariants(config, layers, hidden, heads, problems);
+  const moe = experts > 1 ? moeFields(config, ffn, layers, problems) : {};
   if (problems.length > 0) return { problems };
   return {
     problems,
@@ -128,6 +131,7 @@ export function modelFromHfConfig(config: Json, name: string): { model?: ModelSp
       positionEmbeddings: positions,
       dropout,
       bias: attentionBias || mlpBias,
+      ...moe,
       source: `HuggingFace config.json (${name})`,
       ...variants,
     },
@@ -199,4 +203,57 @@ function layerTypesPeriod(config: Json, layers: number, problems: FieldProblem[]
     return bad(`the full-attention layers do not recur every ${period} layers (the ${period}-th, ${2 * period}-th, …); trainsim's slidingWindowPattern needs a fixed period`);
   }
   return period;
+}
+
+/**
+ * MoE shape keys: moe_intermediate_size (one routed expert; Mixtral has none, its experts are
+ * intermediate_size), n_shared_experts (DeepSeek) or shared_expert_intermediate_size (Qwen2-MoE:
+ * one shared MLP, a whole number of experts wide), first_k_dense_replace (DeepSeek), scoring_func
+ * (DeepSeek-V3 sigmoid; softmax otherwise), n_group/topk_group (group-limited routing). norm_topk_prob
+ * and the aux-loss keys change no cost.
+ * Layer patterns the model cannot express (moe_layer_freq or decoder_sparse_step above 1,
+ * mlp_only_layers) are refused by name.
+ */
+function moeFields(config: Json, ffn: number, layers: number, problems: FieldProblem[]): Partial<ModelSpec> {
+  const out: Partial<ModelSpec> = {};
+  const positive = (key: string): number | undefined => {
+    const v = config[key];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== "number" || !Number.isInteger(v) || v < 0) {
+      problems.push({ key, message: `${key}: ${JSON.stringify(v)} is not allowed; expected a whole number` });
+      return undefined;
+    }
+    return v;
+  };
+  const expertFfn = positive("moe_intermediate_size");
+  if (expertFfn !== undefined && expertFfn > 0 && expertFfn !== ffn) out.expertFfn = expertFfn;
+  const one = expertFfn ?? ffn;
+  const shared = positive("n_shared_experts");
+  const sharedSize = positive("shared_expert_intermediate_size");
+  if (shared !== undefined && shared > 0) out.sharedExperts = shared;
+  else if (sharedSize !== undefined && sharedSize > 0) {
+    if (sharedSize % one !== 0) problems.push({ key: "shared_expert_intermediate_size", message: `shared_expert_intermediate_size: ${sharedSize} is not allowed; it must be a whole number of experts of moe_intermediate_size ${one}` });
+    else out.sharedExperts = sharedSize / one;
+  }
+  const dense = positive("first_k_dense_replace");
+  if (dense !== undefined && dense > 0) {
+    if (dense >= layers) problems.push({ key: "first_k_dense_replace", message: `first_k_dense_replace: ${dense} is not allowed; it must be below num_hidden_layers ${layers}` });
+    else out.denseLayers = dense;
+  }
+  for (const key of ["moe_layer_freq", "decoder_sparse_step"]) {
+    const v = config[key];
+    if (v !== undefined && v !== null && v !== 1) problems.push({ key, message: `${key}: ${JSON.stringify(v)} is not supported; every layer after first_k_dense_replace must be a MoE layer (1)` });
+  }
+  const only = config["mlp_only_layers"];
+  if (Array.isArray(only) && only.length > 0) problems.push({ key: "mlp_only_layers", message: `mlp_only_layers: ${JSON.stringify(only)} is not supported; dense layers only at the front (first_k_dense_replace)` });
+  const groups = positive("n_group");
+  const perToken = positive("topk_group");
+  if (groups !== undefined && groups > 1 && perToken !== undefined && perToken > 0) {
+    out.expertGroups = groups;
+    out.expertGroupsPerToken = Math.min(perToken, groups);
+  }
+  const scoring = config["scoring_func"];
+  if (scoring === "sigmoid") out.routerScoring = "sigmoid";
+  else if (scoring !== undefined && scoring !== null && scoring !== "softmax") problems.push({ key: "scoring_func", message: `scoring_func: ${JSON.stringify(scoring)} is not allowed; expected "softmax" or "sigmoid"` });
+  return out;
 }

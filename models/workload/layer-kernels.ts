@@ -12,12 +12,16 @@
  */
 import type { Kernel } from "../compute/kernel.ts";
 import type { Precision } from "../hardware/types.ts";
-import type { AttentionKernel, CpCommType, CpLayout, ModelSpec, RecomputeMode } from "../scenario.ts";
+import type { AttentionKernel, CpCommType, CpLayout, ModelSpec, MoeDispatch, ParallelPlan, RecomputeMode } from "../scenario.ts";
 import type { Fp8Settings } from "./fp8.ts";
 import { windowBlockFraction } from "./attention-variants.ts";
 import { mlaBackward, mlaDims, mlaForward, mlaLatentCollective } from "./mla.ts";
 import { headDim } from "./head-dim.ts";
 import { gemm, gemmBackward, gradAccumulateKernel, highPrecision, inHighPrecision, linear, memory, withQuantize } from "./kernel-builders.ts";
+import type { DeepepRouting } from "../collectives/deepep.ts";
+import { deepepRouting, expertFfnOf } from "./moe.ts";
+import { moeAllToAllBytes, moeExpertTpBytes, moeMlpBackward, moeMlpForward, sharedExpertGemms, type MoeBuilders, type MoeLayerInput } from "./moe-kernels.ts";
+import { BALANCED_LOAD, type RoutingLoad } from "./moe-routing.ts";
 
 export interface LayerShape {
   model: ModelSpec;
@@ -56,13 +60,21 @@ export interface LayerShape {
   cpLayout?: CpLayout;
   /** This layer's sliding window (keys per query) when shorter than the sequence; absent: global causal attention. */
   window?: number;
+  /** MoE: tensor-parallel degree of the routed experts (parallelism.expertTp; default tp). */
+  expertTp?: number;
+  /** MoE: the busiest EP rank's load and the kept share of routed tokens (workload.moe; default balanced). */
+  moeLoad?: RoutingLoad;
+  /** MoE: what the expert-parallel all-to-alls run beside (parallelism.moeOverlap; absent: exposed). */
+  moeOverlap?: ParallelPlan["moeOverlap"];
+  /** MoE: dispatch and combine by DeepEP's node-deduplicating kernels instead of NCCL all-to-all (parallelism.moeDispatch). */
+  moeDispatch?: MoeDispatch;
 }
 
 
 /** A collective the compute stream waits for, on the tensor-parallel group unless stated. */
 export interface StreamCollective {
   op: "all-reduce" | "all-gather" | "reduce-scatter" | "all-to-all";
-  group: "tp" | "ep" | "cp";
+  group: "tp" | "ep" | "cp" | "etp";
   /** Bytes of the full (unsharded) buffer on each rank. */
   bytes: number;
   count: number;
@@ -73,6 +85,8 @@ export interface StreamCollective {
    * both run whole side by side, no fill.
    */
   overlap?: { kernels: string[]; splits: number };
+  /** MoE dispatch/combine by DeepEP's kernels (parallelism.moeDispatch deepep): `bytes` is one copy of the tokens, sent to topK experts. */
+  deepep?: DeepepRouting;
 }
 
 export interface KernelList {
@@ -230,22 +244,9 @@ function layerForward(x: LayerShape): LayerForward {
 
   const gate = m.gatedMlp ? 2 : 1;
   if (m.experts > 1) {
-    const router = inHighPrecision(gemm("router", Tn, m.experts, h, e), x);
-    const localExperts = m.experts / x.ep;
-    // Balanced routing: each EP rank receives T·topK token copies for its local experts.
-    const tokensPerExpert = (T * m.topK * x.ep) / m.experts;
-    const fc1 = linear("expert.fc1", tokensPerExpert, d.ffnPerRank * gate, h, x, localExperts);
-    const fc2 = linear("expert.fc2", tokensPerExpert, h, d.ffnPerRank, x, localExperts);
-    weightGemms.push(router, fc1, fc2);
-    kernels.push(
-      router,
-      memory("router.topk", 3 * 4 * Tn * m.experts),
-      memory("expert.permute", 2 * e * T * m.topK * h),
-      ...withQuantize(fc1, x),
-      memory("expert.act", e * T * m.topK * d.ffnPerRank * (gate + 1)),
-      ...withQuantize(fc2, x),
-      memory("expert.unpermute", 2 * e * T * m.topK * h),
-    );
+    const moe = moeMlpForward(moeInput(x, d), moeBuilders(x));
+    weightGemms.push(...moe.weightGemms);
+    kernels.push(...moe.kernels);
   } else {
     const fc1 = linear("fc1", T, d.ffnPerRank * gate, h, x);
     const fc2 = linear("fc2", T, h, d.ffnPerRank, x);
@@ -256,33 +257,78 @@ function layerForward(x: LayerShape): LayerForward {
   return { weightGemms, kernels };
 }
 
+function moeInput(x: LayerShape, d: LayerDims): MoeLayerInput {
+  return { model: x.model, tokens: d.tokens, normTokens: d.normTokens, tp: x.tp, ep: x.ep, expertTp: x.expertTp ?? x.tp, elementBytes: x.elementBytes, load: x.moeLoad ?? BALANCED_LOAD };
+}
+
+function moeBuilders(x: LayerShape): MoeBuilders {
+  return {
+    linear: (name, m, n, k, batch) => linear(name, m, n, k, x, batch),
+    highGemm: (name, m, n, k) => inHighPrecision(gemm(name, m, n, k, x.elementBytes), x),
+    memory,
+    withQuantize: (k) => withQuantize(k, x),
+    backward: (fwd) => gemmBackward(fwd, x.elementBytes, x, x.fp8),
+  };
+}
+
 /** Tensor-parallel (and expert, context-parallel) collectives of one layer in one direction. */
 function layerCollectives(x: LayerShape, backward: boolean): StreamCollective[] {
   const d = layerDims(x);
   const bytes = x.elementBytes * d.tokens * x.model.hidden;
   const out: StreamCollective[] = [];
+  // A MoE layer's routed experts take the sequence-parallel tokens as they are (dispatch, then the
+  // expert-TP gather); only shared experts, a dense TP MLP, gather the sequence.
+  const mlpGather = x.model.experts > 1 && (x.model.sharedExperts ?? 0) === 0 ? 0 : 1;
   const mla = mlaDims(x.model);
   if (x.tp > 1 && mla !== undefined) {
     // MLA: the collective on the attention input becomes the latents' (mla.ts); the rest as below.
     const latent: StreamCollective[] = mlaLatentCollective(x, d, mla, backward);
     const input = backward ? "qkv.wgrad" : "qkv";
+    const mlp: StreamCollective[] = mlpGather === 1 ? [{ op: "all-gather", group: "tp", bytes, count: 1 }, { op: "reduce-scatter", group: "tp", bytes, count: 1 }] : [];
     if (x.sequenceParallel && x.tpCommOverlap) out.push(...overlappedTp(x, bytes, backward).flatMap((c): StreamCollective[] => (c.overlap?.kernels[0] === input ? latent : [c])));
-    else if (x.sequenceParallel) out.push(...latent, { op: backward ? "all-gather" : "reduce-scatter", group: "tp", bytes, count: 1 }, { op: "all-gather", group: "tp", bytes, count: 1 }, { op: "reduce-scatter", group: "tp", bytes, count: 1 });
+    else if (x.sequenceParallel) out.push(...latent, { op: backward ? "all-gather" : "reduce-scatter", group: "tp", bytes, count: 1 }, ...mlp);
     else out.push(...latent, ...(backward ? [] : [{ op: "all-reduce" as const, group: "tp" as const, bytes, count: 1 }]), { op: "all-reduce", group: "tp", bytes, count: 1 });
   } else if (x.tp > 1) {
     if (x.sequenceParallel && x.tpCommOverlap) out.push(...overlappedTp(x, bytes, backward));
     else if (x.sequenceParallel) {
-      out.push({ op: "all-gather", group: "tp", bytes, count: 2 }, { op: "reduce-scatter", group: "tp", bytes, count: 2 });
+      out.push({ op: "all-gather", group: "tp", bytes, count: 1 + mlpGather }, { op: "reduce-scatter", group: "tp", bytes, count: 1 + mlpGather });
     } else {
       out.push({ op: "all-reduce", group: "tp", bytes, count: 2 });
     }
   }
   if (x.model.experts > 1 && x.ep > 1) {
     // Dispatch and combine: each token's hidden state to topK experts and back.
-    out.push({ op: "all-to-all", group: "ep", bytes: bytes * x.model.topK, count: 2 });
+    const moe = moeInput(x, d);
+    const beside = moeOverlapKernels(x, d, moe, backward, out);
+    const overlap = beside.length > 0 ? { overlap: { kernels: beside, splits: 0 } } : {};
+    if (x.moeDispatch === "deepep") out.push({ op: "all-to-all", group: "ep", bytes: moeAllToAllBytes(moe) / x.model.topK, count: 2, deepep: deepepRouting(x.model), ...overlap });
+    else out.push({ op: "all-to-all", group: "ep", bytes: moeAllToAllBytes(moe), count: 2, ...overlap });
+  }
+  if (x.model.experts > 1) {
+    // The received copies gathered over the expert-TP group before the experts, reduce-scattered after.
+    const etpBytes = moeExpertTpBytes(moeInput(x, d));
+    if (etpBytes > 0) out.push({ op: "all-gather", group: "etp", bytes: etpBytes, count: 1 }, { op: "reduce-scatter", group: "etp", bytes: etpBytes, count: 1 });
   }
   if (x.cp > 1) out.push(cpCollective(x, d, backward));
   return out;
+}
+
+/**
+ * Kernels the MoE all-to-alls run beside (bulk, on a communication stream). shared-experts: the
+ * shared experts' GEMMs (Megatron-Core --moe-shared-expert-overlap). attention: the attention
+ * block's GEMMs and core, standing for the other micro-batch's compute that Megatron-Core's
+ * --overlap-moe-expert-parallel-comm (combined 1F1B) and DeepSeek-V3's DualPipe run the
+ * all-to-alls under. Kernels another collective already overlaps are left to it.
+ */
+function moeOverlapKernels(x: LayerShape, d: LayerDims, moe: MoeLayerInput, backward: boolean, others: StreamCollective[]): string[] {
+  if (x.moeOverlap === "shared-experts") return sharedExpertGemms(moe, backward);
+  if (x.moeOverlap !== "attention") return [];
+  const taken = new Set(others.flatMap((c) => c.overlap?.kernels ?? []));
+  const core = attentionCore(x, d);
+  const names = backward
+    ? ["proj.dgrad", "proj.wgrad", ...core.backward.map((k) => k.name), "qkv.dgrad", "qkv.wgrad"]
+    : ["qkv", ...core.forward.map((k) => k.name), "proj"];
+  return names.filter((n) => !taken.has(n));
 }
 
 /**
@@ -304,7 +350,9 @@ function overlappedTp(x: LayerShape, bytes: number, backward: boolean): StreamCo
   const out: StreamCollective[] = backward
     ? [pair("all-gather", "proj.dgrad", ring), pair("reduce-scatter", "qkv.wgrad", 0)]
     : [pair("all-gather", "qkv", ring), pair("reduce-scatter", "proj", pipeline)];
-  if (moe) out.push({ op: "all-gather", group: "tp", bytes, count: 1 }, { op: "reduce-scatter", group: "tp", bytes, count: 1 });
+  if (moe) {
+    if ((x.model.sharedExperts ?? 0) > 0) out.push({ op: "all-gather", group: "tp", bytes, count: 1 }, { op: "reduce-scatter", group: "tp", bytes, count: 1 });
+  }
   else if (backward) out.push(pair("all-gather", "fc2.dgrad", ring), pair("reduce-scatter", "fc1.wgrad", 0));
   else out.push(pair("all-gather", "fc1", ring), pair("reduce-scatter", "fc2", pipeline));
   return out;
@@ -366,12 +414,15 @@ function perOpRecompute(x: LayerShape): KernelList {
   const d = layerDims(x);
   const T = d.tokens;
   const h = m.hidden;
-  const tokensMlp = T * m.topK;
+  // MoE: the routed copies of the expert-TP group, (T/tp)·topK·expertTp, on expertFfn/expertTp columns.
+  const etp = x.expertTp ?? x.tp;
+  const tokensMlp = m.experts > 1 ? (T / x.tp) * m.topK * etp : T;
+  const ffn = m.experts > 1 ? expertFfnOf(m) / etp : d.ffnPerRank;
   const mla = mlaDims(m);
   // MLA: the key's producer is the kv up projection.
   const k = mla !== undefined ? linear("kv-up.recompute", T, d.headsPerRank * (mla.qkNopeHeadDim + mla.vHeadDim), mla.kvLoraRank, x) : linear("k.recompute", T, d.kvHeadsPerRank * d.headDim, h, x);
   const proj = linear("proj.recompute", T, h, d.headsPerRank * d.vHeadDim, x);
-  const mlp = m.gatedMlp ? linear("fc1-up.recompute", tokensMlp, d.ffnPerRank, h, x) : linear("fc2.recompute", tokensMlp, h, d.ffnPerRank, x);
+  const mlp = m.gatedMlp ? linear("fc1-up.recompute", tokensMlp, ffn, h, x) : linear("fc2.recompute", tokensMlp, h, ffn, x);
   const elementwise = layerForward(x).kernels.filter((kn) => kn.name === "ln1" || kn.name === "ln2" || kn.name.endsWith("-norm") || kn.name.startsWith("rope") || kn.name === "act" || kn.name === "expert.act");
   const gemms = [k, proj, mlp].flatMap((g) => withQuantize(g, x)).filter((kn) => !kn.name.endsWith(".fp8-cast-weight"));
   return { kernels: [...elementwise, ...gemms], collectives: [] };
@@ -393,11 +444,7 @@ export function layerBackwardKernels(x: LayerShape): KernelList {
   kernels.push(residualBwd("mlp.residual.bwd"));
   const byName = new Map(fwd.weightGemms.map((k) => [k.name, k]));
   if (m.experts > 1) {
-    kernels.push(...gemmBackward(byName.get("expert.fc2")!, e, x, x.fp8));
-    kernels.push(memory("expert.act.bwd", e * T * m.topK * d.ffnPerRank * (2 * gate + 1)));
-    kernels.push(...gemmBackward(byName.get("expert.fc1")!, e, x, x.fp8));
-    kernels.push(memory("expert.permute.bwd", 4 * e * T * m.topK * h));
-    kernels.push(...gemmBackward(byName.get("router")!, e, x, x.fp8));
+    kernels.push(...moeMlpBackward(moeInput(x, d), moeBuilders(x), byName));
   } else {
     kernels.push(...gemmBackward(byName.get("fc2")!, e, x, x.fp8));
     kernels.push(memory("act.bwd", e * T * d.ffnPerRank * (2 * gate + 1), 12 * T * d.ffnPerRank * gate));

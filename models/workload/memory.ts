@@ -14,8 +14,10 @@ import { fp8Settings, quantizeBytesPerElement, type Fp8Recipe } from "./fp8.ts";
 import { layerDims, type LayerShape } from "./layer-kernels.ts";
 import { mlaActivationBytes, mlaDims, mlaParams } from "./mla.ts";
 import { mtpDepths } from "./mtp.ts";
-import { embeddingParams, headParams, layerParams, mtpProjectionParams } from "./params.ts";
+import { embeddingParams, headParams, layerParamsPerRank, mtpProjectionParams } from "./params.ts";
 import { microBatchesPerStep } from "../parallel/plan.ts";
+import { denseLayerModel, denseLayersPerStage, expertFfnOf, isMoe, moeLayersOf } from "./moe.ts";
+import { routingLoad } from "./moe-routing.ts";
 
 export interface MemoryBreakdown {
   stage: number;
@@ -29,6 +31,8 @@ export interface MemoryBreakdown {
   total: number;
   /** Parameters held by one GPU of this stage (before ZeRO sharding). */
   params: number;
+  /** MoE only: of `params`, the routed experts' (sharded by ZeRO over the expert data-parallel group, tp·dp·cp/(ep·expertTp) ranks). */
+  expertParams?: number;
   /**
    * ZeRO-3 / FSDP only: the all-gathered parameter units in flight (the unit computing and
    * those prefetched, in the compute dtype) and in backward their unsharded gradients before
@@ -80,7 +84,24 @@ export function layerShape(s: Scenario): LayerShape {
     ...(p.tpCommOverlap === true ? { tpCommOverlap: true } : {}),
     ...(p.cpCommType !== undefined ? { cpCommType: p.cpCommType } : {}),
     ...(p.cpLayout !== undefined ? { cpLayout: p.cpLayout } : {}),
+    ...(isMoe(s.workload.model) ? moeShapeFields(s) : {}),
   };
+}
+
+function moeShapeFields(s: Scenario): Pick<LayerShape, "moeLoad" | "moeOverlap" | "moeDispatch" | "expertTp"> {
+  const m = s.workload.model;
+  const p = s.parallelism;
+  return {
+    moeLoad: routingLoad(m.experts, p.ep, moeLayersOf(m), s.workload.moe, s.seed),
+    ...(p.moeOverlap !== undefined ? { moeOverlap: p.moeOverlap } : {}),
+    ...(p.moeDispatch === "deepep" ? { moeDispatch: "deepep" as const } : {}),
+    ...(p.expertTp !== undefined ? { expertTp: p.expertTp } : {}),
+  };
+}
+
+/** The shape of a MoE model's dense first layers (the same shape for a dense model). */
+export function denseLayerShape(x: LayerShape): LayerShape {
+  return isMoe(x.model) ? { ...x, model: denseLayerModel(x.model) } : x;
 }
 
 /**
@@ -109,11 +130,13 @@ export function layerActivationBytes(x: LayerShape, recompute: RecomputeMode, fp
     // The layer's input, then what torchtitan's policy saves: Q and V (1st and 3rd matmul), the
     // attention output and its logsumexp, gate or fc1 (5th) and, with a gate, down (7th; before the
     // tensor-parallel reduction it spans all tokens).
-    const mlpTokens = T * m.topK;
+    const etp = x.expertTp ?? x.tp;
+    const mlpTokens = m.experts > 1 ? (T / x.tp) * m.topK * etp : T;
     const mla = mlaDims(m);
     let bytes = mla !== undefined ? e * Tn * h + e * T * d.headsPerRank * (d.qkHeadDim + d.vHeadDim) : e * Tn * h + e * T * (d.headsPerRank + d.kvHeadsPerRank) * d.headDim;
     bytes += e * T * d.headsPerRank * d.vHeadDim + 4 * x.microBatch * d.headsPerRank * d.queryLength;
-    bytes += e * mlpTokens * d.ffnPerRank + (m.gatedMlp ? e * mlpTokens * h : 0);
+    const mlpFfn = m.experts > 1 ? expertFfnOf(m) / etp : d.ffnPerRank;
+    bytes += e * mlpTokens * mlpFfn + (m.gatedMlp ? e * mlpTokens * h : 0);
     return bytes;
   }
   const mask = m.dropout ? 1 : 0;
@@ -133,7 +156,14 @@ export function layerActivationBytes(x: LayerShape, recompute: RecomputeMode, fp
   bytes += (e + (x.fp8 && fp8Inputs ? q : 0)) * T * d.headsPerRank * d.vHeadDim;
   const gate = m.gatedMlp ? 2 : 1;
   if (m.experts > 1) {
-    bytes += 4 * Tn * m.experts + q * T * m.topK * h + T * m.topK * d.ffnPerRank * (e * gate + q);
+    // Router scores; per routed copy the expert input and fc1/act outputs (on the busiest rank,
+    // which computes rankFactor × the balanced copies of its expert-TP group, (T/tp)·topK·expertTp);
+    // the shared experts as a dense tensor-parallel MLP.
+    const etp = x.expertTp ?? x.tp;
+    const copies = (T / x.tp) * m.topK * etp * (x.moeLoad?.rankFactor ?? 1);
+    const expertFfn = expertFfnOf(m) / etp;
+    const sharedFfn = ((m.sharedExperts ?? 0) * expertFfnOf(m)) / x.tp;
+    bytes += 4 * Tn * m.experts + q * copies * h + copies * expertFfn * (e * gate + q) + T * sharedFfn * (e * gate + q);
   } else {
     bytes += T * d.ffnPerRank * (e * gate + q);
   }
@@ -267,9 +297,14 @@ export function memoryByStage(s: Scenario): MemoryBreakdown[] {
   const x = layerShape(s);
   const split = layersPerVirtualStage(m.layers, p);
   if (typeof split === "string") throw new Error(split);
-  const lp = layerParams(m);
-  const linearPerLayer = (lp.attention + (lp.mlpPerExpert * m.experts) / p.ep) / p.tp;
-  const perLayer = linearPerLayer + lp.router + lp.norms;
+  // Layers of the model's main kind (all of a dense model's; a MoE model's MoE layers) and a MoE
+  // model's dense first layers, with their parameters per rank (routed experts apart).
+  const main = layerParamsPerRank(m, p);
+  const xDense = denseLayerShape(x);
+  const front = layerParamsPerRank(xDense.model, p);
+  const linearPerLayer = main.linear;
+  const denseLinear = front.linear;
+  const densePerStage = denseLayersPerStage(m, split);
   // MLA's down projections are linear layers too (FP8 copies), though replicated like the norms.
   const mla = mlaDims(m);
   const mlaDuplicated = mla !== undefined ? mlaParams(m, mla).duplicatedMatrices : 0;
@@ -283,21 +318,28 @@ export function memoryByStage(s: Scenario): MemoryBreakdown[] {
   const out: MemoryBreakdown[] = [];
   for (let stage = 0; stage < p.pp; stage++) {
     let layers = 0;
+    let denseLayers = 0;
     for (let v = 0; v < split.length; v++) {
       if (rankOfVirtualStage(v, p.pp) !== stage) continue;
       layers += split[v] as number;
+      denseLayers += densePerStage[v] as number;
     }
+    const mainLayers = layers - denseLayers;
     const first = stage === 0;
     const last = stage === p.pp - 1;
+    const mtp = last ? mtpDepths(m) : 0;
+    const expertParams = (mainLayers + mtp) * main.expert;
     const embedding = first ? embeddingParams(m) / p.tp : 0;
     const head = last ? headParams(m) / p.tp + (lastStageEmbeddingCopy(m, p.pp) ? (m.vocab * m.hidden) / p.tp : 0) : 0;
-    // Multi-token prediction: its blocks and projections live with the output layer.
-    const mtp = last ? mtpDepths(m) : 0;
-    const mtpParams = mtp * (perLayer + mtpProjectionParams(m).sharded / p.tp + mtpProjectionParams(m).norms);
-    const params = layers * perLayer + embedding + head + mtpParams;
-    let weights = (params * state.weights) / (p.zero >= 3 ? shard : 1);
-    let gradients = (params * state.gradients) / (p.zero >= 2 ? shard : 1);
-    let optimizer = (params * state.optimizer) / (p.zero >= 1 ? shard : 1);
+    // Multi-token prediction: its blocks (a MoE layer for a MoE model) and projections live with the output layer.
+    const mtpParams = mtp * (main.dense + mtpProjectionParams(m).sharded / p.tp + mtpProjectionParams(m).norms);
+    const params = mainLayers * main.dense + denseLayers * front.dense + embedding + head + mtpParams + expertParams;
+    // ZeRO shards routed-expert state over the expert data-parallel group (tp·dp·cp/(ep·expertTp)), the rest over dp·cp.
+    const expertShard = Math.max(1, (shard * p.tp) / (p.ep * (p.expertTp ?? p.tp)));
+    const sharded = (perParam: number, on: boolean): number => (on ? ((params - expertParams) * perParam) / shard + (expertParams * perParam) / expertShard : params * perParam);
+    let weights = sharded(state.weights, p.zero >= 3);
+    let gradients = sharded(state.gradients, p.zero >= 2);
+    let optimizer = sharded(state.optimizer, p.zero >= 1);
     let host = 0;
     if (p.offloadOptimizer === true) {
       // ZeRO-Offload: Adam state and fp32 master on the host; from ZeRO-2 on the gradient shard follows them.
@@ -312,7 +354,7 @@ export function memoryByStage(s: Scenario): MemoryBreakdown[] {
     // (transposed) copy and saved for the backward (module/linear.py quantize_weight, wt_save),
     // cached across micro-batches or not, so all are live at its start; not under FSDP2, where TE
     // re-casts the gathered weight in backward (issue #2681).
-    const fp8Copies = x.fp8 && p.zero < 3 ? (layers + mtp) * (linearPerLayer + mlaDuplicated) * quantizeBytesPerElement(x.fp8.recipe, 0) : 0;
+    const fp8Copies = x.fp8 && p.zero < 3 ? ((mainLayers + mtp) * (linearPerLayer + mlaDuplicated) + denseLayers * (denseLinear + mlaDuplicated)) * quantizeBytesPerElement(x.fp8.recipe, 0) : 0;
     weights += fp8Copies;
     if (p.zero >= 3 && p.offloadParams === true) {
       // ZeRO-3 offload_param: the compute-dtype shard lives on the host and is copied in before
@@ -325,7 +367,7 @@ export function memoryByStage(s: Scenario): MemoryBreakdown[] {
     // Activations: chunks in flight × their layers, plus a recomputed layer's full set.
     const inFlight = peakInFlight(stage, p.pp, p.virtualStages, micro);
     const avgChunkLayers = layers / p.virtualStages;
-    const perLayerActivations = layerActivationBytes(x, p.recompute);
+    const perLayerActivations = denseLayers === 0 ? layerActivationBytes(x, p.recompute) : (mainLayers * layerActivationBytes(x, p.recompute) + denseLayers * layerActivationBytes(xDense, p.recompute)) / layers;
     const offloaded = offloadedLayers(p, layers);
     const stored = inFlight * avgChunkLayers * perLayerActivations;
     const onHost = layers > 0 ? (stored * offloaded) / layers : 0;
@@ -335,22 +377,24 @@ export function memoryByStage(s: Scenario): MemoryBreakdown[] {
     if (mtp > 0) activations += (inFlight / p.virtualStages) * mtp * (perLayerActivations + 2 * x.elementBytes * layerDims(x).tokens * m.hidden) + mtp * lossBytes(s, x);
     host += onHost;
     // The per-op policy is torchtitan's, whose FP8 linear layers are torchao's (BF16 inputs saved).
-    if (p.recompute !== "none") activations += layerActivationBytes(x, "none", p.recompute !== "per-op");
+    if (p.recompute !== "none") activations += layerActivationBytes(mainLayers > 0 ? x : xDense, "none", p.recompute !== "per-op");
     if (last) activations += lossBytes(s, x);
-    const buffers = RUNTIME_BYTES;
+    const buffers = RUNTIME_BYTES + (mainLayers > 0 ? moeDispatchBytes(x) : 0);
     // FSDP without gradient sync before the last micro-batch: the stage's unsharded gradients
     // accumulate in the reduce dtype; the sharded ones only appear as the last micro-batch's
     // backward reduce-scatters them unit by unit (after zero_grad freed the previous step's).
     if (p.zero >= 3 && micro > 1 && p.fsdpGradSync === "last-micro-batch") gradients = Math.max(gradients, params * gradBytes);
     let total = weights + gradients + optimizer + activations + buffers;
-    const row: MemoryBreakdown = { stage, weights, gradients, optimizer, activations, buffers, total, params };
+    const row: MemoryBreakdown = { stage, weights, gradients, optimizer, activations, buffers, total, params, ...(expertParams > 0 ? { expertParams } : {}) };
     if (p.zero >= 3) {
       // Backward order: output layer (with a tied embedding it is the same gathered table), blocks, embedding.
       const units: number[] = [];
       const tiedRoot = m.tiedEmbeddings && first && last;
       if (last) units.push(head + (tiedRoot ? embedding : 0));
+      const mtpUnit = mtpParams + mtp * main.expert;
+      const perLayer = denseLayers === 0 ? main.dense + main.expert : (params - embedding - head - mtpUnit) / layers;
       for (let left = layers; left > 0; left -= fsdp.unitLayers) units.push(Math.min(fsdp.unitLayers, left) * perLayer);
-      if (mtp > 0) units.splice(1, 0, mtpParams);
+      if (mtp > 0) units.splice(1, 0, mtpUnit);
       if (first && !tiedRoot) units.push(embedding);
       row.gatheredUnits = gatheredUnitBytes(units, fsdp.prefetch, fsdp.reshardAfterForward, weightBytes, gradBytes, p.fsdpPrefetchParams);
       total += row.gatheredUnits;
@@ -378,6 +422,19 @@ export function memoryByStage(s: Scenario): MemoryBreakdown[] {
     out.push(row);
   }
   return out;
+}
+
+/**
+ * MoE dispatch buffers of the layer in flight (Megatron-Core's all-to-all dispatcher): the
+ * permuted token copies to send, (T/tp)·topK·hidden elements, and those received, gathered over
+ * the expert-TP group (expertTp × as many; the busiest rank rankFactor × that); freed after the
+ * combine, so one layer's worth.
+ */
+export function moeDispatchBytes(x: LayerShape): number {
+  const m = x.model;
+  if (!isMoe(m) || x.ep <= 1) return 0;
+  const copies = (layerDims(x).tokens / x.tp) * m.topK;
+  return x.elementBytes * copies * m.hidden * ((x.moeLoad?.keptShare ?? 1) + (x.moeLoad?.rankFactor ?? 1) * (x.expertTp ?? x.tp));
 }
 
 /** The stage with the largest footprint. */

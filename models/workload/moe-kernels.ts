@@ -1,0 +1,169 @@
+/**
+ * The MLP half of a MoE layer on one rank: router, token permutes, routed experts as grouped
+ * GEMMs, shared experts, and the expert-parallel all-to-alls, as Megatron-Core's
+ * MoEAlltoAllTokenDispatcher runs them (megatron/core/transformer/moe/token_dispatcher.py):
+ * router and top-k on the rank's sequence-parallel tokens (T/tp); permute of their top-k copies
+ * by expert; all-to-all dispatch over the EP group; with expert tensor parallelism an all-gather
+ * of the received copies over the expert-TP group (and a reduce-scatter after); with several
+ * local experts the received chunks re-sorted by expert (sort_chunks_by_idxs); the experts'
+ * fc1, activation and fc2 as grouped GEMMs on expertFfn/expertTp columns; the inverse sort,
+ * all-to-all combine, and unpermute (the top-k weighted sum back into token order).
+ *
+ * Kernel builders come from layer-kernels.ts (precision, FP8 casts, backward GEMMs), passed in.
+ */
+import type { Kernel } from "../compute/kernel.ts";
+import type { ModelSpec } from "../scenario.ts";
+import { expertFfnOf, sharedExpertsOf } from "./moe.ts";
+import type { RoutingLoad } from "./moe-routing.ts";
+
+export interface MoeBuilders {
+  /** A linear layer's forward GEMM at the run's precision (FP8 where the recipe puts it). */
+  linear(name: string, m: number, n: number, k: number, batch?: number): Kernel;
+  /** A GEMM kept at high precision (the router). */
+  highGemm(name: string, m: number, n: number, k: number): Kernel;
+  memory(name: string, bytes: number, flops?: number, launches?: number): Kernel;
+  /** Forward kernels of a linear layer: its FP8 casts (if any), then the GEMM. */
+  withQuantize(k: Kernel): Kernel[];
+  /** dgrad and wgrad of a forward GEMM, with gradient accumulation and FP8 casts. */
+  backward(fwd: Kernel): Kernel[];
+}
+
+export interface MoeLayerInput {
+  model: ModelSpec;
+  /** Tokens per micro-batch of the rank's tensor-parallel group (the shared experts' input). */
+  tokens: number;
+  /** Tokens for the router (sequence-parallel share). */
+  normTokens: number;
+  tp: number;
+  ep: number;
+  /** Tensor-parallel degree of the routed experts (parallelism.expertTp, default tp). */
+  expertTp: number;
+  elementBytes: number;
+  load: RoutingLoad;
+}
+
+interface MoeDims {
+  gate: number;
+  /** Token copies this rank dispatches before capacity drops: its T/tp tokens × topK. */
+  copies: number;
+  /** Token copies this rank sends (copies·kept). */
+  sent: number;
+  /** Token copies the busiest rank computes: what it receives, gathered over the expert-TP group (copies·expertTp·rankFactor). */
+  received: number;
+  localExperts: number;
+  tokensPerExpert: number;
+  expertFfnPerRank: number;
+  sharedFfnPerRank: number;
+}
+
+function moeDims(x: MoeLayerInput): MoeDims {
+  const m = x.model;
+  const copies = (x.tokens / x.tp) * m.topK;
+  // Balanced: each EP rank receives as many copies as it sends, spread over its local experts;
+  // the expert-TP group's ranks hold the same experts and compute each other's copies too.
+  const received = copies * x.expertTp * x.load.rankFactor;
+  const localExperts = m.experts / x.ep;
+  return {
+    gate: m.gatedMlp ? 2 : 1,
+    copies,
+    sent: copies * x.load.keptShare,
+    received,
+    localExperts,
+    tokensPerExpert: received / localExperts,
+    expertFfnPerRank: expertFfnOf(m) / x.expertTp,
+    sharedFfnPerRank: (sharedExpertsOf(m) * expertFfnOf(m)) / x.tp,
+  };
+}
+
+/** The routed experts' GEMMs run as one grouped GEMM per layer (Megatron-Core --moe-grouped-gemm). */
+function grouped(k: Kernel): Kernel {
+  return k.gemm === undefined ? k : { ...k, gemm: { ...k.gemm, grouped: true } };
+}
+
+/** Re-sorting received chunks by local expert (and back): only with several local experts under EP. */
+function sortsChunks(x: MoeLayerInput, d: MoeDims): boolean {
+  return x.ep > 1 && d.localExperts > 1;
+}
+
+export function moeMlpForward(x: MoeLayerInput, b: MoeBuilders): { weightGemms: Kernel[]; kernels: Kernel[] } {
+  const m = x.model;
+  const d = moeDims(x);
+  const e = x.elementBytes;
+  const h = m.hidden;
+  const router = b.highGemm("router", x.normTokens, m.experts, h);
+  const fc1 = grouped(b.linear("expert.fc1", d.tokensPerExpert, d.expertFfnPerRank * d.gate, h, d.localExperts));
+  const fc2 = grouped(b.linear("expert.fc2", d.tokensPerExpert, h, d.expertFfnPerRank, d.localExperts));
+  const weightGemms = [router, fc1, fc2];
+  // Softmax or sigmoid scores in fp32, top-k and their normalisation: read the logits, write
+  // the scores, read them for the top-k (Megatron-Core moe_utils topk_softmax_with_capacity).
+  const kernels: Kernel[] = [router, b.memory("router.topk", 3 * 4 * x.normTokens * m.experts, 4 * x.normTokens * m.experts)];
+  kernels.push(...sharedForward(x, d, b, weightGemms));
+  kernels.push(b.memory("expert.permute", 2 * e * d.sent * h));
+  if (sortsChunks(x, d)) kernels.push(b.memory("expert.sort-chunks", 2 * e * d.received * h));
+  kernels.push(
+    ...b.withQuantize(fc1),
+    b.memory("expert.act", e * d.received * d.expertFfnPerRank * (d.gate + 1), 8 * d.received * d.expertFfnPerRank * d.gate),
+    ...b.withQuantize(fc2),
+  );
+  if (sortsChunks(x, d)) kernels.push(b.memory("expert.unsort-chunks", 2 * e * d.received * h));
+  kernels.push(b.memory("expert.unpermute", 2 * e * d.sent * h));
+  return { weightGemms, kernels };
+}
+
+/** Shared experts: one dense MLP of sharedExperts·expertFfn over every token, tensor-parallel. */
+function sharedForward(x: MoeLayerInput, d: MoeDims, b: MoeBuilders, weightGemms: Kernel[]): Kernel[] {
+  if (d.sharedFfnPerRank <= 0) return [];
+  const T = x.tokens;
+  const fc1 = b.linear("shared.fc1", T, d.sharedFfnPerRank * d.gate, x.model.hidden);
+  const fc2 = b.linear("shared.fc2", T, x.model.hidden, d.sharedFfnPerRank);
+  weightGemms.push(fc1, fc2);
+  const act = b.memory("shared.act", x.elementBytes * T * d.sharedFfnPerRank * (d.gate + 1), 8 * T * d.sharedFfnPerRank * d.gate);
+  return [...b.withQuantize(fc1), act, ...b.withQuantize(fc2)];
+}
+
+export function moeMlpBackward(x: MoeLayerInput, b: MoeBuilders, byName: ReadonlyMap<string, Kernel>): Kernel[] {
+  const d = moeDims(x);
+  const e = x.elementBytes;
+  const h = x.model.hidden;
+  const out: Kernel[] = [];
+  const gemm = (name: string): Kernel[] => b.backward(byName.get(name) as Kernel);
+  // The experts' dgrad and wgrad are grouped GEMMs too (Megatron-Core GroupedMLP, TE GroupedLinear).
+  const expertGemm = (name: string): Kernel[] => gemm(name).map(grouped);
+  if (sortsChunks(x, d)) out.push(b.memory("expert.unsort-chunks.bwd", 2 * e * d.received * h));
+  out.push(...expertGemm("expert.fc2"));
+  out.push(b.memory("expert.act.bwd", e * d.received * d.expertFfnPerRank * (2 * d.gate + 1), 12 * d.received * d.expertFfnPerRank * d.gate));
+  out.push(...expertGemm("expert.fc1"));
+  if (sortsChunks(x, d)) out.push(b.memory("expert.sort-chunks.bwd", 2 * e * d.received * h));
+  // Unpermute's backward (scatter the gradient to the top-k copies, scaled by their scores) and permute's (gather back).
+  out.push(b.memory("expert.permute.bwd", 4 * e * d.sent * h));
+  if (d.sharedFfnPerRank > 0) {
+    out.push(...gemm("shared.fc2"));
+    out.push(b.memory("shared.act.bwd", e * x.tokens * d.sharedFfnPerRank * (2 * d.gate + 1), 12 * x.tokens * d.sharedFfnPerRank * d.gate));
+    out.push(...gemm("shared.fc1"));
+  }
+  out.push(...gemm("router"));
+  return out;
+}
+
+/**
+ * The dispatch and combine all-to-alls over the EP group, as one collective of the full buffer
+ * per rank: each rank sends its (T/tp)·topK·kept token copies of `hidden` elements and the busiest
+ * receives (T/tp)·topK·rankFactor, so the exchange lasts as the larger (balanced: (T/tp)·topK·h·e
+ * each way, of which (ep−1)/ep leaves the rank).
+ */
+export function moeAllToAllBytes(x: MoeLayerInput): number {
+  const d = moeDims(x);
+  return x.elementBytes * d.copies * x.model.hidden * Math.max(x.load.keptShare, x.load.rankFactor);
+}
+
+/** The expert-TP all-gather (before the experts) and reduce-scatter (after) of the received copies: the gathered buffer's bytes; 0 without expert TP. */
+export function moeExpertTpBytes(x: MoeLayerInput): number {
+  if (x.expertTp <= 1) return 0;
+  return x.elementBytes * moeDims(x).received * x.model.hidden;
+}
+
+/** Names of the shared-expert GEMMs an overlapped all-to-all runs beside, by direction. */
+export function sharedExpertGemms(x: MoeLayerInput, backward: boolean): string[] {
+  if (sharedExpertsOf(x.model) <= 0) return [];
+  return backward ? ["shared.fc2.dgrad", "shared.fc2.wgrad", "shared.fc1.dgrad", "shared.fc1.wgrad"] : ["shared.fc1", "shared.fc2"];
+}

@@ -10,6 +10,7 @@ import { modelFromHfConfig } from "../../models/workload/hf-config.ts";
 import { layerBackwardKernels, layerForwardKernels } from "../../models/workload/layer-kernels.ts";
 import { layerActivationBytes, layerShape } from "../../models/workload/memory.ts";
 import { activeMatrixParamsPerLayer, layerParams, paramsPerLayer, totalParams } from "../../models/workload/params.ts";
+import { BUILTIN_MODELS } from "../../models/workload/builtins.ts";
 import { scenario } from "../helpers/scenario.ts";
 
 // HF Qwen/Qwen3-32B config.json (transformers 4.51.0): 64 query heads × head_dim 128 = 8192 over
@@ -129,6 +130,21 @@ describe("headDim (heads × headDim ≠ hidden)", () => {
     expect(problemsOf(() => scenarioFromObject(inline, { baseDir: ".", name: "t" })).map((p) => p.path)).toContain("workload.model.headDim");
     const ok = { ...inline, workload: { ...inline.workload, model: { ...inline.workload.model, headDim: 128 } } };
     expect(scenarioFromObject(ok, { baseDir: ".", name: "t" }).workload.model.headDim).toBe(128);
+  });
+
+  it("the qwen3-235b-a22b built-in (64 heads × 128 over hidden 4096): 235.09 B parameters, 22.2 B active (HF card: 235B, 22B activated)", () => {
+    const m = BUILTIN_MODELS["qwen3-235b-a22b"]!;
+    expect(m.headDim).toBe(128);
+    // q_proj 4096·8192 = 33,554,432; k_proj, v_proj 4096·(4·128) = 2,097,152 each; o_proj 8192·4096 = 33,554,432.
+    expect(layerParams(m).attention).toBe(2 * 33_554_432 + 2 * 2_097_152);
+    // + 128 experts of 3·4096·1536 = 18,874,368, router 4096·128 = 524,288, norms 2·4096 = 2,487,754,752 per layer;
+    // × 94 + embedding and untied head 2·151936·4096 + final norm 4096.
+    expect(paramsPerLayer(m)).toBe(71_303_168 + 128 * 18_874_368 + 524_288 + 8192);
+    expect(totalParams(m)).toBe(94 * 2_487_754_752 + 2 * 151_936 * 4096 + 4096);
+    expect(totalParams(m)).toBe(235_093_610_496);
+    // Active per token: attention + 8 experts + router, 222,822,400 per layer; with embedding and head 22.19 B.
+    expect(activeMatrixParamsPerLayer(m)).toBe(71_303_168 + 8 * 18_874_368 + 524_288);
+    expect((94 * activeMatrixParamsPerLayer(m) + 2 * 151_936 * 4096) / 1e9).toBeCloseTo(22.19, 2);
   });
 
   it("under MLA, HF head_dim (transformers sets it to qk_rope_head_dim) is not taken as the head width", () => {

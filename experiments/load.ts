@@ -409,8 +409,8 @@ const PLACEHOLDER_MODEL: ModelSpec = {
   source: "",
 };
 
-/** Attention and layer variants (workload/mla.ts, attention-variants.ts, mtp.ts): absent unless written. */
-const VARIANT_FIELDS = ["kvLoraRank", "qLoraRank", "qkRopeHeadDim", "qkNopeHeadDim", "vHeadDim", "slidingWindow", "slidingWindowPattern", "mtpLayers"] as const;
+/** The head width (workload/head-dim.ts) and attention and layer variants (workload/mla.ts, attention-variants.ts, mtp.ts): absent unless written. */
+const VARIANT_FIELDS = ["headDim", "kvLoraRank", "qLoraRank", "qkRopeHeadDim", "qkNopeHeadDim", "vHeadDim", "slidingWindow", "slidingWindowPattern", "mtpLayers"] as const;
 
 /** Optional MoE shape keys (models/workload/moe.ts). */
 const MOE_MODEL_FIELDS = ["expertFfn", "sharedExperts", "denseLayers", "routerScoring", "expertGroups", "expertGroupsPerToken"] as const;
@@ -452,7 +452,7 @@ const INLINE_PATHS: ModelPaths = {
 
 /** The shape rules any model must meet; a problem here leaves the model usable for checkPlan's own checks. */
 function checkShape(m: ModelSpec, paths: ModelPaths, problems: Problems): void {
-  if (m.hidden % m.heads !== 0) {
+  if (m.headDim === undefined && m.hidden % m.heads !== 0) {
     problems.note(paths.hidden, m.hidden, `${m.hidden} is not allowed; hidden must be a multiple of heads (${m.heads})`);
   }
   if (m.heads % m.kvHeads !== 0) {
@@ -559,8 +559,8 @@ function hfModel(spec: Raw, baseDir: string, problems: Problems): ModelSpec | un
     topK: `${path}:num_experts_per_tok`,
     denseLayers: `${path}:first_k_dense_replace`,
   };
-  // modelFromHfConfig already checks kvHeads and topK; only the hidden/heads rule is left.
-  if (model.hidden % model.heads !== 0) checkShape({ ...model, kvHeads: model.heads, topK: 1, experts: 1 }, hfPaths, problems);
+  // modelFromHfConfig already checks kvHeads and topK; only the hidden/heads rule is left (head_dim lifts it).
+  if (model.headDim === undefined && model.hidden % model.heads !== 0) checkShape({ ...model, kvHeads: model.heads, topK: 1, experts: 1 }, hfPaths, problems);
   return model;
 }
 

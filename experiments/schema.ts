@@ -277,9 +277,10 @@ const cluster = obj(
 const modelSpec = obj("An inline transformer shape.", {
   name: str("Model name, shown in results.", { default: "custom" }),
   layers: int("Transformer layers.", 1, { required: true }),
-  hidden: int("Hidden size (d_model); a multiple of heads.", 1, { required: true }),
+  hidden: int("Hidden size (d_model); a multiple of heads unless headDim is set.", 1, { required: true }),
   heads: int("Attention heads; a multiple of kvHeads.", 1, { required: true }),
   kvHeads: int("Key/value heads (GQA); equal to heads for multi-head attention.", 1, { derivedDefault: "heads" }),
+  headDim: int("Width of one attention head, in elements (HF head_dim), for models whose heads × headDim differs from hidden (Qwen3-8B: 32 × 128 over hidden 4096; Gemma 7B: 16 × 256 over 3072): Q/K/V project hidden to heads·headDim and kvHeads·headDim, the output projection back to hidden. Under MLA it is the default of qkNopeHeadDim and vHeadDim.", 1, { derivedDefault: "hidden/heads" }),
   ffn: int("MLP inner size (per expert for MoE).", 1, { derivedDefault: "4·hidden" }),
   vocab: int("Vocabulary size.", 1, { required: true }),
   gatedMlp: bool("SwiGLU-style gated MLP (two input projections).", { default: false }),
@@ -298,8 +299,8 @@ const modelSpec = obj("An inline transformer shape.", {
   kvLoraRank: int("Multi-head latent attention (DeepSeek-V2/V3): width of the compressed key/value latent; setting it turns MLA on (HF kv_lora_rank; DeepSeek-V3: 512). Optional.", 1),
   qLoraRank: int("MLA: width of the compressed query latent; 0 = a full query projection (HF q_lora_rank; DeepSeek-V3: 1536, V2-Lite: none).", 0, { derivedDefault: "0" }),
   qkRopeHeadDim: int("MLA: rotary part of each query/key head, with one rotary key shared by the heads (HF qk_rope_head_dim; DeepSeek-V3: 64).", 0, { derivedDefault: "0" }),
-  qkNopeHeadDim: int("MLA: non-rotary part of each query/key head (HF qk_nope_head_dim; DeepSeek-V3: 128).", 1, { derivedDefault: "hidden/heads" }),
-  vHeadDim: int("MLA: value width per head (HF v_head_dim; DeepSeek-V3: 128).", 1, { derivedDefault: "hidden/heads" }),
+  qkNopeHeadDim: int("MLA: non-rotary part of each query/key head (HF qk_nope_head_dim; DeepSeek-V3: 128).", 1, { derivedDefault: "headDim" }),
+  vHeadDim: int("MLA: value width per head (HF v_head_dim; DeepSeek-V3: 128).", 1, { derivedDefault: "headDim" }),
   slidingWindow: int("Sliding-window attention: keys each query sees, itself included, in tokens (HF sliding_window; Mistral 7B: 4096). Optional: global attention.", 1),
   slidingWindowPattern: int("With slidingWindow: every N-th layer (the N-th, 2N-th, ...) attends globally, the others within the window (Gemma 2: 2, Gemma 3: 6). Optional: every layer in the window.", 1),
   mtpLayers: int("Multi-token-prediction depths, each one more transformer block with its projection and the shared output head, on the last pipeline stage (HF num_nextn_predict_layers; DeepSeek-V3: 1).", 0, { derivedDefault: "0" }),
@@ -313,7 +314,7 @@ const modelOverride = obj("A built-in model with some fields changed.", {
 });
 
 const hfModel = obj(
-  "A model read from a local HuggingFace config.json. Every field used is checked, and a bad one is refused by name (workload.model.hf:<field>): sizes and counts (hidden_size, num_hidden_layers, num_attention_heads, num_key_value_heads, intermediate_size or moe_intermediate_size, vocab_size, num_local_experts or num_experts, num_experts_per_tok) are positive integers; max_position_embeddings or n_positions an integer >= 0; hidden_act or activation_function one of transformers' activation names; tie_word_embeddings, attention_bias and mlp_bias true or false; attention_dropout and hidden_dropout from 0 to 1; rope_theta or rotary_emb_base a positive number.",
+  "A model read from a local HuggingFace config.json. Every field used is checked, and a bad one is refused by name (workload.model.hf:<field>): sizes and counts (hidden_size, num_hidden_layers, num_attention_heads, num_key_value_heads, intermediate_size or moe_intermediate_size, vocab_size, num_local_experts or num_experts, num_experts_per_tok) are positive integers; max_position_embeddings or n_positions an integer >= 0; hidden_act or activation_function one of transformers' activation names; tie_word_embeddings, attention_bias and mlp_bias true or false; attention_dropout and hidden_dropout from 0 to 1; rope_theta or rotary_emb_base a positive number; head_dim a positive integer or null (kept when it differs from hidden_size/num_attention_heads; ignored under MLA, where transformers sets it to the rotary width).",
   {
   hf: str("Path to config.json, relative to this scenario file.", { required: true }),
   name: str("Model name, shown in results.", { derivedDefault: "the config's folder name" }),

@@ -94,6 +94,8 @@ export interface ModelSpec {
   hidden: number;
   heads: number;
   kvHeads: number;
+  /** Width of one attention head (HF head_dim); absent: hidden/heads. Q/K/V project hidden → heads·headDim (kvHeads·headDim), the output projection back. */
+  headDim?: number;
   /** MLP inner size (per expert for MoE). */
   ffn: number;
   /** Vocabulary rows of the embedding and output layer, after padding (see unpaddedVocab). */

@@ -5,6 +5,7 @@
  * attention-core FLOPs per layer that follow, for any head dims (MLA's differ for QK and V).
  */
 import type { ModelSpec } from "../scenario.ts";
+import { headDim } from "./head-dim.ts";
 import { mlaDims } from "./mla.ts";
 
 /** True when layer i (0-based) attends within the sliding window. */
@@ -42,7 +43,7 @@ export function windowBlockFraction(seq: number, window: number, block: number):
 /** Query·key widths per head of the score and weighted-sum matmuls: [QK, V]. */
 export function attentionHeadDims(m: ModelSpec): [number, number] {
   const d = mlaDims(m);
-  const hd = m.hidden / m.heads;
+  const hd = headDim(m);
   return d === undefined ? [hd, hd] : [d.qkHeadDim, d.vHeadDim];
 }
 

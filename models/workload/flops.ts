@@ -13,6 +13,7 @@
 import type { RecomputeMode, WorkloadSpec } from "../scenario.ts";
 import { attentionCoreModelFlops, isLocalLayer } from "./attention-variants.ts";
 import { activeMatrixParamsPerLayer, mtpProjectionParams } from "./params.ts";
+import { attentionWidth, headDim } from "./head-dim.ts";
 import { mlaDims } from "./mla.ts";
 import { expertFfnOf, isMoe } from "./moe.ts";
 
@@ -31,10 +32,10 @@ export function stepFlopCounts(w: WorkloadSpec): FlopCounts {
   const m = w.model;
   if (mlaDims(m) !== undefined || m.slidingWindow !== undefined || (m.mtpLayers ?? 0) > 0) return variantFlopCounts(w);
   const tokens = w.globalBatch * w.seqLength;
-  const attentionForward = m.layers * 4 * w.globalBatch * w.seqLength * w.seqLength * m.hidden;
+  const attentionForward = m.layers * 4 * w.globalBatch * w.seqLength * w.seqLength * attentionWidth(m);
   const layerForward = m.layers * 2 * tokens * activeMatrixParamsPerLayer(m) + attentionForward;
   const headForward = 2 * tokens * m.hidden * m.vocab;
-  const hd = m.hidden / m.heads;
+  const hd = headDim(m);
   const perOpRecompute = m.layers * 2 * tokens * (m.kvHeads * hd * m.hidden + m.heads * hd * m.hidden + m.topK * (isMoe(m) ? expertFfnOf(m) : m.ffn) * m.hidden);
   return { layerForward, attentionForward, headForward, perOpRecompute };
 }
@@ -60,7 +61,7 @@ function variantFlopCounts(w: WorkloadSpec): FlopCounts {
   const headForward = (1 + mtp) * 2 * tokens * m.hidden * m.vocab;
   // Per-op recompute: the key projection (MLA: the kv up projection), the output projection, the up projection.
   const mla = mlaDims(m);
-  const hd = m.hidden / m.heads;
+  const hd = headDim(m);
   const k = mla !== undefined ? mla.kvLoraRank * m.heads * (mla.qkNopeHeadDim + mla.vHeadDim) : m.kvHeads * hd * m.hidden;
   const o = mla !== undefined ? m.heads * mla.vHeadDim * m.hidden : m.heads * hd * m.hidden;
   const perOpRecompute = blocks * 2 * tokens * (k + o + m.topK * (isMoe(m) ? expertFfnOf(m) : m.ffn) * m.hidden);

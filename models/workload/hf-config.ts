@@ -111,7 +111,7 @@ export function modelFromHfConfig(config: Json, name: string): { model?: ModelSp
     problems.push({ key: "num_key_value_heads", message: `num_key_value_heads: ${kvHeads} must divide num_attention_heads ${heads}` });
   }
   if (problems.length === 0 && topK > experts) problems.push({ key: "num_experts_per_tok", message: `num_experts_per_tok: ${topK} exceeds the number of experts ${experts}` });
-  const variants = attentionVariants(config, layers, problems);
+  const variants = attentionVariants(config, layers, hidden, heads, problems);
   const moe = experts > 1 ? moeFields(config, ffn, layers, problems) : {};
   if (problems.length > 0) return { problems };
   return {
@@ -139,13 +139,13 @@ export function modelFromHfConfig(config: Json, name: string): { model?: ModelSp
 }
 
 /**
- * MLA (DeepSeek-V2/V3: kv_lora_rank, q_lora_rank null or absent for none, qk_rope_head_dim,
+ * The head width (head_dim), MLA (DeepSeek-V2/V3: kv_lora_rank, q_lora_rank null or absent for none, qk_rope_head_dim,
  * qk_nope_head_dim, v_head_dim), the sliding window (sliding_window, unless
  * use_sliding_window is false as in Qwen2's configs; Gemma 3's sliding_window_pattern, or
  * layer_types whose "full_attention" entries recur with a fixed period), and multi-token
  * prediction (num_nextn_predict_layers). Null counts as absent.
  */
-function attentionVariants(config: Json, layers: number, problems: FieldProblem[]): Partial<ModelSpec> {
+function attentionVariants(config: Json, layers: number, hidden: number, heads: number, problems: FieldProblem[]): Partial<ModelSpec> {
   const out: Partial<ModelSpec> = {};
   const opt = (key: string, minimum: number): number | undefined => {
     const v = config[key];
@@ -175,6 +175,11 @@ function attentionVariants(config: Json, layers: number, problems: FieldProblem[
     const pattern = opt("sliding_window_pattern", 1) ?? layerTypesPeriod(config, layers, problems) ?? (config["model_type"] === "gemma2" ? 2 : undefined);
     if (pattern !== undefined) out.slidingWindowPattern = pattern;
   }
+  // head_dim (Qwen3, Gemma, Llama 3.1+, Mistral): kept only where it departs from hidden/heads, so
+  // a config that merely restates the default gives the same model. Under MLA transformers'
+  // DeepSeek configs set head_dim to qk_rope_head_dim (the rotary width), not a head width: ignored.
+  const hd = opt("head_dim", 1);
+  if (hd !== undefined && kvLora === undefined && hd * heads !== hidden) out.headDim = hd;
   const mtp = opt("num_nextn_predict_layers", 0);
   if (mtp !== undefined && mtp > 0) out.mtpLayers = mtp;
   return out;

@@ -16,6 +16,7 @@ import type { AttentionKernel, CpCommType, CpLayout, ModelSpec, MoeDispatch, Par
 import type { Fp8Settings } from "./fp8.ts";
 import { windowBlockFraction } from "./attention-variants.ts";
 import { mlaBackward, mlaDims, mlaForward, mlaLatentCollective } from "./mla.ts";
+import { headDim } from "./head-dim.ts";
 import { gemm, gemmBackward, gradAccumulateKernel, highPrecision, inHighPrecision, linear, memory, withQuantize } from "./kernel-builders.ts";
 import type { DeepepRouting } from "../collectives/deepep.ts";
 import { deepepRouting, expertFfnOf } from "./moe.ts";
@@ -116,16 +117,16 @@ export function layerDims(x: LayerShape): LayerDims {
   const m = x.model;
   const tokens = (x.microBatch * x.seqLength) / x.cp;
   const mla = mlaDims(m);
-  const headDim = m.hidden / m.heads;
+  const hd = headDim(m);
   return {
     tokens,
     normTokens: x.sequenceParallel ? tokens / x.tp : tokens,
     headsPerRank: m.heads / x.tp,
     // MLA's up projection gives every head its own key and value.
     kvHeadsPerRank: mla !== undefined ? m.heads / x.tp : Math.max(1, m.kvHeads / x.tp),
-    headDim,
-    qkHeadDim: mla?.qkHeadDim ?? headDim,
-    vHeadDim: mla?.vHeadDim ?? headDim,
+    headDim: hd,
+    qkHeadDim: mla?.qkHeadDim ?? hd,
+    vHeadDim: mla?.vHeadDim ?? hd,
     ffnPerRank: m.ffn / x.tp,
     keyLength: x.seqLength,
     queryLength: x.seqLength / x.cp,

@@ -19,6 +19,7 @@
  */
 import type { Kernel } from "../compute/kernel.ts";
 import type { ModelSpec } from "../scenario.ts";
+import { headDim } from "./head-dim.ts";
 import { gemmBackward, linear, memory, withQuantize, type BuildShape } from "./kernel-builders.ts";
 
 /** What MLA reads of a layer's shape and per-rank dims (layer-kernels.ts's LayerShape and LayerDims have these). */
@@ -46,7 +47,7 @@ export interface MlaDims {
 /** The model's MLA dimensions, or undefined for standard (MHA/GQA) attention. */
 export function mlaDims(m: ModelSpec): MlaDims | undefined {
   if (m.kvLoraRank === undefined || m.kvLoraRank <= 0) return undefined;
-  const hd = m.hidden / m.heads;
+  const hd = headDim(m);
   const qkNopeHeadDim = m.qkNopeHeadDim ?? hd;
   const qkRopeHeadDim = m.qkRopeHeadDim ?? 0;
   return { qLoraRank: m.qLoraRank ?? 0, kvLoraRank: m.kvLoraRank, qkNopeHeadDim, qkRopeHeadDim, vHeadDim: m.vHeadDim ?? hd, qkHeadDim: qkNopeHeadDim + qkRopeHeadDim };

@@ -2,6 +2,7 @@
  * Parameter counts, split the way parallelism splits them.
  */
 import type { ModelSpec, ParallelPlan } from "../scenario.ts";
+import { headDim } from "./head-dim.ts";
 import { mlaDims, mlaMatrixParams, mlaParams } from "./mla.ts";
 import { denseLayerModel, denseLayersOf, expertFfnOf, isMoe, sharedExpertsOf } from "./moe.ts";
 
@@ -17,7 +18,7 @@ export interface LayerParams {
 }
 
 export function layerParams(m: ModelSpec): LayerParams {
-  const hd = m.hidden / m.heads;
+  const hd = headDim(m);
   const qkv = m.hidden * (m.heads + 2 * m.kvHeads) * hd;
   const proj = m.heads * hd * m.hidden;
   const gate = m.gatedMlp ? 2 : 1;
@@ -111,7 +112,7 @@ export function activeMatrixParamsPerLayer(m: ModelSpec): number {
 }
 
 function activeMatrixParams(m: ModelSpec): number {
-  const hd = m.hidden / m.heads;
+  const hd = headDim(m);
   const gate = m.gatedMlp ? 2 : 1;
   const ffn = isMoe(m) ? expertFfnOf(m) : m.ffn;
   const mlp = m.hidden * ffn * gate + ffn * m.hidden;

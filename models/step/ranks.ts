@@ -13,6 +13,7 @@
  * seed a folded stage's speed is exactly the slowest of its GPUs in full mode.
  */
 import { gpuSpeeds } from "../hardware/variability.ts";
+import { scaleUpSpan } from "../network/build.ts";
 import type { RandomStream } from "../../sim/random.ts";
 import type { ParallelPlan, Scenario } from "../scenario.ts";
 import { fsdpSettings } from "../workload/memory.ts";
@@ -116,7 +117,8 @@ export function fullRanks(s: Scenario, prog: StepProgram, rng: RandomStream, spe
     count: N,
     stageGpus: R,
     speed: speeds ?? drawSpeeds(s, N, rng),
-    node: Int32Array.from({ length: N }, (_, g) => Math.floor(g / s.cluster.gpusPerNode)),
+    // The scale-up domain (an NVL72 rack spans 18 trays), as folded mode's stageNode counts it.
+    node: Int32Array.from({ length: N }, (_, g) => Math.floor(g / scaleUpSpan(s.cluster))),
     names: Array.from({ length: N }, (_, g) => `gpu${g}`),
     groupBase,
     channelStride: Int32Array.from([1, p.tp, p.expertTp ?? p.tp, p.tp, p.tp, (p.pp - 1) * R, p.tp, p.tp * shard, p.tp, 1]),

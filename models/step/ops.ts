@@ -59,14 +59,16 @@ export const CH_FSDP_SHARD = 6;
 export const CH_FSDP_REPLICA = 7;
 /** ZeRO-3 / FSDP all-gathers, within the shard group, on their own stream. */
 export const CH_FSDP_GATHER = 8;
-export const CHANNELS = 9;
+/** MoE expert-tensor-parallel groups (expertTp consecutive ranks), apart from the dense layers' tp groups. */
+export const CH_ETP = 9;
+export const CHANNELS = 10;
 /**
  * Per channel, the data-parallel stream its collectives run on (-1: the compute stream).
  * Gathers get a stream of their own, as FSDP1 (unshard vs post-backward stream), FSDP2
  * (all-gather vs reduce-scatter stream) and DeepSpeed ZeRO-3 with overlap_comm (allgather vs
  * reduce-and-partition stream) run them: a slow gradient reduction never holds back a gather.
  */
-export const DP_STREAM: readonly number[] = [-1, -1, -1, -1, 0, -1, 0, 0, 1];
+export const DP_STREAM: readonly number[] = [-1, -1, -1, -1, 0, -1, 0, 0, 1, -1];
 export const ON_DP_STREAM: readonly boolean[] = DP_STREAM.map((x) => x >= 0);
 /** The data-parallel stream of FSDP gathers. */
 export const GATHER_STREAM = 1;

@@ -54,7 +54,7 @@ import { CATEGORY_INDEX, type Category } from "../categories.ts";
 const COMPUTE = CATEGORY_INDEX.compute;
 import { layerKinds } from "./layer-kinds.ts";
 import { cpuAdamSeconds, offloadSettings, type OffloadSettings } from "./offload.ts";
-import { CH_CP, CH_DP_COMPUTE, CH_DP_STREAM, CH_EP, CH_FSDP_GATHER, CH_FSDP_REPLICA, CH_FSDP_SHARD, CH_PP, CH_TP, COLLECTIVE, DELAY, ENQUEUE, GATHER_STREAM, HBM, NIC_RX, NIC_TX, NV_RX, NV_TX, Op, PCIE_D2H, PCIE_H2D, roleCapacities, ROLES, setWork, SM, WAIT, WORK } from "./ops.ts";
+import { CH_CP, CH_DP_COMPUTE, CH_DP_STREAM, CH_EP, CH_ETP, CH_FSDP_GATHER, CH_FSDP_REPLICA, CH_FSDP_SHARD, CH_PP, CH_TP, COLLECTIVE, DELAY, ENQUEUE, GATHER_STREAM, HBM, NIC_RX, NIC_TX, NV_RX, NV_TX, Op, PCIE_D2H, PCIE_H2D, roleCapacities, ROLES, setWork, SM, WAIT, WORK } from "./ops.ts";
 
 export * from "./ops.ts";
 
@@ -228,7 +228,7 @@ class Compiler {
     const out = this.kernels(paired.size === 0 ? list.kernels : list.kernels.filter((k) => !paired.has(k.name)), times, label);
     for (const c of list.collectives) {
       const group = c.group === "tp" ? this.layout.tp : c.group === "ep" ? this.layout.ep : c.group === "etp" ? this.layout.etp : this.layout.cp;
-      const channel = c.group === "tp" || c.group === "etp" ? CH_TP : c.group === "ep" ? CH_EP : CH_CP;
+      const channel = c.group === "tp" ? CH_TP : c.group === "etp" ? CH_ETP : c.group === "ep" ? CH_EP : CH_CP;
       const kind = c.group === "etp" ? "tp" : c.group;
       const ops =
         c.deepep === undefined

@@ -13,10 +13,11 @@
  * seed a folded stage's speed is exactly the slowest of its GPUs in full mode.
  */
 import { gpuSpeeds } from "../hardware/variability.ts";
+import { scaleUpSpan } from "../network/build.ts";
 import type { RandomStream } from "../../sim/random.ts";
 import type { ParallelPlan, Scenario } from "../scenario.ts";
 import { fsdpSettings } from "../workload/memory.ts";
-import { CHANNELS, CH_CP, CH_DP_COMPUTE, CH_DP_STREAM, CH_EP, CH_FSDP_GATHER, CH_FSDP_REPLICA, CH_FSDP_SHARD, CH_TP } from "./program.ts";
+import { CHANNELS, CH_CP, CH_DP_COMPUTE, CH_DP_STREAM, CH_EP, CH_ETP, CH_FSDP_GATHER, CH_FSDP_REPLICA, CH_FSDP_SHARD, CH_TP } from "./program.ts";
 import type { StepProgram } from "./program.ts";
 
 export interface RankSet {
@@ -65,7 +66,7 @@ export function foldedRanks(s: Scenario, prog: StepProgram, rng: RandomStream): 
 /** First member of `g`'s group on `channel`. */
 function groupBaseByShape(g: number, channel: number, p: ParallelPlan, R: number): number {
   const tp = p.tp;
-  const cpTp = p.cp * p.tp;
+  const etp = p.expertTp ?? p.tp;
   const st = Math.floor(g / R);
   const q = g - st * R;
   const t = q % tp;
@@ -74,8 +75,12 @@ function groupBaseByShape(g: number, channel: number, p: ParallelPlan, R: number
       return g - t;
     case CH_CP:
       return g - (Math.floor(q / tp) % p.cp) * tp;
+    // Megatron-Core's expert rank order over each stage's tp·cp·dp ranks: expert TP fastest, then EP
+    // (models/parallel/layout.ts), whatever cp is: EP groups never leave their stage.
     case CH_EP:
-      return g - (Math.floor(q / cpTp) % p.ep) * cpTp;
+      return g - (Math.floor(q / etp) % p.ep) * etp;
+    case CH_ETP:
+      return g - (q % etp);
     case CH_DP_COMPUTE:
     case CH_DP_STREAM:
       return st * R + t;
@@ -112,11 +117,12 @@ export function fullRanks(s: Scenario, prog: StepProgram, rng: RandomStream, spe
     count: N,
     stageGpus: R,
     speed: speeds ?? drawSpeeds(s, N, rng),
-    node: Int32Array.from({ length: N }, (_, g) => Math.floor(g / s.cluster.gpusPerNode)),
+    // The scale-up domain (an NVL72 rack spans 18 trays), as folded mode's stageNode counts it.
+    node: Int32Array.from({ length: N }, (_, g) => Math.floor(g / scaleUpSpan(s.cluster))),
     names: Array.from({ length: N }, (_, g) => `gpu${g}`),
     groupBase,
-    channelStride: Int32Array.from([1, p.tp, p.cp * p.tp, p.tp, p.tp, (p.pp - 1) * R, p.tp, p.tp * shard, p.tp]),
-    channelCount: Int32Array.from([p.tp, p.cp, p.ep, prog.dpShard, prog.dpShard, 2, shard, prog.dpShard / shard, shard]),
+    channelStride: Int32Array.from([1, p.tp, p.expertTp ?? p.tp, p.tp, p.tp, (p.pp - 1) * R, p.tp, p.tp * shard, p.tp, 1]),
+    channelCount: Int32Array.from([p.tp, p.cp, p.ep, prog.dpShard, prog.dpShard, 2, shard, prog.dpShard / shard, shard, p.expertTp ?? p.tp]),
     uncontended: true,
   };
 }

@@ -118,6 +118,8 @@ describe("memory footprint", () => {
       // Issue 27's pending MoE cases (h/moecases), added refused. Model Zoo Qwen3-235B long-context rows on H100:
       // ~88 GiB of activations with recompute none; the runs recompute the whole MoE block and the norms
       // (--recompute-modules layernorm moe), not a trainsim mode.
+      "modelzoo-qwen3-235b-h100-128k-dropless",
+      "modelzoo-qwen3-235b-h100-128k-forced-balance",
       "modelzoo-qwen3-235b-h100-16k-dropless",
       "modelzoo-qwen3-235b-h100-16k-forced-balance",
       // tpu-recipes DeepSeek-V3 on 512 v5p: ~102 GiB of gathered FSDP units (a MoE layer's 256 experts in fp32)

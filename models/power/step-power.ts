@@ -27,6 +27,32 @@ import type { RandomStream } from "../../sim/random.ts";
 export const NODE_OVERHEAD_OF_GPU_TDP = 0.45;
 
 /** What caps act on: the SM clock of each stage's GPUs (1 = full speed). */
+/**
+ * Controller intervals one step keeps (2^20: a step of 29 h at the default 0.1 s). A longer step
+ * samples less often rather than growing without bound (docs/limits.md).
+ */
+export const MAX_CONTROL_INTERVALS = 2 ** 20;
+
+type ControlInterval = StepPowerReport["controlIntervals"][number];
+
+/** Adjacent intervals merged two by two: one spanning both, its mean power and cap weighted by time. */
+export function mergeIntervalPairs(intervals: readonly ControlInterval[]): ControlInterval[] {
+  const out: ControlInterval[] = [];
+  for (let i = 0; i < intervals.length; i += 2) {
+    const a = intervals[i] as ControlInterval;
+    const b = intervals[i + 1];
+    if (b === undefined) {
+      out.push(a);
+      continue;
+    }
+    const ta = a.end - a.start;
+    const tb = b.end - b.start;
+    const weighted = (x: number, y: number): number => (x * ta + y * tb) / (ta + tb);
+    out.push({ start: a.start, end: b.end, meanWatts: weighted(a.meanWatts, b.meanWatts), capWatts: weighted(a.capWatts, b.capWatts) });
+  }
+  return out;
+}
+
 export interface StageClocks {
   setClock(stage: number, clock: number): void;
 }
@@ -187,6 +213,12 @@ export class StepPower {
         const mean = (this.energy - this.intervalStartEnergy) / span;
         this.intervals.push({ start: this.intervalStart, end: this.queue.now, meanWatts: mean, capWatts: this.facilityCap });
         this.retarget(mean, this.intervalPeakWatts);
+        // However long the step, the controller's record stays bounded: past MAX_CONTROL_INTERVALS
+        // it samples half as often and its intervals merge pairwise (means weighted by time).
+        if (this.intervals.length >= MAX_CONTROL_INTERVALS) {
+          this.intervals = mergeIntervalPairs(this.intervals);
+          intervalSeconds *= 2;
+        }
       }
       this.intervalStart = this.queue.now;
       this.intervalStartEnergy = this.energy;

@@ -8,7 +8,7 @@ import { totalmem } from "node:os";
 import { getHeapStatistics } from "node:v8";
 import type { Scenario } from "../models/scenario.ts";
 import { chooseStepMode, type StepModeRequest } from "../models/step/symmetry.ts";
-import { estimateWork, formatCount, longRunSecondsAtLeast, type WorkEstimate } from "../models/work-estimate.ts";
+import { PROBE_BYTES_PER_GPU, estimateWork, formatCount, longRunSecondsAtLeast, type WorkEstimate } from "../models/work-estimate.ts";
 import { MAX_RUN_SECONDS } from "./schema.ts";
 
 /** About 20 minutes of engine work on a slow core (a few µs per event). */
@@ -55,4 +55,39 @@ export function workProblem(s: Scenario, request: StepModeRequest = "auto", limi
     .filter((x) => x !== "")
     .join(" and ");
   return `too much work to simulate: about ${what}, driven by ${fields}; expected a smaller job (fewer GPUs, micro-batches or layers${mode === "full" ? ", or without --full" : ""}${s.reliability !== undefined ? ", or a shorter run" : ""}); see docs/limits.md`;
+}
+
+/**
+ * `trainsim collective` runs the flow simulator once per message size. Measured here (one core of
+ * these 2-core machines, H100 nodes of 8, rail-optimized): an all-reduce over nccl-tests' 31
+ * default sizes took 2.0 s on 1,024 GPUs and 26 s on 8,192 (about 100 µs per rank and size); an
+ * all-to-all, whose n(n−1) flows run at once, 111 s on 512 GPUs (about 13.5 µs per rank pair and
+ * size) and 2.5 GB on 1,024 (about 2.5 kB a flow). About a minute of work is allowed.
+ */
+export const MAX_COLLECTIVE_SECONDS = 60;
+const SECONDS_PER_RANK_AND_SIZE = 100e-6;
+const ALL_TO_ALL_SECONDS_PER_PAIR_AND_SIZE = 13.5e-6;
+const ALL_TO_ALL_BYTES_PER_FLOW = 2_500;
+
+/** Message sizes of an nccl-tests sweep from min to max by factor, counted without listing them. */
+export function collectiveSizeCount(min: number, max: number, factor: number): number {
+  return Math.floor(Math.log(max / min) / Math.log(factor) + 1e-9) + 1;
+}
+
+/** Why `trainsim collective` refuses this sweep, or null when it fits. */
+export function collectiveWorkProblem(op: string, ranks: number, sizes: number, gpus: number, limits: WorkLimits = workLimits()): string | null {
+  const topologyBytes = PROBE_BYTES_PER_GPU * gpus;
+  if (topologyBytes > limits.bytes) {
+    return `--nodes × --gpus-per-node: ${formatCount(gpus)} GPUs need about ${gb(topologyBytes)} for the topology alone; the limit is ${gb(limits.bytes)} (${limits.bytesFrom}; docs/limits.md)`;
+  }
+  const allToAll = op === "all-to-all";
+  const seconds = allToAll ? sizes * ranks * (ranks - 1) * ALL_TO_ALL_SECONDS_PER_PAIR_AND_SIZE : sizes * ranks * SECONDS_PER_RANK_AND_SIZE;
+  if (seconds > MAX_COLLECTIVE_SECONDS) {
+    return `about ${formatCount(seconds)} s of flow simulation (${formatCount(sizes)} message sizes over ${formatCount(ranks)} ranks${allToAll ? ", all pairs at once" : ""}); the limit is ${MAX_COLLECTIVE_SECONDS} s: narrow --min-bytes/--max-bytes, raise --factor or take fewer --ranks (docs/limits.md)`;
+  }
+  const flowBytes = allToAll ? ALL_TO_ALL_BYTES_PER_FLOW * ranks * (ranks - 1) : 0;
+  if (flowBytes > limits.bytes) {
+    return `--ranks: an all-to-all of ${formatCount(ranks)} ranks holds ${formatCount(ranks * (ranks - 1))} flows, about ${gb(flowBytes)}; the limit is ${gb(limits.bytes)} (${limits.bytesFrom}; docs/limits.md)`;
+  }
+  return null;
 }

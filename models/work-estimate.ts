@@ -43,7 +43,7 @@ const EVENTS_PER_PASS = { folded: 16, full: 5 } as const;
 const EVENTS_PER_FSDP_UNIT = 8;
 const EVENTS_PER_LAYER = 14;
 const PROBE_EVENTS_PER_GPU = 40;
-const PROBE_BYTES_PER_GPU = 2_600;
+export const PROBE_BYTES_PER_GPU = 2_600;
 /** Resources and state of one simulated rank (full mode: every GPU). */
 const BYTES_PER_RANK = 2_000;
 /** A schedule entry: a pass object while the schedule is built (memory check, compile). */

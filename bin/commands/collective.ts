@@ -11,6 +11,7 @@ import { clusterSpec } from "../../experiments/defaults.ts";
 import { loadScenario } from "../../experiments/load.ts";
 import { TOPOLOGIES } from "../../experiments/schema.ts";
 import { parseQuantity } from "../../experiments/units.ts";
+import { collectiveSizeCount, collectiveWorkProblem } from "../../experiments/work-limits.ts";
 import { InputError, json, printText } from "../common.ts";
 
 /** nccl-tests sizes ("8", "128K", "1M", "8G": binary multiples) or trainsim quantities ("8 GiB"). */
@@ -98,6 +99,9 @@ export function registerCollectiveCommand(program: Command): void {
       const factor = Number(opts["factor"]);
       if (!(factor > 1)) throw new InputError(`--factor: ${JSON.stringify(opts["factor"])} is not allowed; expected a number > 1`);
       if (!(min >= 1 && max >= min)) throw new InputError(`--min-bytes/--max-bytes: need 1 <= min <= max, got ${min} and ${max}`);
+      // Before building anything: the topology and the flow simulation grow with GPUs, ranks² and sizes.
+      const work = collectiveWorkProblem(op, n, collectiveSizeCount(min, max, factor), total);
+      if (work !== null) throw new InputError(work);
       const topo = buildTopology(cluster);
       const ranks = Array.from({ length: n }, (_, i) => i);
       let rows;

@@ -114,3 +114,28 @@ describe("cluster: a modelled job too large to simulate", () => {
     expect(readdirSync(root)).toEqual(["c.yaml"]);
   });
 });
+
+describe("trainsim collective refuses sweeps that cannot finish quickly, before building the topology", () => {
+  const cases: [string, string[], string[]][] = [
+    // Before: "Invalid typed array length: 8000000000" with exit 1 (1e9 nodes); a hang past 60 s (1e6 nodes).
+    ["1e9 nodes", ["--nodes", "1e9"], ["--nodes × --gpus-per-node: 8.00e9 GPUs need about", "for the topology alone"]],
+    ["1e6 nodes", ["--nodes", "1000000"], ["--nodes × --gpus-per-node: 8.00e6 GPUs"]],
+    // Before: V8's heap out of memory and a native abort (exit 134) after 30 s.
+    ["an all-to-all of 32,768 ranks", ["--nodes", "4096", "--op", "all-to-all"], ["s of flow simulation (31 message sizes over 32,768 ranks, all pairs at once); the limit is 60 s"]],
+    // Before: 2e8 message sizes, a hang.
+    ["a factor that makes 2e8 sizes", ["--factor", "1.0000001"], ["(2.08e8 message sizes over 8 ranks); the limit is 60 s", "raise --factor"]],
+  ];
+  for (const [what, args, messages] of cases) {
+    it(`${what}: exit 2 naming the option and the limit`, () => {
+      const root = mkdtempSync(join(tmpdir(), "trainsim-limits-"));
+      expectRefused(trainsim(root, "collective", ...args), ...messages);
+      expect(readdirSync(root)).toEqual([]);
+    });
+  }
+
+  it("the estimate allows what finishes: an all-reduce of 1,024 GPUs over the 31 default sizes", () => {
+    const r = trainsim(ROOT, "collective", "--nodes", "128", "--json");
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).rows).toHaveLength(31);
+  });
+});

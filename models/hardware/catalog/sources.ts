@@ -24,8 +24,6 @@ export const FA_BWD_RATIO =
   "backward/forward ratio of the same FA2 kernel on H100 at head dim 128, 16k (322 / 370 TFLOP/s = 0.87, FA3 paper Fig. 5a/6b; FA3 itself: 561 / 648 = 0.87)";
 export const FP8_ATTN_RATIO =
   "FP8/BF16 ratio of attention fractions on H100 (FA3 FP8 fwd 1008/1978.9 = 0.509 against FA3 BF16 fwd 648/989.4 = 0.655: 0.78)";
-export const FP8_GEMM_RATIO =
-  "Hopper's FP8/BF16 GEMM-fraction ratio (H100: cuBLASLt FP8 8192^3 0.652 / BF16 0.803 = 0.812)";
 export const AMD_MAF =
   "AMD ROCm blog 'Measuring Max-Achievable FLOPs - Part 2' (Feb 2025), Table 1 and footnotes 2/4: hipblaslt-bench 4096x4864x32896 (FP8 4096x3648x32896), trig_float input, 1000 ms runs with ~25 % warm-up, median clock of the slowest XCD; ROCm 6.3.0, hipBLASLt db8e93b4fd6; 8-GPU platforms at their rated board power";
 export const CK_FA_MI300X =

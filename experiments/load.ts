@@ -628,6 +628,8 @@ function shardingFrom(raw: Raw, written: Raw, plan: ParallelPlan, layers: number
     }
     plan.shardGroup = group;
   }
+  const fsdpLayout = raw["fsdpLayout"];
+  if (fsdpLayout === "flat" || fsdpLayout === "per-parameter") plan.fsdpLayout = fsdpLayout;
   const gradSync = raw["fsdpGradSync"];
   if (gradSync === "every-micro-batch" || gradSync === "last-micro-batch") plan.fsdpGradSync = gradSync;
   const lossParallel = boolAt(raw, "lossParallel");

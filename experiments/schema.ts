@@ -440,6 +440,11 @@ const parallelism = obj("How the model is split over the GPUs.", {
     { derivedDefault: "none (fsdpPrefetch)" },
   ),
   shardGroup: int("Data-parallel ranks ZeRO/FSDP state is sharded over; replicated across the dp/shardGroup groups (HSDP). Must divide dp. With zero 3 the simulated gathers and reduce-scatters run within the shard group and the gradient shards are all-reduced across the replicas; zero 1-2 traffic still runs over all dp ranks.", 1, { derivedDefault: "dp" }),
+  fsdpLayout: oneOf(
+    ["flat", "per-parameter"],
+    "ZeRO-3/FSDP: how the sharded parameters are laid out. flat: the all-gather writes straight into a flat parameter that the layers view, and the flat gradient is reduce-scattered in place (FSDP1's FlatParameter). per-parameter: every parameter is its own shard (PyTorch FSDP2 fully_shard, e.g. torchtitan), so each all-gather is preceded by a copy-in of the shards into a flat buffer (cast to the compute dtype, on a side stream) and followed by a copy-out into every parameter (split_with_sizes_copy, compute stream), and each reduce-scatter by a chunk_cat of the gradients into a reduce-dtype buffer (compute stream): memory-bound kernels in the step.",
+    { derivedDefault: "flat" },
+  ),
   fsdpGradSync: oneOf(
     ["every-micro-batch", "last-micro-batch"],
     "ZeRO-3/FSDP with gradient accumulation: when the gradients are reduce-scattered. every-micro-batch: after each micro-batch's backward, accumulated in the shard (torchtitan, FSDP's default). last-micro-batch: sync skipped on all but the last micro-batch (FSDP2 set_requires_gradient_sync(False), FSDP1 no_sync()), so each GPU accumulates its stage's unsharded gradients, in gradReduceDtype (FSDP2 upcasts them to its reduce_dtype). Memory only for now: the simulated step reduce-scatters every micro-batch.",

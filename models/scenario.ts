@@ -252,6 +252,13 @@ export interface ParallelPlan {
   fsdpUnitLayers?: number;
   /** ZeRO-3/FSDP: free gathered parameters after forward and gather again for backward (default true). */
   reshardAfterForward?: boolean;
+  /**
+   * ZeRO-3/FSDP: how sharded parameters are laid out. "flat" (default): gathered straight into a
+   * flat parameter the layers view (FSDP1). "per-parameter": each parameter its own shard (FSDP2
+   * fully_shard), so every gather is copied in and out and every reduce-scatter input is copied
+   * in (step/fsdp-copies.ts).
+   */
+  fsdpLayout?: "flat" | "per-parameter";
   /** ZeRO-3/FSDP: units all-gathered ahead of the one computing (default 1). */
   fsdpPrefetch?: number;
   /** ZeRO-3: prefetch by a parameter budget instead (DeepSpeed stage3_prefetch_bucket_size, elements); overrides fsdpPrefetch. */

@@ -52,6 +52,7 @@ import { mtpDepths, mtpInputKernels } from "../workload/mtp.ts";
 import { CATEGORY_INDEX, type Category } from "../categories.ts";
 
 const COMPUTE = CATEGORY_INDEX.compute;
+import { fsdpCopyKernels } from "./fsdp-copies.ts";
 import { layerKinds } from "./layer-kinds.ts";
 import { cpuAdamSeconds, offloadSettings, type OffloadSettings } from "./offload.ts";
 import { CH_CP, CH_DP_COMPUTE, CH_DP_STREAM, CH_EP, CH_ETP, CH_FSDP_GATHER, CH_FSDP_REPLICA, CH_FSDP_SHARD, CH_PP, CH_TP, COLLECTIVE, DELAY, ENQUEUE, GATHER_STREAM, HBM, NIC_RX, NIC_TX, NV_RX, NV_TX, Op, PCIE_D2H, PCIE_H2D, roleCapacities, ROLES, setWork, SM, WAIT, WORK } from "./ops.ts";
@@ -367,6 +368,7 @@ class Compiler {
     // With offloadParams the rank's shard first comes from host memory (DeepSpeed offload_param).
     const gathers = units.map((u) =>
       this.dpList(`gather:${u.params}`, () => [
+        ...this.kernels(this.copies(u.params).gatherIn, 1, "fsdp:copy-in"),
         ...(this.offload.params ? this.hostCopy(PCIE_H2D, (u.params * this.fsdp.weightBytes) / this.fsdp.shard.size, "offload:params") : []),
         ...this.collective("all-gather", u.params * this.fsdp.weightBytes, this.fsdp.shard, "dp", 1, CH_FSDP_GATHER, "fsdp:gather"),
       ]),
@@ -377,12 +379,17 @@ class Compiler {
       if (gather) {
         const last = Math.min(n - 1, i + fsdpLookahead(units, i, prefetch, this.p.fsdpPrefetchParams));
         for (; next <= last; next++) out.push(...this.enqueue(gathers[next] as number, next, GATHER_STREAM));
-        out.push(...this.wait(gathers[i] as number, i));
+        out.push(...this.wait(gathers[i] as number, i), ...this.kernels(this.copies(u.params).gatherOut, 1, "fsdp:copy-out"));
       }
       out.push(...(backward ? u.backward : u.forward));
-      if (backward) out.push(...this.enqueue(this.fsdpGrads(u.params), -1));
+      if (backward) out.push(...this.kernels(this.copies(u.params).reduceIn, 1, "fsdp:chunk-cat"), ...this.enqueue(this.fsdpGrads(u.params), -1));
     }
     return out;
+  }
+
+  /** FSDP2's copies around a unit's collectives (fsdp-copies.ts; none with flat parameters). */
+  copies(params: number): ReturnType<typeof fsdpCopyKernels> {
+    return fsdpCopyKernels(this.s, this.fsdp.shard.size, params);
   }
 
   /** A unit's gradients: reduce-scattered within the shard group, then (HSDP) the shard all-reduced across replicas. */

@@ -447,7 +447,7 @@ const parallelism = obj("How the model is split over the GPUs.", {
   ),
   fsdpGradSync: oneOf(
     ["every-micro-batch", "last-micro-batch"],
-    "ZeRO-3/FSDP with gradient accumulation: when the gradients are reduce-scattered. every-micro-batch: after each micro-batch's backward, accumulated in the shard (torchtitan, FSDP's default). last-micro-batch: sync skipped on all but the last micro-batch (FSDP2 set_requires_gradient_sync(False), FSDP1 no_sync()), so each GPU accumulates its stage's unsharded gradients, in gradReduceDtype (FSDP2 upcasts them to its reduce_dtype). Memory only for now: the simulated step reduce-scatters every micro-batch.",
+    "ZeRO-3/FSDP with gradient accumulation: when the gradients are reduce-scattered. every-micro-batch: after each micro-batch's backward, accumulated in the shard (torchtitan, FSDP's default). last-micro-batch: sync skipped on all but the last micro-batch (FSDP2 set_requires_gradient_sync(False), FSDP1 no_sync()), so each GPU accumulates its stage's unsharded gradients, in gradReduceDtype (FSDP2 upcasts them to its reduce_dtype). Simulated: only the last micro-batch's backward reduce-scatters (the all-gathers still run every micro-batch); with fsdpLayout per-parameter the accumulation into the reduce dtype is a memory-bound kernel after each other backward.",
     { derivedDefault: "every-micro-batch" },
   ),
   lossParallel: bool(

@@ -293,7 +293,6 @@ export interface ParallelPlan {
    * ZeRO-3/FSDP with gradient accumulation: "last-micro-batch" skips the gradient sync on all
    * micro-batches but the last (FSDP2 set_requires_gradient_sync(False), FSDP1 no_sync()), so
    * each GPU accumulates its stage's unsharded gradients; default "every-micro-batch".
-   * Memory only so far.
    */
   fsdpGradSync?: "every-micro-batch" | "last-micro-batch";
   /**

@@ -52,7 +52,7 @@ import { mtpDepths, mtpInputKernels } from "../workload/mtp.ts";
 import { CATEGORY_INDEX, type Category } from "../categories.ts";
 
 const COMPUTE = CATEGORY_INDEX.compute;
-import { fsdpCopyKernels } from "./fsdp-copies.ts";
+import { fsdpCopyKernels, type FsdpCopyKernels } from "./fsdp-copies.ts";
 import { layerKinds } from "./layer-kinds.ts";
 import { cpuAdamSeconds, offloadSettings, type OffloadSettings } from "./offload.ts";
 import { CH_CP, CH_DP_COMPUTE, CH_DP_STREAM, CH_EP, CH_ETP, CH_FSDP_GATHER, CH_FSDP_REPLICA, CH_FSDP_SHARD, CH_PP, CH_TP, COLLECTIVE, DELAY, ENQUEUE, GATHER_STREAM, HBM, NIC_RX, NIC_TX, NV_RX, NV_TX, Op, PCIE_D2H, PCIE_H2D, roleCapacities, ROLES, setWork, SM, WAIT, WORK } from "./ops.ts";
@@ -362,7 +362,7 @@ class Compiler {
    * (prefetch 0: just before it; or as far as fsdpPrefetchParams reaches), its compute waits
    * for it, and (backward) its gradients are handed to the stream after it.
    */
-  fsdpPass(units: FsdpUnit[], backward: boolean, gather: boolean, prefetch: number): Op[] {
+  fsdpPass(units: FsdpUnit[], backward: boolean, gather: boolean, prefetch: number, reduce = true): Op[] {
     const out: Op[] = [];
     const n = units.length;
     // With offloadParams the rank's shard first comes from host memory (DeepSpeed offload_param).
@@ -382,14 +382,15 @@ class Compiler {
         out.push(...this.wait(gathers[i] as number, i), ...this.kernels(this.copies(u.params).gatherOut, 1, "fsdp:copy-out"));
       }
       out.push(...(backward ? u.backward : u.forward));
-      if (backward) out.push(...this.kernels(this.copies(u.params).reduceIn, 1, "fsdp:chunk-cat"), ...this.enqueue(this.fsdpGrads(u.params), -1));
+      if (backward && !reduce) out.push(...this.kernels(this.copies(u.params).accumulate, 1, "fsdp:accumulate"));
+      else if (backward) out.push(...this.kernels(this.copies(u.params).reduceIn, 1, "fsdp:chunk-cat"), ...this.enqueue(this.fsdpGrads(u.params), -1));
     }
     return out;
   }
 
   /** FSDP2's copies around a unit's collectives (fsdp-copies.ts; none with flat parameters). */
-  copies(params: number): ReturnType<typeof fsdpCopyKernels> {
-    return fsdpCopyKernels(this.s, this.fsdp.shard.size, params);
+  copies(params: number): FsdpCopyKernels {
+    return fsdpCopyKernels(this.s, this.fsdp.shard.size, params, this.fsdp.noSync);
   }
 
   /** A unit's gradients: reduce-scattered within the shard group, then (HSDP) the shard all-reduced across replicas. */
@@ -413,6 +414,8 @@ interface FsdpUnit {
 
 interface FsdpGroups {
   weightBytes: number;
+  /** Gradient sync skipped on all micro-batches but the last (fsdpGradSync last-micro-batch). */
+  noSync: boolean;
   shard: GroupLayout;
   replica: GroupLayout;
 }
@@ -477,6 +480,7 @@ export function compileStep(s: Scenario, slowdownIn?: GroupSlowdowns): StepProgr
   const fs = fsdpSettings(p);
   const fsdp: FsdpGroups = {
     weightBytes,
+    noSync: p.fsdpGradSync === "last-micro-batch" && micro > 1,
     shard: groupOf(fs.shardGroup * p.cp, p.tp, scaleUpSpan(s.cluster)),
     replica: groupOf(p.dp / fs.shardGroup, p.tp * p.cp * fs.shardGroup, scaleUpSpan(s.cluster)),
   };
@@ -512,7 +516,7 @@ export function compileStep(s: Scenario, slowdownIn?: GroupSlowdowns): StepProgr
   for (let v = 0; v < V && zero3; v++) {
     // FSDP units in forward order: the embedding, blocks of fsdpUnitLayers, the output layer
     // (with a tied embedding on another stage, its copy of the table); gathered and reduced
-    // every micro-batch, as FSDP2 and DeepSpeed ZeRO-3 do by default.
+    // every micro-batch, as FSDP2 and DeepSpeed ZeRO-3 do by default (noSync: reduced in the last only).
     const L = split[v] as number;
     const units: FsdpUnit[] = [];
     if (v === 0) units.push({ params: embeddingParams(model) / p.tp, forward: c.list(embeddingKernels(shape, "forward"), 1, "embedding"), backward: c.list(embeddingKernels(shape, "backward"), 1, "embedding.bwd") });
@@ -533,8 +537,8 @@ export function compileStep(s: Scenario, slowdownIn?: GroupSlowdowns): StepProgr
     }
     tokens = Math.max(tokens, units.length);
     forwardPlan[v] = c.plan(c.fsdpPass(units, false, true, fs.prefetch));
-    backwardPlan[v] = c.plan(c.fsdpPass(units.slice().reverse(), true, fs.reshardAfterForward, fs.prefetch));
-    lastBackwardPlan[v] = backwardPlan[v] as number;
+    lastBackwardPlan[v] = c.plan(c.fsdpPass(units.slice().reverse(), true, fs.reshardAfterForward, fs.prefetch));
+    backwardPlan[v] = fsdp.noSync ? c.plan(c.fsdpPass(units.slice().reverse(), true, fs.reshardAfterForward, fs.prefetch, false)) : (lastBackwardPlan[v] as number);
   }
   for (let v = 0; v < V && !zero3; v++) {
     const L = split[v] as number;

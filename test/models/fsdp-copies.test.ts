@@ -40,7 +40,7 @@ describe("FSDP2 copy bytes by hand", () => {
   });
 
   it("none with flat parameters (the default), or with one rank to shard over", () => {
-    const none = { gatherIn: [], gatherOut: [], reduceIn: [] };
+    const none = { gatherIn: [], gatherOut: [], reduceIn: [], accumulate: [] };
     expect(fsdpCopyKernels(tiny({}), 4, 1e6)).toEqual(none);
     expect(fsdpCopyKernels(tiny({ fsdpLayout: "flat" }), 4, 1e6)).toEqual(none);
     expect(fsdpCopyKernels(tiny({ fsdpLayout: "per-parameter" }), 1, 1e6)).toEqual(none);
@@ -100,5 +100,51 @@ describe("FSDP2 copies in the step", () => {
     for (const f of ["torchao-float8/h100-bf16.yaml", "kempnerforge2026/12-7b-32gpu-tp4-fsdp8.yaml"]) {
       expect(loadScenario(`experiments/published/${f}`).parallelism.fsdpLayout).toBe("per-parameter");
     }
+  });
+});
+
+/** Stage 0's data-parallel collectives over one step, walking its schedule (each pass's enqueued lists). */
+function stepCollectives(prog: StepProgram): Op[] {
+  const out: Op[] = [];
+  const kinds = prog.schedKind[0] as Uint8Array;
+  for (let i = 0; i < kinds.length; i++) {
+    const plan = kinds[i] === 0 ? prog.forwardPlan[0] : (prog.schedLastBackward[0] as Uint8Array)[i] === 1 ? prog.lastBackwardPlan[0] : prog.backwardPlan[0];
+    for (const op of prog.plans[plan as number] as Op[]) if (op.kind === ENQUEUE) for (const c of prog.dpLists[op.gradList] as Op[]) if (c.kind === COLLECTIVE) out.push(c);
+  }
+  return out;
+}
+
+describe("FSDP gradient sync on the last micro-batch only (fsdpGradSync last-micro-batch)", () => {
+  const noSync = (s: Scenario): Scenario => ({ ...s, parallelism: { ...s.parallelism, fsdpGradSync: "last-micro-batch" } });
+
+  it("m micro-batches: 2m all-gathers of P but one reduce-scatter: (2m·2 + g) × P × (n−1)/n per GPU", () => {
+    for (const g of [2, 4] as const) {
+      const s = noSync(tiny({ gradReduceDtype: g === 4 ? "fp32" : "bf16" }, IDEAL, 12));
+      const P = memoryByStage(s)[0]!.params;
+      const ops = stepCollectives(compileStep(s));
+      const bytes = ops.reduce((a, o) => a + o.size, 0);
+      expect(bytes / ((2 * 3 * 2 + g) * P * (3 / 4)) - 1).toBeCloseTo(0, 12);
+      // 10 units: 60 gathers, 10 reduce-scatters (every micro-batch by default: 30).
+      expect(ops.filter((o) => o.label === "fsdp:grads").length).toBe(10);
+      expect(stepCollectives(compileStep(tiny({ gradReduceDtype: "bf16" }, IDEAL, 12))).filter((o) => o.label === "fsdp:grads").length).toBe(30);
+    }
+  });
+
+  it("one micro-batch: nothing to skip, the step is unchanged", () => {
+    const s = tiny({ fsdpLayout: "per-parameter" });
+    expect(simulateStep(noSync(s)).stepSeconds).toBe(simulateStep(s).stepSeconds);
+  });
+
+  it("per-parameter: the other micro-batches cast their gradients into the reduce dtype, the last one accumulates and chunk-cats from it", () => {
+    const s = noSync(tiny({ fsdpLayout: "per-parameter", gradReduceDtype: "fp32" }));
+    const k = fsdpCopyKernels(s, 4, 1e6, true);
+    // bf16 gradient read, fp32 written (2 + 4); then read 2 + 4, write 4, and the chunk_cat 4 + 4.
+    expect(k.accumulate[0]?.bytes).toBe(6e6);
+    expect(k.reduceIn[0]?.bytes).toBe(18e6);
+    expect(fsdpCopyKernels(s, 4, 1e6, false).accumulate).toEqual([]);
+    const prog = compileStep({ ...s, workload: { ...s.workload, globalBatch: 12 } });
+    const labels = (plan: number): string[] => (prog.plans[plan] as Op[]).map((o) => o.label);
+    expect(labels(prog.backwardPlan[0] as number).filter((l) => l === "fsdp:accumulate:memory").length).toBe(10);
+    expect(labels(prog.lastBackwardPlan[0] as number).filter((l) => l === "fsdp:chunk-cat:memory").length).toBe(10);
   });
 });

@@ -230,14 +230,14 @@ describe("loading fsdpUnit: module", () => {
     parallelism: { dp: 8, zero: 3, fsdpUnit: "module", ...parallelism },
   });
   it("sets the plan and DeepSpeed's keys", () => {
-    const s = scenarioFromObject(base({ fsdpReduceBucketParams: 16777216, fsdpPersistParams: 40960 }), {});
+    const s = scenarioFromObject(base({ fsdpReduceBucketParams: 16777216, fsdpPersistParams: 40960 }), { baseDir: "." });
     expect(s.parallelism.fsdpModuleUnits).toBe(true);
     expect(s.parallelism.fsdpReduceBucketParams).toBe(16777216);
     expect(s.parallelism.fsdpPersistParams).toBe(40960);
   });
   it("refuses a pipeline, naming the field", () => {
     try {
-      scenarioFromObject({ ...(base({ dp: 4, pp: 2 }) as object) }, {});
+      scenarioFromObject(base({ dp: 4, pp: 2 }), { baseDir: "." });
       throw new Error("expected a ConfigError");
     } catch (e) {
       expect(e).toBeInstanceOf(ConfigError);

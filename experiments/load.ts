@@ -612,7 +612,12 @@ function shardingFrom(raw: Raw, written: Raw, plan: ParallelPlan, layers: number
     const n = unit.value as number;
     if (layers !== undefined && n > layers) problems.invalid("parallelism.fsdpUnit", n, `${n} is not allowed; expected "layer" or a number of layers from 1 to the model's ${layers}`);
     plan.fsdpUnitLayers = n;
-  } else if (unit?.option === "layer") plan.fsdpUnitLayers = 1;
+  } else if (unit?.option === "layer" && unit.value === "module") plan.fsdpModuleUnits = true;
+  else if (unit?.option === "layer") plan.fsdpUnitLayers = 1;
+  for (const key of ["fsdpMaxLiveParams", "fsdpMaxReuseParams", "fsdpPersistParams", "fsdpReduceBucketParams"] as const) {
+    const n = optionalNumber(raw, key);
+    if (n !== undefined) plan[key] = n;
+  }
   const reshard = boolAt(raw, "reshardAfterForward");
   if (reshard !== undefined) plan.reshardAfterForward = reshard;
   const prefetch = optionalNumber(raw, "fsdpPrefetch");
@@ -652,6 +657,21 @@ function shardingFrom(raw: Raw, written: Raw, plan: ParallelPlan, layers: number
   } else {
     plan.offloadActivationLayers = offload;
   }
+}
+
+/** fsdpUnit: module (DeepSpeed's submodule fetching) is modelled for a single-stage dense model with standard attention. */
+function moduleUnitProblems(model: ModelSpec, plan: ParallelPlan, problems: Problems): void {
+  const why =
+    plan.pp > 1 || plan.virtualStages > 1
+      ? `pp ${plan.pp} with ${plan.virtualStages} virtual stage(s) (DeepSpeed's pipeline engine does not run ZeRO-3; expected pp 1)`
+      : model.experts > 1
+        ? "a MoE model (its expert modules are not traced)"
+        : model.kvLoraRank !== undefined
+          ? "multi-head latent attention (its modules are not traced)"
+          : (model.mtpLayers ?? 0) > 0
+            ? "multi-token prediction (its modules are not traced)"
+            : undefined;
+  if (why !== undefined) problems.invalid("parallelism.fsdpUnit", "module", `"module" is not allowed with ${why}; use "layer" or a number of layers`);
 }
 
 // ---------------------------------------------------------------------------
@@ -755,6 +775,7 @@ function build(input: unknown, opts: LoadOptions, problems: Problems, chain: rea
   if (firstStageLayers !== undefined) parallelism.firstStageLayers = firstStageLayers;
   if (lastStageLayers !== undefined) parallelism.lastStageLayers = lastStageLayers;
   shardingFrom(parallelIn, part(merged, "parallelism"), parallelism, model === PLACEHOLDER_MODEL ? undefined : model.layers, !dpGuessed, problems);
+  if (parallelism.fsdpModuleUnits === true && model !== PLACEHOLDER_MODEL) moduleUnitProblems(model, parallelism, problems);
   overlapFrom(parallelIn, parallelism, problems);
   const padded = model === PLACEHOLDER_MODEL || problems.isInvalid("parallelism.tp") ? model.vocab : paddedVocab(model.vocab, numberAt(workloadIn, "vocabDivisibleBy", 128), tp);
   const paddedModel: ModelSpec = padded === model.vocab ? model : { ...model, vocab: padded, unpaddedVocab: model.vocab };

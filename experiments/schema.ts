@@ -425,20 +425,25 @@ const parallelism = obj("How the model is split over the GPUs.", {
   lastStageLayers: int("Layers on the last (virtual) pipeline stage, when it should carry fewer than the rest (it also holds the output layer and loss).", 0),
   fsdpUnit: {
     kind: "union",
-    description: "ZeRO-3/FSDP wrap unit, all-gathered and reduce-scattered as one collective in the simulated step: \"layer\" (one transformer block, as PyTorch FSDP's transformer wrap policy) or a number of layers. The embedding and the output layer are units of their own.",
+    description:
+      "ZeRO-3/FSDP wrap unit, all-gathered and reduce-scattered as one collective in the simulated step: \"layer\" (one transformer block, as PyTorch FSDP's transformer wrap policy) or a number of layers. The embedding and the output layer are units of their own. \"module\": DeepSpeed ZeRO-3's submodule fetching (partitioned_param_coordinator.py): every module (q, k, v, o projections, norms, gate/up/down, and the parameterless layer, attention, rotary, MLP and activation modules) is a hook; at each hook its own parameters are gathered, the compute stream joins every gather issued so far, then the next parameters in trace order are prefetched as one coalesced all-gather up to fsdpPrefetchParams elements (at least one parameter while fewer than fsdpMaxLiveParams are live); parameters are freed after their module unless used again within fsdpMaxReuseParams elements, never partitioned at or below fsdpPersistParams, and gradients reduce-scattered in buckets of fsdpReduceBucketParams. Single stage (pp 1), dense models without MLA or MTP.",
     derivedDefault: "layer",
     options: [
-      { key: "layer", when: "string", label: "\"layer\"", node: oneOf(["layer"], "One transformer block per unit.") },
+      { key: "layer", when: "string", label: "\"layer\" or \"module\"", node: oneOf(["layer", "module"], "layer: one transformer block per unit; module: DeepSpeed ZeRO-3's submodule fetching.") },
       { key: "layers", when: "number", label: "a number of layers", node: int("Transformer layers per unit.", 1) },
     ],
   },
   reshardAfterForward: bool("ZeRO-3/FSDP: free each unit's gathered parameters after its forward and gather them again for backward (simulated: a second all-gather per unit and micro-batch). false: keep them to backward (more memory, one all-gather fewer).", { derivedDefault: "true" }),
   fsdpPrefetch: int("ZeRO-3/FSDP: units all-gathered ahead of the one computing (PyTorch FSDP's backward prefetch, FSDP2's implicit prefetch: 1). Simulated: the gathers run on the communication stream this far ahead and overlap the compute of the units before; 0 exposes every gather.", 0, { derivedDefault: "1" }),
   fsdpPrefetchParams: int(
-    "ZeRO-3: prefetch by a parameter budget instead of a unit count (overrides fsdpPrefetch), as DeepSpeed does: after a unit's gather the next units are gathered while fewer than this many parameters (elements, per rank before sharding) are in flight beyond it, at least one unit if > 0. DeepSpeed's stage3_prefetch_bucket_size: 5e7 by default (deepspeed/runtime/zero/config.py); the Hugging Face / Accelerate integration's \"auto\" is 0.9 x hidden^2.",
+    "ZeRO-3: prefetch by a parameter budget instead of a unit count (overrides fsdpPrefetch), as DeepSpeed does: after a unit's gather the next units are gathered while fewer than this many parameters (elements, per rank before sharding) are in flight beyond it, at least one unit if > 0. DeepSpeed's stage3_prefetch_bucket_size: 5e7 by default (deepspeed/runtime/zero/config.py); the Hugging Face / Accelerate integration's \"auto\" is 0.9 x hidden^2. With fsdpUnit module, DeepSpeed's own rule: at each module hook, after the join, up to this many new elements are prefetched (default there 5e7).",
     0,
     { derivedDefault: "none (fsdpPrefetch)" },
   ),
+  fsdpMaxLiveParams: int("fsdpUnit module: most parameter elements gathered at once before prefetching stops (DeepSpeed stage3_max_live_parameters; default 1e9, deepspeed/runtime/zero/config.py).", 0, { derivedDefault: "1e9" }),
+  fsdpMaxReuseParams: int("fsdpUnit module: a module's parameters stay gathered after it if the trace uses them again within this many elements (DeepSpeed stage3_max_reuse_distance; default 1e9). With activation checkpointing this keeps a recomputed module's weights for its backward.", 0, { derivedDefault: "1e9" }),
+  fsdpPersistParams: int("fsdpUnit module: parameters of at most this many elements are never partitioned nor gathered (DeepSpeed stage3_param_persistence_threshold; default 1e5; Hugging Face / Accelerate \"auto\": 10 x hidden).", 0, { derivedDefault: "1e5" }),
+  fsdpReduceBucketParams: int("fsdpUnit module: gradient elements per reduce-scatter; a bucket is reduced when the next parameter's gradient would overflow it, the rest after the backward (DeepSpeed reduce_bucket_size; default 5e8; Hugging Face / Accelerate \"auto\": hidden^2).", 1, { derivedDefault: "5e8" }),
   shardGroup: int("Data-parallel ranks ZeRO/FSDP state is sharded over; replicated across the dp/shardGroup groups (HSDP). Must divide dp. With zero 3 the simulated gathers and reduce-scatters run within the shard group and the gradient shards are all-reduced across the replicas; zero 1-2 traffic still runs over all dp ranks.", 1, { derivedDefault: "dp" }),
   fsdpLayout: oneOf(
     ["flat", "per-parameter"],

@@ -263,6 +263,16 @@ export interface ParallelPlan {
   fsdpPrefetch?: number;
   /** ZeRO-3: prefetch by a parameter budget instead (DeepSpeed stage3_prefetch_bucket_size, elements); overrides fsdpPrefetch. */
   fsdpPrefetchParams?: number;
+  /** ZeRO-3: DeepSpeed's submodule fetching (fsdpUnit: module) instead of wrap units of layers. */
+  fsdpModuleUnits?: boolean;
+  /** fsdpUnit module: DeepSpeed stage3_max_live_parameters (elements; default 1e9). */
+  fsdpMaxLiveParams?: number;
+  /** fsdpUnit module: DeepSpeed stage3_max_reuse_distance (elements; default 1e9). */
+  fsdpMaxReuseParams?: number;
+  /** fsdpUnit module: DeepSpeed stage3_param_persistence_threshold (elements; default 1e5). */
+  fsdpPersistParams?: number;
+  /** fsdpUnit module: DeepSpeed reduce_bucket_size (gradient elements per reduce-scatter; default 5e8). */
+  fsdpReduceBucketParams?: number;
   /** Data-parallel ranks that ZeRO/FSDP state is sharded over (HSDP: replicated across groups); default dp. */
   shardGroup?: number;
   /** Optimizer state and fp32 master weights live in host memory (ZeRO-Offload): gradient shards cross PCIe, Adam runs on the host CPU. */

@@ -51,13 +51,15 @@ import { embeddingParams, headParams, layerParamsPerRank as paramsPerRankOf, mtp
 import { mtpDepths, mtpInputKernels } from "../workload/mtp.ts";
 import { CATEGORY_INDEX, type Category } from "../categories.ts";
 
-const COMPUTE = CATEGORY_INDEX.compute;
 import { fsdpCopyKernels, type FsdpCopyKernels } from "./fsdp-copies.ts";
 import { layerKinds } from "./layer-kinds.ts";
 import { cpuAdamSeconds, offloadSettings, type OffloadSettings } from "./offload.ts";
+import { compileModulePasses } from "./zero3-fetch.ts";
 import { CH_CP, CH_DP_COMPUTE, CH_DP_STREAM, CH_EP, CH_ETP, CH_FSDP_GATHER, CH_FSDP_REPLICA, CH_FSDP_SHARD, CH_PP, CH_TP, COLLECTIVE, DELAY, ENQUEUE, GATHER_STREAM, HBM, NIC_RX, NIC_TX, NV_RX, NV_TX, Op, PCIE_D2H, PCIE_H2D, roleCapacities, ROLES, setWork, SM, WAIT, WORK } from "./ops.ts";
 
 export * from "./ops.ts";
+
+const COMPUTE = CATEGORY_INDEX.compute;
 
 export interface StepProgram {
   p: ParallelPlan;
@@ -365,14 +367,7 @@ class Compiler {
   fsdpPass(units: FsdpUnit[], backward: boolean, gather: boolean, prefetch: number, reduce = true): Op[] {
     const out: Op[] = [];
     const n = units.length;
-    // With offloadParams the rank's shard first comes from host memory (DeepSpeed offload_param).
-    const gathers = units.map((u) =>
-      this.dpList(`gather:${u.params}`, () => [
-        ...this.kernels(this.copies(u.params).gatherIn, 1, "fsdp:copy-in"),
-        ...(this.offload.params ? this.hostCopy(PCIE_H2D, (u.params * this.fsdp.weightBytes) / this.fsdp.shard.size, "offload:params") : []),
-        ...this.collective("all-gather", u.params * this.fsdp.weightBytes, this.fsdp.shard, "dp", 1, CH_FSDP_GATHER, "fsdp:gather"),
-      ]),
-    );
+    const gathers = units.map((u) => this.gatherList(u.params));
     let next = 0;
     for (let i = 0; i < n; i++) {
       const u = units[i] as FsdpUnit;
@@ -391,6 +386,15 @@ class Compiler {
   /** FSDP2's copies around a unit's collectives (fsdp-copies.ts; none with flat parameters). */
   copies(params: number): FsdpCopyKernels {
     return fsdpCopyKernels(this.s, this.fsdp.shard.size, params, this.fsdp.noSync);
+  }
+
+  /** All-gathering `params` elements per rank (FSDP2's copy-in first); with offloadParams the rank's shard first comes from host memory (DeepSpeed offload_param). */
+  gatherList(params: number): number {
+    return this.dpList(`gather:${params}`, () => [
+      ...this.kernels(this.copies(params).gatherIn, 1, "fsdp:copy-in"),
+      ...(this.offload.params ? this.hostCopy(PCIE_H2D, (params * this.fsdp.weightBytes) / this.fsdp.shard.size, "offload:params") : []),
+      ...this.collective("all-gather", params * this.fsdp.weightBytes, this.fsdp.shard, "dp", 1, CH_FSDP_GATHER, "fsdp:gather"),
+    ]);
   }
 
   /** A unit's gradients: reduce-scattered within the shard group, then (HSDP) the shard all-reduced across replicas. */
@@ -513,7 +517,12 @@ export function compileStep(s: Scenario, slowdownIn?: GroupSlowdowns): StepProgr
   const backwardPlan = new Int32Array(V);
   const lastBackwardPlan = new Int32Array(V);
   let tokens = 1;
-  for (let v = 0; v < V && zero3; v++) {
+  if (zero3 && p.fsdpModuleUnits === true) {
+    // DeepSpeed's submodule fetching (zero3-fetch.ts): one stage, so one forward and one backward plan.
+    const passes = compileModulePasses(s, shape, kinds, offloadedPerLayer(0), c);
+    [forwardPlan[0], backwardPlan[0], lastBackwardPlan[0], tokens] = [c.plan(passes.forward), c.plan(passes.backward), c.plans.length - 1, passes.tokens];
+  }
+  for (let v = 0; v < V && zero3 && p.fsdpModuleUnits !== true; v++) {
     // FSDP units in forward order: the embedding, blocks of fsdpUnitLayers, the output layer
     // (with a tied embedding on another stage, its copy of the table); gathered and reduced
     // every micro-batch, as FSDP2 and DeepSpeed ZeRO-3 do by default (noSync: reduced in the last only).
@@ -698,3 +707,4 @@ export function compileStep(s: Scenario, slowdownIn?: GroupSlowdowns): StepProgr
     hostCopyBandwidth: off.copyBandwidth,
   };
 }
+

@@ -7,6 +7,7 @@
  * s·b·h·(10 + 24/t + 5·a·s/(h·t)) — generalised to GQA, gated MLPs, MoE,
  * dropout-free models, and to the flash kernel, which stores no s×s matrix.
  */
+import { zero3ModuleBytes, zero3ModuleSettings } from "./zero3-trace.ts";
 import { peakInFlight } from "../parallel/schedule.ts";
 import { layersPerVirtualStage, rankOfVirtualStage } from "../parallel/stages.ts";
 import type { ModelSpec, ParallelPlan, RecomputeMode, Scenario } from "../scenario.ts";
@@ -396,7 +397,8 @@ export function memoryByStage(s: Scenario): MemoryBreakdown[] {
       for (let left = layers; left > 0; left -= fsdp.unitLayers) units.push(Math.min(fsdp.unitLayers, left) * perLayer);
       if (mtp > 0) units.splice(1, 0, mtpUnit);
       if (first && !tiedRoot) units.push(embedding);
-      row.gatheredUnits = gatheredUnitBytes(units, fsdp.prefetch, fsdp.reshardAfterForward, weightBytes, gradBytes, p.fsdpPrefetchParams);
+      // DeepSpeed's submodule fetching: the replayed coordinator's peak (zero3-trace.ts).
+      row.gatheredUnits = p.fsdpModuleUnits === true ? zero3ModuleBytes(m, p.tp, p.recompute === "full", zero3ModuleSettings(p), weightBytes) : gatheredUnitBytes(units, fsdp.prefetch, fsdp.reshardAfterForward, weightBytes, gradBytes, p.fsdpPrefetchParams);
       total += row.gatheredUnits;
     }
     // Pure 16-bit runs step torch.optim, whose zero_grad frees the gradients (set_to_none, the

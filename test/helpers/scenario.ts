@@ -67,7 +67,7 @@ export function scenario(parts: ScenarioParts): Scenario {
 
 /** ZeRO/FSDP and offload keys, passed through only when a test sets them. */
 function optionalPlanKeys(plan: Partial<ParallelPlan>): Partial<ParallelPlan> {
-  const keys = ["fsdpUnitLayers", "reshardAfterForward", "fsdpPrefetch", "fsdpPrefetchParams", "shardGroup", "offloadOptimizer", "offloadParams", "offloadActivationLayers", "offloadActivationShare"] as const;
+  const keys = ["fsdpUnitLayers", "reshardAfterForward", "fsdpPrefetch", "fsdpPrefetchParams", "shardGroup", "offloadOptimizer", "offloadParams", "offloadActivationLayers", "offloadActivationShare", "fsdpModuleUnits", "fsdpMaxLiveParams", "fsdpMaxReuseParams", "fsdpPersistParams", "fsdpReduceBucketParams"] as const;
   const out: Record<string, unknown> = {};
   for (const k of keys) if (plan[k] !== undefined) out[k] = plan[k];
   return out as Partial<ParallelPlan>;

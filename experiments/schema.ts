@@ -389,7 +389,7 @@ const parallelism = obj("How the model is split over the GPUs.", {
     { default: "none" },
   ),
   sequenceParallel: bool("Megatron sequence parallelism alongside TP.", { derivedDefault: "true when tp > 1" }),
-  overlapGradReduce: bool("Gradient reduction overlaps the last micro-batch's backward (bucketed DDP).", { default: true }),
+  overlapGradReduce: bool("Gradient reduction overlaps the last micro-batch's backward (bucketed DDP): each layer's gradients are reduced as its backward ends, what outlasts the backward is exposed (Megatron-Core --overlap-grad-reduce, NeMo/Apex overlap_grad_sync).", { default: true }),
   tpCommOverlap: bool(
     "Sequence-parallel TP all-gathers and reduce-scatters pipelined with their GEMMs, as Megatron-Core --tp-comm-overlap (Transformer Engine userbuffers: ring exchange before qkv/fc1 and for the proj/fc2 input gradients, pipelined reduce-scatter after proj/fc2, bulk overlap with the wgrad GEMMs) or PyTorch AsyncTP; each pair takes about max(GEMM, collective) plus one chunk of the shorter. Off in both stacks unless enabled. Needs sequenceParallel.",
     { default: false },
@@ -415,7 +415,10 @@ const parallelism = obj("How the model is split over the GPUs.", {
     "MoE with ep > 1: how tokens reach their experts and come back. all-to-all: NCCL all-to-all, every expert copy sent to its GPU (Megatron-Core's alltoall dispatcher). deepep: DeepEP's normal kernels, a token crossing the network once per destination node and forwarded over NVLink there (Megatron-Core --moe-enable-deepep, DeepSeek-V3); experts taken as uniformly placed, no node-limited routing.",
     { default: "all-to-all" },
   ),
-  overlapParamGather: bool("ZeRO-1/2: the parameter all-gather after the optimizer runs on the communication stream beside the next step's forward instead of blocking (Megatron distributed optimizer --overlap-param-gather; off by default).", { default: false }),
+  overlapParamGather: bool(
+    "ZeRO-1/2: the parameter all-gather runs during the next step's first micro-batch forward instead of blocking after the optimizer: bucket by bucket (the DDP buckets, >= 40M parameters each), one bucket in flight, each layer waiting for its bucket, the first bucket exposed (Megatron-Core --overlap-param-gather, NeMo/Apex overlap_param_sync; off by default).",
+    { default: false },
+  ),
   gradReduceDtype: oneOf(["fp32", "bf16", "fp16"], "Precision of gradient buffers and their reduction.", { derivedDefault: "fp16 when precision is fp16, else fp32" }),
   gradAccumulationFusion: bool(
     "The weight-gradient GEMM accumulates into the gradient buffer in its epilogue (Megatron-LM --gradient-accumulation-fusion, default since 2022; Transformer Engine). false: each micro-batch's fresh weight gradient is added in by a separate elementwise kernel (PyTorch autograd; Megatron-LM 2021).",

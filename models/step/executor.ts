@@ -33,7 +33,7 @@ import { StepPower, type StageClocks } from "../power/step-power.ts";
 import type { Scenario } from "../scenario.ts";
 import { BUBBLE, settledWork, StepAccounts, stepResult, type StepSimulation } from "./accounting.ts";
 import { CATEGORY_INDEX, categoryOfResourceKind } from "../categories.ts";
-import { COLLECTIVE, DELAY, DP_STREAM, ENQUEUE, ROLE_RESOURCES, roleCapacities, ROLES, SM, WAIT, WORK, type Op, type StepProgram } from "./program.ts";
+import { COLLECTIVE, DELAY, DP_STREAM, ENQUEUE, GATHER_STREAM, ROLE_RESOURCES, roleCapacities, ROLES, SM, WAIT, WORK, type Op, type StepProgram } from "./program.ts";
 import type { RankSet } from "./ranks.ts";
 import { AsyncSends } from "./async-sends.ts";
 import { ListQueues } from "./list-queues.ts";
@@ -198,7 +198,9 @@ export class StepExecutor implements SegmentListener, StageClocks {
     this.finished = 0;
 
     for (let g = 0; g < N; g++) {
-      if ((prog.startList[this.stageOf[g] as number] as number) >= 0) this.dpEnqueue(g, prog.startList[this.stageOf[g] as number] as number);
+      // The overlapped ZeRO parameter gather's first bucket, on the gather stream under token 0 (param-gather.ts).
+      const start = prog.startList[this.stageOf[g] as number] as number;
+      if (start >= 0) (this.tokenSeq[g * prog.tokens] = this.dpQueues.tail[g + N * GATHER_STREAM] as number), this.dpEnqueue(g + N * GATHER_STREAM, start);
       this.nextPass(g);
     }
     sim.run();
@@ -421,7 +423,7 @@ export class StepExecutor implements SegmentListener, StageClocks {
       if (seq >= 0 && (this.dpDone[s] as number) > seq) {
         // The compute stream waited for this list (an FSDP unit for its gather).
         this.waitSeq[g] = -1;
-        this.acc.chargeSpan(g, "wait:fsdp-gather", this.prog.gradsCategory, this.waitSince[g] as number, this.queue.now);
+        this.acc.chargeSpan(g, ((this.plans[this.plan[g] as number] as Op[])[this.item[g] as number] as Op).label, this.prog.gradsCategory, this.waitSince[g] as number, this.queue.now);
         this.computeWorkDone(g);
       }
       return;
@@ -571,7 +573,8 @@ export class StepExecutor implements SegmentListener, StageClocks {
     const i = this.passIndex[g] as number;
     const prog = this.prog;
     const vs = (prog.schedChunk[st] as Int32Array)[i]! * this.pp + st;
-    this.plan[g] = (prog.schedKind[st] as Uint8Array)[i] === 0 ? (prog.forwardPlan[vs] as number) : (prog.schedLastBackward[st] as Uint8Array)[i] === 1 ? (prog.lastBackwardPlan[vs] as number) : (prog.backwardPlan[vs] as number);
+    const first = (prog.schedMb[st] as Int32Array)[i] === 0;
+    this.plan[g] = (prog.schedKind[st] as Uint8Array)[i] === 0 ? ((first ? prog.firstForwardPlan : prog.forwardPlan)[vs] as number) : (prog.schedLastBackward[st] as Uint8Array)[i] === 1 ? (prog.lastBackwardPlan[vs] as number) : (prog.backwardPlan[vs] as number);
     this.item[g] = 0;
     this.inPass[g] = 1;
     this.computeStep(g);

@@ -54,6 +54,8 @@ import { CATEGORY_INDEX, type Category } from "../categories.ts";
 import { fsdpCopyKernels, type FsdpCopyKernels } from "./fsdp-copies.ts";
 import { layerKinds } from "./layer-kinds.ts";
 import { cpuAdamSeconds, offloadSettings, type OffloadSettings } from "./offload.ts";
+import { sendOp } from "./p2p-send.ts";
+import { stageGather, type GatherPiece } from "./param-gather.ts";
 import { compileModulePasses } from "./zero3-fetch.ts";
 import { CH_CP, CH_DP_COMPUTE, CH_DP_STREAM, CH_EP, CH_ETP, CH_FSDP_GATHER, CH_FSDP_REPLICA, CH_FSDP_SHARD, CH_PP, CH_TP, COLLECTIVE, DELAY, ENQUEUE, GATHER_STREAM, HBM, NIC_RX, NIC_TX, NV_RX, NV_TX, Op, PCIE_D2H, PCIE_H2D, roleCapacities, ROLES, setWork, SM, WAIT, WORK } from "./ops.ts";
 
@@ -73,12 +75,14 @@ export interface StepProgram {
   /** Every plan; the indices below point into it. */
   plans: Op[][];
   forwardPlan: Int32Array;
+  /** A chunk's first micro-batch's forward: forwardPlan, or with overlapParamGather its wait for each parameter bucket (param-gather.ts). */
+  firstForwardPlan: Int32Array;
   backwardPlan: Int32Array;
   lastBackwardPlan: Int32Array;
   /** Per stage: the gradient list enqueued after the last pass (-1: none), and the plan run after the gradients. */
   finalGradList: Int32Array;
   afterPlan: Int32Array;
-  /** Per stage, a data-parallel list enqueued when the step starts (-1: none): the overlapped ZeRO parameter all-gather. */
+  /** Per stage, a list enqueued on the gather stream under token 0 when the step starts (-1: none): the overlapped ZeRO parameter all-gather's first bucket. */
   startList: Int32Array;
   /** Data-parallel op lists (gradient reductions). */
   dpLists: Op[][];
@@ -430,33 +434,6 @@ function groupOf(size: number, stride: number, gpusPerNode: number): GroupLayout
   return { size, perNode: stride >= gpusPerNode ? 1 : Math.max(1, Math.min(size, Math.floor(gpusPerNode / stride))) };
 }
 
-/** A send as one op over two GPUs: the sender's roles, and the receiver's as role + ROLES. */
-function sendOp(p: ParallelPlan, gpu: Accelerator, layout: RankLayout, slowdown: GroupSlowdowns, activationBytes: number, regather: boolean, sameNode: boolean, label: string): Op {
-  const p2pBytes = activationBytes / p.tp;
-  const load = collectiveLoad("send", p2pBytes, { size: 2, perNode: sameNode ? 2 : 1 }, gpu.scaleUpKind === "ici");
-  const link = linkWork(load);
-  const nic = link.nic * slowdown.pp;
-  const nv = link.nvlink * slowdown.pp;
-  const roles: number[] = [];
-  const amounts: number[] = [];
-  if (nic > 0) roles.push(NIC_TX, ROLES + NIC_RX), amounts.push(nic, nic);
-  if (nv > 0) roles.push(NV_TX, ROLES + NV_RX), amounts.push(nv, nv);
-  // Scatter/gather sends 1/tp of the tensor per rank, re-assembled over NVLink.
-  if (regather) {
-    const ag = linkWork(collectiveLoad("all-gather", activationBytes, layout.tp, gpu.scaleUpKind === "ici")).nvlink;
-    roles.push(ROLES + NV_TX, ROLES + NV_RX), amounts.push(ag, ag);
-  }
-  const hbm = p2pBytes / gpu.efficiency.hbmPeakFraction;
-  roles.push(HBM, ROLES + HBM), amounts.push(hbm, hbm);
-  const op = new Op();
-  op.label = label;
-  op.power = "comm";
-  setWork(op, roles, amounts, p2pBytes);
-  op.latency = load.latencySeconds;
-  op.latencyCategory = CATEGORY_INDEX[sameNode ? "nvlink" : "network"];
-  return op;
-}
-
 export function compileStep(s: Scenario, slowdownIn?: GroupSlowdowns): StepProgram {
   const p = s.parallelism;
   const gpu = s.cluster.gpu;
@@ -514,6 +491,7 @@ export function compileStep(s: Scenario, slowdownIn?: GroupSlowdowns): StepProgr
   const headGradBytes = (headParams(model) / p.tp) * gradBytes;
 
   const forwardPlan = new Int32Array(V);
+  const firstForwardPlan = new Int32Array(V);
   const backwardPlan = new Int32Array(V);
   const lastBackwardPlan = new Int32Array(V);
   let tokens = 1;
@@ -521,6 +499,7 @@ export function compileStep(s: Scenario, slowdownIn?: GroupSlowdowns): StepProgr
     // DeepSpeed's submodule fetching (zero3-fetch.ts): one stage, so one forward and one backward plan.
     const passes = compileModulePasses(s, shape, kinds, offloadedPerLayer(0), c);
     [forwardPlan[0], backwardPlan[0], lastBackwardPlan[0], tokens] = [c.plan(passes.forward), c.plan(passes.backward), c.plans.length - 1, passes.tokens];
+    firstForwardPlan[0] = forwardPlan[0] as number;
   }
   for (let v = 0; v < V && zero3 && p.fsdpModuleUnits !== true; v++) {
     // FSDP units in forward order: the embedding, blocks of fsdpUnitLayers, the output layer
@@ -548,6 +527,7 @@ export function compileStep(s: Scenario, slowdownIn?: GroupSlowdowns): StepProgr
     forwardPlan[v] = c.plan(c.fsdpPass(units, false, true, fs.prefetch));
     lastBackwardPlan[v] = c.plan(c.fsdpPass(units.slice().reverse(), true, fs.reshardAfterForward, fs.prefetch));
     backwardPlan[v] = fsdp.noSync ? c.plan(c.fsdpPass(units.slice().reverse(), true, fs.reshardAfterForward, fs.prefetch, false)) : (lastBackwardPlan[v] as number);
+    firstForwardPlan[v] = forwardPlan[v] as number;
   }
   for (let v = 0; v < V && !zero3; v++) {
     const L = split[v] as number;
@@ -559,6 +539,7 @@ export function compileStep(s: Scenario, slowdownIn?: GroupSlowdowns): StepProgr
     f.push(...c.withActivationCopy(layerOps("fwd", at, L, "forward"), PCIE_D2H, L * offloadedPerLayer(v)));
     if (last) f.push(...c.list(headKernels(shape, "forward"), 1, "head"), ...mtpForward());
     forwardPlan[v] = c.plan(f);
+    firstForwardPlan[v] = forwardPlan[v] as number;
 
     const b: Op[] = [];
     if (last) b.push(...mtpBackward(false), ...c.list(headKernels(shape, "backward"), 1, "head.bwd"));
@@ -577,6 +558,25 @@ export function compileStep(s: Scenario, slowdownIn?: GroupSlowdowns): StepProgr
     if (first) lb.push(...c.list(embeddingKernels(shape, "backward"), 1, "embedding.bwd"), ...c.grads(embedGradBytes));
     lastBackwardPlan[v] = c.plan(lb);
   }
+
+  // Overlapped ZeRO parameter gather (param-gather.ts): chunk v's pieces in forward order (the
+  // embedding, each layer, the output layer with MTP and a tied copy), and the forward of a range of them.
+  const gatherPieces = (v: number): GatherPiece[] => [
+    ...(v === 0 ? [{ params: embeddingParams(model) / p.tp, expertParams: 0 }] : []),
+    ...Array.from({ length: split[v] as number }, (_, l) => ({ params: kinds.of((starts[v] as number) + l).paramsPerRank, expertParams: kinds.of((starts[v] as number) + l).expertGradBytes / gradBytes })),
+    ...(v === V - 1 ? [{ params: headParams(model) / p.tp + (lastStageEmbeddingCopy(model, p.pp) ? (model.vocab * model.hidden) / p.tp : 0) + (mtp * mtpGradBytes) / gradBytes, expertParams: (mtp * expertGradBytes) / gradBytes }] : []),
+  ];
+  const forwardPieces = (v: number, from: number, to: number): Op[] => {
+    const e = v === 0 ? 1 : 0;
+    const L = split[v] as number;
+    const a = Math.max(0, from - e);
+    const n = Math.min(L, to - e) - a;
+    return [
+      ...(e === 1 && from === 0 ? c.list(embeddingKernels(shape, "forward"), 1, "embedding") : []),
+      ...(n > 0 ? c.withActivationCopy(layerOps("fwd", (starts[v] as number) + a, n, "forward"), PCIE_D2H, n * offloadedPerLayer(v)) : []),
+      ...(v === V - 1 && to === e + L + 1 ? [...c.list(headKernels(shape, "forward"), 1, "head"), ...mtpForward()] : []),
+    ];
+  };
 
   // After the last pass: gradients not reduced on the fly (per stage), then tied
   // embeddings, the optimizer and ZeRO's parameter all-gather.
@@ -629,13 +629,20 @@ export function compileStep(s: Scenario, slowdownIn?: GroupSlowdowns): StepProgr
     // --overlap-param-gather), the gather runs on the data-parallel stream beside the forward
     // passes, enqueued at the step's start, which stands for the next step's (steady state).
     // MoE: the routed experts' shards are gathered within the expert data-parallel group.
-    const gatherParams = (channel: number): Op[] =>
-      expertParams === undefined
-        ? c.collective("all-gather", params * weightBytes, dpGroup, "dp", 1, channel, "dp:params")
-        : [...c.collective("all-gather", (params - expertParams) * weightBytes, dpGroup, "dp", 1, channel, "dp:params"), ...c.collective("all-gather", expertParams * weightBytes, c.expertDp, "dp", 1, channel, "dp:expert-params")];
+    const gatherParams = (channel: number, n: number, expert: number): Op[] => [
+      ...c.collective("all-gather", (n - expert) * weightBytes, dpGroup, "dp", 1, channel, "dp:params"),
+      ...(expert > 0 ? c.collective("all-gather", expert * weightBytes, c.expertDp, "dp", 1, channel, "dp:expert-params") : []),
+    ];
     if (p.zero >= 1 && !zero3 && dpShard > 1 && p.overlapParamGather === true) {
-      startList[st] = c.dpList(`params:${params}`, () => gatherParams(CH_DP_STREAM));
-    } else if (p.zero >= 1 && !zero3 && dpShard > 1) ops.push(...gatherParams(CH_DP_COMPUTE));
+      const g = stageGather(Array.from({ length: p.virtualStages }, (_, i) => gatherPieces(st + i * p.pp)), {
+        gatherList: (n, expert) => c.dpList(`params:${n}:${expert}`, () => gatherParams(CH_FSDP_GATHER, n, expert)),
+        forwardOps: (i, from, to) => forwardPieces(st + i * p.pp, from, to),
+        empty: (list) => (c.dpLists[list] as Op[]).length === 0,
+      });
+      startList[st] = g.startList;
+      tokens = Math.max(tokens, g.tokens);
+      g.firstForward.forEach((ops, i) => (firstForwardPlan[st + i * p.pp] = c.plan(ops)));
+    } else if (p.zero >= 1 && !zero3 && dpShard > 1) ops.push(...gatherParams(CH_DP_COMPUTE, params, expertParams ?? 0));
     afterPlan[st] = c.plan(ops);
   }
 
@@ -688,6 +695,7 @@ export function compileStep(s: Scenario, slowdownIn?: GroupSlowdowns): StepProgr
     memory,
     plans: c.plans,
     forwardPlan,
+    firstForwardPlan,
     backwardPlan,
     lastBackwardPlan,
     finalGradList,

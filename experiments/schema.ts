@@ -362,7 +362,7 @@ const workload = obj(
     }, { whenAbsent: "omit" }),
     layerImplementation: oneOf(
       LAYER_IMPLEMENTATIONS,
-      "How each transformer layer runs. fused: Megatron-Core / Transformer Engine kernels (one fused RMSNorm, RoPE and SwiGLU kernel each, fused QKV and fc1 GEMMs). eager: Hugging Face transformers' modeling code in eager PyTorch (LlamaDecoderLayer, v4.39-4.41): RMSNorm as fp32 upcast, pow, mean, rsqrt, multiply and casts; rotate_half RoPE (slices, neg, cat, multiplies, add) with cos/sin recomputed per layer; separate Q, K, V and gate, up GEMMs; SiLU and the gate multiply apart; autograd's backward of each op; every op a memory-bound kernel with its own launch, and autograd's saved tensors in memory (fp32 norm inputs). Llama-family dense models only; not with tpCommOverlap or recompute per-op.",
+      "How each transformer layer runs. fused: Megatron-Core / Transformer Engine kernels (one fused RMSNorm, RoPE and SwiGLU kernel each, fused QKV and fc1 GEMMs). eager: the layer as eager PyTorch ops (torch.compile off), modelled on Hugging Face transformers' LlamaDecoderLayer (v4.39-4.41): RMSNorm as fp32 upcast, pow, mean, rsqrt, multiply and casts; rotate_half RoPE (slices, neg, cat, multiplies, add) with cos/sin recomputed per layer; separate Q, K, V and gate, up GEMMs; SiLU and the gate multiply apart; autograd's backward of each op; every op a memory-bound kernel with its own launch, and autograd's saved tensors in memory (fp32 norm inputs). Llama-family dense models only; not with tpCommOverlap or recompute per-op.",
       { default: "fused" },
     ),
     crossEntropy: oneOf(

@@ -61,7 +61,8 @@ export function rmsNormEager(e: number): { forward: number; backward: number; ro
   };
 }
 
-function norm(name: string, rows: number, h: number, e: number, backward: boolean): Kernel {
+/** LlamaRMSNorm over `rows` tokens of width h as eager ops (forward, or autograd's backward as `${name}.bwd`); also the model's final norm. */
+export function eagerNorm(name: string, rows: number, h: number, e: number, backward: boolean): Kernel {
   const r = rmsNormEager(e);
   return backward
     ? memory(`${name}.bwd`, r.backward * rows * h + r.rowBackward * rows, 12 * rows * h, r.backwardLaunches)
@@ -85,7 +86,7 @@ export function eagerLayerForward(x: LayerShape, d: LayerDims, core: Core): { we
   const ropeElements = T * (d.headsPerRank + d.kvHeadsPerRank) * hd;
   const ffn = T * d.ffnPerRank;
   const kernels: Kernel[] = [
-    norm("ln1", Tn, h, e, false),
+    eagerNorm("ln1", Tn, h, e, false),
     ...[q, k, v].flatMap((g) => withQuantize(g, x)),
     // LlamaRotaryEmbedding per layer: position ids to fp32, inv_freq @ positions, cat, cos, sin, two casts.
     memory("rope.cos-sin", T * (12 + (2 + 4 + 8 + 8 + 2 * (4 + e)) * hd), 3 * T * hd, 7),
@@ -93,7 +94,7 @@ export function eagerLayerForward(x: LayerShape, d: LayerDims, core: Core): { we
     ...core.forward,
     ...withQuantize(o, x),
     memory("attn.residual", 3 * e * Tn * h, Tn * h),
-    norm("ln2", Tn, h, e, false),
+    eagerNorm("ln2", Tn, h, e, false),
     ...withQuantize(gate, x),
     ...withQuantize(up, x),
     memory("act.silu", 2 * e * ffn, 4 * ffn),
@@ -122,7 +123,7 @@ export function eagerLayerBackward(x: LayerShape, d: LayerDims, core: Core, weig
     ...back("up"),
     ...back("gate"),
     add("mlp.input-grad-add", T),
-    norm("ln2", Tn, h, e, true),
+    eagerNorm("ln2", Tn, h, e, true),
     add("attn.residual.bwd", Tn),
     ...back("proj"),
     ...core.backward,
@@ -131,7 +132,7 @@ export function eagerLayerBackward(x: LayerShape, d: LayerDims, core: Core, weig
     ...back("k"),
     ...back("q"),
     add("qkv.input-grad-add", T, 2),
-    norm("ln1", Tn, h, e, true),
+    eagerNorm("ln1", Tn, h, e, true),
     add("mlp.residual.bwd", Tn),
   ];
 }

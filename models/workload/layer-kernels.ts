@@ -22,7 +22,7 @@ import type { DeepepRouting } from "../collectives/deepep.ts";
 import { deepepRouting, expertFfnOf } from "./moe.ts";
 import { moeAllToAllBytes, moeExpertTpBytes, moeMlpBackward, moeMlpForward, sharedExpertGemms, type MoeBuilders, type MoeLayerInput } from "./moe-kernels.ts";
 import { BALANCED_LOAD, type RoutingLoad } from "./moe-routing.ts";
-import { eagerLayerBackward, eagerLayerForward } from "./eager-layer.ts";
+import { eagerLayerBackward, eagerLayerForward, eagerNorm } from "./eager-layer.ts";
 
 export interface LayerShape {
   model: ModelSpec;
@@ -529,14 +529,16 @@ export function headKernels(x: LayerShape, direction: "forward" | "backward"): K
   const cast = e < 4 ? e + 4 : 0;
   const lossForwardBytes = cast + 4 + 8 + 8 + 4 + 8;
   const lossBackwardBytes = 8 + (e < 4 ? 4 + e : 0);
+  // Eager layers come with the model's final norm as eager ops too (HF's LlamaModel.norm is a LlamaRMSNorm).
+  const eager = x.layerImplementation === "eager";
   if (direction === "forward") {
     return {
-      kernels: [memory("final.ln", 2 * e * d.normTokens * h, 8 * d.normTokens * h), logits, memory("cross-entropy", lossForwardBytes * T * vocabPerRank, 5 * T * vocabPerRank, 6)],
+      kernels: [eager ? eagerNorm("final.ln", d.normTokens, h, e, false) : memory("final.ln", 2 * e * d.normTokens * h, 8 * d.normTokens * h), logits, memory("cross-entropy", lossForwardBytes * T * vocabPerRank, 5 * T * vocabPerRank, 6)],
       collectives: [...gatherIn, ...lossCollectives],
     };
   }
   return {
-    kernels: [memory("cross-entropy.bwd", lossBackwardBytes * T * vocabPerRank, 2 * T * vocabPerRank, 2), ...gemmBackward(logits, e, x), memory("final.ln.bwd", 3 * e * d.normTokens * h, 10 * d.normTokens * h)],
+    kernels: [memory("cross-entropy.bwd", lossBackwardBytes * T * vocabPerRank, 2 * T * vocabPerRank, 2), ...gemmBackward(logits, e, x), eager ? eagerNorm("final.ln", d.normTokens, h, e, true) : memory("final.ln.bwd", 3 * e * d.normTokens * h, 10 * d.normTokens * h)],
     collectives: x.tp > 1 ? [{ op: x.sequenceParallel ? "reduce-scatter" : "all-reduce", group: "tp", bytes: e * T * h, count: 1 }] : [],
   };
 }

@@ -4,7 +4,7 @@ import { scenarioFromObject } from "../../experiments/load.ts";
 import type { Kernel } from "../../models/compute/kernel.ts";
 import type { ModelSpec } from "../../models/scenario.ts";
 import { simulateStep } from "../../models/step/simulate.ts";
-import { layerBackwardKernels, layerForwardKernels, layerRecomputeKernels, type LayerShape } from "../../models/workload/layer-kernels.ts";
+import { headKernels, layerBackwardKernels, layerForwardKernels, layerRecomputeKernels, type LayerShape } from "../../models/workload/layer-kernels.ts";
 import { layerActivationBytes, memoryByStage } from "../../models/workload/memory.ts";
 import { rmsNormEager } from "../../models/workload/eager-layer.ts";
 import { denseModel, scenario } from "../helpers/scenario.ts";
@@ -61,6 +61,10 @@ describe("Hugging Face eager layer (workload.layerImplementation eager), by hand
     expect(ln1.bytes).toBe(36 * T * 1024 + 20 * T);
     expect(ln1.launches).toBe(8);
     expect(named(layerBackwardKernels(shape("eager")).kernels, "ln1.bwd").bytes).toBe(92 * T * 1024 + 36 * T);
+    // The model's final norm (HF's LlamaModel.norm) runs the same ops; the fused one reads and writes 2 B.
+    expect(named(headKernels(shape("eager"), "forward").kernels, "final.ln").bytes).toBe(ln1.bytes);
+    expect(named(headKernels(shape(), "forward").kernels, "final.ln").bytes).toBe(4 * T * 1024);
+    expect(named(headKernels(shape("eager"), "backward").kernels, "final.ln.bwd").launches).toBe(16);
     // In fp32 the two casts are no-ops: pow, mean, ·rsqrt, weight· = 8 + 4 + 8 + 8.
     expect(rmsNormEager(4).forward).toBe(28);
     expect(rmsNormEager(4).forwardLaunches).toBe(6);
@@ -118,16 +122,16 @@ describe("workload.layerImplementation in configs", () => {
   });
 
   it("eager is read; absent or fused leaves the workload as before", () => {
-    expect(scenarioFromObject(obj({ layerImplementation: "eager" }), { name: "t" }).workload.layerImplementation).toBe("eager");
-    expect(scenarioFromObject(obj({}), { name: "t" }).workload).toEqual(scenarioFromObject(obj({ layerImplementation: "fused" }), { name: "t" }).workload);
+    expect(scenarioFromObject(obj({ layerImplementation: "eager" }), { name: "t", baseDir: "." }).workload.layerImplementation).toBe("eager");
+    expect(scenarioFromObject(obj({}), { name: "t", baseDir: "." }).workload).toEqual(scenarioFromObject(obj({ layerImplementation: "fused" }), { name: "t", baseDir: "." }).workload);
   });
 
   it("refuses eager where Hugging Face's Llama layer does not apply, naming the field", () => {
-    const gpt = problemsOf(() => scenarioFromObject(obj({ model: "gpt3-175b", layerImplementation: "eager" }, { tp: 8 }), { name: "t" }));
+    const gpt = problemsOf(() => scenarioFromObject(obj({ model: "gpt3-175b", layerImplementation: "eager" }, { tp: 8 }), { name: "t", baseDir: "." }));
     expect(gpt.some((p) => p.path === "workload.layerImplementation" && /Llama-family/.test(p.message))).toBe(true);
-    const overlap = problemsOf(() => scenarioFromObject(obj({ layerImplementation: "eager" }, { tp: 2, tpCommOverlap: true }), { name: "t" }));
+    const overlap = problemsOf(() => scenarioFromObject(obj({ layerImplementation: "eager" }, { tp: 2, tpCommOverlap: true }), { name: "t", baseDir: "." }));
     expect(overlap.some((p) => p.path === "workload.layerImplementation" && /tpCommOverlap/.test(p.message))).toBe(true);
-    const bad = problemsOf(() => scenarioFromObject(obj({ layerImplementation: "compiled" }), { name: "t" }));
+    const bad = problemsOf(() => scenarioFromObject(obj({ layerImplementation: "compiled" }), { name: "t", baseDir: "." }));
     expect(bad.some((p) => p.path === "workload.layerImplementation")).toBe(true);
   });
 });

@@ -28,8 +28,19 @@
  */
 import type { Kernel } from "../compute/kernel.ts";
 import type { ModelSpec, ParallelPlan } from "../scenario.ts";
-import { gemmBackward, linear, memory, withQuantize } from "./kernel-builders.ts";
-import type { LayerDims, LayerShape } from "./layer-kernels.ts";
+import { gemmBackward, linear, memory, withQuantize, type BuildShape } from "./kernel-builders.ts";
+
+/** What the eager layer reads of layer-kernels.ts's LayerShape and LayerDims (no import back: layer-kernels imports this). */
+type LayerShape = BuildShape & { model: ModelSpec };
+interface LayerDims {
+  tokens: number;
+  normTokens: number;
+  headsPerRank: number;
+  kvHeadsPerRank: number;
+  headDim: number;
+  vHeadDim: number;
+  ffnPerRank: number;
+}
 
 /** Why a model or plan cannot run eager layers (null: it can). HF's Llama-family layer only. */
 export function eagerLayerProblem(m: ModelSpec, p: Pick<ParallelPlan, "tpCommOverlap" | "recompute">): string | null {

@@ -9,6 +9,7 @@ import { basename, dirname, extname, isAbsolute, relative, resolve } from "node:
 import { CATALOG } from "../models/hardware/catalog.ts";
 import type { Accelerator, EfficiencyCalibration, Precision } from "../models/hardware/types.ts";
 import { checkPlan } from "../models/parallel/plan.ts";
+import { eagerLayerProblem } from "../models/workload/eager-layer.ts";
 import type { AttentionKernel, CpCommType, CpLayout, CrossEntropyKind, FailureClass, FailureProcess, MasterWeights, ModelSpec, MoeLoadDistribution, MoeRoutingSpec, ParallelPlan, RecomputeMode, ReliabilitySpec, Scenario, Straggler, TopologyKind } from "../models/scenario.ts";
 import { FAILURE_CLASSES, LLAMA3_FAILURE_RATES } from "../models/reliability/failure-rates.ts";
 import { BUILTIN_MODELS } from "../models/workload/builtins.ts";
@@ -779,6 +780,9 @@ function build(input: unknown, opts: LoadOptions, problems: Problems, chain: rea
   overlapFrom(parallelIn, parallelism, problems);
   const padded = model === PLACEHOLDER_MODEL || problems.isInvalid("parallelism.tp") ? model.vocab : paddedVocab(model.vocab, numberAt(workloadIn, "vocabDivisibleBy", 128), tp);
   const paddedModel: ModelSpec = padded === model.vocab ? model : { ...model, vocab: padded, unpaddedVocab: model.vocab };
+  const eager = optionalString(workloadIn, "layerImplementation") === "eager";
+  const eagerProblem = eager && model !== PLACEHOLDER_MODEL ? eagerLayerProblem(model, parallelism) : null;
+  if (eagerProblem !== null) problems.invalid("workload.layerImplementation", "eager", `${showValue("eager")} is not allowed: ${eagerProblem}; expected fused`);
 
   const runIn = part(v, "run");
   const duration = optionalNumber(runIn, "duration");
@@ -831,6 +835,7 @@ function build(input: unknown, opts: LoadOptions, problems: Problems, chain: rea
       ...(workloadIn["masterWeights"] !== undefined ? { masterWeights: stringAt<MasterWeights>(workloadIn, "masterWeights", "fp32") } : {}),
       ...(workloadIn["crossEntropy"] !== undefined ? { crossEntropy: stringAt<CrossEntropyKind>(workloadIn, "crossEntropy", "fused-fp32") } : {}),
       ...moeRoutingFrom(workloadIn),
+      ...(eager ? { layerImplementation: "eager" as const } : {}),
     },
     parallelism,
     run: { steps: numberAt(runIn, "steps", 1), ...(duration !== undefined ? { duration } : {}), ...(tokens !== undefined ? { tokens } : {}) },

@@ -9,7 +9,7 @@
 import { CATALOG } from "../models/hardware/catalog.ts";
 import { PRESET_NAMES } from "./presets.ts";
 import type { Precision, ScaleUpKind } from "../models/hardware/types.ts";
-import { CROSS_ENTROPY, MASTER_WEIGHTS, MOE_DISPATCH, MOE_LOAD_DISTRIBUTIONS, MOE_OVERLAP, ROUTER_SCORING, type AttentionKernel, type RecomputeMode, type TopologyKind } from "../models/scenario.ts";
+import { CROSS_ENTROPY, LAYER_IMPLEMENTATIONS, MASTER_WEIGHTS, MOE_DISPATCH, MOE_LOAD_DISTRIBUTIONS, MOE_OVERLAP, ROUTER_SCORING, type AttentionKernel, type RecomputeMode, type TopologyKind } from "../models/scenario.ts";
 import { BUILTIN_MODELS } from "../models/workload/builtins.ts";
 import { FP8_RECIPES } from "../models/workload/fp8.ts";
 import { SCALE_UP_TOPOLOGIES } from "../models/network/scale-up.ts";
@@ -360,6 +360,11 @@ const workload = obj(
         spread: qty("ratio", "lognormal: standard deviation of the log load; zipf: the exponent. 0 = balanced.", { minimum: 0, default: 0 }),
       }),
     }, { whenAbsent: "omit" }),
+    layerImplementation: oneOf(
+      LAYER_IMPLEMENTATIONS,
+      "How each transformer layer runs. fused: Megatron-Core / Transformer Engine kernels (one fused RMSNorm, RoPE and SwiGLU kernel each, fused QKV and fc1 GEMMs). eager: the layer as eager PyTorch ops (torch.compile off), modelled on Hugging Face transformers' LlamaDecoderLayer (v4.39-4.41): RMSNorm as fp32 upcast, pow, mean, rsqrt, multiply and casts; rotate_half RoPE (slices, neg, cat, multiplies, add) with cos/sin recomputed per layer; separate Q, K, V and gate, up GEMMs; SiLU and the gate multiply apart; autograd's backward of each op; every op a memory-bound kernel with its own launch, and autograd's saved tensors in memory (fp32 norm inputs). Llama-family dense models only; not with tpCommOverlap or recompute per-op.",
+      { default: "fused" },
+    ),
     crossEntropy: oneOf(
       CROSS_ENTROPY,
       "How the loss holds the logits (the last stage's peak, at the start of backward), bytes per logit: fused-fp32 (Megatron's vocab-parallel cross-entropy: the logits in the compute dtype and one fp32 softmax, 2 + 4 in bf16); eager-fp32 (PyTorch F.cross_entropy(logits.float()) with the logits freed before backward, as torchtitan until mid-2025: the fp32 log-softmax, its incoming gradient and its input gradient, 12); compiled-fp32 (the same under torch.compile, as torchtitan since: the bf16 logits are kept and the input gradient written in bf16 by one fused kernel, 2 × 2); eager (F.cross_entropy on bf16 logits the training loop keeps through backward: logits, log-softmax and two gradients, 4 × 2). Memory only for now.",

@@ -197,10 +197,15 @@ export interface WorkloadSpec {
   crossEntropy?: CrossEntropyKind;
   /** MoE routing: capacity and load imbalance (absent: dropless, balanced). */
   moe?: MoeRoutingSpec;
+  /** How each transformer layer runs: fused kernels (default, Megatron-Core/TE) or eager PyTorch ops (Hugging Face modeling code). */
+  layerImplementation?: LayerImplementation;
 }
 
 export const MASTER_WEIGHTS = ["fp32", "none"] as const;
 export type MasterWeights = (typeof MASTER_WEIGHTS)[number];
+/** How a transformer layer is implemented: fused kernels (Megatron-Core / Transformer Engine) or Hugging Face's eager PyTorch ops (workload/eager-layer.ts). */
+export const LAYER_IMPLEMENTATIONS = ["fused", "eager"] as const;
+export type LayerImplementation = (typeof LAYER_IMPLEMENTATIONS)[number];
 export const CROSS_ENTROPY = ["fused-fp32", "eager-fp32", "compiled-fp32", "eager"] as const;
 export type CrossEntropyKind = (typeof CROSS_ENTROPY)[number];
 

@@ -12,7 +12,7 @@
  */
 import type { Kernel } from "../compute/kernel.ts";
 import type { Precision } from "../hardware/types.ts";
-import type { AttentionKernel, CpCommType, CpLayout, ModelSpec, MoeDispatch, ParallelPlan, RecomputeMode } from "../scenario.ts";
+import type { AttentionKernel, CpCommType, CpLayout, LayerImplementation, ModelSpec, MoeDispatch, ParallelPlan, RecomputeMode } from "../scenario.ts";
 import type { Fp8Settings } from "./fp8.ts";
 import { windowBlockFraction } from "./attention-variants.ts";
 import { mlaBackward, mlaDims, mlaForward, mlaLatentCollective } from "./mla.ts";
@@ -22,6 +22,7 @@ import type { DeepepRouting } from "../collectives/deepep.ts";
 import { deepepRouting, expertFfnOf } from "./moe.ts";
 import { moeAllToAllBytes, moeExpertTpBytes, moeMlpBackward, moeMlpForward, sharedExpertGemms, type MoeBuilders, type MoeLayerInput } from "./moe-kernels.ts";
 import { BALANCED_LOAD, type RoutingLoad } from "./moe-routing.ts";
+import { eagerLayerBackward, eagerLayerForward, eagerNorm } from "./eager-layer.ts";
 
 export interface LayerShape {
   model: ModelSpec;
@@ -68,6 +69,8 @@ export interface LayerShape {
   moeOverlap?: ParallelPlan["moeOverlap"];
   /** MoE: dispatch and combine by DeepEP's node-deduplicating kernels instead of NCCL all-to-all (parallelism.moeDispatch). */
   moeDispatch?: MoeDispatch;
+  /** Hugging Face eager PyTorch ops instead of fused kernels (workload.layerImplementation; absent: fused). */
+  layerImplementation?: LayerImplementation;
 }
 
 
@@ -220,6 +223,7 @@ interface LayerForward {
 function layerForward(x: LayerShape): LayerForward {
   const m = x.model;
   const d = layerDims(x);
+  if (x.layerImplementation === "eager") return eagerLayerForward(x, d, attentionCore(x, d));
   const e = x.elementBytes;
   const T = d.tokens;
   const Tn = d.normTokens;
@@ -437,6 +441,7 @@ export function layerBackwardKernels(x: LayerShape): KernelList {
   const h = m.hidden;
   const mask = m.dropout ? 1 : 0;
   const fwd = layerForward(x);
+  if (x.layerImplementation === "eager") return { kernels: [...eagerLayerBackward(x, d, attentionCore(x, d), fwd.weightGemms), ...biasGradKernels(x, d)], collectives: layerCollectives(x, true) };
   const kernels: Kernel[] = [];
   const normBwd = (name: string): Kernel => memory(name, 3 * e * Tn * h + 2 * x.gradBytes * h, 10 * Tn * h);
   const residualBwd = (name: string): Kernel => memory(name, (2 * e + mask) * Tn * h, Tn * h);
@@ -524,14 +529,16 @@ export function headKernels(x: LayerShape, direction: "forward" | "backward"): K
   const cast = e < 4 ? e + 4 : 0;
   const lossForwardBytes = cast + 4 + 8 + 8 + 4 + 8;
   const lossBackwardBytes = 8 + (e < 4 ? 4 + e : 0);
+  // Eager layers come with the model's final norm as eager ops too (HF's LlamaModel.norm is a LlamaRMSNorm).
+  const eager = x.layerImplementation === "eager";
   if (direction === "forward") {
     return {
-      kernels: [memory("final.ln", 2 * e * d.normTokens * h, 8 * d.normTokens * h), logits, memory("cross-entropy", lossForwardBytes * T * vocabPerRank, 5 * T * vocabPerRank, 6)],
+      kernels: [eager ? eagerNorm("final.ln", d.normTokens, h, e, false) : memory("final.ln", 2 * e * d.normTokens * h, 8 * d.normTokens * h), logits, memory("cross-entropy", lossForwardBytes * T * vocabPerRank, 5 * T * vocabPerRank, 6)],
       collectives: [...gatherIn, ...lossCollectives],
     };
   }
   return {
-    kernels: [memory("cross-entropy.bwd", lossBackwardBytes * T * vocabPerRank, 2 * T * vocabPerRank, 2), ...gemmBackward(logits, e, x), memory("final.ln.bwd", 3 * e * d.normTokens * h, 10 * d.normTokens * h)],
+    kernels: [memory("cross-entropy.bwd", lossBackwardBytes * T * vocabPerRank, 2 * T * vocabPerRank, 2), ...gemmBackward(logits, e, x), eager ? eagerNorm("final.ln", d.normTokens, h, e, true) : memory("final.ln.bwd", 3 * e * d.normTokens * h, 10 * d.normTokens * h)],
     collectives: x.tp > 1 ? [{ op: x.sequenceParallel ? "reduce-scatter" : "all-reduce", group: "tp", bytes: e * T * h, count: 1 }] : [],
   };
 }

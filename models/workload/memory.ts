@@ -13,6 +13,7 @@ import { layersPerVirtualStage, rankOfVirtualStage } from "../parallel/stages.ts
 import type { ModelSpec, ParallelPlan, RecomputeMode, Scenario } from "../scenario.ts";
 import { fp8Settings, quantizeBytesPerElement, type Fp8Recipe } from "./fp8.ts";
 import { layerDims, type LayerShape } from "./layer-kernels.ts";
+import { eagerExtraActivationBytes } from "./eager-layer.ts";
 import { mlaActivationBytes, mlaDims, mlaParams } from "./mla.ts";
 import { mtpDepths } from "./mtp.ts";
 import { embeddingParams, headParams, layerParamsPerRank, mtpProjectionParams } from "./params.ts";
@@ -86,6 +87,7 @@ export function layerShape(s: Scenario): LayerShape {
     ...(p.cpCommType !== undefined ? { cpCommType: p.cpCommType } : {}),
     ...(p.cpLayout !== undefined ? { cpLayout: p.cpLayout } : {}),
     ...(isMoe(s.workload.model) ? moeShapeFields(s) : {}),
+    ...(s.workload.layerImplementation === "eager" ? { layerImplementation: "eager" as const } : {}),
   };
 }
 
@@ -172,6 +174,7 @@ export function layerActivationBytes(x: LayerShape, recompute: RecomputeMode, fp
   // Softmax output, and with dropout its mask and the dropped-out copy AV reads (Korthikanti: 5·a·s²·b).
   if (x.attention === "unfused" && recompute === "none") bytes += (e + mask * (1 + e)) * scores;
   if (x.attention === "flash") bytes += 4 * x.microBatch * d.headsPerRank * d.queryLength;
+  if (x.layerImplementation === "eager") bytes += eagerExtraActivationBytes(x, d);
   return bytes;
 }
 

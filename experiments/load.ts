@@ -565,14 +565,19 @@ function hfModel(spec: Raw, baseDir: string, problems: Problems): ModelSpec | un
 }
 
 /** workload.moe, only when written (absent: dropless, balanced routing). */
-function moeRoutingFrom(workloadIn: Raw): { moe?: MoeRoutingSpec } {
+function moeRoutingFrom(workloadIn: Raw, problems: Problems): { moe?: MoeRoutingSpec } {
   if (!isPlainObject(workloadIn["moe"])) return {};
   const raw = workloadIn["moe"];
   const imbalance = part(raw, "imbalance");
   const capacityFactor = optionalNumber(raw, "capacityFactor");
+  const padToCapacity = boolAt(raw, "padToCapacity");
+  if (padToCapacity === true && capacityFactor === undefined) {
+    problems.invalid("workload.moe.padToCapacity", true, "true needs workload.moe.capacityFactor: an expert is padded up to its capacity (Megatron-Core asserts --moe-expert-capacity-factor with --moe-pad-expert-input-to-capacity)");
+  }
   return {
     moe: {
       ...(capacityFactor !== undefined ? { capacityFactor } : {}),
+      ...(padToCapacity === true && capacityFactor !== undefined ? { padToCapacity: true } : {}),
       imbalance: { distribution: stringAt<MoeLoadDistribution>(imbalance, "distribution", "balanced"), spread: numberAt(imbalance, "spread", 0) },
     },
   };
@@ -807,7 +812,7 @@ function build(input: unknown, opts: LoadOptions, problems: Problems, chain: rea
       ...(precision === "fp8" ? { fp8Recipe: stringAt<Fp8Recipe>(workloadIn, "fp8Recipe", "delayed"), fp8Attention: boolAt(workloadIn, "fp8Attention") ?? false } : {}),
       ...(workloadIn["masterWeights"] !== undefined ? { masterWeights: stringAt<MasterWeights>(workloadIn, "masterWeights", "fp32") } : {}),
       ...(workloadIn["crossEntropy"] !== undefined ? { crossEntropy: stringAt<CrossEntropyKind>(workloadIn, "crossEntropy", "fused-fp32") } : {}),
-      ...moeRoutingFrom(workloadIn),
+      ...moeRoutingFrom(workloadIn, problems),
     },
     parallelism,
     run: { steps: numberAt(runIn, "steps", 1), ...(duration !== undefined ? { duration } : {}), ...(tokens !== undefined ? { tokens } : {}) },

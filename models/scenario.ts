@@ -169,6 +169,12 @@ export type MoeLoadDistribution = (typeof MOE_LOAD_DISTRIBUTIONS)[number];
 export interface MoeRoutingSpec {
   /** Tokens an expert takes, as a multiple of its balanced share; more are dropped. Absent: dropless. */
   capacityFactor?: number;
+  /**
+   * With capacityFactor: every expert's input is padded up to its capacity (Megatron-Core
+   * --moe-pad-expert-input-to-capacity), so each expert computes exactly its capacity and the
+   * all-to-all moves fixed-size buffers whose split sizes the host knows without asking the GPU.
+   */
+  padToCapacity?: boolean;
   /** Per-expert load shares, drawn per MoE layer from the seeded stream "moe-routing". */
   imbalance: { distribution: MoeLoadDistribution; spread: number };
 }

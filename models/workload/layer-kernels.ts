@@ -12,7 +12,7 @@
  */
 import type { Kernel } from "../compute/kernel.ts";
 import type { Precision } from "../hardware/types.ts";
-import type { AttentionKernel, CpCommType, CpLayout, ModelSpec, MoeDispatch, ParallelPlan, RecomputeMode } from "../scenario.ts";
+import type { AttentionKernel, CpCommType, CpLayout, ModelSpec, MoeDispatch, MoeRoutingSpec, ParallelPlan, RecomputeMode } from "../scenario.ts";
 import type { Fp8Settings } from "./fp8.ts";
 import { windowBlockFraction } from "./attention-variants.ts";
 import { mlaBackward, mlaDims, mlaForward, mlaLatentCollective } from "./mla.ts";
@@ -68,6 +68,10 @@ export interface LayerShape {
   moeOverlap?: ParallelPlan["moeOverlap"];
   /** MoE: dispatch and combine by DeepEP's node-deduplicating kernels instead of NCCL all-to-all (parallelism.moeDispatch). */
   moeDispatch?: MoeDispatch;
+  /** MoE: workload.moe as written (capacity factor, padding: the router's kernels). */
+  moeRouting?: MoeRoutingSpec;
+  /** MoE: host wait of the dispatcher's device-to-host synchronisation per layer forward (moe-host-sync.ts). */
+  moeHostSyncSeconds?: number;
 }
 
 
@@ -258,7 +262,11 @@ function layerForward(x: LayerShape): LayerForward {
 }
 
 function moeInput(x: LayerShape, d: LayerDims): MoeLayerInput {
-  return { model: x.model, tokens: d.tokens, normTokens: d.normTokens, tp: x.tp, ep: x.ep, expertTp: x.expertTp ?? x.tp, elementBytes: x.elementBytes, load: x.moeLoad ?? BALANCED_LOAD };
+  return {
+    model: x.model, tokens: d.tokens, normTokens: d.normTokens, tp: x.tp, ep: x.ep, expertTp: x.expertTp ?? x.tp, elementBytes: x.elementBytes, load: x.moeLoad ?? BALANCED_LOAD,
+    ...(x.moeRouting !== undefined ? { routing: x.moeRouting } : {}),
+    ...(x.moeHostSyncSeconds !== undefined ? { hostSyncSeconds: x.moeHostSyncSeconds } : {}),
+  };
 }
 
 function moeBuilders(x: LayerShape): MoeBuilders {

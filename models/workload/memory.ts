@@ -18,6 +18,7 @@ import { embeddingParams, headParams, layerParamsPerRank, mtpProjectionParams } 
 import { microBatchesPerStep } from "../parallel/plan.ts";
 import { denseLayerModel, denseLayersPerStage, expertFfnOf, isMoe, moeLayersOf } from "./moe.ts";
 import { routingLoad } from "./moe-routing.ts";
+import { moeHostSyncSeconds } from "./moe-host-sync.ts";
 
 export interface MemoryBreakdown {
   stage: number;
@@ -88,11 +89,13 @@ export function layerShape(s: Scenario): LayerShape {
   };
 }
 
-function moeShapeFields(s: Scenario): Pick<LayerShape, "moeLoad" | "moeOverlap" | "moeDispatch" | "expertTp"> {
+function moeShapeFields(s: Scenario): Pick<LayerShape, "moeLoad" | "moeOverlap" | "moeDispatch" | "expertTp" | "moeRouting" | "moeHostSyncSeconds"> {
   const m = s.workload.model;
   const p = s.parallelism;
   return {
     moeLoad: routingLoad(m.experts, p.ep, moeLayersOf(m), s.workload.moe, s.seed),
+    ...(s.workload.moe !== undefined ? { moeRouting: s.workload.moe } : {}),
+    moeHostSyncSeconds: moeHostSyncSeconds({ dispatch: p.moeDispatch, routing: s.workload.moe, xla: s.cluster.gpu.scaleUpKind === "ici" }),
     ...(p.moeOverlap !== undefined ? { moeOverlap: p.moeOverlap } : {}),
     ...(p.moeDispatch === "deepep" ? { moeDispatch: "deepep" as const } : {}),
     ...(p.expertTp !== undefined ? { expertTp: p.expertTp } : {}),

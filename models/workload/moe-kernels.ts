@@ -12,9 +12,10 @@
  * Kernel builders come from layer-kernels.ts (precision, FP8 casts, backward GEMMs), passed in.
  */
 import type { Kernel } from "../compute/kernel.ts";
-import type { ModelSpec } from "../scenario.ts";
+import type { ModelSpec, MoeRoutingSpec } from "../scenario.ts";
 import { expertFfnOf, sharedExpertsOf } from "./moe.ts";
 import type { RoutingLoad } from "./moe-routing.ts";
+import { routerBackwardKernels, routerForwardKernels, type RouterShape } from "./moe-router.ts";
 
 export interface MoeBuilders {
   /** A linear layer's forward GEMM at the run's precision (FP8 where the recipe puts it). */
@@ -40,6 +41,10 @@ export interface MoeLayerInput {
   expertTp: number;
   elementBytes: number;
   load: RoutingLoad;
+  /** workload.moe as written: a capacity factor and padding change the router's kernels. */
+  routing?: MoeRoutingSpec;
+  /** Host wait of the dispatcher's device-to-host synchronisation per layer forward (moe-host-sync.ts); absent or 0: none. */
+  hostSyncSeconds?: number;
 }
 
 interface MoeDims {
@@ -94,11 +99,11 @@ export function moeMlpForward(x: MoeLayerInput, b: MoeBuilders): { weightGemms: 
   const fc1 = grouped(b.linear("expert.fc1", d.tokensPerExpert, d.expertFfnPerRank * d.gate, h, d.localExperts));
   const fc2 = grouped(b.linear("expert.fc2", d.tokensPerExpert, h, d.expertFfnPerRank, d.localExperts));
   const weightGemms = [router, fc1, fc2];
-  // Softmax or sigmoid scores in fp32, top-k and their normalisation: read the logits, write
-  // the scores, read them for the top-k (Megatron-Core moe_utils topk_softmax_with_capacity).
-  const kernels: Kernel[] = [router, b.memory("router.topk", 3 * 4 * x.normTokens * m.experts, 4 * x.normTokens * m.experts)];
+  const kernels: Kernel[] = [router, ...routerForwardKernels(routerShape(x), b.memory)];
   kernels.push(...sharedForward(x, d, b, weightGemms));
   kernels.push(b.memory("expert.permute", 2 * e * d.sent * h));
+  // The host waits for the split sizes before it can enqueue the all-to-all and the rest of the layer.
+  if ((x.hostSyncSeconds ?? 0) > 0) kernels.push({ name: "moe.host-sync", kind: "memory", flops: 0, bytes: 0, launches: 0, hostSeconds: x.hostSyncSeconds as number });
   if (sortsChunks(x, d)) kernels.push(b.memory("expert.sort-chunks", 2 * e * d.received * h));
   kernels.push(
     ...b.withQuantize(fc1),
@@ -141,8 +146,13 @@ export function moeMlpBackward(x: MoeLayerInput, b: MoeBuilders, byName: Readonl
     out.push(b.memory("shared.act.bwd", e * x.tokens * d.sharedFfnPerRank * (2 * d.gate + 1), 12 * x.tokens * d.sharedFfnPerRank * d.gate));
     out.push(...gemm("shared.fc1"));
   }
-  out.push(...gemm("router"));
+  out.push(...routerBackwardKernels(routerShape(x), b.memory), ...gemm("router"));
   return out;
+}
+
+function routerShape(x: MoeLayerInput): RouterShape {
+  const capacity = x.routing?.capacityFactor !== undefined;
+  return { tokens: x.normTokens, experts: x.model.experts, topK: x.model.topK, elementBytes: x.elementBytes, capacity, padToCapacity: capacity && x.routing?.padToCapacity === true };
 }
 
 /**

@@ -598,6 +598,8 @@ function overlapFrom(raw: Raw, plan: ParallelPlan, problems: Problems): void {
   const moeOverlap = optionalString(raw, "moeOverlap");
   if (moeOverlap === "shared-experts" || moeOverlap === "attention") plan.moeOverlap = moeOverlap;
   if (optionalString(raw, "moeDispatch") === "deepep") plan.moeDispatch = "deepep";
+  const dispatchSms = optionalNumber(raw, "moeDispatchSms");
+  if (dispatchSms !== undefined) plan.moeDispatchSms = dispatchSms;
   const paramGather = boolAt(raw, "overlapParamGather");
   if (paramGather !== undefined) plan.overlapParamGather = paramGather;
   const commType = optionalString(raw, "cpCommType");

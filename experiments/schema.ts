@@ -416,6 +416,7 @@ const parallelism = obj("How the model is split over the GPUs.", {
     "MoE with ep > 1: how tokens reach their experts and come back. all-to-all: NCCL all-to-all, every expert copy sent to its GPU (Megatron-Core's alltoall dispatcher). deepep: DeepEP's normal kernels, a token crossing the network once per destination node and forwarded over NVLink there (Megatron-Core --moe-enable-deepep, DeepSeek-V3); experts taken as uniformly placed, no node-limited routing.",
     { default: "all-to-all" },
   ),
+  moeDispatchSms: int("MoE with moeOverlap: SMs the dispatch and combine kernels hold while the compute beside them runs on the rest (DeepEP's Buffer.set_num_sms, Megatron-Core --moe-deepep-num-sms / --moe-hybridep-num-sms / --moe-flex-dispatcher-num-sms). Exposed all-to-alls block the compute anyway.", 1, { derivedDefault: "deepep: 20 (Megatron-Core's default); all-to-all: NCCL's channels, the accelerator's commSmsScaleUp within a node, commSmsPerNic per member on a node across nodes" }),
   overlapParamGather: bool("ZeRO-1/2: the parameter all-gather after the optimizer runs on the communication stream beside the next step's forward instead of blocking (Megatron distributed optimizer --overlap-param-gather; off by default).", { default: false }),
   gradReduceDtype: oneOf(["fp32", "bf16", "fp16"], "Precision of gradient buffers and their reduction.", { derivedDefault: "fp16 when precision is fp16, else fp32" }),
   gradAccumulationFusion: bool(

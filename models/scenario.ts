@@ -280,6 +280,8 @@ export interface ParallelPlan {
   moeOverlap?: Exclude<MoeOverlap, "none">;
   /** MoE: how tokens are dispatched and combined over the EP group (default all-to-all, NCCL). */
   moeDispatch?: MoeDispatch;
+  /** MoE: SMs the dispatch and combine kernels hold while compute runs beside them (moeOverlap); default NCCL's channels or DeepEP's 20. */
+  moeDispatchSms?: number;
   /** ZeRO-1/2 parameter all-gather overlapped with the next step's forward (Megatron --overlap-param-gather); default false. */
   overlapParamGather?: boolean;
   /** ZeRO-3: parameter shards live in host memory and cross PCIe before every all-gather (DeepSpeed offload_param). */

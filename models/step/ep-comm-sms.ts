@@ -17,11 +17,14 @@ import { commSmFraction } from "./comm-interference.ts";
 /** SMs of DeepEP's dispatch and combine kernels (Megatron-Core moe_deepep_num_sms default). */
 export const DEEPEP_SMS = 20;
 
-/** Fraction of the SMs an overlapped EP collective holds; `perNode` 0 within one node, else members per node. */
-export function epCommSmFraction(gpu: Accelerator, deepep: boolean, perNode: number): number {
-  if (!deepep) return commSmFraction(gpu, perNode);
+/**
+ * Fraction of the SMs an overlapped EP collective holds; `perNode` 0 within one node, else members
+ * per node; `sms` as the run set them (parallelism.moeDispatchSms), else the library's default.
+ */
+export function epCommSmFraction(gpu: Accelerator, deepep: boolean, perNode: number, sms?: number): number {
+  if (sms === undefined && !deepep) return commSmFraction(gpu, perNode);
   if (gpu.smCount <= 1) return 0;
-  return Math.min(DEEPEP_SMS, gpu.smCount - 1) / gpu.smCount;
+  return Math.min(sms ?? DEEPEP_SMS, gpu.smCount - 1) / gpu.smCount;
 }
 
 /**

@@ -238,7 +238,7 @@ class Compiler {
       if (c.overlap === undefined) out.push(...ops);
       else {
         const names = c.overlap.kernels;
-        const held = c.group === "ep" ? epCommSmFraction(this.s.cluster.gpu, c.deepep !== undefined, ops[0]?.groupPerNode ?? 0) : 0;
+        const held = c.group === "ep" ? epCommSmFraction(this.s.cluster.gpu, c.deepep !== undefined, ops[0]?.groupPerNode ?? 0, this.p.moeDispatchSms) : 0;
         out.push(...this.overlapped(ops, list.kernels.filter((k) => names.includes(k.name)), c.overlap.splits, times, `${label}:${names.join("+")}`, held));
       }
     }

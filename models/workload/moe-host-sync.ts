@@ -9,8 +9,12 @@
  * stream idles for one device-to-host round trip; the launches after it are trainsim's serial
  * launch delays already. Padding to capacity (--moe-pad-expert-input-to-capacity) fixes every
  * size on the host: no synchronisation. The backward reuses the forward's sizes: none.
+ * DeepEP's normal dispatch waits on the host for the received counts too unless given
+ * num_worst_tokens (deep_ep/buffer.py Buffer.dispatch: 'if specified, there will be no CPU sync',
+ * intranode only), which Megatron-Core's flex dispatcher does not pass (fused_a2a.py FusedDispatch):
+ * one synchronisation per layer forward as well.
  *
- * Not for XLA stacks (TPU: every shape static at compile time) nor DeepEP's dispatch (not modelled here).
+ * Not for XLA stacks (TPU: every shape static at compile time).
  */
 import type { MoeDispatch, MoeRoutingSpec } from "../scenario.ts";
 
@@ -30,9 +34,9 @@ export interface HostSyncInput {
   xla: boolean;
 }
 
-/** Seconds the stream waits on the host per MoE layer forward (0: no synchronisation). */
+/** Seconds the stream waits on the host per MoE layer forward (0: no synchronisation); `dispatch` either way. */
 export function moeHostSyncSeconds(x: HostSyncInput): number {
-  if (x.xla || x.dispatch === "deepep") return 0;
+  if (x.xla) return 0;
   if (x.routing?.padToCapacity === true && x.routing.capacityFactor !== undefined) return 0;
   return HOST_SYNC_SECONDS;
 }

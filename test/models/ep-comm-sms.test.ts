@@ -13,6 +13,9 @@ describe("an overlapped EP all-to-all holds SMs", () => {
     expect(epCommSmFraction(H100, true, 0)).toBe(20 / H100.smCount);
     expect(epCommSmFraction(H100, false, 0)).toBe(commSmFraction(H100, 0));
     expect(epCommSmFraction(H100, false, 4)).toBe(commSmFraction(H100, 4));
+    // As the run set them (parallelism.moeDispatchSms: --moe-hybridep-num-sms 32), whatever the library.
+    expect(epCommSmFraction(H100, true, 0, 32)).toBe(32 / H100.smCount);
+    expect(epCommSmFraction(H100, false, 0, 32)).toBe(32 / H100.smCount);
   });
 
   it("compute that fits within the collective stretches by 1/(1 − f); longer compute loses f × the collective's time (hand-computed)", () => {

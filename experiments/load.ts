@@ -578,6 +578,7 @@ function moeRoutingFrom(workloadIn: Raw, problems: Problems): { moe?: MoeRouting
     moe: {
       ...(capacityFactor !== undefined ? { capacityFactor } : {}),
       ...(padToCapacity === true && capacityFactor !== undefined ? { padToCapacity: true } : {}),
+      ...(boolAt(raw, "routerPadding") === true ? { routerPadding: true } : {}),
       imbalance: { distribution: stringAt<MoeLoadDistribution>(imbalance, "distribution", "balanced"), spread: numberAt(imbalance, "spread", 0) },
     },
   };

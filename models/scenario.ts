@@ -175,6 +175,11 @@ export interface MoeRoutingSpec {
    * all-to-all moves fixed-size buffers whose split sizes the host knows without asking the GPU.
    */
   padToCapacity?: boolean;
+  /**
+   * FP8: the router pads each rank's routing map so every expert's count is a multiple of the
+   * FP8 alignment (Megatron-Core --moe-router-padding-for-fp8 / --moe-router-padding-for-quantization).
+   */
+  routerPadding?: boolean;
   /** Per-expert load shares, drawn per MoE layer from the seeded stream "moe-routing". */
   imbalance: { distribution: MoeLoadDistribution; spread: number };
 }

@@ -22,6 +22,7 @@ import type { DeepepRouting } from "../collectives/deepep.ts";
 import { deepepRouting, expertFfnOf } from "./moe.ts";
 import { moeAllToAllBytes, moeExpertTpBytes, moeMlpBackward, moeMlpForward, sharedExpertGemms, type MoeBuilders, type MoeLayerInput } from "./moe-kernels.ts";
 import { BALANCED_LOAD, type RoutingLoad } from "./moe-routing.ts";
+import type { QuantPadding } from "./moe-padding.ts";
 
 export interface LayerShape {
   model: ModelSpec;
@@ -72,6 +73,8 @@ export interface LayerShape {
   moeRouting?: MoeRoutingSpec;
   /** MoE: host wait of the dispatcher's device-to-host synchronisation per layer forward (moe-host-sync.ts). */
   moeHostSyncSeconds?: number;
+  /** MoE, FP8: how each expert's rows are aligned for its grouped GEMM (moe-padding.ts). */
+  moePadding?: QuantPadding;
 }
 
 
@@ -266,6 +269,7 @@ function moeInput(x: LayerShape, d: LayerDims): MoeLayerInput {
     model: x.model, tokens: d.tokens, normTokens: d.normTokens, tp: x.tp, ep: x.ep, expertTp: x.expertTp ?? x.tp, elementBytes: x.elementBytes, load: x.moeLoad ?? BALANCED_LOAD,
     ...(x.moeRouting !== undefined ? { routing: x.moeRouting } : {}),
     ...(x.moeHostSyncSeconds !== undefined ? { hostSyncSeconds: x.moeHostSyncSeconds } : {}),
+    ...(x.moePadding !== undefined ? { padding: x.moePadding } : {}),
   };
 }
 

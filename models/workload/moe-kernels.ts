@@ -16,6 +16,7 @@ import type { ModelSpec, MoeRoutingSpec } from "../scenario.ts";
 import { expertFfnOf, sharedExpertsOf } from "./moe.ts";
 import type { RoutingLoad } from "./moe-routing.ts";
 import { routerBackwardKernels, routerForwardKernels, type RouterShape } from "./moe-router.ts";
+import { NO_PADDING, type QuantPadding } from "./moe-padding.ts";
 
 export interface MoeBuilders {
   /** A linear layer's forward GEMM at the run's precision (FP8 where the recipe puts it). */
@@ -45,6 +46,8 @@ export interface MoeLayerInput {
   routing?: MoeRoutingSpec;
   /** Host wait of the dispatcher's device-to-host synchronisation per layer forward (moe-host-sync.ts); absent or 0: none. */
   hostSyncSeconds?: number;
+  /** FP8 alignment of each expert's rows (moe-padding.ts); absent: none. */
+  padding?: QuantPadding;
 }
 
 interface MoeDims {
@@ -64,17 +67,19 @@ interface MoeDims {
 function moeDims(x: MoeLayerInput): MoeDims {
   const m = x.model;
   const copies = (x.tokens / x.tp) * m.topK;
+  const pad = x.padding ?? NO_PADDING;
   // Balanced: each EP rank receives as many copies as it sends, spread over its local experts;
-  // the expert-TP group's ranks hold the same experts and compute each other's copies too.
-  const received = copies * x.expertTp * x.load.rankFactor;
+  // the expert-TP group's ranks hold the same experts and compute each other's copies too. The
+  // router's FP8 padding adds copies each way; an expert's own alignment adds rows to its GEMMs only.
+  const received = pad.routerCopies > 0 ? (copies * x.load.rankFactor + pad.routerCopies) * x.expertTp : copies * x.expertTp * x.load.rankFactor;
   const localExperts = m.experts / x.ep;
   return {
     gate: m.gatedMlp ? 2 : 1,
     copies,
-    sent: copies * x.load.keptShare,
+    sent: copies * x.load.keptShare + pad.routerCopies,
     received,
     localExperts,
-    tokensPerExpert: received / localExperts,
+    tokensPerExpert: pad.expertRows > 0 ? received / localExperts + pad.expertRows : received / localExperts,
     expertFfnPerRank: expertFfnOf(m) / x.expertTp,
     sharedFfnPerRank: (sharedExpertsOf(m) * expertFfnOf(m)) / x.tp,
   };
@@ -105,11 +110,15 @@ export function moeMlpForward(x: MoeLayerInput, b: MoeBuilders): { weightGemms: 
   // The host waits for the split sizes before it can enqueue the all-to-all and the rest of the layer.
   if ((x.hostSyncSeconds ?? 0) > 0) kernels.push({ name: "moe.host-sync", kind: "memory", flops: 0, bytes: 0, launches: 0, hostSeconds: x.hostSyncSeconds as number });
   if (sortsChunks(x, d)) kernels.push(b.memory("expert.sort-chunks", 2 * e * d.received * h));
+  // TEGroupedMLP's Fp8Padding into the aligned layout and Fp8Unpadding back (moe-padding.ts).
+  const padCopies = x.padding?.copies === true;
+  if (padCopies) kernels.push(b.memory("expert.fp8-pad", 2 * e * d.received * h));
   kernels.push(
     ...b.withQuantize(fc1),
     b.memory("expert.act", e * d.received * d.expertFfnPerRank * (d.gate + 1), 8 * d.received * d.expertFfnPerRank * d.gate),
     ...b.withQuantize(fc2),
   );
+  if (padCopies) kernels.push(b.memory("expert.fp8-unpad", 2 * e * d.received * h));
   if (sortsChunks(x, d)) kernels.push(b.memory("expert.unsort-chunks", 2 * e * d.received * h));
   kernels.push(b.memory("expert.unpermute", 2 * e * d.sent * h));
   return { weightGemms, kernels };
@@ -134,10 +143,13 @@ export function moeMlpBackward(x: MoeLayerInput, b: MoeBuilders, byName: Readonl
   const gemm = (name: string): Kernel[] => b.backward(byName.get(name) as Kernel);
   // The experts' dgrad and wgrad are grouped GEMMs too (Megatron-Core GroupedMLP, TE GroupedLinear).
   const expertGemm = (name: string): Kernel[] => gemm(name).map(grouped);
+  const padCopies = x.padding?.copies === true;
   if (sortsChunks(x, d)) out.push(b.memory("expert.unsort-chunks.bwd", 2 * e * d.received * h));
+  if (padCopies) out.push(b.memory("expert.fp8-unpad.bwd", 2 * e * d.received * h));
   out.push(...expertGemm("expert.fc2"));
   out.push(b.memory("expert.act.bwd", e * d.received * d.expertFfnPerRank * (2 * d.gate + 1), 12 * d.received * d.expertFfnPerRank * d.gate));
   out.push(...expertGemm("expert.fc1"));
+  if (padCopies) out.push(b.memory("expert.fp8-pad.bwd", 2 * e * d.received * h));
   if (sortsChunks(x, d)) out.push(b.memory("expert.sort-chunks.bwd", 2 * e * d.received * h));
   // Unpermute's backward (scatter the gradient to the top-k copies, scaled by their scores) and permute's (gather back).
   out.push(b.memory("expert.permute.bwd", 4 * e * d.sent * h));
@@ -163,7 +175,8 @@ function routerShape(x: MoeLayerInput): RouterShape {
  */
 export function moeAllToAllBytes(x: MoeLayerInput): number {
   const d = moeDims(x);
-  return x.elementBytes * d.copies * x.model.hidden * Math.max(x.load.keptShare, x.load.rankFactor);
+  const balanced = x.elementBytes * d.copies * x.model.hidden * Math.max(x.load.keptShare, x.load.rankFactor);
+  return balanced + x.elementBytes * (x.padding?.routerCopies ?? 0) * x.model.hidden;
 }
 
 /** The expert-TP all-gather (before the experts) and reduce-scatter (after) of the received copies: the gathered buffer's bytes; 0 without expert TP. */

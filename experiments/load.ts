@@ -566,14 +566,20 @@ function hfModel(spec: Raw, baseDir: string, problems: Problems): ModelSpec | un
 }
 
 /** workload.moe, only when written (absent: dropless, balanced routing). */
-function moeRoutingFrom(workloadIn: Raw): { moe?: MoeRoutingSpec } {
+function moeRoutingFrom(workloadIn: Raw, problems: Problems): { moe?: MoeRoutingSpec } {
   if (!isPlainObject(workloadIn["moe"])) return {};
   const raw = workloadIn["moe"];
   const imbalance = part(raw, "imbalance");
   const capacityFactor = optionalNumber(raw, "capacityFactor");
+  const padToCapacity = boolAt(raw, "padToCapacity");
+  if (padToCapacity === true && capacityFactor === undefined) {
+    problems.invalid("workload.moe.padToCapacity", true, "true needs workload.moe.capacityFactor: an expert is padded up to its capacity (Megatron-Core asserts --moe-expert-capacity-factor with --moe-pad-expert-input-to-capacity)");
+  }
   return {
     moe: {
       ...(capacityFactor !== undefined ? { capacityFactor } : {}),
+      ...(padToCapacity === true && capacityFactor !== undefined ? { padToCapacity: true } : {}),
+      ...(boolAt(raw, "routerPadding") === true ? { routerPadding: true } : {}),
       imbalance: { distribution: stringAt<MoeLoadDistribution>(imbalance, "distribution", "balanced"), spread: numberAt(imbalance, "spread", 0) },
     },
   };
@@ -594,6 +600,8 @@ function overlapFrom(raw: Raw, plan: ParallelPlan, problems: Problems): void {
   const moeOverlap = optionalString(raw, "moeOverlap");
   if (moeOverlap === "shared-experts" || moeOverlap === "attention") plan.moeOverlap = moeOverlap;
   if (optionalString(raw, "moeDispatch") === "deepep") plan.moeDispatch = "deepep";
+  const dispatchSms = optionalNumber(raw, "moeDispatchSms");
+  if (dispatchSms !== undefined) plan.moeDispatchSms = dispatchSms;
   const paramGather = boolAt(raw, "overlapParamGather");
   if (paramGather !== undefined) plan.overlapParamGather = paramGather;
   const commType = optionalString(raw, "cpCommType");
@@ -834,7 +842,7 @@ function build(input: unknown, opts: LoadOptions, problems: Problems, chain: rea
       ...(precision === "fp8" ? { fp8Recipe: stringAt<Fp8Recipe>(workloadIn, "fp8Recipe", "delayed"), fp8Attention: boolAt(workloadIn, "fp8Attention") ?? false } : {}),
       ...(workloadIn["masterWeights"] !== undefined ? { masterWeights: stringAt<MasterWeights>(workloadIn, "masterWeights", "fp32") } : {}),
       ...(workloadIn["crossEntropy"] !== undefined ? { crossEntropy: stringAt<CrossEntropyKind>(workloadIn, "crossEntropy", "fused-fp32") } : {}),
-      ...moeRoutingFrom(workloadIn),
+      ...moeRoutingFrom(workloadIn, problems),
       ...(eager ? { layerImplementation: "eager" as const } : {}),
     },
     parallelism,

@@ -169,6 +169,17 @@ export type MoeLoadDistribution = (typeof MOE_LOAD_DISTRIBUTIONS)[number];
 export interface MoeRoutingSpec {
   /** Tokens an expert takes, as a multiple of its balanced share; more are dropped. Absent: dropless. */
   capacityFactor?: number;
+  /**
+   * With capacityFactor: every expert's input is padded up to its capacity (Megatron-Core
+   * --moe-pad-expert-input-to-capacity), so each expert computes exactly its capacity and the
+   * all-to-all moves fixed-size buffers whose split sizes the host knows without asking the GPU.
+   */
+  padToCapacity?: boolean;
+  /**
+   * FP8: the router pads each rank's routing map so every expert's count is a multiple of the
+   * FP8 alignment (Megatron-Core --moe-router-padding-for-fp8 / --moe-router-padding-for-quantization).
+   */
+  routerPadding?: boolean;
   /** Per-expert load shares, drawn per MoE layer from the seeded stream "moe-routing". */
   imbalance: { distribution: MoeLoadDistribution; spread: number };
 }
@@ -296,6 +307,8 @@ export interface ParallelPlan {
   moeOverlap?: Exclude<MoeOverlap, "none">;
   /** MoE: how tokens are dispatched and combined over the EP group (default all-to-all, NCCL). */
   moeDispatch?: MoeDispatch;
+  /** MoE: SMs the dispatch and combine kernels hold while compute runs beside them (moeOverlap); default NCCL's channels or DeepEP's 20. */
+  moeDispatchSms?: number;
   /** ZeRO-1/2 parameter all-gather overlapped with the next step's forward (Megatron --overlap-param-gather); default false. */
   overlapParamGather?: boolean;
   /** ZeRO-3: parameter shards live in host memory and cross PCIe before every all-gather (DeepSpeed offload_param). */

@@ -34,6 +34,8 @@ export interface Kernel {
   backward?: boolean;
   /** FP8 GEMMs with per-row scales (torchao rowwise forward): catalog fp8RowwiseGemmRelative applies. */
   fp8Scaling?: "rowwise";
+  /** Host-side wait the stream pays beside its launches (a blocking device-to-host synchronisation), seconds. */
+  hostSeconds?: number;
 }
 
 export interface KernelCost {
@@ -105,6 +107,6 @@ export function kernelCost(k: Kernel, gpu: Accelerator, precision: Precision): K
     tSm = overlappedSeconds(tSm, tHbm, true);
     smWork = tSm * peak;
   }
-  const launchSeconds = k.launches * eff.kernelLaunchSeconds;
+  const launchSeconds = k.launches * eff.kernelLaunchSeconds + (k.hostSeconds ?? 0);
   return { smWork, hbmWork, launchSeconds, seconds: Math.max(tSm, tHbm) + launchSeconds, bound: tSm >= tHbm ? "sm" : "hbm" };
 }

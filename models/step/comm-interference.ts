@@ -22,7 +22,7 @@
 import type { Resource } from "../../sim/fluid.ts";
 import type { FluidSpec, Uncontended } from "../../sim/uncontended.ts";
 import type { Accelerator } from "../hardware/types.ts";
-import { COLLECTIVE, ROLES, SM, type Op } from "./program.ts";
+import { COLLECTIVE, ROLES, SM, type Op } from "./ops.ts";
 
 /**
  * Fraction of the SMs a collective's kernel holds, its group within one node

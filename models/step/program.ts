@@ -27,7 +27,7 @@
  *   collected and re-partitioned in forward and backward).
  * - Offload through the host path (offload.ts): PCIe copies and DeepSpeed's CPU-Adam.
  */
-import { kernelCost, type Kernel } from "../compute/kernel.ts";
+import { kernelCost, peakFlops, type Kernel } from "../compute/kernel.ts";
 import { collectiveLoad, linkWork, type GroupLayout, type LinkLoad } from "../collectives/alpha-beta.ts";
 import { deepepLoad } from "../collectives/deepep.ts";
 import type { Accelerator, Precision } from "../hardware/types.ts";
@@ -53,6 +53,7 @@ import { CATEGORY_INDEX, type Category } from "../categories.ts";
 
 import { fsdpCopyKernels, type FsdpCopyKernels } from "./fsdp-copies.ts";
 import { layerKinds } from "./layer-kinds.ts";
+import { besideCommSmWork, epCommSmFraction } from "./ep-comm-sms.ts";
 import { cpuAdamSeconds, offloadSettings, type OffloadSettings } from "./offload.ts";
 import { sendOp } from "./p2p-send.ts";
 import { stageGather, type GatherPiece } from "./param-gather.ts";
@@ -244,7 +245,8 @@ class Compiler {
       if (c.overlap === undefined) out.push(...ops);
       else {
         const names = c.overlap.kernels;
-        out.push(...this.overlapped(ops, list.kernels.filter((k) => names.includes(k.name)), c.overlap.splits, times, `${label}:${names.join("+")}`));
+        const held = c.group === "ep" ? epCommSmFraction(this.s.cluster.gpu, c.deepep !== undefined, ops[0]?.groupPerNode ?? 0, this.p.moeDispatchSms) : 0;
+        out.push(...this.overlapped(ops, list.kernels.filter((k) => names.includes(k.name)), c.overlap.splits, times, `${label}:${names.join("+")}`, held));
       }
     }
     return out;
@@ -258,7 +260,7 @@ class Compiler {
    * first GEMM chunk before any transfer, or the last transfer after the last chunk; bulk
    * overlap, splits 0: none), and the kernels' launches.
    */
-  overlapped(coll: Op[], kernels: Kernel[], splits: number, times: number, label: string): Op[] {
+  overlapped(coll: Op[], kernels: Kernel[], splits: number, times: number, label: string, heldSms = 0): Op[] {
     const op = coll[0];
     if (op === undefined || op.roles.length === 0) return [...this.kernels(kernels, times, label), ...coll];
     const gpu = this.s.cluster.gpu;
@@ -277,6 +279,8 @@ class Compiler {
     const capacity = roleCapacities(Infinity, gpu, this.s.cluster.network.nicBandwidth, this.offload.copyBandwidth);
     let commSeconds = 0;
     op.roles.forEach((r, i) => (commSeconds = Math.max(commSeconds, (op.amounts[i] as number) / (capacity[r] as number))));
+    // An EP collective's kernels hold SMs from the compute beside it (ep-comm-sms.ts).
+    sm = besideCommSmWork(sm, peakFlops(gpu, this.s.workload.precision), commSeconds, heldSms);
     const roles = [...op.roles, SM];
     const amounts = [...op.amounts, sm];
     const h = roles.indexOf(HBM);

@@ -12,7 +12,7 @@
  */
 import type { Kernel } from "../compute/kernel.ts";
 import type { Precision } from "../hardware/types.ts";
-import type { AttentionKernel, CpCommType, CpLayout, LayerImplementation, ModelSpec, MoeDispatch, ParallelPlan, RecomputeMode } from "../scenario.ts";
+import type { AttentionKernel, CpCommType, CpLayout, LayerImplementation, ModelSpec, MoeDispatch, MoeRoutingSpec, ParallelPlan, RecomputeMode } from "../scenario.ts";
 import type { Fp8Settings } from "./fp8.ts";
 import { windowBlockFraction } from "./attention-variants.ts";
 import { mlaBackward, mlaDims, mlaForward, mlaLatentCollective } from "./mla.ts";
@@ -23,6 +23,7 @@ import { deepepRouting, expertFfnOf } from "./moe.ts";
 import { moeAllToAllBytes, moeExpertTpBytes, moeMlpBackward, moeMlpForward, sharedExpertGemms, type MoeBuilders, type MoeLayerInput } from "./moe-kernels.ts";
 import { BALANCED_LOAD, type RoutingLoad } from "./moe-routing.ts";
 import { eagerLayerBackward, eagerLayerForward, eagerNorm } from "./eager-layer.ts";
+import type { QuantPadding } from "./moe-padding.ts";
 
 export interface LayerShape {
   model: ModelSpec;
@@ -71,6 +72,12 @@ export interface LayerShape {
   moeDispatch?: MoeDispatch;
   /** Hugging Face eager PyTorch ops instead of fused kernels (workload.layerImplementation; absent: fused). */
   layerImplementation?: LayerImplementation;
+  /** MoE: workload.moe as written (capacity factor, padding: the router's kernels). */
+  moeRouting?: MoeRoutingSpec;
+  /** MoE: host wait of the dispatcher's device-to-host synchronisation per layer forward (moe-host-sync.ts). */
+  moeHostSyncSeconds?: number;
+  /** MoE, FP8: how each expert's rows are aligned for its grouped GEMM (moe-padding.ts). */
+  moePadding?: QuantPadding;
 }
 
 
@@ -262,7 +269,12 @@ function layerForward(x: LayerShape): LayerForward {
 }
 
 function moeInput(x: LayerShape, d: LayerDims): MoeLayerInput {
-  return { model: x.model, tokens: d.tokens, normTokens: d.normTokens, tp: x.tp, ep: x.ep, expertTp: x.expertTp ?? x.tp, elementBytes: x.elementBytes, load: x.moeLoad ?? BALANCED_LOAD };
+  return {
+    model: x.model, tokens: d.tokens, normTokens: d.normTokens, tp: x.tp, ep: x.ep, expertTp: x.expertTp ?? x.tp, elementBytes: x.elementBytes, load: x.moeLoad ?? BALANCED_LOAD,
+    ...(x.moeRouting !== undefined ? { routing: x.moeRouting } : {}),
+    ...(x.moeHostSyncSeconds !== undefined ? { hostSyncSeconds: x.moeHostSyncSeconds } : {}),
+    ...(x.moePadding !== undefined ? { padding: x.moePadding } : {}),
+  };
 }
 
 function moeBuilders(x: LayerShape): MoeBuilders {

@@ -20,6 +20,8 @@ import { embeddingParams, headParams, layerParamsPerRank, mtpProjectionParams } 
 import { microBatchesPerStep } from "../parallel/plan.ts";
 import { denseLayerModel, denseLayersPerStage, expertFfnOf, isMoe, moeLayersOf } from "./moe.ts";
 import { routingLoad } from "./moe-routing.ts";
+import { moeHostSyncSeconds } from "./moe-host-sync.ts";
+import { NO_PADDING, quantPadding } from "./moe-padding.ts";
 
 export interface MemoryBreakdown {
   stage: number;
@@ -91,11 +93,26 @@ export function layerShape(s: Scenario): LayerShape {
   };
 }
 
-function moeShapeFields(s: Scenario): Pick<LayerShape, "moeLoad" | "moeOverlap" | "moeDispatch" | "expertTp"> {
+function moeShapeFields(s: Scenario): Pick<LayerShape, "moeLoad" | "moeOverlap" | "moeDispatch" | "expertTp" | "moeRouting" | "moeHostSyncSeconds" | "moePadding"> {
   const m = s.workload.model;
   const p = s.parallelism;
+  const moe = s.workload.moe;
+  const padded = moe?.padToCapacity === true ? moe.capacityFactor : undefined;
+  const padding = quantPadding({
+    fp8Recipe: s.workload.precision === "fp8" ? (s.workload.fp8Recipe ?? "delayed") : undefined,
+    routerPadding: moe?.routerPadding === true,
+    dispatch: p.moeDispatch ?? "all-to-all",
+    experts: m.experts,
+    ep: p.ep,
+    expertTp: p.expertTp ?? p.tp,
+    copiesPerRank: ((p.microBatch * s.workload.seqLength) / p.cp / p.tp) * m.topK,
+    ...(padded !== undefined ? { paddedCapacityFactor: padded } : {}),
+  });
   return {
+    ...(padding !== NO_PADDING ? { moePadding: padding } : {}),
     moeLoad: routingLoad(m.experts, p.ep, moeLayersOf(m), s.workload.moe, s.seed),
+    ...(s.workload.moe !== undefined ? { moeRouting: s.workload.moe } : {}),
+    moeHostSyncSeconds: moeHostSyncSeconds({ dispatch: p.moeDispatch, routing: s.workload.moe, xla: s.cluster.gpu.scaleUpKind === "ici" }),
     ...(p.moeOverlap !== undefined ? { moeOverlap: p.moeOverlap } : {}),
     ...(p.moeDispatch === "deepep" ? { moeDispatch: "deepep" as const } : {}),
     ...(p.expertTp !== undefined ? { expertTp: p.expertTp } : {}),

@@ -12,9 +12,11 @@
  * Kernel builders come from layer-kernels.ts (precision, FP8 casts, backward GEMMs), passed in.
  */
 import type { Kernel } from "../compute/kernel.ts";
-import type { ModelSpec } from "../scenario.ts";
+import type { ModelSpec, MoeRoutingSpec } from "../scenario.ts";
 import { expertFfnOf, sharedExpertsOf } from "./moe.ts";
 import type { RoutingLoad } from "./moe-routing.ts";
+import { routerBackwardKernels, routerForwardKernels, type RouterShape } from "./moe-router.ts";
+import { NO_PADDING, type QuantPadding } from "./moe-padding.ts";
 
 export interface MoeBuilders {
   /** A linear layer's forward GEMM at the run's precision (FP8 where the recipe puts it). */
@@ -40,6 +42,12 @@ export interface MoeLayerInput {
   expertTp: number;
   elementBytes: number;
   load: RoutingLoad;
+  /** workload.moe as written: a capacity factor and padding change the router's kernels. */
+  routing?: MoeRoutingSpec;
+  /** Host wait of the dispatcher's device-to-host synchronisation per layer forward (moe-host-sync.ts); absent or 0: none. */
+  hostSyncSeconds?: number;
+  /** FP8 alignment of each expert's rows (moe-padding.ts); absent: none. */
+  padding?: QuantPadding;
 }
 
 interface MoeDims {
@@ -59,17 +67,19 @@ interface MoeDims {
 function moeDims(x: MoeLayerInput): MoeDims {
   const m = x.model;
   const copies = (x.tokens / x.tp) * m.topK;
+  const pad = x.padding ?? NO_PADDING;
   // Balanced: each EP rank receives as many copies as it sends, spread over its local experts;
-  // the expert-TP group's ranks hold the same experts and compute each other's copies too.
-  const received = copies * x.expertTp * x.load.rankFactor;
+  // the expert-TP group's ranks hold the same experts and compute each other's copies too. The
+  // router's FP8 padding adds copies each way; an expert's own alignment adds rows to its GEMMs only.
+  const received = pad.routerCopies > 0 ? (copies * x.load.rankFactor + pad.routerCopies) * x.expertTp : copies * x.expertTp * x.load.rankFactor;
   const localExperts = m.experts / x.ep;
   return {
     gate: m.gatedMlp ? 2 : 1,
     copies,
-    sent: copies * x.load.keptShare,
+    sent: copies * x.load.keptShare + pad.routerCopies,
     received,
     localExperts,
-    tokensPerExpert: received / localExperts,
+    tokensPerExpert: pad.expertRows > 0 ? received / localExperts + pad.expertRows : received / localExperts,
     expertFfnPerRank: expertFfnOf(m) / x.expertTp,
     sharedFfnPerRank: (sharedExpertsOf(m) * expertFfnOf(m)) / x.tp,
   };
@@ -94,17 +104,21 @@ export function moeMlpForward(x: MoeLayerInput, b: MoeBuilders): { weightGemms: 
   const fc1 = grouped(b.linear("expert.fc1", d.tokensPerExpert, d.expertFfnPerRank * d.gate, h, d.localExperts));
   const fc2 = grouped(b.linear("expert.fc2", d.tokensPerExpert, h, d.expertFfnPerRank, d.localExperts));
   const weightGemms = [router, fc1, fc2];
-  // Softmax or sigmoid scores in fp32, top-k and their normalisation: read the logits, write
-  // the scores, read them for the top-k (Megatron-Core moe_utils topk_softmax_with_capacity).
-  const kernels: Kernel[] = [router, b.memory("router.topk", 3 * 4 * x.normTokens * m.experts, 4 * x.normTokens * m.experts)];
+  const kernels: Kernel[] = [router, ...routerForwardKernels(routerShape(x), b.memory)];
   kernels.push(...sharedForward(x, d, b, weightGemms));
   kernels.push(b.memory("expert.permute", 2 * e * d.sent * h));
+  // The host waits for the split sizes before it can enqueue the all-to-all and the rest of the layer.
+  if ((x.hostSyncSeconds ?? 0) > 0) kernels.push({ name: "moe.host-sync", kind: "memory", flops: 0, bytes: 0, launches: 0, hostSeconds: x.hostSyncSeconds as number });
   if (sortsChunks(x, d)) kernels.push(b.memory("expert.sort-chunks", 2 * e * d.received * h));
+  // TEGroupedMLP's Fp8Padding into the aligned layout and Fp8Unpadding back (moe-padding.ts).
+  const padCopies = x.padding?.copies === true;
+  if (padCopies) kernels.push(b.memory("expert.fp8-pad", 2 * e * d.received * h));
   kernels.push(
     ...b.withQuantize(fc1),
     b.memory("expert.act", e * d.received * d.expertFfnPerRank * (d.gate + 1), 8 * d.received * d.expertFfnPerRank * d.gate),
     ...b.withQuantize(fc2),
   );
+  if (padCopies) kernels.push(b.memory("expert.fp8-unpad", 2 * e * d.received * h));
   if (sortsChunks(x, d)) kernels.push(b.memory("expert.unsort-chunks", 2 * e * d.received * h));
   kernels.push(b.memory("expert.unpermute", 2 * e * d.sent * h));
   return { weightGemms, kernels };
@@ -129,10 +143,13 @@ export function moeMlpBackward(x: MoeLayerInput, b: MoeBuilders, byName: Readonl
   const gemm = (name: string): Kernel[] => b.backward(byName.get(name) as Kernel);
   // The experts' dgrad and wgrad are grouped GEMMs too (Megatron-Core GroupedMLP, TE GroupedLinear).
   const expertGemm = (name: string): Kernel[] => gemm(name).map(grouped);
+  const padCopies = x.padding?.copies === true;
   if (sortsChunks(x, d)) out.push(b.memory("expert.unsort-chunks.bwd", 2 * e * d.received * h));
+  if (padCopies) out.push(b.memory("expert.fp8-unpad.bwd", 2 * e * d.received * h));
   out.push(...expertGemm("expert.fc2"));
   out.push(b.memory("expert.act.bwd", e * d.received * d.expertFfnPerRank * (2 * d.gate + 1), 12 * d.received * d.expertFfnPerRank * d.gate));
   out.push(...expertGemm("expert.fc1"));
+  if (padCopies) out.push(b.memory("expert.fp8-pad.bwd", 2 * e * d.received * h));
   if (sortsChunks(x, d)) out.push(b.memory("expert.sort-chunks.bwd", 2 * e * d.received * h));
   // Unpermute's backward (scatter the gradient to the top-k copies, scaled by their scores) and permute's (gather back).
   out.push(b.memory("expert.permute.bwd", 4 * e * d.sent * h));
@@ -141,8 +158,13 @@ export function moeMlpBackward(x: MoeLayerInput, b: MoeBuilders, byName: Readonl
     out.push(b.memory("shared.act.bwd", e * x.tokens * d.sharedFfnPerRank * (2 * d.gate + 1), 12 * x.tokens * d.sharedFfnPerRank * d.gate));
     out.push(...gemm("shared.fc1"));
   }
-  out.push(...gemm("router"));
+  out.push(...routerBackwardKernels(routerShape(x), b.memory), ...gemm("router"));
   return out;
+}
+
+function routerShape(x: MoeLayerInput): RouterShape {
+  const capacity = x.routing?.capacityFactor !== undefined;
+  return { tokens: x.normTokens, experts: x.model.experts, topK: x.model.topK, elementBytes: x.elementBytes, capacity, padToCapacity: capacity && x.routing?.padToCapacity === true };
 }
 
 /**
@@ -153,7 +175,8 @@ export function moeMlpBackward(x: MoeLayerInput, b: MoeBuilders, byName: Readonl
  */
 export function moeAllToAllBytes(x: MoeLayerInput): number {
   const d = moeDims(x);
-  return x.elementBytes * d.copies * x.model.hidden * Math.max(x.load.keptShare, x.load.rankFactor);
+  const balanced = x.elementBytes * d.copies * x.model.hidden * Math.max(x.load.keptShare, x.load.rankFactor);
+  return balanced + x.elementBytes * (x.padding?.routerCopies ?? 0) * x.model.hidden;
 }
 
 /** The expert-TP all-gather (before the experts) and reduce-scatter (after) of the received copies: the gathered buffer's bytes; 0 without expert TP. */

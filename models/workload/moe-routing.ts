@@ -66,9 +66,20 @@ export function layerLoad(loads: Float64Array, ep: number, capacityFactor?: numb
   return { rankFactor: busiest, keptShare: kept / experts };
 }
 
+/**
+ * Padded to capacity (Megatron-Core --moe-pad-expert-input-to-capacity, token_dispatcher.py
+ * preprocess with drop_and_pad): every expert receives exactly capacity = c × its balanced share
+ * from every rank, its overflow dropped and its shortfall filled with zero-probability rows, so
+ * every rank computes and exchanges c × the balanced copies whatever the routing.
+ */
+export function paddedLoad(capacityFactor: number): RoutingLoad {
+  return { rankFactor: capacityFactor, keptShare: capacityFactor };
+}
+
 /** The routing load of a model's MoE layers: one seeded draw per layer, averaged. */
 export function routingLoad(experts: number, ep: number, moeLayers: number, spec: MoeRoutingSpec | undefined, seed: number): RoutingLoad {
   if (spec === undefined || experts <= 1 || moeLayers <= 0) return BALANCED_LOAD;
+  if (spec.padToCapacity === true && spec.capacityFactor !== undefined) return paddedLoad(spec.capacityFactor);
   const rng = new RandomStreams(seed).stream("moe-routing");
   let factor = 0;
   let kept = 0;

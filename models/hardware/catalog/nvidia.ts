@@ -294,7 +294,7 @@ export const NVIDIA: Readonly<Record<string, Accelerator>> = {
       scaleUpDomain: `DGX/HGX B200 8-GPU; ${NVLINK_SWITCH_DOMAIN}`,
       nicBandwidth: "NVIDIA DGX B200 datasheet: 8x single-port ConnectX-7 VPI up to 400 Gb/s (one per GPU) = 50e9 B/s",
       tdpWatts: "NVIDIA HGX/DGX B200: 1000 W per GPU (nvidia-smi power cap 1000 W)",
-      idleWatts: `Public nvidia-smi captures of NVIDIA B200 at 0 MiB used, P0: 136, 136, 141, 195 W (median ~140 W); ${IDLE_NOTE}`,
+      idleWatts: `Public nvidia-smi captures of NVIDIA B200 at 0 MiB used, P0: 136, 136, 141, 195 W (median ~140 W); ${IDLE_NOTE}. Checked: the nvidia-smi printed at the start of Google's A4 NeMo logs (AI-Hypercomputer/gpu-recipes training/a4/custom/qwen2-5-7b/logs, Jun 2025, driver 570.133.20): 8 idle B200 at 139-147 W (median 142 W), Pwr Cap 1000 W`,
       mxfp8: "NVIDIA Blackwell architecture technical brief: fifth-generation Tensor Cores run OCP microscaling formats (MXFP8/MXFP6/MXFP4); Transformer Engine 2.x docs: the MXFP8BlockScaling recipe requires Blackwell (sm_100)",
       smCount: "Chips and Cheese, 'Nvidia's B200: Keeping the CUDA Juggernaut Rolling': 74 of 80 SMs enabled per die, 148 total; torch multi_processor_count=148",
       "efficiency.gemmPeakFraction": `${MSMF}: B200 bf16 (torch 2.13.0+cu130), all 8 GPUs busy: 1426.4 TFLOP/s mean / 2250 = 0.634 (GPU0 alone 1455.7; saturated clock 1228-1410 MHz; spread 10.4 % across the 8 GPUs). The boost-burst MAMF, 1745.0 (${MAMF}) and 1751.2 in these runs, is not sustained in a training loop`,

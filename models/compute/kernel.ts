@@ -91,7 +91,8 @@ export function kernelCost(k: Kernel, gpu: Accelerator, precision: Precision): K
     bytes += g.splitKBytes;
   } else if (k.kind === "attention") {
     const backward = k.backward === true;
-    const fill = backward ? ATTENTION_FILL_KEYS.backward : ATTENTION_FILL_KEYS.forward;
+    const { attentionFillKeys, attentionBackwardFillKeys } = gpu.efficiency;
+    const fill = backward ? (attentionBackwardFillKeys ?? ATTENTION_FILL_KEYS.backward) : (attentionFillKeys ?? ATTENTION_FILL_KEYS.forward);
     fraction = attentionEfficiency(k.attentionBlocks ?? gpu.smCount, gpu.smCount, attentionLevel(gpu, own, backward), k.attentionKeys, fill);
   } else {
     // Elementwise and reduction kernels: their FLOPs ride along at no extra cost.

@@ -46,6 +46,14 @@ export interface EfficiencyCalibration {
   /** FP8 flash-attention backward, fraction of the FP8 peak (used only with workload.fp8Attention). */
   fp8AttentionBackwardPeakFraction?: number;
   /**
+   * Keys' worth of fixed work each query block of flash attention pays around its key loop,
+   * forward and backward (models/compute/gemm-efficiency.ts `attentionEfficiency`); the level
+   * fields above hold at 16k keys. Missing: ATTENTION_FILL_KEYS (FA2 on H100: 128 and 256).
+   * Fitted to the accelerator's own kernel table where one is published (cuDNN on Blackwell).
+   */
+  attentionFillKeys?: number;
+  attentionBackwardFillKeys?: number;
+  /**
    * SMs one collective's kernel holds while it runs (NCCL: one CTA per channel, each on an
    * SM of its own): within the scale-up domain, and across nodes per NIC its group drives
    * on a node (per member there). Compute overlapping it runs on the rest

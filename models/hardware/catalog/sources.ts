@@ -68,3 +68,9 @@ export const SCALING_BOOK =
   "Austin et al., 'How to Scale Your Model' (jax-ml/scaling-book, tpus.md at 0819a7d, Feb 2025), table 'ICI BW/link (one-way, bytes/s)': TPU v4p 4.5e10, v5p 9e10, v5e 4.5e10; 'DCN bandwidth is typically around 2.5e10 bytes / second per host' (4 chips per host)";
 export const AZURE_GB200 =
   "Azure/AI-benchmarking-guide, Azure_Results/ND_GB200_v6_results.md (GB200 185GB, CUDA 12.8, driver 570.133.20, NCCL 2.25.1, PyTorch 2.6.0): 'GEMM CuBLASLt' tables, random init, 10,000 warm-up iterations";
+export const CUDNN_SDPA_B200 =
+  "NVIDIA/cudnn-frontend benchmark/sdpa_benchmark_training (commit 9793df5, Jul 2025; README 'Software versions'): cuDNN 9.10.2 called through cudnn-frontend 1.12 (`cudnn_fe`, the graph API Transformer Engine's fused attention uses), NGC pytorch:25.06, CUDA 12.9, one B200 at free clock; Llama-3.1-405B-like layer: batch 1, 128 query / 8 KV heads, head dim 128, causal, sequence 512-128k (artifacts/sdpa_fp8_benchmark_results_NVIDIA_B200.csv, bf16 and fp8 rows; TFLOP/s count s^2/2 for causal). BF16 fwd / bwd TFLOP/s at 2k, 4k, 8k, 16k, 32k: 670 / 500, 996 / 802, 1248 / 988, 1365 / 1137, 1435 / 1175; FP8: 717 / 589, 1095 / 911, 1370 / 1214, 1560 / 1435, 1651 / 1561";
+export const CUDNN_SDPA_GB =
+  "NVIDIA/cudnn-frontend benchmark/sdpa_benchmark_training (commit b372d39, Dec 2025): cuDNN 9.17.0 through cudnn-frontend 1.16 (`cudnn_fe`), NGC pytorch:25.11, CUDA 13.0, one GPU of a 4-GPU tray; same layer as the B200 table (batch 1, 128/8 heads, head dim 128, causal), artifacts/sdpa_bf16_benchmark_results_NVIDIA_<GPU>.csv, rows cudnn_fe and cudnn_fe_fp8";
+export const ATTN_FILL_FIT =
+  "level (at 16k keys, trainsim's reference) and key-loop fill (keys' worth of fixed work per query block, a multiple of 128) fitted by log least squares to the table's 2k-32k causal points, with trainsim's causal FLOP count (diagonal blocks whole); 512-1k (launch-bound) and 64k-128k (falling, clock) left out";

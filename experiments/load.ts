@@ -17,6 +17,7 @@ import { modelFromHfConfig } from "../models/workload/hf-config.ts";
 import { paddedVocab } from "../models/workload/params.ts";
 import { FP8_RECIPES, type Fp8Recipe } from "../models/workload/fp8.ts";
 import { scaleUpTopologyProblem, type ScaleUpTopologyRequest } from "../models/network/scale-up.ts";
+import { placementProblem } from "../models/network/placement.ts";
 import { readConfigFile, readInputFile } from "./config-file.ts";
 import { defaultNodeOverheadWatts } from "./defaults.ts";
 import { ConfigError } from "./errors.ts";
@@ -805,6 +806,7 @@ function build(input: unknown, opts: LoadOptions, problems: Problems, chain: rea
       gpuVariability: defaultedNumber(clusterIn, "gpuVariability", "cluster.gpuVariability"),
       scaleUpTopology: defaultedString<ScaleUpTopologyRequest>(clusterIn, "scaleUpTopology", "cluster.scaleUpTopology"),
       ...stragglersFrom(clusterIn, dpGuessed ? undefined : tp * pp * dp * cp, problems),
+      ...(isPlainObject(clusterIn["placement"]) && typeof clusterIn["placement"]["segmentNodes"] === "number" ? { placement: { segmentNodes: clusterIn["placement"]["segmentNodes"] } } : {}),
       network: {
         topology: defaultedString<TopologyKind>(networkIn, "topology", "cluster.network.topology"),
         nicBandwidth: optionalNumber(networkIn, "nicBandwidth") ?? gpu.nicBandwidth,
@@ -848,6 +850,8 @@ function build(input: unknown, opts: LoadOptions, problems: Problems, chain: rea
     parallelism,
     run: { steps: numberAt(runIn, "steps", 1), ...(duration !== undefined ? { duration } : {}), ...(tokens !== undefined ? { tokens } : {}) },
   };
+  const placement = gpuValid && !problems.isInvalid("cluster.placement.segmentNodes") && !problems.isInvalid("cluster.nodes") && !problems.isInvalid("cluster.gpusPerNode") ? placementProblem(scenario.cluster) : null;
+  if (placement !== null) problems.invalid("cluster.placement.segmentNodes", part(mergedCluster, "placement")["segmentNodes"], placement);
   if (isPlainObject(v["reliability"])) {
     scenario.reliability = reliabilityFrom(v["reliability"], scenario.cluster.nodes, scenario.cluster.network.nicBandwidth);
   }

@@ -227,6 +227,17 @@ const cluster = obj(
       "How a node's GPUs are joined: switch (an NVSwitch board or NVL72 rack: any GPU reaches any other at its full NVLink rate, with in-switch reduction on H100 and later) or mesh (direct GPU-GPU links: each pair gets 1/(board-1) of a GPU's scale-up bandwidth, so a group uses only its members' pair links and there is no in-switch reduction). auto: mesh for xGMI (MI300X/MI325X, 8-GPU boards) and Gaudi 3 RoCE, and for an NVLink GPU in nodes of 4 (NVIDIA HGX A100/H100/H200 4-GPU boards have no NVSwitch); switch otherwise.",
       { default: "auto" },
     ),
+    placement: obj(
+      "How the scheduler placed the job's nodes on scale-up domains (GB200/GB300 NVL72 racks of 18 trays). Absent: nodes fill domains in rank order, so with 64 trays of 4 the rack boundary at GPU 72 cuts through whatever group spans it. Optional.",
+      {
+        segmentNodes: int(
+          "Slurm's --segment on a block topology: the job is built of segments of this many consecutive nodes, each inside one scale-up domain; a domain holds floor(domain nodes / segmentNodes) whole segments and the rest of its nodes stay idle for this job (16 on NVL72: racks of 16 trays, 64 GPUs). Ranks keep node order, so a domain holds that many consecutive ranks. At most the nodes of one domain; a job larger than one segment must be a whole number of segments. Megatron-Core MoE recipes on GB200 set EP x TP / 4, one expert-parallel group per rack.",
+          1,
+          { required: true },
+        ),
+      },
+      { whenAbsent: "omit" },
+    ),
     gpuVariability: qty("ratio", "Standard deviation of sustained speed across identical GPUs (Sinha et al., SC'22: ~1.2 %); each pipeline stage computes at its slowest GPU's pace. 0 = identical GPUs.", { minimum: 0, maximum: 0.5, default: 0.012 }),
     stragglers: {
       kind: "record",

@@ -84,6 +84,12 @@ export interface ClusterSpec {
   stragglers?: Straggler[];
   /** GPUs joined by a scale-up switch or directly in a mesh; "auto" (or absent) picks by accelerator and node size (models/network/scale-up.ts). */
   scaleUpTopology?: "auto" | "switch" | "mesh";
+  /**
+   * How the scheduler placed the job's nodes on scale-up domains (models/network/placement.ts):
+   * segmentNodes consecutive nodes never straddle a domain (Slurm --segment). Absent: nodes fill
+   * domains in order.
+   */
+  placement?: { segmentNodes: number };
   network: NetworkSpec;
   power: PowerSpec;
 }

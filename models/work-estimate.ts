@@ -5,7 +5,8 @@
  *
  * Where the cost is (measured on trainsim's own runs; coefficients below):
  * - The fabric probe (network/group-slowdown.ts) builds the whole cluster's topology and
- *   runs one stage's collectives on it as flows: time and memory grow with the cluster's GPUs.
+ *   runs one stage's collectives on it as flows, once per distinct placement of a stage on the
+ *   scale-up domains (one when stages tile them): time and memory grow with the cluster's GPUs.
  * - The step (step/executor.ts) runs every pass of every simulated rank: folded, one rank
  *   per pipeline stage; full, every GPU. A rank runs 2 passes (forward, backward) per
  *   micro-batch per chunk (virtual stage), each a handful of events; FSDP passes one op
@@ -23,6 +24,7 @@ import { checkpointCost, youngDaly } from "./reliability/checkpoint.ts";
 import { componentCount, FAILURE_CLASSES } from "./reliability/failure-rates.ts";
 import type { StepMode } from "./step/symmetry.ts";
 import { fsdpSettings } from "./workload/memory.ts";
+import { distinctStages } from "./network/group-slowdown.ts";
 
 /*
  * Coefficients, measured with `trainsim run --json` (simulation.events) and peak RSS
@@ -118,13 +120,14 @@ export function estimateWork(s: Scenario, mode: StepMode, record = false): WorkE
   const passes = ranks * 2 * micro * chunks;
   const fsdpUnits = p.zero >= 3 ? layersPerChunk / fsdpSettings(p).unitLayers + 2 : 0;
   const terms: WorkTerm[] = [];
-  const probed = clusterGpus + peers;
+  const placements = distinctStages(s).length;
+  const probed = clusterGpus + peers * placements;
   terms.push({
     name: "fabric probe",
     fields: "cluster.nodes × cluster.gpusPerNode",
     events: PROBE_EVENTS_PER_GPU * probed,
     bytes: PROBE_BYTES_PER_GPU * probed,
-    count: `${n(clusterGpus)} GPUs, ${n(peers)} in a stage`,
+    count: `${n(clusterGpus)} GPUs, ${n(peers)} in a stage${placements > 1 ? ` × ${placements} placements on the scale-up domains` : ""}`,
   });
   const stepEvents = passes * (EVENTS_PER_PASS[mode] + EVENTS_PER_FSDP_UNIT * fsdpUnits);
   const rankText = mode === "full" ? `${n(ranks)} GPUs (--full)` : `${n(p.pp)} stages`;

@@ -13,6 +13,7 @@ import type { Accelerator } from "../hardware/types.ts";
 import { closFabric, SWITCH_RADIX, type ClosFabric } from "./clos.ts";
 import { LinkGraph, type Topology } from "./graph.ts";
 import { hostLinks, pcieBandwidth } from "./host.ts";
+import { physicalNode } from "./placement.ts";
 import { meshDomains, nvswitchDomains, scaleUpLayout, type ScaleUp, type ScaleUpLayout, type ScaleUpTopologyRequest } from "./scale-up.ts";
 
 /** Nodes per scalable unit in a DGX SuperPOD (H100 reference architecture: 32 DGX per SU). */
@@ -31,6 +32,11 @@ export interface FatTreeOptions {
   switchRadix?: number;
   /** Switch or direct mesh inside a node (default: by accelerator and node size, scale-up.ts). */
   scaleUpTopology?: ScaleUpTopologyRequest;
+  /**
+   * GPUs consecutive in rank order that share a domain when the job leaves part of each
+   * domain idle (cluster.placement: whole segments per NVL72 rack); default the domain.
+   */
+  placedDomainGpus?: number;
 }
 
 function scaleUpFor(graph: LinkGraph, gpu: Accelerator, gpus: number, layout: ScaleUpLayout): ScaleUp {
@@ -44,6 +50,12 @@ export function fatTree(o: FatTreeOptions): Topology {
   const layout = scaleUpLayout(o.gpu, o.gpusPerNode, o.scaleUpTopology);
   const scaleUp = scaleUpFor(graph, o.gpu, gpus, layout);
   const host = hostLinks(graph, gpus, pcieBandwidth(o.gpu), o.nicBandwidth);
+  const domainSize = Math.min(o.placedDomainGpus ?? layout.domain, gpus);
+  // Leaves and rails see physical nodes: a partly used domain's idle nodes keep their ports.
+  const usedNodes = Math.max(1, Math.floor(domainSize / o.gpusPerNode));
+  const rackNodes = Math.max(1, Math.floor(layout.domain / o.gpusPerNode));
+  const nodeOf = (g: number): number => physicalNode(Math.floor(g / o.gpusPerNode), usedNodes, rackNodes);
+  const nodes = nodeOf(gpus - 1) + 1;
   let leafOf: (g: number) => number;
   // Port of a GPU's NIC on its leaf: hosts are numbered leaf by leaf (leaf × downPorts + port),
   // which is what destination-based (D-mod-K) routing spreads over the uplinks.
@@ -51,20 +63,19 @@ export function fatTree(o: FatTreeOptions): Topology {
   let leaves: number;
   let downPorts: number;
   if (o.railOptimized) {
-    const units = Math.ceil(o.nodes / NODES_PER_SCALABLE_UNIT);
-    downPorts = Math.min(NODES_PER_SCALABLE_UNIT, o.nodes);
+    const units = Math.ceil(nodes / NODES_PER_SCALABLE_UNIT);
+    downPorts = Math.min(NODES_PER_SCALABLE_UNIT, nodes);
     leaves = units * o.gpusPerNode;
-    leafOf = (g) => Math.floor(Math.floor(g / o.gpusPerNode) / NODES_PER_SCALABLE_UNIT) * o.gpusPerNode + (g % o.gpusPerNode);
-    portOf = (g) => Math.floor(g / o.gpusPerNode) % NODES_PER_SCALABLE_UNIT;
+    leafOf = (g) => Math.floor(nodeOf(g) / NODES_PER_SCALABLE_UNIT) * o.gpusPerNode + (g % o.gpusPerNode);
+    portOf = (g) => nodeOf(g) % NODES_PER_SCALABLE_UNIT;
   } else {
     downPorts = Math.min((o.switchRadix ?? SWITCH_RADIX) / 2, gpus);
     const nodesPerLeaf = Math.max(1, Math.floor(downPorts / o.gpusPerNode));
-    leaves = Math.ceil(o.nodes / nodesPerLeaf);
-    leafOf = (g) => Math.floor(Math.floor(g / o.gpusPerNode) / nodesPerLeaf);
-    portOf = (g) => g % (nodesPerLeaf * o.gpusPerNode);
+    leaves = Math.ceil(nodes / nodesPerLeaf);
+    leafOf = (g) => Math.floor(nodeOf(g) / nodesPerLeaf);
+    portOf = (g) => (nodeOf(g) % nodesPerLeaf) * o.gpusPerNode + (g % o.gpusPerNode);
   }
   const fabric: ClosFabric = closFabric(graph, leaves, downPorts, o.oversubscription, o.nicBandwidth, "", o.routing ?? "dmodk", o.switchRadix ?? SWITCH_RADIX);
-  const domainSize = Math.min(layout.domain, gpus);
   const mesh = layout.topology === "mesh";
   return {
     kind: o.railOptimized ? "rail-optimized" : "fat-tree",
@@ -88,7 +99,7 @@ export function fatTree(o: FatTreeOptions): Topology {
     },
     switchLinks: (g) => scaleUp.switchLinks(g),
     describe: () =>
-      `${o.railOptimized ? "rail-optimized" : "classic"} fat-tree: ${o.nodes} nodes × ${o.gpusPerNode} GPUs, scale-up domains of ${domainSize}` +
+      `${o.railOptimized ? "rail-optimized" : "classic"} fat-tree: ${o.nodes} nodes × ${o.gpusPerNode} GPUs, scale-up domains of ${domainSize}${domainSize < Math.min(layout.domain, gpus) ? ` (placed: ${domainSize} of each ${layout.domain})` : ""}` +
       `${mesh ? ` (direct ${o.gpu.scaleUpKind} mesh, ${(o.gpu.scaleUpBandwidth / Math.max(1, layout.board - 1) / 1e9).toFixed(0)} GB/s per pair link)` : ""}, ` +
       `${fabric.leaves} leaves, ${fabric.spines} spines${fabric.tiers === 3 ? `, ${fabric.cores} cores` : ""} (${fabric.tiers} tiers), ` +
       `${fabric.uplinksPerLeaf} uplinks per leaf (oversubscription ${o.oversubscription}:1), ${o.routing ?? "dmodk"} routing`,

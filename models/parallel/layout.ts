@@ -20,7 +20,11 @@ export interface RankLayout {
   etp: GroupLayout;
   /** Data- and context-parallel ranks together: the group ZeRO shards over and gradients are reduced in. */
   dpShard: GroupLayout;
-  /** Scale-up domain (node, NVL72 rack, TPU pod) of the first rank of pipeline stage `stage`. */
+  /**
+   * Scale-up domain (node, NVL72 rack, TPU pod) of pipeline stage `stage` when all its ranks
+   * share one; a stage that straddles domains gets an id of its own (−1 − stage), so a send to
+   * or from it counts as crossing: the stage waits for its slowest pair (full mode sees each).
+   */
   stageNode(stage: number): number;
 }
 
@@ -40,6 +44,9 @@ export function rankLayout(plan: ParallelPlan, cluster: ClusterSpec): RankLayout
     ep: group(plan.ep, plan.expertTp ?? plan.tp, g),
     etp: group(plan.expertTp ?? plan.tp, 1, g),
     dpShard: group(plan.dp * plan.cp, plan.tp, g),
-    stageNode: (stage) => Math.floor((stage * stageSpan) / g),
+    stageNode: (stage) => {
+      const first = Math.floor((stage * stageSpan) / g);
+      return Math.floor(((stage + 1) * stageSpan - 1) / g) === first || stageSpan >= g ? first : -1 - stage;
+    },
   };
 }

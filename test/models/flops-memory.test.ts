@@ -115,7 +115,11 @@ describe("memory footprint", () => {
       "maxtext-v5p-readme-32b-1x",
       "maxtext-v5p-readme-32b-2x",
       "maxtext-v5p-readme-64b-1x",
-      // Issue 27's pending MoE cases (h/moecases), added refused. Model Zoo Qwen3-235B long-context rows on H100:
+      // Issue 27's pending MoE cases (h/moecases), added refused. Model Zoo Qwen3-235B on GB200 MXFP8: ~195 GiB of
+      // activations at micro-batch 3; the run offloads expert_fc1 / moe_act outputs to the host and recomputes
+      // moe_act and the norms, which trainsim cannot express (offloadActivations takes whole layers).
+      "modelzoo-qwen3-235b-gb200-mxfp8",
+      // Model Zoo Qwen3-235B long-context rows on H100:
       // ~88 GiB of activations with recompute none; the runs recompute the whole MoE block and the norms
       // (--recompute-modules layernorm moe), not a trainsim mode.
       "modelzoo-qwen3-235b-h100-128k-dropless",

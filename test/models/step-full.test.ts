@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { loadScenario } from "../../experiments/load.ts";
 import { publishedCaseFiles } from "../../experiments/validate.ts";
 import { kernelCost, type Kernel } from "../../models/compute/kernel.ts";
+import { rankLayout } from "../../models/parallel/layout.ts";
 import { layersPerVirtualStage } from "../../models/parallel/stages.ts";
 import type { Scenario } from "../../models/scenario.ts";
 import { CATEGORIES } from "../../models/categories.ts";
@@ -25,6 +26,11 @@ describe("full mode agrees with folded on symmetric scenarios", () => {
     ...publishedCaseFiles(),
   ];
   const ran: string[] = [];
+  const straddled: string[] = [];
+  const straddles = (s: Scenario): boolean => {
+    const layout = rankLayout(s.parallelism, s.cluster);
+    return Array.from({ length: s.parallelism.pp }, (_, st) => layout.stageNode(st)).some((n) => n < 0);
+  };
   for (const file of files) {
     it(file, () => {
       const s = symmetric(loadScenario(file));
@@ -32,6 +38,16 @@ describe("full mode agrees with folded on symmetric scenarios", () => {
       ran.push(file);
       const full = simulateStepFull(s);
       expect(Math.abs(full.stepSeconds / folded.stepSeconds - 1), file).toBeLessThan(0.01);
+      if (straddles(s)) {
+        // A stage across a domain boundary (Model Zoo GB200 bf16: stages of 32 GPUs on racks of 72, stage 2 =
+        // ranks 64-95): folded sends its boundaries' pairs all over the NICs (the stage waits for its slowest
+        // pair), full mode only the pairs that cross. Measured: step 2.4e-4 apart, shares 0.01.
+        straddled.push(s.name);
+        expect(Math.abs(full.stepSeconds / folded.stepSeconds - 1), file).toBeLessThan(0.002);
+        for (const c of CATEGORIES) expect(Math.abs(full.breakdown[c] - folded.breakdown[c]), `${file} ${c}`).toBeLessThan(0.02);
+        expect(full.memory).toEqual(folded.memory);
+        return;
+      }
       // They run the same plans on the same fluid model: in practice equal to the last bit or two.
       expect(full.stepSeconds).toBeCloseTo(folded.stepSeconds, 9);
       for (const c of CATEGORIES) expect(full.breakdown[c], `${file} ${c}`).toBeCloseTo(folded.breakdown[c], 9);
@@ -48,6 +64,8 @@ describe("full mode agrees with folded on symmetric scenarios", () => {
   it("covered every one of them", () => {
     expect(ran).toEqual(files);
     expect(files.length).toBeGreaterThanOrEqual(20);
+    // Only this one straddles: the other GB200 rows state segments that tile the racks (cluster.placement).
+    expect(straddled).toEqual(["modelzoo-qwen3-235b-gb200-bf16"]);
   });
 });
 

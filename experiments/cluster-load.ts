@@ -147,11 +147,14 @@ const traceNode: ObjectNode = {
   },
 };
 
+/** Far above what the work limit lets run anywhere (docs/limits.md); keeps the estimate's numbers finite. */
+export const MAX_SYNTHETIC_JOBS = 10_000_000;
+
 const syntheticNode: ObjectNode = {
   kind: "object",
   description: "A seeded synthetic trace.",
   fields: {
-    jobs: { kind: "int", minimum: 1, description: "Number of jobs.", required: true },
+    jobs: { kind: "int", minimum: 1, maximum: MAX_SYNTHETIC_JOBS, description: "Number of jobs (at most 10,000,000; the work estimate refuses far fewer on a large cluster: docs/limits.md).", required: true },
     arrivalsPerHour: ratio("Poisson arrivals: mean jobs per hour (or give meanInterarrival).", { exclusiveMinimum: 0 }),
     meanInterarrival: time("Poisson arrivals: mean time between submissions.", { exclusiveMinimum: 0 }),
     gpus: { kind: "record", values: ratio("Relative weight of this GPU count.", { minimum: 0 }), description: "GPU counts (powers of two) and their relative weights, e.g. {1: 30, 8: 30, 64: 20}.", required: true },
@@ -817,7 +820,7 @@ function build(input: unknown, opts: ClusterLoadOptions, problems: Problems): Cl
   } else if (given[0] === "jobs") {
     source = { kind: "jobs", jobs: readJobs(input["jobs"], cluster, rawCluster, sched, seedNum, opts, problems) };
   } else if (given[0] === "trace") {
-    source = { kind: "jobs", jobs: readTrace(input["trace"], cluster, sched, opts, problems, notes) };
+    source = { kind: "jobs", jobs: readTrace(input["trace"], cluster, sched, opts, problems, notes), from: "trace" };
   } else {
     const spec = readSynthetic(input["synthetic"], rawCluster, cluster, seedNum, opts, problems);
     if (spec !== undefined) source = { kind: "synthetic", spec };

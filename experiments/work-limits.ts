@@ -7,6 +7,8 @@
 import { totalmem } from "node:os";
 import { getHeapStatistics } from "node:v8";
 import type { Scenario } from "../models/scenario.ts";
+import { estimateClusterWork } from "../models/cluster/work-estimate.ts";
+import type { ClusterConfig } from "../models/cluster/types.ts";
 import { chooseStepMode, type StepModeRequest } from "../models/step/symmetry.ts";
 import { PROBE_BYTES_PER_GPU, estimateWork, formatCount, longRunSecondsAtLeast, type WorkEstimate } from "../models/work-estimate.ts";
 import { MAX_RUN_SECONDS } from "./schema.ts";
@@ -55,6 +57,32 @@ export function workProblem(s: Scenario, request: StepModeRequest = "auto", limi
     .filter((x) => x !== "")
     .join(" and ");
   return `too much work to simulate: about ${what}, driven by ${fields}; expected a smaller job (fewer GPUs, micro-batches or layers${mode === "full" ? ", or without --full" : ""}${s.reliability !== undefined ? ", or a shorter run" : ""}); see docs/limits.md`;
+}
+
+/** The terms of `w` that drive the exceeded limit(s) ("keys: count; ..."), and what is exceeded. */
+function overLimit(w: WorkEstimate, limits: WorkLimits): { what: string; fields: string } | null {
+  const overEvents = w.events > limits.events;
+  const overBytes = w.bytes > limits.bytes;
+  if (!overEvents && !overBytes) return null;
+  const share = (t: WorkEstimate["terms"][number]): number => Math.max(overEvents ? t.events / w.events : 0, overBytes ? t.bytes / w.bytes : 0);
+  const big = w.terms.filter((t) => share(t) >= 0.1).sort((a, b) => share(b) - share(a));
+  const fields = big.map((t) => `${t.fields}: ${t.count}`).join("; ");
+  const what = [overEvents ? `${formatCount(w.events)} engine events (limit ${formatCount(limits.events)})` : "", overBytes ? `${gb(w.bytes)} of memory (limit ${gb(limits.bytes)}, ${limits.bytesFrom})` : ""]
+    .filter((x) => x !== "")
+    .join(" and ");
+  return { what, fields };
+}
+
+/**
+ * Why simulating a cluster file is refused (models/cluster/work-estimate.ts), or null when
+ * it fits. Its modelled jobs' step simulations are checked by the loader, one by one.
+ */
+export function clusterWorkProblem(config: ClusterConfig, limits: WorkLimits = workLimits()): string | null {
+  const over = overLimit(estimateClusterWork(config), limits);
+  if (over === null) return null;
+  const fewer = config.source.kind === "synthetic" ? "fewer synthetic.jobs" : config.source.from === "trace" ? "fewer jobs (trace.limit)" : "fewer jobs";
+  const change = [fewer, "a smaller cluster", ...(config.compare !== undefined ? ["fewer compared runs"] : [])];
+  return `too much work to simulate: about ${over.what}, driven by ${over.fields}; expected ${change.slice(0, -1).join(", ")} or ${change[change.length - 1]}; see docs/limits.md`;
 }
 
 /**

@@ -13,7 +13,8 @@ import { loadClusterFile } from "../../experiments/cluster-load.ts";
 import { buildClusterReport, formatClusterResult } from "../../reports/cluster-report.ts";
 import { writeAtomically } from "../../reports/atomic-write.ts";
 import { lockOutputFolder } from "../../experiments/output-lock.ts";
-import { drawReport, outputFolder, printError, printText, withReportLine } from "../common.ts";
+import { clusterWorkProblem } from "../../experiments/work-limits.ts";
+import { InputError, drawReport, outputFolder, printError, printText, withReportLine } from "../common.ts";
 
 const CLUSTER_HELP = `
 A cluster file holds one shared cluster (the same keys as a scenario's cluster:),
@@ -54,8 +55,12 @@ cap. Writes <out>/result.json and <out>/report.html (job Gantt, utilisation,
 power; each chart also as .vl.json, .svg, .png) unless --no-report.
 
 Limits (docs/limits.md): the cluster file and a trace's CSV are regular files of at
-most 16 MiB; a modelled job whose estimated work is too large to simulate is refused
-(exit 2) before anything runs.
+most 16 MiB; synthetic.jobs is at most 10,000,000. Before anything runs, the whole
+file's work is estimated (jobs × GPUs running at once, the backfill queue, runs
+compared; memory per job) and a file over the limits (2.5e8 engine events, or the
+memory limit) is refused with exit 2 naming the keys, the estimate and the limit;
+so is a modelled job whose own step simulation is too large. About 30,000 jobs on
+4,096 busy GPUs fit in one run.
 
 Examples:
   trainsim cluster experiments/clusters/placement-1000-jobs.yaml
@@ -75,6 +80,9 @@ export interface ClusterCommandOptions {
 /** `trainsim cluster FILE` (and `trainsim run` given a cluster file). */
 export async function runClusterCommand(file: string, opts: ClusterCommandOptions): Promise<void> {
   const config = withFlags(loadClusterFile(file), opts);
+  // Before the output folder is created: a file whose jobs cannot finish writes nothing.
+  const work = clusterWorkProblem(config);
+  if (work !== null) throw new InputError(`${file}: ${work}`);
   const out = opts.report ? outputFolder(opts.out, config.name, file) : undefined;
   // One writer per folder, held until the command's process exits (experiments/output-lock.ts releases it on exit and on SIGINT/SIGTERM).
   if (out !== undefined) lockOutputFolder(out, { option: opts.out !== undefined ? "--out" : "output folder" });

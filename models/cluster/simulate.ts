@@ -380,6 +380,11 @@ class ClusterSimulation {
     const masked = this.alloc.clone();
     masked.block(reserved);
     const pue = this.cluster.power.pue;
+    // Whether g GPUs can be placed only shrinks as this scan starts jobs, and a size that
+    // cannot be placed means no larger one can: skip those without trying (an overloaded
+    // trace queues thousands of jobs, and trying each on every pass was quadratic in jobs).
+    let unplaceable = Infinity;
+    let unplaceableMasked = Infinity;
     let k = head + 1;
     while (k < this.queue.length) {
       const cand = this.queue[k] as JobState;
@@ -388,11 +393,15 @@ class ClusterSimulation {
       if (cg <= this.alloc.totalGpus - this.alloc.busyGpus) {
         const endsBy = this.sim.now + (cand.p.steps - cand.progress) * cand.p.stepSecondsAlone;
         if (endsBy <= shadow) {
-          placement = this.fit(cand, this.alloc, this.busyAdmissionWatts());
+          if (cg < unplaceable && this.powerFits(this.alloc.busyGpus + cg, this.busyAdmissionWatts() + cg * cand.admissionWatts)) {
+            placement = this.alloc.place(cg, this.scheduler.placement);
+            if (placement === null) unplaceable = cg;
+          }
         } else {
           const extra = pue * cg * (cand.admissionWatts - this.cluster.gpu.idleWatts);
-          if (extra <= spare) {
+          if (extra <= spare && cg < unplaceableMasked) {
             placement = masked.place(cg, this.scheduler.placement);
+            if (placement === null) unplaceableMasked = cg;
             if (placement !== null && !this.powerFits(this.alloc.busyGpus + cg, this.busyAdmissionWatts() + cg * cand.admissionWatts)) placement = null;
             if (placement !== null) spare -= extra;
           }

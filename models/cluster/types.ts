@@ -89,7 +89,8 @@ export interface SyntheticSpec {
   templates: SyntheticTemplate[];
 }
 
-export type JobSource = { kind: "jobs"; jobs: JobSpec[] } | { kind: "synthetic"; spec: SyntheticSpec };
+/** `from: "trace"`: the jobs came from a trace's rows (for messages naming the key). */
+export type JobSource = { kind: "jobs"; jobs: JobSpec[]; from?: "list" | "trace" } | { kind: "synthetic"; spec: SyntheticSpec };
 
 export type CompareAxis = { key: "placement"; values: PlacementPolicy[] } | { key: "policy"; values: SchedulerPolicy[] } | { key: "powerAware"; values: boolean[] };
 

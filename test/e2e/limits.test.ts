@@ -139,3 +139,67 @@ describe("trainsim collective refuses sweeps that cannot finish quickly, before 
     expect(JSON.parse(r.stdout).rows).toHaveLength(31);
   });
 });
+
+describe("cluster: a file whose jobs cannot finish is refused before simulating", () => {
+  /** A folder holding c.yaml: a synthetic trace of `jobs` jobs on `nodes` DGX H100 nodes. */
+  function syntheticFile(jobs: string, nodes = 512): string {
+    const root = mkdtempSync(join(tmpdir(), "trainsim-limits-"));
+    writeFileSync(
+      join(root, "c.yaml"),
+      [
+        "name: many-jobs",
+        `cluster: { gpu: H100-SXM, nodes: ${nodes} }`,
+        "scheduler: { policy: backfill }",
+        "synthetic:",
+        `  jobs: ${jobs}`,
+        "  arrivalsPerHour: 75",
+        "  gpus: { 1: 25, 8: 25, 64: 8 }",
+        "  duration: { distribution: lognormal, median: 1 h, sigma: 1.2 }",
+        "",
+      ].join("\n"),
+    );
+    return root;
+  }
+
+  // Before: 1e8 jobs grew to 4.5 GB and crashed natively; 10,000 jobs took over 100 s.
+  it("1e8 synthetic jobs: exit 2 at load naming synthetic.jobs and its ceiling; no output folder", () => {
+    const root = syntheticFile("100000000");
+    expectRefused(trainsim(root, "cluster", "c.yaml"), "synthetic.jobs: 100000000 is not allowed; expected an integer from 1 to 10000000");
+    expect(readdirSync(root)).toEqual(["c.yaml"]);
+  });
+
+  it("1e6 synthetic jobs on 4,096 GPUs: exit 2 with the estimate, the limit and the keys (cluster and run)", () => {
+    const root = syntheticFile("1000000");
+    for (const command of ["cluster", "run"]) {
+      expectRefused(
+        trainsim(root, command, "c.yaml"),
+        "c.yaml: too much work to simulate: about ",
+        "engine events (limit 2.50e8)",
+        "synthetic.jobs × cluster GPUs running at once (cluster.nodes × cluster.gpusPerNode): 1.00e6 jobs × 4,096 GPUs",
+        "expected fewer synthetic.jobs or a smaller cluster",
+      );
+      expect(readdirSync(root)).toEqual(["c.yaml"]);
+    }
+  });
+
+  it("a cluster of 8e8 GPUs with one job: exit 2 naming the cluster's size", () => {
+    const root = mkdtempSync(join(tmpdir(), "trainsim-limits-"));
+    writeFileSync(join(root, "c.yaml"), "name: huge-cluster\ncluster: { gpu: H100-SXM, nodes: 100000000 }\njobs:\n  - { name: a, gpus: 8, stepSeconds: 1 s, steps: 10 }\n");
+    expectRefused(trainsim(root, "cluster", "c.yaml", "--out", "o"), "cluster.nodes × cluster.gpusPerNode: 8.00e8 GPUs", "expected fewer jobs or a smaller cluster");
+    expect(readdirSync(root)).toEqual(["c.yaml"]);
+  });
+
+  it("cluster --help states the limits", () => {
+    const r = trainsim(ROOT, "cluster", "--help");
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain("synthetic.jobs is at most 10,000,000");
+    expect(r.stdout).toMatch(/refused with exit 2 naming the keys, the estimate and the limit/);
+  });
+
+  it("the bundled power-aware cluster file still runs (300 jobs, two runs)", () => {
+    const r = trainsim(ROOT, "cluster", join(ROOT, "experiments/clusters/power-aware-admission.yaml"), "--json", "--no-report");
+    expect(r.code, r.stderr).toBe(0);
+    const result = JSON.parse(r.stdout) as { runs: { summary: { jobs: number } }[] };
+    expect(result.runs.map((run) => run.summary.jobs)).toEqual([300, 300]);
+  });
+});

@@ -104,6 +104,21 @@ describe("run --out is checked before simulating", () => {
   });
 });
 
+describe("an --out under a regular file cannot be created (as root, the one unwritable folder we can make)", () => {
+  for (const [command, config] of [
+    ["run", SCENARIO],
+    ["cluster", CLUSTER],
+  ] as const) {
+    it(`${command} --out f/sub, f a file: exit 2 naming --out and the file, nothing written`, () => {
+      const root = mkdtempSync(join(tmpdir(), "trainsim-paths-"));
+      writeFileSync(join(root, "f"), "keep\n");
+      expectRefused(trainsim(root, command, config, "--out", "f/sub"), `--out "f/sub": ${join(root, "f")} is a file, not a folder`);
+      expect(readFileSync(join(root, "f"), "utf8")).toBe("keep\n");
+      expect(tree(root)).toEqual(["f"]);
+    });
+  }
+});
+
 describe("every other output option is checked before any work", () => {
   const cases: [string, string[], string][] = [
     ["schema --out", ["schema", "--out", "f/s.json"], "f is not a folder"],

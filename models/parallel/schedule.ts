@@ -61,3 +61,25 @@ export function peakInFlight(rank: number, pp: number, chunks: number, microBatc
   }
   return peak;
 }
+
+/** One rank's pass order packed for the executor: kind (0 F, 1 B), chunk, micro-batch, and 1 on each chunk's last backward. */
+export interface ScheduleTable {
+  kind: Uint8Array;
+  chunk: Int32Array;
+  microBatch: Int32Array;
+  lastBackward: Uint8Array;
+}
+
+export function scheduleTable(rank: number, pp: number, chunks: number, microBatches: number): ScheduleTable {
+  const order = pipelineSchedule(rank, pp, chunks, microBatches);
+  const t: ScheduleTable = { kind: new Uint8Array(order.length), chunk: new Int32Array(order.length), microBatch: new Int32Array(order.length), lastBackward: new Uint8Array(order.length) };
+  const lastIdx = new Int32Array(chunks).fill(-1);
+  order.forEach((ps, i) => {
+    t.kind[i] = ps.kind === "F" ? 0 : 1;
+    t.chunk[i] = ps.chunk;
+    t.microBatch[i] = ps.microBatch;
+    if (ps.kind === "B") lastIdx[ps.chunk] = i;
+  });
+  for (const i of lastIdx) if (i >= 0) t.lastBackward[i] = 1;
+  return t;
+}

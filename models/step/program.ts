@@ -35,7 +35,7 @@ import { scaleUpSpan } from "../network/build.ts";
 import { groupSlowdowns, type GroupKind, type GroupSlowdowns } from "../network/group-slowdown.ts";
 import { rankLayout, type RankLayout } from "../parallel/layout.ts";
 import { microBatchesPerStep } from "../parallel/plan.ts";
-import { pipelineSchedule } from "../parallel/schedule.ts";
+import { scheduleTable } from "../parallel/schedule.ts";
 import { layersPerVirtualStage, rankOfVirtualStage } from "../parallel/stages.ts";
 import type { PowerClass } from "../power/gpu-power.ts";
 import type { ParallelPlan, Scenario } from "../scenario.ts";
@@ -654,29 +654,7 @@ export function compileStep(s: Scenario, slowdownIn?: GroupSlowdowns): StepProgr
   const regather = p.tp > 1 && !shape.sequenceParallel;
   const sendOps = [false, true].map((sameNode) => ["p2p:activations", "p2p:gradients"].map((label) => sendOp(p, gpu, layout, slowdown, activationBytes, regather, sameNode, label)));
 
-  const schedKind: Uint8Array[] = [];
-  const schedChunk: Int32Array[] = [];
-  const schedMb: Int32Array[] = [];
-  const schedLastBackward: Uint8Array[] = [];
-  for (let st = 0; st < p.pp; st++) {
-    const order = pipelineSchedule(st, p.pp, p.virtualStages, micro);
-    const kind = new Uint8Array(order.length);
-    const chunk = new Int32Array(order.length);
-    const mb = new Int32Array(order.length);
-    const lastB = new Uint8Array(order.length);
-    const lastIdx = new Int32Array(p.virtualStages).fill(-1);
-    order.forEach((ps, i) => {
-      kind[i] = ps.kind === "F" ? 0 : 1;
-      chunk[i] = ps.chunk;
-      mb[i] = ps.microBatch;
-      if (ps.kind === "B") lastIdx[ps.chunk] = i;
-    });
-    for (const i of lastIdx) if (i >= 0) lastB[i] = 1;
-    schedKind.push(kind);
-    schedChunk.push(chunk);
-    schedMb.push(mb);
-    schedLastBackward.push(lastB);
-  }
+  const tables = Array.from({ length: p.pp }, (_, st) => scheduleTable(st, p.pp, p.virtualStages, micro));
 
   let dpCapacity = 1;
   for (let st = 0; st < p.pp; st++) {
@@ -709,10 +687,10 @@ export function compileStep(s: Scenario, slowdownIn?: GroupSlowdowns): StepProgr
     dpCapacity,
     sendOps,
     overlapP2P: p.overlapP2P === true && p.virtualStages > 1,
-    schedKind,
-    schedChunk,
-    schedMb,
-    schedLastBackward,
+    schedKind: tables.map((t) => t.kind),
+    schedChunk: tables.map((t) => t.chunk),
+    schedMb: tables.map((t) => t.microBatch),
+    schedLastBackward: tables.map((t) => t.lastBackward),
     gradsCategory: CATEGORY_INDEX[zero3 ? (crossesNodes(fsdp.shard) ? "network" : "nvlink") : gradsCategory],
     tokens,
     dpShard,

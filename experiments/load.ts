@@ -620,7 +620,7 @@ function shardingFrom(raw: Raw, written: Raw, plan: ParallelPlan, layers: number
   const unit = tagged(raw["fsdpUnit"]);
   if (unit?.option === "layers") {
     const n = unit.value as number;
-    if (layers !== undefined && n > layers) problems.invalid("parallelism.fsdpUnit", n, `${n} is not allowed; expected "layer" or a number of layers from 1 to the model's ${layers}`);
+    if (layers !== undefined && n > layers) problems.invalid("parallelism.fsdpUnit", n, `${n} is not allowed; expected "layer", "module" or a number of layers from 1 to the model's ${layers}`);
     plan.fsdpUnitLayers = n;
   } else if (unit?.option === "layer" && unit.value === "module") plan.fsdpModuleUnits = true;
   else if (unit?.option === "layer") plan.fsdpUnitLayers = 1;

@@ -67,9 +67,9 @@ describe("ZeRO/FSDP keys", () => {
   it("refuses a wrap unit that is neither \"layer\" nor a layer count of the model", () => {
     const [bad] = problemsOf(fsdp({ fsdpUnit: "block" }));
     expect(bad!.path).toBe("parallelism.fsdpUnit");
-    expect(bad!.message).toBe('parallelism.fsdpUnit: "block" is not allowed; expected one of "layer"');
+    expect(bad!.message).toBe('parallelism.fsdpUnit: "block" is not allowed; expected one of "layer", "module"');
     const [big] = problemsOf(fsdp({ fsdpUnit: 40 }));
-    expect(big!.message).toBe('parallelism.fsdpUnit: 40 is not allowed; expected "layer" or a number of layers from 1 to the model\'s 32');
+    expect(big!.message).toBe('parallelism.fsdpUnit: 40 is not allowed; expected "layer", "module" or a number of layers from 1 to the model\'s 32');
     const [zero] = problemsOf(fsdp({ fsdpUnit: 0 }));
     expect(zero!.path).toBe("parallelism.fsdpUnit");
     const [prefetch] = problemsOf(fsdp({ fsdpPrefetch: -1 }));

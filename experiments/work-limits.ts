@@ -46,20 +46,13 @@ export function workProblem(s: Scenario, request: StepModeRequest = "auto", limi
   }
   const mode = chooseStepMode(s, request).mode;
   const w: WorkEstimate = estimateWork(s, mode, record);
-  const overEvents = w.events > limits.events;
-  const overBytes = w.bytes > limits.bytes;
-  if (!overEvents && !overBytes) return null;
-  // The terms that matter: the largest share of whichever limit is exceeded.
-  const share = (t: WorkEstimate["terms"][number]): number => Math.max(overEvents ? t.events / w.events : 0, overBytes ? t.bytes / w.bytes : 0);
-  const big = w.terms.filter((t) => share(t) >= 0.1).sort((a, b) => share(b) - share(a));
-  const fields = big.map((t) => `${t.fields}: ${t.count}`).join("; ");
-  const what = [overEvents ? `${formatCount(w.events)} engine events (limit ${formatCount(limits.events)})` : "", overBytes ? `${gb(w.bytes)} of memory (limit ${gb(limits.bytes)}, ${limits.bytesFrom})` : ""]
-    .filter((x) => x !== "")
-    .join(" and ");
+  const over = overLimit(w, limits);
+  if (over === null) return null;
+  const { what, fields } = over;
   return `too much work to simulate: about ${what}, driven by ${fields}; expected a smaller job (fewer GPUs, micro-batches or layers${mode === "full" ? ", or without --full" : ""}${s.reliability !== undefined ? ", or a shorter run" : ""}); see docs/limits.md`;
 }
 
-/** The terms of `w` that drive the exceeded limit(s) ("keys: count; ..."), and what is exceeded. */
+/** What `w` exceeds and the terms that drive it (the largest shares of whichever limit is exceeded: "keys: count; ..."), or null within the limits. */
 function overLimit(w: WorkEstimate, limits: WorkLimits): { what: string; fields: string } | null {
   const overEvents = w.events > limits.events;
   const overBytes = w.bytes > limits.bytes;

@@ -151,6 +151,11 @@ export function estimateWork(s: Scenario, mode: StepMode, record = false): WorkE
     const seconds = longRunSecondsAtLeast(s);
     terms.push({ name: "long run", fields, events: longRun, bytes: 0, count: `${s.run.duration !== undefined ? "" : "at least "}${n(seconds / 86400)} d with failures and checkpoints` });
   }
+  return totalWork(terms);
+}
+
+/** The estimate of `terms`: their events, and their bytes on top of the process's own (BASE_BYTES). */
+export function totalWork(terms: WorkTerm[]): WorkEstimate {
   let events = 0;
   let bytes = BASE_BYTES;
   for (const t of terms) {

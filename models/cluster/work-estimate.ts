@@ -16,7 +16,7 @@
  * - the backfill scan: every pass looks at each queued job behind a blocked head. An
  *   overloaded trace keeps a queue that grows with the jobs, so this is up to ~jobs².
  */
-import { BASE_BYTES, PROBE_BYTES_PER_GPU, formatCount, type WorkEstimate, type WorkTerm } from "../work-estimate.ts";
+import { PROBE_BYTES_PER_GPU, formatCount, totalWork, type WorkEstimate, type WorkTerm } from "../work-estimate.ts";
 import type { ClusterConfig } from "./types.ts";
 
 /*
@@ -123,11 +123,5 @@ export function estimateClusterWork(config: ClusterConfig): WorkEstimate {
       count: `${formatCount(jobs)}² jobs${times}`,
     });
   }
-  let events = 0;
-  let bytes = BASE_BYTES;
-  for (const t of terms) {
-    events += t.events;
-    bytes += t.bytes;
-  }
-  return { events, bytes, terms };
+  return totalWork(terms);
 }

@@ -10,7 +10,8 @@ import { CATALOG } from "../models/hardware/catalog.ts";
 import type { Accelerator, EfficiencyCalibration, Precision } from "../models/hardware/types.ts";
 import { checkPlan } from "../models/parallel/plan.ts";
 import { eagerLayerProblem } from "../models/workload/eager-layer.ts";
-import type { AttentionKernel, CpCommType, CpLayout, CrossEntropyKind, FailureClass, FailureProcess, MasterWeights, ModelSpec, MoeLoadDistribution, MoeRoutingSpec, ParallelPlan, RecomputeMode, ReliabilitySpec, Scenario, Straggler, TopologyKind } from "../models/scenario.ts";
+import { recomputeModulesProblem } from "../models/workload/recompute-modules.ts";
+import type { AttentionKernel, CpCommType, CpLayout, CrossEntropyKind, FailureClass, FailureProcess, MasterWeights, ModelSpec, MoeLoadDistribution, MoeRoutingSpec, ParallelPlan, RecomputeMode, RecomputeModule, ReliabilitySpec, Scenario, Straggler, TopologyKind } from "../models/scenario.ts";
 import { FAILURE_CLASSES, LLAMA3_FAILURE_RATES } from "../models/reliability/failure-rates.ts";
 import { BUILTIN_MODELS } from "../models/workload/builtins.ts";
 import { modelFromHfConfig } from "../models/workload/hf-config.ts";
@@ -612,6 +613,34 @@ function overlapFrom(raw: Raw, plan: ParallelPlan, problems: Problems): void {
 }
 
 /**
+ * parallelism.recomputeModules (Megatron-Core --recompute-modules): only with recompute selective,
+ * each module once, and only modules the model has and Megatron-Core accepts with the rest of the run.
+ */
+function recomputeModulesFrom(raw: Raw, plan: ParallelPlan, model: ModelSpec | undefined, workloadIn: Raw, problems: Problems): void {
+  const list = raw["recomputeModules"];
+  if (!Array.isArray(list)) return;
+  const path = "parallelism.recomputeModules";
+  if (plan.recompute !== "selective") {
+    problems.invalid(path, list, `${showValue(list)} is not allowed with recompute ${plan.recompute}; the modules say what recompute selective recomputes (Megatron-Core --recompute-granularity selective --recompute-modules), so set recompute: selective`);
+    return;
+  }
+  const modules = list as RecomputeModule[];
+  const twice = modules.find((x, i) => modules.indexOf(x) !== i);
+  if (twice !== undefined) {
+    problems.invalid(path, list, `${showValue(list)} is not allowed: ${twice} is listed twice; give each module once`);
+    return;
+  }
+  if (model !== undefined) {
+    const w = { precision: stringAt(workloadIn, "precision", "bf16"), fp8Recipe: stringAt(workloadIn, "fp8Recipe", "delayed"), layerImplementation: stringAt(workloadIn, "layerImplementation", "fused") };
+    for (const [i, module] of modules.entries()) {
+      const why = recomputeModulesProblem(module, model, plan, w);
+      if (why !== null) problems.invalid(`${path}.${i}`, module, `${showValue(module)} is not allowed: ${why}`);
+    }
+  }
+  plan.recomputeModules = modules;
+}
+
+/**
  * ZeRO/FSDP keys (parallelism.fsdpUnit, reshardAfterForward, fsdpPrefetch, fsdpPrefetchParams, shardGroup,
  * offloadOptimizer, offloadParams, offloadActivations): copied onto the plan only when written, so the
  * model's defaults stay in one place (models/workload/memory.ts, fsdpSettings).
@@ -787,6 +816,7 @@ function build(input: unknown, opts: LoadOptions, problems: Problems, chain: rea
   shardingFrom(parallelIn, part(merged, "parallelism"), parallelism, model === PLACEHOLDER_MODEL ? undefined : model.layers, !dpGuessed, problems);
   if (parallelism.fsdpModuleUnits === true && model !== PLACEHOLDER_MODEL) moduleUnitProblems(model, parallelism, problems);
   overlapFrom(parallelIn, parallelism, problems);
+  recomputeModulesFrom(parallelIn, parallelism, model === PLACEHOLDER_MODEL ? undefined : model, workloadIn, problems);
   const padded = model === PLACEHOLDER_MODEL || problems.isInvalid("parallelism.tp") ? model.vocab : paddedVocab(model.vocab, numberAt(workloadIn, "vocabDivisibleBy", 128), tp);
   const paddedModel: ModelSpec = padded === model.vocab ? model : { ...model, vocab: padded, unpaddedVocab: model.vocab };
   const eager = optionalString(workloadIn, "layerImplementation") === "eager";

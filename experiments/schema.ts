@@ -9,7 +9,7 @@
 import { CATALOG } from "../models/hardware/catalog.ts";
 import { PRESET_NAMES } from "./presets.ts";
 import type { Precision, ScaleUpKind } from "../models/hardware/types.ts";
-import { CROSS_ENTROPY, LAYER_IMPLEMENTATIONS, MASTER_WEIGHTS, MOE_DISPATCH, MOE_LOAD_DISTRIBUTIONS, MOE_OVERLAP, ROUTER_SCORING, type AttentionKernel, type RecomputeMode, type TopologyKind } from "../models/scenario.ts";
+import { CROSS_ENTROPY, LAYER_IMPLEMENTATIONS, MASTER_WEIGHTS, MOE_DISPATCH, MOE_LOAD_DISTRIBUTIONS, MOE_OVERLAP, RECOMPUTE_MODULES, ROUTER_SCORING, type AttentionKernel, type RecomputeMode, type TopologyKind } from "../models/scenario.ts";
 import { BUILTIN_MODELS } from "../models/workload/builtins.ts";
 import { FP8_RECIPES } from "../models/workload/fp8.ts";
 import { SCALE_UP_TOPOLOGIES } from "../models/network/scale-up.ts";
@@ -408,6 +408,12 @@ const parallelism = obj("How the model is split over the GPUs.", {
     "Activation recomputation. selective: Megatron's, the attention core is recomputed (Korthikanti et al. 2022); full: each layer from its saved input; per-op: torchtitan's per-op selective AC (activation_checkpoint.selective_ac_option \"op\"): the outputs of attention and of every other matmul in forward order (Q, V, gate/fc1, down) are kept, the rest of the layer (K and output projections, up projection or fc2, norms, RoPE, activation) is recomputed in backward.",
     { default: "none" },
   ),
+  recomputeModules: {
+    kind: "list",
+    description:
+      "recompute selective only: the submodules each layer recomputes in backward, by Megatron-Core's names (--recompute-modules; default [core_attn], which is recompute selective as before). core_attn: the attention core. layernorm: the norms that are modules of their own in Megatron-Core's TE layers (a MoE layer's pre-MLP norm, MLA's input norm; the others are fused into the next linear) keep no output. mla_up_proj: MLA's up projections and RoPE; Q, K, V are not kept. mlp: a dense layer's MLP from its input (not MoE layers). moe: the whole MoE block (router, permute, dispatch and combine all-to-alls, experts, shared experts) from its input. moe_act: the routed experts' activation output is not kept. shared_experts: the shared experts from their input. Refused where the model has no such layers, and where Megatron-Core refuses (moe with moeOverlap attention, shared_experts with moeOverlap shared-experts, moe_act or layernorm with FP8 delayed scaling).",
+    items: oneOf(RECOMPUTE_MODULES, "A module of Megatron-Core's --recompute-modules.", { noun: "a Megatron-Core recompute module" }),
+  },
   sequenceParallel: bool("Megatron sequence parallelism alongside TP.", { derivedDefault: "true when tp > 1" }),
   overlapGradReduce: bool("Gradient reduction overlaps the last micro-batch's backward (bucketed DDP): each layer's gradients are reduced as its backward ends, what outlasts the backward is exposed (Megatron-Core --overlap-grad-reduce, NeMo/Apex overlap_grad_sync).", { default: true }),
   tpCommOverlap: bool(

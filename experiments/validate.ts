@@ -33,7 +33,7 @@ export const METRICS: Readonly<Record<string, { unit: string; describe: string; 
   tflopsPerGpuHardware: {
     unit: "TFLOP/s",
     describe: "hardware TFLOP/s per GPU: model FLOPs plus the recomputed ones (HFU convention, as FSDP and DeepSpeed papers count with activation checkpointing)",
-    read: (s, r) => hardwareFlopsPerStep(s.workload, s.parallelism.recompute) / r.stepSeconds / r.gpus / 1e12,
+    read: (s, r) => hardwareFlopsPerStep(s.workload, s.parallelism.recompute, s.parallelism.recomputeModules) / r.stepSeconds / r.gpus / 1e12,
   },
   tflopsPerGpuCausal: {
     unit: "TFLOP/s",

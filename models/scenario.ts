@@ -232,6 +232,12 @@ export type CrossEntropyKind = (typeof CROSS_ENTROPY)[number];
  * kept, the rest of the layer is recomputed).
  */
 export type RecomputeMode = "none" | "selective" | "full" | "per-op";
+/**
+ * Megatron-Core's --recompute-modules (transformer_config.py recompute_modules), with recompute
+ * selective: which submodules of each layer are recomputed in backward (workload/recompute-modules.ts).
+ */
+export const RECOMPUTE_MODULES = ["core_attn", "layernorm", "mla_up_proj", "mlp", "moe", "moe_act", "shared_experts"] as const;
+export type RecomputeModule = (typeof RECOMPUTE_MODULES)[number];
 
 /** How context parallelism exchanges keys and values (Megatron-Core --cp-comm-type). */
 export type CpCommType = "p2p" | "all-gather" | "a2a";
@@ -249,6 +255,8 @@ export interface ParallelPlan {
   /** 0-3; 3 = FSDP-style parameter sharding. */
   zero: 0 | 1 | 2 | 3;
   recompute: RecomputeMode;
+  /** recompute selective only: Megatron-Core's --recompute-modules as written (absent: [core_attn], the attention core). */
+  recomputeModules?: readonly RecomputeModule[];
   sequenceParallel: boolean;
   /** Data-parallel gradient reduction overlaps the last micro-batch's backward (bucketed DDP). */
   overlapGradReduce: boolean;

@@ -10,7 +10,8 @@
  * Hardware FLOPs add the recomputed forward work; with full recompute this is
  * Narayanan et al. 2021 Eq. 3: 96·B·s·L·h²·(1 + s/(6h) + V/(16·L·h)).
  */
-import type { RecomputeMode, WorkloadSpec } from "../scenario.ts";
+import type { RecomputeMode, RecomputeModule, WorkloadSpec } from "../scenario.ts";
+import { recomputeModuleFlops } from "./recompute-modules.ts";
 import { attentionCoreModelFlops, isLocalLayer } from "./attention-variants.ts";
 import { activeMatrixParamsPerLayer, mtpProjectionParams } from "./params.ts";
 import { attentionWidth, headDim } from "./head-dim.ts";
@@ -75,8 +76,9 @@ export function modelFlopsPerStep(w: WorkloadSpec): number {
 }
 
 /** Hardware FLOPs per step: model FLOPs plus what recomputation runs again. */
-export function hardwareFlopsPerStep(w: WorkloadSpec, recompute: RecomputeMode): number {
+export function hardwareFlopsPerStep(w: WorkloadSpec, recompute: RecomputeMode, modules?: readonly RecomputeModule[]): number {
   const c = stepFlopCounts(w);
+  if (recompute === "selective" && modules !== undefined) return modelFlopsPerStep(w) + recomputeModuleFlops(w.model, modules, w.globalBatch * w.seqLength, c.attentionForward);
   const extra = { none: 0, selective: c.attentionForward, full: c.layerForward, "per-op": c.perOpRecompute }[recompute];
   return modelFlopsPerStep(w) + extra;
 }

@@ -12,7 +12,7 @@
  */
 import type { Kernel } from "../compute/kernel.ts";
 import type { Precision } from "../hardware/types.ts";
-import type { AttentionKernel, CpCommType, CpLayout, LayerImplementation, ModelSpec, MoeDispatch, MoeRoutingSpec, ParallelPlan, RecomputeMode } from "../scenario.ts";
+import type { AttentionKernel, CpCommType, CpLayout, LayerImplementation, ModelSpec, MoeDispatch, MoeRoutingSpec, ParallelPlan, RecomputeMode, RecomputeModule } from "../scenario.ts";
 import type { Fp8Settings } from "./fp8.ts";
 import { windowBlockFraction } from "./attention-variants.ts";
 import { mlaBackward, mlaDims, mlaForward, mlaLatentCollective } from "./mla.ts";
@@ -24,6 +24,7 @@ import { moeAllToAllBytes, moeExpertTpBytes, moeMlpBackward, moeMlpForward, shar
 import { BALANCED_LOAD, type RoutingLoad } from "./moe-routing.ts";
 import { eagerLayerBackward, eagerLayerForward, eagerNorm } from "./eager-layer.ts";
 import type { QuantPadding } from "./moe-padding.ts";
+import { recomputeModuleKernels } from "./recompute-modules.ts";
 
 export interface LayerShape {
   model: ModelSpec;
@@ -78,6 +79,8 @@ export interface LayerShape {
   moeHostSyncSeconds?: number;
   /** MoE, FP8: how each expert's rows are aligned for its grouped GEMM (moe-padding.ts). */
   moePadding?: QuantPadding;
+  /** Recompute selective: Megatron-Core's --recompute-modules (recompute-modules.ts); absent: [core_attn]. */
+  recomputeModules?: readonly RecomputeModule[];
 }
 
 
@@ -415,7 +418,12 @@ export function layerRecomputeKernels(x: LayerShape, mode: RecomputeMode): Kerne
     return { ...list, kernels: list.kernels.filter((k) => !k.name.endsWith(".fp8-cast-weight")) };
   }
   if (mode === "per-op") return perOpRecompute(x);
-  return { kernels: attentionCore(x, layerDims(x)).forward, collectives: [] };
+  const d = layerDims(x);
+  if (x.recomputeModules !== undefined) {
+    const moeBlock = x.model.experts > 1 ? moeMlpForward(moeInput(x, d), moeBuilders(x)).kernels : [];
+    return recomputeModuleKernels(x, { kernels: layerForward(x).kernels, attentionCore: attentionCore(x, d).forward, moeBlock, collectives: layerCollectives(x, false), dims: d });
+  }
+  return { kernels: attentionCore(x, d).forward, collectives: [] };
 }
 
 /**

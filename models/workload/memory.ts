@@ -22,6 +22,7 @@ import { denseLayerModel, denseLayersPerStage, expertFfnOf, isMoe, moeLayersOf }
 import { routingLoad } from "./moe-routing.ts";
 import { moeHostSyncSeconds } from "./moe-host-sync.ts";
 import { NO_PADDING, quantPadding } from "./moe-padding.ts";
+import { droppedActivationBytes, moeSavedTerms, recomputeModulesOf } from "./recompute-modules.ts";
 
 export interface MemoryBreakdown {
   stage: number;
@@ -90,6 +91,7 @@ export function layerShape(s: Scenario): LayerShape {
     ...(p.cpLayout !== undefined ? { cpLayout: p.cpLayout } : {}),
     ...(isMoe(s.workload.model) ? moeShapeFields(s) : {}),
     ...(s.workload.layerImplementation === "eager" ? { layerImplementation: "eager" as const } : {}),
+    ...(p.recompute === "selective" && p.recomputeModules !== undefined ? { recomputeModules: p.recomputeModules } : {}),
   };
 }
 
@@ -176,20 +178,18 @@ export function layerActivationBytes(x: LayerShape, recompute: RecomputeMode, fp
   bytes += (e + (x.fp8 && fp8Inputs ? q : 0)) * T * d.headsPerRank * d.vHeadDim;
   const gate = m.gatedMlp ? 2 : 1;
   if (m.experts > 1) {
-    // Router scores; per routed copy the expert input and fc1/act outputs (on the busiest rank,
-    // which computes rankFactor × the balanced copies of its expert-TP group, (T/tp)·topK·expertTp);
-    // the shared experts as a dense tensor-parallel MLP.
-    const etp = x.expertTp ?? x.tp;
-    const copies = (T / x.tp) * m.topK * etp * (x.moeLoad?.rankFactor ?? 1);
-    const expertFfn = expertFfnOf(m) / etp;
-    const sharedFfn = ((m.sharedExperts ?? 0) * expertFfnOf(m)) / x.tp;
-    bytes += 4 * Tn * m.experts + q * copies * h + copies * expertFfn * (e * gate + q) + T * sharedFfn * (e * gate + q);
+    const t = moeSavedTerms(x, d, q);
+    bytes += t.router + t.expertInputs + t.experts + t.shared;
   } else {
     bytes += T * d.ffnPerRank * (e * gate + q);
   }
   const scores = x.microBatch * d.headsPerRank * d.queryLength * d.keyLength;
+  // Megatron-Core's --recompute-modules: what the listed modules do not keep (recompute-modules.ts).
+  const modules = recompute === "selective" && x.recomputeModules !== undefined;
+  if (modules) bytes -= droppedActivationBytes(x, d, q);
   // Softmax output, and with dropout its mask and the dropped-out copy AV reads (Korthikanti: 5·a·s²·b).
-  if (x.attention === "unfused" && recompute === "none") bytes += (e + mask * (1 + e)) * scores;
+  const keepsScores = recompute === "none" || (modules && !recomputeModulesOf(x).has("core_attn"));
+  if (x.attention === "unfused" && keepsScores) bytes += (e + mask * (1 + e)) * scores;
   if (x.attention === "flash") bytes += 4 * x.microBatch * d.headsPerRank * d.queryLength;
   if (x.layerImplementation === "eager") bytes += eagerExtraActivationBytes(x, d);
   return bytes;

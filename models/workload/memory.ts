@@ -398,7 +398,8 @@ export function memoryByStage(s: Scenario): MemoryBreakdown[] {
     if (mtp > 0) activations += (inFlight / p.virtualStages) * mtp * (perLayerActivations + 2 * x.elementBytes * layerDims(x).tokens * m.hidden) + mtp * lossBytes(s, x);
     host += onHost;
     // The per-op policy is torchtitan's, whose FP8 linear layers are torchao's (BF16 inputs saved).
-    if (p.recompute !== "none") activations += layerActivationBytes(mainLayers > 0 ? x : xDense, "none", p.recompute !== "per-op");
+    // (An empty recomputeModules list recomputes nothing.)
+    if (p.recompute !== "none" && p.recomputeModules?.length !== 0) activations += layerActivationBytes(mainLayers > 0 ? x : xDense, "none", p.recompute !== "per-op");
     if (last) activations += lossBytes(s, x);
     const buffers = RUNTIME_BYTES + (mainLayers > 0 ? moeDispatchBytes(x) : 0);
     // FSDP without gradient sync before the last micro-batch: the stage's unsharded gradients

@@ -7,7 +7,7 @@ const MOE_MODEL = { base: "llama3-8b", layers: 4, experts: 8, topK: 2, expertFfn
 
 function load(parallelism: Record<string, unknown>, workload: Record<string, unknown> = {}) {
   const obj = { cluster: { gpu: "H100-SXM", nodes: 1 }, workload: { model: MOE_MODEL, seqLength: 4096, globalBatch: 8, ...workload }, parallelism: { tp: 1, ep: 8, ...parallelism } };
-  return scenarioFromObject(obj, { name: "test" });
+  return scenarioFromObject(obj, { name: "test", baseDir: "." });
 }
 
 function problemsOf(f: () => unknown): ConfigProblem[] {
@@ -53,17 +53,17 @@ describe("parallelism.recomputeModules", () => {
 
   it("refuses modules for layers the model lacks", () => {
     const dense = { cluster: { gpu: "H100-SXM", nodes: 1 }, workload: { model: "llama3-8b", seqLength: 4096, globalBatch: 8 }, parallelism: { tp: 1, recompute: "selective", recomputeModules: ["core_attn", "moe_act"] } };
-    const p = one(() => scenarioFromObject(dense, { name: "t" }));
+    const p = one(() => scenarioFromObject(dense, { name: "t", baseDir: "." }));
     expect(p.path).toBe("parallelism.recomputeModules.1");
     expect(p.message).toContain("no mixture-of-experts layers");
-    const mla = one(() => scenarioFromObject({ ...dense, parallelism: { ...dense.parallelism, recomputeModules: ["mla_up_proj"] } }, { name: "t" }));
+    const mla = one(() => scenarioFromObject({ ...dense, parallelism: { ...dense.parallelism, recomputeModules: ["mla_up_proj"] } }, { name: "t", baseDir: "." }));
     expect(mla.message).toContain("multi-latent attention");
     expect(one(() => load({ recompute: "selective", recomputeModules: ["mlp"] })).message).toContain("no dense MLP layers");
     const noShared = { cluster: { gpu: "H100-SXM", nodes: 1 }, workload: { model: { ...MOE_MODEL, sharedExperts: 0 }, seqLength: 4096, globalBatch: 8 }, parallelism: { tp: 1, ep: 8, recompute: "selective", recomputeModules: ["shared_experts"] } };
-    expect(one(() => scenarioFromObject(noShared, { name: "t" })).message).toContain("no shared experts");
+    expect(one(() => scenarioFromObject(noShared, { name: "t", baseDir: "." })).message).toContain("no shared experts");
     // A MoE model with dense first layers has an MLP to recompute.
     const withDense = { ...noShared, workload: { ...noShared.workload, model: { ...MOE_MODEL, denseLayers: 1 } }, parallelism: { ...noShared.parallelism, recomputeModules: ["mlp", "moe"] } };
-    expect(scenarioFromObject(withDense, { name: "t" }).parallelism.recomputeModules).toEqual(["mlp", "moe"]);
+    expect(scenarioFromObject(withDense, { name: "t", baseDir: "." }).parallelism.recomputeModules).toEqual(["mlp", "moe"]);
   });
 
   it("refuses what Megatron-Core's TransformerConfig refuses", () => {

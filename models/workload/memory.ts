@@ -488,7 +488,7 @@ export function outOfMemory(s: Scenario): string | null {
   const hints: string[] = [];
   const p = s.parallelism;
   const largest = parts[0]?.[0];
-  if (largest === "activations") hints.push(p.recompute === "full" ? "a smaller microBatch, offloadActivations or more tp/pp" : "recompute: selective or full, or a smaller microBatch");
+  if (largest === "activations") hints.push(p.recompute === "full" ? "a smaller microBatch, offloadActivations or more tp/pp" : p.recomputeModules !== undefined ? "more recomputeModules, recompute: full, or a smaller microBatch" : "recompute: selective or full, or a smaller microBatch");
   else if (largest === "gathered FSDP units") hints.push("a smaller fsdpUnit or fsdpPrefetch, reshardAfterForward: true, or more tp");
   else hints.push(p.zero < 3 ? `a higher zero stage (now ${p.zero}) or more tp/pp` : "more tp/pp, offloadOptimizer: true, or GPUs with more memory");
   return `needs ${gib(peak.total)} per GPU on pipeline stage ${peak.stage} but ${s.cluster.gpu.name} has ${gib(capacity)}: largest parts ${top}; try ${hints.join("; ")}`;

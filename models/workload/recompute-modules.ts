@@ -136,7 +136,7 @@ export function recomputeModuleKernels(x: LayerShape, f: LayerForwardParts): Ker
   if (moe && mods.has("moe_act")) names.add("expert.act");
   if (moe && mods.has("shared_experts")) for (const k of f.moeBlock) if (k.name.startsWith("shared.")) names.add(k.name);
   if (!moe && mods.has("mlp")) for (const n of MLP_KERNELS) names.add(n);
-  const picked = (k: Kernel): boolean => names.has(k.name) || (k.name.endsWith(".fp8-cast-input") && names.has(k.name.slice(0, -".fp8-cast-input".length)));
+  const picked = (k: Kernel): boolean => !k.name.endsWith(".fp8-cast-weight") && (names.has(k.name) || (k.name.endsWith(".fp8-cast-input") && names.has(k.name.slice(0, -".fp8-cast-input".length))));
   const kernels = f.kernels.filter(picked);
   return { kernels, collectives: recomputeCollectives(x, mods, f, new Set(kernels.map((k) => k.name))) };
 }

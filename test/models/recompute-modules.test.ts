@@ -98,6 +98,13 @@ describe("what the backward re-runs", () => {
     expect(rec(["layernorm"]).kernels.map((k) => k.name)).toEqual(["ln2"]);
     expect(rec(["moe_act", "layernorm"]).collectives).toEqual([]);
   });
+  it("in an FP8 run the re-run GEMMs cast their inputs again but not their weights (TE keeps the first forward's)", () => {
+    const f = withModules(scenario({ nodes: 1, gpusPerNode: 8, model: MOE, seqLength: 256, globalBatch: 16, precision: "fp8", plan: { tp: 2, ep: 2, pp: 2 } }), ["moe"]);
+    const names = layerRecomputeKernels(layerShape({ ...f, workload: { ...f.workload, fp8Recipe: "current" } }), "selective").kernels.map((k) => k.name);
+    expect(names).toContain("expert.fc1.fp8-cast-input");
+    expect(names).toContain("shared.fc2.fp8-cast-input");
+    expect(names.filter((n) => n.endsWith(".fp8-cast-weight"))).toEqual([]);
+  });
   it("mlp on a dense layer: the fused norm, fc1, activation, fc2 and their tensor-parallel gather and reduce-scatter", () => {
     const d = scenario({ nodes: 1, gpusPerNode: 2, model: DENSE, seqLength: 256, globalBatch: 4, plan: { tp: 2 } });
     const r = layerRecomputeKernels(layerShape(withModules(d, ["mlp"])), "selective");

@@ -115,17 +115,10 @@ describe("memory footprint", () => {
       "maxtext-v5p-readme-32b-1x",
       "maxtext-v5p-readme-32b-2x",
       "maxtext-v5p-readme-64b-1x",
-      // Issue 27's pending MoE cases (h/moecases), added refused. Model Zoo Qwen3-235B on GB200 MXFP8: ~195 GiB of
-      // activations at micro-batch 3; the run offloads expert_fc1 / moe_act outputs to the host and recomputes
-      // moe_act and the norms, which trainsim cannot express (offloadActivations takes whole layers).
+      // Issue 27's pending MoE cases (h/moecases), added refused. Model Zoo Qwen3-235B on GB200 MXFP8: ~177 GiB of
+      // activations at micro-batch 3 with its recomputeModules [moe_act, layernorm]; the run also offloads the
+      // expert_fc1 / moe_act outputs to the host, which trainsim cannot express (offloadActivations takes whole layers).
       "modelzoo-qwen3-235b-gb200-mxfp8",
-      // Model Zoo Qwen3-235B long-context rows on H100:
-      // ~88 GiB of activations with recompute none; the runs recompute the whole MoE block and the norms
-      // (--recompute-modules layernorm moe), not a trainsim mode.
-      "modelzoo-qwen3-235b-h100-128k-dropless",
-      "modelzoo-qwen3-235b-h100-128k-forced-balance",
-      "modelzoo-qwen3-235b-h100-16k-dropless",
-      "modelzoo-qwen3-235b-h100-16k-forced-balance",
       // tpu-recipes DeepSeek-V3 on 512 v5p: ~102 GiB of gathered FSDP units (a MoE layer's 256 experts in fp32)
       // plus ~96 GiB of activations; MaxText's custom remat offloads layer inputs to the host and XLA gathers
       // expert weights in pieces (sparse_matmul), neither expressible.

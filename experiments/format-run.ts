@@ -37,7 +37,7 @@ export function formatRun(s: Scenario, r: RunResult): string {
   lines.push(`${s.name}: ${m.name} on ${group(r.gpus)} × ${s.cluster.gpu.name} (${s.cluster.nodes} nodes × ${s.cluster.gpusPerNode})`);
   lines.push(
     `plan: tp ${p.tp} · pp ${p.pp}${p.virtualStages > 1 ? ` (${p.virtualStages} chunks per rank)` : ""} · dp ${p.dp} · cp ${p.cp}${m.experts > 1 ? ` · ep ${p.ep}` : ""} · ` +
-      `${microBatchesPerStep(s)} micro-batches of ${p.microBatch} per step · ZeRO-${p.zero} · recompute ${p.recompute}${p.tp > 1 ? ` · sequence parallel ${p.sequenceParallel ? "on" : "off"}` : ""}`,
+      `${microBatchesPerStep(s)} micro-batches of ${p.microBatch} per step · ZeRO-${p.zero} · recompute ${p.recompute}${p.recomputeModules !== undefined ? ` [${p.recomputeModules.join(", ")}]` : ""}${p.tp > 1 ? ` · sequence parallel ${p.sequenceParallel ? "on" : "off"}` : ""}`,
   );
   lines.push(`simulated        ${r.simulation.mode}: ${r.simulation.reason} · ${group(r.simulation.events)} events`);
   lines.push("");

@@ -123,6 +123,14 @@ describe("what the backward re-runs", () => {
     expect(memoryByStage(withModules(s, []))).toEqual(memoryByStage(none));
   });
 
+  it("moe under moeOverlap shared-experts: the re-run all-to-alls overlap the re-run shared experts, as in forward", () => {
+    const o = withModules(s, ["moe"], { moeOverlap: "shared-experts" });
+    const r = layerRecomputeKernels(layerShape(o), "selective");
+    expect(r.collectives.find((c) => c.op === "all-to-all")?.overlap?.kernels).toEqual(["shared.fc1", "shared.fc2"]);
+    const none = { ...o, parallelism: { ...o.parallelism, recompute: "none" as const } };
+    expect(simulateStep(o).stepSeconds).toBeGreaterThan(simulateStep(none).stepSeconds);
+  });
+
   it("hardware FLOPs add the recomputed matrices: moe the router and the active and shared experts of every MoE layer", () => {
     const w = s.workload;
     const tokens = w.globalBatch * w.seqLength;

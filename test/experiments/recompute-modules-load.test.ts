@@ -71,5 +71,8 @@ describe("parallelism.recomputeModules", () => {
     expect(one(() => load({ recompute: "selective", recomputeModules: ["shared_experts"], moeOverlap: "shared-experts" })).message).toContain("--moe-shared-expert-overlap");
     expect(one(() => load({ recompute: "selective", recomputeModules: ["layernorm"] }, { precision: "fp8" })).message).toContain("delayed scaling");
     expect(load({ recompute: "selective", recomputeModules: ["layernorm", "moe_act"] }, { precision: "fp8", fp8Recipe: "current" }).parallelism.recomputeModules).toEqual(["layernorm", "moe_act"]);
+    // Hugging Face's eager layers are not Megatron-Core's modules.
+    const eager = { cluster: { gpu: "H100-SXM", nodes: 1 }, workload: { model: "llama3-8b", seqLength: 4096, globalBatch: 8, layerImplementation: "eager" }, parallelism: { tp: 1, recompute: "selective", recomputeModules: ["core_attn"] } };
+    expect(one(() => scenarioFromObject(eager, { name: "t", baseDir: "." })).message).toContain("layerImplementation eager");
   });
 });

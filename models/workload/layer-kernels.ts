@@ -421,7 +421,9 @@ export function layerRecomputeKernels(x: LayerShape, mode: RecomputeMode): Kerne
   const d = layerDims(x);
   if (x.recomputeModules !== undefined) {
     const moeBlock = x.model.experts > 1 ? moeMlpForward(moeInput(x, d), moeBuilders(x)).kernels : [];
-    return recomputeModuleKernels(x, { kernels: layerForward(x).kernels, attentionCore: attentionCore(x, d).forward, moeBlock, collectives: layerCollectives(x, false), dims: d });
+    const bytes = x.elementBytes * d.tokens * x.model.hidden;
+    const mlpCollectives: StreamCollective[] = x.tp <= 1 ? [] : x.sequenceParallel ? [{ op: "all-gather", group: "tp", bytes, count: 1 }, { op: "reduce-scatter", group: "tp", bytes, count: 1 }] : [{ op: "all-reduce", group: "tp", bytes, count: 1 }];
+    return recomputeModuleKernels(x, { kernels: layerForward(x).kernels, attentionCore: attentionCore(x, d).forward, moeBlock, collectives: layerCollectives(x, false), mlpCollectives });
   }
   return { kernels: attentionCore(x, d).forward, collectives: [] };
 }

@@ -18,9 +18,24 @@
  */
 import type { Kernel } from "../compute/kernel.ts";
 import type { ModelSpec, ParallelPlan, RecomputeModule } from "../scenario.ts";
-import type { KernelList, LayerDims, LayerShape, StreamCollective } from "./layer-kernels.ts";
 import { mlaDims } from "./mla.ts";
 import { denseLayersOf, expertFfnOf, moeLayersOf } from "./moe.ts";
+
+/** What this module reads of a layer's shape and per-rank dims (layer-kernels.ts's LayerShape and LayerDims have these). */
+type LayerShape = {
+  model: ModelSpec;
+  elementBytes: number;
+  tp: number;
+  expertTp?: number;
+  moeLoad?: { rankFactor: number };
+  recomputeModules?: readonly RecomputeModule[];
+};
+type LayerDims = { tokens: number; normTokens: number; headsPerRank: number; ffnPerRank: number };
+/** A collective the compute stream waits for (layer-kernels.ts's StreamCollective). */
+interface Collective {
+  group: string;
+  overlap?: { kernels: string[]; splits: number };
+}
 
 /** Megatron-Core's default list: the attention core (trainsim's recompute selective). */
 export const DEFAULT_RECOMPUTE_MODULES: readonly RecomputeModule[] = ["core_attn"];
@@ -100,13 +115,17 @@ export function droppedActivationBytes(x: LayerShape, d: LayerDims, q: number): 
   return drop;
 }
 
-/** What layer-kernels.ts hands over of one layer's forward: its kernels, the attention core's and the MoE block's, and its collectives. */
-export interface LayerForwardParts {
+/**
+ * What layer-kernels.ts hands over of one layer's forward: its kernels, the attention core's and
+ * the MoE block's, its collectives, and a dense tensor-parallel MLP's own (the gather before fc1
+ * and reduce-scatter after fc2 with sequence parallelism, else the all-reduce after fc2).
+ */
+export interface LayerForwardParts<C extends Collective> {
   kernels: readonly Kernel[];
   attentionCore: readonly Kernel[];
   moeBlock: readonly Kernel[];
-  collectives: readonly StreamCollective[];
-  dims: LayerDims;
+  collectives: readonly C[];
+  mlpCollectives: readonly C[];
 }
 
 const MLP_KERNELS = new Set(["ln2", "fc1", "act", "fc2"]);
@@ -119,7 +138,7 @@ const MLA_UP_KERNELS = new Set(["q-up", "kv-up", "rope", "mla.qk-concat"]);
  * custom_forward in moe_layer.py runs them inside the checkpoint; mlp and shared_experts re-run
  * their tensor-parallel collectives. As trainsim's selective, core_attn re-runs no context-parallel exchange.
  */
-export function recomputeModuleKernels(x: LayerShape, f: LayerForwardParts): KernelList {
+export function recomputeModuleKernels<C extends Collective>(x: LayerShape, f: LayerForwardParts<C>): { kernels: Kernel[]; collectives: C[] } {
   const mods = recomputeModulesOf(x);
   const m = x.model;
   const moe = m.experts > 1;
@@ -141,35 +160,26 @@ export function recomputeModuleKernels(x: LayerShape, f: LayerForwardParts): Ker
   return { kernels, collectives: recomputeCollectives(x, mods, f, new Set(kernels.map((k) => k.name))) };
 }
 
-function recomputeCollectives(x: LayerShape, mods: ReadonlySet<RecomputeModule>, f: LayerForwardParts, rerun: ReadonlySet<string>): StreamCollective[] {
-  const m = x.model;
-  const moe = m.experts > 1;
-  const forward = f.collectives;
-  const out: StreamCollective[] = [];
-  const bytes = x.elementBytes * f.dims.tokens * m.hidden;
-  // A dense tensor-parallel MLP's own collectives: gather before fc1 and reduce-scatter after fc2 (sequence-parallel), else an all-reduce after fc2.
-  const tpMlp = (): StreamCollective[] => {
-    if (x.tp <= 1) return [];
-    if (x.sequenceParallel) return [{ op: "all-gather", group: "tp", bytes, count: 1 }, { op: "reduce-scatter", group: "tp", bytes, count: 1 }];
-    return [{ op: "all-reduce", group: "tp", bytes, count: 1 }];
-  };
-  const shared = (m.sharedExperts ?? 0) > 0;
+function recomputeCollectives<C extends Collective>(x: LayerShape, mods: ReadonlySet<RecomputeModule>, f: LayerForwardParts<C>, rerun: ReadonlySet<string>): C[] {
+  const moe = x.model.experts > 1;
+  const out: C[] = [];
+  const shared = (x.model.sharedExperts ?? 0) > 0;
   if (moe && mods.has("moe")) {
-    if (shared) out.push(...tpMlp());
-    out.push(...forward.filter((c) => c.group === "ep" || c.group === "etp"));
-  } else if (moe && shared && mods.has("shared_experts")) out.push(...tpMlp());
+    if (shared) out.push(...f.mlpCollectives);
+    out.push(...f.collectives.filter((c) => c.group === "ep" || c.group === "etp"));
+  } else if (moe && shared && mods.has("shared_experts")) out.push(...f.mlpCollectives);
   else if (!moe && mods.has("mlp")) {
     // Under TE userbuffers the forward's fc1/fc2 pairs, as overlapped there.
-    const paired = forward.filter((c) => c.group === "tp" && c.overlap !== undefined && (c.overlap.kernels[0] === "fc1" || c.overlap.kernels[0] === "fc2"));
-    out.push(...(paired.length > 0 ? paired : tpMlp()));
+    const paired = f.collectives.filter((c) => c.group === "tp" && c.overlap !== undefined && (c.overlap.kernels[0] === "fc1" || c.overlap.kernels[0] === "fc2"));
+    out.push(...(paired.length > 0 ? paired : f.mlpCollectives));
   }
   // An overlap naming kernels that are not re-run runs exposed.
   return out.map((c) => (c.overlap === undefined || c.overlap.kernels.every((k) => rerun.has(k)) ? c : withoutOverlap(c)));
 }
 
-function withoutOverlap(c: StreamCollective): StreamCollective {
+function withoutOverlap<C extends Collective>(c: C): C {
   const { overlap: _o, ...rest } = c;
-  return rest;
+  return rest as C;
 }
 
 /**

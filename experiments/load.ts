@@ -7,7 +7,8 @@
  */
 import { basename, dirname, extname, isAbsolute, relative, resolve } from "node:path";
 import { CATALOG } from "../models/hardware/catalog.ts";
-import type { Accelerator, EfficiencyCalibration, Precision } from "../models/hardware/types.ts";
+import type { Accelerator, AttentionBackend, EfficiencyCalibration, Precision } from "../models/hardware/types.ts";
+import { attentionBackendsOf, withAttentionBackend } from "../models/hardware/attention-backend.ts";
 import { checkPlan } from "../models/parallel/plan.ts";
 import { eagerLayerProblem } from "../models/workload/eager-layer.ts";
 import { recomputeModulesProblem } from "../models/workload/recompute-modules.ts";
@@ -389,6 +390,29 @@ function overrideGpu(spec: Raw, file: string): Accelerator | undefined {
   if (mxfp8 !== undefined) gpu.mxfp8 = mxfp8;
   gpu.name = stringAt(spec, "name", `${baseName}*`);
   return gpu;
+}
+
+/**
+ * workload.attentionBackend as written, when the GPU has levels for it (models/hardware/attention-backend.ts);
+ * undefined when absent, refused or the GPU is invalid.
+ */
+function attentionBackendFrom(workloadIn: Raw, gpu: Accelerator | undefined, problems: Problems): AttentionBackend | undefined {
+  const backend = optionalString(workloadIn, "attentionBackend") as AttentionBackend | undefined;
+  if (backend === undefined || gpu === undefined) return undefined;
+  if (workloadIn["attention"] === "unfused") {
+    problems.invalid("workload.attentionBackend", backend, `${showValue(backend)} is not allowed with attention: unfused; a flash-attention kernel needs attention: flash`);
+    return undefined;
+  }
+  const have = attentionBackendsOf(gpu);
+  if (!have.includes(backend)) {
+    problems.invalid(
+      "workload.attentionBackend",
+      backend,
+      `${showValue(backend)} is not allowed on ${gpu.name}: its catalog has no ${backend} attention measurement (give cluster.gpu.efficiency.cudnnAttentionPeakFraction and the other cudnn* levels to add one); expected ${have.map(showValue).join(" or ")}`,
+    );
+    return undefined;
+  }
+  return backend;
 }
 
 // ---------------------------------------------------------------------------
@@ -823,6 +847,8 @@ function build(input: unknown, opts: LoadOptions, problems: Problems, chain: rea
   const eagerProblem = eager && model !== PLACEHOLDER_MODEL ? eagerLayerProblem(model, parallelism) : null;
   if (eagerProblem !== null) problems.invalid("workload.layerImplementation", "eager", `${showValue("eager")} is not allowed: ${eagerProblem}; expected fused`);
 
+  const attentionBackend = attentionBackendFrom(workloadIn, gpuValid ? gpu : undefined, problems);
+
   const runIn = part(v, "run");
   const duration = optionalNumber(runIn, "duration");
   const tokens = optionalNumber(runIn, "tokens");
@@ -830,7 +856,7 @@ function build(input: unknown, opts: LoadOptions, problems: Problems, chain: rea
     name: optionalString(v, "name") ?? opts.name ?? "scenario",
     seed: numberAt(v, "seed", 1),
     cluster: {
-      gpu,
+      gpu: attentionBackend !== undefined ? withAttentionBackend(gpu, attentionBackend) : gpu,
       nodes,
       gpusPerNode,
       gpuVariability: defaultedNumber(clusterIn, "gpuVariability", "cluster.gpuVariability"),
@@ -876,6 +902,7 @@ function build(input: unknown, opts: LoadOptions, problems: Problems, chain: rea
       ...(workloadIn["crossEntropy"] !== undefined ? { crossEntropy: stringAt<CrossEntropyKind>(workloadIn, "crossEntropy", "fused-fp32") } : {}),
       ...moeRoutingFrom(workloadIn, problems),
       ...(eager ? { layerImplementation: "eager" as const } : {}),
+      ...(attentionBackend !== undefined ? { attentionBackend } : {}),
     },
     parallelism,
     run: { steps: numberAt(runIn, "steps", 1), ...(duration !== undefined ? { duration } : {}), ...(tokens !== undefined ? { tokens } : {}) },

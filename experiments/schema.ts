@@ -8,7 +8,7 @@
  */
 import { CATALOG } from "../models/hardware/catalog.ts";
 import { PRESET_NAMES } from "./presets.ts";
-import type { Precision, ScaleUpKind } from "../models/hardware/types.ts";
+import type { AttentionBackend, Precision, ScaleUpKind } from "../models/hardware/types.ts";
 import { CROSS_ENTROPY, LAYER_IMPLEMENTATIONS, MASTER_WEIGHTS, MOE_DISPATCH, MOE_LOAD_DISTRIBUTIONS, MOE_OVERLAP, RECOMPUTE_MODULES, ROUTER_SCORING, type AttentionKernel, type RecomputeMode, type TopologyKind } from "../models/scenario.ts";
 import { BUILTIN_MODELS } from "../models/workload/builtins.ts";
 import { FP8_RECIPES } from "../models/workload/fp8.ts";
@@ -133,6 +133,7 @@ export const TOPOLOGIES: readonly TopologyKind[] = ["rail-optimized", "fat-tree"
 const SCALE_UP_KINDS: readonly ScaleUpKind[] = ["nvlink", "xgmi", "ici", "roce"];
 const RECOMPUTE: readonly RecomputeMode[] = ["none", "selective", "full", "per-op"];
 const ATTENTION: readonly AttentionKernel[] = ["flash", "unfused"];
+const ATTENTION_BACKENDS: readonly AttentionBackend[] = ["flash-attention", "cudnn"];
 
 export const GPU_NAMES: readonly string[] = Object.keys(CATALOG);
 export const MODEL_NAMES: readonly string[] = Object.keys(BUILTIN_MODELS);
@@ -171,6 +172,12 @@ const efficiency = obj(
     fp8AttentionBackwardPeakFraction: qty("ratio", "Fraction of the FP8 peak an FP8 flash-attention backward reaches.", { exclusiveMinimum: 0, maximum: 1, derivedDefault: "fp8AttentionPeakFraction x backward/forward of BF16" }),
     attentionFillKeys: int("Keys' worth of fixed work each query block of the flash-attention forward pays around its key loop (sets how fast short sequences run; the attention levels hold at 16k keys).", 0, { derivedDefault: "the catalog GPU's (128: FlashAttention-2 on H100; about 1400 for cuDNN on B200)" }),
     attentionBackwardFillKeys: int("The same for the flash-attention backward.", 0, { derivedDefault: "the catalog GPU's (256: FlashAttention-2 on H100; about 1660 for cuDNN on B200)" }),
+    cudnnAttentionPeakFraction: qty("ratio", "cuDNN's fused flash attention (workload.attentionBackend: cudnn) where attentionPeakFraction measures another kernel: its forward level at 16k keys.", { exclusiveMinimum: 0, maximum: 1, derivedDefault: "the catalog GPU's (H100, H200: 0.579, the FlashAttention-3 paper's cuDNN bars); absent: no cuDNN levels" }),
+    cudnnAttentionBackwardPeakFraction: qty("ratio", "cuDNN's flash-attention backward level (workload.attentionBackend: cudnn).", { exclusiveMinimum: 0, maximum: 1, derivedDefault: "the catalog GPU's (H100, H200: 0.554)" }),
+    cudnnFp8AttentionPeakFraction: qty("ratio", "cuDNN's FP8 flash-attention forward, fraction of the FP8 peak (workload.attentionBackend: cudnn).", { exclusiveMinimum: 0, maximum: 1, derivedDefault: "the catalog GPU's (H100, H200: 0.509)" }),
+    cudnnFp8AttentionBackwardPeakFraction: qty("ratio", "cuDNN's FP8 flash-attention backward, fraction of the FP8 peak (workload.attentionBackend: cudnn).", { exclusiveMinimum: 0, maximum: 1, derivedDefault: "the catalog GPU's (H100, H200: 0.238)" }),
+    cudnnAttentionFillKeys: int("cuDNN's forward key-loop fill (workload.attentionBackend: cudnn).", 0, { derivedDefault: "the catalog GPU's (H100, H200: 128)" }),
+    cudnnAttentionBackwardFillKeys: int("cuDNN's backward key-loop fill (workload.attentionBackend: cudnn).", 0, { derivedDefault: "the catalog GPU's (H100, H200: 384)" }),
     commSmsScaleUp: int("SMs one collective's kernel holds while it runs within the scale-up domain (NCCL: one CTA per channel); compute overlapping it runs on the rest. 0: communication takes no SMs.", 0, { derivedDefault: "the catalog GPU's (24 on A100/H100/H200); none for a GPU given in full" }),
     commSmsPerNic: int("SMs one collective's kernel holds while it runs across nodes, per member of its group on a node (each drives its own NIC; NCCL: 2 channels per NIC). 0: none.", 0, { derivedDefault: "the catalog GPU's (2 on A100/H100/H200); none for a GPU given in full" }),
   },
@@ -354,6 +361,11 @@ const workload = obj(
     globalBatch: int("Sequences per optimizer step.", 1, { required: true }),
     precision: oneOf(PRECISIONS, "Compute precision of the matmuls.", { default: "bf16" }),
     attention: oneOf(ATTENTION, "Attention kernel: fused flash, or materialised scores (pre-2022 stacks).", { default: "flash" }),
+    attentionBackend: oneOf(
+      ATTENTION_BACKENDS,
+      "Which flash-attention kernel runs (attention: flash): flash-attention (Dao's FlashAttention-2, or the vendor's port: PyTorch SDPA's flash backend, Hugging Face's flash_attention_2) or cudnn (cuDNN's fused attention: what Transformer Engine, and so Megatron-Core and NeMo, runs on Hopper and Blackwell, where TE prefers it over FlashAttention). Each has its own measured levels in the catalog; a GPU without levels for the one asked is refused.",
+      { derivedDefault: "the kernel the accelerator's catalog levels measure: cudnn on B200, GB200 and GB300, flash-attention elsewhere" },
+    ),
     vocabDivisibleBy: int(
       "The vocabulary is padded up to a multiple of this × tp, as Megatron-LM's --make-vocab-size-divisible-by (GPT-2's 50,257 at tp 4: 50,688); the padded rows count in parameters, FLOPs, memory and time. 1: pad only to a multiple of tp.",
       1,

@@ -6,7 +6,7 @@
  * always sets; an optional one is absent on purpose (no cap, no limit, no schedule).
  */
 import type { Fp8Recipe } from "./workload/fp8.ts";
-import type { Accelerator, Precision } from "./hardware/types.ts";
+import type { Accelerator, AttentionBackend, Precision } from "./hardware/types.ts";
 
 export type TopologyKind = "rail-optimized" | "fat-tree" | "torus" | "nvl72";
 
@@ -212,6 +212,8 @@ export interface WorkloadSpec {
   masterWeights?: MasterWeights;
   /** How the loss holds the logits at its peak (default "fused-fp32", Megatron's vocab-parallel kernel). */
   crossEntropy?: CrossEntropyKind;
+  /** The flash-attention kernel asked for (absent: the one the accelerator's catalog levels measure); cluster.gpu already carries its levels. */
+  attentionBackend?: AttentionBackend;
   /** MoE routing: capacity and load imbalance (absent: dropless, balanced). */
   moe?: MoeRoutingSpec;
   /** How each transformer layer runs: fused kernels (default, Megatron-Core/TE) or eager PyTorch ops (Hugging Face modeling code). */

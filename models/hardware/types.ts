@@ -7,6 +7,9 @@ export type Precision = "fp32" | "tf32" | "bf16" | "fp16" | "fp8" | "fp4";
 
 export type ScaleUpKind = "nvlink" | "xgmi" | "ici" | "roce";
 
+/** A flash-attention implementation: Dao's FlashAttention (or a port) or cuDNN's fused attention (Transformer Engine's FusedAttention). */
+export type AttentionBackend = "flash-attention" | "cudnn";
+
 /**
  * One calibration per accelerator: how close real kernels get to the datasheet.
  * Every figure here is a published measurement, never fitted to a training case.
@@ -54,6 +57,17 @@ export interface EfficiencyCalibration {
   attentionFillKeys?: number;
   attentionBackwardFillKeys?: number;
   /**
+   * cuDNN's fused flash attention (what Transformer Engine runs on Hopper), where the fields
+   * above measure another kernel (FlashAttention-2 on H100/H200): the same levels and fills,
+   * swapped in by workload.attentionBackend: cudnn (models/hardware/attention-backend.ts).
+   */
+  cudnnAttentionPeakFraction?: number;
+  cudnnAttentionBackwardPeakFraction?: number;
+  cudnnFp8AttentionPeakFraction?: number;
+  cudnnFp8AttentionBackwardPeakFraction?: number;
+  cudnnAttentionFillKeys?: number;
+  cudnnAttentionBackwardFillKeys?: number;
+  /**
    * SMs one collective's kernel holds while it runs (NCCL: one CTA per channel, each on an
    * SM of its own): within the scale-up domain, and across nodes per NIC its group drives
    * on a node (per member there). Compute overlapping it runs on the rest
@@ -88,6 +102,12 @@ export interface Accelerator {
    * (Blackwell and later); without it the `mxfp8` recipe is refused.
    */
   mxfp8?: boolean;
+  /**
+   * The flash-attention kernel the efficiency's attention fields measure: flash-attention
+   * (Dao's FlashAttention, or the vendor's port of it; the default) or cudnn (cuDNN's fused
+   * attention, as on Blackwell).
+   */
+  attentionBackend?: AttentionBackend;
   /**
    * Where each number comes from: key is the field path ("peakFlops.bf16", "hbmBandwidth",
    * "efficiency.gemmPeakFraction", ...), value a citation (document, table/page, URL if public).

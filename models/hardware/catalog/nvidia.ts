@@ -1,6 +1,6 @@
 /** NVIDIA accelerators: Ampere, Hopper, Blackwell. */
 import type { Accelerator } from "../types.ts";
-import { AZURE, AZURE_FP8, BABEL, CSCS_LAT, FA2_PAPER, FA3_FIG, FA3_PAPER, FA4_PAPER, FA_BWD_RATIO, GiB, IDLE_NOTE, MAMF, MSMF, NCCL_CTA_SM, NCCL_NET_CTAS, NVLINK_SWITCH_DOMAIN, NV_A100_DS, NV_BW_DS, NV_GB_DS, NV_H100_WP, NV_H200_DS, NV_H800_DS, NV_GB300_DS, NVLS_B200, NVFP4_VLLM, AZURE_GB200, THAMADA, CUDNN_SDPA_B200, CUDNN_SDPA_GB, ATTN_FILL_FIT } from "./sources.ts";
+import { AZURE, AZURE_FP8, BABEL, CSCS_LAT, FA2_PAPER, FA3_FIG, FA3_PAPER, FA4_PAPER, FA_BWD_RATIO, GiB, IDLE_NOTE, MAMF, MSMF, NCCL_CTA_SM, NCCL_NET_CTAS, NVLINK_SWITCH_DOMAIN, NV_A100_DS, NV_BW_DS, NV_GB_DS, NV_H100_WP, NV_H200_DS, NV_H800_DS, NV_GB300_DS, NVLS_B200, NVFP4_VLLM, AZURE_GB200, THAMADA, CUDNN_SDPA_B200, CUDNN_SDPA_GB, CUDNN_SDPA_H200, CUDNN_FA3_FIG, ATTN_FILL_FIT } from "./sources.ts";
 
 export const NVIDIA: Readonly<Record<string, Accelerator>> = {
   "A100-40GB": {
@@ -117,6 +117,12 @@ export const NVIDIA: Readonly<Record<string, Accelerator>> = {
       fp8GemmPeakFraction: 0.652,
       fp8RowwiseGemmRelative: 0.95,
       fp8AttentionPeakFraction: 0.509,
+      cudnnAttentionPeakFraction: 0.579,
+      cudnnAttentionBackwardPeakFraction: 0.554,
+      cudnnFp8AttentionPeakFraction: 0.509,
+      cudnnFp8AttentionBackwardPeakFraction: 0.238,
+      cudnnAttentionFillKeys: 128,
+      cudnnAttentionBackwardFillKeys: 384,
       commSmsScaleUp: 24,
       commSmsPerNic: 2,
     },
@@ -142,6 +148,12 @@ export const NVIDIA: Readonly<Record<string, Accelerator>> = {
       "efficiency.fp8GemmPeakFraction": `${AZURE_FP8}, ND_H100_v5_results.md (H100 80GB HBM3, CUDA 12.6, driver 560.35.03, PyTorch 2.4.0): 8192^3 1290.1 TFLOP/s / 1978.9 = 0.652 (spread: 4096^3 1216.9 = 0.615, 16384^3 1377.3 = 0.696, 32768^3 1382.2 = 0.698, 6144x12288x12288 1351.4 = 0.683). Per-tensor scaling; DeepGEMM's blockwise-scaled FP8 on H800 (same GH100 SMs, README at 327ec92, Apr 2025) reaches 1410 TFLOP/s on 4096x4096x7168 (0.713) and 1520 on 4096x7168x16384 (0.768)`,
       "efficiency.fp8RowwiseGemmRelative": "pytorch/pytorch issue #147971 (lw, 2025-02-26; H100, PyTorch nightly of Feb 2025, torch._scaled_mm, fast_accum=True, row-wise CUTLASS kernel vs tensorwise cuBLAS over a sweep of M, N, K): 'Most shapes are within 90-100% of tensor-wise efficiency, but there's a long tail going down to 50%'; 0.95 is the middle of that band. Cross-check: pytorch/FBGEMM PR #2764 (lw, 2024-06-21, H100, FBGEMM's CUTLASS row-wise kernel vs cuBLAS, median us): 4176x12288x4096 310.3 vs 317.5 (0.977), 4176x4096x12288 330.4 vs 363.5 (0.909), 3456x6144x4096 131.9 vs 132.1 (0.999), 3456x4096x6144 138.7 vs 140.4 (0.987)",
       "efficiency.fp8AttentionPeakFraction": `${FA3_FIG}, Fig. 7 (FP8 forward, head dim 128): FlashAttention-3 1008 TFLOP/s at 16k / 1978.9 = 0.509 (spread 512-16k: 348, 596, 733, 918, 974, 1008; cuDNN 617-1005). No FP8 backward kernel is published: the backward is derived by ${FA_BWD_RATIO}`,
+      "efficiency.cudnnAttentionPeakFraction": `${CUDNN_FA3_FIG}; level (at 16k keys) and key-loop fill fitted by log least squares to the causal forward bars with trainsim's FLOP count: BF16 forward 0.579 with cudnnAttentionFillKeys 128 (512-16k within 2.6 %; the non-causal curve sits up to 10 % above), about 1.65 times FlashAttention-2 (0.35). Newer cuDNN is faster still: ${CUDNN_SDPA_H200} (test/models/cudnn-attention.test.ts)`,
+      "efficiency.cudnnAttentionBackwardPeakFraction": `${CUDNN_FA3_FIG}: BF16 backward 0.554 with cudnnAttentionBackwardFillKeys 384 (512-16k within 3.2 %)`,
+      "efficiency.cudnnFp8AttentionPeakFraction": `${CUDNN_FA3_FIG}: FP8 forward (Fig. 7) 1005 TFLOP/s at 16k / 1978.9 = 0.509, as FA3's 1008`,
+      "efficiency.cudnnFp8AttentionBackwardPeakFraction": `${CUDNN_SDPA_H200}: FP8 backward, the only published cuDNN FP8 backward on Hopper: 0.238 of the FP8 peak by log least squares at the BF16 backward fill (the table falls with length past 4k, 471 to 370 TFLOP/s, which no fill reproduces: 2k-32k within 23 %); a newer cuDNN than the BF16 levels'`,
+      "efficiency.cudnnAttentionFillKeys": `${CUDNN_FA3_FIG}: forward key-loop fill 128 keys, fitted with cudnnAttentionPeakFraction`,
+      "efficiency.cudnnAttentionBackwardFillKeys": `${CUDNN_FA3_FIG}: backward key-loop fill 384 keys, fitted with cudnnAttentionBackwardPeakFraction`,
       "efficiency.commSmsScaleUp": `${NCCL_CTA_SM}. H100 SXM, 8 GPUs on NVSwitch: ncclAllGather launches 24 blocks beside a GEMM (NVIDIA developer forum, 'Compute-Communication Overlap Causes Severe GEMM Performance Degradation because of Tail Effect', 2025, FSDP-style all-gather); NCCL 2.19.3 ring search on 8 H100 finds 12 channels, duplicated to 24 (NVIDIA/nccl#1367)`,
       "efficiency.commSmsPerNic": `${NCCL_NET_CTAS}; 3 nodes of 8 H100 with 8 ConnectX-7 each, NCCL 2.22.3: ring 'Channel 00/16', 2 per NIC (NVIDIA/nccl#1453, 2024)`,
     },
@@ -168,6 +180,12 @@ export const NVIDIA: Readonly<Record<string, Accelerator>> = {
       attentionBackwardPeakFraction: 0.325,
       fp8GemmPeakFraction: 0.657,
       fp8AttentionPeakFraction: 0.509,
+      cudnnAttentionPeakFraction: 0.579,
+      cudnnAttentionBackwardPeakFraction: 0.554,
+      cudnnFp8AttentionPeakFraction: 0.509,
+      cudnnFp8AttentionBackwardPeakFraction: 0.238,
+      cudnnAttentionFillKeys: 128,
+      cudnnAttentionBackwardFillKeys: 384,
       commSmsScaleUp: 24,
       commSmsPerNic: 2,
     },
@@ -192,6 +210,12 @@ export const NVIDIA: Readonly<Record<string, Accelerator>> = {
       "efficiency.attentionBackwardPeakFraction": `Derived from H100 (identical SMs and clocks): ${FA3_FIG}, Fig. 6 FA2 backward hdim 128, 322 / 989.4`,
       "efficiency.fp8GemmPeakFraction": `${AZURE_FP8}, ND_H200_v5_results.md (H200 141GB, CUDA 12.6, driver 560.28.03, PyTorch 2.4.0): 8192^3 1300.6 TFLOP/s / 1978.9 = 0.657 (spread: 4096^3 1249.1 = 0.631, 16384^3 1366.3 = 0.690, 6144x12288x12288 1318.0 = 0.666)`,
       "efficiency.fp8AttentionPeakFraction": `Derived from H100 (identical SMs and clocks): ${FA3_FIG}, Fig. 7 FA3 FP8 fwd hdim 128, 1008 / 1978.9`,
+      "efficiency.cudnnAttentionPeakFraction": `Derived from H100 (identical SMs and clocks): ${CUDNN_FA3_FIG}; level (at 16k keys) and key-loop fill fitted by log least squares to the causal forward bars with trainsim's FLOP count: BF16 forward 0.579 with cudnnAttentionFillKeys 128 (512-16k within 2.6 %; the non-causal curve sits up to 10 % above), about 1.65 times FlashAttention-2 (0.35). Newer cuDNN is faster still: ${CUDNN_SDPA_H200} (test/models/cudnn-attention.test.ts)`,
+      "efficiency.cudnnAttentionBackwardPeakFraction": `Derived from H100 (identical SMs and clocks): ${CUDNN_FA3_FIG}: BF16 backward 0.554 with cudnnAttentionBackwardFillKeys 384 (512-16k within 3.2 %)`,
+      "efficiency.cudnnFp8AttentionPeakFraction": `Derived from H100 (identical SMs and clocks): ${CUDNN_FA3_FIG}: FP8 forward (Fig. 7) 1005 TFLOP/s at 16k / 1978.9 = 0.509, as FA3's 1008`,
+      "efficiency.cudnnFp8AttentionBackwardPeakFraction": `Derived from H100 (identical SMs and clocks): ${CUDNN_SDPA_H200}: FP8 backward, the only published cuDNN FP8 backward on Hopper: 0.238 of the FP8 peak by log least squares at the BF16 backward fill (the table falls with length past 4k, 471 to 370 TFLOP/s, which no fill reproduces: 2k-32k within 23 %); a newer cuDNN than the BF16 levels'`,
+      "efficiency.cudnnAttentionFillKeys": `Derived from H100 (identical SMs and clocks): ${CUDNN_FA3_FIG}: forward key-loop fill 128 keys, fitted with cudnnAttentionPeakFraction`,
+      "efficiency.cudnnAttentionBackwardFillKeys": `Derived from H100 (identical SMs and clocks): ${CUDNN_FA3_FIG}: backward key-loop fill 384 keys, fitted with cudnnAttentionBackwardPeakFraction`,
       "efficiency.commSmsScaleUp": `Same GH100 and NVLink4 (18 links) as H100 SXM, so the same channels: ${NCCL_CTA_SM}; on H100 an all-gather launches 24 blocks (NVIDIA developer forum, 2025; NVIDIA/nccl#1367)`,
       "efficiency.commSmsPerNic": `Same one 400 Gb/s ConnectX-7 per GPU as DGX H100: ${NCCL_NET_CTAS}; 8 H100 per node, NCCL 2.22.3: 16 channels on 8 NICs (NVIDIA/nccl#1453)`,
     },
@@ -265,6 +289,7 @@ export const NVIDIA: Readonly<Record<string, Accelerator>> = {
     idleWatts: 140,
     smCount: 148,
     mxfp8: true,
+    attentionBackend: "cudnn",
     efficiency: {
       gemmPeakFraction: 0.634,
       hbmPeakFraction: 0.893,
@@ -302,6 +327,7 @@ export const NVIDIA: Readonly<Record<string, Accelerator>> = {
       "efficiency.kernelLaunchSeconds": `Derived from A100 (same CUDA launch path): ${CSCS_LAT} async 2.7 us`,
       "efficiency.attentionPeakFraction": `${CUDNN_SDPA_B200}; ${ATTN_FILL_FIT}: BF16 forward 0.678 with attentionFillKeys 1408 (the fit reproduces 2k-32k within 6 %; at 4k causal, a 4k-token Llama/Qwen layer, 0.44 of peak). What Transformer Engine's fused attention (NeMo, Megatron-Core) runs on B200; FA2 (no tcgen05) reaches 400-440 TFLOP/s there. FlashAttention-4 (${FA4_PAPER}) is faster still but not what these stacks ran`,
       "efficiency.attentionBackwardPeakFraction": `${CUDNN_SDPA_B200}; ${ATTN_FILL_FIT}: BF16 backward 0.561 with attentionBackwardFillKeys 1664 (2k-32k within 7 %)`,
+      attentionBackend: "Its attention levels are cuDNN's fused attention (the SDPA benchmark cited there), what Transformer Engine runs",
       "efficiency.attentionFillKeys": `${CUDNN_SDPA_B200}: forward key-loop fill 1408 keys (11 blocks of 128), fitted with attentionPeakFraction; FA2 on H100 pays 128. Blackwell's tensor cores doubled while the per-block fixed work (loads, softmax rescale, epilogue) did not, so short key loops fall further below the long-sequence level (measured causal forward 4k/32k: 0.69 on B200; FA2 on H100, 4k/16k: 0.95)`,
       "efficiency.attentionBackwardFillKeys": `${CUDNN_SDPA_B200}: backward fill 1664 keys (13 blocks), fitted with attentionBackwardPeakFraction; FA2 on H100 pays 256`,
       "efficiency.fp8AttentionBackwardPeakFraction": `${CUDNN_SDPA_B200}; ${ATTN_FILL_FIT}: FP8 backward 0.344 of the 4.5 PFLOP/s FP8 peak with the BF16 fills (2k-32k within 6 %)`,
@@ -328,6 +354,7 @@ export const NVIDIA: Readonly<Record<string, Accelerator>> = {
     idleWatts: 165,
     smCount: 152,
     mxfp8: true,
+    attentionBackend: "cudnn",
     efficiency: {
       gemmPeakFraction: 0.729,
       hbmPeakFraction: 0.893,
@@ -365,6 +392,7 @@ export const NVIDIA: Readonly<Record<string, Accelerator>> = {
       "efficiency.kernelLaunchSeconds": `Derived from A100 (same CUDA launch path): ${CSCS_LAT} async 2.7 us`,
       "efficiency.attentionPeakFraction": `${CUDNN_SDPA_GB} (GB200: BF16 fwd / bwd at 2k, 4k, 8k, 16k, 32k: 1069 / 655, 1386 / 1054, 1584 / 1211, 1668 / 1304, 1681 / 1348 TFLOP/s); ${ATTN_FILL_FIT}: forward 0.687 with attentionFillKeys 512 (2k-32k within 3 %). A newer cuDNN than B200's table (9.10.2): its short-sequence speed-up is in the smaller fill`,
       "efficiency.attentionBackwardPeakFraction": `${CUDNN_SDPA_GB}; ${ATTN_FILL_FIT}: backward 0.562 with attentionBackwardFillKeys 1024 (2k-32k within 8 %)`,
+      attentionBackend: "Its attention levels are cuDNN's fused attention (the SDPA benchmark cited there), what Transformer Engine runs",
       "efficiency.attentionFillKeys": `${CUDNN_SDPA_GB}: forward key-loop fill 512 keys, fitted with attentionPeakFraction`,
       "efficiency.attentionBackwardFillKeys": `${CUDNN_SDPA_GB}: backward key-loop fill 1024 keys, fitted with attentionBackwardPeakFraction`,
       "efficiency.fp8AttentionBackwardPeakFraction": `${CUDNN_SDPA_GB} (GB200 FP8 fwd / bwd at 4k, 16k, 32k: 1661 / 1088, 2033 / 1370, 2124 / 1429); ${ATTN_FILL_FIT}: FP8 backward 0.293 of the 5 PFLOP/s FP8 peak with the BF16 fills`,
@@ -391,6 +419,7 @@ export const NVIDIA: Readonly<Record<string, Accelerator>> = {
     idleWatts: 165,
     smCount: 160,
     mxfp8: true,
+    attentionBackend: "cudnn",
     efficiency: {
       gemmPeakFraction: 0.729,
       hbmPeakFraction: 0.893,
@@ -426,6 +455,7 @@ export const NVIDIA: Readonly<Record<string, Accelerator>> = {
       "efficiency.kernelLaunchSeconds": `Derived from A100 (same CUDA launch path): ${CSCS_LAT} async 2.7 us`,
       "efficiency.attentionPeakFraction": `${CUDNN_SDPA_GB} (GB300: BF16 fwd / bwd at 2k, 4k, 8k, 16k, 32k: 1312 / 633, 1682 / 1110, 1899 / 1292, 1978 / 1399, 2007 / 1438 TFLOP/s); ${ATTN_FILL_FIT}: forward 0.851 with attentionFillKeys 640 (2k-32k within 6 %). Above GB200's: Blackwell Ultra doubles the SFU exponent rate that bounds the softmax`,
       "efficiency.attentionBackwardPeakFraction": `${CUDNN_SDPA_GB}; ${ATTN_FILL_FIT}: backward 0.642 with attentionBackwardFillKeys 1408, the level by minimax rather than least squares (2k-32k within 12 %: the measured 2k point sits above the 4k one's trend)`,
+      attentionBackend: "Its attention levels are cuDNN's fused attention (the SDPA benchmark cited there), what Transformer Engine runs",
       "efficiency.attentionFillKeys": `${CUDNN_SDPA_GB}: GB300 forward key-loop fill 640 keys, fitted with attentionPeakFraction`,
       "efficiency.attentionBackwardFillKeys": `${CUDNN_SDPA_GB}: GB300 backward key-loop fill 1408 keys, fitted with attentionBackwardPeakFraction`,
       "efficiency.fp8AttentionBackwardPeakFraction": `${CUDNN_SDPA_GB} (GB300 FP8 fwd / bwd at 4k, 16k, 32k: 2194 / 1177, 2809 / 1534, 2968 / 1600); ${ATTN_FILL_FIT}: FP8 backward 0.346 of the 5 PFLOP/s FP8 peak with the BF16 fills (minimax, within 10 %)`,

@@ -1,0 +1,44 @@
+/**
+ * Which flash-attention kernel a run's attention levels come from (workload.attentionBackend).
+ * An accelerator's efficiency holds the levels of the kernel its catalog entry measured
+ * (`attentionBackend`, default flash-attention) and, where published, cuDNN's as
+ * `cudnn*` fields; choosing cudnn swaps those in, so the attention cost model is unchanged.
+ */
+import type { Accelerator, AttentionBackend, EfficiencyCalibration } from "./types.ts";
+
+/** The kernel `gpu`'s attention fields measure. */
+export function baseAttentionBackend(gpu: Accelerator): AttentionBackend {
+  return gpu.attentionBackend ?? "flash-attention";
+}
+
+/** The backends `gpu` has levels for: its own, and cuDNN's where the catalog (or the config) gives them. */
+export function attentionBackendsOf(gpu: Accelerator): AttentionBackend[] {
+  const own = baseAttentionBackend(gpu);
+  return own !== "cudnn" && gpu.efficiency.cudnnAttentionPeakFraction !== undefined ? [own, "cudnn"] : [own];
+}
+
+/** `gpu` with `backend`'s attention levels in its attention fields (the same object if they are there already). */
+export function withAttentionBackend(gpu: Accelerator, backend: AttentionBackend | undefined): Accelerator {
+  if (backend === undefined || backend === baseAttentionBackend(gpu)) return gpu;
+  const e = gpu.efficiency;
+  if (backend !== "cudnn" || e.cudnnAttentionPeakFraction === undefined) throw new Error(`${gpu.name} has no ${backend} attention levels`);
+  const swapped: EfficiencyCalibration = { ...e, attentionPeakFraction: e.cudnnAttentionPeakFraction };
+  const pairs = [
+    ["attentionBackwardPeakFraction", e.cudnnAttentionBackwardPeakFraction],
+    ["fp8AttentionPeakFraction", e.cudnnFp8AttentionPeakFraction],
+    ["fp8AttentionBackwardPeakFraction", e.cudnnFp8AttentionBackwardPeakFraction],
+    ["attentionFillKeys", e.cudnnAttentionFillKeys],
+    ["attentionBackwardFillKeys", e.cudnnAttentionBackwardFillKeys],
+  ] as const;
+  for (const [field, value] of pairs) {
+    // A cuDNN level the catalog lacks falls back to the derivation the plain field's absence implies.
+    if (value === undefined) delete swapped[field];
+    else swapped[field] = value;
+  }
+  const sources = { ...gpu.sources };
+  for (const field of ["attentionPeakFraction", ...pairs.map(([f]) => f)]) {
+    const cudnn = `efficiency.cudnn${field[0]!.toUpperCase()}${field.slice(1)}`;
+    if (sources[cudnn] !== undefined) sources[`efficiency.${field}`] = sources[cudnn] as string;
+  }
+  return { ...gpu, efficiency: swapped, attentionBackend: "cudnn", sources };
+}

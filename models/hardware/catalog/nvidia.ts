@@ -2,6 +2,16 @@
 import type { Accelerator } from "../types.ts";
 import { AZURE, AZURE_FP8, BABEL, CSCS_LAT, FA2_PAPER, FA3_FIG, FA3_PAPER, FA4_PAPER, FA_BWD_RATIO, GiB, IDLE_NOTE, MAMF, MSMF, NCCL_CTA_SM, NCCL_NET_CTAS, NVLINK_SWITCH_DOMAIN, NV_A100_DS, NV_BW_DS, NV_GB_DS, NV_H100_WP, NV_H200_DS, NV_H800_DS, NV_GB300_DS, NVLS_B200, NVFP4_VLLM, AZURE_GB200, THAMADA, CUDNN_SDPA_B200, CUDNN_SDPA_GB, CUDNN_SDPA_H200, CUDNN_FA3_FIG, ATTN_FILL_FIT } from "./sources.ts";
 
+/** cuDNN's fused attention on GH100 (H100 and H200: same SMs and clocks); sources in each entry's `efficiency.cudnn*`. */
+const HOPPER_CUDNN_ATTENTION = {
+  cudnnAttentionPeakFraction: 0.579,
+  cudnnAttentionBackwardPeakFraction: 0.554,
+  cudnnFp8AttentionPeakFraction: 0.509,
+  cudnnFp8AttentionBackwardPeakFraction: 0.238,
+  cudnnAttentionFillKeys: 128,
+  cudnnAttentionBackwardFillKeys: 384,
+} as const;
+
 export const NVIDIA: Readonly<Record<string, Accelerator>> = {
   "A100-40GB": {
     name: "A100-40GB",
@@ -117,12 +127,7 @@ export const NVIDIA: Readonly<Record<string, Accelerator>> = {
       fp8GemmPeakFraction: 0.652,
       fp8RowwiseGemmRelative: 0.95,
       fp8AttentionPeakFraction: 0.509,
-      cudnnAttentionPeakFraction: 0.579,
-      cudnnAttentionBackwardPeakFraction: 0.554,
-      cudnnFp8AttentionPeakFraction: 0.509,
-      cudnnFp8AttentionBackwardPeakFraction: 0.238,
-      cudnnAttentionFillKeys: 128,
-      cudnnAttentionBackwardFillKeys: 384,
+      ...HOPPER_CUDNN_ATTENTION,
       commSmsScaleUp: 24,
       commSmsPerNic: 2,
     },
@@ -180,12 +185,7 @@ export const NVIDIA: Readonly<Record<string, Accelerator>> = {
       attentionBackwardPeakFraction: 0.325,
       fp8GemmPeakFraction: 0.657,
       fp8AttentionPeakFraction: 0.509,
-      cudnnAttentionPeakFraction: 0.579,
-      cudnnAttentionBackwardPeakFraction: 0.554,
-      cudnnFp8AttentionPeakFraction: 0.509,
-      cudnnFp8AttentionBackwardPeakFraction: 0.238,
-      cudnnAttentionFillKeys: 128,
-      cudnnAttentionBackwardFillKeys: 384,
+      ...HOPPER_CUDNN_ATTENTION,
       commSmsScaleUp: 24,
       commSmsPerNic: 2,
     },

@@ -12,6 +12,7 @@ import type { Precision, ScaleUpKind } from "../models/hardware/types.ts";
 import { CROSS_ENTROPY, LAYER_IMPLEMENTATIONS, MASTER_WEIGHTS, MOE_DISPATCH, MOE_LOAD_DISTRIBUTIONS, MOE_OVERLAP, ROUTER_SCORING, type AttentionKernel, type RecomputeMode, type TopologyKind } from "../models/scenario.ts";
 import { BUILTIN_MODELS } from "../models/workload/builtins.ts";
 import { FP8_RECIPES } from "../models/workload/fp8.ts";
+import { REMAT_POLICIES, REMAT_TENSOR_NAMES } from "../models/workload/remat-policy.ts";
 import { SCALE_UP_TOPOLOGIES } from "../models/network/scale-up.ts";
 import type { ConfigProblem } from "./errors.ts";
 import { DIMENSIONS, allowedText, formatQuantity, parseQuantity, quantityPattern, type Dimension } from "./units.ts";
@@ -407,6 +408,15 @@ const parallelism = obj("How the model is split over the GPUs.", {
     RECOMPUTE,
     "Activation recomputation. selective: Megatron's, the attention core is recomputed (Korthikanti et al. 2022); full: each layer from its saved input; per-op: torchtitan's per-op selective AC (activation_checkpoint.selective_ac_option \"op\"): the outputs of attention and of every other matmul in forward order (Q, V, gate/fc1, down) are kept, the rest of the layer (K and output projections, up projection or fc2, norms, RoPE, activation) is recomputed in backward.",
     { default: "none" },
+  ),
+  remat: obj(
+    "Recompute full keeping named tensors, as JAX checkpoint policies do (MaxText's remat_policy; workload/remat-policy.ts). The layer input is always kept; a tensor the backward reads is kept in HBM if saved, copied to host memory in forward and back in backward (PCIe, overlapping the layers' compute) if offloaded, else rebuilt by re-running its producer in backward (then its inputs are read too). Kernels whose outputs backward never reads (MLP down projection, last residual add) are not re-run. Sets recompute to full (another recompute value is refused). Needs flash attention, no FP8, no dropout, fused layers, no offloadActivations.",
+    {
+      policy: oneOf(REMAT_POLICIES, "MaxText's remat_policy (decoders.py get_remat_policy, maxtext 92e59fd): minimal (every projection's output: query/key/value/qkv_proj, out_proj, mlpwi, mlpwi_0, mlpwi_1, mlpwo), minimal_with_context (and context), save_dot_with_context_except_mlp, save_dot_except_mlpwi, save_dot_except_mlp, save_qkv_proj (proj: its 2023 name), qkv_proj_offloaded and minimal_offloaded (those sets to host), save_out_proj, custom (base.yml: nothing but the layer input; state the tensors in save and offload), full (the layer input only).", { default: "full" }),
+      save: { kind: "list", description: "Tensors kept in HBM beside the policy's: MaxText's names, or trainsim's for tensors MaxText leaves unnamed (attention_norm, attention_residual, mlp_norm, mlp_activation, mla_latents, moe_routing); every name saved is recompute none. mlpwo is never read by the backward: saving it keeps nothing.", items: oneOf(REMAT_TENSOR_NAMES, "A named tensor of a layer.") },
+      offload: { kind: "list", description: "Tensors copied to host memory (MaxText custom policy 'offload', or the *_offloaded policies); decoder_layer_input here moves the layer input off HBM.", items: oneOf(REMAT_TENSOR_NAMES, "A named tensor of a layer.") },
+    },
+    { whenAbsent: "omit" },
   ),
   sequenceParallel: bool("Megatron sequence parallelism alongside TP.", { derivedDefault: "true when tp > 1" }),
   overlapGradReduce: bool("Gradient reduction overlaps the last micro-batch's backward (bucketed DDP): each layer's gradients are reduced as its backward ends, what outlasts the backward is exposed (Megatron-Core --overlap-grad-reduce, NeMo/Apex overlap_grad_sync).", { default: true }),

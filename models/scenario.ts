@@ -6,6 +6,7 @@
  * always sets; an optional one is absent on purpose (no cap, no limit, no schedule).
  */
 import type { Fp8Recipe } from "./workload/fp8.ts";
+import type { RematSpec } from "./workload/remat-policy.ts";
 import type { Accelerator, Precision } from "./hardware/types.ts";
 
 export type TopologyKind = "rail-optimized" | "fat-tree" | "torus" | "nvl72";
@@ -249,6 +250,8 @@ export interface ParallelPlan {
   /** 0-3; 3 = FSDP-style parameter sharding. */
   zero: 0 | 1 | 2 | 3;
   recompute: RecomputeMode;
+  /** With recompute full: the tensors kept beside the layer input, by name (MaxText's remat_policy; workload/remat-policy.ts). */
+  remat?: RematSpec;
   sequenceParallel: boolean;
   /** Data-parallel gradient reduction overlaps the last micro-batch's backward (bucketed DDP). */
   overlapGradReduce: boolean;

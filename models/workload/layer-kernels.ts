@@ -24,6 +24,7 @@ import { moeAllToAllBytes, moeExpertTpBytes, moeMlpBackward, moeMlpForward, shar
 import { BALANCED_LOAD, type RoutingLoad } from "./moe-routing.ts";
 import { eagerLayerBackward, eagerLayerForward, eagerNorm } from "./eager-layer.ts";
 import type { QuantPadding } from "./moe-padding.ts";
+import { rematRecomputeKernels, type RematSpec } from "./remat-policy.ts";
 
 export interface LayerShape {
   model: ModelSpec;
@@ -78,6 +79,8 @@ export interface LayerShape {
   moeHostSyncSeconds?: number;
   /** MoE, FP8: how each expert's rows are aligned for its grouped GEMM (moe-padding.ts). */
   moePadding?: QuantPadding;
+  /** Recompute full keeping these named tensors (parallelism.remat; remat-policy.ts). */
+  remat?: RematSpec;
 }
 
 
@@ -409,6 +412,7 @@ export function layerForwardKernels(x: LayerShape): KernelList {
 /** What the backward pass re-runs before it can start, by recompute mode. */
 export function layerRecomputeKernels(x: LayerShape, mode: RecomputeMode): KernelList {
   if (mode === "none") return { kernels: [], collectives: [] };
+  if (mode === "full" && x.remat !== undefined) return rematRecomputeKernels(x, layerDims(x), x.remat, layerForwardKernels(x));
   if (mode === "full") {
     // The recomputed forward reuses the FP8 weights cast in the first forward (TE caches them).
     const list = layerForwardKernels(x);

@@ -22,6 +22,7 @@ import { denseLayerModel, denseLayersPerStage, expertFfnOf, isMoe, moeLayersOf }
 import { routingLoad } from "./moe-routing.ts";
 import { moeHostSyncSeconds } from "./moe-host-sync.ts";
 import { NO_PADDING, quantPadding } from "./moe-padding.ts";
+import { rematPlan } from "./remat-policy.ts";
 
 export interface MemoryBreakdown {
   stage: number;
@@ -90,6 +91,7 @@ export function layerShape(s: Scenario): LayerShape {
     ...(p.cpLayout !== undefined ? { cpLayout: p.cpLayout } : {}),
     ...(isMoe(s.workload.model) ? moeShapeFields(s) : {}),
     ...(s.workload.layerImplementation === "eager" ? { layerImplementation: "eager" as const } : {}),
+    ...(p.remat !== undefined && p.recompute === "full" ? { remat: p.remat } : {}),
   };
 }
 
@@ -145,6 +147,7 @@ export function layerActivationBytes(x: LayerShape, recompute: RecomputeMode, fp
   const h = m.hidden;
   const Tn = d.normTokens;
   const T = d.tokens;
+  if (recompute === "full" && x.remat !== undefined) return rematPlan(x, d, x.remat).deviceBytes;
   if (recompute === "full") return e * Tn * h;
   if (recompute === "per-op") {
     // The layer's input, then what torchtitan's policy saves: Q and V (1st and 3rd matmul), the
@@ -397,6 +400,10 @@ export function memoryByStage(s: Scenario): MemoryBreakdown[] {
     // An MTP depth keeps a block's activations, its projection's input (2h) and its own logits.
     if (mtp > 0) activations += (inFlight / p.virtualStages) * mtp * (perLayerActivations + 2 * x.elementBytes * layerDims(x).tokens * m.hidden) + mtp * lossBytes(s, x);
     host += onHost;
+    // Tensors a remat policy offloads (remat-policy.ts): each stored layer's on the host, two layers' in transit.
+    const rematHost = x.remat !== undefined ? rematPlan(mainLayers > 0 ? x : xDense, layerDims(x), x.remat).hostBytes : 0;
+    host += stored > 0 ? inFlight * avgChunkLayers * rematHost : 0;
+    activations += Math.min(layers, 2) * rematHost;
     // The per-op policy is torchtitan's, whose FP8 linear layers are torchao's (BF16 inputs saved).
     if (p.recompute !== "none") activations += layerActivationBytes(mainLayers > 0 ? x : xDense, "none", p.recompute !== "per-op");
     if (last) activations += lossBytes(s, x);

@@ -263,6 +263,11 @@ export function rematPlan(x: LayerShape, d: LayerDims, spec: RematSpec): RematPl
   return { deviceBytes: kept.device, hostBytes: kept.host, recompute };
 }
 
+/** False only for a remat set that keeps every tensor the backward reads (nothing re-run: recompute none). */
+export function rematRecomputes(x: LayerShape, dims: LayerDims): boolean {
+  return x.remat === undefined || rematPlan(x, dims, x.remat).recompute.size > 0;
+}
+
 function matches(node: RematNode, name: string): boolean {
   return node.kernels.some((k) => (k.endsWith(".") ? name.startsWith(k) : name === k));
 }

@@ -74,9 +74,9 @@ export function modelFlopsPerStep(w: WorkloadSpec): number {
   return 3 * (c.layerForward + c.headForward);
 }
 
-/** Hardware FLOPs per step: model FLOPs plus what recomputation runs again. */
-export function hardwareFlopsPerStep(w: WorkloadSpec, recompute: RecomputeMode): number {
+/** Hardware FLOPs per step: model FLOPs plus what recomputation runs again (a remat policy: its share of the layer forward, remat-flops.ts). */
+export function hardwareFlopsPerStep(w: WorkloadSpec, recompute: RecomputeMode, rematShare?: number): number {
   const c = stepFlopCounts(w);
-  const extra = { none: 0, selective: c.attentionForward, full: c.layerForward, "per-op": c.perOpRecompute }[recompute];
+  const extra = recompute === "full" && rematShare !== undefined ? rematShare * c.layerForward : { none: 0, selective: c.attentionForward, full: c.layerForward, "per-op": c.perOpRecompute }[recompute];
   return modelFlopsPerStep(w) + extra;
 }

@@ -13,6 +13,8 @@ import { simulateStep } from "../../models/step/simulate.ts";
 import { layerDims, layerForwardKernels, layerRecomputeKernels } from "../../models/workload/layer-kernels.ts";
 import { layerActivationBytes, layerShape, memoryByStage } from "../../models/workload/memory.ts";
 import { REMAT_TENSOR_NAMES, rematPlan, type RematSpec } from "../../models/workload/remat-policy.ts";
+import { rematFlopShare } from "../../models/workload/remat-flops.ts";
+import { hardwareFlopsPerStep, modelFlopsPerStep } from "../../models/workload/flops.ts";
 import { denseModel, IDEAL_ACCELERATOR, scenario } from "../helpers/scenario.ts";
 
 // h 64, 4 query heads and 2 KV heads of 16, gated MLP of 128; one sequence of 8 tokens, bf16 (2 B), tp 1.
@@ -157,5 +159,19 @@ describe("loading parallelism.remat", () => {
     const [f] = problemsOf({ ...config({ remat: { policy: "minimal" } }), cluster: { gpu: "H100-SXM", nodes: 1 }, workload: { model: "llama3-8b", seqLength: 2048, globalBatch: 8, precision: "fp8" } });
     expect(f!.path).toBe("parallelism.remat");
     expect(f!.message).toContain("fp8");
+  });
+});
+
+describe("hardware FLOPs count what the policy re-runs", () => {
+  it("policy full: the forward's FLOPs but fc2's and the last residual's; everything saved: model FLOPs", () => {
+    const all = withRemat({ policy: "custom", save: [...REMAT_TENSOR_NAMES] });
+    expect(rematFlopShare(all)).toBe(0);
+    expect(hardwareFlopsPerStep(all.workload, "full", rematFlopShare(all))).toBe(modelFlopsPerStep(all.workload));
+    const full = withRemat({ policy: "full" });
+    const x = layerShape(full);
+    const fwd = layerForwardKernels(x).kernels;
+    const flops = (ks: typeof fwd): number => ks.reduce((a, k) => a + k.flops, 0);
+    expect(rematFlopShare(full)).toBeCloseTo(flops(fwd.filter((k) => k.name !== "fc2" && k.name !== "mlp.residual")) / flops(fwd), 12);
+    expect(rematFlopShare(withRemat(undefined))).toBeUndefined();
   });
 });

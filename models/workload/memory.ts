@@ -22,7 +22,7 @@ import { denseLayerModel, denseLayersPerStage, expertFfnOf, isMoe, moeLayersOf }
 import { routingLoad } from "./moe-routing.ts";
 import { moeHostSyncSeconds } from "./moe-host-sync.ts";
 import { NO_PADDING, quantPadding } from "./moe-padding.ts";
-import { rematPlan, rematRecomputes } from "./remat-policy.ts";
+import { rematPlan, rematTransientBytes } from "./remat-policy.ts";
 
 export interface MemoryBreakdown {
   stage: number;
@@ -405,7 +405,9 @@ export function memoryByStage(s: Scenario): MemoryBreakdown[] {
     host += stored > 0 ? inFlight * avgChunkLayers * rematHost : 0;
     activations += Math.min(layers, 2) * rematHost;
     // The per-op policy is torchtitan's, whose FP8 linear layers are torchao's (BF16 inputs saved).
-    if (p.recompute !== "none" && rematRecomputes(x, layerDims(x))) activations += layerActivationBytes(mainLayers > 0 ? x : xDense, "none", p.recompute !== "per-op");
+    const recomputed = mainLayers > 0 ? x : xDense;
+    const transient = p.recompute === "none" ? 0 : layerActivationBytes(recomputed, "none", p.recompute !== "per-op");
+    activations += recomputed.remat !== undefined ? rematTransientBytes({ ...recomputed, remat: recomputed.remat }, layerDims(recomputed), transient) : transient;
     if (last) activations += lossBytes(s, x);
     const buffers = RUNTIME_BYTES + (mainLayers > 0 ? moeDispatchBytes(x) : 0);
     // FSDP without gradient sync before the last micro-batch: the stage's unsharded gradients

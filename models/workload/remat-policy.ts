@@ -263,9 +263,15 @@ export function rematPlan(x: LayerShape, d: LayerDims, spec: RematSpec): RematPl
   return { deviceBytes: kept.device, hostBytes: kept.host, recompute };
 }
 
-/** False only for a remat set that keeps every tensor the backward reads (nothing re-run: recompute none). */
-export function rematRecomputes(x: LayerShape, dims: LayerDims): boolean {
-  return x.remat === undefined || rematPlan(x, dims, x.remat).recompute.size > 0;
+/**
+ * Bytes a recomputed layer's backward adds while it runs, counted as recompute full counts them
+ * (the layer's whole set, its input again included): what the policy did not keep, plus the input;
+ * 0 when nothing is re-run. `none` is layerActivationBytes(x, "none"), the set the backward reads.
+ */
+export function rematTransientBytes(x: LayerShape & { remat: RematSpec }, dims: LayerDims, none: number): number {
+  const plan = rematPlan(x, dims, x.remat);
+  if (plan.recompute.size === 0) return 0;
+  return none - plan.deviceBytes - plan.hostBytes + x.elementBytes * dims.normTokens * x.model.hidden;
 }
 
 function matches(node: RematNode, name: string): boolean {

@@ -91,6 +91,13 @@ describe("the two ends", () => {
   });
 });
 
+describe("memory at the start of backward", () => {
+  it("minimal against full: 4 layers × (8192 − 1024) kept, less the 7168 a recomputed layer no longer rebuilds", () => {
+    const act = (r: RematSpec): number => memoryByStage(withRemat(r))[0]!.activations;
+    expect(act({ policy: "minimal" }) - act({ policy: "full" })).toBe(4 * 7168 - 7168);
+  });
+});
+
 describe("more saved is never slower", () => {
   it("full ⊂ save_qkv_proj ⊂ save_dot_except_mlp ⊂ save_dot_with_context_except_mlp ⊂ minimal_with_context ⊂ everything: step time never rises", () => {
     const chain: RematSpec[] = [

@@ -124,7 +124,7 @@ function tensorsOf(name: RematTensorName, gated: boolean): Tensor[] {
 
 /** A producer of the layer's forward. */
 export interface RematNode {
-  /** Forward kernels (by name) that produce the outputs. */
+  /** Forward kernels that produce the outputs, by name (a name ending in "." matches every kernel it starts). */
   kernels: readonly string[];
   inputs: readonly Tensor[];
   outputs: readonly Tensor[];
@@ -149,7 +149,7 @@ function layerNodes(x: LayerShape): RematNode[] {
   );
   if (m.experts > 1) {
     nodes.push(
-      { kernels: ["router", "expert.permute", "expert.sort-chunks", "moe.host-sync"], inputs: ["norm2"], outputs: ["routing"] },
+      { kernels: ["router", "router.", "expert.permute", "expert.sort-chunks", "moe.host-sync"], inputs: ["norm2"], outputs: ["routing"] },
       { kernels: ["expert.fc1"], inputs: ["routing"], outputs: ["wi0", "wi1"] },
       { kernels: ["expert.act"], inputs: ["wi0", "wi1"], outputs: ["act"] },
       { kernels: ["expert.fc2"], inputs: ["act"], outputs: ["wo"] },

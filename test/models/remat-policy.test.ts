@@ -80,6 +80,11 @@ describe("the two ends", () => {
     const moe: ModelSpec = { ...SMALL, experts: 4, topK: 2, expertFfn: 32, sharedExperts: 1, kvLoraRank: 16, qLoraRank: 24, qkNopeHeadDim: 16, qkRopeHeadDim: 8, vHeadDim: 16 };
     const x = layerShape(withRemat(all, moe));
     expect(rematPlan(x, layerDims(x), all).deviceBytes).toBe(layerActivationBytes(layerShape(withRemat(undefined, moe)), "none"));
+    // Policy full re-runs the router and its steps, the permute, the experts' up projections and activation, not fc2 or the unpermute.
+    const full = layerShape(withRemat({ policy: "full" }, moe));
+    const names = layerRecomputeKernels(full, "full").kernels.map((k) => k.name);
+    const fwd = layerForwardKernels(full).kernels.map((k) => k.name);
+    expect(names).toEqual(fwd.filter((n) => !["shared.fc2", "expert.fc2", "expert.unpermute", "mlp.residual"].includes(n)));
   });
 
   it("policy full keeps what recompute full keeps; it re-runs the same kernels but the MLP's down projection and last residual add (dead code)", () => {

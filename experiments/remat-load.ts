@@ -3,7 +3,7 @@
  * The schema has checked the policy and tensor names; this checks what remat needs of the rest.
  */
 import type { ParallelPlan } from "../models/scenario.ts";
-import type { RematPolicy, RematSpec, RematTensorName } from "../models/workload/remat-policy.ts";
+import type { RematPolicy, RematSpec, RematTensorName } from "../models/workload/remat-names.ts";
 import { isPlainObject, showValue, type Problems } from "./schema.ts";
 
 export interface RematContext {

@@ -12,7 +12,7 @@ import type { Precision, ScaleUpKind } from "../models/hardware/types.ts";
 import { CROSS_ENTROPY, LAYER_IMPLEMENTATIONS, MASTER_WEIGHTS, MOE_DISPATCH, MOE_LOAD_DISTRIBUTIONS, MOE_OVERLAP, ROUTER_SCORING, type AttentionKernel, type RecomputeMode, type TopologyKind } from "../models/scenario.ts";
 import { BUILTIN_MODELS } from "../models/workload/builtins.ts";
 import { FP8_RECIPES } from "../models/workload/fp8.ts";
-import { REMAT_POLICIES, REMAT_TENSOR_NAMES } from "../models/workload/remat-policy.ts";
+import { REMAT_POLICIES, REMAT_TENSOR_NAMES } from "../models/workload/remat-names.ts";
 import { SCALE_UP_TOPOLOGIES } from "../models/network/scale-up.ts";
 import type { ConfigProblem } from "./errors.ts";
 import { DIMENSIONS, allowedText, formatQuantity, parseQuantity, quantityPattern, type Dimension } from "./units.ts";

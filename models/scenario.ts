@@ -6,7 +6,7 @@
  * always sets; an optional one is absent on purpose (no cap, no limit, no schedule).
  */
 import type { Fp8Recipe } from "./workload/fp8.ts";
-import type { RematSpec } from "./workload/remat-policy.ts";
+import type { RematSpec } from "./workload/remat-names.ts";
 import type { Accelerator, Precision } from "./hardware/types.ts";
 
 export type TopologyKind = "rail-optimized" | "fat-tree" | "torus" | "nvl72";

@@ -24,7 +24,8 @@ import { moeAllToAllBytes, moeExpertTpBytes, moeMlpBackward, moeMlpForward, shar
 import { BALANCED_LOAD, type RoutingLoad } from "./moe-routing.ts";
 import { eagerLayerBackward, eagerLayerForward, eagerNorm } from "./eager-layer.ts";
 import type { QuantPadding } from "./moe-padding.ts";
-import { rematRecomputeKernels, type RematSpec } from "./remat-policy.ts";
+import type { RematSpec } from "./remat-names.ts";
+import { rematRecomputeKernels } from "./remat-policy.ts";
 
 export interface LayerShape {
   model: ModelSpec;

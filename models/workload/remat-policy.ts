@@ -15,54 +15,34 @@
  * names them so a set can state any policy: saving every tensor is recompute none.
  */
 import type { Kernel } from "../compute/kernel.ts";
-import type { KernelList, LayerDims, LayerShape } from "./layer-kernels.ts";
+import type { ModelSpec } from "../scenario.ts";
 import { mlaDims } from "./mla.ts";
 import { expertFfnOf } from "./moe.ts";
+import type { RematPolicy, RematSpec, RematTensorName } from "./remat-names.ts";
 
-export const REMAT_TENSOR_NAMES = [
-  "decoder_layer_input",
-  "query_proj",
-  "key_proj",
-  "value_proj",
-  "qkv_proj",
-  "context",
-  "out_proj",
-  "mlpwi",
-  "mlpwi_0",
-  "mlpwi_1",
-  "mlpwo",
-  "attention_norm",
-  "attention_residual",
-  "mlp_norm",
-  "mlp_activation",
-  "mla_latents",
-  "moe_routing",
-] as const;
-export type RematTensorName = (typeof REMAT_TENSOR_NAMES)[number];
-
-/** MaxText's remat_policy values (92e59fd; "proj" is the Dec 2023 name of save_qkv_proj); "none" is recompute none. */
-export const REMAT_POLICIES = [
-  "minimal",
-  "minimal_with_context",
-  "minimal_flash",
-  "save_dot_with_context_except_mlp",
-  "save_dot_except_mlpwi",
-  "save_dot_except_mlp",
-  "save_qkv_proj",
-  "proj",
-  "qkv_proj_offloaded",
-  "minimal_offloaded",
-  "save_out_proj",
-  "custom",
-  "full",
-] as const;
-export type RematPolicy = (typeof REMAT_POLICIES)[number];
-
-/** parallelism.remat as written: a policy, and tensors kept on device (save) or in host memory (offload) on top of it. */
-export interface RematSpec {
-  policy?: RematPolicy;
-  save?: readonly RematTensorName[];
-  offload?: readonly RematTensorName[];
+// What this module reads of layer-kernels.ts's LayerShape and LayerDims (kept structural: layer-kernels imports this module).
+interface LayerShape {
+  model: ModelSpec;
+  microBatch: number;
+  tp: number;
+  elementBytes: number;
+  expertTp?: number;
+  moeLoad?: { rankFactor: number };
+  remat?: RematSpec;
+}
+interface LayerDims {
+  tokens: number;
+  normTokens: number;
+  headsPerRank: number;
+  kvHeadsPerRank: number;
+  qkHeadDim: number;
+  vHeadDim: number;
+  ffnPerRank: number;
+  queryLength: number;
+}
+interface KernelList<C> {
+  kernels: Kernel[];
+  collectives: C[];
 }
 
 const QKV: readonly RematTensorName[] = ["query_proj", "value_proj", "key_proj", "qkv_proj"];
@@ -288,7 +268,7 @@ function scaled(k: Kernel, share: number): Kernel {
  * GEMMs narrowed to the columns not kept. The forward collectives (tensor- and expert-parallel)
  * are re-run with the output projection or the router (the dispatch follows it), whose outputs cross them.
  */
-export function rematRecomputeKernels(x: LayerShape, d: LayerDims, spec: RematSpec, forward: KernelList): KernelList {
+export function rematRecomputeKernels<C>(x: LayerShape, d: LayerDims, spec: RematSpec, forward: KernelList<C>): KernelList<C> {
   const plan = rematPlan(x, d, spec);
   const kernels: Kernel[] = [];
   for (const k of forward.kernels) {

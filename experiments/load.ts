@@ -21,6 +21,7 @@ import { FP8_RECIPES, type Fp8Recipe } from "../models/workload/fp8.ts";
 import { scaleUpTopologyProblem, type ScaleUpTopologyRequest } from "../models/network/scale-up.ts";
 import { placementProblem } from "../models/network/placement.ts";
 import { readConfigFile, readInputFile } from "./config-file.ts";
+import { rematFrom } from "./remat-load.ts";
 import { defaultNodeOverheadWatts } from "./defaults.ts";
 import { ConfigError } from "./errors.ts";
 import { CLUSTER_PRESETS } from "./presets.ts";
@@ -846,6 +847,8 @@ function build(input: unknown, opts: LoadOptions, problems: Problems, chain: rea
   const eager = optionalString(workloadIn, "layerImplementation") === "eager";
   const eagerProblem = eager && model !== PLACEHOLDER_MODEL ? eagerLayerProblem(model, parallelism) : null;
   if (eagerProblem !== null) problems.invalid("workload.layerImplementation", "eager", `${showValue("eager")} is not allowed: ${eagerProblem}; expected fused`);
+  const offloading = (parallelism.offloadActivationLayers ?? 0) > 0 || (parallelism.offloadActivationShare ?? 0) > 0;
+  rematFrom(parallelIn["remat"], parallelism, { recompute: part(merged, "parallelism")["recompute"], precision, attention: workloadIn["attention"], dropout: model.dropout, eager, offloadActivations: offloading }, problems);
 
   const attentionBackend = attentionBackendFrom(workloadIn, gpuValid ? gpu : undefined, problems);
 

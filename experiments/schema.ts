@@ -12,6 +12,7 @@ import type { AttentionBackend, Precision, ScaleUpKind } from "../models/hardwar
 import { CROSS_ENTROPY, LAYER_IMPLEMENTATIONS, MASTER_WEIGHTS, MOE_DISPATCH, MOE_LOAD_DISTRIBUTIONS, MOE_OVERLAP, RECOMPUTE_MODULES, ROUTER_SCORING, type AttentionKernel, type RecomputeMode, type TopologyKind } from "../models/scenario.ts";
 import { BUILTIN_MODELS } from "../models/workload/builtins.ts";
 import { FP8_RECIPES } from "../models/workload/fp8.ts";
+import { REMAT_POLICIES, REMAT_TENSOR_NAMES } from "../models/workload/remat-names.ts";
 import { SCALE_UP_TOPOLOGIES } from "../models/network/scale-up.ts";
 import type { ConfigProblem } from "./errors.ts";
 import { DIMENSIONS, allowedText, formatQuantity, parseQuantity, quantityPattern, type Dimension } from "./units.ts";
@@ -426,6 +427,15 @@ const parallelism = obj("How the model is split over the GPUs.", {
       "recompute selective only: the submodules each layer recomputes in backward, by Megatron-Core's names (--recompute-modules; default [core_attn], which is recompute selective as before). core_attn: the attention core. layernorm: the norms that are modules of their own in Megatron-Core's TE layers (a MoE layer's pre-MLP norm, MLA's input norm; the others are fused into the next linear) keep no output. mla_up_proj: MLA's up projections and RoPE; Q, K, V are not kept. mlp: a dense layer's MLP from its input (not MoE layers). moe: the whole MoE block (router, permute, dispatch and combine all-to-alls, experts, shared experts) from its input. moe_act: the routed experts' activation output is not kept. shared_experts: the shared experts from their input. Refused where the model has no such layers, and where Megatron-Core refuses (moe with moeOverlap attention, shared_experts with moeOverlap shared-experts, moe_act or layernorm with FP8 delayed scaling).",
     items: oneOf(RECOMPUTE_MODULES, "A module of Megatron-Core's --recompute-modules.", { noun: "a Megatron-Core recompute module" }),
   },
+  remat: obj(
+    "Recompute full keeping named tensors, as JAX checkpoint policies do (MaxText's remat_policy; workload/remat-policy.ts). The layer input is always kept; a tensor the backward reads is kept in HBM if saved, copied to host memory in forward and back in backward (PCIe, overlapping the layers' compute) if offloaded, else rebuilt by re-running its producer in backward (then its inputs are read too). Kernels whose outputs backward never reads (MLP down projection, last residual add) are not re-run. Sets recompute to full (another recompute value is refused). Needs flash attention, no FP8, no dropout, fused layers, no offloadActivations.",
+    {
+      policy: oneOf(REMAT_POLICIES, "MaxText's remat_policy (decoders.py get_remat_policy, maxtext 92e59fd): minimal (every projection's output: query/key/value/qkv_proj, out_proj, mlpwi, mlpwi_0, mlpwi_1, mlpwo), minimal_with_context (and context), save_dot_with_context_except_mlp, save_dot_except_mlpwi, save_dot_except_mlp, save_qkv_proj (proj: its 2023 name), qkv_proj_offloaded and minimal_offloaded (those sets to host), save_out_proj, custom (base.yml: nothing but the layer input; state the tensors in save and offload), full (the layer input only).", { default: "full" }),
+      save: { kind: "list", description: "Tensors kept in HBM beside the policy's: MaxText's names, or trainsim's for tensors MaxText leaves unnamed (attention_norm, attention_residual, mlp_norm, mlp_activation, mla_latents, moe_routing); every name saved is recompute none. mlpwo is never read by the backward: saving it keeps nothing.", items: oneOf(REMAT_TENSOR_NAMES, "A named tensor of a layer.") },
+      offload: { kind: "list", description: "Tensors copied to host memory (MaxText custom policy 'offload', or the *_offloaded policies); decoder_layer_input here moves the layer input off HBM.", items: oneOf(REMAT_TENSOR_NAMES, "A named tensor of a layer.") },
+    },
+    { whenAbsent: "omit" },
+  ),
   sequenceParallel: bool("Megatron sequence parallelism alongside TP.", { derivedDefault: "true when tp > 1" }),
   overlapGradReduce: bool("Gradient reduction overlaps the last micro-batch's backward (bucketed DDP): each layer's gradients are reduced as its backward ends, what outlasts the backward is exposed (Megatron-Core --overlap-grad-reduce, NeMo/Apex overlap_grad_sync).", { default: true }),
   tpCommOverlap: bool(

@@ -10,6 +10,7 @@ import { workProblem } from "./work-limits.ts";
 import type { ValidationRow } from "../models/results.ts";
 import type { Scenario } from "../models/scenario.ts";
 import { hardwareFlopsPerStep, modelFlopsPerStep, stepFlopCounts } from "../models/workload/flops.ts";
+import { stepHardwareFlops } from "../models/workload/remat-flops.ts";
 import { outOfMemory, peakMemory } from "../models/workload/memory.ts";
 import { ConfigError } from "./errors.ts";
 import { loadScenario, type LoadedScenario } from "./load.ts";
@@ -33,7 +34,7 @@ export const METRICS: Readonly<Record<string, { unit: string; describe: string; 
   tflopsPerGpuHardware: {
     unit: "TFLOP/s",
     describe: "hardware TFLOP/s per GPU: model FLOPs plus the recomputed ones (HFU convention, as FSDP and DeepSpeed papers count with activation checkpointing)",
-    read: (s, r) => hardwareFlopsPerStep(s.workload, s.parallelism.recompute, s.parallelism.recomputeModules) / r.stepSeconds / r.gpus / 1e12,
+    read: (s, r) => stepHardwareFlops(s) / r.stepSeconds / r.gpus / 1e12,
   },
   tflopsPerGpuCausal: {
     unit: "TFLOP/s",

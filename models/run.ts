@@ -12,7 +12,8 @@ import { simulateLongRun, type LongRunResult } from "./reliability/long-run.ts";
 import { CATEGORIES } from "./categories.ts";
 import { simulateStep, type StepSimulation } from "./step/simulate.ts";
 import type { StepMode, StepModeRequest } from "./step/symmetry.ts";
-import { hardwareFlopsPerStep, modelFlopsPerStep } from "./workload/flops.ts";
+import { modelFlopsPerStep } from "./workload/flops.ts";
+import { stepHardwareFlops } from "./workload/remat-flops.ts";
 import { peakMemory, type MemoryBreakdown } from "./workload/memory.ts";
 
 export interface RunResult {
@@ -62,7 +63,7 @@ export function runScenario(s: Scenario, options: RunOptions = {}): { result: Ru
   const gpus = gpuCount(s);
   const peak = peakFlops(s.cluster.gpu, s.workload.precision);
   const modelFlops = modelFlopsPerStep(s.workload);
-  const hwFlops = hardwareFlopsPerStep(s.workload, s.parallelism.recompute, s.parallelism.recomputeModules);
+  const hwFlops = stepHardwareFlops(s);
   const perGpu = modelFlops / step.stepSeconds / gpus;
   const power = summarisePower(s, step.power, step.stepSeconds);
   const mem = peakMemory(s);

@@ -6,6 +6,7 @@
  * always sets; an optional one is absent on purpose (no cap, no limit, no schedule).
  */
 import type { Fp8Recipe } from "./workload/fp8.ts";
+import type { RematSpec } from "./workload/remat-names.ts";
 import type { Accelerator, AttentionBackend, Precision } from "./hardware/types.ts";
 
 export type TopologyKind = "rail-optimized" | "fat-tree" | "torus" | "nvl72";
@@ -259,6 +260,8 @@ export interface ParallelPlan {
   recompute: RecomputeMode;
   /** recompute selective only: Megatron-Core's --recompute-modules as written (absent: [core_attn], the attention core). */
   recomputeModules?: readonly RecomputeModule[];
+  /** With recompute full: the tensors kept beside the layer input, by name (MaxText's remat_policy; workload/remat-policy.ts). */
+  remat?: RematSpec;
   sequenceParallel: boolean;
   /** Data-parallel gradient reduction overlaps the last micro-batch's backward (bucketed DDP). */
   overlapGradReduce: boolean;

@@ -18,7 +18,7 @@
  */
 import { peakFlops } from "./compute/kernel.ts";
 import { gpuCount, microBatchesPerStep } from "./parallel/plan.ts";
-import { hardwareFlopsPerStep } from "./workload/flops.ts";
+import { stepHardwareFlops } from "./workload/remat-flops.ts";
 import type { Scenario } from "./scenario.ts";
 import { checkpointCost, youngDaly } from "./reliability/checkpoint.ts";
 import { componentCount, FAILURE_CLASSES } from "./reliability/failure-rates.ts";
@@ -84,7 +84,7 @@ const n = (x: number): string => (x < 1e6 ? Math.round(x).toLocaleString("en-US"
 export function longRunSecondsAtLeast(s: Scenario): number {
   if (s.run.duration !== undefined) return s.run.duration;
   const steps = s.run.tokens !== undefined ? s.run.tokens / (s.workload.globalBatch * s.workload.seqLength) : s.run.steps;
-  const idealStep = hardwareFlopsPerStep(s.workload, s.parallelism.recompute, s.parallelism.recomputeModules) / (gpuCount(s) * peakFlops(s.cluster.gpu, s.workload.precision));
+  const idealStep = stepHardwareFlops(s) / (gpuCount(s) * peakFlops(s.cluster.gpu, s.workload.precision));
   return steps * idealStep;
 }
 

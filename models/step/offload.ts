@@ -19,6 +19,8 @@ import { CPU_ADAM_PARAMS_PER_SECOND, hostCopyBandwidth } from "../network/host.t
 import { rankOfVirtualStage } from "../parallel/stages.ts";
 import type { Scenario } from "../scenario.ts";
 import { layerActivationBytes, layerShape, offloadedLayers } from "../workload/memory.ts";
+import { layerDims } from "../workload/layer-kernels.ts";
+import { rematPlan } from "../workload/remat-policy.ts";
 
 export interface OffloadSettings {
   params: boolean;
@@ -36,13 +38,16 @@ export function offloadSettings(s: Scenario): OffloadSettings {
   const gpus = p.tp * p.pp * p.cp * p.dp;
   const offloading = (p.offloadActivationLayers ?? 0) > 0 || (p.offloadActivationShare ?? 0) > 0;
   const perLayer = offloading ? layerActivationBytes(layerShape(s), p.recompute) : 0;
+  // A remat policy's offloaded tensors leave every layer (remat-policy.ts); the loader keeps it apart from offloadActivations.
+  const shape = layerShape(s);
+  const rematHost = shape.remat !== undefined ? rematPlan(shape, layerDims(shape), shape.remat).hostBytes : 0;
   return {
     params: p.zero >= 3 && p.offloadParams === true,
     optimizer: p.offloadOptimizer === true,
     ranksPerHost: Math.max(1, Math.min(s.cluster.gpusPerNode, gpus)),
     copyBandwidth: hostCopyBandwidth(s.cluster.gpu),
     activationBytesPerLayer(split: readonly number[], v: number): number {
-      if (perLayer === 0) return 0;
+      if (perLayer === 0) return rematHost;
       // offloadActivations counts a pipeline stage's layers; its virtual stages share them pro rata.
       let stageLayers = 0;
       for (let w = 0; w < split.length; w++) if (rankOfVirtualStage(w, p.pp) === rankOfVirtualStage(v, p.pp)) stageLayers += split[w] as number;

@@ -75,10 +75,14 @@ export function modelFlopsPerStep(w: WorkloadSpec): number {
   return 3 * (c.layerForward + c.headForward);
 }
 
-/** Hardware FLOPs per step: model FLOPs plus what recomputation runs again. */
-export function hardwareFlopsPerStep(w: WorkloadSpec, recompute: RecomputeMode, modules?: readonly RecomputeModule[]): number {
+/**
+ * Hardware FLOPs per step: model FLOPs plus what recomputation runs again. `how`: Megatron's
+ * recompute modules (recompute selective), or a remat policy's re-run share of the layer
+ * forward (recompute full; remat-flops.ts).
+ */
+export function hardwareFlopsPerStep(w: WorkloadSpec, recompute: RecomputeMode, how: { modules?: readonly RecomputeModule[]; rematShare?: number } = {}): number {
   const c = stepFlopCounts(w);
-  if (recompute === "selective" && modules !== undefined) return modelFlopsPerStep(w) + recomputeModuleFlops(w.model, modules, w.globalBatch * w.seqLength, c.attentionForward);
-  const extra = { none: 0, selective: c.attentionForward, full: c.layerForward, "per-op": c.perOpRecompute }[recompute];
+  if (recompute === "selective" && how.modules !== undefined) return modelFlopsPerStep(w) + recomputeModuleFlops(w.model, how.modules, w.globalBatch * w.seqLength, c.attentionForward);
+  const extra = recompute === "full" && how.rematShare !== undefined ? how.rematShare * c.layerForward : { none: 0, selective: c.attentionForward, full: c.layerForward, "per-op": c.perOpRecompute }[recompute];
   return modelFlopsPerStep(w) + extra;
 }

@@ -25,6 +25,8 @@ import { BALANCED_LOAD, type RoutingLoad } from "./moe-routing.ts";
 import { eagerLayerBackward, eagerLayerForward, eagerNorm } from "./eager-layer.ts";
 import type { QuantPadding } from "./moe-padding.ts";
 import { recomputeModuleKernels } from "./recompute-modules.ts";
+import type { RematSpec } from "./remat-names.ts";
+import { rematRecomputeKernels } from "./remat-policy.ts";
 
 export interface LayerShape {
   model: ModelSpec;
@@ -81,6 +83,8 @@ export interface LayerShape {
   moePadding?: QuantPadding;
   /** Recompute selective: Megatron-Core's --recompute-modules (recompute-modules.ts); absent: [core_attn]. */
   recomputeModules?: readonly RecomputeModule[];
+  /** Recompute full keeping these named tensors (parallelism.remat; remat-policy.ts). */
+  remat?: RematSpec;
 }
 
 
@@ -412,6 +416,7 @@ export function layerForwardKernels(x: LayerShape): KernelList {
 /** What the backward pass re-runs before it can start, by recompute mode. */
 export function layerRecomputeKernels(x: LayerShape, mode: RecomputeMode): KernelList {
   if (mode === "none") return { kernels: [], collectives: [] };
+  if (mode === "full" && x.remat !== undefined) return rematRecomputeKernels(x, layerDims(x), x.remat, layerForwardKernels(x));
   if (mode === "full") {
     // The recomputed forward reuses the FP8 weights cast in the first forward (TE caches them).
     const list = layerForwardKernels(x);

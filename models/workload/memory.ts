@@ -23,6 +23,7 @@ import { routingLoad } from "./moe-routing.ts";
 import { moeHostSyncSeconds } from "./moe-host-sync.ts";
 import { NO_PADDING, quantPadding } from "./moe-padding.ts";
 import { droppedActivationBytes, moeSavedTerms, recomputeModulesOf } from "./recompute-modules.ts";
+import { rematPlan, rematTransientBytes } from "./remat-policy.ts";
 
 export interface MemoryBreakdown {
   stage: number;
@@ -92,6 +93,7 @@ export function layerShape(s: Scenario): LayerShape {
     ...(isMoe(s.workload.model) ? moeShapeFields(s) : {}),
     ...(s.workload.layerImplementation === "eager" ? { layerImplementation: "eager" as const } : {}),
     ...(p.recompute === "selective" && p.recomputeModules !== undefined ? { recomputeModules: p.recomputeModules } : {}),
+    ...(p.remat !== undefined && p.recompute === "full" ? { remat: p.remat } : {}),
   };
 }
 
@@ -147,6 +149,7 @@ export function layerActivationBytes(x: LayerShape, recompute: RecomputeMode, fp
   const h = m.hidden;
   const Tn = d.normTokens;
   const T = d.tokens;
+  if (recompute === "full" && x.remat !== undefined) return rematPlan(x, d, x.remat).deviceBytes;
   if (recompute === "full") return e * Tn * h;
   if (recompute === "per-op") {
     // The layer's input, then what torchtitan's policy saves: Q and V (1st and 3rd matmul), the
@@ -397,9 +400,15 @@ export function memoryByStage(s: Scenario): MemoryBreakdown[] {
     // An MTP depth keeps a block's activations, its projection's input (2h) and its own logits.
     if (mtp > 0) activations += (inFlight / p.virtualStages) * mtp * (perLayerActivations + 2 * x.elementBytes * layerDims(x).tokens * m.hidden) + mtp * lossBytes(s, x);
     host += onHost;
+    // Tensors a remat policy offloads (remat-policy.ts): each stored layer's on the host, two layers' in transit.
+    const rematHost = x.remat !== undefined ? rematPlan(mainLayers > 0 ? x : xDense, layerDims(x), x.remat).hostBytes : 0;
+    host += stored > 0 ? inFlight * avgChunkLayers * rematHost : 0;
+    activations += Math.min(layers, 2) * rematHost;
     // The per-op policy is torchtitan's, whose FP8 linear layers are torchao's (BF16 inputs saved).
+    const recomputed = mainLayers > 0 ? x : xDense;
     // (An empty recomputeModules list recomputes nothing.)
-    if (p.recompute !== "none" && p.recomputeModules?.length !== 0) activations += layerActivationBytes(mainLayers > 0 ? x : xDense, "none", p.recompute !== "per-op");
+    const transient = p.recompute === "none" || p.recomputeModules?.length === 0 ? 0 : layerActivationBytes(recomputed, "none", p.recompute !== "per-op");
+    activations += recomputed.remat !== undefined ? rematTransientBytes({ ...recomputed, remat: recomputed.remat }, layerDims(recomputed), transient) : transient;
     if (last) activations += lossBytes(s, x);
     const buffers = RUNTIME_BYTES + (mainLayers > 0 ? moeDispatchBytes(x) : 0);
     // FSDP without gradient sync before the last micro-batch: the stage's unsharded gradients

@@ -103,25 +103,23 @@ describe("memory footprint", () => {
     // to hold it. The list may only shrink: a new refusal fails here.
     const knownRefused = [
       "flash-attention2-gpt3-2.7b-8k",
-      // Issue 27's TPU v5p cases, added refused: MaxText's remat policies (save_dot_except_mlpwi, custom with
-      // host offload of named tensors, XLA's own rematerialisation) hold far fewer activations than the
-      // nearest trainsim recompute mode; their files say so. Remove each once the memory model holds it.
-      "maxtext-v5p-llama2-70b-512chips",
+      // Issue 27's TPU v5p cases under their stated remat policies (parallelism.remat). Llama 3.1 405B
+      // (custom: only context offloaded, 63 GiB of layer inputs kept) and Mixtral 8x7B (full, micro-batch
+      // 36 × 4096) need ~126 and ~112 GiB: their layer inputs, one recomputed layer's tensors, fp32 logits
+      // (405B's num_vocab_tiling 4 is not expressible) and the gathered FSDP units, none of them remat.
       "maxtext-v5p-llama3.1-405b-512chips",
       "maxtext-v5p-mixtral-8x7b-128chips",
-      // MaxText's v5p README rows (issue 27, added with model.headDim): micro-batch 32 (per_device_batch_size
-      // 8 × ici_tensor_parallelism 4) of 2048 tokens under selective recompute needs ~143 GiB of activations
-      // against 95 GiB; MaxText's remat policy under XLA keeps far fewer. Same gap as the rows above.
-      "maxtext-v5p-readme-32b-1x",
-      "maxtext-v5p-readme-32b-2x",
+      // 64B row under remat_policy minimal: 97.0 of 95 GiB; the kept tensors alone (layer input, Q/K/V,
+      // out_proj, mlpwi over 64 layers) are 76 GiB beside 15 GiB of fp32 state. XLA's own
+      // rematerialisation under memory pressure is not modelled.
       "maxtext-v5p-readme-64b-1x",
       // Issue 27's pending MoE cases (h/moecases), added refused. Model Zoo Qwen3-235B on GB200 MXFP8: ~182 GiB of
       // activations at micro-batch 3 with recomputeModules [moe_act] (its layernorm is off under CUDA graphs); the run also offloads the
       // expert_fc1 / moe_act outputs to the host, which trainsim cannot express (offloadActivations takes whole layers).
       "modelzoo-qwen3-235b-gb200-mxfp8",
       // tpu-recipes DeepSeek-V3 on 512 v5p: ~102 GiB of gathered FSDP units (a MoE layer's 256 experts in fp32)
-      // plus ~96 GiB of activations; MaxText's custom remat offloads layer inputs to the host and XLA gathers
-      // expert weights in pieces (sparse_matmul), neither expressible.
+      // plus ~58 GiB of activations under its custom remat (layer inputs and out_proj on the host,
+      // parallelism.remat); XLA gathers expert weights in pieces (sparse_matmul), not expressible.
       "tpu-recipes-v5p-deepseek-v3-512chips",
     ];
     const refused: string[] = [];

@@ -75,7 +75,7 @@ describe("[core_attn] is recompute selective", () => {
       const coreAttn = withModules(s, ["core_attn"]);
       expect(memoryByStage(coreAttn)).toEqual(memoryByStage(selective));
       expect(simulateStep(coreAttn).stepSeconds).toBe(simulateStep(selective).stepSeconds);
-      expect(hardwareFlopsPerStep(coreAttn.workload, "selective", ["core_attn"])).toBe(hardwareFlopsPerStep(selective.workload, "selective"));
+      expect(hardwareFlopsPerStep(coreAttn.workload, "selective", { modules: ["core_attn"] })).toBe(hardwareFlopsPerStep(selective.workload, "selective"));
     });
   }
 });
@@ -135,7 +135,7 @@ describe("what the backward re-runs", () => {
     const w = s.workload;
     const tokens = w.globalBatch * w.seqLength;
     const perLayer = 64 * 4 + (2 + 1) * 3 * 64 * 32;
-    expect(hardwareFlopsPerStep(w, "selective", ["moe"]) - modelFlopsPerStep(w)).toBe(2 * tokens * 4 * perLayer);
-    expect(hardwareFlopsPerStep(w, "selective", ["moe_act", "layernorm"])).toBe(modelFlopsPerStep(w));
+    expect(hardwareFlopsPerStep(w, "selective", { modules: ["moe"] }) - modelFlopsPerStep(w)).toBe(2 * tokens * 4 * perLayer);
+    expect(hardwareFlopsPerStep(w, "selective", { modules: ["moe_act", "layernorm"] })).toBe(modelFlopsPerStep(w));
   });
 });

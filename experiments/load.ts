@@ -645,6 +645,10 @@ function recomputeModulesFrom(raw: Raw, plan: ParallelPlan, model: ModelSpec | u
   const list = raw["recomputeModules"];
   if (!Array.isArray(list)) return;
   const path = "parallelism.recomputeModules";
+  if (raw["remat"] !== undefined) {
+    problems.invalid(path, list, `${showValue(list)} is not allowed with parallelism.remat: a remat policy names the tensors a fully recomputed layer keeps (MaxText), recomputeModules the modules recompute selective re-runs (Megatron-Core); give one of them`);
+    return;
+  }
   if (plan.recompute !== "selective") {
     problems.invalid(path, list, `${showValue(list)} is not allowed with recompute ${plan.recompute}; the modules say what recompute selective recomputes (Megatron-Core --recompute-granularity selective --recompute-modules), so set recompute: selective`);
     return;

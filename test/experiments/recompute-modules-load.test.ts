@@ -47,6 +47,12 @@ describe("parallelism.recomputeModules", () => {
     expect(one(() => load({ recomputeModules: ["moe"] })).message).toContain("recompute none");
   });
 
+  it("refuses the list beside a MaxText remat policy, naming both keys", () => {
+    const p = one(() => load({ remat: { policy: "minimal" }, recomputeModules: ["core_attn"] }));
+    expect(p.path).toBe("parallelism.recomputeModules");
+    expect(p.message).toBe('parallelism.recomputeModules: ["core_attn"] is not allowed with parallelism.remat: a remat policy names the tensors a fully recomputed layer keeps (MaxText), recomputeModules the modules recompute selective re-runs (Megatron-Core); give one of them');
+  });
+
   it("refuses a module listed twice", () => {
     expect(one(() => load({ recompute: "selective", recomputeModules: ["moe", "moe"] })).message).toContain("moe is listed twice");
   });

@@ -22,6 +22,7 @@ import { scaleUpTopologyProblem, type ScaleUpTopologyRequest } from "../models/n
 import { placementProblem } from "../models/network/placement.ts";
 import { readConfigFile, readInputFile } from "./config-file.ts";
 import { rematFrom } from "./remat-load.ts";
+import { offloadModulesFrom } from "./offload-modules-load.ts";
 import { defaultNodeOverheadWatts } from "./defaults.ts";
 import { ConfigError } from "./errors.ts";
 import { CLUSTER_PRESETS } from "./presets.ts";
@@ -846,6 +847,7 @@ function build(input: unknown, opts: LoadOptions, problems: Problems, chain: rea
   if (parallelism.fsdpModuleUnits === true && model !== PLACEHOLDER_MODEL) moduleUnitProblems(model, parallelism, problems);
   overlapFrom(parallelIn, parallelism, problems);
   recomputeModulesFrom(parallelIn, parallelism, model === PLACEHOLDER_MODEL ? undefined : model, workloadIn, problems);
+  offloadModulesFrom(parallelIn, parallelism, model === PLACEHOLDER_MODEL ? undefined : model, stringAt(workloadIn, "layerImplementation", "fused"), problems);
   const padded = model === PLACEHOLDER_MODEL || problems.isInvalid("parallelism.tp") ? model.vocab : paddedVocab(model.vocab, numberAt(workloadIn, "vocabDivisibleBy", 128), tp);
   const paddedModel: ModelSpec = padded === model.vocab ? model : { ...model, vocab: padded, unpaddedVocab: model.vocab };
   const eager = optionalString(workloadIn, "layerImplementation") === "eager";

@@ -9,7 +9,7 @@
 import { CATALOG } from "../models/hardware/catalog.ts";
 import { PRESET_NAMES } from "./presets.ts";
 import type { AttentionBackend, Precision, ScaleUpKind } from "../models/hardware/types.ts";
-import { CROSS_ENTROPY, LAYER_IMPLEMENTATIONS, MASTER_WEIGHTS, MOE_DISPATCH, MOE_LOAD_DISTRIBUTIONS, MOE_OVERLAP, RECOMPUTE_MODULES, ROUTER_SCORING, type AttentionKernel, type RecomputeMode, type TopologyKind } from "../models/scenario.ts";
+import { CROSS_ENTROPY, LAYER_IMPLEMENTATIONS, MASTER_WEIGHTS, MOE_DISPATCH, MOE_LOAD_DISTRIBUTIONS, MOE_OVERLAP, OFFLOAD_MODULES, RECOMPUTE_MODULES, ROUTER_SCORING, type AttentionKernel, type RecomputeMode, type TopologyKind } from "../models/scenario.ts";
 import { BUILTIN_MODELS } from "../models/workload/builtins.ts";
 import { FP8_RECIPES } from "../models/workload/fp8.ts";
 import { REMAT_POLICIES, REMAT_TENSOR_NAMES } from "../models/workload/remat-names.ts";
@@ -426,6 +426,12 @@ const parallelism = obj("How the model is split over the GPUs.", {
     description:
       "recompute selective only: the submodules each layer recomputes in backward, by Megatron-Core's names (--recompute-modules; default [core_attn], which is recompute selective as before). core_attn: the attention core. layernorm: the norms that are modules of their own in Megatron-Core's TE layers (a MoE layer's pre-MLP norm, MLA's input norm; the others are fused into the next linear) keep no output. mla_up_proj: MLA's up projections and RoPE; Q, K, V are not kept. mlp: a dense layer's MLP from its input (not MoE layers). moe: the whole MoE block (router, permute, dispatch and combine all-to-alls, experts, shared experts) from its input. moe_act: the routed experts' activation output is not kept. shared_experts: the shared experts from their input. Refused where the model has no such layers, and where Megatron-Core refuses (moe with moeOverlap attention, shared_experts with moeOverlap shared-experts, moe_act or layernorm with FP8 delayed scaling).",
     items: oneOf(RECOMPUTE_MODULES, "A module of Megatron-Core's --recompute-modules.", { noun: "a Megatron-Core recompute module" }),
+  },
+  offloadModules: {
+    kind: "list",
+    description:
+      "Megatron-Core's fine-grained activation offloading (--fine-grained-activation-offloading --offload-modules): the submodules whose saved inputs each MoE layer copies to host memory in forward (device to host on a side stream) and back in backward (host to device one layer ahead), overlapping the layers' compute; absent or empty: none. expert_fc1: the routed experts' fc1 input (the permuted token copies; in an FP8 run the FP8 copy fc1 saves). moe_act: the experts' activation input (fc1's output), also when moe_act is recomputed (the recompute then drops only the activation's output). A tensor under 1024·1024 elements stays on the GPU (min_offloaded_tensor_size); two layers' worth stay in transit. Megatron-Core's other names (attn_norm, qkv_linear, core_attn, attn_proj, mlp_norm, fused_group_mlp, gdp_qkv) are not modelled. Refused without MoE layers, with offloadActivations, with moe in recomputeModules, and with recompute full, per-op or remat.",
+    items: oneOf(OFFLOAD_MODULES, "A module of Megatron-Core's --offload-modules.", { noun: "a Megatron-Core offload module" }),
   },
   remat: obj(
     "Recompute full keeping named tensors, as JAX checkpoint policies do (MaxText's remat_policy; workload/remat-policy.ts). The layer input is always kept; a tensor the backward reads is kept in HBM if saved, copied to host memory in forward and back in backward (PCIe, overlapping the layers' compute) if offloaded, else rebuilt by re-running its producer in backward (then its inputs are read too). Kernels whose outputs backward never reads (MLP down projection, last residual add) are not re-run. Sets recompute to full (another recompute value is refused). Needs flash attention, no FP8, no dropout, fused layers, no offloadActivations.",

@@ -241,6 +241,13 @@ export type RecomputeMode = "none" | "selective" | "full" | "per-op";
  */
 export const RECOMPUTE_MODULES = ["core_attn", "layernorm", "mla_up_proj", "mlp", "moe", "moe_act", "shared_experts"] as const;
 export type RecomputeModule = (typeof RECOMPUTE_MODULES)[number];
+/**
+ * Megatron-Core's --fine-grained-activation-offloading --offload-modules (transformer_config.py
+ * offload_modules): the submodules whose saved inputs go to host memory (workload/offload-modules.ts).
+ * Only the routed experts' two are modelled.
+ */
+export const OFFLOAD_MODULES = ["expert_fc1", "moe_act"] as const;
+export type OffloadModule = (typeof OFFLOAD_MODULES)[number];
 
 /** How context parallelism exchanges keys and values (Megatron-Core --cp-comm-type). */
 export type CpCommType = "p2p" | "all-gather" | "a2a";
@@ -260,6 +267,8 @@ export interface ParallelPlan {
   recompute: RecomputeMode;
   /** recompute selective only: Megatron-Core's --recompute-modules as written (absent: [core_attn], the attention core). */
   recomputeModules?: readonly RecomputeModule[];
+  /** Megatron-Core's --offload-modules as written (absent or empty: nothing offloaded; workload/offload-modules.ts). */
+  offloadModules?: readonly OffloadModule[];
   /** With recompute full: the tensors kept beside the layer input, by name (MaxText's remat_policy; workload/remat-policy.ts). */
   remat?: RematSpec;
   sequenceParallel: boolean;

@@ -11,6 +11,8 @@
  *   back host → device in the compute dtype unless parameters are offloaded too.
  * - offloadActivations: an offloaded layer's saved activations go device → host during its
  *   forward and come back during its backward, overlapping the layers' compute.
+ * - offloadModules (Megatron-Core --offload-modules) and a remat policy's offloaded tensors: the
+ *   same copies of those tensors only, for every layer that has them.
  *
  * The host's memory bandwidth and a PCIe switch shared by two GPUs (DGX A100) are not
  * modelled: each GPU gets its own link at the measured copy bandwidth.
@@ -18,7 +20,8 @@
 import { CPU_ADAM_PARAMS_PER_SECOND, hostCopyBandwidth } from "../network/host.ts";
 import { rankOfVirtualStage } from "../parallel/stages.ts";
 import type { Scenario } from "../scenario.ts";
-import { layerActivationBytes, layerShape, offloadedLayers } from "../workload/memory.ts";
+import { layerActivationBytes, layerShape, moduleOffloadBytes, offloadedLayers } from "../workload/memory.ts";
+import { denseLayersPerStage } from "../workload/moe.ts";
 import { layerDims } from "../workload/layer-kernels.ts";
 import { rematPlan } from "../workload/remat-policy.ts";
 
@@ -41,13 +44,15 @@ export function offloadSettings(s: Scenario): OffloadSettings {
   // A remat policy's offloaded tensors leave every layer (remat-policy.ts); the loader keeps it apart from offloadActivations.
   const shape = layerShape(s);
   const rematHost = shape.remat !== undefined ? rematPlan(shape, layerDims(shape), shape.remat).hostBytes : 0;
+  // --offload-modules: a MoE layer's offloaded saved inputs (offload-modules.ts); a chunk's dense first layers have none.
+  const moduleHost = moduleOffloadBytes(shape, p);
   return {
     params: p.zero >= 3 && p.offloadParams === true,
     optimizer: p.offloadOptimizer === true,
     ranksPerHost: Math.max(1, Math.min(s.cluster.gpusPerNode, gpus)),
     copyBandwidth: hostCopyBandwidth(s.cluster.gpu),
     activationBytesPerLayer(split: readonly number[], v: number): number {
-      if (perLayer === 0) return rematHost;
+      if (perLayer === 0) return rematHost + (moduleHost > 0 ? (moduleHost * ((split[v] as number) - (denseLayersPerStage(s.workload.model, split)[v] ?? 0))) / Math.max(split[v] as number, 1) : 0);
       // offloadActivations counts a pipeline stage's layers; its virtual stages share them pro rata.
       let stageLayers = 0;
       for (let w = 0; w < split.length; w++) if (rankOfVirtualStage(w, p.pp) === rankOfVirtualStage(v, p.pp)) stageLayers += split[w] as number;

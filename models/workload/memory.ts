@@ -24,6 +24,7 @@ import { moeHostSyncSeconds } from "./moe-host-sync.ts";
 import { NO_PADDING, quantPadding } from "./moe-padding.ts";
 import { droppedActivationBytes, moeSavedTerms, recomputeModulesOf } from "./recompute-modules.ts";
 import { rematPlan, rematTransientBytes } from "./remat-policy.ts";
+import { offloadedModuleBytes } from "./offload-modules.ts";
 
 export interface MemoryBreakdown {
   stage: number;
@@ -46,7 +47,7 @@ export interface MemoryBreakdown {
    * until its backward. At the peak, the start of backward.
    */
   gatheredUnits?: number;
-  /** Bytes this GPU keeps in host memory instead (offloadOptimizer, offloadParams, offloadActivations); not in total. */
+  /** Bytes this GPU keeps in host memory instead (offloadOptimizer, offloadParams, offloadActivations, remat offload, offloadModules); not in total. */
   hostBytes?: number;
 }
 
@@ -303,6 +304,16 @@ export function lossBytes(s: Scenario, x: LayerShape): number {
   return perLogit * layerDims(x).tokens * s.workload.model.vocab * vocabShare;
 }
 
+/**
+ * Bytes of one MoE layer's saved activations per micro-batch that Megatron-Core's --offload-modules
+ * move to host memory (offload-modules.ts), with the saved-input bytes layerActivationBytes uses.
+ */
+export function moduleOffloadBytes(x: LayerShape, p: Pick<ParallelPlan, "offloadModules">): number {
+  if (p.offloadModules === undefined || p.offloadModules.length === 0) return 0;
+  const q = x.fp8 ? fp8SavedBytesPerElement(x.fp8.recipe) : x.elementBytes;
+  return offloadedModuleBytes(x, layerDims(x), q, p.offloadModules);
+}
+
 /** Layers of one stage whose saved activations live on the host. */
 export function offloadedLayers(p: ParallelPlan, stageLayers: number): number {
   if (p.offloadActivationLayers !== undefined) return Math.min(stageLayers, p.offloadActivationLayers);
@@ -404,6 +415,11 @@ export function memoryByStage(s: Scenario): MemoryBreakdown[] {
     const rematHost = x.remat !== undefined ? rematPlan(mainLayers > 0 ? x : xDense, layerDims(x), x.remat).hostBytes : 0;
     host += stored > 0 ? inFlight * avgChunkLayers * rematHost : 0;
     activations += Math.min(layers, 2) * rematHost;
+    // --offload-modules (offload-modules.ts): each stored MoE layer's offloaded bytes on the host, two layers' in transit.
+    const moduleHost = mainLayers > 0 && layers > 0 ? moduleOffloadBytes(x, p) : 0;
+    const storedMoe = (inFlight * avgChunkLayers * mainLayers) / Math.max(layers, 1);
+    host += storedMoe * moduleHost;
+    activations -= (storedMoe - Math.min(storedMoe, 2)) * moduleHost;
     // The per-op policy is torchtitan's, whose FP8 linear layers are torchao's (BF16 inputs saved).
     const recomputed = mainLayers > 0 ? x : xDense;
     // (An empty recomputeModules list recomputes nothing.)

@@ -29,10 +29,9 @@ type LayerDims = Parameters<typeof moeSavedTerms>[1];
 export function offloadedModuleBytes(x: LayerShape, d: LayerDims, q: number, modules: readonly OffloadModule[] | undefined): number {
   if (modules === undefined || modules.length === 0 || x.model.experts <= 1) return 0;
   const t = moeSavedTerms(x, d, q);
-  const h = x.model.hidden;
   let bytes = 0;
-  // The tensors' element counts: copies·h for fc1's input, copies·ffn·gate for its output (t.experts − t.expertActOutputs is e·that).
-  if (modules.includes("expert_fc1") && t.expertInputs / q / h >= MIN_OFFLOADED_ELEMENTS) bytes += t.expertInputs;
+  // The tensors' element counts: copies·h for fc1's input (t.expertInputs is q·that), copies·ffn·gate for its output (t.experts − t.expertActOutputs is e·that).
+  if (modules.includes("expert_fc1") && t.expertInputs / q >= MIN_OFFLOADED_ELEMENTS) bytes += t.expertInputs;
   const fc1Output = t.experts - t.expertActOutputs;
   if (modules.includes("moe_act") && fc1Output / x.elementBytes >= MIN_OFFLOADED_ELEMENTS) bytes += fc1Output;
   return bytes;

@@ -306,12 +306,15 @@ export function lossBytes(s: Scenario, x: LayerShape): number {
 
 /**
  * Bytes of one MoE layer's saved activations per micro-batch that Megatron-Core's --offload-modules
- * move to host memory (offload-modules.ts), with the saved-input bytes layerActivationBytes uses.
+ * move to host memory (offload-modules.ts). "counted": the same tensors as layerActivationBytes
+ * counts them; "saved": as offloaded, where under an FP8 recipe other than MXFP8 fc1 saves its
+ * original input instead of its FP8 copy (experts.py: set_save_original_input(linear_fc1)).
  */
-export function moduleOffloadBytes(x: LayerShape, p: Pick<ParallelPlan, "offloadModules">): number {
+export function moduleOffloadBytes(x: LayerShape, p: Pick<ParallelPlan, "offloadModules">, as: "saved" | "counted" = "saved"): number {
   if (p.offloadModules === undefined || p.offloadModules.length === 0) return 0;
   const q = x.fp8 ? fp8SavedBytesPerElement(x.fp8.recipe) : x.elementBytes;
-  return offloadedModuleBytes(x, layerDims(x), q, p.offloadModules);
+  const fc1 = as === "saved" && x.fp8 !== undefined && x.fp8.recipe !== "mxfp8" ? x.elementBytes : q;
+  return offloadedModuleBytes(x, layerDims(x), q, p.offloadModules, fc1);
 }
 
 /** Layers of one stage whose saved activations live on the host. */
@@ -417,9 +420,10 @@ export function memoryByStage(s: Scenario): MemoryBreakdown[] {
     activations += Math.min(layers, 2) * rematHost;
     // --offload-modules (offload-modules.ts): each stored MoE layer's offloaded bytes on the host, two layers' in transit.
     const moduleHost = mainLayers > 0 && layers > 0 ? moduleOffloadBytes(x, p) : 0;
+    const moduleCounted = mainLayers > 0 && layers > 0 ? moduleOffloadBytes(x, p, "counted") : 0;
     const storedMoe = (inFlight * avgChunkLayers * mainLayers) / Math.max(layers, 1);
     host += storedMoe * moduleHost;
-    activations -= (storedMoe - Math.min(storedMoe, 2)) * moduleHost;
+    activations -= storedMoe * moduleCounted - Math.min(storedMoe, 2) * moduleHost;
     // The per-op policy is torchtitan's, whose FP8 linear layers are torchao's (BF16 inputs saved).
     const recomputed = mainLayers > 0 ? x : xDense;
     // (An empty recomputeModules list recomputes nothing.)

@@ -24,14 +24,15 @@ type LayerDims = Parameters<typeof moeSavedTerms>[1];
 
 /**
  * Bytes of one MoE layer's saved activations, per micro-batch and rank, that the listed modules
- * move to host memory (0 for a dense layer). q: bytes per element of a linear layer's saved input.
+ * move to host memory (0 for a dense layer). q: bytes per element of a linear layer's saved input;
+ * fc1Saved: of fc1's input when it is offloaded (the original input's e under FP8 recipes other than MXFP8).
  */
-export function offloadedModuleBytes(x: LayerShape, d: LayerDims, q: number, modules: readonly OffloadModule[] | undefined): number {
+export function offloadedModuleBytes(x: LayerShape, d: LayerDims, q: number, modules: readonly OffloadModule[] | undefined, fc1Saved = q): number {
   if (modules === undefined || modules.length === 0 || x.model.experts <= 1) return 0;
   const t = moeSavedTerms(x, d, q);
   let bytes = 0;
   // The tensors' element counts: copies·h for fc1's input (t.expertInputs is q·that), copies·ffn·gate for its output (t.experts − t.expertActOutputs is e·that).
-  if (modules.includes("expert_fc1") && t.expertInputs / q >= MIN_OFFLOADED_ELEMENTS) bytes += t.expertInputs;
+  if (modules.includes("expert_fc1") && t.expertInputs / q >= MIN_OFFLOADED_ELEMENTS) bytes += (t.expertInputs / q) * fc1Saved;
   const fc1Output = t.experts - t.expertActOutputs;
   if (modules.includes("moe_act") && fc1Output / x.elementBytes >= MIN_OFFLOADED_ELEMENTS) bytes += fc1Output;
   return bytes;

@@ -43,6 +43,21 @@ describe("offloaded bytes of one MoE layer, by hand", () => {
     const s = run(["expert_fc1", "moe_act"], 1024);
     expect(moduleOffloadBytes(layerShape(s), s.parallelism)).toBe(FC1_OUTPUT / 2);
   });
+  it("FP8: fc1's input leaves as its MXFP8 copy (1 + 1/32 B per element), under other recipes as the BF16 original", () => {
+    const fp8 = (fp8Recipe: "mxfp8" | "current"): Scenario => {
+      const s = run(["expert_fc1"]);
+      return { ...s, workload: { ...s.workload, precision: "fp8", fp8Recipe } };
+    };
+    expect(moduleOffloadBytes(layerShape(fp8("mxfp8")), fp8("mxfp8").parallelism)).toBe((1 + 1 / 32) * 4096 * 256);
+    expect(moduleOffloadBytes(layerShape(fp8("current")), fp8("current").parallelism)).toBe(FC1_INPUT);
+    // Counted in HBM as the FP8 copy without offload (1 B per element with current scaling), as offloaded: the BF16 original.
+    expect(moduleOffloadBytes(layerShape(fp8("current")), fp8("current").parallelism, "counted")).toBe(4096 * 256);
+    const plain = memoryByStage({ ...fp8("current"), parallelism: { ...fp8("current").parallelism, offloadModules: [] } })[0]!;
+    const off = memoryByStage(fp8("current"))[0]!;
+    // 4 stored layers' FP8 copies leave HBM, two layers' BF16 originals are in transit: 4·2^20 − 2·2^21 = 0 here.
+    expect(plain.activations - off.activations).toBe(4 * 4096 * 256 - 2 * FC1_INPUT);
+    expect(off.hostBytes).toBe(4 * FC1_INPUT);
+  });
   it("moe_act also recomputed: its input is still offloaded (the checkpoint keeps it), the recompute drops the output", () => {
     const both = run(["moe_act"], 2048, { recomputeModules: ["moe_act"] });
     expect(moduleOffloadBytes(layerShape(both), both.parallelism)).toBe(FC1_OUTPUT);

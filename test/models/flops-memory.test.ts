@@ -113,10 +113,6 @@ describe("memory footprint", () => {
       // out_proj, mlpwi over 64 layers) are 76 GiB beside 15 GiB of fp32 state. XLA's own
       // rematerialisation under memory pressure is not modelled.
       "maxtext-v5p-readme-64b-1x",
-      // Issue 27's pending MoE cases (h/moecases), added refused. Model Zoo Qwen3-235B on GB200 MXFP8: ~182 GiB of
-      // activations at micro-batch 3 with recomputeModules [moe_act] (its layernorm is off under CUDA graphs); the run also offloads the
-      // expert_fc1 / moe_act outputs to the host, which trainsim cannot express (offloadActivations takes whole layers).
-      "modelzoo-qwen3-235b-gb200-mxfp8",
       // tpu-recipes DeepSeek-V3 on 512 v5p: ~102 GiB of gathered FSDP units (a MoE layer's 256 experts in fp32)
       // plus ~58 GiB of activations under its custom remat (layer inputs and out_proj on the host,
       // parallelism.remat); XLA gathers expert weights in pieces (sparse_matmul), not expressible.

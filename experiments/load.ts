@@ -17,6 +17,7 @@ import { FAILURE_CLASSES, LLAMA3_FAILURE_RATES } from "../models/reliability/fai
 import { BUILTIN_MODELS } from "../models/workload/builtins.ts";
 import { modelFromHfConfig } from "../models/workload/hf-config.ts";
 import { paddedVocab } from "../models/workload/params.ts";
+import { offloadsActivations } from "../models/workload/memory.ts";
 import { FP8_RECIPES, type Fp8Recipe } from "../models/workload/fp8.ts";
 import { scaleUpTopologyProblem, type ScaleUpTopologyRequest } from "../models/network/scale-up.ts";
 import { placementProblem } from "../models/network/placement.ts";
@@ -642,7 +643,7 @@ function overlapFrom(raw: Raw, plan: ParallelPlan, problems: Problems): void {
  * parallelism.recomputeModules (Megatron-Core --recompute-modules): only with recompute selective,
  * each module once, and only modules the model has and Megatron-Core accepts with the rest of the run.
  */
-function recomputeModulesFrom(raw: Raw, plan: ParallelPlan, model: ModelSpec | undefined, workloadIn: Raw, problems: Problems): void {
+function recomputeModulesFrom(raw: Raw, plan: ParallelPlan, model: ModelSpec | undefined, workloadIn: Raw, layerImplementation: string, problems: Problems): void {
   const list = raw["recomputeModules"];
   if (!Array.isArray(list)) return;
   const path = "parallelism.recomputeModules";
@@ -655,13 +656,9 @@ function recomputeModulesFrom(raw: Raw, plan: ParallelPlan, model: ModelSpec | u
     return;
   }
   const modules = list as RecomputeModule[];
-  const twice = modules.find((x, i) => modules.indexOf(x) !== i);
-  if (twice !== undefined) {
-    problems.invalid(path, list, `${showValue(list)} is not allowed: ${twice} is listed twice; give each module once`);
-    return;
-  }
+  if (problems.repeated(path, modules)) return;
   if (model !== undefined) {
-    const w = { precision: stringAt(workloadIn, "precision", "bf16"), fp8Recipe: stringAt(workloadIn, "fp8Recipe", "delayed"), layerImplementation: stringAt(workloadIn, "layerImplementation", "fused") };
+    const w = { precision: stringAt(workloadIn, "precision", "bf16"), fp8Recipe: stringAt(workloadIn, "fp8Recipe", "delayed"), layerImplementation };
     for (const [i, module] of modules.entries()) {
       const why = recomputeModulesProblem(module, model, plan, w);
       if (why !== null) problems.invalid(`${path}.${i}`, module, `${showValue(module)} is not allowed: ${why}`);
@@ -846,15 +843,15 @@ function build(input: unknown, opts: LoadOptions, problems: Problems, chain: rea
   shardingFrom(parallelIn, part(merged, "parallelism"), parallelism, model === PLACEHOLDER_MODEL ? undefined : model.layers, !dpGuessed, problems);
   if (parallelism.fsdpModuleUnits === true && model !== PLACEHOLDER_MODEL) moduleUnitProblems(model, parallelism, problems);
   overlapFrom(parallelIn, parallelism, problems);
-  recomputeModulesFrom(parallelIn, parallelism, model === PLACEHOLDER_MODEL ? undefined : model, workloadIn, problems);
-  offloadModulesFrom(parallelIn, parallelism, model === PLACEHOLDER_MODEL ? undefined : model, stringAt(workloadIn, "layerImplementation", "fused"), problems);
+  const layerImplementation = stringAt<string>(workloadIn, "layerImplementation", "fused");
+  recomputeModulesFrom(parallelIn, parallelism, model === PLACEHOLDER_MODEL ? undefined : model, workloadIn, layerImplementation, problems);
+  offloadModulesFrom(parallelIn, parallelism, model === PLACEHOLDER_MODEL ? undefined : model, layerImplementation, problems);
   const padded = model === PLACEHOLDER_MODEL || problems.isInvalid("parallelism.tp") ? model.vocab : paddedVocab(model.vocab, numberAt(workloadIn, "vocabDivisibleBy", 128), tp);
   const paddedModel: ModelSpec = padded === model.vocab ? model : { ...model, vocab: padded, unpaddedVocab: model.vocab };
-  const eager = optionalString(workloadIn, "layerImplementation") === "eager";
+  const eager = layerImplementation === "eager";
   const eagerProblem = eager && model !== PLACEHOLDER_MODEL ? eagerLayerProblem(model, parallelism) : null;
   if (eagerProblem !== null) problems.invalid("workload.layerImplementation", "eager", `${showValue("eager")} is not allowed: ${eagerProblem}; expected fused`);
-  const offloading = (parallelism.offloadActivationLayers ?? 0) > 0 || (parallelism.offloadActivationShare ?? 0) > 0;
-  rematFrom(parallelIn["remat"], parallelism, { recompute: part(merged, "parallelism")["recompute"], precision, attention: workloadIn["attention"], dropout: model.dropout, eager, offloadActivations: offloading }, problems);
+  rematFrom(parallelIn["remat"], parallelism, { recompute: part(merged, "parallelism")["recompute"], precision, attention: workloadIn["attention"], dropout: model.dropout, eager, offloadActivations: offloadsActivations(parallelism) }, problems);
 
   const attentionBackend = attentionBackendFrom(workloadIn, gpuValid ? gpu : undefined, problems);
 

@@ -4,6 +4,7 @@
  * with the rest of the run (models/workload/offload-modules.ts).
  */
 import type { ModelSpec, OffloadModule, ParallelPlan } from "../models/scenario.ts";
+import { offloadsActivations } from "../models/workload/memory.ts";
 import { offloadModulesProblem } from "../models/workload/offload-modules.ts";
 import { showValue, type Problems } from "./schema.ts";
 
@@ -12,14 +13,9 @@ export function offloadModulesFrom(raw: Record<string, unknown>, plan: ParallelP
   if (!Array.isArray(list)) return;
   const path = "parallelism.offloadModules";
   const modules = list as OffloadModule[];
-  const twice = modules.find((x, i) => modules.indexOf(x) !== i);
-  if (twice !== undefined) {
-    problems.invalid(path, list, `${showValue(list)} is not allowed: ${twice} is listed twice; give each module once`);
-    return;
-  }
+  if (problems.repeated(path, modules)) return;
   if (model !== undefined) {
-    const offloading = (plan.offloadActivationLayers ?? 0) > 0 || (plan.offloadActivationShare ?? 0) > 0;
-    const context = { recompute: plan.recompute, ...(plan.recomputeModules !== undefined ? { recomputeModules: plan.recomputeModules } : {}), remat: raw["remat"], offloading };
+    const context = { recompute: plan.recompute, ...(plan.recomputeModules !== undefined ? { recomputeModules: plan.recomputeModules } : {}), remat: raw["remat"], offloading: offloadsActivations(plan) };
     for (const [i, module] of modules.entries()) {
       const why = offloadModulesProblem(module, model.experts, context, layerImplementation);
       if (why !== null) problems.invalid(`${path}.${i}`, module, `${showValue(module)} is not allowed: ${why}`);

@@ -691,6 +691,14 @@ export class Problems {
     } else seen.more.message = message;
   }
 
+  /** Refuses a list that names an entry twice (Megatron-Core's module lists); true when it did. */
+  repeated(path: string, list: readonly unknown[]): boolean {
+    const twice = list.find((x, i) => list.indexOf(x) !== i);
+    if (twice === undefined) return false;
+    this.invalid(path, list, `${showValue(list)} is not allowed: ${String(twice)} is listed twice; give each module once`);
+    return true;
+  }
+
   /** A problem whose message already starts with its path. */
   push(problem: ConfigProblem, usable = true): void {
     if (!usable) this.unusable.push(problem.path);

@@ -20,7 +20,7 @@
 import { CPU_ADAM_PARAMS_PER_SECOND, hostCopyBandwidth } from "../network/host.ts";
 import { rankOfVirtualStage } from "../parallel/stages.ts";
 import type { Scenario } from "../scenario.ts";
-import { layerActivationBytes, layerShape, moduleOffloadBytes, offloadedLayers } from "../workload/memory.ts";
+import { layerActivationBytes, layerShape, moduleOffloadBytes, offloadedLayers, offloadsActivations } from "../workload/memory.ts";
 import { denseLayersPerStage } from "../workload/moe.ts";
 import { layerDims } from "../workload/layer-kernels.ts";
 import { rematPlan } from "../workload/remat-policy.ts";
@@ -39,10 +39,9 @@ export interface OffloadSettings {
 export function offloadSettings(s: Scenario): OffloadSettings {
   const p = s.parallelism;
   const gpus = p.tp * p.pp * p.cp * p.dp;
-  const offloading = (p.offloadActivationLayers ?? 0) > 0 || (p.offloadActivationShare ?? 0) > 0;
-  const perLayer = offloading ? layerActivationBytes(layerShape(s), p.recompute) : 0;
-  // A remat policy's offloaded tensors leave every layer (remat-policy.ts); the loader keeps it apart from offloadActivations.
   const shape = layerShape(s);
+  const perLayer = offloadsActivations(p) ? layerActivationBytes(shape, p.recompute) : 0;
+  // A remat policy's offloaded tensors leave every layer (remat-policy.ts); the loader keeps it apart from offloadActivations.
   const rematHost = shape.remat !== undefined ? rematPlan(shape, layerDims(shape), shape.remat).hostBytes : 0;
   // --offload-modules: a MoE layer's offloaded saved inputs (offload-modules.ts); a chunk's dense first layers have none.
   const moduleHost = moduleOffloadBytes(shape, p);

@@ -317,6 +317,11 @@ export function moduleOffloadBytes(x: LayerShape, p: Pick<ParallelPlan, "offload
   return offloadedModuleBytes(x, layerDims(x), q, p.offloadModules, fc1);
 }
 
+/** Whether parallelism.offloadActivations moves any layer's saved activations to the host. */
+export function offloadsActivations(p: ParallelPlan): boolean {
+  return (p.offloadActivationLayers ?? 0) > 0 || (p.offloadActivationShare ?? 0) > 0;
+}
+
 /** Layers of one stage whose saved activations live on the host. */
 export function offloadedLayers(p: ParallelPlan, stageLayers: number): number {
   if (p.offloadActivationLayers !== undefined) return Math.min(stageLayers, p.offloadActivationLayers);

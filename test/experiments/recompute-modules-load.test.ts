@@ -1,6 +1,6 @@
 /** parallelism.recomputeModules in the loader: accepted as written, refused with the field, the value and what is allowed. */
 import { describe, expect, it } from "vitest";
-import { ConfigError, type ConfigProblem } from "../../experiments/errors.ts";
+import { oneProblem } from "../helpers/config-problems.ts";
 import { scenarioFromObject } from "../../experiments/load.ts";
 
 const MOE_MODEL = { base: "llama3-8b", layers: 4, experts: 8, topK: 2, expertFfn: 1024, sharedExperts: 1 };
@@ -10,21 +10,7 @@ function load(parallelism: Record<string, unknown>, workload: Record<string, unk
   return scenarioFromObject(obj, { name: "test", baseDir: "." });
 }
 
-function problemsOf(f: () => unknown): ConfigProblem[] {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return (e as ConfigError).problems;
-  }
-  throw new Error("expected a ConfigError");
-}
-
-const one = (f: () => unknown): ConfigProblem => {
-  const p = problemsOf(f);
-  expect(p).toHaveLength(1);
-  return p[0] as ConfigProblem;
-};
+const one = oneProblem;
 
 describe("parallelism.recomputeModules", () => {
   it("is taken as written with recompute selective, and absent otherwise", () => {

@@ -5,7 +5,7 @@
  * on an unlimited host link, and the loader's refusals.
  */
 import { describe, expect, it, vi } from "vitest";
-import { ConfigError, type ConfigProblem } from "../../experiments/errors.ts";
+import { oneProblem } from "../helpers/config-problems.ts";
 import { scenarioFromObject } from "../../experiments/load.ts";
 import type { ModelSpec, OffloadModule, Scenario } from "../../models/scenario.ts";
 import { offloadSettings } from "../../models/step/offload.ts";
@@ -115,20 +115,7 @@ function load(parallelism: Record<string, unknown>, workload: Record<string, unk
   const obj = { cluster: { gpu: "H100-SXM", nodes: 1 }, workload: { model: MOE_CONFIG, seqLength: 4096, globalBatch: 8, ...workload }, parallelism: { tp: 1, ep: 8, ...parallelism } };
   return scenarioFromObject(obj, { name: "test", baseDir: "." });
 }
-function problemsOf(f: () => unknown): ConfigProblem[] {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return (e as ConfigError).problems;
-  }
-  throw new Error("expected a ConfigError");
-}
-const one = (f: () => unknown): ConfigProblem => {
-  const p = problemsOf(f);
-  expect(p).toHaveLength(1);
-  return p[0] as ConfigProblem;
-};
+const one = oneProblem;
 
 describe("loading parallelism.offloadModules", () => {
   it("is taken as written, also beside recomputeModules [moe_act], and absent otherwise", () => {

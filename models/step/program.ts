@@ -495,7 +495,6 @@ export function compileStep(s: Scenario, slowdownIn?: GroupSlowdowns): StepProgr
   const headGradBytes = (headParams(model) / p.tp) * gradBytes;
 
   const forwardPlan = new Int32Array(V);
-  const firstForwardPlan = new Int32Array(V);
   const backwardPlan = new Int32Array(V);
   const lastBackwardPlan = new Int32Array(V);
   let tokens = 1;
@@ -503,7 +502,6 @@ export function compileStep(s: Scenario, slowdownIn?: GroupSlowdowns): StepProgr
     // DeepSpeed's submodule fetching (zero3-fetch.ts): one stage, so one forward and one backward plan.
     const passes = compileModulePasses(s, shape, kinds, offloadedPerLayer(0), c);
     [forwardPlan[0], backwardPlan[0], lastBackwardPlan[0], tokens] = [c.plan(passes.forward), c.plan(passes.backward), c.plans.length - 1, passes.tokens];
-    firstForwardPlan[0] = forwardPlan[0] as number;
   }
   for (let v = 0; v < V && zero3 && p.fsdpModuleUnits !== true; v++) {
     // FSDP units in forward order: the embedding, blocks of fsdpUnitLayers, the output layer
@@ -531,7 +529,6 @@ export function compileStep(s: Scenario, slowdownIn?: GroupSlowdowns): StepProgr
     forwardPlan[v] = c.plan(c.fsdpPass(units, false, true, fs.prefetch));
     lastBackwardPlan[v] = c.plan(c.fsdpPass(units.slice().reverse(), true, fs.reshardAfterForward, fs.prefetch));
     backwardPlan[v] = fsdp.noSync ? c.plan(c.fsdpPass(units.slice().reverse(), true, fs.reshardAfterForward, fs.prefetch, false)) : (lastBackwardPlan[v] as number);
-    firstForwardPlan[v] = forwardPlan[v] as number;
   }
   for (let v = 0; v < V && !zero3; v++) {
     const L = split[v] as number;
@@ -543,7 +540,6 @@ export function compileStep(s: Scenario, slowdownIn?: GroupSlowdowns): StepProgr
     f.push(...c.withActivationCopy(layerOps("fwd", at, L, "forward"), PCIE_D2H, L * offloadedPerLayer(v)));
     if (last) f.push(...c.list(headKernels(shape, "forward"), 1, "head"), ...mtpForward());
     forwardPlan[v] = c.plan(f);
-    firstForwardPlan[v] = forwardPlan[v] as number;
 
     const b: Op[] = [];
     if (last) b.push(...mtpBackward(false), ...c.list(headKernels(shape, "backward"), 1, "head.bwd"));
@@ -563,6 +559,8 @@ export function compileStep(s: Scenario, slowdownIn?: GroupSlowdowns): StepProgr
     lastBackwardPlan[v] = c.plan(lb);
   }
 
+  // A chunk's first forward is its forward, unless the overlapped parameter gather below makes it wait for buckets.
+  const firstForwardPlan = Int32Array.from(forwardPlan);
   // Overlapped ZeRO parameter gather (param-gather.ts): chunk v's pieces in forward order (the
   // embedding, each layer, the output layer with MTP and a tied copy), and the forward of a range of them.
   const gatherPieces = (v: number): GatherPiece[] => [

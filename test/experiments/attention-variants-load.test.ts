@@ -2,20 +2,10 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ConfigError, type ConfigProblem } from "../../experiments/errors.ts";
+import { problemsOf } from "../helpers/config-problems.ts";
 import { scenarioFromObject } from "../../experiments/load.ts";
 import { modelFromHfConfig } from "../../models/workload/hf-config.ts";
 import { BUILTIN_MODELS } from "../../models/workload/builtins.ts";
-
-function problemsOf(load: () => unknown): ConfigProblem[] {
-  try {
-    load();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return (e as ConfigError).problems;
-  }
-  throw new Error("expected a ConfigError");
-}
 
 const LLAMA_LIKE = { hidden_size: 4096, num_hidden_layers: 12, num_attention_heads: 32, num_key_value_heads: 8, intermediate_size: 14336, vocab_size: 32000, rope_theta: 10000, hidden_act: "silu" };
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { problemsOf as problemsOfCall } from "../helpers/config-problems.ts";
 import { join } from "node:path";
 import { ConfigError } from "../../experiments/errors.ts";
 import { expandPoints, experimentFromObject, loadExperiment, paramNames, pointCount, pointScenario, randomSamples, stableStringify, type Experiment } from "../../experiments/experiment.ts";
@@ -22,13 +23,7 @@ function experiment(fields: Record<string, unknown>): Experiment {
 }
 
 function problemsOf(fields: Record<string, unknown>): { path: string; message: string }[] {
-  try {
-    experiment(fields);
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return (e as ConfigError).problems;
-  }
-  throw new Error("expected a ConfigError");
+  return problemsOfCall(() => experiment(fields));
 }
 
 describe("experiment expansion", () => {

@@ -1,6 +1,7 @@
 /** Loading the MoE keys: workload.model's expertFfn/sharedExperts/denseLayers/routerScoring, workload.moe, parallelism.moeOverlap. */
 import { describe, expect, it } from "vitest";
-import { ConfigError, type ConfigProblem } from "../../experiments/errors.ts";
+import { problemsOf as problemsOfCall } from "../helpers/config-problems.ts";
+import type { ConfigProblem } from "../../experiments/errors.ts";
 import { scenarioFromObject } from "../../experiments/load.ts";
 
 function moe(model: Record<string, unknown> = {}, workload: Record<string, unknown> = {}, parallelism: Record<string, unknown> = {}): Record<string, unknown> {
@@ -12,13 +13,7 @@ function moe(model: Record<string, unknown> = {}, workload: Record<string, unkno
 }
 
 function problemsOf(obj: unknown): ConfigProblem[] {
-  try {
-    scenarioFromObject(obj, { baseDir: ".", name: "test" });
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return (e as ConfigError).problems;
-  }
-  throw new Error("expected a ConfigError");
+  return problemsOfCall(() => scenarioFromObject(obj, { baseDir: ".", name: "test" }));
 }
 
 describe("MoE keys", () => {

@@ -4,7 +4,8 @@
  * (workload.vocabDivisibleBy).
  */
 import { describe, expect, it } from "vitest";
-import { ConfigError, type ConfigProblem } from "../../experiments/errors.ts";
+import { problemsOf as problemsOfCall } from "../helpers/config-problems.ts";
+import type { ConfigProblem } from "../../experiments/errors.ts";
 import { formatRun } from "../../experiments/format-run.ts";
 import { scenarioFromObject, type LoadedScenario } from "../../experiments/load.ts";
 import type { RunResult } from "../../models/run.ts";
@@ -15,13 +16,7 @@ import { paddedVocab } from "../../models/workload/params.ts";
 const fromObject = (obj: unknown): LoadedScenario => scenarioFromObject(obj, { baseDir: ".", name: "test" });
 
 function problemsOf(obj: unknown): ConfigProblem[] {
-  try {
-    fromObject(obj);
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return (e as ConfigError).problems;
-  }
-  throw new Error("expected a ConfigError");
+  return problemsOfCall(() => fromObject(obj));
 }
 
 function fsdp(parallelism: Record<string, unknown>, model: unknown = "llama3-8b"): Record<string, unknown> {

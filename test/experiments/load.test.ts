@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { problemsOf as problemsOfCall } from "../helpers/config-problems.ts";
 import { clusterSpec } from "../../experiments/defaults.ts";
 import { ConfigError, type ConfigProblem } from "../../experiments/errors.ts";
 import { loadScenario, scenarioFromObject, type LoadedScenario } from "../../experiments/load.ts";
@@ -19,15 +20,9 @@ const LLAMA3_8B = BUILTIN_MODELS["llama3-8b"]!;
 
 /** The problems a load reports; fails the test if it loads. */
 function problemsOf(load: () => unknown): ConfigProblem[] {
-  try {
-    load();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    const problems = (e as ConfigError).problems;
-    for (const p of problems) expect(p.message.startsWith(`${p.path}: `), p.message).toBe(true);
-    return problems;
-  }
-  throw new Error("expected a ConfigError");
+  const problems = problemsOfCall(load);
+  for (const p of problems) expect(p.message.startsWith(`${p.path}: `), p.message).toBe(true);
+  return problems;
 }
 
 const paths = (problems: ConfigProblem[]): string[] => problems.map((p) => p.path);

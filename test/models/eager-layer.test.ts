@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, type ConfigProblem } from "../../experiments/errors.ts";
+import { problemsOf } from "../helpers/config-problems.ts";
 import { loadScenario, scenarioFromObject } from "../../experiments/load.ts";
 import { kernelCost } from "../../models/compute/kernel.ts";
 import type { Kernel } from "../../models/compute/kernel.ts";
@@ -38,16 +38,6 @@ const named = (list: Kernel[], name: string): Kernel => {
   return k;
 };
 const sum = (list: Kernel[], f: (k: Kernel) => number): number => list.reduce((s, k) => s + f(k), 0);
-
-function problemsOf(load: () => unknown): ConfigProblem[] {
-  try {
-    load();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return (e as ConfigError).problems;
-  }
-  throw new Error("expected a ConfigError");
-}
 
 describe("Hugging Face eager layer (workload.layerImplementation eager), by hand", () => {
   it("LlamaRMSNorm: eight kernels, 36 bytes per element forward and 92 backward in BF16", () => {

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ConfigError, type ConfigProblem } from "../../experiments/errors.ts";
+import { problemsOf } from "../helpers/config-problems.ts";
 import { scenarioFromObject } from "../../experiments/load.ts";
 import type { ModelSpec } from "../../models/scenario.ts";
 import { modelFlopsPerStep, stepFlopCounts } from "../../models/workload/flops.ts";
@@ -28,16 +28,6 @@ function loadHf(config: Record<string, unknown>, plan: Record<string, unknown> =
   writeFileSync(join(dir, "config.json"), JSON.stringify(config));
   const obj = { cluster: { gpu: "H100-SXM", nodes: 1 }, workload: { model: { hf: "./config.json" }, seqLength: 4096, globalBatch: 8 }, parallelism: { tp: 8, ...plan } };
   return scenarioFromObject(obj, { baseDir: dir, name: "test" });
-}
-
-function problemsOf(load: () => unknown): ConfigProblem[] {
-  try {
-    load();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return (e as ConfigError).problems;
-  }
-  throw new Error("expected a ConfigError");
 }
 
 describe("headDim (heads × headDim ≠ hidden)", () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, type ConfigProblem } from "../../experiments/errors.ts";
+import { problemsOf as problemsOfCall } from "../helpers/config-problems.ts";
+import type { ConfigProblem } from "../../experiments/errors.ts";
 import { scenarioFromObject } from "../../experiments/load.ts";
 import { CATEGORIES } from "../../models/categories.ts";
 import { buildTopology, scaleUpSpan } from "../../models/network/build.ts";
@@ -119,13 +120,9 @@ describe("a stage across a rack boundary: folded mode probes every stage's place
 });
 
 function problemsOf(cluster: Record<string, unknown>): ConfigProblem[] {
-  try {
-    scenarioFromObject({ cluster, workload: { model: "llama3-8b", seqLength: 4096, globalBatch: 64 }, parallelism: { tp: 4 } }, { baseDir: ".", name: "test" });
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return (e as ConfigError).problems;
-  }
-  throw new Error("expected a ConfigError");
+  return problemsOfCall(() =>
+    scenarioFromObject({ cluster, workload: { model: "llama3-8b", seqLength: 4096, globalBatch: 64 }, parallelism: { tp: 4 } }, { baseDir: ".", name: "test" }),
+  );
 }
 
 describe("cluster.placement.segmentNodes refused with the field named", () => {

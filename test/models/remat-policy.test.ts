@@ -5,7 +5,8 @@
  * over PCIe, and the loader's refusals.
  */
 import { describe, expect, it } from "vitest";
-import { ConfigError, type ConfigProblem } from "../../experiments/errors.ts";
+import { problemsOf as problemsOfCall } from "../helpers/config-problems.ts";
+import type { ConfigProblem } from "../../experiments/errors.ts";
 import { scenarioFromObject } from "../../experiments/load.ts";
 import type { ModelSpec, Scenario } from "../../models/scenario.ts";
 import { offloadSettings } from "../../models/step/offload.ts";
@@ -131,13 +132,7 @@ describe("offloaded tensors cross PCIe every layer", () => {
 
 const fromObject = (obj: unknown) => scenarioFromObject(obj, { baseDir: ".", name: "test" });
 function problemsOf(obj: unknown): ConfigProblem[] {
-  try {
-    fromObject(obj);
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return (e as ConfigError).problems;
-  }
-  throw new Error("expected a ConfigError");
+  return problemsOfCall(() => fromObject(obj));
 }
 const config = (parallelism: Record<string, unknown>, workload: Record<string, unknown> = {}): Record<string, unknown> => ({
   cluster: { gpu: "TPU-v5p", nodes: 1, gpusPerNode: 4 },

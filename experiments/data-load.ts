@@ -70,6 +70,7 @@ export function dataFrom(raw: Raw, written: Raw, ctx: { seqLength: number; vocab
     nodeStorageBandwidth: num(raw, "nodeStorageBandwidth") ?? ctx.nodeStorageBandwidth ?? 2 * ctx.nicBandwidth,
     cacheHitRate: num(raw, "cacheHitRate") ?? 0,
     ...(cacheBandwidth !== undefined ? { cacheBandwidth } : {}),
+    sharedWithCheckpoints: raw["sharedWithCheckpoints"] === true,
     loaders: (raw["loaders"] as LoaderPlacement | undefined) ?? "replica",
   };
 }

@@ -30,14 +30,37 @@ export interface LoaderThroughput {
   storageBytesPerStep: number;
 }
 
-export function loaderThroughput(s: Scenario, d: DataSpec): LoaderThroughput {
+/**
+ * Checkpoint writes on the same storage tier while the loaders read: the tier's time is
+ * shared, each byte read costing 1/readBandwidth and each byte written 1/writeBandwidth of
+ * it, one writer per GPU (each rank writes its shard). Storage NICs are full duplex: reads
+ * come in, writes go out, so they do not contend there.
+ */
+export interface ConcurrentWrite {
+  bytes: number;
+  writeBandwidth: number;
+  writers: number;
+  /** Steps per second the training consumes: a loader with a full queue reads no faster, leaving the rest of the tier to the write. */
+  loaderMaxStepsPerSecond: number;
+}
+
+export interface ConcurrentWriteResult {
+  /** Seconds the whole write takes beside the loaders. */
+  writeSeconds: number;
+}
+
+export function loaderThroughput(s: Scenario, d: DataSpec, write?: ConcurrentWrite): LoaderThroughput & { write?: ConcurrentWriteResult } {
   const demand = loaderDemand(s, d);
   const nodesOf = loaderNodes(s, d);
   const loaders = nodesOf.length;
   const sim = new Simulation({ seed: s.seed });
   const fluid = sim.fluid;
   const add = (name: string, kind: DataBottleneck, capacity: number): Resource => fluid.addResource({ name, kind, capacity });
-  const storage = Number.isFinite(d.storage.readBandwidth) ? add("storage", "storage", d.storage.readBandwidth) : null;
+  const readLimited = Number.isFinite(d.storage.readBandwidth);
+  // With a concurrent write the tier's capacity is its time (1 second per second), else bytes/s.
+  const timeShared = write !== undefined && readLimited && Number.isFinite(write.writeBandwidth);
+  const storage = readLimited ? add("storage", "storage", timeShared ? 1 : d.storage.readBandwidth) : null;
+  const storageReadWork = timeShared ? demand.storageBytes / d.storage.readBandwidth : demand.storageBytes;
   const iops = d.storage.requestsPerSecond !== undefined ? add("storage requests", "storage-requests", d.storage.requestsPerSecond) : null;
   const perNode = new Map<number, Resource[]>();
   const nodeResources = (node: number): Resource[] => {
@@ -56,7 +79,7 @@ export function loaderThroughput(s: Scenario, d: DataSpec): LoaderThroughput {
   const activities = [];
   for (let i = 0; i < loaders; i++) {
     const work: [Resource, number][] = [];
-    if (storage !== null) work.push([storage, demand.storageBytes]);
+    if (storage !== null) work.push([storage, storageReadWork]);
     if (iops !== null) work.push([iops, demand.requests]);
     for (const r of nodeResources(nodesOf[i] as number)) {
       const k = r.kind as DataBottleneck;
@@ -66,14 +89,28 @@ export function loaderThroughput(s: Scenario, d: DataSpec): LoaderThroughput {
     work.push([add(`loader${i} workers`, "workers", cores), demand.decodeCoreSeconds]);
     if (d.storage.requestLatency > 0) work.push([add(`loader${i} reads in flight`, "request-latency", (cores * d.readsInFlight) / d.storage.requestLatency), demand.requests]);
     work.push([add(`loader${i} PCIe`, "pcie", pcie), demand.deviceBytes]);
-    activities.push(fluid.start({ work, size: 1, label: `loader${i}` }));
+    // Fairness in tier time when writes share the tier (a loader and a writer get equal
+    // shares of it); otherwise in steps. Loaders are identical, so either way they move together.
+    const size = timeShared && storageReadWork > 0 ? storageReadWork : 1;
+    activities.push(fluid.start({ work, size, ...(write !== undefined ? { maxRate: write.loaderMaxStepsPerSecond } : {}), label: `loader${i}` }));
+  }
+  const writers = [];
+  if (timeShared && write !== undefined && storage !== null && write.bytes > 0) {
+    const each = write.bytes / write.writers / write.writeBandwidth;
+    for (let w = 0; w < write.writers; w++) writers.push(fluid.start({ work: [[storage, each]], label: `checkpoint writer ${w}` }));
   }
   fluid.flush();
   let slowest = activities[0];
   for (const a of activities) if (slowest === undefined || a.rate < slowest.rate) slowest = a;
   const rate = slowest?.rate ?? Infinity;
   const bottleneck = (slowest?.bottleneck?.kind ?? "none") as DataBottleneck;
-  return { secondsPerStep: rate > 0 && Number.isFinite(rate) ? 1 / rate : 0, bottleneck, loaders, demand, storageBytesPerStep: demand.storageBytes * loaders };
+  const out = { secondsPerStep: rate > 0 && Number.isFinite(rate) ? 1 / rate : 0, bottleneck, loaders, demand, storageBytesPerStep: demand.storageBytes * loaders };
+  if (write === undefined) return out;
+  let writeRate = Infinity;
+  for (const a of writers) writeRate = Math.min(writeRate, a.rate);
+  // No contention modelled (unlimited read or write bandwidth): the write alone at its bandwidth.
+  const writeSeconds = writers.length > 0 ? 1 / writeRate : write.bytes / write.writeBandwidth;
+  return { ...out, write: { writeSeconds } };
 }
 
 /**

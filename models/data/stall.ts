@@ -8,6 +8,7 @@ import { CATEGORIES, type Category } from "../categories.ts";
 import { gpuCount } from "../parallel/plan.ts";
 import type { Scenario } from "../scenario.ts";
 import type { StepSimulation } from "../step/accounting.ts";
+import { checkpointCost } from "../reliability/checkpoint.ts";
 import { dataStallSeconds, loaderThroughput, type DataBottleneck } from "./loader.ts";
 import type { DataSpec } from "./types.ts";
 
@@ -25,6 +26,19 @@ export interface DataStepResult {
   /** Bytes the whole job reads from storage per step, and per second at the resulting step time. */
   storageBytesPerStep: number;
   storageBytesPerSecond: number;
+  /**
+   * With sharedWithCheckpoints and asynchronous checkpoints: the same while a checkpoint is
+   * written to the tier beside the reads. Reported, not yet charged to the long run.
+   */
+  duringCheckpoint?: {
+    /** The write alone at the tier's write bandwidth, and beside the reads. */
+    writeAloneSeconds: number;
+    writeSeconds: number;
+    loaderSecondsPerStep: number;
+    stallSecondsPerStep: number;
+    /** Training time one checkpoint adds by slowing the steps during its write. */
+    addedSecondsPerCheckpoint: number;
+  };
 }
 
 function scaled<T extends Record<Category, number>>(b: T, factor: number, data: number): T {
@@ -49,6 +63,21 @@ export function withDataStall(s: Scenario, d: DataSpec, step: StepSimulation): S
     storageBytesPerStep: loader.storageBytesPerStep,
     storageBytesPerSecond: loader.storageBytesPerStep / total,
   };
+  const r = s.reliability;
+  if (d.sharedWithCheckpoints && r !== undefined && r.checkpointMode === "async" && r.storageBandwidth !== undefined) {
+    const bytes = checkpointCost(s).bytes;
+    const during = loaderThroughput(s, d, { bytes, writeBandwidth: r.storageBandwidth, writers: gpuCount(s), loaderMaxStepsPerSecond: 1 / computeSeconds });
+    const stallDuring = dataStallSeconds(computeSeconds, during.secondsPerStep, d);
+    const writeSeconds = during.write?.writeSeconds ?? bytes / r.storageBandwidth;
+    data.duringCheckpoint = {
+      writeAloneSeconds: bytes / r.storageBandwidth,
+      writeSeconds,
+      loaderSecondsPerStep: during.secondsPerStep,
+      stallSecondsPerStep: stallDuring,
+      // Steps in the write window, each slower by the extra stall.
+      addedSecondsPerCheckpoint: (writeSeconds / (computeSeconds + stallDuring)) * (stallDuring - stall),
+    };
+  }
   if (stall === 0) return { ...step, data };
   const factor = computeSeconds / total;
   const share = stall / total;

@@ -52,6 +52,8 @@ export interface DataSpec {
   cacheHitRate: number;
   /** Read bandwidth of a node's local cache (NVMe), bytes/s (absent: host memory, not a limit). */
   cacheBandwidth?: number;
+  /** Asynchronous checkpoint writes (reliability) go to this same storage tier and share its time with the reads. */
+  sharedWithCheckpoints: boolean;
   /** replica: one loader per data-parallel replica (first pipeline stage, first tensor rank; Megatron); every-gpu: one per GPU. */
   loaders: LoaderPlacement;
 }

@@ -31,6 +31,7 @@ function spec(over: Partial<DataSpec> = {}): DataSpec {
     readsInFlight: 1,
     nodeStorageBandwidth: 1e12,
     cacheHitRate: 0,
+    sharedWithCheckpoints: false,
     loaders: "replica",
     ...over,
   };
@@ -152,5 +153,58 @@ describe("the data stall in the simulated step", () => {
     // The wait is metered at idle power: energy grows by the idle facility draw over the stall.
     expect(slow.power.energyJoules).toBeGreaterThan(plain.power.energyJoules);
     expect(slow.power.gpuMeanWatts).toBeLessThan(plain.power.gpuMeanWatts);
+  });
+});
+
+describe("checkpoint writes sharing the storage tier", () => {
+  // 16 loaders each reading 4 MB a step from a tier that reads 1 GB/s (4 ms of tier time each),
+  // beside 16 writers each writing 1 GB at 1 GB/s (1 s of tier time each): 32 flows sharing
+  // the tier's time equally while none is held back elsewhere.
+  const write = (computeSeconds: number) => ({ bytes: 16e9, writeBandwidth: 1e9, writers: 16, loaderMaxStepsPerSecond: 1 / computeSeconds });
+
+  it("a loader-bound step: reads and writes each get 1/32 of the tier", () => {
+    const t = loaderThroughput(job(), spec(), write(0.1));
+    expect(t.secondsPerStep).toBeCloseTo(0.004 * 32, 12);
+    expect(t.write?.writeSeconds).toBeCloseTo(32, 9);
+    expect(t.bottleneck).toBe("storage");
+  });
+
+  it("a step slower than the loaders: they read only what it consumes and the write takes the rest", () => {
+    const t = loaderThroughput(job(), spec(), write(0.2));
+    // 16 loaders × 4 ms per 0.2 s use 0.32 of the tier; 16 writers share 0.68.
+    expect(t.secondsPerStep).toBeCloseTo(0.2, 12);
+    expect(t.write?.writeSeconds).toBeCloseTo(1 / (0.68 / 16), 9);
+  });
+
+  it("in the step result: reported for async checkpoints on the same tier, the added time hand-checked", () => {
+    const base = job();
+    const s: Scenario = {
+      ...base,
+      reliability: {
+        checkpointInterval: 3600,
+        checkpointMode: "async",
+        storageBandwidth: 1e9,
+        nodeStorageBandwidth: 1e11,
+        detectionTime: 60,
+        restartTime: 600,
+        spareNodes: 1,
+        repairTime: 86400,
+        failures: {} as NonNullable<Scenario["reliability"]>["failures"],
+      },
+    };
+    const plain = simulateStep(base);
+    // Alone the loaders need 80 % of the tier's time to keep up; beside 16 writers (32 equal
+    // shares, all wanting more than 1/32) they get half of it: steps 0.8/0.5 = 1.6 times as long.
+    const B = (N * SAMPLES * 1e6) / (0.8 * plain.stepSeconds);
+    const step = simulateStep({ ...s, data: spec({ storage: { name: "t", readBandwidth: B, requestLatency: 0, source: "test" }, sharedWithCheckpoints: true }) });
+    const during = step.data?.duringCheckpoint;
+    expect(step.data?.stallSecondsPerStep).toBe(0);
+    expect(during).toBeDefined();
+    expect(during!.writeSeconds).toBeGreaterThan(during!.writeAloneSeconds);
+    expect(during!.loaderSecondsPerStep).toBeCloseTo(1.6 * plain.stepSeconds, 9);
+    const extra = during!.stallSecondsPerStep;
+    expect(extra).toBeCloseTo(0.6 * plain.stepSeconds, 9);
+    expect(during!.addedSecondsPerCheckpoint).toBeCloseTo((during!.writeSeconds / (plain.stepSeconds + extra)) * extra, 9);
+    expect(simulateStep({ ...s, data: spec({ storage: { name: "t", readBandwidth: B, requestLatency: 0, source: "test" } }) }).data?.duringCheckpoint).toBeUndefined();
   });
 });

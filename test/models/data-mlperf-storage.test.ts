@@ -64,6 +64,7 @@ function utilisation(sub: Submission, accelerators: number): number {
     readsInFlight: 1,
     nodeStorageBandwidth: Infinity,
     cacheHitRate: 0,
+    sharedWithCheckpoints: false,
     loaders: "every-gpu",
   };
   const loader = loaderThroughput(s, d);

@@ -11,7 +11,7 @@ import { rooflineData, type RooflineData } from "./workload/kernel-summary.ts";
 import { simulateLongRun, type LongRunResult } from "./reliability/long-run.ts";
 import { CATEGORIES } from "./categories.ts";
 import { simulateStep, type StepSimulation } from "./step/simulate.ts";
-import type { DataStepResult } from "./data/stall.ts";
+import type { DataStepResult } from "./data/types.ts";
 import type { StepMode, StepModeRequest } from "./step/symmetry.ts";
 import { modelFlopsPerStep } from "./workload/flops.ts";
 import { stepHardwareFlops } from "./workload/remat-flops.ts";

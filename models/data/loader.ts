@@ -14,11 +14,10 @@ import type { Resource } from "../../sim/fluid.ts";
 import { hostCopyBandwidth } from "../network/host.ts";
 import type { Scenario } from "../scenario.ts";
 import { loaderDemand, loaderNodes, type LoaderDemand } from "./demand.ts";
-import type { DataSpec } from "./types.ts";
+import type { DataBottleneck, DataSpec } from "./types.ts";
 
-/** What can bind the input path, as results name it. */
-export const DATA_BOTTLENECKS = ["storage", "storage-requests", "storage-client", "storage-nic", "node-cpu", "cache", "workers", "request-latency", "pcie", "none"] as const;
-export type DataBottleneck = (typeof DATA_BOTTLENECKS)[number];
+export type { DataBottleneck } from "./types.ts";
+
 
 export interface LoaderThroughput {
   /** Seconds one step's batch takes through the slowest loader's path. */

@@ -9,37 +9,10 @@ import { gpuCount } from "../parallel/plan.ts";
 import type { Scenario } from "../scenario.ts";
 import type { StepSimulation } from "../step/accounting.ts";
 import { checkpointCost } from "../reliability/checkpoint.ts";
-import { dataStallSeconds, loaderThroughput, type DataBottleneck } from "./loader.ts";
-import type { DataSpec } from "./types.ts";
+import { dataStallSeconds, loaderThroughput } from "./loader.ts";
+import type { DataSpec, DataStepResult } from "./types.ts";
 
-/** What `--json` reports under `data` (docs/results.md). */
-export interface DataStepResult {
-  /** Seconds one step's batch takes through the slowest loader's path. */
-  loaderSecondsPerStep: number;
-  /** Seconds per step the GPUs wait on their prefetch queues (the `data` category). */
-  stallSecondsPerStep: number;
-  /** Step time without the input path, seconds. */
-  computeStepSeconds: number;
-  bottleneck: DataBottleneck;
-  loaders: number;
-  samplesPerLoaderPerStep: number;
-  /** Bytes the whole job reads from storage per step, and per second at the resulting step time. */
-  storageBytesPerStep: number;
-  storageBytesPerSecond: number;
-  /**
-   * With sharedWithCheckpoints and asynchronous checkpoints: the same while a checkpoint is
-   * written to the tier beside the reads. Reported, not yet charged to the long run.
-   */
-  duringCheckpoint?: {
-    /** The write alone at the tier's write bandwidth, and beside the reads. */
-    writeAloneSeconds: number;
-    writeSeconds: number;
-    loaderSecondsPerStep: number;
-    stallSecondsPerStep: number;
-    /** Training time one checkpoint adds by slowing the steps during its write. */
-    addedSecondsPerCheckpoint: number;
-  };
-}
+export type { DataStepResult } from "./types.ts";
 
 function scaled<T extends Record<Category, number>>(b: T, factor: number, data: number): T {
   const out = { ...b };

@@ -57,3 +57,36 @@ export interface DataSpec {
   /** replica: one loader per data-parallel replica (first pipeline stage, first tensor rank; Megatron); every-gpu: one per GPU. */
   loaders: LoaderPlacement;
 }
+
+/** What can bind the input path, as results name it. */
+export const DATA_BOTTLENECKS = ["storage", "storage-requests", "storage-client", "storage-nic", "node-cpu", "cache", "workers", "request-latency", "pcie", "none"] as const;
+export type DataBottleneck = (typeof DATA_BOTTLENECKS)[number];
+
+/** What `--json` reports under `data` (docs/results.md). */
+export interface DataStepResult {
+  /** Seconds one step's batch takes through the slowest loader's path. */
+  loaderSecondsPerStep: number;
+  /** Seconds per step the GPUs wait on their prefetch queues (the `data` category). */
+  stallSecondsPerStep: number;
+  /** Step time without the input path, seconds. */
+  computeStepSeconds: number;
+  bottleneck: DataBottleneck;
+  loaders: number;
+  samplesPerLoaderPerStep: number;
+  /** Bytes the whole job reads from storage per step, and per second at the resulting step time. */
+  storageBytesPerStep: number;
+  storageBytesPerSecond: number;
+  /**
+   * With sharedWithCheckpoints and asynchronous checkpoints: the same while a checkpoint is
+   * written to the tier beside the reads. Reported, not yet charged to the long run.
+   */
+  duringCheckpoint?: {
+    /** The write alone at the tier's write bandwidth, and beside the reads. */
+    writeAloneSeconds: number;
+    writeSeconds: number;
+    loaderSecondsPerStep: number;
+    stallSecondsPerStep: number;
+    /** Training time one checkpoint adds by slowing the steps during its write. */
+    addedSecondsPerCheckpoint: number;
+  };
+}

@@ -14,7 +14,7 @@ import { HBM, ROLES, SM } from "./program.ts";
 import type { RankSet } from "./ranks.ts";
 import type { StepMode } from "./symmetry.ts";
 import type { Span } from "../../sim/recorder.ts";
-import type { DataStepResult } from "../data/stall.ts";
+import type { DataStepResult } from "../data/types.ts";
 
 export const NCAT = CATEGORIES.length;
 export const COMPUTE = CATEGORY_INDEX.compute;

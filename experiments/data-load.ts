@@ -31,7 +31,7 @@ function storageFrom(tagged: unknown): StorageTier | undefined {
     if (base === undefined) return undefined;
     return { ...base, ...tierFields(value), name: `${base.name}*`, source: `${base.source}; fields changed in the scenario` };
   }
-  return { name: "inline", readBandwidth: Infinity, requestLatency: 0, ...tierFields(value), source: "the scenario" };
+  return { name: "inline", requestLatency: 0, ...tierFields(value), source: "the scenario" };
 }
 
 /**
@@ -63,7 +63,7 @@ export function dataFrom(raw: Raw, written: Raw, ctx: { seqLength: number; vocab
     deviceBytesPerSample: num(raw, "deviceBytesPerSample") ?? bytesPerSample,
     decodeCoreSeconds: decode,
     workers: num(raw, "workers") ?? 2,
-    cpuCoresPerNode: cpu ?? Infinity,
+    ...(cpu !== undefined ? { cpuCoresPerNode: cpu } : {}),
     prefetch: num(raw, "prefetch") ?? 2,
     readSize: num(raw, "readSize") ?? bytesPerSample,
     readsInFlight: num(raw, "readsInFlight") ?? 1,

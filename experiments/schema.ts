@@ -561,8 +561,8 @@ const reliability = obj(
 const storageTier = obj("A storage tier's read figures.", {
   readBandwidth: qty("bandwidth", `Aggregate read bandwidth of the whole tier (all clients together).${atLeast("10 MB/s")}`, { required: true, minimum: MIN_STORAGE_BANDWIDTH }),
   clientBandwidth: qty("bandwidth", `Read bandwidth one client node can draw from the tier.${atLeast("10 MB/s")}`, { minimum: MIN_STORAGE_BANDWIDTH, derivedDefault: "unlimited: the node's storage NICs bind" }),
-  requestsPerSecond: qty("count", "Read requests per second the whole tier serves (IOPS, or an object store's GET rate).", { exclusiveMinimum: 0, derivedDefault: "unlimited" }),
-  requestLatency: qty("time", "From issuing a read to its first byte; with data.readsInFlight per worker it caps each loader's request rate.", { minimum: 0, default: 0 }),
+  requestsPerSecond: qty("count", "Read requests per second the whole tier serves (IOPS, or an object store's GET rate); at least 1.", { minimum: 1, derivedDefault: "unlimited" }),
+  requestLatency: qty("time", "From issuing a read to its first byte; with data.readsInFlight per worker it caps each loader's request rate. At most 1 h.", { minimum: 0, maximum: 3600, default: 0 }),
 });
 
 const storage: UnionNode = {
@@ -581,16 +581,16 @@ const data = obj(
   {
     storage,
     kind: oneOf(DATA_KINDS, "What a sample is: pre-tokenized text (seqLength tokens), or images, video frames or audio clips.", { default: "text" }),
-    bytesPerToken: qty("bytes", "text: stored bytes per token.", { exclusiveMinimum: 0, derivedDefault: "2 when the vocabulary fits in uint16 (at most 65,536 entries), else 4 (Megatron's indexed dataset dtype)" }),
-    itemsPerSample: int("image, video, audio: images, frames or clips per sample.", 1, { default: 1 }),
-    bytesPerItem: qty("bytes", "image, video, audio: stored (encoded) bytes per item; required for those kinds.", { exclusiveMinimum: 0 }),
-    deviceBytesPerSample: qty("bytes", "Bytes per sample copied host to device after decoding.", { minimum: 0, derivedDefault: "the stored bytes per sample" }),
-    decodeCoreSeconds: qty("time", "CPU core-seconds per sample to decode, tokenize and augment; required for image, video and audio (no sourced default).", { minimum: 0, derivedDefault: "0 for text (pre-tokenized and memory-mapped)" }),
-    workers: int("CPU worker processes per loader (DataLoader num_workers; default Megatron-LM's --num-workers); 0: the training process loads inline, synchronously.", 0, { default: 2 }),
-    prefetch: int("Batches each loader keeps ready ahead of the step (default PyTorch DataLoader's prefetch_factor); 0: loading is synchronous with training.", 0, { default: 2 }),
-    cpuCoresPerNode: int("CPU cores per node the loaders may use together.", 1, { derivedDefault: "unlimited: only each loader's workers bind" }),
-    readSize: qty("bytes", "Bytes per read request.", { exclusiveMinimum: 0, derivedDefault: "one request per sample" }),
-    readsInFlight: int("Read requests each worker keeps in flight.", 1, { default: 1 }),
+    bytesPerToken: qty("bytes", "text: stored bytes per token (at most 8).", { exclusiveMinimum: 0, maximum: 8, derivedDefault: "2 when the vocabulary fits in uint16 (at most 65,536 entries), else 4 (Megatron's indexed dataset dtype)" }),
+    itemsPerSample: int("image, video, audio: images, frames or clips per sample (at most 1,000,000).", 1, { default: 1, maximum: 1e6 }),
+    bytesPerItem: qty("bytes", "image, video, audio: stored (encoded) bytes per item, at most 1 TB; required for those kinds.", { exclusiveMinimum: 0, maximum: 1e12 }),
+    deviceBytesPerSample: qty("bytes", "Bytes per sample copied host to device after decoding (at most 1 PB).", { minimum: 0, maximum: 1e15, derivedDefault: "the stored bytes per sample" }),
+    decodeCoreSeconds: qty("time", "CPU core-seconds per sample to decode, tokenize and augment; required for image, video and audio (no sourced default). At most 1 h.", { minimum: 0, maximum: 3600, derivedDefault: "0 for text (pre-tokenized and memory-mapped)" }),
+    workers: int("CPU worker processes per loader (DataLoader num_workers; default Megatron-LM's --num-workers); 0: the training process loads inline, synchronously. At most 1,000,000.", 0, { default: 2, maximum: 1e6 }),
+    prefetch: int("Batches each loader keeps ready ahead of the step (default PyTorch DataLoader's prefetch_factor); 0: loading is synchronous with training.", 0, { default: 2, maximum: 1e6 }),
+    cpuCoresPerNode: int("CPU cores per node the loaders may use together (at most 1,000,000).", 1, { maximum: 1e6, derivedDefault: "unlimited: only each loader's workers bind" }),
+    readSize: qty("bytes", "Bytes per read request (at least 1 B).", { minimum: 1, derivedDefault: "one request per sample" }),
+    readsInFlight: int("Read requests each worker keeps in flight (at most 1,000,000).", 1, { default: 1, maximum: 1e6 }),
     nodeStorageBandwidth: qty("bandwidth", `Bandwidth from each node to storage (frontend NICs).${atLeast("10 MB/s")}`, { minimum: MIN_STORAGE_BANDWIDTH, derivedDefault: "reliability.nodeStorageBandwidth, else 2 × the per-GPU NIC bandwidth" }),
     cacheHitRate: qty("ratio", "Share of reads served from the node's cache: 0 for a cold first epoch, up to 1 when the dataset fits in the cache.", { minimum: 0, maximum: 1, default: 0 }),
     cacheBandwidth: qty("bandwidth", `Read bandwidth of each node's cache (local NVMe).${atLeast("10 MB/s")}`, { minimum: MIN_STORAGE_BANDWIDTH, derivedDefault: "unlimited (host memory)" }),

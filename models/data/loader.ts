@@ -55,17 +55,18 @@ export function loaderThroughput(s: Scenario, d: DataSpec, write?: ConcurrentWri
   const sim = new Simulation({ seed: s.seed });
   const fluid = sim.fluid;
   const add = (name: string, kind: DataBottleneck, capacity: number): Resource => fluid.addResource({ name, kind, capacity });
-  const readLimited = Number.isFinite(d.storage.readBandwidth);
+  const readBandwidth = d.storage.readBandwidth;
   // With a concurrent write the tier's capacity is its time (1 second per second), else bytes/s.
-  const timeShared = write !== undefined && readLimited && Number.isFinite(write.writeBandwidth);
-  const storage = readLimited ? add("storage", "storage", timeShared ? 1 : d.storage.readBandwidth) : null;
-  const storageReadWork = timeShared ? demand.storageBytes / d.storage.readBandwidth : demand.storageBytes;
+  const timeShared = write !== undefined && readBandwidth !== undefined && Number.isFinite(write.writeBandwidth);
+  const storage = readBandwidth !== undefined ? add("storage", "storage", timeShared ? 1 : readBandwidth) : null;
+  const storageReadWork = timeShared && readBandwidth !== undefined ? demand.storageBytes / readBandwidth : demand.storageBytes;
   const iops = d.storage.requestsPerSecond !== undefined ? add("storage requests", "storage-requests", d.storage.requestsPerSecond) : null;
   const perNode = new Map<number, Resource[]>();
   const nodeResources = (node: number): Resource[] => {
     let list = perNode.get(node);
     if (list === undefined) {
-      list = [add(`node${node} storage NIC`, "storage-nic", d.nodeStorageBandwidth), add(`node${node} CPU`, "node-cpu", d.cpuCoresPerNode)];
+      list = [add(`node${node} storage NIC`, "storage-nic", d.nodeStorageBandwidth)];
+      if (d.cpuCoresPerNode !== undefined) list.push(add(`node${node} CPU`, "node-cpu", d.cpuCoresPerNode));
       if (d.storage.clientBandwidth !== undefined) list.push(add(`node${node} client`, "storage-client", d.storage.clientBandwidth));
       if (d.cacheBandwidth !== undefined) list.push(add(`node${node} cache`, "cache", d.cacheBandwidth));
       perNode.set(node, list);
@@ -103,7 +104,7 @@ export function loaderThroughput(s: Scenario, d: DataSpec, write?: ConcurrentWri
   for (const a of activities) if (slowest === undefined || a.rate < slowest.rate) slowest = a;
   const rate = slowest?.rate ?? Infinity;
   const bottleneck = (slowest?.bottleneck?.kind ?? "none") as DataBottleneck;
-  const out = { secondsPerStep: rate > 0 && Number.isFinite(rate) ? 1 / rate : 0, bottleneck, loaders, demand, storageBytesPerStep: demand.storageBytes * loaders };
+  const out = { secondsPerStep: Number.isFinite(rate) ? 1 / rate : 0, bottleneck, loaders, demand, storageBytesPerStep: demand.storageBytes * loaders };
   if (write === undefined) return out;
   let writeRate = Infinity;
   for (const a of writers) writeRate = Math.min(writeRate, a.rate);

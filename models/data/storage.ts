@@ -40,11 +40,10 @@ export const STORAGE_PRESETS: Readonly<Record<string, StorageTier>> = {
   },
   "s3-express-one-zone": {
     name: "s3-express-one-zone",
-    readBandwidth: Infinity,
     requestsPerSecond: 200_000,
     requestLatency: 0.01,
     source:
-      "Amazon S3 User Guide, 'Optimizing S3 Express One Zone performance': each directory bucket supports up to 200,000 reads per second by default; 'consistent single-digit millisecond first-byte read' latency (10 ms taken as its bound); aggregate bandwidth not stated (unlimited here)",
+      "Amazon S3 User Guide, 'Optimizing S3 Express One Zone performance': each directory bucket supports up to 200,000 reads per second by default; 'consistent single-digit millisecond first-byte read' latency (10 ms taken as its bound); aggregate bandwidth not stated (left unlimited)",
   },
 };
 

@@ -15,8 +15,8 @@ export type LoaderPlacement = (typeof LOADER_PLACEMENTS)[number];
 /** A storage system the samples are read from: its published read figures. */
 export interface StorageTier {
   name: string;
-  /** Aggregate read bandwidth of the whole tier, bytes/s (Infinity: only the clients limit). */
-  readBandwidth: number;
+  /** Aggregate read bandwidth of the whole tier, bytes/s (absent: only the clients limit). */
+  readBandwidth?: number;
   /** Read bandwidth one client node can draw from the tier, bytes/s (absent: only the node's storage NICs limit). */
   clientBandwidth?: number;
   /** Read requests per second the whole tier serves (absent: unlimited). */
@@ -38,8 +38,8 @@ export interface DataSpec {
   decodeCoreSeconds: number;
   /** CPU worker processes per loader (PyTorch DataLoader num_workers); 0: the training process loads inline. */
   workers: number;
-  /** CPU cores per node the loaders may use. */
-  cpuCoresPerNode: number;
+  /** CPU cores per node the loaders may use together (absent: only each loader's workers limit). */
+  cpuCoresPerNode?: number;
   /** Batches each loader keeps ready ahead of the step (0: loading is synchronous with training). */
   prefetch: number;
   /** Bytes per read request (a file, a record, or a ranged read). */

@@ -25,7 +25,6 @@ function spec(over: Partial<DataSpec> = {}): DataSpec {
     deviceBytesPerSample: 0,
     decodeCoreSeconds: 0,
     workers: 4,
-    cpuCoresPerNode: Infinity,
     prefetch: 2,
     readSize: 1e6,
     readsInFlight: 1,
@@ -67,13 +66,13 @@ describe("storage-bound loaders", () => {
   });
 
   it("loaders on one node share its storage NIC: eight per node take 8·bytes/NIC", () => {
-    const t = loaderThroughput(job(), spec({ storage: { name: "t", readBandwidth: Infinity, requestLatency: 0, source: "test" }, nodeStorageBandwidth: 1e9 }));
+    const t = loaderThroughput(job(), spec({ storage: { name: "t", requestLatency: 0, source: "test" }, nodeStorageBandwidth: 1e9 }));
     expect(t.secondsPerStep).toBeCloseTo((8 * SAMPLES * 1e6) / 1e9, 12);
     expect(t.bottleneck).toBe("storage-nic");
   });
 
   it("a request rate limit and a latency bound each bind when they are the tightest", () => {
-    const unlimited = { name: "t", readBandwidth: Infinity, requestLatency: 0, source: "test" };
+    const unlimited = { name: "t", requestLatency: 0, source: "test" };
     const iops = loaderThroughput(job(), spec({ storage: { ...unlimited, requestsPerSecond: 640 }, readSize: 250e3 }));
     // 64 samples × 4 requests each at 640 requests/s.
     expect(iops.secondsPerStep).toBeCloseTo((64 * 4) / 640, 12);
@@ -111,13 +110,13 @@ describe("CPU-bound decode", () => {
     // With storage unlimited and big decoded tensors, PCIe binds instead.
     const job1 = job();
     const device = 4e9; // bytes per sample to the GPU: 16 GB per step
-    const pcie = loaderThroughput(job1, spec({ storage: { name: "t", readBandwidth: Infinity, requestLatency: 0, source: "test" }, decodeCoreSeconds: decode, workers: 64, deviceBytesPerSample: device }));
+    const pcie = loaderThroughput(job1, spec({ storage: { name: "t", requestLatency: 0, source: "test" }, decodeCoreSeconds: decode, workers: 64, deviceBytesPerSample: device }));
     expect(pcie.secondsPerStep).toBeCloseTo((SAMPLES * device) / hostCopyBandwidth(job1.cluster.gpu), 12);
     expect(pcie.bottleneck).toBe("pcie");
   });
 
   it("the node's cores cap its loaders' workers together", () => {
-    const t = loaderThroughput(job(), spec({ storage: { name: "t", readBandwidth: Infinity, requestLatency: 0, source: "test" }, decodeCoreSeconds: 0.05, workers: 8, cpuCoresPerNode: 16 }));
+    const t = loaderThroughput(job(), spec({ storage: { name: "t", requestLatency: 0, source: "test" }, decodeCoreSeconds: 0.05, workers: 8, cpuCoresPerNode: 16 }));
     // 8 loaders per node × 0.2 core-s per step over 16 cores.
     expect(t.secondsPerStep).toBeCloseTo((8 * 0.2) / 16, 12);
     expect(t.bottleneck).toBe("node-cpu");

@@ -58,7 +58,6 @@ function utilisation(sub: Submission, accelerators: number): number {
     deviceBytesPerSample: 0,
     decodeCoreSeconds: 0,
     workers: 4,
-    cpuCoresPerNode: Infinity,
     prefetch: 2,
     readSize: sub.workload.recordBytes,
     readsInFlight: 1,

@@ -35,3 +35,25 @@ describe("video-data-bottleneck", () => {
     }
   }, 120_000);
 });
+
+describe("data-loader-workers", () => {
+  it("without prefetch the step pays 3.2 s / workers of loading; with a queue of 2 none of it", () => {
+    const exp = loadExperiment(join(ROOT, "experiments/sweeps/data-loader-workers.yaml"));
+    const byKey = new Map<string, RunResult>();
+    for (const p of expandPoints(exp)) {
+      const r = evaluatePoint({ ...p, experiment: exp.name, scenario: pointScenario(exp, p), loadOptions: exp.loadOptions });
+      expect(r.status, r.error).toBe("ok");
+      byKey.set(`${String(p.params["data.prefetch"])}/${String(p.params["data.workers"])}`, r.result as RunResult);
+    }
+    const compute = (byKey.get("2/1") as RunResult).stepSeconds;
+    for (const workers of [1, 4, 16]) {
+      const queued = byKey.get(`2/${workers}`) as RunResult;
+      expect(queued.stepSeconds).toBe(compute);
+      expect(queued.breakdown.data).toBe(0);
+      // 16 samples × 200 ms of CPU per loader, spread over its workers.
+      const sync = byKey.get(`0/${workers}`) as RunResult;
+      expect(sync.stepSeconds).toBeCloseTo(compute + 3.2 / workers, 9);
+      expect(sync.data?.bottleneck).toBe("workers");
+    }
+  }, 120_000);
+});

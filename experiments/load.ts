@@ -13,6 +13,7 @@ import { checkPlan } from "../models/parallel/plan.ts";
 import { eagerLayerProblem } from "../models/workload/eager-layer.ts";
 import { recomputeModulesProblem } from "../models/workload/recompute-modules.ts";
 import type { AttentionKernel, CpCommType, CpLayout, CrossEntropyKind, FailureClass, FailureProcess, MasterWeights, ModelSpec, MoeLoadDistribution, MoeRoutingSpec, ParallelPlan, RecomputeMode, RecomputeModule, ReliabilitySpec, Scenario, Straggler, TopologyKind } from "../models/scenario.ts";
+import { dataFrom } from "./data-load.ts";
 import { FAILURE_CLASSES, LLAMA3_FAILURE_RATES } from "../models/reliability/failure-rates.ts";
 import { BUILTIN_MODELS } from "../models/workload/builtins.ts";
 import { modelFromHfConfig } from "../models/workload/hf-config.ts";
@@ -917,6 +918,12 @@ function build(input: unknown, opts: LoadOptions, problems: Problems, chain: rea
   if (placement !== null) problems.invalid("cluster.placement.segmentNodes", part(mergedCluster, "placement")["segmentNodes"], placement);
   if (isPlainObject(v["reliability"])) {
     scenario.reliability = reliabilityFrom(v["reliability"], scenario.cluster.nodes, scenario.cluster.network.nicBandwidth);
+  }
+  if (isPlainObject(v["data"])) {
+    const nodeStorage = scenario.reliability?.nodeStorageBandwidth;
+    const ctx = { seqLength: scenario.workload.seqLength, vocab: model.vocab, nicBandwidth: scenario.cluster.network.nicBandwidth, ...(nodeStorage !== undefined ? { nodeStorageBandwidth: nodeStorage } : {}) };
+    const d = dataFrom(v["data"], part(merged, "data"), ctx, problems);
+    if (d !== undefined) scenario.data = d;
   }
   const source = optionalString(v, "source");
   if (source !== undefined) scenario.source = source;

@@ -14,6 +14,8 @@ import { BUILTIN_MODELS } from "../models/workload/builtins.ts";
 import { FP8_RECIPES } from "../models/workload/fp8.ts";
 import { REMAT_POLICIES, REMAT_TENSOR_NAMES } from "../models/workload/remat-names.ts";
 import { SCALE_UP_TOPOLOGIES } from "../models/network/scale-up.ts";
+import { DATA_KINDS, LOADER_PLACEMENTS } from "../models/data/types.ts";
+import { STORAGE_PRESET_NAMES } from "../models/data/storage.ts";
 import type { ConfigProblem } from "./errors.ts";
 import { DIMENSIONS, allowedText, formatQuantity, parseQuantity, quantityPattern, type Dimension } from "./units.ts";
 
@@ -556,6 +558,48 @@ const reliability = obj(
   { whenAbsent: "omit" },
 );
 
+const storageTier = obj("A storage tier's read figures.", {
+  readBandwidth: qty("bandwidth", `Aggregate read bandwidth of the whole tier (all clients together).${atLeast("10 MB/s")}`, { required: true, minimum: MIN_STORAGE_BANDWIDTH }),
+  clientBandwidth: qty("bandwidth", `Read bandwidth one client node can draw from the tier.${atLeast("10 MB/s")}`, { minimum: MIN_STORAGE_BANDWIDTH, derivedDefault: "unlimited: the node's storage NICs bind" }),
+  requestsPerSecond: qty("count", "Read requests per second the whole tier serves (IOPS, or an object store's GET rate); at least 1.", { minimum: 1, derivedDefault: "unlimited" }),
+  requestLatency: qty("time", "From issuing a read to its first byte; with data.readsInFlight per worker it caps each loader's request rate. At most 1 h.", { minimum: 0, maximum: 3600, default: 0 }),
+});
+
+const storage: UnionNode = {
+  kind: "union",
+  description: `Where the samples are read from: a preset (${STORAGE_PRESET_NAMES.join(", ")}; models/data/storage.ts gives each figure's source), {base: <preset>, ...fields to change}, or an inline tier.`,
+  required: true,
+  options: [
+    { key: "preset", when: "string", label: "a storage preset name", node: oneOf(STORAGE_PRESET_NAMES, "A storage preset.", { noun: "a storage preset" }) },
+    { key: "override", when: { hasKey: "base" }, label: "{base: <storage preset>, ...overrides}", node: obj("A storage preset with some fields changed.", { base: oneOf(STORAGE_PRESET_NAMES, "The preset to start from.", { required: true, noun: "a storage preset" }), ...partial(storageTier).fields }) },
+    { key: "inline", when: "object", label: "an inline tier {readBandwidth, clientBandwidth?, requestsPerSecond?, requestLatency?}", node: storageTier },
+  ],
+};
+
+const data = obj(
+  "The input pipeline from storage to the GPU (docs/data.md): a GPU waiting on its prefetch queue counts as the data category. Absent: not modelled.",
+  {
+    storage,
+    kind: oneOf(DATA_KINDS, "What a sample is: pre-tokenized text (seqLength tokens), or images, video frames or audio clips.", { default: "text" }),
+    bytesPerToken: qty("bytes", "text: stored bytes per token (at most 8).", { exclusiveMinimum: 0, maximum: 8, derivedDefault: "2 when the vocabulary fits in uint16 (at most 65,536 entries), else 4 (Megatron's indexed dataset dtype)" }),
+    itemsPerSample: int("image, video, audio: images, frames or clips per sample (at most 1,000,000).", 1, { default: 1, maximum: 1e6 }),
+    bytesPerItem: qty("bytes", "image, video, audio: stored (encoded) bytes per item, at most 1 TB; required for those kinds.", { exclusiveMinimum: 0, maximum: 1e12 }),
+    deviceBytesPerSample: qty("bytes", "Bytes per sample copied host to device after decoding (at most 1 PB).", { minimum: 0, maximum: 1e15, derivedDefault: "the stored bytes per sample" }),
+    decodeCoreSeconds: qty("time", "CPU core-seconds per sample to decode, tokenize and augment; required for image, video and audio (no sourced default). At most 1 h.", { minimum: 0, maximum: 3600, derivedDefault: "0 for text (pre-tokenized and memory-mapped)" }),
+    workers: int("CPU worker processes per loader (DataLoader num_workers; default Megatron-LM's --num-workers); 0: the training process loads inline, synchronously. At most 1,000,000.", 0, { default: 2, maximum: 1e6 }),
+    prefetch: int("Batches each loader keeps ready ahead of the step (default PyTorch DataLoader's prefetch_factor); 0: loading is synchronous with training.", 0, { default: 2, maximum: 1e6 }),
+    cpuCoresPerNode: int("CPU cores per node the loaders may use together (at most 1,000,000).", 1, { maximum: 1e6, derivedDefault: "unlimited: only each loader's workers bind" }),
+    readSize: qty("bytes", "Bytes per read request (at least 1 B).", { minimum: 1, derivedDefault: "one request per sample" }),
+    readsInFlight: int("Read requests each worker keeps in flight (at most 1,000,000).", 1, { default: 1, maximum: 1e6 }),
+    nodeStorageBandwidth: qty("bandwidth", `Bandwidth from each node to storage (frontend NICs).${atLeast("10 MB/s")}`, { minimum: MIN_STORAGE_BANDWIDTH, derivedDefault: "reliability.nodeStorageBandwidth, else 2 × the per-GPU NIC bandwidth" }),
+    cacheHitRate: qty("ratio", "Share of reads served from the node's cache: 0 for a cold first epoch, up to 1 when the dataset fits in the cache.", { minimum: 0, maximum: 1, default: 0 }),
+    cacheBandwidth: qty("bandwidth", `Read bandwidth of each node's cache (local NVMe).${atLeast("10 MB/s")}`, { minimum: MIN_STORAGE_BANDWIDTH, derivedDefault: "unlimited (host memory)" }),
+    sharedWithCheckpoints: bool("Asynchronous checkpoint writes (reliability, checkpointMode async, storageBandwidth set) go to this same tier: reads and writes share its time (a byte read costs 1/readBandwidth of it, a byte written 1/storageBandwidth), and results report the step during a write under data.duringCheckpoint.", { default: false }),
+    loaders: oneOf(LOADER_PLACEMENTS, "Which ranks load: replica, one per data-parallel replica (first pipeline stage, first tensor rank, as Megatron); every-gpu, every GPU loads its replica's batch.", { default: "replica" }),
+  },
+  { whenAbsent: "omit" },
+);
+
 export const scenarioSchema: ObjectNode = obj("A trainsim scenario: one cluster, one training job.", {
   name: str("Scenario name, shown in results; run names its output folder out/<name> unless --out is given, so it refuses a name with a slash, . or .., or over 255 bytes.", { derivedDefault: "the file name without extension" }),
   description: str("Free text for readers; ignored by the simulator."),
@@ -582,6 +626,7 @@ export const scenarioSchema: ObjectNode = obj("A trainsim scenario: one cluster,
   workload,
   parallelism,
   reliability,
+  data,
   run: obj("How long to simulate.", {
     steps: int("Optimizer steps to simulate (with reliability and no duration: steps to train, and the run reports the time to train them).", 1, { default: 1 }),
     duration: qty("time", "Wall-clock length of a long run, e.g. 54 d (needs reliability: failures, checkpoints, goodput). At most 3650 d (ten years; docs/limits.md).", { exclusiveMinimum: 0, maximum: MAX_RUN_SECONDS }),

@@ -11,6 +11,7 @@ import { rooflineData, type RooflineData } from "./workload/kernel-summary.ts";
 import { simulateLongRun, type LongRunResult } from "./reliability/long-run.ts";
 import { CATEGORIES } from "./categories.ts";
 import { simulateStep, type StepSimulation } from "./step/simulate.ts";
+import type { DataStepResult } from "./data/types.ts";
 import type { StepMode, StepModeRequest } from "./step/symmetry.ts";
 import { modelFlopsPerStep } from "./workload/flops.ts";
 import { stepHardwareFlops } from "./workload/remat-flops.ts";
@@ -48,6 +49,8 @@ export interface RunResult {
   goodput?: number;
   interruptions?: LongRunResult["interruptions"];
   longRun?: LongRunResult;
+  /** With a `data:` section: the input path per step, its bottleneck and the stall it adds. */
+  data?: DataStepResult;
 }
 
 export interface RunOptions {
@@ -89,6 +92,7 @@ export function runScenario(s: Scenario, options: RunOptions = {}): { result: Ru
     simulation: { events: step.events, activities: step.activities, mode: step.mode, reason: step.modeReason },
     roofline: rooflineData(s),
     stepBreakdown: step.breakdown,
+    ...(step.data !== undefined ? { data: step.data } : {}),
   };
   if (s.reliability !== undefined) {
     const gpuIdle = gpus * s.cluster.gpu.idleWatts;

@@ -7,6 +7,7 @@
  */
 import type { Fp8Recipe } from "./workload/fp8.ts";
 import type { RematSpec } from "./workload/remat-names.ts";
+import type { DataSpec } from "./data/types.ts";
 import type { Accelerator, AttentionBackend, Precision } from "./hardware/types.ts";
 
 export type TopologyKind = "rail-optimized" | "fat-tree" | "torus" | "nvl72";
@@ -407,5 +408,7 @@ export interface Scenario {
   workload: WorkloadSpec;
   parallelism: ParallelPlan;
   reliability?: ReliabilitySpec;
+  /** The input pipeline (models/data); absent: not modelled, the data category stays 0. */
+  data?: DataSpec;
   run: RunSpec;
 }

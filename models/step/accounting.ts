@@ -14,6 +14,7 @@ import { HBM, ROLES, SM } from "./program.ts";
 import type { RankSet } from "./ranks.ts";
 import type { StepMode } from "./symmetry.ts";
 import type { Span } from "../../sim/recorder.ts";
+import type { DataStepResult } from "../data/types.ts";
 
 export const NCAT = CATEGORIES.length;
 export const COMPUTE = CATEGORY_INDEX.compute;
@@ -43,6 +44,8 @@ export interface StepSimulation {
   hbmBusyShare: number;
   spans: Span[];
   power: StepPowerReport;
+  /** With a `data:` section: the input path and the stall it adds (models/data/stall.ts). */
+  data?: DataStepResult;
 }
 
 export class StepAccounts implements UncontendedListener {

@@ -11,6 +11,7 @@ import type { StepSimulation } from "./accounting.ts";
 import { StepExecutor } from "./executor.ts";
 import { compileStep } from "./program.ts";
 import { foldedRanks, fullRanks } from "./ranks.ts";
+import { withDataStall } from "../data/stall.ts";
 import { chooseStepMode, type StepModeRequest } from "./symmetry.ts";
 
 export type { StageResult, StepSimulation } from "./accounting.ts";
@@ -39,5 +40,6 @@ export function simulateStep(s: Scenario, options: SimulateOptions = {}): StepSi
   const sim = new Simulation({ seed: s.seed, record });
   const rng = sim.rng("gpu-variability");
   const ranks = choice.mode === "full" ? fullRanks(s, prog, rng, options.gpuSpeeds) : foldedRanks(s, prog, rng);
-  return new StepExecutor().run(s, prog, ranks, sim, { record, powerControl: options.powerControl ?? true, mode: choice.mode, modeReason: choice.reason });
+  const step = new StepExecutor().run(s, prog, ranks, sim, { record, powerControl: options.powerControl ?? true, mode: choice.mode, modeReason: choice.reason });
+  return s.data === undefined ? step : withDataStall(s, s.data, step);
 }

@@ -65,7 +65,8 @@ cluster:
   power: { gpuPowerLimit: 600 W, facilityCap: 12 kW, pricePerKWh: 0.1, carbonGramsPerKWh: 400, stagger: { groups: 2, offset: 10 ms }, storage: { capacity: 1 MJ, power: 5 kW } }
 workload: { model: llama3-8b, seqLength: 2048, globalBatch: 16 }
 parallelism: { tp: 8, pp: 2 }
-reliability: { storageBandwidth: 100 GB/s }
+reliability: { storageBandwidth: 100 GB/s, checkpointMode: async }
+data: { storage: { readBandwidth: 100 GB/s }, sharedWithCheckpoints: true }
 run: { tokens: 1e9 }
 `;
 
@@ -74,7 +75,7 @@ describe("docs/results.md documents every --json field", () => {
     const file = join(TMP, "rich.yaml");
     writeFileSync(file, SCENARIO);
     const rich = fieldPaths(trainsim("run", file, "--json", "--no-report"));
-    for (const p of ["power.costPerStep", "power.storage.minChargeJoules", "power.stagger.stepSecondsAdded", "longRun.timeToTrainSeconds", "roofline.kernels[].bound"]) expect(rich).toContain(p);
+    for (const p of ["power.costPerStep", "power.storage.minChargeJoules", "power.stagger.stepSecondsAdded", "longRun.timeToTrainSeconds", "roofline.kernels[].bound", "data.duringCheckpoint.addedSecondsPerCheckpoint"]) expect(rich).toContain(p);
     expect(undocumented("run", rich)).toEqual([]);
     const full = fieldPaths(trainsim("run", join(ROOT, "test/fixtures/sweep/small-base.yaml"), "--json", "--no-report", "--full"));
     expect(undocumented("run", full)).toEqual([]);

@@ -1,0 +1,92 @@
+/**
+ * The data stall added to a simulated step: the GPUs finish the step, then wait idle for
+ * the next batch. Step time grows by the stall, every category's share shrinks by the
+ * same factor and `data` takes the rest; the idle wait is metered at idle power (or the
+ * power floor) and drawn as a "data wait" span on every stage's track.
+ */
+import { CATEGORIES, type Category } from "../categories.ts";
+import { gpuCount } from "../parallel/plan.ts";
+import type { Scenario } from "../scenario.ts";
+import type { StepSimulation } from "../step/accounting.ts";
+import { checkpointCost } from "../reliability/checkpoint.ts";
+import { dataStallSeconds, loaderThroughput } from "./loader.ts";
+import type { DataSpec, DataStepResult } from "./types.ts";
+
+export type { DataStepResult } from "./types.ts";
+
+function scaled<T extends Record<Category, number>>(b: T, factor: number, data: number): T {
+  const out = { ...b };
+  for (const c of CATEGORIES) out[c] = b[c] * factor;
+  out.data += data;
+  return out;
+}
+
+export function withDataStall(s: Scenario, d: DataSpec, step: StepSimulation): StepSimulation {
+  const loader = loaderThroughput(s, d);
+  const computeSeconds = step.stepSeconds;
+  const stall = dataStallSeconds(computeSeconds, loader.secondsPerStep, d);
+  const total = computeSeconds + stall;
+  const data: DataStepResult = {
+    loaderSecondsPerStep: loader.secondsPerStep,
+    stallSecondsPerStep: stall,
+    computeStepSeconds: computeSeconds,
+    bottleneck: loader.bottleneck,
+    loaders: loader.loaders,
+    samplesPerLoaderPerStep: loader.demand.samples,
+    storageBytesPerStep: loader.storageBytesPerStep,
+    storageBytesPerSecond: loader.storageBytesPerStep / total,
+  };
+  const r = s.reliability;
+  if (d.sharedWithCheckpoints && r !== undefined && r.checkpointMode === "async" && r.storageBandwidth !== undefined) {
+    const bytes = checkpointCost(s).bytes;
+    const during = loaderThroughput(s, d, { bytes, writeBandwidth: r.storageBandwidth, writers: gpuCount(s), loaderMaxStepsPerSecond: 1 / computeSeconds });
+    const stallDuring = dataStallSeconds(computeSeconds, during.secondsPerStep, d);
+    const writeSeconds = during.write?.writeSeconds ?? bytes / r.storageBandwidth;
+    data.duringCheckpoint = {
+      writeAloneSeconds: bytes / r.storageBandwidth,
+      writeSeconds,
+      loaderSecondsPerStep: during.secondsPerStep,
+      stallSecondsPerStep: stallDuring,
+      // Steps in the write window, each slower by the extra stall.
+      addedSecondsPerCheckpoint: (writeSeconds / (computeSeconds + stallDuring)) * (stallDuring - stall),
+    };
+  }
+  if (stall === 0) return { ...step, data };
+  const factor = computeSeconds / total;
+  const share = stall / total;
+  const gpus = gpuCount(s);
+  const power = s.cluster.power;
+  const gpu = s.cluster.gpu;
+  const gpuIdle = Math.max(gpu.idleWatts, (power.powerFloor ?? 0) * gpu.tdpWatts);
+  const facilityIdle = power.pue * (gpus * gpuIdle + s.cluster.nodes * power.nodeOverheadWatts);
+  const p = step.power;
+  const n = p.series.length;
+  const time = new Float64Array(n + 1);
+  const watts = new Float64Array(n + 1);
+  time.set(p.series.time.subarray(0, n));
+  watts.set(p.series.watts.subarray(0, n));
+  time[n] = computeSeconds;
+  watts[n] = facilityIdle;
+  const energy = p.energyJoules + facilityIdle * stall;
+  const cap = p.capSteps.length > 0 ? (p.capSteps[p.capSteps.length - 1]?.watts ?? Infinity) : Infinity;
+  const spans = step.spans.length === 0 ? step.spans : [...step.spans, ...step.stages.map((st) => ({ track: `stage ${st.stage}`, name: "data wait", category: "data", start: computeSeconds, end: total }))];
+  return {
+    ...step,
+    stepSeconds: total,
+    breakdown: scaled(step.breakdown, factor, share),
+    stages: step.stages.map((st) => ({ ...st, breakdown: scaled(st.breakdown, factor, share) })),
+    smBusyShare: step.smBusyShare * factor,
+    hbmBusyShare: step.hbmBusyShare * factor,
+    spans,
+    power: {
+      ...p,
+      gpuMeanWatts: (p.gpuMeanWatts * computeSeconds + gpuIdle * stall) / total,
+      facilityMeanWatts: energy / total,
+      facilityPeakWatts: Math.max(p.facilityPeakWatts, facilityIdle),
+      energyJoules: energy,
+      series: { time, watts, length: n + 1 },
+      controlIntervals: [...p.controlIntervals, { start: computeSeconds, end: total, meanWatts: facilityIdle, capWatts: cap }],
+    },
+    data,
+  };
+}

@@ -1,0 +1,59 @@
+/**
+ * experiments/sweeps/video-data-bottleneck.yaml tells this story in its header: with storage
+ * above the ~7.4 GB/s the step consumes, compute leads and data is 0; below it, data takes
+ * over and the step is the step's bytes over the bandwidth.
+ */
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { evaluatePoint } from "../../experiments/evaluate.ts";
+import { expandPoints, loadExperiment, pointScenario } from "../../experiments/experiment.ts";
+import { dominantCategory } from "../../models/categories.ts";
+import type { RunResult } from "../../models/run.ts";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+
+describe("video-data-bottleneck", () => {
+  it("moves the bottleneck from compute to data as storage bandwidth falls", () => {
+    const exp = loadExperiment(join(ROOT, "experiments/sweeps/video-data-bottleneck.yaml"));
+    const rows = expandPoints(exp).map((p) => {
+      const r = evaluatePoint({ ...p, experiment: exp.name, scenario: pointScenario(exp, p), loadOptions: exp.loadOptions });
+      expect(r.status, r.error).toBe("ok");
+      return r.result as RunResult;
+    });
+    const first = rows[0] as RunResult;
+    const last = rows[rows.length - 1] as RunResult;
+    expect(dominantCategory(first.breakdown)).toBe("compute");
+    expect(first.breakdown.data).toBe(0);
+    expect(dominantCategory(last.breakdown)).toBe("data");
+    // 1,024 samples × 64 frames × 100 kB = 6.5536 GB per step over 1 GB/s.
+    expect(last.stepSeconds).toBeCloseTo(6.5536, 9);
+    expect(last.data?.bottleneck).toBe("storage");
+    for (let i = 1; i < rows.length; i++) {
+      expect((rows[i] as RunResult).stepSeconds).toBeGreaterThanOrEqual((rows[i - 1] as RunResult).stepSeconds);
+      expect((rows[i] as RunResult).breakdown.data).toBeGreaterThanOrEqual((rows[i - 1] as RunResult).breakdown.data);
+    }
+  }, 120_000);
+});
+
+describe("data-loader-workers", () => {
+  it("without prefetch the step pays 3.2 s / workers of loading; with a queue of 2 none of it", () => {
+    const exp = loadExperiment(join(ROOT, "experiments/sweeps/data-loader-workers.yaml"));
+    const byKey = new Map<string, RunResult>();
+    for (const p of expandPoints(exp)) {
+      const r = evaluatePoint({ ...p, experiment: exp.name, scenario: pointScenario(exp, p), loadOptions: exp.loadOptions });
+      expect(r.status, r.error).toBe("ok");
+      byKey.set(`${String(p.params["data.prefetch"])}/${String(p.params["data.workers"])}`, r.result as RunResult);
+    }
+    const compute = (byKey.get("2/1") as RunResult).stepSeconds;
+    for (const workers of [1, 4, 16]) {
+      const queued = byKey.get(`2/${workers}`) as RunResult;
+      expect(queued.stepSeconds).toBe(compute);
+      expect(queued.breakdown.data).toBe(0);
+      // 16 samples × 200 ms of CPU per loader, spread over its workers.
+      const sync = byKey.get(`0/${workers}`) as RunResult;
+      expect(sync.stepSeconds).toBeCloseTo(compute + 3.2 / workers, 9);
+      expect(sync.data?.bottleneck).toBe("workers");
+    }
+  }, 120_000);
+});

@@ -31,6 +31,12 @@ import { ladRelativeLine, median, robustSigma, spreadOf } from "./robust.ts";
 export const DEFAULT_BANDWIDTH_FROM_BYTES = 64 * 2 ** 20;
 const FLAT: SizeCurve = [[1, 1]];
 const OUTLIER_SIGMAS = 3;
+/**
+ * A multi-node table measures the NIC where the NIC binds; the scale-out reference makes the
+ * scale-up links this much faster so it always does. If the calibrated model is then bound by
+ * NVLink on a row, that row's residual says so.
+ */
+const SCALE_UP_OUT_OF_THE_WAY = 1000;
 /** …and more than this far off it: a line through near-exact rows has a tiny sigma, and a protocol step is not an outlier. */
 const OUTLIER_FLOOR = 0.1;
 
@@ -101,7 +107,8 @@ function reference(gpu: Accelerator, level: Level, calibratedSoFar: CalibrationF
     case "nvls":
       return { ...base, scaleUpBandwidth: gpu.scaleUpBandwidth, efficiency: { ...efficiency, nvlsFraction: 1 } };
     case "scaleOut":
-      return { ...base, nicBandwidth: gpu.nicBandwidth / NIC_EFFICIENCY, efficiency };
+      // Scale-up links out of the way, so x is the NIC's time alone: y = x / e stays linear in 1/e.
+      return { ...base, scaleUpBandwidth: base.scaleUpBandwidth * SCALE_UP_OUT_OF_THE_WAY, nicBandwidth: gpu.nicBandwidth / NIC_EFFICIENCY, efficiency };
   }
 }
 

@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { collectiveLoad, sizeEfficiency } from "../../models/collectives/alpha-beta.ts";
 import { CATALOG } from "../../models/hardware/catalog.ts";
 import { buildTopology } from "../../models/network/build.ts";
 import { collectiveTable } from "../../models/network/nccl-table.ts";
@@ -197,6 +198,16 @@ describe("recovering known constants from measurements trainsim made", () => {
       }
       expect(c.residuals).toHaveLength(18);
     }
+  });
+});
+
+describe("measured size curves in the step model", () => {
+  it("a group inside a node takes the scale-up curve, one across nodes the scale-out curve, else the catalog's", () => {
+    const curves = { scaleUp: [[1, 0.5]] as const, scaleOut: [[1, 0.25]] as const };
+    expect(collectiveLoad("all-reduce", 2 ** 20, { size: 8, perNode: 8 }, false, curves).sizeEfficiency).toBe(0.5);
+    expect(collectiveLoad("all-reduce", 2 ** 20, { size: 16, perNode: 8 }, false, curves).sizeEfficiency).toBe(0.25);
+    expect(collectiveLoad("all-reduce", 2 ** 20, { size: 16, perNode: 8 }, false, { scaleUp: curves.scaleUp }).sizeEfficiency).toBe(sizeEfficiency(2 ** 20));
+    expect(collectiveLoad("all-reduce", 2 ** 20, { size: 8, perNode: 8 }).sizeEfficiency).toBe(sizeEfficiency(2 ** 20));
   });
 });
 

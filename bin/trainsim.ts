@@ -10,6 +10,7 @@ import { ConfigError } from "../experiments/errors.ts";
 import { IncompleteMergeError } from "../experiments/merge.ts";
 import { reportFromResults } from "../reports/from-results.ts";
 import { InputError, ReportFailedError, printError, printText, type SweepHooks } from "./common.ts";
+import { registerCalibrateCommand } from "./commands/calibrate.ts";
 import { registerCatalogCommand } from "./commands/catalog.ts";
 import { registerClusterCommands } from "./commands/cluster.ts";
 import { registerCollectiveCommand } from "./commands/collective.ts";
@@ -61,6 +62,7 @@ registerValidateCommand(program);
 registerCatalogCommand(program);
 registerSchemaCommand(program);
 registerCollectiveCommand(program);
+registerCalibrateCommand(program);
 // A whole sweep or a merge ends with its report.
 const sweepDone: SweepHooks = {
   onSweepDone: async (outDir) => {

@@ -27,6 +27,8 @@ import { rematFrom } from "./remat-load.ts";
 import { offloadModulesFrom } from "./offload-modules-load.ts";
 import { defaultNodeOverheadWatts } from "./defaults.ts";
 import { ConfigError } from "./errors.ts";
+import { calibratedCluster, readCalibration, type CalibrationFile } from "./calibrate/calibration-file.ts";
+import { CalibrationInputError } from "./calibrate/errors.ts";
 import { CLUSTER_PRESETS } from "./presets.ts";
 import { Problems, expected, isPlainObject, scenarioSchema, schemaDefault, showValue, validate, type Tagged } from "./schema.ts";
 import { formatQuantity, parseQuantity } from "./units.ts";
@@ -124,11 +126,34 @@ export function deepMerge(base: Raw, over: Raw): Raw {
 
 /** A base file's relative `{hf: ...}` path means relative to that base file, not to the child. */
 function anchorPaths(config: Raw, dir: string): Raw {
+  const cluster = config["cluster"];
+  if (isPlainObject(cluster) && typeof cluster["calibration"] === "string" && !isAbsolute(cluster["calibration"])) {
+    config = deepMerge(config, { cluster: { calibration: resolve(dir, cluster["calibration"]) } });
+  }
   const workload = config["workload"];
   if (!isPlainObject(workload)) return config;
   const model = workload["model"];
   if (!isPlainObject(model) || typeof model["hf"] !== "string" || isAbsolute(model["hf"])) return config;
   return deepMerge(config, { workload: { model: { hf: resolve(dir, model["hf"]) } } });
+}
+
+/** cluster.calibration: the calibration file, read and checked (path relative to the scenario's folder). */
+function calibrationFrom(clusterIn: Raw, baseDir: string, gpu: Accelerator | undefined, problems: Problems): { file: CalibrationFile; shown: string } | undefined {
+  const written = clusterIn["calibration"];
+  if (typeof written !== "string") return undefined;
+  const path = resolve(baseDir, written);
+  try {
+    const file = readCalibration(path);
+    if (gpu !== undefined && file.gpu !== gpu.name) {
+      problems.invalid("cluster.calibration", written, `${JSON.stringify(written)} was fitted on ${file.gpu}, not ${gpu.name}; expected a calibration of the scenario's accelerator`);
+      return undefined;
+    }
+    return { file, shown: written };
+  } catch (err) {
+    if (!(err instanceof CalibrationInputError)) throw err;
+    problems.invalid("cluster.calibration", written, `cluster.calibration: ${JSON.stringify(written)}: ${err.message.replace(/^[^:]*: /, "")}`);
+    return undefined;
+  }
 }
 
 /** The config with its `base:` chain merged underneath. `chain` holds the files already on the way, for cycles. */
@@ -770,6 +795,7 @@ function build(input: unknown, opts: LoadOptions, problems: Problems, chain: rea
   const clusterIn = part(v, "cluster");
   const gpu = resolveGpu(clusterIn["gpu"], part(mergedCluster, "gpu"), file, problems) ?? PLACEHOLDER_GPU;
   const gpuValid = gpu !== PLACEHOLDER_GPU;
+  const calibration = calibrationFrom(clusterIn, opts.baseDir, gpuValid ? gpu : undefined, problems);
   const nodes = numberAt(clusterIn, "nodes", 1);
   const gpusPerNode = numberAt(clusterIn, "gpusPerNode", 8);
   const networkIn = part(clusterIn, "network");
@@ -916,6 +942,7 @@ function build(input: unknown, opts: LoadOptions, problems: Problems, chain: rea
   };
   const placement = gpuValid && !problems.isInvalid("cluster.placement.segmentNodes") && !problems.isInvalid("cluster.nodes") && !problems.isInvalid("cluster.gpusPerNode") ? placementProblem(scenario.cluster) : null;
   if (placement !== null) problems.invalid("cluster.placement.segmentNodes", part(mergedCluster, "placement")["segmentNodes"], placement);
+  if (calibration !== undefined) scenario.cluster = calibratedCluster(scenario.cluster, calibration.file, calibration.shown);
   if (isPlainObject(v["reliability"])) {
     scenario.reliability = reliabilityFrom(v["reliability"], scenario.cluster.nodes, scenario.cluster.network.nicBandwidth);
   }

@@ -248,6 +248,9 @@ const cluster = obj(
       },
       { whenAbsent: "omit" },
     ),
+    calibration: str(
+      "A calibration file written by `trainsim calibrate` from your own cluster's nccl-tests outputs and kernel timings (path relative to this scenario file): its fitted fabric bandwidths, size curves and kernel levels replace the catalog's, including an explicit network.nicBandwidth where it measured the scale-out level. See docs/calibrate.md. Optional.",
+    ),
     gpuVariability: qty("ratio", "Standard deviation of sustained speed across identical GPUs (Sinha et al., SC'22: ~1.2 %); each pipeline stage computes at its slowest GPU's pace. 0 = identical GPUs.", { minimum: 0, maximum: 0.5, default: 0.012 }),
     stragglers: {
       kind: "record",

@@ -13,6 +13,8 @@ import { TOPOLOGIES } from "../../experiments/schema.ts";
 import { parseQuantity } from "../../experiments/units.ts";
 import { collectiveSizeCount, collectiveWorkProblem } from "../../experiments/work-limits.ts";
 import { InputError, json, printText } from "../common.ts";
+import { calibratedCluster, readCalibration } from "../../experiments/calibrate/calibration-file.ts";
+import { CalibrationInputError } from "../../experiments/calibrate/errors.ts";
 
 /** nccl-tests sizes ("8", "128K", "1M", "8G": binary multiples) or trainsim quantities ("8 GiB"). */
 function parseSize(flag: string, text: string): number {
@@ -50,6 +52,7 @@ export function registerCollectiveCommand(program: Command): void {
     .option("-b, --min-bytes <size>", "smallest message (nccl-tests -b)", "8")
     .option("-e, --max-bytes <size>", "largest message (nccl-tests -e)", "8G")
     .option("-f, --factor <n>", "size multiplier between rows (nccl-tests -f)", "2")
+    .option("--calibration <file>", "apply a calibration written by trainsim calibrate (over --scenario's or the flags' cluster)")
     .option("--json", "print the rows as JSON")
     .addHelpText(
       "after",
@@ -85,6 +88,14 @@ export function registerCollectiveCommand(program: Command): void {
           scaleUpTopology,
           network: { topology, nicBandwidth: gpu.nicBandwidth, oversubscription: over, routing },
         });
+      }
+      if (typeof opts["calibration"] === "string") {
+        try {
+          cluster = calibratedCluster(cluster, readCalibration(opts["calibration"]), opts["calibration"]);
+        } catch (err) {
+          if (err instanceof CalibrationInputError) throw new InputError(`--calibration: ${err.message}`);
+          throw err;
+        }
       }
       const op = opts["op"] as CollectiveOp;
       if (!OPS.includes(op)) throw new InputError(`--op: ${JSON.stringify(op)} is not allowed; expected one of ${OPS.join(", ")}`);

@@ -43,6 +43,26 @@ export interface LinkLoad {
 export const NVLINK_EFFICIENCY = 0.8;
 export const NIC_EFFICIENCY = 0.95;
 
+/** [message bytes, fraction of the link plateau] points, bytes increasing (SIZE_CURVE, or a user calibration's). */
+export type SizeCurve = readonly (readonly [number, number])[];
+
+/**
+ * Size curves measured on the user's own machines (trainsim calibrate): inside one scale-up
+ * domain and across nodes. Absent: SIZE_CURVE for both.
+ */
+export interface SizeCurves {
+  scaleUp?: SizeCurve;
+  scaleOut?: SizeCurve;
+  /** In-switch (NVLS) all-reduce inside one NVSwitch domain (the flow model's nvls algorithm). */
+  nvls?: SizeCurve;
+}
+
+/** The curve for a group inside one scale-up domain (crossesNodes false) or spanning several; nvls: the in-switch all-reduce. */
+export function curveFor(curves: SizeCurves | undefined, crossesNodes: boolean, nvls = false): SizeCurve {
+  if (nvls && curves?.nvls !== undefined) return curves.nvls;
+  return (crossesNodes ? curves?.scaleOut : curves?.scaleUp) ?? SIZE_CURVE;
+}
+
 /**
  * How much of the link plateau a collective of a given size reaches, as
  * measured by nccl-tests (all_reduce_perf, in-place, 8 × A100-SXM4-80GB on
@@ -55,7 +75,7 @@ export const NIC_EFFICIENCY = 0.95;
  * The curve's shape is applied to every link type until the network model
  * (models/network) resolves chunks on the link graph.
  */
-const SIZE_CURVE: readonly (readonly [number, number])[] = [
+export const SIZE_CURVE: SizeCurve = [
   [1024, 0.04 / 231.58],
   [8192, 0.33 / 231.58],
   [65536, 2.7 / 231.58],
@@ -72,19 +92,19 @@ const SIZE_CURVE: readonly (readonly [number, number])[] = [
   [8589934592, 1],
 ];
 
-/** Fraction of the plateau bus bandwidth a collective of `bytes` reaches. */
-export function sizeEfficiency(bytes: number): number {
-  const first = SIZE_CURVE[0] as readonly [number, number];
-  if (bytes <= first[0]) return (first[1] * bytes) / first[0]; // latency-bound: constant time below 1 KB
-  for (let i = 1; i < SIZE_CURVE.length; i++) {
-    const [s1, f1] = SIZE_CURVE[i] as readonly [number, number];
+/** Fraction of the plateau bus bandwidth a collective of `bytes` reaches (beyond the last point: the last fraction). */
+export function sizeEfficiency(bytes: number, curve: SizeCurve = SIZE_CURVE): number {
+  const first = curve[0] as readonly [number, number];
+  if (bytes <= first[0]) return (first[1] * bytes) / first[0]; // latency-bound: constant time below the first point
+  for (let i = 1; i < curve.length; i++) {
+    const [s1, f1] = curve[i] as readonly [number, number];
     if (bytes <= s1) {
-      const [s0, f0] = SIZE_CURVE[i - 1] as readonly [number, number];
+      const [s0, f0] = curve[i - 1] as readonly [number, number];
       const t = Math.log(bytes / s0) / Math.log(s1 / s0);
       return Math.exp(Math.log(f0) + t * (Math.log(f1) - Math.log(f0)));
     }
   }
-  return 1;
+  return (curve[curve.length - 1] as readonly [number, number])[1];
 }
 
 /**
@@ -98,11 +118,12 @@ export const NETWORK_STEP_SECONDS = 2.5e-6;
  * above ~45 kB per hop is bandwidth-bound ("sending any buffer under 4.5e10 * 1e-6 = 45kB
  * will be latency bound": How to Scale Your Model, sharding.md), so their size efficiency is 1.
  */
-export function collectiveSizeEfficiency(bytes: number, ici: boolean): number {
-  return ici ? 1 : sizeEfficiency(bytes);
+export function collectiveSizeEfficiency(bytes: number, ici: boolean, curve: SizeCurve = SIZE_CURVE): number {
+  return ici ? 1 : sizeEfficiency(bytes, curve);
 }
 
-export function collectiveLoad(op: CollectiveOp, bytes: number, group: GroupLayout, ici = false): LinkLoad {
+/** `curves`: a user calibration's measured size curves (the accelerator's efficiency.collectiveSizeCurves). */
+export function collectiveLoad(op: CollectiveOp, bytes: number, group: GroupLayout, ici = false, curves?: SizeCurves): LinkLoad {
   const n = group.size;
   if (n <= 1 && op !== "send") return { nvlinkBytes: 0, nicBytes: 0, hbmBytes: 0, sizeEfficiency: 1, latencySeconds: 0 };
   const k = Math.max(1, Math.min(group.perNode, n));
@@ -162,7 +183,7 @@ export function collectiveLoad(op: CollectiveOp, bytes: number, group: GroupLayo
     nvlinkBytes,
     nicBytes,
     hbmBytes: hbmPerByte * volume,
-    sizeEfficiency: collectiveSizeEfficiency(bytes, ici),
+    sizeEfficiency: collectiveSizeEfficiency(bytes, ici, curveFor(curves, nodes > 1)),
     latencySeconds: steps * interFraction * NETWORK_STEP_SECONDS,
   };
 }

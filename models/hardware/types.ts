@@ -1,3 +1,5 @@
+import type { SizeCurves } from "../collectives/alpha-beta.ts";
+
 /**
  * Numeric precisions a kernel can run in. Peak FLOP/s are dense (no 2:4 sparsity). fp4 is
  * block-scaled 4-bit (NVFP4 on Blackwell): a catalog peak and GEMM fraction, not yet a
@@ -75,6 +77,12 @@ export interface EfficiencyCalibration {
    */
   commSmsScaleUp?: number;
   commSmsPerNic?: number;
+  /**
+   * Collective size curves measured on the user's own machines ([bytes, fraction of the
+   * plateau] points; trainsim calibrate, cluster.calibration): inside a scale-up domain and
+   * across nodes. Missing: the catalog's curve (models/collectives/alpha-beta.ts SIZE_CURVE).
+   */
+  collectiveSizeCurves?: SizeCurves;
 }
 
 export interface Accelerator {

@@ -22,7 +22,7 @@
  * the latency term. Message-size effects (protocols, pipeline fill) inflate
  * the bytes by NCCL's measured size efficiency (models/collectives).
  */
-import { NETWORK_STEP_SECONDS, NIC_EFFICIENCY, NVLINK_EFFICIENCY, sizeEfficiency, type CollectiveOp } from "../collectives/alpha-beta.ts";
+import { curveFor, NETWORK_STEP_SECONDS, NIC_EFFICIENCY, NVLINK_EFFICIENCY, sizeEfficiency, type CollectiveOp } from "../collectives/alpha-beta.ts";
 import type { LinkKind } from "./graph.ts";
 import type { Topology } from "./graph.ts";
 import { planTorusCollective } from "./torus-collectives.ts";
@@ -105,7 +105,6 @@ function byDomain(t: Topology, ranks: readonly number[]): number[][] {
 export function planCollective(t: Topology, req: CollectiveRequest): CollectivePlan {
   const n = req.ranks.length;
   const salt = req.salt ?? 0;
-  const eff = sizeEfficiency(req.bytes);
   const busBytes = busFactor(req.op, n) * req.bytes;
   const flows: Flow[] = [];
   const add = (src: number, dst: number, bytes: number): void => {
@@ -120,6 +119,8 @@ export function planCollective(t: Topology, req: CollectiveRequest): CollectiveP
   }
   const domains = byDomain(t, req.ranks);
   const nodes = domains.length;
+  const curve = curveFor(t.sizeCurves, nodes > 1);
+  let eff = sizeEfficiency(req.bytes, curve);
   let algorithm = req.algorithm ?? "auto";
   if (algorithm === "auto") {
     if (req.op === "all-to-all") algorithm = "direct";
@@ -142,6 +143,7 @@ export function planCollective(t: Topology, req: CollectiveRequest): CollectiveP
       return l;
     };
     // Links run at NVLINK_EFFICIENCY of their rate (linkEfficiency); NVLS gets less of it.
+    if (t.sizeCurves?.nvls !== undefined) eff = sizeEfficiency(req.bytes, t.sizeCurves.nvls);
     const bytes = (req.bytes * NVLINK_EFFICIENCY) / ((t.nvlsEfficiency ?? NVLS_EFFICIENCY) * eff);
     for (const r of req.ranks) {
       const l = onSwitch(r);
@@ -198,7 +200,7 @@ export function planCollective(t: Topology, req: CollectiveRequest): CollectiveP
   if (algorithm === "hierarchical" && req.op === "all-reduce" && nodes > 1 && uniform && perNode > 1) {
     const intra = (op: CollectiveOp, bytes: number): CollectivePlan => {
       const phase: CollectivePlan = { algorithm: "hierarchical", flows: [], latencySeconds: 0, busBytes };
-      const v = (busFactor(op, perNode) * bytes) / sizeEfficiency(bytes);
+      const v = (busFactor(op, perNode) * bytes) / sizeEfficiency(bytes, curveFor(t.sizeCurves, false));
       for (const d of domains) {
         for (let i = 0; i < perNode; i++) {
           const src = d[i] as number;
@@ -215,7 +217,7 @@ export function planCollective(t: Topology, req: CollectiveRequest): CollectiveP
     };
     const shard = req.bytes / perNode;
     const inter: CollectivePlan = { algorithm: "hierarchical", flows: [], latencySeconds: 0, busBytes };
-    const v = (busFactor("all-reduce", nodes) * shard) / sizeEfficiency(shard);
+    const v = (busFactor("all-reduce", nodes) * shard) / sizeEfficiency(shard, curve);
     for (let c = 0; c < perNode; c++) {
       for (let m = 0; m < nodes; m++) {
         const src = (domains[m] as number[])[c] as number;

@@ -85,6 +85,7 @@ export function fatTree(o: FatTreeOptions): Topology {
     gpusPerNode: o.gpusPerNode,
     scaleUpMesh: mesh,
     nvlsEfficiency: o.gpu.efficiency.nvlsFraction,
+    ...(o.gpu.efficiency.collectiveSizeCurves !== undefined ? { sizeCurves: o.gpu.efficiency.collectiveSizeCurves } : {}),
     // NVLink SHARP lives in the NVSwitch (gen 3, H100 and later): none on a mesh.
     inSwitchReduction: !mesh && o.gpu.scaleUpKind === "nvlink" && !o.gpu.name.startsWith("A100"),
     flowsPerConnection: o.flowsPerConnection ?? 1,

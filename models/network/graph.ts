@@ -1,3 +1,4 @@
+import type { SizeCurves } from "../collectives/alpha-beta.ts";
 /**
  * A cluster's interconnect as a graph of directed links, each with a
  * capacity (bytes/s per direction) and a latency. Topology modules build one
@@ -64,6 +65,8 @@ export interface Topology {
   readonly inSwitchReduction: boolean;
   /** NVLS all-reduce algorithm bandwidth over the per-direction link rate (NVSwitch generation); default NVLS_EFFICIENCY. */
   readonly nvlsEfficiency?: number;
+  /** Collective size curves of a user calibration (the accelerator's efficiency.collectiveSizeCurves); absent: the catalog's. */
+  readonly sizeCurves?: SizeCurves;
   /** Torus structure (TPU ICI): collectives run as rings along its dimensions. */
   readonly torus?: TorusGeometry;
   /** The links a GPU uses to reach its scale-up switch and back (for in-switch reduction, NVLS); null if none. */

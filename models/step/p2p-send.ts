@@ -10,7 +10,7 @@ import { HBM, NIC_RX, NIC_TX, NV_RX, NV_TX, Op, ROLES, setWork } from "./ops.ts"
 /** A send as one op over two GPUs: the sender's roles, and the receiver's as role + ROLES. */
 export function sendOp(p: ParallelPlan, gpu: Accelerator, layout: RankLayout, slowdown: GroupSlowdowns, activationBytes: number, regather: boolean, sameNode: boolean, label: string): Op {
   const p2pBytes = activationBytes / p.tp;
-  const load = collectiveLoad("send", p2pBytes, { size: 2, perNode: sameNode ? 2 : 1 }, gpu.scaleUpKind === "ici");
+  const load = collectiveLoad("send", p2pBytes, { size: 2, perNode: sameNode ? 2 : 1 }, gpu.scaleUpKind === "ici", gpu.efficiency.collectiveSizeCurves);
   const link = linkWork(load);
   const nic = link.nic * slowdown.pp;
   const nv = link.nvlink * slowdown.pp;
@@ -20,7 +20,7 @@ export function sendOp(p: ParallelPlan, gpu: Accelerator, layout: RankLayout, sl
   if (nv > 0) roles.push(NV_TX, ROLES + NV_RX), amounts.push(nv, nv);
   // Scatter/gather sends 1/tp of the tensor per rank, re-assembled over NVLink.
   if (regather) {
-    const ag = linkWork(collectiveLoad("all-gather", activationBytes, layout.tp, gpu.scaleUpKind === "ici")).nvlink;
+    const ag = linkWork(collectiveLoad("all-gather", activationBytes, layout.tp, gpu.scaleUpKind === "ici", gpu.efficiency.collectiveSizeCurves)).nvlink;
     roles.push(ROLES + NV_TX, ROLES + NV_RX), amounts.push(ag, ag);
   }
   const hbm = p2pBytes / gpu.efficiency.hbmPeakFraction;

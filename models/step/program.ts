@@ -196,7 +196,7 @@ class Compiler {
 
   /** A collective (or `times` of them) as one barrier op: link work, then latency (none if neither). */
   collective(opName: StreamCollective["op"], bytes: number, group: GroupLayout, kind: GroupKind, times: number, channel: number, label: string): Op[] {
-    return this.collectiveOf(collectiveLoad(opName, bytes, group, this.s.cluster.gpu.scaleUpKind === "ici"), group, kind, times, channel, label);
+    return this.collectiveOf(collectiveLoad(opName, bytes, group, this.s.cluster.gpu.scaleUpKind === "ici", this.s.cluster.gpu.efficiency.collectiveSizeCurves), group, kind, times, channel, label);
   }
 
   /** A collective of a given per-rank link load (NCCL's by collectiveLoad, or DeepEP's). */

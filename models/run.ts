@@ -15,6 +15,7 @@ import type { StepMode, StepModeRequest } from "./step/symmetry.ts";
 import { modelFlopsPerStep } from "./workload/flops.ts";
 import { stepHardwareFlops } from "./workload/remat-flops.ts";
 import { peakMemory, type MemoryBreakdown } from "./workload/memory.ts";
+import type { UncertaintyResult } from "./uncertainty/analyse.ts";
 
 export interface RunResult {
   name: string;
@@ -48,6 +49,8 @@ export interface RunResult {
   goodput?: number;
   interruptions?: LongRunResult["interruptions"];
   longRun?: LongRunResult;
+  /** run --uncertainty N: bands of the step over the catalog's spreads, and its sensitivity (docs/uncertainty.md). */
+  uncertainty?: UncertaintyResult;
 }
 
 export interface RunOptions {

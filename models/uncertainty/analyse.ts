@@ -5,7 +5,7 @@
  * spread: the tornado). docs/uncertainty.md.
  */
 import { RandomStreams } from "../../sim/random.ts";
-import { runScenario } from "../run.ts";
+import { runScenario, type RunResult } from "../run.ts";
 import type { Scenario } from "../scenario.ts";
 import type { StepModeRequest } from "../step/symmetry.ts";
 import { uncertainConstants, withFactors, type UncertainConstant } from "./sample.ts";
@@ -89,11 +89,30 @@ interface StepFigures {
   mfu: number;
 }
 
-/** The step of `s` as `trainsim run` computes it (a long run's reliability is left out: a step band). */
-function stepOf(s: Scenario, mode: StepModeRequest): StepFigures {
+/** The run of `s` as `trainsim run` computes it, its step only (a long run's reliability is left out: a step band). */
+function runOf(s: Scenario, mode: StepModeRequest): RunResult {
   const { reliability: _reliability, ...step } = s;
-  const { result } = runScenario(step, { mode });
+  return runScenario(step, { mode }).result;
+}
+
+function stepOf(s: Scenario, mode: StepModeRequest): StepFigures {
+  const result = runOf(s, mode);
   return { stepSeconds: result.stepSeconds, tokensPerSecond: result.tokensPerSecond, mfu: result.mfu };
+}
+
+/** `s` at each of `n` Latin-hypercube samples of its uncertain constants (seeded by `s.seed`). */
+export function sampledScenarios(s: Scenario, n: number, constants: readonly UncertainConstant[] = uncertainConstants(s)): Scenario[] {
+  const u = latinHypercube(new RandomStreams(s.seed), constants.map((c) => c.path), n);
+  return Array.from({ length: n }, (_, i) => {
+    const factors = new Map<string, number>();
+    constants.forEach((c, k) => factors.set(c.path, triangular((u[k] as number[])[i] as number, 1 + c.low, 1, 1 + c.high)));
+    return withFactors(s, factors);
+  });
+}
+
+/** The step-only runs of `s`'s samples (for a band of any figure a run reports). */
+export function sampledRuns(s: Scenario, n: number, mode: StepModeRequest): RunResult[] {
+  return sampledScenarios(s, n).map((x) => runOf(x, mode));
 }
 
 export function analyseUncertainty(s: Scenario, options: UncertaintyOptions): UncertaintyResult {
@@ -108,12 +127,9 @@ export function analyseUncertainty(s: Scenario, options: UncertaintyOptions): Un
   };
   const base = stepOf(s, options.mode);
   tick();
-  const u = latinHypercube(new RandomStreams(s.seed), constants.map((c) => c.path), n);
   const runs: StepFigures[] = [];
-  for (let i = 0; i < n; i++) {
-    const factors = new Map<string, number>();
-    constants.forEach((c, k) => factors.set(c.path, triangular((u[k] as number[])[i] as number, 1 + c.low, 1, 1 + c.high)));
-    runs.push(stepOf(withFactors(s, factors), options.mode));
+  for (const sample of sampledScenarios(s, n, constants)) {
+    runs.push(stepOf(sample, options.mode));
     tick();
   }
   const at = (c: UncertainConstant, end: number): number => {

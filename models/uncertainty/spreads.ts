@@ -115,7 +115,6 @@ const H100_LIKE: Readonly<Record<string, Spread>> = {
     high: 1 / 0.95 - 1,
     source: "pytorch/pytorch#147971: row-wise FP8 'within 90-100 % of tensor-wise' around the 0.95 taken (the long tail down to 50 % is left out)",
   },
-  ...HOPPER_CUDNN,
 };
 const B200_ATTENTION: Readonly<Record<string, Spread>> = {
   "efficiency.attentionPeakFraction": sym(0.06, "fit to cudnn-frontend's B200 SDPA table (cuDNN 9.10.2), 2k-32k within 6 %"),
@@ -151,6 +150,7 @@ export const SPREADS: Readonly<Record<string, Readonly<Record<string, Spread>>>>
   },
   "H100-SXM": {
     ...H100_LIKE,
+    ...HOPPER_CUDNN,
     "efficiency.nvlsFraction": sym(0.007, "NVLS_EFFICIENCY 0.61 (models/network/collectives.ts): Azure ND H100 v5 478.87 GB/s and S. Jeaugey ~480 (nccl-tests#212) against H800's 0.614 (nccl#1374): 0.7 %"),
   },
   H800: {

@@ -17,8 +17,11 @@ import { band, sampledRuns } from "../../models/uncertainty/analyse.ts";
 // test to ~10 validate runs; a p5/p95 of 10 samples lies between the extreme draws).
 const SAMPLES = 10;
 const ISSUE_COVERAGE = 0.8;
-/** Measured with SAMPLES samples at the commit that added this test; a drop is a regression. */
-const MEASURED_COVERAGE = 0.0;
+/**
+ * Measured with SAMPLES samples when this test was added (12 of 121 cases, on the physics of
+ * commit 2c7f0e2); a drop is a regression. Physics changes move it either way: re-measure then.
+ */
+const MEASURED_COVERAGE = 12 / 121;
 const STEP_METRICS = new Set(Object.keys(METRICS).filter((m) => m !== "unexpectedInterruptions" && m !== "goodput"));
 
 interface CaseBand {
@@ -57,6 +60,8 @@ describe("uncertainty bands on the validate cases (issue 26 floors)", () => {
       expect(coverage).toBeGreaterThanOrEqual(MEASURED_COVERAGE);
       const dense = bands.filter((b) => b.denseBf16);
       expect(dense.length).toBeGreaterThan(50);
+      const widest = Math.max(...dense.map((b) => Math.max(b.p95 / b.p50 - 1, 1 - b.p5 / b.p50)));
+      console.log(`dense BF16 cases: ${dense.length}, widest band +-${(widest * 100).toFixed(1)} % of its median`);
       const wide = dense.filter((b) => b.p95 > 1.15 * b.p50 || b.p5 < 0.85 * b.p50).map((b) => b.name);
       expect(wide).toEqual([]);
     },

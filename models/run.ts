@@ -15,7 +15,7 @@ import type { StepMode, StepModeRequest } from "./step/symmetry.ts";
 import { modelFlopsPerStep } from "./workload/flops.ts";
 import { stepHardwareFlops } from "./workload/remat-flops.ts";
 import { peakMemory, type MemoryBreakdown } from "./workload/memory.ts";
-import type { UncertaintyResult } from "./uncertainty/analyse.ts";
+import type { UncertaintyResult } from "./uncertainty/types.ts";
 
 export interface RunResult {
   name: string;

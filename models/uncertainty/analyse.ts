@@ -9,33 +9,9 @@ import { runScenario, type RunResult } from "../run.ts";
 import type { Scenario } from "../scenario.ts";
 import type { StepModeRequest } from "../step/symmetry.ts";
 import { uncertainConstants, withFactors, type UncertainConstant } from "./sample.ts";
+import type { Band, UncertaintyResult } from "./types.ts";
 
-export interface Band {
-  p5: number;
-  p50: number;
-  p95: number;
-}
-
-export interface Sensitivity {
-  path: string;
-  /** Step time with this constant alone at the low / high end of its spread (the others at their values). */
-  lowStepSeconds: number;
-  highStepSeconds: number;
-}
-
-export interface UncertaintyResult {
-  samples: number;
-  seed: number;
-  method: "latin-hypercube";
-  /** Each constant: triangular over its spread, its most likely value the catalog's. */
-  distribution: "triangular";
-  stepSeconds: Band;
-  tokensPerSecond: Band;
-  mfu: Band;
-  constants: UncertainConstant[];
-  /** Largest swing of the step first. */
-  sensitivity: Sensitivity[];
-}
+export type { Band, Sensitivity, UncertaintyResult } from "./types.ts";
 
 export interface UncertaintyOptions {
   samples: number;

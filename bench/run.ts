@@ -20,6 +20,7 @@ import { llama54Days } from "./reliability.ts";
 import { cliStartup } from "./cli.ts";
 import { loadPublished, placement1000Jobs } from "./experiments.ts";
 import { sweepBench, sweepThousand, type SweepBenchResult } from "./sweep.ts";
+import { uncertaintyGpt3 } from "./uncertainty.ts";
 
 const args = new Set(process.argv.slice(2));
 const json = args.has("--json");
@@ -56,6 +57,7 @@ log(loadPublished());
 let sweep: SweepBenchResult | undefined;
 let thousand: { one: BenchResult; two: BenchResult } | undefined;
 if (!quick) {
+  log(uncertaintyGpt3());
   log(placement1000Jobs());
   sweep = await sweepBench();
   if (!json) process.stderr.write(`  done: ${sweep.name}\n`);

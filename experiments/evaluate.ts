@@ -3,6 +3,7 @@
  * the runner so worker threads load only what they need.
  */
 import { runScenario } from "../models/run.ts";
+import { analyseUncertainty } from "../models/uncertainty/analyse.ts";
 import { outOfMemory } from "../models/workload/memory.ts";
 import { ConfigError } from "./errors.ts";
 import { scenarioFromObject, type LoadOptions } from "./load.ts";
@@ -19,6 +20,8 @@ export interface PointTask extends SweepPoint {
    * experiments that draw the power chart; elsewhere it would be ~95 % of every line.
    */
   keepPowerSeries?: boolean;
+  /** sweep --uncertainty N: also sample the point's calibrated constants (result.uncertainty, docs/uncertainty.md). */
+  uncertaintySamples?: number;
 }
 
 function errorText(e: unknown): string {
@@ -44,7 +47,8 @@ export function evaluatePoint(task: PointTask): SweepPointResult {
     if (work !== null) return { ...head, status: "invalid", error: `work: ${work}` };
     const oom = outOfMemory(scenario);
     if (oom !== null) return { ...head, status: "invalid", error: `memory: ${oom}` };
-    const { result } = runScenario(scenario);
+    const { result, step } = runScenario(scenario);
+    if (task.uncertaintySamples !== undefined) result.uncertainty = analyseUncertainty(scenario, { samples: task.uncertaintySamples, mode: step.mode });
     if (task.keepPowerSeries !== true) result.power = { ...result.power, series: [] };
     return { ...head, status: "ok", result };
   } catch (e) {

@@ -402,6 +402,8 @@ export interface SweepOptions {
   shard?: Shard;
   /** Where progress goes (default process.stderr); null for none. */
   progress?: ProgressStream | null;
+  /** sweep --uncertainty N: bands and sensitivity per point (result.uncertainty). */
+  uncertaintySamples?: number;
 }
 
 export interface SweepSummary {
@@ -482,7 +484,8 @@ export async function runSweep(exp: Experiment, options: SweepOptions): Promise<
 
   const todo = slice.filter((p) => !done.has(p.index));
   const keepPowerSeries = exp.reports.includes("power");
-  const makeTask = (p: SweepPoint): PointTask => ({ ...p, experiment: exp.name, scenario: pointScenario(exp, p), loadOptions: exp.loadOptions, keepPowerSeries });
+  const uncertainty = options.uncertaintySamples !== undefined ? { uncertaintySamples: options.uncertaintySamples } : {};
+  const makeTask = (p: SweepPoint): PointTask => ({ ...p, experiment: exp.name, scenario: pointScenario(exp, p), loadOptions: exp.loadOptions, keepPowerSeries, ...uncertainty });
   const threads = Math.max(1, Math.min(workers, todo.length));
   const fresh: SweepPointResult[] = [];
   const lines = new Map<number, string>();

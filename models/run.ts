@@ -16,6 +16,7 @@ import type { StepMode, StepModeRequest } from "./step/symmetry.ts";
 import { modelFlopsPerStep } from "./workload/flops.ts";
 import { stepHardwareFlops } from "./workload/remat-flops.ts";
 import { peakMemory, type MemoryBreakdown } from "./workload/memory.ts";
+import type { UncertaintyResult } from "./uncertainty/types.ts";
 
 export interface RunResult {
   name: string;
@@ -51,6 +52,8 @@ export interface RunResult {
   longRun?: LongRunResult;
   /** With a `data:` section: the input path per step, its bottleneck and the stall it adds. */
   data?: DataStepResult;
+  /** run --uncertainty N: bands of the step over the catalog's spreads, and its sensitivity (docs/uncertainty.md). */
+  uncertainty?: UncertaintyResult;
 }
 
 export interface RunOptions {

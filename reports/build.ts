@@ -28,6 +28,7 @@ import { hasPowerSeries, powerSweepChart } from "./charts/power-sweep.ts";
 import { rooflineChart } from "./charts/roofline.ts";
 import { scalingChart } from "./charts/scaling.ts";
 import { timelineChart } from "./charts/timeline.ts";
+import { tornadoChart } from "./charts/tornado.ts";
 import { METRIC_TITLES, validationChart } from "./charts/validation.ts";
 import { renderHtml, type HtmlCell, type HtmlChart, type HtmlTable } from "./html.ts";
 import { CATEGORY_MEANING, categoryColour } from "./palette.ts";
@@ -40,7 +41,7 @@ export const REPORT_HTML = "report.html";
 /** Charts a sweep report can draw (an experiment's `reports:` names these). */
 export const SWEEP_REPORTS = ["bottleneck-shift", "scaling", "memory", "roofline", "power"] as const;
 /** Charts only a single run (with recording, power or reliability results) can draw. */
-export const RUN_REPORTS = ["breakdown", "timeline", "power", "memory", "roofline", "goodput"] as const;
+export const RUN_REPORTS = ["breakdown", "timeline", "power", "memory", "roofline", "goodput", "tornado"] as const;
 
 export interface RunReportInput {
   scenarioName: string;
@@ -122,6 +123,18 @@ function breakdownTable(result: RunResult): HtmlTable {
   return { caption: "Where the step time goes", columns: ["category", "share", "per step", "meaning"], rows, numeric: [false, true, true, false] };
 }
 
+/** run --uncertainty: the p5 … p95 bands under the step time (nothing without it). */
+function uncertaintyRows(r: RunResult): HtmlCell[][] {
+  const u = r.uncertainty;
+  if (u === undefined) return [];
+  const tok = (x: number): string => Math.round(x).toLocaleString("en-US");
+  return [
+    [`step time p5 / p50 / p95 (${u.samples} samples)`, `${duration(u.stepSeconds.p5)} / ${duration(u.stepSeconds.p50)} / ${duration(u.stepSeconds.p95)}`],
+    ["throughput p5 / p50 / p95", `${tok(u.tokensPerSecond.p5)} / ${tok(u.tokensPerSecond.p50)} / ${tok(u.tokensPerSecond.p95)} tokens/s`],
+    ["MFU p5 / p50 / p95", `${percent(u.mfu.p5)} / ${percent(u.mfu.p50)} / ${percent(u.mfu.p95)}`],
+  ];
+}
+
 function runSummaryTable(name: string, r: RunResult, source?: string): HtmlTable {
   const dom = dominantCategory(r.breakdown);
   const rows: HtmlCell[][] = [
@@ -129,6 +142,7 @@ function runSummaryTable(name: string, r: RunResult, source?: string): HtmlTable
     ...(source === undefined ? [] : [["file", source]]),
     ["GPUs", r.gpus.toLocaleString("en-US")],
     ["step time", duration(r.stepSeconds)],
+    ...uncertaintyRows(r),
     ["throughput", `${Math.round(r.tokensPerSecond).toLocaleString("en-US")} tokens/s`],
     ["model TFLOP/s per GPU", sig(r.tflopsPerGpu)],
     ["MFU / HFU", `${percent(r.mfu)} / ${percent(r.hfu)}`],
@@ -192,6 +206,9 @@ export async function buildRunReport(outDir: string, input: RunReportInput): Pro
   const charts: PlannedChart[] = [];
   const notes: string[] = [];
   charts.push({ name: "breakdown", title: "Where the step time goes", caption: "Share of the step each bottleneck category takes, averaged over all GPUs.", spec: breakdownChart(r) });
+  if (r.uncertainty !== undefined && r.uncertainty.sensitivity.length > 0) {
+    charts.push({ name: "tornado", title: "What moves the step most", caption: "Sensitivity of the step to each calibrated constant over its spread (run --uncertainty).", spec: tornadoChart(r.uncertainty, r.stepSeconds) });
+  }
   if (input.spans !== undefined && input.spans.length > 0) {
     charts.push({ name: "timeline", title: "Step timeline", caption: "A few representative pipeline stages through one step; colour is what held each moment back.", spec: timelineChart(input.spans) });
   }
@@ -219,7 +236,7 @@ export async function buildRunReport(outDir: string, input: RunReportInput): Pro
     renderHtml(
       {
         title,
-        subtitle: `${r.gpus.toLocaleString("en-US")} GPUs, step ${duration(r.stepSeconds)}, MFU ${percent(r.mfu)}, bound mostly by ${dominantCategory(r.breakdown)}.`,
+        subtitle: `${r.gpus.toLocaleString("en-US")} GPUs, step ${duration(r.stepSeconds)}${r.uncertainty !== undefined ? ` (p5 ${duration(r.uncertainty.stepSeconds.p5)} … p95 ${duration(r.uncertainty.stepSeconds.p95)})` : ""}, MFU ${percent(r.mfu)}, bound mostly by ${dominantCategory(r.breakdown)}.`,
         tables: [runSummaryTable(input.scenarioName, r, input.source), breakdownTable(r)],
         charts: html,
         notes,

@@ -8,6 +8,7 @@ import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { loadExperiment, pointCount } from "../../experiments/experiment.ts";
 import { lockOutputFolder } from "../../experiments/output-lock.ts";
+import { uncertaintySamples } from "./run.ts";
 import { RESULTS_CSV, RESULTS_JSONL, SweepInputError, parseShard, runSweep, shardDir } from "../../experiments/runner.ts";
 import { summaryText } from "../../experiments/sweep-summary.ts";
 import { ReportFailedError, drawReport, outputFolder, printError, printText, withReport, withReportLine, type SweepHooks } from "../common.ts";
@@ -73,8 +74,10 @@ export function registerSweepCommand(program: Command, hooks: SweepHooks = {}): 
     .option("--shard <i/n>", "run only points whose index % n == i, into <out>/shard-i-of-n/; i may be auto (SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX)")
     .option("--json", "print a JSON summary on stdout (counts, files) instead of text")
     .option("--no-report", "do not draw the report (charts and report.html) at the end")
+    .option("--uncertainty <samples>", "also rerun each point over the catalog's spreads: p5/p50/p95 per point in results.jsonl and a band on the bottleneck-shift chart (docs/uncertainty.md)")
     .addHelpText("after", SWEEP_HELP)
-    .action(async (file: string, opts: { out?: string; workers?: string; resume?: boolean; shard?: string; json?: boolean; report: boolean }) => {
+    .action(async (file: string, opts: { out?: string; workers?: string; resume?: boolean; shard?: string; json?: boolean; report: boolean; uncertainty?: string }) => {
+      const samples = opts.uncertainty !== undefined ? uncertaintySamples(opts.uncertainty) : undefined;
       const workers = opts.workers === undefined ? undefined : parseWorkers(opts.workers);
       const cores = availableParallelism();
       if (workers !== undefined && workers > WORKERS_PER_CORE_WARNING * cores) {
@@ -94,6 +97,7 @@ export function registerSweepCommand(program: Command, hooks: SweepHooks = {}): 
         ...(workers !== undefined ? { workers } : {}),
         ...(opts.resume ? { resume: true } : {}),
         ...(shard !== undefined ? { shard } : {}),
+        ...(samples !== undefined ? { uncertaintySamples: samples } : {}),
       });
       const onDone = hooks.onSweepDone;
       const report =

@@ -34,6 +34,8 @@ export interface ShiftPoint {
   dominantShare: number;
   stepSeconds: number;
   breakdown: Breakdown;
+  /** sweep --uncertainty: the step's p5 and p95 over the catalog's spreads. */
+  stepBand?: { p5: number; p95: number };
 }
 
 export interface ShiftData {
@@ -77,9 +79,30 @@ export function bottleneckShiftData(results: readonly SweepPointResult[], option
       dominantShare: b[dominant],
       stepSeconds: p.result.stepSeconds,
       breakdown: b,
+      ...(p.result.uncertainty !== undefined ? { stepBand: { p5: p.result.uncertainty.stepSeconds.p5, p95: p.result.uncertainty.stepSeconds.p95 } } : {}),
     };
   });
   return { param, others, tied, points };
+}
+
+/**
+ * sweep --uncertainty: what the grey label then shows, and the neighbouring points (same panel)
+ * whose p5–p95 step bands overlap, which the catalog's spreads cannot tell apart.
+ */
+function bandLines(points: readonly ShiftPoint[]): string[] {
+  const banded = points.filter((p) => p.stepBand !== undefined);
+  if (banded.length === 0) return [];
+  const overlaps: string[] = [];
+  for (let i = 1; i < points.length; i++) {
+    const a = points[i - 1] as ShiftPoint;
+    const b = points[i] as ShiftPoint;
+    if (a.group !== b.group || a.stepBand === undefined || b.stepBand === undefined) continue;
+    if (a.stepBand.p5 <= b.stepBand.p95 && b.stepBand.p5 <= a.stepBand.p95) overlaps.push(`${a.x} ~ ${b.x}${a.group !== "" ? ` (${a.group})` : ""}`);
+  }
+  return [
+    "Grey: the step's p5–p95 over the catalog's calibration spreads (sweep --uncertainty).",
+    overlaps.length > 0 ? drawnText(`Bands overlap, not told apart by the calibration: ${overlaps.join("; ")}.`) : "No two neighbouring bands overlap.",
+  ];
 }
 
 export function bottleneckShiftChart(results: readonly SweepPointResult[], options: BottleneckShiftOptions = {}): TopLevelSpec {
@@ -103,6 +126,7 @@ export function bottleneckShiftChart(results: readonly SweepPointResult[], optio
         share,
         seconds: share * p.stepSeconds,
         stepTime: duration(p.stepSeconds),
+        ...(p.stepBand !== undefined ? { stepBand: `${duration(p.stepBand.p5)}–${duration(p.stepBand.p95)}` } : {}),
         isDominant: c === p.dominant,
       });
     }
@@ -116,6 +140,7 @@ export function bottleneckShiftChart(results: readonly SweepPointResult[], optio
     "Share of step time per bottleneck category.",
     "Above each bar: the dominant category (bold) and the step time (grey).",
     ...(tied.length > 0 ? [`${tied.join(", ")} ${tied.length === 1 ? "changes" : "change"} together with ${param}.`] : []),
+    ...bandLines(points),
     ...(others.length > 0 ? [`Several parameters vary: x is ${param} (the one with the most values); one panel per value of ${others.join(", ")}.`] : []),
   ];
   const faceted = points.some((p) => p.group !== "");
@@ -172,7 +197,7 @@ export function bottleneckShiftChart(results: readonly SweepPointResult[], optio
       encoding: {
         x: { field: "x", type: "ordinal" as const, sort: xOrder },
         y: { datum: 1 },
-        text: { field: "stepTime", type: "nominal" as const },
+        text: { field: points.some((p) => p.stepBand !== undefined) ? "stepBand" : "stepTime", type: "nominal" as const },
       },
     },
   ];

@@ -79,6 +79,9 @@ describe("docs/results.md documents every --json field", () => {
     expect(undocumented("run", rich)).toEqual([]);
     const full = fieldPaths(trainsim("run", join(ROOT, "test/fixtures/sweep/small-base.yaml"), "--json", "--no-report", "--full"));
     expect(undocumented("run", full)).toEqual([]);
+    const banded = fieldPaths(trainsim("run", join(ROOT, "test/fixtures/sweep/small-base.yaml"), "--json", "--no-report", "--uncertainty", "10"));
+    for (const p of ["uncertainty.stepSeconds.p95", "uncertainty.sensitivity[].highStepSeconds", "uncertainty.constants[].source"]) expect(banded).toContain(p);
+    expect(undocumented("run", banded)).toEqual([]);
   });
 
   it("sweep, its results.jsonl and sweep.json, and merge", () => {

@@ -9,6 +9,7 @@ import { readFileSync } from "node:fs";
 import { Document, isScalar, isSeq, parse, visit } from "yaml";
 import type { SizeCurve, SizeCurves } from "../../models/collectives/alpha-beta.ts";
 import { NIC_EFFICIENCY } from "../../models/collectives/alpha-beta.ts";
+import { NIC_LINK, SCALE_UP_LINK } from "../../models/uncertainty/spreads.ts";
 import type { Accelerator, EfficiencyCalibration } from "../../models/hardware/types.ts";
 import { linkEfficiency } from "../../models/network/collectives.ts";
 import type { ClusterSpec } from "../../models/scenario.ts";
@@ -227,17 +228,28 @@ export function applyCalibration(gpu: Accelerator, c: CalibrationFile, source: s
   const note = (key: string): void => {
     sources[key] = `user calibration ${source}`;
   };
+  // The uncertainty model samples a fitted constant over p5..p95 of one measurement about the fit
+  // (its residual scatter), not the fit's narrower standard error: a run uses the constant at
+  // sizes and shapes the measurements did not.
+  const spreads: Record<string, { low: number; high: number; source: string }> = {};
+  const spreadFrom = (path: string, v: FittedValue): void => {
+    const r = 1.645 * v.spread.relative;
+    spreads[path] = { low: -r, high: r, source: `user calibration ${source}: p5..p95 of ${v.spread.rows} measurements about the fit (1.645 x ${v.spread.relative.toPrecision(3)})` };
+  };
   if (f.scaleUp !== undefined) {
     out.scaleUpBandwidth = f.scaleUp.effectiveBandwidth.value / scaleUpLinkEfficiency(gpu);
     note("scaleUpBandwidth");
+    spreadFrom(SCALE_UP_LINK, f.scaleUp.effectiveBandwidth);
   }
   if (f.nvls !== undefined) {
     efficiency.nvlsFraction = f.nvls.effectiveBandwidth.value / out.scaleUpBandwidth;
     note("efficiency.nvlsFraction");
+    spreadFrom("efficiency.nvlsFraction", f.nvls.effectiveBandwidth);
   }
   if (f.scaleOut !== undefined) {
     out.nicBandwidth = f.scaleOut.effectiveBandwidth.value / NIC_EFFICIENCY;
     note("nicBandwidth");
+    spreadFrom(NIC_LINK, f.scaleOut.effectiveBandwidth);
   }
   const curves: SizeCurves = { ...(gpu.efficiency.collectiveSizeCurves ?? {}) };
   const asCurve = (l: LinkFit): SizeCurve => l.sizeCurve.map(([b, x]) => [b, x] as const);
@@ -253,6 +265,7 @@ export function applyCalibration(gpu: Accelerator, c: CalibrationFile, source: s
     if (v === undefined) return;
     (efficiency as unknown as Record<string, number>)[field] = v.value;
     note(`efficiency.${field}`);
+    spreadFrom(`efficiency.${field}`, v);
   };
   set("gemmPeakFraction", k.gemm?.bf16);
   set("fp8GemmPeakFraction", k.gemm?.fp8);
@@ -261,6 +274,7 @@ export function applyCalibration(gpu: Accelerator, c: CalibrationFile, source: s
   set("attentionBackwardPeakFraction", k.attentionBackward?.bf16);
   set("fp8AttentionPeakFraction", k.attentionForward?.fp8);
   set("fp8AttentionBackwardPeakFraction", k.attentionBackward?.fp8);
+  if (Object.keys(spreads).length > 0) out.measuredSpreads = { ...(gpu.measuredSpreads ?? {}), ...spreads };
   return out;
 }
 

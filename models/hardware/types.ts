@@ -121,4 +121,10 @@ export interface Accelerator {
    * "efficiency.gemmPeakFraction", ...), value a citation (document, table/page, URL if public).
    */
   sources: Record<string, string>;
+  /**
+   * Spreads a user calibration measured for the constants it fitted (cluster.calibration), by
+   * the uncertainty model's constant path ("efficiency.gemmPeakFraction",
+   * "network.scaleUpEfficiency", ...): relative ends low ≤ 0 ≤ high. They replace the catalog's.
+   */
+  measuredSpreads?: Readonly<Record<string, { low: number; high: number; source: string }>>;
 }

@@ -50,7 +50,7 @@ export function uncertainConstants(s: Scenario): UncertainConstant[] {
   const swapped = catalogGpu !== undefined && baseAttentionBackend(catalogGpu) !== baseAttentionBackend(gpu);
   const out: UncertainConstant[] = [];
   const add = (path: string, value: number, lookup = path): void => {
-    const sp = spreadOf(ref, lookup);
+    const sp = gpu.measuredSpreads?.[path] ?? spreadOf(ref, lookup);
     if (sp.low !== 0 || sp.high !== 0) out.push({ path, value, low: sp.low, high: sp.high, source: sp.source });
   };
   for (const field of fieldsUsed(s)) {

@@ -21,6 +21,8 @@ import { parseKernelCsv } from "../../experiments/calibrate/kernel-csv.ts";
 import { parseNcclTests } from "../../experiments/calibrate/nccl-tests.ts";
 import { ladRelativeLine, ladRelativeScale } from "../../experiments/calibrate/robust.ts";
 import { loadScenario } from "../../experiments/load.ts";
+import { uncertainConstants } from "../../models/uncertainty/sample.ts";
+import { NIC_LINK, spreadOf } from "../../models/uncertainty/spreads.ts";
 
 const H100 = CATALOG["H100-SXM"]!;
 const FIXTURES = join(import.meta.dirname, "../fixtures/calibrate");
@@ -243,6 +245,13 @@ describe("kernel CSV and the calibration file", () => {
     writeFileSync(join(dir, "bad.yaml"), "cluster: {gpu: A100-80GB, nodes: 1, calibration: my-cluster.yaml}\nworkload: {model: llama3-8b, seqLength: 2048, globalBatch: 8}\nparallelism: {tp: 8}\n");
     expect(() => loadScenario(join(dir, "bad.yaml"))).toThrow(/cluster.calibration: "my-cluster.yaml" was fitted on H100-SXM, not A100-80GB/);
     expect(applyCalibration(H100, cal, "x").efficiency.gemmPeakFraction).toBe(0.5);
+    // run --uncertainty samples the fitted constants over p5..p95 of one measurement about the
+    // fit (1.645 x the residual sigma), not the catalog's spreads; the others keep the catalog's.
+    const constants = new Map(uncertainConstants(s).map((c) => [c.path, c]));
+    expect(constants.get("efficiency.gemmPeakFraction")).toMatchObject({ value: 0.5, low: -1.645 * 0.02, high: 1.645 * 0.02 });
+    expect(constants.get("efficiency.gemmPeakFraction")?.source).toContain("my-cluster.yaml");
+    expect(constants.get(NIC_LINK)).toMatchObject({ low: -1.645 * 0.03, high: 1.645 * 0.03 });
+    expect(constants.get("efficiency.hbmPeakFraction")?.source).toBe(spreadOf(H100, "efficiency.hbmPeakFraction").source);
   });
 
   it("calibrate refuses unreadable input with a named file", () => {

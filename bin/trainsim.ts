@@ -14,6 +14,7 @@ import { registerCatalogCommand } from "./commands/catalog.ts";
 import { registerClusterCommands } from "./commands/cluster.ts";
 import { registerCollectiveCommand } from "./commands/collective.ts";
 import { registerMergeCommand } from "./commands/merge.ts";
+import { registerPlanCommand } from "./commands/plan.ts";
 import { registerReportCommands } from "./commands/report.ts";
 import { registerRunCommand } from "./commands/run.ts";
 import { registerSchemaCommand } from "./commands/schema.ts";
@@ -61,6 +62,7 @@ registerValidateCommand(program);
 registerCatalogCommand(program);
 registerSchemaCommand(program);
 registerCollectiveCommand(program);
+registerPlanCommand(program);
 // A whole sweep or a merge ends with its report.
 const sweepDone: SweepHooks = {
   onSweepDone: async (outDir) => {

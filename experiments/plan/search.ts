@@ -45,6 +45,8 @@ export interface PlanOptions {
   limits?: SpaceLimits;
   /** Keep only layouts with this dp (--fix parallelism.dp=N). */
   dp?: number;
+  /** parallelism keys set on the scenario (and so on every layout): --fix of a key the planner does not search. */
+  overrides?: Readonly<Record<string, unknown>>;
   /** Worker threads; 0 simulates in this thread. */
   workers?: number;
   onProgress?: (p: PlanProgress) => void;
@@ -229,35 +231,30 @@ export function whyBest(best: PlanEntry | undefined, second: PlanEntry | undefin
   return `${best.key} beats ${second.key} by ${by}: its ${cat} time per step shrank from ${b.toFixed(3)} s to ${a.toFixed(3)} s`;
 }
 
-/** Search the layouts of the scenario in `file` (see the module comment). */
-export async function planScenario(file: string, options: PlanOptions = {}): Promise<PlanResult> {
-  const { raw, loadOptions } = readScenarioRaw(file);
-  return planFromRaw(raw, loadOptions, options);
+export interface Survivor {
+  layout: Layout;
+  key: string;
+  /** Lower bound on the step time, seconds. */
+  bound: number;
+  /** Lower bound of the objective in its unit (seconds per step, or joules per token). */
+  objectiveBound: number;
 }
 
-export async function planFromRaw(raw: Raw, loadOptions: LoadOptions, options: PlanOptions = {}): Promise<PlanResult> {
-  const objective = options.objective ?? "tokens-per-second";
-  const top = options.top ?? 10;
-  const base: LoadedScenario = scenarioFromObject(raw, loadOptions);
-  const hasBaseline = isPlainObject(raw["parallelism"]);
-  const baseLayout = layoutOf(base);
-  const baseKey = layoutKey(baseLayout);
+/** Stages 1-3: the space, divisibility and memory (no simulation), each survivor's bound; survivors in bound order. */
+export function screenLayouts(base: Scenario, raw: Raw, objective: Objective, options: Pick<PlanOptions, "limits" | "dp" | "onProgress"> = {}): { counts: PlanCounts; survivors: Survivor[] } {
   const model = base.workload.model;
   const unpadded = model.unpaddedVocab ?? model.vocab;
   const workloadRaw = isPlainObject(raw["workload"]) ? raw["workload"] : {};
   const divisibleBy = typeof workloadRaw["vocabDivisibleBy"] === "number" ? workloadRaw["vocabDivisibleBy"] : 128;
   const gpus = gpuCount(base);
   const tokens = base.workload.globalBatch * base.workload.seqLength;
-
   const layouts = enumerateLayouts(
     { gpus, gpusPerNode: base.cluster.gpusPerNode, layers: model.layers, experts: model.experts, seqLength: base.workload.seqLength, globalBatch: base.workload.globalBatch },
     options.limits ?? {},
   ).filter((l) => options.dp === undefined || l.dp === options.dp);
   const counts: PlanCounts = { considered: layouts.length, divisibility: 0, memory: 0, bound: 0, simulated: 0, loader: 0, failed: 0 };
-
-  // Stages 2-3, and each survivor's bound.
   const layerCache = new Map<string, LayerSeconds>();
-  const survivors: { layout: Layout; key: string; bound: number; objectiveBound: number }[] = [];
+  const survivors: Survivor[] = [];
   const idleWatts = gpus * base.cluster.gpu.idleWatts;
   layouts.forEach((layout, i) => {
     if (options.onProgress !== undefined && i % 500 === 0) options.onProgress({ stage: "filter", done: i, total: layouts.length });
@@ -283,6 +280,41 @@ export async function planFromRaw(raw: Raw, loadOptions: LoadOptions, options: P
   });
   options.onProgress?.({ stage: "filter", done: layouts.length, total: layouts.length });
   survivors.sort((a, b) => a.objectiveBound - b.objectiveBound || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return { counts, survivors };
+}
+
+/** The baseline scenario with a layout applied, as the loader would build it (for the checks before simulating). */
+export function layoutCandidate(base: Scenario, raw: Raw, layout: Layout): Scenario {
+  const model = base.workload.model;
+  const workloadRaw = isPlainObject(raw["workload"]) ? raw["workload"] : {};
+  const divisibleBy = typeof workloadRaw["vocabDivisibleBy"] === "number" ? workloadRaw["vocabDivisibleBy"] : 128;
+  return candidate(base, model.unpaddedVocab ?? model.vocab, divisibleBy, layout);
+}
+
+/** Search the layouts of the scenario in `file` (see the module comment). */
+export async function planScenario(file: string, options: PlanOptions = {}): Promise<PlanResult> {
+  const { raw, loadOptions } = readScenarioRaw(file);
+  return planFromRaw(raw, loadOptions, options);
+}
+
+/** `raw` with some parallelism keys set. */
+export function withParallelismOverrides(raw: Raw, overrides: Readonly<Record<string, unknown>>): Raw {
+  if (Object.keys(overrides).length === 0) return raw;
+  const p = isPlainObject(raw["parallelism"]) ? raw["parallelism"] : {};
+  return { ...raw, parallelism: { ...p, ...structuredClone(overrides) } };
+}
+
+export async function planFromRaw(scenarioRaw: Raw, loadOptions: LoadOptions, options: PlanOptions = {}): Promise<PlanResult> {
+  const objective = options.objective ?? "tokens-per-second";
+  const top = options.top ?? 10;
+  const hasBaseline = isPlainObject(scenarioRaw["parallelism"]);
+  const raw = withParallelismOverrides(scenarioRaw, options.overrides ?? {});
+  const base: LoadedScenario = scenarioFromObject(raw, loadOptions);
+  const baseLayout = layoutOf(base);
+  const baseKey = layoutKey(baseLayout);
+  const gpus = gpuCount(base);
+  const tokens = base.workload.globalBatch * base.workload.seqLength;
+  const { counts, survivors } = screenLayouts(base, raw, objective, options);
 
   const pool = new PointPool(options.workers ?? 0);
   const ranked: PlanEntry[] = [];
@@ -302,7 +334,7 @@ export async function planFromRaw(raw: Raw, loadOptions: LoadOptions, options: P
   try {
     // The scenario's own layout first: it is marked, and ranked even if the bound would drop it.
     if (hasBaseline) {
-      const s = candidate(base, unpadded, divisibleBy, baseLayout);
+      const s = layoutCandidate(base, raw, baseLayout);
       const bound = checkPlan(s).length === 0 ? stepSecondsLowerBound(s) : 0;
       const [r] = await pool.run([{ ...taskOf(baseLayout), scenario: raw }]);
       counts.simulated++;

@@ -116,7 +116,7 @@ export function enumerateLayouts(input: SpaceInput, limits: SpaceLimits = {}): L
             }
             const eps = input.experts > 1 ? (limits.ep ?? powersOfTwoUpTo(input.experts)).filter((ep) => input.experts % ep === 0) : [1];
             for (const ep of eps) {
-              const etps: (number | undefined)[] = input.experts > 1 && tp > 1 ? (limits.expertTp ?? [undefined, 1]) : [undefined];
+              const etps: readonly (number | undefined)[] = input.experts > 1 && tp > 1 ? (limits.expertTp ?? [undefined, 1]) : [undefined];
               for (const expertTp of etps) {
                 for (const microBatch of microBatches) {
                   for (const zero of zeros) {

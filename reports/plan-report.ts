@@ -80,8 +80,6 @@ function paretoChart(input: PlanReportInput, xField: "memoryGiB" | "energyJoules
           x: { field: xField, type: "quantitative", title: xTitle, scale: { zero: false } },
           y: { field: "tokensPerSecond", type: "quantitative", title: "throughput (tokens/s)", scale: { zero: false } },
           color: { field: "bottleneck", type: "nominal", title: "dominant bottleneck", scale },
-          shape: { field: "kind", type: "nominal", title: "layout", scale: { domain: ["searched", "scenario's layout"], range: ["circle", "diamond"] } },
-          size: { condition: { test: "datum.kind !== 'searched'", value: 260 }, value: 60 },
           tooltip: [
             { field: "layout" },
             { field: "rank" },
@@ -92,6 +90,15 @@ function paretoChart(input: PlanReportInput, xField: "memoryGiB" | "energyJoules
           ],
         },
       },
+      {
+        // The scenario's own layout: a black ring and its name, on top.
+        data: { values: rows.filter((r) => r.kind !== "searched") },
+        layer: [
+          { mark: { type: "point", shape: "diamond", filled: false, size: 420, strokeWidth: 2.5, color: "#000000" } },
+          { mark: { type: "text", align: "left", dx: 14, dy: -10, fontSize: 12, color: "#000000" }, encoding: { text: { value: "scenario's layout" } } },
+        ],
+        encoding: { x: { field: xField, type: "quantitative" }, y: { field: "tokensPerSecond", type: "quantitative" } },
+      },
     ],
   } as TopLevelSpec;
 }
@@ -101,7 +108,7 @@ export function planCharts(input: PlanReportInput): PlannedChart[] {
     {
       name: "pareto-memory",
       title: "Throughput against memory per GPU",
-      caption: "Every simulated layout; the dashed line is the Pareto front (no layout is faster with less memory). Colour: the bottleneck with the largest share of the step. Diamond: the scenario's own layout.",
+      caption: "Every simulated layout; the dashed line is the Pareto front (no layout is faster with less memory). Colour: the bottleneck with the largest share of the step. Black diamond: the scenario's own layout.",
       spec: paretoChart(input, "memoryGiB", "memory per GPU (GiB)"),
     },
     {

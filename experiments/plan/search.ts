@@ -92,6 +92,7 @@ export interface PlanCounts {
   memory: number;
   /** Passed both, never simulated: their lower bound could not beat the top N. */
   bound: number;
+  /** Passed both and simulated (considered = divisibility + memory + bound + simulated); the scenario's own layout, when outside the space, is simulated besides. */
   simulated: number;
   /** Simulated layouts the loader refused when building the scenario (counted apart from divisibility). */
   loader: number;
@@ -188,7 +189,8 @@ function compare(objective: Objective): (a: PlanEntry, b: PlanEntry) => number {
 }
 
 function entryOf(layout: Layout, r: RunResult, bound: number, objective: Objective, baseline: boolean): PlanEntry {
-  const breakdown = { ...r.stepBreakdown };
+  // In the categories' order, whether the result came from a worker (stable JSON, keys sorted) or from this thread.
+  const breakdown = Object.fromEntries(CATEGORIES.map((c) => [c, r.stepBreakdown[c]])) as Record<Category, number>;
   return {
     rank: 0,
     key: layoutKey(layout),
@@ -337,7 +339,8 @@ export async function planFromRaw(scenarioRaw: Raw, loadOptions: LoadOptions, op
       const s = layoutCandidate(base, raw, baseLayout);
       const bound = checkPlan(s).length === 0 ? stepSecondsLowerBound(s) : 0;
       const [r] = await pool.run([{ ...taskOf(baseLayout), scenario: raw }]);
-      counts.simulated++;
+      // Counted among the simulated only when it is a layout of the space that passed the checks.
+      if (survivors.some((c) => c.key === baseKey)) counts.simulated++;
       baselineProblem = take(baseLayout, r as SweepPointResult, bound, true);
     }
     const rest = survivors.filter((c) => !(hasBaseline && c.key === baseKey));

@@ -109,6 +109,8 @@ export interface PlanResult {
   ranking: PlanEntry[];
   /** The scenario's own layout when it states one (also in `ranking`), else undefined. */
   baseline?: PlanEntry;
+  /** The scenario's own layout is a layout of the searched space that passed divisibility and memory (so the search itself found it). */
+  baselineInSpace: boolean;
   /** Why the scenario's own layout is not ranked (refused by the loader or the memory model), when it is not. */
   baselineProblem?: string;
   /** One line on why the best beats the runner-up. */
@@ -381,6 +383,7 @@ export async function planFromRaw(scenarioRaw: Raw, loadOptions: LoadOptions, op
     counts,
     ranking: ranked,
     ...(baseline !== undefined ? { baseline } : {}),
+    baselineInSpace: hasBaseline && survivors.some((c) => c.key === baseKey),
     ...(baselineProblem !== undefined ? { baselineProblem } : {}),
     why: whyBest(ranked[0], ranked[1], objective),
     raw,

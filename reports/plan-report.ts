@@ -143,3 +143,50 @@ export async function buildPlanReport(outDir: string, input: PlanReportInput): P
   const notes = [input.why, `layouts: ${Object.entries(c).map(([k, v]) => `${k} ${v}`).join(", ")}`];
   return writeReport(outDir, charts, (html) => renderHtml({ title: `${input.scenario}: parallel layout plan`, subtitle: `objective: ${input.objective}`, tables: [topTable(input)], charts: html, notes }, { generator: "trainsim" }));
 }
+
+export interface ScaleReportPoint {
+  gpus: number;
+  /** The best layout at this GPU count, or undefined when none could be simulated. */
+  best?: PlanPoint & { breakdown: Readonly<Record<string, number>> };
+}
+
+/** Bottleneck shift of the best plan as the cluster grows: its step's shares per category at each GPU count. */
+export function scaleChart(points: readonly ScaleReportPoint[]): TopLevelSpec {
+  const rows = points.flatMap((p) =>
+    p.best === undefined
+      ? []
+      : Object.entries(p.best.breakdown)
+          .filter(([, share]) => share > 0)
+          .map(([category, share]) => ({ gpus: p.gpus.toLocaleString("en-US"), order: p.gpus, category, share, layout: p.best?.key ?? "" })),
+  );
+  return {
+    $schema: VEGA_LITE_SCHEMA,
+    width: 520,
+    height: 300,
+    config: CHART_CONFIG,
+    data: { values: rows },
+    mark: { type: "bar" },
+    encoding: {
+      x: { field: "gpus", type: "ordinal", title: "GPUs", sort: { field: "order" } },
+      y: { field: "share", type: "quantitative", title: "share of the best layout's step", stack: "zero", axis: { format: ".0%" } },
+      color: { field: "category", type: "nominal", title: "category", scale: vegaCategoryScale(rows.map((r) => r.category)) },
+      tooltip: [{ field: "gpus" }, { field: "layout" }, { field: "category" }, { field: "share", format: ".1%" }],
+    },
+  } as TopLevelSpec;
+}
+
+/** The --scale report: the bottleneck-shift chart and the table of the best layout per GPU count. */
+export async function buildPlanScaleReport(outDir: string, scenario: string, objective: string, points: readonly ScaleReportPoint[]): Promise<string[]> {
+  const charts: PlannedChart[] = [{ name: "scale-bottleneck", title: "What bounds the best layout as the cluster grows", caption: "At each GPU count, the best layout the planner found and the share of its step per category.", spec: scaleChart(points) }];
+  const table: HtmlTable = {
+    caption: "Best layout per GPU count",
+    columns: ["GPUs", "best layout", "step time", "tokens/s", "MFU", "memory/GPU (GiB)", "bound mostly by"],
+    numeric: [true, false, true, true, true, true, false],
+    rows: points.map((p): HtmlCell[] => {
+      const b = p.best;
+      if (b === undefined) return [p.gpus.toLocaleString("en-US"), "no layout could be simulated", "", "", "", "", ""];
+      return [p.gpus.toLocaleString("en-US"), b.key, duration(b.stepSeconds), Math.round(b.tokensPerSecond).toLocaleString("en-US"), percent(b.mfu), sig(gib(b.memoryBytesPerGpu)), { text: `${b.bottleneck.category} ${percent(b.bottleneck.share, 0)}`, swatch: categoryColour(b.bottleneck.category) }];
+    }),
+  };
+  return writeReport(outDir, charts, (html) => renderHtml({ title: `${scenario}: best layout by cluster size`, subtitle: `objective: ${objective}`, tables: [table], charts: html }, { generator: "trainsim" }));
+}

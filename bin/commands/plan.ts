@@ -10,7 +10,8 @@ import { parseFixes, parseIntList, parseObjective, parsePositiveInt, PlanInputEr
 import { planScenario, type PlanProgress } from "../../experiments/plan/search.ts";
 import { formatDuration } from "../../experiments/runner.ts";
 import { writeAtomically } from "../../reports/atomic-write.ts";
-import { buildPlanReport } from "../../reports/plan-report.ts";
+import { buildPlanReport, buildPlanScaleReport } from "../../reports/plan-report.ts";
+import { formatScale, planScale } from "../../experiments/plan/scale.ts";
 import { checkedFile, drawReport, json, outputFolder, printError, printText, withReport, withReportLine } from "../common.ts";
 
 interface PlanFlags {
@@ -25,6 +26,7 @@ interface PlanFlags {
   out?: string;
   report: boolean;
   write?: string;
+  scale?: string;
 }
 
 const HELP = `
@@ -45,6 +47,7 @@ Examples:
   trainsim plan experiments/scenarios/llama3-405b-16k.yaml --tp 8 --max-pp 32 --top 5
   trainsim plan scenario.yaml --fix parallelism.cp=1 --fix parallelism.zero=1 --json
   trainsim plan scenario.yaml --objective energy-per-token --write best.yaml
+  trainsim plan experiments/scenarios/gpt3-175b-1024.yaml --scale 256,512,1024 --tp 4,8
 `;
 
 function collect(value: string, previous: string[] = []): string[] {
@@ -53,9 +56,14 @@ function collect(value: string, previous: string[] = []): string[] {
 
 function progressPrinter(): (p: PlanProgress) => void {
   const tty = process.stderr.isTTY === true;
-  const started = performance.now();
+  let started = performance.now();
   let lastDecile = -1;
   return (p) => {
+    // A new search (--scale runs one per GPU count) starts its clock again.
+    if (p.stage === "filter" && p.done === 0) {
+      started = performance.now();
+      lastDecile = -1;
+    }
     const seconds = (performance.now() - started) / 1000;
     if (p.stage === "filter") {
       if (p.done === p.total) printError(`${tty ? "\r\x1b[K" : ""}checked ${p.total} layouts for divisibility and memory in ${formatDuration(seconds)}\n`);
@@ -92,6 +100,7 @@ export function registerPlanCommand(program: Command): void {
     .option("--out <dir>", "folder for plan.json and the report (default: out/<scenario name>-plan)")
     .option("--no-report", "do not write plan.json and the report")
     .option("--write <file>", "write the best layout as a runnable scenario (YAML)")
+    .option("--scale <gpus>", "search at each of these GPU counts (the scenario's cluster with more or fewer nodes), e.g. 1024,2048,4096: the best layout and its bottleneck at each")
     .addHelpText("after", HELP)
     .action(async (file: string, opts: PlanFlags) => {
       if (isClusterFile(file)) throw new PlanInputError("<scenario>", file, "is a file of jobs (a cluster workload); expected a scenario with one job");
@@ -108,8 +117,10 @@ export function registerPlanCommand(program: Command): void {
       const stem = basename(file, extname(file));
       const out = opts.report ? outputFolder(opts.out, `${stem}-plan`, file) : undefined;
       if (opts.write !== undefined) checkedFile("--write", opts.write);
+      const scale = opts.scale === undefined ? undefined : parseIntList("--scale", opts.scale);
+      if (scale !== undefined && opts.write !== undefined) throw new PlanInputError("--write", opts.write, "is not allowed with --scale (one best layout per GPU count); expected one of them");
       if (out !== undefined) lockOutputFolder(out, { option: opts.out !== undefined ? "--out" : "output folder" });
-      const result = await planScenario(file, {
+      const searchOptions = {
         ...(objective !== undefined ? { objective } : {}),
         top,
         limits: fixes.limits,
@@ -117,7 +128,30 @@ export function registerPlanCommand(program: Command): void {
         overrides: fixes.overrides,
         workers,
         onProgress: progressPrinter(),
-      });
+      };
+      if (scale !== undefined) {
+        const points = await planScale(file, scale, opts.scale as string, searchOptions, (gpus) => printError(`${gpus} GPUs:\n`));
+        const body = {
+          scenario: points[0]?.plan.scenario,
+          objective: objective ?? "tokens-per-second",
+          scale: points.map((p) => ({ gpus: p.gpus, counts: p.plan.counts, ...(p.plan.ranking[0] !== undefined ? { best: planJson(p.plan, 1).top } : {}), why: p.plan.why })),
+        };
+        let report: Awaited<ReturnType<typeof drawReport>> = {};
+        if (out !== undefined) {
+          mkdirSync(out, { recursive: true });
+          const planFile = join(out, "plan.json");
+          writeAtomically(planFile, json(body));
+          report = await drawReport(`the plan is in ${planFile}`, undefined, async () => {
+            await buildPlanScaleReport(out, points[0]?.plan.scenario ?? stem, body.objective, points.map((p) => ({ gpus: p.gpus, ...(p.plan.ranking[0] !== undefined ? { best: p.plan.ranking[0] } : {}) })));
+            return join(out, "report.html");
+          });
+        }
+        if (opts.json) process.stdout.write(json(withReport(body, report.file)));
+        else printText(withReportLine(formatScale(points), report.file));
+        if (report.error !== undefined) throw report.error;
+        return;
+      }
+      const result = await planScenario(file, searchOptions);
       if (result.ranking.length === 0) {
         throw new PlanInputError("<scenario>", file, `no layout could be simulated (${result.counts.considered} considered: ${result.counts.divisibility} refused by divisibility, ${result.counts.memory} by memory, ${result.counts.loader} by the loader, ${result.counts.failed} failed); widen the search (--tp, --max-pp, --fix) or the cluster`);
       }

@@ -45,6 +45,8 @@ export interface PlanOptions {
   limits?: SpaceLimits;
   /** Keep only layouts with this dp (--fix parallelism.dp=N). */
   dp?: number;
+  /** Search without a baseline even if the scenario states a parallelism: (--scale: another GPU count). */
+  noBaseline?: boolean;
   /** parallelism keys set on the scenario (and so on every layout): --fix of a key the planner does not search. */
   overrides?: Readonly<Record<string, unknown>>;
   /** Worker threads; 0 simulates in this thread. */
@@ -115,6 +117,8 @@ export interface PlanResult {
   baselineProblem?: string;
   /** One line on why the best beats the runner-up. */
   why: string;
+  /** The best layout's whole run result (for charts). */
+  bestResult?: RunResult;
   /** The raw scenario (its base: chain merged) and how to load it: for --write. */
   raw: Raw;
   loadOptions: LoadOptions;
@@ -311,7 +315,7 @@ export function withParallelismOverrides(raw: Raw, overrides: Readonly<Record<st
 export async function planFromRaw(scenarioRaw: Raw, loadOptions: LoadOptions, options: PlanOptions = {}): Promise<PlanResult> {
   const objective = options.objective ?? "tokens-per-second";
   const top = options.top ?? 10;
-  const hasBaseline = isPlainObject(scenarioRaw["parallelism"]);
+  const hasBaseline = options.noBaseline !== true && isPlainObject(scenarioRaw["parallelism"]);
   const raw = withParallelismOverrides(scenarioRaw, options.overrides ?? {});
   const base: LoadedScenario = scenarioFromObject(raw, loadOptions);
   const baseLayout = layoutOf(base);
@@ -322,12 +326,14 @@ export async function planFromRaw(scenarioRaw: Raw, loadOptions: LoadOptions, op
 
   const pool = new PointPool(options.workers ?? 0);
   const ranked: PlanEntry[] = [];
+  const results = new Map<string, RunResult>();
   const cmp = compare(objective);
   let index = 0;
   const taskOf = (layout: Layout): PointTask => ({ index: index++, seed: base.seed, params: {}, experiment: base.name, scenario: layoutScenario(raw, layout), loadOptions });
   const take = (layout: Layout, r: SweepPointResult, bound: number, isBaseline: boolean): string | undefined => {
     if (r.status === "ok" && r.result !== undefined) {
       ranked.push(entryOf(layout, r.result as RunResult, bound, objective, isBaseline));
+      results.set(`${isBaseline ? "*" : ""}${layoutKey(layout)}`, r.result as RunResult);
       return undefined;
     }
     if (r.status === "invalid") counts.loader++;
@@ -347,7 +353,7 @@ export async function planFromRaw(scenarioRaw: Raw, loadOptions: LoadOptions, op
     }
     const rest = survivors.filter((c) => !(hasBaseline && c.key === baseKey));
     const threshold = (): number => {
-      if (ranked.length < top) return objective === "tokens-per-second" ? Infinity : Infinity;
+      if (ranked.length < top) return Infinity;
       const sorted = [...ranked].sort(cmp);
       const nth = sorted[top - 1] as PlanEntry;
       return objective === "tokens-per-second" ? tokens / nth.tokensPerSecond : nth.energyJoulesPerToken;
@@ -363,7 +369,10 @@ export async function planFromRaw(scenarioRaw: Raw, loadOptions: LoadOptions, op
         next++;
       }
       if (batch.length === 0) break;
-      options.onProgress?.({ stage: "simulate", done: counts.simulated, total: counts.simulated + rest.filter((c, i) => i >= next - batch.length && c.objectiveBound < limit).length });
+      // Layouts still under the threshold, this batch included (rest is in bound order).
+      let under = next;
+      while (under < rest.length && (rest[under] as Survivor).objectiveBound < limit) under++;
+      options.onProgress?.({ stage: "simulate", done: counts.simulated, total: counts.simulated + under - (next - batch.length) });
       const results = await pool.run(batch.map((c) => taskOf(c.layout)));
       counts.simulated += batch.length;
       results.forEach((r, i) => take((batch[i] as (typeof rest)[number]).layout, r, (batch[i] as (typeof rest)[number]).bound, false));
@@ -386,6 +395,7 @@ export async function planFromRaw(scenarioRaw: Raw, loadOptions: LoadOptions, op
     baselineInSpace: hasBaseline && survivors.some((c) => c.key === baseKey),
     ...(baselineProblem !== undefined ? { baselineProblem } : {}),
     why: whyBest(ranked[0], ranked[1], objective),
+    ...(ranked[0] !== undefined ? { bestResult: results.get(`${ranked[0].baseline ? "*" : ""}${ranked[0].key}`) as RunResult } : {}),
     raw,
     loadOptions,
   };

@@ -60,7 +60,7 @@ describe("plan: the lower bound", () => {
   });
 
   it("never exceeds the simulated step (every layout a small search simulates)", async () => {
-    const plan = await planFromRaw(raw, loadOptions, { top: 1000, limits: { tp: [1, 2, 4], pp: [1, 2, 4], cp: [1, 2], microBatch: [1], zero: [0, 3], recompute: ["none", "full"] }, workers: 2 });
+    const plan = await planFromRaw(raw, loadOptions, { top: 1000, limits: { tp: [1, 2], pp: [1, 2, 4], cp: [1, 2], microBatch: [1], zero: [0, 3], recompute: ["none", "full"] }, workers: 2 });
     expect(plan.ranking.length).toBeGreaterThan(20);
     for (const e of plan.ranking) expect(e.boundStepSeconds, e.key).toBeLessThanOrEqual(e.stepSeconds);
   });

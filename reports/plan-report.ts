@@ -167,7 +167,7 @@ export function scaleChart(points: readonly ScaleReportPoint[]): TopLevelSpec {
     data: { values: rows },
     mark: { type: "bar" },
     encoding: {
-      x: { field: "gpus", type: "ordinal", title: "GPUs", sort: { field: "order" } },
+      x: { field: "gpus", type: "ordinal", title: "GPUs", sort: { field: "order" }, axis: { labelAngle: 0 } },
       y: { field: "share", type: "quantitative", title: "share of the best layout's step", stack: "zero", axis: { format: ".0%" } },
       color: { field: "category", type: "nominal", title: "category", scale: vegaCategoryScale(rows.map((r) => r.category)) },
       tooltip: [{ field: "gpus" }, { field: "layout" }, { field: "category" }, { field: "share", format: ".1%" }],

@@ -178,3 +178,22 @@ describe("plan: the Pareto front", () => {
     ]);
   });
 });
+
+describe("plan: --scale", () => {
+  it("turns GPU counts into node counts and refuses counts that are not whole nodes", async () => {
+    const { scaleNodes } = await import("../../experiments/plan/scale.ts");
+    expect(scaleNodes([8, 64, 1024], 8, "8,64,1024")).toEqual([1, 8, 128]);
+    expect(() => scaleNodes([8, 100], 8, "8,100")).toThrow('--scale "8,100": 100 GPUs is not allowed: the scenario\'s nodes have 8 GPUs each; expected multiples of 8');
+  });
+
+  it("searches each GPU count without the scenario's own layout", async () => {
+    const { planScale } = await import("../../experiments/plan/scale.ts");
+    const points = await planScale(SMALL, [16, 32], "16,32", { top: 2, limits: { tp: [1, 2], pp: [1], cp: [1], microBatch: [1], zero: [1], recompute: ["none"] }, workers: 0 });
+    expect(points.map((p) => p.gpus)).toEqual([16, 32]);
+    for (const p of points) {
+      expect(p.plan.baseline).toBeUndefined();
+      expect(p.plan.gpus).toBe(p.gpus);
+      for (const e of p.plan.ranking) expect(e.layout.tp * e.layout.pp * e.layout.dp * e.layout.cp).toBe(p.gpus);
+    }
+  });
+});

@@ -11,7 +11,8 @@ import { planScenario, type PlanProgress } from "../../experiments/plan/search.t
 import { formatDuration } from "../../experiments/runner.ts";
 import { writeAtomically } from "../../reports/atomic-write.ts";
 import { buildPlanReport, buildPlanScaleReport } from "../../reports/plan-report.ts";
-import { formatScale, planScale } from "../../experiments/plan/scale.ts";
+import { formatScale, planScale, scaleNodes } from "../../experiments/plan/scale.ts";
+import { loadScenario } from "../../experiments/load.ts";
 import { checkedFile, drawReport, json, outputFolder, printError, printText, withReport, withReportLine } from "../common.ts";
 
 interface PlanFlags {
@@ -118,6 +119,8 @@ export function registerPlanCommand(program: Command): void {
       const out = opts.report ? outputFolder(opts.out, `${stem}-plan`, file) : undefined;
       if (opts.write !== undefined) checkedFile("--write", opts.write);
       const scale = opts.scale === undefined ? undefined : parseIntList("--scale", opts.scale);
+      // Whole nodes only, checked before the output folder is taken.
+      if (scale !== undefined) scaleNodes(scale, loadScenario(file).cluster.gpusPerNode, opts.scale as string);
       if (scale !== undefined && opts.write !== undefined) throw new PlanInputError("--write", opts.write, "is not allowed with --scale (one best layout per GPU count); expected one of them");
       if (out !== undefined) lockOutputFolder(out, { option: opts.out !== undefined ? "--out" : "output folder" });
       const searchOptions = {

@@ -336,6 +336,8 @@ export async function planFromRaw(scenarioRaw: Raw, loadOptions: LoadOptions, op
       results.set(`${isBaseline ? "*" : ""}${layoutKey(layout)}`, r.result as RunResult);
       return undefined;
     }
+    // The scenario's own layout is reported apart (baselineProblem), not counted.
+    if (isBaseline) return r.error ?? r.status;
     if (r.status === "invalid") counts.loader++;
     else counts.failed++;
     return r.error ?? r.status;
@@ -373,9 +375,9 @@ export async function planFromRaw(scenarioRaw: Raw, loadOptions: LoadOptions, op
       let under = next;
       while (under < rest.length && (rest[under] as Survivor).objectiveBound < limit) under++;
       options.onProgress?.({ stage: "simulate", done: counts.simulated, total: counts.simulated + under - (next - batch.length) });
-      const results = await pool.run(batch.map((c) => taskOf(c.layout)));
+      const batchResults = await pool.run(batch.map((c) => taskOf(c.layout)));
       counts.simulated += batch.length;
-      results.forEach((r, i) => take((batch[i] as (typeof rest)[number]).layout, r, (batch[i] as (typeof rest)[number]).bound, false));
+      batchResults.forEach((r, i) => take((batch[i] as (typeof rest)[number]).layout, r, (batch[i] as (typeof rest)[number]).bound, false));
     }
     counts.bound = rest.length - next;
     options.onProgress?.({ stage: "simulate", done: counts.simulated, total: counts.simulated });

@@ -98,7 +98,7 @@ export function registerPlanCommand(program: Command): void {
     .option("--fix <key=value>", "fix a parallelism key, e.g. parallelism.cp=1 (repeatable): a searched key is narrowed to the value, any other is set on every layout", collect)
     .option("--workers <n>", `worker threads (default: the cores available, ${availableParallelism()} here)`)
     .option("--json", "print the plan as one JSON object (fields: docs/plan.md)")
-    .option("--out <dir>", "folder for plan.json and the report (default: out/<scenario name>-plan)")
+    .option("--out <dir>", "folder for plan.json and the report (default: out/<scenario file name>-plan)")
     .option("--no-report", "do not write plan.json and the report")
     .option("--write <file>", "write the best layout as a runnable scenario (YAML)")
     .option("--scale <gpus>", "search at each of these GPU counts (the scenario's cluster with more or fewer nodes), e.g. 1024,2048,4096: the best layout and its bottleneck at each")

@@ -186,11 +186,13 @@ function dominant(b: Record<Category, number>): { category: Category; share: num
   return { category: best, share: b[best] };
 }
 
-/** Better first: the objective, then the layout key. */
+/** Better first: the objective, then less memory per GPU (ZeRO-1 and -2 often tie on time), then the layout key. */
 function compare(objective: Objective): (a: PlanEntry, b: PlanEntry) => number {
   return (a, b) => {
     const d = objective === "tokens-per-second" ? b.objectiveValue - a.objectiveValue : a.objectiveValue - b.objectiveValue;
-    return d !== 0 ? d : a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
+    if (d !== 0) return d;
+    const m = a.memoryBytesPerGpu - b.memoryBytesPerGpu;
+    return m !== 0 ? m : a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
   };
 }
 

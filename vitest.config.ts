@@ -7,7 +7,13 @@ import { configDefaults, defineConfig } from "vitest/config";
  * The unit tier uses every core; the others keep vitest's default (one core left free), since
  * some of their tests time whole runs.
  */
-const VALIDATION = ["test/models/validation.test.ts", "test/models/step-full.test.ts", "test/experiments/validate.test.ts", "test/models/uncertainty-coverage.test.ts"];
+const VALIDATION = [
+  "test/models/validation.test.ts",
+  "test/models/step-full.test.ts",
+  "test/experiments/validate.test.ts",
+  "test/models/uncertainty-coverage.test.ts",
+  "test/experiments/plan-validation.test.ts",
+];
 const E2E = [
   "test/e2e/**/*.test.ts",
   "test/docs/**/*.test.ts",

@@ -20,6 +20,7 @@ import { llama54Days } from "./reliability.ts";
 import { cliStartup } from "./cli.ts";
 import { loadPublished, placement1000Jobs } from "./experiments.ts";
 import { sweepBench, sweepThousand, type SweepBenchResult } from "./sweep.ts";
+import { planGpt3, type PlanBenchResult } from "./plan.ts";
 import { uncertaintyGpt3 } from "./uncertainty.ts";
 
 const args = new Set(process.argv.slice(2));
@@ -56,6 +57,7 @@ log(loadPublished());
 // Sweep parallelism: one vs two worker threads on the same 200 points (skipped by --quick).
 let sweep: SweepBenchResult | undefined;
 let thousand: { one: BenchResult; two: BenchResult } | undefined;
+let plan: PlanBenchResult | undefined;
 if (!quick) {
   log(uncertaintyGpt3());
   log(placement1000Jobs());
@@ -66,6 +68,8 @@ if (!quick) {
   const one = await sweepThousand({ workers: 1 });
   log(one);
   thousand = { one, two };
+  plan = await planGpt3();
+  log(plan);
 }
 
 const find = (n: number, shape: string): BenchResult =>
@@ -100,6 +104,9 @@ if (json) {
       `  CPU (all threads): 1 worker ${c1.toFixed(2)} s (${(c1 / w1).toFixed(2)} cores busy), 2 workers ${c2.toFixed(2)} s (${(c2 / w2).toFixed(2)} cores busy); ` +
         `the lowest ratio ${cores} cores allow: ${(c1 / (cores * w1)).toFixed(2)} at the 1-worker run's CPU, ${(c2 / (cores * w1)).toFixed(2)} at the 2-worker run's\n`,
     );
+  }
+  if (plan !== undefined) {
+    process.stdout.write(`plan of GPT-3 175B on 1,024 H100: ${plan.considered} layouts considered, ${plan.simulated} simulated, ${plan.medianSeconds.toFixed(1)} s (issue 25: >= 2,000 considered, < 60 s)\n`);
   }
   if (thousand !== undefined) {
     const { one, two } = thousand;

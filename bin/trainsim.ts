@@ -15,6 +15,7 @@ import { registerCatalogCommand } from "./commands/catalog.ts";
 import { registerClusterCommands } from "./commands/cluster.ts";
 import { registerCollectiveCommand } from "./commands/collective.ts";
 import { registerMergeCommand } from "./commands/merge.ts";
+import { registerPlanCommand } from "./commands/plan.ts";
 import { registerReportCommands } from "./commands/report.ts";
 import { registerRunCommand } from "./commands/run.ts";
 import { registerSchemaCommand } from "./commands/schema.ts";
@@ -63,6 +64,7 @@ registerCatalogCommand(program);
 registerSchemaCommand(program);
 registerCollectiveCommand(program);
 registerCalibrateCommand(program);
+registerPlanCommand(program);
 // A whole sweep or a merge ends with its report.
 const sweepDone: SweepHooks = {
   onSweepDone: async (outDir) => {

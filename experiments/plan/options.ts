@@ -1,0 +1,94 @@
+/**
+ * `trainsim plan` flags to search options: lists (--tp 1,2,4,8), --max-pp, --fix key=value,
+ * --objective, --top. Bad input throws PlanInputError naming the flag, the value and what is
+ * allowed (exit 2, before anything is simulated or written).
+ */
+import { parse as parseYaml } from "yaml";
+import type { RecomputeMode } from "../../models/scenario.ts";
+import { scenarioSchema, type ObjectNode } from "../schema.ts";
+import { ConfigError } from "../errors.ts";
+import { OBJECTIVES, type Objective } from "./search.ts";
+import type { SpaceLimits } from "./space.ts";
+
+export class PlanInputError extends ConfigError {
+  constructor(flag: string, value: unknown, message: string) {
+    super([{ path: flag, value, message: `${flag} ${JSON.stringify(value)}: ${message}` }], "trainsim plan");
+    this.name = "PlanInputError";
+  }
+}
+
+const RECOMPUTE_CHOICES: readonly RecomputeMode[] = ["none", "selective", "full", "per-op"];
+/** parallelism keys that are search dimensions: --fix narrows the dimension to one value. */
+const SEARCHED = ["tp", "pp", "dp", "cp", "ep", "expertTp", "microBatch", "virtualStages", "zero", "recompute"] as const;
+/** parallelism keys the planner sets from the layout itself: --fix cannot set them. */
+const DERIVED = ["firstStageLayers", "lastStageLayers", "sequenceParallel"] as const;
+
+export function parsePositiveInt(flag: string, text: string, allowed = "an integer >= 1"): number {
+  const n = Number(text);
+  if (!/^\s*\d+\s*$/.test(text) || !Number.isSafeInteger(n) || n < 1) throw new PlanInputError(flag, text, `is not allowed; expected ${allowed}`);
+  return n;
+}
+
+/** "1,2,4,8" → [1, 2, 4, 8], sorted, duplicates removed. */
+export function parseIntList(flag: string, text: string): number[] {
+  const parts = text.split(",").map((p) => p.trim());
+  if (parts.some((p) => p === "")) throw new PlanInputError(flag, text, "is not allowed; expected a comma-separated list of integers >= 1, e.g. 1,2,4,8");
+  const values = parts.map((p) => parsePositiveInt(flag, p, "a comma-separated list of integers >= 1, e.g. 1,2,4,8"));
+  return [...new Set(values)].sort((a, b) => a - b);
+}
+
+export function parseObjective(text: string): Objective {
+  if (!(OBJECTIVES as readonly string[]).includes(text)) throw new PlanInputError("--objective", text, `is not allowed; expected one of ${OBJECTIVES.join(", ")}`);
+  return text as Objective;
+}
+
+export interface Fixes {
+  limits: SpaceLimits;
+  dp?: number;
+  /** Other parallelism keys, set on the scenario (and so on every layout). */
+  overrides: Record<string, unknown>;
+}
+
+/** Applies the --fix key=value flags (in order) on top of `limits`. */
+export function parseFixes(texts: readonly string[], limits: SpaceLimits): Fixes {
+  const out: Fixes = { limits: { ...limits }, overrides: {} };
+  const fields = (scenarioSchema.fields["parallelism"] as ObjectNode).fields;
+  for (const text of texts) {
+    const eq = text.indexOf("=");
+    if (eq <= 0) throw new PlanInputError("--fix", text, "is not allowed; expected key=value, e.g. parallelism.cp=1");
+    const rawKey = text.slice(0, eq).trim();
+    const key = rawKey.startsWith("parallelism.") ? rawKey.slice("parallelism.".length) : rawKey;
+    if (!Object.hasOwn(fields, key)) throw new PlanInputError("--fix", text, `${rawKey} is not allowed; expected a key of parallelism: (docs/scenario.md), e.g. parallelism.cp=1`);
+    if ((DERIVED as readonly string[]).includes(key)) throw new PlanInputError("--fix", text, `parallelism.${key} is set by the planner from each layout (uneven split; sequence parallelism with tp > 1); expected one of ${SEARCHED.map((k) => `parallelism.${k}`).join(", ")} or another parallelism key`);
+    let value: unknown;
+    try {
+      value = parseYaml(text.slice(eq + 1));
+    } catch {
+      value = text.slice(eq + 1);
+    }
+    if ((SEARCHED as readonly string[]).includes(key)) {
+      if (key === "recompute") {
+        if (typeof value !== "string" || !(RECOMPUTE_CHOICES as readonly string[]).includes(value)) throw new PlanInputError("--fix", text, `is not allowed; expected parallelism.recompute= one of ${RECOMPUTE_CHOICES.join(", ")}`);
+        out.limits.recompute = [value as RecomputeMode];
+        continue;
+      }
+      const n = value as number;
+      const min = key === "zero" ? 0 : 1;
+      if (typeof value !== "number" || !Number.isSafeInteger(n) || n < min || (key === "zero" && n > 3)) {
+        throw new PlanInputError("--fix", text, `is not allowed; expected parallelism.${key}= ${key === "zero" ? "0, 1, 2 or 3" : "an integer >= 1"}`);
+      }
+      if (key === "dp") out.dp = n;
+      else if (key === "zero") out.limits.zero = [n as 0 | 1 | 2 | 3];
+      else if (key === "tp") out.limits.tp = [n];
+      else if (key === "pp") out.limits.pp = [n];
+      else if (key === "cp") out.limits.cp = [n];
+      else if (key === "ep") out.limits.ep = [n];
+      else if (key === "expertTp") out.limits.expertTp = [n];
+      else if (key === "microBatch") out.limits.microBatch = [n];
+      else if (key === "virtualStages") out.limits.virtualStages = [n];
+      continue;
+    }
+    out.overrides[key] = value;
+  }
+  return out;
+}

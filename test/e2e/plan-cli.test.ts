@@ -1,0 +1,61 @@
+import { describe, expect, it } from "vitest";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const BIN = join(import.meta.dirname, "../../bin/trainsim.js");
+const SMALL = "experiments/scenarios/llama3-8b-64.yaml";
+/** A narrow search of the small scenario: seconds, not minutes. */
+const NARROW = ["--tp", "1,2", "--pp", "1", "--fix", "parallelism.cp=1", "--fix", "parallelism.microBatch=1", "--fix", "parallelism.recompute=none", "--workers", "2", "--top", "3"];
+
+function trainsim(...args: string[]) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", timeout: 300_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe("trainsim plan", () => {
+  it.each([
+    [["--objective", "fast"], '--objective "fast": is not allowed; expected one of tokens-per-second, energy-per-token'],
+    [["--tp", "1,x"], '--tp "x": is not allowed'],
+    [["--max-pp", "0"], '--max-pp "0": is not allowed; expected an integer >= 1'],
+    [["--top", "ten"], '--top "ten"'],
+    [["--fix", "parallelism.tpp=2"], "parallelism.tpp is not allowed; expected a key of parallelism:"],
+    [["--fix", "parallelism.zero=5"], "0, 1, 2 or 3"],
+    [["--scale", "16,100"], "100 GPUs is not allowed: the scenario's nodes have 8 GPUs each; expected multiples of 8"],
+  ])("%j: exit 2, names the flag, the value and what is allowed, writes nothing", (flags, message) => {
+    const dir = mkdtempSync(join(tmpdir(), "trainsim-plan-"));
+    const out = join(dir, "out");
+    const r = trainsim("plan", SMALL, ...flags, "--out", out, "--write", join(dir, "best.yaml"));
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toContain(message);
+    expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it("prints the table, writes plan.json, the report and the best layout as a scenario that runs", () => {
+    const dir = mkdtempSync(join(tmpdir(), "trainsim-plan-"));
+    const out = join(dir, "out");
+    const best = join(dir, "best.yaml");
+    const r = trainsim("plan", SMALL, ...NARROW, "--out", out, "--write", best);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/layouts: \d+ considered; refused: \d+ divisibility, \d+ memory; \d+ dropped by the lower bound; \d+ simulated/);
+    expect(r.stdout).toContain("tp2 pp1 v1 dp32 mb1 z1 none *");
+    expect(r.stdout).toMatch(/why: .* beats /);
+    expect(r.stdout.trimEnd().split("\n").at(-1)).toBe(`report:  ${join(out, "report.html")}`);
+    for (const f of ["plan.json", "report.html", "pareto-memory.svg", "pareto-energy.svg"]) expect(existsSync(join(out, f)), f).toBe(true);
+    const plan = JSON.parse(readFileSync(join(out, "plan.json"), "utf8")) as { top: { key: string; stepSeconds: number }[]; baseline: { baseline: boolean } };
+    expect(plan.top).toHaveLength(3);
+    expect(plan.baseline.baseline).toBe(true);
+    const run = trainsim("run", best, "--json", "--no-report");
+    expect(run.code, run.stderr).toBe(0);
+    expect((JSON.parse(run.stdout) as { stepSeconds: number }).stepSeconds).toBeCloseTo((plan.top[0] as { stepSeconds: number }).stepSeconds, 9);
+  });
+
+  it("--json prints the plan and nothing else on stdout", () => {
+    const r = trainsim("plan", SMALL, ...NARROW, "--json", "--no-report");
+    expect(r.code, r.stderr).toBe(0);
+    const plan = JSON.parse(r.stdout) as Record<string, unknown>;
+    for (const key of ["scenario", "objective", "gpus", "counts", "top", "baseline", "why"]) expect(plan, key).toHaveProperty(key);
+  });
+});

@@ -1,0 +1,199 @@
+import { describe, expect, it } from "vitest";
+import { scenarioFromObject } from "../../experiments/load.ts";
+import { layerSeconds, stepSecondsLowerBound } from "../../experiments/plan/bound.ts";
+import { bestScenarioYaml, planJson } from "../../experiments/plan/format.ts";
+import { parseFixes, parseIntList, parseObjective, PlanInputError } from "../../experiments/plan/options.ts";
+import { layoutCandidate, layoutScenario, planFromRaw, readScenarioRaw, screenLayouts } from "../../experiments/plan/search.ts";
+import { enumerateLayouts, layoutKey, unevenEndLayers, type Layout } from "../../experiments/plan/space.ts";
+import { outOfMemory } from "../../models/workload/memory.ts";
+import { parse as parseYaml } from "yaml";
+import { paretoFront } from "../../reports/plan-report.ts";
+
+const SMALL = "experiments/scenarios/llama3-8b-64.yaml";
+
+describe("plan: the search space", () => {
+  it("derives dp from the GPUs and counts the grid by hand", () => {
+    // 16 GPUs, 8 per node, 8 layers, 4k tokens: tp 1,2,4,8; cp 1; pp | 16/tp and ≤ 8;
+    // virtual stages 1 (pp 1) or 1,2,3,4,6,8 with pp·v ≤ 8 layers and an even or uneven split.
+    const input = { gpus: 16, gpusPerNode: 8, layers: 8, experts: 1, seqLength: 4096, globalBatch: 64 };
+    const layouts = enumerateLayouts(input, { microBatch: [1], zero: [1], recompute: ["none"] });
+    for (const l of layouts) expect(l.tp * l.pp * l.dp * l.cp).toBe(16);
+    // (pp, v, split) per tp: pp1: (1,1,even). pp2: v1 even, v2 even, v3 uneven (2·1+4·... k=(8−6+2)/6 no), v4 even.
+    // Hand count of the splits that exist for 8 layers: V=1,2,4,8 even; V=3: k=(8−3+2)/3 no; V=6: k=(8−6+2)/6 no.
+    const key = (l: Layout): string => `${l.pp}x${l.virtualStages}${l.firstStageLayers !== undefined ? "u" : ""}`;
+    const tp1 = layouts.filter((l) => l.tp === 1).map(key);
+    expect(tp1).toEqual(["1x1", "2x1", "2x2", "2x4", "4x1", "4x2", "8x1"]);
+    // tp 8 leaves 2 GPUs: pp 1 or 2.
+    expect(layouts.filter((l) => l.tp === 8).map(key)).toEqual(["1x1", "2x1", "2x2", "2x4"]);
+  });
+
+  it("has the uneven split Llama 3 405B ran: 126 layers on 32 virtual stages, 3 on each end", () => {
+    expect(unevenEndLayers(126, 32)).toBe(3);
+    expect(3 + 3 + 30 * 4).toBe(126);
+    expect(unevenEndLayers(96, 16)).toBeUndefined(); // (96−14)/16 is not whole
+    expect(unevenEndLayers(8, 2)).toBeUndefined();
+  });
+
+  it("names layouts uniquely", () => {
+    const input = { gpus: 64, gpusPerNode: 8, layers: 32, experts: 1, seqLength: 8192, globalBatch: 512 };
+    const layouts = enumerateLayouts(input);
+    expect(new Set(layouts.map(layoutKey)).size).toBe(layouts.length);
+    expect(layoutKey({ tp: 8, pp: 16, dp: 128, cp: 1, ep: 1, microBatch: 1, virtualStages: 2, firstStageLayers: 3, lastStageLayers: 3, zero: 2, recompute: "none" })).toBe("tp8 pp16 v2 dp128 mb1 z2 none ends3");
+  });
+});
+
+describe("plan: the lower bound", () => {
+  const { raw, loadOptions } = readScenarioRaw(SMALL);
+  const base = scenarioFromObject(raw, loadOptions);
+
+  it("adds the pipeline's fill and drain to the busiest rank's layers", () => {
+    const layout: Layout = { tp: 2, pp: 4, dp: 8, cp: 1, ep: 1, microBatch: 1, virtualStages: 1, zero: 1, recompute: "none" };
+    const s = layoutCandidate(base, raw, layout);
+    const l = layerSeconds(s);
+    // 32 layers on 4 stages, 512/8 = 64 micro-batches: rank 3 runs 64·8 layers after the
+    // first micro-batch's forward crossed 24 layers (and the embedding), and the last one's backward crosses them back.
+    const layer = l.forward + l.backward;
+    const chain = 64 * (8 * layer + l.head) + 24 * layer + l.embedding;
+    expect(stepSecondsLowerBound(s, l)).toBeGreaterThanOrEqual(chain);
+    // ... and the rest (optimizer, parameter all-gather) is small beside it.
+    expect(stepSecondsLowerBound(s, l)).toBeLessThan(chain * 1.05);
+  });
+
+  it("never exceeds the simulated step (every layout a small search simulates)", async () => {
+    const plan = await planFromRaw(raw, loadOptions, { top: 1000, limits: { tp: [1, 2], pp: [1, 2, 4], cp: [1, 2], microBatch: [1], zero: [0, 3], recompute: ["none", "full"] }, workers: 2 });
+    expect(plan.ranking.length).toBeGreaterThan(20);
+    for (const e of plan.ranking) expect(e.boundStepSeconds, e.key).toBeLessThanOrEqual(e.stepSeconds);
+  });
+});
+
+describe("plan: the search", () => {
+  const { raw, loadOptions } = readScenarioRaw(SMALL);
+  const limits = { tp: [1, 2, 4], pp: [1, 2], cp: [1], microBatch: [1, 2], zero: [1, 2] as (0 | 1 | 2 | 3)[], recompute: ["none" as const, "selective" as const] };
+
+  it("counts every layout once, ranks only layouts the loader and the memory model accept, and marks the baseline", async () => {
+    const plan = await planFromRaw(raw, loadOptions, { top: 5, limits, workers: 0 });
+    const c = plan.counts;
+    expect(c.divisibility + c.memory + c.bound + c.simulated).toBe(c.considered);
+    expect(c.simulated).toBeGreaterThan(0);
+    for (const e of plan.ranking) {
+      const s = scenarioFromObject(layoutScenario(raw, e.layout), loadOptions);
+      expect(outOfMemory(s), e.key).toBeNull();
+      expect(s.parallelism.tp * s.parallelism.pp * s.parallelism.dp * s.parallelism.cp).toBe(64);
+    }
+    // The scenario's own layout (tp 2, zero 1, no recompute: dp 32) is in the space, simulated and marked.
+    expect(plan.baseline?.key).toBe("tp2 pp1 v1 dp32 mb1 z1 none");
+    expect(plan.ranking.filter((e) => e.baseline)).toHaveLength(1);
+    // Best first, ranks 1..n.
+    plan.ranking.forEach((e, i) => {
+      expect(e.rank).toBe(i + 1);
+      if (i > 0) expect(e.tokensPerSecond).toBeLessThanOrEqual((plan.ranking[i - 1] as (typeof plan.ranking)[number]).tokensPerSecond);
+    });
+    expect(plan.why).toMatch(/beats .* by [0-9.]+ % more tokens\/s: its \w+ time per step shrank from/);
+    // The best is at least as fast as the scenario's own layout.
+    expect((plan.ranking[0] as (typeof plan.ranking)[number]).stepSeconds).toBeLessThanOrEqual(plan.baseline?.stepSeconds ?? 0);
+  });
+
+  it("gives the same ranking and counts on the same inputs, whatever the threads", async () => {
+    const a = await planFromRaw(raw, loadOptions, { top: 5, limits, workers: 0 });
+    const b = await planFromRaw(raw, loadOptions, { top: 5, limits, workers: 2 });
+    expect(JSON.stringify(planJson(b, 5))).toBe(JSON.stringify(planJson(a, 5)));
+  });
+
+  it("the top N is exact: a wider search ranks the same first N", async () => {
+    const narrow = await planFromRaw(raw, loadOptions, { top: 3, limits, workers: 0 });
+    const wide = await planFromRaw(raw, loadOptions, { top: 1000, limits, workers: 0 });
+    expect(narrow.ranking.slice(0, 3).map((e) => e.key)).toEqual(wide.ranking.slice(0, 3).map((e) => e.key));
+    expect(narrow.counts.bound).toBeGreaterThan(0);
+  });
+
+  it("ranks by energy per token with --objective energy-per-token", async () => {
+    const plan = await planFromRaw(raw, loadOptions, { top: 3, limits: { ...limits, tp: [1, 2], pp: [1] }, objective: "energy-per-token", workers: 0 });
+    plan.ranking.forEach((e, i) => {
+      if (i > 0) expect(e.energyJoulesPerToken).toBeGreaterThanOrEqual((plan.ranking[i - 1] as (typeof plan.ranking)[number]).energyJoulesPerToken);
+    });
+  });
+
+  it("writes the best layout as a scenario that loads and runs the same layout", async () => {
+    const plan = await planFromRaw(raw, loadOptions, { top: 3, limits, workers: 0 });
+    const text = bestScenarioYaml(plan);
+    const s = scenarioFromObject(parseYaml(text), loadOptions);
+    const best = plan.ranking[0] as (typeof plan.ranking)[number];
+    expect(s.parallelism.tp).toBe(best.layout.tp);
+    expect(s.parallelism.dp).toBe(best.layout.dp);
+    expect(s.parallelism.zero).toBe(best.layout.zero);
+    expect(s.parallelism.recompute).toBe(best.layout.recompute);
+  });
+
+  it("--fix narrows a searched key and sets any other parallelism key on every layout", () => {
+    const f = parseFixes(["parallelism.cp=1", "zero=2", "parallelism.recompute=full", "parallelism.dp=8", "parallelism.overlapGradReduce=false"], { tp: [2, 4] });
+    expect(f.limits).toEqual({ tp: [2, 4], cp: [1], zero: [2], recompute: ["full"] });
+    expect(f.dp).toBe(8);
+    expect(f.overrides).toEqual({ overlapGradReduce: false });
+    const base = scenarioFromObject(raw, loadOptions);
+    const { survivors } = screenLayouts(base, raw, "tokens-per-second", { limits: f.limits, dp: 8 });
+    for (const c of survivors) {
+      expect(c.layout.dp).toBe(8);
+      expect(c.layout.zero).toBe(2);
+    }
+  });
+});
+
+describe("plan: bad flags", () => {
+  it("name the flag, the value and what is allowed", () => {
+    const message = (f: () => unknown): string => {
+      try {
+        f();
+      } catch (e) {
+        expect(e).toBeInstanceOf(PlanInputError);
+        return (e as Error).message;
+      }
+      throw new Error("no error");
+    };
+    expect(message(() => parseObjective("fast"))).toContain('--objective "fast": is not allowed; expected one of tokens-per-second, energy-per-token');
+    expect(message(() => parseIntList("--tp", "1,2,x"))).toContain('--tp "x"');
+    expect(message(() => parseIntList("--tp", "1,,2"))).toContain("comma-separated list of integers >= 1");
+    expect(message(() => parseFixes(["parallelism.tpp=2"], {}))).toContain("parallelism.tpp is not allowed; expected a key of parallelism:");
+    expect(message(() => parseFixes(["cp"], {}))).toContain("expected key=value");
+    expect(message(() => parseFixes(["zero=4"], {}))).toContain("0, 1, 2 or 3");
+    expect(message(() => parseFixes(["recompute=most"], {}))).toContain("none, selective, full, per-op");
+    expect(message(() => parseFixes(["sequenceParallel=false"], {}))).toContain("set by the planner");
+  });
+});
+
+describe("plan: the Pareto front", () => {
+  it("keeps the points no other beats on both axes", () => {
+    const pts = [
+      { x: 10, y: 1 },
+      { x: 20, y: 3 },
+      { x: 15, y: 2 },
+      { x: 25, y: 2 },
+      { x: 30, y: 5 },
+      { x: 10, y: 0.5 },
+    ];
+    expect(paretoFront(pts, (p) => p.x, (p) => p.y)).toEqual([
+      { x: 10, y: 1 },
+      { x: 15, y: 2 },
+      { x: 20, y: 3 },
+      { x: 30, y: 5 },
+    ]);
+  });
+});
+
+describe("plan: --scale", () => {
+  it("turns GPU counts into node counts and refuses counts that are not whole nodes", async () => {
+    const { scaleNodes } = await import("../../experiments/plan/scale.ts");
+    expect(scaleNodes([8, 64, 1024], 8, "8,64,1024")).toEqual([1, 8, 128]);
+    expect(() => scaleNodes([8, 100], 8, "8,100")).toThrow('--scale "8,100": 100 GPUs is not allowed: the scenario\'s nodes have 8 GPUs each; expected multiples of 8');
+  });
+
+  it("searches each GPU count without the scenario's own layout", async () => {
+    const { planScale } = await import("../../experiments/plan/scale.ts");
+    const points = await planScale(SMALL, [16, 32], "16,32", { top: 2, limits: { tp: [1, 2], pp: [1], cp: [1], microBatch: [1], zero: [1], recompute: ["none"] }, workers: 0 });
+    expect(points.map((p) => p.gpus)).toEqual([16, 32]);
+    for (const p of points) {
+      expect(p.plan.baseline).toBeUndefined();
+      expect(p.plan.gpus).toBe(p.gpus);
+      for (const e of p.plan.ranking) expect(e.layout.tp * e.layout.pp * e.layout.dp * e.layout.cp).toBe(p.gpus);
+    }
+  });
+});

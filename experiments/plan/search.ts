@@ -125,6 +125,8 @@ export interface PlanEntry {
   goodput?: number;
   /** Long run: tokens per second of wall clock that were kept (tokensPerSecond × goodput). */
   goodputTokensPerSecond?: number;
+  /** Long run: seconds of training between checkpoints (Young/Daly's √(2·stall·MTBF) under --objective goodput); absent when no failure can lose work. */
+  checkpointIntervalSeconds?: number;
   /** The category with the largest share of the step, and that share. */
   bottleneck: { category: Category; share: number };
   breakdown: Record<Category, number>;
@@ -277,6 +279,8 @@ function entryOf(layout: Layout, r: RunResult, bound: number, ctx: ObjectiveCont
     gpuPowerWatts: r.gpuPowerWatts,
     ...(cost !== undefined ? { costPerToken: cost } : {}),
     ...(r.goodput !== undefined ? { goodput: r.goodput, goodputTokensPerSecond: r.tokensPerSecond * r.goodput } : {}),
+    // A worker's result went through JSON: an infinite interval arrives as null.
+    ...(typeof r.longRun?.checkpoint.intervalSeconds === "number" && Number.isFinite(r.longRun.checkpoint.intervalSeconds) ? { checkpointIntervalSeconds: r.longRun.checkpoint.intervalSeconds } : {}),
     bottleneck: dominant(breakdown),
     breakdown,
     boundStepSeconds: bound,
@@ -427,7 +431,9 @@ export function withParallelismOverrides(raw: Raw, overrides: Readonly<Record<st
 /** Goodput: each layout checkpoints at its own Young/Daly interval (its checkpoint's stall and the cluster's MTBF), whatever interval the scenario states. */
 function youngDalyFor(objective: Objective, raw: Raw): Raw {
   if (objective !== "goodput" || !isPlainObject(raw["reliability"])) return raw;
-  return { ...raw, reliability: { ...raw["reliability"], checkpointInterval: "young-daly" } };
+  // An absent interval is Young/Daly's (the loader's default).
+  const { checkpointInterval: _stated, ...reliability } = raw["reliability"];
+  return { ...raw, reliability };
 }
 
 export async function planFromRaw(scenarioRaw: Raw, loadOptions: LoadOptions, options: PlanOptions = {}): Promise<PlanResult> {

@@ -22,6 +22,7 @@ describe("trainsim plan", () => {
     [["--top", "ten"], '--top "ten"'],
     [["--fix", "parallelism.tpp=2"], "parallelism.tpp is not allowed; expected a key of parallelism:"],
     [["--fix", "parallelism.zero=5"], "0, 1, 2 or 3"],
+    [["--objective", "goodput"], "reliability: is missing: --objective goodput needs"],
     [["--scale", "16,100"], "100 GPUs is not allowed: the scenario's nodes have 8 GPUs each; expected multiples of 8"],
   ])("%j: exit 2, names the flag, the value and what is allowed, writes nothing", (flags, message) => {
     const dir = mkdtempSync(join(tmpdir(), "trainsim-plan-"));

@@ -51,3 +51,50 @@ describe("plan --objective cost-per-token", () => {
     expect(() => checkObjectiveInputs(onlyKWh, "tokens-per-second")).not.toThrow();
   });
 });
+
+/** Failures only of GPUs, one per 6.4e9 s per GPU: 64 GPUs give a job MTBF of 1e8 s, and a 1-day run sees none. */
+const RARE = { mtbf: "1e20 s" };
+const RELIABILITY = {
+  storageBandwidth: "10 GB/s",
+  checkpointInterval: "1 h",
+  failures: { gpu: { mtbf: "6.4e9 s" }, hbm: RARE, host: RARE, nic: RARE, switch: RARE, software: RARE, maintenance: RARE },
+};
+
+describe("plan --objective goodput", () => {
+  const { raw, loadOptions } = readScenarioRaw(SMALL);
+  const reliable = { ...raw, reliability: RELIABILITY, run: { duration: "1 d" } };
+
+  it("checkpoints each layout at its Young/Daly interval and ranks by useful tokens/s (by hand)", async () => {
+    const plan = await planFromRaw(reliable, loadOptions, { top: 10, limits: LIMITS, objective: "goodput", workers: 0 });
+    expect(plan.ranking.length).toBeGreaterThan(2);
+    // Llama 3 8B: 8,030,261,248 parameters × 14 bytes (bf16 weights, fp32 master, Adam m and v)
+    // = 112.42 GB at 10 GB/s of storage: a synchronous checkpoint stalls 11.242 s. Young/Daly:
+    // √(2 · 11.242 s · 1e8 s) = 47,418 s, not the scenario's 1 h. In one day without a failure:
+    // one checkpoint, goodput 1 − 11.242/86,400 = 0.999870 (the stated 1 h would give 23, 0.99701).
+    const stall = (8_030_261_248 * 14) / 10e9;
+    for (const e of plan.ranking) {
+      expect(e.checkpointIntervalSeconds, e.key).toBeCloseTo(Math.sqrt(2 * stall * 1e8), 3);
+      expect(e.goodput, e.key).toBeCloseTo(1 - stall / 86400, 9);
+      expect(e.goodputTokensPerSecond).toBeCloseTo(e.tokensPerSecond * (e.goodput as number), 6);
+      expect(e.objectiveValue).toBe(e.goodputTokensPerSecond);
+    }
+    plan.ranking.forEach((e, i) => {
+      if (i > 0) expect(e.objectiveValue).toBeLessThanOrEqual((plan.ranking[i - 1] as (typeof plan.ranking)[number]).objectiveValue);
+    });
+    expect(plan.why).toMatch(/% more useful tokens\/s/);
+  });
+
+  it("keeps the step bound a valid bound: goodput ≤ 1, so seconds per useful step ≥ step ≥ bound", async () => {
+    const plan = await planFromRaw(reliable, loadOptions, { top: 10, limits: LIMITS, objective: "goodput", workers: 0 });
+    const ctx = { objective: "goodput" as const, gpus: 64, tokensPerStep: TOKENS, idleWatts: 0 };
+    for (const e of plan.ranking) {
+      expect(e.goodput as number).toBeLessThanOrEqual(1);
+      expect(objectiveLowerBound("goodput", e.boundStepSeconds, ctx)).toBe(e.boundStepSeconds);
+      expect(e.boundStepSeconds, e.key).toBeLessThanOrEqual(TOKENS / e.objectiveValue);
+    }
+  });
+
+  it("refuses a scenario without reliability:, naming it", () => {
+    expect(() => checkObjectiveInputs(scenarioFromObject(raw, loadOptions), "goodput")).toThrow(/reliability: is missing: --objective goodput/);
+  });
+});

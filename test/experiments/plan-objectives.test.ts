@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { ConfigError } from "../../experiments/errors.ts";
 import { scenarioFromObject } from "../../experiments/load.ts";
 import { planJson } from "../../experiments/plan/format.ts";
-import { checkObjectiveInputs, costPerToken, objectiveLowerBound, planFromRaw, readScenarioRaw } from "../../experiments/plan/search.ts";
+import { checkObjectiveInputs, costPerToken, layoutScenario, objectiveLowerBound, planFromRaw, readScenarioRaw } from "../../experiments/plan/search.ts";
+import { runScenario } from "../../models/run.ts";
 
 const SMALL = "experiments/scenarios/llama3-8b-64.yaml";
 /** A narrow search of the small scenario (64 H100, 512 × 8,192 tokens per step): a few layouts. */
@@ -96,5 +97,34 @@ describe("plan --objective goodput", () => {
 
   it("refuses a scenario without reliability:, naming it", () => {
     expect(() => checkObjectiveInputs(scenarioFromObject(raw, loadOptions), "goodput")).toThrow(/reliability: is missing: --objective goodput/);
+  });
+});
+
+describe("plan under a power cap", () => {
+  const { raw, loadOptions } = readScenarioRaw(SMALL);
+
+  it.each([
+    ["facilityCap", { facilityCap: "50 kW" }],
+    ["gpuPowerLimit", { gpuPowerLimit: "350 W" }],
+  ])("ranks by the step under %s: each layout is the capped scenario with another parallelism", async (_name, cap) => {
+    const capped = withPower(raw, cap);
+    const free = await planFromRaw(raw, loadOptions, { top: 10, limits: LIMITS, workers: 0 });
+    const plan = await planFromRaw(capped, loadOptions, { top: 10, limits: LIMITS, workers: 0 });
+    expect(plan.ranking.map((e) => e.key).sort()).toEqual(free.ranking.map((e) => e.key).sort());
+    plan.ranking.forEach((e, i) => {
+      if (i > 0) expect(e.tokensPerSecond).toBeLessThanOrEqual((plan.ranking[i - 1] as (typeof plan.ranking)[number]).tokensPerSecond);
+      // The same step as `trainsim run` of that layout with the cap.
+      const run = runScenario(scenarioFromObject(layoutScenario(capped, e.layout), loadOptions)).result;
+      expect(e.stepSeconds, e.key).toBe(run.stepSeconds);
+      // The cap binds: slower than the same layout without it (H100 at 700 W TDP, 8 nodes draw ~70 kW uncapped) ...
+      const uncapped = free.ranking.find((f) => f.key === e.key) as (typeof free.ranking)[number];
+      expect(e.stepSeconds, e.key).toBeGreaterThan(uncapped.stepSeconds * 1.2);
+      // ... and is kept: facility watts = J per token × tokens per step / step ≤ 50 kW; GPU watts ≤ 350.
+      if ("facilityCap" in cap) expect((e.energyJoulesPerToken * TOKENS) / e.stepSeconds).toBeLessThanOrEqual(50_000 * (1 + 1e-9));
+      else expect(e.gpuPowerWatts).toBeLessThanOrEqual(350 * (1 + 1e-9));
+      // The bound ignores the cap (full clock); a cap only slows a step, so it still bounds it.
+      expect(e.boundStepSeconds).toBe(uncapped.boundStepSeconds);
+      expect(e.boundStepSeconds).toBeLessThanOrEqual(e.stepSeconds);
+    });
   });
 });

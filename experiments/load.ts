@@ -918,7 +918,7 @@ function build(input: unknown, opts: LoadOptions, problems: Problems, chain: rea
         ...supplyFrom(powerIn),
         ...optionalFields(powerIn, { powerFloor: "powerFloor" }),
         nodeOverheadWatts: optionalNumber(powerIn, "nodeOverhead") ?? defaultNodeOverheadWatts(gpusPerNode, gpu.tdpWatts),
-        ...optionalFields(powerIn, { pricePerKWh: "pricePerKWh", carbonGramsPerKWh: "carbonGramsPerKWh" }),
+        ...optionalFields(powerIn, { pricePerKWh: "pricePerKWh", pricePerGpuHour: "pricePerGpuHour", carbonGramsPerKWh: "carbonGramsPerKWh" }),
         ...(isPlainObject(powerIn["storage"]) && typeof powerIn["storage"]["capacity"] === "number" && typeof powerIn["storage"]["power"] === "number"
           ? { storage: { capacityJoules: powerIn["storage"]["capacity"], powerWatts: powerIn["storage"]["power"] } }
           : {}),

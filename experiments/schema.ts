@@ -294,6 +294,7 @@ const cluster = obj(
       }),
       nodeOverhead: qty("power", "Power of each node besides its GPUs (CPUs, memory, NICs, switches, fans).", { minimum: 0, derivedDefault: "45 % of the node's GPU TDP" }),
       pricePerKWh: qty("ratio", "Electricity price per kWh (any currency); adds cost to the results. Optional.", { minimum: 0 }),
+      pricePerGpuHour: qty("ratio", "Price of one GPU for one hour (any currency, the same as pricePerKWh): rent or amortised purchase. Used by trainsim plan --objective cost-per-token. Optional.", { minimum: 0 }),
       carbonGramsPerKWh: qty("ratio", "Grid carbon intensity in g CO2 per kWh; adds emissions to the results. Optional.", { minimum: 0 }),
     }),
   },

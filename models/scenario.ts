@@ -60,6 +60,8 @@ export interface PowerSpec {
   nodeOverheadWatts: number;
   /** Electricity price, currency units per kWh. */
   pricePerKWh?: number;
+  /** Price of one GPU for one hour, the same currency units (trainsim plan --objective cost-per-token). */
+  pricePerGpuHour?: number;
   /** Grid carbon intensity, grams CO2 per kWh. */
   carbonGramsPerKWh?: number;
 }

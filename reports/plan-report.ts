@@ -22,6 +22,10 @@ export interface PlanPoint {
   memoryBytesPerGpu: number;
   memoryCapacityBytes: number;
   energyJoulesPerToken: number;
+  /** Currency per token, when the scenario gives prices. */
+  costPerToken?: number;
+  /** Long run (reliability:): share of wall-clock time on kept steps. */
+  goodput?: number;
   bottleneck: { category: Category; share: number };
 }
 
@@ -121,6 +125,9 @@ export function planCharts(input: PlanReportInput): PlannedChart[] {
 }
 
 function topTable(input: PlanReportInput): HtmlTable {
+  // Cost and goodput columns only when the layouts have them (prices, reliability:).
+  const cost = input.points.some((p) => p.costPerToken !== undefined);
+  const goodput = input.points.some((p) => p.goodput !== undefined);
   const rows: HtmlCell[][] = input.points
     .filter((p) => p.rank <= input.top || p.baseline)
     .map((p) => [
@@ -131,9 +138,11 @@ function topTable(input: PlanReportInput): HtmlTable {
       percent(p.mfu),
       `${sig(gib(p.memoryBytesPerGpu))} / ${sig(gib(p.memoryCapacityBytes))}`,
       sig(p.energyJoulesPerToken),
+      ...(cost ? [p.costPerToken !== undefined ? sig(p.costPerToken * 1e6) : "-"] : []),
+      ...(goodput ? [p.goodput !== undefined ? percent(p.goodput) : "-"] : []),
       { text: `${p.bottleneck.category} ${percent(p.bottleneck.share, 0)}`, swatch: categoryColour(p.bottleneck.category) },
     ]);
-  return { caption: `Best ${input.top} layouts (${input.objective})`, columns: ["#", "layout", "step time", "tokens/s", "MFU", "memory/GPU (GiB)", "J/token", "bound mostly by"], rows, numeric: [true, false, true, true, true, true, true, false] };
+  return { caption: `Best ${input.top} layouts (${input.objective})`, columns: ["#", "layout", "step time", "tokens/s", "MFU", "memory/GPU (GiB)", "J/token", ...(cost ? ["cost/Mtoken"] : []), ...(goodput ? ["goodput"] : []), "bound mostly by"], rows, numeric: [true, false, true, true, true, true, true, ...(cost ? [true] : []), ...(goodput ? [true] : []), false] };
 }
 
 /** Writes the charts and report.html into `outDir`; returns the files written. */

@@ -7,7 +7,7 @@ import { isClusterFile } from "../../experiments/cluster-flags.ts";
 import { lockOutputFolder } from "../../experiments/output-lock.ts";
 import { bestScenarioYaml, formatPlan, planJson } from "../../experiments/plan/format.ts";
 import { parseFixes, parseIntList, parseObjective, parsePositiveInt, PlanInputError } from "../../experiments/plan/options.ts";
-import { planScenario, type PlanProgress } from "../../experiments/plan/search.ts";
+import { checkObjectiveInputs, planScenario, type PlanProgress } from "../../experiments/plan/search.ts";
 import { formatDuration } from "../../experiments/runner.ts";
 import { writeAtomically } from "../../reports/atomic-write.ts";
 import { buildPlanReport, buildPlanScaleReport } from "../../reports/plan-report.ts";
@@ -48,6 +48,8 @@ Examples:
   trainsim plan experiments/scenarios/llama3-405b-16k.yaml --tp 8 --max-pp 32 --top 5
   trainsim plan scenario.yaml --fix parallelism.cp=1 --fix parallelism.zero=1 --json
   trainsim plan scenario.yaml --objective energy-per-token --write best.yaml
+  trainsim plan scenario.yaml --objective cost-per-token   # needs cluster.power.pricePerGpuHour, pricePerKWh
+  trainsim plan scenario.yaml --objective goodput          # needs reliability:
   trainsim plan experiments/scenarios/gpt3-175b-1024.yaml --scale 256,512,1024 --tp 4,8
 `;
 
@@ -88,9 +90,9 @@ function progressPrinter(): (p: PlanProgress) => void {
 export function registerPlanCommand(program: Command): void {
   program
     .command("plan")
-    .description("Search the parallel layouts of a scenario's model on its cluster; rank them by simulated throughput (or energy per token), say what bounds each and why the best wins.")
+    .description("Search the parallel layouts of a scenario's model on its cluster; rank them by simulated throughput (or energy or cost per token, or goodput), say what bounds each and why the best wins.")
     .argument("<scenario>", "scenario file (.yaml, .yml or .json); its parallelism: is optional and, when given, the baseline to beat")
-    .option("--objective <name>", "tokens-per-second (default) or energy-per-token")
+    .option("--objective <name>", "tokens-per-second (default), energy-per-token, cost-per-token (cluster.power.pricePerGpuHour and pricePerKWh) or goodput (reliability:, Young/Daly checkpoints per layout)")
     .option("--top <n>", "layouts to rank and show (default 10)")
     .option("--tp <list>", "tensor-parallel degrees to try, e.g. 1,2,4,8 (default: powers of two up to the GPUs per node)")
     .option("--pp <list>", "pipeline stages to try (default: every divisor of the GPUs left, up to the layers)")
@@ -114,6 +116,8 @@ export function registerPlanCommand(program: Command): void {
         ...(opts.maxPp !== undefined ? { maxPp: parsePositiveInt("--max-pp", opts.maxPp) } : {}),
       };
       const fixes = parseFixes(opts.fix ?? [], limits);
+      // Prices (cost-per-token) or reliability: (goodput) missing: refused before anything is written.
+      if (objective !== undefined) checkObjectiveInputs(loadScenario(file), objective);
       // Everything that will be written is checked before the search.
       const stem = basename(file, extname(file));
       const out = opts.report ? outputFolder(opts.out, `${stem}-plan`, file) : undefined;

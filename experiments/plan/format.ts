@@ -6,9 +6,15 @@ import { stringify as toYaml } from "yaml";
 import { gib, group, percent } from "../../reports/format.ts";
 import { isPlainObject } from "../schema.ts";
 import { layoutParallelism } from "./space.ts";
-import { layoutScenario, type PlanEntry, type PlanResult } from "./search.ts";
+import { layoutScenario, objectiveGain, type PlanEntry, type PlanResult } from "./search.ts";
 
-function row(e: PlanEntry): string[] {
+/** Optional columns: cost per million tokens when the scenario gives prices, goodput when it has reliability:. */
+interface Extra {
+  cost: boolean;
+  goodput: boolean;
+}
+
+function row(e: PlanEntry, extra: Extra): string[] {
   return [
     String(e.rank),
     e.baseline ? `${e.key} *` : e.key,
@@ -17,13 +23,16 @@ function row(e: PlanEntry): string[] {
     percent(e.mfu),
     `${gib(e.memoryBytesPerGpu).toFixed(1)} / ${gib(e.memoryCapacityBytes).toFixed(0)} GiB`,
     e.energyJoulesPerToken.toPrecision(3),
+    ...(extra.cost ? [e.costPerToken !== undefined ? (e.costPerToken * 1e6).toPrecision(3) : "-"] : []),
+    ...(extra.goodput ? [e.goodput !== undefined ? percent(e.goodput) : "-", e.goodputTokensPerSecond !== undefined ? group(Math.round(e.goodputTokensPerSecond)) : "-"] : []),
     `${e.bottleneck.category} ${percent(e.bottleneck.share, 0)}`,
   ];
 }
 
 function table(rows: string[][]): string {
   const widths = (rows[0] as string[]).map((_, i) => Math.max(...rows.map((r) => (r[i] as string).length)));
-  return rows.map((r) => r.map((c, i) => (i === 1 || i === 7 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join("  ").trimEnd()).join("\n");
+  const last = (rows[0] as string[]).length - 1;
+  return rows.map((r) => r.map((c, i) => (i === 1 || i === last ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join("  ").trimEnd()).join("\n");
 }
 
 /** The text summary: counts, the top N (and the scenario's layout if it is not among them), why the best wins. */
@@ -36,16 +45,17 @@ export function formatPlan(r: PlanResult, top: number): string {
       (c.failed > 0 ? ` (${c.failed} failed)` : ""),
     "",
   ];
-  const header = ["#", "layout", "step", "tokens/s", "MFU", "memory/GPU", "J/token", "bottleneck"];
+  const extra: Extra = { cost: r.ranking.some((e) => e.costPerToken !== undefined), goodput: r.ranking.some((e) => e.goodput !== undefined) };
+  const header = ["#", "layout", "step", "tokens/s", "MFU", "memory/GPU", "J/token", ...(extra.cost ? ["cost/Mtoken"] : []), ...(extra.goodput ? ["goodput", "useful tok/s"] : []), "bottleneck"];
   const shown = r.ranking.slice(0, top);
-  const rows = shown.map(row);
-  if (r.baseline !== undefined && r.baseline.rank > top) rows.push(row(r.baseline));
+  const rows = shown.map((e) => row(e, extra));
+  if (r.baseline !== undefined && r.baseline.rank > top) rows.push(row(r.baseline, extra));
   lines.push(table([header, ...rows]));
   lines.push("");
   if (r.baseline !== undefined) {
     const b = r.baseline;
     const best = r.ranking[0] as PlanEntry;
-    const gain = r.objective === "tokens-per-second" ? `${((best.tokensPerSecond / b.tokensPerSecond - 1) * 100).toFixed(1)} % more tokens/s` : `${((1 - best.energyJoulesPerToken / b.energyJoulesPerToken) * 100).toFixed(1)} % less energy per token`;
+    const gain = objectiveGain(best, b, r.objective);
     lines.push(`* the scenario's own layout: rank ${b.rank} of ${r.ranking.length}${b.rank > 1 ? `; the best gives ${gain}` : ""}`);
   } else if (r.baselineProblem !== undefined) {
     lines.push(`the scenario's own layout is not ranked: ${r.baselineProblem}`);

@@ -20,6 +20,7 @@ import type { ParallelPlan, Scenario } from "../../models/scenario.ts";
 import { paddedVocab } from "../../models/workload/params.ts";
 import { outOfMemory } from "../../models/workload/memory.ts";
 import type { PointTask } from "../evaluate.ts";
+import { ConfigError } from "../errors.ts";
 import { experimentFromObject } from "../experiment.ts";
 import { scenarioFromObject, type LoadedScenario, type LoadOptions } from "../load.ts";
 import { isPlainObject } from "../schema.ts";
@@ -29,8 +30,50 @@ import { enumerateLayouts, layoutKey, layoutParallelism, type Layout, type Space
 
 type Raw = Record<string, unknown>;
 
-export const OBJECTIVES = ["tokens-per-second", "energy-per-token"] as const;
+export const OBJECTIVES = ["tokens-per-second", "energy-per-token", "cost-per-token", "goodput"] as const;
 export type Objective = (typeof OBJECTIVES)[number];
+
+/** Objectives where more is better (tokens/s, useful tokens/s); the others are costs per token. */
+export function maximises(objective: Objective): boolean {
+  return objective === "tokens-per-second" || objective === "goodput";
+}
+
+/**
+ * What an objective needs from the scenario beyond a step: prices (cost-per-token) or a
+ * `reliability:` section (goodput). Throws a ConfigError naming the missing keys.
+ */
+export function checkObjectiveInputs(s: Scenario, objective: Objective): void {
+  const problems: { path: string; value: unknown; message: string }[] = [];
+  if (objective === "cost-per-token") {
+    const p = s.cluster.power;
+    const example: Record<string, string> = { pricePerGpuHour: "2.5", pricePerKWh: "0.08" };
+    for (const key of ["pricePerGpuHour", "pricePerKWh"] as const) {
+      if (p[key] === undefined) problems.push({ path: `cluster.power.${key}`, value: undefined, message: `cluster.power.${key} is missing: --objective cost-per-token needs the price per GPU-hour and per kWh; expected e.g. cluster: { power: { ${key}: ${example[key]} } }` });
+    }
+  }
+  if (objective === "goodput" && s.reliability === undefined) {
+    problems.push({ path: "reliability", value: undefined, message: "reliability: is missing: --objective goodput needs the scenario's failures and checkpoints; expected a reliability: section, e.g. reliability: {} (Llama 3's failure rates, docs/scenario.md)" });
+  }
+  if (problems.length > 0) throw new ConfigError(problems, "trainsim plan");
+}
+
+/** Prices and sizes an entry's objective is computed from. */
+interface ObjectiveContext {
+  objective: Objective;
+  gpus: number;
+  tokensPerStep: number;
+  pricePerGpuHour?: number;
+  pricePerKWh?: number;
+}
+
+/**
+ * Currency per token: the GPUs rented for the step plus the facility's energy of the step,
+ * over its tokens. Undefined unless both prices are given.
+ */
+export function costPerToken(c: Omit<ObjectiveContext, "objective">, stepSeconds: number, facilityJoulesPerToken: number): number | undefined {
+  if (c.pricePerGpuHour === undefined || c.pricePerKWh === undefined) return undefined;
+  return (c.gpus * (stepSeconds / 3600) * c.pricePerGpuHour) / c.tokensPerStep + (facilityJoulesPerToken / 3.6e6) * c.pricePerKWh;
+}
 
 /** Layouts simulated per batch: fixed, so which layouts are simulated never depends on the thread count. */
 export const BATCH = 8;
@@ -76,12 +119,20 @@ export interface PlanEntry {
   memoryCapacityBytes: number;
   energyJoulesPerToken: number;
   gpuPowerWatts: number;
+  /** Currency per token (GPU-hours and facility energy), when the scenario gives both prices. */
+  costPerToken?: number;
+  /** Long run (reliability: set): share of wall-clock time on steps that were kept, with the Young/Daly interval under --objective goodput. */
+  goodput?: number;
+  /** Long run: tokens per second of wall clock that were kept (tokensPerSecond × goodput). */
+  goodputTokensPerSecond?: number;
+  /** Long run: seconds of training between checkpoints (Young/Daly's √(2·stall·MTBF) under --objective goodput); absent when no failure can lose work. */
+  checkpointIntervalSeconds?: number;
   /** The category with the largest share of the step, and that share. */
   bottleneck: { category: Category; share: number };
   breakdown: Record<Category, number>;
   /** The analytical lower bound the layout was ordered by, seconds. */
   boundStepSeconds: number;
-  /** The objective's value: tokens/s (higher is better) or joules per token (lower is better). */
+  /** The objective's value: tokens/s or useful tokens/s (higher is better), joules or currency per token (lower is better). */
   objectiveValue: number;
 }
 
@@ -189,16 +240,30 @@ function dominant(b: Record<Category, number>): { category: Category; share: num
 /** Better first: the objective, then less memory per GPU (ZeRO-1 and -2 often tie on time), then the layout key. */
 function compare(objective: Objective): (a: PlanEntry, b: PlanEntry) => number {
   return (a, b) => {
-    const d = objective === "tokens-per-second" ? b.objectiveValue - a.objectiveValue : a.objectiveValue - b.objectiveValue;
+    const d = maximises(objective) ? b.objectiveValue - a.objectiveValue : a.objectiveValue - b.objectiveValue;
     if (d !== 0) return d;
     const m = a.memoryBytesPerGpu - b.memoryBytesPerGpu;
     return m !== 0 ? m : a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
   };
 }
 
-function entryOf(layout: Layout, r: RunResult, bound: number, objective: Objective, baseline: boolean): PlanEntry {
+function objectiveValueOf(objective: Objective, r: RunResult, cost: number | undefined): number {
+  switch (objective) {
+    case "tokens-per-second":
+      return r.tokensPerSecond;
+    case "energy-per-token":
+      return r.power.energyJoulesPerToken;
+    case "cost-per-token":
+      return cost as number;
+    case "goodput":
+      return r.tokensPerSecond * (r.goodput ?? 1);
+  }
+}
+
+function entryOf(layout: Layout, r: RunResult, bound: number, ctx: ObjectiveContext, baseline: boolean): PlanEntry {
   // In the categories' order, whether the result came from a worker (stable JSON, keys sorted) or from this thread.
   const breakdown = Object.fromEntries(CATEGORIES.map((c) => [c, r.stepBreakdown[c]])) as Record<Category, number>;
+  const cost = costPerToken(ctx, r.stepSeconds, r.power.energyJoulesPerToken);
   return {
     rank: 0,
     key: layoutKey(layout),
@@ -212,11 +277,30 @@ function entryOf(layout: Layout, r: RunResult, bound: number, objective: Objecti
     memoryCapacityBytes: r.memoryCapacityBytes,
     energyJoulesPerToken: r.power.energyJoulesPerToken,
     gpuPowerWatts: r.gpuPowerWatts,
+    ...(cost !== undefined ? { costPerToken: cost } : {}),
+    ...(r.goodput !== undefined ? { goodput: r.goodput, goodputTokensPerSecond: r.tokensPerSecond * r.goodput } : {}),
+    // A worker's result went through JSON: an infinite interval arrives as null.
+    ...(typeof r.longRun?.checkpoint.intervalSeconds === "number" && Number.isFinite(r.longRun.checkpoint.intervalSeconds) ? { checkpointIntervalSeconds: r.longRun.checkpoint.intervalSeconds } : {}),
     bottleneck: dominant(breakdown),
     breakdown,
     boundStepSeconds: bound,
-    objectiveValue: objective === "tokens-per-second" ? r.tokensPerSecond : r.power.energyJoulesPerToken,
+    objectiveValue: objectiveValueOf(ctx.objective, r, cost),
   };
+}
+
+/** How much better `best` is than `other` on the objective, in words ("12.5 % more tokens/s"). */
+export function objectiveGain(best: PlanEntry, other: PlanEntry, objective: Objective): string {
+  const ratio = best.objectiveValue / other.objectiveValue;
+  switch (objective) {
+    case "tokens-per-second":
+      return `${((ratio - 1) * 100).toFixed(1)} % more tokens/s`;
+    case "goodput":
+      return `${((ratio - 1) * 100).toFixed(1)} % more useful tokens/s`;
+    case "energy-per-token":
+      return `${((1 - ratio) * 100).toFixed(1)} % less energy per token`;
+    case "cost-per-token":
+      return `${((1 - ratio) * 100).toFixed(1)} % lower cost per token`;
+  }
 }
 
 /** One line on why `best` beats `second`: the category whose seconds per step shrank most. */
@@ -234,10 +318,7 @@ export function whyBest(best: PlanEntry | undefined, second: PlanEntry | undefin
   }
   const a = best.breakdown[cat] * best.stepSeconds;
   const b = second.breakdown[cat] * second.stepSeconds;
-  const by =
-    objective === "tokens-per-second"
-      ? `${(((best.tokensPerSecond / second.tokensPerSecond) - 1) * 100).toFixed(1)} % more tokens/s`
-      : `${((1 - best.energyJoulesPerToken / second.energyJoulesPerToken) * 100).toFixed(1)} % less energy per token`;
+  const by = objectiveGain(best, second, objective);
   return `${best.key} beats ${second.key} by ${by}: its ${cat} time per step shrank from ${b.toFixed(3)} s to ${a.toFixed(3)} s`;
 }
 
@@ -246,7 +327,7 @@ export interface Survivor {
   key: string;
   /** Lower bound on the step time, seconds. */
   bound: number;
-  /** Lower bound of the objective in its unit (seconds per step, or joules per token). */
+  /** Lower bound of the objective in its unit: seconds per step (tokens-per-second; goodput, as seconds per useful step), joules or currency per token. */
   objectiveBound: number;
 }
 
@@ -265,7 +346,7 @@ export function screenLayouts(base: Scenario, raw: Raw, objective: Objective, op
   const counts: PlanCounts = { considered: layouts.length, divisibility: 0, memory: 0, bound: 0, simulated: 0, loader: 0, failed: 0 };
   const layerCache = new Map<string, LayerSeconds>();
   const survivors: Survivor[] = [];
-  const idleWatts = gpus * base.cluster.gpu.idleWatts;
+  const ctx = objectiveContext(base, objective);
   layouts.forEach((layout, i) => {
     if (options.onProgress !== undefined && i % 500 === 0) options.onProgress({ stage: "filter", done: i, total: layouts.length });
     const s = candidate(base, unpadded, divisibleBy, layout);
@@ -284,13 +365,46 @@ export function screenLayouts(base: Scenario, raw: Raw, objective: Objective, op
       layerCache.set(shapeKey, layer);
     }
     const bound = stepSecondsLowerBound(s, layer);
-    // Energy: at the least every GPU idles for the whole step.
-    const objectiveBound = objective === "tokens-per-second" ? bound : (bound * idleWatts) / tokens;
-    survivors.push({ layout, key: layoutKey(layout), bound, objectiveBound });
+    survivors.push({ layout, key: layoutKey(layout), bound, objectiveBound: objectiveLowerBound(objective, bound, ctx) });
   });
   options.onProgress?.({ stage: "filter", done: layouts.length, total: layouts.length });
   survivors.sort((a, b) => a.objectiveBound - b.objectiveBound || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   return { counts, survivors };
+}
+
+function objectiveContext(base: Scenario, objective: Objective): ObjectiveContext & { idleWatts: number } {
+  const p = base.cluster.power;
+  return {
+    objective,
+    gpus: gpuCount(base),
+    tokensPerStep: base.workload.globalBatch * base.workload.seqLength,
+    idleWatts: gpuCount(base) * base.cluster.gpu.idleWatts,
+    ...(p.pricePerGpuHour !== undefined ? { pricePerGpuHour: p.pricePerGpuHour } : {}),
+    ...(p.pricePerKWh !== undefined ? { pricePerKWh: p.pricePerKWh } : {}),
+  };
+}
+
+/**
+ * A lower bound of the objective from a lower bound of the step time. Energy: at the least
+ * every GPU idles for the whole step (a cap only slows a step, so it still holds). Goodput:
+ * useful tokens/s = tokens/s × goodput with goodput ≤ 1, so a step of `bound` seconds bounds
+ * the seconds per useful step from below as well.
+ */
+export function objectiveLowerBound(objective: Objective, boundStepSeconds: number, ctx: ObjectiveContext & { idleWatts: number }): number {
+  switch (objective) {
+    case "tokens-per-second":
+    case "goodput":
+      return boundStepSeconds;
+    case "energy-per-token":
+      return (boundStepSeconds * ctx.idleWatts) / ctx.tokensPerStep;
+    case "cost-per-token":
+      return costPerToken(ctx, boundStepSeconds, (boundStepSeconds * ctx.idleWatts) / ctx.tokensPerStep) ?? 0;
+  }
+}
+
+/** The objective of an entry in the bound's unit (objectiveLowerBound): what the bound must beat. */
+function objectiveInBoundUnit(objective: Objective, e: PlanEntry, tokensPerStep: number): number {
+  return maximises(objective) ? tokensPerStep / e.objectiveValue : e.objectiveValue;
 }
 
 /** The baseline scenario with a layout applied, as the loader would build it (for the checks before simulating). */
@@ -314,12 +428,22 @@ export function withParallelismOverrides(raw: Raw, overrides: Readonly<Record<st
   return { ...raw, parallelism: { ...p, ...structuredClone(overrides) } };
 }
 
+/** Goodput: each layout checkpoints at its own Young/Daly interval (its checkpoint's stall and the cluster's MTBF), whatever interval the scenario states. */
+function youngDalyFor(objective: Objective, raw: Raw): Raw {
+  if (objective !== "goodput" || !isPlainObject(raw["reliability"])) return raw;
+  // An absent interval is Young/Daly's (the loader's default).
+  const { checkpointInterval: _stated, ...reliability } = raw["reliability"];
+  return { ...raw, reliability };
+}
+
 export async function planFromRaw(scenarioRaw: Raw, loadOptions: LoadOptions, options: PlanOptions = {}): Promise<PlanResult> {
   const objective = options.objective ?? "tokens-per-second";
   const top = options.top ?? 10;
   const hasBaseline = options.noBaseline !== true && isPlainObject(scenarioRaw["parallelism"]);
-  const raw = withParallelismOverrides(scenarioRaw, options.overrides ?? {});
+  const raw = youngDalyFor(objective, withParallelismOverrides(scenarioRaw, options.overrides ?? {}));
   const base: LoadedScenario = scenarioFromObject(raw, loadOptions);
+  checkObjectiveInputs(base, objective);
+  const ctx = objectiveContext(base, objective);
   const baseLayout = layoutOf(base);
   const baseKey = layoutKey(baseLayout);
   const gpus = gpuCount(base);
@@ -334,7 +458,7 @@ export async function planFromRaw(scenarioRaw: Raw, loadOptions: LoadOptions, op
   const taskOf = (layout: Layout): PointTask => ({ index: index++, seed: base.seed, params: {}, experiment: base.name, scenario: layoutScenario(raw, layout), loadOptions });
   const take = (layout: Layout, r: SweepPointResult, bound: number, isBaseline: boolean): string | undefined => {
     if (r.status === "ok" && r.result !== undefined) {
-      ranked.push(entryOf(layout, r.result as RunResult, bound, objective, isBaseline));
+      ranked.push(entryOf(layout, r.result as RunResult, bound, ctx, isBaseline));
       results.set(`${isBaseline ? "*" : ""}${layoutKey(layout)}`, r.result as RunResult);
       return undefined;
     }
@@ -360,7 +484,7 @@ export async function planFromRaw(scenarioRaw: Raw, loadOptions: LoadOptions, op
       if (ranked.length < top) return Infinity;
       const sorted = [...ranked].sort(cmp);
       const nth = sorted[top - 1] as PlanEntry;
-      return objective === "tokens-per-second" ? tokens / nth.tokensPerSecond : nth.energyJoulesPerToken;
+      return objectiveInBoundUnit(objective, nth, tokens);
     };
     let next = 0;
     while (next < rest.length) {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, readdirSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -22,6 +22,7 @@ describe("trainsim plan", () => {
     [["--top", "ten"], '--top "ten"'],
     [["--fix", "parallelism.tpp=2"], "parallelism.tpp is not allowed; expected a key of parallelism:"],
     [["--fix", "parallelism.zero=5"], "0, 1, 2 or 3"],
+    [["--objective", "goodput"], "reliability: is missing: --objective goodput needs"],
     [["--scale", "16,100"], "100 GPUs is not allowed: the scenario's nodes have 8 GPUs each; expected multiples of 8"],
   ])("%j: exit 2, names the flag, the value and what is allowed, writes nothing", (flags, message) => {
     const dir = mkdtempSync(join(tmpdir(), "trainsim-plan-"));
@@ -50,6 +51,32 @@ describe("trainsim plan", () => {
     const run = trainsim("run", best, "--json", "--no-report");
     expect(run.code, run.stderr).toBe(0);
     expect((JSON.parse(run.stdout) as { stepSeconds: number }).stepSeconds).toBeCloseTo((plan.top[0] as { stepSeconds: number }).stepSeconds, 9);
+  });
+
+  it("--objective cost-per-token without prices: exit 2, names the keys, writes nothing", () => {
+    const dir = mkdtempSync(join(tmpdir(), "trainsim-plan-"));
+    const r = trainsim("plan", SMALL, "--objective", "cost-per-token", "--out", join(dir, "out"), "--write", join(dir, "best.yaml"));
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toContain("cluster.power.pricePerGpuHour is missing");
+    expect(r.stderr).toContain("cluster.power.pricePerKWh is missing");
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it("--objective cost-per-token ranks by GPU-hours and facility energy per token", () => {
+    const dir = mkdtempSync(join(tmpdir(), "trainsim-plan-"));
+    const file = join(dir, "priced.yaml");
+    writeFileSync(file, `base: ${join(process.cwd(), SMALL)}\nname: priced\ncluster: { gpu: H100-SXM, nodes: 8, power: { pricePerGpuHour: 2.5, pricePerKWh: 0.08 } }\n`);
+    const r = trainsim("plan", file, ...NARROW, "--objective", "cost-per-token", "--json", "--no-report");
+    expect(r.code, r.stderr).toBe(0);
+    const plan = JSON.parse(r.stdout) as { objective: string; top: { costPerToken: number; objectiveValue: number; stepSeconds: number; energyJoulesPerToken: number }[] };
+    expect(plan.objective).toBe("cost-per-token");
+    // 64 GPUs, 512 × 8,192 tokens per step: GPU-hours plus facility kWh, per token.
+    for (const e of plan.top) expect(e.costPerToken).toBeCloseTo((64 * (e.stepSeconds / 3600) * 2.5) / (512 * 8192) + (e.energyJoulesPerToken / 3.6e6) * 0.08, 18);
+    for (let i = 1; i < plan.top.length; i++) expect((plan.top[i] as { objectiveValue: number }).objectiveValue).toBeGreaterThanOrEqual((plan.top[i - 1] as { objectiveValue: number }).objectiveValue);
+    const text = trainsim("plan", file, ...NARROW, "--objective", "cost-per-token", "--no-report");
+    expect(text.stdout).toContain("cost/Mtoken");
+    expect(text.stdout).toMatch(/% lower cost per token/);
   });
 
   it("--json prints the plan and nothing else on stdout", () => {

@@ -4,8 +4,8 @@ import { configDefaults, defineConfig } from "vitest/config";
  * Three tiers: `unit` for the inner loop (npm run test:unit), `validation` (published cases and
  * what is checked on every one of them), `e2e` (the CLI as a process, the browser, Slurm,
  * whole sweeps, whole report folders). `npm test` runs all three, in that order (groupOrder).
- * The unit tier uses every core; the others keep vitest's default (one core left free), since
- * some of their tests time whole runs.
+ * The unit and validation tiers use every core (nothing in them is timed); e2e keeps vitest's
+ * default (one core left free): its tests spawn CLI processes that start worker threads of their own.
  */
 const VALIDATION = [
   "test/models/validation.test.ts",
@@ -31,7 +31,7 @@ export default defineConfig({
     hookTimeout: 60_000,
     projects: [
       { extends: true, test: { name: "unit", include: ["test/**/*.test.ts"], exclude: [...configDefaults.exclude, ...VALIDATION, ...E2E], maxWorkers: "100%", sequence: { groupOrder: 0 } } },
-      { extends: true, test: { name: "validation", include: VALIDATION, sequence: { groupOrder: 1 } } },
+      { extends: true, test: { name: "validation", include: VALIDATION, maxWorkers: "100%", sequence: { groupOrder: 1 } } },
       { extends: true, test: { name: "e2e", include: E2E, sequence: { groupOrder: 2 } } },
     ],
   },

@@ -75,7 +75,7 @@ describe("docs/results.md documents every --json field", () => {
     const file = join(TMP, "rich.yaml");
     writeFileSync(file, SCENARIO);
     const rich = fieldPaths(trainsim("run", file, "--json", "--no-report"));
-    for (const p of ["power.costPerStep", "power.storage.minChargeJoules", "power.stagger.stepSecondsAdded", "longRun.timeToTrainSeconds", "roofline.kernels[].bound", "data.duringCheckpoint.addedSecondsPerCheckpoint"]) expect(rich).toContain(p);
+    for (const p of ["power.costPerStep", "power.storage.minChargeJoules", "power.stagger.stepSecondsAdded", "longRun.timeToTrainSeconds", "roofline.kernels[].bound", "data.duringCheckpoint.addedSecondsPerCheckpoint", "longRun.checkpointWrite.dataShare"]) expect(rich).toContain(p);
     expect(undocumented("run", rich)).toEqual([]);
     const full = fieldPaths(trainsim("run", join(ROOT, "test/fixtures/sweep/small-base.yaml"), "--json", "--no-report", "--full"));
     expect(undocumented("run", full)).toEqual([]);

@@ -30,7 +30,8 @@ export interface LongRunInput {
   /**
    * Asynchronous checkpoints whose background write shares the storage tier with the data
    * loaders (data.sharedWithCheckpoints): the step and power while a write is in flight, and
-   * the bandwidth the tier gives the write beside the reads, bytes/s.
+   * the bandwidth the tier gives the write beside the reads, bytes/s. Ignored for synchronous
+   * checkpoints (training stops during their write).
    */
   checkpointWrite?: StepPower & { storageBandwidth: number };
 }
@@ -119,7 +120,7 @@ export function simulateLongRun(s: Scenario, input: LongRunInput, options: LongR
   let stepSeconds = input.stepSeconds;
   let trainingWatts = input.trainingWatts;
   // Checkpoint writes beside the data reads: while any is in flight the step is the slower one.
-  const shared = input.checkpointWrite;
+  const shared = r.checkpointMode === "async" ? input.checkpointWrite : undefined;
   let base: StepPower = input;
   let duringWrite: StepPower | undefined = shared;
   let writesInFlight = 0;
@@ -226,6 +227,7 @@ export function simulateLongRun(s: Scenario, input: LongRunInput, options: LongR
     checkpoints++;
     const snapshot = progress;
     const snapshotTime = trainingTime;
+    const snapshotAdded = added;
     if (targetEvent >= 0) sim.queue.cancel(targetEvent);
     targetEvent = -1;
     const sync = r.checkpointMode === "sync";
@@ -249,7 +251,6 @@ export function simulateLongRun(s: Scenario, input: LongRunInput, options: LongR
         } else {
           pendingWrite = snapshot;
           pendingWriteTime = snapshotTime;
-          const snapshotAdded = added;
           const epoch = writeEpoch;
           if (shared !== undefined) setWrites(writesInFlight + 1);
           sim.fluid.start({

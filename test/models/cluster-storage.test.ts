@@ -81,7 +81,8 @@ describe("jobs sharing a storage preset", () => {
     }
   });
 
-  it("data on an unmodelled job is refused, naming the field", () => {
+  it("data on an unmodelled job, or a bad data section, is refused naming the field", () => {
     expect(() => config([{ name: "u", gpus: 8, stepSeconds: "1 s", steps: 10, data: { storage: TIER } }])).toThrow(/jobs\[0\]\.data/);
+    expect(() => config([modelled("a", 0, "no-such-tier", 1e6)])).toThrow(/jobs\[0\]\.data\.storage/);
   });
 });

@@ -261,7 +261,7 @@ function loadCluster(raw: unknown, opts: ClusterLoadOptions, problems: Problems)
 }
 
 /** A modelled job's scenario: the shared cluster restricted to `gpus` GPUs, without the facility cap (the cluster model applies it). */
-function jobScenario(where: string, name: string, gpus: number, rawCluster: Raw, cluster: ClusterSpec, workload: unknown, parallelism: unknown, seed: number, opts: ClusterLoadOptions, problems: Problems): Scenario | undefined {
+function jobScenario(where: string, name: string, gpus: number, rawCluster: Raw, cluster: ClusterSpec, workload: unknown, parallelism: unknown, seed: number, opts: ClusterLoadOptions, problems: Problems, data?: unknown): Scenario | undefined {
   const gpn = cluster.gpusPerNode;
   if (gpus > gpn && gpus % gpn !== 0) {
     problems.invalid(`${where}.gpus`, gpus, `${gpus} is not allowed for a modelled job; it takes whole nodes of ${gpn} GPUs, so give a multiple of ${gpn} (or at most ${gpn})`);
@@ -277,6 +277,7 @@ function jobScenario(where: string, name: string, gpus: number, rawCluster: Raw,
     run: { steps: 1 },
   };
   if (workload !== undefined) obj["workload"] = workload;
+  if (data !== undefined) obj["data"] = data;
   const { scenario, problems: found } = loadScenarioObject(obj, opts);
   adopt(found, where, problems, (p) => !(p === "cluster" || p.startsWith("cluster.")));
   if (scenario === undefined) return undefined;
@@ -312,11 +313,12 @@ function readJobs(value: unknown, cluster: ClusterSpec | undefined, rawCluster: 
   value.forEach((entry, i) => {
     const where = `jobs[${i}]`;
     if (!isPlainObject(entry)) {
-      problems.invalid(where, entry, `${showValue(entry)} is not allowed; expected a job: ${Object.keys(jobNode.fields).join(", ")}, workload, parallelism`);
+      problems.invalid(where, entry, `${showValue(entry)} is not allowed; expected a job: ${Object.keys(jobNode.fields).join(", ")}, workload, parallelism, data`);
       return;
     }
-    const { workload, parallelism, ...rest } = entry;
+    const { workload, parallelism, data, ...rest } = entry;
     const modelled = workload !== undefined || parallelism !== undefined;
+    if (data !== undefined && !modelled) problems.invalid(`${where}.data`, data, "only a modelled job (one with workload/parallelism) has an input pipeline; give workload and parallelism, or remove data");
     const before = problems.list.length;
     const v = (validate(jobNode, rest, where, problems) ?? {}) as Raw;
     const name = typeof v["name"] === "string" ? v["name"] : `job-${String(i).padStart(width, "0")}`;
@@ -346,7 +348,7 @@ function readJobs(value: unknown, cluster: ClusterSpec | undefined, rawCluster: 
         problems.invalid(`${where}.parallelism`, parallelism, `tp·pp·cp = ${product} does not divide ${where}.gpus ${gpus}`);
       }
       if (problems.list.length > before || cluster === undefined || gpus === undefined || workload === undefined) return;
-      const scenario = jobScenario(where, name, gpus, rawCluster, cluster, workload, parallelism, seed, opts, problems);
+      const scenario = jobScenario(where, name, gpus, rawCluster, cluster, workload, parallelism, seed, opts, problems, data);
       if (scenario === undefined) return;
       jobs.push(job(name, v, gpus, steps, duration, scheduler, { kind: "modelled", scenario }));
       return;

@@ -598,7 +598,7 @@ const data = obj(
     nodeStorageBandwidth: qty("bandwidth", `Bandwidth from each node to storage (frontend NICs).${atLeast("10 MB/s")}`, { minimum: MIN_STORAGE_BANDWIDTH, derivedDefault: "reliability.nodeStorageBandwidth, else 2 × the per-GPU NIC bandwidth" }),
     cacheHitRate: qty("ratio", "Share of reads served from the node's cache: 0 for a cold first epoch, up to 1 when the dataset fits in the cache.", { minimum: 0, maximum: 1, default: 0 }),
     cacheBandwidth: qty("bandwidth", `Read bandwidth of each node's cache (local NVMe).${atLeast("10 MB/s")}`, { minimum: MIN_STORAGE_BANDWIDTH, derivedDefault: "unlimited (host memory)" }),
-    sharedWithCheckpoints: bool("Asynchronous checkpoint writes (reliability, checkpointMode async, storageBandwidth set) go to this same tier: reads and writes share its time (a byte read costs 1/readBandwidth of it, a byte written 1/storageBandwidth), and results report the step during a write under data.duringCheckpoint.", { default: false }),
+    sharedWithCheckpoints: bool("Asynchronous checkpoint writes (reliability, checkpointMode async, storageBandwidth set) go to this same tier: reads and writes share its time (a byte read costs 1/readBandwidth of it, a byte written 1/storageBandwidth), results report the step during a write under data.duringCheckpoint, and a long run advances at that slower step while each write is in flight (longRun.checkpointWrite).", { default: false }),
     loaders: oneOf(LOADER_PLACEMENTS, "Which ranks load: replica, one per data-parallel replica (first pipeline stage, first tensor rank, as Megatron); every-gpu, every GPU loads its replica's batch.", { default: "replica" }),
   },
   { whenAbsent: "omit" },

@@ -8,10 +8,12 @@ import { summarisePower, type PowerSummary } from "./power/analysis.ts";
 import type { Scenario } from "./scenario.ts";
 import type { Breakdown } from "./categories.ts";
 import { rooflineData, type RooflineData } from "./workload/kernel-summary.ts";
-import { simulateLongRun, type LongRunResult } from "./reliability/long-run.ts";
+import { simulateLongRun, type LongRunResult, type StepPower } from "./reliability/long-run.ts";
+import { checkpointCost } from "./reliability/checkpoint.ts";
 import { CATEGORIES } from "./categories.ts";
 import { simulateStep, type StepSimulation } from "./step/simulate.ts";
 import type { DataStepResult } from "./data/types.ts";
+import { stepDuringCheckpointWrite } from "./data/stall.ts";
 import type { StepMode, StepModeRequest } from "./step/symmetry.ts";
 import { modelFlopsPerStep } from "./workload/flops.ts";
 import { stepHardwareFlops } from "./workload/remat-flops.ts";
@@ -101,28 +103,37 @@ export function runScenario(s: Scenario, options: RunOptions = {}): { result: Ru
     const gpuIdle = gpus * s.cluster.gpu.idleWatts;
     const nodeOverhead = s.cluster.power.nodeOverheadWatts;
     // A cap that changes over the run: the step under each cap level, simulated once per level.
-    const cache = new Map<number, { stepSeconds: number; trainingWatts: number }>();
-    const underCap = (cap: number): { stepSeconds: number; trainingWatts: number } => {
+    const cache = new Map<number, StepPower & { duringWrite?: StepPower }>();
+    const underCap = (cap: number): StepPower & { duringWrite?: StepPower } => {
       let hit = cache.get(cap);
       if (hit === undefined) {
         const { facilityCapSchedule: _schedule, facilitySupply: _supply, ...fixed } = s.cluster.power;
         const capped: Scenario = { ...s, cluster: { ...s.cluster, power: { ...fixed, ...(Number.isFinite(cap) ? { facilityCap: cap } : {}) } } };
         const st = simulateStep(capped, { mode: step.mode });
-        hit = { stepSeconds: st.stepSeconds, trainingWatts: st.power.facilityMeanWatts };
+        const duringWrite = stepDuringCheckpointWrite(capped, st, st.power.facilityMeanWatts);
+        hit = { stepSeconds: st.stepSeconds, trainingWatts: st.power.facilityMeanWatts, ...(duringWrite !== undefined ? { duringWrite } : {}) };
         cache.set(cap, hit);
       }
       return hit;
     };
+    // Asynchronous checkpoints written to the tier the loaders read: slower steps during each write.
+    const during = step.data?.duringCheckpoint;
+    const duringWrite = stepDuringCheckpointWrite(s, step, power.facilityMeanWatts);
+    const checkpointWrite = during !== undefined && duringWrite !== undefined ? { ...duringWrite, storageBandwidth: checkpointCost(s).bytes / during.writeSeconds } : undefined;
     const varies = s.cluster.power.facilityCapSchedule !== undefined || s.cluster.power.facilitySupply !== undefined;
     const longRun = simulateLongRun(s, {
       stepSeconds: step.stepSeconds,
       trainingWatts: power.facilityMeanWatts,
       idleWatts: s.cluster.power.pue * (gpuIdle + s.cluster.nodes * nodeOverhead),
       ...(varies ? { underCap } : {}),
+      ...(checkpointWrite !== undefined ? { checkpointWrite } : {}),
     }, options.onLongRunProgress !== undefined ? { onProgress: options.onLongRunProgress } : {});
     // Over the run: a step's categories for the kept training, plus what failures and checkpoints took.
     const b = { ...step.breakdown };
-    for (const c of CATEGORIES) b[c] = step.breakdown[c] * longRun.time.training;
+    // The time slower steps added during checkpoint writes is a wait for data.
+    const added = longRun.checkpointWrite?.dataShare ?? 0;
+    for (const c of CATEGORIES) b[c] = step.breakdown[c] * (longRun.time.training - added);
+    b.data += added;
     b.failure += longRun.time.lostWork + longRun.time.recovery;
     b.checkpoint += longRun.time.checkpoint;
     result.breakdown = b;

@@ -19,6 +19,9 @@ export interface JobState {
   stepSeconds: number;
   multiplier: number;
   slowed: boolean;
+  /** Its step stretched by other jobs' reads on its storage tier (storage-share.ts), and for how long. */
+  storageSlowed: boolean;
+  storageSlowedSeconds: number;
   /** Clock of its compute-bound phase set by the facility power controller (1: unthrottled). */
   clock: number;
   throttledSeconds: number;

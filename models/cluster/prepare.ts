@@ -13,6 +13,7 @@ import { ACTIVITY_SHARE, gpuPowerWatts } from "../power/gpu-power.ts";
 import { runScenario, type RunResult } from "../run.ts";
 import type { ClusterSpec } from "../scenario.ts";
 import { commGpuWatts, gpuLimit, unmodelledGpuWatts } from "./power.ts";
+import { storageReader } from "./storage-share.ts";
 import type { JobSpec, PreparedJob } from "./types.ts";
 
 /** Step simulations shared by every job (and every run of a comparison) with the same inputs. */
@@ -23,7 +24,7 @@ export class StepCache {
 
   result(scenario: JobSpec["work"] & { kind: "modelled" }): RunResult {
     const s = scenario.scenario;
-    const key = JSON.stringify([s.cluster, s.workload, s.parallelism]);
+    const key = JSON.stringify(s.data === undefined ? [s.cluster, s.workload, s.parallelism] : [s.cluster, s.workload, s.parallelism, s.data]);
     const hit = this.results.get(key);
     if (hit !== undefined) {
       this.reused++;
@@ -59,6 +60,7 @@ export function prepareJob(cluster: ClusterSpec, spec: JobSpec, index: number, c
     };
   }
   const run = cache.result(spec.work);
+  const reader = storageReader(spec.work.scenario, run);
   return {
     index,
     spec,
@@ -70,5 +72,6 @@ export function prepareJob(cluster: ClusterSpec, spec: JobSpec, index: number, c
     clockShare: run.stepBreakdown.compute + run.stepBreakdown.power,
     phaseWatts: Math.min(gpuLimit(cluster), gpuPowerWatts(cluster.gpu, ACTIVITY_SHARE.gemm, 1)),
     run,
+    ...(reader !== undefined ? { reader } : {}),
   };
 }

@@ -67,6 +67,7 @@ export function jobResult(j: JobState, leaves: number): ClusterJobResult {
     gpuWatts: p.gpuWatts,
     throttledShare: j.runSeconds > 0 ? j.throttledSeconds / j.runSeconds : 0,
   };
+  if (p.reader !== undefined) out.storage = { tier: p.reader.tier, slowedShare: j.runSeconds > 0 ? j.storageSlowedSeconds / j.runSeconds : 0 };
   if (j.reason !== undefined) out.reason = j.reason;
   return out;
 }

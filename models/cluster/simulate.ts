@@ -43,6 +43,7 @@ import { ContentionModel, type JobTraffic, type TrafficShape } from "./contentio
 import { Allocation, placementGeometry } from "./placement.ts";
 import { commGpuWatts, controlFacility, facilityWatts, type JobUnderLimit } from "./power.ts";
 import { prepareJob, StepCache } from "./prepare.ts";
+import { sharedStorageSteps, withStorageWait } from "./storage-share.ts";
 import { syntheticJobs } from "./synthetic.ts";
 import type { JobState } from "./job-state.ts";
 import { jobResult, runSummary } from "./results.ts";
@@ -134,6 +135,8 @@ class ClusterSimulation {
         stepSeconds: p.stepSecondsAlone,
         multiplier: 1,
         slowed: false,
+        storageSlowed: false,
+        storageSlowedSeconds: 0,
         clock: 1,
         throttledSeconds: 0,
         watts: p.gpuWatts,
@@ -294,6 +297,7 @@ class ClusterSimulation {
     job.stepSeconds = job.p.stepSecondsAlone;
     job.multiplier = 1;
     job.slowed = false;
+    job.storageSlowed = false;
     this.running.push(job);
     this.runningChanged = true;
   }
@@ -433,6 +437,7 @@ class ClusterSimulation {
     job.stepsExecuted += steps;
     job.runSeconds += dt;
     if (job.slowed) job.slowedSeconds += dt;
+    if (job.storageSlowed) job.storageSlowedSeconds += dt;
     if (job.clock < 1) job.throttledSeconds += dt;
     job.runElapsed = after;
     job.lastUpdate = now;
@@ -543,8 +548,12 @@ class ClusterSimulation {
       this.cap,
     );
     this.throttling = control.limitWatts !== null;
+    // Jobs reading one storage preset share it (storage-share.ts); the GPUs wait at idle or the power floor.
+    const onTier = sharedStorageSteps(this.running.map((j, i) => (j.p.reader === undefined ? undefined : { reader: j.p.reader, stepSeconds: (control.jobs[i] as JobUnderLimit).stepSeconds })));
+    const waitWatts = Math.max(this.cluster.gpu.idleWatts, (this.cluster.power.powerFloor ?? 0) * this.cluster.gpu.tdpWatts);
     this.running.forEach((job, i) => {
-      const u = control.jobs[i] as JobUnderLimit;
+      const u = withStorageWait(control.jobs[i] as JobUnderLimit, onTier[i], waitWatts);
+      job.storageSlowed = u !== control.jobs[i];
       job.clock = u.clock;
       job.watts = u.gpuWatts;
       if (u.stepSeconds === job.stepSeconds && job.completion >= 0) return;

@@ -4,6 +4,7 @@
  */
 import type { RunResult } from "../run.ts";
 import type { ClusterSpec, Scenario } from "../scenario.ts";
+import type { StorageReader } from "./storage-share.ts";
 
 export const SCHEDULER_POLICIES = ["fifo", "backfill", "priority"] as const;
 export type SchedulerPolicy = (typeof SCHEDULER_POLICIES)[number];
@@ -160,6 +161,8 @@ export interface ClusterJobResult {
   /** First GPU of its last placement (for charts). */
   firstGpu: number | null;
   segments: JobSegment[];
+  /** Jobs reading a storage preset (data:): the tier, and the share of the running time other jobs' reads on it stretched this job's step. */
+  storage?: { tier: string; slowedShare: number };
   /** GPU power while running alone, watts. */
   gpuWatts: number;
   /** Share of the running time during which the facility power controller held its clocks down. */
@@ -258,4 +261,6 @@ export interface PreparedJob {
   phaseWatts: number;
   /** Modelled jobs: the step simulation's result. */
   run?: RunResult;
+  /** Modelled jobs whose data: reads a storage preset other jobs may read too. */
+  reader?: StorageReader;
 }

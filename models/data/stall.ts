@@ -21,6 +21,28 @@ function scaled<T extends Record<Category, number>>(b: T, factor: number, data: 
   return out;
 }
 
+/** Power while the GPUs wait for data: idle, or the power floor if one is set. */
+function dataWaitWatts(s: Scenario): { gpuIdle: number; facilityIdle: number } {
+  const power = s.cluster.power;
+  const gpu = s.cluster.gpu;
+  const gpuIdle = Math.max(gpu.idleWatts, (power.powerFloor ?? 0) * gpu.tdpWatts);
+  return { gpuIdle, facilityIdle: power.pue * (gpuCount(s) * gpuIdle + s.cluster.nodes * power.nodeOverheadWatts) };
+}
+
+/**
+ * The step while an asynchronous checkpoint is written beside the reads (data.duringCheckpoint):
+ * longer by the extra stall, which the GPUs spend waiting at data-wait power. `trainingWatts`
+ * is the facility's mean over the normal step; absent when checkpoints do not share the tier.
+ */
+export function stepDuringCheckpointWrite(s: Scenario, step: StepSimulation, trainingWatts: number): { stepSeconds: number; trainingWatts: number } | undefined {
+  const data = step.data;
+  const during = data?.duringCheckpoint;
+  if (data === undefined || during === undefined) return undefined;
+  const extra = during.stallSecondsPerStep - data.stallSecondsPerStep;
+  const stepSeconds = step.stepSeconds + extra;
+  return { stepSeconds, trainingWatts: (trainingWatts * step.stepSeconds + dataWaitWatts(s).facilityIdle * extra) / stepSeconds };
+}
+
 export function withDataStall(s: Scenario, d: DataSpec, step: StepSimulation): StepSimulation {
   const loader = loaderThroughput(s, d);
   const computeSeconds = step.stepSeconds;
@@ -54,11 +76,7 @@ export function withDataStall(s: Scenario, d: DataSpec, step: StepSimulation): S
   if (stall === 0) return { ...step, data };
   const factor = computeSeconds / total;
   const share = stall / total;
-  const gpus = gpuCount(s);
-  const power = s.cluster.power;
-  const gpu = s.cluster.gpu;
-  const gpuIdle = Math.max(gpu.idleWatts, (power.powerFloor ?? 0) * gpu.tdpWatts);
-  const facilityIdle = power.pue * (gpus * gpuIdle + s.cluster.nodes * power.nodeOverheadWatts);
+  const { gpuIdle, facilityIdle } = dataWaitWatts(s);
   const p = step.power;
   const n = p.series.length;
   const time = new Float64Array(n + 1);

@@ -78,7 +78,7 @@ export interface DataStepResult {
   storageBytesPerSecond: number;
   /**
    * With sharedWithCheckpoints and asynchronous checkpoints: the same while a checkpoint is
-   * written to the tier beside the reads. Reported, not yet charged to the long run.
+   * written to the tier beside the reads. A long run charges it (longRun.checkpointWrite).
    */
   duringCheckpoint?: {
     /** The write alone at the tier's write bandwidth, and beside the reads. */

@@ -26,7 +26,19 @@ export interface LongRunInput {
    * Step time and training power under a facility cap (for runs whose cap
    * changes: a schedule or a fluctuating supply); default: the values above.
    */
-  underCap?: (capWatts: number) => { stepSeconds: number; trainingWatts: number };
+  underCap?: (capWatts: number) => StepPower & { duringWrite?: StepPower };
+  /**
+   * Asynchronous checkpoints whose background write shares the storage tier with the data
+   * loaders (data.sharedWithCheckpoints): the step and power while a write is in flight, and
+   * the bandwidth the tier gives the write beside the reads, bytes/s. Ignored for synchronous
+   * checkpoints (training stops during their write).
+   */
+  checkpointWrite?: StepPower & { storageBandwidth: number };
+}
+
+export interface StepPower {
+  stepSeconds: number;
+  trainingWatts: number;
 }
 
 export interface LongRunResult {
@@ -51,6 +63,19 @@ export interface LongRunResult {
   waitedForRepair: number;
   /** Times the facility cap changed during the run (schedule or supply). */
   capChanges: number;
+  /** With checkpointWrite: training slowed while asynchronous writes shared the tier with the reads. */
+  checkpointWrite?: {
+    /** The step while a write is in flight (at the start: no cap change). */
+    stepSeconds: number;
+    /** One background write through node links and the shared tier, seconds. */
+    writeSeconds: number;
+    /** Training time spent while a write was in flight, kept or not. */
+    trainingSeconds: number;
+    /** Training time the slower steps added, on steps that were kept. */
+    addedSeconds: number;
+    /** addedSeconds as a share of wall-clock time (the breakdown counts it as `data`). */
+    dataShare: number;
+  };
   /** Every failure, in order (kept when asked for: tests and traces). */
   failureLog?: { time: number; cls: FailureClass }[];
 }
@@ -94,6 +119,16 @@ export function simulateLongRun(s: Scenario, input: LongRunInput, options: LongR
   let stateSince = 0;
   let stepSeconds = input.stepSeconds;
   let trainingWatts = input.trainingWatts;
+  // Checkpoint writes beside the data reads: while any is in flight the step is the slower one.
+  const shared = r.checkpointMode === "async" ? input.checkpointWrite : undefined;
+  let base: StepPower = input;
+  let duringWrite: StepPower | undefined = shared;
+  let writesInFlight = 0;
+  let writeEpoch = 0; // a failure abandons the writes in flight
+  let writeTraining = 0; // training seconds while writing
+  let added = 0; // of which the slower step added
+  let savedAdded = 0; // `added` when the saved work was done
+  let lostAdded = 0;
   let progress = 0; // steps done, including work not yet checkpointed
   let saved = 0; // steps safe in the last completed checkpoint
   let trainingTime = 0; // seconds spent training, kept or not
@@ -121,6 +156,10 @@ export function simulateLongRun(s: Scenario, input: LongRunInput, options: LongR
     if (state === "training") {
       progress += dt / stepSeconds;
       trainingTime += dt;
+      if (writesInFlight > 0) {
+        writeTraining += dt;
+        added += dt * (1 - base.stepSeconds / stepSeconds);
+      }
       sinceCheckpoint += dt;
       shares.training += dt;
       energy += trainingWatts * dt;
@@ -168,7 +207,17 @@ export function simulateLongRun(s: Scenario, input: LongRunInput, options: LongR
   const path = checkpointPath(s);
   const hostCopy = sim.fluid.addResource({ name: "checkpoint:hbm→host", kind: "pcie", capacity: path.hostCopy });
   const nodeLinks = sim.fluid.addResource({ name: "checkpoint:node→storage", kind: "nic", capacity: path.nodeLinks });
-  const storage = sim.fluid.addResource({ name: "checkpoint:storage", kind: "storage", capacity: path.storage });
+  // Asynchronous writes are its only users, so a tier shared with the reads is its bandwidth beside them.
+  const storage = sim.fluid.addResource({ name: "checkpoint:storage", kind: "storage", capacity: shared?.storageBandwidth ?? path.storage });
+
+  const setWrites = (n: number): void => {
+    account();
+    writesInFlight = n;
+    const now = n > 0 && duringWrite !== undefined ? duringWrite : base;
+    stepSeconds = now.stepSeconds;
+    trainingWatts = now.trainingWatts;
+    scheduleTarget();
+  };
 
   const startCheckpoint = (): void => {
     nextCheckpoint = -1;
@@ -178,6 +227,7 @@ export function simulateLongRun(s: Scenario, input: LongRunInput, options: LongR
     checkpoints++;
     const snapshot = progress;
     const snapshotTime = trainingTime;
+    const snapshotAdded = added;
     if (targetEvent >= 0) sim.queue.cancel(targetEvent);
     targetEvent = -1;
     const sync = r.checkpointMode === "sync";
@@ -201,6 +251,8 @@ export function simulateLongRun(s: Scenario, input: LongRunInput, options: LongR
         } else {
           pendingWrite = snapshot;
           pendingWriteTime = snapshotTime;
+          const epoch = writeEpoch;
+          if (shared !== undefined) setWrites(writesInFlight + 1);
           sim.fluid.start({
             label: "checkpoint:write",
             work: [
@@ -211,8 +263,10 @@ export function simulateLongRun(s: Scenario, input: LongRunInput, options: LongR
               if (pendingWrite === snapshot) {
                 saved = Math.max(saved, snapshot);
                 savedTrainingTime = Math.max(savedTrainingTime, pendingWriteTime);
+                savedAdded = Math.max(savedAdded, snapshotAdded);
                 pendingWrite = -1;
               }
+              if (shared !== undefined && epoch === writeEpoch && !done) setWrites(writesInFlight - 1);
             },
           });
         }
@@ -240,9 +294,18 @@ export function simulateLongRun(s: Scenario, input: LongRunInput, options: LongR
       // Planned maintenance checkpoints first; anything else loses what was not saved.
       if (UNEXPECTED.has(cls)) {
         shares.lostWork += trainingTime - savedTrainingTime;
+        lostAdded += added - savedAdded;
         progress = saved;
       } else saved = progress;
       savedTrainingTime = trainingTime;
+      savedAdded = added;
+      if (shared !== undefined && writesInFlight > 0) {
+        // The job's writer dies with it: the slower step ends here (its bytes stay on the tier).
+        writeEpoch++;
+        writesInFlight = 0;
+        stepSeconds = base.stepSeconds;
+        trainingWatts = base.trainingWatts;
+      }
       sinceCheckpoint = 0;
       pendingWrite = -1;
       if (nextCheckpoint >= 0) sim.queue.cancel(nextCheckpoint);
@@ -279,8 +342,11 @@ export function simulateLongRun(s: Scenario, input: LongRunInput, options: LongR
     if (done || input.underCap === undefined) return;
     account();
     const next = input.underCap(cap);
-    stepSeconds = next.stepSeconds;
-    trainingWatts = next.trainingWatts;
+    base = next;
+    if (shared !== undefined) duringWrite = next.duringWrite ?? next;
+    const now = writesInFlight > 0 && duringWrite !== undefined ? duringWrite : base;
+    stepSeconds = now.stepSeconds;
+    trainingWatts = now.trainingWatts;
     capChanges++;
     scheduleTarget();
   };
@@ -379,6 +445,16 @@ export function simulateLongRun(s: Scenario, input: LongRunInput, options: LongR
     waitedForRepair: waitingForSpares,
     capChanges,
   };
+  if (shared !== undefined) {
+    const keptAdded = added - lostAdded;
+    out.checkpointWrite = {
+      stepSeconds: shared.stepSeconds,
+      writeSeconds: cost.bytes / Math.min(shared.storageBandwidth, path.nodeLinks),
+      trainingSeconds: writeTraining,
+      addedSeconds: keptAdded,
+      dataShare: wall > 0 ? keptAdded / wall : 0,
+    };
+  }
   if (finishedAt !== undefined) out.timeToTrainSeconds = finishedAt;
   if (options.logFailures) out.failureLog = log;
   return out;

@@ -75,7 +75,7 @@ describe("docs/results.md documents every --json field", () => {
     const file = join(TMP, "rich.yaml");
     writeFileSync(file, SCENARIO);
     const rich = fieldPaths(trainsim("run", file, "--json", "--no-report"));
-    for (const p of ["power.costPerStep", "power.storage.minChargeJoules", "power.stagger.stepSecondsAdded", "longRun.timeToTrainSeconds", "roofline.kernels[].bound", "data.duringCheckpoint.addedSecondsPerCheckpoint"]) expect(rich).toContain(p);
+    for (const p of ["power.costPerStep", "power.storage.minChargeJoules", "power.stagger.stepSecondsAdded", "longRun.timeToTrainSeconds", "roofline.kernels[].bound", "data.duringCheckpoint.addedSecondsPerCheckpoint", "longRun.checkpointWrite.dataShare"]) expect(rich).toContain(p);
     expect(undocumented("run", rich)).toEqual([]);
     const full = fieldPaths(trainsim("run", join(ROOT, "test/fixtures/sweep/small-base.yaml"), "--json", "--no-report", "--full"));
     expect(undocumented("run", full)).toEqual([]);
@@ -125,11 +125,11 @@ scheduler: { policy: backfill }
 compare: [packed, spread]
 jobs:
   - { name: a, gpus: 16, stepSeconds: 1 s, steps: 100 }
-  - { name: m, arrival: 10 s, gpus: 8, workload: { model: llama3-8b, seqLength: 2048, globalBatch: 16 }, parallelism: { tp: 8 }, steps: 5 }
+  - { name: m, arrival: 10 s, gpus: 8, workload: { model: llama3-8b, seqLength: 2048, globalBatch: 16 }, parallelism: { tp: 8 }, steps: 5, data: { storage: ddn-ai400x2t, kind: image, bytesPerItem: 1 MB, decodeCoreSeconds: 1 ms } }
 `,
     );
     const paths = fieldPaths(trainsim("cluster", file, "--json", "--no-report"));
-    for (const p of ["runs[].summary.facilityCapWatts", "compared", "description"]) expect(paths).toContain(p);
+    for (const p of ["runs[].summary.facilityCapWatts", "compared", "description", "runs[].jobs[].storage.slowedShare"]) expect(paths).toContain(p);
     expect(undocumented("cluster", paths)).toEqual([]);
     // A trace whose second job is bigger than the cluster: it is rejected, with a reason.
     writeFileSync(join(TMP, "jobs.csv"), "submit,gpus,duration\n0,8,600\n60,1024,600\n");

@@ -57,3 +57,37 @@ describe("data-loader-workers", () => {
     }
   }, 120_000);
 });
+
+describe("checkpoint-data-contention", () => {
+  it("charges each write's slower steps to the day: data grows with checkpoint frequency, 0 without the sharing", () => {
+    const exp = loadExperiment(join(ROOT, "experiments/sweeps/checkpoint-data-contention.yaml"));
+    const byKey = new Map<string, RunResult>();
+    for (const p of expandPoints(exp)) {
+      const r = evaluatePoint({ ...p, experiment: exp.name, scenario: pointScenario(exp, p), loadOptions: exp.loadOptions });
+      expect(r.status, r.error).toBe("ok");
+      byKey.set(`${String(p.params["data.sharedWithCheckpoints"])}/${String(p.params["reliability.checkpointInterval"])}`, r.result as RunResult);
+    }
+    const intervals = ["5 min", "15 min", "30 min", "1 h", "2 h"];
+    let previous = Infinity;
+    for (const i of intervals) {
+      const alone = byKey.get(`false/${i}`) as RunResult;
+      const shared = byKey.get(`true/${i}`) as RunResult;
+      expect(alone.breakdown.data).toBe(0);
+      expect(alone.longRun?.checkpointWrite).toBeUndefined();
+      const lr = shared.longRun!;
+      const during = shared.data!.duringCheckpoint!;
+      // 112 GB at 10 GB/s alone; beside the reads longer, and the step during it longer still.
+      expect(during.writeAloneSeconds).toBeCloseTo(11.2, 1);
+      expect(during.writeSeconds).toBeGreaterThan(during.writeAloneSeconds);
+      // Every write ends inside the day: the added time is the count times the per-write figure.
+      expect(lr.checkpointWrite!.addedSeconds / (lr.checkpoint.count * during.addedSecondsPerCheckpoint)).toBeCloseTo(1, 6);
+      expect(shared.breakdown.data).toBeCloseTo(lr.checkpointWrite!.dataShare, 12);
+      expect(lr.tokensTrained).toBeLessThan(alone.longRun!.tokensTrained);
+      expect(shared.breakdown.data).toBeLessThan(previous);
+      previous = shared.breakdown.data;
+    }
+    // The header's figures: 3.1 % of the day every 5 min, 0.12 % every 2 h.
+    expect((byKey.get("true/5 min") as RunResult).breakdown.data).toBeCloseTo(0.031, 3);
+    expect((byKey.get("true/2 h") as RunResult).breakdown.data).toBeCloseTo(0.0012, 4);
+  }, 120_000);
+});

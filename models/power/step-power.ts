@@ -192,7 +192,10 @@ export class StepPower {
   start(intervalSeconds: number): void {
     const power = this.s.cluster.power;
     for (const step of power.facilityCapSchedule ?? []) {
-      if (step.at > 0) this.queue.schedule(step.at, () => this.setCaps(step.watts, this.supplyCap));
+      // A change after the step has ended (stop()) must not advance the meters past it.
+      if (step.at > 0) this.queue.schedule(step.at, () => {
+        if (!this.stopped) this.setCaps(step.watts, this.supplyCap);
+      });
     }
     const supply = power.facilitySupply;
     const rng = this.supplyRng;

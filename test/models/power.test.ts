@@ -158,6 +158,15 @@ describe("caps over time and at every level", () => {
     for (const iv of after) expect(iv.meanWatts).toBeLessThanOrEqual(0.75 * peak * 1.01);
   });
 
+  it("a cap change scheduled after the step ends changes nothing in the step's power and energy", () => {
+    const free = simulateStep(base);
+    const later = simulateStep(withPower(base, { facilityCapSchedule: [{ at: 6 * 3600, watts: 0.5 * free.power.facilityPeakWatts }] }));
+    expect(later.stepSeconds).toBe(free.stepSeconds);
+    expect(later.power.facilityMeanWatts).toBeCloseTo(free.power.facilityMeanWatts, 6);
+    expect(later.power.energyJoules).toBeCloseTo(free.power.energyJoules, 3);
+    expect(later.power.facilityMeanWatts).toBeLessThanOrEqual(later.power.facilityPeakWatts);
+  });
+
   it("a fluctuating supply is drawn from the seeded stream: same seed, same run; other seed, another", () => {
     const supplied = (seed: number) =>
       simulateStep({ ...withPower(base, { facilitySupply: { gridWatts: 2e5, variableWatts: 2e5, meanPeriodSeconds: 0.1 } }), seed });

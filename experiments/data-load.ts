@@ -5,7 +5,7 @@
  */
 import { STORAGE_PRESETS } from "../models/data/storage.ts";
 import { tokenBytes } from "../models/data/demand.ts";
-import type { DataKind, DataSpec, LoaderPlacement, StorageTier } from "../models/data/types.ts";
+import type { DataKind, DataSpec, EpochBoundary, LoaderPlacement, StorageTier } from "../models/data/types.ts";
 import { isPlainObject, showValue, type Problems, type Tagged } from "./schema.ts";
 
 type Raw = Record<string, unknown>;
@@ -38,7 +38,7 @@ function storageFrom(tagged: unknown): StorageTier | undefined {
  * `raw` is the validated section (units converted); `written` the same as the file wrote it,
  * for error messages. Returns undefined when a problem was reported.
  */
-export function dataFrom(raw: Raw, written: Raw, ctx: { seqLength: number; vocab: number; nicBandwidth: number; nodeStorageBandwidth?: number }, problems: Problems): DataSpec | undefined {
+export function dataFrom(raw: Raw, written: Raw, ctx: { seqLength: number; vocab: number; globalBatch: number; nicBandwidth: number; nodeStorageBandwidth?: number }, problems: Problems): DataSpec | undefined {
   const storage = storageFrom(raw["storage"]);
   const kind = (raw["kind"] as DataKind | undefined) ?? "text";
   let bytesPerSample: number;
@@ -53,6 +53,12 @@ export function dataFrom(raw: Raw, written: Raw, ctx: { seqLength: number; vocab
     if (raw["bytesPerToken"] !== undefined) problems.invalid("data.bytesPerToken", written["bytesPerToken"], `${showValue(written["bytesPerToken"])} is not allowed with data.kind ${kind}; bytesPerToken is for kind text (use bytesPerItem)`);
     bytesPerSample = (num(raw, "itemsPerSample") ?? 1) * (perItem ?? 0);
   }
+  const datasetSamples = num(raw, "datasetSamples");
+  if (datasetSamples !== undefined && datasetSamples < ctx.globalBatch) problems.invalid("data.datasetSamples", written["datasetSamples"], `${showValue(written["datasetSamples"])} is not allowed; an epoch must hold at least one global batch: expected an integer of at least workload.globalBatch (${ctx.globalBatch})`);
+  for (const key of ["epochBoundary", "cacheWarmsAfterFirstEpoch"] as const) {
+    if (datasetSamples === undefined && written[key] !== undefined) problems.invalid(`data.${key}`, written[key], `${showValue(written[key])} is not allowed without data.datasetSamples; set the samples in one epoch, or remove data.${key}`);
+  }
+  if (datasetSamples !== undefined && datasetSamples < ctx.globalBatch) return undefined;
   if (storage === undefined || decode === undefined || (kind !== "text" && num(raw, "bytesPerItem") === undefined)) return undefined;
   const cpu = num(raw, "cpuCoresPerNode");
   const cacheBandwidth = num(raw, "cacheBandwidth");
@@ -72,5 +78,6 @@ export function dataFrom(raw: Raw, written: Raw, ctx: { seqLength: number; vocab
     ...(cacheBandwidth !== undefined ? { cacheBandwidth } : {}),
     sharedWithCheckpoints: raw["sharedWithCheckpoints"] === true,
     loaders: (raw["loaders"] as LoaderPlacement | undefined) ?? "replica",
+    ...(datasetSamples !== undefined ? { datasetSamples, epochBoundary: (raw["epochBoundary"] as EpochBoundary | undefined) ?? "restart", cacheWarmsAfterFirstEpoch: raw["cacheWarmsAfterFirstEpoch"] === true } : {}),
   };
 }

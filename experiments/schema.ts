@@ -14,7 +14,7 @@ import { BUILTIN_MODELS } from "../models/workload/builtins.ts";
 import { FP8_RECIPES } from "../models/workload/fp8.ts";
 import { REMAT_POLICIES, REMAT_TENSOR_NAMES } from "../models/workload/remat-names.ts";
 import { SCALE_UP_TOPOLOGIES } from "../models/network/scale-up.ts";
-import { DATA_KINDS, LOADER_PLACEMENTS } from "../models/data/types.ts";
+import { DATA_KINDS, EPOCH_BOUNDARIES, LOADER_PLACEMENTS } from "../models/data/types.ts";
 import { STORAGE_PRESET_NAMES } from "../models/data/storage.ts";
 import type { ConfigProblem } from "./errors.ts";
 import { DIMENSIONS, allowedText, formatQuantity, parseQuantity, quantityPattern, type Dimension } from "./units.ts";
@@ -600,6 +600,9 @@ const data = obj(
     cacheBandwidth: qty("bandwidth", `Read bandwidth of each node's cache (local NVMe).${atLeast("10 MB/s")}`, { minimum: MIN_STORAGE_BANDWIDTH, derivedDefault: "unlimited (host memory)" }),
     sharedWithCheckpoints: bool("Asynchronous checkpoint writes (reliability, checkpointMode async, storageBandwidth set) go to this same tier: reads and writes share its time (a byte read costs 1/readBandwidth of it, a byte written 1/storageBandwidth), results report the step during a write under data.duringCheckpoint, and a long run advances at that slower step while each write is in flight (longRun.checkpointWrite).", { default: false }),
     loaders: oneOf(LOADER_PLACEMENTS, "Which ranks load: replica, one per data-parallel replica (first pipeline stage, first tensor rank, as Megatron); every-gpu, every GPU loads its replica's batch.", { default: "replica" }),
+    datasetSamples: int("Samples in one epoch, at least workload.globalBatch (at most 1e15): every floor(datasetSamples / globalBatch) steps the loaders start a new epoch (results: data.epoch).", 1, { maximum: 1e15, derivedDefault: "none: steady state only, no epoch boundaries" }),
+    epochBoundary: oneOf(EPOCH_BOUNDARIES, "With datasetSamples: restart, each epoch is a new DataLoader iterator whose prefetch queue starts empty, so its first batch is loaded while the GPUs wait (PyTorch); continuous, a sampler that runs across epochs (Megatron-LM), no wait.", { default: "restart" }),
+    cacheWarmsAfterFirstEpoch: bool("With datasetSamples: the first epoch reads every sample from storage, later epochs hit the node's cache at cacheHitRate; the step is a later epoch's, data.epoch.firstEpoch the first's.", { default: false }),
   },
   { whenAbsent: "omit" },
 );

@@ -12,6 +12,10 @@ export type DataKind = (typeof DATA_KINDS)[number];
 export const LOADER_PLACEMENTS = ["replica", "every-gpu"] as const;
 export type LoaderPlacement = (typeof LOADER_PLACEMENTS)[number];
 
+/** What a loader does at an epoch boundary: restart, a new DataLoader iterator whose queue starts empty (PyTorch); continuous, a sampler that runs across epochs (Megatron-LM). */
+export const EPOCH_BOUNDARIES = ["restart", "continuous"] as const;
+export type EpochBoundary = (typeof EPOCH_BOUNDARIES)[number];
+
 /** A storage system the samples are read from: its published read figures. */
 export interface StorageTier {
   name: string;
@@ -56,6 +60,12 @@ export interface DataSpec {
   sharedWithCheckpoints: boolean;
   /** replica: one loader per data-parallel replica (first pipeline stage, first tensor rank; Megatron); every-gpu: one per GPU. */
   loaders: LoaderPlacement;
+  /** Samples in one epoch (absent: steady state only, no epoch boundaries). */
+  datasetSamples?: number;
+  /** What happens at an epoch boundary (default restart). */
+  epochBoundary?: EpochBoundary;
+  /** With datasetSamples: the first epoch reads everything from storage; later epochs hit the cache at cacheHitRate. */
+  cacheWarmsAfterFirstEpoch?: boolean;
 }
 
 /** What can bind the input path, as results name it. */
@@ -80,6 +90,8 @@ export interface DataStepResult {
    * With sharedWithCheckpoints and asynchronous checkpoints: the same while a checkpoint is
    * written to the tier beside the reads. A long run charges it (longRun.checkpointWrite).
    */
+  /** With data.datasetSamples: epoch boundaries and, with cacheWarmsAfterFirstEpoch, the cold first epoch (docs/data.md). */
+  epoch?: DataEpochResult;
   duringCheckpoint?: {
     /** The write alone at the tier's write bandwidth, and beside the reads. */
     writeAloneSeconds: number;
@@ -88,5 +100,23 @@ export interface DataStepResult {
     stallSecondsPerStep: number;
     /** Training time one checkpoint adds by slowing the steps during its write. */
     addedSecondsPerCheckpoint: number;
+  };
+}
+
+/** Epoch boundaries, per epoch of `stepsPerEpoch` steps (docs/results.md, `data.epoch`). */
+export interface DataEpochResult {
+  stepsPerEpoch: number;
+  boundary: EpochBoundary;
+  /** Extra wait at an epoch's first step beyond the steady stall (0 for continuous). */
+  boundaryWaitSeconds: number;
+  /** The same spread over the epoch's steps (included in stallSecondsPerStep). */
+  boundaryStallSecondsPerStep: number;
+  /** With cacheWarmsAfterFirstEpoch: the first, cold epoch (everything read from storage). */
+  firstEpoch?: {
+    loaderSecondsPerStep: number;
+    boundaryWaitSeconds: number;
+    stallSecondsPerStep: number;
+    stepSeconds: number;
+    storageBytesPerStep: number;
   };
 }

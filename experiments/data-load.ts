@@ -10,6 +10,9 @@ import { isPlainObject, showValue, type Problems, type Tagged } from "./schema.t
 
 type Raw = Record<string, unknown>;
 
+/** Bytes per request when streaming shards: a typical byte-range GET (8 or 16 MB, Amazon S3 performance guidelines). */
+export const STREAM_READ_BYTES = 8e6;
+
 const num = (o: Raw, key: string): number | undefined => (typeof o[key] === "number" ? (o[key] as number) : undefined);
 
 function tierFields(o: Raw): Partial<StorageTier> {
@@ -71,13 +74,15 @@ export function dataFrom(raw: Raw, written: Raw, ctx: { seqLength: number; vocab
     workers: num(raw, "workers") ?? 2,
     ...(cpu !== undefined ? { cpuCoresPerNode: cpu } : {}),
     prefetch: num(raw, "prefetch") ?? 2,
-    readSize: num(raw, "readSize") ?? bytesPerSample,
+    // Streaming: a typical byte-range GET, 8 MB (Amazon S3 performance guidelines, "Use byte-range fetches": 8 or 16 MB).
+    readSize: num(raw, "readSize") ?? (raw["shuffle"] === false ? STREAM_READ_BYTES : bytesPerSample),
     readsInFlight: num(raw, "readsInFlight") ?? 1,
     nodeStorageBandwidth: num(raw, "nodeStorageBandwidth") ?? ctx.nodeStorageBandwidth ?? 2 * ctx.nicBandwidth,
     cacheHitRate: num(raw, "cacheHitRate") ?? 0,
     ...(cacheBandwidth !== undefined ? { cacheBandwidth } : {}),
     sharedWithCheckpoints: raw["sharedWithCheckpoints"] === true,
     loaders: (raw["loaders"] as LoaderPlacement | undefined) ?? "replica",
+    ...(written["shuffle"] !== undefined ? { shuffle: raw["shuffle"] === true } : {}),
     ...(datasetSamples !== undefined ? { datasetSamples, epochBoundary: (raw["epochBoundary"] as EpochBoundary | undefined) ?? "restart", cacheWarmsAfterFirstEpoch: raw["cacheWarmsAfterFirstEpoch"] === true } : {}),
   };
 }

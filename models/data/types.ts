@@ -66,6 +66,8 @@ export interface DataSpec {
   epochBoundary?: EpochBoundary;
   /** With datasetSamples: the first epoch reads everything from storage; later epochs hit the cache at cacheHitRate. */
   cacheWarmsAfterFirstEpoch?: boolean;
+  /** false: samples streamed in storage order from large shards, a request of readSize covering several samples (absent or true: random order, whole requests per sample). */
+  shuffle?: boolean;
 }
 
 /** What can bind the input path, as results name it. */

@@ -59,7 +59,15 @@ function epochOf(s: Scenario, d: DataSpec, datasetSamples: number, computeSecond
     const coldSteady = dataStallSeconds(computeSeconds, cold.secondsPerStep, d);
     const coldWait = epochBoundaryWaitSeconds(cold.secondsPerStep, coldSteady, boundary);
     const stall = coldSteady + coldWait / steps;
-    out.firstEpoch = { loaderSecondsPerStep: cold.secondsPerStep, boundaryWaitSeconds: coldWait, stallSecondsPerStep: stall, stepSeconds: computeSeconds + stall, storageBytesPerStep: cold.storageBytesPerStep };
+    const laterStall = steadyStall + out.boundaryStallSecondsPerStep;
+    out.firstEpoch = {
+      loaderSecondsPerStep: cold.secondsPerStep,
+      boundaryWaitSeconds: coldWait,
+      stallSecondsPerStep: stall,
+      stepSeconds: computeSeconds + stall,
+      storageBytesPerStep: cold.storageBytesPerStep,
+      addedSeconds: steps * (stall - laterStall),
+    };
   }
   return out;
 }

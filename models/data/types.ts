@@ -120,5 +120,7 @@ export interface DataEpochResult {
     stallSecondsPerStep: number;
     stepSeconds: number;
     storageBytesPerStep: number;
+    /** Training time the cold first epoch adds over a warm one: stepsPerEpoch × (its stall − a later epoch's). Reported; a long run does not charge it. */
+    addedSeconds: number;
   };
 }

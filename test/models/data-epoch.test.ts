@@ -115,6 +115,8 @@ describe("a cold first epoch, warm later ones", () => {
     expect(first?.boundaryWaitSeconds).toBeCloseTo(C, 12);
     expect(first?.stallSecondsPerStep).toBeCloseTo(L1 - C + C / E, 12);
     expect(first?.stepSeconds).toBeCloseTo(L1 + C / E, 12);
+    // Once: E steps, each (L1 − C + C/E) − (C/2)/E longer than a later epoch's.
+    expect(first?.addedSeconds).toBeCloseTo(E * (L1 - C + C / E - C / 2 / E), 9);
     // The step is a later epoch's: hidden by the queue except its boundary, L2 / E.
     expect(step.data?.loaderSecondsPerStep).toBeCloseTo(C / 2, 12);
     expect(step.data?.storageBytesPerStep).toBeCloseTo(BYTES / 4, 3);

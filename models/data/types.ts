@@ -88,12 +88,12 @@ export interface DataStepResult {
   /** Bytes the whole job reads from storage per step, and per second at the resulting step time. */
   storageBytesPerStep: number;
   storageBytesPerSecond: number;
+  /** With data.datasetSamples: epoch boundaries and, with cacheWarmsAfterFirstEpoch, the cold first epoch (docs/data.md). */
+  epoch?: DataEpochResult;
   /**
    * With sharedWithCheckpoints and asynchronous checkpoints: the same while a checkpoint is
    * written to the tier beside the reads. A long run charges it (longRun.checkpointWrite).
    */
-  /** With data.datasetSamples: epoch boundaries and, with cacheWarmsAfterFirstEpoch, the cold first epoch (docs/data.md). */
-  epoch?: DataEpochResult;
   duringCheckpoint?: {
     /** The write alone at the tier's write bandwidth, and beside the reads. */
     writeAloneSeconds: number;

@@ -5,10 +5,13 @@
  */
 import { STORAGE_PRESETS } from "../models/data/storage.ts";
 import { tokenBytes } from "../models/data/demand.ts";
-import type { DataKind, DataSpec, LoaderPlacement, StorageTier } from "../models/data/types.ts";
+import type { DataKind, DataSpec, EpochBoundary, LoaderPlacement, StorageTier } from "../models/data/types.ts";
 import { isPlainObject, showValue, type Problems, type Tagged } from "./schema.ts";
 
 type Raw = Record<string, unknown>;
+
+/** Bytes per request when streaming shards: a typical byte-range GET (8 or 16 MB, Amazon S3 performance guidelines). */
+export const STREAM_READ_BYTES = 8e6;
 
 const num = (o: Raw, key: string): number | undefined => (typeof o[key] === "number" ? (o[key] as number) : undefined);
 
@@ -38,7 +41,7 @@ function storageFrom(tagged: unknown): StorageTier | undefined {
  * `raw` is the validated section (units converted); `written` the same as the file wrote it,
  * for error messages. Returns undefined when a problem was reported.
  */
-export function dataFrom(raw: Raw, written: Raw, ctx: { seqLength: number; vocab: number; nicBandwidth: number; nodeStorageBandwidth?: number }, problems: Problems): DataSpec | undefined {
+export function dataFrom(raw: Raw, written: Raw, ctx: { seqLength: number; vocab: number; globalBatch: number; nicBandwidth: number; nodeStorageBandwidth?: number }, problems: Problems): DataSpec | undefined {
   const storage = storageFrom(raw["storage"]);
   const kind = (raw["kind"] as DataKind | undefined) ?? "text";
   let bytesPerSample: number;
@@ -53,6 +56,12 @@ export function dataFrom(raw: Raw, written: Raw, ctx: { seqLength: number; vocab
     if (raw["bytesPerToken"] !== undefined) problems.invalid("data.bytesPerToken", written["bytesPerToken"], `${showValue(written["bytesPerToken"])} is not allowed with data.kind ${kind}; bytesPerToken is for kind text (use bytesPerItem)`);
     bytesPerSample = (num(raw, "itemsPerSample") ?? 1) * (perItem ?? 0);
   }
+  const datasetSamples = num(raw, "datasetSamples");
+  if (datasetSamples !== undefined && datasetSamples < ctx.globalBatch) problems.invalid("data.datasetSamples", written["datasetSamples"], `${showValue(written["datasetSamples"])} is not allowed; an epoch must hold at least one global batch: expected an integer of at least workload.globalBatch (${ctx.globalBatch})`);
+  for (const key of ["epochBoundary", "cacheWarmsAfterFirstEpoch"] as const) {
+    if (datasetSamples === undefined && written[key] !== undefined) problems.invalid(`data.${key}`, written[key], `${showValue(written[key])} is not allowed without data.datasetSamples; set the samples in one epoch, or remove data.${key}`);
+  }
+  if (datasetSamples !== undefined && datasetSamples < ctx.globalBatch) return undefined;
   if (storage === undefined || decode === undefined || (kind !== "text" && num(raw, "bytesPerItem") === undefined)) return undefined;
   const cpu = num(raw, "cpuCoresPerNode");
   const cacheBandwidth = num(raw, "cacheBandwidth");
@@ -65,12 +74,15 @@ export function dataFrom(raw: Raw, written: Raw, ctx: { seqLength: number; vocab
     workers: num(raw, "workers") ?? 2,
     ...(cpu !== undefined ? { cpuCoresPerNode: cpu } : {}),
     prefetch: num(raw, "prefetch") ?? 2,
-    readSize: num(raw, "readSize") ?? bytesPerSample,
+    // Streaming: a typical byte-range GET, 8 MB (Amazon S3 performance guidelines, "Use byte-range fetches": 8 or 16 MB).
+    readSize: num(raw, "readSize") ?? (raw["shuffle"] === false ? STREAM_READ_BYTES : bytesPerSample),
     readsInFlight: num(raw, "readsInFlight") ?? 1,
     nodeStorageBandwidth: num(raw, "nodeStorageBandwidth") ?? ctx.nodeStorageBandwidth ?? 2 * ctx.nicBandwidth,
     cacheHitRate: num(raw, "cacheHitRate") ?? 0,
     ...(cacheBandwidth !== undefined ? { cacheBandwidth } : {}),
     sharedWithCheckpoints: raw["sharedWithCheckpoints"] === true,
     loaders: (raw["loaders"] as LoaderPlacement | undefined) ?? "replica",
+    ...(written["shuffle"] !== undefined ? { shuffle: raw["shuffle"] === true } : {}),
+    ...(datasetSamples !== undefined ? { datasetSamples, epochBoundary: (raw["epochBoundary"] as EpochBoundary | undefined) ?? "restart", cacheWarmsAfterFirstEpoch: raw["cacheWarmsAfterFirstEpoch"] === true } : {}),
   };
 }

@@ -948,7 +948,7 @@ function build(input: unknown, opts: LoadOptions, problems: Problems, chain: rea
   }
   if (isPlainObject(v["data"])) {
     const nodeStorage = scenario.reliability?.nodeStorageBandwidth;
-    const ctx = { seqLength: scenario.workload.seqLength, vocab: model.vocab, nicBandwidth: scenario.cluster.network.nicBandwidth, ...(nodeStorage !== undefined ? { nodeStorageBandwidth: nodeStorage } : {}) };
+    const ctx = { seqLength: scenario.workload.seqLength, vocab: model.vocab, globalBatch: scenario.workload.globalBatch, nicBandwidth: scenario.cluster.network.nicBandwidth, ...(nodeStorage !== undefined ? { nodeStorageBandwidth: nodeStorage } : {}) };
     const d = dataFrom(v["data"], part(merged, "data"), ctx, problems);
     if (d !== undefined) scenario.data = d;
   }

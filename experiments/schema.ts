@@ -14,7 +14,7 @@ import { BUILTIN_MODELS } from "../models/workload/builtins.ts";
 import { FP8_RECIPES } from "../models/workload/fp8.ts";
 import { REMAT_POLICIES, REMAT_TENSOR_NAMES } from "../models/workload/remat-names.ts";
 import { SCALE_UP_TOPOLOGIES } from "../models/network/scale-up.ts";
-import { DATA_KINDS, LOADER_PLACEMENTS } from "../models/data/types.ts";
+import { DATA_KINDS, EPOCH_BOUNDARIES, LOADER_PLACEMENTS } from "../models/data/types.ts";
 import { STORAGE_PRESET_NAMES } from "../models/data/storage.ts";
 import type { ConfigProblem } from "./errors.ts";
 import { DIMENSIONS, allowedText, formatQuantity, parseQuantity, quantityPattern, type Dimension } from "./units.ts";
@@ -593,13 +593,17 @@ const data = obj(
     workers: int("CPU worker processes per loader (DataLoader num_workers; default Megatron-LM's --num-workers); 0: the training process loads inline, synchronously. At most 1,000,000.", 0, { default: 2, maximum: 1e6 }),
     prefetch: int("Batches each loader keeps ready ahead of the step (default PyTorch DataLoader's prefetch_factor); 0: loading is synchronous with training.", 0, { default: 2, maximum: 1e6 }),
     cpuCoresPerNode: int("CPU cores per node the loaders may use together (at most 1,000,000).", 1, { maximum: 1e6, derivedDefault: "unlimited: only each loader's workers bind" }),
-    readSize: qty("bytes", "Bytes per read request (at least 1 B).", { minimum: 1, derivedDefault: "one request per sample" }),
+    readSize: qty("bytes", "Bytes per read request (at least 1 B).", { minimum: 1, derivedDefault: "one request per sample; with shuffle false, 8 MB (a typical byte-range GET size, Amazon S3 performance guidelines)" }),
+    shuffle: bool("true: samples are read in random order, each in whole requests of readSize; false: streamed in storage order through large shards (WebDataset tar shards, Megatron's memory-mapped .bin), a request of readSize covering several samples, so request rate and latency rarely bind.", { default: true }),
     readsInFlight: int("Read requests each worker keeps in flight (at most 1,000,000).", 1, { default: 1, maximum: 1e6 }),
     nodeStorageBandwidth: qty("bandwidth", `Bandwidth from each node to storage (frontend NICs).${atLeast("10 MB/s")}`, { minimum: MIN_STORAGE_BANDWIDTH, derivedDefault: "reliability.nodeStorageBandwidth, else 2 × the per-GPU NIC bandwidth" }),
     cacheHitRate: qty("ratio", "Share of reads served from the node's cache: 0 for a cold first epoch, up to 1 when the dataset fits in the cache.", { minimum: 0, maximum: 1, default: 0 }),
     cacheBandwidth: qty("bandwidth", `Read bandwidth of each node's cache (local NVMe).${atLeast("10 MB/s")}`, { minimum: MIN_STORAGE_BANDWIDTH, derivedDefault: "unlimited (host memory)" }),
     sharedWithCheckpoints: bool("Asynchronous checkpoint writes (reliability, checkpointMode async, storageBandwidth set) go to this same tier: reads and writes share its time (a byte read costs 1/readBandwidth of it, a byte written 1/storageBandwidth), results report the step during a write under data.duringCheckpoint, and a long run advances at that slower step while each write is in flight (longRun.checkpointWrite).", { default: false }),
     loaders: oneOf(LOADER_PLACEMENTS, "Which ranks load: replica, one per data-parallel replica (first pipeline stage, first tensor rank, as Megatron); every-gpu, every GPU loads its replica's batch.", { default: "replica" }),
+    datasetSamples: int("Samples in one epoch, at least workload.globalBatch (at most 1e15): every floor(datasetSamples / globalBatch) steps the loaders start a new epoch (results: data.epoch).", 1, { maximum: 1e15, derivedDefault: "none: steady state only, no epoch boundaries" }),
+    epochBoundary: oneOf(EPOCH_BOUNDARIES, "With datasetSamples: restart, each epoch is a new DataLoader iterator whose prefetch queue starts empty, so its first batch is loaded while the GPUs wait (PyTorch); continuous, a sampler that runs across epochs (Megatron-LM), no wait.", { default: "restart" }),
+    cacheWarmsAfterFirstEpoch: bool("With datasetSamples: the first epoch reads every sample from storage, later epochs hit the node's cache at cacheHitRate; the step is a later epoch's, data.epoch.firstEpoch the first's.", { default: false }),
   },
   { whenAbsent: "omit" },
 );

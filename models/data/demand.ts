@@ -30,8 +30,9 @@ export function loaderDemand(s: Scenario, d: DataSpec): LoaderDemand {
     samples,
     storageBytes,
     cacheBytes: bytes * d.cacheHitRate,
-    // A sample is read in whole requests of readSize.
-    requests: samples * Math.ceil(d.bytesPerSample / d.readSize) * (1 - d.cacheHitRate),
+    // Random order: a sample is read in whole requests of readSize. Streamed in storage
+    // order (shuffle false): consecutive samples share requests.
+    requests: samples * (d.shuffle === false ? d.bytesPerSample / d.readSize : Math.ceil(d.bytesPerSample / d.readSize)) * (1 - d.cacheHitRate),
     deviceBytes: samples * d.deviceBytesPerSample,
     decodeCoreSeconds: samples * d.decodeCoreSeconds,
   };

@@ -9,8 +9,9 @@ import { gpuCount } from "../parallel/plan.ts";
 import type { Scenario } from "../scenario.ts";
 import type { StepSimulation } from "../step/accounting.ts";
 import { checkpointCost } from "../reliability/checkpoint.ts";
+import { epochBoundaryWaitSeconds, stepsPerEpoch } from "./epoch.ts";
 import { dataStallSeconds, loaderThroughput } from "./loader.ts";
-import type { DataSpec, DataStepResult } from "./types.ts";
+import type { DataEpochResult, DataSpec, DataStepResult } from "./types.ts";
 
 export type { DataStepResult } from "./types.ts";
 
@@ -43,10 +44,42 @@ export function stepDuringCheckpointWrite(s: Scenario, step: StepSimulation, tra
   return { stepSeconds, trainingWatts: (trainingWatts * step.stepSeconds + dataWaitWatts(s).facilityIdle * extra) / stepSeconds };
 }
 
+/**
+ * Epoch boundaries: each epoch's first step waits `boundaryWaitSeconds` more than the steady
+ * stall, spread over the epoch's steps. With cacheWarmsAfterFirstEpoch the first epoch is
+ * solved again with every read from storage and reported apart.
+ */
+function epochOf(s: Scenario, d: DataSpec, datasetSamples: number, computeSeconds: number, loaderSeconds: number, steadyStall: number): DataEpochResult {
+  const steps = stepsPerEpoch(datasetSamples, s.workload.globalBatch);
+  const boundary = d.epochBoundary ?? "restart";
+  const wait = epochBoundaryWaitSeconds(loaderSeconds, steadyStall, boundary);
+  const out: DataEpochResult = { stepsPerEpoch: steps, boundary, boundaryWaitSeconds: wait, boundaryStallSecondsPerStep: wait / steps };
+  if (d.cacheWarmsAfterFirstEpoch === true) {
+    const cold = loaderThroughput(s, { ...d, cacheHitRate: 0 });
+    const coldSteady = dataStallSeconds(computeSeconds, cold.secondsPerStep, d);
+    const coldWait = epochBoundaryWaitSeconds(cold.secondsPerStep, coldSteady, boundary);
+    const stall = coldSteady + coldWait / steps;
+    const laterStall = steadyStall + out.boundaryStallSecondsPerStep;
+    out.firstEpoch = {
+      loaderSecondsPerStep: cold.secondsPerStep,
+      boundaryWaitSeconds: coldWait,
+      stallSecondsPerStep: stall,
+      stepSeconds: computeSeconds + stall,
+      storageBytesPerStep: cold.storageBytesPerStep,
+      addedSeconds: steps * (stall - laterStall),
+    };
+  }
+  return out;
+}
+
 export function withDataStall(s: Scenario, d: DataSpec, step: StepSimulation): StepSimulation {
   const loader = loaderThroughput(s, d);
   const computeSeconds = step.stepSeconds;
-  const stall = dataStallSeconds(computeSeconds, loader.secondsPerStep, d);
+  const steadyStall = dataStallSeconds(computeSeconds, loader.secondsPerStep, d);
+  const epoch = d.datasetSamples !== undefined ? epochOf(s, d, d.datasetSamples, computeSeconds, loader.secondsPerStep, steadyStall) : undefined;
+  // The step is the steady state of later epochs, their boundary wait spread over each epoch.
+  const boundaryStall = epoch?.boundaryStallSecondsPerStep ?? 0;
+  const stall = steadyStall + boundaryStall;
   const total = computeSeconds + stall;
   const data: DataStepResult = {
     loaderSecondsPerStep: loader.secondsPerStep,
@@ -57,12 +90,13 @@ export function withDataStall(s: Scenario, d: DataSpec, step: StepSimulation): S
     samplesPerLoaderPerStep: loader.demand.samples,
     storageBytesPerStep: loader.storageBytesPerStep,
     storageBytesPerSecond: loader.storageBytesPerStep / total,
+    ...(epoch !== undefined ? { epoch } : {}),
   };
   const r = s.reliability;
   if (d.sharedWithCheckpoints && r !== undefined && r.checkpointMode === "async" && r.storageBandwidth !== undefined) {
     const bytes = checkpointCost(s).bytes;
     const during = loaderThroughput(s, d, { bytes, writeBandwidth: r.storageBandwidth, writers: gpuCount(s), loaderMaxStepsPerSecond: 1 / computeSeconds });
-    const stallDuring = dataStallSeconds(computeSeconds, during.secondsPerStep, d);
+    const stallDuring = dataStallSeconds(computeSeconds, during.secondsPerStep, d) + boundaryStall;
     const writeSeconds = during.write?.writeSeconds ?? bytes / r.storageBandwidth;
     data.duringCheckpoint = {
       writeAloneSeconds: bytes / r.storageBandwidth,

@@ -12,6 +12,10 @@ export type DataKind = (typeof DATA_KINDS)[number];
 export const LOADER_PLACEMENTS = ["replica", "every-gpu"] as const;
 export type LoaderPlacement = (typeof LOADER_PLACEMENTS)[number];
 
+/** What a loader does at an epoch boundary: restart, a new DataLoader iterator whose queue starts empty (PyTorch); continuous, a sampler that runs across epochs (Megatron-LM). */
+export const EPOCH_BOUNDARIES = ["restart", "continuous"] as const;
+export type EpochBoundary = (typeof EPOCH_BOUNDARIES)[number];
+
 /** A storage system the samples are read from: its published read figures. */
 export interface StorageTier {
   name: string;
@@ -56,6 +60,14 @@ export interface DataSpec {
   sharedWithCheckpoints: boolean;
   /** replica: one loader per data-parallel replica (first pipeline stage, first tensor rank; Megatron); every-gpu: one per GPU. */
   loaders: LoaderPlacement;
+  /** Samples in one epoch (absent: steady state only, no epoch boundaries). */
+  datasetSamples?: number;
+  /** What happens at an epoch boundary (default restart). */
+  epochBoundary?: EpochBoundary;
+  /** With datasetSamples: the first epoch reads everything from storage; later epochs hit the cache at cacheHitRate. */
+  cacheWarmsAfterFirstEpoch?: boolean;
+  /** false: samples streamed in storage order from large shards, a request of readSize covering several samples (absent or true: random order, whole requests per sample). */
+  shuffle?: boolean;
 }
 
 /** What can bind the input path, as results name it. */
@@ -76,6 +88,8 @@ export interface DataStepResult {
   /** Bytes the whole job reads from storage per step, and per second at the resulting step time. */
   storageBytesPerStep: number;
   storageBytesPerSecond: number;
+  /** With data.datasetSamples: epoch boundaries and, with cacheWarmsAfterFirstEpoch, the cold first epoch (docs/data.md). */
+  epoch?: DataEpochResult;
   /**
    * With sharedWithCheckpoints and asynchronous checkpoints: the same while a checkpoint is
    * written to the tier beside the reads. A long run charges it (longRun.checkpointWrite).
@@ -88,5 +102,25 @@ export interface DataStepResult {
     stallSecondsPerStep: number;
     /** Training time one checkpoint adds by slowing the steps during its write. */
     addedSecondsPerCheckpoint: number;
+  };
+}
+
+/** Epoch boundaries, per epoch of `stepsPerEpoch` steps (docs/results.md, `data.epoch`). */
+export interface DataEpochResult {
+  stepsPerEpoch: number;
+  boundary: EpochBoundary;
+  /** Extra wait at an epoch's first step beyond the steady stall (0 for continuous). */
+  boundaryWaitSeconds: number;
+  /** The same spread over the epoch's steps (included in stallSecondsPerStep). */
+  boundaryStallSecondsPerStep: number;
+  /** With cacheWarmsAfterFirstEpoch: the first, cold epoch (everything read from storage). */
+  firstEpoch?: {
+    loaderSecondsPerStep: number;
+    boundaryWaitSeconds: number;
+    stallSecondsPerStep: number;
+    stepSeconds: number;
+    storageBytesPerStep: number;
+    /** Training time the cold first epoch adds over a warm one: stepsPerEpoch × (its stall − a later epoch's). Reported; a long run does not charge it. */
+    addedSeconds: number;
   };
 }

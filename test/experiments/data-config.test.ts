@@ -48,3 +48,34 @@ describe("data: section", () => {
     expect(problemsOf(() => load({ storage: { readBandwidth: "1 MB/s" } })).map((x) => x.path)).toEqual(["data.storage.readBandwidth"]);
   });
 });
+
+describe("data: epochs", () => {
+  it("takes datasetSamples; the boundary defaults to restart, the cache to warm from the start", () => {
+    const d = load({ storage: "ddn-ai400x2t", datasetSamples: 6400 }).data!;
+    expect(d.datasetSamples).toBe(6400);
+    expect(d.epochBoundary).toBe("restart");
+    expect(d.cacheWarmsAfterFirstEpoch).toBe(false);
+    const c = load({ storage: "ddn-ai400x2t", datasetSamples: 6400, epochBoundary: "continuous", cacheWarmsAfterFirstEpoch: true, cacheHitRate: 0.5 }).data!;
+    expect(c.epochBoundary).toBe("continuous");
+    expect(c.cacheWarmsAfterFirstEpoch).toBe(true);
+  });
+
+  it("without datasetSamples nothing is added", () => {
+    const d = load({ storage: "ddn-ai400x2t" }).data!;
+    expect("datasetSamples" in d).toBe(false);
+    expect("epochBoundary" in d).toBe(false);
+  });
+
+  it("names the field, the value and what is allowed", () => {
+    const small = problemsOf(() => load({ storage: "ddn-ai400x2t", datasetSamples: 63 }));
+    expect(small.map((x) => x.path)).toEqual(["data.datasetSamples"]);
+    expect(small[0]!.message).toContain("63");
+    expect(small[0]!.message).toContain("at least workload.globalBatch (64)");
+    const bad = problemsOf(() => load({ storage: "ddn-ai400x2t", datasetSamples: 640, epochBoundary: "sometimes" }));
+    expect(bad.map((x) => x.path)).toEqual(["data.epochBoundary"]);
+    expect(bad[0]!.message).toContain("restart");
+    const alone = problemsOf(() => load({ storage: "ddn-ai400x2t", cacheWarmsAfterFirstEpoch: true }));
+    expect(alone.map((x) => x.path)).toEqual(["data.cacheWarmsAfterFirstEpoch"]);
+    expect(alone[0]!.message).toContain("without data.datasetSamples");
+  });
+});

@@ -12,6 +12,7 @@ import { simulateLongRun } from "../../models/reliability/long-run.ts";
 import { runScenario } from "../../models/run.ts";
 import type { FailureClass, FailureProcess, ReliabilitySpec, Scenario } from "../../models/scenario.ts";
 import { simulateStep } from "../../models/step/simulate.ts";
+import { imageDataSpec } from "../helpers/data-spec.ts";
 import { scenario, TINY_MODEL } from "../helpers/scenario.ts";
 
 const none = Object.fromEntries(FAILURE_CLASSES.map((c) => [c, { ratePerHour: 0, distribution: "exponential" }])) as Record<FailureClass, FailureProcess>;
@@ -100,21 +101,7 @@ describe("run: data.duringCheckpoint charged to longRun, goodput and the breakdo
     const base = scenario({ nodes: 2, model: TINY_MODEL, seqLength: 2048, globalBatch: 64 });
     const plain = simulateStep(base);
     const B = (16 * 4 * 1e6) / (0.8 * plain.stepSeconds);
-    const data: DataSpec = {
-      storage: { name: "t", readBandwidth: B, requestLatency: 0, source: "test" },
-      kind: "image",
-      bytesPerSample: 1e6,
-      deviceBytesPerSample: 0,
-      decodeCoreSeconds: 0,
-      workers: 4,
-      prefetch: 2,
-      readSize: 1e6,
-      readsInFlight: 1,
-      nodeStorageBandwidth: 1e12,
-      cacheHitRate: 0,
-      sharedWithCheckpoints: shared,
-      loaders: "replica",
-    };
+    const data: DataSpec = imageDataSpec(B, { sharedWithCheckpoints: shared });
     const cost = checkpointCost({ ...base, reliability: reliability() });
     // A checkpoint every 100 lone writes' worth of training time (writes beside the reads take a
     // few times longer, and add a fraction of that); steps for 20 checkpoints and a half interval.

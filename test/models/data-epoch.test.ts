@@ -8,6 +8,7 @@ import { epochBoundaryWaitSeconds, stepsPerEpoch } from "../../models/data/epoch
 import type { DataSpec } from "../../models/data/types.ts";
 import type { Scenario } from "../../models/scenario.ts";
 import { simulateStep } from "../../models/step/simulate.ts";
+import { imageDataSpec } from "../helpers/data-spec.ts";
 import { scenario, TINY_MODEL } from "../helpers/scenario.ts";
 
 /** 16 GPUs on 2 nodes, one loader per GPU, 4 samples of 1 MB per loader per step: 64 MB a step. */
@@ -18,22 +19,7 @@ const BYTES = 64e6;
 const E = 10;
 
 function spec(readBandwidth: number, over: Partial<DataSpec> = {}): DataSpec {
-  return {
-    storage: { name: "t", readBandwidth, requestLatency: 0, source: "test" },
-    kind: "image",
-    bytesPerSample: 1e6,
-    deviceBytesPerSample: 0,
-    decodeCoreSeconds: 0,
-    workers: 4,
-    prefetch: 2,
-    readSize: 1e6,
-    readsInFlight: 1,
-    nodeStorageBandwidth: 1e12,
-    cacheHitRate: 0,
-    sharedWithCheckpoints: false,
-    loaders: "replica",
-    ...over,
-  };
+  return imageDataSpec(readBandwidth, over);
 }
 
 describe("epoch arithmetic", () => {

@@ -10,6 +10,7 @@ import { hostCopyBandwidth } from "../../models/network/host.ts";
 import type { Scenario } from "../../models/scenario.ts";
 import { simulateStep } from "../../models/step/simulate.ts";
 import { CATEGORIES } from "../../models/categories.ts";
+import { imageDataSpec } from "../helpers/data-spec.ts";
 import { scenario, TINY_MODEL } from "../helpers/scenario.ts";
 
 /** 16 GPUs on 2 nodes, one loader per GPU (tp 1), 4 samples per GPU per step. */
@@ -18,22 +19,7 @@ function job(): Scenario {
 }
 
 function spec(over: Partial<DataSpec> = {}): DataSpec {
-  return {
-    storage: { name: "t", readBandwidth: 1e9, requestLatency: 0, source: "test" },
-    kind: "image",
-    bytesPerSample: 1e6,
-    deviceBytesPerSample: 0,
-    decodeCoreSeconds: 0,
-    workers: 4,
-    prefetch: 2,
-    readSize: 1e6,
-    readsInFlight: 1,
-    nodeStorageBandwidth: 1e12,
-    cacheHitRate: 0,
-    sharedWithCheckpoints: false,
-    loaders: "replica",
-    ...over,
-  };
+  return imageDataSpec(1e9, over);
 }
 
 const N = 16;

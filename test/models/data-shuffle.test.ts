@@ -7,28 +7,14 @@ import { describe, expect, it } from "vitest";
 import { scenarioFromObject } from "../../experiments/load.ts";
 import { loaderThroughput } from "../../models/data/loader.ts";
 import type { DataSpec } from "../../models/data/types.ts";
+import { imageDataSpec } from "../helpers/data-spec.ts";
 import { scenario, TINY_MODEL } from "../helpers/scenario.ts";
 
 /** 16 GPUs, one loader each, 4 samples of 1 MB per loader per step: 64 samples, 64 MB a step. */
 const job = scenario({ nodes: 2, model: TINY_MODEL, seqLength: 2048, globalBatch: 64 });
 
 function spec(over: Partial<DataSpec>): DataSpec {
-  return {
-    storage: { name: "t", readBandwidth: 1e10, requestLatency: 0, source: "test" },
-    kind: "image",
-    bytesPerSample: 1e6,
-    deviceBytesPerSample: 0,
-    decodeCoreSeconds: 0,
-    workers: 4,
-    prefetch: 2,
-    readSize: 1e6,
-    readsInFlight: 1,
-    nodeStorageBandwidth: 1e12,
-    cacheHitRate: 0,
-    sharedWithCheckpoints: false,
-    loaders: "replica",
-    ...over,
-  };
+  return imageDataSpec(1e10, over);
 }
 
 describe("shuffle", () => {

@@ -79,7 +79,7 @@ export function costPerToken(c: Omit<ObjectiveContext, "objective">, stepSeconds
 export const BATCH = 8;
 
 /** The parallelism keys a layout sets; the scenario's own values of them are replaced. */
-export const LAYOUT_KEYS = ["tp", "pp", "dp", "cp", "ep", "expertTp", "microBatch", "virtualStages", "firstStageLayers", "lastStageLayers", "zero", "recompute", "sequenceParallel"] as const;
+export const LAYOUT_KEYS = ["tp", "pp", "dp", "cp", "ep", "expertTp", "microBatch", "virtualStages", "firstStageLayers", "lastStageLayers", "zero", "shardGroup", "recompute", "sequenceParallel"] as const;
 
 export interface PlanOptions {
   objective?: Objective;
@@ -205,6 +205,7 @@ function candidate(base: Scenario, unpaddedVocab: number, vocabDivisibleBy: numb
     delete plan.firstStageLayers;
     delete plan.lastStageLayers;
   }
+  if (layout.shardGroup === undefined) delete plan.shardGroup;
   if (layout.recompute !== "selective") delete plan.recomputeModules;
   if (layout.recompute !== "full") delete plan.remat;
   if (layout.tp === 1) delete plan.tpCommOverlap;
@@ -227,6 +228,7 @@ export function layoutOf(s: Scenario): Layout {
     virtualStages: p.virtualStages,
     ...(p.firstStageLayers !== undefined || p.lastStageLayers !== undefined ? { firstStageLayers: p.firstStageLayers ?? 0, lastStageLayers: p.lastStageLayers ?? 0 } : {}),
     zero: p.zero,
+    ...(p.zero === 3 && p.shardGroup !== undefined && p.shardGroup !== p.dp ? { shardGroup: p.shardGroup } : {}),
     recompute: p.recompute,
   };
 }

@@ -4,7 +4,7 @@ import { layerSeconds, stepSecondsLowerBound } from "../../experiments/plan/boun
 import { bestScenarioYaml, planJson } from "../../experiments/plan/format.ts";
 import { parseFixes, parseIntList, parseObjective, PlanInputError } from "../../experiments/plan/options.ts";
 import { layoutCandidate, layoutScenario, planFromRaw, readScenarioRaw, screenLayouts } from "../../experiments/plan/search.ts";
-import { enumerateLayouts, layoutKey, unevenEndLayers, type Layout } from "../../experiments/plan/space.ts";
+import { enumerateLayouts, layoutKey, shardGroupsFor, unevenEndLayers, type Layout } from "../../experiments/plan/space.ts";
 import { outOfMemory } from "../../models/workload/memory.ts";
 import { parse as parseYaml } from "yaml";
 import { paretoFront } from "../../reports/plan-report.ts";
@@ -39,6 +39,35 @@ describe("plan: the search space", () => {
     const layouts = enumerateLayouts(input);
     expect(new Set(layouts.map(layoutKey)).size).toBe(layouts.length);
     expect(layoutKey({ tp: 8, pp: 16, dp: 128, cp: 1, ep: 1, microBatch: 1, virtualStages: 2, firstStageLayers: 3, lastStageLayers: 3, zero: 2, recompute: "none" })).toBe("tp8 pp16 v2 dp128 mb1 z2 none ends3");
+  });
+});
+
+describe("plan: the FSDP shard group (HSDP)", () => {
+  it("searches one, two and four nodes' worth of dp ranks as shard groups, only with ZeRO 3", () => {
+    // 64 GPUs, 8 per node, tp 1, pp 1: dp 64. ZeRO 1: one layout; ZeRO 3: all 64 ranks, then 8, 16 and 32 (each divides 64).
+    const input = { gpus: 64, gpusPerNode: 8, layers: 8, experts: 1, seqLength: 4096, globalBatch: 64 };
+    const keys = enumerateLayouts(input, { tp: [1], pp: [1], microBatch: [1], zero: [1, 3], recompute: ["none"] }).map(layoutKey);
+    expect(keys).toEqual(["tp1 pp1 v1 dp64 mb1 z1 none", "tp1 pp1 v1 dp64 mb1 z3 none", "tp1 pp1 v1 dp64 mb1 z3 sg8 none", "tp1 pp1 v1 dp64 mb1 z3 sg16 none", "tp1 pp1 v1 dp64 mb1 z3 sg32 none"]);
+    // tp 8 leaves dp 8: one node is all of dp, so no HSDP layout.
+    expect(enumerateLayouts(input, { tp: [8], pp: [1], microBatch: [1], zero: [3], recompute: ["none"] }).map(layoutKey)).toEqual(["tp8 pp1 v1 dp8 mb1 z3 none"]);
+    // --fix parallelism.shardGroup=16 keeps only that group (and drops ZeRO 3 layouts whose dp 16 does not divide).
+    expect(shardGroupsFor(64, 8, [16])).toEqual([16]);
+    expect(shardGroupsFor(8, 8, [16])).toEqual([]);
+    expect(shardGroupsFor(16, 8, [16])).toEqual([undefined]);
+    expect(parseFixes(["parallelism.shardGroup=16"], {}).limits.shardGroup).toEqual([16]);
+  });
+
+  it("ranks HSDP layouts that load with their shard group; the bound stays below the simulated step", async () => {
+    const { raw, loadOptions } = readScenarioRaw(SMALL);
+    const plan = await planFromRaw(raw, loadOptions, { top: 1000, limits: { tp: [1, 2], pp: [1], cp: [1], microBatch: [1], zero: [3], recompute: ["none", "full"] }, workers: 2 });
+    const hsdp = plan.ranking.filter((e) => e.layout.shardGroup !== undefined);
+    expect(hsdp.length).toBeGreaterThan(0);
+    for (const e of plan.ranking) {
+      expect(e.boundStepSeconds, e.key).toBeLessThanOrEqual(e.stepSeconds);
+      const s = scenarioFromObject(layoutScenario(raw, e.layout), loadOptions);
+      expect(outOfMemory(s), e.key).toBeNull();
+      expect(s.parallelism.shardGroup ?? s.parallelism.dp, e.key).toBe(e.layout.shardGroup ?? e.layout.dp);
+    }
   });
 });
 

@@ -190,6 +190,7 @@ export function layoutScenario(raw: Raw, layout: Layout): Raw {
   if (layout.recompute !== "selective") delete kept["recomputeModules"];
   if (layout.recompute !== "full") delete kept["remat"];
   if (layout.tp === 1) delete kept["tpCommOverlap"];
+  if (layout.zero === 0 || layout.zero === 3) delete kept["overlapParamGather"];
   if (layout.virtualStages === 1) delete kept["overlapP2P"];
   if (layout.zero < 3) for (const k of Object.keys(kept)) if (k.startsWith("fsdp") || k === "shardGroup" || k === "reshardAfterForward" || k === "offloadParams") delete kept[k];
   out["parallelism"] = { ...kept, ...layoutParallelism(layout) };
@@ -209,6 +210,7 @@ function candidate(base: Scenario, unpaddedVocab: number, vocabDivisibleBy: numb
   if (layout.recompute !== "selective") delete plan.recomputeModules;
   if (layout.recompute !== "full") delete plan.remat;
   if (layout.tp === 1) delete plan.tpCommOverlap;
+  if (layout.zero === 0 || layout.zero === 3) delete plan.overlapParamGather;
   const vocab = paddedVocab(unpaddedVocab, vocabDivisibleBy, layout.tp);
   const model = vocab === base.workload.model.vocab ? base.workload.model : { ...base.workload.model, vocab, unpaddedVocab };
   return { ...base, parallelism: plan, workload: { ...base.workload, model } };
@@ -430,6 +432,19 @@ export function withParallelismOverrides(raw: Raw, overrides: Readonly<Record<st
   return { ...raw, parallelism: { ...p, ...structuredClone(overrides) } };
 }
 
+/**
+ * Overlap switches set on every searched layout (docs/plan.md): each only hides communication
+ * behind compute at no memory cost in the model, so it is never slower and is not searched.
+ * A switch fixed with --fix stays as fixed; tpCommOverlap stays off with eager layers (refused there).
+ */
+export function overlapSwitches(base: Scenario, overrides: Readonly<Record<string, unknown>>): { overlapGradReduce?: boolean; overlapParamGather?: boolean; tpCommOverlap?: boolean } {
+  const out: { overlapGradReduce?: boolean; overlapParamGather?: boolean; tpCommOverlap?: boolean } = {};
+  if (!Object.hasOwn(overrides, "overlapGradReduce")) out.overlapGradReduce = true;
+  if (!Object.hasOwn(overrides, "overlapParamGather")) out.overlapParamGather = true;
+  if (!Object.hasOwn(overrides, "tpCommOverlap") && base.workload.layerImplementation !== "eager") out.tpCommOverlap = true;
+  return out;
+}
+
 /** Goodput: each layout checkpoints at its own Young/Daly interval (its checkpoint's stall and the cluster's MTBF), whatever interval the scenario states. */
 function youngDalyFor(objective: Objective, raw: Raw): Raw {
   if (objective !== "goodput" || !isPlainObject(raw["reliability"])) return raw;
@@ -450,14 +465,16 @@ export async function planFromRaw(scenarioRaw: Raw, loadOptions: LoadOptions, op
   const baseKey = layoutKey(baseLayout);
   const gpus = gpuCount(base);
   const tokens = base.workload.globalBatch * base.workload.seqLength;
-  const { counts, survivors } = screenLayouts(base, raw, objective, options);
+  const switches = overlapSwitches(base, options.overrides ?? {});
+  const layoutRaw = withParallelismOverrides(raw, switches);
+  const { counts, survivors } = screenLayouts({ ...base, parallelism: { ...base.parallelism, ...switches } }, raw, objective, options);
 
   const pool = new PointPool(options.workers ?? 0);
   const ranked: PlanEntry[] = [];
   const results = new Map<string, RunResult>();
   const cmp = compare(objective);
   let index = 0;
-  const taskOf = (layout: Layout): PointTask => ({ index: index++, seed: base.seed, params: {}, experiment: base.name, scenario: layoutScenario(raw, layout), loadOptions });
+  const taskOf = (layout: Layout): PointTask => ({ index: index++, seed: base.seed, params: {}, experiment: base.name, scenario: layoutScenario(layoutRaw, layout), loadOptions });
   const take = (layout: Layout, r: SweepPointResult, bound: number, isBaseline: boolean): string | undefined => {
     if (r.status === "ok" && r.result !== undefined) {
       ranked.push(entryOf(layout, r.result as RunResult, bound, ctx, isBaseline));
@@ -526,7 +543,7 @@ export async function planFromRaw(scenarioRaw: Raw, loadOptions: LoadOptions, op
     ...(baselineProblem !== undefined ? { baselineProblem } : {}),
     why: whyBest(ranked[0], ranked[1], objective),
     ...(ranked[0] !== undefined ? { bestResult: results.get(`${ranked[0].baseline ? "*" : ""}${ranked[0].key}`) as RunResult } : {}),
-    raw,
+    raw: layoutRaw,
     loadOptions,
   };
 }

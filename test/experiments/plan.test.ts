@@ -71,6 +71,42 @@ describe("plan: the FSDP shard group (HSDP)", () => {
   });
 });
 
+describe("plan: the overlap switches", () => {
+  const { raw, loadOptions } = readScenarioRaw(SMALL);
+  const limits = { tp: [1, 2], pp: [1], cp: [1], microBatch: [1], zero: [0, 1, 3] as (0 | 1 | 2 | 3)[], recompute: ["none" as const] };
+
+  it("sets every overlap switch on where it applies, unless --fix states it", async () => {
+    const plan = await planFromRaw(raw, loadOptions, { top: 1000, limits, noBaseline: true, workers: 0 });
+    const layouts = plan.ranking;
+    // tp 1 (dp 64): z0, z1, z3 with all ranks, sg8, sg16, sg32; tp 2 (dp 32): z0, z1, z3, sg8, sg16. Llama 3 8B's
+    // 16 bytes per parameter refuse ZeRO 0 on both and ZeRO 1 on tp 1 (memory model); the other 8 rank.
+    expect(plan.counts).toMatchObject({ considered: 11, memory: 3, simulated: 8 });
+    expect(layouts.map((e) => e.key).sort()).toEqual(["tp1 pp1 v1 dp64 mb1 z3 none", "tp1 pp1 v1 dp64 mb1 z3 sg16 none", "tp1 pp1 v1 dp64 mb1 z3 sg32 none", "tp1 pp1 v1 dp64 mb1 z3 sg8 none", "tp2 pp1 v1 dp32 mb1 z1 none", "tp2 pp1 v1 dp32 mb1 z3 none", "tp2 pp1 v1 dp32 mb1 z3 sg16 none", "tp2 pp1 v1 dp32 mb1 z3 sg8 none"]);
+    for (const e of layouts) {
+      const p = scenarioFromObject(layoutScenario(plan.raw, e.layout), loadOptions).parallelism;
+      expect(p.overlapGradReduce, e.key).toBe(true);
+      expect(p.tpCommOverlap === true, e.key).toBe(e.layout.tp > 1);
+      expect(p.overlapParamGather === true, e.key).toBe(e.layout.zero === 1 || e.layout.zero === 2);
+    }
+    const fixed = await planFromRaw(raw, loadOptions, { top: 3, limits: { ...limits, tp: [2], zero: [1] }, overrides: { tpCommOverlap: false, overlapGradReduce: false }, workers: 0 });
+    for (const e of fixed.ranking) {
+      const p = scenarioFromObject(layoutScenario(fixed.raw, e.layout), loadOptions).parallelism;
+      expect(p.tpCommOverlap, e.key).toBe(false);
+      expect(p.overlapGradReduce, e.key).toBe(false);
+      expect(p.overlapParamGather, e.key).toBe(true);
+    }
+  });
+
+  it("is never slower with the switches on (the reason they are not searched)", async () => {
+    const on = await planFromRaw(raw, loadOptions, { top: 3, limits: { ...limits, tp: [2], zero: [1] }, noBaseline: true, workers: 0 });
+    const off = await planFromRaw(raw, loadOptions, { top: 3, limits: { ...limits, tp: [2], zero: [1] }, noBaseline: true, overrides: { tpCommOverlap: false, overlapGradReduce: false, overlapParamGather: false }, workers: 0 });
+    const a = on.ranking[0] as (typeof on.ranking)[number];
+    const b = off.ranking[0] as (typeof off.ranking)[number];
+    expect(a.key).toBe(b.key);
+    expect(a.stepSeconds).toBeLessThan(b.stepSeconds);
+  });
+});
+
 describe("plan: the lower bound", () => {
   const { raw, loadOptions } = readScenarioRaw(SMALL);
   const base = scenarioFromObject(raw, loadOptions);

@@ -26,7 +26,7 @@ import { scenarioFromObject, type LoadedScenario, type LoadOptions } from "../lo
 import { isPlainObject } from "../schema.ts";
 import { layerSeconds, layerShapeKey, stepSecondsLowerBound, type LayerSeconds } from "./bound.ts";
 import { PointPool } from "./pool.ts";
-import { enumerateLayouts, layoutKey, layoutParallelism, type Layout, type SpaceLimits } from "./space.ts";
+import { enumerateLayouts, layoutKey, layoutParallelism, OFFLOAD_SHARES, type Layout, type SpaceLimits } from "./space.ts";
 
 type Raw = Record<string, unknown>;
 
@@ -207,6 +207,7 @@ function candidate(base: Scenario, unpaddedVocab: number, vocabDivisibleBy: numb
     delete plan.lastStageLayers;
   }
   if (layout.shardGroup === undefined) delete plan.shardGroup;
+  if (layout.offloadActivations !== undefined) plan.offloadActivationShare = layout.offloadActivations;
   if (layout.recompute !== "selective") delete plan.recomputeModules;
   if (layout.recompute !== "full") delete plan.remat;
   if (layout.tp === 1) delete plan.tpCommOverlap;
@@ -351,16 +352,25 @@ export function screenLayouts(base: Scenario, raw: Raw, objective: Objective, op
   const layerCache = new Map<string, LayerSeconds>();
   const survivors: Survivor[] = [];
   const ctx = objectiveContext(base, objective);
-  layouts.forEach((layout, i) => {
+  const bp = base.parallelism;
+  const offloadable = bp.offloadActivationShare === undefined && bp.offloadActivationLayers === undefined && bp.remat === undefined && bp.offloadModules === undefined;
+  layouts.forEach((enumerated, i) => {
+    let layout = enumerated;
     if (options.onProgress !== undefined && i % 500 === 0) options.onProgress({ stage: "filter", done: i, total: layouts.length });
-    const s = candidate(base, unpadded, divisibleBy, layout);
+    let s = candidate(base, unpadded, divisibleBy, layout);
     if (checkPlan(s).length > 0) {
       counts.divisibility++;
       return;
     }
     if (outOfMemory(s) !== null) {
-      counts.memory++;
-      return;
+      // Refused with full recompute (the last resort of the space): the least activation offload that fits, unless the scenario states its own.
+      const fitted = offloadable && layout.recompute === "full" ? OFFLOAD_SHARES.map((share) => ({ ...layout, offloadActivations: share })).find((l) => outOfMemory(candidate(base, unpadded, divisibleBy, l)) === null) : undefined;
+      if (fitted === undefined) {
+        counts.memory++;
+        return;
+      }
+      layout = fitted;
+      s = candidate(base, unpadded, divisibleBy, layout);
     }
     const shapeKey = layerShapeKey(s);
     let layer = layerCache.get(shapeKey);

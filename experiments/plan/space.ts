@@ -23,10 +23,12 @@ export interface Layout {
   /** ZeRO 3 only, present when smaller than dp: the FSDP shard group (HSDP, replicated across dp/shardGroup). */
   shardGroup?: number;
   recompute: RecomputeMode;
+  /** Present only when the memory model refuses the layout without it: the share of each stage's layers whose saved activations go to host memory. */
+  offloadActivations?: number;
 }
 
 /** The dimensions searched, in the order the layout key lists them. */
-export const DIMENSIONS = ["tp", "pp", "virtualStages", "cp", "ep", "expertTp", "microBatch", "zero", "shardGroup", "recompute", "split"] as const;
+export const DIMENSIONS = ["tp", "pp", "virtualStages", "cp", "ep", "expertTp", "microBatch", "zero", "shardGroup", "recompute", "split", "offloadActivations"] as const;
 export type Dimension = (typeof DIMENSIONS)[number];
 
 /** What the space is built from: the scenario's cluster and workload. */
@@ -60,6 +62,8 @@ export interface SpaceLimits {
 export const DEFAULT_MICRO_BATCHES = [1, 2, 4, 8] as const;
 export const DEFAULT_ZERO = [0, 1, 2, 3] as const;
 export const DEFAULT_RECOMPUTE: readonly RecomputeMode[] = ["none", "selective", "full"];
+/** Activation offload shares tried, in order, on a layout the memory model refuses without offload. */
+export const OFFLOAD_SHARES = [0.5, 1] as const;
 /** HSDP shard groups searched by default, in GPUs per node: one node, two, four (plus dp itself, no HSDP). */
 export const DEFAULT_SHARD_GROUP_NODES = [1, 2, 4] as const;
 /** Interleaving beyond 8 chunks per rank only multiplies pipeline messages (Megatron-LM's examples stop at 4-8). */
@@ -173,6 +177,7 @@ export function layoutKey(l: Layout): string {
   parts.push(`mb${l.microBatch}`, `z${l.zero}`);
   if (l.shardGroup !== undefined) parts.push(`sg${l.shardGroup}`);
   parts.push(l.recompute);
+  if (l.offloadActivations !== undefined) parts.push(`off${l.offloadActivations}`);
   if (l.firstStageLayers !== undefined) parts.push(`ends${l.firstStageLayers}`);
   return parts.join(" ");
 }
@@ -192,6 +197,7 @@ export function layoutParallelism(l: Layout): Record<string, unknown> {
     zero: l.zero,
     ...(l.shardGroup !== undefined ? { shardGroup: l.shardGroup } : {}),
     recompute: l.recompute,
+    ...(l.offloadActivations !== undefined ? { offloadActivations: l.offloadActivations } : {}),
     sequenceParallel: l.tp > 1,
   };
 }

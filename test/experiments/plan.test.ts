@@ -107,6 +107,34 @@ describe("plan: the overlap switches", () => {
   });
 });
 
+describe("plan: activation offload", () => {
+  const { raw, loadOptions } = readScenarioRaw(SMALL);
+  const limits = { tp: [1], pp: [1], cp: [1], microBatch: [4], zero: [0, 1] as (0 | 1 | 2 | 3)[], recompute: ["full" as const] };
+
+  it("offloads only layouts with full recompute the memory model refuses without it, the least share that fits", async () => {
+    const { raw: r0, loadOptions: o0 } = { raw, loadOptions };
+    const base = scenarioFromObject(r0, o0);
+    const plain: Layout = { tp: 1, pp: 1, dp: 64, cp: 1, ep: 1, microBatch: 4, virtualStages: 1, zero: 1, recompute: "full" };
+    // Llama 3 8B on 64 GPUs, tp 1, ZeRO 1, micro-batch 4, full recompute: refused as is, fits with half of each stage's layers offloaded.
+    expect(outOfMemory(layoutCandidate(base, r0, plain))).not.toBeNull();
+    expect(outOfMemory(layoutCandidate(base, r0, { ...plain, offloadActivations: 0.5 }))).toBeNull();
+    const plan = await planFromRaw(raw, loadOptions, { top: 10, limits, noBaseline: true, workers: 0 });
+    // ZeRO 0 (16 bytes per parameter unsharded, 128 GB) stays refused whatever the offload.
+    expect(plan.counts).toMatchObject({ considered: 2, memory: 1, simulated: 1 });
+    expect(plan.ranking.map((e) => e.key)).toEqual(["tp1 pp1 v1 dp64 mb4 z1 full off0.5"]);
+    const s = scenarioFromObject(layoutScenario(plan.raw, (plan.ranking[0] as (typeof plan.ranking)[number]).layout), loadOptions);
+    expect(s.parallelism.offloadActivationShare).toBe(0.5);
+    expect(outOfMemory(s)).toBeNull();
+    // A layout that fits is never offloaded (tp 2); nor one without full recompute (its recompute: full is in the space); --fix parallelism.offloadActivations=0 turns the retry off.
+    const tp2 = await planFromRaw(raw, loadOptions, { top: 10, limits: { ...limits, tp: [2], zero: [1] }, noBaseline: true, workers: 0 });
+    expect(tp2.ranking.map((e) => e.key)).toEqual(["tp2 pp1 v1 dp32 mb4 z1 full"]);
+    const none = await planFromRaw(raw, loadOptions, { top: 10, limits: { ...limits, microBatch: [1], recompute: ["none"] }, noBaseline: true, workers: 0 });
+    expect(none.counts).toMatchObject({ considered: 2, memory: 2, simulated: 0 });
+    const fixed = await planFromRaw(raw, loadOptions, { top: 10, limits, noBaseline: true, overrides: { offloadActivations: 0 }, workers: 0 });
+    expect(fixed.counts).toMatchObject({ considered: 2, memory: 2, simulated: 0 });
+  });
+});
+
 describe("plan: the lower bound", () => {
   const { raw, loadOptions } = readScenarioRaw(SMALL);
   const base = scenarioFromObject(raw, loadOptions);

@@ -19,7 +19,7 @@ export class PlanInputError extends ConfigError {
 
 const RECOMPUTE_CHOICES: readonly RecomputeMode[] = ["none", "selective", "full", "per-op"];
 /** parallelism keys that are search dimensions: --fix narrows the dimension to one value. */
-const SEARCHED = ["tp", "pp", "dp", "cp", "ep", "expertTp", "microBatch", "virtualStages", "zero", "recompute"] as const;
+const SEARCHED = ["tp", "pp", "dp", "cp", "ep", "expertTp", "microBatch", "virtualStages", "zero", "shardGroup", "recompute"] as const;
 /** parallelism keys the planner sets from the layout itself: --fix cannot set them. */
 const DERIVED = ["firstStageLayers", "lastStageLayers", "sequenceParallel"] as const;
 
@@ -86,6 +86,7 @@ export function parseFixes(texts: readonly string[], limits: SpaceLimits): Fixes
       else if (key === "expertTp") out.limits.expertTp = [n];
       else if (key === "microBatch") out.limits.microBatch = [n];
       else if (key === "virtualStages") out.limits.virtualStages = [n];
+      else if (key === "shardGroup") out.limits.shardGroup = [n];
       continue;
     }
     out.overrides[key] = value;

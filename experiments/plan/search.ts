@@ -26,7 +26,7 @@ import { scenarioFromObject, type LoadedScenario, type LoadOptions } from "../lo
 import { isPlainObject } from "../schema.ts";
 import { layerSeconds, layerShapeKey, stepSecondsLowerBound, type LayerSeconds } from "./bound.ts";
 import { PointPool } from "./pool.ts";
-import { enumerateLayouts, layoutKey, layoutParallelism, type Layout, type SpaceLimits } from "./space.ts";
+import { enumerateLayouts, layoutKey, layoutParallelism, OFFLOAD_SHARES, type Layout, type SpaceLimits } from "./space.ts";
 
 type Raw = Record<string, unknown>;
 
@@ -79,7 +79,7 @@ export function costPerToken(c: Omit<ObjectiveContext, "objective">, stepSeconds
 export const BATCH = 8;
 
 /** The parallelism keys a layout sets; the scenario's own values of them are replaced. */
-export const LAYOUT_KEYS = ["tp", "pp", "dp", "cp", "ep", "expertTp", "microBatch", "virtualStages", "firstStageLayers", "lastStageLayers", "zero", "recompute", "sequenceParallel"] as const;
+export const LAYOUT_KEYS = ["tp", "pp", "dp", "cp", "ep", "expertTp", "microBatch", "virtualStages", "firstStageLayers", "lastStageLayers", "zero", "shardGroup", "recompute", "sequenceParallel"] as const;
 
 export interface PlanOptions {
   objective?: Objective;
@@ -190,6 +190,7 @@ export function layoutScenario(raw: Raw, layout: Layout): Raw {
   if (layout.recompute !== "selective") delete kept["recomputeModules"];
   if (layout.recompute !== "full") delete kept["remat"];
   if (layout.tp === 1) delete kept["tpCommOverlap"];
+  if (layout.zero === 0 || layout.zero === 3) delete kept["overlapParamGather"];
   if (layout.virtualStages === 1) delete kept["overlapP2P"];
   if (layout.zero < 3) for (const k of Object.keys(kept)) if (k.startsWith("fsdp") || k === "shardGroup" || k === "reshardAfterForward" || k === "offloadParams") delete kept[k];
   out["parallelism"] = { ...kept, ...layoutParallelism(layout) };
@@ -205,9 +206,12 @@ function candidate(base: Scenario, unpaddedVocab: number, vocabDivisibleBy: numb
     delete plan.firstStageLayers;
     delete plan.lastStageLayers;
   }
+  if (layout.shardGroup === undefined) delete plan.shardGroup;
+  if (layout.offloadActivations !== undefined) plan.offloadActivationShare = layout.offloadActivations;
   if (layout.recompute !== "selective") delete plan.recomputeModules;
   if (layout.recompute !== "full") delete plan.remat;
   if (layout.tp === 1) delete plan.tpCommOverlap;
+  if (layout.zero === 0 || layout.zero === 3) delete plan.overlapParamGather;
   const vocab = paddedVocab(unpaddedVocab, vocabDivisibleBy, layout.tp);
   const model = vocab === base.workload.model.vocab ? base.workload.model : { ...base.workload.model, vocab, unpaddedVocab };
   return { ...base, parallelism: plan, workload: { ...base.workload, model } };
@@ -227,6 +231,7 @@ export function layoutOf(s: Scenario): Layout {
     virtualStages: p.virtualStages,
     ...(p.firstStageLayers !== undefined || p.lastStageLayers !== undefined ? { firstStageLayers: p.firstStageLayers ?? 0, lastStageLayers: p.lastStageLayers ?? 0 } : {}),
     zero: p.zero,
+    ...(p.zero === 3 && p.shardGroup !== undefined && p.shardGroup !== p.dp ? { shardGroup: p.shardGroup } : {}),
     recompute: p.recompute,
   };
 }
@@ -347,16 +352,25 @@ export function screenLayouts(base: Scenario, raw: Raw, objective: Objective, op
   const layerCache = new Map<string, LayerSeconds>();
   const survivors: Survivor[] = [];
   const ctx = objectiveContext(base, objective);
-  layouts.forEach((layout, i) => {
+  const bp = base.parallelism;
+  const offloadable = bp.offloadActivationShare === undefined && bp.offloadActivationLayers === undefined && bp.remat === undefined && bp.offloadModules === undefined;
+  layouts.forEach((enumerated, i) => {
+    let layout = enumerated;
     if (options.onProgress !== undefined && i % 500 === 0) options.onProgress({ stage: "filter", done: i, total: layouts.length });
-    const s = candidate(base, unpadded, divisibleBy, layout);
+    let s = candidate(base, unpadded, divisibleBy, layout);
     if (checkPlan(s).length > 0) {
       counts.divisibility++;
       return;
     }
     if (outOfMemory(s) !== null) {
-      counts.memory++;
-      return;
+      // Refused with full recompute (the last resort of the space): the least activation offload that fits, unless the scenario states its own.
+      const fitted = offloadable && layout.recompute === "full" ? OFFLOAD_SHARES.map((share) => ({ ...layout, offloadActivations: share })).find((l) => outOfMemory(candidate(base, unpadded, divisibleBy, l)) === null) : undefined;
+      if (fitted === undefined) {
+        counts.memory++;
+        return;
+      }
+      layout = fitted;
+      s = candidate(base, unpadded, divisibleBy, layout);
     }
     const shapeKey = layerShapeKey(s);
     let layer = layerCache.get(shapeKey);
@@ -428,6 +442,19 @@ export function withParallelismOverrides(raw: Raw, overrides: Readonly<Record<st
   return { ...raw, parallelism: { ...p, ...structuredClone(overrides) } };
 }
 
+/**
+ * Overlap switches set on every searched layout (docs/plan.md): each only hides communication
+ * behind compute at no memory cost in the model, so it is never slower and is not searched.
+ * A switch fixed with --fix stays as fixed; tpCommOverlap stays off with eager layers (refused there).
+ */
+export function overlapSwitches(base: Scenario, overrides: Readonly<Record<string, unknown>>): { overlapGradReduce?: boolean; overlapParamGather?: boolean; tpCommOverlap?: boolean } {
+  const out: { overlapGradReduce?: boolean; overlapParamGather?: boolean; tpCommOverlap?: boolean } = {};
+  if (!Object.hasOwn(overrides, "overlapGradReduce")) out.overlapGradReduce = true;
+  if (!Object.hasOwn(overrides, "overlapParamGather")) out.overlapParamGather = true;
+  if (!Object.hasOwn(overrides, "tpCommOverlap") && base.workload.layerImplementation !== "eager") out.tpCommOverlap = true;
+  return out;
+}
+
 /** Goodput: each layout checkpoints at its own Young/Daly interval (its checkpoint's stall and the cluster's MTBF), whatever interval the scenario states. */
 function youngDalyFor(objective: Objective, raw: Raw): Raw {
   if (objective !== "goodput" || !isPlainObject(raw["reliability"])) return raw;
@@ -448,14 +475,16 @@ export async function planFromRaw(scenarioRaw: Raw, loadOptions: LoadOptions, op
   const baseKey = layoutKey(baseLayout);
   const gpus = gpuCount(base);
   const tokens = base.workload.globalBatch * base.workload.seqLength;
-  const { counts, survivors } = screenLayouts(base, raw, objective, options);
+  const switches = overlapSwitches(base, options.overrides ?? {});
+  const layoutRaw = withParallelismOverrides(raw, switches);
+  const { counts, survivors } = screenLayouts({ ...base, parallelism: { ...base.parallelism, ...switches } }, raw, objective, options);
 
   const pool = new PointPool(options.workers ?? 0);
   const ranked: PlanEntry[] = [];
   const results = new Map<string, RunResult>();
   const cmp = compare(objective);
   let index = 0;
-  const taskOf = (layout: Layout): PointTask => ({ index: index++, seed: base.seed, params: {}, experiment: base.name, scenario: layoutScenario(raw, layout), loadOptions });
+  const taskOf = (layout: Layout): PointTask => ({ index: index++, seed: base.seed, params: {}, experiment: base.name, scenario: layoutScenario(layoutRaw, layout), loadOptions });
   const take = (layout: Layout, r: SweepPointResult, bound: number, isBaseline: boolean): string | undefined => {
     if (r.status === "ok" && r.result !== undefined) {
       ranked.push(entryOf(layout, r.result as RunResult, bound, ctx, isBaseline));
@@ -524,7 +553,7 @@ export async function planFromRaw(scenarioRaw: Raw, loadOptions: LoadOptions, op
     ...(baselineProblem !== undefined ? { baselineProblem } : {}),
     why: whyBest(ranked[0], ranked[1], objective),
     ...(ranked[0] !== undefined ? { bestResult: results.get(`${ranked[0].baseline ? "*" : ""}${ranked[0].key}`) as RunResult } : {}),
-    raw,
+    raw: layoutRaw,
     loadOptions,
   };
 }

@@ -20,11 +20,15 @@ export interface Layout {
   firstStageLayers?: number;
   lastStageLayers?: number;
   zero: 0 | 1 | 2 | 3;
+  /** ZeRO 3 only, present when smaller than dp: the FSDP shard group (HSDP, replicated across dp/shardGroup). */
+  shardGroup?: number;
   recompute: RecomputeMode;
+  /** Present only when the memory model refuses the layout without it: the share of each stage's layers whose saved activations go to host memory. */
+  offloadActivations?: number;
 }
 
 /** The dimensions searched, in the order the layout key lists them. */
-export const DIMENSIONS = ["tp", "pp", "virtualStages", "cp", "ep", "expertTp", "microBatch", "zero", "recompute", "split"] as const;
+export const DIMENSIONS = ["tp", "pp", "virtualStages", "cp", "ep", "expertTp", "microBatch", "zero", "shardGroup", "recompute", "split", "offloadActivations"] as const;
 export type Dimension = (typeof DIMENSIONS)[number];
 
 /** What the space is built from: the scenario's cluster and workload. */
@@ -48,6 +52,8 @@ export interface SpaceLimits {
   microBatch?: readonly number[];
   virtualStages?: readonly number[];
   zero?: readonly (0 | 1 | 2 | 3)[];
+  /** ZeRO 3 shard groups (--fix parallelism.shardGroup=N): zero 3 layouts whose dp N does not divide are left out; N = dp is plain FSDP. */
+  shardGroup?: readonly number[];
   recompute?: readonly RecomputeMode[];
   /** even: layers split evenly; uneven: one layer fewer on the first and last virtual stage. */
   split?: readonly ("even" | "uneven")[];
@@ -56,6 +62,10 @@ export interface SpaceLimits {
 export const DEFAULT_MICRO_BATCHES = [1, 2, 4, 8] as const;
 export const DEFAULT_ZERO = [0, 1, 2, 3] as const;
 export const DEFAULT_RECOMPUTE: readonly RecomputeMode[] = ["none", "selective", "full"];
+/** Activation offload shares tried, in order, on a layout the memory model refuses without offload. */
+export const OFFLOAD_SHARES = [0.5, 1] as const;
+/** HSDP shard groups searched by default, in GPUs per node: one node, two, four (plus dp itself, no HSDP). */
+export const DEFAULT_SHARD_GROUP_NODES = [1, 2, 4] as const;
 /** Interleaving beyond 8 chunks per rank only multiplies pipeline messages (Megatron-LM's examples stop at 4-8). */
 export const MAX_DEFAULT_VIRTUAL_STAGES = 8;
 /** Context parallelism by default only down to 4,096 tokens per rank: shorter chunks leave attention's key loop unfilled. */
@@ -81,9 +91,17 @@ export function unevenEndLayers(layers: number, stages: number): number | undefi
   return Number.isInteger(k) && k >= 1 ? k : undefined;
 }
 
+/** The ZeRO 3 shard groups of a layout with this dp: undefined (all dp ranks) first, then the HSDP groups smaller than dp that divide it. */
+export function shardGroupsFor(dp: number, gpusPerNode: number, fixed?: readonly number[]): (number | undefined)[] {
+  const wanted = fixed ?? DEFAULT_SHARD_GROUP_NODES.map((n) => n * gpusPerNode);
+  const groups = wanted.filter((g) => g < dp && dp % g === 0);
+  const out: (number | undefined)[] = fixed === undefined || fixed.includes(dp) ? [undefined] : [];
+  return out.concat([...new Set(groups)].sort((a, b) => a - b));
+}
+
 /**
  * Every layout in the space, in a fixed nested order (tp, cp, pp, virtual stages, split, ep,
- * expertTp, micro-batch, ZeRO, recompute): dp is derived, tp·pp·cp divides the GPUs and
+ * expertTp, micro-batch, ZeRO, its shard group, recompute): dp is derived, tp·pp·cp divides the GPUs and
  * pp·virtualStages fits the layers; the rest (heads, batch, memory) is checked by the caller.
  */
 export function enumerateLayouts(input: SpaceInput, limits: SpaceLimits = {}): Layout[] {
@@ -120,6 +138,7 @@ export function enumerateLayouts(input: SpaceInput, limits: SpaceLimits = {}): L
               for (const expertTp of etps) {
                 for (const microBatch of microBatches) {
                   for (const zero of zeros) {
+                    for (const shardGroup of zero === 3 ? shardGroupsFor(dp, input.gpusPerNode, limits.shardGroup) : [undefined]) {
                     for (const recompute of recomputes) {
                       out.push({
                         tp,
@@ -132,8 +151,10 @@ export function enumerateLayouts(input: SpaceInput, limits: SpaceLimits = {}): L
                         virtualStages,
                         ...(ends !== undefined ? { firstStageLayers: ends, lastStageLayers: ends } : {}),
                         zero,
+                        ...(shardGroup !== undefined ? { shardGroup } : {}),
                         recompute,
                       });
+                    }
                     }
                   }
                 }
@@ -153,7 +174,10 @@ export function layoutKey(l: Layout): string {
   if (l.cp > 1) parts.push(`cp${l.cp}`);
   if (l.ep > 1) parts.push(`ep${l.ep}`);
   if (l.expertTp !== undefined) parts.push(`etp${l.expertTp}`);
-  parts.push(`mb${l.microBatch}`, `z${l.zero}`, l.recompute);
+  parts.push(`mb${l.microBatch}`, `z${l.zero}`);
+  if (l.shardGroup !== undefined) parts.push(`sg${l.shardGroup}`);
+  parts.push(l.recompute);
+  if (l.offloadActivations !== undefined) parts.push(`off${l.offloadActivations}`);
   if (l.firstStageLayers !== undefined) parts.push(`ends${l.firstStageLayers}`);
   return parts.join(" ");
 }
@@ -171,7 +195,9 @@ export function layoutParallelism(l: Layout): Record<string, unknown> {
     virtualStages: l.virtualStages,
     ...(l.firstStageLayers !== undefined ? { firstStageLayers: l.firstStageLayers, lastStageLayers: l.lastStageLayers } : {}),
     zero: l.zero,
+    ...(l.shardGroup !== undefined ? { shardGroup: l.shardGroup } : {}),
     recompute: l.recompute,
+    ...(l.offloadActivations !== undefined ? { offloadActivations: l.offloadActivations } : {}),
     sequenceParallel: l.tp > 1,
   };
 }

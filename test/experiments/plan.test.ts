@@ -4,7 +4,7 @@ import { layerSeconds, stepSecondsLowerBound } from "../../experiments/plan/boun
 import { bestScenarioYaml, planJson } from "../../experiments/plan/format.ts";
 import { parseFixes, parseIntList, parseObjective, PlanInputError } from "../../experiments/plan/options.ts";
 import { layoutCandidate, layoutScenario, planFromRaw, readScenarioRaw, screenLayouts } from "../../experiments/plan/search.ts";
-import { enumerateLayouts, layoutKey, unevenEndLayers, type Layout } from "../../experiments/plan/space.ts";
+import { enumerateLayouts, layoutKey, shardGroupsFor, unevenEndLayers, type Layout } from "../../experiments/plan/space.ts";
 import { outOfMemory } from "../../models/workload/memory.ts";
 import { parse as parseYaml } from "yaml";
 import { paretoFront } from "../../reports/plan-report.ts";
@@ -39,6 +39,99 @@ describe("plan: the search space", () => {
     const layouts = enumerateLayouts(input);
     expect(new Set(layouts.map(layoutKey)).size).toBe(layouts.length);
     expect(layoutKey({ tp: 8, pp: 16, dp: 128, cp: 1, ep: 1, microBatch: 1, virtualStages: 2, firstStageLayers: 3, lastStageLayers: 3, zero: 2, recompute: "none" })).toBe("tp8 pp16 v2 dp128 mb1 z2 none ends3");
+  });
+});
+
+describe("plan: the FSDP shard group (HSDP)", () => {
+  it("searches one, two and four nodes' worth of dp ranks as shard groups, only with ZeRO 3", () => {
+    // 64 GPUs, 8 per node, tp 1, pp 1: dp 64. ZeRO 1: one layout; ZeRO 3: all 64 ranks, then 8, 16 and 32 (each divides 64).
+    const input = { gpus: 64, gpusPerNode: 8, layers: 8, experts: 1, seqLength: 4096, globalBatch: 64 };
+    const keys = enumerateLayouts(input, { tp: [1], pp: [1], microBatch: [1], zero: [1, 3], recompute: ["none"] }).map(layoutKey);
+    expect(keys).toEqual(["tp1 pp1 v1 dp64 mb1 z1 none", "tp1 pp1 v1 dp64 mb1 z3 none", "tp1 pp1 v1 dp64 mb1 z3 sg8 none", "tp1 pp1 v1 dp64 mb1 z3 sg16 none", "tp1 pp1 v1 dp64 mb1 z3 sg32 none"]);
+    // tp 8 leaves dp 8: one node is all of dp, so no HSDP layout.
+    expect(enumerateLayouts(input, { tp: [8], pp: [1], microBatch: [1], zero: [3], recompute: ["none"] }).map(layoutKey)).toEqual(["tp8 pp1 v1 dp8 mb1 z3 none"]);
+    // --fix parallelism.shardGroup=16 keeps only that group (and drops ZeRO 3 layouts whose dp 16 does not divide).
+    expect(shardGroupsFor(64, 8, [16])).toEqual([16]);
+    expect(shardGroupsFor(8, 8, [16])).toEqual([]);
+    expect(shardGroupsFor(16, 8, [16])).toEqual([undefined]);
+    expect(parseFixes(["parallelism.shardGroup=16"], {}).limits.shardGroup).toEqual([16]);
+  });
+
+  it("ranks HSDP layouts that load with their shard group; the bound stays below the simulated step", async () => {
+    const { raw, loadOptions } = readScenarioRaw(SMALL);
+    const plan = await planFromRaw(raw, loadOptions, { top: 1000, limits: { tp: [1, 2], pp: [1], cp: [1], microBatch: [1], zero: [3], recompute: ["none", "full"] }, workers: 2 });
+    const hsdp = plan.ranking.filter((e) => e.layout.shardGroup !== undefined);
+    expect(hsdp.length).toBeGreaterThan(0);
+    for (const e of plan.ranking) {
+      expect(e.boundStepSeconds, e.key).toBeLessThanOrEqual(e.stepSeconds);
+      const s = scenarioFromObject(layoutScenario(raw, e.layout), loadOptions);
+      expect(outOfMemory(s), e.key).toBeNull();
+      expect(s.parallelism.shardGroup ?? s.parallelism.dp, e.key).toBe(e.layout.shardGroup ?? e.layout.dp);
+    }
+  });
+});
+
+describe("plan: the overlap switches", () => {
+  const { raw, loadOptions } = readScenarioRaw(SMALL);
+  const limits = { tp: [1, 2], pp: [1], cp: [1], microBatch: [1], zero: [0, 1, 3] as (0 | 1 | 2 | 3)[], recompute: ["none" as const] };
+
+  it("sets every overlap switch on where it applies, unless --fix states it", async () => {
+    const plan = await planFromRaw(raw, loadOptions, { top: 1000, limits, noBaseline: true, workers: 0 });
+    const layouts = plan.ranking;
+    // tp 1 (dp 64): z0, z1, z3 with all ranks, sg8, sg16, sg32; tp 2 (dp 32): z0, z1, z3, sg8, sg16. Llama 3 8B's
+    // 16 bytes per parameter refuse ZeRO 0 on both and ZeRO 1 on tp 1 (memory model); the other 8 rank.
+    expect(plan.counts).toMatchObject({ considered: 11, memory: 3, simulated: 8 });
+    expect(layouts.map((e) => e.key).sort()).toEqual(["tp1 pp1 v1 dp64 mb1 z3 none", "tp1 pp1 v1 dp64 mb1 z3 sg16 none", "tp1 pp1 v1 dp64 mb1 z3 sg32 none", "tp1 pp1 v1 dp64 mb1 z3 sg8 none", "tp2 pp1 v1 dp32 mb1 z1 none", "tp2 pp1 v1 dp32 mb1 z3 none", "tp2 pp1 v1 dp32 mb1 z3 sg16 none", "tp2 pp1 v1 dp32 mb1 z3 sg8 none"]);
+    for (const e of layouts) {
+      const p = scenarioFromObject(layoutScenario(plan.raw, e.layout), loadOptions).parallelism;
+      expect(p.overlapGradReduce, e.key).toBe(true);
+      expect(p.tpCommOverlap === true, e.key).toBe(e.layout.tp > 1);
+      expect(p.overlapParamGather === true, e.key).toBe(e.layout.zero === 1 || e.layout.zero === 2);
+    }
+    const fixed = await planFromRaw(raw, loadOptions, { top: 3, limits: { ...limits, tp: [2], zero: [1] }, overrides: { tpCommOverlap: false, overlapGradReduce: false }, workers: 0 });
+    for (const e of fixed.ranking) {
+      const p = scenarioFromObject(layoutScenario(fixed.raw, e.layout), loadOptions).parallelism;
+      expect(p.tpCommOverlap, e.key).toBe(false);
+      expect(p.overlapGradReduce, e.key).toBe(false);
+      expect(p.overlapParamGather, e.key).toBe(true);
+    }
+  });
+
+  it("is never slower with the switches on (the reason they are not searched)", async () => {
+    const on = await planFromRaw(raw, loadOptions, { top: 3, limits: { ...limits, tp: [2], zero: [1] }, noBaseline: true, workers: 0 });
+    const off = await planFromRaw(raw, loadOptions, { top: 3, limits: { ...limits, tp: [2], zero: [1] }, noBaseline: true, overrides: { tpCommOverlap: false, overlapGradReduce: false, overlapParamGather: false }, workers: 0 });
+    const a = on.ranking[0] as (typeof on.ranking)[number];
+    const b = off.ranking[0] as (typeof off.ranking)[number];
+    expect(a.key).toBe(b.key);
+    expect(a.stepSeconds).toBeLessThan(b.stepSeconds);
+  });
+});
+
+describe("plan: activation offload", () => {
+  const { raw, loadOptions } = readScenarioRaw(SMALL);
+  const limits = { tp: [1], pp: [1], cp: [1], microBatch: [4], zero: [0, 1] as (0 | 1 | 2 | 3)[], recompute: ["full" as const] };
+
+  it("offloads only layouts with full recompute the memory model refuses without it, the least share that fits", async () => {
+    const { raw: r0, loadOptions: o0 } = { raw, loadOptions };
+    const base = scenarioFromObject(r0, o0);
+    const plain: Layout = { tp: 1, pp: 1, dp: 64, cp: 1, ep: 1, microBatch: 4, virtualStages: 1, zero: 1, recompute: "full" };
+    // Llama 3 8B on 64 GPUs, tp 1, ZeRO 1, micro-batch 4, full recompute: refused as is, fits with half of each stage's layers offloaded.
+    expect(outOfMemory(layoutCandidate(base, r0, plain))).not.toBeNull();
+    expect(outOfMemory(layoutCandidate(base, r0, { ...plain, offloadActivations: 0.5 }))).toBeNull();
+    const plan = await planFromRaw(raw, loadOptions, { top: 10, limits, noBaseline: true, workers: 0 });
+    // ZeRO 0 (16 bytes per parameter unsharded, 128 GB) stays refused whatever the offload.
+    expect(plan.counts).toMatchObject({ considered: 2, memory: 1, simulated: 1 });
+    expect(plan.ranking.map((e) => e.key)).toEqual(["tp1 pp1 v1 dp64 mb4 z1 full off0.5"]);
+    const s = scenarioFromObject(layoutScenario(plan.raw, (plan.ranking[0] as (typeof plan.ranking)[number]).layout), loadOptions);
+    expect(s.parallelism.offloadActivationShare).toBe(0.5);
+    expect(outOfMemory(s)).toBeNull();
+    // A layout that fits is never offloaded (tp 2); nor one without full recompute (its recompute: full is in the space); --fix parallelism.offloadActivations=0 turns the retry off.
+    const tp2 = await planFromRaw(raw, loadOptions, { top: 10, limits: { ...limits, tp: [2], zero: [1] }, noBaseline: true, workers: 0 });
+    expect(tp2.ranking.map((e) => e.key)).toEqual(["tp2 pp1 v1 dp32 mb4 z1 full"]);
+    const none = await planFromRaw(raw, loadOptions, { top: 10, limits: { ...limits, microBatch: [1], recompute: ["none"] }, noBaseline: true, workers: 0 });
+    expect(none.counts).toMatchObject({ considered: 2, memory: 2, simulated: 0 });
+    const fixed = await planFromRaw(raw, loadOptions, { top: 10, limits, noBaseline: true, overrides: { offloadActivations: 0 }, workers: 0 });
+    expect(fixed.counts).toMatchObject({ considered: 2, memory: 2, simulated: 0 });
   });
 });
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { ConfigError } from "../../experiments/errors.ts";
 import { scenarioFromObject } from "../../experiments/load.ts";
 import { planJson } from "../../experiments/plan/format.ts";
-import { checkObjectiveInputs, costPerToken, layoutScenario, objectiveLowerBound, planFromRaw, readScenarioRaw } from "../../experiments/plan/search.ts";
+import { checkObjectiveInputs, costPerToken, layoutScenario, objectiveLowerBound, overlapSwitches, planFromRaw, readScenarioRaw, withParallelismOverrides } from "../../experiments/plan/search.ts";
 import { runScenario } from "../../models/run.ts";
 
 const SMALL = "experiments/scenarios/llama3-8b-64.yaml";
@@ -113,8 +113,10 @@ describe("plan under a power cap", () => {
     expect(plan.ranking.map((e) => e.key).sort()).toEqual(free.ranking.map((e) => e.key).sort());
     plan.ranking.forEach((e, i) => {
       if (i > 0) expect(e.tokensPerSecond).toBeLessThanOrEqual((plan.ranking[i - 1] as (typeof plan.ranking)[number]).tokensPerSecond);
-      // The same step as `trainsim run` of that layout with the cap.
-      const run = runScenario(scenarioFromObject(layoutScenario(capped, e.layout), loadOptions)).result;
+      // The same step as `trainsim run` of that layout with the cap: the scenario's own layout as it
+      // states its overlap switches, every searched layout with the switches on (docs/plan.md).
+      const withSwitches = withParallelismOverrides(capped, overlapSwitches(scenarioFromObject(capped, loadOptions), {}));
+      const run = runScenario(scenarioFromObject(layoutScenario(e.baseline ? capped : withSwitches, e.layout), loadOptions)).result;
       expect(e.stepSeconds, e.key).toBe(run.stepSeconds);
       // The cap binds: slower than the same layout without it (H100 at 700 W TDP, 8 nodes draw ~70 kW uncapped) ...
       const uncapped = free.ranking.find((f) => f.key === e.key) as (typeof free.ranking)[number];

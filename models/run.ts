@@ -13,7 +13,7 @@ import { checkpointCost } from "./reliability/checkpoint.ts";
 import { CATEGORIES } from "./categories.ts";
 import { simulateStep, type StepSimulation } from "./step/simulate.ts";
 import type { DataStepResult } from "./data/types.ts";
-import { stepDuringCheckpointWrite } from "./data/stall.ts";
+import { coldEpochOf, stepDuringCheckpointWrite, wallclockOfSteps } from "./data/stall.ts";
 import type { StepMode, StepModeRequest } from "./step/symmetry.ts";
 import { modelFlopsPerStep } from "./workload/flops.ts";
 import { stepHardwareFlops } from "./workload/remat-flops.ts";
@@ -93,7 +93,7 @@ export function runScenario(s: Scenario, options: RunOptions = {}): { result: Ru
     energyJoulesPerStep: power.energyJoulesPerStep,
     power,
     steps: s.run.steps,
-    wallclockSeconds: s.run.steps * step.stepSeconds,
+    wallclockSeconds: wallclockOfSteps(step, s.run.steps),
     simulation: { events: step.events, activities: step.activities, mode: step.mode, reason: step.modeReason },
     roofline: rooflineData(s),
     stepBreakdown: step.breakdown,
@@ -121,17 +121,19 @@ export function runScenario(s: Scenario, options: RunOptions = {}): { result: Ru
     const duringWrite = stepDuringCheckpointWrite(s, step, power.facilityMeanWatts);
     const checkpointWrite = during !== undefined && duringWrite !== undefined ? { ...duringWrite, storageBandwidth: checkpointCost(s).bytes / during.writeSeconds } : undefined;
     const varies = s.cluster.power.facilityCapSchedule !== undefined || s.cluster.power.facilitySupply !== undefined;
+    const coldEpoch = coldEpochOf(step);
     const longRun = simulateLongRun(s, {
       stepSeconds: step.stepSeconds,
       trainingWatts: power.facilityMeanWatts,
       idleWatts: s.cluster.power.pue * (gpuIdle + s.cluster.nodes * nodeOverhead),
       ...(varies ? { underCap } : {}),
       ...(checkpointWrite !== undefined ? { checkpointWrite } : {}),
+      ...(coldEpoch !== undefined ? { coldEpoch } : {}),
     }, options.onLongRunProgress !== undefined ? { onProgress: options.onLongRunProgress } : {});
     // Over the run: a step's categories for the kept training, plus what failures and checkpoints took.
     const b = { ...step.breakdown };
-    // The time slower steps added during checkpoint writes is a wait for data.
-    const added = longRun.checkpointWrite?.dataShare ?? 0;
+    // The time slower steps added during checkpoint writes, and in the cold first epoch, is a wait for data.
+    const added = (longRun.checkpointWrite?.dataShare ?? 0) + (longRun.coldEpoch?.dataShare ?? 0);
     for (const c of CATEGORIES) b[c] = step.breakdown[c] * (longRun.time.training - added);
     b.data += added;
     b.failure += longRun.time.lostWork + longRun.time.recovery;

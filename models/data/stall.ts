@@ -142,3 +142,20 @@ export function withDataStall(s: Scenario, d: DataSpec, step: StepSimulation): S
     data,
   };
 }
+
+/**
+ * The cold first epoch as the long run charges it: its steps and the data wait each adds over
+ * a later epoch's step (data.epoch.firstEpoch); undefined without cacheWarmsAfterFirstEpoch.
+ */
+export function coldEpochOf(step: StepSimulation): { steps: number; addedSecondsPerStep: number } | undefined {
+  const epoch = step.data?.epoch;
+  const first = epoch?.firstEpoch;
+  if (epoch === undefined || first === undefined || step.data === undefined) return undefined;
+  return { steps: epoch.stepsPerEpoch, addedSecondsPerStep: Math.max(0, first.stallSecondsPerStep - step.data.stallSecondsPerStep) };
+}
+
+/** Wall-clock of `steps` steps from the start of training: the first epoch's run cold. */
+export function wallclockOfSteps(step: StepSimulation, steps: number): number {
+  const cold = coldEpochOf(step);
+  return steps * step.stepSeconds + (cold !== undefined ? Math.min(steps, cold.steps) * cold.addedSecondsPerStep : 0);
+}

@@ -34,6 +34,12 @@ export interface LongRunInput {
    * checkpoints (training stops during their write).
    */
   checkpointWrite?: StepPower & { storageBandwidth: number };
+  /**
+   * A cold first epoch (data.cacheWarmsAfterFirstEpoch): until `steps` steps have been run
+   * (rolled-back ones too: their reads warmed the cache all the same) each step is longer
+   * by `addedSecondsPerStep` of data wait, at idle power.
+   */
+  coldEpoch?: { steps: number; addedSecondsPerStep: number };
 }
 
 export interface StepPower {
@@ -74,6 +80,17 @@ export interface LongRunResult {
     /** Training time the slower steps added, on steps that were kept. */
     addedSeconds: number;
     /** addedSeconds as a share of wall-clock time (the breakdown counts it as `data`). */
+    dataShare: number;
+  };
+  /** With coldEpoch: the time the cold first epoch added (the breakdown counts it as `data`). */
+  coldEpoch?: {
+    steps: number;
+    addedSecondsPerStep: number;
+    /** When the cache was warm (the first epoch's steps all run), seconds; absent if never. */
+    warmAtSeconds?: number;
+    /** Time the cold steps added, on steps that were kept. */
+    addedSeconds: number;
+    /** addedSeconds as a share of wall-clock time. */
     dataShare: number;
   };
   /** Every failure, in order (kept when asked for: tests and traces). */
@@ -129,6 +146,16 @@ export function simulateLongRun(s: Scenario, input: LongRunInput, options: LongR
   let added = 0; // of which the slower step added
   let savedAdded = 0; // `added` when the saved work was done
   let lostAdded = 0;
+  // The cold first epoch: steps run so far (kept or not) and the time its slower steps added.
+  const coldSteps = input.coldEpoch !== undefined && input.coldEpoch.addedSecondsPerStep > 0 ? input.coldEpoch.steps : 0;
+  const coldExtra = coldSteps > 0 ? (input.coldEpoch?.addedSecondsPerStep ?? 0) : 0;
+  let cold = coldSteps > 0;
+  let warmAt: number | undefined;
+  let warmEvent = -1;
+  let stepsRun = 0;
+  let coldAdded = 0;
+  let savedColdAdded = 0;
+  let lostColdAdded = 0;
   let progress = 0; // steps done, including work not yet checkpointed
   let saved = 0; // steps safe in the last completed checkpoint
   let trainingTime = 0; // seconds spent training, kept or not
@@ -154,11 +181,14 @@ export function simulateLongRun(s: Scenario, input: LongRunInput, options: LongR
     const dt = now - stateSince;
     if (dt <= 0) return;
     if (state === "training") {
+      const extra = cold ? coldExtra : 0;
       progress += dt / stepSeconds;
+      stepsRun += dt / stepSeconds;
       trainingTime += dt;
+      if (extra > 0) coldAdded += (dt * extra) / stepSeconds;
       if (writesInFlight > 0) {
         writeTraining += dt;
-        added += dt * (1 - base.stepSeconds / stepSeconds);
+        added += dt * (1 - (base.stepSeconds + extra) / stepSeconds);
       }
       sinceCheckpoint += dt;
       shares.training += dt;
@@ -180,7 +210,33 @@ export function simulateLongRun(s: Scenario, input: LongRunInput, options: LongR
     sim.queue.stop();
   };
 
+  // The step now: the base or the one during a write, plus the cold epoch's wait at idle power.
+  const applyStep = (): void => {
+    const now = writesInFlight > 0 && duringWrite !== undefined ? duringWrite : base;
+    const extra = cold ? coldExtra : 0;
+    stepSeconds = now.stepSeconds + extra;
+    trainingWatts = extra > 0 ? (now.trainingWatts * now.stepSeconds + input.idleWatts * extra) / stepSeconds : now.trainingWatts;
+  };
+
+  const scheduleWarm = (): void => {
+    if (warmEvent >= 0) sim.queue.cancel(warmEvent);
+    warmEvent = -1;
+    if (!cold || state !== "training") return;
+    warmEvent = sim.after(Math.max(0, (coldSteps - stepsRun) * stepSeconds), () => {
+      warmEvent = -1;
+      if (state !== "training" || done) return;
+      account();
+      if (stepsRun >= coldSteps * (1 - 1e-12)) {
+        cold = false;
+        warmAt = sim.now;
+        applyStep();
+        scheduleTarget();
+      } else scheduleWarm();
+    });
+  };
+
   const scheduleTarget = (): void => {
+    scheduleWarm();
     if (targetEvent >= 0) sim.queue.cancel(targetEvent);
     targetEvent = -1;
     if (!Number.isFinite(targetSteps) || state !== "training") return;
@@ -213,9 +269,7 @@ export function simulateLongRun(s: Scenario, input: LongRunInput, options: LongR
   const setWrites = (n: number): void => {
     account();
     writesInFlight = n;
-    const now = n > 0 && duringWrite !== undefined ? duringWrite : base;
-    stepSeconds = now.stepSeconds;
-    trainingWatts = now.trainingWatts;
+    applyStep();
     scheduleTarget();
   };
 
@@ -228,6 +282,7 @@ export function simulateLongRun(s: Scenario, input: LongRunInput, options: LongR
     const snapshot = progress;
     const snapshotTime = trainingTime;
     const snapshotAdded = added;
+    const snapshotColdAdded = coldAdded;
     if (targetEvent >= 0) sim.queue.cancel(targetEvent);
     targetEvent = -1;
     const sync = r.checkpointMode === "sync";
@@ -248,6 +303,7 @@ export function simulateLongRun(s: Scenario, input: LongRunInput, options: LongR
         if (sync) {
           saved = snapshot;
           savedTrainingTime = snapshotTime;
+          savedColdAdded = snapshotColdAdded;
         } else {
           pendingWrite = snapshot;
           pendingWriteTime = snapshotTime;
@@ -264,6 +320,7 @@ export function simulateLongRun(s: Scenario, input: LongRunInput, options: LongR
                 saved = Math.max(saved, snapshot);
                 savedTrainingTime = Math.max(savedTrainingTime, pendingWriteTime);
                 savedAdded = Math.max(savedAdded, snapshotAdded);
+                savedColdAdded = Math.max(savedColdAdded, snapshotColdAdded);
                 pendingWrite = -1;
               }
               if (shared !== undefined && epoch === writeEpoch && !done) setWrites(writesInFlight - 1);
@@ -295,16 +352,17 @@ export function simulateLongRun(s: Scenario, input: LongRunInput, options: LongR
       if (UNEXPECTED.has(cls)) {
         shares.lostWork += trainingTime - savedTrainingTime;
         lostAdded += added - savedAdded;
+        lostColdAdded += coldAdded - savedColdAdded;
         progress = saved;
       } else saved = progress;
       savedTrainingTime = trainingTime;
       savedAdded = added;
+      savedColdAdded = coldAdded;
       if (shared !== undefined && writesInFlight > 0) {
         // The job's writer dies with it: the slower step ends here (its bytes stay on the tier).
         writeEpoch++;
         writesInFlight = 0;
-        stepSeconds = base.stepSeconds;
-        trainingWatts = base.trainingWatts;
+        applyStep();
       }
       sinceCheckpoint = 0;
       pendingWrite = -1;
@@ -344,9 +402,7 @@ export function simulateLongRun(s: Scenario, input: LongRunInput, options: LongR
     const next = input.underCap(cap);
     base = next;
     if (shared !== undefined) duringWrite = next.duringWrite ?? next;
-    const now = writesInFlight > 0 && duringWrite !== undefined ? duringWrite : base;
-    stepSeconds = now.stepSeconds;
-    trainingWatts = now.trainingWatts;
+    applyStep();
     capChanges++;
     scheduleTarget();
   };
@@ -399,6 +455,7 @@ export function simulateLongRun(s: Scenario, input: LongRunInput, options: LongR
     }
   }
 
+  applyStep();
   scheduleTrainingEvents();
   if (Number.isFinite(duration)) sim.at(duration, finish);
   const onProgress = options.onProgress;
@@ -453,6 +510,16 @@ export function simulateLongRun(s: Scenario, input: LongRunInput, options: LongR
       trainingSeconds: writeTraining,
       addedSeconds: keptAdded,
       dataShare: wall > 0 ? keptAdded / wall : 0,
+    };
+  }
+  if (input.coldEpoch !== undefined) {
+    const keptCold = coldAdded - lostColdAdded;
+    out.coldEpoch = {
+      steps: input.coldEpoch.steps,
+      addedSecondsPerStep: input.coldEpoch.addedSecondsPerStep,
+      ...(warmAt !== undefined ? { warmAtSeconds: warmAt } : {}),
+      addedSeconds: keptCold,
+      dataShare: wall > 0 ? keptCold / wall : 0,
     };
   }
   if (finishedAt !== undefined) out.timeToTrainSeconds = finishedAt;

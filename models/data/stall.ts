@@ -9,7 +9,7 @@ import { gpuCount } from "../parallel/plan.ts";
 import type { Scenario } from "../scenario.ts";
 import type { StepSimulation } from "../step/accounting.ts";
 import { checkpointCost } from "../reliability/checkpoint.ts";
-import { epochBoundaryWaitSeconds, stepsPerEpoch } from "./epoch.ts";
+import { epochBoundaryWaitSeconds, firstStepLoadFactor, stepsPerEpoch } from "./epoch.ts";
 import { dataStallSeconds, loaderThroughput } from "./loader.ts";
 import type { DataEpochResult, DataSpec, DataStepResult } from "./types.ts";
 
@@ -52,12 +52,14 @@ export function stepDuringCheckpointWrite(s: Scenario, step: StepSimulation, tra
 function epochOf(s: Scenario, d: DataSpec, datasetSamples: number, computeSeconds: number, loaderSeconds: number, steadyStall: number): DataEpochResult {
   const steps = stepsPerEpoch(datasetSamples, s.workload.globalBatch);
   const boundary = d.epochBoundary ?? "restart";
-  const wait = epochBoundaryWaitSeconds(loaderSeconds, steadyStall, boundary);
+  // With prefetch 0 or no workers every batch is waited for already (the steady stall is L).
+  const factor = d.prefetch === 0 || d.workers === 0 ? 1 : firstStepLoadFactor(d.workers, s.workload.globalBatch / (s.parallelism.dp * s.parallelism.microBatch));
+  const wait = epochBoundaryWaitSeconds(factor * loaderSeconds, steadyStall, boundary);
   const out: DataEpochResult = { stepsPerEpoch: steps, boundary, boundaryWaitSeconds: wait, boundaryStallSecondsPerStep: wait / steps };
   if (d.cacheWarmsAfterFirstEpoch === true) {
     const cold = loaderThroughput(s, { ...d, cacheHitRate: 0 });
     const coldSteady = dataStallSeconds(computeSeconds, cold.secondsPerStep, d);
-    const coldWait = epochBoundaryWaitSeconds(cold.secondsPerStep, coldSteady, boundary);
+    const coldWait = epochBoundaryWaitSeconds(factor * cold.secondsPerStep, coldSteady, boundary);
     const stall = coldSteady + coldWait / steps;
     const laterStall = steadyStall + out.boundaryStallSecondsPerStep;
     out.firstEpoch = {

@@ -4,7 +4,7 @@
  * that runs across epochs adds nothing; the first epoch reads every sample from storage.
  */
 import { describe, expect, it } from "vitest";
-import { epochBoundaryWaitSeconds, stepsPerEpoch } from "../../models/data/epoch.ts";
+import { epochBoundaryWaitSeconds, firstStepLoadFactor, stepsPerEpoch } from "../../models/data/epoch.ts";
 import type { DataSpec } from "../../models/data/types.ts";
 import type { Scenario } from "../../models/scenario.ts";
 import { simulateStep } from "../../models/step/simulate.ts";
@@ -27,6 +27,17 @@ describe("epoch arithmetic", () => {
     expect(stepsPerEpoch(640, 64)).toBe(10);
     expect(stepsPerEpoch(703, 64)).toBe(10);
     expect(stepsPerEpoch(64, 64)).toBe(1);
+  });
+
+  it("the first step's batches arrive in ceil(m/w) rounds of w/m steps (hand-computed)", () => {
+    expect(firstStepLoadFactor(4, 4)).toBe(1);
+    expect(firstStepLoadFactor(2, 8)).toBe(1);
+    expect(firstStepLoadFactor(8, 2)).toBe(4);
+    expect(firstStepLoadFactor(8, 1)).toBe(8);
+    // 3 workers, 4 batches: rounds of 3 batches, the 4th in the second: 2 · 3/4.
+    expect(firstStepLoadFactor(3, 4)).toBeCloseTo(1.5, 15);
+    // No workers: the main process loads each batch in turn (the steady time).
+    expect(firstStepLoadFactor(0, 4)).toBe(1);
   });
 
   it("restart waits the loader's batch beyond the steady stall; continuous waits nothing", () => {
@@ -70,6 +81,18 @@ describe("epoch boundaries in the simulated step", () => {
     expect(step.data?.epoch?.boundaryWaitSeconds).toBeCloseTo(C, 12);
     expect(step.data?.stallSecondsPerStep).toBeCloseTo(L - C + C / E, 12);
     expect(step.stepSeconds).toBeCloseTo(L + C / E, 12);
+  });
+
+  it("more workers than batches in a step: each worker builds one whole batch at 1/workers of the rate", () => {
+    // 4 micro-batches per loader a step (64 / dp 16 / 1); 8 workers: the first 4 batches arrive at 8·L/4.
+    const L = C / 2;
+    const step = simulateStep({ ...base, data: spec(BYTES / L, { datasetSamples: 64 * E, workers: 8 }) });
+    expect(step.data?.loaderSecondsPerStep).toBeCloseTo(L, 12);
+    expect(step.data?.epoch?.boundaryWaitSeconds).toBeCloseTo(2 * L, 12);
+    expect(step.stepSeconds).toBeCloseTo(C + (2 * L) / E, 12);
+    // Data-bound (L = 2C), 8 workers: ready at 2L = 4C, of which L − C is the steady stall.
+    const bound = simulateStep({ ...base, data: spec(BYTES / (2 * C), { datasetSamples: 64 * E, workers: 8 }) });
+    expect(bound.data?.epoch?.boundaryWaitSeconds).toBeCloseTo(3 * C, 12);
   });
 
   it("prefetch 0 already waits every batch: the boundary adds nothing", () => {

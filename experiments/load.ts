@@ -376,6 +376,7 @@ function inlineGpu(spec: Raw, written: Raw, file: string): Accelerator {
   for (const f of Object.keys(efficiency)) {
     sources[`efficiency.${f}`] = Object.hasOwn(writtenEfficiency, f) ? here : `trainsim default (not given in ${file})`;
   }
+  if (Object.hasOwn(written, "hostCopyBandwidth")) sources["hostCopyBandwidth"] = here;
   return {
     name: stringAt(spec, "name", "custom-gpu"),
     vendor: stringAt(spec, "vendor", "custom"),
@@ -390,6 +391,7 @@ function inlineGpu(spec: Raw, written: Raw, file: string): Accelerator {
     idleWatts: numberAt(spec, "idleWatts", 0),
     smCount: numberAt(spec, "smCount", 1),
     ...(boolAt(spec, "mxfp8") === true ? { mxfp8: true } : {}),
+    ...(typeof spec["hostCopyBandwidth"] === "number" ? { hostCopyBandwidth: spec["hostCopyBandwidth"] } : {}),
     efficiency,
     sources,
   };
@@ -417,6 +419,10 @@ function overrideGpu(spec: Raw, file: string): Accelerator | undefined {
   }
   const mxfp8 = boolAt(spec, "mxfp8");
   if (mxfp8 !== undefined) gpu.mxfp8 = mxfp8;
+  if (typeof spec["hostCopyBandwidth"] === "number") {
+    gpu.hostCopyBandwidth = spec["hostCopyBandwidth"];
+    gpu.sources["hostCopyBandwidth"] = changed;
+  }
   gpu.name = stringAt(spec, "name", `${baseName}*`);
   return gpu;
 }

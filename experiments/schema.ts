@@ -196,6 +196,7 @@ const acceleratorSpec = obj("A full accelerator spec, for a part not in the cata
   scaleUpKind: oneOf(SCALE_UP_KINDS, "Kind of scale-up fabric.", { default: "nvlink" }),
   scaleUpDomain: int("GPUs reachable over the scale-up fabric in one hop (8 for a DGX node, 72 for NVL72).", 1, { default: 8 }),
   nicBandwidth: qty("bandwidth", `Scale-out NIC bandwidth per GPU per direction.${atLeast("1 Gb/s")}`, { required: true, minimum: MIN_NETWORK_BANDWIDTH }),
+  hostCopyBandwidth: qty("bandwidth", `Pinned host ↔ device copy bandwidth per GPU per direction (offload copies), where the host link is not the GPU's PCIe x16 (Grace's NVLink-C2C).${atLeast("1 Gb/s")}`, { minimum: MIN_NETWORK_BANDWIDTH, derivedDefault: "the catalog GPU's (GB200, GB300: 197 GB/s); else 0.8 × PCIe x16 (Gen4 31.5, Gen5 63 GB/s)" }),
   tdpWatts: qty("power", "Thermal design power (maximum board power) per GPU.", { required: true, exclusiveMinimum: 0, aliases: ["tdp"] }),
   idleWatts: qty("power", "Board power when idle.", { required: true, aliases: ["idlePower"] }),
   smCount: int("Streaming multiprocessors / compute units: sets GEMM wave quantisation.", 1, { required: true }),

@@ -100,6 +100,12 @@ export interface Accelerator {
   scaleUpDomain: number;
   /** Scale-out NIC bandwidth per GPU per direction, bytes/s (typical system configuration). */
   nicBandwidth: number;
+  /**
+   * Measured pinned host ↔ device copy bandwidth per direction, bytes/s, where the GPU reaches
+   * host memory other than over its own PCIe x16 link (Grace's NVLink-C2C on GB200/GB300).
+   * Absent: the PCIe link at the measured copy fraction (models/network/host.ts).
+   */
+  hostCopyBandwidth?: number;
   tdpWatts: number;
   idleWatts: number;
   /** Streaming multiprocessors / compute units / cores: sets the GEMM wave quantisation. */

@@ -45,9 +45,12 @@ export function hostLinks(graph: LinkGraph, gpus: number, pcie: number, nic: num
  */
 export const PCIE_COPY_FRACTION = 0.8;
 
-/** Pinned host ↔ device copy bandwidth of one GPU, per direction, bytes/s. */
+/**
+ * Pinned host ↔ device copy bandwidth of one GPU, per direction, bytes/s: the catalog's measured
+ * figure where the host link is not PCIe (GB200/GB300: NVLink-C2C to Grace), else the PCIe link's.
+ */
 export function hostCopyBandwidth(gpu: Accelerator): number {
-  return pcieBandwidth(gpu) * PCIE_COPY_FRACTION;
+  return gpu.hostCopyBandwidth ?? pcieBandwidth(gpu) * PCIE_COPY_FRACTION;
 }
 
 /**

@@ -55,6 +55,7 @@ import { fsdpCopyKernels, type FsdpCopyKernels } from "./fsdp-copies.ts";
 import { layerKinds } from "./layer-kinds.ts";
 import { besideCommSmWork, epCommSmFraction } from "./ep-comm-sms.ts";
 import { cpuAdamSeconds, offloadSettings, type OffloadSettings } from "./offload.ts";
+import { spreadCopy } from "./activation-copy.ts";
 import { sendOp } from "./p2p-send.ts";
 import { stageGather, type GatherPiece } from "./param-gather.ts";
 import { compileModulePasses } from "./zero3-fetch.ts";
@@ -140,17 +141,11 @@ class Compiler {
     return [op];
   }
 
-  /**
-   * Saved activations copied to (forward) or from (backward) the host on a side stream while
-   * the pass computes: the copy rides on the pass's GEMM op as PCIe work, so the op lasts
-   * max(compute, copy), the fluid model's "overlapped, the slower one sets the pace".
-   */
+  /** Saved activations copied to (forward) or from (backward) the host on a side stream over the whole pass (activation-copy.ts). */
   withActivationCopy(ops: Op[], role: number, bytes: number): Op[] {
     if (bytes <= 0) return ops;
-    const op = ops.find((o) => o.kind === WORK && o.power === "gemm") ?? ops.find((o) => o.kind === WORK);
-    if (op === undefined) return [...this.hostCopy(role, bytes, "offload:activations"), ...ops];
-    setWork(op, [...op.roles, role], [...op.amounts, bytes], op.size === op.size ? op.size : undefined);
-    return ops;
+    const cap = roleCapacities(peakFlops(this.s.cluster.gpu, this.s.workload.precision), this.s.cluster.gpu, this.s.cluster.network.nicBandwidth, this.offload.copyBandwidth);
+    return spreadCopy(ops, role, bytes, cap) ? ops : [...this.hostCopy(role, bytes, "offload:activations"), ...ops];
   }
 
   /** Kernels × `times` → at most one compute-bound op, one memory-bound op, one launch delay. */

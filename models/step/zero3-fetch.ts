@@ -27,7 +27,7 @@ export interface ModuleCompiler {
   enqueue(list: number, token: number, stream?: number): Op[];
   wait(list: number, token: number): Op[];
   list(kernels: KernelList, times: number, label: string): Op[];
-  /** Host copies riding on a pass's GEMM op (activation offload). */
+  /** Host copies spread over a pass's work ops (activation offload, activation-copy.ts). */
   withActivationCopy(ops: Op[], role: number, bytes: number): Op[];
 }
 

@@ -12,6 +12,9 @@ import { simulateStepFull } from "../../models/step/simulate-full.ts";
 import { layerActivationBytes, layerShape, memoryByStage } from "../../models/workload/memory.ts";
 import { CATEGORIES } from "../../models/categories.ts";
 import { IDEAL_ACCELERATOR as IDEAL, scenario, TINY_MODEL as TINY } from "../helpers/scenario.ts";
+import { scenarioFromObject } from "../../experiments/load.ts";
+import { CATALOG } from "../../models/hardware/catalog.ts";
+import type { Accelerator } from "../../models/hardware/types.ts";
 
 /** Bytes stage 0's rank moves over each PCIe direction in one step: its passes, the lists they enqueue, the after-step plan. */
 function hostBytes(prog: StepProgram): { h2d: number; d2h: number } {
@@ -90,6 +93,25 @@ describe("CPU-Adam and the copy bandwidth", () => {
     expect(hostCopyBandwidth(scenario({ gpu: "H100-SXM", nodes: 1, model: TINY, seqLength: 128, globalBatch: 8 }).cluster.gpu)).toBeCloseTo(0.8 * PCIE_GEN5_X16, -6);
   });
 
+  it("GB200 and GB300 copy over NVLink-C2C to Grace at Azure's nvbandwidth figure, not over PCIe", () => {
+    // Azure/AI-benchmarking-guide ND_GB200_v6_results.md, 'NV Bandwidth': host to device 201 GB/s, device to host 193 GB/s.
+    const gb200 = CATALOG["GB200"] as Accelerator;
+    expect(hostCopyBandwidth(gb200)).toBe(197e9);
+    for (const measured of [201e9, 193e9]) expect(Math.abs(hostCopyBandwidth(gb200) / measured - 1)).toBeLessThan(0.025);
+    expect(hostCopyBandwidth(CATALOG["GB300"] as Accelerator)).toBe(197e9);
+    // B200 (HGX, x86 host over PCIe Gen5) keeps the PCIe figure.
+    expect(hostCopyBandwidth(CATALOG["B200"] as Accelerator)).toBeCloseTo(0.8 * PCIE_GEN5_X16, -6);
+  });
+
+  it("cluster.gpu.hostCopyBandwidth sets the copy rate of an overridden or inline GPU; absent, an override keeps its base's", () => {
+    const config = (gpu: unknown) => ({ cluster: { gpu, nodes: 1 }, workload: { model: "llama3-8b", seqLength: 4096, globalBatch: 64 }, parallelism: { tp: 2 } });
+    const own = scenarioFromObject(config({ base: "H100-SXM", hostCopyBandwidth: "120 GB/s" }), { baseDir: import.meta.dirname }).cluster.gpu;
+    expect(hostCopyBandwidth(own)).toBe(120e9);
+    expect(own.sources["hostCopyBandwidth"]).toMatch(/overridden/);
+    expect(hostCopyBandwidth(scenarioFromObject(config({ base: "GB200" }), { baseDir: import.meta.dirname }).cluster.gpu)).toBe(197e9);
+    expect(() => scenarioFromObject(config({ base: "H100-SXM", hostCopyBandwidth: "1 MB/s" }), { baseDir: import.meta.dirname })).toThrow(/cluster\.gpu\.hostCopyBandwidth/);
+  });
+
   it("the after-step plan waits P/n × (ranks on the host) / rate for CPU-Adam instead of running Adam on the GPU", () => {
     const s = tiny({ offloadOptimizer: true });
     const P = memoryByStage(s)[0]!.params;
@@ -142,6 +164,18 @@ describe("activation offload", () => {
     // Out in forward, back in backward: two trips, one per direction, each bounding its pass.
     expect(r.stepSeconds).toBeGreaterThanOrEqual((2 * bytes) / prog.hostCopyBandwidth);
     expect(r.stepSeconds).toBeGreaterThan(simulateStep(act(0)).stepSeconds);
+  });
+
+  it("a faster host link shortens a copy-bound step to the trips at its rate (4× PCIe Gen5's copy rate: at least 2·bytes / 201.6 GB/s)", () => {
+    const slow = act(1);
+    const fast: Scenario = { ...slow, cluster: { ...slow.cluster, gpu: { ...IDEAL, hostCopyBandwidth: 4 * 0.8 * PCIE_GEN5_X16 } } };
+    const prog = compileStep(fast);
+    expect(prog.hostCopyBandwidth).toBeCloseTo(201.6e9, -6);
+    const bytes = TINY.layers * layerActivationBytes(layerShape(fast), "none");
+    const t = simulateStep(fast).stepSeconds;
+    expect(t).toBeGreaterThanOrEqual((2 * bytes) / 201.6e9);
+    expect(t).toBeLessThan(simulateStep(slow).stepSeconds);
+    expect(t).toBeGreaterThanOrEqual(simulateStep(act(0)).stepSeconds - 1e-12);
   });
 });
 

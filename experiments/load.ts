@@ -647,7 +647,7 @@ function moeRoutingFrom(workloadIn: Raw, problems: Problems): { moe?: MoeRouting
 }
 
 /**
- * Communication-overlap keys (parallelism.tpCommOverlap, overlapP2P, cpCommType, cpLayout,
+ * Communication-overlap keys (parallelism.tpCommOverlap, overlapP2P, cpCommType, cpLayout, cpRepeatKv,
  * overlapParamGather), as written or the schema's defaults; tpCommOverlap needs sequence parallelism.
  */
 function overlapFrom(raw: Raw, plan: ParallelPlan, problems: Problems): void {
@@ -669,6 +669,10 @@ function overlapFrom(raw: Raw, plan: ParallelPlan, problems: Problems): void {
   if (commType !== undefined) plan.cpCommType = commType as CpCommType;
   const layout = optionalString(raw, "cpLayout");
   if (layout !== undefined) plan.cpLayout = layout as CpLayout;
+  if (boolAt(raw, "cpRepeatKv") === true) {
+    if (plan.cpCommType === "a2a") plan.cpRepeatKv = true;
+    else problems.invalid("parallelism.cpRepeatKv", true, `true needs cpCommType a2a (it is ${plan.cpCommType ?? "p2p"}): only the Ulysses all-to-alls carry the repeated K and V`);
+  }
 }
 
 /**

@@ -466,6 +466,10 @@ const parallelism = obj("How the model is split over the GPUs.", {
     "How a causal sequence is split over the context-parallel ranks: zigzag, 2·cp chunks with rank i holding chunks i and 2·cp−1−i, balancing causal attention (Megatron-Core, ring-flash-attention's zigzag_ring); contiguous, one block per rank, where the last rank's attention is (2·cp−1)/cp of the balanced share and every ring step waits for it.",
     { default: "zigzag" },
   ),
+  cpRepeatKv: bool(
+    "cpCommType a2a with grouped-query attention: K and V are repeated to every query head before the all-to-alls, so they move as many bytes as Q (XTuner's dispatched attention calls HF repeat_kv before its flash-attention wrapper runs the Ulysses all-to-alls: xtuner/model/modules/dispatch/llama.py, v0.1.16 (its first sequence-parallel release) to v0.1.23). false: K and V cross with their own kvHeads. Needs cpCommType a2a.",
+    { default: false },
+  ),
   moeOverlap: oneOf(
     MOE_OVERLAP,
     "MoE with ep > 1: what the dispatch and combine all-to-alls run beside, on a communication stream (each pair taking about the longer of the two). none: exposed. shared-experts: the shared experts' GEMMs (Megatron-Core --moe-shared-expert-overlap; no effect without shared experts). attention: the layer's attention GEMMs and core, standing for the other micro-batch's compute under Megatron-Core's --overlap-moe-expert-parallel-comm (combined 1F1B) or DeepSeek-V3's DualPipe.",

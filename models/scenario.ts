@@ -332,6 +332,8 @@ export interface ParallelPlan {
   cpCommType?: CpCommType;
   /** Causal sequence split over context-parallel ranks; default zigzag (load-balanced). */
   cpLayout?: CpLayout;
+  /** cpCommType a2a: K and V repeated to the query heads before the all-to-alls (XTuner); default false. */
+  cpRepeatKv?: boolean;
   /** MoE: tensor-parallel degree of the routed experts (Megatron-Core --expert-tensor-parallel-size); default tp. */
   expertTp?: number;
   /** MoE: what the expert-parallel all-to-alls run beside (default none: exposed). */

@@ -42,6 +42,8 @@ function share(k: Kernel, f: number): Kernel {
 }
 
 const is = (name: string, base: string): boolean => name === base || name.startsWith(`${base}.`);
+/** Eager layers' separate projection GEMMs (eager-layer.ts), each its own module's hook. */
+const EAGER_OWN = new Set(["q", "k", "v", "gate", "up", "down"]);
 
 /**
  * A dense layer's kernel list cut at its module hooks. Forward (and a recomputed forward):
@@ -76,8 +78,13 @@ export function splitLayerKernels(list: KernelList, m: ModelSpec, backward: bool
   for (const k of list.kernels) {
     const n = k.name;
     let parts: [string, number][] | undefined;
-    if (is(n, "qkv")) parts = backward ? qkv.slice().reverse() : qkv;
+    if (is(n, "qkv") && n !== "qkv.input-grad-add") parts = backward ? qkv.slice().reverse() : qkv;
     else if (is(n, "fc1")) parts = backward ? fc1.slice().reverse() : fc1;
+    // Eager layers (layerImplementation eager) run each projection as its own GEMM, named by module.
+    else if (EAGER_OWN.has(n) || EAGER_OWN.has(n.replace(/\.(dgrad|wgrad)$/, ""))) parts = [[n.replace(/\.(dgrad|wgrad)$/, ""), 1]];
+    else if (n === "act.silu" || n === "act.silu.bwd") parts = [["act", 1]];
+    // SiLU(gate) × up runs once up's output exists (HF LlamaMLP), its backward before up's.
+    else if (n === "act.mul" || n === "act.mul.bwd") parts = [["up", 1]];
     else if (n === "ln1" || n === "ln1.bwd" || n === "bias-grad") parts = [["ln1", 1]];
     else if (n === "ln2" || n === "ln2.bwd" || n === "attn.residual.bwd") parts = [["ln2", 1]];
     else if (is(n, "proj") || n === "attn.residual") parts = [["o", 1]];

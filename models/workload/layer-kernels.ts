@@ -63,6 +63,8 @@ export interface LayerShape {
   cpCommType?: CpCommType;
   /** How a causal sequence is split over the context-parallel ranks (parallelism.cpLayout; default zigzag). */
   cpLayout?: CpLayout;
+  /** cpCommType a2a: K and V cross the all-to-alls repeated to every query head (parallelism.cpRepeatKv). */
+  cpRepeatKv?: boolean;
   /** This layer's sliding window (keys per query) when shorter than the sequence; absent: global causal attention. */
   window?: number;
   /** MoE: tensor-parallel degree of the routed experts (parallelism.expertTp; default tp). */
@@ -387,12 +389,16 @@ function overlappedTp(x: LayerShape, bytes: number, backward: boolean): StreamCo
  * posted before the attention of the block in hand, so they overlap (cp splits); backward
  * circulates K, V and their gradients (twice the bytes). all-gather: K and V gathered before
  * the attention (Llama 3's all-gather CP), exposed. a2a (DeepSpeed-Ulysses): all-to-alls of
- * Q, K, V before and of the output after the attention, exposed.
+ * Q, K, V before and of the output after the attention, exposed; with cpRepeatKv K and V carry
+ * every query head (repeated before the all-to-all), as many bytes as Q and the output.
  */
 function cpCollective(x: LayerShape, d: LayerDims, backward: boolean): StreamCollective {
   const kv = x.elementBytes * d.tokens * d.kvHeadsPerRank * (d.qkHeadDim + d.vHeadDim);
   const type = x.cpCommType ?? "p2p";
-  if (type === "a2a") return { op: "all-to-all", group: "cp", bytes: kv + x.elementBytes * d.tokens * d.headsPerRank * (d.qkHeadDim + d.vHeadDim), count: 1 };
+  if (type === "a2a") {
+    const a2aKv = x.cpRepeatKv === true ? x.elementBytes * d.tokens * d.headsPerRank * (d.qkHeadDim + d.vHeadDim) : kv;
+    return { op: "all-to-all", group: "cp", bytes: a2aKv + x.elementBytes * d.tokens * d.headsPerRank * (d.qkHeadDim + d.vHeadDim), count: 1 };
+  }
   if (type === "all-gather" || x.attention !== "flash") return { op: "all-gather", group: "cp", bytes: kv * x.cp, count: 1 };
   return { op: "all-gather", group: "cp", bytes: kv * x.cp * (backward ? 2 : 1), count: 1, overlap: { kernels: [backward ? "attention.flash.bwd" : "attention.flash"], splits: x.cp } };
 }

@@ -91,6 +91,7 @@ export function layerShape(s: Scenario): LayerShape {
     ...(p.tpCommOverlap === true ? { tpCommOverlap: true } : {}),
     ...(p.cpCommType !== undefined ? { cpCommType: p.cpCommType } : {}),
     ...(p.cpLayout !== undefined ? { cpLayout: p.cpLayout } : {}),
+    ...(p.cpRepeatKv === true ? { cpRepeatKv: true } : {}),
     ...(isMoe(s.workload.model) ? moeShapeFields(s) : {}),
     ...(s.workload.layerImplementation === "eager" ? { layerImplementation: "eager" as const } : {}),
     ...(p.recompute === "selective" && p.recomputeModules !== undefined ? { recomputeModules: p.recomputeModules } : {}),

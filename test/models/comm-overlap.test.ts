@@ -112,6 +112,32 @@ describe("context parallelism: ring overlap and load balance", () => {
     // T = 8192 / 4 tokens, 32 heads and 32 KV heads of 128: Q, K, V and O, 2 bytes each.
     expect(a2a).toEqual({ op: "all-to-all", group: "cp", bytes: 4 * 2 * 2048 * 4096, count: 1 });
   });
+
+  it("cpRepeatKv: with grouped-query attention K and V cross the all-to-all with every query head (XTuner)", () => {
+    const gqa = (plan: Partial<ParallelPlan>): number => {
+      const s = scenario({ gpu: IDEAL_ACCELERATOR, nodes: 1, gpusPerNode: 4, model: { ...TINY_MODEL, kvHeads: 8 }, seqLength: 8192, globalBatch: 1, plan: { cp: 4, dp: 1, zero: 0 } });
+      const x = layerShape({ ...s, parallelism: { ...s.parallelism, cpCommType: "a2a", ...plan } });
+      return layerForwardKernels(x).collectives.find((c) => c.group === "cp")!.bytes;
+    };
+    // T = 2048 tokens, 2 bytes: Q and O of 32 heads × 128, K and V of 8 heads × 128 ...
+    expect(gqa({})).toBe(2 * 2048 * (2 * 4096 + 2 * 1024));
+    // ... or, repeated to 32 heads before the all-to-all, 4096 wide like Q: 4·T·h·2 bytes.
+    expect(gqa({ cpRepeatKv: true })).toBe(4 * 2 * 2048 * 4096);
+    // Without grouped-query attention there is nothing to repeat.
+    expect(layerForwardKernels(cpShape({ cpCommType: "a2a", cpRepeatKv: true })).collectives.find((c) => c.group === "cp")!.bytes).toBe(4 * 2 * 2048 * 4096);
+  });
+
+  it("cpRepeatKv needs cpCommType a2a: refused naming the field otherwise", () => {
+    const raw = (parallelism: Record<string, unknown>) => ({ cluster: { gpu: "H100-SXM", nodes: 1 }, workload: { model: "llama3-8b", seqLength: 8192, globalBatch: 1 }, parallelism: { cp: 8, dp: 1, ...parallelism } });
+    expect(scenarioFromObject(raw({ cpCommType: "a2a", cpRepeatKv: true }), { baseDir: ".", name: "t" }).parallelism.cpRepeatKv).toBe(true);
+    try {
+      scenarioFromObject(raw({ cpRepeatKv: true }), { baseDir: ".", name: "t" });
+      throw new Error("expected a ConfigError");
+    } catch (e) {
+      expect(e).toBeInstanceOf(ConfigError);
+      expect((e as ConfigError).problems.map((p) => p.path)).toContain("parallelism.cpRepeatKv");
+    }
+  });
 });
 
 describe("interleaved 1F1B: overlapped pipeline sends (overlapP2P)", () => {

@@ -110,6 +110,20 @@ describe("a layer's kernels cut at its module hooks", () => {
     expect(flops(parts.get("q")!.kernels) / flops([qkv])).toBeCloseTo(32 / 48, 12);
     expect(flops(parts.get("k")!.kernels) / flops([qkv])).toBeCloseTo(8 / 48, 12);
   });
+  it("eager layers: each projection GEMM runs at its own module's hook, after that module's gather", () => {
+    const eager = { ...shape, layerImplementation: "eager" as const };
+    const names = (backward: boolean): Record<string, string[]> => {
+      const parts = splitLayerKernels(backward ? layerBackwardKernels(eager) : layerForwardKernels(eager), eager.model, backward);
+      return Object.fromEntries([...parts].map(([m, l]) => [m, l.kernels.map((k) => k.name)]));
+    };
+    const f = names(false);
+    for (const m of ["q", "k", "v", "gate", "up", "down"]) expect(f[m]?.[0]).toBe(m);
+    expect(f["ln1"]).toEqual(["ln1"]);
+    expect(f["act"]).toEqual(["act.silu"]);
+    const b = names(true);
+    for (const m of ["q", "k", "v", "gate", "up", "down"]) expect(b[m]).toEqual(expect.arrayContaining([`${m}.dgrad`, `${m}.wgrad`]));
+    expect(b["o"]).not.toContain("q.dgrad");
+  });
 });
 
 /** Stage 0's data-parallel collectives over one step. */

@@ -12,7 +12,7 @@ import { attentionBackendsOf, withAttentionBackend } from "../models/hardware/at
 import { checkPlan } from "../models/parallel/plan.ts";
 import { eagerLayerProblem } from "../models/workload/eager-layer.ts";
 import { recomputeModulesProblem } from "../models/workload/recompute-modules.ts";
-import type { AttentionKernel, CpCommType, CpLayout, CrossEntropyKind, FailureClass, FailureProcess, MasterWeights, ModelSpec, MoeLoadDistribution, MoeRoutingSpec, ParallelPlan, RecomputeMode, RecomputeModule, ReliabilitySpec, Scenario, Straggler, TopologyKind } from "../models/scenario.ts";
+import type { AttentionKernel, CpCommType, CpLayout, CrossEntropyKind, FailureClass, FailureProcess, MasterWeights, OptimizerImplementation, ModelSpec, MoeLoadDistribution, MoeRoutingSpec, ParallelPlan, RecomputeMode, RecomputeModule, ReliabilitySpec, Scenario, Straggler, TopologyKind } from "../models/scenario.ts";
 import { dataFrom } from "./data-load.ts";
 import { FAILURE_CLASSES, LLAMA3_FAILURE_RATES } from "../models/reliability/failure-rates.ts";
 import { BUILTIN_MODELS } from "../models/workload/builtins.ts";
@@ -942,6 +942,7 @@ function build(input: unknown, opts: LoadOptions, problems: Problems, chain: rea
       attention: stringAt<AttentionKernel>(workloadIn, "attention", "flash"),
       ...(precision === "fp8" ? { fp8Recipe: stringAt<Fp8Recipe>(workloadIn, "fp8Recipe", "delayed"), fp8Attention: boolAt(workloadIn, "fp8Attention") ?? false } : {}),
       ...(workloadIn["masterWeights"] !== undefined ? { masterWeights: stringAt<MasterWeights>(workloadIn, "masterWeights", "fp32") } : {}),
+      ...(stringAt<OptimizerImplementation>(workloadIn, "optimizerImplementation", "fused") === "foreach" ? { optimizerImplementation: "foreach" as const } : {}),
       ...(workloadIn["crossEntropy"] !== undefined ? { crossEntropy: stringAt<CrossEntropyKind>(workloadIn, "crossEntropy", "fused-fp32") } : {}),
       ...moeRoutingFrom(workloadIn, problems),
       ...(eager ? { layerImplementation: "eager" as const } : {}),

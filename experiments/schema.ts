@@ -9,7 +9,7 @@
 import { CATALOG } from "../models/hardware/catalog.ts";
 import { PRESET_NAMES } from "./presets.ts";
 import type { AttentionBackend, Precision, ScaleUpKind } from "../models/hardware/types.ts";
-import { CROSS_ENTROPY, LAYER_IMPLEMENTATIONS, MASTER_WEIGHTS, MOE_DISPATCH, MOE_LOAD_DISTRIBUTIONS, MOE_OVERLAP, OFFLOAD_MODULES, RECOMPUTE_MODULES, ROUTER_SCORING, type AttentionKernel, type RecomputeMode, type TopologyKind } from "../models/scenario.ts";
+import { CROSS_ENTROPY, LAYER_IMPLEMENTATIONS, MASTER_WEIGHTS, OPTIMIZER_IMPLEMENTATIONS, MOE_DISPATCH, MOE_LOAD_DISTRIBUTIONS, MOE_OVERLAP, OFFLOAD_MODULES, RECOMPUTE_MODULES, ROUTER_SCORING, type AttentionKernel, type RecomputeMode, type TopologyKind } from "../models/scenario.ts";
 import { BUILTIN_MODELS } from "../models/workload/builtins.ts";
 import { FP8_RECIPES } from "../models/workload/fp8.ts";
 import { REMAT_POLICIES, REMAT_TENSOR_NAMES } from "../models/workload/remat-names.ts";
@@ -175,6 +175,7 @@ const efficiency = obj(
     fp8AttentionBackwardPeakFraction: qty("ratio", "Fraction of the FP8 peak an FP8 flash-attention backward reaches.", { exclusiveMinimum: 0, maximum: 1, derivedDefault: "fp8AttentionPeakFraction x backward/forward of BF16" }),
     attentionFillKeys: int("Keys' worth of fixed work each query block of the flash-attention forward pays around its key loop (sets how fast short sequences run; the attention levels hold at 16k keys).", 0, { derivedDefault: "the catalog GPU's (128: FlashAttention-2 on H100; about 1400 for cuDNN on B200)" }),
     attentionBackwardFillKeys: int("The same for the flash-attention backward.", 0, { derivedDefault: "the catalog GPU's (256: FlashAttention-2 on H100; about 1660 for cuDNN on B200)" }),
+    attentionClockRatio: qty("ratio", "Where the attention levels were timed at a free clock (one kernel between pauses) but gemmPeakFraction at the sustained, power-saturated clock: a compute-bound kernel's throughput at the sustained clock over the free clock's, which multiplies every attention level. 1: both at one clock.", { exclusiveMinimum: 0, maximum: 1, derivedDefault: "the catalog GPU's (B200 0.815, H200 0.846: mamf-finder's sustained over burst GEMM throughput); absent: 1" }),
     cudnnAttentionPeakFraction: qty("ratio", "cuDNN's fused flash attention (workload.attentionBackend: cudnn) where attentionPeakFraction measures another kernel: its forward level at 16k keys.", { exclusiveMinimum: 0, maximum: 1, derivedDefault: "the catalog GPU's (H100, H200: 0.579, the FlashAttention-3 paper's cuDNN bars); absent: no cuDNN levels" }),
     cudnnAttentionBackwardPeakFraction: qty("ratio", "cuDNN's flash-attention backward level (workload.attentionBackend: cudnn).", { exclusiveMinimum: 0, maximum: 1, derivedDefault: "the catalog GPU's (H100, H200: 0.554)" }),
     cudnnFp8AttentionPeakFraction: qty("ratio", "cuDNN's FP8 flash-attention forward, fraction of the FP8 peak (workload.attentionBackend: cudnn).", { exclusiveMinimum: 0, maximum: 1, derivedDefault: "the catalog GPU's (H100, H200: 0.509)" }),
@@ -385,6 +386,11 @@ const workload = obj(
       MASTER_WEIGHTS,
       "What the optimizer updates. fp32: mixed precision, an fp32 master copy of the parameters and fp32 Adam moments beside the 16-bit weights (16 bytes per parameter with fp32 gradients; under ZeRO-3/FSDP the fp32 shard is the parameter and is cast to the compute dtype when gathered). none: parameters, gradients and Adam moments all stay in the training dtype, no master copy (pure bf16: 8 bytes per parameter; PyTorch AdamW on a model loaded or cast to bf16, as Transformer Engine's Llama tutorials and KempnerForge's param_dtype do). No effect with precision fp32/tf32. Memory only for now: the optimizer kernel's traffic is not changed.",
       { derivedDefault: "fp32" },
+    ),
+    optimizerImplementation: oneOf(
+      OPTIMIZER_IMPLEMENTATIONS,
+      "How the AdamW update runs. fused: one kernel reads gradient, parameter and both moments and writes parameter and moments, 7 passes over parameter-sized tensors (torch.optim.AdamW(fused=True), apex / Transformer Engine FusedAdam, Megatron-LM). foreach: torch.optim.AdamW's default on CUDA when neither fused nor foreach is passed: _multi_tensor_adamw's eight torch._foreach_* ops (weight decay, lerp, mul, addcmul, sqrt, div, add, addcdiv), each a full read-modify-write, 20 passes (models/workload/optimizer-kernel.ts).",
+      { default: "fused" },
     ),
     moe: obj("Mixture-of-experts routing (models with experts > 1). Absent: dropless routing with every expert getting its balanced share T·topK/experts.", {
       capacityFactor: qty("ratio", "Tokens an expert takes per micro-batch, as a multiple of its balanced share (Switch Transformer's expert capacity; Megatron-Core --moe-expert-capacity-factor); the overflow is dropped, not padded. Omit for dropless routing (Megatron-Core's default).", { exclusiveMinimum: 0, derivedDefault: "none (dropless)" }),

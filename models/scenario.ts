@@ -214,6 +214,8 @@ export interface WorkloadSpec {
    * dtype (pure bf16: 8 bytes per parameter instead of 16).
    */
   masterWeights?: MasterWeights;
+  /** How the AdamW update runs (default "fused": one kernel; "foreach": torch.optim's default _foreach ops, 20 passes instead of 7). */
+  optimizerImplementation?: OptimizerImplementation;
   /** How the loss holds the logits at its peak (default "fused-fp32", Megatron's vocab-parallel kernel). */
   crossEntropy?: CrossEntropyKind;
   /** The flash-attention kernel asked for (absent: the one the accelerator's catalog levels measure); cluster.gpu already carries its levels. */
@@ -226,6 +228,9 @@ export interface WorkloadSpec {
 
 export const MASTER_WEIGHTS = ["fp32", "none"] as const;
 export type MasterWeights = (typeof MASTER_WEIGHTS)[number];
+/** How the AdamW update runs: one fused kernel, or torch.optim's foreach ops (workload/optimizer-kernel.ts). */
+export const OPTIMIZER_IMPLEMENTATIONS = ["fused", "foreach"] as const;
+export type OptimizerImplementation = (typeof OPTIMIZER_IMPLEMENTATIONS)[number];
 /** How a transformer layer is implemented: fused kernels (Megatron-Core / Transformer Engine) or Hugging Face's eager PyTorch ops (workload/eager-layer.ts). */
 export const LAYER_IMPLEMENTATIONS = ["fused", "eager"] as const;
 export type LayerImplementation = (typeof LAYER_IMPLEMENTATIONS)[number];

@@ -68,6 +68,11 @@ export function gemmLevel(gpu: Accelerator, precision: Precision): number {
 
 /** Fraction of `precision`'s dense peak flash attention reaches at long sequence, forward or backward. */
 export function attentionLevel(gpu: Accelerator, precision: Precision, backward: boolean): number {
+  return freeClockAttentionLevel(gpu, precision, backward) * (gpu.efficiency.attentionClockRatio ?? 1);
+}
+
+/** The attention level as the catalog's kernel table measured it (attentionClockRatio not applied). */
+function freeClockAttentionLevel(gpu: Accelerator, precision: Precision, backward: boolean): number {
   const eff = gpu.efficiency;
   const bf16Backward = eff.attentionBackwardPeakFraction ?? eff.attentionPeakFraction;
   if (precision !== "fp8") return backward ? bf16Backward : eff.attentionPeakFraction;

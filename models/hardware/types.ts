@@ -59,6 +59,14 @@ export interface EfficiencyCalibration {
   attentionFillKeys?: number;
   attentionBackwardFillKeys?: number;
   /**
+   * Where the attention levels were timed at a free clock (one kernel between pauses) but the
+   * GEMM level, and so the power model's clock 1, is the sustained power-saturated clock: a
+   * compute-bound kernel's throughput at that clock over its free-clock throughput, from one
+   * protocol on this GPU (mamf-finder's MSMF / MAMF). Multiplies every attention level
+   * (compute/kernel.ts attentionLevel). Absent: 1 (both at the same clock).
+   */
+  attentionClockRatio?: number;
+  /**
    * cuDNN's fused flash attention (what Transformer Engine runs on Hopper), where the fields
    * above measure another kernel (FlashAttention-2 on H100/H200): the same levels and fills,
    * swapped in by workload.attentionBackend: cudnn (models/hardware/attention-backend.ts).

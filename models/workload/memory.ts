@@ -25,6 +25,7 @@ import { NO_PADDING, quantPadding } from "./moe-padding.ts";
 import { droppedActivationBytes, moeSavedTerms, recomputeModulesOf } from "./recompute-modules.ts";
 import { rematPlan, rematTransientBytes } from "./remat-policy.ts";
 import { offloadedModuleBytes } from "./offload-modules.ts";
+import { adamUpdatePasses } from "./optimizer-kernel.ts";
 
 export interface MemoryBreakdown {
   stage: number;
@@ -274,14 +275,17 @@ export function stateBytesPerParam(s: Scenario): { weights: number; gradients: n
  *   (torch.optim zero_grad(set_to_none=True), the default since PyTorch 2.0; te_llama and
  *   KempnerForge are torch.optim AdamW runs). bf16: 2 + 14 = 16.
  * - fp32 compute: as mixed with no master copy (the parameter is the master).
+ * Adam's 7 passes (28 bytes in fp32) are 20 with workload.optimizerImplementation foreach
+ * (optimizer-kernel.ts).
  */
 export function optimizerBytesPerParam(s: Scenario): number {
   const precision = s.workload.precision;
   const e = elementBytes(precision);
   const fp16 = precision === "fp16";
-  if (e !== 4 && s.workload.masterWeights === "none") return (fp16 ? 2 * e : 0) + e + 7 * e;
+  const adam = adamUpdatePasses(s.workload.optimizerImplementation);
+  if (e !== 4 && s.workload.masterWeights === "none") return (fp16 ? 2 * e : 0) + e + adam * e;
   const g = gradElementBytes(s.parallelism.gradReduceDtype);
-  return (g === 4 ? 0 : g + 4) + (fp16 ? 8 : 0) + 4 + 28 + (e === 2 ? 4 + e : 0) + g;
+  return (g === 4 ? 0 : g + 4) + (fp16 ? 8 : 0) + 4 + adam * 4 + (e === 2 ? 4 + e : 0) + g;
 }
 
 /**

@@ -20,8 +20,11 @@ const ISSUE_COVERAGE = 0.8;
 /**
  * Measured with SAMPLES samples when this test was added (12 of 121 cases, on the physics of
  * commit 2c7f0e2); a drop is a regression. Physics changes move it either way: re-measure then.
+ * Re-measured: 10 of 121 once the fms-fsdp cases took their source's network, eager layers and
+ * foreach AdamW (fms-fsdp-70b, inside its band at +0.7 %, now -2.4 %) and H200 attention went to
+ * the sustained clock (kempnerforge2026-06, +0.7 -> -1.3 %): both checked band by band.
  */
-const MEASURED_COVERAGE = 12 / 121;
+const MEASURED_COVERAGE = 10 / 121;
 const STEP_METRICS = new Set(Object.keys(METRICS).filter((m) => m !== "unexpectedInterruptions" && m !== "goodput"));
 
 interface CaseBand {

@@ -1,0 +1,90 @@
+/**
+ * efficiency.attentionClockRatio: attention levels timed at a free clock (cudnn-frontend's SDPA
+ * benchmark sleeps between calls; the FlashAttention-3 paper's short runs) brought to the
+ * sustained, power-saturated clock the GEMM level stands for, where a GPU's GEMM level is a
+ * sustained measurement (B200, H200: mamf-finder's MSMF) and its burst twin is published.
+ */
+import { describe, expect, it } from "vitest";
+import { attentionLevel, kernelCost, type Kernel } from "../../models/compute/kernel.ts";
+import { CATALOG } from "../../models/hardware/catalog.ts";
+import type { Accelerator } from "../../models/hardware/types.ts";
+import { simulateStep } from "../../models/step/simulate.ts";
+import { applyCalibration, type CalibrationFile } from "../../experiments/calibrate/calibration-file.ts";
+import { scenario } from "../helpers/scenario.ts";
+
+const gpu = (name: string): Accelerator => CATALOG[name] as Accelerator;
+const withRatio = (g: Accelerator, r: number | undefined): Accelerator => {
+  const efficiency = { ...g.efficiency };
+  if (r === undefined) delete efficiency.attentionClockRatio;
+  else efficiency.attentionClockRatio = r;
+  return { ...g, efficiency };
+};
+
+describe("the ratio is the same protocol's sustained over burst GEMM throughput", () => {
+  it("B200: MSMF all-8-busy 1426.4 over MAMF burst 1751.2 TFLOP/s = 0.815; H200: 698.6 over 825.95 = 0.846", () => {
+    expect(gpu("B200").efficiency.attentionClockRatio).toBeCloseTo(1426.4 / 1751.2, 3);
+    expect(gpu("H200").efficiency.attentionClockRatio).toBeCloseTo(698.6 / 825.95, 3);
+  });
+
+  it("absent where the GEMM level and the attention tables share a clock (H100: both bursts; GB200: MAMF burst)", () => {
+    for (const name of ["A100-80GB", "H100-SXM", "GB200"]) expect(gpu(name).efficiency.attentionClockRatio).toBeUndefined();
+  });
+});
+
+describe("attention levels at the sustained clock", () => {
+  it("B200: every level times 0.815 (BF16 fwd 0.678, bwd 0.561; FP8 fwd 0.377, bwd 0.344 of the FP8 peak)", () => {
+    const b = gpu("B200");
+    expect(attentionLevel(b, "bf16", false)).toBeCloseTo(0.678 * 0.815, 12);
+    expect(attentionLevel(b, "bf16", true)).toBeCloseTo(0.561 * 0.815, 12);
+    expect(attentionLevel(b, "fp8", false)).toBeCloseTo(0.377 * 0.815, 12);
+    expect(attentionLevel(b, "fp8", true)).toBeCloseTo(0.344 * 0.815, 12);
+  });
+
+  it("H100 (no ratio): the catalog level unchanged; a ratio of 1 equals none", () => {
+    expect(attentionLevel(gpu("H100-SXM"), "bf16", false)).toBe(0.35);
+    expect(attentionLevel(withRatio(gpu("B200"), 1), "bf16", true)).toBe(attentionLevel(withRatio(gpu("B200"), undefined), "bf16", true));
+  });
+
+  it("an SM-bound attention kernel takes 1/0.815 times its free-clock time; a GEMM and a memory-bound kernel do not move", () => {
+    const b = gpu("B200");
+    const free = withRatio(b, undefined);
+    const att: Kernel = { name: "a", kind: "attention", flops: 4 * 8192 * 8192 * 148 * 128, bytes: 0, attentionBlocks: 148 * 64, attentionKeys: 8192, launches: 0 };
+    expect(kernelCost(att, b, "bf16").seconds / kernelCost(att, free, "bf16").seconds).toBeCloseTo(1 / 0.815, 12);
+    const gemm: Kernel = { name: "g", kind: "gemm", flops: 2 * 8192 ** 3, bytes: 3 * 2 * 8192 ** 2, gemm: { m: 8192, n: 8192, k: 8192 }, launches: 1 };
+    expect(kernelCost(gemm, b, "bf16").seconds).toBe(kernelCost(gemm, free, "bf16").seconds);
+    const mem: Kernel = { name: "m", kind: "memory", flops: 0, bytes: 1e9, launches: 1 };
+    expect(kernelCost(mem, b, "bf16").seconds).toBe(kernelCost(mem, free, "bf16").seconds);
+  });
+});
+
+describe("in a step", () => {
+  const parts = { gpu: "B200", nodes: 1, gpusPerNode: 1, model: "llama3-8b", seqLength: 8192, globalBatch: 1, plan: { dp: 1, zero: 0 }, gpuVariability: 0 } as const;
+  const run = (r: number | undefined): number => {
+    const s = scenario(parts);
+    return simulateStep({ ...s, cluster: { ...s.cluster, gpu: withRatio(s.cluster.gpu, r) } }).stepSeconds;
+  };
+
+  it("a single-GPU B200 step: ratio 1 equals none; 0.815 is slower by at most its attention time × (1/0.815 − 1)", () => {
+    const free = run(undefined);
+    expect(run(1)).toBe(free);
+    const sustained = run(0.815);
+    expect(sustained).toBeGreaterThan(free);
+    // 32 layers, forward 2·s²·h·2·d·(causal ~½) and backward 2.5×: bounded by every attention FLOP at the level's fill-free rate.
+    const attentionFlops = 32 * 3.5 * 2 * 8192 * 8192 * 32 * 2 * 128 * 0.51;
+    const fastest = attentionFlops / (0.561 * 2.25e15);
+    expect(sustained - free).toBeLessThan(fastest * (1 / 0.815 - 1) * 1.6);
+  }, 60_000);
+});
+
+describe("trainsim calibrate", () => {
+  const spread = { relative: 0.02, standardError: 0.01, rows: 5, p5: 0.48, p95: 0.52 };
+  const file = (kernels: CalibrationFile["kernels"]): CalibrationFile => ({ trainsimCalibration: 1, gpu: "B200", provenance: { tool: "test", method: "", inputs: [] }, kernels, residuals: [] });
+
+  it("attention levels fitted from the user's own timings share their clock: the catalog's ratio is dropped; a GEMM-only calibration keeps it", () => {
+    const b = gpu("B200");
+    const att = applyCalibration(b, file({ attentionForward: { bf16: { value: 0.5, spread } } }), "x");
+    expect(att.efficiency.attentionClockRatio).toBeUndefined();
+    expect(attentionLevel(att, "bf16", false)).toBe(0.5);
+    expect(applyCalibration(b, file({ gemm: { bf16: { value: 0.6, spread } } }), "x").efficiency.attentionClockRatio).toBe(0.815);
+  });
+});

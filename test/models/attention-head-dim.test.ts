@@ -76,7 +76,7 @@ describe("flash attention head-dim kernels", () => {
   });
 
   it("the layer builder hands the head dims to the flash kernel (GPT-3 2.7B: hidden 2560 over 32 heads = 80)", () => {
-    const model = denseModel({ name: "m", layers: 2, hidden: 2560, heads: 32, ffn: 10240, vocab: 50304 });
+    const model = denseModel({ name: "m", layers: 2, hidden: 2560, heads: 32, kvHeads: 32, ffn: 10240, vocab: 50304 });
     const x: LayerShape = { model, microBatch: 1, seqLength: 2048, tp: 1, cp: 1, ep: 1, sequenceParallel: false, attention: "flash", elementBytes: 2, gradBytes: 4, gradAccumulationFusion: true, gradAccumulateShare: 0 };
     const fa = layerForwardKernels(x).kernels.find((k) => k.name === "attention.flash");
     expect(fa?.attentionHeadDims).toEqual([80, 80]);

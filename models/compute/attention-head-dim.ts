@@ -19,14 +19,17 @@ export const FA2_HEAD_DIMS: readonly number[] = [32, 64, 96, 128, 160, 192, 224,
 /** FlashAttention 1's compiled head dims (fmha_fwd_hdim32/64/128.cu). */
 export const FA1_HEAD_DIMS: readonly number[] = [32, 64, 128];
 
+/** The head dims `gpu`'s attention kernel is compiled for; undefined when it takes any (cuDNN, other vendors). */
+function headDimGrid(gpu: Pick<Accelerator, "vendor" | "attentionBackend">): readonly number[] | undefined {
+  if (gpu.vendor !== "NVIDIA") return undefined;
+  const backend = gpu.attentionBackend ?? "flash-attention";
+  return backend === "flash-attention" ? FA2_HEAD_DIMS : backend === "flash-attention-1" ? FA1_HEAD_DIMS : undefined;
+}
+
 /** The compiled head dimension a head of `headDim` runs on `gpu`'s attention kernel (itself when no grid applies). */
 export function kernelHeadDim(gpu: Pick<Accelerator, "vendor" | "attentionBackend">, headDim: number): number {
-  if (gpu.vendor !== "NVIDIA") return headDim;
-  const backend = gpu.attentionBackend ?? "flash-attention";
-  const grid = backend === "flash-attention" ? FA2_HEAD_DIMS : backend === "flash-attention-1" ? FA1_HEAD_DIMS : undefined;
-  if (grid === undefined) return headDim;
   // Past the largest kernel there is none to pad to: leave the head as it is.
-  return grid.find((d) => d >= headDim) ?? headDim;
+  return headDimGrid(gpu)?.find((d) => d >= headDim) ?? headDim;
 }
 
 /**
@@ -35,6 +38,8 @@ export function kernelHeadDim(gpu: Pick<Accelerator, "vendor" | "attentionBacken
  * larger (FlashAttention keeps one head dimension for Q, K and V).
  */
 export function headDimPadding(gpu: Pick<Accelerator, "vendor" | "attentionBackend">, qkHeadDim: number, vHeadDim: number): number {
+  // cuDNN takes its head dims as given, the query/key one apart from the value one (MLA's 192/128).
+  if (headDimGrid(gpu) === undefined) return 1;
   const padded = kernelHeadDim(gpu, Math.max(qkHeadDim, vHeadDim));
   return Math.max(1, (2 * padded) / (qkHeadDim + vHeadDim));
 }

@@ -60,6 +60,10 @@ describe("flash attention head-dim kernels", () => {
     expect(headDimPadding(a100, 128, 128)).toBe(1);
     expect(headDimPadding(withAttentionBackend(a100, "flash-attention-1"), 96, 96)).toBeCloseTo(4 / 3, 12);
     expect(headDimPadding(gpu("H100-SXM"), 192, 128)).toBeCloseTo(1.2, 12);
+    // cuDNN (Blackwell's own, or chosen on H100) takes MLA's 192/128 as they are.
+    expect(headDimPadding(gpu("GB200"), 192, 128)).toBe(1);
+    expect(headDimPadding(withAttentionBackend(gpu("H100-SXM"), "cudnn"), 192, 128)).toBe(1);
+    expect(headDimPadding(gpu("MI300X"), 80, 80)).toBe(1);
   });
 
   it("a pure-math attention kernel takes padded / actual times as long, forward and backward", () => {

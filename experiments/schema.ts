@@ -136,7 +136,7 @@ export const TOPOLOGIES: readonly TopologyKind[] = ["rail-optimized", "fat-tree"
 const SCALE_UP_KINDS: readonly ScaleUpKind[] = ["nvlink", "xgmi", "ici", "roce"];
 const RECOMPUTE: readonly RecomputeMode[] = ["none", "selective", "full", "per-op"];
 const ATTENTION: readonly AttentionKernel[] = ["flash", "unfused"];
-const ATTENTION_BACKENDS: readonly AttentionBackend[] = ["flash-attention", "cudnn"];
+const ATTENTION_BACKENDS: readonly AttentionBackend[] = ["flash-attention", "flash-attention-1", "cudnn"];
 
 export const GPU_NAMES: readonly string[] = Object.keys(CATALOG);
 export const MODEL_NAMES: readonly string[] = Object.keys(BUILTIN_MODELS);
@@ -372,7 +372,7 @@ const workload = obj(
     attention: oneOf(ATTENTION, "Attention kernel: fused flash, or materialised scores (pre-2022 stacks).", { default: "flash" }),
     attentionBackend: oneOf(
       ATTENTION_BACKENDS,
-      "Which flash-attention kernel runs (attention: flash): flash-attention (Dao's FlashAttention-2, or the vendor's port: PyTorch SDPA's flash backend, Hugging Face's flash_attention_2) or cudnn (cuDNN's fused attention: what Transformer Engine, and so Megatron-Core and NeMo, runs on Hopper and Blackwell, where TE prefers it over FlashAttention). Each has its own measured levels in the catalog; a GPU without levels for the one asked is refused.",
+      "Which flash-attention kernel runs (attention: flash): flash-attention (Dao's FlashAttention-2, or the vendor's port: PyTorch SDPA's flash backend, Hugging Face's flash_attention_2) or cudnn (cuDNN's fused attention: what Transformer Engine, and so Megatron-Core and NeMo, runs on Hopper and Blackwell, where TE prefers it over FlashAttention), or flash-attention-1 (Dao's FlashAttention 1 of 2022, NVIDIA only: FA2's levels, an upper bound, with its own head-dim kernels 32, 64 and 128, so head dim 96 computes as 128). Dao's kernels pad a head dim to the next one they are compiled for (FA2: multiples of 32, so 80 computes as 96). Each has its own measured levels in the catalog; a GPU without levels for the one asked is refused.",
       { derivedDefault: "the kernel the accelerator's catalog levels measure: cudnn on B200, GB200 and GB300, flash-attention elsewhere" },
     ),
     vocabDivisibleBy: int(

@@ -5,6 +5,7 @@
  * achievable fraction of datasheet bandwidth).
  */
 import type { Accelerator, Precision } from "../hardware/types.ts";
+import { headDimPadding } from "./attention-head-dim.ts";
 import { ATTENTION_FILL_KEYS, attentionEfficiency, gemmEfficiency, overlappedSeconds, type GemmShape } from "./gemm-efficiency.ts";
 
 export type KernelKind = "gemm" | "attention" | "memory";
@@ -30,6 +31,8 @@ export interface Kernel {
    * run's peak, so a BF16 kernel in an FP8 run costs what it costs at the BF16 peak.
    */
   precision?: Precision;
+  /** Attention only: query/key and value head dims (the kernel's compiled head dim may pad them: attention-head-dim.ts). */
+  attentionHeadDims?: readonly [number, number];
   /** Attention only: the backward kernel (dQ, dK, dV), calibrated apart from the forward. */
   backward?: boolean;
   /** FP8 GEMMs with per-row scales (torchao rowwise forward): catalog fp8RowwiseGemmRelative applies. */
@@ -99,6 +102,7 @@ export function kernelCost(k: Kernel, gpu: Accelerator, precision: Precision): K
     const { attentionFillKeys, attentionBackwardFillKeys } = gpu.efficiency;
     const fill = backward ? (attentionBackwardFillKeys ?? ATTENTION_FILL_KEYS.backward) : (attentionFillKeys ?? ATTENTION_FILL_KEYS.forward);
     fraction = attentionEfficiency(k.attentionBlocks ?? gpu.smCount, gpu.smCount, attentionLevel(gpu, own, backward), k.attentionKeys, fill);
+    if (k.attentionHeadDims !== undefined) fraction /= headDimPadding(gpu, k.attentionHeadDims[0], k.attentionHeadDims[1]);
   } else {
     // Elementwise and reduction kernels: their FLOPs ride along at no extra cost.
     fraction = 1;

@@ -11,15 +11,23 @@ export function baseAttentionBackend(gpu: Accelerator): AttentionBackend {
   return gpu.attentionBackend ?? "flash-attention";
 }
 
-/** The backends `gpu` has levels for: its own, and cuDNN's where the catalog (or the config) gives them. */
+/**
+ * The backends `gpu` has levels for: its own, and cuDNN's where the catalog (or the config) gives them;
+ * FlashAttention 1 beside FlashAttention-2 on NVIDIA GPUs (it takes FA2's levels: see withAttentionBackend).
+ */
 export function attentionBackendsOf(gpu: Accelerator): AttentionBackend[] {
   const own = baseAttentionBackend(gpu);
-  return own !== "cudnn" && gpu.efficiency.cudnnAttentionPeakFraction !== undefined ? [own, "cudnn"] : [own];
+  const fa1: AttentionBackend[] = own === "flash-attention" && gpu.vendor === "NVIDIA" ? ["flash-attention-1"] : [];
+  return own !== "cudnn" && gpu.efficiency.cudnnAttentionPeakFraction !== undefined ? [own, ...fa1, "cudnn"] : [own, ...fa1];
 }
 
 /** `gpu` with `backend`'s attention levels in its attention fields (the same object if they are there already). */
 export function withAttentionBackend(gpu: Accelerator, backend: AttentionBackend | undefined): Accelerator {
   if (backend === undefined || backend === baseAttentionBackend(gpu)) return gpu;
+  // FlashAttention 1 keeps FA2's levels (no kernel-level FA1 table found as text; the FA2 paper, arXiv
+  // 2307.08691, puts FA2 at about twice FA1, so these are an upper bound) and differs by its head-dim
+  // kernels only (models/compute/attention-head-dim.ts).
+  if (backend === "flash-attention-1" && attentionBackendsOf(gpu).includes(backend)) return { ...gpu, attentionBackend: backend };
   const e = gpu.efficiency;
   if (backend !== "cudnn" || e.cudnnAttentionPeakFraction === undefined) throw new Error(`${gpu.name} has no ${backend} attention levels`);
   const swapped: EfficiencyCalibration = { ...e, attentionPeakFraction: e.cudnnAttentionPeakFraction };

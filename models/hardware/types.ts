@@ -9,8 +9,12 @@ export type Precision = "fp32" | "tf32" | "bf16" | "fp16" | "fp8" | "fp4";
 
 export type ScaleUpKind = "nvlink" | "xgmi" | "ici" | "roce";
 
-/** A flash-attention implementation: Dao's FlashAttention (or a port) or cuDNN's fused attention (Transformer Engine's FusedAttention). */
-export type AttentionBackend = "flash-attention" | "cudnn";
+/**
+ * A flash-attention implementation: Dao's FlashAttention-2 (or a port), Dao's FlashAttention 1
+ * (2022; its own head-dim kernels, models/compute/attention-head-dim.ts) or cuDNN's fused attention
+ * (Transformer Engine's FusedAttention).
+ */
+export type AttentionBackend = "flash-attention" | "flash-attention-1" | "cudnn";
 
 /**
  * One calibration per accelerator: how close real kernels get to the datasheet.

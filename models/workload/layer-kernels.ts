@@ -196,7 +196,7 @@ function attentionCore(x: LayerShape, d: LayerDims): { forward: Kernel[]; backwa
     const flops = 2 * b * sq * sk * ah * (qkd + vd) * visited * cpImbalance(x);
     const bytes = qe * (b * sq * ah * (qkd + vd) + b * sk * d.kvHeadsPerRank * (qkd + vd)) + 4 * b * sq * ah;
     const precision: Precision | undefined = fp8 ? "fp8" : highPrecision(x);
-    const fwd: Kernel = { name: "attention.flash", kind: "attention", flops, bytes, attentionBlocks: b * ah * Math.ceil(sq / QUERY_BLOCK), attentionKeys: sk * visited, launches: 1, ...(precision ? { precision } : {}) };
+    const fwd: Kernel = { name: "attention.flash", kind: "attention", flops, bytes, attentionBlocks: b * ah * Math.ceil(sq / QUERY_BLOCK), attentionKeys: sk * visited, attentionHeadDims: [qkd, vd], launches: 1, ...(precision ? { precision } : {}) };
     // Flash backward recomputes the scores and runs five GEMM-like products for forward's two.
     return { forward: [fwd], backward: [{ ...fwd, name: "attention.flash.bwd", flops: 2.5 * flops, bytes: 2.5 * bytes, backward: true }] };
   }

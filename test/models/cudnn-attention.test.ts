@@ -195,9 +195,9 @@ describe("cuDNN attention on Hopper (workload.attentionBackend: cudnn; what Tran
     expect(withAttentionBackend(h100, "flash-attention")).toBe(h100);
     expect(withAttentionBackend(h100, undefined)).toBe(h100);
     expect(withAttentionBackend(gpu("B200"), "cudnn")).toBe(gpu("B200"));
-    expect(attentionBackendsOf(h100)).toEqual(["flash-attention", "cudnn"]);
+    expect(attentionBackendsOf(h100)).toEqual(["flash-attention", "flash-attention-1", "cudnn"]);
     expect(attentionBackendsOf(gpu("B200"))).toEqual(["cudnn"]);
-    expect(attentionBackendsOf(gpu("A100-80GB"))).toEqual(["flash-attention"]);
+    expect(attentionBackendsOf(gpu("A100-80GB"))).toEqual(["flash-attention", "flash-attention-1"]);
   });
 });
 
@@ -233,11 +233,11 @@ describe("workload.attentionBackend in a scenario", () => {
 
   it("refuses a kernel the GPU has no levels for, and cudnn with unfused attention, naming field, value and what is allowed", () => {
     expect(problem("A100-80GB", { attentionBackend: "cudnn" })).toBe(
-      'workload.attentionBackend: "cudnn" is not allowed on A100-80GB: its catalog has no cudnn attention measurement (give cluster.gpu.efficiency.cudnnAttentionPeakFraction and the other cudnn* levels to add one); expected "flash-attention"',
+      'workload.attentionBackend: "cudnn" is not allowed on A100-80GB: its catalog has no cudnn attention measurement (give cluster.gpu.efficiency.cudnnAttentionPeakFraction and the other cudnn* levels to add one); expected "flash-attention" or "flash-attention-1"',
     );
     expect(problem("B200", { attentionBackend: "flash-attention" })).toMatch(/^workload\.attentionBackend: "flash-attention" is not allowed on B200: .*expected "cudnn"$/);
     expect(problem("H100-SXM", { attentionBackend: "cudnn", attention: "unfused" })).toMatch(/^workload\.attentionBackend: "cudnn" is not allowed with attention: unfused/);
-    expect(problem("H100-SXM", { attentionBackend: "triton" })).toMatch(/^workload\.attentionBackend: .*"flash-attention", "cudnn"/);
+    expect(problem("H100-SXM", { attentionBackend: "triton" })).toMatch(/^workload\.attentionBackend: .*"flash-attention", "flash-attention-1", "cudnn"/);
   });
 
   it("an A100 given cuDNN levels of its own takes them", () => {

@@ -933,6 +933,7 @@ function build(input: unknown, opts: LoadOptions, problems: Problems, chain: rea
       ...(precision === "fp8" ? { fp8Recipe: stringAt<Fp8Recipe>(workloadIn, "fp8Recipe", "delayed"), fp8Attention: boolAt(workloadIn, "fp8Attention") ?? false } : {}),
       ...(workloadIn["masterWeights"] !== undefined ? { masterWeights: stringAt<MasterWeights>(workloadIn, "masterWeights", "fp32") } : {}),
       ...(workloadIn["crossEntropy"] !== undefined ? { crossEntropy: stringAt<CrossEntropyKind>(workloadIn, "crossEntropy", "fused-fp32") } : {}),
+      ...(workloadIn["lossChunks"] !== undefined ? { lossChunks: numberAt(workloadIn, "lossChunks", 1) } : {}),
       ...moeRoutingFrom(workloadIn, problems),
       ...(eager ? { layerImplementation: "eager" as const } : {}),
       ...(attentionBackend !== undefined ? { attentionBackend } : {}),

@@ -453,7 +453,9 @@ export function memoryByStage(s: Scenario): MemoryBreakdown[] {
       if (last) units.push(head + (tiedRoot ? embedding : 0));
       const mtpUnit = mtpParams + mtp * main.expert;
       const perLayer = denseLayers === 0 ? main.dense + main.expert : (params - embedding - head - mtpUnit) / layers;
-      for (let left = layers; left > 0; left -= fsdp.unitLayers) units.push(Math.min(fsdp.unitLayers, left) * perLayer);
+      // One layer per unit: a MoE model's MoE blocks, then (first in the model, last in backward) its dense ones.
+      if (fsdp.unitLayers === 1 && denseLayers > 0) for (let i = 0; i < layers; i++) units.push(i < mainLayers ? main.dense + main.expert : front.dense);
+      else for (let left = layers; left > 0; left -= fsdp.unitLayers) units.push(Math.min(fsdp.unitLayers, left) * perLayer);
       if (mtp > 0) units.splice(1, 0, mtpUnit);
       if (first && !tiedRoot) units.push(embedding);
       // DeepSpeed's submodule fetching: the replayed coordinator's peak (zero3-trace.ts), in both phases.

@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import type { ModelSpec, Scenario } from "../../models/scenario.ts";
 import { BUILTIN_MODELS } from "../../models/workload/builtins.ts";
 import { layerActivationBytes, layerShape, lossBytes, memoryByStage } from "../../models/workload/memory.ts";
-import { paramsPerLayer } from "../../models/workload/params.ts";
+import { layerParamsPerRank, paramsPerLayer } from "../../models/workload/params.ts";
 import { largestLayerTensor, peakPhase, summedPhases, xlaGatheredBytes } from "../../models/workload/peak-phases.ts";
 import { loadScenario } from "../../experiments/load.ts";
 import { scenario, TINY_MODEL } from "../helpers/scenario.ts";
@@ -93,6 +93,16 @@ describe("published MaxText runs on v5p fit in 95 GiB", () => {
     expect(row.gatheredUnits).toBe((paramsPerLayer(m) + 2 * 16384 * 53248) * 2);
     // 126 bf16 layer inputs of 2 x 8192 tokens stay on device (decoder_layer_input): 63 GiB.
     expect(126 * 2 * 16384 * 16384).toBe(63 * 2 ** 30);
+    expect(row.total).toBeLessThan(95 * 2 ** 30);
+  });
+
+  it("DeepSeek-V3 on 512 chips: a MoE block (256 experts, no expert parallelism) gathered, not the dense blocks' average", () => {
+    const s = loadScenario("experiments/published/tpu-recipes-v5p/deepseek-v3-512chips.yaml");
+    const row = memoryByStage(s)[0]!;
+    const moe = layerParamsPerRank(s.workload.model, s.parallelism);
+    expect(moe.expert).toBe(256 * 3 * 7168 * 2048);
+    expect(row.gatheredUnits).toBe((moe.dense + moe.expert + 2 * 256 * 7168 * 2048) * 2);
+    // Layer inputs and out_proj live on the host: no layer keeps anything on device.
     expect(row.total).toBeLessThan(95 * 2 ** 30);
   });
 });

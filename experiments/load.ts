@@ -944,6 +944,7 @@ function build(input: unknown, opts: LoadOptions, problems: Problems, chain: rea
       ...(workloadIn["masterWeights"] !== undefined ? { masterWeights: stringAt<MasterWeights>(workloadIn, "masterWeights", "fp32") } : {}),
       ...(stringAt<OptimizerImplementation>(workloadIn, "optimizerImplementation", "fused") === "foreach" ? { optimizerImplementation: "foreach" as const } : {}),
       ...(workloadIn["crossEntropy"] !== undefined ? { crossEntropy: stringAt<CrossEntropyKind>(workloadIn, "crossEntropy", "fused-fp32") } : {}),
+      ...(workloadIn["lossChunks"] !== undefined ? { lossChunks: numberAt(workloadIn, "lossChunks", 1) } : {}),
       ...moeRoutingFrom(workloadIn, problems),
       ...(eager ? { layerImplementation: "eager" as const } : {}),
       ...(attentionBackend !== undefined ? { attentionBackend } : {}),

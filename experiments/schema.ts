@@ -406,6 +406,11 @@ const workload = obj(
       "How each transformer layer runs. fused: Megatron-Core / Transformer Engine kernels (one fused RMSNorm, RoPE and SwiGLU kernel each, fused QKV and fc1 GEMMs). eager: the layer as eager PyTorch ops (torch.compile off), modelled on Hugging Face transformers' LlamaDecoderLayer (v4.39-4.41): RMSNorm as fp32 upcast, pow, mean, rsqrt, multiply and casts; rotate_half RoPE (slices, neg, cat, multiplies, add) with cos/sin recomputed per layer; separate Q, K, V and gate, up GEMMs; SiLU and the gate multiply apart; autograd's backward of each op; every op a memory-bound kernel with its own launch, and autograd's saved tensors in memory (fp32 norm inputs). Llama-family dense models only; not with tpCommOverlap or recompute per-op.",
       { default: "fused" },
     ),
+    lossChunks: int(
+      "The output layer and loss run over this many chunks of the micro-batch's tokens, one chunk's logits live at a time (MaxText's num_vocab_tiling: a scan over token tiles with a custom VJP that recomputes each tile's logits in backward, maxtext_utils.py get_vocab_tiling_loss_linen). Divides the loss's memory (crossEntropy's bytes per logit); memory only for now.",
+      1,
+      { default: 1 },
+    ),
     crossEntropy: oneOf(
       CROSS_ENTROPY,
       "How the loss holds the logits (the last stage's peak, at the start of backward), bytes per logit: fused-fp32 (Megatron's vocab-parallel cross-entropy: the logits in the compute dtype and one fp32 softmax, 2 + 4 in bf16); eager-fp32 (PyTorch F.cross_entropy(logits.float()) with the logits freed before backward, as torchtitan until mid-2025: the fp32 log-softmax, its incoming gradient and its input gradient, 12); compiled-fp32 (the same under torch.compile, as torchtitan since: the bf16 logits are kept and the input gradient written in bf16 by one fused kernel, 2 × 2); eager (F.cross_entropy on bf16 logits the training loop keeps through backward: logits, log-softmax and two gradients, 4 × 2). Memory only for now.",

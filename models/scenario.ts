@@ -218,6 +218,8 @@ export interface WorkloadSpec {
   optimizerImplementation?: OptimizerImplementation;
   /** How the loss holds the logits at its peak (default "fused-fp32", Megatron's vocab-parallel kernel). */
   crossEntropy?: CrossEntropyKind;
+  /** The loss over this many token chunks, one chunk's logits live at a time (MaxText num_vocab_tiling; default 1). */
+  lossChunks?: number;
   /** The flash-attention kernel asked for (absent: the one the accelerator's catalog levels measure); cluster.gpu already carries its levels. */
   attentionBackend?: AttentionBackend;
   /** MoE routing: capacity and load imbalance (absent: dropless, balanced). */

@@ -26,6 +26,7 @@ import { droppedActivationBytes, moeSavedTerms, recomputeModulesOf } from "./rec
 import { rematPlan, rematTransientBytes } from "./remat-policy.ts";
 import { offloadedModuleBytes } from "./offload-modules.ts";
 import { adamUpdatePasses } from "./optimizer-kernel.ts";
+import { peakPhase, summedPhases, unitLargestTensors, xlaGatheredBytes, type PhaseParts } from "./peak-phases.ts";
 
 export interface MemoryBreakdown {
   stage: number;
@@ -228,16 +229,18 @@ export function fsdpLookahead(units: readonly { params: number }[], i: number, p
  * the reduce dtype while its reduce-scatter runs.
  */
 export function gatheredUnitBytes(units: readonly number[], prefetch: number, reshardAfterForward: boolean, elementBytes: number, gradBytes: number, budget?: number): number {
-  let peak = 0;
+  return gatheredUnitProfile(units, prefetch, reshardAfterForward, elementBytes, gradBytes, budget).reduce((a, b) => Math.max(a, b), 0);
+}
+
+/** gatheredUnitBytes unit by unit (in backward order), before taking the peak. */
+export function gatheredUnitProfile(units: readonly number[], prefetch: number, reshardAfterForward: boolean, elementBytes: number, gradBytes: number, budget?: number): number[] {
   const byParams = units.map((params) => ({ params }));
-  for (let i = 0; i < units.length; i++) {
+  return units.map((unit, i) => {
     const last = reshardAfterForward ? Math.min(units.length, i + 1 + fsdpLookahead(byParams, i, prefetch, budget)) : units.length;
     let params = 0;
     for (let j = i; j < last; j++) params += units[j] as number;
-    const grads = (units[i] as number) * elementBytes + (i > 0 ? (units[i - 1] as number) * gradBytes : 0);
-    peak = Math.max(peak, params * elementBytes + grads);
-  }
-  return peak;
+    return params * elementBytes + unit * elementBytes + (i > 0 ? (units[i - 1] as number) * gradBytes : 0);
+  });
 }
 
 /**
@@ -306,7 +309,7 @@ export function lossBytes(s: Scenario, x: LayerShape): number {
   const e = x.elementBytes;
   const perLogit = { "fused-fp32": e + 4, "eager-fp32": Math.max(12, e + 8), "compiled-fp32": 2 * e, eager: 4 * e }[s.workload.crossEntropy ?? "fused-fp32"];
   const vocabShare = s.parallelism.lossParallel === false ? 1 : 1 / s.parallelism.tp;
-  return perLogit * layerDims(x).tokens * s.workload.model.vocab * vocabShare;
+  return (perLogit * layerDims(x).tokens * s.workload.model.vocab * vocabShare) / (s.workload.lossChunks ?? 1);
 }
 
 /**
@@ -437,16 +440,17 @@ export function memoryByStage(s: Scenario): MemoryBreakdown[] {
     // The per-op policy is torchtitan's, whose FP8 linear layers are torchao's (BF16 inputs saved).
     const recomputed = mainLayers > 0 ? x : xDense;
     // (An empty recomputeModules list recomputes nothing.)
-    const transient = p.recompute === "none" || p.recomputeModules?.length === 0 ? 0 : layerActivationBytes(recomputed, "none", p.recompute !== "per-op");
-    activations += recomputed.remat !== undefined ? rematTransientBytes({ ...recomputed, remat: recomputed.remat }, layerDims(recomputed), transient) : transient;
-    if (last) activations += lossBytes(s, x);
+    const none = p.recompute === "none" || p.recomputeModules?.length === 0 ? 0 : layerActivationBytes(recomputed, "none", p.recompute !== "per-op");
+    const transient = recomputed.remat !== undefined ? rematTransientBytes({ ...recomputed, remat: recomputed.remat }, layerDims(recomputed), none) : none;
+    const loss = last ? lossBytes(s, x) : 0;
     const buffers = RUNTIME_BYTES + (mainLayers > 0 ? moeDispatchBytes(x) : 0);
     // FSDP without gradient sync before the last micro-batch: the stage's unsharded gradients
     // accumulate in the reduce dtype; the sharded ones only appear as the last micro-batch's
     // backward reduce-scatters them unit by unit (after zero_grad freed the previous step's).
     if (p.zero >= 3 && micro > 1 && p.fsdpGradSync === "last-micro-batch") gradients = Math.max(gradients, params * gradBytes);
-    let total = weights + gradients + optimizer + activations + buffers;
-    const row: MemoryBreakdown = { stage, weights, gradients, optimizer, activations, buffers, total, params, ...(expertParams > 0 ? { expertParams } : {}) };
+    // Under XLA's static buffer assignment the loss and a recomputed layer's transient set share memory (peak-phases.ts).
+    const xla = s.cluster.gpu.scaleUpKind === "ici";
+    const phases: PhaseParts = { loss, gatheredAtLoss: 0, transient, gatheredAtLayers: 0 };
     if (p.zero >= 3) {
       // Backward order: output layer (with a tied embedding it is the same gathered table), blocks, embedding.
       const units: number[] = [];
@@ -454,12 +458,30 @@ export function memoryByStage(s: Scenario): MemoryBreakdown[] {
       if (last) units.push(head + (tiedRoot ? embedding : 0));
       const mtpUnit = mtpParams + mtp * main.expert;
       const perLayer = denseLayers === 0 ? main.dense + main.expert : (params - embedding - head - mtpUnit) / layers;
-      for (let left = layers; left > 0; left -= fsdp.unitLayers) units.push(Math.min(fsdp.unitLayers, left) * perLayer);
+      // One layer per unit: a MoE model's MoE blocks, then (first in the model, last in backward) its dense ones.
+      if (fsdp.unitLayers === 1 && denseLayers > 0) for (let i = 0; i < layers; i++) units.push(i < mainLayers ? main.dense + main.expert : front.dense);
+      else for (let left = layers; left > 0; left -= fsdp.unitLayers) units.push(Math.min(fsdp.unitLayers, left) * perLayer);
       if (mtp > 0) units.splice(1, 0, mtpUnit);
       if (first && !tiedRoot) units.push(embedding);
-      // DeepSpeed's submodule fetching: the replayed coordinator's peak (zero3-trace.ts).
-      row.gatheredUnits = p.fsdpModuleUnits === true ? zero3ModuleBytes(m, p.tp, p.recompute === "full", zero3ModuleSettings(p), weightBytes) : gatheredUnitBytes(units, fsdp.prefetch, fsdp.reshardAfterForward, weightBytes, gradBytes, p.fsdpPrefetchParams);
-      total += row.gatheredUnits;
+      // DeepSpeed's submodule fetching: the replayed coordinator's peak (zero3-trace.ts), in both phases.
+      if (p.fsdpModuleUnits === true) phases.gatheredAtLoss = phases.gatheredAtLayers = zero3ModuleBytes(m, p.tp, p.recompute === "full", zero3ModuleSettings(p), weightBytes);
+      else {
+        const largest = (): number[] => unitLargestTensors({ model: m, dims: layerDims(x), denseDims: layerDims(xDense), plan: p, units: units.length, head: last, embedding: first && !tiedRoot, mtp, denseLayers });
+        const profile = xla ? xlaGatheredBytes(units, largest(), weightBytes) : gatheredUnitProfile(units, fsdp.prefetch, fsdp.reshardAfterForward, weightBytes, gradBytes, p.fsdpPrefetchParams);
+        // The output layer (first in backward) runs in the loss phase, the embedding (last) alone, the blocks between.
+        const embeddingUnit = first && !tiedRoot;
+        phases.gatheredAtLoss = last ? (profile[0] ?? 0) : 0;
+        phases.gatheredAtLayers = profile.slice(last ? 1 : 0, embeddingUnit ? -1 : undefined).reduce((a, b) => Math.max(a, b), 0);
+        phases.gatheredAtEmbedding = embeddingUnit ? (profile[profile.length - 1] ?? 0) : 0;
+      }
+    }
+    const phase = xla ? peakPhase(phases) : summedPhases(phases);
+    activations += phase.activations;
+    let total = weights + gradients + optimizer + activations + buffers;
+    const row: MemoryBreakdown = { stage, weights, gradients, optimizer, activations, buffers, total, params, ...(expertParams > 0 ? { expertParams } : {}) };
+    if (p.zero >= 3) {
+      row.gatheredUnits = phase.gathered;
+      total += phase.gathered;
     }
     // Pure 16-bit runs step torch.optim, whose zero_grad frees the gradients (set_to_none, the
     // default since PyTorch 2.0). With one micro-batch per step and no DDP buckets (one data-

@@ -265,6 +265,12 @@ const cluster = obj(
       routing: oneOf(["dmodk", "ecmp"], "Uplink choice in switch fabrics: by destination (D-mod-K, what InfiniBand subnet managers program on fat-trees; collision-free for shift patterns) or a seeded hash of each flow (ECMP, as Ethernet/RoCE fabrics do).", { default: "dmodk" }),
       switchRadix: int("Ports per fabric switch (64 for 400G InfiniBand NDR / Spectrum-4 class); fewer ports mean more tiers.", 4, { default: 64 }),
       flowsPerConnection: int("Flows (queue pairs) each inter-node NCCL connection is split into, for routing entropy (NCCL_IB_QPS_PER_CONNECTION; Llama 3 used 16).", 1, { default: 1 }),
+      torusShape: {
+        kind: "list",
+        description:
+          "topology torus only: chips along each dimension of one slice (2 or 3 numbers, x first; ranks fill x fastest, so a tensor-parallel group of x chips is one x ring), e.g. [16, 8, 4] for a v5p-1024 slice of 4x8x16 chips; their product must divide the job's chips (several slices are joined by the data-centre network). Default: the most cube-like 3D shape of one ICI domain. Dimensions that are multiples of 4 have wraparound links.",
+        items: int("Chips along one torus dimension.", 1),
+      },
     }),
     power: obj("Power limits and facility overhead.", {
       gpuPowerLimit: qty("power", "Per-GPU power limit (nvidia-smi -pl); between the GPU's idle power and its TDP. Optional.", { exclusiveMinimum: 0 }),
@@ -453,6 +459,11 @@ const parallelism = obj("How the model is split over the GPUs.", {
   tpCommOverlap: bool(
     "Sequence-parallel TP all-gathers and reduce-scatters pipelined with their GEMMs, as Megatron-Core --tp-comm-overlap (Transformer Engine userbuffers: ring exchange before qkv/fc1 and for the proj/fc2 input gradients, pipelined reduce-scatter after proj/fc2, bulk overlap with the wgrad GEMMs) or PyTorch AsyncTP; each pair takes about max(GEMM, collective) plus one chunk of the shorter. Off in both stacks unless enabled. Needs sequenceParallel.",
     { default: false },
+  ),
+  tpCollectiveMatmul: oneOf(
+    ["none", "one-way", "two-way"],
+    "XLA's collective matmul (SPMD windowed einsum; Wang et al., ASPLOS 2023), which libtpu applies by default on TPU (JAX, MaxText): each tensor-parallel all-gather feeding a dot (qkv, fc1; the proj and fc2 input gradients) and reduce-scatter after one (proj, fc2; the qkv and fc1 input gradients) becomes a loop of tp steps, a collective-permute of one chunk beside the dot on the chunk in hand, taking about max(dot, permutes) plus one step of the shorter. one-way: the permutes go one way round the ring (open XLA's default, bidirectional_windowed_einsum false), over one of the two links of the torus axis the ring collective drives, so they take twice the collective's time; two-way: both ways (XLA's bidirectional windowed einsum), the collective's time. Only where XLA decomposes: the activation is at least 256 MiB (SpmdPartitionerOptions threshold_for_windowed_einsum_mib) and XLA's cost check, max(dot, permutes) + 2·permutes/tp < dot + collective, holds (one-way never at tp <= 4). Taken for a tensor group on one torus axis. Needs sequenceParallel (MaxText shards the activations' embedding over the tensor axis); not with tpCommOverlap. none: the collectives run exposed (or as tpCommOverlap says).",
+    { default: "none" },
   ),
   overlapP2P: bool("Interleaved 1F1B (virtualStages > 1): a pass's pipeline send runs beside the next pass instead of holding the sender until it is done (Megatron-LM overlap_p2p_comm: on by default for interleaved schedules in Megatron-LM's arguments, off in Megatron-Core's ModelParallelConfig and in 2021 Megatron-LM).", { default: false }),
   cpCommType: oneOf(

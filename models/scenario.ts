@@ -326,6 +326,8 @@ export interface ParallelPlan {
   offloadOptimizer?: boolean;
   /** Sequence-parallel TP collectives pipelined with their GEMMs (Megatron-Core --tp-comm-overlap, TE userbuffers; PyTorch AsyncTP); default false. */
   tpCommOverlap?: boolean;
+  /** XLA collective matmul: each TP collective windowed with its dot (SPMD windowed einsum; libtpu's default), permutes one or both ways round the ring; absent: none. */
+  tpCollectiveMatmul?: "one-way" | "two-way";
   /** Interleaved 1F1B: pipeline sends run beside the next pass instead of blocking the sender (Megatron-LM overlap_p2p_comm); default false. */
   overlapP2P?: boolean;
   /** Context-parallel exchange of K and V; default p2p (the overlapped ring). */

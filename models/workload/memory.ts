@@ -89,6 +89,7 @@ export function layerShape(s: Scenario): LayerShape {
     gradAccumulateShare,
     ...(s.workload.precision === "fp8" ? { fp8: fp8Settings(s.workload.fp8Recipe, s.workload.fp8Attention, m) } : {}),
     ...(p.tpCommOverlap === true ? { tpCommOverlap: true } : {}),
+    ...(p.tpCollectiveMatmul !== undefined ? { tpCollectiveMatmul: p.tpCollectiveMatmul } : {}),
     ...(p.cpCommType !== undefined ? { cpCommType: p.cpCommType } : {}),
     ...(p.cpLayout !== undefined ? { cpLayout: p.cpLayout } : {}),
     ...(isMoe(s.workload.model) ? moeShapeFields(s) : {}),

@@ -955,6 +955,7 @@ function build(input: unknown, opts: LoadOptions, problems: Problems, chain: rea
       ...moeRoutingFrom(workloadIn, problems),
       ...(eager ? { layerImplementation: "eager" as const } : {}),
       ...(attentionBackend !== undefined ? { attentionBackend } : {}),
+      ...(optionalString(workloadIn, "flashBackward") === "split" ? { flashBackward: "split" as const } : {}),
     },
     parallelism,
     run: { steps: numberAt(runIn, "steps", 1), ...(duration !== undefined ? { duration } : {}), ...(tokens !== undefined ? { tokens } : {}) },

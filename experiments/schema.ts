@@ -374,6 +374,11 @@ const workload = obj(
     globalBatch: int("Sequences per optimizer step.", 1, { required: true }),
     precision: oneOf(PRECISIONS, "Compute precision of the matmuls.", { default: "bf16" }),
     attention: oneOf(ATTENTION, "Attention kernel: fused flash, or materialised scores (pre-2022 stacks).", { default: "flash" }),
+    flashBackward: oneOf(
+      ["fused", "split"],
+      "How the flash-attention backward runs (attention: flash). fused: one kernel recomputes the scores once and produces dQ, dK and dV, five products for the forward's two (FlashAttention-2, cuDNN). split: two kernels, dK and dV first, then dQ, each recomputing the scores and dP, seven products: one forward's FLOPs and bytes more. JAX's Pallas TPU flash_attention (jax.experimental.pallas.ops.tpu, 2023: _flash_attention_bwd_dkv then _flash_attention_bwd_dq) and splash attention with use_fused_bwd_kernel False, MaxText's default (base.yml sa_use_fused_bwd_kernel: False).",
+      { default: "fused" },
+    ),
     attentionBackend: oneOf(
       ATTENTION_BACKENDS,
       "Which flash-attention kernel runs (attention: flash): flash-attention (Dao's FlashAttention-2, or the vendor's port: PyTorch SDPA's flash backend, Hugging Face's flash_attention_2) or cudnn (cuDNN's fused attention: what Transformer Engine, and so Megatron-Core and NeMo, runs on Hopper and Blackwell, where TE prefers it over FlashAttention). Each has its own measured levels in the catalog; a GPU without levels for the one asked is refused.",

@@ -218,6 +218,8 @@ export interface WorkloadSpec {
   crossEntropy?: CrossEntropyKind;
   /** The flash-attention kernel asked for (absent: the one the accelerator's catalog levels measure); cluster.gpu already carries its levels. */
   attentionBackend?: AttentionBackend;
+  /** Flash backward as two kernels (dK/dV, then dQ) that each recompute the scores (JAX Pallas TPU flash, splash unfused); absent: one fused kernel. */
+  flashBackward?: "split";
   /** MoE routing: capacity and load imbalance (absent: dropless, balanced). */
   moe?: MoeRoutingSpec;
   /** How each transformer layer runs: fused kernels (default, Megatron-Core/TE) or eager PyTorch ops (Hugging Face modeling code). */

@@ -62,6 +62,8 @@ export interface LayerShape {
   tpCommOverlap?: boolean;
   /** XLA's windowed einsum of each TP collective with its dot (parallelism.tpCollectiveMatmul; xla-collective-matmul.ts). */
   tpCollectiveMatmul?: "one-way" | "two-way";
+  /** Flash backward as two kernels each recomputing the scores (workload.flashBackward split); absent: fused. */
+  flashBackward?: "split";
   /** How context parallelism exchanges K and V (parallelism.cpCommType; default p2p, the overlapped ring). */
   cpCommType?: CpCommType;
   /** How a causal sequence is split over the context-parallel ranks (parallelism.cpLayout; default zigzag). */
@@ -199,8 +201,10 @@ function attentionCore(x: LayerShape, d: LayerDims): { forward: Kernel[]; backwa
     const bytes = qe * (b * sq * ah * (qkd + vd) + b * sk * d.kvHeadsPerRank * (qkd + vd)) + 4 * b * sq * ah;
     const precision: Precision | undefined = fp8 ? "fp8" : highPrecision(x);
     const fwd: Kernel = { name: "attention.flash", kind: "attention", flops, bytes, attentionBlocks: b * ah * Math.ceil(sq / QUERY_BLOCK), attentionKeys: sk * visited, launches: 1, ...(precision ? { precision } : {}) };
-    // Flash backward recomputes the scores and runs five GEMM-like products for forward's two.
-    return { forward: [fwd], backward: [{ ...fwd, name: "attention.flash.bwd", flops: 2.5 * flops, bytes: 2.5 * bytes, backward: true }] };
+    // Flash backward recomputes the scores and runs five GEMM-like products for forward's two; split
+    // into a dK/dV and a dQ kernel, each recomputes the scores and dP: seven, one forward more.
+    const bwd = x.flashBackward === "split" ? 3.5 : 2.5;
+    return { forward: [fwd], backward: [{ ...fwd, name: "attention.flash.bwd", flops: bwd * flops, bytes: bwd * bytes, backward: true }] };
   }
   // Megatron-LM's unfused core (megatron/model/transformer.py ParallelAttention, 2020-22):
   // baddbmm Q·Kᵀ into [b·np, sq, sk], scaled_upper_triang_masked_softmax, dropout, bmm with V.

@@ -90,6 +90,7 @@ export function layerShape(s: Scenario): LayerShape {
     ...(s.workload.precision === "fp8" ? { fp8: fp8Settings(s.workload.fp8Recipe, s.workload.fp8Attention, m) } : {}),
     ...(p.tpCommOverlap === true ? { tpCommOverlap: true } : {}),
     ...(p.tpCollectiveMatmul !== undefined ? { tpCollectiveMatmul: p.tpCollectiveMatmul } : {}),
+    ...(s.workload.flashBackward === "split" ? { flashBackward: "split" as const } : {}),
     ...(p.cpCommType !== undefined ? { cpCommType: p.cpCommType } : {}),
     ...(p.cpLayout !== undefined ? { cpLayout: p.cpLayout } : {}),
     ...(isMoe(s.workload.model) ? moeShapeFields(s) : {}),

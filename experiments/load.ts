@@ -635,6 +635,7 @@ function moeRoutingFrom(workloadIn: Raw, problems: Problems): { moe?: MoeRouting
       ...(capacityFactor !== undefined ? { capacityFactor } : {}),
       ...(padToCapacity === true && capacityFactor !== undefined ? { padToCapacity: true } : {}),
       ...(boolAt(raw, "routerPadding") === true ? { routerPadding: true } : {}),
+      ...(optionalNumber(raw, "gmmTileRows") !== undefined ? { gmmTileRows: optionalNumber(raw, "gmmTileRows") as number } : {}),
       imbalance: { distribution: stringAt<MoeLoadDistribution>(imbalance, "distribution", "balanced"), spread: numberAt(imbalance, "spread", 0) },
     },
   };

@@ -190,6 +190,8 @@ export interface MoeRoutingSpec {
    * FP8 alignment (Megatron-Core --moe-router-padding-for-fp8 / --moe-router-padding-for-quantization).
    */
   routerPadding?: boolean;
+  /** Megablox grouped matmuls (MaxText megablox): rows per m tile (tile_batch_seq); a tile two experts share is computed for each (megablox-tiles.ts). */
+  gmmTileRows?: number;
   /** Per-expert load shares, drawn per MoE layer from the seeded stream "moe-routing". */
   imbalance: { distribution: MoeLoadDistribution; spread: number };
 }

@@ -641,9 +641,22 @@ function moeRoutingFrom(workloadIn: Raw, problems: Problems): { moe?: MoeRouting
       ...(capacityFactor !== undefined ? { capacityFactor } : {}),
       ...(padToCapacity === true && capacityFactor !== undefined ? { padToCapacity: true } : {}),
       ...(boolAt(raw, "routerPadding") === true ? { routerPadding: true } : {}),
+      ...(optionalNumber(raw, "gmmTileRows") !== undefined ? { gmmTileRows: optionalNumber(raw, "gmmTileRows") as number } : {}),
       imbalance: { distribution: stringAt<MoeLoadDistribution>(imbalance, "distribution", "balanced"), spread: numberAt(imbalance, "spread", 0) },
     },
   };
+}
+
+/** cluster.network.torusShape: 2 or 3 dimensions of a torus slice whose chips divide the job's. */
+function torusShapeFrom(networkIn: Raw, chips: number, problems: Problems): { torusShape?: number[] } {
+  const shape = networkIn["torusShape"];
+  if (!Array.isArray(shape)) return {};
+  const path = "cluster.network.torusShape";
+  if (networkIn["topology"] !== "torus") problems.invalid(path, shape, `${showValue(shape)} is not allowed with network.topology ${showValue(networkIn["topology"] ?? "rail-optimized")}; a torus shape needs topology: torus`);
+  else if (shape.length !== 2 && shape.length !== 3) problems.invalid(path, shape, `${showValue(shape)} has ${shape.length} dimensions; expected 2 or 3`);
+  else if (chips % (shape as number[]).reduce((a, b) => a * b, 1) !== 0) problems.invalid(path, shape, `${showValue(shape)} holds ${(shape as number[]).reduce((a, b) => a * b, 1)} chips, which do not divide the job's ${chips}`);
+  else return { torusShape: shape as number[] };
+  return {};
 }
 
 /**
@@ -656,6 +669,12 @@ function overlapFrom(raw: Raw, plan: ParallelPlan, problems: Problems): void {
     problems.invalid("parallelism.tpCommOverlap", true, "true is not allowed with sequenceParallel: false; the GEMMs overlap the sequence-parallel all-gathers and reduce-scatters (Megatron-LM requires --sequence-parallel with --tp-comm-overlap)");
   }
   if (tpOverlap !== undefined) plan.tpCommOverlap = tpOverlap;
+  const collectiveMatmul = optionalString(raw, "tpCollectiveMatmul");
+  if (collectiveMatmul === "one-way" || collectiveMatmul === "two-way") {
+    if (plan.tp > 1 && !plan.sequenceParallel) problems.invalid("parallelism.tpCollectiveMatmul", collectiveMatmul, `${collectiveMatmul} is not allowed with sequenceParallel: false; XLA windows the all-gathers and reduce-scatters of activations sharded over the tensor axis`);
+    else if (tpOverlap === true) problems.invalid("parallelism.tpCollectiveMatmul", collectiveMatmul, `${collectiveMatmul} is not allowed with tpCommOverlap: true; the one is XLA's overlap, the other Megatron-Core's: choose one`);
+    else plan.tpCollectiveMatmul = collectiveMatmul;
+  }
   const p2p = boolAt(raw, "overlapP2P");
   if (p2p !== undefined) plan.overlapP2P = p2p;
   const moeOverlap = optionalString(raw, "moeOverlap");
@@ -913,6 +932,7 @@ function build(input: unknown, opts: LoadOptions, problems: Problems, chain: rea
         routing: defaultedString<"ecmp" | "dmodk">(networkIn, "routing", "cluster.network.routing"),
         flowsPerConnection: defaultedNumber(networkIn, "flowsPerConnection", "cluster.network.flowsPerConnection"),
         switchRadix: defaultedNumber(networkIn, "switchRadix", "cluster.network.switchRadix"),
+        ...torusShapeFrom(networkIn, nodes * gpusPerNode, problems),
       },
       power: {
         ...(gpuPowerLimit !== undefined ? { gpuPowerLimit } : {}),
@@ -948,6 +968,7 @@ function build(input: unknown, opts: LoadOptions, problems: Problems, chain: rea
       ...moeRoutingFrom(workloadIn, problems),
       ...(eager ? { layerImplementation: "eager" as const } : {}),
       ...(attentionBackend !== undefined ? { attentionBackend } : {}),
+      ...(optionalString(workloadIn, "flashBackward") === "split" ? { flashBackward: "split" as const } : {}),
     },
     parallelism,
     run: { steps: numberAt(runIn, "steps", 1), ...(duration !== undefined ? { duration } : {}), ...(tokens !== undefined ? { tokens } : {}) },

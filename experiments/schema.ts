@@ -267,6 +267,12 @@ const cluster = obj(
       routing: oneOf(["dmodk", "ecmp"], "Uplink choice in switch fabrics: by destination (D-mod-K, what InfiniBand subnet managers program on fat-trees; collision-free for shift patterns) or a seeded hash of each flow (ECMP, as Ethernet/RoCE fabrics do).", { default: "dmodk" }),
       switchRadix: int("Ports per fabric switch (64 for 400G InfiniBand NDR / Spectrum-4 class); fewer ports mean more tiers.", 4, { default: 64 }),
       flowsPerConnection: int("Flows (queue pairs) each inter-node NCCL connection is split into, for routing entropy (NCCL_IB_QPS_PER_CONNECTION; Llama 3 used 16).", 1, { default: 1 }),
+      torusShape: {
+        kind: "list",
+        description:
+          "topology torus only: chips along each dimension of one slice (2 or 3 numbers, x first; ranks fill x fastest, so a tensor-parallel group of x chips is one x ring), e.g. [16, 8, 4] for a v5p-1024 slice of 4x8x16 chips; their product must divide the job's chips (several slices are joined by the data-centre network). Default: the most cube-like 3D shape of one ICI domain. Dimensions that are multiples of 4 have wraparound links.",
+        items: int("Chips along one torus dimension.", 1),
+      },
     }),
     power: obj("Power limits and facility overhead.", {
       gpuPowerLimit: qty("power", "Per-GPU power limit (nvidia-smi -pl); between the GPU's idle power and its TDP. Optional.", { exclusiveMinimum: 0 }),
@@ -370,6 +376,11 @@ const workload = obj(
     globalBatch: int("Sequences per optimizer step.", 1, { required: true }),
     precision: oneOf(PRECISIONS, "Compute precision of the matmuls.", { default: "bf16" }),
     attention: oneOf(ATTENTION, "Attention kernel: fused flash, or materialised scores (pre-2022 stacks).", { default: "flash" }),
+    flashBackward: oneOf(
+      ["fused", "split"],
+      "How the flash-attention backward runs (attention: flash). fused: one kernel recomputes the scores once and produces dQ, dK and dV, five products for the forward's two (FlashAttention-2, cuDNN). split: two kernels, dK and dV first, then dQ, each recomputing the scores and dP, seven products: one forward's FLOPs and bytes more. JAX's Pallas TPU flash_attention (jax.experimental.pallas.ops.tpu, 2023: _flash_attention_bwd_dkv then _flash_attention_bwd_dq) and splash attention with use_fused_bwd_kernel False, MaxText's default (base.yml sa_use_fused_bwd_kernel: False).",
+      { default: "fused" },
+    ),
     attentionBackend: oneOf(
       ATTENTION_BACKENDS,
       "Which flash-attention kernel runs (attention: flash): flash-attention (Dao's FlashAttention-2, or the vendor's port: PyTorch SDPA's flash backend, Hugging Face's flash_attention_2) or cudnn (cuDNN's fused attention: what Transformer Engine, and so Megatron-Core and NeMo, runs on Hopper and Blackwell, where TE prefers it over FlashAttention), or flash-attention-1 (Dao's FlashAttention 1 of 2022, NVIDIA only: FA2's levels, an upper bound, with its own head-dim kernels 32, 64 and 128, so head dim 96 computes as 128). Dao's kernels pad a head dim to the next one they are compiled for (FA2: multiples of 32, so 80 computes as 96). Each has its own measured levels in the catalog; a GPU without levels for the one asked is refused.",
@@ -396,6 +407,7 @@ const workload = obj(
       capacityFactor: qty("ratio", "Tokens an expert takes per micro-batch, as a multiple of its balanced share (Switch Transformer's expert capacity; Megatron-Core --moe-expert-capacity-factor); the overflow is dropped, not padded. Omit for dropless routing (Megatron-Core's default).", { exclusiveMinimum: 0, derivedDefault: "none (dropless)" }),
       padToCapacity: bool("With capacityFactor: every expert's input is padded up to its capacity (Megatron-Core --moe-pad-expert-input-to-capacity): each expert computes, and the all-to-all moves, exactly capacityFactor × its balanced share whatever the routing, and the dispatcher needs no device-to-host synchronisation of the split sizes. Needs capacityFactor.", { default: false }),
       routerPadding: bool("precision fp8 with Transformer Engine's recipes: the router pads each rank's routing map so every expert's token count is a multiple of the FP8 grouped GEMM's alignment (16 rows, 32 under mxfp8): Megatron-Core --moe-router-padding-for-fp8 / --moe-router-padding-for-quantization, experts·(alignment−1)/2 more copies per rank on average through the all-to-all and the experts. false: each expert's rows are aligned after the dispatch (TEGroupedMLP's Fp8Padding copies with the all-to-all dispatch; inside DeepEP's permutation with deepep).", { default: false }),
+      gmmTileRows: int("The routed experts run Megablox's grouped matmuls (MaxText megablox with sparse_matmul, on TPU) with m tiles of this many rows (MaxText tile_batch_seq, 512 by default): all local experts' sorted rows are cut into such tiles and a tile holding two experts' rows is computed in full once for each (jax megablox gmm.py make_group_metadata), so each expert's grouped GEMMs, forward and backward, gain tileRows·(experts − 1)/experts rows. Absent: grouped GEMMs of exactly the routed rows.", 1),
       imbalance: obj("How routed tokens spread over the experts: per MoE layer, per-expert load shares drawn from this distribution on the seeded stream \"moe-routing\" (run seed); each EP rank computes its local experts' tokens, and the busiest rank gates the layer's expert GEMMs, permutes and all-to-alls.", {
         distribution: oneOf(MOE_LOAD_DISTRIBUTIONS, "balanced: every expert its exact share (imbalance factor 1); lognormal: each expert's load ∝ exp(spread·N(0,1)); zipf: the expert of popularity rank k (a seeded shuffle) gets ∝ 1/k^spread.", { default: "balanced" }),
         spread: qty("ratio", "lognormal: standard deviation of the log load; zipf: the exponent. 0 = balanced.", { minimum: 0, default: 0 }),
@@ -465,6 +477,11 @@ const parallelism = obj("How the model is split over the GPUs.", {
   tpCommOverlap: bool(
     "Sequence-parallel TP all-gathers and reduce-scatters pipelined with their GEMMs, as Megatron-Core --tp-comm-overlap (Transformer Engine userbuffers: ring exchange before qkv/fc1 and for the proj/fc2 input gradients, pipelined reduce-scatter after proj/fc2, bulk overlap with the wgrad GEMMs) or PyTorch AsyncTP; each pair takes about max(GEMM, collective) plus one chunk of the shorter. Off in both stacks unless enabled. Needs sequenceParallel.",
     { default: false },
+  ),
+  tpCollectiveMatmul: oneOf(
+    ["none", "one-way", "two-way"],
+    "XLA's collective matmul (SPMD windowed einsum; Wang et al., ASPLOS 2023), which libtpu applies by default on TPU (JAX, MaxText): each tensor-parallel all-gather feeding a dot (qkv, fc1; the proj and fc2 input gradients) and reduce-scatter after one (proj, fc2; the qkv and fc1 input gradients) becomes a loop of tp steps, a collective-permute of one chunk beside the dot on the chunk in hand, taking about max(dot, permutes) plus one step of the shorter. one-way: the permutes go one way round the ring (open XLA's default, bidirectional_windowed_einsum false), over one of the two links of the torus axis the ring collective drives, so they take twice the collective's time; two-way: both ways (XLA's bidirectional windowed einsum), the collective's time. Only where XLA decomposes: the activation is at least 256 MiB (SpmdPartitionerOptions threshold_for_windowed_einsum_mib) and XLA's cost check, max(dot, permutes) + 2·permutes/tp < dot + collective, holds (one-way never at tp <= 4). Taken for a tensor group on one torus axis. Needs sequenceParallel (MaxText shards the activations' embedding over the tensor axis); not with tpCommOverlap. none: the collectives run exposed (or as tpCommOverlap says).",
+    { default: "none" },
   ),
   overlapP2P: bool("Interleaved 1F1B (virtualStages > 1): a pass's pipeline send runs beside the next pass instead of holding the sender until it is done (Megatron-LM overlap_p2p_comm: on by default for interleaved schedules in Megatron-LM's arguments, off in Megatron-Core's ModelParallelConfig and in 2021 Megatron-LM).", { default: false }),
   cpCommType: oneOf(

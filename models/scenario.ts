@@ -190,6 +190,8 @@ export interface MoeRoutingSpec {
    * FP8 alignment (Megatron-Core --moe-router-padding-for-fp8 / --moe-router-padding-for-quantization).
    */
   routerPadding?: boolean;
+  /** Megablox grouped matmuls (MaxText megablox): rows per m tile (tile_batch_seq); a tile two experts share is computed for each (megablox-tiles.ts). */
+  gmmTileRows?: number;
   /** Per-expert load shares, drawn per MoE layer from the seeded stream "moe-routing". */
   imbalance: { distribution: MoeLoadDistribution; spread: number };
 }
@@ -222,6 +224,8 @@ export interface WorkloadSpec {
   lossChunks?: number;
   /** The flash-attention kernel asked for (absent: the one the accelerator's catalog levels measure); cluster.gpu already carries its levels. */
   attentionBackend?: AttentionBackend;
+  /** Flash backward as two kernels (dK/dV, then dQ) that each recompute the scores (JAX Pallas TPU flash, splash unfused); absent: one fused kernel. */
+  flashBackward?: "split";
   /** MoE routing: capacity and load imbalance (absent: dropless, balanced). */
   moe?: MoeRoutingSpec;
   /** How each transformer layer runs: fused kernels (default, Megatron-Core/TE) or eager PyTorch ops (Hugging Face modeling code). */
@@ -333,6 +337,8 @@ export interface ParallelPlan {
   offloadOptimizer?: boolean;
   /** Sequence-parallel TP collectives pipelined with their GEMMs (Megatron-Core --tp-comm-overlap, TE userbuffers; PyTorch AsyncTP); default false. */
   tpCommOverlap?: boolean;
+  /** XLA collective matmul: each TP collective windowed with its dot (SPMD windowed einsum; libtpu's default), permutes one or both ways round the ring; absent: none. */
+  tpCollectiveMatmul?: "one-way" | "two-way";
   /** Interleaved 1F1B: pipeline sends run beside the next pass instead of blocking the sender (Megatron-LM overlap_p2p_comm); default false. */
   overlapP2P?: boolean;
   /** Context-parallel exchange of K and V; default p2p (the overlapped ring). */

@@ -445,13 +445,15 @@ export function withParallelismOverrides(raw: Raw, overrides: Readonly<Record<st
 /**
  * Overlap switches set on every searched layout (docs/plan.md): each only hides communication
  * behind compute at no memory cost in the model, so it is never slower and is not searched.
- * A switch fixed with --fix stays as fixed; tpCommOverlap stays off with eager layers (refused there).
+ * A switch fixed with --fix stays as fixed; tpCommOverlap stays off with eager layers and with
+ * tpCollectiveMatmul (both refused there).
  */
 export function overlapSwitches(base: Scenario, overrides: Readonly<Record<string, unknown>>): { overlapGradReduce?: boolean; overlapParamGather?: boolean; tpCommOverlap?: boolean } {
   const out: { overlapGradReduce?: boolean; overlapParamGather?: boolean; tpCommOverlap?: boolean } = {};
   if (!Object.hasOwn(overrides, "overlapGradReduce")) out.overlapGradReduce = true;
   if (!Object.hasOwn(overrides, "overlapParamGather")) out.overlapParamGather = true;
-  if (!Object.hasOwn(overrides, "tpCommOverlap") && base.workload.layerImplementation !== "eager") out.tpCommOverlap = true;
+  // Not under XLA's collective matmul (tpCollectiveMatmul): a TPU stack has no Transformer Engine userbuffers.
+  if (!Object.hasOwn(overrides, "tpCommOverlap") && base.workload.layerImplementation !== "eager" && base.parallelism.tpCollectiveMatmul === undefined) out.tpCommOverlap = true;
   return out;
 }
 

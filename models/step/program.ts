@@ -52,6 +52,7 @@ import { mtpDepths, mtpInputKernels } from "../workload/mtp.ts";
 import { CATEGORY_INDEX, type Category } from "../categories.ts";
 
 import { fsdpCopyKernels, type FsdpCopyKernels } from "./fsdp-copies.ts";
+import { windowedComm } from "./windowed-einsum.ts";
 import { layerKinds } from "./layer-kinds.ts";
 import { besideCommSmWork, epCommSmFraction } from "./ep-comm-sms.ts";
 import { cpuAdamSeconds, offloadSettings, type OffloadSettings } from "./offload.ts";
@@ -241,21 +242,18 @@ class Compiler {
       else {
         const names = c.overlap.kernels;
         const held = c.group === "ep" ? epCommSmFraction(this.s.cluster.gpu, c.deepep !== undefined, ops[0]?.groupPerNode ?? 0, this.p.moeDispatchSms) : 0;
-        out.push(...this.overlapped(ops, list.kernels.filter((k) => names.includes(k.name)), c.overlap.splits, times, `${label}:${names.join("+")}`, held));
+        out.push(...this.overlapped(ops, list.kernels.filter((k) => names.includes(k.name)), c.overlap.splits, times, `${label}:${names.join("+")}`, held, c.overlap.windowed));
       }
     }
     return out;
   }
 
   /**
-   * A collective pipelined with kernels (TP communication overlap, the context-parallel ring):
-   * one barrier op whose members each run the kernels' SM and HBM work and their share of the
-   * traffic as one activity, so that alone it takes the longer of the two and the links stay
-   * busy beside the SMs; then the pipeline fill, one of `splits` chunks of the shorter (the
-   * first GEMM chunk before any transfer, or the last transfer after the last chunk; bulk
-   * overlap, splits 0: none), and the kernels' launches.
+   * A collective pipelined with kernels (TP overlap, XLA windowed einsum: windowed-einsum.ts, the CP ring): one barrier
+   * op whose members run the kernels' SM and HBM work and their share of the traffic as one activity (alone, the longer
+   * of the two); then the pipeline fill, one of `splits` chunks of the shorter (bulk overlap, splits 0: none), and launches.
    */
-  overlapped(coll: Op[], kernels: Kernel[], splits: number, times: number, label: string, heldSms = 0): Op[] {
+  overlapped(coll: Op[], kernels: Kernel[], splits: number, times: number, label: string, heldSms = 0, windowed?: number): Op[] {
     const op = coll[0];
     if (op === undefined || op.roles.length === 0) return [...this.kernels(kernels, times, label), ...coll];
     const gpu = this.s.cluster.gpu;
@@ -274,6 +272,7 @@ class Compiler {
     const capacity = roleCapacities(Infinity, gpu, this.s.cluster.network.nicBandwidth, this.offload.copyBandwidth);
     let commSeconds = 0;
     op.roles.forEach((r, i) => (commSeconds = Math.max(commSeconds, (op.amounts[i] as number) / (capacity[r] as number))));
+    if ((commSeconds = windowedComm(op, computeSeconds, commSeconds, splits, windowed)) < 0) return [...this.kernels(kernels, times, label), ...coll];
     // An EP collective's kernels hold SMs from the compute beside it (ep-comm-sms.ts).
     sm = besideCommSmWork(sm, peakFlops(gpu, this.s.workload.precision), commSeconds, heldSms);
     const roles = [...op.roles, SM];

@@ -27,6 +27,7 @@ import type { QuantPadding } from "./moe-padding.ts";
 import { recomputeModuleKernels } from "./recompute-modules.ts";
 import type { RematSpec } from "./remat-names.ts";
 import { rematRecomputeKernels } from "./remat-policy.ts";
+import { collectiveMatmulLayer, windowedRerun } from "./xla-collective-matmul.ts";
 
 export interface LayerShape {
   model: ModelSpec;
@@ -59,6 +60,10 @@ export interface LayerShape {
   fp8?: Fp8Settings;
   /** Tensor-parallel collectives pipelined with their GEMMs (parallelism.tpCommOverlap, with sequence parallelism). */
   tpCommOverlap?: boolean;
+  /** XLA's windowed einsum of each TP collective with its dot (parallelism.tpCollectiveMatmul; xla-collective-matmul.ts). */
+  tpCollectiveMatmul?: "one-way" | "two-way";
+  /** Flash backward as two kernels each recomputing the scores (workload.flashBackward split); absent: fused. */
+  flashBackward?: "split";
   /** How context parallelism exchanges K and V (parallelism.cpCommType; default p2p, the overlapped ring). */
   cpCommType?: CpCommType;
   /** How a causal sequence is split over the context-parallel ranks (parallelism.cpLayout; default zigzag). */
@@ -101,9 +106,10 @@ export interface StreamCollective {
    * Runs alongside these kernels of the list (by name) instead of after them: the GEMM is
    * split into `splits` chunks pipelined with the collective's chunks, so the pair takes about
    * max(GEMM, collective) plus one chunk of the shorter (pipeline fill); splits 0: bulk overlap,
-   * both run whole side by side, no fill.
+   * both run whole side by side, no fill. windowed: XLA's windowed einsum (xla-collective-matmul.ts),
+   * its permutes this many times slower than the collective, kept only where XLA's cost check says it pays.
    */
-  overlap?: { kernels: string[]; splits: number };
+  overlap?: { kernels: string[]; splits: number; windowed?: number };
   /** MoE dispatch/combine by DeepEP's kernels (parallelism.moeDispatch deepep): `bytes` is one copy of the tokens, sent to topK experts. */
   deepep?: DeepepRouting;
 }
@@ -197,8 +203,10 @@ function attentionCore(x: LayerShape, d: LayerDims): { forward: Kernel[]; backwa
     const bytes = qe * (b * sq * ah * (qkd + vd) + b * sk * d.kvHeadsPerRank * (qkd + vd)) + 4 * b * sq * ah;
     const precision: Precision | undefined = fp8 ? "fp8" : highPrecision(x);
     const fwd: Kernel = { name: "attention.flash", kind: "attention", flops, bytes, attentionBlocks: b * ah * Math.ceil(sq / QUERY_BLOCK), attentionKeys: sk * visited, attentionHeadDims: [qkd, vd], launches: 1, ...(precision ? { precision } : {}) };
-    // Flash backward recomputes the scores and runs five GEMM-like products for forward's two.
-    return { forward: [fwd], backward: [{ ...fwd, name: "attention.flash.bwd", flops: 2.5 * flops, bytes: 2.5 * bytes, backward: true }] };
+    // Flash backward recomputes the scores and runs five GEMM-like products for forward's two; split
+    // into a dK/dV and a dQ kernel, each recomputes the scores and dP: seven, one forward more.
+    const bwd = x.flashBackward === "split" ? 3.5 : 2.5;
+    return { forward: [fwd], backward: [{ ...fwd, name: "attention.flash.bwd", flops: bwd * flops, bytes: bwd * bytes, backward: true }] };
   }
   // Megatron-LM's unfused core (megatron/model/transformer.py ParallelAttention, 2020-22):
   // baddbmm Q·Kᵀ into [b·np, sq, sk], scaled_upper_triang_masked_softmax, dropout, bmm with V.
@@ -314,7 +322,8 @@ function layerCollectives(x: LayerShape, backward: boolean): StreamCollective[] 
     else if (x.sequenceParallel) out.push(...latent, { op: backward ? "all-gather" : "reduce-scatter", group: "tp", bytes, count: 1 }, ...mlp);
     else out.push(...latent, ...(backward ? [] : [{ op: "all-reduce" as const, group: "tp" as const, bytes, count: 1 }]), { op: "all-reduce", group: "tp", bytes, count: 1 });
   } else if (x.tp > 1) {
-    if (x.sequenceParallel && x.tpCommOverlap) out.push(...overlappedTp(x, bytes, backward));
+    if (x.sequenceParallel && x.tpCollectiveMatmul !== undefined) out.push(...collectiveMatmulLayer(x, x.tpCollectiveMatmul, bytes, backward, mlpGather));
+    else if (x.sequenceParallel && x.tpCommOverlap) out.push(...overlappedTp(x, bytes, backward));
     else if (x.sequenceParallel) {
       out.push({ op: "all-gather", group: "tp", bytes, count: 1 + mlpGather }, { op: "reduce-scatter", group: "tp", bytes, count: 1 + mlpGather });
     } else {
@@ -422,7 +431,7 @@ export function layerForwardKernels(x: LayerShape): KernelList {
 /** What the backward pass re-runs before it can start, by recompute mode. */
 export function layerRecomputeKernels(x: LayerShape, mode: RecomputeMode): KernelList {
   if (mode === "none") return { kernels: [], collectives: [] };
-  if (mode === "full" && x.remat !== undefined) return rematRecomputeKernels(x, layerDims(x), x.remat, layerForwardKernels(x));
+  if (mode === "full" && x.remat !== undefined) return windowedRerun(x, rematRecomputeKernels(x, layerDims(x), x.remat, layerForwardKernels(x)));
   if (mode === "full") {
     // The recomputed forward reuses the FP8 weights cast in the first forward (TE caches them).
     const list = layerForwardKernels(x);

@@ -7,6 +7,7 @@
  * s·b·h·(10 + 24/t + 5·a·s/(h·t)) — generalised to GQA, gated MLPs, MoE,
  * dropout-free models, and to the flash kernel, which stores no s×s matrix.
  */
+import { withMegabloxTiles } from "./megablox-tiles.ts";
 import { zero3ModuleBytes, zero3ModuleSettings } from "./zero3-trace.ts";
 import { peakInFlight } from "../parallel/schedule.ts";
 import { layersPerVirtualStage, rankOfVirtualStage } from "../parallel/stages.ts";
@@ -91,6 +92,8 @@ export function layerShape(s: Scenario): LayerShape {
     gradAccumulateShare,
     ...(s.workload.precision === "fp8" ? { fp8: fp8Settings(s.workload.fp8Recipe, s.workload.fp8Attention, m) } : {}),
     ...(p.tpCommOverlap === true ? { tpCommOverlap: true } : {}),
+    ...(p.tpCollectiveMatmul !== undefined ? { tpCollectiveMatmul: p.tpCollectiveMatmul } : {}),
+    ...(s.workload.flashBackward === "split" ? { flashBackward: "split" as const } : {}),
     ...(p.cpCommType !== undefined ? { cpCommType: p.cpCommType } : {}),
     ...(p.cpLayout !== undefined ? { cpLayout: p.cpLayout } : {}),
     ...(p.cpRepeatKv === true ? { cpRepeatKv: true } : {}),
@@ -117,7 +120,7 @@ function moeShapeFields(s: Scenario): Pick<LayerShape, "moeLoad" | "moeOverlap" 
     ...(padded !== undefined ? { paddedCapacityFactor: padded } : {}),
   });
   return {
-    ...(padding !== NO_PADDING ? { moePadding: padding } : {}),
+    ...(withMegabloxTiles(padding, moe?.gmmTileRows, m.experts / p.ep) !== NO_PADDING ? { moePadding: withMegabloxTiles(padding, moe?.gmmTileRows, m.experts / p.ep) } : {}),
     moeLoad: routingLoad(m.experts, p.ep, moeLayersOf(m), s.workload.moe, s.seed),
     ...(s.workload.moe !== undefined ? { moeRouting: s.workload.moe } : {}),
     moeHostSyncSeconds: moeHostSyncSeconds({ dispatch: p.moeDispatch, routing: s.workload.moe, xla: s.cluster.gpu.scaleUpKind === "ici" }),

@@ -68,7 +68,7 @@ export const GOOGLE: Readonly<Record<string, Accelerator>> = {
       "peakFlops.fp8": `${TPU_V5P}: peak compute per chip (FP8) 459 TFLOPs (no FP8 speed-up on v5p; older page lists INT8 918 TOPS)`,
       hbmBytes: `${TPU_V5P}: HBM capacity per chip 95 GiB (HBM2e)`,
       hbmBandwidth: `${TPU_V5P}: HBM bandwidth per chip 2765 GBps`,
-      scaleUpBandwidth: `${TPU_V5P}: bidirectional ICI bandwidth per chip 1200 GBps (= 4,800 Gbps) -> 600e9 B/s per direction summed over the 6 torus links; one torus axis uses 2 of 6`,
+      scaleUpBandwidth: `${TPU_V5P}: bidirectional ICI bandwidth per chip 1200 GBps (= 4,800 Gbps) -> 600e9 B/s per direction summed over the 6 torus links (100e9 per link per direction); one torus axis uses 2 of 6. ${SCALING_BOOK} (tpus.md table) gives 9e10 B/s one-way per v5p link (1.8e11 bidirectional), 10 % below`,
       scaleUpDomain: `${TPU_V5P}: TPU pod = 8960 chips in a 3D torus (largest single job 6144 chips)`,
       nicBandwidth: `${TPU_V5P}: data center network (DCN) bandwidth per chip 50 Gbps = 6.25e9 B/s`,
       tdpWatts: "Derived (Google publishes no v5p power): TPU v4 max chip power 192 W (Jouppi et al., 'TPU v4', ISCA 2023) scaled by BF16 peak 459/275 -> ~320 W",

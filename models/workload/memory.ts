@@ -95,6 +95,7 @@ export function layerShape(s: Scenario): LayerShape {
     ...(s.workload.layerImplementation === "eager" ? { layerImplementation: "eager" as const } : {}),
     ...(p.recompute === "selective" && p.recomputeModules !== undefined ? { recomputeModules: p.recomputeModules } : {}),
     ...(p.remat !== undefined && p.recompute === "full" ? { remat: p.remat } : {}),
+    ...(p.lossParallel === false && p.tp > 1 ? { replicatedLoss: true as const } : {}),
   };
 }
 

@@ -520,7 +520,7 @@ const parallelism = obj("How the model is split over the GPUs.", {
     { derivedDefault: "every-micro-batch" },
   ),
   lossParallel: bool(
-    "tp > 1: the loss runs on vocabulary shards (Megatron's vocab-parallel cross-entropy, torchtitan's loss_parallel). false: the output layer's logits are all-gathered so every tensor rank holds the full vocabulary (DTensor ColwiseParallel with a replicated output, e.g. KempnerForge). Memory only for now: the gather and the full-vocabulary loss are not in the step time.",
+    "tp > 1: the loss runs on vocabulary shards (Megatron's vocab-parallel cross-entropy, torchtitan's loss_parallel). false: the output layer's logits are all-gathered so every tensor rank holds the full vocabulary (DTensor ColwiseParallel with a replicated output, e.g. KempnerForge). Simulated: the all-gather of the logits (tokens × vocabulary) on the compute stream before the loss, and the loss passes over the whole vocabulary on every rank, forward and backward.",
     { derivedDefault: "true" },
   ),
   offloadOptimizer: bool(

@@ -357,8 +357,8 @@ export interface ParallelPlan {
   /**
    * The loss runs on vocabulary shards (Megatron's vocab-parallel cross-entropy, torchtitan's
    * loss_parallel; default true). false: the output layer's logits are all-gathered so every
-   * tensor rank holds the full vocabulary (DTensor ColwiseParallel with a replicated output).
-   * Memory only so far.
+   * tensor rank holds the full vocabulary (DTensor ColwiseParallel with a replicated output):
+   * in memory, and in the step time as the logits' all-gather and a full-vocabulary loss.
    */
   lossParallel?: boolean;
 }

@@ -5,6 +5,7 @@
  * and the step-time bounds that follow.
  */
 import { describe, expect, it } from "vitest";
+import { loadScenario } from "../../experiments/load.ts";
 import type { Accelerator } from "../../models/hardware/types.ts";
 import type { ModelSpec, Scenario } from "../../models/scenario.ts";
 import { simulateStep } from "../../models/step/simulate.ts";
@@ -95,5 +96,14 @@ describe("replicated loss in the step", () => {
     expect(delta).toBeGreaterThan(lossHbm + gather - 20e-6);
     // And not more than the loss traffic plus the gather at a quarter of the link's rate.
     expect(delta).toBeLessThan(lossHbm + 4 * gather);
+  });
+});
+
+describe("the KempnerForge cases state how their loss and attention ran", () => {
+  it("replicated logits under tensor parallelism, cuDNN's attention (their own H200 profile)", () => {
+    const s = loadScenario("experiments/published/kempnerforge2026/05-7b-4gpu-tp4.yaml");
+    expect(s.parallelism.lossParallel).toBe(false);
+    expect(layerShape(s).replicatedLoss).toBe(true);
+    expect(s.workload.attentionBackend).toBe("cudnn");
   });
 });

@@ -11,15 +11,42 @@ export function baseAttentionBackend(gpu: Accelerator): AttentionBackend {
   return gpu.attentionBackend ?? "flash-attention";
 }
 
-/** The backends `gpu` has levels for: its own, and cuDNN's where the catalog (or the config) gives them. */
+/** The backends `gpu` has levels for: its own, and the other kernel's where the catalog (or the config) gives them. */
 export function attentionBackendsOf(gpu: Accelerator): AttentionBackend[] {
   const own = baseAttentionBackend(gpu);
-  return own !== "cudnn" && gpu.efficiency.cudnnAttentionPeakFraction !== undefined ? [own, "cudnn"] : [own];
+  if (own !== "cudnn") return gpu.efficiency.cudnnAttentionPeakFraction !== undefined ? [own, "cudnn"] : [own];
+  return gpu.efficiency.fa2AttentionPeakFraction !== undefined ? [own, "flash-attention"] : [own];
+}
+
+/** A cuDNN-measured GPU (Blackwell) with FlashAttention-2's levels swapped in; FA2 has no FP8 kernel. */
+function withFlashAttention2(gpu: Accelerator): Accelerator {
+  const e = gpu.efficiency;
+  if (e.fa2AttentionPeakFraction === undefined) throw new Error(`${gpu.name} has no flash-attention attention levels`);
+  const swapped: EfficiencyCalibration = { ...e, attentionPeakFraction: e.fa2AttentionPeakFraction };
+  const pairs = [
+    ["attentionBackwardPeakFraction", e.fa2AttentionBackwardPeakFraction],
+    ["attentionFillKeys", e.fa2AttentionFillKeys],
+    ["attentionBackwardFillKeys", e.fa2AttentionBackwardFillKeys],
+    ["fp8AttentionPeakFraction", undefined],
+    ["fp8AttentionBackwardPeakFraction", undefined],
+  ] as const;
+  for (const [field, value] of pairs) {
+    if (value === undefined) delete swapped[field];
+    else swapped[field] = value;
+  }
+  const sources = { ...gpu.sources };
+  for (const field of ["attentionPeakFraction", ...pairs.map(([f]) => f)]) {
+    const fa2 = `efficiency.fa2${field[0]!.toUpperCase()}${field.slice(1)}`;
+    if (sources[fa2] !== undefined) sources[`efficiency.${field}`] = sources[fa2] as string;
+    else delete sources[`efficiency.${field}`];
+  }
+  return { ...gpu, efficiency: swapped, attentionBackend: "flash-attention", sources };
 }
 
 /** `gpu` with `backend`'s attention levels in its attention fields (the same object if they are there already). */
 export function withAttentionBackend(gpu: Accelerator, backend: AttentionBackend | undefined): Accelerator {
   if (backend === undefined || backend === baseAttentionBackend(gpu)) return gpu;
+  if (backend === "flash-attention") return withFlashAttention2(gpu);
   const e = gpu.efficiency;
   if (backend !== "cudnn" || e.cudnnAttentionPeakFraction === undefined) throw new Error(`${gpu.name} has no ${backend} attention levels`);
   const swapped: EfficiencyCalibration = { ...e, attentionPeakFraction: e.cudnnAttentionPeakFraction };

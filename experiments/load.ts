@@ -731,6 +731,8 @@ function shardingFrom(raw: Raw, written: Raw, plan: ParallelPlan, layers: number
   if (gradSync === "every-micro-batch" || gradSync === "last-micro-batch") plan.fsdpGradSync = gradSync;
   const lossParallel = boolAt(raw, "lossParallel");
   if (lossParallel !== undefined) plan.lossParallel = lossParallel;
+  const perOpSavesAttention = boolAt(raw, "perOpSavesAttention");
+  if (perOpSavesAttention !== undefined) plan.perOpSavesAttention = perOpSavesAttention;
   const offloadOptimizer = boolAt(raw, "offloadOptimizer");
   if (offloadOptimizer !== undefined) plan.offloadOptimizer = offloadOptimizer;
   const offloadParams = boolAt(raw, "offloadParams");

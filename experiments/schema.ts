@@ -527,6 +527,10 @@ const parallelism = obj("How the model is split over the GPUs.", {
     "tp > 1: the loss runs on vocabulary shards (Megatron's vocab-parallel cross-entropy, torchtitan's loss_parallel). false: the output layer's logits are all-gathered so every tensor rank holds the full vocabulary (DTensor ColwiseParallel with a replicated output, e.g. KempnerForge). Simulated: the all-gather of the logits (tokens × vocabulary) on the compute stream before the loss, and the loss passes over the whole vocabulary on every rank, forward and backward.",
     { derivedDefault: "true" },
   ),
+  perOpSavesAttention: bool(
+    "recompute per-op: whether the policy saves the attention op's output. false: backward runs the attention forward again and its output and logsumexp are not kept, as torchtitan's per-op policy did with cuDNN's attention before commit b39377f9f (2025-12-01: its save list named only SDPA's flash and efficient ops; torchtitan ran cuDNN first on B200 from mid-2025).",
+    { derivedDefault: "true" },
+  ),
   offloadOptimizer: bool(
     "Optimizer state and fp32 master weights in host memory (ZeRO-Offload; from zero 2 also the gradient shard). Simulated: each reduced gradient shard crosses PCIe to the host (zero 3: after every unit's reduce-scatter, every micro-batch), Adam runs on the host CPU (DeepSpeed CPU-Adam, the node's ranks sharing one host) while the GPU waits, and the updated parameter shard comes back over PCIe unless offloadParams.",
     { derivedDefault: "false" },

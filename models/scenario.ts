@@ -361,6 +361,12 @@ export interface ParallelPlan {
    * in memory, and in the step time as the logits' all-gather and a full-vocabulary loss.
    */
   lossParallel?: boolean;
+  /**
+   * Recompute per-op: whether the policy's save list holds the attention op that ran. false: the
+   * attention forward runs again in backward (torchtitan before b39377f9f, December 2025, listed
+   * only SDPA's flash and efficient ops, so cuDNN's attention was recomputed). Default true.
+   */
+  perOpSavesAttention?: boolean;
 }
 
 export type FailureClass = "gpu" | "hbm" | "host" | "nic" | "switch" | "software" | "maintenance";

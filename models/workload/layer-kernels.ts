@@ -87,6 +87,8 @@ export interface LayerShape {
   remat?: RematSpec;
   /** tp > 1 with parallelism.lossParallel false: the logits are all-gathered and every tensor rank runs the loss over the whole vocabulary. */
   replicatedLoss?: true;
+  /** Recompute per-op with parallelism.perOpSavesAttention false: the attention forward runs again in backward. */
+  perOpRecomputesAttention?: true;
 }
 
 
@@ -458,7 +460,8 @@ function perOpRecompute(x: LayerShape): KernelList {
   const mlp = m.gatedMlp ? linear("fc1-up.recompute", tokensMlp, ffn, h, x) : linear("fc2.recompute", tokensMlp, h, ffn, x);
   const elementwise = layerForward(x).kernels.filter((kn) => kn.name === "ln1" || kn.name === "ln2" || kn.name.endsWith("-norm") || kn.name.startsWith("rope") || kn.name === "act" || kn.name === "expert.act");
   const gemms = [k, proj, mlp].flatMap((g) => withQuantize(g, x)).filter((kn) => !kn.name.endsWith(".fp8-cast-weight"));
-  return { kernels: [...elementwise, ...gemms], collectives: [] };
+  const attention = x.perOpRecomputesAttention === true ? attentionCore(x, d).forward : [];
+  return { kernels: [...elementwise, ...gemms, ...attention], collectives: [] };
 }
 
 export function layerBackwardKernels(x: LayerShape): KernelList {

@@ -21,7 +21,9 @@ const ISSUE_COVERAGE = 0.8;
  * Measured with SAMPLES samples when this test was added (12 of 121 cases, on the physics of
  * commit 2c7f0e2); a drop is a regression. Physics changes move it either way: re-measure then.
  */
-const MEASURED_COVERAGE = 12 / 121;
+// Re-measured 11 of 121 after the KempnerForge rows took cuDNN's attention and the replicated loss
+// (h/torch): one row that sat near 0 left its band (06 tp2-fsdp2 +0.7 -> +2.7 %, 08 fsdp8 -2.4 -> +2.2 %).
+const MEASURED_COVERAGE = 11 / 121;
 const STEP_METRICS = new Set(Object.keys(METRICS).filter((m) => m !== "unexpectedInterruptions" && m !== "goodput"));
 
 interface CaseBand {

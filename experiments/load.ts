@@ -443,7 +443,7 @@ function attentionBackendFrom(workloadIn: Raw, gpu: Accelerator | undefined, pro
     problems.invalid(
       "workload.attentionBackend",
       backend,
-      `${showValue(backend)} is not allowed on ${gpu.name}: its catalog has no ${backend} attention measurement (give cluster.gpu.efficiency.cudnnAttentionPeakFraction and the other cudnn* levels to add one); expected ${have.map(showValue).join(" or ")}`,
+      `${showValue(backend)} is not allowed on ${gpu.name}: its catalog has no ${backend} attention measurement (give cluster.gpu.efficiency.${backend === "cudnn" ? "cudnnAttentionPeakFraction and the other cudnn*" : "fa2AttentionPeakFraction and the other fa2*"} levels to add one); expected ${have.map(showValue).join(" or ")}`,
     );
     return undefined;
   }
@@ -760,6 +760,8 @@ function shardingFrom(raw: Raw, written: Raw, plan: ParallelPlan, layers: number
   if (gradSync === "every-micro-batch" || gradSync === "last-micro-batch") plan.fsdpGradSync = gradSync;
   const lossParallel = boolAt(raw, "lossParallel");
   if (lossParallel !== undefined) plan.lossParallel = lossParallel;
+  const perOpSavesAttention = boolAt(raw, "perOpSavesAttention");
+  if (perOpSavesAttention !== undefined) plan.perOpSavesAttention = perOpSavesAttention;
   const offloadOptimizer = boolAt(raw, "offloadOptimizer");
   if (offloadOptimizer !== undefined) plan.offloadOptimizer = offloadOptimizer;
   const offloadParams = boolAt(raw, "offloadParams");

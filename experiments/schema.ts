@@ -182,6 +182,10 @@ const efficiency = obj(
     cudnnFp8AttentionBackwardPeakFraction: qty("ratio", "cuDNN's FP8 flash-attention backward, fraction of the FP8 peak (workload.attentionBackend: cudnn).", { exclusiveMinimum: 0, maximum: 1, derivedDefault: "the catalog GPU's (H100, H200: 0.238)" }),
     cudnnAttentionFillKeys: int("cuDNN's forward key-loop fill (workload.attentionBackend: cudnn).", 0, { derivedDefault: "the catalog GPU's (H100, H200: 128)" }),
     cudnnAttentionBackwardFillKeys: int("cuDNN's backward key-loop fill (workload.attentionBackend: cudnn).", 0, { derivedDefault: "the catalog GPU's (H100, H200: 384)" }),
+    fa2AttentionPeakFraction: qty("ratio", "FlashAttention-2 (PyTorch SDPA's flash backend; workload.attentionBackend: flash-attention) where attentionPeakFraction measures cuDNN's kernel: its BF16 forward level at 16k keys.", { exclusiveMinimum: 0, maximum: 1, derivedDefault: "the catalog GPU's (B200: 0.159, tritonbench's flash_v2 on B200); absent: no FlashAttention-2 levels" }),
+    fa2AttentionBackwardPeakFraction: qty("ratio", "FlashAttention-2's backward level (workload.attentionBackend: flash-attention).", { exclusiveMinimum: 0, maximum: 1, derivedDefault: "the catalog GPU's (B200: 0.148)" }),
+    fa2AttentionFillKeys: int("FlashAttention-2's forward key-loop fill (workload.attentionBackend: flash-attention).", 0, { derivedDefault: "the catalog GPU's (B200: 128)" }),
+    fa2AttentionBackwardFillKeys: int("FlashAttention-2's backward key-loop fill (workload.attentionBackend: flash-attention).", 0, { derivedDefault: "the catalog GPU's (B200: 256)" }),
     commSmsScaleUp: int("SMs one collective's kernel holds while it runs within the scale-up domain (NCCL: one CTA per channel); compute overlapping it runs on the rest. 0: communication takes no SMs.", 0, { derivedDefault: "the catalog GPU's (24 on A100/H100/H200); none for a GPU given in full" }),
     commSmsPerNic: int("SMs one collective's kernel holds while it runs across nodes, per member of its group on a node (each drives its own NIC; NCCL: 2 channels per NIC). 0: none.", 0, { derivedDefault: "the catalog GPU's (2 on A100/H100/H200); none for a GPU given in full" }),
   },
@@ -553,7 +557,11 @@ const parallelism = obj("How the model is split over the GPUs.", {
     { derivedDefault: "every-micro-batch" },
   ),
   lossParallel: bool(
-    "tp > 1: the loss runs on vocabulary shards (Megatron's vocab-parallel cross-entropy, torchtitan's loss_parallel). false: the output layer's logits are all-gathered so every tensor rank holds the full vocabulary (DTensor ColwiseParallel with a replicated output, e.g. KempnerForge). Memory only for now: the gather and the full-vocabulary loss are not in the step time.",
+    "tp > 1: the loss runs on vocabulary shards (Megatron's vocab-parallel cross-entropy, torchtitan's loss_parallel). false: the output layer's logits are all-gathered so every tensor rank holds the full vocabulary (DTensor ColwiseParallel with a replicated output, e.g. KempnerForge). Simulated: the all-gather of the logits (tokens × vocabulary) on the compute stream before the loss, and the loss passes over the whole vocabulary on every rank, forward and backward.",
+    { derivedDefault: "true" },
+  ),
+  perOpSavesAttention: bool(
+    "recompute per-op: whether the policy saves the attention op's output. false: backward runs the attention forward again and its output and logsumexp are not kept, as torchtitan's per-op policy did with cuDNN's attention before commit b39377f9f (2025-12-01: its save list named only SDPA's flash and efficient ops; torchtitan ran cuDNN first on B200 from mid-2025).",
     { derivedDefault: "true" },
   ),
   offloadOptimizer: bool(

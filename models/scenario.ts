@@ -372,10 +372,16 @@ export interface ParallelPlan {
   /**
    * The loss runs on vocabulary shards (Megatron's vocab-parallel cross-entropy, torchtitan's
    * loss_parallel; default true). false: the output layer's logits are all-gathered so every
-   * tensor rank holds the full vocabulary (DTensor ColwiseParallel with a replicated output).
-   * Memory only so far.
+   * tensor rank holds the full vocabulary (DTensor ColwiseParallel with a replicated output):
+   * in memory, and in the step time as the logits' all-gather and a full-vocabulary loss.
    */
   lossParallel?: boolean;
+  /**
+   * Recompute per-op: whether the policy's save list holds the attention op that ran. false: the
+   * attention forward runs again in backward (torchtitan before b39377f9f, December 2025, listed
+   * only SDPA's flash and efficient ops, so cuDNN's attention was recomputed). Default true.
+   */
+  perOpSavesAttention?: boolean;
 }
 
 export type FailureClass = "gpu" | "hbm" | "host" | "nic" | "switch" | "software" | "maintenance";

@@ -12,13 +12,40 @@ export function baseAttentionBackend(gpu: Accelerator): AttentionBackend {
 }
 
 /**
- * The backends `gpu` has levels for: its own, and cuDNN's where the catalog (or the config) gives them;
- * FlashAttention 1 beside FlashAttention-2 on NVIDIA GPUs (it takes FA2's levels: see withAttentionBackend).
+ * The backends `gpu` has levels for: its own, and the other kernel's where the catalog (or the config)
+ * gives them; FlashAttention 1 beside FlashAttention-2 on NVIDIA GPUs (it takes FA2's levels: see
+ * withAttentionBackend).
  */
 export function attentionBackendsOf(gpu: Accelerator): AttentionBackend[] {
   const own = baseAttentionBackend(gpu);
+  if (own === "cudnn") return gpu.efficiency.fa2AttentionPeakFraction !== undefined ? [own, "flash-attention"] : [own];
   const fa1: AttentionBackend[] = own === "flash-attention" && gpu.vendor === "NVIDIA" ? ["flash-attention-1"] : [];
-  return own !== "cudnn" && gpu.efficiency.cudnnAttentionPeakFraction !== undefined ? [own, ...fa1, "cudnn"] : [own, ...fa1];
+  return gpu.efficiency.cudnnAttentionPeakFraction !== undefined ? [own, ...fa1, "cudnn"] : [own, ...fa1];
+}
+
+/** A cuDNN-measured GPU (Blackwell) with FlashAttention-2's levels swapped in; FA2 has no FP8 kernel. */
+function withFlashAttention2(gpu: Accelerator): Accelerator {
+  const e = gpu.efficiency;
+  if (e.fa2AttentionPeakFraction === undefined) throw new Error(`${gpu.name} has no flash-attention attention levels`);
+  const swapped: EfficiencyCalibration = { ...e, attentionPeakFraction: e.fa2AttentionPeakFraction };
+  const pairs = [
+    ["attentionBackwardPeakFraction", e.fa2AttentionBackwardPeakFraction],
+    ["attentionFillKeys", e.fa2AttentionFillKeys],
+    ["attentionBackwardFillKeys", e.fa2AttentionBackwardFillKeys],
+    ["fp8AttentionPeakFraction", undefined],
+    ["fp8AttentionBackwardPeakFraction", undefined],
+  ] as const;
+  for (const [field, value] of pairs) {
+    if (value === undefined) delete swapped[field];
+    else swapped[field] = value;
+  }
+  const sources = { ...gpu.sources };
+  for (const field of ["attentionPeakFraction", ...pairs.map(([f]) => f)]) {
+    const fa2 = `efficiency.fa2${field[0]!.toUpperCase()}${field.slice(1)}`;
+    if (sources[fa2] !== undefined) sources[`efficiency.${field}`] = sources[fa2] as string;
+    else delete sources[`efficiency.${field}`];
+  }
+  return { ...gpu, efficiency: swapped, attentionBackend: "flash-attention", sources };
 }
 
 /** `gpu` with `backend`'s attention levels in its attention fields (the same object if they are there already). */
@@ -28,6 +55,7 @@ export function withAttentionBackend(gpu: Accelerator, backend: AttentionBackend
   // 2307.08691, puts FA2 at about twice FA1, so these are an upper bound) and differs by its head-dim
   // kernels only (models/compute/attention-head-dim.ts).
   if (backend === "flash-attention-1" && attentionBackendsOf(gpu).includes(backend)) return { ...gpu, attentionBackend: backend };
+  if (backend === "flash-attention") return withFlashAttention2(gpu);
   const e = gpu.efficiency;
   if (backend !== "cudnn" || e.cudnnAttentionPeakFraction === undefined) throw new Error(`${gpu.name} has no ${backend} attention levels`);
   const swapped: EfficiencyCalibration = { ...e, attentionPeakFraction: e.cudnnAttentionPeakFraction };

@@ -82,6 +82,15 @@ export interface EfficiencyCalibration {
   cudnnAttentionFillKeys?: number;
   cudnnAttentionBackwardFillKeys?: number;
   /**
+   * FlashAttention-2 (PyTorch SDPA's flash backend) where the fields above measure cuDNN's
+   * kernel (Blackwell): BF16 levels and fills, swapped in by workload.attentionBackend:
+   * flash-attention. FA2 has no FP8 kernel.
+   */
+  fa2AttentionPeakFraction?: number;
+  fa2AttentionBackwardPeakFraction?: number;
+  fa2AttentionFillKeys?: number;
+  fa2AttentionBackwardFillKeys?: number;
+  /**
    * SMs one collective's kernel holds while it runs (NCCL: one CTA per channel, each on an
    * SM of its own): within the scale-up domain, and across nodes per NIC its group drives
    * on a node (per member there). Compute overlapping it runs on the rest

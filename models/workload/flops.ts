@@ -80,9 +80,10 @@ export function modelFlopsPerStep(w: WorkloadSpec): number {
  * recompute modules (recompute selective), or a remat policy's re-run share of the layer
  * forward (recompute full; remat-flops.ts).
  */
-export function hardwareFlopsPerStep(w: WorkloadSpec, recompute: RecomputeMode, how: { modules?: readonly RecomputeModule[]; rematShare?: number } = {}): number {
+export function hardwareFlopsPerStep(w: WorkloadSpec, recompute: RecomputeMode, how: { modules?: readonly RecomputeModule[]; rematShare?: number; perOpAttention?: boolean } = {}): number {
   const c = stepFlopCounts(w);
   if (recompute === "selective" && how.modules !== undefined) return modelFlopsPerStep(w) + recomputeModuleFlops(w.model, how.modules, w.globalBatch * w.seqLength, c.attentionForward);
-  const extra = recompute === "full" && how.rematShare !== undefined ? how.rematShare * c.layerForward : { none: 0, selective: c.attentionForward, full: c.layerForward, "per-op": c.perOpRecompute }[recompute];
+  const perOp = c.perOpRecompute + (how.perOpAttention === true ? c.attentionForward : 0);
+  const extra = recompute === "full" && how.rematShare !== undefined ? how.rematShare * c.layerForward : { none: 0, selective: c.attentionForward, full: c.layerForward, "per-op": perOp }[recompute];
   return modelFlopsPerStep(w) + extra;
 }

@@ -92,6 +92,10 @@ export interface LayerShape {
   recomputeModules?: readonly RecomputeModule[];
   /** Recompute full keeping these named tensors (parallelism.remat; remat-policy.ts). */
   remat?: RematSpec;
+  /** tp > 1 with parallelism.lossParallel false: the logits are all-gathered and every tensor rank runs the loss over the whole vocabulary. */
+  replicatedLoss?: true;
+  /** Recompute per-op with parallelism.perOpSavesAttention false: the attention forward runs again in backward. */
+  perOpRecomputesAttention?: true;
 }
 
 
@@ -471,7 +475,8 @@ function perOpRecompute(x: LayerShape): KernelList {
   const mlp = m.gatedMlp ? linear("fc1-up.recompute", tokensMlp, ffn, h, x) : linear("fc2.recompute", tokensMlp, h, ffn, x);
   const elementwise = layerForward(x).kernels.filter((kn) => kn.name === "ln1" || kn.name === "ln2" || kn.name.endsWith("-norm") || kn.name.startsWith("rope") || kn.name === "act" || kn.name === "expert.act");
   const gemms = [k, proj, mlp].flatMap((g) => withQuantize(g, x)).filter((kn) => !kn.name.endsWith(".fp8-cast-weight"));
-  return { kernels: [...elementwise, ...gemms], collectives: [] };
+  const attention = x.perOpRecomputesAttention === true ? attentionCore(x, d).forward : [];
+  return { kernels: [...elementwise, ...gemms, ...attention], collectives: [] };
 }
 
 export function layerBackwardKernels(x: LayerShape): KernelList {
@@ -551,16 +556,26 @@ export function embeddingKernels(x: LayerShape, direction: "forward" | "backward
   };
 }
 
-/** Final norm, output projection over the vocabulary, and the (vocab-parallel, fp32) cross-entropy. */
+/**
+ * Final norm, output projection over the vocabulary, and the (vocab-parallel, fp32) cross-entropy.
+ * With a replicated loss (lossParallel false: DTensor ColwiseParallel with output_layouts
+ * Replicate) the column-parallel logits are all-gathered on the compute stream (tokens × vocab
+ * elements, the loss waits for them) and every rank runs the loss passes over the whole
+ * vocabulary; their backward hands each rank its column shard locally (Replicate → Shard is a
+ * chunk, no collective), and no vocab-parallel all-reduces run.
+ */
 export function headKernels(x: LayerShape, direction: "forward" | "backward"): KernelList {
   const d = layerDims(x);
   const e = x.elementBytes;
   const h = x.model.hidden;
   const vocabPerRank = x.model.vocab / x.tp;
   const T = d.tokens;
+  const replicated = x.replicatedLoss === true && x.tp > 1;
+  const lossVocab = replicated ? x.model.vocab : vocabPerRank;
   // Megatron's output layer is a plain ColumnParallelLinear, not a TE module: BF16 in FP8 runs.
   const logits = inHighPrecision(gemm("logits", T, vocabPerRank, h, e), x);
-  const lossCollectives: StreamCollective[] = x.tp > 1 ? [{ op: "all-reduce", group: "tp", bytes: 3 * 4 * T, count: 1 }] : [];
+  const lossCollectives: StreamCollective[] =
+    x.tp <= 1 ? [] : replicated ? [{ op: "all-gather", group: "tp", bytes: e * T * x.model.vocab, count: 1 }] : [{ op: "all-reduce", group: "tp", bytes: 3 * 4 * T, count: 1 }];
   const gatherIn: StreamCollective[] = x.tp > 1 && x.sequenceParallel ? [{ op: "all-gather", group: "tp", bytes: e * T * h, count: 1 }] : [];
   // Megatron-LM's default loss (no --fp16-lm-cross-entropy, no loss fusion) casts the
   // logits to fp32 and runs vocab_parallel_cross_entropy as separate passes over them.
@@ -575,12 +590,12 @@ export function headKernels(x: LayerShape, direction: "forward" | "backward"): K
   const eager = x.layerImplementation === "eager";
   if (direction === "forward") {
     return {
-      kernels: [eager ? eagerNorm("final.ln", d.normTokens, h, e, false) : memory("final.ln", 2 * e * d.normTokens * h, 8 * d.normTokens * h), logits, memory("cross-entropy", lossForwardBytes * T * vocabPerRank, 5 * T * vocabPerRank, 6)],
+      kernels: [eager ? eagerNorm("final.ln", d.normTokens, h, e, false) : memory("final.ln", 2 * e * d.normTokens * h, 8 * d.normTokens * h), logits, memory("cross-entropy", lossForwardBytes * T * lossVocab, 5 * T * lossVocab, 6)],
       collectives: [...gatherIn, ...lossCollectives],
     };
   }
   return {
-    kernels: [memory("cross-entropy.bwd", lossBackwardBytes * T * vocabPerRank, 2 * T * vocabPerRank, 2), ...gemmBackward(logits, e, x), eager ? eagerNorm("final.ln", d.normTokens, h, e, true) : memory("final.ln.bwd", 3 * e * d.normTokens * h, 10 * d.normTokens * h)],
+    kernels: [memory("cross-entropy.bwd", lossBackwardBytes * T * lossVocab, 2 * T * lossVocab, 2), ...gemmBackward(logits, e, x), eager ? eagerNorm("final.ln", d.normTokens, h, e, true) : memory("final.ln.bwd", 3 * e * d.normTokens * h, 10 * d.normTokens * h)],
     collectives: x.tp > 1 ? [{ op: x.sequenceParallel ? "reduce-scatter" : "all-reduce", group: "tp", bytes: e * T * h, count: 1 }] : [],
   };
 }

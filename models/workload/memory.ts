@@ -101,6 +101,8 @@ export function layerShape(s: Scenario): LayerShape {
     ...(s.workload.layerImplementation === "eager" ? { layerImplementation: "eager" as const } : {}),
     ...(p.recompute === "selective" && p.recomputeModules !== undefined ? { recomputeModules: p.recomputeModules } : {}),
     ...(p.remat !== undefined && p.recompute === "full" ? { remat: p.remat } : {}),
+    ...(p.lossParallel === false && p.tp > 1 ? { replicatedLoss: true as const } : {}),
+    ...(p.recompute === "per-op" && p.perOpSavesAttention === false ? { perOpRecomputesAttention: true as const } : {}),
   };
 }
 
@@ -166,7 +168,7 @@ export function layerActivationBytes(x: LayerShape, recompute: RecomputeMode, fp
     const mlpTokens = m.experts > 1 ? (T / x.tp) * m.topK * etp : T;
     const mla = mlaDims(m);
     let bytes = mla !== undefined ? e * Tn * h + e * T * d.headsPerRank * (d.qkHeadDim + d.vHeadDim) : e * Tn * h + e * T * (d.headsPerRank + d.kvHeadsPerRank) * d.headDim;
-    bytes += e * T * d.headsPerRank * d.vHeadDim + 4 * x.microBatch * d.headsPerRank * d.queryLength;
+    if (x.perOpRecomputesAttention !== true) bytes += e * T * d.headsPerRank * d.vHeadDim + 4 * x.microBatch * d.headsPerRank * d.queryLength;
     const mlpFfn = m.experts > 1 ? expertFfnOf(m) / etp : d.ffnPerRank;
     bytes += e * mlpTokens * mlpFfn + (m.gatedMlp ? e * mlpTokens * h : 0);
     return bytes;

@@ -18,5 +18,5 @@ export function rematFlopShare(s: Scenario): number | undefined {
 
 /** A scenario's hardware FLOPs per step: model FLOPs plus what its recompute mode, modules or remat policy re-runs. */
 export function stepHardwareFlops(s: Scenario): number {
-  return hardwareFlopsPerStep(s.workload, s.parallelism.recompute, { modules: s.parallelism.recomputeModules, rematShare: rematFlopShare(s) });
+  return hardwareFlopsPerStep(s.workload, s.parallelism.recompute, { modules: s.parallelism.recomputeModules, rematShare: rematFlopShare(s), perOpAttention: s.parallelism.perOpSavesAttention === false });
 }

@@ -196,7 +196,9 @@ describe("cuDNN attention on Hopper (workload.attentionBackend: cudnn; what Tran
     expect(withAttentionBackend(h100, undefined)).toBe(h100);
     expect(withAttentionBackend(gpu("B200"), "cudnn")).toBe(gpu("B200"));
     expect(attentionBackendsOf(h100)).toEqual(["flash-attention", "flash-attention-1", "cudnn"]);
-    expect(attentionBackendsOf(gpu("B200"))).toEqual(["cudnn"]);
+    // B200 also has FlashAttention-2 levels (test/models/fa2-blackwell.test.ts); GB200 has cuDNN's only.
+    expect(attentionBackendsOf(gpu("B200"))).toEqual(["cudnn", "flash-attention"]);
+    expect(attentionBackendsOf(gpu("GB200"))).toEqual(["cudnn"]);
     expect(attentionBackendsOf(gpu("A100-80GB"))).toEqual(["flash-attention", "flash-attention-1"]);
   });
 });
@@ -235,7 +237,9 @@ describe("workload.attentionBackend in a scenario", () => {
     expect(problem("A100-80GB", { attentionBackend: "cudnn" })).toBe(
       'workload.attentionBackend: "cudnn" is not allowed on A100-80GB: its catalog has no cudnn attention measurement (give cluster.gpu.efficiency.cudnnAttentionPeakFraction and the other cudnn* levels to add one); expected "flash-attention" or "flash-attention-1"',
     );
-    expect(problem("B200", { attentionBackend: "flash-attention" })).toMatch(/^workload\.attentionBackend: "flash-attention" is not allowed on B200: .*expected "cudnn"$/);
+    expect(problem("GB200", { attentionBackend: "flash-attention" })).toBe(
+      'workload.attentionBackend: "flash-attention" is not allowed on GB200: its catalog has no flash-attention attention measurement (give cluster.gpu.efficiency.fa2AttentionPeakFraction and the other fa2* levels to add one); expected "cudnn"',
+    );
     expect(problem("H100-SXM", { attentionBackend: "cudnn", attention: "unfused" })).toMatch(/^workload\.attentionBackend: "cudnn" is not allowed with attention: unfused/);
     expect(problem("H100-SXM", { attentionBackend: "triton" })).toMatch(/^workload\.attentionBackend: .*"flash-attention", "flash-attention-1", "cudnn"/);
   });

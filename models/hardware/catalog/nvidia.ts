@@ -2,6 +2,9 @@
 import type { Accelerator } from "../types.ts";
 import { AZURE, AZURE_FP8, BABEL, CSCS_LAT, FA2_PAPER, FA3_FIG, FA3_PAPER, FA4_PAPER, FA_BWD_RATIO, GiB, IDLE_NOTE, MAMF, MSMF, NCCL_CTA_SM, NCCL_NET_CTAS, NVLINK_SWITCH_DOMAIN, NV_A100_DS, NV_BW_DS, NV_GB_DS, NV_H100_WP, NV_H200_DS, NV_H800_DS, NV_GB300_DS, NVLS_B200, NVFP4_VLLM, AZURE_GB200, THAMADA, CUDNN_SDPA_B200, CUDNN_SDPA_GB, CUDNN_SDPA_H200, CUDNN_FA3_FIG, ATTN_FILL_FIT } from "./sources.ts";
 
+/** FlashAttention-2 on B200, the kernel PyTorch SDPA's flash backend runs there. */
+const FA2_B200 =
+  "meta-pytorch/tritonbench PR #171 (2025-03-04, B200): flash_v2 (Dao's FlashAttention-2 built for B200) on the flash_attention operator, batch 8, 16 heads, head dim 128, forward, tflops by sequence 128-16k";
 /** cuDNN's fused attention on GH100 (H100 and H200: same SMs and clocks); sources in each entry's `efficiency.cudnn*`. */
 const HOPPER_CUDNN_ATTENTION = {
   cudnnAttentionPeakFraction: 0.579,
@@ -305,6 +308,10 @@ export const NVIDIA: Readonly<Record<string, Accelerator>> = {
       fp4GemmPeakFraction: 0.656,
       fp8AttentionPeakFraction: 0.377,
       fp8AttentionBackwardPeakFraction: 0.344,
+      fa2AttentionPeakFraction: 0.159,
+      fa2AttentionBackwardPeakFraction: 0.148,
+      fa2AttentionFillKeys: 128,
+      fa2AttentionBackwardFillKeys: 256,
       nvlsFraction: 0.527,
       commSmsScaleUp: 24,
       commSmsPerNic: 2,
@@ -341,6 +348,10 @@ export const NVIDIA: Readonly<Record<string, Accelerator>> = {
       "efficiency.fp8AttentionPeakFraction": `${CUDNN_SDPA_B200}; ${ATTN_FILL_FIT}: FP8 forward 0.377 of the 4.5 PFLOP/s FP8 peak with the BF16 fills (2k-32k within 4 %; used only with workload.fp8Attention)`,
       "efficiency.fp4GemmPeakFraction": `Derived from GB200's cuBLASLt FP4 8192^3 fraction (${AZURE_GB200}: 7535.6 / 10000 = 0.754) x B200/GB200 BF16 fractions (0.634 sustained / 0.729) = 0.656. On B200 itself only a CUTLASS kernel is published: ${NVFP4_VLLM}. MXFP8 GEMMs take fp8GemmPeakFraction (no large-shape MXFP8 GEMM measurement found)`,
       "efficiency.nvlsFraction": NVLS_B200,
+      "efficiency.fa2AttentionPeakFraction": `${FA2_B200}: level 0.159 (358 TFLOP/s) by log least squares with FA2's own forward fill of 128 keys over 512-16k, within 8 % (512: 245.3, 1k: 315.1, 2k: 352.1, 4k: 353.9, 8k: 361.6, 16k: 330.6 TFLOP/s); a sixth of cuDNN's level: FA2's sm80 mma.sync kernels use none of Blackwell's tcgen05 tensor-core path`,
+      "efficiency.fa2AttentionBackwardPeakFraction": `Derived: ${FA2_B200} forward level x FlashAttention-2's own backward/forward ratio on H100 (FA3 paper Fig. 5-6: 0.325 / 0.35 = 0.93) = 0.148; no B200 FA2 backward at head dim 128 published (Dao-AILab/flash-attention#1589, flash_attn 2.7.4.post1 on B200, head dim 64, 8k non-causal: bwd/fwd 329 / 343 = 0.96)`,
+      "efficiency.fa2AttentionFillKeys": `${FA2_B200}: FlashAttention-2's forward fill on H100 (128 keys) reproduces the B200 table within 8 %`,
+      "efficiency.fa2AttentionBackwardFillKeys": "FlashAttention-2's backward fill on H100 (256 keys, ATTENTION_FILL_KEYS); no B200 backward table to fit",
     },
   },
 

@@ -39,6 +39,9 @@ function withFlashAttention2(gpu: Accelerator): Accelerator {
     if (value === undefined) delete swapped[field];
     else swapped[field] = value;
   }
+  // The FA2 levels were fitted to tritonbench's do_bench timings (back-to-back calls, no pauses),
+  // not to the free-clock protocol attentionClockRatio corrects: they are taken as timed.
+  delete swapped.attentionClockRatio;
   const sources = { ...gpu.sources };
   for (const field of ["attentionPeakFraction", ...pairs.map(([f]) => f)]) {
     const fa2 = `efficiency.fa2${field[0]!.toUpperCase()}${field.slice(1)}`;

@@ -4,7 +4,7 @@
  * and mean time between failures M).
  */
 import type { Scenario } from "../scenario.ts";
-import { pcieBandwidth } from "../network/host.ts";
+import { hostCopyBandwidth } from "../network/host.ts";
 import { elementBytes } from "../workload/memory.ts";
 import { totalParams } from "../workload/params.ts";
 
@@ -19,7 +19,7 @@ export interface CheckpointCost {
 
 /** Aggregate bandwidth of each hop of the checkpoint path, bytes/s. */
 export interface CheckpointPath {
-  /** HBM → host memory over every GPU's PCIe link. */
+  /** HBM → host memory: every GPU's measured pinned copy rate (PCIe, or NVLink-C2C to Grace on GB200/GB300). */
   hostCopy: number;
   /** Host → storage through every node's storage NICs. */
   nodeLinks: number;
@@ -31,7 +31,7 @@ export function checkpointPath(s: Scenario): CheckpointPath {
   const r = s.reliability;
   if (r === undefined) throw new Error("checkpointPath needs reliability settings");
   return {
-    hostCopy: s.cluster.nodes * s.cluster.gpusPerNode * pcieBandwidth(s.cluster.gpu),
+    hostCopy: s.cluster.nodes * s.cluster.gpusPerNode * hostCopyBandwidth(s.cluster.gpu),
     nodeLinks: s.cluster.nodes * r.nodeStorageBandwidth,
     storage: r.storageBandwidth ?? Infinity,
   };

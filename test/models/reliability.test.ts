@@ -41,6 +41,20 @@ describe("checkpoints", () => {
     expect(async.stallSeconds).toBeLessThan(async.writeSeconds);
   });
 
+  it("an asynchronous checkpoint stalls for the copy to host memory at each GPU's measured host-copy rate", () => {
+    // H100 on PCIe Gen5 x16: 63 GB/s × 0.8 (nvbandwidth copy share) = 50.4 GB/s per GPU, 64 GPUs.
+    const h100 = checkpointCost(reliable(small, { checkpointMode: "async" }, { steps: 1 }));
+    expect(h100.stallSeconds).toBeCloseTo(h100.bytes / (64 * 50.4e9), 9);
+    // GB200: NVLink-C2C to Grace, nvbandwidth 197 GB/s per GPU (catalog), not the PCIe figure;
+    // 16 nodes of 4 GPUs, the same 64 GPUs.
+    const gb = scenario({ gpu: "GB200", nodes: 16, gpusPerNode: 4, model: "llama3-8b", seqLength: 4096, globalBatch: 64, plan: { tp: 2 } });
+    const gb200 = checkpointCost(reliable(gb, { checkpointMode: "async" }, { steps: 1 }));
+    expect(gb200.bytes).toBe(h100.bytes);
+    expect(gb200.stallSeconds).toBeCloseTo(h100.bytes / (64 * 197e9), 9);
+    // The storage write behind it is unchanged: 16 nodes × 100 GB/s instead of 8.
+    expect(gb200.writeSeconds - gb200.stallSeconds).toBeCloseTo(h100.bytes / (16 * 100e9), 9);
+  });
+
   it("with no failures, goodput is 1 minus the checkpoint overhead", () => {
     const s = reliable(small, { checkpointInterval: 600 }, { steps: 1, duration: 100 * 24 * 3600 });
     const r = simulateLongRun(s, input);

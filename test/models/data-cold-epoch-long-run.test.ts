@@ -5,30 +5,16 @@
  */
 import { describe, expect, it } from "vitest";
 import { CATEGORIES } from "../../models/categories.ts";
-import { FAILURE_CLASSES } from "../../models/reliability/failure-rates.ts";
 import { simulateLongRun } from "../../models/reliability/long-run.ts";
 import { runScenario } from "../../models/run.ts";
-import type { FailureClass, FailureProcess, ReliabilitySpec, Scenario } from "../../models/scenario.ts";
+import type { ReliabilitySpec, Scenario } from "../../models/scenario.ts";
 import { simulateStep } from "../../models/step/simulate.ts";
 import { imageDataSpec } from "../helpers/data-spec.ts";
+import { NO_FAILURES, reliabilitySpec } from "../helpers/reliability-spec.ts";
 import { scenario, TINY_MODEL } from "../helpers/scenario.ts";
 
-const none = Object.fromEntries(FAILURE_CLASSES.map((c) => [c, { ratePerHour: 0, distribution: "exponential" }])) as Record<FailureClass, FailureProcess>;
-
-function reliability(over: Partial<ReliabilitySpec> = {}): ReliabilitySpec {
-  return {
-    checkpointInterval: 1e12,
-    checkpointMode: "sync",
-    storageBandwidth: 1e9,
-    nodeStorageBandwidth: 100e9,
-    detectionTime: 60,
-    restartTime: 600,
-    spareNodes: 4,
-    repairTime: 86400,
-    failures: none,
-    ...over,
-  };
-}
+const none = NO_FAILURES;
+const reliability = (over: Partial<ReliabilitySpec> = {}): ReliabilitySpec => reliabilitySpec({ checkpointInterval: 1e12, storageBandwidth: 1e9, ...over });
 
 const base = scenario({ nodes: 8, model: "llama3-8b", seqLength: 4096, globalBatch: 64, plan: { tp: 2 } });
 

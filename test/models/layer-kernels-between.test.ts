@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Kernel } from "../../models/compute/kernel.ts";
 import type { ModelSpec } from "../../models/scenario.ts";
+import { testLayerShape } from "../helpers/layer-shape.ts";
 import { denseModel } from "../helpers/scenario.ts";
 import { layerBackwardKernels, layerForwardKernels, type LayerShape } from "../../models/workload/layer-kernels.ts";
 
@@ -8,20 +9,7 @@ import { layerBackwardKernels, layerForwardKernels, type LayerShape } from "../.
 const MODEL = denseModel({ name: "m", layers: 2, hidden: 1024, heads: 8, kvHeads: 2, ffn: 4096, vocab: 32768 });
 
 function shape(model: Partial<ModelSpec>): LayerShape {
-  return {
-    model: { ...MODEL, ...model },
-    microBatch: 2,
-    seqLength: 1024,
-    tp: 2,
-    cp: 1,
-    ep: 1,
-    sequenceParallel: true,
-    attention: "flash",
-    elementBytes: 2,
-    gradBytes: 4,
-    gradAccumulationFusion: true,
-    gradAccumulateShare: 0,
-  };
+  return testLayerShape({ model: { ...MODEL, ...model }, microBatch: 2, seqLength: 1024, tp: 2 });
 }
 
 const named = (list: Kernel[], name: string): Kernel[] => list.filter((k) => k.name === name);

@@ -6,23 +6,13 @@ import { simulateLongRun } from "../../models/reliability/long-run.ts";
 import { runScenario } from "../../models/run.ts";
 import type { FailureClass, FailureProcess, ReliabilitySpec, Scenario } from "../../models/scenario.ts";
 import { totalParams } from "../../models/workload/params.ts";
+import { NO_FAILURES, reliabilitySpec } from "../helpers/reliability-spec.ts";
 import { scenario } from "../helpers/scenario.ts";
 
-const none = Object.fromEntries(FAILURE_CLASSES.map((c) => [c, { ratePerHour: 0, distribution: "exponential" }])) as Record<FailureClass, FailureProcess>;
+const none = NO_FAILURES;
 
 function reliable(s: Scenario, r: Partial<ReliabilitySpec>, run: Scenario["run"]): Scenario {
-  const reliability: ReliabilitySpec = {
-    checkpointInterval: 600,
-    checkpointMode: "sync",
-    nodeStorageBandwidth: 100e9,
-    detectionTime: 60,
-    restartTime: 600,
-    spareNodes: 4,
-    repairTime: 86400,
-    failures: none,
-    ...r,
-  };
-  return { ...s, reliability, run };
+  return { ...s, reliability: reliabilitySpec(r), run };
 }
 
 const small = scenario({ nodes: 8, model: "llama3-8b", seqLength: 4096, globalBatch: 64, plan: { tp: 2 } });

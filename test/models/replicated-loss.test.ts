@@ -12,27 +12,15 @@ import { simulateStep } from "../../models/step/simulate.ts";
 import { BUILTIN_MODELS } from "../../models/workload/builtins.ts";
 import { headKernels, type LayerShape } from "../../models/workload/layer-kernels.ts";
 import { layerShape } from "../../models/workload/memory.ts";
+import { testLayerShape } from "../helpers/layer-shape.ts";
 import { IDEAL_ACCELERATOR, scenario, TINY_MODEL } from "../helpers/scenario.ts";
 
 const llama8b = BUILTIN_MODELS["llama3-8b"] as ModelSpec;
 
 describe("replicated loss kernels by hand", () => {
   // KempnerForge experiment 05: Llama 3 8B, tp 4, batch 4 × 4096 tokens, bf16, sequence parallel.
-  const shape = (replicated: boolean): LayerShape => ({
-    model: llama8b,
-    microBatch: 4,
-    seqLength: 4096,
-    tp: 4,
-    cp: 1,
-    ep: 1,
-    sequenceParallel: true,
-    attention: "flash",
-    elementBytes: 2,
-    gradBytes: 4,
-    gradAccumulationFusion: true,
-    gradAccumulateShare: 0,
-    ...(replicated ? { replicatedLoss: true as const } : {}),
-  });
+  const shape = (replicated: boolean): LayerShape =>
+    testLayerShape({ model: llama8b, microBatch: 4, seqLength: 4096, tp: 4, ...(replicated ? { replicatedLoss: true as const } : {}) });
   const T = 4 * 4096;
   const V = llama8b.vocab;
   const loss = (x: LayerShape, direction: "forward" | "backward"): number => headKernels(x, direction).kernels.find((k) => k.name.startsWith("cross-entropy"))!.bytes;

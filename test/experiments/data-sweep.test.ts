@@ -13,14 +13,24 @@ import type { RunResult } from "../../models/run.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
+/** Every point of a bundled sweep, evaluated (each must run), with its parameters. */
+function sweepResults(file: string): { params: Record<string, unknown>; result: RunResult }[] {
+  const exp = loadExperiment(join(ROOT, "experiments/sweeps", file));
+  return expandPoints(exp).map((p) => {
+    const r = evaluatePoint({ ...p, experiment: exp.name, scenario: pointScenario(exp, p), loadOptions: exp.loadOptions });
+    expect(r.status, r.error).toBe("ok");
+    return { params: p.params, result: r.result as RunResult };
+  });
+}
+
+/** The points' results keyed by two of their parameters, "a/b". */
+function byParams(file: string, a: string, b: string): Map<string, RunResult> {
+  return new Map(sweepResults(file).map(({ params, result }) => [`${String(params[a])}/${String(params[b])}`, result]));
+}
+
 describe("video-data-bottleneck", () => {
   it("moves the bottleneck from compute to data as storage bandwidth falls", () => {
-    const exp = loadExperiment(join(ROOT, "experiments/sweeps/video-data-bottleneck.yaml"));
-    const rows = expandPoints(exp).map((p) => {
-      const r = evaluatePoint({ ...p, experiment: exp.name, scenario: pointScenario(exp, p), loadOptions: exp.loadOptions });
-      expect(r.status, r.error).toBe("ok");
-      return r.result as RunResult;
-    });
+    const rows = sweepResults("video-data-bottleneck.yaml").map((p) => p.result);
     const first = rows[0] as RunResult;
     const last = rows[rows.length - 1] as RunResult;
     expect(dominantCategory(first.breakdown)).toBe("compute");
@@ -38,13 +48,7 @@ describe("video-data-bottleneck", () => {
 
 describe("data-loader-workers", () => {
   it("without prefetch the step pays 3.2 s / workers of loading; with a queue of 2 none of it", () => {
-    const exp = loadExperiment(join(ROOT, "experiments/sweeps/data-loader-workers.yaml"));
-    const byKey = new Map<string, RunResult>();
-    for (const p of expandPoints(exp)) {
-      const r = evaluatePoint({ ...p, experiment: exp.name, scenario: pointScenario(exp, p), loadOptions: exp.loadOptions });
-      expect(r.status, r.error).toBe("ok");
-      byKey.set(`${String(p.params["data.prefetch"])}/${String(p.params["data.workers"])}`, r.result as RunResult);
-    }
+    const byKey = byParams("data-loader-workers.yaml", "data.prefetch", "data.workers");
     const compute = (byKey.get("2/1") as RunResult).stepSeconds;
     for (const workers of [1, 4, 16]) {
       const queued = byKey.get(`2/${workers}`) as RunResult;
@@ -60,13 +64,7 @@ describe("data-loader-workers", () => {
 
 describe("checkpoint-data-contention", () => {
   it("charges each write's slower steps to the day: data grows with checkpoint frequency, 0 without the sharing", () => {
-    const exp = loadExperiment(join(ROOT, "experiments/sweeps/checkpoint-data-contention.yaml"));
-    const byKey = new Map<string, RunResult>();
-    for (const p of expandPoints(exp)) {
-      const r = evaluatePoint({ ...p, experiment: exp.name, scenario: pointScenario(exp, p), loadOptions: exp.loadOptions });
-      expect(r.status, r.error).toBe("ok");
-      byKey.set(`${String(p.params["data.sharedWithCheckpoints"])}/${String(p.params["reliability.checkpointInterval"])}`, r.result as RunResult);
-    }
+    const byKey = byParams("checkpoint-data-contention.yaml", "data.sharedWithCheckpoints", "reliability.checkpointInterval");
     const intervals = ["5 min", "15 min", "30 min", "1 h", "2 h"];
     let previous = Infinity;
     for (const i of intervals) {

@@ -23,32 +23,46 @@ export function attentionBackendsOf(gpu: Accelerator): AttentionBackend[] {
   return gpu.efficiency.cudnnAttentionPeakFraction !== undefined ? [own, ...fa1, "cudnn"] : [own, ...fa1];
 }
 
+type LevelField = "attentionPeakFraction" | "attentionBackwardPeakFraction" | "fp8AttentionPeakFraction" | "fp8AttentionBackwardPeakFraction" | "attentionFillKeys" | "attentionBackwardFillKeys";
+
+/**
+ * `gpu`'s efficiency with another kernel's levels in the attention fields (a field whose level is
+ * missing is deleted: its derivation from the others applies), and the sources the catalog gives
+ * them (`efficiency.<prefix>Field`) moved onto the plain fields; `unsourced` lists the fields it
+ * gives none for.
+ */
+function swapLevels(gpu: Accelerator, prefix: "cudnn" | "fa2", levels: readonly (readonly [LevelField, number | undefined])[]) {
+  const efficiency: EfficiencyCalibration = { ...gpu.efficiency };
+  const sources = { ...gpu.sources };
+  const unsourced: LevelField[] = [];
+  for (const [field, value] of levels) {
+    if (value === undefined) delete efficiency[field];
+    else efficiency[field] = value;
+    const own = sources[`efficiency.${prefix}${field[0]!.toUpperCase()}${field.slice(1)}`];
+    if (own !== undefined) sources[`efficiency.${field}`] = own;
+    else unsourced.push(field);
+  }
+  return { efficiency, sources, unsourced };
+}
+
 /** A cuDNN-measured GPU (Blackwell) with FlashAttention-2's levels swapped in; FA2 has no FP8 kernel. */
 function withFlashAttention2(gpu: Accelerator): Accelerator {
   const e = gpu.efficiency;
   if (e.fa2AttentionPeakFraction === undefined) throw new Error(`${gpu.name} has no flash-attention attention levels`);
-  const swapped: EfficiencyCalibration = { ...e, attentionPeakFraction: e.fa2AttentionPeakFraction };
-  const pairs = [
+  const { efficiency, sources, unsourced } = swapLevels(gpu, "fa2", [
+    ["attentionPeakFraction", e.fa2AttentionPeakFraction],
     ["attentionBackwardPeakFraction", e.fa2AttentionBackwardPeakFraction],
     ["attentionFillKeys", e.fa2AttentionFillKeys],
     ["attentionBackwardFillKeys", e.fa2AttentionBackwardFillKeys],
     ["fp8AttentionPeakFraction", undefined],
     ["fp8AttentionBackwardPeakFraction", undefined],
-  ] as const;
-  for (const [field, value] of pairs) {
-    if (value === undefined) delete swapped[field];
-    else swapped[field] = value;
-  }
+  ]);
+  // No FA2 source: the plain field's (cuDNN's) would be wrong.
+  for (const field of unsourced) delete sources[`efficiency.${field}`];
   // The FA2 levels were fitted to tritonbench's do_bench timings (back-to-back calls, no pauses),
   // not to the free-clock protocol attentionClockRatio corrects: they are taken as timed.
-  delete swapped.attentionClockRatio;
-  const sources = { ...gpu.sources };
-  for (const field of ["attentionPeakFraction", ...pairs.map(([f]) => f)]) {
-    const fa2 = `efficiency.fa2${field[0]!.toUpperCase()}${field.slice(1)}`;
-    if (sources[fa2] !== undefined) sources[`efficiency.${field}`] = sources[fa2] as string;
-    else delete sources[`efficiency.${field}`];
-  }
-  return { ...gpu, efficiency: swapped, attentionBackend: "flash-attention", sources };
+  delete efficiency.attentionClockRatio;
+  return { ...gpu, efficiency, attentionBackend: "flash-attention", sources };
 }
 
 /** `gpu` with `backend`'s attention levels in its attention fields (the same object if they are there already). */
@@ -61,23 +75,14 @@ export function withAttentionBackend(gpu: Accelerator, backend: AttentionBackend
   if (backend === "flash-attention") return withFlashAttention2(gpu);
   const e = gpu.efficiency;
   if (backend !== "cudnn" || e.cudnnAttentionPeakFraction === undefined) throw new Error(`${gpu.name} has no ${backend} attention levels`);
-  const swapped: EfficiencyCalibration = { ...e, attentionPeakFraction: e.cudnnAttentionPeakFraction };
-  const pairs = [
+  // A cuDNN level the catalog lacks falls back to the derivation the plain field's absence implies.
+  const { efficiency, sources } = swapLevels(gpu, "cudnn", [
+    ["attentionPeakFraction", e.cudnnAttentionPeakFraction],
     ["attentionBackwardPeakFraction", e.cudnnAttentionBackwardPeakFraction],
     ["fp8AttentionPeakFraction", e.cudnnFp8AttentionPeakFraction],
     ["fp8AttentionBackwardPeakFraction", e.cudnnFp8AttentionBackwardPeakFraction],
     ["attentionFillKeys", e.cudnnAttentionFillKeys],
     ["attentionBackwardFillKeys", e.cudnnAttentionBackwardFillKeys],
-  ] as const;
-  for (const [field, value] of pairs) {
-    // A cuDNN level the catalog lacks falls back to the derivation the plain field's absence implies.
-    if (value === undefined) delete swapped[field];
-    else swapped[field] = value;
-  }
-  const sources = { ...gpu.sources };
-  for (const field of ["attentionPeakFraction", ...pairs.map(([f]) => f)]) {
-    const cudnn = `efficiency.cudnn${field[0]!.toUpperCase()}${field.slice(1)}`;
-    if (sources[cudnn] !== undefined) sources[`efficiency.${field}`] = sources[cudnn] as string;
-  }
-  return { ...gpu, efficiency: swapped, attentionBackend: "cudnn", sources };
+  ]);
+  return { ...gpu, efficiency, attentionBackend: "cudnn", sources };
 }

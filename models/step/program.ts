@@ -56,7 +56,7 @@ import { windowedComm } from "./windowed-einsum.ts";
 import { layerKinds } from "./layer-kinds.ts";
 import { besideCommSmWork, epCommSmFraction } from "./ep-comm-sms.ts";
 import { cpuAdamSeconds, offloadSettings, type OffloadSettings } from "./offload.ts";
-import { spreadCopy } from "./activation-copy.ts";
+import { aloneSeconds, spreadCopy } from "./activation-copy.ts";
 import { sendOp } from "./p2p-send.ts";
 import { stageGather, type GatherPiece } from "./param-gather.ts";
 import { compileModulePasses } from "./zero3-fetch.ts";
@@ -270,8 +270,7 @@ class Compiler {
     }
     if (sm <= 0) return [...this.kernels(kernels, times, label), ...coll];
     const capacity = roleCapacities(Infinity, gpu, this.s.cluster.network.nicBandwidth, this.offload.copyBandwidth);
-    let commSeconds = 0;
-    op.roles.forEach((r, i) => (commSeconds = Math.max(commSeconds, (op.amounts[i] as number) / (capacity[r] as number))));
+    let commSeconds = aloneSeconds(op, capacity);
     if ((commSeconds = windowedComm(op, computeSeconds, commSeconds, splits, windowed)) < 0) return [...this.kernels(kernels, times, label), ...coll];
     // An EP collective's kernels hold SMs from the compute beside it (ep-comm-sms.ts).
     sm = besideCommSmWork(sm, peakFlops(gpu, this.s.workload.precision), commSeconds, heldSms);

@@ -632,6 +632,7 @@ function moeRoutingFrom(workloadIn: Raw, problems: Problems): { moe?: MoeRouting
   const raw = workloadIn["moe"];
   const imbalance = part(raw, "imbalance");
   const capacityFactor = optionalNumber(raw, "capacityFactor");
+  const gmmTileRows = optionalNumber(raw, "gmmTileRows");
   const padToCapacity = boolAt(raw, "padToCapacity");
   if (padToCapacity === true && capacityFactor === undefined) {
     problems.invalid("workload.moe.padToCapacity", true, "true needs workload.moe.capacityFactor: an expert is padded up to its capacity (Megatron-Core asserts --moe-expert-capacity-factor with --moe-pad-expert-input-to-capacity)");
@@ -641,7 +642,7 @@ function moeRoutingFrom(workloadIn: Raw, problems: Problems): { moe?: MoeRouting
       ...(capacityFactor !== undefined ? { capacityFactor } : {}),
       ...(padToCapacity === true && capacityFactor !== undefined ? { padToCapacity: true } : {}),
       ...(boolAt(raw, "routerPadding") === true ? { routerPadding: true } : {}),
-      ...(optionalNumber(raw, "gmmTileRows") !== undefined ? { gmmTileRows: optionalNumber(raw, "gmmTileRows") as number } : {}),
+      ...(gmmTileRows !== undefined ? { gmmTileRows } : {}),
       imbalance: { distribution: stringAt<MoeLoadDistribution>(imbalance, "distribution", "balanced"), spread: numberAt(imbalance, "spread", 0) },
     },
   };
@@ -652,9 +653,10 @@ function torusShapeFrom(networkIn: Raw, chips: number, problems: Problems): { to
   const shape = networkIn["torusShape"];
   if (!Array.isArray(shape)) return {};
   const path = "cluster.network.torusShape";
+  const held = (shape as number[]).reduce((a, b) => a * b, 1);
   if (networkIn["topology"] !== "torus") problems.invalid(path, shape, `${showValue(shape)} is not allowed with network.topology ${showValue(networkIn["topology"] ?? "rail-optimized")}; a torus shape needs topology: torus`);
   else if (shape.length !== 2 && shape.length !== 3) problems.invalid(path, shape, `${showValue(shape)} has ${shape.length} dimensions; expected 2 or 3`);
-  else if (chips % (shape as number[]).reduce((a, b) => a * b, 1) !== 0) problems.invalid(path, shape, `${showValue(shape)} holds ${(shape as number[]).reduce((a, b) => a * b, 1)} chips, which do not divide the job's ${chips}`);
+  else if (chips % held !== 0) problems.invalid(path, shape, `${showValue(shape)} holds ${held} chips, which do not divide the job's ${chips}`);
   else return { torusShape: shape as number[] };
   return {};
 }

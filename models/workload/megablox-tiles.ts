@@ -8,7 +8,7 @@
  * starts inside a tile: (groups − 1) extra tiles, `tileRows`·(groups − 1)/groups extra rows per
  * expert, in the forward gmm and in the backward's gmm (input gradient) and tgmm (weight gradient).
  */
-import { NO_PADDING, type QuantPadding } from "./moe-padding.ts";
+import type { QuantPadding } from "./moe-padding.ts";
 
 /** Rows each local expert's grouped GEMMs gain from megablox's shared tiles. */
 export function megabloxExtraRows(tileRows: number, localExperts: number): number {
@@ -21,5 +21,5 @@ export function withMegabloxTiles(base: QuantPadding, tileRows: number | undefin
   if (tileRows === undefined) return base;
   const rows = megabloxExtraRows(tileRows, localExperts);
   if (rows === 0) return base;
-  return { ...(base === NO_PADDING ? NO_PADDING : base), expertRows: base.expertRows + rows };
+  return { ...base, expertRows: base.expertRows + rows };
 }

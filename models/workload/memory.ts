@@ -121,8 +121,9 @@ function moeShapeFields(s: Scenario): Pick<LayerShape, "moeLoad" | "moeOverlap" 
     copiesPerRank: ((p.microBatch * s.workload.seqLength) / p.cp / p.tp) * m.topK,
     ...(padded !== undefined ? { paddedCapacityFactor: padded } : {}),
   });
+  const tiled = withMegabloxTiles(padding, moe?.gmmTileRows, m.experts / p.ep);
   return {
-    ...(withMegabloxTiles(padding, moe?.gmmTileRows, m.experts / p.ep) !== NO_PADDING ? { moePadding: withMegabloxTiles(padding, moe?.gmmTileRows, m.experts / p.ep) } : {}),
+    ...(tiled !== NO_PADDING ? { moePadding: tiled } : {}),
     moeLoad: routingLoad(m.experts, p.ep, moeLayersOf(m), s.workload.moe, s.seed),
     ...(s.workload.moe !== undefined ? { moeRouting: s.workload.moe } : {}),
     moeHostSyncSeconds: moeHostSyncSeconds({ dispatch: p.moeDispatch, routing: s.workload.moe, xla: s.cluster.gpu.scaleUpKind === "ici" }),

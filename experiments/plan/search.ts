@@ -181,16 +181,23 @@ export function readScenarioRaw(file: string): { raw: Raw; loadOptions: LoadOpti
   return { raw: exp.baseScenario, loadOptions: exp.loadOptions };
 }
 
+/** The scenario's parallelism keys that no longer apply under `layout` (dropped from the raw file and the loaded plan alike). */
+function inapplicableKeys(layout: Layout): ("recomputeModules" | "remat" | "tpCommOverlap" | "overlapParamGather")[] {
+  return [
+    ...(layout.recompute !== "selective" ? (["recomputeModules"] as const) : []),
+    ...(layout.recompute !== "full" ? (["remat"] as const) : []),
+    ...(layout.tp === 1 ? (["tpCommOverlap"] as const) : []),
+    ...(layout.zero === 0 || layout.zero === 3 ? (["overlapParamGather"] as const) : []),
+  ];
+}
+
 /** `raw` with its `parallelism:` replaced by the layout's keys (other keys kept where they still apply). */
 export function layoutScenario(raw: Raw, layout: Layout): Raw {
   const out = structuredClone(raw);
   const old = isPlainObject(out["parallelism"]) ? out["parallelism"] : {};
   const kept: Raw = {};
   for (const [k, v] of Object.entries(old)) if (!(LAYOUT_KEYS as readonly string[]).includes(k)) kept[k] = v;
-  if (layout.recompute !== "selective") delete kept["recomputeModules"];
-  if (layout.recompute !== "full") delete kept["remat"];
-  if (layout.tp === 1) delete kept["tpCommOverlap"];
-  if (layout.zero === 0 || layout.zero === 3) delete kept["overlapParamGather"];
+  for (const k of inapplicableKeys(layout)) delete kept[k];
   if (layout.virtualStages === 1) delete kept["overlapP2P"];
   if (layout.zero < 3) for (const k of Object.keys(kept)) if (k.startsWith("fsdp") || k === "shardGroup" || k === "reshardAfterForward" || k === "offloadParams") delete kept[k];
   out["parallelism"] = { ...kept, ...layoutParallelism(layout) };
@@ -208,10 +215,7 @@ function candidate(base: Scenario, unpaddedVocab: number, vocabDivisibleBy: numb
   }
   if (layout.shardGroup === undefined) delete plan.shardGroup;
   if (layout.offloadActivations !== undefined) plan.offloadActivationShare = layout.offloadActivations;
-  if (layout.recompute !== "selective") delete plan.recomputeModules;
-  if (layout.recompute !== "full") delete plan.remat;
-  if (layout.tp === 1) delete plan.tpCommOverlap;
-  if (layout.zero === 0 || layout.zero === 3) delete plan.overlapParamGather;
+  for (const k of inapplicableKeys(layout)) delete plan[k];
   const vocab = paddedVocab(unpaddedVocab, vocabDivisibleBy, layout.tp);
   const model = vocab === base.workload.model.vocab ? base.workload.model : { ...base.workload.model, vocab, unpaddedVocab };
   return { ...base, parallelism: plan, workload: { ...base.workload, model } };

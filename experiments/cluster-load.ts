@@ -69,7 +69,8 @@ import { ConfigError, type ConfigProblem } from "./errors.ts";
 import { readConfigFile, readInputFile } from "./config-file.ts";
 import { guarded, scenarioFromObject } from "./load.ts";
 import { workProblem } from "./work-limits.ts";
-import { Problems, isPlainObject, joinPath, showValue, suggest, validate, type ObjectNode, type SchemaNode } from "./schema.ts";
+import { Problems, isPlainObject, joinPath, showValue, storageNode, suggest, validate, type ObjectNode, type SchemaNode } from "./schema.ts";
+import { STORAGE_PRESETS } from "../models/data/storage.ts";
 import { parseQuantity } from "./units.ts";
 
 type Raw = Record<string, unknown>;
@@ -83,7 +84,7 @@ export interface ClusterLoadOptions {
   file?: string;
 }
 
-const TOP_KEYS = ["name", "description", "seed", "cluster", "scheduler", "jobs", "trace", "synthetic", "compare", "horizon"];
+const TOP_KEYS = ["name", "description", "seed", "cluster", "storage", "scheduler", "jobs", "trace", "synthetic", "compare", "horizon"];
 const SOURCES = ["jobs", "trace", "synthetic"] as const;
 
 // ---------------------------------------------------------------------------
@@ -261,7 +262,7 @@ function loadCluster(raw: unknown, opts: ClusterLoadOptions, problems: Problems)
 }
 
 /** A modelled job's scenario: the shared cluster restricted to `gpus` GPUs, without the facility cap (the cluster model applies it). */
-function jobScenario(where: string, name: string, gpus: number, rawCluster: Raw, cluster: ClusterSpec, workload: unknown, parallelism: unknown, seed: number, opts: ClusterLoadOptions, problems: Problems, data?: unknown): Scenario | undefined {
+function jobScenario(where: string, name: string, gpus: number, rawCluster: Raw, cluster: ClusterSpec, workload: unknown, parallelism: unknown, seed: number, opts: ClusterLoadOptions, problems: Problems, data?: unknown, reliability?: unknown): Scenario | undefined {
   const gpn = cluster.gpusPerNode;
   if (gpus > gpn && gpus % gpn !== 0) {
     problems.invalid(`${where}.gpus`, gpus, `${gpus} is not allowed for a modelled job; it takes whole nodes of ${gpn} GPUs, so give a multiple of ${gpn} (or at most ${gpn})`);
@@ -278,6 +279,7 @@ function jobScenario(where: string, name: string, gpus: number, rawCluster: Raw,
   };
   if (workload !== undefined) obj["workload"] = workload;
   if (data !== undefined) obj["data"] = data;
+  if (reliability !== undefined) obj["reliability"] = reliability;
   const { scenario, problems: found } = loadScenarioObject(obj, opts);
   adopt(found, where, problems, (p) => !(p === "cluster" || p.startsWith("cluster.")));
   if (scenario === undefined) return undefined;
@@ -297,12 +299,72 @@ function jobScenario(where: string, name: string, gpus: number, rawCluster: Raw,
 // ---------------------------------------------------------------------------
 // Jobs
 
+/** Keys of a scenario's reliability: a cluster file's job may give: how its checkpoints are written (when, is the job's checkpointInterval). */
+const JOB_RELIABILITY_KEYS = ["checkpointMode", "storageBandwidth", "nodeStorageBandwidth"] as const;
+
+/**
+ * A job's reliability: says how it writes its checkpoints to its data tier, which other jobs'
+ * reads then share (models/cluster/storage-share.ts): only a modelled job whose data has
+ * sharedWithCheckpoints, and only the write keys (failures are the cluster's, by eviction).
+ */
+function checkJobReliability(where: string, reliability: unknown, data: unknown, problems: Problems): void {
+  const at = `${where}.reliability`;
+  if (!isPlainObject(reliability)) {
+    problems.invalid(at, reliability, `${showValue(reliability)} is not allowed; expected {checkpointMode, storageBandwidth, nodeStorageBandwidth?}`);
+    return;
+  }
+  for (const k of Object.keys(reliability)) {
+    if ((JOB_RELIABILITY_KEYS as readonly string[]).includes(k)) continue;
+    const why = k === "checkpointInterval" ? `give it as ${where}.checkpointInterval (the cluster's evictions lose the work since the last one too)` : "failures and restarts of a cluster's jobs are its evictions";
+    problems.invalid(`${at}.${k}`, reliability[k], `not allowed on a cluster file's job; ${why}. Allowed: ${JOB_RELIABILITY_KEYS.join(", ")}`);
+  }
+  if (reliability["storageBandwidth"] === undefined) problems.invalid(`${at}.storageBandwidth`, undefined, "required key is missing; the tier's write bandwidth for this job's checkpoints, e.g. 100 GB/s");
+  if (!isPlainObject(data) || data["sharedWithCheckpoints"] !== true) {
+    problems.invalid(`${at}`, reliability, `a job's reliability says how it writes checkpoints to its data tier; set ${where}.data.sharedWithCheckpoints: true (with data.storage a preset that other jobs read), or remove reliability`);
+  }
+}
+
 function optionalNumber(o: Raw, key: string): number | undefined {
   const v = o[key];
   return typeof v === "number" ? v : undefined;
 }
 
-function readJobs(value: unknown, cluster: ClusterSpec | undefined, rawCluster: Raw, scheduler: SchedulerSpec, seed: number, opts: ClusterLoadOptions, problems: Problems): JobSpec[] {
+/**
+ * The file's storage: tiers by name, as written (each job's data loader reads them again):
+ * jobs whose data.storage names one share it, as jobs naming a preset share that.
+ */
+function readTiers(value: unknown, problems: Problems): Map<string, Raw> {
+  const tiers = new Map<string, Raw>();
+  if (value === undefined) return tiers;
+  if (!isPlainObject(value)) {
+    problems.invalid("storage", value, `${showValue(value)} is not allowed; expected storage tiers by name, e.g. {scratch: {readBandwidth: 40 GB/s}}`);
+    return tiers;
+  }
+  for (const [name, tier] of Object.entries(value)) {
+    const at = joinPath("storage", name);
+    if (Object.hasOwn(STORAGE_PRESETS, name)) {
+      problems.invalid(at, tier, `${JSON.stringify(name)} is a storage preset's name (jobs share presets by naming them); give this tier another name`);
+    } else if (!isPlainObject(tier)) {
+      problems.invalid(at, tier, `${showValue(tier)} is not allowed; expected a tier {readBandwidth, clientBandwidth?, requestsPerSecond?, requestLatency?} or {base: <storage preset>, ...fields to change}`);
+    } else if (validate(storageNode, tier, at, problems) !== undefined) tiers.set(name, tier);
+  }
+  return tiers;
+}
+
+/** A modelled job's data: with a tier of the file's storage: written in, and the tier it shares (undefined: its own). */
+function jobData(where: string, data: unknown, tiers: ReadonlyMap<string, Raw>, problems: Problems): { data: unknown; sharedTier?: string } | undefined {
+  const named = isPlainObject(data) ? data["storage"] : undefined;
+  if (typeof named !== "string") return { data };
+  const tier = tiers.get(named);
+  if (tier !== undefined) return { data: { ...(data as Raw), storage: tier }, sharedTier: named };
+  if (Object.hasOwn(STORAGE_PRESETS, named)) return { data, sharedTier: named };
+  const names = [...tiers.keys()];
+  const close = suggest(named, [...names, ...Object.keys(STORAGE_PRESETS)]);
+  problems.invalid(`${where}.data.storage`, named, `${JSON.stringify(named)} is not allowed;${close.length > 0 ? ` did you mean ${close.map((c) => JSON.stringify(c)).join(" or ")}?` : ""} expected a tier of this file's storage: (${names.length > 0 ? names.join(", ") : "none given"}) or a storage preset (${Object.keys(STORAGE_PRESETS).join(", ")})`);
+  return undefined;
+}
+
+function readJobs(value: unknown, cluster: ClusterSpec | undefined, rawCluster: Raw, scheduler: SchedulerSpec, seed: number, opts: ClusterLoadOptions, problems: Problems, tiers: ReadonlyMap<string, Raw> = new Map()): JobSpec[] {
   if (!Array.isArray(value) || value.length === 0) {
     problems.invalid("jobs", value, `${showValue(value)} is not allowed; expected a non-empty list of jobs, e.g. [{name: a, gpus: 8, stepSeconds: 1 s, steps: 1000}]`);
     return [];
@@ -316,9 +378,10 @@ function readJobs(value: unknown, cluster: ClusterSpec | undefined, rawCluster: 
       problems.invalid(where, entry, `${showValue(entry)} is not allowed; expected a job: ${Object.keys(jobNode.fields).join(", ")}, workload, parallelism, data`);
       return;
     }
-    const { workload, parallelism, data, ...rest } = entry;
+    const { workload, parallelism, data, reliability, ...rest } = entry;
     const modelled = workload !== undefined || parallelism !== undefined;
     if (data !== undefined && !modelled) problems.invalid(`${where}.data`, data, "only a modelled job (one with workload/parallelism) has an input pipeline; give workload and parallelism, or remove data");
+    if (reliability !== undefined) checkJobReliability(where, reliability, data, problems);
     const before = problems.list.length;
     const v = (validate(jobNode, rest, where, problems) ?? {}) as Raw;
     const name = typeof v["name"] === "string" ? v["name"] : `job-${String(i).padStart(width, "0")}`;
@@ -347,10 +410,11 @@ function readJobs(value: unknown, cluster: ClusterSpec | undefined, rawCluster: 
       } else if (gpus !== undefined && product !== undefined && gpus % product !== 0) {
         problems.invalid(`${where}.parallelism`, parallelism, `tp·pp·cp = ${product} does not divide ${where}.gpus ${gpus}`);
       }
-      if (problems.list.length > before || cluster === undefined || gpus === undefined || workload === undefined) return;
-      const scenario = jobScenario(where, name, gpus, rawCluster, cluster, workload, parallelism, seed, opts, problems, data);
+      const input = data === undefined ? { data } : jobData(where, data, tiers, problems);
+      if (problems.list.length > before || cluster === undefined || gpus === undefined || workload === undefined || input === undefined) return;
+      const scenario = jobScenario(where, name, gpus, rawCluster, cluster, workload, parallelism, seed, opts, problems, input.data, reliability);
       if (scenario === undefined) return;
-      jobs.push(job(name, v, gpus, steps, duration, scheduler, { kind: "modelled", scenario }));
+      jobs.push(job(name, v, gpus, steps, duration, scheduler, { kind: "modelled", scenario, ...(input.sharedTier !== undefined ? { sharedTier: input.sharedTier } : {}) }));
       return;
     }
     if (gpus === undefined && !problems.isInvalid(`${where}.gpus`)) problems.invalid(`${where}.gpus`, undefined, "required key is missing; expected an integer >= 1 (or give workload and parallelism to model the job)");
@@ -787,6 +851,8 @@ function build(input: unknown, opts: ClusterLoadOptions, problems: Problems): Cl
 
   const rawCluster = isPlainObject(input["cluster"]) ? input["cluster"] : {};
   const cluster = loadCluster(input["cluster"], opts, problems);
+  const tiers = readTiers(input["storage"], problems);
+  if (input["storage"] !== undefined && input["jobs"] === undefined) problems.invalid("storage", input["storage"], "only a jobs: list has modelled jobs with data: to read a tier (trace and synthetic jobs have none); remove storage");
   const scheduler = (validate(schedulerNode, input["scheduler"] ?? {}, "scheduler", problems) ?? {}) as SchedulerSpec;
   const sched: SchedulerSpec = {
     policy: scheduler.policy ?? "fifo",
@@ -820,7 +886,7 @@ function build(input: unknown, opts: ClusterLoadOptions, problems: Problems): Cl
       given.length === 0 ? "required key is missing; give the jobs as ONE of jobs: (a list), trace: ({csv: ...}) or synthetic: ({jobs, arrivalsPerHour, gpus, duration})" : `give only one of jobs, trace and synthetic (found ${given.join(" and ")})`,
     );
   } else if (given[0] === "jobs") {
-    source = { kind: "jobs", jobs: readJobs(input["jobs"], cluster, rawCluster, sched, seedNum, opts, problems) };
+    source = { kind: "jobs", jobs: readJobs(input["jobs"], cluster, rawCluster, sched, seedNum, opts, problems, tiers) };
   } else if (given[0] === "trace") {
     source = { kind: "jobs", jobs: readTrace(input["trace"], cluster, sched, opts, problems, notes), from: "trace" };
   } else {

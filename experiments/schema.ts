@@ -610,7 +610,7 @@ const storageTier = obj("A storage tier's read figures.", {
   requestLatency: qty("time", "From issuing a read to its first byte; with data.readsInFlight per worker it caps each loader's request rate. At most 1 h.", { minimum: 0, maximum: 3600, default: 0 }),
 });
 
-const storage: UnionNode = {
+export const storageNode: UnionNode = {
   kind: "union",
   description: `Where the samples are read from: a preset (${STORAGE_PRESET_NAMES.join(", ")}; models/data/storage.ts gives each figure's source), {base: <preset>, ...fields to change}, or an inline tier.`,
   required: true,
@@ -624,7 +624,7 @@ const storage: UnionNode = {
 const data = obj(
   "The input pipeline from storage to the GPU (docs/data.md): a GPU waiting on its prefetch queue counts as the data category. Absent: not modelled.",
   {
-    storage,
+    storage: storageNode,
     kind: oneOf(DATA_KINDS, "What a sample is: pre-tokenized text (seqLength tokens), or images, video frames or audio clips.", { default: "text" }),
     bytesPerToken: qty("bytes", "text: stored bytes per token (at most 8).", { exclusiveMinimum: 0, maximum: 8, derivedDefault: "2 when the vocabulary fits in uint16 (at most 65,536 entries), else 4 (Megatron's indexed dataset dtype)" }),
     itemsPerSample: int("image, video, audio: images, frames or clips per sample (at most 1,000,000).", 1, { default: 1, maximum: 1e6 }),
@@ -640,7 +640,7 @@ const data = obj(
     nodeStorageBandwidth: qty("bandwidth", `Bandwidth from each node to storage (frontend NICs).${atLeast("10 MB/s")}`, { minimum: MIN_STORAGE_BANDWIDTH, derivedDefault: "reliability.nodeStorageBandwidth, else 2 × the per-GPU NIC bandwidth" }),
     cacheHitRate: qty("ratio", "Share of reads served from the node's cache: 0 for a cold first epoch, up to 1 when the dataset fits in the cache.", { minimum: 0, maximum: 1, default: 0 }),
     cacheBandwidth: qty("bandwidth", `Read bandwidth of each node's cache (local NVMe).${atLeast("10 MB/s")}`, { minimum: MIN_STORAGE_BANDWIDTH, derivedDefault: "unlimited (host memory)" }),
-    sharedWithCheckpoints: bool("Asynchronous checkpoint writes (reliability, checkpointMode async, storageBandwidth set) go to this same tier: reads and writes share its time (a byte read costs 1/readBandwidth of it, a byte written 1/storageBandwidth), results report the step during a write under data.duringCheckpoint, and a long run advances at that slower step while each write is in flight (longRun.checkpointWrite).", { default: false }),
+    sharedWithCheckpoints: bool("Asynchronous checkpoint writes (reliability, checkpointMode async, storageBandwidth set) go to this same tier: reads and writes share its time (a byte read costs 1/readBandwidth of it, a byte written 1/storageBandwidth), results report the step during a write under data.duringCheckpoint, and a long run advances at that slower step while each write is in flight (longRun.checkpointWrite). In a cluster file, a job with reliability: {checkpointMode, storageBandwidth} writes its checkpoints (sync or async) to this tier beside the other jobs' reads.", { default: false }),
     loaders: oneOf(LOADER_PLACEMENTS, "Which ranks load: replica, one per data-parallel replica (first pipeline stage, first tensor rank, as Megatron); every-gpu, every GPU loads its replica's batch.", { default: "replica" }),
     datasetSamples: int("Samples in one epoch, at least workload.globalBatch (at most 1e15): every floor(datasetSamples / globalBatch) steps the loaders start a new epoch (results: data.epoch).", 1, { maximum: 1e15, derivedDefault: "none: steady state only, no epoch boundaries" }),
     epochBoundary: oneOf(EPOCH_BOUNDARIES, "With datasetSamples: restart, each epoch is a new DataLoader iterator whose prefetch queue starts empty, so its first step's batches are loaded while the GPUs wait, each by one worker (PyTorch); continuous, a sampler that runs across epochs (Megatron-LM), no wait.", { default: "restart" }),

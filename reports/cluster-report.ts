@@ -18,6 +18,7 @@ const ROWS: [string, (r: ClusterRunResult) => string][] = [
   ["slowdown vs alone mean / p95", (r) => `${sig(r.summary.meanSlowdown)} / ${sig(r.summary.p95Slowdown)}`],
   ["step time vs alone (mean)", (r) => sig(r.summary.meanContentionSlowdown, 4)],
   ["GPU-time slowed by others", (r) => percent(r.summary.slowedGpuTimeShare)],
+  ["GPU-time slowed on shared storage", (r) => (r.summary.storageSlowedGpuTimeShare === undefined ? "-" : percent(r.summary.storageSlowedGpuTimeShare))],
   ["GPU utilisation mean / while queued", (r) => `${percent(r.summary.meanUtilisation)} / ${r.summary.utilisationWhileQueued === null ? "-" : percent(r.summary.utilisationWhileQueued)}`],
   ["preemptions / lost GPU-hours", (r) => `${r.summary.preemptions} / ${sig(r.summary.lostGpuSeconds / 3600)}`],
   ["facility power mean / peak", (r) => `${withUnit(r.summary.facilityPowerWatts.mean, "W")} / ${withUnit(r.summary.facilityPowerWatts.peak, "W")}`],
@@ -33,10 +34,11 @@ export function formatClusterResult(result: ClusterExperimentResult): string {
     "",
   ];
   const heads = result.runs.map((r) => (result.compared === undefined || result.compared === "powerAware" ? r.label : r.label.replace(/^[A-Za-z]+: /, "")));
-  const width = Math.max(...ROWS.map(([n]) => n.length));
-  const cols = result.runs.map((r, i) => Math.max((heads[i] as string).length, ...ROWS.map(([, f]) => f(r).length)));
+  const rows = rowsFor(result);
+  const width = Math.max(...rows.map(([n]) => n.length));
+  const cols = result.runs.map((r, i) => Math.max((heads[i] as string).length, ...rows.map(([, f]) => f(r).length)));
   lines.push(`${"".padEnd(width)}  ${heads.map((h, i) => h.padStart(cols[i] as number)).join("  ")}`);
-  for (const [name, f] of ROWS) lines.push(`${name.padEnd(width)}  ${result.runs.map((r, i) => f(r).padStart(cols[i] as number)).join("  ")}`);
+  for (const [name, f] of rows) lines.push(`${name.padEnd(width)}  ${result.runs.map((r, i) => f(r).padStart(cols[i] as number)).join("  ")}`);
   for (const n of result.notes) lines.push("", n);
   return lines.join("\n");
 }
@@ -45,8 +47,14 @@ function slug(label: string): string {
   return label.replace(/[^a-z0-9]+/gi, "-").replace(/^-|-$/g, "").toLowerCase() || "run";
 }
 
+/** The summary's rows: the storage row only where some job reads a shared tier. */
+function rowsFor(result: ClusterExperimentResult): typeof ROWS {
+  const storage = result.runs.some((r) => r.summary.storageSlowedGpuTimeShare !== undefined);
+  return storage ? ROWS : ROWS.filter(([name]) => name !== "GPU-time slowed on shared storage");
+}
+
 function summaryTable(result: ClusterExperimentResult): HtmlTable {
-  const rows: HtmlCell[][] = ROWS.map(([name, f]) => [name, ...result.runs.map(f)]);
+  const rows: HtmlCell[][] = rowsFor(result).map(([name, f]) => [name, ...result.runs.map(f)]);
   return { caption: "Summary", columns: ["", ...result.runs.map((r) => r.label)], rows, numeric: [false, ...result.runs.map(() => true)] };
 }
 

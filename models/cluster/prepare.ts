@@ -31,7 +31,9 @@ export class StepCache {
       return hit;
     }
     this.runs++;
-    const { result } = runScenario({ ...s, run: { steps: 1 } });
+    // One step of the job alone: its reliability: (checkpoint writes, storage-share.ts) is no long run here.
+    const { reliability: _writes, ...step } = s;
+    const { result } = runScenario({ ...step, run: { steps: 1 } });
     this.results.set(key, result);
     return result;
   }
@@ -60,7 +62,7 @@ export function prepareJob(cluster: ClusterSpec, spec: JobSpec, index: number, c
     };
   }
   const run = cache.result(spec.work);
-  const reader = storageReader(spec.work.scenario, run);
+  const reader = storageReader(spec.work.scenario, run, spec.work.sharedTier);
   return {
     index,
     spec,

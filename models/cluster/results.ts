@@ -104,5 +104,9 @@ export function runSummary(jobs: readonly ClusterJobResult[], end: number, total
     secondsThrottled: t.throttledTime,
     energyJoules: t.energy,
   };
+  if (started.some((j) => j.storage !== undefined)) {
+    const slowed = started.reduce((a, j) => a + j.gpus * j.runSeconds * (j.storage?.slowedShare ?? 0), 0);
+    summary.storageSlowedGpuTimeShare = gpuTime > 0 ? slowed / gpuTime : 0;
+  }
   return summary;
 }

@@ -548,8 +548,8 @@ class ClusterSimulation {
       this.cap,
     );
     this.throttling = control.limitWatts !== null;
-    // Jobs reading one storage preset share it (storage-share.ts); the GPUs wait at idle or the power floor.
-    const onTier = sharedStorageSteps(this.running.map((j, i) => (j.p.reader === undefined ? undefined : { reader: j.p.reader, stepSeconds: (control.jobs[i] as JobUnderLimit).stepSeconds })));
+    // Jobs on one storage preset share it, reads and checkpoint writes (storage-share.ts); the GPUs wait at idle or the power floor.
+    const onTier = sharedStorageSteps(this.running.map((j, i) => (j.p.reader === undefined ? undefined : { reader: j.p.reader, stepSeconds: (control.jobs[i] as JobUnderLimit).stepSeconds, checkpointSeconds: j.p.spec.checkpointInterval ?? this.scheduler.checkpointInterval })));
     const waitWatts = Math.max(this.cluster.gpu.idleWatts, (this.cluster.power.powerFloor ?? 0) * this.cluster.gpu.tdpWatts);
     this.running.forEach((job, i) => {
       const u = withStorageWait(control.jobs[i] as JobUnderLimit, onTier[i], waitWatts);

@@ -1,24 +1,52 @@
 /**
- * Jobs reading from one storage tier (docs/data.md): modelled jobs whose `data:` names the
- * same storage preset share its read bandwidth and request rate while they run together.
- * Each job's loaders are one flow on the tier, asking for one step's reads per step and never
- * more than its step consumes (a full prefetch queue stops reading); flows get max-min fair
- * shares with every loader an equal client (fairness in bytes per loader). A job's loaders
- * then take max(alone, one step's reads at its share), and its step is the compute step plus
- * the data stall that loader time gives (models/data/loader.ts). A tier with one reader
- * leaves the job as it ran alone. Inline and modified tiers belong to their job.
+ * Jobs on one storage tier (docs/data.md): modelled jobs whose `data:` names the same storage
+ * preset share its read bandwidth and request rate while they run together. Each job's
+ * loaders are one flow on the tier, asking for one step's reads per step and never more than
+ * its step consumes (a full prefetch queue stops reading); flows get max-min fair shares with
+ * every loader an equal client (fairness in bytes per loader). A job's loaders then take
+ * max(alone, one step's reads at its share), and its step is the compute step plus the data
+ * stall that loader time gives (models/data/loader.ts). A tier with one job leaves it as it
+ * ran alone. Presets are shared under their name, and so are the tiers a cluster file names
+ * under storage:; a job's inline or modified tier is its own.
+ *
+ * A job whose checkpoints go to its data tier (`data.sharedWithCheckpoints` with
+ * `reliability.storageBandwidth`) writes one checkpoint every `checkpointSeconds` of training:
+ * while it writes, its writers (one per GPU) share the tier's time with the other jobs'
+ * loaders as in a single job (a byte written costs readBandwidth/storageBandwidth of a byte
+ * read). Every other job on the tier then runs at its step beside that write for the write's
+ * share of the time, at its usual step otherwise: steps per second are the time-weighted mix,
+ * each writer counted apart (exact for one writer; writes of different jobs seldom overlap).
  */
 import { Simulation } from "../../sim/simulation.ts";
 import type { Resource } from "../../sim/fluid.ts";
 import { loaderDemand } from "../data/demand.ts";
 import { dataStallSeconds } from "../data/loader.ts";
 import { STORAGE_PRESETS } from "../data/storage.ts";
+import type { StorageTier } from "../data/types.ts";
+import { gpuCount } from "../parallel/plan.ts";
+import { checkpointCost, checkpointPath } from "../reliability/checkpoint.ts";
 import type { RunResult } from "../run.ts";
 import type { Scenario } from "../scenario.ts";
 
+/** A job's checkpoint writes to its data tier. */
+export interface CheckpointWriter {
+  /** Bytes of one checkpoint, every rank's shard together. */
+  bytes: number;
+  /** The tier's write bandwidth (reliability.storageBandwidth), bytes/s. */
+  writeBandwidth: number;
+  /** What the job's path to storage allows at most (nodes' storage links; host copies too when synchronous), bytes/s. */
+  linkBandwidth: number;
+  /** One writer per GPU: each rank writes its shard. */
+  writers: number;
+  /** sync: the job stops training while it writes (its loaders only top up); async: it reads on. */
+  mode: "sync" | "async";
+}
+
 export interface StorageReader {
-  /** The storage preset read from. */
+  /** The tier read from, by the name jobs share it under: a preset, or a tier of the cluster file's storage:. */
   tier: string;
+  /** Its figures. */
+  storage: StorageTier;
   bytesPerStep: number;
   requestsPerStep: number;
   loaders: number;
@@ -27,17 +55,26 @@ export interface StorageReader {
   stallSecondsAlone: number;
   prefetch: number;
   workers: number;
+  /** With data.sharedWithCheckpoints and reliability.storageBandwidth: its checkpoints go to this tier. */
+  checkpoint?: CheckpointWriter;
 }
 
-/** What a modelled job reads from a shared tier, or undefined (no data section, or a tier of its own). */
-export function storageReader(s: Scenario, run: RunResult): StorageReader | undefined {
+/**
+ * What a modelled job reads from (and writes to) a shared tier, or undefined (no data section,
+ * or a tier of its own). `sharedTier` names the tier it shares (a cluster file's storage:);
+ * by default a preset is shared under its name, an inline or modified tier not at all.
+ */
+export function storageReader(s: Scenario, run: RunResult, sharedTier?: string): StorageReader | undefined {
   const d = s.data;
   const r = run.data;
-  if (d === undefined || r === undefined || !Object.hasOwn(STORAGE_PRESETS, d.storage.name)) return undefined;
+  const tier = sharedTier ?? (d !== undefined && Object.hasOwn(STORAGE_PRESETS, d.storage.name) ? d.storage.name : undefined);
+  if (d === undefined || r === undefined || tier === undefined) return undefined;
   const requestsPerStep = loaderDemand(s, d).requests * r.loaders;
-  if (r.storageBytesPerStep <= 0 && requestsPerStep <= 0) return undefined;
+  const checkpoint = checkpointWriter(s);
+  if (r.storageBytesPerStep <= 0 && requestsPerStep <= 0 && checkpoint === undefined) return undefined;
   return {
-    tier: d.storage.name,
+    tier,
+    storage: d.storage,
     bytesPerStep: r.storageBytesPerStep,
     requestsPerStep,
     loaders: r.loaders,
@@ -45,6 +82,20 @@ export function storageReader(s: Scenario, run: RunResult): StorageReader | unde
     stallSecondsAlone: r.stallSecondsPerStep,
     prefetch: d.prefetch,
     workers: d.workers,
+    ...(checkpoint !== undefined ? { checkpoint } : {}),
+  };
+}
+
+function checkpointWriter(s: Scenario): CheckpointWriter | undefined {
+  const r = s.reliability;
+  if (s.data?.sharedWithCheckpoints !== true || r === undefined || r.storageBandwidth === undefined) return undefined;
+  const path = checkpointPath(s);
+  return {
+    bytes: checkpointCost(s).bytes,
+    writeBandwidth: r.storageBandwidth,
+    linkBandwidth: r.checkpointMode === "sync" ? Math.min(path.hostCopy, path.nodeLinks) : path.nodeLinks,
+    writers: gpuCount(s),
+    mode: r.checkpointMode,
   };
 }
 
@@ -54,43 +105,86 @@ export function withStorageWait<T extends { stepSeconds: number; gpuWatts: numbe
   return { ...u, stepSeconds, gpuWatts: (u.gpuWatts * u.stepSeconds + waitWatts * (stepSeconds - u.stepSeconds)) / stepSeconds };
 }
 
+/** A running job on a tier: its step now (alone stall included) and its training time between checkpoints. */
+export interface TierUser {
+  reader: StorageReader;
+  stepSeconds: number;
+  checkpointSeconds: number;
+}
+
 /**
- * Step seconds of each running reader beside the others on its tier (`stepSeconds`: its step
- * now, alone stall included); undefined where nothing changes (not a reader, or alone on its tier).
- * Never shorter than `stepSeconds`.
+ * Step seconds of each running job beside the others on its tier; undefined where nothing
+ * changes (not on a shared tier, or alone on its tier). Never shorter than `stepSeconds`.
  */
-export function sharedStorageSteps(readers: readonly ({ reader: StorageReader; stepSeconds: number } | undefined)[]): (number | undefined)[] {
-  const out: (number | undefined)[] = readers.map(() => undefined);
+export function sharedStorageSteps(users: readonly (TierUser | undefined)[]): (number | undefined)[] {
+  const out: (number | undefined)[] = users.map(() => undefined);
   const byTier = new Map<string, number[]>();
-  readers.forEach((r, i) => {
-    if (r === undefined) return;
-    const list = byTier.get(r.reader.tier);
-    if (list === undefined) byTier.set(r.reader.tier, [i]);
+  users.forEach((u, i) => {
+    if (u === undefined) return;
+    const list = byTier.get(u.reader.tier);
+    if (list === undefined) byTier.set(u.reader.tier, [i]);
     else list.push(i);
   });
   for (const [name, members] of byTier) {
     if (members.length < 2) continue;
-    const tier = STORAGE_PRESETS[name];
-    if (tier === undefined || (tier.readBandwidth === undefined && tier.requestsPerSecond === undefined)) continue;
-    const fluid = new Simulation().fluid;
-    const bw: Resource | null = tier.readBandwidth !== undefined ? fluid.addResource({ name: `${name} reads`, kind: "storage", capacity: tier.readBandwidth }) : null;
-    const iops: Resource | null = tier.requestsPerSecond !== undefined ? fluid.addResource({ name: `${name} requests`, kind: "storage-requests", capacity: tier.requestsPerSecond }) : null;
-    const flows = members.map((i) => {
-      const { reader, stepSeconds } = readers[i] as { reader: StorageReader; stepSeconds: number };
-      const compute = stepSeconds - reader.stallSecondsAlone;
-      const work: [Resource, number][] = [];
-      if (bw !== null && reader.bytesPerStep > 0) work.push([bw, reader.bytesPerStep]);
-      if (iops !== null && reader.requestsPerStep > 0) work.push([iops, reader.requestsPerStep]);
-      if (work.length === 0) return undefined;
-      const perLoader = (reader.bytesPerStep > 0 ? reader.bytesPerStep : reader.requestsPerStep) / reader.loaders;
-      return { i, reader, stepSeconds, compute, act: fluid.start({ work, size: perLoader > 0 ? perLoader : 1, maxRate: 1 / Math.max(compute, reader.loaderSecondsAlone), label: `job ${i} loaders` }) };
-    });
-    fluid.flush();
-    for (const f of flows) {
-      if (f === undefined) continue;
-      const loader = Math.max(f.reader.loaderSecondsAlone, f.act.rate > 0 ? 1 / f.act.rate : Infinity);
-      out[f.i] = Math.max(f.stepSeconds, f.compute + dataStallSeconds(f.compute, loader, f.reader));
+    const tier = (users[members[0] as number] as TierUser).reader.storage;
+    if (tier.readBandwidth === undefined && tier.requestsPerSecond === undefined) continue;
+    const base = tierSteps(name, tier, users, members);
+    // Steps per second, less what each other job's writes take while in flight.
+    const rate = new Map<number, number>();
+    const slowest = new Map<number, number>();
+    for (const [i, step] of base.steps) {
+      rate.set(i, 1 / step);
+      slowest.set(i, 1 / step);
     }
+    // Writes take tier time only where reads are counted in it (a tier without a read bandwidth limits requests only).
+    if (tier.readBandwidth !== undefined) {
+      for (const w of members) {
+        const user = users[w] as TierUser;
+        const ck = user.reader.checkpoint;
+        if (ck === undefined) continue;
+        const readers = ck.mode === "sync" ? members.filter((m) => m !== w) : members;
+        const during = tierSteps(name, tier, users, readers, ck);
+        const write = during.writeSeconds;
+        const duty = Math.min(1, write / (ck.mode === "sync" ? user.checkpointSeconds + write : user.checkpointSeconds));
+        for (const [m, step] of during.steps) {
+          if (m === w) continue; // a job's own checkpoints are not what sharing the tier costs it
+          const alone = base.steps.get(m) as number;
+          rate.set(m, (rate.get(m) as number) - duty * (1 / alone - 1 / step));
+          slowest.set(m, Math.min(slowest.get(m) as number, 1 / step));
+        }
+      }
+    }
+    // Writes of several jobs that would together fill more than all the time: never slower than the slowest single write.
+    for (const [i, r] of rate) out[i] = Math.max((users[i] as TierUser).stepSeconds, 1 / Math.max(r, slowest.get(i) as number));
   }
   return out;
+}
+
+/** Each reader's step beside the others (and beside one job's checkpoint write, if given), and how long that write takes. */
+function tierSteps(name: string, tier: StorageTier, users: readonly (TierUser | undefined)[], readers: readonly number[], write?: CheckpointWriter): { steps: Map<number, number>; writeSeconds: number } {
+  const fluid = new Simulation().fluid;
+  const bw: Resource | null = tier.readBandwidth !== undefined ? fluid.addResource({ name: `${name} reads`, kind: "storage", capacity: tier.readBandwidth }) : null;
+  const iops: Resource | null = tier.requestsPerSecond !== undefined ? fluid.addResource({ name: `${name} requests`, kind: "storage-requests", capacity: tier.requestsPerSecond }) : null;
+  const flows = readers.map((i) => {
+    const { reader, stepSeconds } = users[i] as TierUser;
+    const compute = stepSeconds - reader.stallSecondsAlone;
+    const work: [Resource, number][] = [];
+    if (bw !== null && reader.bytesPerStep > 0) work.push([bw, reader.bytesPerStep]);
+    if (iops !== null && reader.requestsPerStep > 0) work.push([iops, reader.requestsPerStep]);
+    if (work.length === 0) return undefined;
+    const perLoader = (reader.bytesPerStep > 0 ? reader.bytesPerStep : reader.requestsPerStep) / reader.loaders;
+    return { i, reader, stepSeconds, compute, act: fluid.start({ work, size: perLoader > 0 ? perLoader : 1, maxRate: 1 / Math.max(compute, reader.loaderSecondsAlone), label: `job ${i} loaders` }) };
+  });
+  // One activity for all of a job's writers, each an equal client in tier time (in bytes read's units).
+  const tierBytes = write !== undefined && bw !== null && tier.readBandwidth !== undefined ? (write.bytes * tier.readBandwidth) / write.writeBandwidth : 0;
+  const writers = write !== undefined && tierBytes > 0 && bw !== null ? fluid.start({ work: [[bw, tierBytes]], size: tierBytes / write.writers, ...(Number.isFinite(write.linkBandwidth) ? { maxRate: write.linkBandwidth / write.bytes } : {}), label: "checkpoint writers" }) : undefined;
+  fluid.flush();
+  const steps = new Map<number, number>();
+  for (const f of flows) {
+    if (f === undefined) continue;
+    const loader = Math.max(f.reader.loaderSecondsAlone, f.act.rate > 0 ? 1 / f.act.rate : Infinity);
+    steps.set(f.i, Math.max(f.stepSeconds, f.compute + dataStallSeconds(f.compute, loader, f.reader)));
+  }
+  return { steps, writeSeconds: writers !== undefined ? 1 / writers.rate : 0 };
 }

@@ -33,6 +33,8 @@ export interface ModelledWork {
   kind: "modelled";
   /** The job's own scenario: the shared cluster with `gpus / gpusPerNode` nodes (no facility cap). */
   scenario: Scenario;
+  /** The storage tier its data: reads, shared with the other jobs naming it: a preset, or a tier of the file's storage: (default: its preset, if it names one). */
+  sharedTier?: string;
 }
 
 /** A job known only by its step time (measured alone) and how much of it is communication. */
@@ -189,6 +191,8 @@ export interface ClusterRunSummary {
   /** Mean contention slowdown over jobs that ran, and the share of running GPU-time slowed by others. */
   meanContentionSlowdown: number;
   slowedGpuTimeShare: number;
+  /** Share of running GPU-time whose step other jobs' reads or checkpoint writes on a shared storage tier stretched (absent: no job reads a shared tier). */
+  storageSlowedGpuTimeShare?: number;
   preemptions: number;
   lostGpuSeconds: number;
   /** Time-mean share of the cluster's GPUs held by running jobs, over the whole run. */

@@ -3,10 +3,11 @@
  * (models/cluster/storage-share.ts): hand-computed steps and end times.
  */
 import { describe, expect, it } from "vitest";
-import { clusterConfigFromObject } from "../../experiments/cluster-load.ts";
+import { clusterConfigFromObject, loadClusterFile } from "../../experiments/cluster-load.ts";
 import { simulateCluster } from "../../models/cluster/simulate.ts";
 import type { ClusterConfig, ClusterJobResult, ClusterRunResult } from "../../models/cluster/types.ts";
 import { STORAGE_PRESETS } from "../../models/data/storage.ts";
+import { checkpointCost } from "../../models/reliability/checkpoint.ts";
 import { runScenario } from "../../models/run.ts";
 
 const BASE = { baseDir: import.meta.dirname, file: "test config" };
@@ -84,5 +85,118 @@ describe("jobs sharing a storage preset", () => {
   it("data on an unmodelled job, or a bad data section, is refused naming the field", () => {
     expect(() => config([{ name: "u", gpus: 8, stepSeconds: "1 s", steps: 10, data: { storage: TIER } }])).toThrow(/jobs\[0\]\.data/);
     expect(() => config([modelled("a", 0, "no-such-tier", 1e6)])).toThrow(/jobs\[0\]\.data\.storage/);
+  });
+
+  describe("checkpoint writes on the tier (data.sharedWithCheckpoints, the job's reliability)", () => {
+    /** Job `w` reads bytes·share per sample and writes its checkpoints to the tier at B, every `interval` s of training. */
+    function writer(share: number, bytes: number, mode: "sync" | "async", interval: number): Record<string, unknown> {
+      const j = modelled("w", 0, TIER, bytes * share);
+      return {
+        ...j,
+        steps: 100_000,
+        data: { ...(j["data"] as Record<string, unknown>), sharedWithCheckpoints: true },
+        // The nodes' links to storage never bind: only the tier does.
+        reliability: { checkpointMode: mode, storageBandwidth: `${B} B/s`, nodeStorageBandwidth: "10 TB/s" },
+        checkpointInterval: `${interval} s`,
+      };
+    }
+    /** One checkpoint of the 8-GPU llama3-8b job, bytes (params × (2 + 4 + 8), models/reliability/checkpoint.ts). */
+    function checkpointBytes(cfg: ClusterConfig): number {
+      if (cfg.source.kind !== "jobs") throw new Error("jobs expected");
+      const w = cfg.source.jobs.find((j) => j.name === "w")!.work;
+      if (w.kind !== "modelled") throw new Error("modelled expected");
+      return checkpointCost(w.scenario).bytes;
+    }
+
+    it("async: while w writes, a (0.8·B alone) gets B/10 beside w's loader (0.1·B) and 8 writers: 8·C a step for a quarter of the time, 1.28·C on average", () => {
+      const { C, bytes } = sized();
+      // The write beside a's loader, w's loader (capped at 0.1·B) and w's 8 writers: every client
+      // 0.1·B, the tier full. The writers get 0.8·B, so one checkpoint K bytes takes K/(0.8·B);
+      // with the interval 4× that, writes fill a quarter of the time. a's steps per second:
+      // (1/C)·(1 − ¼·(1 − 1/8)) = 25/(32·C): a step of 1.28·C, 100 steps end at 128·C.
+      const probe = config([modelled("a", 0, TIER, bytes), writer(1 / 8, bytes, "async", 1)]);
+      const write = checkpointBytes(probe) / (0.8 * B);
+      const run = simulateCluster(config([modelled("a", 0, TIER, bytes), writer(1 / 8, bytes, "async", 4 * write)]));
+      expect(job(run, "a").meanStepSeconds / C).toBeCloseTo(1.28, 9);
+      expect(job(run, "a").endSeconds! / C).toBeCloseTo(128, 7);
+      expect(job(run, "a").storage!.slowedShare).toBe(1);
+      // w's own reads fit beside a's (0.9·B), and its own writes are not what sharing costs it.
+      expect(job(run, "w").meanStepSeconds / C).toBeCloseTo(1, 12);
+    });
+
+    it("sync: w stops to write, so only its 8 writers and a's loader share the tier (B/9 each): a at 7.2·C during writes", () => {
+      const { C, bytes } = sized();
+      // Writers 8·B/9: a write takes K·9/(8·B); interval 3× that, so writes fill w/(I + w) = ¼ of
+      // the time. a: (1/C)·(1 − ¼·(1 − 1/7.2)) steps per second.
+      const probe = config([modelled("a", 0, TIER, bytes), writer(1 / 8, bytes, "sync", 1)]);
+      const write = (checkpointBytes(probe) * 9) / (8 * B);
+      const run = simulateCluster(config([modelled("a", 0, TIER, bytes), writer(1 / 8, bytes, "sync", 3 * write)]));
+      expect(job(run, "a").meanStepSeconds / C).toBeCloseTo(1 / (1 - 0.25 * (1 - 1 / 7.2)), 9);
+    });
+
+    it("a writer alone on its tier, or one writing less often, changes nothing or less: never faster than without writes", () => {
+      const { C, bytes } = sized();
+      const alone = simulateCluster(config([writer(1 / 8, bytes, "async", 60)]));
+      expect(job(alone, "w").meanStepSeconds / C).toBeCloseTo(1, 12);
+      const means = [60, 600, 6000].map((interval) => job(simulateCluster(config([modelled("a", 0, TIER, bytes), writer(1 / 8, bytes, "async", interval)])), "a").meanStepSeconds);
+      expect(means[0]!).toBeGreaterThan(means[1]!);
+      expect(means[1]!).toBeGreaterThan(means[2]!);
+      expect(means[2]!).toBeGreaterThan(C);
+    });
+
+    it("refuses a job's reliability that is not about writing checkpoints to its data tier, naming the field", () => {
+      const { bytes } = sized();
+      const w = writer(1 / 8, bytes, "async", 60);
+      const rel = w["reliability"] as Record<string, unknown>;
+      expect(() => config([{ ...w, reliability: { ...rel, failures: {} } }])).toThrow(/jobs\[0\]\.reliability\.failures: .*not allowed on a cluster file's job/);
+      expect(() => config([{ ...w, reliability: { ...rel, checkpointInterval: "1 h" } }])).toThrow(/jobs\[0\]\.reliability\.checkpointInterval: .*jobs\[0\]\.checkpointInterval/);
+      expect(() => config([{ ...w, reliability: { checkpointMode: "async" } }])).toThrow(/jobs\[0\]\.reliability\.storageBandwidth: required key is missing/);
+      expect(() => config([{ ...w, data: (modelled("w", 0, TIER, bytes)["data"] as Record<string, unknown>) }])).toThrow(/jobs\[0\]\.reliability.*sharedWithCheckpoints: true/);
+      expect(() => config([{ ...w, reliability: { ...rel, checkpointMode: "sometimes" } }])).toThrow(/jobs\[0\]\.reliability\.checkpointMode/);
+    });
+  });
+
+  describe("tiers of the file's storage:, shared by name", () => {
+    function file(jobs: Record<string, unknown>[], storage: unknown): ClusterConfig {
+      return clusterConfigFromObject({ name: "storage", cluster: { gpu: "H100-SXM", nodes: 2 }, storage, jobs }, BASE);
+    }
+    it("two jobs naming the file's tier share it as they would a preset of the same figures: 1.6× steps", () => {
+      const { C, bytes } = sized();
+      const run = simulateCluster(file([modelled("a", 0, "scratch", bytes), modelled("b", 0, "scratch", bytes)], { scratch: { readBandwidth: `${B} B/s` } }));
+      for (const n of ["a", "b"]) {
+        expect(job(run, n).meanStepSeconds / C).toBeCloseTo(1.6, 9);
+        expect(job(run, n).storage).toEqual({ tier: "scratch", slowedShare: 1 });
+      }
+      // A tier modified from a preset is shared under the file's name, not the preset's.
+      const based = simulateCluster(file([modelled("a", 0, "fast", bytes), modelled("b", 0, TIER, bytes)], { fast: { base: TIER, clientBandwidth: "1 TB/s" } }));
+      for (const n of ["a", "b"]) expect(job(based, n).meanStepSeconds / C).toBeCloseTo(1, 12);
+      expect(job(based, "a").storage!.tier).toBe("fast");
+    });
+
+    it("refuses a tier named like a preset, a bad tier, an unknown tier name and storage: without a jobs list, naming the field", () => {
+      expect(() => file([modelled("a", 0, TIER, 1e6)], { [TIER]: { readBandwidth: "1 GB/s" } })).toThrow(new RegExp(`storage\\.${TIER}: .*storage preset's name`));
+      expect(() => file([modelled("a", 0, "scratch", 1e6)], { scratch: { readBandwidth: "fast" } })).toThrow(/storage\.scratch\.readBandwidth/);
+      expect(() => file([modelled("a", 0, "scrach", 1e6)], { scratch: { readBandwidth: "1 GB/s" } })).toThrow(/jobs\[0\]\.data\.storage: "scrach" is not allowed; did you mean "scratch"\?/);
+      expect(() =>
+        clusterConfigFromObject({ name: "s", cluster: { gpu: "H100-SXM", nodes: 2 }, storage: { scratch: { readBandwidth: "1 GB/s" } }, synthetic: { jobs: 2, arrivalsPerHour: 1, gpus: { 8: 1 }, duration: { distribution: "fixed", value: "1 h" }, stepSeconds: "1 s" } }, BASE),
+      ).toThrow(/storage: .*only a jobs: list/);
+    });
+  });
+
+  it("the bundled example (experiments/clusters/shared-storage.yaml): the 70B job's checkpoints slow the video jobs, which alone fit together", () => {
+    const cfg = loadClusterFile(new URL("../../experiments/clusters/shared-storage.yaml", import.meta.url).pathname);
+    const run = simulateCluster(cfg);
+    for (const n of ["video-a", "video-b"]) {
+      const j = job(run, n);
+      expect(j.storage!.tier).toBe("lustre");
+      expect(j.meanStepSeconds / j.stepSecondsAlone).toBeGreaterThan(1.1);
+    }
+    expect(job(run, "llm-70b").meanStepSeconds).toBe(job(run, "llm-70b").stepSecondsAlone);
+    expect(run.summary.storageSlowedGpuTimeShare).toBeGreaterThan(0);
+    // Without the language model the two video jobs read 2 × 3.7 of the 8 GB/s: nothing slows.
+    if (cfg.source.kind !== "jobs") throw new Error("jobs expected");
+    const videos = simulateCluster({ ...cfg, source: { ...cfg.source, jobs: cfg.source.jobs.filter((j) => j.name !== "llm-70b") } });
+    for (const n of ["video-a", "video-b"]) expect(job(videos, n).meanStepSeconds).toBe(job(videos, n).stepSecondsAlone);
+    expect(videos.summary.storageSlowedGpuTimeShare).toBe(0);
   });
 });

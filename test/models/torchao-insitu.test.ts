@@ -75,6 +75,24 @@ describe("in-situ GEMM times of the torchao team's H100 against the H100-SXM cat
     const mean = Math.exp(ratios.reduce((a, r) => a + Math.log(r), 0) / ratios.length);
     for (const r of ratios) expect(Math.abs(r / mean - 1)).toBeLessThan(0.07);
   });
+
+  it("on the same GPUs FP8 GEMMs ran at the catalog's level (0.91–1.01× trainsim): the BF16 shortfall is no clock limit", () => {
+    // float8_experimental PR #38 and PR #100, the FP8 (torch._scaled_mm, tensorwise) column of the same runs.
+    const points: [number, number][] = [
+      [gemmSeconds(16384, 8192, 1280, "fp8"), 2.43e-4],
+      [gemmSeconds(16384, 1024, 8192, "fp8"), 2.51e-4],
+      [gemmSeconds(16384, 8192, 7168, "fp8"), 1.39e-3],
+      [gemmSeconds(16384, 3584, 8192, "fp8"), 7.45e-4],
+      [gemmSeconds(16384, 8192, 1280, "fp8"), 2.44e-4],
+      [gemmSeconds(16384, 1024, 8192, "fp8"), 2.57e-4],
+      [gemmSeconds(16384, 8192, 7168, "fp8"), 1.47e-3],
+      [gemmSeconds(16384, 3584, 8192, "fp8"), 7.0e-4],
+    ];
+    for (const [p, m] of points) {
+      expect(m / p).toBeGreaterThan(0.9);
+      expect(m / p).toBeLessThan(1.02);
+    }
+  });
 });
 
 describe("torchao-mx B200 cases: the 750 W limit their source first stated", () => {

@@ -76,6 +76,14 @@ describe("in-situ GEMM times of the torchao team's H100 against the H100-SXM cat
     for (const r of ratios) expect(Math.abs(r / mean - 1)).toBeLessThan(0.07);
   });
 
+  it("still so in August 2025 on the H100 devgpu of the author of the H100 rows: 1.31–1.32×", () => {
+    // pytorch/ao PR #2784 (danielvegamyhre, 2025-08-16; issue #2713: 'my H100 devgpu'), bf16 torch.mm
+    // (M, N, K) = (16640, 5120, 8192) 2294.62 us and (16640, 8192, 5120) 2322.43 us: 608 and 601 TFLOP/s.
+    expect(2294.62e-6 / gemmSeconds(16640, 8192, 5120)).toBeCloseTo(1.306, 2);
+    expect(2322.43e-6 / gemmSeconds(16640, 5120, 8192)).toBeCloseTo(1.322, 2);
+    expect((2 * 16640 * 5120 * 8192) / 2294.62e-6 / H100.peakFlops.bf16!).toBeCloseTo(0.615, 3);
+  });
+
   it("on the same GPUs FP8 GEMMs ran at the catalog's level (0.91–1.01× trainsim): the BF16 shortfall is no clock limit", () => {
     // float8_experimental PR #38 and PR #100, the FP8 (torch._scaled_mm, tensorwise) column of the same runs.
     const points: [number, number][] = [

@@ -5,6 +5,7 @@
  * name: placement-demo
  * seed: 1
  * cluster: { gpu: H100-SXM, nodes: 64, network: {topology: fat-tree, oversubscription: 2} }  # as in a scenario
+ * storage: { lustre: {readBandwidth: 40 GB/s} }  # optional: tiers jobs' data.storage may name and share
  * scheduler: { policy: backfill, preemption: false, placement: topology-aware, powerAware: false, checkpointInterval: 30 min }
  * compare: [packed, spread, topology-aware]    # optional: one run per placement ({policy: [...]}, {powerAware: [false, true]} too)
  * horizon: 7 d                                 # optional: stop there
@@ -12,7 +13,9 @@
  * jobs:                                        # a list
  *   - { name: a, arrival: 0 s, priority: 0, gpus: 64, stepSeconds: 1.2 s, steps: 5000, commFraction: 0.3 }
  *   - { name: b, arrival: 10 min, workload: {model: llama3-8b, seqLength: 8192, globalBatch: 512},
- *       parallelism: {tp: 2}, gpus: 64, duration: 2 h }          # modelled: simulated with runScenario
+ *       parallelism: {tp: 2}, gpus: 64, duration: 2 h,           # modelled: simulated with runScenario
+ *       data: {storage: lustre, sharedWithCheckpoints: true},     # optional: its input pipeline, and
+ *       reliability: {checkpointMode: async, storageBandwidth: 20 GB/s} }  # its checkpoints on that tier
  * trace: { csv: traces/helios.csv, format: helios, stepSeconds: 1 s }     # a public GPU-cluster trace
  * synthetic:                                   # a seeded synthetic trace
  *   jobs: 1000

@@ -48,6 +48,12 @@ longer its collectives take than alone on a compact placement. Two jobs whose ri
 cross the same 2:1 oversubscribed leaf uplinks each get half of them (M = 2);
 placing each under its own leaf removes that.
 
+Shared storage (docs/data.md): modelled jobs whose data.storage names the same preset,
+or the same tier of the file's top-level storage: ({lustre: {readBandwidth: 40 GB/s}}),
+share its bandwidth and request rate; a job with data.sharedWithCheckpoints and
+reliability: {checkpointMode, storageBandwidth} writes its checkpoints there every
+checkpointInterval, slowing the others' reads while it writes.
+
 Outputs per job: submit, start and end times, queueing delay, completion time,
 slowdown against running alone, the share of its running time slowed by other
 jobs; for the cluster: GPU utilisation and facility power over time, against the
@@ -65,6 +71,7 @@ so is a modelled job whose own step simulation is too large. About 30,000 jobs o
 Examples:
   trainsim cluster experiments/clusters/placement-1000-jobs.yaml
   trainsim cluster experiments/clusters/power-aware-admission.yaml --json --no-report
+  trainsim cluster experiments/clusters/shared-storage.yaml
   trainsim cluster my-cluster.yaml --placement spread --out runs/spread
 `;
 

@@ -43,7 +43,7 @@ import { ContentionModel, type JobTraffic, type TrafficShape } from "./contentio
 import { Allocation, placementGeometry } from "./placement.ts";
 import { commGpuWatts, controlFacility, facilityWatts, type JobUnderLimit } from "./power.ts";
 import { prepareJob, StepCache } from "./prepare.ts";
-import { sharedStorageSteps, withStorageWait } from "./storage-share.ts";
+import { sharedStorageSteps, tierUser, withStorageWait } from "./storage-share.ts";
 import { syntheticJobs } from "./synthetic.ts";
 import type { JobState } from "./job-state.ts";
 import { jobResult, runSummary } from "./results.ts";
@@ -549,7 +549,7 @@ class ClusterSimulation {
     );
     this.throttling = control.limitWatts !== null;
     // Jobs on one storage preset share it, reads and checkpoint writes (storage-share.ts); the GPUs wait at idle or the power floor.
-    const onTier = sharedStorageSteps(this.running.map((j, i) => (j.p.reader === undefined ? undefined : { reader: j.p.reader, stepSeconds: (control.jobs[i] as JobUnderLimit).stepSeconds, checkpointSeconds: j.p.spec.checkpointInterval ?? this.scheduler.checkpointInterval })));
+    const onTier = sharedStorageSteps(this.running.map((j, i) => (j.p.reader === undefined ? undefined : tierUser(j.p.reader, (control.jobs[i] as JobUnderLimit).stepSeconds, j.p.spec.checkpointInterval ?? this.scheduler.checkpointInterval, j.placement, this.cluster.gpusPerNode))));
     const waitWatts = Math.max(this.cluster.gpu.idleWatts, (this.cluster.power.powerFloor ?? 0) * this.cluster.gpu.tdpWatts);
     this.running.forEach((job, i) => {
       const u = withStorageWait(control.jobs[i] as JobUnderLimit, onTier[i], waitWatts);

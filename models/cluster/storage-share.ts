@@ -55,6 +55,8 @@ export interface StorageReader {
   stallSecondsAlone: number;
   prefetch: number;
   workers: number;
+  /** What one node draws from storage at most: its storage NICs, or the tier's per-client bandwidth if lower, bytes/s. */
+  nodeBandwidth: number;
   /** With data.sharedWithCheckpoints and reliability.storageBandwidth: its checkpoints go to this tier. */
   checkpoint?: CheckpointWriter;
 }
@@ -82,6 +84,7 @@ export function storageReader(s: Scenario, run: RunResult, sharedTier?: string):
     stallSecondsAlone: r.stallSecondsPerStep,
     prefetch: d.prefetch,
     workers: d.workers,
+    nodeBandwidth: Math.min(d.nodeStorageBandwidth, d.storage.clientBandwidth ?? Infinity),
     ...(checkpoint !== undefined ? { checkpoint } : {}),
   };
 }
@@ -110,6 +113,17 @@ export interface TierUser {
   reader: StorageReader;
   stepSeconds: number;
   checkpointSeconds: number;
+  /** A job on part of one node: that node, whose storage link it shares with the other jobs there. */
+  node?: number;
+}
+
+/** A running job on a tier, placed on GPUs `placement` (null: not placed). */
+export function tierUser(reader: StorageReader, stepSeconds: number, checkpointSeconds: number, placement: readonly number[] | null, gpusPerNode: number): TierUser {
+  const user: TierUser = { reader, stepSeconds, checkpointSeconds };
+  const first = placement?.[0];
+  if (placement === null || first === undefined || placement.length >= gpusPerNode) return user;
+  const node = Math.floor(first / gpusPerNode);
+  return placement.every((g) => Math.floor(g / gpusPerNode) === node) ? { ...user, node } : user;
 }
 
 /**
@@ -161,16 +175,41 @@ export function sharedStorageSteps(users: readonly (TierUser | undefined)[]): (n
   return out;
 }
 
+/**
+ * One storage link per node that two or more of these jobs share (jobs on part of a node):
+ * the node's storage NICs or the tier's per-client bandwidth, the lower. A job alone on its
+ * nodes was already held to its own links when it ran alone.
+ */
+function sharedNodeLinks(fluid: Simulation["fluid"], users: readonly (TierUser | undefined)[], readers: readonly number[]): Map<number, Resource> {
+  const capacity = new Map<number, number>();
+  const count = new Map<number, number>();
+  for (const i of readers) {
+    const u = users[i] as TierUser;
+    if (u.node === undefined || u.reader.bytesPerStep <= 0) continue;
+    capacity.set(u.node, Math.min(capacity.get(u.node) ?? Infinity, u.reader.nodeBandwidth));
+    count.set(u.node, (count.get(u.node) ?? 0) + 1);
+  }
+  const links = new Map<number, Resource>();
+  for (const [node, n] of count) {
+    const c = capacity.get(node) as number;
+    if (n >= 2 && Number.isFinite(c)) links.set(node, fluid.addResource({ name: `node${node} storage link`, kind: "storage-nic", capacity: c }));
+  }
+  return links;
+}
+
 /** Each reader's step beside the others (and beside one job's checkpoint write, if given), and how long that write takes. */
 function tierSteps(name: string, tier: StorageTier, users: readonly (TierUser | undefined)[], readers: readonly number[], write?: CheckpointWriter): { steps: Map<number, number>; writeSeconds: number } {
   const fluid = new Simulation().fluid;
   const bw: Resource | null = tier.readBandwidth !== undefined ? fluid.addResource({ name: `${name} reads`, kind: "storage", capacity: tier.readBandwidth }) : null;
   const iops: Resource | null = tier.requestsPerSecond !== undefined ? fluid.addResource({ name: `${name} requests`, kind: "storage-requests", capacity: tier.requestsPerSecond }) : null;
+  const links = sharedNodeLinks(fluid, users, readers);
   const flows = readers.map((i) => {
-    const { reader, stepSeconds } = users[i] as TierUser;
+    const { reader, stepSeconds, node } = users[i] as TierUser;
     const compute = stepSeconds - reader.stallSecondsAlone;
     const work: [Resource, number][] = [];
     if (bw !== null && reader.bytesPerStep > 0) work.push([bw, reader.bytesPerStep]);
+    const link = node !== undefined ? links.get(node) : undefined;
+    if (link !== undefined && reader.bytesPerStep > 0) work.push([link, reader.bytesPerStep]);
     if (iops !== null && reader.requestsPerStep > 0) work.push([iops, reader.requestsPerStep]);
     if (work.length === 0) return undefined;
     const perLoader = (reader.bytesPerStep > 0 ? reader.bytesPerStep : reader.requestsPerStep) / reader.loaders;

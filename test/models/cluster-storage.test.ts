@@ -199,4 +199,27 @@ describe("jobs sharing a storage preset", () => {
     for (const n of ["video-a", "video-b"]) expect(job(videos, n).meanStepSeconds).toBe(job(videos, n).stepSecondsAlone);
     expect(videos.summary.storageSlowedGpuTimeShare).toBe(0);
   });
+
+  describe("jobs on part of one node share its storage link", () => {
+    const X = 4e9; // the tier's per-client bandwidth, B/s: the node link binds (the NICs are 10 TB/s)
+    function half(name: string, bytesPerItem: number): Record<string, unknown> {
+      return { ...modelled(name, 0, "nfs", bytesPerItem), gpus: 4, parallelism: { tp: 4 } };
+    }
+    function file(jobs: Record<string, unknown>[], placement: string): ClusterConfig {
+      return clusterConfigFromObject({ name: "nodes", cluster: { gpu: "H100-SXM", nodes: 2 }, scheduler: { placement }, storage: { nfs: { readBandwidth: "1 PB/s", clientBandwidth: `${X} B/s` } }, jobs }, BASE);
+    }
+    it("two 4-GPU jobs each reading 0.8 of the node's link alone: packed on one node 1.6× steps, spread over two nodes unchanged", () => {
+      const probe = file([half("probe", 1e6)], "packed").source;
+      if (probe.kind !== "jobs" || probe.jobs[0]!.work.kind !== "modelled") throw new Error("modelled job expected");
+      const C = runScenario(probe.jobs[0]!.work.scenario).result.data!.computeStepSeconds;
+      const bytes = (0.8 * X * C) / 8;
+      const packed = simulateCluster(file([half("a", bytes), half("b", bytes)], "packed"));
+      for (const n of ["a", "b"]) {
+        expect(job(packed, n).stepSecondsAlone).toBeCloseTo(C, 12);
+        expect(job(packed, n).meanStepSeconds / C).toBeCloseTo(1.6, 9);
+      }
+      const spread = simulateCluster(file([half("a", bytes), half("b", bytes)], "spread"));
+      for (const n of ["a", "b"]) expect(job(spread, n).meanStepSeconds / C).toBeCloseTo(1, 12);
+    });
+  });
 });

@@ -1,6 +1,6 @@
 /** NVIDIA accelerators: Ampere, Hopper, Blackwell. */
 import type { Accelerator } from "../types.ts";
-import { AZURE, AZURE_FP8, BABEL, CSCS_LAT, FA2_PAPER, FA3_FIG, FA3_PAPER, FA4_PAPER, FA_BWD_RATIO, GiB, IDLE_NOTE, MAMF, MSMF, NCCL_CTA_SM, NCCL_NET_CTAS, NVLINK_SWITCH_DOMAIN, NV_A100_DS, NV_BW_DS, NV_GB_DS, NV_H100_WP, NV_H200_DS, NV_H800_DS, NV_GB300_DS, NVLS_B200, NVFP4_VLLM, AZURE_GB200, THAMADA, CUDNN_SDPA_B200, CUDNN_SDPA_GB, CUDNN_SDPA_H200, CUDNN_FA3_FIG, ATTN_FILL_FIT } from "./sources.ts";
+import { AZURE, AZURE_FP8, BABEL, CSCS_LAT, FA2_PAPER, FA3_FIG, FA3_PAPER, FA4_PAPER, FA_BWD_RATIO, GiB, IDLE_NOTE, MAMF, MSMF, NCCL_CTA_SM, NCCL_NET_CTAS, NVLINK_SWITCH_DOMAIN, NV_A100_DS, NV_BW_DS, NV_GB_DS, NV_H100_WP, NV_H200_DS, NV_H800_DS, NV_GB300_DS, NVLS_B200, NVFP4_VLLM, AZURE_GB200, THAMADA, CCCL_STREAM_B200, CUDNN_SDPA_B200, CUDNN_SDPA_GB, CUDNN_SDPA_H200, CUDNN_FA3_FIG, ATTN_FILL_FIT } from "./sources.ts";
 
 /** FlashAttention-2 on B200, the kernel PyTorch SDPA's flash backend runs there. */
 const FA2_B200 =
@@ -333,7 +333,7 @@ export const NVIDIA: Readonly<Record<string, Accelerator>> = {
       mxfp8: "NVIDIA Blackwell architecture technical brief: fifth-generation Tensor Cores run OCP microscaling formats (MXFP8/MXFP6/MXFP4); Transformer Engine 2.x docs: the MXFP8BlockScaling recipe requires Blackwell (sm_100)",
       smCount: "Chips and Cheese, 'Nvidia's B200: Keeping the CUDA Juggernaut Rolling': 74 of 80 SMs enabled per die, 148 total; torch multi_processor_count=148",
       "efficiency.gemmPeakFraction": `${MSMF}: B200 bf16 (torch 2.13.0+cu130), all 8 GPUs busy: 1426.4 TFLOP/s mean / 2250 = 0.634 (GPU0 alone 1455.7; saturated clock 1228-1410 MHz; spread 10.4 % across the 8 GPUs; a later run of the same protocol, torch 2.14.0+cu130: 1437.5 = 0.639, spread 4.9 %, GPU0 alone 1423.8). The boost-burst MAMF, 1745.0 (${MAMF}) and 1751.2 in these runs, is not sustained in a training loop`,
-      "efficiency.hbmPeakFraction": "Derived from sibling GB300 (same 8-stack 8 TB/s HBM3e Blackwell memory system): KernelAgent 'oink' benchmarks README, measured STREAM-like BF16 triad 7.140 TB/s / 8 TB/s; no public B200 BabelStream found",
+      "efficiency.hbmPeakFraction": `${CCCL_STREAM_B200}: 0.893 is the top of the B200's own babelstream range (I128 2^28, 7.141 TB/s), as the sibling GB300's STREAM-like BF16 triad (KernelAgent 'oink' benchmarks README, 7.140 TB/s / 8 TB/s) had given`,
       "efficiency.kernelLaunchSeconds": `Derived from A100 (same CUDA launch path): ${CSCS_LAT} async 2.7 us`,
       "efficiency.attentionPeakFraction": `${CUDNN_SDPA_B200}; ${ATTN_FILL_FIT}: BF16 forward 0.678 with attentionFillKeys 1408 (the fit reproduces 2k-32k within 6 %; at 4k causal, a 4k-token Llama/Qwen layer, 0.44 of peak). What Transformer Engine's fused attention (NeMo, Megatron-Core) runs on B200; FA2 (no tcgen05) reaches 400-440 TFLOP/s there. FlashAttention-4 (${FA4_PAPER}) is faster still but not what these stacks ran`,
       "efficiency.attentionBackwardPeakFraction": `${CUDNN_SDPA_B200}; ${ATTN_FILL_FIT}: BF16 backward 0.561 with attentionBackwardFillKeys 1664 (2k-32k within 7 %)`,

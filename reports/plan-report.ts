@@ -155,18 +155,33 @@ export async function buildPlanReport(outDir: string, input: PlanReportInput): P
 
 export interface ScaleReportPoint {
   gpus: number;
+  /** The point's name (--vary: the value as written); default its GPU count. */
+  label?: string;
   /** The best layout at this GPU count, or undefined when none could be simulated. */
   best?: PlanPoint & { breakdown: Readonly<Record<string, number>> };
 }
 
-/** Bottleneck shift of the best plan as the cluster grows: its step's shares per category at each GPU count. */
-export function scaleChart(points: readonly ScaleReportPoint[]): TopLevelSpec {
-  const rows = points.flatMap((p) =>
+/** What the points are: the axis title and the report's words (--scale: GPUs; --vary: the key). */
+export interface ScaleAxis {
+  title: string;
+  /** "as the cluster grows", "as cluster.gpu changes". */
+  change: string;
+  /** "GPU count", "value of cluster.gpu". */
+  point: string;
+}
+
+export const GPU_AXIS: ScaleAxis = { title: "GPUs", change: "as the cluster grows", point: "GPU count" };
+
+const pointLabel = (p: ScaleReportPoint): string => p.label ?? p.gpus.toLocaleString("en-US");
+
+/** Bottleneck shift of the best plan from point to point (GPU counts, or a cluster key's values in the order given). */
+export function scaleChart(points: readonly ScaleReportPoint[], axis: ScaleAxis = GPU_AXIS): TopLevelSpec {
+  const rows = points.flatMap((p, i) =>
     p.best === undefined
       ? []
       : Object.entries(p.best.breakdown)
           .filter(([, share]) => share > 0)
-          .map(([category, share]) => ({ gpus: p.gpus.toLocaleString("en-US"), order: p.gpus, category, share, layout: p.best?.key ?? "" })),
+          .map(([category, share]) => ({ gpus: pointLabel(p), order: p.label === undefined ? p.gpus : i, category, share, layout: p.best?.key ?? "" })),
   );
   return {
     $schema: VEGA_LITE_SCHEMA,
@@ -176,26 +191,27 @@ export function scaleChart(points: readonly ScaleReportPoint[]): TopLevelSpec {
     data: { values: rows },
     mark: { type: "bar" },
     encoding: {
-      x: { field: "gpus", type: "ordinal", title: "GPUs", sort: { field: "order" }, axis: { labelAngle: 0 } },
+      x: { field: "gpus", type: "ordinal", title: axis.title, sort: { field: "order" }, axis: { labelAngle: 0 } },
       y: { field: "share", type: "quantitative", title: "share of the best layout's step", stack: "zero", axis: { format: ".0%" } },
       color: { field: "category", type: "nominal", title: "category", scale: vegaCategoryScale(rows.map((r) => r.category)) },
-      tooltip: [{ field: "gpus" }, { field: "layout" }, { field: "category" }, { field: "share", format: ".1%" }],
+      tooltip: [{ field: "gpus", title: axis.title }, { field: "layout" }, { field: "category" }, { field: "share", format: ".1%" }],
     },
   } as TopLevelSpec;
 }
 
-/** The --scale report: the bottleneck-shift chart and the table of the best layout per GPU count. */
-export async function buildPlanScaleReport(outDir: string, scenario: string, objective: string, points: readonly ScaleReportPoint[]): Promise<string[]> {
-  const charts: PlannedChart[] = [{ name: "scale-bottleneck", title: "What bounds the best layout as the cluster grows", caption: "At each GPU count, the best layout the planner found and the share of its step per category.", spec: scaleChart(points) }];
+/** The --scale (or --vary) report: the bottleneck-shift chart and the table of the best layout per point. */
+export async function buildPlanScaleReport(outDir: string, scenario: string, objective: string, points: readonly ScaleReportPoint[], axis: ScaleAxis = GPU_AXIS): Promise<string[]> {
+  const charts: PlannedChart[] = [{ name: "scale-bottleneck", title: `What bounds the best layout ${axis.change}`, caption: `At each ${axis.point}, the best layout the planner found and the share of its step per category.`, spec: scaleChart(points, axis) }];
+  const numericAxis = points.every((p) => p.label === undefined);
   const table: HtmlTable = {
-    caption: "Best layout per GPU count",
-    columns: ["GPUs", "best layout", "step time", "tokens/s", "MFU", "memory/GPU (GiB)", "bound mostly by"],
-    numeric: [true, false, true, true, true, true, false],
+    caption: `Best layout per ${axis.point}`,
+    columns: [axis.title, "best layout", "step time", "tokens/s", "MFU", "memory/GPU (GiB)", "bound mostly by"],
+    numeric: [numericAxis, false, true, true, true, true, false],
     rows: points.map((p): HtmlCell[] => {
       const b = p.best;
-      if (b === undefined) return [p.gpus.toLocaleString("en-US"), "no layout could be simulated", "", "", "", "", ""];
-      return [p.gpus.toLocaleString("en-US"), b.key, duration(b.stepSeconds), Math.round(b.tokensPerSecond).toLocaleString("en-US"), percent(b.mfu), sig(gib(b.memoryBytesPerGpu)), { text: `${b.bottleneck.category} ${percent(b.bottleneck.share, 0)}`, swatch: categoryColour(b.bottleneck.category) }];
+      if (b === undefined) return [pointLabel(p), "no layout could be simulated", "", "", "", "", ""];
+      return [pointLabel(p), b.key, duration(b.stepSeconds), Math.round(b.tokensPerSecond).toLocaleString("en-US"), percent(b.mfu), sig(gib(b.memoryBytesPerGpu)), { text: `${b.bottleneck.category} ${percent(b.bottleneck.share, 0)}`, swatch: categoryColour(b.bottleneck.category) }];
     }),
   };
-  return writeReport(outDir, charts, (html) => renderHtml({ title: `${scenario}: best layout by cluster size`, subtitle: `objective: ${objective}`, tables: [table], charts: html }, { generator: "trainsim" }));
+  return writeReport(outDir, charts, (html) => renderHtml({ title: `${scenario}: best layout by ${axis.point}`, subtitle: `objective: ${objective}`, tables: [table], charts: html }, { generator: "trainsim" }));
 }

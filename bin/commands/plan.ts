@@ -6,12 +6,12 @@ import { basename, extname, join } from "node:path";
 import { isClusterFile } from "../../experiments/cluster-flags.ts";
 import { lockOutputFolder } from "../../experiments/output-lock.ts";
 import { bestScenarioYaml, formatPlan, planJson } from "../../experiments/plan/format.ts";
-import { parseFixes, parseIntList, parseObjective, parsePositiveInt, PlanInputError } from "../../experiments/plan/options.ts";
+import { parseFixes, parseIntList, parseObjective, parsePositiveInt, parseVary, PlanInputError } from "../../experiments/plan/options.ts";
 import { checkObjectiveInputs, planScenario, type PlanProgress } from "../../experiments/plan/search.ts";
 import { formatDuration } from "../../experiments/runner.ts";
 import { writeAtomically } from "../../reports/atomic-write.ts";
-import { buildPlanReport, buildPlanScaleReport } from "../../reports/plan-report.ts";
-import { formatScale, planScale, scaleNodes } from "../../experiments/plan/scale.ts";
+import { buildPlanReport, buildPlanScaleReport, GPU_AXIS } from "../../reports/plan-report.ts";
+import { checkVary, formatScale, planScale, planVary, scaleNodes } from "../../experiments/plan/scale.ts";
 import { loadScenario } from "../../experiments/load.ts";
 import { checkedFile, drawReport, json, outputFolder, printError, printText, withReport, withReportLine } from "../common.ts";
 
@@ -28,6 +28,7 @@ interface PlanFlags {
   report: boolean;
   write?: string;
   scale?: string;
+  vary?: string;
 }
 
 const HELP = `
@@ -51,6 +52,8 @@ Examples:
   trainsim plan scenario.yaml --objective cost-per-token   # needs cluster.power.pricePerGpuHour, pricePerKWh
   trainsim plan scenario.yaml --objective goodput          # needs reliability:
   trainsim plan experiments/scenarios/gpt3-175b-1024.yaml --scale 256,512,1024 --tp 4,8
+  trainsim plan experiments/scenarios/llama3-8b-64.yaml --vary cluster.gpu=A100-80GB,H100-SXM,B200
+  trainsim plan scenario.yaml --vary "cluster.network.nicBandwidth=100 Gb/s,200 Gb/s,400 Gb/s"
 `;
 
 function collect(value: string, previous: string[] = []): string[] {
@@ -104,6 +107,7 @@ export function registerPlanCommand(program: Command): void {
     .option("--no-report", "do not write plan.json and the report")
     .option("--write <file>", "write the best layout as a runnable scenario (YAML)")
     .option("--scale <gpus>", "search at each of these GPU counts (the scenario's cluster with more or fewer nodes), e.g. 1024,2048,4096: the best layout and its bottleneck at each")
+    .option("--vary <key=values>", "search at each value of one cluster key, e.g. cluster.gpu=H100-SXM,B200 or cluster.network.oversubscription=1,2,4: the best layout and its bottleneck at each")
     .addHelpText("after", HELP)
     .action(async (file: string, opts: PlanFlags) => {
       if (isClusterFile(file)) throw new PlanInputError("<scenario>", file, "is a file of jobs (a cluster workload); expected a scenario with one job");
@@ -126,6 +130,11 @@ export function registerPlanCommand(program: Command): void {
       // Whole nodes only, checked before the output folder is taken.
       if (scale !== undefined) scaleNodes(scale, loadScenario(file).cluster.gpusPerNode, opts.scale as string);
       if (scale !== undefined && opts.write !== undefined) throw new PlanInputError("--write", opts.write, "is not allowed with --scale (one best layout per GPU count); expected one of them");
+      const vary = opts.vary === undefined ? undefined : parseVary(opts.vary);
+      if (vary !== undefined && scale !== undefined) throw new PlanInputError("--vary", opts.vary, "is not allowed with --scale; expected one of them (run one plan per GPU count)");
+      // Every point loads (a bad value is a ConfigError naming the key), checked before the output folder is taken.
+      if (vary !== undefined) checkVary(file, vary);
+      if (vary !== undefined && opts.write !== undefined) throw new PlanInputError("--write", opts.write, "is not allowed with --vary (one best layout per value); expected one of them");
       if (out !== undefined) lockOutputFolder(out, { option: opts.out !== undefined ? "--out" : "output folder" });
       const searchOptions = {
         ...(objective !== undefined ? { objective } : {}),
@@ -136,25 +145,29 @@ export function registerPlanCommand(program: Command): void {
         workers,
         onProgress: progressPrinter(),
       };
-      if (scale !== undefined) {
-        const points = await planScale(file, scale, opts.scale as string, searchOptions, (gpus) => printError(`${gpus} GPUs:\n`));
+      if (scale !== undefined || vary !== undefined) {
+        const points = vary !== undefined ? await planVary(file, vary, searchOptions, (v) => printError(`${vary.key} = ${v}:\n`)) : await planScale(file, scale as number[], opts.scale as string, searchOptions, (gpus) => printError(`${gpus} GPUs:\n`));
+        const each = (p: (typeof points)[number]) => ({ counts: p.plan.counts, ...(p.plan.ranking[0] !== undefined ? { best: planJson(p.plan, 1).top } : {}), why: p.plan.why });
         const body = {
           scenario: points[0]?.plan.scenario,
           objective: objective ?? "tokens-per-second",
-          scale: points.map((p) => ({ gpus: p.gpus, counts: p.plan.counts, ...(p.plan.ranking[0] !== undefined ? { best: planJson(p.plan, 1).top } : {}), why: p.plan.why })),
+          ...(vary !== undefined
+            ? { vary: { key: vary.key, points: points.map((p, i) => ({ value: vary.values[i]?.value, gpus: p.gpus, ...each(p) })) } }
+            : { scale: points.map((p) => ({ gpus: p.gpus, ...each(p) })) }),
         };
+        const axis = vary !== undefined ? { title: vary.key, change: `as ${vary.key} changes`, point: `value of ${vary.key}` } : GPU_AXIS;
         let report: Awaited<ReturnType<typeof drawReport>> = {};
         if (out !== undefined) {
           mkdirSync(out, { recursive: true });
           const planFile = join(out, "plan.json");
           writeAtomically(planFile, json(body));
           report = await drawReport(`the plan is in ${planFile}`, undefined, async () => {
-            await buildPlanScaleReport(out, points[0]?.plan.scenario ?? stem, body.objective, points.map((p) => ({ gpus: p.gpus, ...(p.plan.ranking[0] !== undefined ? { best: p.plan.ranking[0] } : {}) })));
+            await buildPlanScaleReport(out, points[0]?.plan.scenario ?? stem, body.objective, points.map((p) => ({ gpus: p.gpus, ...(vary !== undefined ? { label: p.label } : {}), ...(p.plan.ranking[0] !== undefined ? { best: p.plan.ranking[0] } : {}) })), axis);
             return join(out, "report.html");
           });
         }
         if (opts.json) process.stdout.write(json(withReport(body, report.file)));
-        else printText(withReportLine(formatScale(points), report.file));
+        else printText(withReportLine(formatScale(points, vary?.key ?? "GPUs"), report.file));
         if (report.error !== undefined) throw report.error;
         return;
       }

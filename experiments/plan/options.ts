@@ -4,6 +4,7 @@
  * allowed (exit 2, before anything is simulated or written).
  */
 import { parse as parseYaml } from "yaml";
+import { pathProblem } from "../overrides.ts";
 import type { RecomputeMode } from "../../models/scenario.ts";
 import { scenarioSchema, type ObjectNode } from "../schema.ts";
 import { ConfigError } from "../errors.ts";
@@ -93,3 +94,41 @@ export function parseFixes(texts: readonly string[], limits: SpaceLimits): Fixes
   }
   return out;
 }
+
+/** --vary cluster.<key>=a,b,...: one cluster key and the values to search at, each as written and as parsed. */
+export interface Vary {
+  key: string;
+  values: { text: string; value: unknown }[];
+}
+
+/** Cluster keys --vary refuses, and what to use instead. */
+const NOT_VARIED: Readonly<Record<string, string>> = {
+  "cluster.nodes": "use --scale with the GPU counts (whole nodes)",
+  "cluster.preset": "vary the keys the preset sets (cluster.gpu, cluster.network.*), or give one scenario per preset",
+  "cluster.calibration": "give one scenario per calibration file",
+};
+
+export function parseVary(text: string): Vary {
+  const eq = text.indexOf("=");
+  if (eq <= 0) throw new PlanInputError("--vary", text, "is not allowed; expected cluster.<key>=<value>,<value>,..., e.g. cluster.network.oversubscription=1,2,4");
+  const key = text.slice(0, eq).trim();
+  if (!key.startsWith("cluster.")) throw new PlanInputError("--vary", text, `${key} is not allowed; expected a key of cluster: (docs/scenario.md), e.g. cluster.gpu=H100-SXM,B200 or cluster.network.nicBandwidth=200 Gb/s,400 Gb/s`);
+  const problem = pathProblem(key);
+  if (problem !== undefined) throw new PlanInputError("--vary", text, problem);
+  const instead = NOT_VARIED[key];
+  if (instead !== undefined) throw new PlanInputError("--vary", text, `${key} is not allowed; ${instead}`);
+  const texts = text.slice(eq + 1).split(",").map((v) => v.trim());
+  if (texts.some((v) => v === "")) throw new PlanInputError("--vary", text, "is not allowed; expected a comma-separated list of values after =, e.g. cluster.network.oversubscription=1,2,4");
+  if (new Set(texts).size !== texts.length) throw new PlanInputError("--vary", text, "repeats a value; expected each value once");
+  return {
+    key,
+    values: texts.map((t) => {
+      try {
+        return { text: t, value: parseYaml(t) as unknown };
+      } catch {
+        return { text: t, value: t };
+      }
+    }),
+  };
+}
+

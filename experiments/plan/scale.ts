@@ -1,15 +1,24 @@
 /**
- * `trainsim plan --scale 1024,2048,...`: the same model, sequence and global batch on the
- * scenario's cluster grown (or shrunk) to each GPU count (cluster.nodes changed, everything
- * else kept), a whole search at each point: how the best layout and its bottleneck move.
+ * A whole search at each of several cluster designs, to see how the best layout and its
+ * bottleneck move: `trainsim plan --scale 1024,2048,...` (the scenario's cluster grown or
+ * shrunk to each GPU count, cluster.nodes changed) and `--vary cluster.<key>=a,b,...` (one
+ * cluster key set to each value, e.g. the GPU, the fabric's oversubscription, a power limit).
+ * Everything else is kept; the scenario's own layout is dropped at every point (it may not
+ * fit them all), so each point ranks only what its search found.
  */
+import { applyOverride } from "../overrides.ts";
 import { scenarioFromObject } from "../load.ts";
 import { isPlainObject } from "../schema.ts";
-import { PlanInputError } from "./options.ts";
+import { PlanInputError, type Vary } from "./options.ts";
 import { LAYOUT_KEYS, planFromRaw, readScenarioRaw, type PlanOptions, type PlanResult } from "./search.ts";
 
+type Raw = Record<string, unknown>;
+
 export interface ScalePoint {
+  /** GPUs at this point. */
   gpus: number;
+  /** How the point is named: its GPU count (--scale) or the varied key's value as written (--vary). */
+  label: string;
   plan: PlanResult;
 }
 
@@ -21,33 +30,58 @@ export function scaleNodes(gpusList: readonly number[], gpusPerNode: number, tex
   });
 }
 
-export async function planScale(file: string, gpusList: readonly number[], text: string, options: PlanOptions = {}, onPoint?: (gpus: number) => void): Promise<ScalePoint[]> {
+/** The scenario at one point: `edit` applied to a copy whose parallelism keeps no layout key. */
+function pointRaw(raw: Raw, edit: (r: Raw) => void): Raw {
+  const parallelism = isPlainObject(raw["parallelism"]) ? Object.fromEntries(Object.entries(raw["parallelism"]).filter(([k]) => !(LAYOUT_KEYS as readonly string[]).includes(k))) : {};
+  const point = { ...raw, cluster: isPlainObject(raw["cluster"]) ? { ...raw["cluster"] } : {}, parallelism };
+  edit(point);
+  return point;
+}
+
+async function planPoints(file: string, edits: readonly { label: string; edit: (r: Raw) => void }[], options: PlanOptions, onPoint?: (label: string) => void): Promise<ScalePoint[]> {
   const { raw, loadOptions } = readScenarioRaw(file);
-  const base = scenarioFromObject(raw, loadOptions);
-  const nodes = scaleNodes(gpusList, base.cluster.gpusPerNode, text);
   const out: ScalePoint[] = [];
-  for (const [i, n] of nodes.entries()) {
-    onPoint?.(gpusList[i] as number);
-    const cluster = isPlainObject(raw["cluster"]) ? raw["cluster"] : {};
-    // The scenario's own layout fits its own GPU count only: its layout keys go, the others stay.
-    const parallelism = isPlainObject(raw["parallelism"]) ? Object.fromEntries(Object.entries(raw["parallelism"]).filter(([k]) => !(LAYOUT_KEYS as readonly string[]).includes(k))) : {};
-    const point = { ...raw, cluster: { ...cluster, nodes: n }, parallelism };
-    out.push({ gpus: gpusList[i] as number, plan: await planFromRaw(point, loadOptions, { ...options, noBaseline: true }) });
+  for (const { label, edit } of edits) {
+    onPoint?.(label);
+    const plan = await planFromRaw(pointRaw(raw, edit), loadOptions, { ...options, noBaseline: true });
+    out.push({ gpus: plan.gpus, label, plan });
   }
   return out;
 }
 
-/** The --scale table: the best layout at each GPU count and what bounds it. */
-export function formatScale(points: readonly ScalePoint[]): string {
-  const rows = [["GPUs", "best layout", "step", "tokens/s", "MFU", "memory/GPU", "bottleneck", "simulated"]];
+export async function planScale(file: string, gpusList: readonly number[], text: string, options: PlanOptions = {}, onPoint?: (gpus: number) => void): Promise<ScalePoint[]> {
+  const { raw, loadOptions } = readScenarioRaw(file);
+  const nodes = scaleNodes(gpusList, scenarioFromObject(raw, loadOptions).cluster.gpusPerNode, text);
+  const edits = nodes.map((n, i) => ({ label: String(gpusList[i]), edit: (r: Raw) => void ((r["cluster"] as Raw)["nodes"] = n) }));
+  return planPoints(file, edits, options, onPoint === undefined ? undefined : (label) => onPoint(Number(label)));
+}
+
+/** Each --vary value set on the scenario; every point is loaded first, so a bad value stops everything before a search (ConfigError naming the key). */
+export function checkVary(file: string, vary: Vary): void {
+  const { raw, loadOptions } = readScenarioRaw(file);
+  for (const v of vary.values) scenarioFromObject(pointRaw(raw, (r) => applyOverride(r, vary.key, v.value)), { ...loadOptions, file: `${loadOptions.file ?? file} with --vary ${vary.key}=${v.text}` });
+}
+
+export async function planVary(file: string, vary: Vary, options: PlanOptions = {}, onPoint?: (label: string) => void): Promise<ScalePoint[]> {
+  return planPoints(
+    file,
+    vary.values.map((v) => ({ label: v.text, edit: (r: Raw) => applyOverride(r, vary.key, v.value) })),
+    options,
+    onPoint,
+  );
+}
+
+/** The --scale or --vary table: the best layout at each point and what bounds it (`header`: the first column's title). */
+export function formatScale(points: readonly ScalePoint[], header = "GPUs"): string {
+  const rows = [[header, "best layout", "step", "tokens/s", "MFU", "memory/GPU", "bottleneck", "simulated"]];
   for (const p of points) {
     const b = p.plan.ranking[0];
     if (b === undefined) {
-      rows.push([String(p.gpus), "(no layout could be simulated)", "", "", "", "", "", String(p.plan.counts.simulated)]);
+      rows.push([p.label, "(no layout could be simulated)", "", "", "", "", "", String(p.plan.counts.simulated)]);
       continue;
     }
     rows.push([
-      String(p.gpus),
+      p.label,
       b.key,
       `${b.stepSeconds.toFixed(3)} s`,
       Math.round(b.tokensPerSecond).toLocaleString("en-US"),

@@ -24,6 +24,9 @@ describe("trainsim plan", () => {
     [["--fix", "parallelism.zero=5"], "0, 1, 2 or 3"],
     [["--objective", "goodput"], "reliability: is missing: --objective goodput needs"],
     [["--scale", "16,100"], "100 GPUs is not allowed: the scenario's nodes have 8 GPUs each; expected multiples of 8"],
+    [["--vary", "cluster.nodes=8,16"], "cluster.nodes is not allowed; use --scale"],
+    [["--vary", "cluster.network.oversubscription=1,-2"], "cluster.network.oversubscription"],
+    [["--vary", "cluster.gpu=H100-SXM,B200", "--scale", "64"], "is not allowed with --scale"],
   ])("%j: exit 2, names the flag, the value and what is allowed, writes nothing", (flags, message) => {
     const dir = mkdtempSync(join(tmpdir(), "trainsim-plan-"));
     const out = join(dir, "out");
@@ -77,6 +80,23 @@ describe("trainsim plan", () => {
     const text = trainsim("plan", file, ...NARROW, "--objective", "cost-per-token", "--no-report");
     expect(text.stdout).toContain("cost/Mtoken");
     expect(text.stdout).toMatch(/% lower cost per token/);
+  });
+
+  it("--vary: one search per value of a cluster key, the table, plan.json and the bottleneck-shift report", () => {
+    const dir = mkdtempSync(join(tmpdir(), "trainsim-plan-"));
+    const out = join(dir, "out");
+    const r = trainsim("plan", SMALL, ...NARROW, "--vary", "cluster.network.nicBandwidth=100 Gb/s,400 Gb/s", "--out", out);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^cluster\.network\.nicBandwidth +best layout/);
+    expect(r.stdout).toMatch(/\n +100 Gb\/s  tp/);
+    expect(r.stdout).toMatch(/\n +400 Gb\/s  tp/);
+    for (const f of ["plan.json", "report.html", "scale-bottleneck.svg"]) expect(existsSync(join(out, f)), f).toBe(true);
+    const plan = JSON.parse(readFileSync(join(out, "plan.json"), "utf8")) as { vary: { key: string; points: { value: unknown; gpus: number; best: { stepSeconds: number }[] }[] } };
+    expect(plan.vary.key).toBe("cluster.network.nicBandwidth");
+    expect(plan.vary.points.map((p) => p.value)).toEqual(["100 Gb/s", "400 Gb/s"]);
+    // Faster NICs never make the best layout slower.
+    expect(plan.vary.points[1]!.best[0]!.stepSeconds).toBeLessThanOrEqual(plan.vary.points[0]!.best[0]!.stepSeconds);
+    expect(readFileSync(join(out, "report.html"), "utf8")).toContain("as cluster.network.nicBandwidth changes");
   });
 
   it("--json prints the plan and nothing else on stdout", () => {

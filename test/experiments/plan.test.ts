@@ -290,3 +290,33 @@ describe("plan: --scale", () => {
     }
   });
 });
+
+describe("plan: --vary", () => {
+  it("reads cluster.<key>=a,b,... and refuses what it cannot vary, naming the flag", async () => {
+    const { parseVary } = await import("../../experiments/plan/options.ts");
+    expect(parseVary("cluster.network.oversubscription=1,2,4")).toEqual({ key: "cluster.network.oversubscription", values: [1, 2, 4].map((v) => ({ text: String(v), value: v })) });
+    expect(parseVary("cluster.network.nicBandwidth=200 Gb/s, 400 Gb/s").values.map((v) => v.value)).toEqual(["200 Gb/s", "400 Gb/s"]);
+    expect(() => parseVary("workload.seqLength=2048,4096")).toThrow(/--vary "workload.seqLength=2048,4096": workload.seqLength is not allowed; expected a key of cluster:/);
+    expect(() => parseVary("cluster.nodes=8,16")).toThrow(/use --scale/);
+    expect(() => parseVary("cluster.gpu")).toThrow(/expected cluster.<key>=<value>,<value>/);
+    expect(() => parseVary("cluster.gpu=B200,,H100-SXM")).toThrow(/comma-separated list of values/);
+    expect(() => parseVary("cluster.gpu=B200,B200")).toThrow(/repeats a value/);
+    expect(() => parseVary("cluster.__proto__.x=1")).toThrow(/"__proto__" is not allowed as a path segment/);
+  });
+
+  it("searches at each value without the scenario's own layout; a faster GPU is never slower; a bad value is refused before any search", async () => {
+    const { checkVary, planVary } = await import("../../experiments/plan/scale.ts");
+    const { parseVary } = await import("../../experiments/plan/options.ts");
+    const vary = parseVary("cluster.gpu=H100-SXM,B200");
+    const points = await planVary(SMALL, vary, { top: 1, limits: { tp: [1, 2], pp: [1], cp: [1], microBatch: [1], zero: [1], recompute: ["none"] }, workers: 0 });
+    expect(points.map((p) => p.label)).toEqual(["H100-SXM", "B200"]);
+    for (const p of points) {
+      expect(p.plan.baseline).toBeUndefined();
+      expect(p.gpus).toBe(64);
+    }
+    expect(points[1]!.plan.ranking[0]!.stepSeconds).toBeLessThan(points[0]!.plan.ranking[0]!.stepSeconds);
+    expect(() => checkVary(SMALL, parseVary("cluster.network.oversubscription=1,0"))).toThrow(/cluster\.network\.oversubscription/);
+    expect(() => checkVary(SMALL, parseVary("cluster.gpu=H100-SXM,H900"))).toThrow(/cluster\.gpu/);
+  });
+});
+

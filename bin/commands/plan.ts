@@ -6,7 +6,7 @@ import { basename, extname, join } from "node:path";
 import { isClusterFile } from "../../experiments/cluster-flags.ts";
 import { lockOutputFolder } from "../../experiments/output-lock.ts";
 import { bestScenarioYaml, formatPlan, planJson } from "../../experiments/plan/format.ts";
-import { parseFixes, parseIntList, parseObjective, parsePositiveInt, parseVary, PlanInputError } from "../../experiments/plan/options.ts";
+import { parseFixes, parseHeadroom, parseIntList, parseObjective, parsePositiveInt, parseVary, PlanInputError } from "../../experiments/plan/options.ts";
 import { checkObjectiveInputs, planScenario, type PlanProgress } from "../../experiments/plan/search.ts";
 import { formatDuration } from "../../experiments/runner.ts";
 import { writeAtomically } from "../../reports/atomic-write.ts";
@@ -29,6 +29,7 @@ interface PlanFlags {
   write?: string;
   scale?: string;
   vary?: string;
+  memoryHeadroom?: string;
 }
 
 const HELP = `
@@ -101,6 +102,7 @@ export function registerPlanCommand(program: Command): void {
     .option("--pp <list>", "pipeline stages to try (default: every divisor of the GPUs left, up to the layers)")
     .option("--max-pp <n>", "at most this many pipeline stages")
     .option("--fix <key=value>", "fix a parallelism key, e.g. parallelism.cp=1 (repeatable): a searched key is narrowed to the value, any other is set on every layout", collect)
+    .option("--memory-headroom <share>", "leave this share of each GPU's memory free in every searched layout, e.g. 10% (allocator fragmentation, NCCL and CUDA context; default 0: up to the memory model's peak)")
     .option("--workers <n>", `worker threads (default: the cores available, ${availableParallelism()} here)`)
     .option("--json", "print the plan as one JSON object (fields: docs/plan.md)")
     .option("--out <dir>", "folder for plan.json and the report (default: out/<scenario file name>-plan)")
@@ -120,6 +122,7 @@ export function registerPlanCommand(program: Command): void {
         ...(opts.maxPp !== undefined ? { maxPp: parsePositiveInt("--max-pp", opts.maxPp) } : {}),
       };
       const fixes = parseFixes(opts.fix ?? [], limits);
+      const memoryHeadroom = opts.memoryHeadroom === undefined ? undefined : parseHeadroom(opts.memoryHeadroom);
       // Prices (cost-per-token) or reliability: (goodput) missing: refused before anything is written.
       if (objective !== undefined) checkObjectiveInputs(loadScenario(file), objective);
       // Everything that will be written is checked before the search.
@@ -142,6 +145,7 @@ export function registerPlanCommand(program: Command): void {
         limits: fixes.limits,
         ...(fixes.dp !== undefined ? { dp: fixes.dp } : {}),
         overrides: fixes.overrides,
+        ...(memoryHeadroom !== undefined ? { memoryHeadroom } : {}),
         workers,
         onProgress: progressPrinter(),
       };

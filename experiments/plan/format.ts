@@ -40,7 +40,7 @@ export function formatPlan(r: PlanResult, top: number): string {
   const c = r.counts;
   const lines = [
     `${r.scenario}: ${r.gpus} GPUs, objective ${r.objective}`,
-    `layouts: ${c.considered} considered; refused: ${c.divisibility} divisibility, ${c.memory} memory; ${c.bound} dropped by the lower bound; ${c.simulated} simulated` +
+    `layouts: ${c.considered} considered; refused: ${c.divisibility} divisibility, ${c.memory} memory${r.memoryHeadroom > 0 ? ` (${Math.round(r.memoryHeadroom * 1000) / 10} % left free)` : ""}; ${c.bound} dropped by the lower bound; ${c.simulated} simulated` +
       (c.loader > 0 ? ` (${c.loader} refused by the loader)` : "") +
       (c.failed > 0 ? ` (${c.failed} failed)` : ""),
     "",
@@ -75,6 +75,7 @@ export function planJson(r: PlanResult, top: number): Record<string, unknown> {
     top: r.ranking.slice(0, top).map(strip),
     ...(r.baseline !== undefined ? { baseline: strip(r.baseline) } : {}),
     ...(r.baselineProblem !== undefined ? { baselineProblem: r.baselineProblem } : {}),
+    memoryHeadroom: r.memoryHeadroom,
     why: r.why,
   };
 }

@@ -38,6 +38,14 @@ export function parseIntList(flag: string, text: string): number[] {
   return [...new Set(values)].sort((a, b) => a - b);
 }
 
+/** --memory-headroom: "10%" or 0.1, a share in [0, 0.5]. */
+export function parseHeadroom(text: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(%?)\s*$/.exec(text);
+  const share = m === null ? NaN : Number(m[1]) / (m[2] === "%" ? 100 : 1);
+  if (!(share >= 0 && share <= 0.5)) throw new PlanInputError("--memory-headroom", text, "is not allowed; expected a share of each GPU's memory to leave free, from 0 to 50 %, e.g. 10% or 0.1");
+  return share;
+}
+
 export function parseObjective(text: string): Objective {
   if (!(OBJECTIVES as readonly string[]).includes(text)) throw new PlanInputError("--objective", text, `is not allowed; expected one of ${OBJECTIVES.join(", ")}`);
   return text as Objective;

@@ -18,7 +18,7 @@ import type { SweepPointResult } from "../../models/results.ts";
 import type { RunResult } from "../../models/run.ts";
 import type { ParallelPlan, Scenario } from "../../models/scenario.ts";
 import { paddedVocab } from "../../models/workload/params.ts";
-import { outOfMemory } from "../../models/workload/memory.ts";
+import { peakMemory } from "../../models/workload/memory.ts";
 import type { PointTask } from "../evaluate.ts";
 import { ConfigError } from "../errors.ts";
 import { experimentFromObject } from "../experiment.ts";
@@ -92,6 +92,8 @@ export interface PlanOptions {
   noBaseline?: boolean;
   /** parallelism keys set on the scenario (and so on every layout): --fix of a key the planner does not search. */
   overrides?: Readonly<Record<string, unknown>>;
+  /** Share of each GPU's memory a layout must leave free (--memory-headroom): the allocator's fragmentation, NCCL and CUDA context a production run keeps room for. Default 0. */
+  memoryHeadroom?: number;
   /** Worker threads; 0 simulates in this thread. */
   workers?: number;
   onProgress?: (p: PlanProgress) => void;
@@ -166,6 +168,8 @@ export interface PlanResult {
   baselineInSpace: boolean;
   /** Why the scenario's own layout is not ranked (refused by the loader or the memory model), when it is not. */
   baselineProblem?: string;
+  /** The share of memory per GPU the searched layouts left free (--memory-headroom; the baseline is ranked whatever it uses). */
+  memoryHeadroom: number;
   /** One line on why the best beats the runner-up. */
   why: string;
   /** The best layout's whole run result (for charts). */
@@ -341,7 +345,9 @@ export interface Survivor {
 }
 
 /** Stages 1-3: the space, divisibility and memory (no simulation), each survivor's bound; survivors in bound order. */
-export function screenLayouts(base: Scenario, raw: Raw, objective: Objective, options: Pick<PlanOptions, "limits" | "dp" | "onProgress"> = {}): { counts: PlanCounts; survivors: Survivor[] } {
+export function screenLayouts(base: Scenario, raw: Raw, objective: Objective, options: Pick<PlanOptions, "limits" | "dp" | "onProgress" | "memoryHeadroom"> = {}): { counts: PlanCounts; survivors: Survivor[] } {
+  const usable = 1 - (options.memoryHeadroom ?? 0);
+  const tooBig = (s: Scenario): boolean => peakMemory(s).total > s.cluster.gpu.hbmBytes * usable;
   const model = base.workload.model;
   const unpadded = model.unpaddedVocab ?? model.vocab;
   const workloadRaw = isPlainObject(raw["workload"]) ? raw["workload"] : {};
@@ -366,9 +372,9 @@ export function screenLayouts(base: Scenario, raw: Raw, objective: Objective, op
       counts.divisibility++;
       return;
     }
-    if (outOfMemory(s) !== null) {
+    if (tooBig(s)) {
       // Refused with full recompute (the last resort of the space): the least activation offload that fits, unless the scenario states its own.
-      const fitted = offloadable && layout.recompute === "full" ? OFFLOAD_SHARES.map((share) => ({ ...layout, offloadActivations: share })).find((l) => outOfMemory(candidate(base, unpadded, divisibleBy, l)) === null) : undefined;
+      const fitted = offloadable && layout.recompute === "full" ? OFFLOAD_SHARES.map((share) => ({ ...layout, offloadActivations: share })).find((l) => !tooBig(candidate(base, unpadded, divisibleBy, l))) : undefined;
       if (fitted === undefined) {
         counts.memory++;
         return;
@@ -557,6 +563,7 @@ export async function planFromRaw(scenarioRaw: Raw, loadOptions: LoadOptions, op
     ...(baseline !== undefined ? { baseline } : {}),
     baselineInSpace: hasBaseline && survivors.some((c) => c.key === baseKey),
     ...(baselineProblem !== undefined ? { baselineProblem } : {}),
+    memoryHeadroom: options.memoryHeadroom ?? 0,
     why: whyBest(ranked[0], ranked[1], objective),
     ...(ranked[0] !== undefined ? { bestResult: results.get(`${ranked[0].baseline ? "*" : ""}${ranked[0].key}`) as RunResult } : {}),
     raw: layoutRaw,

@@ -25,6 +25,7 @@ describe("trainsim plan", () => {
     [["--objective", "goodput"], "reliability: is missing: --objective goodput needs"],
     [["--scale", "16,100"], "100 GPUs is not allowed: the scenario's nodes have 8 GPUs each; expected multiples of 8"],
     [["--vary", "cluster.nodes=8,16"], "cluster.nodes is not allowed; use --scale"],
+    [["--memory-headroom", "60%"], "expected a share of each GPU's memory to leave free, from 0 to 50 %"],
     [["--vary", "cluster.network.oversubscription=1,-2"], "cluster.network.oversubscription"],
     [["--vary", "cluster.gpu=H100-SXM,B200", "--scale", "64"], "is not allowed with --scale"],
   ])("%j: exit 2, names the flag, the value and what is allowed, writes nothing", (flags, message) => {

@@ -3,7 +3,7 @@ import { scenarioFromObject } from "../../experiments/load.ts";
 import { layerSeconds, stepSecondsLowerBound } from "../../experiments/plan/bound.ts";
 import { bestScenarioYaml, planJson } from "../../experiments/plan/format.ts";
 import { parseFixes, parseIntList, parseObjective, PlanInputError } from "../../experiments/plan/options.ts";
-import { layoutCandidate, layoutScenario, planFromRaw, readScenarioRaw, screenLayouts } from "../../experiments/plan/search.ts";
+import { layoutCandidate, layoutScenario, planFromRaw, planScenario, readScenarioRaw, screenLayouts } from "../../experiments/plan/search.ts";
 import { enumerateLayouts, layoutKey, shardGroupsFor, unevenEndLayers, type Layout } from "../../experiments/plan/space.ts";
 import { outOfMemory } from "../../models/workload/memory.ts";
 import { parse as parseYaml } from "yaml";
@@ -317,6 +317,30 @@ describe("plan: --vary", () => {
     expect(points[1]!.plan.ranking[0]!.stepSeconds).toBeLessThan(points[0]!.plan.ranking[0]!.stepSeconds);
     expect(() => checkVary(SMALL, parseVary("cluster.network.oversubscription=1,0"))).toThrow(/cluster\.network\.oversubscription/);
     expect(() => checkVary(SMALL, parseVary("cluster.gpu=H100-SXM,H900"))).toThrow(/cluster\.gpu/);
+  });
+});
+
+describe("plan: --memory-headroom", () => {
+  it("reads 10% or 0.1 and refuses what is not a share from 0 to 50 %", async () => {
+    const { parseHeadroom } = await import("../../experiments/plan/options.ts");
+    expect(parseHeadroom("10%")).toBeCloseTo(0.1, 15);
+    expect(parseHeadroom("0.25")).toBe(0.25);
+    expect(parseHeadroom("0")).toBe(0);
+    for (const bad of ["60%", "-5%", "ten", "0.6"]) expect(() => parseHeadroom(bad), bad).toThrow(/--memory-headroom .*from 0 to 50 %/);
+  });
+
+  it("ranks only layouts that leave the share free; the rest count as refused by memory", async () => {
+    // No full recompute: the space would offload activations to fit instead of refusing.
+    const limits = { tp: [1, 2, 4], pp: [1], cp: [1], microBatch: [1, 2, 4], zero: [1], recompute: ["none"] } as const;
+    const open = await planScenario(SMALL, { top: 50, limits: { ...limits, tp: [...limits.tp], microBatch: [...limits.microBatch], recompute: [...limits.recompute] }, workers: 0 });
+    const capacity = open.ranking[0]!.memoryCapacityBytes;
+    const biggest = Math.max(...open.ranking.filter((e) => !e.baseline).map((e) => e.memoryBytesPerGpu));
+    // Leave free just more than the biggest layout left: that one (at least) is refused now.
+    const headroom = 1 - biggest / capacity + 0.01;
+    const tight = await planScenario(SMALL, { top: 50, limits: { ...limits, tp: [...limits.tp], microBatch: [...limits.microBatch], recompute: [...limits.recompute] }, workers: 0, memoryHeadroom: headroom });
+    expect(tight.memoryHeadroom).toBe(headroom);
+    expect(tight.counts.memory).toBeGreaterThan(open.counts.memory);
+    for (const e of tight.ranking) if (!e.baseline) expect(e.memoryBytesPerGpu).toBeLessThanOrEqual(capacity * (1 - headroom));
   });
 });
 

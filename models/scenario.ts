@@ -192,6 +192,8 @@ export interface MoeRoutingSpec {
   routerPadding?: boolean;
   /** Megablox grouped matmuls (MaxText megablox): rows per m tile (tile_batch_seq); a tile two experts share is computed for each (megablox-tiles.ts). */
   gmmTileRows?: number;
+  /** Megablox's n tile (MaxText tile_mlp_dim / tile_embed_dim): on a megacore chip the TensorCores share each grouped matmul's column tiles (megablox-tiles.ts). */
+  gmmTileCols?: number;
   /** Per-expert load shares, drawn per MoE layer from the seeded stream "moe-routing". */
   imbalance: { distribution: MoeLoadDistribution; spread: number };
 }

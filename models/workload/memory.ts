@@ -121,7 +121,7 @@ function moeShapeFields(s: Scenario): Pick<LayerShape, "moeLoad" | "moeOverlap" 
     copiesPerRank: ((p.microBatch * s.workload.seqLength) / p.cp / p.tp) * m.topK,
     ...(padded !== undefined ? { paddedCapacityFactor: padded } : {}),
   });
-  const tiled = withMegabloxTiles(padding, moe?.gmmTileRows, m.experts / p.ep);
+  const tiled = withMegabloxTiles(padding, moe?.gmmTileRows, m.experts / p.ep, moe?.gmmTileCols, s.cluster.gpu.megacoreTensorCores ?? 1);
   return {
     ...(tiled !== NO_PADDING ? { moePadding: tiled } : {}),
     moeLoad: routingLoad(m.experts, p.ep, moeLayersOf(m), s.workload.moe, s.seed),

@@ -978,6 +978,7 @@ function build(input: unknown, opts: LoadOptions, problems: Problems, chain: rea
       ...(eager ? { layerImplementation: "eager" as const } : {}),
       ...(attentionBackend !== undefined ? { attentionBackend } : {}),
       ...(optionalString(workloadIn, "flashBackward") === "split" ? { flashBackward: "split" as const } : {}),
+      ...(workloadIn["flashBlock"] !== undefined ? { flashBlock: numberAt(workloadIn, "flashBlock", 128) } : {}),
     },
     parallelism,
     run: { steps: numberAt(runIn, "steps", 1), ...(duration !== undefined ? { duration } : {}), ...(tokens !== undefined ? { tokens } : {}) },

@@ -94,6 +94,7 @@ export function layerShape(s: Scenario): LayerShape {
     ...(p.tpCommOverlap === true ? { tpCommOverlap: true } : {}),
     ...(p.tpCollectiveMatmul !== undefined ? { tpCollectiveMatmul: p.tpCollectiveMatmul } : {}),
     ...(s.workload.flashBackward === "split" ? { flashBackward: "split" as const } : {}),
+    ...(s.workload.flashBlock !== undefined ? { flashBlock: s.workload.flashBlock } : {}),
     ...(p.cpCommType !== undefined ? { cpCommType: p.cpCommType } : {}),
     ...(p.cpLayout !== undefined ? { cpLayout: p.cpLayout } : {}),
     ...(p.cpRepeatKv === true ? { cpRepeatKv: true } : {}),

@@ -5,7 +5,7 @@ import { coreSplitFactor } from "../../models/compute/gemm-efficiency.ts";
 import { CATALOG } from "../../models/hardware/catalog.ts";
 
 const getGpu = (name: string) => CATALOG[name]!;
-import { layerBackwardKernels, layerForwardKernels } from "../../models/workload/layer-kernels.ts";
+import { layerBackwardKernels, layerForwardKernels, layerRecomputeKernels } from "../../models/workload/layer-kernels.ts";
 import { layerShape } from "../../models/workload/memory.ts";
 
 describe("Megablox on a megacore chip: the TensorCores share each grouped matmul's column tiles (workload.moe.gmmTileCols)", () => {
@@ -70,6 +70,9 @@ describe("Megablox on a megacore chip: the TensorCores share each grouped matmul
     expect(factor("expert.fc2")).toBeCloseTo(8 / 7, 12);
     expect(factor("expert.fc2.wgrad")).toBeCloseTo(8 / 7, 12);
     expect(factor("expert.fc1.dgrad")).toBeCloseTo(8 / 7, 12);
+    // The recomputed forward (remat) runs the same calls.
+    const re = layerRecomputeKernels(x, "full").kernels.find((k) => k.name === "expert.fc2")!;
+    expect(coreSplitFactor(re.gemm!.n, re.gemm!.coreSplit!)).toBeCloseTo(8 / 7, 12);
     // Dense GEMMs are XLA's, not Pallas kernels: no split.
     expect(kernels.find((k) => k.name === "shared.fc2")?.gemm?.coreSplit).toBeUndefined();
   });

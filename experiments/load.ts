@@ -633,6 +633,10 @@ function moeRoutingFrom(workloadIn: Raw, problems: Problems): { moe?: MoeRouting
   const imbalance = part(raw, "imbalance");
   const capacityFactor = optionalNumber(raw, "capacityFactor");
   const gmmTileRows = optionalNumber(raw, "gmmTileRows");
+  const gmmTileCols = optionalNumber(raw, "gmmTileCols");
+  if (gmmTileCols !== undefined && gmmTileRows === undefined) {
+    problems.invalid("workload.moe.gmmTileCols", gmmTileCols, "needs workload.moe.gmmTileRows: both describe Megablox's grouped matmuls");
+  }
   const padToCapacity = boolAt(raw, "padToCapacity");
   if (padToCapacity === true && capacityFactor === undefined) {
     problems.invalid("workload.moe.padToCapacity", true, "true needs workload.moe.capacityFactor: an expert is padded up to its capacity (Megatron-Core asserts --moe-expert-capacity-factor with --moe-pad-expert-input-to-capacity)");
@@ -643,6 +647,7 @@ function moeRoutingFrom(workloadIn: Raw, problems: Problems): { moe?: MoeRouting
       ...(padToCapacity === true && capacityFactor !== undefined ? { padToCapacity: true } : {}),
       ...(boolAt(raw, "routerPadding") === true ? { routerPadding: true } : {}),
       ...(gmmTileRows !== undefined ? { gmmTileRows } : {}),
+      ...(gmmTileCols !== undefined && gmmTileRows !== undefined ? { gmmTileCols } : {}),
       imbalance: { distribution: stringAt<MoeLoadDistribution>(imbalance, "distribution", "balanced"), spread: numberAt(imbalance, "spread", 0) },
     },
   };
@@ -973,6 +978,7 @@ function build(input: unknown, opts: LoadOptions, problems: Problems, chain: rea
       ...(eager ? { layerImplementation: "eager" as const } : {}),
       ...(attentionBackend !== undefined ? { attentionBackend } : {}),
       ...(optionalString(workloadIn, "flashBackward") === "split" ? { flashBackward: "split" as const } : {}),
+      ...(workloadIn["flashBlock"] !== undefined ? { flashBlock: numberAt(workloadIn, "flashBlock", 128) } : {}),
     },
     parallelism,
     run: { steps: numberAt(runIn, "steps", 1), ...(duration !== undefined ? { duration } : {}), ...(tokens !== undefined ? { tokens } : {}) },

@@ -192,6 +192,8 @@ export interface MoeRoutingSpec {
   routerPadding?: boolean;
   /** Megablox grouped matmuls (MaxText megablox): rows per m tile (tile_batch_seq); a tile two experts share is computed for each (megablox-tiles.ts). */
   gmmTileRows?: number;
+  /** Megablox's n tile (MaxText tile_mlp_dim / tile_embed_dim): on a megacore chip the TensorCores share each grouped matmul's column tiles (megablox-tiles.ts). */
+  gmmTileCols?: number;
   /** Per-expert load shares, drawn per MoE layer from the seeded stream "moe-routing". */
   imbalance: { distribution: MoeLoadDistribution; spread: number };
 }
@@ -226,6 +228,8 @@ export interface WorkloadSpec {
   attentionBackend?: AttentionBackend;
   /** Flash backward as two kernels (dK/dV, then dQ) that each recompute the scores (JAX Pallas TPU flash, splash unfused); absent: one fused kernel. */
   flashBackward?: "split";
+  /** The flash kernel's query and key block (MaxText sa_block_q = sa_block_kv): causal masking skips only blocks wholly above the diagonal; absent: 128. */
+  flashBlock?: number;
   /** MoE routing: capacity and load imbalance (absent: dropless, balanced). */
   moe?: MoeRoutingSpec;
   /** How each transformer layer runs: fused kernels (default, Megatron-Core/TE) or eager PyTorch ops (Hugging Face modeling code). */

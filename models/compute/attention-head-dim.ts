@@ -10,7 +10,11 @@
  * - FlashAttention 1 (the same repository at 4a6eaa9f, 2022-11-29, csrc/flash_attn/fmha_api.cpp
  *   run_fmha_fwd and run_fmha_bwd: kernels for head dims 32, 64 and 128 only, d <= 128): head dim
  *   96 runs the 128 kernel.
- * cuDNN's fused attention and non-NVIDIA kernels are left unpadded (no grid known).
+ * cuDNN's fused attention and non-NVIDIA kernels are left unpadded (no grid known), but for TPU:
+ * its MXU multiplies 128x128 weight tiles, so every head dim is tiled by 128 and a partial tile
+ * costs a whole one (How to Scale Your Model, tpus.md). JAX's splash attention keeps the query/key
+ * head dim apart from the value one (splash_attention_kernel.py head_dim_qk, head_dim_v): MLA's
+ * 192/128 computes as 256/128.
  */
 import type { Accelerator } from "../hardware/types.ts";
 
@@ -37,7 +41,9 @@ export function kernelHeadDim(gpu: Pick<Accelerator, "vendor" | "attentionBacken
  * query/key head dim and PV over the value head dim, both padded to the one kernel that takes the
  * larger (FlashAttention keeps one head dimension for Q, K and V).
  */
-export function headDimPadding(gpu: Pick<Accelerator, "vendor" | "attentionBackend">, qkHeadDim: number, vHeadDim: number): number {
+export function headDimPadding(gpu: Pick<Accelerator, "vendor" | "attentionBackend" | "matrixUnitDim">, qkHeadDim: number, vHeadDim: number): number {
+  const mxu = gpu.matrixUnitDim;
+  if (mxu !== undefined) return (Math.ceil(qkHeadDim / mxu) * mxu + Math.ceil(vHeadDim / mxu) * mxu) / (qkHeadDim + vHeadDim);
   // cuDNN takes its head dims as given, the query/key one apart from the value one (MLA's 192/128).
   if (headDimGrid(gpu) === undefined) return 1;
   const padded = kernelHeadDim(gpu, Math.max(qkHeadDim, vHeadDim));

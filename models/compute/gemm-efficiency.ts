@@ -45,6 +45,26 @@ export interface GemmShape {
   batch?: number;
   /** A grouped GEMM (MoE experts): each of the `batch` groups multiplies by its own weights. */
   grouped?: boolean;
+  /** Its output columns are split in tiles between a megacore's TensorCores (megablox-tiles.ts). */
+  coreSplit?: CoreSplit;
+}
+
+/**
+ * A Pallas kernel on a megacore chip (TPU v4, v5p) whose grid's first, "parallel" dimension runs
+ * over `colBlocks` separate kernels' output-column tiles of `tileCols`: the `cores` TensorCores
+ * share each kernel's tiles, so an uneven count leaves one idle for the last tile.
+ */
+export interface CoreSplit {
+  cores: number;
+  tileCols: number;
+  /** The output columns are this many kernels' (a fused gate and up projection: 2). */
+  colBlocks: number;
+}
+
+/** Time of the busiest TensorCore over that of an even split: cores·⌈t/cores⌉/t for t column tiles per kernel. */
+export function coreSplitFactor(n: number, s: CoreSplit): number {
+  const tiles = Math.ceil(n / s.colBlocks / s.tileCols);
+  return (s.cores * Math.ceil(tiles / s.cores)) / tiles;
 }
 
 /**

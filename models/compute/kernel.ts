@@ -6,7 +6,7 @@
  */
 import type { Accelerator, Precision } from "../hardware/types.ts";
 import { headDimPadding } from "./attention-head-dim.ts";
-import { ATTENTION_FILL_KEYS, attentionEfficiency, gemmEfficiency, overlappedSeconds, type GemmShape } from "./gemm-efficiency.ts";
+import { ATTENTION_FILL_KEYS, attentionEfficiency, coreSplitFactor, gemmEfficiency, overlappedSeconds, type GemmShape } from "./gemm-efficiency.ts";
 
 export type KernelKind = "gemm" | "attention" | "memory";
 
@@ -96,6 +96,7 @@ export function kernelCost(k: Kernel, gpu: Accelerator, precision: Precision): K
     const rowwise = k.fp8Scaling === "rowwise" && own === "fp8" ? (gpu.efficiency.fp8RowwiseGemmRelative ?? 1) : 1;
     const g = gemmEfficiency(k.gemm, gpu.smCount, gemmLevel(gpu, own) * rowwise, INPUT_BYTES[own]);
     fraction = g.peakFraction;
+    if (k.gemm.coreSplit !== undefined) fraction /= coreSplitFactor(k.gemm.n, k.gemm.coreSplit);
     bytes += g.splitKBytes;
   } else if (k.kind === "attention") {
     const backward = k.backward === true;

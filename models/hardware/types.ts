@@ -131,6 +131,17 @@ export interface Accelerator {
   idleWatts: number;
   /** Streaming multiprocessors / compute units / cores: sets the GEMM wave quantisation. */
   smCount: number;
+  /**
+   * TensorCores one device drives as a megacore (TPU v4, v5p: 2): a Pallas kernel splits its
+   * grid's "parallel" dimension between them. Absent: one.
+   */
+  megacoreTensorCores?: number;
+  /**
+   * Side of the systolic matrix unit (TPU MXU: 128 on v4/v5p) on which the attention kernels'
+   * head dims are tiled, a partial tile costing a whole one (models/compute/attention-head-dim.ts).
+   * Absent: the vendor's kernel grid, if any.
+   */
+  matrixUnitDim?: number;
   efficiency: EfficiencyCalibration;
   /**
    * Tensor cores run OCP microscaling FP8 (MXFP8: E8M0 scale per 32 elements) natively

@@ -64,6 +64,8 @@ export interface LayerShape {
   tpCollectiveMatmul?: "one-way" | "two-way";
   /** Flash backward as two kernels each recomputing the scores (workload.flashBackward split); absent: fused. */
   flashBackward?: "split";
+  /** The flash kernel's query and key block (workload.flashBlock); absent: QUERY_BLOCK. */
+  flashBlock?: number;
   /** How context parallelism exchanges K and V (parallelism.cpCommType; default p2p, the overlapped ring). */
   cpCommType?: CpCommType;
   /** How a causal sequence is split over the context-parallel ranks (parallelism.cpLayout; default zigzag). */
@@ -163,8 +165,8 @@ export function layerDims(x: LayerShape): LayerDims {
 }
 
 /** Causal flash attention skips key blocks above the diagonal: (nb+1)/(2·nb) of the square. */
-function causalFraction(seq: number): number {
-  const nb = Math.ceil(seq / QUERY_BLOCK);
+function causalFraction(seq: number, block = QUERY_BLOCK): number {
+  const nb = Math.ceil(seq / block);
   return (nb + 1) / (2 * nb);
 }
 
@@ -202,7 +204,8 @@ function attentionCore(x: LayerShape, d: LayerDims): { forward: Kernel[]; backwa
     const fp8 = x.fp8?.attention === true;
     const qe = fp8 ? 1 : e;
     // A sliding window skips the key blocks wholly outside it as the causal mask skips those above the diagonal.
-    const visited = x.window !== undefined ? windowBlockFraction(sk, x.window, QUERY_BLOCK) : causalFraction(sk);
+    const block = x.flashBlock ?? QUERY_BLOCK;
+    const visited = x.window !== undefined ? windowBlockFraction(sk, x.window, block) : causalFraction(sk, block);
     const flops = 2 * b * sq * sk * ah * (qkd + vd) * visited * cpImbalance(x);
     const bytes = qe * (b * sq * ah * (qkd + vd) + b * sk * d.kvHeadsPerRank * (qkd + vd)) + 4 * b * sq * ah;
     const precision: Precision | undefined = fp8 ? "fp8" : highPrecision(x);

@@ -94,6 +94,7 @@ export function layerShape(s: Scenario): LayerShape {
     ...(p.tpCommOverlap === true ? { tpCommOverlap: true } : {}),
     ...(p.tpCollectiveMatmul !== undefined ? { tpCollectiveMatmul: p.tpCollectiveMatmul } : {}),
     ...(s.workload.flashBackward === "split" ? { flashBackward: "split" as const } : {}),
+    ...(s.workload.flashBlock !== undefined ? { flashBlock: s.workload.flashBlock } : {}),
     ...(p.cpCommType !== undefined ? { cpCommType: p.cpCommType } : {}),
     ...(p.cpLayout !== undefined ? { cpLayout: p.cpLayout } : {}),
     ...(p.cpRepeatKv === true ? { cpRepeatKv: true } : {}),
@@ -121,7 +122,7 @@ function moeShapeFields(s: Scenario): Pick<LayerShape, "moeLoad" | "moeOverlap" 
     copiesPerRank: ((p.microBatch * s.workload.seqLength) / p.cp / p.tp) * m.topK,
     ...(padded !== undefined ? { paddedCapacityFactor: padded } : {}),
   });
-  const tiled = withMegabloxTiles(padding, moe?.gmmTileRows, m.experts / p.ep);
+  const tiled = withMegabloxTiles(padding, moe?.gmmTileRows, m.experts / p.ep, moe?.gmmTileCols, s.cluster.gpu.megacoreTensorCores ?? 1);
   return {
     ...(tiled !== NO_PADDING ? { moePadding: tiled } : {}),
     moeLoad: routingLoad(m.experts, p.ep, moeLayersOf(m), s.workload.moe, s.seed),

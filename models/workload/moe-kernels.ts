@@ -17,6 +17,7 @@ import { expertFfnOf, sharedExpertsOf } from "./moe.ts";
 import type { RoutingLoad } from "./moe-routing.ts";
 import { routerBackwardKernels, routerForwardKernels, type RouterShape } from "./moe-router.ts";
 import { NO_PADDING, type QuantPadding } from "./moe-padding.ts";
+import { expertCoreSplit } from "./megablox-tiles.ts";
 
 export interface MoeBuilders {
   /** A linear layer's forward GEMM at the run's precision (FP8 where the recipe puts it). */
@@ -85,9 +86,11 @@ function moeDims(x: MoeLayerInput): MoeDims {
   };
 }
 
-/** The routed experts' GEMMs run as one grouped GEMM per layer (Megatron-Core --moe-grouped-gemm). */
-function grouped(k: Kernel): Kernel {
-  return k.gemm === undefined ? k : { ...k, gemm: { ...k.gemm, grouped: true } };
+/** The routed experts' GEMMs run as one grouped GEMM per layer (Megatron-Core --moe-grouped-gemm); megablox on a megacore chip splits their column tiles between its cores. */
+function grouped(k: Kernel, x?: MoeLayerInput): Kernel {
+  if (k.gemm === undefined) return k;
+  const split = x?.padding === undefined ? undefined : expertCoreSplit(x.padding, k.name, x.model.gatedMlp ? 2 : 1);
+  return { ...k, gemm: { ...k.gemm, grouped: true, ...(split !== undefined ? { coreSplit: split } : {}) } };
 }
 
 /** Re-sorting received chunks by local expert (and back): only with several local experts under EP. */
@@ -101,8 +104,8 @@ export function moeMlpForward(x: MoeLayerInput, b: MoeBuilders): { weightGemms: 
   const e = x.elementBytes;
   const h = m.hidden;
   const router = b.highGemm("router", x.normTokens, m.experts, h);
-  const fc1 = grouped(b.linear("expert.fc1", d.tokensPerExpert, d.expertFfnPerRank * d.gate, h, d.localExperts));
-  const fc2 = grouped(b.linear("expert.fc2", d.tokensPerExpert, h, d.expertFfnPerRank, d.localExperts));
+  const fc1 = grouped(b.linear("expert.fc1", d.tokensPerExpert, d.expertFfnPerRank * d.gate, h, d.localExperts), x);
+  const fc2 = grouped(b.linear("expert.fc2", d.tokensPerExpert, h, d.expertFfnPerRank, d.localExperts), x);
   const weightGemms = [router, fc1, fc2];
   const kernels: Kernel[] = [router, ...routerForwardKernels(routerShape(x), b.memory)];
   kernels.push(...sharedForward(x, d, b, weightGemms));
@@ -142,7 +145,7 @@ export function moeMlpBackward(x: MoeLayerInput, b: MoeBuilders, byName: Readonl
   const out: Kernel[] = [];
   const gemm = (name: string): Kernel[] => b.backward(byName.get(name) as Kernel);
   // The experts' dgrad and wgrad are grouped GEMMs too (Megatron-Core GroupedMLP, TE GroupedLinear).
-  const expertGemm = (name: string): Kernel[] => gemm(name).map(grouped);
+  const expertGemm = (name: string): Kernel[] => gemm(name).map((k) => grouped(k, x));
   const padCopies = x.padding?.copies === true;
   if (sortsChunks(x, d)) out.push(b.memory("expert.unsort-chunks.bwd", 2 * e * d.received * h));
   if (padCopies) out.push(b.memory("expert.fp8-unpad.bwd", 2 * e * d.received * h));

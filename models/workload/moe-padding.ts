@@ -29,6 +29,8 @@ export interface QuantPadding {
   expertRows: number;
   /** TEGroupedMLP's padding copies run (forward pad and unpad, both mirrored in the backward). */
   copies: boolean;
+  /** Megablox on a megacore chip: its TensorCores share each grouped matmul's output-column tiles (megablox-tiles.ts). */
+  coreSplit?: { cores: number; tileCols: number };
 }
 
 export const NO_PADDING: QuantPadding = { routerCopies: 0, expertRows: 0, copies: false };

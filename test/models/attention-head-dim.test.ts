@@ -66,6 +66,22 @@ describe("flash attention head-dim kernels", () => {
     expect(headDimPadding(gpu("MI300X"), 80, 80)).toBe(1);
   });
 
+  it("TPU: each head dim tiled by the 128-wide MXU apart (splash keeps qk and v apart): MLA's 192/128 costs (256 + 128)/320", () => {
+    const v5p = gpu("TPU-v5p");
+    expect(v5p.matrixUnitDim).toBe(128);
+    expect(v5p.sources["matrixUnitDim"]).toMatch(/128x128/);
+    expect(headDimPadding(v5p, 192, 128)).toBeCloseTo(384 / 320, 12);
+    // Multiples of 128 (Llama's 128, the MaxText README models' 256) fill whole tiles; 80 fills 128.
+    expect(headDimPadding(v5p, 128, 128)).toBe(1);
+    expect(headDimPadding(v5p, 256, 256)).toBe(1);
+    expect(headDimPadding(v5p, 80, 80)).toBeCloseTo(1.6, 12);
+    expect(headDimPadding(gpu("TPU-v4"), 192, 128)).toBeCloseTo(1.2, 12);
+    for (const backward of [false, true]) {
+      const plain = kernelCost(attention(160, undefined, backward), v5p, "bf16").seconds;
+      expect(kernelCost(attention(160, [192, 128], backward), v5p, "bf16").seconds / plain).toBeCloseTo(1.2, 10);
+    }
+  });
+
   it("a pure-math attention kernel takes padded / actual times as long, forward and backward", () => {
     const a100 = gpu("A100-80GB");
     for (const backward of [false, true]) {

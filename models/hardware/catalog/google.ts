@@ -2,6 +2,12 @@
 import type { Accelerator } from "../types.ts";
 import { GiB, SCALING_BOOK, TPU_V4, TPU_V5P } from "./sources.ts";
 
+const MEGACORE =
+  "Megacore: two TensorCores appear as one JAX device, and a Pallas kernel's grid dimensions marked 'parallel' are split between them (jax-ml/jax docs/pallas/tpu/pipelining.md 'TPUs in Megacore configuration': 'Megacore is only currently available on TPU v4 and TPU v5p'; docs/pallas/tpu/core_map.md, written on a v5p chip: 2 TensorCores per device)";
+
+const MXU_DIM =
+  `${SCALING_BOOK}: the MXU is a 128x128 systolic array on every generation before v6e ('TPU v6e (Trillium) has a 256x256 MXU, while all previous generations use 128x128'); 'Weight matrices need to be padded to at least size 128 ... in both dimensions to fill up the MXU' (tpus.md)`;
+
 export const GOOGLE: Readonly<Record<string, Accelerator>> = {
   "TPU-v4": {
     name: "TPU-v4",
@@ -19,6 +25,8 @@ export const GOOGLE: Readonly<Record<string, Accelerator>> = {
     idleWatts: 90,
     // 2 TensorCores x 4 MXUs (128x128 systolic).
     smCount: 8,
+    megacoreTensorCores: 2,
+    matrixUnitDim: 128,
     efficiency: {
       gemmPeakFraction: 0.923,
       hbmPeakFraction: 0.834,
@@ -35,6 +43,8 @@ export const GOOGLE: Readonly<Record<string, Accelerator>> = {
       tdpWatts: `${TPU_V4}: 192 W maximum chip power`,
       idleWatts: `${TPU_V4}: ~90 W minimum chip power (as the TPU-v5p entry carries over)`,
       smCount: `${TPU_V4}: 2 TensorCores per chip, 4 MXUs each -> 8 MXUs`,
+      megacoreTensorCores: MEGACORE,
+      matrixUnitDim: MXU_DIM,
       "efficiency.gemmPeakFraction": "Derived from TPU v5e (same 128x128 MXU design): JAX docs 'Pallas TPU Matrix Multiplication', XLA jnp.matmul bf16 8192^3 = 181.8 TFLOP/s = 92.3% of 197; no v4 GEMM benchmark found",
       "efficiency.hbmPeakFraction": "Derived (no published v4 stream measurement): HBM2 stream efficiency of A100-80GB, Azure ND A100 v4 BabelStream Triad 1.70 / 2.039 TB/s",
       "efficiency.kernelLaunchSeconds": "Estimate: XLA compiles the step into one executable; ~1 us per fused HLO op boundary assumed, no public measurement",
@@ -57,6 +67,8 @@ export const GOOGLE: Readonly<Record<string, Accelerator>> = {
     idleWatts: 90,
     // 2 TensorCores x 4 MXUs (128x128 systolic): MXU is the unit XLA tiles GEMMs onto.
     smCount: 8,
+    megacoreTensorCores: 2,
+    matrixUnitDim: 128,
     efficiency: {
       gemmPeakFraction: 0.923,
       hbmPeakFraction: 0.834,
@@ -74,6 +86,8 @@ export const GOOGLE: Readonly<Record<string, Accelerator>> = {
       tdpWatts: "Derived (Google publishes no v5p power): TPU v4 max chip power 192 W (Jouppi et al., 'TPU v4', ISCA 2023) scaled by BF16 peak 459/275 -> ~320 W",
       idleWatts: "Derived: TPU v4 minimum chip power ~90 W (Jouppi et al., ISCA 2023) carried over unscaled; no v5p figure published",
       smCount: `${TPU_V5P}: 2 TensorCores per chip, each with 4 MXUs -> 8 MXUs (GEMM tiles are 128x128 per MXU)`,
+      megacoreTensorCores: MEGACORE,
+      matrixUnitDim: MXU_DIM,
       "efficiency.gemmPeakFraction": "Derived from sibling TPU v5e (same 128x128 MXU design): JAX docs 'Pallas TPU Matrix Multiplication' (jax-ml/jax docs/pallas/tpu/matmul), XLA jnp.matmul bf16 8192^3 = 181.8 TFLOP/s = 92.3% of 197; no v5p GEMM benchmark published",
       "efficiency.hbmPeakFraction": "Derived (no published v5p stream measurement): HBM2e stream efficiency of A100-80GB, Azure ND A100 v4 BabelStream Triad 1.70 / 2.039 TB/s",
       "efficiency.kernelLaunchSeconds": "Estimate: XLA compiles the step into one executable, so there is no per-op host launch; ~1 us per fused HLO op boundary assumed, no public measurement",

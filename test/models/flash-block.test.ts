@@ -8,24 +8,11 @@
 import { describe, expect, it } from "vitest";
 import { scenarioFromObject } from "../../experiments/load.ts";
 import { layerBackwardKernels, layerForwardKernels, type LayerShape } from "../../models/workload/layer-kernels.ts";
+import { testLayerShape } from "../helpers/layer-shape.ts";
 import { denseModel } from "../helpers/scenario.ts";
 
 const model = denseModel({ name: "m", layers: 2, hidden: 4096, heads: 32, kvHeads: 8, ffn: 14336, vocab: 32000 });
-const shape = (flashBlock?: number): LayerShape => ({
-  model,
-  microBatch: 1,
-  seqLength: 8192,
-  tp: 1,
-  cp: 1,
-  ep: 1,
-  sequenceParallel: false,
-  attention: "flash",
-  elementBytes: 2,
-  gradBytes: 4,
-  gradAccumulationFusion: true,
-  gradAccumulateShare: 0,
-  ...(flashBlock !== undefined ? { flashBlock } : {}),
-});
+const shape = (flashBlock?: number): LayerShape => testLayerShape({ model, microBatch: 1, seqLength: 8192, tp: 1, sequenceParallel: false, ...(flashBlock !== undefined ? { flashBlock } : {}) });
 const flash = (x: LayerShape, backward = false) =>
   (backward ? layerBackwardKernels(x) : layerForwardKernels(x)).kernels.find((k) => k.name === (backward ? "attention.flash.bwd" : "attention.flash"))!;
 

@@ -73,7 +73,7 @@ import { readConfigFile, readInputFile } from "./config-file.ts";
 import { guarded, scenarioFromObject } from "./load.ts";
 import { workProblem } from "./work-limits.ts";
 import { Problems, isPlainObject, joinPath, showValue, storageNode, suggest, validate, type ObjectNode, type SchemaNode } from "./schema.ts";
-import { STORAGE_PRESETS } from "../models/data/storage.ts";
+import { STORAGE_PRESET_NAMES, STORAGE_PRESETS } from "../models/data/storage.ts";
 import { parseQuantity } from "./units.ts";
 
 type Raw = Record<string, unknown>;
@@ -323,7 +323,7 @@ function checkJobReliability(where: string, reliability: unknown, data: unknown,
   }
   if (reliability["storageBandwidth"] === undefined) problems.invalid(`${at}.storageBandwidth`, undefined, "required key is missing; the tier's write bandwidth for this job's checkpoints, e.g. 100 GB/s");
   if (!isPlainObject(data) || data["sharedWithCheckpoints"] !== true) {
-    problems.invalid(`${at}`, reliability, `a job's reliability says how it writes checkpoints to its data tier; set ${where}.data.sharedWithCheckpoints: true (with data.storage a preset that other jobs read), or remove reliability`);
+    problems.invalid(`${at}`, reliability, `a job's reliability says how it writes checkpoints to its data tier; set ${where}.data.sharedWithCheckpoints: true (with data.storage a preset or a tier of the file's storage: that other jobs read), or remove reliability`);
   }
 }
 
@@ -362,8 +362,8 @@ function jobData(where: string, data: unknown, tiers: ReadonlyMap<string, Raw>, 
   if (tier !== undefined) return { data: { ...(data as Raw), storage: tier }, sharedTier: named };
   if (Object.hasOwn(STORAGE_PRESETS, named)) return { data, sharedTier: named };
   const names = [...tiers.keys()];
-  const close = suggest(named, [...names, ...Object.keys(STORAGE_PRESETS)]);
-  problems.invalid(`${where}.data.storage`, named, `${JSON.stringify(named)} is not allowed;${close.length > 0 ? ` did you mean ${close.map((c) => JSON.stringify(c)).join(" or ")}?` : ""} expected a tier of this file's storage: (${names.length > 0 ? names.join(", ") : "none given"}) or a storage preset (${Object.keys(STORAGE_PRESETS).join(", ")})`);
+  const close = suggest(named, [...names, ...STORAGE_PRESET_NAMES]);
+  problems.invalid(`${where}.data.storage`, named, `${JSON.stringify(named)} is not allowed;${close.length > 0 ? ` did you mean ${close.map((c) => JSON.stringify(c)).join(" or ")}?` : ""} expected a tier of this file's storage: (${names.length > 0 ? names.join(", ") : "none given"}) or a storage preset (${STORAGE_PRESET_NAMES.join(", ")})`);
   return undefined;
 }
 

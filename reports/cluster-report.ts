@@ -10,6 +10,9 @@ import { facilityPowerChart, utilisationChart } from "./charts/utilisation.ts";
 import { duration, percent, sig, withUnit } from "./format.ts";
 import { renderHtml, type HtmlCell, type HtmlTable } from "./html.ts";
 
+/** Shown only where some job reads a shared storage tier (rowsFor). */
+const STORAGE_ROW = "GPU-time slowed on shared storage";
+
 const ROWS: [string, (r: ClusterRunResult) => string][] = [
   ["jobs done / rejected / unfinished", (r) => `${r.summary.done} / ${r.summary.rejected} / ${r.summary.unfinished}`],
   ["makespan", (r) => duration(r.summary.makespanSeconds)],
@@ -18,7 +21,7 @@ const ROWS: [string, (r: ClusterRunResult) => string][] = [
   ["slowdown vs alone mean / p95", (r) => `${sig(r.summary.meanSlowdown)} / ${sig(r.summary.p95Slowdown)}`],
   ["step time vs alone (mean)", (r) => sig(r.summary.meanContentionSlowdown, 4)],
   ["GPU-time slowed by others", (r) => percent(r.summary.slowedGpuTimeShare)],
-  ["GPU-time slowed on shared storage", (r) => (r.summary.storageSlowedGpuTimeShare === undefined ? "-" : percent(r.summary.storageSlowedGpuTimeShare))],
+  [STORAGE_ROW, (r) => (r.summary.storageSlowedGpuTimeShare === undefined ? "-" : percent(r.summary.storageSlowedGpuTimeShare))],
   ["GPU utilisation mean / while queued", (r) => `${percent(r.summary.meanUtilisation)} / ${r.summary.utilisationWhileQueued === null ? "-" : percent(r.summary.utilisationWhileQueued)}`],
   ["preemptions / lost GPU-hours", (r) => `${r.summary.preemptions} / ${sig(r.summary.lostGpuSeconds / 3600)}`],
   ["facility power mean / peak", (r) => `${withUnit(r.summary.facilityPowerWatts.mean, "W")} / ${withUnit(r.summary.facilityPowerWatts.peak, "W")}`],
@@ -50,7 +53,7 @@ function slug(label: string): string {
 /** The summary's rows: the storage row only where some job reads a shared tier. */
 function rowsFor(result: ClusterExperimentResult): typeof ROWS {
   const storage = result.runs.some((r) => r.summary.storageSlowedGpuTimeShare !== undefined);
-  return storage ? ROWS : ROWS.filter(([name]) => name !== "GPU-time slowed on shared storage");
+  return storage ? ROWS : ROWS.filter(([name]) => name !== STORAGE_ROW);
 }
 
 function summaryTable(result: ClusterExperimentResult): HtmlTable {

@@ -38,37 +38,42 @@ function pointRaw(raw: Raw, edit: (r: Raw) => void): Raw {
   return point;
 }
 
-async function planPoints(file: string, edits: readonly { label: string; edit: (r: Raw) => void }[], options: PlanOptions, onPoint?: (label: string) => void): Promise<ScalePoint[]> {
-  const { raw, loadOptions } = readScenarioRaw(file);
+/** One point of a --scale or --vary search: how it is named and what it sets on the scenario. */
+interface PointEdit {
+  label: string;
+  edit: (r: Raw) => void;
+}
+
+async function planPoints(source: ReturnType<typeof readScenarioRaw>, edits: readonly PointEdit[], options: PlanOptions, onPoint?: (label: string) => void): Promise<ScalePoint[]> {
   const out: ScalePoint[] = [];
   for (const { label, edit } of edits) {
     onPoint?.(label);
-    const plan = await planFromRaw(pointRaw(raw, edit), loadOptions, { ...options, noBaseline: true });
+    const plan = await planFromRaw(pointRaw(source.raw, edit), source.loadOptions, { ...options, noBaseline: true });
     out.push({ gpus: plan.gpus, label, plan });
   }
   return out;
 }
 
 export async function planScale(file: string, gpusList: readonly number[], text: string, options: PlanOptions = {}, onPoint?: (gpus: number) => void): Promise<ScalePoint[]> {
-  const { raw, loadOptions } = readScenarioRaw(file);
-  const nodes = scaleNodes(gpusList, scenarioFromObject(raw, loadOptions).cluster.gpusPerNode, text);
+  const source = readScenarioRaw(file);
+  const nodes = scaleNodes(gpusList, scenarioFromObject(source.raw, source.loadOptions).cluster.gpusPerNode, text);
   const edits = nodes.map((n, i) => ({ label: String(gpusList[i]), edit: (r: Raw) => void ((r["cluster"] as Raw)["nodes"] = n) }));
-  return planPoints(file, edits, options, onPoint === undefined ? undefined : (label) => onPoint(Number(label)));
+  return planPoints(source, edits, options, onPoint === undefined ? undefined : (label) => onPoint(Number(label)));
+}
+
+/** Each --vary value as a point: the value as written, set at the key as parsed. */
+function varyEdits(vary: Vary): PointEdit[] {
+  return vary.values.map((v) => ({ label: v.text, edit: (r: Raw) => applyOverride(r, vary.key, v.value) }));
 }
 
 /** Each --vary value set on the scenario; every point is loaded first, so a bad value stops everything before a search (ConfigError naming the key). */
 export function checkVary(file: string, vary: Vary): void {
   const { raw, loadOptions } = readScenarioRaw(file);
-  for (const v of vary.values) scenarioFromObject(pointRaw(raw, (r) => applyOverride(r, vary.key, v.value)), { ...loadOptions, file: `${loadOptions.file ?? file} with --vary ${vary.key}=${v.text}` });
+  for (const { label, edit } of varyEdits(vary)) scenarioFromObject(pointRaw(raw, edit), { ...loadOptions, file: `${loadOptions.file ?? file} with --vary ${vary.key}=${label}` });
 }
 
 export async function planVary(file: string, vary: Vary, options: PlanOptions = {}, onPoint?: (label: string) => void): Promise<ScalePoint[]> {
-  return planPoints(
-    file,
-    vary.values.map((v) => ({ label: v.text, edit: (r: Raw) => applyOverride(r, vary.key, v.value) })),
-    options,
-    onPoint,
-  );
+  return planPoints(readScenarioRaw(file), varyEdits(vary), options, onPoint);
 }
 
 /** The --scale or --vary table: the best layout at each point and what bounds it (`header`: the first column's title). */

@@ -216,8 +216,8 @@ function tierSteps(name: string, tier: StorageTier, users: readonly (TierUser | 
     return { i, reader, stepSeconds, compute, act: fluid.start({ work, size: perLoader > 0 ? perLoader : 1, maxRate: 1 / Math.max(compute, reader.loaderSecondsAlone), label: `job ${i} loaders` }) };
   });
   // One activity for all of a job's writers, each an equal client in tier time (in bytes read's units).
-  const tierBytes = write !== undefined && bw !== null && tier.readBandwidth !== undefined ? (write.bytes * tier.readBandwidth) / write.writeBandwidth : 0;
-  const writers = write !== undefined && tierBytes > 0 && bw !== null ? fluid.start({ work: [[bw, tierBytes]], size: tierBytes / write.writers, ...(Number.isFinite(write.linkBandwidth) ? { maxRate: write.linkBandwidth / write.bytes } : {}), label: "checkpoint writers" }) : undefined;
+  const tierBytes = write !== undefined && bw !== null ? (write.bytes * bw.capacity) / write.writeBandwidth : 0;
+  const writers = write !== undefined && bw !== null && tierBytes > 0 ? fluid.start({ work: [[bw, tierBytes]], size: tierBytes / write.writers, ...(Number.isFinite(write.linkBandwidth) ? { maxRate: write.linkBandwidth / write.bytes } : {}), label: "checkpoint writers" }) : undefined;
   fluid.flush();
   const steps = new Map<number, number>();
   for (const f of flows) {

@@ -626,7 +626,7 @@ function hfModel(spec: Raw, baseDir: string, problems: Problems): ModelSpec | un
   return model;
 }
 
-/** workload.moe, only when written (absent: dropless, balanced routing). */
+/** workload.moe, only when written (absent: dropless, random routing). */
 function moeRoutingFrom(workloadIn: Raw, problems: Problems): { moe?: MoeRoutingSpec } {
   if (!isPlainObject(workloadIn["moe"])) return {};
   const raw = workloadIn["moe"];
@@ -648,7 +648,7 @@ function moeRoutingFrom(workloadIn: Raw, problems: Problems): { moe?: MoeRouting
       ...(boolAt(raw, "routerPadding") === true ? { routerPadding: true } : {}),
       ...(gmmTileRows !== undefined ? { gmmTileRows } : {}),
       ...(gmmTileCols !== undefined && gmmTileRows !== undefined ? { gmmTileCols } : {}),
-      imbalance: { distribution: stringAt<MoeLoadDistribution>(imbalance, "distribution", "balanced"), spread: numberAt(imbalance, "spread", 0) },
+      imbalance: { distribution: stringAt<MoeLoadDistribution>(imbalance, "distribution", "random"), spread: numberAt(imbalance, "spread", 0) },
     },
   };
 }

@@ -172,7 +172,7 @@ export type MoeOverlap = (typeof MOE_OVERLAP)[number];
 export const MOE_DISPATCH = ["all-to-all", "deepep"] as const;
 export type MoeDispatch = (typeof MOE_DISPATCH)[number];
 
-export const MOE_LOAD_DISTRIBUTIONS = ["balanced", "lognormal", "zipf"] as const;
+export const MOE_LOAD_DISTRIBUTIONS = ["random", "balanced", "lognormal", "zipf"] as const;
 export type MoeLoadDistribution = (typeof MOE_LOAD_DISTRIBUTIONS)[number];
 
 /** How routed tokens spread over the experts (workload.moe; models/workload/moe-routing.ts). */
@@ -230,7 +230,7 @@ export interface WorkloadSpec {
   flashBackward?: "split";
   /** The flash kernel's query and key block (MaxText sa_block_q = sa_block_kv): causal masking skips only blocks wholly above the diagonal; absent: 128. */
   flashBlock?: number;
-  /** MoE routing: capacity and load imbalance (absent: dropless, balanced). */
+  /** MoE routing: capacity and load imbalance (absent: dropless, random: moe-routing.ts). */
   moe?: MoeRoutingSpec;
   /** How each transformer layer runs: fused kernels (default, Megatron-Core/TE) or eager PyTorch ops (Hugging Face modeling code). */
   layerImplementation?: LayerImplementation;

@@ -125,7 +125,10 @@ function moeShapeFields(s: Scenario): Pick<LayerShape, "moeLoad" | "moeOverlap" 
   const tiled = withMegabloxTiles(padding, moe?.gmmTileRows, m.experts / p.ep, moe?.gmmTileCols, s.cluster.gpu.megacoreTensorCores ?? 1);
   return {
     ...(tiled !== NO_PADDING ? { moePadding: tiled } : {}),
-    moeLoad: routingLoad(m.experts, p.ep, moeLayersOf(m), s.workload.moe, s.seed),
+    moeLoad: routingLoad(m.experts, p.ep, moeLayersOf(m), s.workload.moe, s.seed, {
+      topK: m.topK,
+      tokensPerGroup: (p.ep * p.microBatch * s.workload.seqLength * (p.expertTp ?? p.tp)) / (p.cp * p.tp),
+    }),
     ...(s.workload.moe !== undefined ? { moeRouting: s.workload.moe } : {}),
     moeHostSyncSeconds: moeHostSyncSeconds({ dispatch: p.moeDispatch, routing: s.workload.moe, xla: s.cluster.gpu.scaleUpKind === "ici" }),
     ...(p.moeOverlap !== undefined ? { moeOverlap: p.moeOverlap } : {}),

@@ -15,7 +15,12 @@
  * busiest expert). Megatron-Core's MoE paper (Yan et al. 2025, arXiv 2504.14960, §4 on load
  * imbalance) describes the same straggler effect of unbalanced routing under expert parallelism.
  *
- * Only the expected shares are drawn: the sampling noise of a finite batch is part of `spread`.
+ * lognormal and zipf draw expected shares only: the sampling noise of a finite batch is part of
+ * their `spread`. random is that noise alone: each token's k experts a uniform random k-subset,
+ * as Megatron-Core's --moe-router-force-load-balancing routes (moe_utils.py apply_random_logits:
+ * i.i.d. normal logits), so an expert's count over the EP group's T tokens of a micro-batch is
+ * multinomial. It is the default of dropless routing: no router does better than chance per
+ * micro-batch without a capacity, and the systematic part is unknown unless stated.
  */
 import { RandomStreams, type RandomStream } from "../../sim/random.ts";
 import type { MoeRoutingSpec } from "../scenario.ts";
@@ -29,10 +34,38 @@ export interface RoutingLoad {
 
 export const BALANCED_LOAD: RoutingLoad = { rankFactor: 1, keptShare: 1 };
 
+/** The routed tokens of one micro-batch that one EP group's experts share. */
+export interface RoutedTokens {
+  topK: number;
+  /** Tokens routed over the EP group per micro-batch: ep ranks' tokens (each rank's mb·seq/(cp·tp/expertTp)). */
+  tokensPerGroup: number;
+}
+
+/** Micro-batch draws averaged for random routing: enough that the mean busiest-rank factor is stable to ~0.1 % of its excess. */
+export const RANDOM_ROUTING_DRAWS = 256;
+
+/**
+ * Per-expert loads (mean 1) of one micro-batch under uniform random top-k routing. A token adds
+ * 1 to each of k distinct experts, so a count has variance T·(k/E)(1 − k/E) and two counts
+ * covariance −T·k(E − k)/(E²(E − 1)); centred i.i.d. normals, 1 + s·(z_i − z̄) with
+ * s² = E(E − k)/(T·k·(E − 1)), have exactly these moments (normal approximation of the counts).
+ */
+export function randomLoads(experts: number, routed: RoutedTokens, rng: RandomStream): Float64Array {
+  const w = new Float64Array(experts);
+  const k = Math.min(routed.topK, experts);
+  if (experts <= k || !(routed.tokensPerGroup > 0)) return w.fill(1);
+  const s = Math.sqrt((experts * (experts - k)) / (routed.tokensPerGroup * k * (experts - 1)));
+  let mean = 0;
+  for (let i = 0; i < experts; i++) mean += w[i] = rng.normal(0, 1);
+  mean /= experts;
+  for (let i = 0; i < experts; i++) w[i] = Math.max(0, 1 + s * ((w[i] as number) - mean));
+  return w;
+}
+
 /** Per-expert loads r_i (mean 1) of one layer. */
 export function expertLoads(experts: number, imbalance: MoeRoutingSpec["imbalance"], rng: RandomStream): Float64Array {
   const w = new Float64Array(experts);
-  if (imbalance.distribution === "balanced" || !(imbalance.spread > 0)) return w.fill(1);
+  if (imbalance.distribution === "balanced" || imbalance.distribution === "random" || !(imbalance.spread > 0)) return w.fill(1);
   if (imbalance.distribution === "lognormal") {
     for (let i = 0; i < experts; i++) w[i] = Math.exp(imbalance.spread * rng.normal(0, 1));
   } else {
@@ -76,17 +109,26 @@ export function paddedLoad(capacityFactor: number): RoutingLoad {
   return { rankFactor: capacityFactor, keptShare: capacityFactor };
 }
 
-/** The routing load of a model's MoE layers: one seeded draw per layer, averaged. */
-export function routingLoad(experts: number, ep: number, moeLayers: number, spec: MoeRoutingSpec | undefined, seed: number): RoutingLoad {
-  if (spec === undefined || experts <= 1 || moeLayers <= 0) return BALANCED_LOAD;
-  if (spec.padToCapacity === true && spec.capacityFactor !== undefined) return paddedLoad(spec.capacityFactor);
+/**
+ * The routing load of a model's MoE layers (spec absent: dropless, random). lognormal and zipf:
+ * one seeded draw per layer, averaged; random: RANDOM_ROUTING_DRAWS micro-batch draws, averaged.
+ */
+export function routingLoad(experts: number, ep: number, moeLayers: number, spec: MoeRoutingSpec | undefined, seed: number, routed: RoutedTokens): RoutingLoad {
+  if (experts <= 1 || moeLayers <= 0) return BALANCED_LOAD;
+  if (spec?.padToCapacity === true && spec.capacityFactor !== undefined) return paddedLoad(spec.capacityFactor);
+  const imbalance = spec?.imbalance ?? { distribution: "random", spread: 0 };
+  const random = imbalance.distribution === "random";
+  // One rank holding every expert carries exactly the mean of centred draws: skip the float noise.
+  if (random && ep <= 1 && spec?.capacityFactor === undefined) return BALANCED_LOAD;
   const rng = new RandomStreams(seed).stream("moe-routing");
+  const draws = random ? RANDOM_ROUTING_DRAWS : moeLayers;
   let factor = 0;
   let kept = 0;
-  for (let l = 0; l < moeLayers; l++) {
-    const load = layerLoad(expertLoads(experts, spec.imbalance, rng), ep, spec.capacityFactor);
+  for (let l = 0; l < draws; l++) {
+    const loads = random ? randomLoads(experts, routed, rng) : expertLoads(experts, imbalance, rng);
+    const load = layerLoad(loads, ep, spec?.capacityFactor);
     factor += load.rankFactor;
     kept += load.keptShare;
   }
-  return { rankFactor: factor / moeLayers, keptShare: kept / moeLayers };
+  return { rankFactor: factor / draws, keptShare: kept / draws };
 }

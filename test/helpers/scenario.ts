@@ -107,3 +107,8 @@ export const TINY_MODEL: ModelSpec = {
   bias: false,
   source: "test",
 };
+
+/** The scenario with MoE routing exactly balanced (every expert its share T·topK/experts), for hand-computed layer sizes. */
+export function balancedRouting(s: Scenario): Scenario {
+  return { ...s, workload: { ...s.workload, moe: { ...s.workload.moe, imbalance: { distribution: "balanced", spread: 0 } } } };
+}

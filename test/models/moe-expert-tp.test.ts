@@ -15,14 +15,14 @@ import { layerForwardKernels } from "../../models/workload/layer-kernels.ts";
 import { layerShape, memoryByStage } from "../../models/workload/memory.ts";
 import { layerParams, layerParamsPerRank } from "../../models/workload/params.ts";
 import { BUILTIN_MODELS } from "../../models/workload/builtins.ts";
-import { scenario } from "../helpers/scenario.ts";
+import { balancedRouting, scenario } from "../helpers/scenario.ts";
 
 const MIXTRAL = BUILTIN_MODELS["mixtral-8x7b"] as ModelSpec;
 
 /** Mixtral 8x7B on 8 nodes: tp 2 with sequence parallelism, ep 8, one 4096-token sequence per micro-batch. */
 function mixtral(expertTp?: number): Scenario {
   const s = scenario({ nodes: 8, model: MIXTRAL, seqLength: 4096, globalBatch: 256, plan: { tp: 2, ep: 8, pp: 2, zero: 1 } });
-  return { ...s, parallelism: { ...s.parallelism, ...(expertTp !== undefined ? { expertTp } : {}) } };
+  return balancedRouting({ ...s, parallelism: { ...s.parallelism, ...(expertTp !== undefined ? { expertTp } : {}) } });
 }
 
 const fc1 = (s: Scenario) => layerForwardKernels(layerShape(s)).kernels.find((k) => k.name === "expert.fc1")!.gemm!;

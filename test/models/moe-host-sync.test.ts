@@ -58,9 +58,9 @@ describe("the dropless dispatcher's host synchronisation", () => {
 describe("padding to capacity", () => {
   it("every expert computes and exchanges capacityFactor x its balanced share whatever the routing", () => {
     const skew = { distribution: "zipf" as const, spread: 1.2 };
-    expect(routingLoad(64, 8, 10, { capacityFactor: 1.25, padToCapacity: true, imbalance: skew }, 3)).toEqual({ rankFactor: 1.25, keptShare: 1.25 });
+    expect(routingLoad(64, 8, 10, { capacityFactor: 1.25, padToCapacity: true, imbalance: skew }, 3, { topK: 2, tokensPerGroup: 16384 })).toEqual({ rankFactor: 1.25, keptShare: 1.25 });
     // Without padding the same routing drops: the busiest rank carries less than 1.25 and some copies are lost.
-    const dropped = routingLoad(64, 8, 10, { capacityFactor: 1.25, imbalance: skew }, 3);
+    const dropped = routingLoad(64, 8, 10, { capacityFactor: 1.25, imbalance: skew }, 3, { topK: 2, tokensPerGroup: 16384 });
     expect(dropped.keptShare).toBeLessThan(1);
   });
 

@@ -10,7 +10,7 @@ import { RandomStreams } from "../../sim/random.ts";
 
 /** Mean busiest-rank factor over many seeded layer draws. */
 function meanFactor(experts: number, ep: number, spread: number, draws = 4000): number {
-  return routingLoad(experts, ep, draws, { imbalance: { distribution: "lognormal", spread } }, 11).rankFactor;
+  return routingLoad(experts, ep, draws, { imbalance: { distribution: "lognormal", spread } }, 11, { topK: 6, tokensPerGroup: 4096 }).rankFactor;
 }
 
 describe("busiest-rank factor of the imbalance distributions (hand-computed)", () => {

@@ -12,7 +12,7 @@ import { layerShape, memoryByStage, stateBytesPerParam } from "../../models/work
 import { denseLayersPerStage } from "../../models/workload/moe.ts";
 import { activeMatrixParamsPerLayer, embeddingParams, headParams, layerParams, mtpParams, totalParams } from "../../models/workload/params.ts";
 import { BUILTIN_MODELS } from "../../models/workload/builtins.ts";
-import { scenario } from "../helpers/scenario.ts";
+import { balancedRouting, scenario } from "../helpers/scenario.ts";
 
 const model = (name: string): ModelSpec => BUILTIN_MODELS[name] as ModelSpec;
 const active = (m: ModelSpec): number => activeMatrixParamsPerLayer(m) * m.layers + embeddingParams(m) + headParams(m);
@@ -49,7 +49,7 @@ describe("MoE built-ins against their published sizes", () => {
 
 describe("dense first layers and expert sharding in memory and the step", () => {
   // DeepSeek-V3 on 256 GPUs: pp 8 with 5 layers on the first stage (3 dense + 2 MoE), ep 32.
-  const s: Scenario = scenario({ nodes: 32, model: "deepseek-v3", seqLength: 4096, globalBatch: 1024, plan: { tp: 1, pp: 8, ep: 32, zero: 1, recompute: "full", firstStageLayers: 5 } });
+  const s: Scenario = balancedRouting(scenario({ nodes: 32, model: "deepseek-v3", seqLength: 4096, globalBatch: 1024, plan: { tp: 1, pp: 8, ep: 32, zero: 1, recompute: "full", firstStageLayers: 5 } }));
   const m = model("deepseek-v3");
 
   it("the dense layers sit on the first virtual stage", () => {

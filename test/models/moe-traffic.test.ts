@@ -11,15 +11,15 @@ import { simulateStep } from "../../models/step/simulate.ts";
 import { layerBackwardKernels, layerForwardKernels } from "../../models/workload/layer-kernels.ts";
 import { layerShape, memoryByStage, moeDispatchBytes, RUNTIME_BYTES } from "../../models/workload/memory.ts";
 import { BUILTIN_MODELS } from "../../models/workload/builtins.ts";
-import { scenario } from "../helpers/scenario.ts";
+import { balancedRouting, scenario } from "../helpers/scenario.ts";
 
 const MIXTRAL = BUILTIN_MODELS["mixtral-8x7b"] as ModelSpec;
 
 /** Mixtral 8x7B on 8 nodes, ep 8 across the data-parallel ranks of a node, one 4096-token sequence per micro-batch. */
 function mixtral(plan: Partial<Scenario["parallelism"]> = {}, model: ModelSpec = MIXTRAL): Scenario {
   const s = scenario({ nodes: 8, model, seqLength: 4096, globalBatch: 256, plan: { tp: 1, ep: 8, pp: 2, zero: 1, ...plan } });
-  // The helper passes only the keys it knows; the MoE ones go on the plan directly.
-  return { ...s, parallelism: { ...s.parallelism, ...plan } };
+  // The helper passes only the keys it knows; the MoE ones go on the plan directly. Routing exactly balanced.
+  return balancedRouting({ ...s, parallelism: { ...s.parallelism, ...plan } });
 }
 
 describe("MoE all-to-all traffic", () => {

@@ -646,6 +646,7 @@ function moeRoutingFrom(workloadIn: Raw, problems: Problems): { moe?: MoeRouting
       ...(capacityFactor !== undefined ? { capacityFactor } : {}),
       ...(padToCapacity === true && capacityFactor !== undefined ? { padToCapacity: true } : {}),
       ...(boolAt(raw, "routerPadding") === true ? { routerPadding: true } : {}),
+      ...(boolAt(raw, "fp8PadAlways") === true ? { fp8PadAlways: true } : {}),
       ...(gmmTileRows !== undefined ? { gmmTileRows } : {}),
       ...(gmmTileCols !== undefined && gmmTileRows !== undefined ? { gmmTileCols } : {}),
       imbalance: { distribution: stringAt<MoeLoadDistribution>(imbalance, "distribution", "random"), spread: numberAt(imbalance, "spread", 0) },

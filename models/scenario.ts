@@ -190,6 +190,12 @@ export interface MoeRoutingSpec {
    * FP8 alignment (Megatron-Core --moe-router-padding-for-fp8 / --moe-router-padding-for-quantization).
    */
   routerPadding?: boolean;
+  /**
+   * FP8 with Transformer Engine's recipes, TEGroupedMLP: its Fp8Padding / Fp8Unpadding copy the
+   * received rows even when every expert's count is already aligned (Transformer Engine up to v2.2;
+   * from v2.3 an aligned count is passed through). Matters only padded to an aligned capacity.
+   */
+  fp8PadAlways?: boolean;
   /** Megablox grouped matmuls (MaxText megablox): rows per m tile (tile_batch_seq); a tile two experts share is computed for each (megablox-tiles.ts). */
   gmmTileRows?: number;
   /** Megablox's n tile (MaxText tile_mlp_dim / tile_embed_dim): on a megacore chip the TensorCores share each grouped matmul's column tiles (megablox-tiles.ts). */

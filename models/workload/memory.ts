@@ -121,6 +121,7 @@ function moeShapeFields(s: Scenario): Pick<LayerShape, "moeLoad" | "moeOverlap" 
     expertTp: p.expertTp ?? p.tp,
     copiesPerRank: ((p.microBatch * s.workload.seqLength) / p.cp / p.tp) * m.topK,
     ...(padded !== undefined ? { paddedCapacityFactor: padded } : {}),
+    ...(moe?.fp8PadAlways === true ? { padAlways: true } : {}),
   });
   const tiled = withMegabloxTiles(padding, moe?.gmmTileRows, m.experts / p.ep, moe?.gmmTileCols, s.cluster.gpu.megacoreTensorCores ?? 1);
   return {

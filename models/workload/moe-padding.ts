@@ -16,7 +16,12 @@
  * - DeepEP / HybridEP align the received tokens per local expert inside their permutation
  *   (HybridEP pad_multiple, token_dispatcher.py _HybridEPManager; DeepEP's dispatch expert_alignment):
  *   (a − 1)/2 rows per local expert, no separate copy. ASSUMPTION for DeepEP without router padding.
- * Padded to capacity, an aligned capacity needs nothing. Only Transformer Engine's FP8 recipes: BF16
+ * Padded to capacity, an aligned capacity needs nothing from Transformer Engine v2.3 on (Fp8Padding and
+ * Fp8Unpadding return their input when every count is aligned: TE PR #1525, commit 4c9626e7e,
+ * 2025-04-15). Up to v2.2 both copy unconditionally (transformer_engine/pytorch/module/fp8_padding.py and
+ * fp8_unpadding.py at v2.2: tex.fused_multi_row_padding into a new tensor, torch.cat of the slices back),
+ * and TEGroupedMLP calls them whenever config.fp8 (Megatron-Core core_v0.12.0 experts.py): the copies run
+ * with no rows added (`workload.moe.fp8PadAlways`). Only Transformer Engine's FP8 recipes: BF16
  * grouped GEMMs and torchao's recipes have no such rule here.
  */
 import type { MoeDispatch } from "../scenario.ts";
@@ -54,7 +59,12 @@ export interface QuantPaddingInput {
   copiesPerRank: number;
   /** Padded to capacity with this capacity factor. */
   paddedCapacityFactor?: number;
+  /** Transformer Engine up to v2.2: TEGroupedMLP's padding copies run even when every expert's count is aligned (workload.moe.fp8PadAlways). */
+  padAlways?: boolean;
 }
+
+/** TEGroupedMLP's copies of aligned rows (Transformer Engine up to v2.2): nothing added to the GEMMs. */
+const ALIGNED_COPIES: QuantPadding = { routerCopies: 0, expertRows: 0, copies: true };
 
 export function quantPadding(x: QuantPaddingInput): QuantPadding {
   if (x.fp8Recipe === undefined || !TE_RECIPES.has(x.fp8Recipe)) return NO_PADDING;
@@ -63,7 +73,7 @@ export function quantPadding(x: QuantPaddingInput): QuantPadding {
   if (x.paddedCapacityFactor !== undefined) {
     // Every local expert receives capacity rows from each of the ep·expertTp ranks of its groups.
     const capacity = Math.ceil((x.copiesPerRank / x.experts) * x.paddedCapacityFactor);
-    if ((capacity * x.ep * x.expertTp) % a === 0) return NO_PADDING;
+    if ((capacity * x.ep * x.expertTp) % a === 0) return x.padAlways === true && x.dispatch !== "deepep" ? ALIGNED_COPIES : NO_PADDING;
     return x.dispatch === "deepep" ? { routerCopies: 0, expertRows: mean, copies: false } : { routerCopies: 0, expertRows: mean, copies: true };
   }
   if (x.routerPadding) return { routerCopies: x.experts * mean, expertRows: 0, copies: false };

@@ -7,8 +7,18 @@ import { moeAllToAllBytes, moeMlpBackward, moeMlpForward, type MoeBuilders, type
 import { fp8AlignRows, NO_PADDING, quantPadding } from "../../models/workload/moe-padding.ts";
 import { BALANCED_LOAD } from "../../models/workload/moe-routing.ts";
 import type { Kernel } from "../../models/compute/kernel.ts";
+import { loadScenario } from "../../experiments/load.ts";
+import { layerShape } from "../../models/workload/memory.ts";
 
 const base = { routerPadding: false, dispatch: "all-to-all" as const, experts: 128, ep: 8, expertTp: 1, copiesPerRank: 4096 * 8 };
+const builders: MoeBuilders = {
+  linear: (name, m, n, k, batch) => ({ name, kind: "gemm", flops: 2 * m * n * k * (batch ?? 1), bytes: 0, gemm: { m, n, k, batch: batch ?? 1 }, launches: 1 }),
+  highGemm: (name, m, n, k) => ({ name, kind: "gemm", flops: 2 * m * n * k, bytes: 0, gemm: { m, n, k }, launches: 1 }),
+  memory,
+  withQuantize: (k) => [k],
+  backward: (k) => [{ ...k, name: `${k.name}.dgrad` }, { ...k, name: `${k.name}.wgrad` }],
+};
+const gemmM = (ks: Kernel[], name: string) => ks.find((k) => k.name === name)!.gemm!.m;
 
 describe("which padding an FP8 MoE layer runs", () => {
   it("16 rows, 32 under MXFP8 (TE Fp8Padding's default)", () => {
@@ -41,19 +51,34 @@ describe("which padding an FP8 MoE layer runs", () => {
     // 1000 copies over 128 experts × 1.0: capacity 8, × 1 rank = 8 rows, not a multiple of 16.
     expect(quantPadding({ ...base, ep: 1, copiesPerRank: 1000, fp8Recipe: "delayed", paddedCapacityFactor: 1 })).toEqual({ routerCopies: 0, expertRows: 7.5, copies: true });
   });
+
+  it("Transformer Engine up to v2.2 (fp8PadAlways): an aligned capacity is still copied, with no rows added; DeepEP and unaligned counts unchanged", () => {
+    // TE v2.2 fp8_padding.py / fp8_unpadding.py copy whatever the counts; TE PR #1525 (v2.3) passes aligned counts through.
+    expect(quantPadding({ ...base, fp8Recipe: "delayed", paddedCapacityFactor: 1, padAlways: true })).toEqual({ routerCopies: 0, expertRows: 0, copies: true });
+    expect(quantPadding({ ...base, fp8Recipe: "delayed", paddedCapacityFactor: 1, dispatch: "deepep", padAlways: true })).toBe(NO_PADDING);
+    expect(quantPadding({ ...base, ep: 1, copiesPerRank: 1000, fp8Recipe: "delayed", paddedCapacityFactor: 1, padAlways: true })).toEqual({ routerCopies: 0, expertRows: 7.5, copies: true });
+    expect(quantPadding({ ...base, fp8Recipe: undefined, paddedCapacityFactor: 1, padAlways: true })).toBe(NO_PADDING);
+  });
+
+  it("the A4 NeMo Qwen3-30B-A3B runs (TE bee4649c, capacity 1.0 padded): four copies of 1 GiB per layer and micro-batch, expert GEMMs of 8192 rows", () => {
+    const x = layerShape(loadScenario("experiments/published/gpu-recipes-a4-nemo/qwen3-30b-a3b-32gpu-fp8.yaml"));
+    // 4 sequences of 4096 tokens, top-8 over 128 experts: capacity 16384·8/128 = 1024 rows per expert from each
+    // of the 8 EP ranks, 8192 per local expert, a multiple of 16: no rows added, but the copies run.
+    expect(x.moePadding).toEqual({ routerCopies: 0, expertRows: 0, copies: true });
+    const layer: MoeLayerInput = { model: x.model, tokens: 16384, normTokens: 16384, tp: 1, ep: 8, expertTp: 1, elementBytes: 2, load: BALANCED_LOAD, padding: x.moePadding! };
+    const fwd = moeMlpForward(layer, builders);
+    // 131072 received rows of 2048 BF16 elements, read once and written once: 2·2·131072·2048 = 1,073,741,824 bytes.
+    expect(fwd.kernels.filter((k) => k.name.startsWith("expert.fp8-")).map((k) => k.bytes)).toEqual([1073741824, 1073741824]);
+    expect(gemmM(fwd.kernels, "expert.fc1")).toBe(8192);
+    const byName = new Map(fwd.weightGemms.map((k) => [k.name, k]));
+    const bwd = moeMlpBackward(layer, builders, byName).filter((k) => k.name.startsWith("expert.fp8-"));
+    expect(bwd.map((k) => [k.name, k.bytes])).toEqual([["expert.fp8-unpad.bwd", 1073741824], ["expert.fp8-pad.bwd", 1073741824]]);
+  });
 });
 
 describe("what the padding costs the layer", () => {
   const model = { ...(BUILTIN_MODELS["mixtral-8x7b"] as ModelSpec) };
   const x: MoeLayerInput = { model, tokens: 4096, normTokens: 4096, tp: 1, ep: 8, expertTp: 1, elementBytes: 2, load: BALANCED_LOAD };
-  const builders: MoeBuilders = {
-    linear: (name, m, n, k, batch) => ({ name, kind: "gemm", flops: 2 * m * n * k * (batch ?? 1), bytes: 0, gemm: { m, n, k, batch: batch ?? 1 }, launches: 1 }),
-    highGemm: (name, m, n, k) => ({ name, kind: "gemm", flops: 2 * m * n * k, bytes: 0, gemm: { m, n, k }, launches: 1 }),
-    memory,
-    withQuantize: (k) => [k],
-    backward: (k) => [{ ...k, name: `${k.name}.dgrad` }, { ...k, name: `${k.name}.wgrad` }],
-  };
-  const gemmM = (ks: Kernel[], name: string) => ks.find((k) => k.name === name)!.gemm!.m;
 
   it("the expert's padding: two copies of the received rows each way, (a − 1)/2 more rows per expert GEMM, the all-to-all unchanged", () => {
     const plain = moeMlpForward(x, builders).kernels;

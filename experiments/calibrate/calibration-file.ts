@@ -275,7 +275,10 @@ export function applyCalibration(gpu: Accelerator, c: CalibrationFile, source: s
   set("fp8AttentionPeakFraction", k.attentionForward?.fp8);
   set("fp8AttentionBackwardPeakFraction", k.attentionBackward?.fp8);
   // Attention timed by the user's own protocol shares its clock with their kernels: no catalog clock correction.
-  if (k.attentionForward !== undefined || k.attentionBackward !== undefined) delete efficiency.attentionClockRatio;
+  if (k.attentionForward !== undefined || k.attentionBackward !== undefined) {
+    delete efficiency.attentionClockRatio;
+    delete efficiency.fp8RunAttentionClockRatio;
+  }
   if (Object.keys(spreads).length > 0) out.measuredSpreads = { ...(gpu.measuredSpreads ?? {}), ...spreads };
   return out;
 }

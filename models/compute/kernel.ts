@@ -35,8 +35,11 @@ export interface Kernel {
   attentionHeadDims?: readonly [number, number];
   /** Attention only: the backward kernel (dQ, dK, dV), calibrated apart from the forward. */
   backward?: boolean;
-  /** FP8 GEMMs with per-row scales (torchao rowwise forward): catalog fp8RowwiseGemmRelative applies. */
-  fp8Scaling?: "rowwise";
+  /**
+   * FP8 GEMMs with other than per-tensor scales: per-row (torchao rowwise forward; catalog
+   * fp8RowwiseGemmRelative applies) or MXFP8's E8M0 scale per 32 elements (catalog mxfp8GemmRelative).
+   */
+  fp8Scaling?: "rowwise" | "mxfp8";
   /** Host-side wait the stream pays beside its launches (a blocking device-to-host synchronisation), seconds. */
   hostSeconds?: number;
 }
@@ -69,12 +72,32 @@ export function gemmLevel(gpu: Accelerator, precision: Precision): number {
   return precision === "fp8" ? (eff.fp8GemmPeakFraction ?? eff.gemmPeakFraction) : eff.gemmPeakFraction;
 }
 
-/** Fraction of `precision`'s dense peak flash attention reaches at long sequence, forward or backward. */
-export function attentionLevel(gpu: Accelerator, precision: Precision, backward: boolean): number {
-  return freeClockAttentionLevel(gpu, precision, backward) * (gpu.efficiency.attentionClockRatio ?? 1);
+/** Throughput of an FP8 GEMM with `scaling`'s scales relative to a per-tensor-scaled one (the fp8GemmPeakFraction level). */
+export function fp8ScalingRelative(gpu: Accelerator, scaling: Kernel["fp8Scaling"]): number {
+  if (scaling === "rowwise") return gpu.efficiency.fp8RowwiseGemmRelative ?? 1;
+  if (scaling === "mxfp8") return gpu.efficiency.mxfp8GemmRelative ?? 1;
+  return 1;
 }
 
-/** The attention level as the catalog's kernel table measured it (attentionClockRatio not applied). */
+/**
+ * Fraction of `precision`'s dense peak flash attention reaches at long sequence, forward or backward,
+ * at the clock of a run whose GEMMs are `run` (default: `precision`).
+ */
+export function attentionLevel(gpu: Accelerator, precision: Precision, backward: boolean, run: Precision = precision): number {
+  return freeClockAttentionLevel(gpu, precision, backward) * attentionClockRatio(gpu, run);
+}
+
+/**
+ * Attention's free-clock tables brought to the clock the run's GEMM level stands for: in an FP8 run
+ * fp8RunAttentionClockRatio where the catalog has one (GB200, GB300: FP8 GEMM level sustained, BF16
+ * level a burst), else attentionClockRatio, else 1.
+ */
+export function attentionClockRatio(gpu: Accelerator, run: Precision): number {
+  const eff = gpu.efficiency;
+  return (run === "fp8" ? eff.fp8RunAttentionClockRatio : undefined) ?? eff.attentionClockRatio ?? 1;
+}
+
+/** The attention level as the catalog's kernel table measured it (no clock ratio applied). */
 function freeClockAttentionLevel(gpu: Accelerator, precision: Precision, backward: boolean): number {
   const eff = gpu.efficiency;
   const bf16Backward = eff.attentionBackwardPeakFraction ?? eff.attentionPeakFraction;
@@ -92,9 +115,9 @@ export function kernelCost(k: Kernel, gpu: Accelerator, precision: Precision): K
   let fraction: number;
   let bytes = k.bytes;
   if (k.kind === "gemm" && k.gemm) {
-    // Row-wise-scaled FP8 GEMMs (torchao rowwise forward) run their own kernel, measured against tensorwise.
-    const rowwise = k.fp8Scaling === "rowwise" && own === "fp8" ? (gpu.efficiency.fp8RowwiseGemmRelative ?? 1) : 1;
-    const g = gemmEfficiency(k.gemm, gpu.smCount, gemmLevel(gpu, own) * rowwise, INPUT_BYTES[own]);
+    // Row-wise-scaled (torchao rowwise forward) and MXFP8 GEMMs run their own kernels, measured against tensorwise.
+    const scaled = own === "fp8" ? fp8ScalingRelative(gpu, k.fp8Scaling) : 1;
+    const g = gemmEfficiency(k.gemm, gpu.smCount, gemmLevel(gpu, own) * scaled, INPUT_BYTES[own]);
     fraction = g.peakFraction;
     if (k.gemm.coreSplit !== undefined) fraction /= coreSplitFactor(k.gemm.n, k.gemm.coreSplit);
     bytes += g.splitKBytes;
@@ -102,7 +125,7 @@ export function kernelCost(k: Kernel, gpu: Accelerator, precision: Precision): K
     const backward = k.backward === true;
     const { attentionFillKeys, attentionBackwardFillKeys } = gpu.efficiency;
     const fill = backward ? (attentionBackwardFillKeys ?? ATTENTION_FILL_KEYS.backward) : (attentionFillKeys ?? ATTENTION_FILL_KEYS.forward);
-    fraction = attentionEfficiency(k.attentionBlocks ?? gpu.smCount, gpu.smCount, attentionLevel(gpu, own, backward), k.attentionKeys, fill);
+    fraction = attentionEfficiency(k.attentionBlocks ?? gpu.smCount, gpu.smCount, attentionLevel(gpu, own, backward, precision), k.attentionKeys, fill);
     if (k.attentionHeadDims !== undefined) fraction /= headDimPadding(gpu, k.attentionHeadDims[0], k.attentionHeadDims[1]);
   } else {
     // Elementwise and reduction kernels: their FLOPs ride along at no extra cost.

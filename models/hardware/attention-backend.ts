@@ -62,6 +62,7 @@ function withFlashAttention2(gpu: Accelerator): Accelerator {
   // The FA2 levels were fitted to tritonbench's do_bench timings (back-to-back calls, no pauses),
   // not to the free-clock protocol attentionClockRatio corrects: they are taken as timed.
   delete efficiency.attentionClockRatio;
+  delete efficiency.fp8RunAttentionClockRatio;
   return { ...gpu, efficiency, attentionBackend: "flash-attention", sources };
 }
 

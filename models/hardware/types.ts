@@ -40,6 +40,12 @@ export interface EfficiencyCalibration {
    * accumulation) relative to the tensorwise one on the same shape; default 1.
    */
   fp8RowwiseGemmRelative?: number;
+  /**
+   * Throughput of an MXFP8 GEMM (E8M0 scale per 32 elements along K, block-scaled tensor-core MMA;
+   * Transformer Engine's MXFP8BlockScaling, torchao's MX cuBLAS recipes) relative to a per-tensor-
+   * scaled FP8 GEMM of the same shapes: forward, dgrad and wgrad. Absent: 1.
+   */
+  mxfp8GemmRelative?: number;
   /** Fraction of the FP4 dense peak a large block-scaled FP4 GEMM reaches (NVFP4, measured). */
   fp4GemmPeakFraction?: number;
   /**
@@ -70,6 +76,13 @@ export interface EfficiencyCalibration {
    * (compute/kernel.ts attentionLevel). Absent: 1 (both at the same clock).
    */
   attentionClockRatio?: number;
+  /**
+   * The same ratio for runs with precision fp8, where it differs: on GPUs whose FP8 GEMM level is a
+   * sustained measurement (10,000 warm-up iterations) while the BF16 GEMM level is a burst figure
+   * (GB200, GB300), an FP8 run's clock is the sustained one and a BF16 run's the burst one. The FP8
+   * GEMM's sustained over burst throughput on this GPU. Absent: attentionClockRatio.
+   */
+  fp8RunAttentionClockRatio?: number;
   /**
    * cuDNN's fused flash attention (what Transformer Engine runs on Hopper), where the fields
    * above measure another kernel (FlashAttention-2 on H100/H200): the same levels and fills,

@@ -32,7 +32,7 @@ export function kindOf(path: string): ConstantKind {
   if (/FillKeys$/.test(field)) return "fill";
   if (/^commSms/.test(field)) return "count";
   if (field === "nvlsFraction") return "nvls";
-  if (field === "fp8RowwiseGemmRelative") return "ratio";
+  if (field === "fp8RowwiseGemmRelative" || field === "mxfp8GemmRelative") return "ratio";
   if (field === "hbmPeakFraction") return "hbm";
   if (field === "kernelLaunchSeconds") return "launch";
   if (/[aA]ttention/.test(field)) return "attention";
@@ -195,6 +195,11 @@ export const SPREADS: Readonly<Record<string, Readonly<Record<string, Spread>>>>
     "efficiency.attentionBackwardPeakFraction": sym(0.12, "same table, backward level by minimax, within 12 %"),
     "efficiency.fp8AttentionPeakFraction": sym(0.03, "same fit, FP8 forward, within 3 %"),
     "efficiency.fp8AttentionBackwardPeakFraction": sym(0.1, "same table, FP8 backward by minimax, within 10 %"),
+    "efficiency.mxfp8GemmRelative": {
+      low: 2.158 / 2.365 / 0.951 - 1,
+      high: 2.329 / 2.397 / 0.951 - 1,
+      source: "Transformer Engine benchmark_gemm.py on B300, pre-quantized: MXFP8 against per-tensor FP8 per pass, fprop 0.912 to dgrad 0.972, around the per-layer 0.951 (-4.1 % / +2.2 %)",
+    },
     "efficiency.nvlsFraction": BLACKWELL_NVLS,
   },
   MI300X: {

@@ -38,8 +38,8 @@ export function highPrecision(x: Pick<BuildShape, "fp8">): Precision | undefined
 /** A linear layer's forward GEMM: FP8 inputs with a BF16 output in an FP8 run (TE Linear / LayerNormLinear). */
 export function linear(name: string, m: number, n: number, k: number, x: BuildShape, batch = 1): Kernel {
   if (!x.fp8) return gemm(name, m, n, k, x.elementBytes, batch);
-  const rowwise = fp8RowwiseForward(x.fp8.recipe) ? { fp8Scaling: "rowwise" as const } : {};
-  return { ...gemm(name, m, n, k, x.elementBytes, batch, 1, 1), precision: "fp8", ...rowwise };
+  const scaling = fp8RowwiseForward(x.fp8.recipe) ? { fp8Scaling: "rowwise" as const } : x.fp8.recipe === "mxfp8" ? { fp8Scaling: "mxfp8" as const } : {};
+  return { ...gemm(name, m, n, k, x.elementBytes, batch, 1, 1), precision: "fp8", ...scaling };
 }
 
 /** A kernel at the high precision of an FP8 run (unchanged otherwise). */
@@ -83,7 +83,10 @@ export function gemmBackward(fwd: Kernel, e: number, acc: GradAccumulation | nul
   const out: Kernel[] = [];
   const isFp8 = fwd.precision === "fp8";
   const inBytes = isFp8 ? 1 : e;
-  const own = (k: Kernel): Kernel => (fwd.precision === undefined ? k : { ...k, precision: fwd.precision });
+  // The backward GEMMs keep the forward's precision, and MXFP8's block scales (torchao's rowwise recipes
+  // send theirs to the tensorwise kernel: fp8BackwardPlan).
+  const mx = fwd.fp8Scaling === "mxfp8" ? { fp8Scaling: "mxfp8" as const } : {};
+  const own = (k: Kernel): Kernel => (fwd.precision === undefined ? k : { ...k, precision: fwd.precision, ...mx });
   if (isFp8 && fp8) out.push(...fp8BackwardQuantize(fwd.name, g, e, fp8));
   const plan = isFp8 && fp8 ? fp8BackwardPlan(fp8.recipe) : { wgradInBf16: false, rescaleOutputs: false };
   const rescale = (k: Kernel): Kernel[] => (plan.rescaleOutputs ? [k, fp8RescaleKernel(k.name, k.gemm!.m * k.gemm!.n * (k.gemm!.batch ?? 1), e)] : [k]);

@@ -2,7 +2,8 @@
  * efficiency.attentionClockRatio: attention levels timed at a free clock (cudnn-frontend's SDPA
  * benchmark sleeps between calls; the FlashAttention-3 paper's short runs) brought to the
  * sustained, power-saturated clock the GEMM level stands for, where a GPU's GEMM level is a
- * sustained measurement (B200, H200: mamf-finder's MSMF) and its burst twin is published.
+ * sustained measurement (B200, H200: mamf-finder's MSMF) and its burst twin is published; on GB200
+ * and GB300 only the FP8 GEMM level is sustained, so only FP8 runs (fp8RunAttentionClockRatio).
  */
 import { describe, expect, it } from "vitest";
 import { attentionLevel, kernelCost, type Kernel } from "../../models/compute/kernel.ts";
@@ -57,6 +58,48 @@ describe("attention levels at the sustained clock", () => {
   });
 });
 
+describe("FP8 runs on GB200 and GB300 (fp8RunAttentionClockRatio)", () => {
+  // GB200 FP8 GEMM: Azure ND GB200 v6 cuBLASLt 8192^3 after 10,000 warm-up iterations 2876.6 TFLOP/s (the catalog's
+  // fp8GemmPeakFraction, 2876.6 / 5000 = 0.575) against mamf-finder's FP8 burst best shape 3615.6 (ml-engineering MAMF table).
+  const sustainedOverBurst = 2876.6 / 3615.6;
+  const att: Kernel = { name: "a", kind: "attention", flops: 4 * 4096 * 4096 * 128 * 128, bytes: 0, attentionBlocks: 128 * 32, attentionKeys: 4096, launches: 0, precision: "bf16" };
+  const withFp8Ratio = (g: Accelerator, r: number | undefined): Accelerator => {
+    const efficiency = { ...g.efficiency };
+    if (r === undefined) delete efficiency.fp8RunAttentionClockRatio;
+    else efficiency.fp8RunAttentionClockRatio = r;
+    return { ...g, efficiency };
+  };
+
+  it("GB200 and GB300: 2876.6 / 3615.6 = 0.796; absent on B200 and H200, whose attentionClockRatio covers every run", () => {
+    for (const name of ["GB200", "GB300"]) expect(gpu(name).efficiency.fp8RunAttentionClockRatio).toBeCloseTo(sustainedOverBurst, 3);
+    for (const name of ["B200", "H200", "H100-SXM"]) expect(gpu(name).efficiency.fp8RunAttentionClockRatio).toBeUndefined();
+  });
+
+  it("a BF16 attention kernel in an FP8 run on GB200 takes 1/0.796 of its BF16-run time; in a BF16 run it does not move", () => {
+    const g = gpu("GB200");
+    const free = withFp8Ratio(g, undefined);
+    expect(kernelCost(att, g, "fp8").seconds / kernelCost(att, free, "fp8").seconds).toBeCloseTo(1 / 0.796, 12);
+    expect(kernelCost(att, g, "bf16").seconds).toBe(kernelCost(att, free, "bf16").seconds);
+    // The level itself: GB300's BF16 forward 0.851 (cuDNN table) at the FP8 run's clock.
+    expect(attentionLevel(gpu("GB300"), "bf16", false, "fp8")).toBeCloseTo(0.851 * 0.796, 12);
+    expect(attentionLevel(gpu("GB300"), "bf16", false, "bf16")).toBe(0.851);
+    expect(attentionLevel(gpu("GB300"), "bf16", false)).toBe(0.851);
+  });
+
+  it("B200's FP8 runs keep attentionClockRatio (0.815), as its BF16 runs do", () => {
+    expect(attentionLevel(gpu("B200"), "bf16", true, "fp8")).toBe(attentionLevel(gpu("B200"), "bf16", true, "bf16"));
+  });
+
+  it("GEMMs and memory-bound kernels of an FP8 run do not move", () => {
+    const g = gpu("GB200");
+    const free = withFp8Ratio(g, undefined);
+    const gemm: Kernel = { name: "g", kind: "gemm", flops: 2 * 8192 ** 3, bytes: 3 * 8192 ** 2, gemm: { m: 8192, n: 8192, k: 8192 }, launches: 1 };
+    expect(kernelCost(gemm, g, "fp8").seconds).toBe(kernelCost(gemm, free, "fp8").seconds);
+    const mem: Kernel = { name: "m", kind: "memory", flops: 0, bytes: 1e9, launches: 1 };
+    expect(kernelCost(mem, g, "fp8").seconds).toBe(kernelCost(mem, free, "fp8").seconds);
+  });
+});
+
 describe("in a step", () => {
   const parts = { gpu: "B200", nodes: 1, gpusPerNode: 1, model: "llama3-8b", seqLength: 8192, globalBatch: 1, plan: { dp: 1, zero: 0 }, gpuVariability: 0 } as const;
   const run = (r: number | undefined): number => {
@@ -86,5 +129,14 @@ describe("trainsim calibrate", () => {
     expect(att.efficiency.attentionClockRatio).toBeUndefined();
     expect(attentionLevel(att, "bf16", false)).toBe(0.5);
     expect(applyCalibration(b, file({ gemm: { bf16: { value: 0.6, spread } } }), "x").efficiency.attentionClockRatio).toBe(0.815);
+  });
+
+  it("the same for GB200's FP8-run ratio: dropped with the user's attention levels, kept with GEMM levels only", () => {
+    const g = gpu("GB200");
+    const gbFile = (kernels: CalibrationFile["kernels"]): CalibrationFile => ({ ...file(kernels), gpu: "GB200" });
+    const att = applyCalibration(g, gbFile({ attentionBackward: { bf16: { value: 0.5, spread } } }), "x");
+    expect(att.efficiency.fp8RunAttentionClockRatio).toBeUndefined();
+    expect(attentionLevel(att, "bf16", true, "fp8")).toBe(0.5);
+    expect(applyCalibration(g, gbFile({ gemm: { fp8: { value: 0.6, spread } } }), "x").efficiency.fp8RunAttentionClockRatio).toBe(0.796);
   });
 });

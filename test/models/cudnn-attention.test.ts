@@ -16,10 +16,11 @@ import { scenarioFromObject } from "../../experiments/load.ts";
 import { ConfigError } from "../../experiments/errors.ts";
 
 const gpu = (name: string): Accelerator => CATALOG[name] as Accelerator;
-/** `g` at the free clock its attention tables were timed at (attentionClockRatio not applied): the benchmarks below sleep between calls. */
+/** `g` at the free clock its attention tables were timed at (no clock ratio applied): the benchmarks below sleep between calls. */
 function freeClock(g: Accelerator): Accelerator {
   const efficiency = { ...g.efficiency };
   delete efficiency.attentionClockRatio;
+  delete efficiency.fp8RunAttentionClockRatio;
   return { ...g, efficiency };
 }
 const SEQ = [2048, 4096, 8192, 16384, 32768];

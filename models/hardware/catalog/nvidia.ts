@@ -1,6 +1,6 @@
 /** NVIDIA accelerators: Ampere, Hopper, Blackwell. */
 import type { Accelerator } from "../types.ts";
-import { AZURE, AZURE_FP8, BABEL, CSCS_LAT, FA2_PAPER, FA3_FIG, FA3_PAPER, FA4_PAPER, FA_BWD_RATIO, GiB, IDLE_NOTE, MAMF, MSMF, NCCL_CTA_SM, NCCL_NET_CTAS, NVLINK_SWITCH_DOMAIN, NV_A100_DS, NV_BW_DS, NV_GB_DS, NV_H100_WP, NV_H200_DS, NV_H800_DS, NV_GB300_DS, NVLS_B200, NVFP4_VLLM, AZURE_GB200, THAMADA, CCCL_STREAM_B200, CUDNN_SDPA_B200, CUDNN_SDPA_GB, CUDNN_SDPA_H200, CUDNN_FA3_FIG, ATTN_FILL_FIT } from "./sources.ts";
+import { AZURE, AZURE_FP8, BABEL, CSCS_LAT, FA2_PAPER, FA3_FIG, FA3_PAPER, FA4_PAPER, FA_BWD_RATIO, GiB, IDLE_NOTE, MAMF, MSMF, NCCL_CTA_SM, NCCL_NET_CTAS, NVLINK_SWITCH_DOMAIN, NV_A100_DS, NV_BW_DS, NV_GB_DS, NV_H100_WP, NV_H200_DS, NV_H800_DS, NV_GB300_DS, NVLS_B200, NVFP4_VLLM, AZURE_GB200, TE_GEMM_B300, THAMADA, CCCL_STREAM_B200, CUDNN_SDPA_B200, CUDNN_SDPA_GB, CUDNN_SDPA_H200, CUDNN_FA3_FIG, ATTN_FILL_FIT } from "./sources.ts";
 
 /** FlashAttention-2 on B200, the kernel PyTorch SDPA's flash backend runs there. */
 const FA2_B200 =
@@ -305,6 +305,7 @@ export const NVIDIA: Readonly<Record<string, Accelerator>> = {
       attentionBackwardFillKeys: 1664,
       attentionClockRatio: 0.815,
       fp8GemmPeakFraction: 0.621,
+      mxfp8GemmRelative: 0.951,
       fp4GemmPeakFraction: 0.656,
       fp8AttentionPeakFraction: 0.377,
       fp8AttentionBackwardPeakFraction: 0.344,
@@ -346,6 +347,7 @@ export const NVIDIA: Readonly<Record<string, Accelerator>> = {
       "efficiency.attentionClockRatio": `${MSMF}: B200 bf16, the same runs' sustained all-8-busy mean over their boost-burst MAMF, 1426.4 / 1751.2 = 0.815 (the later run: 1437.5 / 1745.0-1751.2 = 0.82). The attention table (${CUDNN_SDPA_B200}) times each kernel alone at a free clock: benchmark_single_sdpa.py synchronises after every call and sleeps fwd_time/100 (README: 'inserts dynamically-sized delays to avoid GPU throttling'), 5 warm-up + 10 timed calls per shape; in a training loop attention runs at the power-saturated clock the GEMM level and the power model's clock 1 stand for`,
       "efficiency.fp8GemmPeakFraction": `Derived: FP8 boost-burst MAMF 3432.5 TFLOP/s (${MAMF}, FP8 table, torch 2.7.1+cu128) x B200's own BF16 sustained/burst ratio (${MSMF}: 1426.4 / 1751.2 = 0.815) = 2796 / 4500 = 0.621; no sustained FP8 measurement published`,
       "efficiency.fp8AttentionPeakFraction": `${CUDNN_SDPA_B200}; ${ATTN_FILL_FIT}: FP8 forward 0.377 of the 4.5 PFLOP/s FP8 peak with the BF16 fills (2k-32k within 4 %; used only with workload.fp8Attention)`,
+      "efficiency.mxfp8GemmRelative": `Derived from B300 (Blackwell Ultra; the same fifth-generation tensor cores' block-scaled MXFP8 path at B200's dense FP8 rate, 4.5 PFLOP/s both): ${TE_GEMM_B300}. No B200 MXFP8-against-per-tensor table from one protocol found`,
       "efficiency.fp4GemmPeakFraction": `Derived from GB200's cuBLASLt FP4 8192^3 fraction (${AZURE_GB200}: 7535.6 / 10000 = 0.754) x B200/GB200 BF16 fractions (0.634 sustained / 0.729) = 0.656. On B200 itself only a CUTLASS kernel is published: ${NVFP4_VLLM}. MXFP8 GEMMs take fp8GemmPeakFraction (no large-shape MXFP8 GEMM measurement found)`,
       "efficiency.nvlsFraction": NVLS_B200,
       "efficiency.fa2AttentionPeakFraction": `${FA2_B200}: level 0.159 (358 TFLOP/s) by log least squares with FA2's own forward fill of 128 keys over 512-16k, within 8 % (512: 245.3, 1k: 315.1, 2k: 352.1, 4k: 353.9, 8k: 361.6, 16k: 330.6 TFLOP/s); a sixth of cuDNN's level: FA2's sm80 mma.sync kernels use none of Blackwell's tcgen05 tensor-core path`,
@@ -380,9 +382,11 @@ export const NVIDIA: Readonly<Record<string, Accelerator>> = {
       attentionFillKeys: 512,
       attentionBackwardFillKeys: 1024,
       fp8GemmPeakFraction: 0.575,
+      mxfp8GemmRelative: 0.951,
       fp4GemmPeakFraction: 0.754,
       fp8AttentionPeakFraction: 0.42,
       fp8AttentionBackwardPeakFraction: 0.293,
+      fp8RunAttentionClockRatio: 0.796,
       nvlsFraction: 0.527,
       commSmsScaleUp: 24,
       commSmsPerNic: 2,
@@ -418,6 +422,8 @@ export const NVIDIA: Readonly<Record<string, Accelerator>> = {
       "efficiency.fp8GemmPeakFraction": `${AZURE_GB200}, FP8 8192^3 2876.6 TFLOP/s / 5000 = 0.575 (4096^3 2834.6 = 0.567, 16384^3 2906.9 = 0.581, 6144x12288x12288 2895.6 = 0.579). MXFP8 GEMMs take the same fraction (no large-shape MXFP8 measurement found)`,
       "efficiency.fp8AttentionPeakFraction": `${CUDNN_SDPA_GB}; ${ATTN_FILL_FIT}: FP8 forward 0.42 of the 5 PFLOP/s FP8 peak with the BF16 fills (2k-32k within 3 %)`,
       "efficiency.fp4GemmPeakFraction": `${AZURE_GB200}, FP4 8192^3 7535.6 TFLOP/s / 10000 = 0.754 (4096^3 5177.3 = 0.518, 16384^3 7627.6 = 0.763). A CUTLASS NVFP4 kernel reaches less: ${NVFP4_VLLM}`,
+      "efficiency.mxfp8GemmRelative": `Derived from B300 (Blackwell Ultra; the same fifth-generation tensor cores' block-scaled MXFP8 path at GB200's dense FP8 rate, 5 PFLOP/s both in their NVL72 racks): ${TE_GEMM_B300}. The fp8GemmPeakFraction level is per-tensor cuBLASLt (Azure), so MXFP8 GEMMs run at 0.575 x 0.951`,
+      "efficiency.fp8RunAttentionClockRatio": `FP8 GEMMs on this GPU sustained over burst: ${AZURE_GB200}, cuBLASLt FP8 8192^3 after 10,000 warm-up iterations 2876.6 TFLOP/s (the fp8GemmPeakFraction level) over ${MAMF} (its FP8 float8_e4m3fn table; commit 744d01e): GB200 FP8 best shape 3615.6 TFLOP/s (mean of 100 iterations after 50 warm-up, torch 2.10.0.dev+cu130) = 0.796. An FP8 run's GEMMs run at the sustained, power-saturated clock while its attention levels (${CUDNN_SDPA_GB}) were timed at a free clock (one synchronised call at a time with a sleep after each); a BF16 run keeps both at burst (gemmPeakFraction is mamf-finder's burst), so no attentionClockRatio`,
       "efficiency.nvlsFraction": `Derived from B200 (same NVLink5 / fourth-generation NVSwitch): ${NVLS_B200}. Checked, not calibrated, against a full NVL72 rack: coreweave/nccl-tests README (NCCL 2.26.2), 72 x GB200 all_reduce_perf 8 GiB busbw 834.57 out-of-place / 846.82 in-place (test/models/nvl72-tpu-collectives.test.ts)`,
     },
   },
@@ -447,9 +453,11 @@ export const NVIDIA: Readonly<Record<string, Accelerator>> = {
       attentionFillKeys: 640,
       attentionBackwardFillKeys: 1408,
       fp8GemmPeakFraction: 0.575,
+      mxfp8GemmRelative: 0.951,
       fp4GemmPeakFraction: 0.754,
       fp8AttentionPeakFraction: 0.583,
       fp8AttentionBackwardPeakFraction: 0.346,
+      fp8RunAttentionClockRatio: 0.796,
       nvlsFraction: 0.527,
       commSmsScaleUp: 24,
       commSmsPerNic: 2,
@@ -483,6 +491,8 @@ export const NVIDIA: Readonly<Record<string, Accelerator>> = {
       "efficiency.fp8GemmPeakFraction": `Derived from GB200 (same tensor cores at FP8; no GB300 measurement found): ${AZURE_GB200}, FP8 8192^3 2876.6 / 5000 = 0.575; MXFP8 GEMMs take the same fraction`,
       "efficiency.fp4GemmPeakFraction": `Derived from GB200 (no GB300 FP4 GEMM measurement found; the same fraction of Blackwell Ultra's 1.5x FP4 peak, optimistic if its 1,400 W limit binds): ${AZURE_GB200}, FP4 8192^3 7535.6 / 10000 = 0.754`,
       "efficiency.fp8AttentionPeakFraction": `${CUDNN_SDPA_GB}; ${ATTN_FILL_FIT}: GB300 FP8 forward 0.583 of the 5 PFLOP/s FP8 peak with the BF16 fills (2k-32k within 3 %)`,
+      "efficiency.mxfp8GemmRelative": `Measured on B300, the same Blackwell Ultra GPU as GB300's: ${TE_GEMM_B300}`,
+      "efficiency.fp8RunAttentionClockRatio": `Derived from GB200, as fp8GemmPeakFraction is (the same FP8 tensor-core rate; no GB300 sustained or burst FP8 GEMM found; B300's FP8 MAMF, 3353.3, is B200's 3432.5 within 3 %, ${MAMF} (its FP8 float8_e4m3fn table; commit 744d01e)): ${AZURE_GB200} 2876.6 over ${MAMF} (its FP8 float8_e4m3fn table; commit 744d01e) GB200 3615.6 = 0.796. GB300's attention levels are free-clock figures from the same benchmark as GB200's (${CUDNN_SDPA_GB})`,
       "efficiency.nvlsFraction": `Derived from B200 (same NVLink5 / NVSwitch generation): ${NVLS_B200}`,
     },
   },

@@ -25,8 +25,12 @@ const ISSUE_COVERAGE = 0.8;
  * the sustained clock (kempnerforge2026-06, +0.7 -> -1.3 %): both checked band by band.
  * Re-measured after the fidelity merges of that session (no case refused any more: 126 with a
  * step metric): 16 of 126.
+ * Re-measured: 15 of 126 once forced-balance routing became random top-k routing as Megatron-LM runs
+ * it (moe_utils.py apply_random_logits; models/workload/moe-routing.ts): modelzoo-qwen3-235b-gb200-bf16
+ * went from -0.0 to -1.2 % and its band (696-743 against the published 750 TFLOP/s) no longer holds
+ * it; every other case's inside/outside is unchanged (checked band by band).
  */
-const MEASURED_COVERAGE = 16 / 126;
+const MEASURED_COVERAGE = 15 / 126;
 const STEP_METRICS = new Set(Object.keys(METRICS).filter((m) => m !== "unexpectedInterruptions" && m !== "goodput"));
 
 interface CaseBand {

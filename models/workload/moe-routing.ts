@@ -115,6 +115,19 @@ export function paddedLoad(capacityFactor: number): RoutingLoad {
  */
 export function routingLoad(experts: number, ep: number, moeLayers: number, spec: MoeRoutingSpec | undefined, seed: number, routed: RoutedTokens): RoutingLoad {
   if (experts <= 1 || moeLayers <= 0) return BALANCED_LOAD;
+  // perf P42: pure in its inputs and asked for by every layout a plan checks; drawn once per input.
+  const key = JSON.stringify([experts, ep, moeLayers, spec ?? null, seed, routed.topK, routed.tokensPerGroup]);
+  const known = LOADS.get(key);
+  if (known !== undefined) return known;
+  if (LOADS.size >= 4096) LOADS.clear();
+  const load = drawnLoad(experts, ep, moeLayers, spec, seed, routed);
+  LOADS.set(key, load);
+  return load;
+}
+
+const LOADS = new Map<string, RoutingLoad>();
+
+function drawnLoad(experts: number, ep: number, moeLayers: number, spec: MoeRoutingSpec | undefined, seed: number, routed: RoutedTokens): RoutingLoad {
   if (spec?.padToCapacity === true && spec.capacityFactor !== undefined) return paddedLoad(spec.capacityFactor);
   const imbalance = spec?.imbalance ?? { distribution: "random", spread: 0 };
   const random = imbalance.distribution === "random";

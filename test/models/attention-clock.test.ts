@@ -14,12 +14,14 @@ import { applyCalibration, type CalibrationFile } from "../../experiments/calibr
 import { scenario } from "../helpers/scenario.ts";
 
 const gpu = (name: string): Accelerator => CATALOG[name] as Accelerator;
-const withRatio = (g: Accelerator, r: number | undefined): Accelerator => {
+/** `g` with one clock-ratio field set to `r`, or removed when `r` is undefined. */
+const withField = (field: "attentionClockRatio" | "fp8RunAttentionClockRatio") => (g: Accelerator, r: number | undefined): Accelerator => {
   const efficiency = { ...g.efficiency };
-  if (r === undefined) delete efficiency.attentionClockRatio;
-  else efficiency.attentionClockRatio = r;
+  if (r === undefined) delete efficiency[field];
+  else efficiency[field] = r;
   return { ...g, efficiency };
 };
+const withRatio = withField("attentionClockRatio");
 
 describe("the ratio is the same protocol's sustained over burst GEMM throughput", () => {
   it("B200: MSMF all-8-busy 1426.4 over MAMF burst 1751.2 TFLOP/s = 0.815; H200: 698.6 over 825.95 = 0.846", () => {
@@ -63,12 +65,7 @@ describe("FP8 runs on GB200 and GB300 (fp8RunAttentionClockRatio)", () => {
   // fp8GemmPeakFraction, 2876.6 / 5000 = 0.575) against mamf-finder's FP8 burst best shape 3615.6 (ml-engineering MAMF table).
   const sustainedOverBurst = 2876.6 / 3615.6;
   const att: Kernel = { name: "a", kind: "attention", flops: 4 * 4096 * 4096 * 128 * 128, bytes: 0, attentionBlocks: 128 * 32, attentionKeys: 4096, launches: 0, precision: "bf16" };
-  const withFp8Ratio = (g: Accelerator, r: number | undefined): Accelerator => {
-    const efficiency = { ...g.efficiency };
-    if (r === undefined) delete efficiency.fp8RunAttentionClockRatio;
-    else efficiency.fp8RunAttentionClockRatio = r;
-    return { ...g, efficiency };
-  };
+  const withFp8Ratio = withField("fp8RunAttentionClockRatio");
 
   it("GB200 and GB300: 2876.6 / 3615.6 = 0.796; absent on B200 and H200, whose attentionClockRatio covers every run", () => {
     for (const name of ["GB200", "GB300"]) expect(gpu(name).efficiency.fp8RunAttentionClockRatio).toBeCloseTo(sustainedOverBurst, 3);

@@ -42,6 +42,8 @@ export interface Kernel {
   fp8Scaling?: "rowwise" | "mxfp8";
   /** Host-side wait the stream pays beside its launches (a blocking device-to-host synchronisation), seconds. */
   hostSeconds?: number;
+  /** A sort-and-gather of token rows (a MoE permute / unpermute): its bytes move at the catalog's gatherPeakFraction where it has one. */
+  gather?: boolean;
 }
 
 export interface KernelCost {
@@ -133,7 +135,7 @@ export function kernelCost(k: Kernel, gpu: Accelerator, precision: Precision): K
   }
   const eff = gpu.efficiency;
   let smWork = (k.flops / fraction) * unit;
-  const hbmWork = bytes / eff.hbmPeakFraction;
+  const hbmWork = bytes / (k.gather === true ? (eff.gatherPeakFraction ?? eff.hbmPeakFraction) : eff.hbmPeakFraction);
   let tSm = smWork / peak;
   const tHbm = hbmWork / gpu.hbmBandwidth;
   if (k.gemm?.grouped === true) {

@@ -25,6 +25,13 @@ export interface EfficiencyCalibration {
   gemmPeakFraction: number;
   /** Fraction of datasheet HBM bandwidth a streaming kernel reaches (measured, e.g. STREAM / BabelStream copy). */
   hbmPeakFraction: number;
+  /**
+   * Fraction of datasheet HBM bandwidth the compiler's sort-and-gather of token rows reaches (a MoE
+   * layer's permute and unpermute as XLA runs them on TPU: argsort of the expert ids, then a row
+   * gather; bytes counted as the rows read and written). Missing: `hbmPeakFraction` (GPU stacks
+   * permute with bandwidth-bound kernels of their own).
+   */
+  gatherPeakFraction?: number;
   /** Fixed cost of one kernel launch and tail, seconds. */
   kernelLaunchSeconds: number;
   /** Fraction of dense peak a fused flash-attention forward kernel reaches at long sequence (measured). */

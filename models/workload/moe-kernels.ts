@@ -93,6 +93,16 @@ function grouped(k: Kernel, x?: MoeLayerInput): Kernel {
   return { ...k, gemm: { ...k.gemm, grouped: true, ...(split !== undefined ? { coreSplit: split } : {}) } };
 }
 
+/**
+ * The permute and unpermute move each routed copy's row by a sort and a gather (MaxText moe.py
+ * permute / unpermute: jnp.argsort of the expert ids, then `inputs[sort_indices]`; their backward,
+ * with use_custom_sort_vjp, the same gathers by the inverse order): priced at the catalog's
+ * gatherPeakFraction where it has one (TPU v5p), else as any stream.
+ */
+function gather(k: Kernel): Kernel {
+  return { ...k, gather: true };
+}
+
 /** Re-sorting received chunks by local expert (and back): only with several local experts under EP. */
 function sortsChunks(x: MoeLayerInput, d: MoeDims): boolean {
   return x.ep > 1 && d.localExperts > 1;
@@ -109,7 +119,7 @@ export function moeMlpForward(x: MoeLayerInput, b: MoeBuilders): { weightGemms: 
   const weightGemms = [router, fc1, fc2];
   const kernels: Kernel[] = [router, ...routerForwardKernels(routerShape(x), b.memory)];
   kernels.push(...sharedForward(x, d, b, weightGemms));
-  kernels.push(b.memory("expert.permute", 2 * e * d.sent * h));
+  kernels.push(gather(b.memory("expert.permute", 2 * e * d.sent * h)));
   // The host waits for the split sizes before it can enqueue the all-to-all and the rest of the layer.
   if ((x.hostSyncSeconds ?? 0) > 0) kernels.push({ name: "moe.host-sync", kind: "memory", flops: 0, bytes: 0, launches: 0, hostSeconds: x.hostSyncSeconds as number });
   if (sortsChunks(x, d)) kernels.push(b.memory("expert.sort-chunks", 2 * e * d.received * h));
@@ -123,7 +133,7 @@ export function moeMlpForward(x: MoeLayerInput, b: MoeBuilders): { weightGemms: 
   );
   if (padCopies) kernels.push(b.memory("expert.fp8-unpad", 2 * e * d.received * h));
   if (sortsChunks(x, d)) kernels.push(b.memory("expert.unsort-chunks", 2 * e * d.received * h));
-  kernels.push(b.memory("expert.unpermute", 2 * e * d.sent * h));
+  kernels.push(gather(b.memory("expert.unpermute", 2 * e * d.sent * h)));
   return { weightGemms, kernels };
 }
 
@@ -155,7 +165,7 @@ export function moeMlpBackward(x: MoeLayerInput, b: MoeBuilders, byName: Readonl
   if (padCopies) out.push(b.memory("expert.fp8-pad.bwd", 2 * e * d.received * h));
   if (sortsChunks(x, d)) out.push(b.memory("expert.sort-chunks.bwd", 2 * e * d.received * h));
   // Unpermute's backward (scatter the gradient to the top-k copies, scaled by their scores) and permute's (gather back).
-  out.push(b.memory("expert.permute.bwd", 4 * e * d.sent * h));
+  out.push(gather(b.memory("expert.permute.bwd", 4 * e * d.sent * h)));
   if (d.sharedFfnPerRank > 0) {
     out.push(...gemm("shared.fc2"));
     out.push(b.memory("shared.act.bwd", e * x.tokens * d.sharedFfnPerRank * (2 * d.gate + 1), 12 * x.tokens * d.sharedFfnPerRank * d.gate));

@@ -5,7 +5,9 @@
  * is kept in HBM if the policy saves it, copied to host memory if it offloads it, and otherwise
  * rebuilt in backward by re-running its producer, whose own inputs then follow the same rule.
  * Kernels whose outputs the backward never reads (the MLP's down projection and the residual
- * add after it) are not re-run: JAX dead-code-eliminates the recomputation.
+ * add after it) are not re-run: JAX dead-code-eliminates the recomputation. A MoE layer's routed
+ * down projection is read (the top-k weighted sum's VJP needs it for the router scores), so it
+ * and the unsort after it re-run unless mlpwo is kept.
  *
  * MaxText's names (checkpoint_name tags): decoder_layer_input, query_proj, key_proj, value_proj,
  * qkv_proj, context (the flash kernel's output and logsumexp: splash attention's
@@ -132,7 +134,10 @@ function layerNodes(x: LayerShape): RematNode[] {
       { kernels: ["router", "router.", "expert.permute", "expert.sort-chunks", "moe.host-sync"], inputs: ["norm2"], outputs: ["routing"] },
       { kernels: ["expert.fc1"], inputs: ["routing"], outputs: ["wi0", "wi1"] },
       { kernels: ["expert.act"], inputs: ["wi0", "wi1"], outputs: ["act"] },
-      { kernels: ["expert.fc2"], inputs: ["act"], outputs: ["wo"] },
+      // The unpermute's weighted sum reads fc2's outputs for the router scores' gradient (MaxText
+      // moe.py unpermute: einsum 'BKE,BK -> BE' of the unsorted expert outputs and the top-k
+      // weights), so a MoE layer's fc2 is not dead code: not kept, it re-runs with the unsort.
+      { kernels: ["expert.fc2", "expert.unpermute"], inputs: ["act"], outputs: ["wo"] },
       { kernels: ["shared.fc1"], inputs: ["norm2"], outputs: ["swi0", "swi1"] },
       { kernels: ["shared.act"], inputs: ["swi0", "swi1"], outputs: ["sact"] },
     );
@@ -151,7 +156,7 @@ function backwardReads(x: LayerShape): Tensor[] {
   const m = x.model;
   const attention: Tensor[] = ["input", "norm1", ...(mlaDims(m) !== undefined ? (["latents"] as Tensor[]) : []), "q", "k", "v", "context", "resid", "norm2"];
   if (m.experts <= 1) return [...attention, "wi0", "wi1", "act"];
-  return [...attention, "routing", "wi0", "wi1", "act", ...((m.sharedExperts ?? 0) > 0 ? (["swi0", "swi1", "sact"] as Tensor[]) : [])];
+  return [...attention, "routing", "wi0", "wi1", "act", "wo", ...((m.sharedExperts ?? 0) > 0 ? (["swi0", "swi1", "sact"] as Tensor[]) : [])];
 }
 
 /**

@@ -78,15 +78,25 @@ describe("the two ends", () => {
     expect(simulateStep(withRemat(all)).stepSeconds).toBe(simulateStep(withRemat(undefined)).stepSeconds);
   });
 
-  it("a MoE layer with MLA and shared experts: every tensor saved is recompute none's bytes", () => {
+  it("a MoE layer with MLA and shared experts: every tensor saved is recompute none's bytes and the routed fc2 outputs", () => {
     const moe: ModelSpec = { ...SMALL, experts: 4, topK: 2, expertFfn: 32, sharedExperts: 1, kvLoraRank: 16, qLoraRank: 24, qkNopeHeadDim: 16, qkRopeHeadDim: 8, vHeadDim: 16 };
     const x = layerShape(withRemat(all, moe));
-    expect(rematPlan(x, layerDims(x), all).deviceBytes).toBe(layerActivationBytes(layerShape(withRemat(undefined, moe)), "none"));
-    // Policy full re-runs the router and its steps, the permute, the experts' up projections and activation, not fc2 or the unpermute.
+    // The top-k weighted sum's VJP reads fc2's outputs for the router weights' cotangent (MaxText moe.py
+    // unpermute, einsum 'BKE,BK -> BE'): mlpwo saved keeps them, 2 B · (8 tokens · top-2) copies · 64 = 2048
+    // beyond what memory.ts counts for recompute none (which leaves them out).
+    expect(rematPlan(x, layerDims(x), all).deviceBytes).toBe(layerActivationBytes(layerShape(withRemat(undefined, moe)), "none") + 2048);
+    expect(layerRecomputeKernels(x, "full")).toEqual({ kernels: [], collectives: [] });
+    // Policy full re-runs the router and its steps, the permute, the experts' up projections, activation,
+    // down projection and the unsort (read by the weighted sum's backward); not the shared fc2 or the last residual.
     const full = layerShape(withRemat({ policy: "full" }, moe));
     const names = layerRecomputeKernels(full, "full").kernels.map((k) => k.name);
     const fwd = layerForwardKernels(full).kernels.map((k) => k.name);
-    expect(names).toEqual(fwd.filter((n) => !["shared.fc2", "expert.fc2", "expert.unpermute", "mlp.residual"].includes(n)));
+    expect(names).toEqual(fwd.filter((n) => !["shared.fc2", "mlp.residual"].includes(n)));
+    // mlpwo kept (save_dot_except_mlpwi): the routed fc2 is not re-run; the activation still is (fc2's weight gradient reads it).
+    const wo = layerShape(withRemat({ policy: "save_dot_except_mlpwi" }, moe));
+    const woNames = layerRecomputeKernels(wo, "full").kernels.map((k) => k.name);
+    expect(woNames).not.toContain("expert.fc2");
+    expect(woNames).toContain("expert.act");
   });
 
   it("policy full keeps what recompute full keeps; it re-runs the same kernels but the MLP's down projection and last residual add (dead code)", () => {

@@ -72,6 +72,8 @@ export const GOOGLE: Readonly<Record<string, Accelerator>> = {
     efficiency: {
       gemmPeakFraction: 0.923,
       hbmPeakFraction: 0.834,
+      // (2 x 268 MB + 2 x 268 MB) / (1.205 + 2.148 ms) = 320 GB/s of 2765: see sources.
+      gatherPeakFraction: 0.116,
       kernelLaunchSeconds: 1e-6,
       attentionPeakFraction: 0.775,
     },
@@ -90,6 +92,8 @@ export const GOOGLE: Readonly<Record<string, Accelerator>> = {
       matrixUnitDim: MXU_DIM,
       "efficiency.gemmPeakFraction": "Derived from sibling TPU v5e (same 128x128 MXU design): JAX docs 'Pallas TPU Matrix Multiplication' (jax-ml/jax docs/pallas/tpu/matmul), XLA jnp.matmul bf16 8192^3 = 181.8 TFLOP/s = 92.3% of 197; no v5p GEMM benchmark published",
       "efficiency.hbmPeakFraction": "Derived (no published v5p stream measurement): HBM2e stream efficiency of A100-80GB, Azure ND A100 v4 BabelStream Triad 1.70 / 2.039 TB/s",
+      "efficiency.gatherPeakFraction":
+        "Measured on one v5p chip: marin-community/marin .agents/projects/moe_hillclimb_harness.md (commit eada70a3), 'Stage timing breakdown (forward, E=64, topk=2)', gmm row: pack 0.001205 s, combine 0.002148 s; each stage jitted and timed alone (lib/levanter/scripts/bench/bench_moe_hillclimb.py at eada70a3, _time_fn, arrays unsharded on one device of the dev TPU dlwh-codex1, a v5p-8 of infra/marin-us-central1.yaml). pack = argsort of 65536 expert ids + jnp.take of 65536 rows of 2048 bf16 (tokens 32768, top-2); combine = argsort of the order + jnp.take of the 65536 expert-output rows + the fp32 top-k weighted sum. Counted as trainsim counts a permute (rows read + written, 2 x 2 x 65536 x 2048 B = 537 MB each): 1.074 GB / 3.353 ms = 320 GB/s = 0.116 of 2765 GB/s (pack alone 0.161, combine 0.090). ASSUMPTION: per byte at other row sizes (Mixtral 8 KiB, DeepSeek-V3 14 KiB rows; no measurement at another hidden size found)",
       "efficiency.kernelLaunchSeconds": "Estimate: XLA compiles the step into one executable, so there is no per-op host launch; ~1 us per fused HLO op boundary assumed, no public measurement",
       "efficiency.attentionPeakFraction": "Derived: v5e-derived GEMM fraction 0.923 x (A100 FA2-fwd/GEMM ratio 0.73/0.869 = 0.84) = 0.775 for Pallas flash/splash attention; no published measurement, likely optimistic",
     },

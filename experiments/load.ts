@@ -443,7 +443,7 @@ function attentionBackendFrom(workloadIn: Raw, gpu: Accelerator | undefined, pro
     problems.invalid(
       "workload.attentionBackend",
       backend,
-      `${showValue(backend)} is not allowed on ${gpu.name}: its catalog has no ${backend} attention measurement (give cluster.gpu.efficiency.${backend === "cudnn" ? "cudnnAttentionPeakFraction and the other cudnn*" : "fa2AttentionPeakFraction and the other fa2*"} levels to add one); expected ${have.map(showValue).join(" or ")}`,
+      `${showValue(backend)} is not allowed on ${gpu.name}: its catalog has no ${backend} attention measurement (give cluster.gpu.efficiency.${backend === "cudnn" ? "cudnnAttentionPeakFraction and the other cudnn*" : backend === "aotriton" ? "aotritonAttentionPeakFraction and aotritonAttentionBackwardPeakFraction" : "fa2AttentionPeakFraction and the other fa2*"} levels to add one); expected ${have.map(showValue).join(" or ")}`,
     );
     return undefined;
   }

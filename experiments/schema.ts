@@ -136,7 +136,7 @@ export const TOPOLOGIES: readonly TopologyKind[] = ["rail-optimized", "fat-tree"
 const SCALE_UP_KINDS: readonly ScaleUpKind[] = ["nvlink", "xgmi", "ici", "roce"];
 const RECOMPUTE: readonly RecomputeMode[] = ["none", "selective", "full", "per-op"];
 const ATTENTION: readonly AttentionKernel[] = ["flash", "unfused"];
-const ATTENTION_BACKENDS: readonly AttentionBackend[] = ["flash-attention", "flash-attention-1", "cudnn"];
+const ATTENTION_BACKENDS: readonly AttentionBackend[] = ["flash-attention", "flash-attention-1", "cudnn", "aotriton"];
 
 export const GPU_NAMES: readonly string[] = Object.keys(CATALOG);
 export const MODEL_NAMES: readonly string[] = Object.keys(BUILTIN_MODELS);
@@ -188,6 +188,8 @@ const efficiency = obj(
     fa2AttentionBackwardPeakFraction: qty("ratio", "FlashAttention-2's backward level (workload.attentionBackend: flash-attention).", { exclusiveMinimum: 0, maximum: 1, derivedDefault: "the catalog GPU's (B200: 0.148)" }),
     fa2AttentionFillKeys: int("FlashAttention-2's forward key-loop fill (workload.attentionBackend: flash-attention).", 0, { derivedDefault: "the catalog GPU's (B200: 128)" }),
     fa2AttentionBackwardFillKeys: int("FlashAttention-2's backward key-loop fill (workload.attentionBackend: flash-attention).", 0, { derivedDefault: "the catalog GPU's (B200: 256)" }),
+    aotritonAttentionPeakFraction: qty("ratio", "AOTriton (PyTorch SDPA's default flash backend on ROCm; workload.attentionBackend: aotriton) where attentionPeakFraction measures another kernel (CK's FlashAttention-2 on MI300X): its BF16 forward level at 16k keys.", { exclusiveMinimum: 0, maximum: 1, derivedDefault: "the catalog GPU's (MI300X, MI325X: 0.237, PyTorch SDPA on MI300X in midiareshadi/attn-dsl-bench); absent: no AOTriton levels" }),
+    aotritonAttentionBackwardPeakFraction: qty("ratio", "AOTriton's backward level (workload.attentionBackend: aotriton), in FlashAttention's convention of 2.5 forwards of FLOPs: the extra recompute of its split dK/dV and dQ kernels is inside the level (do not add flashBackward: split).", { exclusiveMinimum: 0, maximum: 1, derivedDefault: "the catalog GPU's (MI300X, MI325X: 0.109, AOTriton 0.11b's op tuning table on gfx942)" }),
     commSmsScaleUp: int("SMs one collective's kernel holds while it runs within the scale-up domain (NCCL: one CTA per channel); compute overlapping it runs on the rest. 0: communication takes no SMs.", 0, { derivedDefault: "the catalog GPU's (24 on A100/H100/H200); none for a GPU given in full" }),
     commSmsPerNic: int("SMs one collective's kernel holds while it runs across nodes, per member of its group on a node (each drives its own NIC; NCCL: 2 channels per NIC). 0: none.", 0, { derivedDefault: "the catalog GPU's (2 on A100/H100/H200); none for a GPU given in full" }),
   },
@@ -390,7 +392,7 @@ const workload = obj(
     flashBlock: int("The flash-attention kernel's query and key block, in tokens (attention: flash; MaxText's splash attention sa_block_q and sa_block_kv, 512 by default in base.yml since 2025, 2048 in the v5p recipes of DeepSeek-V3 and Llama 3.1 405B). A causal mask skips only the blocks wholly above the diagonal and computes the diagonal blocks in full (splash_attention_mask_info.py: a block is all-masked, partial or full; only all-masked ones are skipped): (s/b + 1)/(2·s/b) of the score square instead of about a half. Absent: 128, the query tile of FlashAttention-2.", 1),
     attentionBackend: oneOf(
       ATTENTION_BACKENDS,
-      "Which flash-attention kernel runs (attention: flash): flash-attention (Dao's FlashAttention-2, or the vendor's port: PyTorch SDPA's flash backend, Hugging Face's flash_attention_2) or cudnn (cuDNN's fused attention: what Transformer Engine, and so Megatron-Core and NeMo, runs on Hopper and Blackwell, where TE prefers it over FlashAttention), or flash-attention-1 (Dao's FlashAttention 1 of 2022, NVIDIA only: FA2's levels, an upper bound, with its own head-dim kernels 32, 64 and 128, so head dim 96 computes as 128). Dao's kernels pad a head dim to the next one they are compiled for (FA2: multiples of 32, so 80 computes as 96). Each has its own measured levels in the catalog; a GPU without levels for the one asked is refused.",
+      "Which flash-attention kernel runs (attention: flash): flash-attention (Dao's FlashAttention-2, or the vendor's port: PyTorch SDPA's flash backend on NVIDIA, Hugging Face's flash_attention_2, CK's port on AMD) or aotriton (ROCm/aotriton's Triton kernels: what PyTorch SDPA's flash backend runs on ROCm unless TORCH_ROCM_FA_PREFER_CK=1; AMD GPUs with AOTriton levels) or cudnn (cuDNN's fused attention: what Transformer Engine, and so Megatron-Core and NeMo, runs on Hopper and Blackwell, where TE prefers it over FlashAttention), or flash-attention-1 (Dao's FlashAttention 1 of 2022, NVIDIA only: FA2's levels, an upper bound, with its own head-dim kernels 32, 64 and 128, so head dim 96 computes as 128). Dao's kernels pad a head dim to the next one they are compiled for (FA2: multiples of 32, so 80 computes as 96). Each has its own measured levels in the catalog; a GPU without levels for the one asked is refused.",
       { derivedDefault: "the kernel the accelerator's catalog levels measure: cudnn on B200, GB200 and GB300, flash-attention elsewhere" },
     ),
     vocabDivisibleBy: int(

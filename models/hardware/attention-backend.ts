@@ -2,7 +2,8 @@
  * Which flash-attention kernel a run's attention levels come from (workload.attentionBackend).
  * An accelerator's efficiency holds the levels of the kernel its catalog entry measured
  * (`attentionBackend`, default flash-attention) and, where published, cuDNN's as
- * `cudnn*` fields; choosing cudnn swaps those in, so the attention cost model is unchanged.
+ * `cudnn*` fields (AOTriton's as `aotriton*` on AMD parts); choosing that backend swaps those in,
+ * so the attention cost model is unchanged.
  */
 import type { Accelerator, AttentionBackend, EfficiencyCalibration } from "./types.ts";
 
@@ -20,7 +21,8 @@ export function attentionBackendsOf(gpu: Accelerator): AttentionBackend[] {
   const own = baseAttentionBackend(gpu);
   if (own === "cudnn") return gpu.efficiency.fa2AttentionPeakFraction !== undefined ? [own, "flash-attention"] : [own];
   const fa1: AttentionBackend[] = own === "flash-attention" && gpu.vendor === "NVIDIA" ? ["flash-attention-1"] : [];
-  return gpu.efficiency.cudnnAttentionPeakFraction !== undefined ? [own, ...fa1, "cudnn"] : [own, ...fa1];
+  const aotriton: AttentionBackend[] = own === "flash-attention" && gpu.efficiency.aotritonAttentionPeakFraction !== undefined ? ["aotriton"] : [];
+  return gpu.efficiency.cudnnAttentionPeakFraction !== undefined ? [own, ...fa1, "cudnn", ...aotriton] : [own, ...fa1, ...aotriton];
 }
 
 type LevelField = "attentionPeakFraction" | "attentionBackwardPeakFraction" | "fp8AttentionPeakFraction" | "fp8AttentionBackwardPeakFraction" | "attentionFillKeys" | "attentionBackwardFillKeys";
@@ -31,7 +33,7 @@ type LevelField = "attentionPeakFraction" | "attentionBackwardPeakFraction" | "f
  * them (`efficiency.<prefix>Field`) moved onto the plain fields; `unsourced` lists the fields it
  * gives none for.
  */
-function swapLevels(gpu: Accelerator, prefix: "cudnn" | "fa2", levels: readonly (readonly [LevelField, number | undefined])[]) {
+function swapLevels(gpu: Accelerator, prefix: "cudnn" | "fa2" | "aotriton", levels: readonly (readonly [LevelField, number | undefined])[]) {
   const efficiency: EfficiencyCalibration = { ...gpu.efficiency };
   const sources = { ...gpu.sources };
   const unsourced: LevelField[] = [];
@@ -66,6 +68,26 @@ function withFlashAttention2(gpu: Accelerator): Accelerator {
   return { ...gpu, efficiency, attentionBackend: "flash-attention", sources };
 }
 
+/**
+ * An AMD GPU measured on CK's FlashAttention-2 with AOTriton's BF16 levels swapped in. No AOTriton FP8
+ * attention table: the FP8 fields are deleted, so an FP8 attention derives from the BF16 forward
+ * (kernel.ts); the fills keep the defaults (ATTENTION_FILL_KEYS).
+ */
+function withAotriton(gpu: Accelerator): Accelerator {
+  const e = gpu.efficiency;
+  if (e.aotritonAttentionPeakFraction === undefined) throw new Error(`${gpu.name} has no aotriton attention levels`);
+  const { efficiency, sources, unsourced } = swapLevels(gpu, "aotriton", [
+    ["attentionPeakFraction", e.aotritonAttentionPeakFraction],
+    ["attentionBackwardPeakFraction", e.aotritonAttentionBackwardPeakFraction],
+    ["fp8AttentionPeakFraction", undefined],
+    ["fp8AttentionBackwardPeakFraction", undefined],
+    ["attentionFillKeys", undefined],
+    ["attentionBackwardFillKeys", undefined],
+  ]);
+  for (const field of unsourced) delete sources[`efficiency.${field}`];
+  return { ...gpu, efficiency, attentionBackend: "aotriton", sources };
+}
+
 /** `gpu` with `backend`'s attention levels in its attention fields (the same object if they are there already). */
 export function withAttentionBackend(gpu: Accelerator, backend: AttentionBackend | undefined): Accelerator {
   if (backend === undefined || backend === baseAttentionBackend(gpu)) return gpu;
@@ -74,6 +96,7 @@ export function withAttentionBackend(gpu: Accelerator, backend: AttentionBackend
   // kernels only (models/compute/attention-head-dim.ts).
   if (backend === "flash-attention-1" && attentionBackendsOf(gpu).includes(backend)) return { ...gpu, attentionBackend: backend };
   if (backend === "flash-attention") return withFlashAttention2(gpu);
+  if (backend === "aotriton") return withAotriton(gpu);
   const e = gpu.efficiency;
   if (backend !== "cudnn" || e.cudnnAttentionPeakFraction === undefined) throw new Error(`${gpu.name} has no ${backend} attention levels`);
   // A cuDNN level the catalog lacks falls back to the derivation the plain field's absence implies.

@@ -11,10 +11,11 @@ export type ScaleUpKind = "nvlink" | "xgmi" | "ici" | "roce";
 
 /**
  * A flash-attention implementation: Dao's FlashAttention-2 (or a port), Dao's FlashAttention 1
- * (2022; its own head-dim kernels, models/compute/attention-head-dim.ts) or cuDNN's fused attention
- * (Transformer Engine's FusedAttention).
+ * (2022; its own head-dim kernels, models/compute/attention-head-dim.ts), cuDNN's fused attention
+ * (Transformer Engine's FusedAttention) or AOTriton (ROCm/aotriton: the ahead-of-time compiled
+ * Triton kernels PyTorch SDPA's flash backend runs on ROCm by default).
  */
-export type AttentionBackend = "flash-attention" | "flash-attention-1" | "cudnn";
+export type AttentionBackend = "flash-attention" | "flash-attention-1" | "cudnn" | "aotriton";
 
 /**
  * One calibration per accelerator: how close real kernels get to the datasheet.
@@ -111,6 +112,14 @@ export interface EfficiencyCalibration {
   fa2AttentionFillKeys?: number;
   fa2AttentionBackwardFillKeys?: number;
   /**
+   * AOTriton (PyTorch SDPA's default flash backend on ROCm) where the fields above measure another
+   * kernel (CK's FlashAttention-2 port on MI300X): BF16 forward and backward levels, swapped in by
+   * workload.attentionBackend: aotriton. The backward level keeps FlashAttention's convention (2.5
+   * forwards of FLOPs), so the extra recompute of AOTriton's split dK/dV + dQ kernels is inside it.
+   */
+  aotritonAttentionPeakFraction?: number;
+  aotritonAttentionBackwardPeakFraction?: number;
+  /**
    * SMs one collective's kernel holds while it runs (NCCL: one CTA per channel, each on an
    * SM of its own): within the scale-up domain, and across nodes per NIC its group drives
    * on a node (per member there). Compute overlapping it runs on the rest
@@ -171,7 +180,7 @@ export interface Accelerator {
   /**
    * The flash-attention kernel the efficiency's attention fields measure: flash-attention
    * (Dao's FlashAttention, or the vendor's port of it; the default) or cudnn (cuDNN's fused
-   * attention, as on Blackwell).
+   * attention, as on Blackwell); aotriton only by the swap (attention-backend.ts).
    */
   attentionBackend?: AttentionBackend;
   /**

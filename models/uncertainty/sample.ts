@@ -31,6 +31,12 @@ const CUDNN_FIELD: Partial<Record<EfficiencyField, EfficiencyField>> = {
   fp8AttentionBackwardPeakFraction: "cudnnFp8AttentionBackwardPeakFraction",
 };
 
+/** Fields that an AOTriton backend swapped in at load time take their spread from (attention-backend.ts). */
+const AOTRITON_FIELD: Partial<Record<EfficiencyField, EfficiencyField>> = {
+  attentionPeakFraction: "aotritonAttentionPeakFraction",
+  attentionBackwardPeakFraction: "aotritonAttentionBackwardPeakFraction",
+};
+
 /** The efficiency fields `s`'s step reads (FP8 ones only in an FP8 run; cuDNN's only through the swap). */
 function fieldsUsed(s: Scenario): EfficiencyField[] {
   const fields: EfficiencyField[] = ["gemmPeakFraction", "hbmPeakFraction", "kernelLaunchSeconds", "attentionPeakFraction", "attentionBackwardPeakFraction"];
@@ -56,8 +62,8 @@ export function uncertainConstants(s: Scenario): UncertainConstant[] {
   for (const field of fieldsUsed(s)) {
     const value = gpu.efficiency[field];
     if (typeof value !== "number") continue; // absent: the step derives it from a field that is sampled
-    const cudnn = CUDNN_FIELD[field];
-    add(`efficiency.${field}`, value, swapped && cudnn !== undefined ? `efficiency.${cudnn}` : `efficiency.${field}`);
+    const own = gpu.attentionBackend === "aotriton" ? AOTRITON_FIELD[field] : CUDNN_FIELD[field];
+    add(`efficiency.${field}`, value, swapped && own !== undefined ? `efficiency.${own}` : `efficiency.${field}`);
   }
   // In-switch reduction: NVSwitch parts after A100 (models/network/fat-tree.ts); a mesh has none, and then NVLS moves nothing.
   if (gpu.scaleUpKind === "nvlink" && !gpu.name.startsWith("A100")) add("efficiency.nvlsFraction", gpu.efficiency.nvlsFraction ?? NVLS_EFFICIENCY);

@@ -116,6 +116,18 @@ const H100_LIKE: Readonly<Record<string, Spread>> = {
     source: "pytorch/pytorch#147971: row-wise FP8 'within 90-100 % of tensor-wise' around the 0.95 taken (the long tail down to 50 % is left out)",
   },
 };
+const AOTRITON_ATTENTION: Readonly<Record<string, Spread>> = {
+  "efficiency.aotritonAttentionPeakFraction": {
+    low: 0.2305 / 0.2386 - 1,
+    high: 57.2836 / 57.1085 - 1,
+    source: "attn-dsl-bench's SDPA (AOTriton) forward on MI300X: the 8192 row needs 0.2305 against the 0.2386 of the 16384 row the level takes (-3.4 %); above, that row's fastest of 30 runs against its median (57.11 against 57.28 ms, +0.3 %)",
+  },
+  "efficiency.aotritonAttentionBackwardPeakFraction": {
+    low: 0.0729 / 0.1092 - 1,
+    high: 0.1374 / 0.1092 - 1,
+    source: "AOTriton 0.11b's op tuning table on gfx942, split backward, head dim 128, BF16: the eight rows (seq 1k-8k, causal and not) need levels 0.073 to 0.137 around the median 0.109 (-33 % / +26 %)",
+  },
+};
 const B200_ATTENTION: Readonly<Record<string, Spread>> = {
   "efficiency.attentionPeakFraction": sym(0.06, "fit to cudnn-frontend's B200 SDPA table (cuDNN 9.10.2), 2k-32k within 6 %"),
   "efficiency.attentionBackwardPeakFraction": sym(0.07, "same fit, backward, within 7 %"),
@@ -203,6 +215,7 @@ export const SPREADS: Readonly<Record<string, Readonly<Record<string, Spread>>>>
     "efficiency.nvlsFraction": BLACKWELL_NVLS,
   },
   MI300X: {
+    ...AOTRITON_ATTENTION,
     "efficiency.gemmPeakFraction": {
       low: -0.0245,
       high: 708 / 668.4 - 1,
@@ -214,6 +227,7 @@ export const SPREADS: Readonly<Record<string, Readonly<Record<string, Spread>>>>
     [SCALE_UP_LINK]: { low: 313.92 / 318.98 - 1, high: 0, source: "XGMI_EFFICIENCY from RCCL all_reduce_perf 318.98 GB/s (ROCm blog, Mar 2025) against Azure ND MI300X v5's 313.92 at 1 GB: -1.6 %" },
   },
   MI325X: {
+    ...AOTRITON_ATTENTION,
     "efficiency.gemmPeakFraction": { low: -0.0245, high: 843 / 784.9 - 1, source: "MAMF 784.9 against AMD's MAF 843 TFLOP/s at the same power-limited clock: +7.4 %; below, the run-to-run spread" },
     [SCALE_UP_LINK]: { low: 313.92 / 318.98 - 1, high: 0, source: "as MI300X (same xGMI): 318.98 against 313.92 GB/s, -1.6 %" },
   },

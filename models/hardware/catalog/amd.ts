@@ -1,6 +1,6 @@
 /** AMD Instinct accelerators (CDNA3). */
 import type { Accelerator } from "../types.ts";
-import { AMD_MAF, AMD_MI300X_DS, AMD_MI325X_DS, AZURE, BABEL, CK_FA_MI300X, CSCS_LAT, FP8_ATTN_RATIO, GiB, MAMF, RCCL_MI300X_CH, THAMADA } from "./sources.ts";
+import { AMD_MAF, AMD_MI300X_DS, AMD_MI325X_DS, AOTRITON_BWD_MI300X, AOTRITON_FWD_MI300X, AZURE, BABEL, CK_FA_MI300X, CSCS_LAT, FP8_ATTN_RATIO, GiB, MAMF, RCCL_MI300X_CH, THAMADA } from "./sources.ts";
 
 export const AMD: Readonly<Record<string, Accelerator>> = {
   MI300X: {
@@ -24,6 +24,8 @@ export const AMD: Readonly<Record<string, Accelerator>> = {
       attentionBackwardPeakFraction: 0.156,
       fp8GemmPeakFraction: 0.459,
       fp8AttentionPeakFraction: 0.207,
+      aotritonAttentionPeakFraction: 0.239,
+      aotritonAttentionBackwardPeakFraction: 0.109,
       commSmsScaleUp: 56,
     },
     sources: {
@@ -47,6 +49,8 @@ export const AMD: Readonly<Record<string, Accelerator>> = {
       "efficiency.attentionBackwardPeakFraction": `${CK_FA_MI300X}: backward median 203.8 / 1307.4 = 0.156 (bwd/fwd 0.59 on MI300X, where H100's FA2 has 0.87)`,
       "efficiency.fp8GemmPeakFraction": `Derived from MI300X's own FP8/BF16 ratio: BF16 0.511 x (${AMD_MAF}: FP8 1273 / BF16 708 TFLOP/s = 1.798, same library build and power-limited clocks; footnote 4 gives FP8 1223.6) / 2 = 0.459 (1200 TFLOP/s). Cross-check, not a calibration: ROCm/hipBLASLt issue #1721 (Mar 2025, hipBLASLt develop 402603df, ROCm 6.3.1) hipblaslt-bench f8_r 8192^3 907 TFLOP/s with the clock fixed at 1005 MHz (0.347 of datasheet)`,
       "efficiency.fp8AttentionPeakFraction": `Derived: BF16 forward 0.265 x ${FP8_ATTN_RATIO} = 0.207`,
+      "efficiency.aotritonAttentionPeakFraction": `${AOTRITON_FWD_MI300X}. The level the attention model (kernel.ts: 128-query blocks on 304 CUs, forward fill 128 keys) needs to give 306.5 at seq 16384, the reference length: 0.239 (the 8192, 4096, 2048, 1024 rows need 0.231, 0.214, 0.201, 0.178: AOTriton's fill is longer than the default; the training runs are at 8192). A later AOTriton than PyTorch 2.9's (0.10b): no MI300X forward table of that release found`,
+      "efficiency.aotritonAttentionBackwardPeakFraction": `${AOTRITON_BWD_MI300X}. In FlashAttention's convention (2.5 forwards of FLOPs, causal counted by the model's 128-blocks) and through the attention model at each row's B and H (backward fill 256 keys), the eight rows need levels 0.119 / 0.113 / 0.137 / 0.105 (non-causal) and 0.097 / 0.092 / 0.116 / 0.073 (causal): median 0.109 (AOTriton's causal backward is slower per FLOP than the model's causal halving gives, which the median splits). CK's backward (attentionBackwardPeakFraction) is 0.156`,
       "efficiency.commSmsScaleUp": `${RCCL_MI300X_CH}`,
     },
   },
@@ -72,6 +76,8 @@ export const AMD: Readonly<Record<string, Accelerator>> = {
       attentionBackwardPeakFraction: 0.156,
       fp8GemmPeakFraction: 0.541,
       fp8AttentionPeakFraction: 0.207,
+      aotritonAttentionPeakFraction: 0.239,
+      aotritonAttentionBackwardPeakFraction: 0.109,
       commSmsScaleUp: 56,
     },
     sources: {
@@ -95,6 +101,8 @@ export const AMD: Readonly<Record<string, Accelerator>> = {
       "efficiency.attentionBackwardPeakFraction": `Derived from MI300X (same CDNA3 silicon; no MI325X table found): ${CK_FA_MI300X}: backward 0.156`,
       "efficiency.fp8GemmPeakFraction": `Derived from MI325X's own FP8/BF16 ratio: BF16 0.600 x (${AMD_MAF}: MI325X FP8 1519 / BF16 843 TFLOP/s = 1.802) / 2 = 0.541`,
       "efficiency.fp8AttentionPeakFraction": `Derived: BF16 forward 0.265 x ${FP8_ATTN_RATIO} = 0.207`,
+      "efficiency.aotritonAttentionPeakFraction": `Derived from MI300X (same CDNA3 silicon, gfx942, the same AOTriton kernels; no MI325X table found): ${AOTRITON_FWD_MI300X}: 0.239`,
+      "efficiency.aotritonAttentionBackwardPeakFraction": `Derived from MI300X (same CDNA3 silicon, gfx942, the same AOTriton kernels and tuning database; no MI325X table found): ${AOTRITON_BWD_MI300X}: 0.109`,
       "efficiency.commSmsScaleUp": `Derived from MI300X (same RCCL topology: 8 OAMs fully connected by xGMI, 304 CUs): ${RCCL_MI300X_CH}`,
     },
   },

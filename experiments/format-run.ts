@@ -58,6 +58,11 @@ export function formatRun(s: Scenario, r: RunResult): string {
   if (m.unpaddedVocab !== undefined) {
     lines.push(`vocabulary       ${group(m.unpaddedVocab)} padded to ${group(m.vocab)} (a multiple of workload.vocabDivisibleBy × tp ${p.tp}, as Megatron-LM pads it); the padded rows count in memory, FLOPs and time`);
   }
+  const mr = r.moeRouting;
+  if (mr !== undefined) {
+    const how = mr.padToCapacity === true ? `padded to capacity ${mr.capacityFactor}` : `${mr.distribution}${mr.capacityFactor !== undefined ? `, capacity factor ${mr.capacityFactor}` : ", dropless"}`;
+    lines.push(`MoE routing      ${how}: the busiest expert-parallel rank computes ${mr.busiestRankLoad.toFixed(3)}× a balanced share; ${percent(mr.keptShare)} of routed copies kept`);
+  }
   const pw = r.power;
   lines.push(
     `power            ${r.gpuPowerWatts.toFixed(0)} W per GPU on average; facility ${formatQuantity(r.facilityPowerWatts.mean, "power")} mean, ` +

@@ -5,7 +5,7 @@
 import { peakFlops } from "./compute/kernel.ts";
 import { gpuCount } from "./parallel/plan.ts";
 import { summarisePower, type PowerSummary } from "./power/analysis.ts";
-import type { Scenario } from "./scenario.ts";
+import type { MoeLoadDistribution, Scenario } from "./scenario.ts";
 import type { Breakdown } from "./categories.ts";
 import { rooflineData, type RooflineData } from "./workload/kernel-summary.ts";
 import { simulateLongRun, type LongRunResult, type StepPower } from "./reliability/long-run.ts";
@@ -17,7 +17,7 @@ import { coldEpochOf, stepDuringCheckpointWrite, wallclockOfSteps } from "./data
 import type { StepMode, StepModeRequest } from "./step/symmetry.ts";
 import { modelFlopsPerStep } from "./workload/flops.ts";
 import { stepHardwareFlops } from "./workload/remat-flops.ts";
-import { peakMemory, type MemoryBreakdown } from "./workload/memory.ts";
+import { layerShape, peakMemory, type MemoryBreakdown } from "./workload/memory.ts";
 import type { UncertaintyResult } from "./uncertainty/types.ts";
 
 export interface RunResult {
@@ -34,6 +34,8 @@ export interface RunResult {
   memory: MemoryBreakdown;
   /** Present when the vocabulary was padded (workload.vocabDivisibleBy × tp, as Megatron-LM): the tokenizer's size and the rows used. */
   vocabPadding?: { vocab: number; paddedVocab: number };
+  /** MoE models: how the routed tokens loaded the experts (models/workload/moe-routing.ts). */
+  moeRouting?: { distribution: MoeLoadDistribution; capacityFactor?: number; padToCapacity?: true; busiestRankLoad: number; keptShare: number };
   breakdown: Breakdown;
   gpuPowerWatts: number;
   facilityPowerWatts: { mean: number; peak: number };
@@ -87,6 +89,7 @@ export function runScenario(s: Scenario, options: RunOptions = {}): { result: Ru
     memoryCapacityBytes: s.cluster.gpu.hbmBytes,
     memory: mem,
     ...(s.workload.model.unpaddedVocab !== undefined ? { vocabPadding: { vocab: s.workload.model.unpaddedVocab, paddedVocab: s.workload.model.vocab } } : {}),
+    ...moeRoutingOf(s),
     breakdown: step.breakdown,
     gpuPowerWatts: power.gpuMeanWatts,
     facilityPowerWatts: { mean: power.facilityMeanWatts, peak: power.facilityPeakWatts },
@@ -145,4 +148,20 @@ export function runScenario(s: Scenario, options: RunOptions = {}): { result: Ru
     result.longRun = longRun;
   }
   return { result, step };
+}
+
+/** The routing load the MoE layers ran with: the busiest EP rank's routed tokens over a balanced share, and the copies kept. */
+function moeRoutingOf(s: Scenario): Pick<RunResult, "moeRouting"> {
+  const load = s.workload.model.experts > 1 ? layerShape(s).moeLoad : undefined;
+  if (load === undefined) return {};
+  const moe = s.workload.moe;
+  return {
+    moeRouting: {
+      distribution: moe?.imbalance.distribution ?? "random",
+      ...(moe?.capacityFactor !== undefined ? { capacityFactor: moe.capacityFactor } : {}),
+      ...(moe?.padToCapacity === true ? { padToCapacity: true as const } : {}),
+      busiestRankLoad: load.rankFactor,
+      keptShare: load.keptShare,
+    },
+  };
 }

@@ -79,6 +79,11 @@ describe("docs/results.md documents every --json field", () => {
     expect(undocumented("run", rich)).toEqual([]);
     const full = fieldPaths(trainsim("run", join(ROOT, "test/fixtures/sweep/small-base.yaml"), "--json", "--no-report", "--full"));
     expect(undocumented("run", full)).toEqual([]);
+    const moeFile = join(TMP, "moe.yaml");
+    writeFileSync(moeFile, "name: docs-moe\ncluster: { gpu: H100-SXM, nodes: 2 }\nworkload: { model: mixtral-8x7b, seqLength: 1024, globalBatch: 16, moe: { capacityFactor: 1.25, padToCapacity: true } }\nparallelism: { tp: 2, pp: 2, ep: 4 }\n");
+    const moe = fieldPaths(trainsim("run", moeFile, "--json", "--no-report"));
+    for (const p of ["moeRouting.distribution", "moeRouting.capacityFactor", "moeRouting.padToCapacity", "moeRouting.busiestRankLoad", "moeRouting.keptShare"]) expect(moe).toContain(p);
+    expect(undocumented("run", moe)).toEqual([]);
     const banded = fieldPaths(trainsim("run", join(ROOT, "test/fixtures/sweep/small-base.yaml"), "--json", "--no-report", "--uncertainty", "10"));
     for (const p of ["uncertainty.stepSeconds.p95", "uncertainty.sensitivity[].highStepSeconds", "uncertainty.constants[].source"]) expect(banded).toContain(p);
     expect(undocumented("run", banded)).toEqual([]);

@@ -6,6 +6,8 @@ import { describe, expect, it } from "vitest";
 import { RandomStreams } from "../../sim/random.ts";
 import type { ModelSpec, MoeRoutingSpec, Scenario } from "../../models/scenario.ts";
 import { simulateStep } from "../../models/step/simulate.ts";
+import { runScenario } from "../../models/run.ts";
+import { formatRun } from "../../experiments/format-run.ts";
 import { layerBackwardKernels, layerForwardKernels } from "../../models/workload/layer-kernels.ts";
 import { layerShape } from "../../models/workload/memory.ts";
 import { expertLoads, layerLoad, randomLoads, routingLoad, type RoutedTokens } from "../../models/workload/moe-routing.ts";
@@ -171,5 +173,17 @@ describe("random routing (forced balance, and dropless without a stated imbalanc
     expect(f.rankFactor).toBeCloseTo(1, 12);
     expect(f.keptShare).toBeLessThan(1);
     expect(f.keptShare).toBeGreaterThan(0.99);
+  });
+});
+
+describe("the run reports the routing load", () => {
+  it("moeRouting in the result and a line in the summary; absent for a dense model", () => {
+    const s = mixtral();
+    const { result } = runScenario(s);
+    const load = routingLoad(8, 8, 32, undefined, 1, { topK: 2, tokensPerGroup: 32768 });
+    expect(result.moeRouting).toEqual({ distribution: "random", busiestRankLoad: load.rankFactor, keptShare: load.keptShare });
+    expect(formatRun(s, result)).toContain(`MoE routing      random, dropless: the busiest expert-parallel rank computes ${load.rankFactor.toFixed(3)}× a balanced share; 100.0 % of routed copies kept`);
+    const dense = scenario({ nodes: 1, model: "llama3-8b", seqLength: 1024, globalBatch: 8 });
+    expect(runScenario(dense).result.moeRouting).toBeUndefined();
   });
 });

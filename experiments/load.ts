@@ -12,7 +12,7 @@ import { attentionBackendsOf, withAttentionBackend } from "../models/hardware/at
 import { checkPlan } from "../models/parallel/plan.ts";
 import { eagerLayerProblem } from "../models/workload/eager-layer.ts";
 import { recomputeModulesProblem } from "../models/workload/recompute-modules.ts";
-import type { AttentionKernel, CpCommType, CpLayout, CrossEntropyKind, FailureClass, FailureProcess, MasterWeights, OptimizerImplementation, ModelSpec, MoeLoadDistribution, MoeRoutingSpec, ParallelPlan, RecomputeMode, RecomputeModule, ReliabilitySpec, Scenario, Straggler, TopologyKind } from "../models/scenario.ts";
+import type { AttentionKernel, CpCommType, CpLayout, CpRingImplementation, CrossEntropyKind, FailureClass, FailureProcess, MasterWeights, OptimizerImplementation, ModelSpec, MoeLoadDistribution, MoeRoutingSpec, ParallelPlan, RecomputeMode, RecomputeModule, ReliabilitySpec, Scenario, Straggler, TopologyKind } from "../models/scenario.ts";
 import { dataFrom } from "./data-load.ts";
 import { FAILURE_CLASSES, LLAMA3_FAILURE_RATES } from "../models/reliability/failure-rates.ts";
 import { BUILTIN_MODELS } from "../models/workload/builtins.ts";
@@ -668,7 +668,7 @@ function torusShapeFrom(networkIn: Raw, chips: number, problems: Problems): { to
 }
 
 /**
- * Communication-overlap keys (parallelism.tpCommOverlap, overlapP2P, cpCommType, cpLayout, cpRepeatKv,
+ * Communication-overlap keys (parallelism.tpCommOverlap, overlapP2P, cpCommType, cpLayout, cpRepeatKv, cpRingImplementation,
  * overlapParamGather), as written or the schema's defaults; tpCommOverlap needs sequence parallelism.
  */
 function overlapFrom(raw: Raw, plan: ParallelPlan, problems: Problems): void {
@@ -699,6 +699,11 @@ function overlapFrom(raw: Raw, plan: ParallelPlan, problems: Problems): void {
   if (boolAt(raw, "cpRepeatKv") === true) {
     if (plan.cpCommType === "a2a") plan.cpRepeatKv = true;
     else problems.invalid("parallelism.cpRepeatKv", true, `true needs cpCommType a2a (it is ${plan.cpCommType ?? "p2p"}): only the Ulysses all-to-alls carry the repeated K and V`);
+  }
+  const ring = optionalString(raw, "cpRingImplementation");
+  if (ring !== undefined) {
+    if ((plan.cpCommType ?? "p2p") === "p2p") plan.cpRingImplementation = ring as CpRingImplementation;
+    else problems.invalid("parallelism.cpRingImplementation", ring, `${ring} needs cpCommType p2p (it is ${plan.cpCommType}): only the ring merges its blocks step by step`);
   }
 }
 

@@ -509,6 +509,10 @@ const parallelism = obj("How the model is split over the GPUs.", {
     "cpCommType a2a with grouped-query attention: K and V are repeated to every query head before the all-to-alls, so they move as many bytes as Q (XTuner's dispatched attention calls HF repeat_kv before its flash-attention wrapper runs the Ulysses all-to-alls: xtuner/model/modules/dispatch/llama.py, v0.1.16 (its first sequence-parallel release) to v0.1.23). false: K and V cross with their own kvHeads. Needs cpCommType a2a.",
     { default: false },
   ),
+  cpRingImplementation: oneOf(
+    ["ring-flash-attn"],
+    "cpCommType p2p: which code runs the ring, for the work it does between the blocks. ring-flash-attn: zhuzilin/ring-flash-attention's ring and zigzag_ring functions (ring_flash_attn/zigzag_ring_flash_attn.py and utils.py, commit 55ff66f, March 2024; EasyContext's ring attention), which merge each block's output into an fp32 output with update_out_and_lse after every ring step, accumulate dQ, dK and dV in fp32 in backward (dq += dq_buffer, dk += dk_buffer) and pass dK and dV round the ring in fp32: memory-bound passes over the rank's Q/K/V-sized tensors per step (models/workload/ring-merge.ts) and twice the gradient bytes. Absent: only the blocks' attention and the K/V (and backward dK/dV) exchange are modelled.",
+  ),
   moeOverlap: oneOf(
     MOE_OVERLAP,
     "MoE with ep > 1: what the dispatch and combine all-to-alls run beside, on a communication stream (each pair taking about the longer of the two). none: exposed. shared-experts: the shared experts' GEMMs (Megatron-Core --moe-shared-expert-overlap; no effect without shared experts). attention: the layer's attention GEMMs and core, standing for the other micro-batch's compute under Megatron-Core's --overlap-moe-expert-parallel-comm (combined 1F1B) or DeepSeek-V3's DualPipe.",

@@ -277,6 +277,8 @@ export type OffloadModule = (typeof OFFLOAD_MODULES)[number];
 export type CpCommType = "p2p" | "all-gather" | "a2a";
 /** How a causal sequence is split over context-parallel ranks. */
 export type CpLayout = "zigzag" | "contiguous";
+/** Which ring-attention code runs cpCommType p2p, where its per-step merges are modelled (absent: the ring's blocks only). */
+export type CpRingImplementation = "ring-flash-attn";
 
 export interface ParallelPlan {
   tp: number;
@@ -357,6 +359,8 @@ export interface ParallelPlan {
   cpLayout?: CpLayout;
   /** cpCommType a2a: K and V repeated to the query heads before the all-to-alls (XTuner); default false. */
   cpRepeatKv?: boolean;
+  /** cpCommType p2p: the ring is ring-flash-attention's (fp32 merges per step, fp32 dK/dV round the ring); absent: not modelled. */
+  cpRingImplementation?: CpRingImplementation;
   /** MoE: tensor-parallel degree of the routed experts (Megatron-Core --expert-tensor-parallel-size); default tp. */
   expertTp?: number;
   /** MoE: what the expert-parallel all-to-alls run beside (default none: exposed). */

@@ -12,7 +12,7 @@
  */
 import type { Kernel } from "../compute/kernel.ts";
 import type { Precision } from "../hardware/types.ts";
-import type { AttentionKernel, CpCommType, CpLayout, LayerImplementation, ModelSpec, MoeDispatch, MoeRoutingSpec, ParallelPlan, RecomputeMode, RecomputeModule } from "../scenario.ts";
+import type { AttentionKernel, CpCommType, CpLayout, CpRingImplementation, LayerImplementation, ModelSpec, MoeDispatch, MoeRoutingSpec, ParallelPlan, RecomputeMode, RecomputeModule } from "../scenario.ts";
 import type { Fp8Settings } from "./fp8.ts";
 import { windowBlockFraction } from "./attention-variants.ts";
 import { mlaBackward, mlaDims, mlaForward, mlaLatentCollective } from "./mla.ts";
@@ -25,6 +25,7 @@ import { BALANCED_LOAD, type RoutingLoad } from "./moe-routing.ts";
 import { eagerLayerBackward, eagerLayerForward, eagerNorm } from "./eager-layer.ts";
 import type { QuantPadding } from "./moe-padding.ts";
 import { recomputeModuleKernels } from "./recompute-modules.ts";
+import { ringGradientExchangeFactor, ringMergeBackwardBytes, ringMergeForwardBytes, ringMergeLaunches, type RingMergeShape } from "./ring-merge.ts";
 import type { RematSpec } from "./remat-names.ts";
 import { rematRecomputeKernels } from "./remat-policy.ts";
 import { collectiveMatmulLayer, windowedRerun } from "./xla-collective-matmul.ts";
@@ -72,6 +73,8 @@ export interface LayerShape {
   cpLayout?: CpLayout;
   /** cpCommType a2a: K and V cross the all-to-alls repeated to every query head (parallelism.cpRepeatKv). */
   cpRepeatKv?: boolean;
+  /** cpCommType p2p: the ring's code, for its per-step merges (parallelism.cpRingImplementation; ring-merge.ts). */
+  cpRingImplementation?: CpRingImplementation;
   /** This layer's sliding window (keys per query) when shorter than the sequence; absent: global causal attention. */
   window?: number;
   /** MoE: tensor-parallel degree of the routed experts (parallelism.expertTp; default tp). */
@@ -213,7 +216,10 @@ function attentionCore(x: LayerShape, d: LayerDims): { forward: Kernel[]; backwa
     // Flash backward recomputes the scores and runs five GEMM-like products for forward's two; split
     // into a dK/dV and a dQ kernel, each recomputes the scores and dP: seven, one forward more.
     const bwd = x.flashBackward === "split" ? 3.5 : 2.5;
-    return { forward: [fwd], backward: [{ ...fwd, name: "attention.flash.bwd", flops: bwd * flops, bytes: bwd * bytes, backward: true }] };
+    const backward: Kernel = { ...fwd, name: "attention.flash.bwd", flops: bwd * flops, bytes: bwd * bytes, backward: true };
+    const merge = ringMerge(x, d);
+    if (merge === undefined) return { forward: [fwd], backward: [backward] };
+    return { forward: [fwd, merge.forward], backward: [backward, merge.backward] };
   }
   // Megatron-LM's unfused core (megatron/model/transformer.py ParallelAttention, 2020-22):
   // baddbmm Q·Kᵀ into [b·np, sq, sk], scaled_upper_triang_masked_softmax, dropout, bmm with V.
@@ -243,6 +249,23 @@ function attentionCore(x: LayerShape, d: LayerDims): { forward: Kernel[]; backwa
     memory("attention.qkv-concat.bwd", 2 * e * d.tokens * qkvWidth),
   );
   return { forward, backward };
+}
+
+/** ring-flash-attention's per-step fp32 merges (ring-merge.ts), with cpCommType p2p and cpRingImplementation set. */
+function ringMerge(x: LayerShape, d: LayerDims): { forward: Kernel; backward: Kernel } | undefined {
+  if (x.cpRingImplementation === undefined || x.cp <= 1 || (x.cpCommType ?? "p2p") !== "p2p") return undefined;
+  const tokens = x.microBatch * d.queryLength;
+  const shape: RingMergeShape = {
+    cp: x.cp,
+    layout: x.cpLayout ?? "zigzag",
+    elementBytes: x.elementBytes,
+    outElements: tokens * d.headsPerRank * d.vHeadDim,
+    gradElements: tokens * (d.headsPerRank * d.qkHeadDim + d.kvHeadsPerRank * (d.qkHeadDim + d.vHeadDim)),
+  };
+  return {
+    forward: memory("attention.ring-merge", ringMergeForwardBytes(shape), shape.outElements * (x.cp - 1), ringMergeLaunches(shape, false)),
+    backward: { ...memory("attention.ring-merge.bwd", ringMergeBackwardBytes(shape), shape.gradElements * (x.cp - 1), ringMergeLaunches(shape, true)), backward: true },
+  };
 }
 
 interface LayerForward {
@@ -416,7 +439,9 @@ function cpCollective(x: LayerShape, d: LayerDims, backward: boolean): StreamCol
     return { op: "all-to-all", group: "cp", bytes: a2aKv + x.elementBytes * d.tokens * d.headsPerRank * (d.qkHeadDim + d.vHeadDim), count: 1 };
   }
   if (type === "all-gather" || x.attention !== "flash") return { op: "all-gather", group: "cp", bytes: kv * x.cp, count: 1 };
-  return { op: "all-gather", group: "cp", bytes: kv * x.cp * (backward ? 2 : 1), count: 1, overlap: { kernels: [backward ? "attention.flash.bwd" : "attention.flash"], splits: x.cp } };
+  // Backward: K and V, and their gradients (in fp32 with ring-flash-attention, ring-merge.ts).
+  const gradients = x.cpRingImplementation === "ring-flash-attn" ? ringGradientExchangeFactor(x.elementBytes) : 2;
+  return { op: "all-gather", group: "cp", bytes: kv * x.cp * (backward ? gradients : 1), count: 1, overlap: { kernels: [backward ? "attention.flash.bwd" : "attention.flash"], splits: x.cp } };
 }
 
 /**

@@ -98,6 +98,7 @@ export function layerShape(s: Scenario): LayerShape {
     ...(p.cpCommType !== undefined ? { cpCommType: p.cpCommType } : {}),
     ...(p.cpLayout !== undefined ? { cpLayout: p.cpLayout } : {}),
     ...(p.cpRepeatKv === true ? { cpRepeatKv: true } : {}),
+    ...(p.cpRingImplementation !== undefined && p.cp > 1 ? { cpRingImplementation: p.cpRingImplementation } : {}),
     ...(isMoe(s.workload.model) ? moeShapeFields(s) : {}),
     ...(s.workload.layerImplementation === "eager" ? { layerImplementation: "eager" as const } : {}),
     ...(p.recompute === "selective" && p.recomputeModules !== undefined ? { recomputeModules: p.recomputeModules } : {}),

@@ -13,7 +13,7 @@
  * (jobUnderLimit).
  */
 import type { ClusterSpec } from "../scenario.ts";
-import { ACTIVITY_SHARE, DVFS_EXPONENT, MIN_CLOCK, gpuPowerWatts } from "../power/gpu-power.ts";
+import { ACTIVITY_SHARE, MIN_CLOCK, dvfsExponentOf, gpuPowerWatts } from "../power/gpu-power.ts";
 
 /** Running GPU power of a job known only by its step time: a busy training GPU draws ~80 % of TDP. */
 export const UNMODELLED_TDP_SHARE = 0.8;
@@ -78,11 +78,12 @@ export function jobUnderLimit(c: ClusterSpec, job: PoweredJob, limitWatts: numbe
   const k = job.clockShare;
   const cc = job.commShare;
   const s0 = job.stepSecondsAlone;
+  const gamma = dvfsExponentOf(c.gpu);
   let clock = 1;
   if (k > 0 && limitWatts < job.phaseWatts && job.phaseWatts > idle) {
-    clock = Math.max(MIN_CLOCK, Math.max(0, (limitWatts - idle) / (job.phaseWatts - idle)) ** (1 / DVFS_EXPONENT));
+    clock = Math.max(MIN_CLOCK, Math.max(0, (limitWatts - idle) / (job.phaseWatts - idle)) ** (1 / gamma));
   }
-  const phaseWatts = clock === 1 ? job.phaseWatts : idle + (job.phaseWatts - idle) * clock ** DVFS_EXPONENT;
+  const phaseWatts = clock === 1 ? job.phaseWatts : idle + (job.phaseWatts - idle) * clock ** gamma;
   const stepSeconds = s0 * (1 - k - cc + k / clock + cc * job.multiplier);
   const energy =
     job.aloneWatts * s0 - job.phaseWatts * k * s0 + (phaseWatts * k * s0) / clock + commGpuWatts(c) * cc * s0 * Math.max(0, job.multiplier - 1);

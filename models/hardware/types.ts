@@ -158,6 +158,11 @@ export interface Accelerator {
   hostCopyBandwidth?: number;
   tdpWatts: number;
   idleWatts: number;
+  /**
+   * DVFS exponent γ of the power model (models/power/gpu-power.ts: dynamic power ∝ clock^γ under a
+   * power limit), where measured for this part: Blackwell 1.3 (power-limit sweeps of GEMMs). Absent: 2.5.
+   */
+  dvfsExponent?: number;
   /** Streaming multiprocessors / compute units / cores: sets the GEMM wave quantisation. */
   smCount: number;
   /**

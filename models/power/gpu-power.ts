@@ -9,10 +9,20 @@
  * γ the DVFS exponent: dynamic power ∝ f·V², with V rising about linearly with
  * f over the upper DVFS range, gives γ between 2 and 3.
  *
- * One calibration for every accelerator, scaled by its TDP and idle power:
- * - γ = 2.5: Patel et al. (ASPLOS'24, "Characterizing Power Management
- *   Opportunities for LLMs in the Cloud") cut peak power ~20 % for ~10 % training
- *   slowdown on A100 by locking clocks: 0.9^2.5 = 0.77 of the dynamic power.
+ * One calibration for every accelerator, scaled by its TDP and idle power, except
+ * γ, which an accelerator may carry (Accelerator.dvfsExponent, with its source):
+ * - γ = 2.5 (DVFS_EXPONENT, the default): Patel et al. (ASPLOS'24, "Characterizing
+ *   Power Management Opportunities for LLMs in the Cloud") cut peak power ~20 % for
+ *   ~10 % training slowdown on A100 by locking clocks: 0.9^2.5 = 0.77 of the dynamic
+ *   power. An A100 runs its GEMMs near its top clock at 400 W (HPL: 1305 of 1410 MHz),
+ *   high on its voltage-frequency curve, where V rises with f.
+ * - Blackwell (B200, GB200, GB300) γ = 1.3 (catalog BLACKWELL_DVFS_EXPONENT): at its default
+ *   limit a Blackwell GEMM already runs at ~0.7 of its top clock (B200 at 1000 W:
+ *   1228-1460 of 1965 MHz), near the voltage floor, where power falls about linearly
+ *   with the clock. Kernel-level power-limit sweeps on Blackwell measure it: a cuBLAS
+ *   8192³ GEMM on an RTX PRO 6000 Blackwell from 600 W down to 240 W (BF16 and FP8,
+ *   γ 1.25 / 1.41 fitted) and a GB300 cuBLAS GEMM at 500 of 1400 W (γ 1.0-1.4);
+ *   docs/calibration.md "Power limits on Blackwell".
  * - GEMM-bound kernels at s = 1: dense GEMMs run at the power limit.
  * - memory-bound kernels at s = 0.6 (HBM and the memory pipeline busy, tensor
  *   cores mostly idle);
@@ -25,6 +35,10 @@
 import type { Accelerator } from "../hardware/types.ts";
 
 export const DVFS_EXPONENT = 2.5;
+/** The accelerator's DVFS exponent: its own where the catalog gives one (a {base: ...} override keeps it), else 2.5. */
+export function dvfsExponentOf(gpu: Accelerator): number {
+  return gpu.dvfsExponent ?? DVFS_EXPONENT;
+}
 
 export type PowerClass = "gemm" | "memory" | "comm" | "idle";
 
@@ -38,7 +52,7 @@ export function activityShare(cls: PowerClass, backgroundComm: boolean): number 
 }
 
 export function gpuPowerWatts(gpu: Accelerator, share: number, clock: number): number {
-  return gpu.idleWatts + (gpu.tdpWatts - gpu.idleWatts) * share * clock ** DVFS_EXPONENT;
+  return gpu.idleWatts + (gpu.tdpWatts - gpu.idleWatts) * share * clock ** dvfsExponentOf(gpu);
 }
 
 /** The highest clock (≤ 1) at which this activity stays within `limitWatts`. */
@@ -47,6 +61,6 @@ export function clockForLimit(gpu: Accelerator, share: number, limitWatts: numbe
   if (dynamic <= 0) return 1;
   const headroom = limitWatts - gpu.idleWatts;
   if (headroom <= 0) return MIN_CLOCK;
-  const c = (headroom / dynamic) ** (1 / DVFS_EXPONENT);
+  const c = (headroom / dynamic) ** (1 / dvfsExponentOf(gpu));
   return Math.max(MIN_CLOCK, Math.min(1, c));
 }

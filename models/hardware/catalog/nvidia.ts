@@ -1,6 +1,9 @@
 /** NVIDIA accelerators: Ampere, Hopper, Blackwell. */
 import type { Accelerator } from "../types.ts";
-import { AZURE, AZURE_FP8, BABEL, CSCS_LAT, FA2_PAPER, FA3_FIG, FA3_PAPER, FA4_PAPER, FA_BWD_RATIO, GiB, IDLE_NOTE, MAMF, MSMF, NCCL_CTA_SM, NCCL_NET_CTAS, NVLINK_SWITCH_DOMAIN, NV_A100_DS, NV_BW_DS, NV_GB_DS, NV_H100_WP, NV_H200_DS, NV_H800_DS, NV_GB300_DS, NVLS_B200, NVFP4_VLLM, AZURE_GB200, TE_GEMM_B300, THAMADA, CCCL_STREAM_B200, CUDNN_SDPA_B200, CUDNN_SDPA_GB, CUDNN_SDPA_H200, CUDNN_FA3_FIG, ATTN_FILL_FIT } from "./sources.ts";
+import { AZURE, AZURE_FP8, BABEL, CSCS_LAT, FA2_PAPER, FA3_FIG, FA3_PAPER, FA4_PAPER, FA_BWD_RATIO, GiB, IDLE_NOTE, MAMF, MSMF, NCCL_CTA_SM, NCCL_NET_CTAS, NVLINK_SWITCH_DOMAIN, NV_A100_DS, NV_BW_DS, NV_GB_DS, NV_H100_WP, NV_H200_DS, NV_H800_DS, NV_GB300_DS, NVLS_B200, NVFP4_VLLM, AZURE_GB200, TE_GEMM_B300, THAMADA, BLACKWELL_DVFS, CCCL_STREAM_B200, CUDNN_SDPA_B200, CUDNN_SDPA_GB, CUDNN_SDPA_H200, CUDNN_FA3_FIG, ATTN_FILL_FIT } from "./sources.ts";
+
+/** DVFS exponent of Blackwell parts under a power limit (models/power/gpu-power.ts), from GEMM power-limit sweeps (BLACKWELL_DVFS). */
+export const BLACKWELL_DVFS_EXPONENT = 1.3;
 
 /** FlashAttention-2 on B200, the kernel PyTorch SDPA's flash backend runs there. */
 const FA2_B200 =
@@ -292,6 +295,7 @@ export const NVIDIA: Readonly<Record<string, Accelerator>> = {
     nicBandwidth: 50e9,
     tdpWatts: 1000,
     idleWatts: 140,
+    dvfsExponent: BLACKWELL_DVFS_EXPONENT,
     smCount: 148,
     mxfp8: true,
     attentionBackend: "cudnn",
@@ -331,6 +335,7 @@ export const NVIDIA: Readonly<Record<string, Accelerator>> = {
       nicBandwidth: "NVIDIA DGX B200 datasheet: 8x single-port ConnectX-7 VPI up to 400 Gb/s (one per GPU) = 50e9 B/s",
       tdpWatts: "NVIDIA HGX/DGX B200: 1000 W per GPU (nvidia-smi power cap 1000 W)",
       idleWatts: `Public nvidia-smi captures of NVIDIA B200 at 0 MiB used, P0: 136, 136, 141, 195 W (median ~140 W); ${IDLE_NOTE}. Checked: the nvidia-smi printed at the start of Google's A4 NeMo logs (AI-Hypercomputer/gpu-recipes training/a4/custom/qwen2-5-7b/logs, Jun 2025, driver 570.133.20): 8 idle B200 at 139-147 W (median 142 W), Pwr Cap 1000 W`,
+      dvfsExponent: BLACKWELL_DVFS,
       mxfp8: "NVIDIA Blackwell architecture technical brief: fifth-generation Tensor Cores run OCP microscaling formats (MXFP8/MXFP6/MXFP4); Transformer Engine 2.x docs: the MXFP8BlockScaling recipe requires Blackwell (sm_100)",
       smCount: "Chips and Cheese, 'Nvidia's B200: Keeping the CUDA Juggernaut Rolling': 74 of 80 SMs enabled per die, 148 total; torch multi_processor_count=148",
       "efficiency.gemmPeakFraction": `${MSMF}: B200 bf16 (torch 2.13.0+cu130), all 8 GPUs busy: 1426.4 TFLOP/s mean / 2250 = 0.634 (GPU0 alone 1455.7; saturated clock 1228-1410 MHz; spread 10.4 % across the 8 GPUs; a later run of the same protocol, torch 2.14.0+cu130: 1437.5 = 0.639, spread 4.9 %, GPU0 alone 1423.8). The boost-burst MAMF, 1745.0 (${MAMF}) and 1751.2 in these runs, is not sustained in a training loop`,
@@ -370,6 +375,7 @@ export const NVIDIA: Readonly<Record<string, Accelerator>> = {
     hostCopyBandwidth: 197e9,
     tdpWatts: 1200,
     idleWatts: 165,
+    dvfsExponent: BLACKWELL_DVFS_EXPONENT,
     smCount: 152,
     mxfp8: true,
     attentionBackend: "cudnn",
@@ -406,6 +412,7 @@ export const NVIDIA: Readonly<Record<string, Accelerator>> = {
       hostCopyBandwidth: `${AZURE_GB200}, 'NV Bandwidth' table (nvbandwidth host_to_device_memcpy_sm / device_to_host_memcpy_sm, one GPU copying at a time, Benchmarks/NVBandwidth.py): host to device 201 GB/s, device to host 193 GB/s; their mean 197 (each within 2 %). Grace's LPDDR5X over NVLink-C2C, not PCIe Gen5 x16 (50 GB/s). Not modelled: the two GPUs of a superchip share their Grace's memory (CPU STREAM triad 763 GB/s for the tray's two Graces, same table)`,
       tdpWatts: "NVIDIA Blackwell datasheet GB200 column (1200 W configuration); nvidia-smi power cap 1200 W on GB200",
       idleWatts: `Public nvidia-smi captures of NVIDIA GB200 at 0-2 MiB used, P0: 156, 162, 166, 181 W (~165 W); ${IDLE_NOTE}`,
+      dvfsExponent: `${BLACKWELL_DVFS}; derived: the Blackwell value B200 takes (no GB200 sweep found; GB300, the GB200 board's successor, is point (2))`,
       mxfp8: "NVIDIA Blackwell architecture technical brief: fifth-generation Tensor Cores run OCP microscaling formats (MXFP8/MXFP6/MXFP4); Transformer Engine 2.x docs: the MXFP8BlockScaling recipe requires Blackwell (sm_100)",
       smCount: "Public GB200 benchmark logs/torch device properties: 'NVIDIA GB200, 152 SMs' (multi_processor_count=152), vs 148 on HGX B200",
       "efficiency.gemmPeakFraction": `${MAMF}: NVIDIA GB200 SXM 1822.0 of 2500 TFLOP/s (72.9%), torch 2.10.0.dev+cu130`,
@@ -441,6 +448,7 @@ export const NVIDIA: Readonly<Record<string, Accelerator>> = {
     hostCopyBandwidth: 197e9,
     tdpWatts: 1400,
     idleWatts: 165,
+    dvfsExponent: BLACKWELL_DVFS_EXPONENT,
     smCount: 160,
     mxfp8: true,
     attentionBackend: "cudnn",
@@ -475,6 +483,7 @@ export const NVIDIA: Readonly<Record<string, Accelerator>> = {
       hostCopyBandwidth: `Derived from GB200 (the same Grace CPU and NVLink-C2C per superchip; no GB300 nvbandwidth figure found): ${AZURE_GB200}, nvbandwidth host to device 201 / device to host 193 GB/s, mean 197`,
       tdpWatts: `${NV_GB300_DS}: Blackwell Ultra GPU up to 1,400 W in GB300 (B300 HGX 1,100 W)`,
       idleWatts: "Derived from GB200 (same board family; no GB300 idle capture found): public nvidia-smi captures of GB200 at 0-2 MiB used, ~165 W",
+      dvfsExponent: `${BLACKWELL_DVFS}; GB300's own measurement is point (2), its default-limit reference a range, so it takes the Blackwell value B200 takes`,
       mxfp8: "NVIDIA Blackwell Ultra: fifth-generation Tensor Cores with OCP microscaling (MXFP8/MXFP6/MXFP4) and NVFP4, as Blackwell",
       smCount: `${NV_GB300_DS}: 160 SMs`,
       "efficiency.gemmPeakFraction": `Derived from GB200 (same SM and tensor cores at BF16; no GB300 BF16 GEMM measurement found): ${MAMF}: GB200 1822.0 of 2500 = 0.729`,

@@ -11,6 +11,7 @@
  * trainsim counts the diagonal blocks whole, so times are compared, not TFLOP/s.
  */
 import { describe, expect, it } from "vitest";
+import { flashKernel } from "../helpers/flash-kernel.ts";
 import { kernelCost, type Kernel } from "../../models/compute/kernel.ts";
 import { CATALOG } from "../../models/hardware/catalog.ts";
 import type { Accelerator } from "../../models/hardware/types.ts";
@@ -25,20 +26,7 @@ const HD = 128;
 
 /** One attention call as trainsim's layer builder makes it (models/workload/layer-kernels.ts). */
 function call(batchHeads: number, seq: number, causal: boolean, backward: boolean): Kernel {
-  const nb = Math.ceil(seq / 128);
-  const visited = causal ? (nb + 1) / (2 * nb) : 1;
-  const flops = (backward ? 2.5 : 1) * 2 * seq * seq * batchHeads * 2 * HD * visited;
-  return {
-    name: "attention.flash",
-    kind: "attention",
-    flops,
-    bytes: 0,
-    attentionBlocks: batchHeads * nb,
-    attentionKeys: seq * visited,
-    attentionHeadDims: [HD, HD],
-    launches: 0,
-    ...(backward ? { backward: true } : {}),
-  };
+  return flashKernel({ batchHeads, seq, headDim: HD, causal, backward, headDims: [HD, HD] });
 }
 
 describe("AOTriton attention levels on MI300X (workload.attentionBackend: aotriton)", () => {

@@ -6,6 +6,7 @@
  * pure math, so its time scales by padded / actual head dim exactly.
  */
 import { describe, expect, it } from "vitest";
+import { flashKernel } from "../helpers/flash-kernel.ts";
 import { FA1_HEAD_DIMS, FA2_HEAD_DIMS, headDimPadding, kernelHeadDim } from "../../models/compute/attention-head-dim.ts";
 import { kernelCost, type Kernel } from "../../models/compute/kernel.ts";
 import { CATALOG } from "../../models/hardware/catalog.ts";
@@ -20,20 +21,7 @@ const gpu = (name: string): Accelerator => CATALOG[name] as Accelerator;
 
 /** One causal attention kernel of 8 sequences × 16 heads × 2k, head dim `hd`. */
 function attention(hd: number, dims?: readonly [number, number], backward = false): Kernel {
-  const seq = 2048;
-  const nb = seq / 128;
-  const visited = (nb + 1) / (2 * nb);
-  return {
-    name: "attention.flash",
-    kind: "attention",
-    flops: (backward ? 2.5 : 1) * 2 * 8 * seq * seq * 16 * 2 * hd * visited,
-    bytes: 0,
-    attentionBlocks: 8 * 16 * nb,
-    attentionKeys: seq * visited,
-    launches: 0,
-    ...(dims ? { attentionHeadDims: dims } : {}),
-    ...(backward ? { backward: true } : {}),
-  };
+  return flashKernel({ batchHeads: 8 * 16, seq: 2048, headDim: hd, causal: true, backward, ...(dims ? { headDims: dims } : {}) });
 }
 
 describe("flash attention head-dim kernels", () => {

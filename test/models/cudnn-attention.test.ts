@@ -7,6 +7,7 @@
  * times are compared, not TFLOP/s.
  */
 import { describe, expect, it } from "vitest";
+import { flashKernel } from "../helpers/flash-kernel.ts";
 import { kernelCost, type Kernel } from "../../models/compute/kernel.ts";
 import { ATTENTION_FILL_KEYS } from "../../models/compute/gemm-efficiency.ts";
 import { CATALOG } from "../../models/hardware/catalog.ts";
@@ -29,20 +30,7 @@ const HD = 128;
 
 /** The benchmark's layer as trainsim's layer builder makes it (models/workload/layer-kernels.ts attentionCore). */
 function layer(seq: number, backward: boolean, fp8: boolean, heads = HEADS): Kernel {
-  const nb = Math.ceil(seq / 128);
-  const visited = (nb + 1) / (2 * nb);
-  const flops = (backward ? 2.5 : 1) * 2 * seq * seq * heads * 2 * HD * visited;
-  return {
-    name: "attention.flash",
-    kind: "attention",
-    flops,
-    bytes: 0,
-    attentionBlocks: heads * nb,
-    attentionKeys: seq * visited,
-    launches: 0,
-    ...(backward ? { backward: true } : {}),
-    ...(fp8 ? { precision: "fp8" as const } : {}),
-  };
+  return flashKernel({ batchHeads: heads, seq, headDim: HD, causal: true, backward, fp8 });
 }
 
 /** Seconds the benchmark measured: its TFLOP/s over its own s²/2 count. */

@@ -7,6 +7,7 @@
  * TFLOP/s at 2k, 4k, 8k, 16k.
  */
 import { describe, expect, it } from "vitest";
+import { flashKernel } from "../helpers/flash-kernel.ts";
 import { kernelCost, type Kernel } from "../../models/compute/kernel.ts";
 import { CATALOG } from "../../models/hardware/catalog.ts";
 import type { Accelerator } from "../../models/hardware/types.ts";
@@ -21,19 +22,7 @@ function predictedTflops(seq: number, causal: boolean): number {
   const batch = 16384 / seq;
   const heads = 16;
   const hd = 128;
-  const nb = Math.ceil(seq / 128);
-  const visited = causal ? (nb + 1) / (2 * nb) : 1;
-  const flops = 2 * batch * seq * seq * heads * 2 * hd * visited;
-  const kernel = (backward: boolean): Kernel => ({
-    name: "attention.flash",
-    kind: "attention",
-    flops: (backward ? 2.5 : 1) * flops,
-    bytes: 0,
-    attentionBlocks: batch * heads * nb,
-    attentionKeys: seq * visited,
-    launches: 0,
-    ...(backward ? { backward: true } : {}),
-  });
+  const kernel = (backward: boolean): Kernel => flashKernel({ batchHeads: batch * heads, seq, headDim: hd, causal, backward });
   const seconds = kernelCost(kernel(false), A100, "fp16").seconds + kernelCost(kernel(true), A100, "fp16").seconds;
   const benchmarkFlops = (3.5 * 4 * batch * seq * seq * heads * hd) / (causal ? 2 : 1);
   return benchmarkFlops / seconds / 1e12;

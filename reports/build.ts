@@ -147,6 +147,7 @@ function runSummaryTable(name: string, r: RunResult, source?: string): HtmlTable
     ["model TFLOP/s per GPU", sig(r.tflopsPerGpu)],
     ["MFU / HFU", `${percent(r.mfu)} / ${percent(r.hfu)}`],
     ["memory per GPU", `${sig(gib(r.memoryBytesPerGpu))} GiB of ${sig(gib(r.memoryCapacityBytes))} GiB`],
+    ...(r.moeRouting === undefined ? [] : [["MoE busiest-rank load", `${r.moeRouting.busiestRankLoad.toFixed(3)}× a balanced share (${r.moeRouting.distribution} routing; ${percent(r.moeRouting.keptShare)} of copies kept)`]]),
     ["bound mostly by", { text: `${dom} (${percent(r.breakdown[dom])})`, swatch: categoryColour(dom) }],
     ["GPU power (mean)", withUnit(r.gpuPowerWatts, "W")],
     ["facility power (mean / peak)", `${withUnit(r.facilityPowerWatts.mean, "W")} / ${withUnit(r.facilityPowerWatts.peak, "W")}`],

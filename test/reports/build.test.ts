@@ -89,6 +89,16 @@ describe("report folders", () => {
     expect((html.match(/data-spec-for=/g) ?? []).length).toBe(charts.length);
   });
 
+  it("a MoE run's summary gives the busiest expert-parallel rank's load; a dense run's has no such row", async () => {
+    const out = join(tmp(), "moe");
+    const moe: RunResult = { ...run, moeRouting: { distribution: "random", busiestRankLoad: 1.0206, keptShare: 1 } };
+    await buildRunReport(out, { scenarioName: "moe", result: moe });
+    expect(readFileSync(join(out, "report.html"), "utf8")).toContain("1.021× a balanced share (random routing; 100.0 % of copies kept)");
+    const dense = join(tmp(), "dense");
+    await buildRunReport(dense, { scenarioName: "dense", result: run });
+    expect(readFileSync(join(dense, "report.html"), "utf8")).not.toContain("MoE busiest-rank load");
+  });
+
   it("a sweep report goes next to the results and leaves other files alone", async () => {
     const dir = tmp();
     writeFileSync(join(dir, "results.jsonl"), sweep.map((p) => JSON.stringify(p)).join("\n") + "\n");

@@ -427,6 +427,14 @@ function overrideGpu(spec: Raw, file: string): Accelerator | undefined {
   return gpu;
 }
 
+/** The efficiency fields that give a GPU each backend's attention levels (attention-backend.ts swaps them in). */
+const BACKEND_LEVELS: Readonly<Record<AttentionBackend, string>> = {
+  cudnn: "cudnnAttentionPeakFraction and the other cudnn*",
+  aotriton: "aotritonAttentionPeakFraction and aotritonAttentionBackwardPeakFraction",
+  "flash-attention": "fa2AttentionPeakFraction and the other fa2*",
+  "flash-attention-1": "fa2AttentionPeakFraction and the other fa2*",
+};
+
 /**
  * workload.attentionBackend as written, when the GPU has levels for it (models/hardware/attention-backend.ts);
  * undefined when absent, refused or the GPU is invalid.
@@ -443,7 +451,7 @@ function attentionBackendFrom(workloadIn: Raw, gpu: Accelerator | undefined, pro
     problems.invalid(
       "workload.attentionBackend",
       backend,
-      `${showValue(backend)} is not allowed on ${gpu.name}: its catalog has no ${backend} attention measurement (give cluster.gpu.efficiency.${backend === "cudnn" ? "cudnnAttentionPeakFraction and the other cudnn*" : backend === "aotriton" ? "aotritonAttentionPeakFraction and aotritonAttentionBackwardPeakFraction" : "fa2AttentionPeakFraction and the other fa2*"} levels to add one); expected ${have.map(showValue).join(" or ")}`,
+      `${showValue(backend)} is not allowed on ${gpu.name}: its catalog has no ${backend} attention measurement (give cluster.gpu.efficiency.${BACKEND_LEVELS[backend]} levels to add one); expected ${have.map(showValue).join(" or ")}`,
     );
     return undefined;
   }

@@ -17,7 +17,7 @@ import { coldEpochOf, stepDuringCheckpointWrite, wallclockOfSteps } from "./data
 import type { StepMode, StepModeRequest } from "./step/symmetry.ts";
 import { modelFlopsPerStep } from "./workload/flops.ts";
 import { stepHardwareFlops } from "./workload/remat-flops.ts";
-import { layerShape, peakMemory, type MemoryBreakdown } from "./workload/memory.ts";
+import { peakMemory, routingLoadOf, type MemoryBreakdown } from "./workload/memory.ts";
 import type { UncertaintyResult } from "./uncertainty/types.ts";
 
 export interface RunResult {
@@ -152,8 +152,8 @@ export function runScenario(s: Scenario, options: RunOptions = {}): { result: Ru
 
 /** The routing load the MoE layers ran with: the busiest EP rank's routed tokens over a balanced share, and the copies kept. */
 function moeRoutingOf(s: Scenario): Pick<RunResult, "moeRouting"> {
-  const load = s.workload.model.experts > 1 ? layerShape(s).moeLoad : undefined;
-  if (load === undefined) return {};
+  if (s.workload.model.experts <= 1) return {};
+  const load = routingLoadOf(s);
   const moe = s.workload.moe;
   return {
     moeRouting: {

@@ -5,6 +5,7 @@
  */
 import { parse as parseYaml } from "yaml";
 import { pathProblem } from "../overrides.ts";
+import { parseQuantity } from "../units.ts";
 import type { RecomputeMode } from "../../models/scenario.ts";
 import { scenarioSchema, type ObjectNode } from "../schema.ts";
 import { ConfigError } from "../errors.ts";
@@ -38,10 +39,10 @@ export function parseIntList(flag: string, text: string): number[] {
   return [...new Set(values)].sort((a, b) => a - b);
 }
 
-/** --memory-headroom: "10%" or 0.1, a share in [0, 0.5]. */
+/** --memory-headroom: "10%" or 0.1, a share in [0, 0.5]; a percentage as the config's ratios read it (units.ts). */
 export function parseHeadroom(text: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(%?)\s*$/.exec(text);
-  const share = m === null ? NaN : Number(m[1]) / (m[2] === "%" ? 100 : 1);
+  const q = parseQuantity(text.includes("%") ? text : text.trim() === "" ? NaN : Number(text), "ratio");
+  const share = typeof q === "number" ? q : NaN;
   if (!(share >= 0 && share <= 0.5)) throw new PlanInputError("--memory-headroom", text, "is not allowed; expected a share of each GPU's memory to leave free, from 0 to 50 %, e.g. 10% or 0.1");
   return share;
 }

@@ -20,7 +20,7 @@ import { mtpDepths } from "./mtp.ts";
 import { embeddingParams, headParams, layerParamsPerRank, mtpProjectionParams } from "./params.ts";
 import { microBatchesPerStep } from "../parallel/plan.ts";
 import { denseLayerModel, denseLayersPerStage, expertFfnOf, isMoe, moeLayersOf } from "./moe.ts";
-import { routingLoad } from "./moe-routing.ts";
+import { routingLoad, type RoutingLoad } from "./moe-routing.ts";
 import { moeHostSyncSeconds } from "./moe-host-sync.ts";
 import { NO_PADDING, quantPadding } from "./moe-padding.ts";
 import { droppedActivationBytes, moeSavedTerms, recomputeModulesOf } from "./recompute-modules.ts";
@@ -127,16 +127,23 @@ function moeShapeFields(s: Scenario): Pick<LayerShape, "moeLoad" | "moeOverlap" 
   const tiled = withMegabloxTiles(padding, moe?.gmmTileRows, m.experts / p.ep, moe?.gmmTileCols, s.cluster.gpu.megacoreTensorCores ?? 1);
   return {
     ...(tiled !== NO_PADDING ? { moePadding: tiled } : {}),
-    moeLoad: routingLoad(m.experts, p.ep, moeLayersOf(m), s.workload.moe, s.seed, {
-      topK: m.topK,
-      tokensPerGroup: (p.ep * p.microBatch * s.workload.seqLength * (p.expertTp ?? p.tp)) / (p.cp * p.tp),
-    }),
+    moeLoad: routingLoadOf(s),
     ...(s.workload.moe !== undefined ? { moeRouting: s.workload.moe } : {}),
     moeHostSyncSeconds: moeHostSyncSeconds({ dispatch: p.moeDispatch, routing: s.workload.moe, xla: s.cluster.gpu.scaleUpKind === "ici" }),
     ...(p.moeOverlap !== undefined ? { moeOverlap: p.moeOverlap } : {}),
     ...(p.moeDispatch === "deepep" ? { moeDispatch: "deepep" as const } : {}),
     ...(p.expertTp !== undefined ? { expertTp: p.expertTp } : {}),
   };
+}
+
+/** How `s`'s routed tokens load its experts (moe-routing.ts): the tokens an EP group routes per micro-batch are ep ranks' mb·seq/(cp·tp/expertTp). */
+export function routingLoadOf(s: Scenario): RoutingLoad {
+  const m = s.workload.model;
+  const p = s.parallelism;
+  return routingLoad(m.experts, p.ep, moeLayersOf(m), s.workload.moe, s.seed, {
+    topK: m.topK,
+    tokensPerGroup: (p.ep * p.microBatch * s.workload.seqLength * (p.expertTp ?? p.tp)) / (p.cp * p.tp),
+  });
 }
 
 /** The shape of a MoE model's dense first layers (the same shape for a dense model). */

@@ -87,9 +87,9 @@ function moeDims(x: MoeLayerInput): MoeDims {
 }
 
 /** The routed experts' GEMMs run as one grouped GEMM per layer (Megatron-Core --moe-grouped-gemm); megablox on a megacore chip splits their column tiles between its cores. */
-function grouped(k: Kernel, x?: MoeLayerInput): Kernel {
+function grouped(k: Kernel, x: MoeLayerInput): Kernel {
   if (k.gemm === undefined) return k;
-  const split = x?.padding === undefined ? undefined : expertCoreSplit(x.padding, k.name, x.model.gatedMlp ? 2 : 1);
+  const split = x.padding === undefined ? undefined : expertCoreSplit(x.padding, k.name, x.model.gatedMlp ? 2 : 1);
   return { ...k, gemm: { ...k.gemm, grouped: true, ...(split !== undefined ? { coreSplit: split } : {}) } };
 }
 

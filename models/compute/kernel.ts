@@ -37,9 +37,10 @@ export interface Kernel {
   backward?: boolean;
   /**
    * FP8 GEMMs with other than per-tensor scales: per-row (torchao rowwise forward; catalog
-   * fp8RowwiseGemmRelative applies) or MXFP8's E8M0 scale per 32 elements (catalog mxfp8GemmRelative).
+   * fp8RowwiseGemmRelative applies), MXFP8's E8M0 scale per 32 elements (catalog mxfp8GemmRelative)
+   * or Transformer Engine's 1x128 / 128x128 block scales (catalog fp8BlockwiseGemmRelative).
    */
-  fp8Scaling?: "rowwise" | "mxfp8";
+  fp8Scaling?: "rowwise" | "mxfp8" | "blockwise";
   /** Host-side wait the stream pays beside its launches (a blocking device-to-host synchronisation), seconds. */
   hostSeconds?: number;
   /** A sort-and-gather of token rows (a MoE permute / unpermute): its bytes move at the catalog's gatherPeakFraction where it has one. */
@@ -78,6 +79,7 @@ export function gemmLevel(gpu: Accelerator, precision: Precision): number {
 export function fp8ScalingRelative(gpu: Accelerator, scaling: Kernel["fp8Scaling"]): number {
   if (scaling === "rowwise") return gpu.efficiency.fp8RowwiseGemmRelative ?? 1;
   if (scaling === "mxfp8") return gpu.efficiency.mxfp8GemmRelative ?? 1;
+  if (scaling === "blockwise") return gpu.efficiency.fp8BlockwiseGemmRelative ?? 1;
   return 1;
 }
 
@@ -117,7 +119,7 @@ export function kernelCost(k: Kernel, gpu: Accelerator, precision: Precision): K
   let fraction: number;
   let bytes = k.bytes;
   if (k.kind === "gemm" && k.gemm) {
-    // Row-wise-scaled (torchao rowwise forward) and MXFP8 GEMMs run their own kernels, measured against tensorwise.
+    // Row-wise-scaled (torchao rowwise forward), MXFP8 and block-scaled GEMMs run their own kernels, measured against tensorwise.
     const scaled = own === "fp8" ? fp8ScalingRelative(gpu, k.fp8Scaling) : 1;
     const g = gemmEfficiency(k.gemm, gpu.smCount, gemmLevel(gpu, own) * scaled, INPUT_BYTES[own]);
     fraction = g.peakFraction;

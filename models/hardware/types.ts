@@ -54,6 +54,13 @@ export interface EfficiencyCalibration {
    * scaled FP8 GEMM of the same shapes: forward, dgrad and wgrad. Absent: 1.
    */
   mxfp8GemmRelative?: number;
+  /**
+   * Throughput of a block-scaled FP8 GEMM as Transformer Engine's Float8BlockScaling runs it on
+   * Hopper (cuBLASLt with 1x128 scales on activations and gradients, 128x128 on weights, applied in
+   * the main loop) relative to a per-tensor-scaled FP8 GEMM of the same shapes: forward, dgrad and
+   * wgrad. Absent: 1.
+   */
+  fp8BlockwiseGemmRelative?: number;
   /** Fraction of the FP4 dense peak a large block-scaled FP4 GEMM reaches (NVFP4, measured). */
   fp4GemmPeakFraction?: number;
   /**

@@ -41,7 +41,7 @@ const AOTRITON_FIELD: Partial<Record<EfficiencyField, EfficiencyField>> = {
 function fieldsUsed(s: Scenario): EfficiencyField[] {
   const fields: EfficiencyField[] = ["gemmPeakFraction", "hbmPeakFraction", "kernelLaunchSeconds", "attentionPeakFraction", "attentionBackwardPeakFraction"];
   if (s.workload.precision === "fp8") {
-    fields.push("fp8GemmPeakFraction", "fp8RowwiseGemmRelative", "mxfp8GemmRelative");
+    fields.push("fp8GemmPeakFraction", "fp8RowwiseGemmRelative", "mxfp8GemmRelative", "fp8BlockwiseGemmRelative");
     if (s.workload.fp8Attention === true) fields.push("fp8AttentionPeakFraction", "fp8AttentionBackwardPeakFraction");
   }
   return fields;

@@ -38,7 +38,8 @@ export function highPrecision(x: Pick<BuildShape, "fp8">): Precision | undefined
 /** A linear layer's forward GEMM: FP8 inputs with a BF16 output in an FP8 run (TE Linear / LayerNormLinear). */
 export function linear(name: string, m: number, n: number, k: number, x: BuildShape, batch = 1): Kernel {
   if (!x.fp8) return gemm(name, m, n, k, x.elementBytes, batch);
-  const scaling = fp8RowwiseForward(x.fp8.recipe) ? { fp8Scaling: "rowwise" as const } : x.fp8.recipe === "mxfp8" ? { fp8Scaling: "mxfp8" as const } : {};
+  const recipe = x.fp8.recipe;
+  const scaling = fp8RowwiseForward(recipe) ? { fp8Scaling: "rowwise" as const } : recipe === "mxfp8" || recipe === "blockwise" ? { fp8Scaling: recipe } : {};
   return { ...gemm(name, m, n, k, x.elementBytes, batch, 1, 1), precision: "fp8", ...scaling };
 }
 
@@ -83,9 +84,9 @@ export function gemmBackward(fwd: Kernel, e: number, acc: GradAccumulation | nul
   const out: Kernel[] = [];
   const isFp8 = fwd.precision === "fp8";
   const inBytes = isFp8 ? 1 : e;
-  // The backward GEMMs keep the forward's precision, and MXFP8's block scales (torchao's rowwise recipes
-  // send theirs to the tensorwise kernel: fp8BackwardPlan).
-  const mx = fwd.fp8Scaling === "mxfp8" ? { fp8Scaling: "mxfp8" as const } : {};
+  // The backward GEMMs keep the forward's precision, and MXFP8's or Transformer Engine's block scales
+  // (torchao's rowwise recipes send theirs to the tensorwise kernel: fp8BackwardPlan).
+  const mx = fwd.fp8Scaling === "mxfp8" || fwd.fp8Scaling === "blockwise" ? { fp8Scaling: fwd.fp8Scaling } : {};
   const own = (k: Kernel): Kernel => (fwd.precision === undefined ? k : { ...k, precision: fwd.precision, ...mx });
   if (isFp8 && fp8) out.push(...fp8BackwardQuantize(fwd.name, g, e, fp8));
   const plan = isFp8 && fp8 ? fp8BackwardPlan(fp8.recipe) : { wgradInBf16: false, rescaleOutputs: false };

@@ -1,6 +1,6 @@
 /** NVIDIA accelerators: Ampere, Hopper, Blackwell. */
 import type { Accelerator } from "../types.ts";
-import { AZURE, AZURE_FP8, BABEL, CSCS_LAT, FA2_PAPER, FA3_FIG, FA3_PAPER, FA4_PAPER, FA_BWD_RATIO, GiB, IDLE_NOTE, MAMF, MSMF, NCCL_CTA_SM, NCCL_NET_CTAS, NVLINK_SWITCH_DOMAIN, NV_A100_DS, NV_BW_DS, NV_GB_DS, NV_H100_WP, NV_H200_DS, NV_H800_DS, NV_GB300_DS, NVLS_B200, NVFP4_VLLM, AZURE_GB200, TE_GEMM_B300, THAMADA, BLACKWELL_DVFS, CCCL_STREAM_B200, CUDNN_SDPA_B200, CUDNN_SDPA_GB, CUDNN_SDPA_H200, CUDNN_FA3_FIG, ATTN_FILL_FIT } from "./sources.ts";
+import { AZURE, AZURE_FP8, BABEL, CSCS_LAT, FA2_PAPER, FA3_FIG, FA3_PAPER, FA4_PAPER, FA_BWD_RATIO, GiB, IDLE_NOTE, MAMF, MSMF, NCCL_CTA_SM, NCCL_NET_CTAS, NVLINK_SWITCH_DOMAIN, NV_A100_DS, NV_BW_DS, NV_GB_DS, NV_H100_WP, NV_H200_DS, NV_H800_DS, NV_GB300_DS, NVLS_B200, NVFP4_VLLM, AZURE_GB200, TE_GEMM_B300, TE_GEMM_H200_BLOCK, THAMADA, BLACKWELL_DVFS, CCCL_STREAM_B200, CUDNN_SDPA_B200, CUDNN_SDPA_GB, CUDNN_SDPA_H200, CUDNN_FA3_FIG, ATTN_FILL_FIT } from "./sources.ts";
 
 /** DVFS exponent of Blackwell parts under a power limit (models/power/gpu-power.ts), from GEMM power-limit sweeps (BLACKWELL_DVFS). */
 export const BLACKWELL_DVFS_EXPONENT = 1.3;
@@ -132,6 +132,7 @@ export const NVIDIA: Readonly<Record<string, Accelerator>> = {
       attentionBackwardPeakFraction: 0.325,
       fp8GemmPeakFraction: 0.652,
       fp8RowwiseGemmRelative: 0.95,
+      fp8BlockwiseGemmRelative: 0.818,
       fp8AttentionPeakFraction: 0.509,
       ...HOPPER_CUDNN_ATTENTION,
       commSmsScaleUp: 24,
@@ -158,6 +159,7 @@ export const NVIDIA: Readonly<Record<string, Accelerator>> = {
       "efficiency.attentionBackwardPeakFraction": `${FA3_FIG}, Fig. 6 (backward, head dim 128): FlashAttention-2 322 TFLOP/s at 16k / 989.4 = 0.325 (spread over seq 512-16k: 214, 260, 291, 310, 318, 322); the forward 0.35 sits in FA2's fwd range (Fig. 5, hdim 128: causal 335, non-causal 370 at 16k)`,
       "efficiency.fp8GemmPeakFraction": `${AZURE_FP8}, ND_H100_v5_results.md (H100 80GB HBM3, CUDA 12.6, driver 560.35.03, PyTorch 2.4.0): 8192^3 1290.1 TFLOP/s / 1978.9 = 0.652 (spread: 4096^3 1216.9 = 0.615, 16384^3 1377.3 = 0.696, 32768^3 1382.2 = 0.698, 6144x12288x12288 1351.4 = 0.683). Per-tensor scaling; DeepGEMM's blockwise-scaled FP8 on H800 (same GH100 SMs, README at 327ec92, Apr 2025) reaches 1410 TFLOP/s on 4096x4096x7168 (0.713) and 1520 on 4096x7168x16384 (0.768)`,
       "efficiency.fp8RowwiseGemmRelative": "pytorch/pytorch issue #147971 (lw, 2025-02-26; H100, PyTorch nightly of Feb 2025, torch._scaled_mm, fast_accum=True, row-wise CUTLASS kernel vs tensorwise cuBLAS over a sweep of M, N, K): 'Most shapes are within 90-100% of tensor-wise efficiency, but there's a long tail going down to 50%'; 0.95 is the middle of that band. Cross-check: pytorch/FBGEMM PR #2764 (lw, 2024-06-21, H100, FBGEMM's CUTLASS row-wise kernel vs cuBLAS, median us): 4176x12288x4096 310.3 vs 317.5 (0.977), 4176x4096x12288 330.4 vs 363.5 (0.909), 3456x6144x4096 131.9 vs 132.1 (0.999), 3456x4096x6144 138.7 vs 140.4 (0.987)",
+      "efficiency.fp8BlockwiseGemmRelative": `Derived from H200 NVL (the same GH100 SMs and FP8 tensor cores, the same cuBLASLt block-scaled path): ${TE_GEMM_H200_BLOCK}. cuBLAS 12.9's own note on Hopper block scaling ('1.75x' BF16 for large matmuls, 'at least 1.25x' for most others, NVIDIA technical blog 'Boosting Matrix Multiplication Speed and Flexibility with NVIDIA cuBLAS 12.9', 2025) sits below the 1.90x of per-tensor FP8 in the same TE table`,
       "efficiency.fp8AttentionPeakFraction": `${FA3_FIG}, Fig. 7 (FP8 forward, head dim 128): FlashAttention-3 1008 TFLOP/s at 16k / 1978.9 = 0.509 (spread 512-16k: 348, 596, 733, 918, 974, 1008; cuDNN 617-1005). No FP8 backward kernel is published: the backward is derived by ${FA_BWD_RATIO}`,
       "efficiency.cudnnAttentionPeakFraction": `${CUDNN_FA3_FIG}; level (at 16k keys) and key-loop fill fitted by log least squares to the causal forward bars with trainsim's FLOP count: BF16 forward 0.579 with cudnnAttentionFillKeys 128 (512-16k within 2.6 %; the non-causal curve sits up to 10 % above), about 1.65 times FlashAttention-2 (0.35). Newer cuDNN is faster still: ${CUDNN_SDPA_H200} (test/models/cudnn-attention.test.ts)`,
       "efficiency.cudnnAttentionBackwardPeakFraction": `${CUDNN_FA3_FIG}: BF16 backward 0.554 with cudnnAttentionBackwardFillKeys 384 (512-16k within 3.2 %)`,
@@ -191,6 +193,7 @@ export const NVIDIA: Readonly<Record<string, Accelerator>> = {
       attentionBackwardPeakFraction: 0.325,
       attentionClockRatio: 0.846,
       fp8GemmPeakFraction: 0.657,
+      fp8BlockwiseGemmRelative: 0.818,
       fp8AttentionPeakFraction: 0.509,
       ...HOPPER_CUDNN_ATTENTION,
       commSmsScaleUp: 24,
@@ -218,6 +221,7 @@ export const NVIDIA: Readonly<Record<string, Accelerator>> = {
       "efficiency.attentionBackwardPeakFraction": `Derived from H100 (identical SMs and clocks): ${FA3_FIG}, Fig. 6 FA2 backward hdim 128, 322 / 989.4`,
       "efficiency.fp8GemmPeakFraction": `${AZURE_FP8}, ND_H200_v5_results.md (H200 141GB, CUDA 12.6, driver 560.28.03, PyTorch 2.4.0): 8192^3 1300.6 TFLOP/s / 1978.9 = 0.657 (spread: 4096^3 1249.1 = 0.631, 16384^3 1366.3 = 0.690, 6144x12288x12288 1318.0 = 0.666)`,
       "efficiency.fp8AttentionPeakFraction": `Derived from H100 (identical SMs and clocks): ${FA3_FIG}, Fig. 7 FA3 FP8 fwd hdim 128, 1008 / 1978.9`,
+      "efficiency.fp8BlockwiseGemmRelative": `Measured on H200 NVL (the same GH100 die; 600 W against the SXM's 700, both recipes at one clock): ${TE_GEMM_H200_BLOCK}`,
       "efficiency.cudnnAttentionPeakFraction": `Derived from H100 (identical SMs and clocks): ${CUDNN_FA3_FIG}; level (at 16k keys) and key-loop fill fitted by log least squares to the causal forward bars with trainsim's FLOP count: BF16 forward 0.579 with cudnnAttentionFillKeys 128 (512-16k within 2.6 %; the non-causal curve sits up to 10 % above), about 1.65 times FlashAttention-2 (0.35). Newer cuDNN is faster still: ${CUDNN_SDPA_H200} (test/models/cudnn-attention.test.ts)`,
       "efficiency.cudnnAttentionBackwardPeakFraction": `Derived from H100 (identical SMs and clocks): ${CUDNN_FA3_FIG}: BF16 backward 0.554 with cudnnAttentionBackwardFillKeys 384 (512-16k within 3.2 %)`,
       "efficiency.cudnnFp8AttentionPeakFraction": `Derived from H100 (identical SMs and clocks): ${CUDNN_FA3_FIG}: FP8 forward (Fig. 7) 1005 TFLOP/s at 16k / 1978.9 = 0.509, as FA3's 1008`,

@@ -9,6 +9,7 @@ import { basename, dirname, extname, isAbsolute, relative, resolve } from "node:
 import { CATALOG } from "../models/hardware/catalog.ts";
 import type { Accelerator, AttentionBackend, EfficiencyCalibration, Precision } from "../models/hardware/types.ts";
 import { attentionBackendsOf, withAttentionBackend } from "../models/hardware/attention-backend.ts";
+import { withNormKernel, type NormKernel } from "../models/hardware/catalog/memory-kernels.ts";
 import { checkPlan } from "../models/parallel/plan.ts";
 import { eagerLayerProblem } from "../models/workload/eager-layer.ts";
 import { recomputeModulesProblem } from "../models/workload/recompute-modules.ts";
@@ -933,6 +934,7 @@ function build(input: unknown, opts: LoadOptions, problems: Problems, chain: rea
   rematFrom(parallelIn["remat"], parallelism, { recompute: part(merged, "parallelism")["recompute"], precision, attention: workloadIn["attention"], dropout: model.dropout, eager, offloadActivations: offloadsActivations(parallelism) }, problems);
 
   const attentionBackend = attentionBackendFrom(workloadIn, gpuValid ? gpu : undefined, problems);
+  const normKernel = optionalString(workloadIn, "normKernel") as NormKernel | undefined;
 
   const runIn = part(v, "run");
   const duration = optionalNumber(runIn, "duration");
@@ -941,7 +943,7 @@ function build(input: unknown, opts: LoadOptions, problems: Problems, chain: rea
     name: optionalString(v, "name") ?? opts.name ?? "scenario",
     seed: numberAt(v, "seed", 1),
     cluster: {
-      gpu: attentionBackend !== undefined ? withAttentionBackend(gpu, attentionBackend) : gpu,
+      gpu: withStatedKernels(gpu, attentionBackend, normKernel),
       nodes,
       gpusPerNode,
       gpuVariability: defaultedNumber(clusterIn, "gpuVariability", "cluster.gpuVariability"),
@@ -991,6 +993,7 @@ function build(input: unknown, opts: LoadOptions, problems: Problems, chain: rea
       ...moeRoutingFrom(workloadIn, problems),
       ...(eager ? { layerImplementation: "eager" as const } : {}),
       ...(attentionBackend !== undefined ? { attentionBackend } : {}),
+      ...(normKernel !== undefined ? { normKernel } : {}),
       ...(optionalString(workloadIn, "flashBackward") === "split" ? { flashBackward: "split" as const } : {}),
       ...(workloadIn["flashBlock"] !== undefined ? { flashBlock: numberAt(workloadIn, "flashBlock", 128) } : {}),
     },
@@ -1035,4 +1038,10 @@ function build(input: unknown, opts: LoadOptions, problems: Problems, chain: rea
   }
   if (problems.list.length > 0) throw new ConfigError(problems.list, opts.file);
   return scenario;
+}
+
+/** The GPU with the kernels the workload states it ran: its attention backend's levels, its norm kernel's shares of STREAM. */
+function withStatedKernels(gpu: Accelerator, attentionBackend: AttentionBackend | undefined, normKernel: NormKernel | undefined): Accelerator {
+  const g = attentionBackend !== undefined ? withAttentionBackend(gpu, attentionBackend) : gpu;
+  return normKernel !== undefined ? withNormKernel(g, normKernel) : g;
 }

@@ -6,6 +6,7 @@
  * Defaults that depend on other keys (dp, sequenceParallel, nicBandwidth from the GPU, ...)
  * are stated here as text and computed by the loader, which knows the catalogs.
  */
+import type { NormKernel } from "../models/hardware/catalog/memory-kernels.ts";
 import { CATALOG } from "../models/hardware/catalog.ts";
 import { PRESET_NAMES } from "./presets.ts";
 import type { AttentionBackend, Precision, ScaleUpKind } from "../models/hardware/types.ts";
@@ -137,6 +138,7 @@ const SCALE_UP_KINDS: readonly ScaleUpKind[] = ["nvlink", "xgmi", "ici", "roce"]
 const RECOMPUTE: readonly RecomputeMode[] = ["none", "selective", "full", "per-op"];
 const ATTENTION: readonly AttentionKernel[] = ["flash", "unfused"];
 const ATTENTION_BACKENDS: readonly AttentionBackend[] = ["flash-attention", "flash-attention-1", "cudnn", "aotriton"];
+const NORM_KERNEL_NAMES: readonly NormKernel[] = ["apex-persistent", "apex-fused"];
 
 export const GPU_NAMES: readonly string[] = Object.keys(CATALOG);
 export const MODEL_NAMES: readonly string[] = Object.keys(BUILTIN_MODELS);
@@ -173,6 +175,11 @@ const efficiency = obj(
     fp8RowwiseGemmRelative: qty("ratio", "Throughput of a row-wise-scaled FP8 GEMM (torchao rowwise recipes' forward: PyTorch _scaled_mm with per-row scales) relative to a tensorwise one.", { exclusiveMinimum: 0, maximum: 1, derivedDefault: "1" }),
     mxfp8GemmRelative: qty("ratio", "Throughput of an MXFP8 GEMM (fp8Recipe mxfp8: an E8M0 scale per 32 elements, block-scaled tensor cores) relative to a per-tensor-scaled FP8 GEMM of the same shape, forward and backward.", { exclusiveMinimum: 0, maximum: 1, derivedDefault: "the catalog GPU's (B200, GB200, GB300 0.951: Transformer Engine's benchmark_gemm.py on B300, pre-quantized); absent: 1" }),
     fp8BlockwiseGemmRelative: qty("ratio", "Throughput of a block-scaled FP8 GEMM as Transformer Engine's Float8BlockScaling runs it (fp8Recipe blockwise: 1x128 scales on activations and gradients, 128x128 on weights, applied in the GEMM's main loop) relative to a per-tensor-scaled FP8 GEMM of the same shape, forward and backward.", { exclusiveMinimum: 0, maximum: 1, derivedDefault: "the catalog GPU's (H100, H200 0.818: Transformer Engine's benchmark_gemm.py on H200 NVL, autocast, less the quantization); absent: 1" }),
+    normStreamRelative: qty("ratio", "Share of the STREAM bandwidth (hbmPeakFraction) a forward RMSNorm/LayerNorm kernel of the training stacks reaches.", { exclusiveMinimum: 0, maximum: 1, derivedDefault: "the catalog GPU's (NVIDIA and AMD 0.72: the median of ATen, Inductor, Apex and cuDNN norms measured on A100, H100 and B200); absent: 1" }),
+    normBackwardStreamRelative: qty("ratio", "Share of the STREAM bandwidth a norm's backward (dx and the weight-gradient reduction over the rows) reaches.", { exclusiveMinimum: 0, maximum: 1, derivedDefault: "the catalog GPU's (NVIDIA and AMD 0.41: ATen and Apex norm backwards on A100, H100 and GB300); absent: 1" }),
+    ropeStreamRelative: qty("ratio", "Share of the STREAM bandwidth a fused rotary-embedding kernel (forward and backward) reaches.", { exclusiveMinimum: 0, maximum: 1, derivedDefault: "the catalog GPU's (NVIDIA and AMD 0.48: Transformer Engine's fused RoPE on GB200 and H800); absent: 1" }),
+    gatedActivationStreamRelative: qty("ratio", "Share of the STREAM bandwidth a fused gated activation (SwiGLU, GeGLU; forward and backward) reaches.", { exclusiveMinimum: 0, maximum: 1, derivedDefault: "the catalog GPU's (NVIDIA and AMD 0.62: Megatron-Core's TorchScript bias_swiglu on H100); absent: 1" }),
+    fp8CastStreamRelative: qty("ratio", "Share of the STREAM bandwidth an FP8 quantization (cast, transpose, scales) reaches.", { exclusiveMinimum: 0, maximum: 1, derivedDefault: "the catalog GPU's (NVIDIA and AMD 0.76: Transformer Engine, torchao and Inductor casts on H100 and B200); absent: 1" }),
     fp8AttentionPeakFraction: qty("ratio", "Fraction of the FP8 peak an FP8 flash-attention forward reaches (workload.fp8Attention).", { exclusiveMinimum: 0, maximum: 1, derivedDefault: "attentionPeakFraction" }),
     fp8AttentionBackwardPeakFraction: qty("ratio", "Fraction of the FP8 peak an FP8 flash-attention backward reaches.", { exclusiveMinimum: 0, maximum: 1, derivedDefault: "fp8AttentionPeakFraction x backward/forward of BF16" }),
     attentionFillKeys: int("Keys' worth of fixed work each query block of the flash-attention forward pays around its key loop (sets how fast short sequences run; the attention levels hold at 16k keys).", 0, { derivedDefault: "the catalog GPU's (128: FlashAttention-2 on H100; about 1400 for cuDNN on B200)" }),
@@ -395,6 +402,11 @@ const workload = obj(
       ATTENTION_BACKENDS,
       "Which flash-attention kernel runs (attention: flash): flash-attention (Dao's FlashAttention-2, or the vendor's port: PyTorch SDPA's flash backend on NVIDIA, Hugging Face's flash_attention_2, CK's port on AMD) or aotriton (ROCm/aotriton's Triton kernels: what PyTorch SDPA's flash backend runs on ROCm unless TORCH_ROCM_FA_PREFER_CK=1; AMD GPUs with AOTriton levels) or cudnn (cuDNN's fused attention: what Transformer Engine, and so Megatron-Core and NeMo, runs on Hopper and Blackwell, where TE prefers it over FlashAttention), or flash-attention-1 (Dao's FlashAttention 1 of 2022, NVIDIA only: FA2's levels, an upper bound, with its own head-dim kernels 32, 64 and 128, so head dim 96 computes as 128). Dao's kernels pad a head dim to the next one they are compiled for (FA2: multiples of 32, so 80 computes as 96). Each has its own measured levels in the catalog; a GPU without levels for the one asked is refused.",
       { derivedDefault: "the kernel the accelerator's catalog levels measure: cudnn on B200, GB200 and GB300, flash-attention elsewhere" },
+    ),
+    normKernel: oneOf(
+      NORM_KERNEL_NAMES,
+      "Which LayerNorm/RMSNorm kernel the run called, when it is known (fused layers; NVIDIA and AMD GPUs): its measured share of the STREAM bandwidth replaces the catalog's median over implementations (normStreamRelative, normBackwardStreamRelative; models/hardware/catalog/memory-kernels.ts). apex-persistent: Apex's contrib FastLayerNorm, Megatron-LM's persistent fused LayerNorm from 2021-10-08 (hidden sizes of its list, unless --no-persist-layer-norm). apex-fused: Apex's FusedLayerNorm (Megatron-LM's MixedFusedLayerNorm before that). Absent: the catalog's median.",
+      {},
     ),
     vocabDivisibleBy: int(
       "The vocabulary is padded up to a multiple of this × tp, as Megatron-LM's --make-vocab-size-divisible-by (GPT-2's 50,257 at tp 4: 50,688); the padded rows count in parameters, FLOPs, memory and time. 1: pad only to a multiple of tp.",

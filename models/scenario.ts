@@ -5,6 +5,7 @@
  * schema's, in experiments/schema.ts), so a required field here is one the loader
  * always sets; an optional one is absent on purpose (no cap, no limit, no schedule).
  */
+import type { NormKernel } from "./hardware/catalog/memory-kernels.ts";
 import type { Fp8Recipe } from "./workload/fp8.ts";
 import type { RematSpec } from "./workload/remat-names.ts";
 import type { DataSpec } from "./data/types.ts";
@@ -232,6 +233,8 @@ export interface WorkloadSpec {
   lossChunks?: number;
   /** The flash-attention kernel asked for (absent: the one the accelerator's catalog levels measure); cluster.gpu already carries its levels. */
   attentionBackend?: AttentionBackend;
+  /** The LayerNorm/RMSNorm kernel the run called (absent: the catalog's median over implementations); cluster.gpu already carries its shares of STREAM. */
+  normKernel?: NormKernel;
   /** Flash backward as two kernels (dK/dV, then dQ) that each recompute the scores (JAX Pallas TPU flash, splash unfused); absent: one fused kernel. */
   flashBackward?: "split";
   /** The flash kernel's query and key block (MaxText sa_block_q = sa_block_kv): causal masking skips only blocks wholly above the diagonal; absent: 128. */

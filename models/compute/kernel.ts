@@ -45,6 +45,27 @@ export interface Kernel {
   hostSeconds?: number;
   /** A sort-and-gather of token rows (a MoE permute / unpermute): its bytes move at the catalog's gatherPeakFraction where it has one. */
   gather?: boolean;
+  /**
+   * A memory-bound kernel whose framework implementations reach a measured share of the STREAM
+   * bandwidth (`hbmPeakFraction`) rather than all of it: norms (forward, backward with its
+   * weight-gradient reduction), fused RoPE, fused gated activations, FP8 casts.
+   */
+  streamClass?: StreamClass;
+}
+
+export type StreamClass = "norm" | "normBackward" | "rope" | "gatedActivation" | "fp8Cast";
+
+const STREAM_FIELD = {
+  norm: "normStreamRelative",
+  normBackward: "normBackwardStreamRelative",
+  rope: "ropeStreamRelative",
+  gatedActivation: "gatedActivationStreamRelative",
+  fp8Cast: "fp8CastStreamRelative",
+} as const satisfies Record<StreamClass, keyof Accelerator["efficiency"]>;
+
+/** Share of the STREAM bandwidth a memory-bound kernel of this class reaches on this GPU (1: all of it). */
+export function streamRelative(gpu: Accelerator, cls: StreamClass | undefined): number {
+  return cls === undefined ? 1 : (gpu.efficiency[STREAM_FIELD[cls]] ?? 1);
 }
 
 export interface KernelCost {
@@ -137,7 +158,7 @@ export function kernelCost(k: Kernel, gpu: Accelerator, precision: Precision): K
   }
   const eff = gpu.efficiency;
   let smWork = (k.flops / fraction) * unit;
-  const hbmWork = bytes / (k.gather === true ? (eff.gatherPeakFraction ?? eff.hbmPeakFraction) : eff.hbmPeakFraction);
+  const hbmWork = bytes / ((k.gather === true ? (eff.gatherPeakFraction ?? eff.hbmPeakFraction) : eff.hbmPeakFraction) * streamRelative(gpu, k.streamClass));
   let tSm = smWork / peak;
   const tHbm = hbmWork / gpu.hbmBandwidth;
   if (k.gemm?.grouped === true) {

@@ -33,6 +33,16 @@ export interface EfficiencyCalibration {
    * permute with bandwidth-bound kernels of their own).
    */
   gatherPeakFraction?: number;
+  /**
+   * Share of the STREAM bandwidth (hbmPeakFraction) the framework kernels of a class reach
+   * (models/hardware/catalog/memory-kernels.ts): forward norms, norm backwards, fused RoPE, fused
+   * gated activations, FP8 casts. Absent: 1 (the class streams like STREAM).
+   */
+  normStreamRelative?: number;
+  normBackwardStreamRelative?: number;
+  ropeStreamRelative?: number;
+  gatedActivationStreamRelative?: number;
+  fp8CastStreamRelative?: number;
   /** Fixed cost of one kernel launch and tail, seconds. */
   kernelLaunchSeconds: number;
   /** Fraction of dense peak a fused flash-attention forward kernel reaches at long sequence (measured). */

@@ -40,8 +40,15 @@ const AOTRITON_FIELD: Partial<Record<EfficiencyField, EfficiencyField>> = {
 /** The efficiency fields `s`'s step reads (FP8 ones only in an FP8 run; cuDNN's only through the swap). */
 function fieldsUsed(s: Scenario): EfficiencyField[] {
   const fields: EfficiencyField[] = ["gemmPeakFraction", "hbmPeakFraction", "kernelLaunchSeconds", "attentionPeakFraction", "attentionBackwardPeakFraction"];
+  // The memory-kernel classes a fused layer tags (an eager layer's kernels are op by op, untagged).
+  if (s.workload.layerImplementation !== "eager") {
+    const m = s.workload.model;
+    fields.push("normStreamRelative", "normBackwardStreamRelative");
+    if (m.positionEmbeddings === 0) fields.push("ropeStreamRelative");
+    if (m.gatedMlp) fields.push("gatedActivationStreamRelative");
+  }
   if (s.workload.precision === "fp8") {
-    fields.push("fp8GemmPeakFraction", "fp8RowwiseGemmRelative", "mxfp8GemmRelative", "fp8BlockwiseGemmRelative");
+    fields.push("fp8GemmPeakFraction", "fp8RowwiseGemmRelative", "mxfp8GemmRelative", "fp8BlockwiseGemmRelative", "fp8CastStreamRelative");
     if (s.workload.fp8Attention === true) fields.push("fp8AttentionPeakFraction", "fp8AttentionBackwardPeakFraction");
   }
   return fields;

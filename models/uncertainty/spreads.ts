@@ -8,6 +8,7 @@
  * never chosen to make a validation case fit (CALIBRATION.md).
  */
 import { CATALOG } from "../hardware/catalog.ts";
+import { FRAMEWORK_STREAM_EVIDENCE } from "../hardware/catalog/memory-kernels.ts";
 import type { Accelerator } from "../hardware/types.ts";
 
 export interface Spread {
@@ -19,7 +20,7 @@ export interface Spread {
   source: string;
 }
 
-export type ConstantKind = "gemm" | "attention" | "hbm" | "launch" | "nvls" | "ratio" | "fill" | "count" | "scaleUpLink" | "nicLink";
+export type ConstantKind = "gemm" | "attention" | "hbm" | "stream" | "launch" | "nvls" | "ratio" | "fill" | "count" | "scaleUpLink" | "nicLink";
 
 /** Paths of the constants that are not `efficiency.*` fields: effective link rates (models/collectives/alpha-beta.ts). */
 export const SCALE_UP_LINK = "network.scaleUpEfficiency";
@@ -34,6 +35,7 @@ export function kindOf(path: string): ConstantKind {
   if (field === "nvlsFraction") return "nvls";
   if (field === "fp8RowwiseGemmRelative" || field === "mxfp8GemmRelative" || field === "fp8BlockwiseGemmRelative") return "ratio";
   if (field === "hbmPeakFraction" || field === "gatherPeakFraction") return "hbm";
+  if (/StreamRelative$/.test(field)) return "stream";
   if (field === "kernelLaunchSeconds") return "launch";
   if (/[aA]ttention/.test(field)) return "attention";
   if (/[gG]emmPeakFraction$/.test(field)) return "gemm";
@@ -61,6 +63,8 @@ const DEFAULTS: Readonly<Record<ConstantKind, readonly [Spread, Spread]>> = {
   gemm: [sym(0.0245, MSMF_RUNS), sym(0.1, DERIVATION)],
   attention: [sym(0.06, ATTENTION_FITS), sym(0.1, DERIVATION)],
   hbm: [sym(0.012, STREAM_KERNELS), sym(0.031, HBM_DERIVED)],
+  // Catalog parts take the spread of the implementations' medians (streamEvidenceSpread); an inline part, the derivation default.
+  stream: [sym(0.1, DERIVATION), sym(0.1, DERIVATION)],
   launch: [sym(0.1, LAUNCH_MEASURED), { low: -0.32, high: 0.1, source: LAUNCH_DERIVED }],
   nvls: [sym(0.007, "NVLink4 NVLS busbw: H800 0.614 (NVIDIA/nccl#1374) against H100 0.61 (NVIDIA/nccl-tests#212, Azure 478.87 GB/s): 0.7 %"), sym(0.1, DERIVATION)],
   ratio: [sym(0.0245, MSMF_RUNS), sym(0.1, DERIVATION)],
@@ -262,9 +266,22 @@ function derived(gpu: Accelerator, path: string): boolean {
 
 /** The spread of `path` on `gpu`: its own entry, else its kind's default (measured or derived, as its source says). */
 export function spreadOf(gpu: Accelerator, path: string): Spread {
-  const own = SPREADS[gpu.name]?.[path];
+  const own = SPREADS[gpu.name]?.[path] ?? streamEvidenceSpread(gpu, path);
   if (own !== undefined) return own;
   const [measured, fromOther] = DEFAULTS[kindOf(path)];
   if (!(gpu.name in CATALOG)) return fromOther; // an inline GPU: nothing measured that we know of
   return derived(gpu, path) ? fromOther : measured;
+}
+
+/**
+ * A memory-kernel class's share of STREAM on a catalog part: the range of the implementations'
+ * medians its evidence records (models/hardware/catalog/memory-kernels.ts), around the part's value.
+ */
+function streamEvidenceSpread(gpu: Accelerator, path: string): Spread | undefined {
+  const field = path.replace(/^efficiency\./, "") as keyof typeof FRAMEWORK_STREAM_EVIDENCE;
+  const evidence = FRAMEWORK_STREAM_EVIDENCE[field];
+  const value = (gpu.efficiency as unknown as Record<string, number | undefined>)[field];
+  if (evidence === undefined || value === undefined || !(gpu.name in CATALOG)) return undefined;
+  const [lo, hi] = evidence.range;
+  return { low: Math.min(0, lo / value - 1), high: Math.max(0, hi / value - 1), source: `the range of the implementations' medians, ${lo}-${hi} of STREAM (memory-kernels.ts)` };
 }

@@ -130,6 +130,7 @@ function quantize(name: string, elements: number, e: number, fp8: Fp8Settings, r
     flops: 2 * elements * share,
     bytes: quantizeBytesPerElement(fp8.recipe, e, role) * elements * share,
     launches: quantizeLaunches(fp8.recipe, role) * share,
+    streamClass: "fp8Cast",
   };
 }
 

@@ -3,7 +3,7 @@
  * kernel, and a GEMM's backward with its weight-gradient accumulation. Conventions as in
  * layer-kernels.ts (one read of each input and one write of the output per GEMM).
  */
-import type { Kernel } from "../compute/kernel.ts";
+import type { Kernel, StreamClass } from "../compute/kernel.ts";
 import type { Precision } from "../hardware/types.ts";
 import { fp8BackwardPlan, fp8BackwardQuantize, fp8ForwardQuantize, fp8RescaleKernel, fp8RowwiseForward, type Fp8Settings } from "./fp8.ts";
 
@@ -56,6 +56,16 @@ export function withQuantize(k: Kernel, x: BuildShape): Kernel[] {
 
 export function memory(name: string, bytes: number, flops = 0, launches = 1): Kernel {
   return { name, kind: "memory", flops, bytes, launches };
+}
+
+/** The kernel tagged with the class of memory-bound kernel it is (its share of STREAM: kernel.ts). */
+export function streamed(k: Kernel, cls: StreamClass): Kernel {
+  return { ...k, streamClass: cls };
+}
+
+/** A fused activation: gated ones (SwiGLU, GeGLU) are their own class; a plain one streams like any elementwise kernel. */
+export function activation(k: Kernel, gate: number): Kernel {
+  return gate > 1 ? streamed(k, "gatedActivation") : k;
 }
 
 /**

@@ -12,6 +12,7 @@
  * Kernel builders come from layer-kernels.ts (precision, FP8 casts, backward GEMMs), passed in.
  */
 import type { Kernel } from "../compute/kernel.ts";
+import { activation } from "./kernel-builders.ts";
 import type { ModelSpec, MoeRoutingSpec } from "../scenario.ts";
 import { expertFfnOf, sharedExpertsOf } from "./moe.ts";
 import type { RoutingLoad } from "./moe-routing.ts";
@@ -128,7 +129,7 @@ export function moeMlpForward(x: MoeLayerInput, b: MoeBuilders): { weightGemms: 
   if (padCopies) kernels.push(b.memory("expert.fp8-pad", 2 * e * d.received * h));
   kernels.push(
     ...b.withQuantize(fc1),
-    b.memory("expert.act", e * d.received * d.expertFfnPerRank * (d.gate + 1), 8 * d.received * d.expertFfnPerRank * d.gate),
+    activation(b.memory("expert.act", e * d.received * d.expertFfnPerRank * (d.gate + 1), 8 * d.received * d.expertFfnPerRank * d.gate), d.gate),
     ...b.withQuantize(fc2),
   );
   if (padCopies) kernels.push(b.memory("expert.fp8-unpad", 2 * e * d.received * h));
@@ -144,7 +145,7 @@ function sharedForward(x: MoeLayerInput, d: MoeDims, b: MoeBuilders, weightGemms
   const fc1 = b.linear("shared.fc1", T, d.sharedFfnPerRank * d.gate, x.model.hidden);
   const fc2 = b.linear("shared.fc2", T, x.model.hidden, d.sharedFfnPerRank);
   weightGemms.push(fc1, fc2);
-  const act = b.memory("shared.act", x.elementBytes * T * d.sharedFfnPerRank * (d.gate + 1), 8 * T * d.sharedFfnPerRank * d.gate);
+  const act = activation(b.memory("shared.act", x.elementBytes * T * d.sharedFfnPerRank * (d.gate + 1), 8 * T * d.sharedFfnPerRank * d.gate), d.gate);
   return [...b.withQuantize(fc1), act, ...b.withQuantize(fc2)];
 }
 
@@ -160,7 +161,7 @@ export function moeMlpBackward(x: MoeLayerInput, b: MoeBuilders, byName: Readonl
   if (sortsChunks(x, d)) out.push(b.memory("expert.unsort-chunks.bwd", 2 * e * d.received * h));
   if (padCopies) out.push(b.memory("expert.fp8-unpad.bwd", 2 * e * d.received * h));
   out.push(...expertGemm("expert.fc2"));
-  out.push(b.memory("expert.act.bwd", e * d.received * d.expertFfnPerRank * (2 * d.gate + 1), 12 * d.received * d.expertFfnPerRank * d.gate));
+  out.push(activation(b.memory("expert.act.bwd", e * d.received * d.expertFfnPerRank * (2 * d.gate + 1), 12 * d.received * d.expertFfnPerRank * d.gate), d.gate));
   out.push(...expertGemm("expert.fc1"));
   if (padCopies) out.push(b.memory("expert.fp8-pad.bwd", 2 * e * d.received * h));
   if (sortsChunks(x, d)) out.push(b.memory("expert.sort-chunks.bwd", 2 * e * d.received * h));
@@ -168,7 +169,7 @@ export function moeMlpBackward(x: MoeLayerInput, b: MoeBuilders, byName: Readonl
   out.push(gather(b.memory("expert.permute.bwd", 4 * e * d.sent * h)));
   if (d.sharedFfnPerRank > 0) {
     out.push(...gemm("shared.fc2"));
-    out.push(b.memory("shared.act.bwd", e * x.tokens * d.sharedFfnPerRank * (2 * d.gate + 1), 12 * x.tokens * d.sharedFfnPerRank * d.gate));
+    out.push(activation(b.memory("shared.act.bwd", e * x.tokens * d.sharedFfnPerRank * (2 * d.gate + 1), 12 * x.tokens * d.sharedFfnPerRank * d.gate), d.gate));
     out.push(...gemm("shared.fc1"));
   }
   out.push(...routerBackwardKernels(routerShape(x), b.memory), ...gemm("router"));

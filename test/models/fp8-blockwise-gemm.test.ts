@@ -9,17 +9,13 @@
  * quantization is taken out with trainsim's own bytes model (fp8.ts), which the current-scaling pair checks.
  */
 import { describe, expect, it } from "vitest";
-import { kernelCost, type Kernel } from "../../models/compute/kernel.ts";
 import { CATALOG } from "../../models/hardware/catalog.ts";
 import type { Accelerator } from "../../models/hardware/types.ts";
-import { quantizeBytesPerElement, type Fp8Recipe } from "../../models/workload/fp8.ts";
-import { layerBackwardKernels, layerForwardKernels, type LayerShape } from "../../models/workload/layer-kernels.ts";
+import { quantizeBytesPerElement } from "../../models/workload/fp8.ts";
 import { spreadOf } from "../../models/uncertainty/spreads.ts";
-import { smallFp8Layer } from "../helpers/fp8-layer.ts";
+import { describeScaledGemm } from "../helpers/scaled-fp8-gemm.ts";
 
 const gpu = (name: string): Accelerator => CATALOG[name] as Accelerator;
-const shape = (recipe: Fp8Recipe): LayerShape => smallFp8Layer({ recipe, microBatches: 1, gradAccumulationFusion: true });
-const fp8Gemms = (list: Kernel[]): Kernel[] => list.filter((k) => k.kind === "gemm" && k.precision === "fp8");
 
 /** The benchmark's 12 GEMMs (M, K, N) and the elements each te.Linear call quantizes (its input and its weight). */
 const M = 15872;
@@ -72,40 +68,4 @@ describe("the ratio, by hand from Transformer Engine's H200 NVL table", () => {
   });
 });
 
-describe("which GEMMs carry the blockwise tag", () => {
-  it("a blockwise layer: every FP8 GEMM, forward and backward (qkv, proj, fc1, fc2 and their dgrad / wgrad: 12)", () => {
-    const fwd = fp8Gemms(layerForwardKernels(shape("blockwise")).kernels);
-    const bwd = fp8Gemms(layerBackwardKernels(shape("blockwise")).kernels);
-    expect(fwd.map((k) => k.name).sort()).toEqual(["fc1", "fc2", "proj", "qkv"]);
-    expect(bwd).toHaveLength(8);
-    for (const k of [...fwd, ...bwd]) expect(k.fp8Scaling, k.name).toBe("blockwise");
-  });
-
-  it("per-tensor recipes carry none; the BF16 kernels of a blockwise layer stay untagged", () => {
-    for (const recipe of ["delayed", "current"] as const) {
-      for (const k of [...layerForwardKernels(shape(recipe)).kernels, ...layerBackwardKernels(shape(recipe)).kernels]) expect(k.fp8Scaling, `${recipe} ${k.name}`).toBeUndefined();
-    }
-    for (const k of layerForwardKernels(shape("blockwise")).kernels) if (k.precision !== "fp8") expect(k.fp8Scaling, k.name).toBeUndefined();
-  });
-});
-
-describe("cost", () => {
-  const n = 16384;
-  const square: Kernel = { name: "sq", kind: "gemm", flops: 2 * n ** 3, bytes: 3 * n * n, gemm: { m: n, n, k: n }, launches: 0, precision: "fp8" };
-
-  it("a large square FP8 GEMM on H100: blockwise takes 1 / 0.818 of the per-tensor time (0.652 x 0.818 = 0.533 of the FP8 peak)", () => {
-    const h = gpu("H100-SXM");
-    const perTensor = kernelCost(square, h, "fp8");
-    const block = kernelCost({ ...square, fp8Scaling: "blockwise" }, h, "fp8");
-    expect(block.seconds / perTensor.seconds).toBeCloseTo(1 / 0.818, 6);
-    expect(square.flops / block.seconds / 1978.9e12).toBeCloseTo(0.652 * 0.818, 3);
-  });
-
-  it("the tag changes nothing where the GPU has no ratio, or on a BF16 GEMM", () => {
-    const b = gpu("B200");
-    expect(kernelCost({ ...square, fp8Scaling: "blockwise" }, b, "fp8").seconds).toBe(kernelCost(square, b, "fp8").seconds);
-    const h = gpu("H100-SXM");
-    const bf16 = { ...square, precision: "bf16" as const };
-    expect(kernelCost({ ...bf16, fp8Scaling: "blockwise" }, h, "fp8").seconds).toBe(kernelCost(bf16, h, "fp8").seconds);
-  });
-});
+describeScaledGemm({ recipe: "blockwise", tag: "blockwise", gpu: "H100-SXM", ratio: 0.818, fp8Level: 0.652, fp8Peak: 1978.9e12, without: "B200" });

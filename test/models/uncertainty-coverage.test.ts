@@ -29,8 +29,15 @@ const ISSUE_COVERAGE = 0.8;
  * it (moe_utils.py apply_random_logits; models/workload/moe-routing.ts): modelzoo-qwen3-235b-gb200-bf16
  * went from -0.0 to -1.2 % and its band (696-743 against the published 750 TFLOP/s) no longer holds
  * it; every other case's inside/outside is unchanged (checked band by band).
+ * Re-measured: 14 of 126 once memory-bound kernels stream at their class's measured share of STREAM
+ * (norms, norm backwards, fused RoPE, gated activations, FP8 casts: models/hardware/catalog/
+ * memory-kernels.ts). Checked band by band: four entered (kempnerforge2026-06, modelzoo-qwen3-235b-
+ * gb200-mxfp8, modelzoo-qwen3-235b-h100-128k-forced-balance, narayanan2021-gpt-1t), five left (the
+ * LayerNorm-heavy korthikanti2022 22b / 175b / 530b / 1t full-recompute rows, whose bands now start at
+ * or just above the published step, 175b-full's p5 18.13 s against the published 18.13 s; and
+ * modelzoo-qwen3-235b-h100-16k-forced-balance, p95 293.3 against 295 TFLOP/s).
  */
-const MEASURED_COVERAGE = 15 / 126;
+const MEASURED_COVERAGE = 14 / 126;
 const STEP_METRICS = new Set(Object.keys(METRICS).filter((m) => m !== "unexpectedInterruptions" && m !== "goodput"));
 
 interface CaseBand {

@@ -92,13 +92,15 @@ describe("sampling", () => {
 describe("constants of a scenario and moving them", () => {
   const s = scenario({ gpu: "H100-SXM", nodes: 2, model: "gpt-7.5b", seqLength: 2048, globalBatch: 64, plan: { tp: 2 } });
 
-  it("a BF16 H100 run samples GEMM, HBM, launch, both attention levels, NVLS and both link rates; no FP8 field", () => {
+  it("a BF16 H100 run samples GEMM, HBM, launch, both attention levels, the norms' shares of STREAM, NVLS and both link rates; no FP8 field, no RoPE or gated activation (GPT: learned positions, GeLU)", () => {
     expect(uncertainConstants(s).map((c) => c.path)).toEqual([
       "efficiency.attentionBackwardPeakFraction",
       "efficiency.attentionPeakFraction",
       "efficiency.gemmPeakFraction",
       "efficiency.hbmPeakFraction",
       "efficiency.kernelLaunchSeconds",
+      "efficiency.normBackwardStreamRelative",
+      "efficiency.normStreamRelative",
       "efficiency.nvlsFraction",
       NIC_LINK,
       SCALE_UP_LINK,

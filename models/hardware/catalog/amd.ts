@@ -1,5 +1,6 @@
 /** AMD Instinct accelerators (CDNA3). */
 import type { Accelerator } from "../types.ts";
+import { FRAMEWORK_STREAM, frameworkStreamSources } from "./memory-kernels.ts";
 import { AMD_MAF, AMD_MI300X_DS, AMD_MI325X_DS, AOTRITON_BWD_MI300X, AOTRITON_FWD_MI300X, AZURE, BABEL, CK_FA_MI300X, CSCS_LAT, FP8_ATTN_RATIO, GiB, MAMF, RCCL_MI300X_CH, THAMADA } from "./sources.ts";
 
 export const AMD: Readonly<Record<string, Accelerator>> = {
@@ -19,6 +20,7 @@ export const AMD: Readonly<Record<string, Accelerator>> = {
     efficiency: {
       gemmPeakFraction: 0.511,
       hbmPeakFraction: 0.774,
+      ...FRAMEWORK_STREAM,
       kernelLaunchSeconds: 2.64e-6,
       attentionPeakFraction: 0.265,
       attentionBackwardPeakFraction: 0.156,
@@ -44,6 +46,7 @@ export const AMD: Readonly<Record<string, Accelerator>> = {
       smCount: `${AMD_MI300X_DS}: 304 compute units (8 XCDs x 38 CUs)`,
       "efficiency.gemmPeakFraction": `${MAMF}: AMD MI300X 668.4 TFLOP/s (torch 2.5.1+rocm6.3, PYTORCH_TUNABLEOP_ENABLED=1) / 1307.4 datasheet (table's 51.4% uses 1300). Already a power-limited (sustained) figure, unlike Hopper's burst MAMF: ${AMD_MAF} gives MI300X (750 W) BF16 708 TFLOP/s at a median 1207 MHz against the 2100 MHz peak clock, 94 % of that clock's peak; 668.4 is the same state through PyTorch's library path (at the 2100 MHz boost clock the same 94 % would be 1229). Older v1 run without cache reset: 781.9`,
       "efficiency.hbmPeakFraction": `${BABEL}: ${AZURE}ND_MI300X_v5_results.md (hip BabelStream) Triad 4.10 TB/s / 5.3 TB/s (Copy 4.15)`,
+      ...frameworkStreamSources("Derived from NVIDIA measurements (no MI300X measurement of these kernels found; ROCm runs the same ATen, Inductor and Transformer Engine kernel designs): "),
       "efficiency.kernelLaunchSeconds": `${CSCS_LAT}: 'ault:amdvega' (AMD Instinct/HIP) async launch latency 2.64 us (sync 15.1 us); no MI300X-specific public figure`,
       "efficiency.attentionPeakFraction": `${CK_FA_MI300X}: forward median 346.4 / 1307.4 = 0.265`,
       "efficiency.attentionBackwardPeakFraction": `${CK_FA_MI300X}: backward median 203.8 / 1307.4 = 0.156 (bwd/fwd 0.59 on MI300X, where H100's FA2 has 0.87)`,
@@ -71,6 +74,7 @@ export const AMD: Readonly<Record<string, Accelerator>> = {
     efficiency: {
       gemmPeakFraction: 0.6,
       hbmPeakFraction: 0.774,
+      ...FRAMEWORK_STREAM,
       kernelLaunchSeconds: 2.64e-6,
       attentionPeakFraction: 0.265,
       attentionBackwardPeakFraction: 0.156,
@@ -96,6 +100,7 @@ export const AMD: Readonly<Record<string, Accelerator>> = {
       smCount: `${AMD_MI325X_DS}: 304 compute units`,
       "efficiency.gemmPeakFraction": `${MAMF}: AMD MI325X 784.9 TFLOP/s (1000 W, torch 2.6.0+rocm6.2.4, TunableOp) / 1307.4 datasheet. Power-limited like MI300X's: ${AMD_MAF} gives MI325X (1000 W) BF16 843 TFLOP/s at a median 1447 MHz`,
       "efficiency.hbmPeakFraction": `Derived from MI300X (same memory controllers/IOD; no public MI325X BabelStream found): ${AZURE}ND_MI300X_v5_results.md Triad 4.10 / 5.3 TB/s`,
+      ...frameworkStreamSources("Derived from NVIDIA measurements (no MI300X measurement of these kernels found; ROCm runs the same ATen, Inductor and Transformer Engine kernel designs): "),
       "efficiency.kernelLaunchSeconds": `Derived from AMD HIP measurement: ${CSCS_LAT} 'ault:amdvega' async 2.64 us`,
       "efficiency.attentionPeakFraction": `Derived from MI300X (same CDNA3 silicon; no MI325X flash-attention table found; its higher power limit is not credited): ${CK_FA_MI300X}: forward 0.265`,
       "efficiency.attentionBackwardPeakFraction": `Derived from MI300X (same CDNA3 silicon; no MI325X table found): ${CK_FA_MI300X}: backward 0.156`,

@@ -1,5 +1,6 @@
 /** NVIDIA accelerators: Ampere, Hopper, Blackwell. */
 import type { Accelerator } from "../types.ts";
+import { FRAMEWORK_STREAM, frameworkStreamSources } from "./memory-kernels.ts";
 import { AZURE, AZURE_FP8, BABEL, CSCS_LAT, FA2_PAPER, FA3_FIG, FA3_PAPER, FA4_PAPER, FA_BWD_RATIO, GiB, IDLE_NOTE, MAMF, MSMF, NCCL_CTA_SM, NCCL_NET_CTAS, NVLINK_SWITCH_DOMAIN, NV_A100_DS, NV_BW_DS, NV_GB_DS, NV_H100_WP, NV_H200_DS, NV_H800_DS, NV_GB300_DS, NVLS_B200, NVFP4_VLLM, AZURE_GB200, TE_GEMM_B300, TE_GEMM_H200_BLOCK, THAMADA, BLACKWELL_DVFS, CCCL_STREAM_B200, CUDNN_SDPA_B200, CUDNN_SDPA_GB, CUDNN_SDPA_H200, CUDNN_FA3_FIG, ATTN_FILL_FIT } from "./sources.ts";
 
 /** DVFS exponent of Blackwell parts under a power limit (models/power/gpu-power.ts), from GEMM power-limit sweeps (BLACKWELL_DVFS). */
@@ -35,6 +36,7 @@ export const NVIDIA: Readonly<Record<string, Accelerator>> = {
     efficiency: {
       gemmPeakFraction: 0.813,
       hbmPeakFraction: 0.886,
+      ...FRAMEWORK_STREAM,
       kernelLaunchSeconds: 2.7e-6,
       attentionPeakFraction: 0.73,
       attentionBackwardPeakFraction: 0.635,
@@ -56,6 +58,7 @@ export const NVIDIA: Readonly<Record<string, Accelerator>> = {
       smCount: "NVIDIA Ampere GA100 architecture whitepaper: A100 has 108 SMs enabled",
       "efficiency.gemmPeakFraction": `Same GA100 SXM4 compute at 400 W as A100-80GB: ${AZURE}ND_A100_v4_results.md cuBLASLt FP16 8192^3 sustained 253.7 of 312 TFLOP/s = 0.813`,
       "efficiency.hbmPeakFraction": `${BABEL}: ALCF Polaris (A100-SXM4-40GB) BabelStream 5.0 Triad 1377.5 GB/s / 1555 GB/s (argonne-lcf/ALCFBeginnersGuide, polaris BabelStream example)`,
+      ...frameworkStreamSources(),
       "efficiency.kernelLaunchSeconds": `${CSCS_LAT}: 'ault:amda100' async launch latency 2.7 us (sync 9.65 us)`,
       "efficiency.attentionPeakFraction": `${FA2_PAPER}; FA2 was the standard 2023-24 A100 training kernel`,
       "efficiency.attentionBackwardPeakFraction": `Derived (no A100 backward table found as text): forward 0.73 x ${FA_BWD_RATIO} = 0.635, consistent with the FA2 paper's backward running below its forward`,
@@ -81,6 +84,7 @@ export const NVIDIA: Readonly<Record<string, Accelerator>> = {
     efficiency: {
       gemmPeakFraction: 0.813,
       hbmPeakFraction: 0.834,
+      ...FRAMEWORK_STREAM,
       kernelLaunchSeconds: 2.7e-6,
       attentionPeakFraction: 0.73,
       attentionBackwardPeakFraction: 0.635,
@@ -102,6 +106,7 @@ export const NVIDIA: Readonly<Record<string, Accelerator>> = {
       smCount: "NVIDIA Ampere GA100 architecture whitepaper: 108 SMs; deviceQuery multiProcessorCount 108",
       "efficiency.gemmPeakFraction": `${AZURE}ND_A100_v4_results.md: cuBLASLt FP16 8192x8192x8192, random init, 10,000 warm-up iterations (sustained clocks): 253.7 TFLOP/s of 312 = 0.813. (The best-over-shapes figure, ${MAMF}: 271.2, is an upper bound; the efficiency model is normalised at 8192^3.)`,
       "efficiency.hbmPeakFraction": `${BABEL}: ${AZURE}ND_A100_v4_results.md (A100-SXM4-80GB) Triad 1.70 TB/s / 2.039 TB/s`,
+      ...frameworkStreamSources(),
       "efficiency.kernelLaunchSeconds": `${CSCS_LAT}: 'ault:amda100' async launch latency 2.7 us`,
       "efficiency.attentionPeakFraction": `${FA2_PAPER}`,
       "efficiency.attentionBackwardPeakFraction": `Derived (no A100 backward table found as text): forward 0.73 x ${FA_BWD_RATIO} = 0.635, consistent with the FA2 paper's backward running below its forward`,
@@ -127,6 +132,7 @@ export const NVIDIA: Readonly<Record<string, Accelerator>> = {
     efficiency: {
       gemmPeakFraction: 0.803,
       hbmPeakFraction: 0.887,
+      ...FRAMEWORK_STREAM,
       kernelLaunchSeconds: 2.7e-6,
       attentionPeakFraction: 0.35,
       attentionBackwardPeakFraction: 0.325,
@@ -154,6 +160,7 @@ export const NVIDIA: Readonly<Record<string, Accelerator>> = {
       smCount: "NVIDIA H100 whitepaper: H100 SXM5 has 132 SMs (deviceQuery: (132) Multiprocessors)",
       "efficiency.gemmPeakFraction": `${MAMF}: NVIDIA H100 SXM 794.5 TFLOP/s of 989 (80.3%), torch 2.7.0+cu126. A boost-burst figure (50 warm-up + 100 iterations after idle), not the sustained clock the power model takes as 1: the sustained figure of the same protocol on H200 (same GH100 SMs, same 700 W) is 0.706 (${MSMF}); no H100 sustained BF16 measurement found, so H100 keeps the burst value (see docs/calibration.md)`,
       "efficiency.hbmPeakFraction": `${BABEL}: ${AZURE}ND_H100_v5_results.md Triad 2.97 TB/s / 3.35 TB/s`,
+      ...frameworkStreamSources(),
       "efficiency.kernelLaunchSeconds": `No Hopper-specific public figure; same CUDA driver path as A100: ${CSCS_LAT} A100 async 2.7 us`,
       "efficiency.attentionPeakFraction": `${FA3_PAPER}. FA2 is what 2023-24 H100 training stacks ran (FA3 beta only from Jul 2024)`,
       "efficiency.attentionBackwardPeakFraction": `${FA3_FIG}, Fig. 6 (backward, head dim 128): FlashAttention-2 322 TFLOP/s at 16k / 989.4 = 0.325 (spread over seq 512-16k: 214, 260, 291, 310, 318, 322); the forward 0.35 sits in FA2's fwd range (Fig. 5, hdim 128: causal 335, non-causal 370 at 16k)`,
@@ -188,6 +195,7 @@ export const NVIDIA: Readonly<Record<string, Accelerator>> = {
     efficiency: {
       gemmPeakFraction: 0.706,
       hbmPeakFraction: 0.865,
+      ...FRAMEWORK_STREAM,
       kernelLaunchSeconds: 2.7e-6,
       attentionPeakFraction: 0.35,
       attentionBackwardPeakFraction: 0.325,
@@ -215,6 +223,7 @@ export const NVIDIA: Readonly<Record<string, Accelerator>> = {
       smCount: "Same GH100 configuration as H100 SXM5: 132 SMs",
       "efficiency.gemmPeakFraction": `${MSMF}: H200 bf16 (torch 2.14.0.dev20260810+cu130), all 8 GPUs busy: 698.6 TFLOP/s mean / 989.4 = 0.706 (GPU0 alone 702.9; saturated clock 1405-1527 MHz). The power model's clock 1 is this sustained clock; the boost-burst MAMF of the same runs, 823.9-828.0 (0.83), is not sustained in a training loop`,
       "efficiency.hbmPeakFraction": `${BABEL}: ${AZURE}ND_H200_v5_results.md Triad 4.15 TB/s / 4.8 TB/s`,
+      ...frameworkStreamSources(),
       "efficiency.kernelLaunchSeconds": `Derived from A100 (same CUDA launch path): ${CSCS_LAT} async 2.7 us`,
       "efficiency.attentionClockRatio": `${MSMF}: H200 bf16, the same runs' sustained all-8-busy mean over their boost-burst MAMF, 698.6 / 825.95 (823.9-828.0) = 0.846. Every H200 attention level is a free-clock figure: the FlashAttention-3 paper's H100 bars (short timed runs of one kernel) and cudnn-frontend's sdpa_benchmark_training (${CUDNN_SDPA_H200}; one synchronised call at a time with a sleep after each, 'to avoid GPU throttling'); in a training loop attention runs at the power-saturated clock the GEMM level and the power model's clock 1 stand for`,
       "efficiency.attentionPeakFraction": `Derived from H100 (identical SMs/clocks): ${FA3_PAPER}; ${AZURE} FA2 fwd+bwd H200 329.3 vs H100 327.9 TFLOP/s confirms parity`,
@@ -249,6 +258,7 @@ export const NVIDIA: Readonly<Record<string, Accelerator>> = {
     efficiency: {
       gemmPeakFraction: 0.803,
       hbmPeakFraction: 0.887,
+      ...FRAMEWORK_STREAM,
       kernelLaunchSeconds: 2.7e-6,
       attentionPeakFraction: 0.35,
       attentionBackwardPeakFraction: 0.325,
@@ -275,6 +285,7 @@ export const NVIDIA: Readonly<Record<string, Accelerator>> = {
       smCount: "Same GH100 configuration as H100 SXM5: 132 SMs",
       "efficiency.gemmPeakFraction": `Derived from H100 SXM (identical SMs, clocks and 700 W limit): ${MAMF} H100 SXM 794.5 / 989 = 0.803`,
       "efficiency.hbmPeakFraction": `Derived from H100 SXM (same HBM3 system): ${BABEL}: ${AZURE}ND_H100_v5_results.md Triad 2.97 / 3.35 TB/s`,
+      ...frameworkStreamSources(),
       "efficiency.kernelLaunchSeconds": `Derived from A100 (same CUDA launch path): ${CSCS_LAT} async 2.7 us`,
       "efficiency.attentionPeakFraction": `Derived from H100 (identical SMs): ${FA3_PAPER}`,
       "efficiency.attentionBackwardPeakFraction": `Derived from H100 (identical SMs): ${FA3_FIG}, Fig. 6 FA2 backward hdim 128, 322 / 989.4`,
@@ -306,6 +317,7 @@ export const NVIDIA: Readonly<Record<string, Accelerator>> = {
     efficiency: {
       gemmPeakFraction: 0.634,
       hbmPeakFraction: 0.893,
+      ...FRAMEWORK_STREAM,
       kernelLaunchSeconds: 2.7e-6,
       attentionPeakFraction: 0.678,
       attentionBackwardPeakFraction: 0.561,
@@ -344,6 +356,7 @@ export const NVIDIA: Readonly<Record<string, Accelerator>> = {
       smCount: "Chips and Cheese, 'Nvidia's B200: Keeping the CUDA Juggernaut Rolling': 74 of 80 SMs enabled per die, 148 total; torch multi_processor_count=148",
       "efficiency.gemmPeakFraction": `${MSMF}: B200 bf16 (torch 2.13.0+cu130), all 8 GPUs busy: 1426.4 TFLOP/s mean / 2250 = 0.634 (GPU0 alone 1455.7; saturated clock 1228-1410 MHz; spread 10.4 % across the 8 GPUs; a later run of the same protocol, torch 2.14.0+cu130: 1437.5 = 0.639, spread 4.9 %, GPU0 alone 1423.8). The boost-burst MAMF, 1745.0 (${MAMF}) and 1751.2 in these runs, is not sustained in a training loop`,
       "efficiency.hbmPeakFraction": `${CCCL_STREAM_B200}: 0.893 is the top of the B200's own babelstream range (I128 2^28, 7.141 TB/s), as the sibling GB300's STREAM-like BF16 triad (KernelAgent 'oink' benchmarks README, 7.140 TB/s / 8 TB/s) had given`,
+      ...frameworkStreamSources(),
       "efficiency.kernelLaunchSeconds": `Derived from A100 (same CUDA launch path): ${CSCS_LAT} async 2.7 us`,
       "efficiency.attentionPeakFraction": `${CUDNN_SDPA_B200}; ${ATTN_FILL_FIT}: BF16 forward 0.678 with attentionFillKeys 1408 (the fit reproduces 2k-32k within 6 %; at 4k causal, a 4k-token Llama/Qwen layer, 0.44 of peak). What Transformer Engine's fused attention (NeMo, Megatron-Core) runs on B200; FA2 (no tcgen05) reaches 400-440 TFLOP/s there. FlashAttention-4 (${FA4_PAPER}) is faster still but not what these stacks ran`,
       "efficiency.attentionBackwardPeakFraction": `${CUDNN_SDPA_B200}; ${ATTN_FILL_FIT}: BF16 backward 0.561 with attentionBackwardFillKeys 1664 (2k-32k within 7 %)`,
@@ -386,6 +399,7 @@ export const NVIDIA: Readonly<Record<string, Accelerator>> = {
     efficiency: {
       gemmPeakFraction: 0.729,
       hbmPeakFraction: 0.893,
+      ...FRAMEWORK_STREAM,
       kernelLaunchSeconds: 2.7e-6,
       attentionPeakFraction: 0.687,
       attentionBackwardPeakFraction: 0.562,
@@ -421,6 +435,7 @@ export const NVIDIA: Readonly<Record<string, Accelerator>> = {
       smCount: "Public GB200 benchmark logs/torch device properties: 'NVIDIA GB200, 152 SMs' (multi_processor_count=152), vs 148 on HGX B200",
       "efficiency.gemmPeakFraction": `${MAMF}: NVIDIA GB200 SXM 1822.0 of 2500 TFLOP/s (72.9%), torch 2.10.0.dev+cu130`,
       "efficiency.hbmPeakFraction": "Derived from sibling GB300 (same 8 TB/s HBM3e): KernelAgent 'oink' README measured triad 7.140 TB/s / 8 TB/s",
+      ...frameworkStreamSources(),
       "efficiency.kernelLaunchSeconds": `Derived from A100 (same CUDA launch path): ${CSCS_LAT} async 2.7 us`,
       "efficiency.attentionPeakFraction": `${CUDNN_SDPA_GB} (GB200: BF16 fwd / bwd at 2k, 4k, 8k, 16k, 32k: 1069 / 655, 1386 / 1054, 1584 / 1211, 1668 / 1304, 1681 / 1348 TFLOP/s); ${ATTN_FILL_FIT}: forward 0.687 with attentionFillKeys 512 (2k-32k within 3 %). A newer cuDNN than B200's table (9.10.2): its short-sequence speed-up is in the smaller fill`,
       "efficiency.attentionBackwardPeakFraction": `${CUDNN_SDPA_GB}; ${ATTN_FILL_FIT}: backward 0.562 with attentionBackwardFillKeys 1024 (2k-32k within 8 %)`,
@@ -459,6 +474,7 @@ export const NVIDIA: Readonly<Record<string, Accelerator>> = {
     efficiency: {
       gemmPeakFraction: 0.729,
       hbmPeakFraction: 0.893,
+      ...FRAMEWORK_STREAM,
       kernelLaunchSeconds: 2.7e-6,
       attentionPeakFraction: 0.851,
       attentionBackwardPeakFraction: 0.642,
@@ -492,6 +508,7 @@ export const NVIDIA: Readonly<Record<string, Accelerator>> = {
       smCount: `${NV_GB300_DS}: 160 SMs`,
       "efficiency.gemmPeakFraction": `Derived from GB200 (same SM and tensor cores at BF16; no GB300 BF16 GEMM measurement found): ${MAMF}: GB200 1822.0 of 2500 = 0.729`,
       "efficiency.hbmPeakFraction": "KernelAgent 'oink' benchmarks README (GB300): measured STREAM-like BF16 triad 7.140 TB/s / 8 TB/s = 0.893",
+      ...frameworkStreamSources(),
       "efficiency.kernelLaunchSeconds": `Derived from A100 (same CUDA launch path): ${CSCS_LAT} async 2.7 us`,
       "efficiency.attentionPeakFraction": `${CUDNN_SDPA_GB} (GB300: BF16 fwd / bwd at 2k, 4k, 8k, 16k, 32k: 1312 / 633, 1682 / 1110, 1899 / 1292, 1978 / 1399, 2007 / 1438 TFLOP/s); ${ATTN_FILL_FIT}: forward 0.851 with attentionFillKeys 640 (2k-32k within 6 %). Above GB200's: Blackwell Ultra doubles the SFU exponent rate that bounds the softmax`,
       "efficiency.attentionBackwardPeakFraction": `${CUDNN_SDPA_GB}; ${ATTN_FILL_FIT}: backward 0.642 with attentionBackwardFillKeys 1408, the level by minimax rather than least squares (2k-32k within 12 %: the measured 2k point sits above the 4k one's trend)`,

@@ -63,6 +63,11 @@ const STREAM_FIELD = {
   fp8Cast: "fp8CastStreamRelative",
 } as const satisfies Record<StreamClass, keyof Accelerator["efficiency"]>;
 
+/** The efficiency field that holds a class's share of STREAM. */
+export function streamField(cls: StreamClass): (typeof STREAM_FIELD)[StreamClass] {
+  return STREAM_FIELD[cls];
+}
+
 /** Share of the STREAM bandwidth a memory-bound kernel of this class reaches on this GPU (1: all of it). */
 export function streamRelative(gpu: Accelerator, cls: StreamClass | undefined): number {
   return cls === undefined ? 1 : (gpu.efficiency[STREAM_FIELD[cls]] ?? 1);

@@ -8,6 +8,9 @@ import type { EfficiencyCalibration } from "../hardware/types.ts";
 import { NIC_EFFICIENCY, NVLINK_EFFICIENCY } from "../collectives/alpha-beta.ts";
 import { NVLS_EFFICIENCY, XGMI_EFFICIENCY } from "../network/collectives.ts";
 import type { Scenario } from "../scenario.ts";
+import { streamField } from "../compute/kernel.ts";
+import { headKernels, layerBackwardKernels, layerForwardKernels } from "../workload/layer-kernels.ts";
+import { layerShape } from "../workload/memory.ts";
 import { NIC_LINK, SCALE_UP_LINK, spreadOf } from "./spreads.ts";
 
 export interface UncertainConstant {
@@ -39,19 +42,20 @@ const AOTRITON_FIELD: Partial<Record<EfficiencyField, EfficiencyField>> = {
 
 /** The efficiency fields `s`'s step reads (FP8 ones only in an FP8 run; cuDNN's only through the swap). */
 function fieldsUsed(s: Scenario): EfficiencyField[] {
-  const fields: EfficiencyField[] = ["gemmPeakFraction", "hbmPeakFraction", "kernelLaunchSeconds", "attentionPeakFraction", "attentionBackwardPeakFraction"];
-  // The memory-kernel classes a fused layer tags (an eager layer's kernels are op by op, untagged).
-  if (s.workload.layerImplementation !== "eager") {
-    const m = s.workload.model;
-    fields.push("normStreamRelative", "normBackwardStreamRelative");
-    if (m.positionEmbeddings === 0) fields.push("ropeStreamRelative");
-    if (m.gatedMlp) fields.push("gatedActivationStreamRelative");
-  }
+  const fields: EfficiencyField[] = ["gemmPeakFraction", "hbmPeakFraction", "kernelLaunchSeconds", "attentionPeakFraction", "attentionBackwardPeakFraction", ...streamFieldsUsed(s)];
   if (s.workload.precision === "fp8") {
-    fields.push("fp8GemmPeakFraction", "fp8RowwiseGemmRelative", "mxfp8GemmRelative", "fp8BlockwiseGemmRelative", "fp8CastStreamRelative");
+    fields.push("fp8GemmPeakFraction", "fp8RowwiseGemmRelative", "mxfp8GemmRelative", "fp8BlockwiseGemmRelative");
     if (s.workload.fp8Attention === true) fields.push("fp8AttentionPeakFraction", "fp8AttentionBackwardPeakFraction");
   }
   return fields;
+}
+
+/** The shares of STREAM of the memory-kernel classes `s`'s layer and output layer run (their kernels' streamClass). */
+function streamFieldsUsed(s: Scenario): EfficiencyField[] {
+  const x = layerShape(s);
+  const lists = [layerForwardKernels(x), layerBackwardKernels(x), headKernels(x, "forward"), headKernels(x, "backward")];
+  const classes = new Set(lists.flatMap((l) => l.kernels.flatMap((k) => (k.streamClass === undefined ? [] : [k.streamClass]))));
+  return [...classes].map(streamField);
 }
 
 /** Every constant `s`'s step depends on that has a non-zero spread, sorted by path. */

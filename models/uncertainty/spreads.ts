@@ -278,10 +278,11 @@ export function spreadOf(gpu: Accelerator, path: string): Spread {
  * medians its evidence records (models/hardware/catalog/memory-kernels.ts), around the part's value.
  */
 function streamEvidenceSpread(gpu: Accelerator, path: string): Spread | undefined {
-  const field = path.replace(/^efficiency\./, "") as keyof typeof FRAMEWORK_STREAM_EVIDENCE;
-  const evidence = FRAMEWORK_STREAM_EVIDENCE[field];
-  const value = (gpu.efficiency as unknown as Record<string, number | undefined>)[field];
-  if (evidence === undefined || value === undefined || !(gpu.name in CATALOG)) return undefined;
+  const field = path.replace(/^efficiency\./, "");
+  if (!(field in FRAMEWORK_STREAM_EVIDENCE) || !(gpu.name in CATALOG)) return undefined;
+  const evidence = FRAMEWORK_STREAM_EVIDENCE[field as keyof typeof FRAMEWORK_STREAM_EVIDENCE];
+  const value = gpu.efficiency[field as keyof typeof FRAMEWORK_STREAM_EVIDENCE];
+  if (value === undefined) return undefined;
   const [lo, hi] = evidence.range;
   return { low: Math.min(0, lo / value - 1), high: Math.max(0, hi / value - 1), source: `the range of the implementations' medians, ${lo}-${hi} of STREAM (memory-kernels.ts)` };
 }

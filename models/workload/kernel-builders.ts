@@ -63,6 +63,21 @@ export function streamed(k: Kernel, cls: StreamClass): Kernel {
   return { ...k, streamClass: cls };
 }
 
+/** `count` fused RMSNorm/LayerNorm forwards over `rows` × `width`: read and write e bytes an element. */
+export function normKernel(name: string, rows: number, width: number, e: number, count = 1): Kernel {
+  return streamed(memory(name, count * 2 * e * rows * width, count * 8 * rows * width, count), "norm");
+}
+
+/** Their backwards: read x and dy, write dx, and `weightGradBytes` twice per column for the weight-gradient partials. */
+export function normBackwardKernel(name: string, rows: number, width: number, e: number, weightGradBytes: number, count = 1): Kernel {
+  return streamed(memory(name, count * (3 * e * rows * width + 2 * weightGradBytes * width), count * 10 * rows * width, count), "normBackward");
+}
+
+/** A fused RoPE over `elements` of Q and K (forward or backward): read and write e bytes an element, 2 launches. */
+export function ropeKernel(name: string, elements: number, e: number): Kernel {
+  return streamed(memory(name, 2 * e * elements, 3 * elements, 2), "rope");
+}
+
 /** A fused activation: gated ones (SwiGLU, GeGLU) are their own class; a plain one streams like any elementwise kernel. */
 export function activation(k: Kernel, gate: number): Kernel {
   return gate > 1 ? streamed(k, "gatedActivation") : k;

@@ -17,7 +17,7 @@ import type { Fp8Settings } from "./fp8.ts";
 import { windowBlockFraction } from "./attention-variants.ts";
 import { mlaBackward, mlaDims, mlaForward, mlaLatentCollective } from "./mla.ts";
 import { headDim } from "./head-dim.ts";
-import { activation, gemm, gemmBackward, gradAccumulateKernel, highPrecision, inHighPrecision, linear, memory, streamed, withQuantize } from "./kernel-builders.ts";
+import { activation, gemm, gemmBackward, gradAccumulateKernel, highPrecision, inHighPrecision, linear, memory, normBackwardKernel, normKernel, ropeKernel, withQuantize } from "./kernel-builders.ts";
 import type { DeepepRouting } from "../collectives/deepep.ts";
 import { deepepRouting, expertFfnOf } from "./moe.ts";
 import { moeAllToAllBytes, moeExpertTpBytes, moeMlpBackward, moeMlpForward, sharedExpertGemms, type MoeBuilders, type MoeLayerInput } from "./moe-kernels.ts";
@@ -188,7 +188,7 @@ function causalRowFraction(sq: number, sk: number): number {
 function rope(x: LayerShape, d: LayerDims, name: string): Kernel[] {
   if (x.model.positionEmbeddings > 0) return [];
   const elements = d.tokens * (d.headsPerRank + d.kvHeadsPerRank) * d.headDim;
-  return [streamed(memory(name, 2 * x.elementBytes * elements, 3 * elements, 2), "rope")];
+  return [ropeKernel(name, elements, x.elementBytes)];
 }
 
 /** Kernels of the attention core (scores, softmax, weighted sum) of one layer, both directions. */
@@ -283,7 +283,7 @@ function layerForward(x: LayerShape): LayerForward {
   const Tn = d.normTokens;
   const h = m.hidden;
   const mask = m.dropout ? 1 : 0;
-  const norm = (name: string): Kernel => streamed(memory(name, 2 * e * Tn * h, 8 * Tn * h), "norm");
+  const norm = (name: string): Kernel => normKernel(name, Tn, h, e);
   const residual = (name: string): Kernel => memory(name, (3 * e + mask) * Tn * h, 3 * Tn * h);
 
   const mla = mlaDims(m);
@@ -518,7 +518,7 @@ export function layerBackwardKernels(x: LayerShape): KernelList {
   const fwd = layerForward(x);
   if (x.layerImplementation === "eager") return { kernels: [...eagerLayerBackward(x, d, attentionCore(x, d), fwd.weightGemms), ...biasGradKernels(x, d)], collectives: layerCollectives(x, true) };
   const kernels: Kernel[] = [];
-  const normBwd = (name: string): Kernel => streamed(memory(name, 3 * e * Tn * h + 2 * x.gradBytes * h, 10 * Tn * h), "normBackward");
+  const normBwd = (name: string): Kernel => normBackwardKernel(name, Tn, h, e, x.gradBytes);
   const residualBwd = (name: string): Kernel => memory(name, (2 * e + mask) * Tn * h, Tn * h);
   const gate = m.gatedMlp ? 2 : 1;
   kernels.push(residualBwd("mlp.residual.bwd"));
@@ -618,12 +618,12 @@ export function headKernels(x: LayerShape, direction: "forward" | "backward"): K
   const eager = x.layerImplementation === "eager";
   if (direction === "forward") {
     return {
-      kernels: [eager ? eagerNorm("final.ln", d.normTokens, h, e, false) : streamed(memory("final.ln", 2 * e * d.normTokens * h, 8 * d.normTokens * h), "norm"), logits, memory("cross-entropy", lossForwardBytes * T * lossVocab, 5 * T * lossVocab, 6)],
+      kernels: [eager ? eagerNorm("final.ln", d.normTokens, h, e, false) : normKernel("final.ln", d.normTokens, h, e), logits, memory("cross-entropy", lossForwardBytes * T * lossVocab, 5 * T * lossVocab, 6)],
       collectives: [...gatherIn, ...lossCollectives],
     };
   }
   return {
-    kernels: [memory("cross-entropy.bwd", lossBackwardBytes * T * lossVocab, 2 * T * lossVocab, 2), ...gemmBackward(logits, e, x), eager ? eagerNorm("final.ln", d.normTokens, h, e, true) : streamed(memory("final.ln.bwd", 3 * e * d.normTokens * h, 10 * d.normTokens * h), "normBackward")],
+    kernels: [memory("cross-entropy.bwd", lossBackwardBytes * T * lossVocab, 2 * T * lossVocab, 2), ...gemmBackward(logits, e, x), eager ? eagerNorm("final.ln", d.normTokens, h, e, true) : normBackwardKernel("final.ln.bwd", d.normTokens, h, e, 0)],
     collectives: x.tp > 1 ? [{ op: x.sequenceParallel ? "reduce-scatter" : "all-reduce", group: "tp", bytes: e * T * h, count: 1 }] : [],
   };
 }

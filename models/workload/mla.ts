@@ -20,7 +20,7 @@
 import type { Kernel } from "../compute/kernel.ts";
 import type { ModelSpec } from "../scenario.ts";
 import { headDim } from "./head-dim.ts";
-import { gemmBackward, linear, memory, streamed, withQuantize, type BuildShape } from "./kernel-builders.ts";
+import { gemmBackward, linear, memory, normBackwardKernel, normKernel, ropeKernel, withQuantize, type BuildShape } from "./kernel-builders.ts";
 
 /** What MLA reads of a layer's shape and per-rank dims (layer-kernels.ts's LayerShape and LayerDims have these). */
 type LayerShape = BuildShape & { model: ModelSpec; sequenceParallel: boolean };
@@ -101,7 +101,7 @@ export function mlaForward(x: LayerShape, dims: LayerDims, d: MlaDims): MlaForwa
   const down = x.sequenceParallel ? dims.normTokens : T;
   const h = m.hidden;
   const hpr = dims.headsPerRank;
-  const norm = (name: string, width: number): Kernel => streamed(memory(name, 2 * e * T * width, 8 * T * width), "norm");
+  const norm = (name: string, width: number): Kernel => normKernel(name, T, width, e);
   const weightGemms: Kernel[] = [];
   const kernels: Kernel[] = [];
   const add = (g: Kernel): void => {
@@ -126,14 +126,14 @@ export function mlaForward(x: LayerShape, dims: LayerDims, d: MlaDims): MlaForwa
 function mlaRope(x: LayerShape, dims: LayerDims, d: MlaDims, name: string): Kernel[] {
   if (d.qkRopeHeadDim === 0) return [];
   const elements = dims.tokens * (dims.headsPerRank + 1) * d.qkRopeHeadDim;
-  return [streamed(memory(name, 2 * x.elementBytes * elements, 3 * elements, 2), "rope")];
+  return [ropeKernel(name, elements, x.elementBytes)];
 }
 
 /** Backward of mlaForward, in reverse order (the weight GEMMs' backward from `fwd`). */
 export function mlaBackward(x: LayerShape, dims: LayerDims, d: MlaDims, fwd: MlaForward): Kernel[] {
   const e = x.elementBytes;
   const T = dims.tokens;
-  const normBwd = (name: string, width: number): Kernel => streamed(memory(name, 3 * e * T * width + 2 * x.gradBytes * width, 10 * T * width), "normBackward");
+  const normBwd = (name: string, width: number): Kernel => normBackwardKernel(name, T, width, e, x.gradBytes);
   const byName = new Map(fwd.weightGemms.map((k) => [k.name, k]));
   const back = (name: string): Kernel[] => gemmBackward(byName.get(name)!, e, x, x.fp8);
   const out: Kernel[] = [memory("mla.qk-concat.bwd", 2 * 2 * e * T * dims.headsPerRank * d.qkHeadDim, 0, 2), ...mlaRope(x, dims, d, "rope.bwd")];

@@ -9,7 +9,7 @@
  */
 import type { Kernel } from "../compute/kernel.ts";
 import type { ModelSpec } from "../scenario.ts";
-import { gemmBackward, linear, memory, streamed, withQuantize } from "./kernel-builders.ts";
+import { gemmBackward, linear, memory, normBackwardKernel, normKernel, withQuantize } from "./kernel-builders.ts";
 import { embeddingKernels, layerDims, type KernelList, type LayerShape, type StreamCollective } from "./layer-kernels.ts";
 
 export function mtpDepths(m: ModelSpec): number {
@@ -28,10 +28,10 @@ export function mtpInputKernels(x: LayerShape, direction: "forward" | "backward"
   // (Megatron-Core's MTP layer); its backward reduces the input gradient's partial sums.
   const gather: StreamCollective[] = x.tp > 1 ? [{ op: direction === "forward" ? "all-gather" : "reduce-scatter", group: "tp", bytes: e * d.tokens * h, count: 1 }] : [];
   if (direction === "forward") {
-    const norms: Kernel = streamed(memory("mtp.norms", 2 * 2 * e * Tn * h, 2 * 8 * Tn * h, 2), "norm");
+    const norms: Kernel = normKernel("mtp.norms", Tn, h, e, 2);
     const concat: Kernel = memory("mtp.concat", 2 * 2 * e * d.tokens * h);
     return { kernels: [...embedding.kernels, norms, concat, ...withQuantize(proj, x)], collectives: [...embedding.collectives, ...gather] };
   }
-  const normsBwd: Kernel = streamed(memory("mtp.norms.bwd", 2 * (3 * e * Tn * h + 2 * x.gradBytes * h), 2 * 10 * Tn * h, 2), "normBackward");
+  const normsBwd: Kernel = normBackwardKernel("mtp.norms.bwd", Tn, h, e, x.gradBytes, 2);
   return { kernels: [...gemmBackward(proj, e, x, x.fp8), memory("mtp.concat.bwd", 2 * 2 * e * d.tokens * h), normsBwd, ...embedding.kernels], collectives: [...gather, ...embedding.collectives] };
 }
